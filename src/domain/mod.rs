@@ -1,0 +1,16 @@
+//! The pure domain: the cohort aggregate, its commands, events and rules.
+//!
+//! Nothing here performs I/O, reads the clock or knows about redb, axum, askama or tokio.
+//! `decide` holds every business rule; `apply` holds none and cannot fail.
+
+mod cohort;
+mod command;
+mod event;
+mod ids;
+mod violation;
+
+pub use cohort::{Cohort, CohortStatus, InvariantBroken, WaitlistEntry};
+pub use command::{CohortCommand, NewCohort};
+pub use event::{CohortCreated, Event};
+pub use ids::{Capacity, CapacityError, CohortId, LearnerId};
+pub use violation::{RuleViolation, ScheduleProblem};

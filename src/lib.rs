@@ -1,0 +1,19 @@
+//! rollbook: the enrollment history of live learning cohorts, as an event-sourced ledger.
+//!
+//! Layers, with dependencies pointing one way (`web → writer → {domain, store, projections}`):
+//! - [`domain`]: the pure cohort aggregate (`decide` / `apply`);
+//! - [`store`]: the redb event store;
+//! - [`writer`]: the single appender, batching commands into durable commits;
+//! - [`projections`]: in-memory read models rebuilt from the events;
+//! - [`web`]: HTML pages, forms and the JSON API;
+//! - [`app`]: wiring it all into a running server.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod learner_key;
+pub mod projections;
+pub mod store;
+pub mod web;
+pub mod writer;

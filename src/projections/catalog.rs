@@ -1,0 +1,167 @@
+//! The cohort catalog: every cohort's summary, roster and waitlist, with filters.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+
+use crate::domain::{Cohort, CohortId, CohortStatus, Event, LearnerId};
+use crate::store::Envelope;
+
+/// One cohort as the read side sees it: the aggregate's state plus when each learner got where
+/// they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CohortView {
+    /// The folded state (roster, waitlist, schedule, status).
+    pub state: Cohort,
+    /// Stream version applied.
+    pub version: u64,
+    /// Global position of the last event applied.
+    pub position: u64,
+    /// When the cohort was created.
+    pub created_at: Timestamp,
+    /// When each enrolled learner got their seat, or each waitlisted learner joined.
+    pub since: HashMap<LearnerId, Timestamp>,
+}
+
+impl CohortView {
+    /// Starts a view from its `cohort.created` envelope; `None` for any other event.
+    #[must_use]
+    pub fn start(envelope: &Envelope) -> Option<Self> {
+        let Event::CohortCreated(data) = &envelope.event else {
+            return None;
+        };
+        Some(Self {
+            state: Cohort::created(envelope.cohort, data),
+            version: envelope.version,
+            position: envelope.position,
+            created_at: envelope.occurred_at,
+            since: HashMap::new(),
+        })
+    }
+
+    /// Folds one later event of the same stream.
+    pub fn apply(&mut self, envelope: &Envelope) {
+        self.state.apply(&envelope.event);
+        self.version = envelope.version;
+        self.position = envelope.position;
+        match &envelope.event {
+            Event::StudentEnrolled { learner }
+            | Event::StudentWaitlisted { learner, .. }
+            | Event::WaitlistPromoted { learner } => {
+                self.since.insert(*learner, envelope.occurred_at);
+            }
+            Event::StudentWithdrawn { learner, .. } | Event::WaitlistLeft { learner, .. } => {
+                self.since.remove(learner);
+            }
+            Event::CohortCreated(_) | Event::CapacityChanged { .. } | Event::EnrollmentClosed => {}
+        }
+    }
+
+    /// Folds a stream (first event `cohort.created`) into a view: time travel uses this.
+    #[must_use]
+    pub fn fold<'a>(envelopes: impl IntoIterator<Item = &'a Envelope>) -> Option<Self> {
+        let mut view: Option<Self> = None;
+        for envelope in envelopes {
+            match &mut view {
+                None => view = Self::start(envelope),
+                Some(v) => v.apply(envelope),
+            }
+        }
+        view
+    }
+
+    /// When `learner` got their seat or joined the waitlist.
+    #[must_use]
+    pub fn since(&self, learner: LearnerId) -> Option<Timestamp> {
+        self.since.get(&learner).copied()
+    }
+}
+
+/// Which cohorts a listing shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CatalogFilter {
+    /// Instructor name, matched case-insensitively; `None` for all.
+    pub instructor: Option<String>,
+    /// Open or closed; `None` for both.
+    pub status: Option<CohortStatus>,
+}
+
+impl CatalogFilter {
+    fn matches(&self, view: &CohortView) -> bool {
+        self.status.is_none_or(|s| s == view.state.status)
+            && self
+                .instructor
+                .as_ref()
+                .is_none_or(|i| view.state.instructor.eq_ignore_ascii_case(i.trim()))
+    }
+}
+
+/// Every cohort, in creation order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Catalog {
+    cohorts: HashMap<CohortId, CohortView>,
+    order: Vec<CohortId>,
+}
+
+impl Catalog {
+    /// Folds one envelope.
+    pub fn apply(&mut self, envelope: &Envelope) {
+        if let Some(view) = self.cohorts.get_mut(&envelope.cohort) {
+            view.apply(envelope);
+        } else if let Some(view) = CohortView::start(envelope) {
+            self.order.push(envelope.cohort);
+            self.cohorts.insert(envelope.cohort, view);
+        }
+    }
+
+    /// One cohort.
+    #[must_use]
+    pub fn get(&self, id: CohortId) -> Option<&CohortView> {
+        self.cohorts.get(&id)
+    }
+
+    /// Number of cohorts.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether there are no cohorts.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// A page of the cohorts matching `filter`, newest first, and how many match in all.
+    #[must_use]
+    pub fn list(&self, filter: &CatalogFilter, offset: usize, limit: usize) -> (Vec<&CohortView>, usize) {
+        let matching = self
+            .order
+            .iter()
+            .rev()
+            .filter_map(|id| self.cohorts.get(id))
+            .filter(|v| filter.matches(v));
+        let mut total = 0;
+        let mut page = Vec::with_capacity(limit.min(256));
+        for view in matching {
+            if total >= offset && page.len() < limit {
+                page.push(view);
+            }
+            total += 1;
+        }
+        (page, total)
+    }
+
+    /// Every instructor with at least one cohort, sorted.
+    #[must_use]
+    pub fn instructors(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .cohorts
+            .values()
+            .map(|v| v.state.instructor.clone())
+            .collect();
+        names.sort_unstable_by_key(|n| n.to_lowercase());
+        names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        names
+    }
+}

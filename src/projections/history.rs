@@ -1,0 +1,94 @@
+//! Cohort history: every event of each cohort with who did it and what it changed.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+
+use super::catalog::CohortView;
+use crate::domain::{CohortId, CohortStatus, LearnerId};
+use crate::store::Envelope;
+
+/// The counters an event may change, before and after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Seats taken.
+    pub enrolled: u32,
+    /// Learners waiting.
+    pub waitlist: u32,
+    /// Seats in all.
+    pub capacity: u32,
+    /// Whether enrollment is open.
+    pub open: bool,
+}
+
+impl Counters {
+    /// The counters of a view (all zero before creation).
+    #[must_use]
+    pub fn of(view: Option<&CohortView>) -> Self {
+        view.map_or_else(Self::default, |v| Self {
+            enrolled: v.state.enrolled_count(),
+            waitlist: v.state.waitlist.len() as u32,
+            capacity: v.state.capacity.seats(),
+            open: v.state.status == CohortStatus::Open,
+        })
+    }
+}
+
+/// One line of a cohort's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// Global position.
+    pub position: u64,
+    /// Stream version.
+    pub version: u64,
+    /// Stable event name.
+    pub event_type: &'static str,
+    /// When it was decided.
+    pub occurred_at: Timestamp,
+    /// Who acted.
+    pub actor: String,
+    /// The learner it concerns.
+    pub learner: Option<LearnerId>,
+    /// Free text (withdrawal reasons).
+    pub reason: Option<String>,
+    /// Counters before the event.
+    pub before: Counters,
+    /// Counters after the event.
+    pub after: Counters,
+}
+
+/// Per-cohort history, in stream order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    entries: HashMap<CohortId, Vec<HistoryEntry>>,
+}
+
+impl History {
+    /// Records `envelope`, given the cohort's counters before and after it.
+    pub fn apply(&mut self, envelope: &Envelope, before: Counters, after: Counters) {
+        use crate::domain::Event;
+        let reason = match &envelope.event {
+            Event::StudentWithdrawn { reason, .. } | Event::WaitlistLeft { reason, .. } => {
+                Some(reason.clone())
+            }
+            _ => None,
+        };
+        self.entries.entry(envelope.cohort).or_default().push(HistoryEntry {
+            position: envelope.position,
+            version: envelope.version,
+            event_type: envelope.event.type_name(),
+            occurred_at: envelope.occurred_at,
+            actor: envelope.meta.actor.name.clone(),
+            learner: envelope.event.learner(),
+            reason,
+            before,
+            after,
+        });
+    }
+
+    /// A cohort's history, oldest first.
+    #[must_use]
+    pub fn of(&self, cohort: CohortId) -> &[HistoryEntry] {
+        self.entries.get(&cohort).map_or(&[], Vec::as_slice)
+    }
+}

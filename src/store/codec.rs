@@ -1,0 +1,468 @@
+//! The codec: the only module that knows how stored bytes look.
+//!
+//! Every stored value starts with a codec id byte, so a future codec can be added without
+//! rewriting history. Codec 1 is bincode 2.0.1 (`config::standard()`: little-endian, varints)
+//! with a size limit. bincode is not self-describing: field order is the schema. So each stored
+//! shape below is a frozen `…V1` struct, fields and variants are only ever appended, a changed
+//! shape becomes a new schema version, and older versions are upcast here on read. Golden-bytes
+//! tests at the bottom pin every format.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+use super::envelope::{Actor, CommandMeta, Envelope};
+use crate::domain::{
+    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, WaitlistEntry,
+};
+
+/// Codec id of bincode 2.0.1, standard configuration.
+pub const CODEC_BINCODE2: u8 = 1;
+/// Current schema version of every event type.
+pub const EVENT_SCHEMA_VERSION: u16 = 1;
+/// Current schema version of cohort snapshots. Snapshots of any other version are ignored.
+pub const SNAPSHOT_SCHEMA_VERSION: u16 = 1;
+/// Largest value the codec decodes: a guard against corrupt length prefixes.
+const MAX_DECODE_BYTES: usize = 1 << 20;
+
+const fn config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<MAX_DECODE_BYTES>,
+> {
+    bincode::config::standard().with_limit::<MAX_DECODE_BYTES>()
+}
+
+/// Why stored bytes could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// The value is empty: no codec id.
+    #[error("stored value is empty")]
+    Empty,
+    /// Written by a codec this build does not know.
+    #[error("unknown codec id {0}")]
+    UnknownCodec(u8),
+    /// An event type or schema version this build does not know.
+    #[error("unknown event type {event_type:?} at schema version {schema_version}")]
+    UnknownEvent {
+        /// Stored type name.
+        event_type: String,
+        /// Stored schema version.
+        schema_version: u16,
+    },
+    /// The bytes do not decode as the expected shape.
+    #[error("malformed {what}: {detail}")]
+    Malformed {
+        /// Which shape.
+        what: &'static str,
+        /// bincode's or the validation's words.
+        detail: String,
+    },
+    /// Encoding failed (only on values larger than the limit).
+    #[error("cannot encode {what}: {detail}")]
+    Encode {
+        /// Which shape.
+        what: &'static str,
+        /// bincode's words.
+        detail: String,
+    },
+}
+
+fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
+    bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode {
+        what,
+        detail: e.to_string(),
+    })
+}
+
+fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
+    let (value, read) = bincode::serde::decode_from_slice(bytes, config()).map_err(|e| {
+        CodecError::Malformed {
+            what,
+            detail: e.to_string(),
+        }
+    })?;
+    if read != bytes.len() {
+        return Err(CodecError::Malformed {
+            what,
+            detail: format!("{} trailing bytes", bytes.len() - read),
+        });
+    }
+    Ok(value)
+}
+
+/// Prefixes `body` with the codec id.
+fn framed(body: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 1);
+    out.push(CODEC_BINCODE2);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Strips and checks the codec id.
+fn unframe(bytes: &[u8]) -> Result<&[u8], CodecError> {
+    match bytes.split_first() {
+        None => Err(CodecError::Empty),
+        Some((&CODEC_BINCODE2, body)) => Ok(body),
+        Some((&other, _)) => Err(CodecError::UnknownCodec(other)),
+    }
+}
+
+fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+fn from_micros(what: &'static str, us: i64) -> Result<Timestamp, CodecError> {
+    Timestamp::from_microsecond(us).map_err(|e| CodecError::Malformed {
+        what,
+        detail: e.to_string(),
+    })
+}
+
+fn capacity(what: &'static str, seats: u32) -> Result<Capacity, CodecError> {
+    Capacity::new(u64::from(seats)).map_err(|e| CodecError::Malformed {
+        what,
+        detail: e.to_string(),
+    })
+}
+
+// ---- envelope ---------------------------------------------------------------------------------
+
+/// Stored envelope, version 1. Field order is the format.
+#[derive(Serialize, Deserialize)]
+struct EnvelopeV1 {
+    position: u64,
+    stream: [u8; 16],
+    version: u64,
+    event_type: String,
+    schema_version: u16,
+    occurred_at: i64,
+    recorded_at: i64,
+    actor_id: [u8; 16],
+    actor_name: String,
+    command_id: [u8; 16],
+    correlation_id: [u8; 16],
+    causation_id: [u8; 16],
+    payload: Vec<u8>,
+}
+
+/// Encodes an envelope for the `events` table, its event at the current schema version.
+pub fn encode_envelope(env: &Envelope) -> Result<Vec<u8>, CodecError> {
+    let stored = EnvelopeV1 {
+        position: env.position,
+        stream: *env.cohort.0.as_bytes(),
+        version: env.version,
+        event_type: env.event.type_name().to_owned(),
+        schema_version: EVENT_SCHEMA_VERSION,
+        occurred_at: micros(env.occurred_at),
+        recorded_at: micros(env.recorded_at),
+        actor_id: *env.meta.actor.id.as_bytes(),
+        actor_name: env.meta.actor.name.clone(),
+        command_id: *env.meta.command_id.as_bytes(),
+        correlation_id: *env.meta.correlation_id.as_bytes(),
+        causation_id: *env.meta.causation_id.as_bytes(),
+        payload: encode_event(&env.event)?,
+    };
+    Ok(framed(encode("envelope", &stored)?))
+}
+
+/// Decodes a value of the `events` table, upcasting its event to the current shape.
+pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope, CodecError> {
+    let stored: EnvelopeV1 = decode("envelope", unframe(bytes)?)?;
+    let event = decode_event(&stored.event_type, stored.schema_version, &stored.payload)?;
+    Ok(Envelope {
+        position: stored.position,
+        cohort: CohortId(Uuid::from_bytes(stored.stream)),
+        version: stored.version,
+        schema_version: stored.schema_version,
+        event,
+        occurred_at: from_micros("envelope", stored.occurred_at)?,
+        recorded_at: from_micros("envelope", stored.recorded_at)?,
+        meta: CommandMeta {
+            actor: Actor {
+                id: Uuid::from_bytes(stored.actor_id),
+                name: stored.actor_name,
+            },
+            command_id: Uuid::from_bytes(stored.command_id),
+            correlation_id: Uuid::from_bytes(stored.correlation_id),
+            causation_id: Uuid::from_bytes(stored.causation_id),
+        },
+    })
+}
+
+// ---- event payloads ---------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+struct CohortCreatedV1 {
+    name: String,
+    course: String,
+    instructor: String,
+    capacity: u32,
+    starts_at: i64,
+    enrollment_deadline: i64,
+    withdrawal_deadline: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LearnerV1 {
+    learner: [u8; 16],
+}
+
+#[derive(Serialize, Deserialize)]
+struct WaitlistedV1 {
+    learner: [u8; 16],
+    position: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LearnerReasonV1 {
+    learner: [u8; 16],
+    reason: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CapacityChangedV1 {
+    from: u32,
+    to: u32,
+}
+
+fn learner_bytes(id: LearnerId) -> [u8; 16] {
+    *id.0.as_bytes()
+}
+
+fn learner(bytes: [u8; 16]) -> LearnerId {
+    LearnerId(Uuid::from_bytes(bytes))
+}
+
+/// Encodes an event's payload at the current schema version.
+pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
+    let what = "event payload";
+    match event {
+        Event::CohortCreated(c) => encode(
+            what,
+            &CohortCreatedV1 {
+                name: c.name.clone(),
+                course: c.course.clone(),
+                instructor: c.instructor.clone(),
+                capacity: c.capacity.seats(),
+                starts_at: micros(c.starts_at),
+                enrollment_deadline: micros(c.enrollment_deadline),
+                withdrawal_deadline: micros(c.withdrawal_deadline),
+            },
+        ),
+        Event::StudentEnrolled { learner: l } | Event::WaitlistPromoted { learner: l } => {
+            encode(what, &LearnerV1 { learner: learner_bytes(*l) })
+        }
+        Event::StudentWaitlisted { learner: l, position } => encode(
+            what,
+            &WaitlistedV1 {
+                learner: learner_bytes(*l),
+                position: *position,
+            },
+        ),
+        Event::StudentWithdrawn { learner: l, reason } | Event::WaitlistLeft { learner: l, reason } => {
+            encode(
+                what,
+                &LearnerReasonV1 {
+                    learner: learner_bytes(*l),
+                    reason: reason.clone(),
+                },
+            )
+        }
+        Event::CapacityChanged { from, to } => encode(
+            what,
+            &CapacityChangedV1 {
+                from: from.seats(),
+                to: to.seats(),
+            },
+        ),
+        Event::EnrollmentClosed => Ok(Vec::new()),
+    }
+}
+
+/// Decodes a payload stored as `event_type` at `schema_version`, upcasting it to the current
+/// [`Event`].
+pub fn decode_event(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<Event, CodecError> {
+    let what = "event payload";
+    let event = match (event_type, schema_version) {
+        ("cohort.created", 1) => {
+            let c: CohortCreatedV1 = decode(what, payload)?;
+            Event::CohortCreated(CohortCreated {
+                name: c.name,
+                course: c.course,
+                instructor: c.instructor,
+                capacity: capacity(what, c.capacity)?,
+                starts_at: from_micros(what, c.starts_at)?,
+                enrollment_deadline: from_micros(what, c.enrollment_deadline)?,
+                withdrawal_deadline: from_micros(what, c.withdrawal_deadline)?,
+            })
+        }
+        ("student.enrolled", 1) => {
+            let p: LearnerV1 = decode(what, payload)?;
+            Event::StudentEnrolled { learner: learner(p.learner) }
+        }
+        ("student.waitlisted", 1) => {
+            let p: WaitlistedV1 = decode(what, payload)?;
+            Event::StudentWaitlisted {
+                learner: learner(p.learner),
+                position: p.position,
+            }
+        }
+        ("student.withdrawn", 1) => {
+            let p: LearnerReasonV1 = decode(what, payload)?;
+            Event::StudentWithdrawn {
+                learner: learner(p.learner),
+                reason: p.reason,
+            }
+        }
+        ("waitlist.left", 1) => {
+            let p: LearnerReasonV1 = decode(what, payload)?;
+            Event::WaitlistLeft {
+                learner: learner(p.learner),
+                reason: p.reason,
+            }
+        }
+        ("waitlist.promoted", 1) => {
+            let p: LearnerV1 = decode(what, payload)?;
+            Event::WaitlistPromoted { learner: learner(p.learner) }
+        }
+        ("cohort.capacity_changed", 1) => {
+            let p: CapacityChangedV1 = decode(what, payload)?;
+            Event::CapacityChanged {
+                from: capacity(what, p.from)?,
+                to: capacity(what, p.to)?,
+            }
+        }
+        ("enrollment.closed", 1) if payload.is_empty() => Event::EnrollmentClosed,
+        _ => {
+            return Err(CodecError::UnknownEvent {
+                event_type: event_type.to_owned(),
+                schema_version,
+            });
+        }
+    };
+    Ok(event)
+}
+
+// ---- snapshots --------------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotV1 {
+    name: String,
+    course: String,
+    instructor: String,
+    capacity: u32,
+    starts_at: i64,
+    enrollment_deadline: i64,
+    withdrawal_deadline: i64,
+    closed: bool,
+    enrolled: Vec<[u8; 16]>,
+    /// (learner, place when joined), head first.
+    waitlist: Vec<([u8; 16], u32)>,
+}
+
+/// Encodes a cohort snapshot at [`SNAPSHOT_SCHEMA_VERSION`].
+pub fn encode_snapshot(cohort: &Cohort) -> Result<Vec<u8>, CodecError> {
+    let stored = SnapshotV1 {
+        name: cohort.name.clone(),
+        course: cohort.course.clone(),
+        instructor: cohort.instructor.clone(),
+        capacity: cohort.capacity.seats(),
+        starts_at: micros(cohort.starts_at),
+        enrollment_deadline: micros(cohort.enrollment_deadline),
+        withdrawal_deadline: micros(cohort.withdrawal_deadline),
+        closed: cohort.status == CohortStatus::Closed,
+        enrolled: cohort.enrolled.iter().map(|l| learner_bytes(*l)).collect(),
+        waitlist: cohort
+            .waitlist
+            .iter()
+            .map(|e| (learner_bytes(e.learner), e.joined_at_place))
+            .collect(),
+    };
+    Ok(framed(encode("snapshot", &stored)?))
+}
+
+/// Decodes a snapshot stored at `schema_version`; any other version than the current one is an
+/// error, and the caller falls back to replaying the stream.
+pub fn decode_snapshot(id: CohortId, schema_version: u16, bytes: &[u8]) -> Result<Cohort, CodecError> {
+    if schema_version != SNAPSHOT_SCHEMA_VERSION {
+        return Err(CodecError::Malformed {
+            what: "snapshot",
+            detail: format!("schema version {schema_version}, current is {SNAPSHOT_SCHEMA_VERSION}"),
+        });
+    }
+    let s: SnapshotV1 = decode("snapshot", unframe(bytes)?)?;
+    Ok(Cohort {
+        id,
+        name: s.name,
+        course: s.course,
+        instructor: s.instructor,
+        capacity: capacity("snapshot", s.capacity)?,
+        starts_at: from_micros("snapshot", s.starts_at)?,
+        enrollment_deadline: from_micros("snapshot", s.enrollment_deadline)?,
+        withdrawal_deadline: from_micros("snapshot", s.withdrawal_deadline)?,
+        status: if s.closed {
+            CohortStatus::Closed
+        } else {
+            CohortStatus::Open
+        },
+        enrolled: s.enrolled.into_iter().map(learner).collect(),
+        waitlist: s
+            .waitlist
+            .into_iter()
+            .map(|(l, place)| WaitlistEntry {
+                learner: learner(l),
+                joined_at_place: place,
+            })
+            .collect(),
+    })
+}
+
+// ---- idempotency records and the learner directory -------------------------------------------
+
+/// What the `commands` table remembers of a command that succeeded, to answer a repeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRecord {
+    /// A canonical description of the request, to refuse a key reused for another request.
+    pub fingerprint: String,
+    /// The cohort it addressed.
+    pub cohort: [u8; 16],
+    /// Stream version after it.
+    pub version: u64,
+    /// Its first event's position.
+    pub first_position: u64,
+    /// Its last event's position.
+    pub last_position: u64,
+    /// When it was recorded (µs since the epoch), for pruning.
+    pub recorded_at: i64,
+}
+
+/// Encodes an idempotency record.
+pub fn encode_command_record(record: &CommandRecord) -> Result<Vec<u8>, CodecError> {
+    Ok(framed(encode("command record", record)?))
+}
+
+/// Decodes an idempotency record.
+pub fn decode_command_record(bytes: &[u8]) -> Result<CommandRecord, CodecError> {
+    decode("command record", unframe(bytes)?)
+}
+
+/// One learner directory entry: the personal data kept outside the history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnerRecord {
+    /// The key staff type (email or student number), normalised.
+    pub key: String,
+    /// Display name; may be empty.
+    pub name: String,
+}
+
+/// Encodes a learner directory entry.
+pub fn encode_learner(record: &LearnerRecord) -> Result<Vec<u8>, CodecError> {
+    Ok(framed(encode("learner", record)?))
+}
+
+/// Decodes a learner directory entry.
+pub fn decode_learner(bytes: &[u8]) -> Result<LearnerRecord, CodecError> {
+    decode("learner", unframe(bytes)?)
+}

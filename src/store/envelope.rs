@@ -1,0 +1,60 @@
+//! The envelope: one stored event with its position, stream version and metadata.
+
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use crate::domain::{CohortId, Event};
+
+/// Who acted: recorded on every event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    /// Stable id of the account (nil for the local actor).
+    pub id: Uuid,
+    /// Name shown in history.
+    pub name: String,
+}
+
+impl Actor {
+    /// The single actor every request acts as until accounts exist.
+    #[must_use]
+    pub fn local() -> Self {
+        Self {
+            id: Uuid::nil(),
+            name: "local".to_owned(),
+        }
+    }
+}
+
+/// Metadata shared by every event one command produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandMeta {
+    /// Who issued the command.
+    pub actor: Actor,
+    /// Unique id of this command.
+    pub command_id: Uuid,
+    /// Groups the commands of one flow (from the caller, or the command id).
+    pub correlation_id: Uuid,
+    /// What caused this command (from the caller, or the command id).
+    pub causation_id: Uuid,
+}
+
+/// A stored event, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    /// Global position: gapless, from 1.
+    pub position: u64,
+    /// The cohort whose stream holds it.
+    pub cohort: CohortId,
+    /// Version of that stream after this event (from 1).
+    pub version: u64,
+    /// Schema version the payload was stored with (before upcasting).
+    pub schema_version: u16,
+    /// The domain event (upcast to the current shape).
+    pub event: Event,
+    /// When the command was decided.
+    pub occurred_at: Timestamp,
+    /// When the batch holding it was written.
+    pub recorded_at: Timestamp,
+    /// Command metadata.
+    pub meta: CommandMeta,
+}

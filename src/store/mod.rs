@@ -1,0 +1,485 @@
+//! The event store on redb: events are the truth, snapshots a disposable cache.
+//!
+//! This module is the narrow interface the rest of rollbook sees: open a file, commit a batch
+//! of appends in one durable transaction, and read (a range of positions, one stream, a
+//! cohort's state from its newest snapshot plus the tail, idempotency records, the learner
+//! directory). Every call blocks: callers keep it off async worker threads.
+
+mod codec;
+mod envelope;
+mod error;
+mod tables;
+
+use std::fs::File;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use uuid::Uuid;
+
+pub use codec::{
+    CODEC_BINCODE2, CodecError, CommandRecord, EVENT_SCHEMA_VERSION, LearnerRecord,
+    SNAPSHOT_SCHEMA_VERSION,
+};
+pub use envelope::{Actor, CommandMeta, Envelope};
+pub use error::StoreError;
+
+use crate::domain::{Cohort, CohortId, Event, LearnerId};
+use tables::{
+    COMMANDS, EVENTS, LEARNER_KEYS, LEARNERS, META, META_FORMAT_VERSION, SNAPSHOTS, STREAM_INDEX,
+    STREAMS,
+};
+
+/// The store format this build writes and the newest it reads.
+pub const STORE_FORMAT_VERSION: u64 = 1;
+
+/// The first bytes of every redb file.
+const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+
+/// Tunables of the store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// redb's page cache, in bytes. redb's default (1 GiB) grows RSS on full scans.
+    pub cache_size: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            cache_size: 64 << 20,
+        }
+    }
+}
+
+/// An open rollbook database.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+/// One command's events, to be appended to its cohort's stream.
+#[derive(Clone, Debug)]
+pub struct StreamAppend {
+    /// The stream.
+    pub cohort: CohortId,
+    /// The stream's version before these events (0 for a new stream).
+    pub expected_version: u64,
+    /// The events, in order.
+    pub events: Vec<Event>,
+    /// When the command was decided.
+    pub occurred_at: Timestamp,
+    /// Who, and the command's ids.
+    pub meta: CommandMeta,
+    /// Idempotency key and request fingerprint, remembered with the outcome.
+    pub idempotency: Option<(String, String)>,
+}
+
+/// Everything one write transaction stores.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// Appends, in decision order.
+    pub appends: Vec<StreamAppend>,
+    /// Learner directory entries to insert or update.
+    pub learners: Vec<(LearnerId, LearnerRecord)>,
+    /// Snapshots to keep: (cohort, stream version, state at that version).
+    pub snapshots: Vec<(CohortId, u64, Cohort)>,
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it when the file is missing or empty. A file that
+    /// is not a rollbook database, or of a newer store format, is refused and left untouched.
+    pub fn open(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        let fresh = is_missing_or_empty(path)?;
+        if !fresh {
+            precheck_existing(path, options)?;
+        }
+        let db = Database::builder()
+            .set_cache_size(options.cache_size)
+            .create(path)
+            .map_err(|source| open_error(path, source))?;
+        let store = Self {
+            db,
+            path: path.to_owned(),
+        };
+        store.initialise(fresh)?;
+        Ok(store)
+    }
+
+    /// The file this store was opened from.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates the tables and format version of a new database, or checks an existing one
+    /// (again, after a repair the precheck could not look behind).
+    fn initialise(&self, fresh: bool) -> Result<(), StoreError> {
+        if !fresh {
+            let txn = self.db.begin_read()?;
+            check_format(&txn, &self.path)?;
+            return Ok(());
+        }
+        let txn = self.db.begin_write()?;
+        {
+            txn.open_table(EVENTS)?;
+            txn.open_table(STREAM_INDEX)?;
+            txn.open_table(STREAMS)?;
+            txn.open_table(SNAPSHOTS)?;
+            txn.open_table(COMMANDS)?;
+            txn.open_table(LEARNERS)?;
+            txn.open_table(LEARNER_KEYS)?;
+            txn.open_table(META)?
+                .insert(META_FORMAT_VERSION, STORE_FORMAT_VERSION)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// A consistent view of the store as of now (an MVCC snapshot).
+    pub fn read(&self) -> Result<Reader, StoreError> {
+        Ok(Reader {
+            txn: self.db.begin_read()?,
+        })
+    }
+
+    /// Appends a whole batch in one write transaction with a durable commit, and returns the
+    /// stored envelopes of each append, in order. Nothing is stored if anything fails.
+    pub fn commit(&self, batch: &Batch, recorded_at: Timestamp) -> Result<Vec<Vec<Envelope>>, StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut committed = Vec::with_capacity(batch.appends.len());
+        {
+            let mut events = txn.open_table(EVENTS)?;
+            let mut index = txn.open_table(STREAM_INDEX)?;
+            let mut streams = txn.open_table(STREAMS)?;
+            let mut commands = txn.open_table(COMMANDS)?;
+            let mut learners = txn.open_table(LEARNERS)?;
+            let mut learner_keys = txn.open_table(LEARNER_KEYS)?;
+            let mut snapshots = txn.open_table(SNAPSHOTS)?;
+
+            for (id, record) in &batch.learners {
+                let bytes = codec::encode_learner(record).map_err(StoreError::Encode)?;
+                learners.insert(id.0, bytes.as_slice())?;
+                learner_keys.insert(record.key.as_str(), id.0)?;
+            }
+
+            let mut position = events.last()?.map_or(0, |(k, _)| k.value());
+            for append in &batch.appends {
+                let stream = append.cohort.0;
+                let actual = streams.get(stream)?.map_or(0, |v| v.value());
+                if actual != append.expected_version {
+                    return Err(StoreError::StreamConflict {
+                        cohort: append.cohort,
+                        expected: append.expected_version,
+                        actual,
+                    });
+                }
+                let mut version = actual;
+                let mut envelopes = Vec::with_capacity(append.events.len());
+                for event in &append.events {
+                    position += 1;
+                    version += 1;
+                    let envelope = Envelope {
+                        position,
+                        cohort: append.cohort,
+                        version,
+                        schema_version: EVENT_SCHEMA_VERSION,
+                        event: event.clone(),
+                        occurred_at: append.occurred_at,
+                        recorded_at,
+                        meta: append.meta.clone(),
+                    };
+                    let bytes = codec::encode_envelope(&envelope).map_err(StoreError::Encode)?;
+                    events.insert(position, bytes.as_slice())?;
+                    index.insert((stream, version), position)?;
+                    envelopes.push(envelope);
+                }
+                streams.insert(stream, version)?;
+                if let (Some((key, fingerprint)), Some(first), Some(last)) =
+                    (&append.idempotency, envelopes.first(), envelopes.last())
+                {
+                    let record = CommandRecord {
+                        fingerprint: fingerprint.clone(),
+                        cohort: *stream.as_bytes(),
+                        version,
+                        first_position: first.position,
+                        last_position: last.position,
+                        recorded_at: recorded_at.as_microsecond(),
+                    };
+                    let bytes = codec::encode_command_record(&record).map_err(StoreError::Encode)?;
+                    commands.insert(key.as_str(), bytes.as_slice())?;
+                }
+                committed.push(envelopes);
+            }
+
+            for (cohort, version, state) in &batch.snapshots {
+                let bytes = codec::encode_snapshot(state).map_err(StoreError::Encode)?;
+                snapshots.insert((cohort.0, *version), (SNAPSHOT_SCHEMA_VERSION, bytes.as_slice()))?;
+            }
+        }
+        txn.commit()?;
+        Ok(committed)
+    }
+}
+
+/// A read transaction with typed accessors. Holding one pins the pages it sees: keep it short.
+pub struct Reader {
+    txn: ReadTransaction,
+}
+
+impl Reader {
+    /// The position of the newest event (0 when empty).
+    pub fn head_position(&self) -> Result<u64, StoreError> {
+        let events = self.txn.open_table(EVENTS)?;
+        Ok(events.last()?.map_or(0, |(k, _)| k.value()))
+    }
+
+    /// The number of events stored.
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        Ok(self.txn.open_table(EVENTS)?.len()?)
+    }
+
+    /// Up to `limit` events after position `after`, in order.
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Envelope>, StoreError> {
+        let events = self.txn.open_table(EVENTS)?;
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for row in events.range(after.saturating_add(1)..)?.take(limit) {
+            let (key, value) = row?;
+            out.push(decode_at(key.value(), value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` with every event in position order: the startup replay.
+    pub fn for_each_event(&self, mut f: impl FnMut(Envelope)) -> Result<(), StoreError> {
+        let events = self.txn.open_table(EVENTS)?;
+        for row in events.iter()? {
+            let (key, value) = row?;
+            f(decode_at(key.value(), value.value())?);
+        }
+        Ok(())
+    }
+
+    /// The events at the given positions, in the order given (missing positions skipped).
+    pub fn events_at(&self, positions: &[u64]) -> Result<Vec<Envelope>, StoreError> {
+        let events = self.txn.open_table(EVENTS)?;
+        let mut out = Vec::with_capacity(positions.len());
+        for &position in positions {
+            if let Some(value) = events.get(position)? {
+                out.push(decode_at(position, value.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The head version of a cohort's stream (0 when it does not exist).
+    pub fn stream_version(&self, cohort: CohortId) -> Result<u64, StoreError> {
+        let streams = self.txn.open_table(STREAMS)?;
+        Ok(streams.get(cohort.0)?.map_or(0, |v| v.value()))
+    }
+
+    /// A cohort's events from stream version `from_version` on, stopping after global position
+    /// `up_to` (inclusive).
+    pub fn stream(&self, cohort: CohortId, from_version: u64, up_to: u64) -> Result<Vec<Envelope>, StoreError> {
+        let index = self.txn.open_table(STREAM_INDEX)?;
+        let events = self.txn.open_table(EVENTS)?;
+        let mut out = Vec::new();
+        for row in index.range((cohort.0, from_version.max(1))..=(cohort.0, u64::MAX))? {
+            let (_, position) = row?;
+            let position = position.value();
+            if position > up_to {
+                break;
+            }
+            let value = events.get(position)?.ok_or_else(|| StoreError::Corrupt {
+                what: format!("stream {cohort}"),
+                source: CodecError::Empty,
+            })?;
+            out.push(decode_at(position, value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// A cohort's current state and version, from its newest readable snapshot plus the events
+    /// after it (or the whole stream when no snapshot reads). `None` when it does not exist.
+    pub fn load_cohort(&self, cohort: CohortId) -> Result<Option<(Cohort, u64)>, StoreError> {
+        let head = self.stream_version(cohort)?;
+        if head == 0 {
+            return Ok(None);
+        }
+        let (mut state, from) = match self.newest_snapshot(cohort, head)? {
+            Some((state, version)) => (Some(state), version),
+            None => (None, 0),
+        };
+        let tail = self.stream(cohort, from + 1, u64::MAX)?;
+        for envelope in &tail {
+            match (&mut state, &envelope.event) {
+                (None, Event::CohortCreated(data)) => state = Some(Cohort::created(cohort, data)),
+                (Some(s), event) => s.apply(event),
+                (None, _) => {}
+            }
+        }
+        Ok(state.map(|s| (s, head)))
+    }
+
+    /// The newest snapshot at or before `version` that decodes; undecodable ones are skipped
+    /// (they are a cache, and will be rewritten).
+    fn newest_snapshot(&self, cohort: CohortId, version: u64) -> Result<Option<(Cohort, u64)>, StoreError> {
+        let snapshots = self.txn.open_table(SNAPSHOTS)?;
+        for row in snapshots.range((cohort.0, 0)..=(cohort.0, version))?.rev() {
+            let (key, value) = row?;
+            let (_, snap_version) = key.value();
+            let (schema, bytes) = value.value();
+            match codec::decode_snapshot(cohort, schema, bytes) {
+                Ok(state) => return Ok(Some((state, snap_version))),
+                Err(e) => {
+                    tracing::warn!(%cohort, version = snap_version, error = %e, "ignoring unreadable snapshot");
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The recorded outcome of an idempotency key.
+    pub fn command_record(&self, key: &str) -> Result<Option<CommandRecord>, StoreError> {
+        let commands = self.txn.open_table(COMMANDS)?;
+        let Some(value) = commands.get(key)? else {
+            return Ok(None);
+        };
+        codec::decode_command_record(value.value())
+            .map(Some)
+            .map_err(|source| StoreError::Corrupt {
+                what: format!("idempotency record {key:?}"),
+                source,
+            })
+    }
+
+    /// The learner filed under a normalised key.
+    pub fn learner_by_key(&self, key: &str) -> Result<Option<(LearnerId, LearnerRecord)>, StoreError> {
+        let keys = self.txn.open_table(LEARNER_KEYS)?;
+        let Some(id) = keys.get(key)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let learners = self.txn.open_table(LEARNERS)?;
+        let Some(value) = learners.get(id)? else {
+            return Ok(None);
+        };
+        let record = decode_learner(id, value.value())?;
+        Ok(Some((LearnerId(id), record)))
+    }
+
+    /// The whole learner directory.
+    pub fn learners(&self) -> Result<Vec<(LearnerId, LearnerRecord)>, StoreError> {
+        let learners = self.txn.open_table(LEARNERS)?;
+        let mut out = Vec::with_capacity(learners.len()? as usize);
+        for row in learners.iter()? {
+            let (id, value) = row?;
+            let id = id.value();
+            out.push((LearnerId(id), decode_learner(id, value.value())?));
+        }
+        Ok(out)
+    }
+
+    /// The snapshot versions kept for a cohort (for tests and operations).
+    pub fn snapshot_versions(&self, cohort: CohortId) -> Result<Vec<u64>, StoreError> {
+        let snapshots = self.txn.open_table(SNAPSHOTS)?;
+        let mut out = Vec::new();
+        for row in snapshots.range((cohort.0, 0)..=(cohort.0, u64::MAX))? {
+            out.push(row?.0.value().1);
+        }
+        Ok(out)
+    }
+}
+
+fn decode_at(position: u64, bytes: &[u8]) -> Result<Envelope, StoreError> {
+    codec::decode_envelope(bytes).map_err(|source| StoreError::Corrupt {
+        what: format!("event at position {position}"),
+        source,
+    })
+}
+
+fn decode_learner(id: Uuid, bytes: &[u8]) -> Result<LearnerRecord, StoreError> {
+    codec::decode_learner(bytes).map_err(|source| StoreError::Corrupt {
+        what: format!("learner {id}"),
+        source,
+    })
+}
+
+fn is_missing_or_empty(path: &Path) -> Result<bool, StoreError> {
+    match std::fs::metadata(path) {
+        Ok(meta) => Ok(meta.len() == 0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Looks at an existing file without writing to it: is it a redb file, and if it opens
+/// read-only, is it a rollbook database of a format this build reads? A database that needs
+/// crash recovery does not open read-only; it is checked again after the writable open.
+fn precheck_existing(path: &Path, options: &StoreOptions) -> Result<(), StoreError> {
+    let mut magic = [0u8; REDB_MAGIC.len()];
+    let read = File::open(path)
+        .and_then(|mut f| f.read(&mut magic))
+        .map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    if read < magic.len() || magic != REDB_MAGIC {
+        return Err(StoreError::NotRollbook {
+            path: path.to_owned(),
+            detail: "not a redb file".to_owned(),
+        });
+    }
+    match Database::builder()
+        .set_cache_size(options.cache_size.min(4 << 20))
+        .open_read_only(path)
+    {
+        Ok(db) => {
+            let txn = db.begin_read()?;
+            check_format(&txn, path)
+        }
+        Err(redb::DatabaseError::RepairAborted) => Ok(()),
+        Err(source) => Err(open_error(path, source)),
+    }
+}
+
+fn check_format(txn: &ReadTransaction, path: &Path) -> Result<(), StoreError> {
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(redb::TableError::TableDoesNotExist(_)) => {
+            return Err(StoreError::NotRollbook {
+                path: path.to_owned(),
+                detail: "a redb file without rollbook's tables".to_owned(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(found) = meta.get(META_FORMAT_VERSION)?.map(|v| v.value()) else {
+        return Err(StoreError::NotRollbook {
+            path: path.to_owned(),
+            detail: "no store format version".to_owned(),
+        });
+    };
+    if found > STORE_FORMAT_VERSION {
+        return Err(StoreError::NewerFormat {
+            path: path.to_owned(),
+            found,
+            supported: STORE_FORMAT_VERSION,
+        });
+    }
+    Ok(())
+}
+
+fn open_error(path: &Path, source: redb::DatabaseError) -> StoreError {
+    match source {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+            path: path.to_owned(),
+        },
+        source => StoreError::Open {
+            path: path.to_owned(),
+            source,
+        },
+    }
+}

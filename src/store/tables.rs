@@ -1,0 +1,25 @@
+//! Every redb table of a rollbook database, defined in one place with typed keys.
+
+use redb::TableDefinition;
+use uuid::Uuid;
+
+/// Global position (gapless, from 1) → codec id byte + encoded envelope. The truth.
+pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+/// (cohort, stream version) → global position.
+pub const STREAM_INDEX: TableDefinition<(Uuid, u64), u64> = TableDefinition::new("stream_index");
+/// Cohort → head version of its stream.
+pub const STREAMS: TableDefinition<Uuid, u64> = TableDefinition::new("streams");
+/// (cohort, version) → (snapshot schema version, bytes). A disposable cache.
+pub const SNAPSHOTS: TableDefinition<(Uuid, u64), (u16, &[u8])> =
+    TableDefinition::new("snapshots");
+/// Idempotency key → encoded record of the first outcome.
+pub const COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("commands");
+/// Learner id → encoded directory entry (key, display name). Mutable, outside the history.
+pub const LEARNERS: TableDefinition<Uuid, &[u8]> = TableDefinition::new("learners");
+/// Normalised learner key → learner id.
+pub const LEARNER_KEYS: TableDefinition<&str, Uuid> = TableDefinition::new("learner_keys");
+/// Store-wide facts: the store format version.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// Key in [`META`] of the store format version.
+pub const META_FORMAT_VERSION: &str = "format_version";

@@ -1,0 +1,642 @@
+//! The writer: the only code that appends to the store.
+//!
+//! One thread takes queued commands in batches, decides each in order against the current
+//! state (including events decided earlier in the same batch), appends the whole batch in one
+//! durable redb transaction, publishes the committed events to the projections, and only then
+//! answers each caller. Two staff racing for the last seat cannot both win, and many
+//! concurrent commands share one fsync.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use jiff::Timestamp;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::domain::{Capacity, Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort, RuleViolation};
+use crate::learner_key::LearnerKey;
+use crate::projections::ReadModel;
+use crate::store::{
+    Actor, Batch, CommandMeta, Envelope, LearnerRecord, Reader, Store, StoreError, StreamAppend,
+};
+
+/// What a caller asks of one cohort, with learners named by key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Create a cohort under a fresh id.
+    Create {
+        /// The id to create (a UUID v7 chosen by the caller).
+        cohort: CohortId,
+        /// Its data.
+        new: NewCohort,
+    },
+    /// Enroll (or waitlist) a learner, filing them in the directory if new.
+    Enroll {
+        /// The cohort.
+        cohort: CohortId,
+        /// Who.
+        learner: LearnerKey,
+        /// Display name to file (kept as is when `None`).
+        name: Option<String>,
+    },
+    /// Withdraw an enrolled learner, or take a waitlisted one off the waitlist.
+    Withdraw {
+        /// The cohort.
+        cohort: CohortId,
+        /// Who.
+        learner: LearnerKey,
+        /// Staff's free text.
+        reason: String,
+    },
+    /// Take a learner off the waitlist.
+    LeaveWaitlist {
+        /// The cohort.
+        cohort: CohortId,
+        /// Who.
+        learner: LearnerKey,
+        /// Staff's free text.
+        reason: String,
+    },
+    /// Promote the waitlist head.
+    Promote {
+        /// The cohort.
+        cohort: CohortId,
+    },
+    /// Change the number of seats.
+    ChangeCapacity {
+        /// The cohort.
+        cohort: CohortId,
+        /// New seats.
+        capacity: Capacity,
+    },
+    /// Close enrollment.
+    Close {
+        /// The cohort.
+        cohort: CohortId,
+    },
+}
+
+impl Request {
+    /// The cohort addressed.
+    #[must_use]
+    pub const fn cohort(&self) -> CohortId {
+        match self {
+            Self::Create { cohort, .. }
+            | Self::Enroll { cohort, .. }
+            | Self::Withdraw { cohort, .. }
+            | Self::LeaveWaitlist { cohort, .. }
+            | Self::Promote { cohort }
+            | Self::ChangeCapacity { cohort, .. }
+            | Self::Close { cohort } => *cohort,
+        }
+    }
+
+    fn learner_key(&self) -> Option<&LearnerKey> {
+        match self {
+            Self::Enroll { learner, .. }
+            | Self::Withdraw { learner, .. }
+            | Self::LeaveWaitlist { learner, .. } => Some(learner),
+            Self::Create { .. } | Self::Promote { .. } | Self::ChangeCapacity { .. } | Self::Close { .. } => None,
+        }
+    }
+
+    /// A canonical text of the request, stored with its idempotency key so a key reused for a
+    /// different request is refused. Create is fingerprinted without its generated id.
+    fn fingerprint(&self) -> String {
+        match self {
+            Self::Create { new, .. } => format!(
+                "create|{}|{}|{}|{}|{}|{}|{}",
+                new.name,
+                new.course,
+                new.instructor,
+                new.capacity,
+                new.starts_at,
+                new.enrollment_deadline,
+                new.withdrawal_deadline
+            ),
+            Self::Enroll { cohort, learner, name } => {
+                format!("enroll|{cohort}|{learner}|{}", name.as_deref().unwrap_or(""))
+            }
+            Self::Withdraw { cohort, learner, reason } => format!("withdraw|{cohort}|{learner}|{reason}"),
+            Self::LeaveWaitlist { cohort, learner, reason } => {
+                format!("leave|{cohort}|{learner}|{reason}")
+            }
+            Self::Promote { cohort } => format!("promote|{cohort}"),
+            Self::ChangeCapacity { cohort, capacity } => format!("capacity|{cohort}|{capacity}"),
+            Self::Close { cohort } => format!("close|{cohort}"),
+        }
+    }
+
+    fn command(&self, learner: Option<LearnerId>) -> CohortCommand {
+        let who = || learner.expect("learner resolved for learner commands");
+        match self {
+            Self::Create { new, .. } => CohortCommand::Create(new.clone()),
+            Self::Enroll { .. } => CohortCommand::Enroll { learner: who() },
+            Self::Withdraw { reason, .. } => CohortCommand::Withdraw {
+                learner: who(),
+                reason: reason.clone(),
+            },
+            Self::LeaveWaitlist { reason, .. } => CohortCommand::LeaveWaitlist {
+                learner: who(),
+                reason: reason.clone(),
+            },
+            Self::Promote { .. } => CohortCommand::Promote,
+            Self::ChangeCapacity { capacity, .. } => CohortCommand::ChangeCapacity { capacity: *capacity },
+            Self::Close { .. } => CohortCommand::CloseEnrollment,
+        }
+    }
+}
+
+/// A request with everything the writer records about it.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    /// What to do.
+    pub request: Request,
+    /// `If-Match`: refuse unless the cohort is at this version.
+    pub expected_version: Option<u64>,
+    /// `Idempotency-Key`: a repeat answers the first outcome and writes nothing.
+    pub idempotency_key: Option<String>,
+    /// Who acts.
+    pub actor: Actor,
+    /// Groups commands of one flow; defaults to the command id.
+    pub correlation_id: Option<Uuid>,
+    /// What caused the command; defaults to the command id.
+    pub causation_id: Option<Uuid>,
+}
+
+impl Submission {
+    /// A submission with no preconditions, acting as `actor`.
+    #[must_use]
+    pub const fn new(request: Request, actor: Actor) -> Self {
+        Self {
+            request,
+            expected_version: None,
+            idempotency_key: None,
+            actor,
+            correlation_id: None,
+            causation_id: None,
+        }
+    }
+}
+
+/// A command the writer committed (or had committed before, for an idempotent repeat).
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// The cohort.
+    pub cohort: CohortId,
+    /// Its stream version after the command.
+    pub version: u64,
+    /// The events the command stored, in order.
+    pub events: Vec<Envelope>,
+    /// True when this answers a repeated idempotency key.
+    pub replayed: bool,
+}
+
+impl Committed {
+    /// Position of the command's last event.
+    #[must_use]
+    pub fn position(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.position)
+    }
+}
+
+/// Why a command was not committed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// A business rule refused it.
+    #[error(transparent)]
+    Rejected(RuleViolation),
+    /// `If-Match` named another version than the cohort's.
+    #[error("cohort is at version {actual}, the request expected {expected}")]
+    VersionConflict {
+        /// What the caller expected.
+        expected: u64,
+        /// The cohort's version.
+        actual: u64,
+    },
+    /// The idempotency key was used before for a different request.
+    #[error("idempotency key was already used for a different request")]
+    IdempotencyKeyReused,
+    /// The store failed; nothing of this batch was stored.
+    #[error("storage failure: {0}")]
+    Store(#[from] Arc<StoreError>),
+    /// The writer has stopped (the server is shutting down).
+    #[error("the writer has stopped")]
+    Stopped,
+}
+
+/// Tunables of the writer.
+#[derive(Clone, Debug)]
+pub struct WriterOptions {
+    /// Keep a snapshot of a cohort at every N-th stream version.
+    pub snapshot_every: u64,
+    /// Most commands decided and committed together.
+    pub max_batch: usize,
+    /// Most cohort states kept in memory.
+    pub cache_capacity: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            snapshot_every: 100,
+            max_batch: 512,
+            cache_capacity: 10_000,
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Committed, CommandError>>;
+
+/// A cheap, cloneable handle to submit commands to the writer.
+#[derive(Clone, Debug)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<(Submission, Reply)>,
+}
+
+impl WriterHandle {
+    /// Queues a submission and waits until it is durably committed or refused.
+    pub async fn submit(&self, submission: Submission) -> Result<Committed, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send((submission, reply))
+            .await
+            .map_err(|_| CommandError::Stopped)?;
+        answer.await.map_err(|_| CommandError::Stopped)?
+    }
+}
+
+/// The running writer thread.
+#[derive(Debug)]
+pub struct WriterThread {
+    thread: JoinHandle<()>,
+}
+
+impl WriterThread {
+    /// Waits until the writer has drained its queue and stopped. It stops once every
+    /// [`WriterHandle`] is dropped.
+    pub fn join(self) {
+        if self.thread.join().is_err() {
+            tracing::error!("writer thread panicked");
+        }
+    }
+}
+
+/// Starts the writer thread over `store`, publishing to `read_model`.
+pub fn spawn(
+    store: Arc<Store>,
+    read_model: Arc<ReadModel>,
+    clock: Arc<dyn Clock>,
+    options: WriterOptions,
+) -> std::io::Result<(WriterHandle, WriterThread)> {
+    let (tx, mut rx) = mpsc::channel::<(Submission, Reply)>(options.max_batch * 8);
+    let mut core = Writer::new(store, clock, options);
+    let thread = std::thread::Builder::new()
+        .name("rollbook-writer".to_owned())
+        .spawn(move || {
+            let max = core.options.max_batch;
+            let mut queue = Vec::with_capacity(max);
+            while let Some(first) = rx.blocking_recv() {
+                queue.push(first);
+                while queue.len() < max {
+                    match rx.try_recv() {
+                        Ok(next) => queue.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let (submissions, replies): (Vec<_>, Vec<_>) = queue.drain(..).unzip();
+                let outcome = core.process(submissions);
+                read_model.publish(&outcome.learners, &outcome.envelopes);
+                for (reply, result) in replies.into_iter().zip(outcome.results) {
+                    // A caller that gave up waiting is no reason to stop.
+                    let _ = reply.send(result);
+                }
+            }
+            tracing::debug!("writer stopped: queue closed and drained");
+        })?;
+    Ok((WriterHandle { tx }, WriterThread { thread }))
+}
+
+/// What one batch did: an answer per submission, and what to publish.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// One result per submission, in order.
+    pub results: Vec<Result<Committed, CommandError>>,
+    /// Every envelope committed, in position order.
+    pub envelopes: Vec<Envelope>,
+    /// Learner directory entries written.
+    pub learners: Vec<(LearnerId, LearnerRecord)>,
+}
+
+/// How a submission of the batch is answered once the batch is committed.
+enum Pending {
+    Done(Result<Committed, CommandError>),
+    /// The index of its append in the batch.
+    Appended(usize),
+    /// A repeat, within the batch, of the append at this index.
+    Repeat(usize),
+}
+
+/// The writer's synchronous core: decides and commits batches. The thread in [`spawn`] drives
+/// it; tests may drive it directly.
+pub struct Writer {
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    options: WriterOptions,
+    cache: CohortCache,
+}
+
+impl Writer {
+    /// A writer over `store`.
+    #[must_use]
+    pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, options: WriterOptions) -> Self {
+        let cache = CohortCache::new(options.cache_capacity);
+        Self {
+            store,
+            clock,
+            options,
+            cache,
+        }
+    }
+
+    /// Decides every submission in order, commits the decided events in one durable
+    /// transaction, and answers each. On a storage failure nothing is kept, in the store or in
+    /// the writer's state, and every submission that would have written is answered with it.
+    pub fn process(&mut self, submissions: Vec<Submission>) -> BatchOutcome {
+        let now = self.clock.now();
+        let reader = match self.store.read() {
+            Ok(reader) => reader,
+            Err(e) => return fail_all(submissions.len(), &Arc::new(e)),
+        };
+        let mut work = BatchWork::default();
+        let mut pending = Vec::with_capacity(submissions.len());
+        for submission in submissions {
+            let answer = match self.decide_one(&reader, &mut work, submission, now) {
+                Ok(answer) => answer,
+                Err(e) => Pending::Done(Err(CommandError::Store(Arc::new(e)))),
+            };
+            pending.push(answer);
+        }
+        drop(reader);
+
+        let committed = if work.batch.appends.is_empty() && work.batch.learners.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.store.commit(&work.batch, now)
+        };
+        match committed {
+            Ok(per_append) => {
+                for (cohort, (state, version)) in work.states {
+                    if let Some(state) = state {
+                        self.cache.insert(cohort, state, version);
+                    }
+                }
+                let envelopes = per_append.iter().flatten().cloned().collect();
+                let results = pending
+                    .into_iter()
+                    .map(|p| match p {
+                        Pending::Done(result) => result,
+                        Pending::Appended(i) | Pending::Repeat(i) => {
+                            let events = per_append[i].clone();
+                            Ok(Committed {
+                                cohort: work.batch.appends[i].cohort,
+                                version: events.last().map_or(0, |e| e.version),
+                                events,
+                                replayed: matches!(p, Pending::Repeat(_)),
+                            })
+                        }
+                    })
+                    .collect();
+                BatchOutcome {
+                    results,
+                    envelopes,
+                    learners: work.batch.learners,
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "batch commit failed; nothing of it was stored");
+                let e = Arc::new(e);
+                let results = pending
+                    .into_iter()
+                    .map(|p| match p {
+                        Pending::Done(result) => result,
+                        Pending::Appended(_) | Pending::Repeat(_) => {
+                            Err(CommandError::Store(e.clone()))
+                        }
+                    })
+                    .collect();
+                BatchOutcome {
+                    results,
+                    ..BatchOutcome::default()
+                }
+            }
+        }
+    }
+
+    fn decide_one(
+        &mut self,
+        reader: &Reader,
+        work: &mut BatchWork,
+        submission: Submission,
+        now: Timestamp,
+    ) -> Result<Pending, StoreError> {
+        let request = &submission.request;
+        let fingerprint = request.fingerprint();
+        if let Some(key) = &submission.idempotency_key {
+            if let Some((earlier, earlier_fingerprint)) = work.keys.get(key) {
+                return Ok(if *earlier_fingerprint == fingerprint {
+                    // The same request twice in one batch: answer both with the first.
+                    Pending::Repeat(*earlier)
+                } else {
+                    Pending::Done(Err(CommandError::IdempotencyKeyReused))
+                });
+            }
+            if let Some(record) = reader.command_record(key)? {
+                if record.fingerprint != fingerprint {
+                    return Ok(Pending::Done(Err(CommandError::IdempotencyKeyReused)));
+                }
+                let positions: Vec<u64> = (record.first_position..=record.last_position).collect();
+                let events = reader.events_at(&positions)?;
+                return Ok(Pending::Done(Ok(Committed {
+                    cohort: CohortId(uuid::Uuid::from_bytes(record.cohort)),
+                    version: record.version,
+                    events,
+                    replayed: true,
+                })));
+            }
+        }
+
+        let cohort = request.cohort();
+        let (state, version) = self.state_of(reader, work, cohort)?;
+        if let Some(expected) = submission.expected_version {
+            if expected != version {
+                return Ok(Pending::Done(Err(CommandError::VersionConflict {
+                    expected,
+                    actual: version,
+                })));
+            }
+        }
+
+        let learner = match request.learner_key() {
+            Some(key) => Some(self.resolve_learner(reader, work, key)?),
+            None => None,
+        };
+        let command = request.command(learner.as_ref().map(|(id, _)| *id));
+        let events = match Cohort::decide(state.as_ref(), cohort, &command, now) {
+            Ok(events) => events,
+            Err(violation) => return Ok(Pending::Done(Err(CommandError::Rejected(violation)))),
+        };
+
+        let (state, new_version) = self.fold(cohort, state, version, &events, &mut work.batch);
+        work.states.insert(cohort, (state, new_version));
+        if let (Some((id, known)), Request::Enroll { learner: key, name, .. }) = (learner, request) {
+            let record = LearnerRecord {
+                key: key.as_str().to_owned(),
+                name: name.clone().or_else(|| known.as_ref().map(|r| r.name.clone())).unwrap_or_default(),
+            };
+            if known.as_ref() != Some(&record) {
+                work.learners.insert(key.clone(), (id, Some(record.clone())));
+                work.batch.learners.push((id, record));
+            }
+        }
+
+        let command_id = Uuid::now_v7();
+        let index = work.batch.appends.len();
+        if let Some(key) = submission.idempotency_key.clone() {
+            work.keys.insert(key.clone(), (index, fingerprint.clone()));
+        }
+        work.batch.appends.push(StreamAppend {
+            cohort,
+            expected_version: version,
+            events,
+            occurred_at: now,
+            meta: CommandMeta {
+                actor: submission.actor,
+                command_id,
+                correlation_id: submission.correlation_id.unwrap_or(command_id),
+                causation_id: submission.causation_id.unwrap_or(command_id),
+            },
+            idempotency: submission.idempotency_key.map(|key| (key, fingerprint)),
+        });
+        Ok(Pending::Appended(index))
+    }
+
+    /// The cohort's state and version as of everything decided so far in this batch.
+    fn state_of(&mut self, reader: &Reader, work: &BatchWork, cohort: CohortId) -> Result<(Option<Cohort>, u64), StoreError> {
+        if let Some((state, version)) = work.states.get(&cohort) {
+            return Ok((state.clone(), *version));
+        }
+        if let Some((state, version)) = self.cache.get(cohort) {
+            return Ok((Some(state.clone()), version));
+        }
+        Ok(match reader.load_cohort(cohort)? {
+            Some((state, version)) => {
+                self.cache.insert(cohort, state.clone(), version);
+                (Some(state), version)
+            }
+            None => (None, 0),
+        })
+    }
+
+    /// The learner filed under `key` (as of this batch), or a fresh id not yet filed.
+    fn resolve_learner(
+        &self,
+        reader: &Reader,
+        work: &BatchWork,
+        key: &LearnerKey,
+    ) -> Result<(LearnerId, Option<LearnerRecord>), StoreError> {
+        if let Some((id, record)) = work.learners.get(key) {
+            return Ok((*id, record.clone()));
+        }
+        Ok(match reader.learner_by_key(key.as_str())? {
+            Some((id, record)) => (id, Some(record)),
+            None => (LearnerId(Uuid::now_v7()), None),
+        })
+    }
+
+    /// Applies decided events to the state, noting snapshots due at every N-th version.
+    fn fold(
+        &self,
+        cohort: CohortId,
+        mut state: Option<Cohort>,
+        mut version: u64,
+        events: &[Event],
+        batch: &mut Batch,
+    ) -> (Option<Cohort>, u64) {
+        for event in events {
+            match (&mut state, event) {
+                (None, Event::CohortCreated(data)) => state = Some(Cohort::created(cohort, data)),
+                (Some(s), event) => s.apply(event),
+                (None, _) => {}
+            }
+            version += 1;
+            if self.options.snapshot_every > 0 && version % self.options.snapshot_every == 0 {
+                if let Some(s) = &state {
+                    batch.snapshots.push((cohort, version, s.clone()));
+                }
+            }
+        }
+        (state, version)
+    }
+}
+
+/// What a batch has decided so far.
+#[derive(Default)]
+struct BatchWork {
+    batch: Batch,
+    /// Cohort states after this batch's events.
+    states: HashMap<CohortId, (Option<Cohort>, u64)>,
+    /// Learners filed by this batch.
+    learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
+    /// Idempotency keys used in this batch → (append index, fingerprint).
+    keys: HashMap<String, (usize, String)>,
+}
+
+fn fail_all(n: usize, error: &Arc<StoreError>) -> BatchOutcome {
+    BatchOutcome {
+        results: (0..n).map(|_| Err(CommandError::Store(error.clone()))).collect(),
+        ..BatchOutcome::default()
+    }
+}
+
+/// A bounded cache of cohort states; the least recently used are evicted, in bulk.
+struct CohortCache {
+    capacity: usize,
+    tick: u64,
+    entries: HashMap<CohortId, (Cohort, u64, u64)>,
+}
+
+impl CohortCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            tick: 0,
+            entries: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, cohort: CohortId) -> Option<(&Cohort, u64)> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.entries.get_mut(&cohort).map(|(state, version, used)| {
+            *used = tick;
+            (&*state, *version)
+        })
+    }
+
+    fn insert(&mut self, cohort: CohortId, state: Cohort, version: u64) {
+        self.tick += 1;
+        self.entries.insert(cohort, (state, version, self.tick));
+        if self.entries.len() > self.capacity {
+            // Evict the least recently used eighth at once, so eviction costs O(1) amortised.
+            let mut ages: Vec<u64> = self.entries.values().map(|(_, _, used)| *used).collect();
+            let cut = (self.entries.len() / 8).max(1);
+            let (_, threshold, _) = ages.select_nth_unstable(cut - 1);
+            let threshold = *threshold;
+            self.entries.retain(|_, (_, _, used)| *used > threshold);
+        }
+    }
+}
