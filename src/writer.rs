@@ -366,7 +366,7 @@ impl Writer {
     /// transaction, and answers each. On a storage failure nothing is kept, in the store or in
     /// the writer's state, and every submission that would have written is answered with it.
     pub fn process(&mut self, submissions: Vec<Submission>) -> BatchOutcome {
-        let now = self.clock.now();
+        let now = stored_precision(self.clock.now());
         let reader = match self.store.read() {
             Ok(reader) => reader,
             Err(e) => return fail_all(submissions.len(), &Arc::new(e)),
@@ -593,6 +593,12 @@ struct BatchWork {
     learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
     /// Idempotency keys used in this batch → (append index, fingerprint).
     keys: HashMap<String, (usize, String)>,
+}
+
+/// `now` truncated to the microseconds the store keeps, so what the projections see live is
+/// exactly what a replay will see.
+fn stored_precision(now: Timestamp) -> Timestamp {
+    Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
 }
 
 fn fail_all(n: usize, error: &Arc<StoreError>) -> BatchOutcome {

@@ -14,3 +14,6 @@ pub use command::{CohortCommand, NewCohort};
 pub use event::{CohortCreated, Event};
 pub use ids::{Capacity, CapacityError, CohortId, LearnerId};
 pub use violation::{RuleViolation, ScheduleProblem};
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,7 @@
 mod catalog;
 mod directory;
 mod history;
+mod time_travel;
 mod timeline;
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 pub use catalog::{Catalog, CatalogFilter, CohortView};
 pub use directory::Directory;
 pub use history::{Counters, History, HistoryEntry};
+pub use time_travel::{AsOf, AsOfError, cohort_as_of};
 pub use timeline::{TimelineEntry, Timelines};
 
 use crate::domain::LearnerId;

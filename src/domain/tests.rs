@@ -1,0 +1,1 @@
+//! Rule tests: given events, when a command, then events or a violation.

@@ -1,0 +1,504 @@
+//! The JSON API under `/api/v1`: commands and queries for scripts and integrations. Its shapes
+//! are documented in `API.md` and kept stable.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Query, Request as HttpRequest, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::ApiError;
+use super::input::{self, RawCohort, RawNumber};
+use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
+use crate::projections::{AsOf, CatalogFilter, CohortView, Directory, cohort_as_of};
+use crate::store::{Actor, Envelope};
+use crate::writer::{Committed, Request, Submission};
+
+/// Most items one page of a listing returns.
+const MAX_LIMIT: usize = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cohorts", post(create_cohort).get(list_cohorts))
+        .route("/cohorts/{id}", get(cohort))
+        .route("/cohorts/{id}/events", get(cohort_events))
+        .route("/cohorts/{id}/enrollments", post(enroll))
+        .route("/cohorts/{id}/withdrawals", post(withdraw))
+        .route("/cohorts/{id}/promotions", post(promote))
+        .route("/cohorts/{id}/capacity", post(change_capacity))
+        .route("/cohorts/{id}/close", post(close))
+        .route("/events", get(events))
+        .route("/learners/{learner}/timeline", get(timeline))
+        .fallback(|| async {
+            ApiError {
+                status: StatusCode::NOT_FOUND,
+                code: "not_found",
+                message: "no such API route; see API.md".to_owned(),
+            }
+        })
+}
+
+/// `GET /healthz`: 200 once the replay is done (the server only listens after it).
+pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    let position = state.read.read().position;
+    Json(json!({"status": "ok", "position": position}))
+}
+
+/// A JSON body whose rejections are API errors naming what is wrong.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: HttpRequest, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(match rejection {
+                JsonRejection::MissingJsonContentType(_) => ApiError {
+                    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    code: "unsupported_media_type",
+                    message: "send the body as JSON with Content-Type: application/json".to_owned(),
+                },
+                JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_field", e.body_text()),
+                JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
+                JsonRejection::BytesRejection(e) => ApiError {
+                    status: e.status(),
+                    code: "unreadable_body",
+                    message: e.body_text(),
+                },
+                other => ApiError::bad_request("malformed_json", other.body_text()),
+            }),
+        }
+    }
+}
+
+fn field_error(e: &input::FieldError) -> ApiError {
+    ApiError::bad_request("invalid_field", e.to_string())
+}
+
+fn parse_cohort(id: &str) -> Result<CohortId, ApiError> {
+    input::cohort_id(id).ok_or_else(|| ApiError::cohort_not_found(id))
+}
+
+/// Submits `request` with the command headers; errors name `learner`.
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: Request,
+    learner: Option<&str>,
+) -> Result<Committed, ApiError> {
+    let h = input::command_headers(headers).map_err(|e| field_error(&e))?;
+    let submission = Submission {
+        request,
+        expected_version: h.expected_version,
+        idempotency_key: h.idempotency_key,
+        actor: Actor::local(),
+        correlation_id: h.correlation_id,
+        causation_id: h.causation_id,
+    };
+    state
+        .submit(submission)
+        .await
+        .map_err(|e| ApiError::from_command(e, learner))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateCohortBody {
+    name: String,
+    course: String,
+    instructor: String,
+    capacity: u64,
+    starts_at: String,
+    enrollment_deadline: String,
+    withdrawal_deadline: String,
+}
+
+async fn create_cohort(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateCohortBody>,
+) -> Result<Response, ApiError> {
+    let raw = RawCohort {
+        name: &body.name,
+        course: &body.course,
+        instructor: &body.instructor,
+        capacity: RawNumber::Number(body.capacity),
+        starts_at: &body.starts_at,
+        enrollment_deadline: &body.enrollment_deadline,
+        withdrawal_deadline: &body.withdrawal_deadline,
+    };
+    let new = input::new_cohort(&raw).map_err(|errors| field_error(&errors[0]))?;
+    let request = Request::Create {
+        cohort: CohortId(Uuid::now_v7()),
+        new,
+    };
+    let done = execute(&state, &headers, request, None).await?;
+    let body = json!({"id": done.cohort, "version": done.version, "position": done.position()});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    instructor: Option<String>,
+    status: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+fn number_param(name: &'static str, raw: Option<&str>, default: usize) -> Result<usize, ApiError> {
+    match raw {
+        None | Some("") => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request("invalid_parameter", format!("{name}: must be a whole number"))),
+    }
+}
+
+/// Parses `open`/`closed` (empty means both).
+pub fn status_param(raw: Option<&str>) -> Result<Option<CohortStatus>, String> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("open") => Ok(Some(CohortStatus::Open)),
+        Some("closed") => Ok(Some(CohortStatus::Closed)),
+        Some(other) => Err(format!("status: must be \"open\" or \"closed\", got {other:?}")),
+    }
+}
+
+async fn list_cohorts(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let status = status_param(q.status.as_deref()).map_err(|m| ApiError::bad_request("invalid_parameter", m))?;
+    let limit = number_param("limit", q.limit.as_deref(), 50)?.min(MAX_LIMIT);
+    let offset = number_param("offset", q.offset.as_deref(), 0)?;
+    let filter = CatalogFilter {
+        instructor: q.instructor.filter(|i| !i.trim().is_empty()),
+        status,
+    };
+    let read = state.read.read();
+    let (page, total) = read.catalog.list(&filter, offset, limit);
+    let cohorts: Vec<Value> = page.into_iter().map(summary_json).collect();
+    Ok(Json(json!({"cohorts": cohorts, "total": total})))
+}
+
+fn summary_json(view: &CohortView) -> Value {
+    let c = &view.state;
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "course": c.course,
+        "instructor": c.instructor,
+        "capacity": c.capacity.seats(),
+        "enrolled_count": c.enrolled_count(),
+        "waitlist_count": c.waitlist.len(),
+        "seats_remaining": c.seats_remaining(),
+        "status": c.status.as_str(),
+        "version": view.version,
+    })
+}
+
+fn detail_json(view: &CohortView, directory: &Directory) -> Value {
+    let c = &view.state;
+    let person = |learner: LearnerId| {
+        json!({
+            "learner": directory.key_of(learner),
+            "name": directory.name_of(learner),
+            "since": view.since(learner),
+        })
+    };
+    let mut detail = summary_json(view);
+    let extra = json!({
+        "starts_at": c.starts_at,
+        "enrollment_deadline": c.enrollment_deadline,
+        "withdrawal_deadline": c.withdrawal_deadline,
+        "enrolled": c.enrolled.iter().map(|l| person(*l)).collect::<Vec<_>>(),
+        "waitlist": c.waitlist.iter().map(|e| person(e.learner)).collect::<Vec<_>>(),
+        "position": view.position,
+    });
+    if let (Value::Object(detail), Value::Object(extra)) = (&mut detail, extra) {
+        detail.extend(extra);
+    }
+    detail
+}
+
+#[derive(Deserialize)]
+struct AsOfQuery {
+    as_of: Option<String>,
+}
+
+async fn cohort(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<AsOfQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let cohort = parse_cohort(&id)?;
+    let as_of = match q.as_of.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(
+            raw.parse::<AsOf>()
+                .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string()))?,
+        ),
+    };
+    let past = match as_of {
+        None => None,
+        Some(as_of) => {
+            let store = state.store.clone();
+            let view = tokio::task::spawn_blocking(move || cohort_as_of(&store, cohort, as_of))
+                .await
+                .map_err(|e| ApiError::internal("time travel task failed", &e))?
+                .map_err(|e| ApiError::internal("time travel read failed", &e))?;
+            Some(view.ok_or_else(|| ApiError {
+                status: StatusCode::NOT_FOUND,
+                code: "cohort_not_found",
+                message: format!("cohort {id} did not exist yet at that point"),
+            })?)
+        }
+    };
+    let read = state.read.read();
+    let view = match &past {
+        Some(view) => view,
+        None => read.catalog.get(cohort).ok_or_else(|| ApiError::cohort_not_found(&id))?,
+    };
+    Ok(Json(detail_json(view, &read.directory)))
+}
+
+/// An event as the API shows it: learner keys, not internal ids.
+fn event_json(env: &Envelope, directory: &Directory) -> Value {
+    let key = |l: &LearnerId| directory.key_of(*l);
+    let data = match &env.event {
+        Event::CohortCreated(c) => json!({
+            "name": c.name, "course": c.course, "instructor": c.instructor,
+            "capacity": c.capacity.seats(), "starts_at": c.starts_at,
+            "enrollment_deadline": c.enrollment_deadline, "withdrawal_deadline": c.withdrawal_deadline,
+        }),
+        Event::StudentEnrolled { learner } | Event::WaitlistPromoted { learner } => {
+            json!({"learner": key(learner)})
+        }
+        Event::StudentWaitlisted { learner, position } => {
+            json!({"learner": key(learner), "position": position})
+        }
+        Event::StudentWithdrawn { learner, reason } | Event::WaitlistLeft { learner, reason } => {
+            json!({"learner": key(learner), "reason": reason})
+        }
+        Event::CapacityChanged { from, to } => json!({"from": from.seats(), "to": to.seats()}),
+        Event::EnrollmentClosed => json!({}),
+    };
+    json!({
+        "position": env.position,
+        "cohort": env.cohort,
+        "version": env.version,
+        "type": env.event.type_name(),
+        "schema_version": env.schema_version,
+        "data": data,
+        "occurred_at": env.occurred_at,
+        "recorded_at": env.recorded_at,
+        "actor": env.meta.actor.name,
+        "command_id": env.meta.command_id,
+        "correlation_id": env.meta.correlation_id,
+        "causation_id": env.meta.causation_id,
+    })
+}
+
+fn events_json(envelopes: &[Envelope], directory: &Directory) -> Vec<Value> {
+    envelopes.iter().map(|e| event_json(e, directory)).collect()
+}
+
+/// Runs a blocking store read off the async threads.
+async fn read_store<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| ApiError::internal("store read task failed", &e))?
+        .map_err(|e| ApiError::internal("store read failed", &e))
+}
+
+async fn cohort_events(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let cohort = parse_cohort(&id)?;
+    if state.read.read().catalog.get(cohort).is_none() {
+        return Err(ApiError::cohort_not_found(&id));
+    }
+    let envelopes = read_store(&state, move |s| s.read()?.stream(cohort, 1, u64::MAX)).await?;
+    let read = state.read.read();
+    Ok(Json(json!({"events": events_json(&envelopes, &read.directory)})))
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+async fn events(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> Result<Json<Value>, ApiError> {
+    let after = number_param("after", q.after.as_deref(), 0)? as u64;
+    let limit = number_param("limit", q.limit.as_deref(), 100)?.clamp(1, MAX_LIMIT);
+    let (envelopes, head) = read_store(&state, move |s| {
+        let reader = s.read()?;
+        Ok((reader.events_after(after, limit)?, reader.head_position()?))
+    })
+    .await?;
+    let read = state.read.read();
+    let next = envelopes.last().map_or(after, |e| e.position);
+    Ok(Json(json!({
+        "events": events_json(&envelopes, &read.directory),
+        "head": head,
+        "next_after": next,
+    })))
+}
+
+/// Finds a learner by key, or by opaque id (for learners whose key is not on file).
+pub fn find_learner(directory: &Directory, raw: &str) -> Option<LearnerId> {
+    if let Ok(key) = crate::learner_key::LearnerKey::parse(raw) {
+        if let Some(id) = directory.id_of(key.as_str()) {
+            return Some(id);
+        }
+    }
+    Uuid::parse_str(raw.trim()).ok().map(LearnerId)
+}
+
+async fn timeline(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<Value>, ApiError> {
+    let (learner, positions) = {
+        let read = state.read.read();
+        let learner = find_learner(&read.directory, &raw)
+            .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
+            .ok_or_else(|| ApiError::learner_not_found(&raw))?;
+        let positions: Vec<u64> = read.timelines.of(learner).iter().map(|e| e.position).collect();
+        (learner, positions)
+    };
+    let envelopes = read_store(&state, move |s| s.read()?.events_at(&positions)).await?;
+    let read = state.read.read();
+    Ok(Json(json!({
+        "learner": read.directory.key_of(learner),
+        "name": read.directory.name_of(learner),
+        "events": events_json(&envelopes, &read.directory),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrollBody {
+    learner: String,
+    name: Option<String>,
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<EnrollBody>,
+) -> Result<Json<Value>, ApiError> {
+    let cohort = parse_cohort(&id)?;
+    let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
+    let name = body
+        .name
+        .map(|n| input::text("name", &n, input::MAX_TEXT))
+        .transpose()
+        .map_err(|e| field_error(&e))?
+        .filter(|n| !n.is_empty());
+    let key = learner.to_string();
+    let request = Request::Enroll { cohort, learner, name };
+    let done = execute(&state, &headers, request, Some(&key)).await?;
+    let outcome = match done.events.first().map(|e| &e.event) {
+        Some(Event::StudentWaitlisted { .. }) => "waitlisted",
+        _ => "enrolled",
+    };
+    Ok(Json(json!({"outcome": outcome, "version": done.version, "position": done.position()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawBody {
+    learner: String,
+    reason: Option<String>,
+}
+
+fn promoted_keys(done: &Committed, directory: &Directory) -> Vec<String> {
+    done.events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::WaitlistPromoted { learner } => Some(directory.key_of(*learner)),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<WithdrawBody>,
+) -> Result<Json<Value>, ApiError> {
+    let cohort = parse_cohort(&id)?;
+    let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
+    let reason = input::text("reason", body.reason.as_deref().unwrap_or(""), input::MAX_REASON)
+        .map_err(|e| field_error(&e))?;
+    let key = learner.to_string();
+    let request = Request::Withdraw { cohort, learner, reason };
+    let done = execute(&state, &headers, request, Some(&key)).await?;
+    let outcome = match done.events.first().map(|e| &e.event) {
+        Some(Event::WaitlistLeft { .. }) => "left_waitlist",
+        _ => "withdrawn",
+    };
+    let read = state.read.read();
+    let promoted = promoted_keys(&done, &read.directory).into_iter().next();
+    Ok(Json(json!({
+        "outcome": outcome,
+        "promoted": promoted,
+        "version": done.version,
+        "position": done.position(),
+    })))
+}
+
+async fn promote(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let cohort = parse_cohort(&id)?;
+    let done = execute(&state, &headers, Request::Promote { cohort }, None).await?;
+    let read = state.read.read();
+    let promoted = promoted_keys(&done, &read.directory).into_iter().next();
+    Ok(Json(json!({"promoted": promoted, "version": done.version, "position": done.position()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapacityBody {
+    capacity: u64,
+}
+
+async fn change_capacity(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CapacityBody>,
+) -> Result<Json<Value>, ApiError> {
+    let cohort = parse_cohort(&id)?;
+    let capacity = input::capacity("capacity", RawNumber::Number(body.capacity)).map_err(|e| field_error(&e))?;
+    let done = execute(&state, &headers, Request::ChangeCapacity { cohort, capacity }, None).await?;
+    let read = state.read.read();
+    Ok(Json(json!({
+        "promoted": promoted_keys(&done, &read.directory),
+        "version": done.version,
+        "position": done.position(),
+    })))
+}
+
+async fn close(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let cohort = parse_cohort(&id)?;
+    let done = execute(&state, &headers, Request::Close { cohort }, None).await?;
+    Ok(Json(json!({"version": done.version, "position": done.position()})))
+}

@@ -1,0 +1,173 @@
+//! Errors as the client sees them: an HTML error page, or a JSON `{"error":{"code","message"}}`.
+//! Internal details are logged, never shown.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::RuleViolation;
+use crate::writer::CommandError;
+
+/// An error of the JSON API.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400 with a code and message.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 404 for a cohort that does not exist.
+    pub fn cohort_not_found(id: &str) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "cohort_not_found",
+            message: format!("no cohort with id {id:?}"),
+        }
+    }
+
+    /// 404 for a learner nobody filed.
+    pub fn learner_not_found(key: &str) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "learner_not_found",
+            message: format!("no learner {key:?}"),
+        }
+    }
+
+    /// 500 after logging what went wrong.
+    pub fn internal(context: &str, error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%error, "{context}");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: "an internal error occurred; it was logged".to_owned(),
+        }
+    }
+
+    /// The API error for a command the writer did not commit; `learner` names the learner in
+    /// rule messages.
+    pub fn from_command(error: CommandError, learner: Option<&str>) -> Self {
+        match error {
+            CommandError::Rejected(violation) => {
+                let status = match violation {
+                    RuleViolation::CohortNotFound { .. } => StatusCode::NOT_FOUND,
+                    RuleViolation::CohortAlreadyExists { .. } => StatusCode::CONFLICT,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                Self {
+                    status,
+                    code: violation.code(),
+                    message: describe(&violation, learner),
+                }
+            }
+            CommandError::VersionConflict { expected, actual } => Self {
+                status: StatusCode::CONFLICT,
+                code: "version_conflict",
+                message: format!("the cohort is at version {actual}, not {expected}: reload it and retry"),
+            },
+            CommandError::IdempotencyKeyReused => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "idempotency_key_reused",
+                message: "this Idempotency-Key was already used for a different request".to_owned(),
+            },
+            CommandError::Stopped => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "shutting_down",
+                message: "the server is shutting down; retry shortly".to_owned(),
+            },
+            error => Self::internal("command failed", &error),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// A rule violation as a sentence, naming the learner where it concerns one.
+#[must_use]
+pub fn describe(violation: &RuleViolation, learner: Option<&str>) -> String {
+    let who = learner.unwrap_or("the learner");
+    match violation {
+        RuleViolation::AlreadyEnrolled { .. } => format!("{who} is already enrolled"),
+        RuleViolation::AlreadyWaitlisted {
+            position, waitlist_len, ..
+        } => format!("{who} is already waitlisted, at place {position} of {waitlist_len}"),
+        RuleViolation::NotEnrolled { .. } => format!("{who} is not enrolled in this cohort"),
+        RuleViolation::NotWaitlisted { .. } => format!("{who} is not on the waitlist"),
+        other => other.to_string(),
+    }
+}
+
+/// An error of an HTML page.
+#[derive(Debug)]
+pub enum PageError {
+    /// 404, with what was not found.
+    NotFound(String),
+    /// 400, with what was wrong.
+    BadRequest(String),
+    /// 503: shutting down.
+    Unavailable,
+    /// 500; the detail is logged, not shown.
+    Internal,
+}
+
+impl PageError {
+    /// A 500 after logging `error`.
+    pub fn internal(context: &str, error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%error, "{context}");
+        Self::Internal
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    title: &'static str,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match self {
+            Self::NotFound(what) => (StatusCode::NOT_FOUND, "Not found", what),
+            Self::BadRequest(what) => (StatusCode::BAD_REQUEST, "Bad request", what),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Shutting down",
+                "The server is shutting down. Try again in a moment.".to_owned(),
+            ),
+            Self::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "An internal error occurred and was logged.".to_owned(),
+            ),
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title,
+            message,
+        };
+        (status, page).into_response()
+    }
+}

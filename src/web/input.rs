@@ -1,0 +1,282 @@
+//! Raw input (form fields, JSON bodies, path segments, headers) parsed once into typed values,
+//! with messages that name the field at fault.
+
+use std::fmt;
+
+use axum::http::HeaderMap;
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use uuid::Uuid;
+
+use crate::domain::{Capacity, CohortId, NewCohort};
+use crate::learner_key::LearnerKey;
+
+/// Longest free text (names, reasons) accepted, in characters.
+pub const MAX_TEXT: usize = 200;
+/// Longest withdrawal reason accepted, in characters.
+pub const MAX_REASON: usize = 1000;
+
+/// One field's problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name, as in the form and the JSON body.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl FieldError {
+    fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// The fields of a new cohort as received, before checking.
+#[derive(Clone, Debug, Default)]
+pub struct RawCohort<'a> {
+    /// Display name.
+    pub name: &'a str,
+    /// Course.
+    pub course: &'a str,
+    /// Instructor.
+    pub instructor: &'a str,
+    /// Seats, already a number (JSON) or still text (forms).
+    pub capacity: RawNumber<'a>,
+    /// First session.
+    pub starts_at: &'a str,
+    /// Enrollment deadline.
+    pub enrollment_deadline: &'a str,
+    /// Withdrawal deadline.
+    pub withdrawal_deadline: &'a str,
+}
+
+/// A number as received.
+#[derive(Clone, Copy, Debug)]
+pub enum RawNumber<'a> {
+    /// From JSON.
+    Number(u64),
+    /// From a form.
+    Text(&'a str),
+}
+
+impl Default for RawNumber<'_> {
+    fn default() -> Self {
+        Self::Text("")
+    }
+}
+
+/// Checks a new cohort's fields; every problem is reported, in form order.
+pub fn new_cohort(raw: &RawCohort<'_>) -> Result<NewCohort, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = required_text(&mut errors, "name", raw.name);
+    let course = required_text(&mut errors, "course", raw.course);
+    let instructor = required_text(&mut errors, "instructor", raw.instructor);
+    let capacity = match capacity("capacity", raw.capacity) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let mut time = |field, raw| match parse_time(field, raw) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let starts_at = time("starts_at", raw.starts_at);
+    let enrollment_deadline = time("enrollment_deadline", raw.enrollment_deadline);
+    let withdrawal_deadline = time("withdrawal_deadline", raw.withdrawal_deadline);
+    match (name, course, instructor, capacity, starts_at, enrollment_deadline, withdrawal_deadline) {
+        (Some(name), Some(course), Some(instructor), Some(capacity), Some(starts_at), Some(enrollment_deadline), Some(withdrawal_deadline))
+            if errors.is_empty() =>
+        {
+            Ok(NewCohort {
+                name,
+                course,
+                instructor,
+                capacity,
+                starts_at,
+                enrollment_deadline,
+                withdrawal_deadline,
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+fn required_text(errors: &mut Vec<FieldError>, field: &'static str, raw: &str) -> Option<String> {
+    match text(field, raw, MAX_TEXT) {
+        Ok(t) if t.is_empty() => {
+            errors.push(FieldError::new(field, "is required"));
+            None
+        }
+        Ok(t) => Some(t),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
+
+/// Trimmed free text of at most `max` characters, without control characters.
+pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String, FieldError> {
+    let trimmed = raw.trim();
+    if trimmed.chars().count() > max {
+        return Err(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A capacity from a number or its text.
+pub fn capacity(field: &'static str, raw: RawNumber<'_>) -> Result<Capacity, FieldError> {
+    let seats = match raw {
+        RawNumber::Number(n) => n,
+        RawNumber::Text(t) => t
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| FieldError::new(field, "must be a whole number of seats, e.g. 30"))?,
+    };
+    Capacity::new(seats).map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+/// A learner key.
+pub fn learner(field: &'static str, raw: &str) -> Result<LearnerKey, FieldError> {
+    LearnerKey::parse(raw).map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+/// An instant: RFC 3339 with an offset (`2026-03-01T09:00:00Z`), or a date and time without
+/// one (`2026-03-01T09:00`, as browsers send `datetime-local`), read as UTC.
+pub fn parse_time(field: &'static str, raw: &str) -> Result<Timestamp, FieldError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(FieldError::new(field, "is required"));
+    }
+    if let Ok(t) = raw.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    raw.parse::<DateTime>()
+        .ok()
+        .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
+        .ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!("{raw:?} is not a time; use RFC 3339, e.g. 2026-03-01T09:00:00Z"),
+            )
+        })
+}
+
+/// A cohort id from a path segment.
+pub fn cohort_id(raw: &str) -> Option<CohortId> {
+    Uuid::parse_str(raw).ok().map(CohortId)
+}
+
+/// Headers a command may carry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommandHeaders {
+    /// `Idempotency-Key`.
+    pub idempotency_key: Option<String>,
+    /// `If-Match: "<version>"`.
+    pub expected_version: Option<u64>,
+    /// `X-Correlation-Id`.
+    pub correlation_id: Option<Uuid>,
+    /// `X-Causation-Id`.
+    pub causation_id: Option<Uuid>,
+}
+
+/// Reads the command headers; a malformed one is an error naming it.
+pub fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, FieldError> {
+    let get = |name: &'static str| -> Result<Option<&str>, FieldError> {
+        headers
+            .get(name)
+            .map(|v| v.to_str().map_err(|_| FieldError::new(name, "must be visible ASCII")))
+            .transpose()
+    };
+    let idempotency_key = match get("idempotency-key")? {
+        None => None,
+        Some(k) if k.is_empty() || k.len() > 200 => {
+            return Err(FieldError::new("Idempotency-Key", "must be 1 to 200 characters"));
+        }
+        Some(k) => Some(k.to_owned()),
+    };
+    let expected_version = get("if-match")?
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .parse::<u64>()
+                .map_err(|_| FieldError::new("If-Match", "must be a cohort version in quotes, e.g. \"3\""))
+        })
+        .transpose()?;
+    let uuid_header = |name: &'static str, shown: &'static str| -> Result<Option<Uuid>, FieldError> {
+        get(name)?
+            .map(|v| Uuid::parse_str(v.trim()).map_err(|_| FieldError::new(shown, "must be a UUID")))
+            .transpose()
+    };
+    Ok(CommandHeaders {
+        idempotency_key,
+        expected_version,
+        correlation_id: uuid_header("x-correlation-id", "X-Correlation-Id")?,
+        causation_id: uuid_header("x-causation-id", "X-Causation-Id")?,
+    })
+}
+
+/// Times as staff read them: minute precision, UTC, saying so.
+#[must_use]
+pub fn display_time(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_rfc3339_and_browser_local_as_utc() {
+        let a = parse_time("t", "2026-03-01T09:00:00Z").unwrap();
+        let b = parse_time("t", "2026-03-01T09:00").unwrap();
+        let c = parse_time("t", "2026-03-01T10:00:00+01:00").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        let err = parse_time("starts_at", "next tuesday").unwrap_err();
+        assert_eq!(err.field, "starts_at");
+    }
+
+    #[test]
+    fn a_new_cohort_reports_every_bad_field() {
+        let raw = RawCohort {
+            name: " ",
+            course: "RUST-101",
+            instructor: "Ada",
+            capacity: RawNumber::Text("many"),
+            starts_at: "2026-03-01T09:00:00Z",
+            enrollment_deadline: "soon",
+            withdrawal_deadline: "2026-03-10T09:00:00Z",
+        };
+        let fields: Vec<_> = new_cohort(&raw).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["name", "capacity", "enrollment_deadline"]);
+    }
+
+    #[test]
+    fn if_match_takes_quoted_versions() {
+        let mut headers = HeaderMap::new();
+        headers.insert("if-match", "\"7\"".parse().unwrap());
+        assert_eq!(command_headers(&headers).unwrap().expected_version, Some(7));
+        headers.insert("if-match", "seven".parse().unwrap());
+        assert_eq!(command_headers(&headers).unwrap_err().field, "If-Match");
+    }
+}

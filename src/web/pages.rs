@@ -1,0 +1,442 @@
+//! HTML pages and the forms that post to them (Post/Redirect/Get; a refused form is rendered
+//! again with 422 and the rule's message beside it).
+
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::AppState;
+use super::api::{find_learner, status_param};
+use super::error::{PageError, describe};
+use super::input::{self, RawCohort, RawNumber};
+use super::views::{
+    CohortDetail, CohortForm, CohortPage, CohortRow, CommandForm, CommandValues, DashboardPage,
+    HistoryPage, HistoryRow, LearnerPage, NewCohortPage, PageLinks, TimelineRow,
+};
+use crate::domain::{CohortId, RuleViolation};
+use crate::projections::{AsOf, CatalogFilter, cohort_as_of};
+use crate::writer::{CommandError, Request};
+
+/// Cohorts per dashboard page.
+const PAGE_SIZE: usize = 50;
+/// History lines shown on the cohort page.
+const RECENT: usize = 10;
+
+/// Fallback: 404 page.
+pub async fn not_found(uri: Uri) -> PageError {
+    PageError::NotFound(format!("nothing at {}", uri.path()))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DashboardQuery {
+    instructor: String,
+    status: String,
+    page: String,
+}
+
+/// `GET /`: every cohort, filterable by instructor and status.
+pub async fn dashboard(State(state): State<AppState>, Query(q): Query<DashboardQuery>) -> Response {
+    let (status, error) = match status_param(Some(&q.status)) {
+        Ok(s) => (s, None),
+        Err(message) => (None, Some(message)),
+    };
+    let page = q.page.trim().parse::<usize>().unwrap_or(1).max(1);
+    let filter = CatalogFilter {
+        instructor: Some(q.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
+        status,
+    };
+    let read = state.read.read();
+    let offset = (page - 1) * PAGE_SIZE;
+    let (views, total) = read.catalog.list(&filter, offset, PAGE_SIZE);
+    let cohorts: Vec<CohortRow> = views.into_iter().map(CohortRow::of).collect();
+    let link = |p: usize| {
+        let query = serde_urlencoded::to_string([
+            ("instructor", q.instructor.as_str()),
+            ("status", q.status.as_str()),
+            ("page", &p.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/?{query}")
+    };
+    let pages = PageLinks {
+        previous: (page > 1).then(|| link(page - 1)),
+        next: (offset + cohorts.len() < total).then(|| link(page + 1)),
+        first_shown: if cohorts.is_empty() { 0 } else { offset + 1 },
+        last_shown: offset + cohorts.len(),
+        total,
+    };
+    let page = DashboardPage {
+        cohorts,
+        instructors: read.catalog.instructors(),
+        instructor: q.instructor.trim().to_owned(),
+        status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        pages,
+        total_cohorts: read.catalog.len(),
+        error,
+    };
+    drop(read);
+    page.into_response()
+}
+
+/// `GET /cohorts/new`.
+pub async fn new_cohort() -> NewCohortPage {
+    NewCohortPage {
+        form: CohortForm::default(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CreateCohortForm {
+    name: String,
+    course: String,
+    instructor: String,
+    capacity: String,
+    starts_at: String,
+    enrollment_deadline: String,
+    withdrawal_deadline: String,
+}
+
+fn form_or_400<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
+    form.map(|Form(f)| f)
+        .map_err(|e| PageError::BadRequest(format!("the form could not be read: {}", e.body_text())))
+}
+
+/// `POST /cohorts`: create, then redirect to the new cohort.
+pub async fn create_cohort(
+    State(state): State<AppState>,
+    form: Result<Form<CreateCohortForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let f = form_or_400(form)?;
+    let raw = RawCohort {
+        name: &f.name,
+        course: &f.course,
+        instructor: &f.instructor,
+        capacity: RawNumber::Text(&f.capacity),
+        starts_at: &f.starts_at,
+        enrollment_deadline: &f.enrollment_deadline,
+        withdrawal_deadline: &f.withdrawal_deadline,
+    };
+    let refused = |errors: Vec<(&'static str, String)>| {
+        let form = CohortForm {
+            name: f.name.clone(),
+            course: f.course.clone(),
+            instructor: f.instructor.clone(),
+            capacity: f.capacity.clone(),
+            starts_at: f.starts_at.clone(),
+            enrollment_deadline: f.enrollment_deadline.clone(),
+            withdrawal_deadline: f.withdrawal_deadline.clone(),
+            errors,
+        };
+        (StatusCode::UNPROCESSABLE_ENTITY, NewCohortPage { form }).into_response()
+    };
+    let new = match input::new_cohort(&raw) {
+        Ok(new) => new,
+        Err(errors) => return Ok(refused(errors.into_iter().map(|e| (e.field, e.message)).collect())),
+    };
+    let request = Request::Create {
+        cohort: CohortId(Uuid::now_v7()),
+        new,
+    };
+    match state.submit_request(request).await {
+        Ok(done) => Ok(Redirect::to(&format!("/cohorts/{}?done={}", done.cohort, first_position(&done))).into_response()),
+        Err(CommandError::Rejected(RuleViolation::InvalidSchedule(problem))) => {
+            Ok(refused(vec![("withdrawal_deadline", problem.to_string())]))
+        }
+        Err(e) => Err(command_page_error(e)),
+    }
+}
+
+fn first_position(done: &crate::writer::Committed) -> u64 {
+    done.events.first().map_or(0, |e| e.position)
+}
+
+fn command_page_error(error: CommandError) -> PageError {
+    match error {
+        CommandError::Stopped => PageError::Unavailable,
+        CommandError::Rejected(RuleViolation::CohortNotFound { cohort }) => {
+            PageError::NotFound(format!("no cohort {cohort}"))
+        }
+        other => PageError::internal("command failed", &other),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CohortQuery {
+    as_of: String,
+    done: String,
+}
+
+fn parse_cohort(id: &str) -> Result<CohortId, PageError> {
+    input::cohort_id(id).ok_or_else(|| PageError::NotFound(format!("no cohort {id:?}")))
+}
+
+/// `GET /cohorts/{id}[?as_of=…]`: roster, waitlist, command forms, recent history; or the
+/// cohort as it was at a point in history.
+pub async fn cohort(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<CohortQuery>,
+) -> Result<Response, PageError> {
+    let cohort = parse_cohort(&id)?;
+    let as_of = match q.as_of.trim() {
+        "" => None,
+        raw => Some(raw.parse::<AsOf>().map_err(|e| PageError::BadRequest(e.to_string()))?),
+    };
+    let done = q.done.trim().parse::<u64>().ok();
+    let page = render_cohort(&state, cohort, as_of, done, None, CommandValues::default()).await?;
+    Ok(page.into_response())
+}
+
+/// Builds the cohort page, current or as of a point, with an optional refused form.
+async fn render_cohort(
+    state: &AppState,
+    cohort: CohortId,
+    as_of: Option<AsOf>,
+    done: Option<u64>,
+    error: Option<(CommandForm, String)>,
+    values: CommandValues,
+) -> Result<CohortPage, PageError> {
+    let past = match as_of {
+        None => None,
+        Some(point) => {
+            let store = state.store.clone();
+            let view = tokio::task::spawn_blocking(move || cohort_as_of(&store, cohort, point))
+                .await
+                .map_err(|e| PageError::internal("time travel task failed", &e))?
+                .map_err(|e| PageError::internal("time travel read failed", &e))?;
+            Some(view.ok_or_else(|| PageError::NotFound(format!("cohort {cohort} did not exist yet at that point")))?)
+        }
+    };
+    let read = state.read.read();
+    let current = read
+        .catalog
+        .get(cohort)
+        .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))?;
+    let view = past.as_ref().unwrap_or(current);
+    let history = read.history.of(cohort);
+    let shown: Vec<_> = history.iter().filter(|h| h.position <= view.position).collect();
+    let recent = shown
+        .iter()
+        .rev()
+        .take(RECENT)
+        .map(|h| HistoryRow::of(h, &read.directory))
+        .collect();
+    let done = done.map_or_else(Vec::new, |first| {
+        history
+            .iter()
+            .filter(|h| h.position >= first)
+            .take(RECENT)
+            .map(|h| HistoryRow::of(h, &read.directory))
+            .collect()
+    });
+    let as_of_words = as_of.map(|point| match point {
+        AsOf::Position(p) => format!("after event {p} (cohort version {})", view.version),
+        AsOf::Time(t) => format!("at {} (cohort version {})", input::display_time(t), view.version),
+    });
+    Ok(CohortPage {
+        cohort: CohortDetail::of(view, &read.directory),
+        recent,
+        done: if as_of.is_some() { Vec::new() } else { done },
+        as_of: as_of_words,
+        as_of_input: match as_of {
+            Some(AsOf::Position(p)) => p.to_string(),
+            Some(AsOf::Time(t)) => t.to_string(),
+            None => String::new(),
+        },
+        error,
+        values,
+    })
+}
+
+/// Runs a cohort-page command: redirect to the cohort on success, or render the page again
+/// (422) with the message beside the form that was refused.
+async fn run_command(
+    state: &AppState,
+    cohort: CohortId,
+    form: CommandForm,
+    request: Result<Request, String>,
+    learner: Option<&str>,
+    values: CommandValues,
+) -> Result<Response, PageError> {
+    let message = match request {
+        Err(message) => message,
+        Ok(request) => match state.submit_request(request).await {
+            Ok(done) => {
+                return Ok(Redirect::to(&format!("/cohorts/{cohort}?done={}", first_position(&done))).into_response());
+            }
+            Err(CommandError::Rejected(violation)) if !matches!(violation, RuleViolation::CohortNotFound { .. }) => {
+                describe(&violation, learner)
+            }
+            Err(e) => return Err(command_page_error(e)),
+        },
+    };
+    let page = render_cohort(state, cohort, None, None, Some((form, message)), values).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LearnerForm {
+    learner: String,
+    name: String,
+    reason: String,
+}
+
+/// `POST /cohorts/{id}/enroll`.
+pub async fn enroll(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Result<Form<LearnerForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let cohort = parse_cohort(&id)?;
+    let f = form_or_400(form)?;
+    let request = input::learner("learner", &f.learner).and_then(|learner| {
+        let name = input::text("name", &f.name, input::MAX_TEXT)?;
+        Ok(Request::Enroll {
+            cohort,
+            learner,
+            name: Some(name).filter(|n| !n.is_empty()),
+        })
+    });
+    let key = f.learner.trim().to_lowercase();
+    let values = CommandValues {
+        learner: f.learner,
+        name: f.name,
+        ..CommandValues::default()
+    };
+    run_command(&state, cohort, CommandForm::Enroll, request.map_err(|e| e.to_string()), Some(&key), values).await
+}
+
+fn learner_with_reason(f: &LearnerForm) -> Result<(crate::learner_key::LearnerKey, String), String> {
+    let learner = input::learner("learner", &f.learner).map_err(|e| e.to_string())?;
+    let reason = input::text("reason", &f.reason, input::MAX_REASON).map_err(|e| e.to_string())?;
+    Ok((learner, reason))
+}
+
+/// `POST /cohorts/{id}/withdraw`.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Result<Form<LearnerForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let cohort = parse_cohort(&id)?;
+    let f = form_or_400(form)?;
+    let request = learner_with_reason(&f).map(|(learner, reason)| Request::Withdraw { cohort, learner, reason });
+    let key = f.learner.trim().to_lowercase();
+    let values = CommandValues {
+        learner: f.learner,
+        reason: f.reason,
+        ..CommandValues::default()
+    };
+    run_command(&state, cohort, CommandForm::Withdraw, request, Some(&key), values).await
+}
+
+/// `POST /cohorts/{id}/leave-waitlist`.
+pub async fn leave_waitlist(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Result<Form<LearnerForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let cohort = parse_cohort(&id)?;
+    let f = form_or_400(form)?;
+    let request =
+        learner_with_reason(&f).map(|(learner, reason)| Request::LeaveWaitlist { cohort, learner, reason });
+    let key = f.learner.trim().to_lowercase();
+    run_command(&state, cohort, CommandForm::LeaveWaitlist, request, Some(&key), CommandValues::default()).await
+}
+
+/// `POST /cohorts/{id}/promote`.
+pub async fn promote(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {
+    let cohort = parse_cohort(&id)?;
+    let request = Ok(Request::Promote { cohort });
+    run_command(&state, cohort, CommandForm::Promote, request, None, CommandValues::default()).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CapacityForm {
+    capacity: String,
+}
+
+/// `POST /cohorts/{id}/capacity`.
+pub async fn change_capacity(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Result<Form<CapacityForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let cohort = parse_cohort(&id)?;
+    let f = form_or_400(form)?;
+    let request = input::capacity("capacity", RawNumber::Text(&f.capacity))
+        .map(|capacity| Request::ChangeCapacity { cohort, capacity })
+        .map_err(|e| e.to_string());
+    let values = CommandValues {
+        capacity: f.capacity,
+        ..CommandValues::default()
+    };
+    run_command(&state, cohort, CommandForm::Capacity, request, None, values).await
+}
+
+/// `POST /cohorts/{id}/close`.
+pub async fn close(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {
+    let cohort = parse_cohort(&id)?;
+    run_command(&state, cohort, CommandForm::Close, Ok(Request::Close { cohort }), None, CommandValues::default()).await
+}
+
+/// `GET /cohorts/{id}/history`: every event of the cohort, with actor and what changed.
+pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<HistoryPage, PageError> {
+    let cohort = parse_cohort(&id)?;
+    let read = state.read.read();
+    let view = read
+        .catalog
+        .get(cohort)
+        .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))?;
+    Ok(HistoryPage {
+        id: cohort.to_string(),
+        name: view.state.name.clone(),
+        rows: read
+            .history
+            .of(cohort)
+            .iter()
+            .rev()
+            .map(|h| HistoryRow::of(h, &read.directory))
+            .collect(),
+    })
+}
+
+/// `GET /learners/{learner}`: where the learner stands, and their timeline across cohorts.
+pub async fn learner(State(state): State<AppState>, Path(raw): Path<String>) -> Result<LearnerPage, PageError> {
+    let read = state.read.read();
+    let id = find_learner(&read.directory, &raw)
+        .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
+        .ok_or_else(|| PageError::NotFound(format!("no learner {raw:?}")))?;
+    let timeline = read.timelines.of(id);
+    let mut cohorts: Vec<CohortId> = timeline.iter().map(|e| e.cohort).collect();
+    cohorts.sort_unstable();
+    cohorts.dedup();
+    let mut enrolled_in = Vec::new();
+    let mut waitlisted_in = Vec::new();
+    for cohort in cohorts {
+        if let Some(view) = read.catalog.get(cohort) {
+            let entry = (cohort.to_string(), view.state.name.clone());
+            if view.state.is_enrolled(id) {
+                enrolled_in.push(entry);
+            } else if let Some(place) = view.state.waitlist_place(id) {
+                waitlisted_in.push((entry.0, entry.1, place as usize));
+            }
+        }
+    }
+    Ok(LearnerPage {
+        key: read.directory.key_of(id),
+        name: read.directory.name_of(id).to_owned(),
+        enrolled_in,
+        waitlisted_in,
+        rows: timeline.iter().rev().map(|e| TimelineRow::of(e, &read)).collect(),
+    })
+}

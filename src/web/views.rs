@@ -1,0 +1,301 @@
+//! Page templates and the view models they render, copied out of the projections so no lock is
+//! held while rendering.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::input::display_time;
+use crate::domain::CohortStatus;
+use crate::projections::{CohortView, Directory, HistoryEntry, Projections, TimelineEntry};
+
+/// One cohort in a listing.
+pub struct CohortRow {
+    pub id: String,
+    pub name: String,
+    pub course: String,
+    pub instructor: String,
+    pub capacity: u32,
+    pub enrolled: u32,
+    pub waitlist: usize,
+    pub seats_remaining: u32,
+    pub open: bool,
+    pub starts_at: String,
+    pub enrollment_deadline: String,
+    pub withdrawal_deadline: String,
+    /// Seats taken, in percent (0–100), for the fill bar.
+    pub fill_percent: u32,
+    pub version: u64,
+}
+
+impl CohortRow {
+    pub fn of(view: &CohortView) -> Self {
+        let c = &view.state;
+        let capacity = c.capacity.seats();
+        Self {
+            id: c.id.to_string(),
+            name: c.name.clone(),
+            course: c.course.clone(),
+            instructor: c.instructor.clone(),
+            capacity,
+            enrolled: c.enrolled_count(),
+            waitlist: c.waitlist.len(),
+            seats_remaining: c.seats_remaining(),
+            open: c.status == CohortStatus::Open,
+            starts_at: display_time(c.starts_at),
+            enrollment_deadline: display_time(c.enrollment_deadline),
+            withdrawal_deadline: display_time(c.withdrawal_deadline),
+            fill_percent: (u64::from(c.enrolled_count()) * 100 / u64::from(capacity.max(1))) as u32,
+            version: view.version,
+        }
+    }
+
+    pub fn status(&self) -> &'static str {
+        if self.open { "open" } else { "closed" }
+    }
+}
+
+/// A learner in a roster or waitlist.
+pub struct PersonRow {
+    pub key: String,
+    pub name: String,
+    pub since: String,
+    /// Place in the waitlist now (waitlist only).
+    pub place: usize,
+    /// Place when they joined (waitlist only).
+    pub joined_at_place: u32,
+}
+
+/// A cohort with its roster and waitlist.
+pub struct CohortDetail {
+    pub row: CohortRow,
+    pub enrolled: Vec<PersonRow>,
+    pub waitlist: Vec<PersonRow>,
+}
+
+impl CohortDetail {
+    pub fn of(view: &CohortView, directory: &Directory) -> Self {
+        let since = |l| view.since(l).map(display_time).unwrap_or_default();
+        Self {
+            row: CohortRow::of(view),
+            enrolled: view
+                .state
+                .enrolled
+                .iter()
+                .map(|l| PersonRow {
+                    key: directory.key_of(*l),
+                    name: directory.name_of(*l).to_owned(),
+                    since: since(*l),
+                    place: 0,
+                    joined_at_place: 0,
+                })
+                .collect(),
+            waitlist: view
+                .state
+                .waitlist
+                .iter()
+                .enumerate()
+                .map(|(i, e)| PersonRow {
+                    key: directory.key_of(e.learner),
+                    name: directory.name_of(e.learner).to_owned(),
+                    since: since(e.learner),
+                    place: i + 1,
+                    joined_at_place: e.joined_at_place,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One line of a cohort's history, ready to show.
+pub struct HistoryRow {
+    pub position: u64,
+    pub version: u64,
+    pub event_type: &'static str,
+    pub time: String,
+    pub actor: String,
+    pub learner: String,
+    pub reason: String,
+    /// What changed, e.g. "enrolled 29 → 30".
+    pub changes: Vec<String>,
+}
+
+impl HistoryRow {
+    pub fn of(entry: &HistoryEntry, directory: &Directory) -> Self {
+        let (b, a) = (entry.before, entry.after);
+        let mut changes = Vec::new();
+        let mut diff = |label: &str, from: u32, to: u32| {
+            if from != to {
+                changes.push(format!("{label} {from} → {to}"));
+            }
+        };
+        diff("enrolled", b.enrolled, a.enrolled);
+        diff("waitlist", b.waitlist, a.waitlist);
+        diff("seats", b.capacity, a.capacity);
+        if b.open && !a.open {
+            changes.push("enrollment open → closed".to_owned());
+        }
+        Self {
+            position: entry.position,
+            version: entry.version,
+            event_type: entry.event_type,
+            time: display_time(entry.occurred_at),
+            actor: entry.actor.clone(),
+            learner: entry.learner.map(|l| directory.key_of(l)).unwrap_or_default(),
+            reason: entry.reason.clone().unwrap_or_default(),
+            changes,
+        }
+    }
+}
+
+/// One line of a learner's timeline, ready to show.
+pub struct TimelineRow {
+    pub position: u64,
+    pub cohort_id: String,
+    pub cohort_name: String,
+    pub event_type: &'static str,
+    pub time: String,
+    pub actor: String,
+}
+
+impl TimelineRow {
+    pub fn of(entry: &TimelineEntry, read: &Projections) -> Self {
+        Self {
+            position: entry.position,
+            cohort_id: entry.cohort.to_string(),
+            cohort_name: read
+                .catalog
+                .get(entry.cohort)
+                .map_or_else(|| entry.cohort.to_string(), |c| c.state.name.clone()),
+            event_type: entry.event_type,
+            time: display_time(entry.occurred_at),
+            actor: entry.actor.clone(),
+        }
+    }
+}
+
+/// Link to the next or previous page of a listing.
+pub struct PageLinks {
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    pub first_shown: usize,
+    pub last_shown: usize,
+    pub total: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    pub cohorts: Vec<CohortRow>,
+    pub instructors: Vec<String>,
+    pub instructor: String,
+    pub status: String,
+    pub pages: PageLinks,
+    pub total_cohorts: usize,
+    pub error: Option<String>,
+}
+
+/// Values and messages of the create-cohort form.
+#[derive(Default)]
+pub struct CohortForm {
+    pub name: String,
+    pub course: String,
+    pub instructor: String,
+    pub capacity: String,
+    pub starts_at: String,
+    pub enrollment_deadline: String,
+    pub withdrawal_deadline: String,
+    /// (field, message) pairs.
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl CohortForm {
+    /// The message for `field`, or "".
+    pub fn error(&self, field: &str) -> &str {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or("", |(_, m)| m.as_str())
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "cohort_new.html")]
+pub struct NewCohortPage {
+    pub form: CohortForm,
+}
+
+/// Which command form of the cohort page a message belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandForm {
+    Enroll,
+    Withdraw,
+    LeaveWaitlist,
+    Promote,
+    Capacity,
+    Close,
+}
+
+impl CommandForm {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Enroll => "enroll",
+            Self::Withdraw => "withdraw",
+            Self::LeaveWaitlist => "leave-waitlist",
+            Self::Promote => "promote",
+            Self::Capacity => "capacity",
+            Self::Close => "close",
+        }
+    }
+}
+
+/// What the staff typed into the cohort page's forms, kept when one is refused.
+#[derive(Default)]
+pub struct CommandValues {
+    pub learner: String,
+    pub name: String,
+    pub reason: String,
+    pub capacity: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "cohort.html")]
+pub struct CohortPage {
+    pub cohort: CohortDetail,
+    pub recent: Vec<HistoryRow>,
+    /// Events of the command just done (Post/Redirect/Get), to confirm it.
+    pub done: Vec<HistoryRow>,
+    /// Set when showing the past: what point, in words.
+    pub as_of: Option<String>,
+    pub as_of_input: String,
+    /// The refused form and its message.
+    pub error: Option<(CommandForm, String)>,
+    pub values: CommandValues,
+}
+
+impl CohortPage {
+    /// The message for the form named `form`, or "".
+    pub fn error_for(&self, form: &str) -> &str {
+        match &self.error {
+            Some((f, message)) if f.name() == form => message.as_str(),
+            _ => "",
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "history.html")]
+pub struct HistoryPage {
+    pub id: String,
+    pub name: String,
+    pub rows: Vec<HistoryRow>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "learner.html")]
+pub struct LearnerPage {
+    pub key: String,
+    pub name: String,
+    pub enrolled_in: Vec<(String, String)>,
+    pub waitlisted_in: Vec<(String, String, usize)>,
+    pub rows: Vec<TimelineRow>,
+}
