@@ -1,0 +1,475 @@
+//! The JSON API through real HTTP: every route, its error cases, idempotency, `If-Match`, and
+//! the race for the last seats.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+#[tokio::test]
+async fn the_lessons_example_over_the_api() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Rust in Practice", 2).await;
+    assert_eq!(app.enroll(&id, "alice@example.org").await, "enrolled");
+    assert_eq!(app.enroll(&id, "bob@example.org").await, "enrolled");
+    assert_eq!(app.enroll(&id, "carla@example.org").await, "waitlisted");
+
+    let (status, body) = app
+        .post_json(&format!("/api/v1/cohorts/{id}/withdrawals"), &json!({"learner": "alice@example.org", "reason": "moved"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "withdrawn");
+    assert_eq!(body["promoted"], "carla@example.org");
+
+    let cohort = app.cohort(&id).await;
+    assert_eq!(keys(&cohort, "enrolled"), ["bob@example.org", "carla@example.org"]);
+    assert_eq!(cohort["seats_remaining"], 0);
+    assert_eq!(cohort["waitlist_count"], 0);
+
+    let (_, events) = app.get_json(&format!("/api/v1/cohorts/{id}/events")).await;
+    let types: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "cohort.created",
+            "student.enrolled",
+            "student.enrolled",
+            "student.waitlisted",
+            "student.withdrawn",
+            "waitlist.promoted"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn create_returns_id_version_position_and_the_cohort_reads_back() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.post_json("/api/v1/cohorts", &cohort_body("Spring", 30)).await;
+    assert_eq!(status, 201);
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["position"], 1);
+    let id = body["id"].as_str().unwrap();
+    let cohort = app.cohort(id).await;
+    for (field, value) in [
+        ("name", json!("Spring")),
+        ("course", json!("RUST-101")),
+        ("instructor", json!("Ada Lovelace")),
+        ("capacity", json!(30)),
+        ("enrolled_count", json!(0)),
+        ("waitlist_count", json!(0)),
+        ("seats_remaining", json!(30)),
+        ("status", json!("open")),
+        ("version", json!(1)),
+        ("starts_at", json!(STARTS_AT)),
+        ("enrollment_deadline", json!(ENROLLMENT_DEADLINE)),
+        ("withdrawal_deadline", json!(WITHDRAWAL_DEADLINE)),
+        ("enrolled", json!([])),
+        ("waitlist", json!([])),
+        ("position", json!(1)),
+    ] {
+        assert_eq!(cohort[field], value, "field {field}");
+    }
+}
+
+#[tokio::test]
+async fn create_rejects_bad_input_naming_the_field_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let mut missing = cohort_body("X", 3);
+    missing.as_object_mut().unwrap().remove("capacity");
+    let mut wrong_type = cohort_body("X", 3);
+    wrong_type["capacity"] = json!("lots");
+    let mut zero = cohort_body("X", 3);
+    zero["capacity"] = json!(0);
+    let mut bad_time = cohort_body("X", 3);
+    bad_time["starts_at"] = json!("next tuesday");
+    let mut empty_name = cohort_body("X", 3);
+    empty_name["name"] = json!("  ");
+    let mut schedule = cohort_body("X", 3);
+    schedule["withdrawal_deadline"] = json!("2026-03-05T00:00:00Z");
+
+    for (body, status, code, field) in [
+        (missing, 400, "invalid_field", "capacity"),
+        (wrong_type, 400, "invalid_field", "capacity"),
+        (zero, 400, "invalid_field", "capacity"),
+        (bad_time, 400, "invalid_field", "starts_at"),
+        (empty_name, 400, "invalid_field", "name"),
+        (schedule, 422, "invalid_schedule", "withdrawal deadline"),
+    ] {
+        let (got, error) = app.post_json("/api/v1/cohorts", &body).await;
+        assert_eq!(got, status, "{error}");
+        assert_eq!(error_code(&error), code, "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{message:?} should name {field}");
+    }
+
+    let raw = app
+        .client
+        .post(app.url("/api/v1/cohorts"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    assert_eq!(error_code(&raw.json().await.unwrap()), "malformed_json");
+
+    let no_type = app.client.post(app.url("/api/v1/cohorts")).body("{}").send().await.unwrap();
+    assert_eq!(no_type.status(), 415);
+    assert_eq!(error_code(&no_type.json().await.unwrap()), "unsupported_media_type");
+
+    let (_, feed) = app.get_json("/api/v1/events").await;
+    assert_eq!(feed["head"], 0, "nothing was written");
+}
+
+#[tokio::test]
+async fn every_rule_violation_has_its_code() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Tiny", 1).await;
+    let at = |p: &str| format!("/api/v1/cohorts/{id}{p}");
+    app.enroll(&id, "ana").await;
+
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("/enrollments", json!({"learner": "ANA"}), "already_enrolled"),
+        ("/withdrawals", json!({"learner": "nobody"}), "not_enrolled"),
+        ("/promotions", json!(null), "waitlist_empty"),
+        ("/capacity", json!({"capacity": 1}), "capacity_unchanged"),
+    ];
+    for (path, body, code) in cases {
+        let (status, error) = app.post_json(&at(path), &body).await;
+        assert_eq!((status, error_code(&error)), (422, code), "{path}: {error}");
+    }
+
+    assert_eq!(app.enroll(&id, "ben").await, "waitlisted");
+    let (status, error) = app.post_json(&at("/enrollments"), &json!({"learner": "ben"})).await;
+    assert_eq!((status, error_code(&error)), (422, "already_waitlisted"));
+    assert!(error["error"]["message"].as_str().unwrap().contains("ben is already waitlisted, at place 1 of 1"));
+    let (status, error) = app.post_json(&at("/promotions"), &json!(null)).await;
+    assert_eq!((status, error_code(&error)), (422, "no_seat_free"));
+    assert_eq!(error["error"]["message"], "no seat free: 1 of 1 seats taken");
+
+    let (status, body) = app.post_json(&at("/capacity"), &json!({"capacity": 2})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["promoted"], json!(["ben"]));
+    let (status, error) = app.post_json(&at("/capacity"), &json!({"capacity": 1})).await;
+    assert_eq!((status, error_code(&error)), (422, "capacity_below_enrolled"));
+    assert_eq!(error["error"]["message"], "capacity 1 is below the 2 learners enrolled");
+
+    let (status, body) = app.post_json(&at("/close"), &json!(null)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, error) = app.post_json(&at("/enrollments"), &json!({"learner": "cy"})).await;
+    assert_eq!((status, error_code(&error)), (422, "enrollment_closed"));
+
+    app.clock.set(ts("2026-03-21T00:00:00Z"));
+    let (status, error) = app.post_json(&at("/withdrawals"), &json!({"learner": "ana"})).await;
+    assert_eq!((status, error_code(&error)), (422, "withdrawal_deadline_passed"));
+    assert_eq!(
+        error["error"]["message"],
+        "withdrawal deadline 2026-03-20 00:00 UTC passed at 2026-03-21 00:00 UTC"
+    );
+
+    let other = {
+        app.clock.set(ts(NOW));
+        app.create_cohort("Later", 5).await
+    };
+    app.clock.set(ts("2026-03-10T00:00:01Z"));
+    let (status, error) = app
+        .post_json(&format!("/api/v1/cohorts/{other}/enrollments"), &json!({"learner": "dee"}))
+        .await;
+    assert_eq!((status, error_code(&error)), (422, "enrollment_deadline_passed"));
+}
+
+#[tokio::test]
+async fn withdrawing_a_waitlisted_learner_leaves_the_waitlist() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Full", 1).await;
+    app.enroll(&id, "a").await;
+    app.enroll(&id, "b").await;
+    app.enroll(&id, "c").await;
+    let (status, body) = app
+        .post_json(&format!("/api/v1/cohorts/{id}/withdrawals"), &json!({"learner": "b"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["outcome"], "left_waitlist");
+    assert_eq!(body["promoted"], Value::Null);
+    assert_eq!(keys(&app.cohort(&id).await, "waitlist"), ["c"]);
+}
+
+#[tokio::test]
+async fn manual_promotion_answers_who_was_promoted() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Promo", 1).await;
+    app.enroll(&id, "a").await;
+    app.enroll(&id, "b").await;
+    // Closing, then raising capacity, leaves a free seat and a waitlist; promotion is refused
+    // while closed.
+    app.post_json(&format!("/api/v1/cohorts/{id}/close"), &json!(null)).await;
+    let (status, body) = app.post_json(&format!("/api/v1/cohorts/{id}/capacity"), &json!({"capacity": 2})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["promoted"], json!([]));
+    let (status, error) = app.post_json(&format!("/api/v1/cohorts/{id}/promotions"), &json!(null)).await;
+    assert_eq!((status, error_code(&error)), (422, "enrollment_closed"));
+}
+
+#[tokio::test]
+async fn unknown_cohorts_are_404_and_bad_parameters_400() {
+    let app = TestApp::spawn().await;
+    let random = uuid::Uuid::now_v7();
+    let (status, error) = app.get_json(&format!("/api/v1/cohorts/{random}")).await;
+    assert_eq!((status, error_code(&error)), (404, "cohort_not_found"));
+    let (status, error) = app.get_json("/api/v1/cohorts/not-a-uuid").await;
+    assert_eq!((status, error_code(&error)), (404, "cohort_not_found"));
+    let (status, error) = app
+        .post_json(&format!("/api/v1/cohorts/{random}/enrollments"), &json!({"learner": "a"}))
+        .await;
+    assert_eq!((status, error_code(&error)), (404, "cohort_not_found"));
+    let (status, error) = app.get_json(&format!("/api/v1/cohorts/{random}/events")).await;
+    assert_eq!((status, error_code(&error)), (404, "cohort_not_found"));
+    let (status, error) = app.get_json("/api/v1/cohorts?status=maybe").await;
+    assert_eq!((status, error_code(&error)), (400, "invalid_parameter"));
+    let (status, error) = app.get_json("/api/v1/cohorts?limit=-1").await;
+    assert_eq!((status, error_code(&error)), (400, "invalid_parameter"));
+    let (status, error) = app.get_json("/api/v1/events?after=x").await;
+    assert_eq!((status, error_code(&error)), (400, "invalid_parameter"));
+    let (status, error) = app.get_json("/api/v1/learners/nobody/timeline").await;
+    assert_eq!((status, error_code(&error)), (404, "learner_not_found"));
+    let (status, error) = app.get_json("/api/v1/nothing-here").await;
+    assert_eq!((status, error_code(&error)), (404, "not_found"));
+
+    let id = app.create_cohort("Real", 2).await;
+    let (status, error) = app.get_json(&format!("/api/v1/cohorts/{id}?as_of=yesterday")).await;
+    assert_eq!((status, error_code(&error)), (400, "invalid_parameter"));
+    let (status, error) = app
+        .post_json(&format!("/api/v1/cohorts/{id}/enrollments"), &json!({"learner": "   "}))
+        .await;
+    assert_eq!((status, error_code(&error)), (400, "invalid_field"));
+    assert!(error["error"]["message"].as_str().unwrap().starts_with("learner:"));
+    let (status, error) = app
+        .post_json(&format!("/api/v1/cohorts/{id}/enrollments"), &json!({"learner": "a", "seat": 3}))
+        .await;
+    assert_eq!((status, error_code(&error)), (400, "invalid_field"));
+    let (status, error) = app.post_json(&format!("/api/v1/cohorts/{id}/capacity"), &json!({"capacity": -3})).await;
+    assert_eq!((status, error_code(&error)), (400, "invalid_field"));
+}
+
+#[tokio::test]
+async fn listing_filters_by_instructor_and_status_and_pages() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for (i, instructor) in ["Ada", "Grace", "Ada"].iter().enumerate() {
+        let mut body = cohort_body(&format!("C{i}"), 5);
+        body["instructor"] = json!(instructor);
+        let (status, created) = app.post_json("/api/v1/cohorts", &body).await;
+        assert_eq!(status, 201);
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    app.post_json(&format!("/api/v1/cohorts/{}/close", ids[2]), &json!(null)).await;
+
+    let (_, all) = app.get_json("/api/v1/cohorts").await;
+    assert_eq!(all["total"], 3);
+    let names: Vec<&str> = all["cohorts"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["C2", "C1", "C0"], "newest first");
+    let first = &all["cohorts"][0];
+    for field in ["id", "name", "course", "instructor", "capacity", "enrolled_count", "waitlist_count", "seats_remaining", "status", "version"] {
+        assert!(first.get(field).is_some(), "summary has {field}");
+    }
+
+    let (_, ada) = app.get_json("/api/v1/cohorts?instructor=ada").await;
+    assert_eq!(ada["total"], 2);
+    let (_, open_ada) = app.get_json("/api/v1/cohorts?instructor=Ada&status=open").await;
+    assert_eq!(open_ada["total"], 1);
+    assert_eq!(open_ada["cohorts"][0]["id"], ids[0].as_str());
+    let (_, closed) = app.get_json("/api/v1/cohorts?status=closed").await;
+    assert_eq!(closed["cohorts"][0]["status"], "closed");
+    let (_, page) = app.get_json("/api/v1/cohorts?limit=1&offset=1").await;
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["cohorts"].as_array().unwrap().len(), 1);
+    assert_eq!(page["cohorts"][0]["name"], "C1");
+}
+
+#[tokio::test]
+async fn the_event_feed_pages_by_position_and_shows_learner_keys() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Feed", 5).await;
+    for l in ["a@x.org", "b@x.org", "c@x.org"] {
+        app.enroll(&id, l).await;
+    }
+    let (_, first) = app.get_json("/api/v1/events?after=0&limit=2").await;
+    assert_eq!(first["head"], 4);
+    assert_eq!(first["next_after"], 2);
+    let events = first["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1]["position"], 2);
+    assert_eq!(events[1]["type"], "student.enrolled");
+    assert_eq!(events[1]["data"], json!({"learner": "a@x.org"}));
+    assert_eq!(events[1]["actor"], "local");
+    assert_eq!(events[1]["schema_version"], 1);
+    assert_eq!(events[1]["cohort"], id.as_str());
+    assert_eq!(events[1]["version"], 2);
+    for field in ["occurred_at", "recorded_at", "command_id", "correlation_id", "causation_id"] {
+        assert!(events[1][field].is_string(), "event has {field}");
+    }
+    let (_, rest) = app.get_json("/api/v1/events?after=2").await;
+    let positions: Vec<u64> = rest["events"].as_array().unwrap().iter().map(|e| e["position"].as_u64().unwrap()).collect();
+    assert_eq!(positions, [3, 4]);
+}
+
+#[tokio::test]
+async fn a_learner_timeline_spans_cohorts() {
+    let app = TestApp::spawn().await;
+    let one = app.create_cohort("One", 1).await;
+    let two = app.create_cohort("Two", 1).await;
+    let (status, _) = app
+        .post_json(&format!("/api/v1/cohorts/{one}/enrollments"), &json!({"learner": "Ana@X.org", "name": "Ana Li"}))
+        .await;
+    assert_eq!(status, 200);
+    app.enroll(&two, "zed").await;
+    app.enroll(&two, "ana@x.org").await;
+    let (status, timeline) = app.get_json("/api/v1/learners/ana@x.org/timeline").await;
+    assert_eq!(status, 200, "{timeline}");
+    assert_eq!(timeline["learner"], "ana@x.org");
+    assert_eq!(timeline["name"], "Ana Li");
+    let events: Vec<(&str, &str)> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap(), e["cohort"].as_str().unwrap()))
+        .collect();
+    assert_eq!(events, [("student.enrolled", one.as_str()), ("student.waitlisted", two.as_str())]);
+}
+
+#[tokio::test]
+async fn time_travel_shows_the_cohort_as_it_was() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Past", 2).await;
+    app.clock.set(ts("2026-03-02T09:00:00Z"));
+    app.enroll(&id, "a").await;
+    app.clock.set(ts("2026-03-03T09:00:00Z"));
+    app.enroll(&id, "b").await;
+    app.post_json(&format!("/api/v1/cohorts/{id}/withdrawals"), &json!({"learner": "a"})).await;
+
+    let (_, at_2) = app.get_json(&format!("/api/v1/cohorts/{id}?as_of=2")).await;
+    assert_eq!(keys(&at_2, "enrolled"), ["a"]);
+    assert_eq!(at_2["version"], 2);
+    let (_, by_time) = app.get_json(&format!("/api/v1/cohorts/{id}?as_of=2026-03-02T12:00:00Z")).await;
+    assert_eq!(keys(&by_time, "enrolled"), ["a"]);
+    let (_, now) = app.get_json(&format!("/api/v1/cohorts/{id}")).await;
+    assert_eq!(keys(&now, "enrolled"), ["b"]);
+    let (status, error) = app.get_json(&format!("/api/v1/cohorts/{id}?as_of=2026-01-01T00:00:00Z")).await;
+    assert_eq!((status, error_code(&error)), (404, "cohort_not_found"));
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_response_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Idem", 5).await;
+    let send = |key: &'static str, learner: &'static str| {
+        app.client
+            .post(app.url(&format!("/api/v1/cohorts/{id}/enrollments")))
+            .header("Idempotency-Key", key)
+            .json(&json!({"learner": learner}))
+            .send()
+    };
+    let first: Value = send("k-1", "ana").await.unwrap().json().await.unwrap();
+    let again = send("k-1", "ana").await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let (_, feed) = app.get_json("/api/v1/events").await;
+    assert_eq!(feed["head"], 2, "the repeat wrote nothing");
+
+    let reused = send("k-1", "bob").await.unwrap();
+    assert_eq!(reused.status(), 422);
+    assert_eq!(error_code(&reused.json().await.unwrap()), "idempotency_key_reused");
+
+    let create = || {
+        app.client
+            .post(app.url("/api/v1/cohorts"))
+            .header("Idempotency-Key", "create-1")
+            .json(&cohort_body("Once", 3))
+            .send()
+    };
+    let a: Value = create().await.unwrap().json().await.unwrap();
+    let b = create().await.unwrap();
+    assert_eq!(b.status(), 201);
+    assert_eq!(b.json::<Value>().await.unwrap()["id"], a["id"], "the same cohort, not a second one");
+    let (_, list) = app.get_json("/api/v1/cohorts").await;
+    assert_eq!(list["total"], 2);
+}
+
+#[tokio::test]
+async fn if_match_refuses_a_cohort_that_moved_on() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Versions", 5).await;
+    let enroll = |version: &'static str, learner: &'static str| {
+        app.client
+            .post(app.url(&format!("/api/v1/cohorts/{id}/enrollments")))
+            .header("If-Match", version)
+            .json(&json!({"learner": learner}))
+            .send()
+    };
+    let ok = enroll("\"1\"", "ana").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let stale = enroll("\"1\"", "bob").await.unwrap();
+    assert_eq!(stale.status(), 409);
+    let body: Value = stale.json().await.unwrap();
+    assert_eq!(error_code(&body), "version_conflict");
+    assert!(body["error"]["message"].as_str().unwrap().contains("version 2"));
+    let bad = enroll("one", "bob").await.unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(app.cohort(&id).await["enrolled_count"], 1);
+}
+
+#[tokio::test]
+async fn healthz_answers_once_replayed() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.get_json("/healthz").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+}
+
+/// 200 staff racing for 20 seats: exactly 20 win, 180 wait in commit order, 201 events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_enrollments_into_twenty_seats() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Race", 20).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let client = app.client.clone();
+        let url = app.url(&format!("/api/v1/cohorts/{id}/enrollments"));
+        tasks.spawn(async move {
+            let response = client.post(url).json(&json!({"learner": format!("learner-{i}")})).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let body: Value = response.json().await.unwrap();
+            (body["outcome"].as_str().unwrap().to_owned(), body["position"].as_u64().unwrap())
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        outcomes.push(result.unwrap());
+    }
+    assert_eq!(outcomes.iter().filter(|(o, _)| o == "enrolled").count(), 20);
+    assert_eq!(outcomes.iter().filter(|(o, _)| o == "waitlisted").count(), 180);
+
+    let cohort = app.cohort(&id).await;
+    assert_eq!(cohort["enrolled_count"], 20);
+    assert_eq!(cohort["waitlist_count"], 180);
+
+    let (_, feed) = app.get_json("/api/v1/events?limit=1000").await;
+    let events = feed["events"].as_array().unwrap();
+    assert_eq!(events.len(), 201);
+    assert_eq!(feed["head"], 201);
+    // The waitlist is in commit order: by position of each `student.waitlisted`, with places 1..=180.
+    let waitlisted: Vec<(String, u64)> = events
+        .iter()
+        .filter(|e| e["type"] == "student.waitlisted")
+        .map(|e| (e["data"]["learner"].as_str().unwrap().to_owned(), e["data"]["position"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(keys(&cohort, "waitlist"), waitlisted.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>());
+    assert_eq!(waitlisted.iter().map(|(_, p)| *p).collect::<Vec<_>>(), (1..=180).collect::<Vec<_>>());
+    // Every enrolled event precedes every waitlisted one: seats went first-come, first-served.
+    let last_enrolled = events.iter().filter(|e| e["type"] == "student.enrolled").map(|e| e["position"].as_u64().unwrap()).max();
+    let first_waitlisted = events.iter().filter(|e| e["type"] == "student.waitlisted").map(|e| e["position"].as_u64().unwrap()).min();
+    assert!(last_enrolled < first_waitlisted);
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real store, writer, projections and HTTP server, on temporary
+//! databases and port 0.
+
+mod api;
+mod helpers;
+mod pages;
+mod properties;
+mod restart;
+mod store;
