@@ -1,0 +1,51 @@
+//! Restarting: stop the server, start it again on the same file, and find everything exactly
+//! as it was, rebuilt from the stored events.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_same_state_after_a_restart() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Persistent", 2).await;
+    for l in ["ana@x.org", "ben@x.org", "cy@x.org", "dee@x.org"] {
+        app.enroll(&id, l).await;
+    }
+    app.post_json(&format!("/api/v1/cohorts/{id}/withdrawals"), &json!({"learner": "ana@x.org", "reason": "moved"}))
+        .await;
+    app.post_json(&format!("/api/v1/cohorts/{id}/capacity"), &json!({"capacity": 3})).await;
+    let other = app.create_cohort("Other", 1).await;
+    app.post_json(&format!("/api/v1/cohorts/{other}/close"), &json!(null)).await;
+
+    let paths = [
+        format!("/api/v1/cohorts/{id}"),
+        format!("/api/v1/cohorts/{other}"),
+        "/api/v1/cohorts".to_owned(),
+        "/api/v1/events?limit=1000".to_owned(),
+        "/api/v1/learners/cy@x.org/timeline".to_owned(),
+    ];
+    let mut before = Vec::new();
+    for path in &paths {
+        before.push(app.get_json(path).await);
+    }
+    let history_before = app.get(&format!("/cohorts/{id}/history")).await.text().await.unwrap();
+
+    let (dir, db, clock) = app.stop().await;
+    let again = TestApp::spawn_on(db, clock).await;
+    for (path, expected) in paths.iter().zip(&before) {
+        assert_eq!(&again.get_json(path).await, expected, "{path} after restart");
+    }
+    let history_after = again.get(&format!("/cohorts/{id}/history")).await.text().await.unwrap();
+    assert_eq!(history_after, history_before);
+
+    // And it keeps working where it left off: positions continue, rules still hold.
+    let (status, body) = again
+        .post_json(&format!("/api/v1/cohorts/{id}/enrollments"), &json!({"learner": "eve@x.org"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["outcome"], "waitlisted");
+    assert_eq!(body["position"], before[3].1["head"].as_u64().unwrap() + 1);
+    again.stop().await;
+    drop(dir);
+}
