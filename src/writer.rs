@@ -481,7 +481,7 @@ impl Writer {
         }
 
         let learner = match request.learner_key() {
-            Some(key) => Some(self.resolve_learner(reader, work, key)?),
+            Some(key) => Some(Self::resolve_learner(reader, work, key)?),
             None => None,
         };
         let command = request.command(learner.as_ref().map(|(id, _)| *id));
@@ -543,7 +543,6 @@ impl Writer {
 
     /// The learner filed under `key` (as of this batch), or a fresh id not yet filed.
     fn resolve_learner(
-        &self,
         reader: &Reader,
         work: &BatchWork,
         key: &LearnerKey,

@@ -82,6 +82,7 @@ pub struct ReplaySummary {
 impl ReplaySummary {
     /// Events per second (0 when nothing was replayed).
     #[must_use]
+    #[allow(clippy::cast_precision_loss, reason = "a rate for a log line; 2^52 events is far off")]
     pub fn rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
         if secs > 0.0 { self.events as f64 / secs } else { 0.0 }

@@ -92,12 +92,14 @@ fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, Co
     Ok(value)
 }
 
-/// Prefixes `body` with the codec id.
-fn framed(body: Vec<u8>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 1);
-    out.push(CODEC_BINCODE2);
-    out.extend_from_slice(&body);
-    out
+/// Encodes `value` behind the codec id byte.
+fn encode_framed<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
+    let mut out = vec![CODEC_BINCODE2];
+    bincode::serde::encode_into_std_write(value, &mut out, config()).map_err(|e| CodecError::Encode {
+        what,
+        detail: e.to_string(),
+    })?;
+    Ok(out)
 }
 
 /// Strips and checks the codec id.
@@ -164,7 +166,7 @@ pub fn encode_envelope(env: &Envelope) -> Result<Vec<u8>, CodecError> {
         causation_id: *env.meta.causation_id.as_bytes(),
         payload: encode_event(&env.event)?,
     };
-    Ok(framed(encode("envelope", &stored)?))
+    encode_framed("envelope", &stored)
 }
 
 /// Decodes a value of the `events` table, upcasting its event to the current shape.
@@ -380,7 +382,7 @@ pub fn encode_snapshot(cohort: &Cohort) -> Result<Vec<u8>, CodecError> {
             .map(|e| (learner_bytes(e.learner), e.joined_at_place))
             .collect(),
     };
-    Ok(framed(encode("snapshot", &stored)?))
+    encode_framed("snapshot", &stored)
 }
 
 /// Decodes a snapshot stored at `schema_version`; any other version than the current one is an
@@ -440,7 +442,7 @@ pub struct CommandRecord {
 
 /// Encodes an idempotency record.
 pub fn encode_command_record(record: &CommandRecord) -> Result<Vec<u8>, CodecError> {
-    Ok(framed(encode("command record", record)?))
+    encode_framed("command record", record)
 }
 
 /// Decodes an idempotency record.
@@ -459,10 +461,14 @@ pub struct LearnerRecord {
 
 /// Encodes a learner directory entry.
 pub fn encode_learner(record: &LearnerRecord) -> Result<Vec<u8>, CodecError> {
-    Ok(framed(encode("learner", record)?))
+    encode_framed("learner", record)
 }
 
 /// Decodes a learner directory entry.
 pub fn decode_learner(bytes: &[u8]) -> Result<LearnerRecord, CodecError> {
     decode("learner", unframe(bytes)?)
 }
+
+#[cfg(test)]
+#[path = "codec_golden.rs"]
+mod golden;

@@ -24,6 +24,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// 400 with a code and message.
+    #[must_use]
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
@@ -33,6 +34,7 @@ impl ApiError {
     }
 
     /// 404 for a cohort that does not exist.
+    #[must_use]
     pub fn cohort_not_found(id: &str) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
@@ -42,6 +44,7 @@ impl ApiError {
     }
 
     /// 404 for a learner nobody filed.
+    #[must_use]
     pub fn learner_not_found(key: &str) -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
@@ -62,6 +65,7 @@ impl ApiError {
 
     /// The API error for a command the writer did not commit; `learner` names the learner in
     /// rule messages.
+    #[must_use]
     pub fn from_command(error: CommandError, learner: Option<&str>) -> Self {
         match error {
             CommandError::Rejected(violation) => {
