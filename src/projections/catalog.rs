@@ -101,17 +101,25 @@ impl CatalogFilter {
 pub struct Catalog {
     cohorts: HashMap<CohortId, CohortView>,
     order: Vec<CohortId>,
+    position: u64,
 }
 
 impl Catalog {
     /// Folds one envelope.
     pub fn apply(&mut self, envelope: &Envelope) {
+        self.position = envelope.position;
         if let Some(view) = self.cohorts.get_mut(&envelope.cohort) {
             view.apply(envelope);
         } else if let Some(view) = CohortView::start(envelope) {
             self.order.push(envelope.cohort);
             self.cohorts.insert(envelope.cohort, view);
         }
+    }
+
+    /// Global position of the last event applied.
+    #[must_use]
+    pub const fn position(&self) -> u64 {
+        self.position
     }
 
     /// One cohort.

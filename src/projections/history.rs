@@ -61,12 +61,14 @@ pub struct HistoryEntry {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
     entries: HashMap<CohortId, Vec<HistoryEntry>>,
+    position: u64,
 }
 
 impl History {
     /// Records `envelope`, given the cohort's counters before and after it.
     pub fn apply(&mut self, envelope: &Envelope, before: Counters, after: Counters) {
         use crate::domain::Event;
+        self.position = envelope.position;
         let reason = match &envelope.event {
             Event::StudentWithdrawn { reason, .. } | Event::WaitlistLeft { reason, .. } => {
                 Some(reason.clone())
@@ -84,6 +86,12 @@ impl History {
             before,
             after,
         });
+    }
+
+    /// Global position of the last event applied.
+    #[must_use]
+    pub const fn position(&self) -> u64 {
+        self.position
     }
 
     /// A cohort's history, oldest first.

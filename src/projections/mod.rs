@@ -25,7 +25,8 @@ use crate::store::{Envelope, LearnerRecord, Store, StoreError};
 /// All projections, at one position.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Projections {
-    /// Global position of the last event applied to every projection below.
+    /// Global position of the last event applied to all the projections below (each also knows
+    /// its own; they move together, under one lock).
     pub position: u64,
     /// Events applied since startup's replay began.
     pub events_applied: u64,
@@ -133,5 +134,67 @@ impl ReadModel {
     #[must_use]
     pub fn snapshot(&self) -> Projections {
         self.read().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::{Capacity, CohortCreated, CohortId, Event};
+    use crate::store::{Actor, CommandMeta};
+
+    fn envelope(position: u64, version: u64, event: Event) -> Envelope {
+        let at: Timestamp = "2026-03-01T09:00:00Z".parse().unwrap();
+        Envelope {
+            position,
+            cohort: CohortId(Uuid::from_u128(1)),
+            version,
+            schema_version: 1,
+            event,
+            occurred_at: at,
+            recorded_at: at,
+            meta: CommandMeta {
+                actor: Actor::local(),
+                command_id: Uuid::from_u128(position.into()),
+                correlation_id: Uuid::from_u128(position.into()),
+                causation_id: Uuid::from_u128(position.into()),
+            },
+        }
+    }
+
+    fn created() -> Event {
+        let at: Timestamp = "2026-03-10T00:00:00Z".parse().unwrap();
+        Event::CohortCreated(CohortCreated {
+            name: "P".to_owned(),
+            course: "C".to_owned(),
+            instructor: "I".to_owned(),
+            capacity: Capacity::new(1).unwrap(),
+            starts_at: at,
+            enrollment_deadline: at,
+            withdrawal_deadline: at,
+        })
+    }
+
+    #[test]
+    fn every_projection_knows_its_position_and_ignores_what_it_already_applied() {
+        let ana = crate::domain::LearnerId(Uuid::from_u128(0xa));
+        let mut p = Projections::default();
+        p.apply(&envelope(1, 1, created()));
+        p.apply(&envelope(2, 2, Event::StudentEnrolled { learner: ana }));
+        assert_eq!(
+            (p.position, p.catalog.position(), p.history.position(), p.timelines.position()),
+            (2, 2, 2, 2)
+        );
+        let once = p.clone();
+        p.apply(&envelope(2, 2, Event::StudentEnrolled { learner: ana }));
+        assert_eq!(p, once, "a replayed envelope changes nothing");
+        let view = p.catalog.get(CohortId(Uuid::from_u128(1))).unwrap();
+        assert_eq!(view.state.enrolled, [ana]);
+        assert_eq!(p.history.of(view.state.id).len(), 2);
+        assert_eq!(p.history.of(view.state.id)[1].after.enrolled, 1);
+        assert_eq!(p.timelines.of(ana).len(), 1);
     }
 }

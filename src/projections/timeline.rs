@@ -26,11 +26,13 @@ pub struct TimelineEntry {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Timelines {
     entries: HashMap<LearnerId, Vec<TimelineEntry>>,
+    position: u64,
 }
 
 impl Timelines {
     /// Records `envelope` if it concerns a learner.
     pub fn apply(&mut self, envelope: &Envelope) {
+        self.position = envelope.position;
         let Some(learner) = envelope.event.learner() else {
             return;
         };
@@ -41,6 +43,12 @@ impl Timelines {
             occurred_at: envelope.occurred_at,
             actor: envelope.meta.actor.name.clone(),
         });
+    }
+
+    /// Global position of the last event applied.
+    #[must_use]
+    pub const fn position(&self) -> u64 {
+        self.position
     }
 
     /// A learner's timeline, oldest first.

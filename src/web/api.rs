@@ -46,8 +46,16 @@ pub fn router() -> Router<AppState> {
 
 /// `GET /healthz`: 200 once the replay is done (the server only listens after it).
 pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    let position = state.read.read().position;
-    Json(json!({"status": "ok", "position": position}))
+    let read = state.read.read();
+    Json(json!({
+        "status": "ok",
+        "position": read.position,
+        "projections": {
+            "catalog": read.catalog.position(),
+            "history": read.history.position(),
+            "timelines": read.timelines.position(),
+        },
+    }))
 }
 
 /// A JSON body whose rejections are API errors naming what is wrong.
@@ -67,6 +75,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 },
                 JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_field", e.body_text()),
                 JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
+                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    code: "payload_too_large",
+                    message: format!("the body is larger than {} KiB", super::BODY_LIMIT / 1024),
+                },
                 JsonRejection::BytesRejection(e) => ApiError {
                     status: e.status(),
                     code: "unreadable_body",

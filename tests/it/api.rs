@@ -120,6 +120,16 @@ async fn create_rejects_bad_input_naming_the_field_and_writes_nothing() {
     assert_eq!(no_type.status(), 415);
     assert_eq!(error_code(&no_type.json().await.unwrap()), "unsupported_media_type");
 
+    let mut huge = cohort_body("X", 3);
+    huge["name"] = json!("n".repeat(100 * 1024));
+    let (status, error) = app.post_json("/api/v1/cohorts", &huge).await;
+    assert_eq!((status, error_code(&error)), (413, "payload_too_large"));
+    let mut long = cohort_body("X", 3);
+    long["name"] = json!("n".repeat(201));
+    let (status, error) = app.post_json("/api/v1/cohorts", &long).await;
+    assert_eq!((status, error_code(&error)), (400, "invalid_field"));
+    assert!(error["error"]["message"].as_str().unwrap().contains("at most 200 characters"));
+
     let (_, feed) = app.get_json("/api/v1/events").await;
     assert_eq!(feed["head"], 0, "nothing was written");
 }

@@ -2,6 +2,7 @@
 //! databases and port 0.
 
 mod api;
+mod cli;
 mod helpers;
 mod pages;
 mod properties;
