@@ -114,7 +114,10 @@ impl Application {
 
     /// Serves until `shutdown` completes; then stops accepting, lets in-flight requests finish,
     /// lets the writer drain and commit what is queued, and returns.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let Self { listener, core } = self;
         let Core { state, writer } = core;
         let router = web::router(state);

@@ -59,14 +59,23 @@ mod tests {
 
     #[test]
     fn keys_are_trimmed_and_lower_cased() {
-        assert_eq!(LearnerKey::parse("  Ana@Example.ORG ").unwrap().as_str(), "ana@example.org");
+        assert_eq!(
+            LearnerKey::parse("  Ana@Example.ORG ").unwrap().as_str(),
+            "ana@example.org"
+        );
     }
 
     #[test]
     fn empty_long_and_spaced_keys_are_refused() {
         assert_eq!(LearnerKey::parse("   "), Err(LearnerKeyError::Empty));
-        assert_eq!(LearnerKey::parse(&"a".repeat(201)), Err(LearnerKeyError::TooLong));
-        assert_eq!(LearnerKey::parse("ana maria"), Err(LearnerKeyError::BadCharacter));
+        assert_eq!(
+            LearnerKey::parse(&"a".repeat(201)),
+            Err(LearnerKeyError::TooLong)
+        );
+        assert_eq!(
+            LearnerKey::parse("ana maria"),
+            Err(LearnerKeyError::BadCharacter)
+        );
         assert!(LearnerKey::parse(&"a".repeat(200)).is_ok());
     }
 }

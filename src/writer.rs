@@ -15,7 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::domain::{Capacity, Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort, RuleViolation};
+use crate::domain::{
+    Capacity, Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort, RuleViolation,
+};
 use crate::learner_key::LearnerKey;
 use crate::projections::ReadModel;
 use crate::store::{
@@ -98,7 +100,10 @@ impl Request {
             Self::Enroll { learner, .. }
             | Self::Withdraw { learner, .. }
             | Self::LeaveWaitlist { learner, .. } => Some(learner),
-            Self::Create { .. } | Self::Promote { .. } | Self::ChangeCapacity { .. } | Self::Close { .. } => None,
+            Self::Create { .. }
+            | Self::Promote { .. }
+            | Self::ChangeCapacity { .. }
+            | Self::Close { .. } => None,
         }
     }
 
@@ -116,11 +121,26 @@ impl Request {
                 new.enrollment_deadline,
                 new.withdrawal_deadline
             ),
-            Self::Enroll { cohort, learner, name } => {
-                format!("enroll|{cohort}|{learner}|{}", name.as_deref().unwrap_or(""))
+            Self::Enroll {
+                cohort,
+                learner,
+                name,
+            } => {
+                format!(
+                    "enroll|{cohort}|{learner}|{}",
+                    name.as_deref().unwrap_or("")
+                )
             }
-            Self::Withdraw { cohort, learner, reason } => format!("withdraw|{cohort}|{learner}|{reason}"),
-            Self::LeaveWaitlist { cohort, learner, reason } => {
+            Self::Withdraw {
+                cohort,
+                learner,
+                reason,
+            } => format!("withdraw|{cohort}|{learner}|{reason}"),
+            Self::LeaveWaitlist {
+                cohort,
+                learner,
+                reason,
+            } => {
                 format!("leave|{cohort}|{learner}|{reason}")
             }
             Self::Promote { cohort } => format!("promote|{cohort}"),
@@ -143,7 +163,9 @@ impl Request {
                 reason: reason.clone(),
             },
             Self::Promote { .. } => CohortCommand::Promote,
-            Self::ChangeCapacity { capacity, .. } => CohortCommand::ChangeCapacity { capacity: *capacity },
+            Self::ChangeCapacity { capacity, .. } => CohortCommand::ChangeCapacity {
+                capacity: *capacity,
+            },
             Self::Close { .. } => CohortCommand::CloseEnrollment,
         }
     }
@@ -492,13 +514,23 @@ impl Writer {
 
         let (state, new_version) = self.fold(cohort, state, version, &events, &mut work.batch);
         work.states.insert(cohort, (state, new_version));
-        if let (Some((id, known)), Request::Enroll { learner: key, name, .. }) = (learner, request) {
+        if let (
+            Some((id, known)),
+            Request::Enroll {
+                learner: key, name, ..
+            },
+        ) = (learner, request)
+        {
             let record = LearnerRecord {
                 key: key.as_str().to_owned(),
-                name: name.clone().or_else(|| known.as_ref().map(|r| r.name.clone())).unwrap_or_default(),
+                name: name
+                    .clone()
+                    .or_else(|| known.as_ref().map(|r| r.name.clone()))
+                    .unwrap_or_default(),
             };
             if known.as_ref() != Some(&record) {
-                work.learners.insert(key.clone(), (id, Some(record.clone())));
+                work.learners
+                    .insert(key.clone(), (id, Some(record.clone())));
                 work.batch.learners.push((id, record));
             }
         }
@@ -525,7 +557,12 @@ impl Writer {
     }
 
     /// The cohort's state and version as of everything decided so far in this batch.
-    fn state_of(&mut self, reader: &Reader, work: &BatchWork, cohort: CohortId) -> Result<(Option<Cohort>, u64), StoreError> {
+    fn state_of(
+        &mut self,
+        reader: &Reader,
+        work: &BatchWork,
+        cohort: CohortId,
+    ) -> Result<(Option<Cohort>, u64), StoreError> {
         if let Some((state, version)) = work.states.get(&cohort) {
             return Ok((state.clone(), *version));
         }
@@ -602,7 +639,9 @@ fn stored_precision(now: Timestamp) -> Timestamp {
 
 fn fail_all(n: usize, error: &Arc<StoreError>) -> BatchOutcome {
     BatchOutcome {
-        results: (0..n).map(|_| Err(CommandError::Store(error.clone()))).collect(),
+        results: (0..n)
+            .map(|_| Err(CommandError::Store(error.clone())))
+            .collect(),
         ..BatchOutcome::default()
     }
 }

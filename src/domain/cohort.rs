@@ -176,7 +176,11 @@ impl Cohort {
         }
     }
 
-    fn decide_enroll(&self, learner: LearnerId, now: Timestamp) -> Result<Vec<Event>, RuleViolation> {
+    fn decide_enroll(
+        &self,
+        learner: LearnerId,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, RuleViolation> {
         if self.status == CohortStatus::Closed {
             return Err(RuleViolation::EnrollmentClosed);
         }
@@ -347,7 +351,10 @@ impl Cohort {
                 return Err(InvariantBroken::Duplicate(learner));
             }
         }
-        if self.status == CohortStatus::Open && self.seats_remaining() > 0 && !self.waitlist.is_empty() {
+        if self.status == CohortStatus::Open
+            && self.seats_remaining() > 0
+            && !self.waitlist.is_empty()
+        {
             return Err(InvariantBroken::SeatFreeWhileWaiting {
                 free: self.seats_remaining(),
                 waiting: self.waitlist.len(),

@@ -142,7 +142,12 @@ impl Catalog {
 
     /// A page of the cohorts matching `filter`, newest first, and how many match in all.
     #[must_use]
-    pub fn list(&self, filter: &CatalogFilter, offset: usize, limit: usize) -> (Vec<&CohortView>, usize) {
+    pub fn list(
+        &self,
+        filter: &CatalogFilter,
+        offset: usize,
+        limit: usize,
+    ) -> (Vec<&CohortView>, usize) {
         let matching = self
             .order
             .iter()

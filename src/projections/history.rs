@@ -75,17 +75,20 @@ impl History {
             }
             _ => None,
         };
-        self.entries.entry(envelope.cohort).or_default().push(HistoryEntry {
-            position: envelope.position,
-            version: envelope.version,
-            event_type: envelope.event.type_name(),
-            occurred_at: envelope.occurred_at,
-            actor: envelope.meta.actor.name.clone(),
-            learner: envelope.event.learner(),
-            reason,
-            before,
-            after,
-        });
+        self.entries
+            .entry(envelope.cohort)
+            .or_default()
+            .push(HistoryEntry {
+                position: envelope.position,
+                version: envelope.version,
+                event_type: envelope.event.type_name(),
+                occurred_at: envelope.occurred_at,
+                actor: envelope.meta.actor.name.clone(),
+                learner: envelope.event.learner(),
+                reason,
+                before,
+                after,
+            });
     }
 
     /// Global position of the last event applied.

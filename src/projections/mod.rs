@@ -83,10 +83,17 @@ pub struct ReplaySummary {
 impl ReplaySummary {
     /// Events per second (0 when nothing was replayed).
     #[must_use]
-    #[allow(clippy::cast_precision_loss, reason = "a rate for a log line; 2^52 events is far off")]
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "a rate for a log line; 2^52 events is far off"
+    )]
     pub fn rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 { self.events as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.events as f64 / secs
+        } else {
+            0.0
+        }
     }
 }
 
@@ -185,7 +192,12 @@ mod tests {
         p.apply(&envelope(1, 1, created()));
         p.apply(&envelope(2, 2, Event::StudentEnrolled { learner: ana }));
         assert_eq!(
-            (p.position, p.catalog.position(), p.history.position(), p.timelines.position()),
+            (
+                p.position,
+                p.catalog.position(),
+                p.history.position(),
+                p.timelines.position()
+            ),
             (2, 2, 2, 2)
         );
         let once = p.clone();

@@ -19,7 +19,9 @@ pub enum AsOf {
 
 /// Why a text is not a point in history.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("as_of must be an event position (e.g. 42) or an RFC 3339 time (e.g. 2026-03-01T10:00:00Z), got {0:?}")]
+#[error(
+    "as_of must be an event position (e.g. 42) or an RFC 3339 time (e.g. 2026-03-01T10:00:00Z), got {0:?}"
+)]
 pub struct AsOfError(pub String);
 
 impl FromStr for AsOf {
@@ -37,7 +39,11 @@ impl FromStr for AsOf {
 }
 
 /// The cohort as it was at `as_of` (`None` if it did not exist yet). Reads one stream.
-pub fn cohort_as_of(store: &Store, cohort: CohortId, as_of: AsOf) -> Result<Option<CohortView>, StoreError> {
+pub fn cohort_as_of(
+    store: &Store,
+    cohort: CohortId,
+    as_of: AsOf,
+) -> Result<Option<CohortView>, StoreError> {
     let reader = store.read()?;
     let envelopes = match as_of {
         AsOf::Position(position) => reader.stream(cohort, 1, position)?,

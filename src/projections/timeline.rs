@@ -36,13 +36,16 @@ impl Timelines {
         let Some(learner) = envelope.event.learner() else {
             return;
         };
-        self.entries.entry(learner).or_default().push(TimelineEntry {
-            position: envelope.position,
-            cohort: envelope.cohort,
-            event_type: envelope.event.type_name(),
-            occurred_at: envelope.occurred_at,
-            actor: envelope.meta.actor.name.clone(),
-        });
+        self.entries
+            .entry(learner)
+            .or_default()
+            .push(TimelineEntry {
+                position: envelope.position,
+                cohort: envelope.cohort,
+                event_type: envelope.event.type_name(),
+                occurred_at: envelope.occurred_at,
+                actor: envelope.meta.actor.name.clone(),
+            });
     }
 
     /// Global position of the last event applied.

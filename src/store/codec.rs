@@ -77,12 +77,11 @@ fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, CodecE
 }
 
 fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, read) = bincode::serde::decode_from_slice(bytes, config()).map_err(|e| {
-        CodecError::Malformed {
+    let (value, read) =
+        bincode::serde::decode_from_slice(bytes, config()).map_err(|e| CodecError::Malformed {
             what,
             detail: e.to_string(),
-        }
-    })?;
+        })?;
     if read != bytes.len() {
         return Err(CodecError::Malformed {
             what,
@@ -95,9 +94,11 @@ fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, Co
 /// Encodes `value` behind the codec id byte.
 fn encode_framed<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
     let mut out = vec![CODEC_BINCODE2];
-    bincode::serde::encode_into_std_write(value, &mut out, config()).map_err(|e| CodecError::Encode {
-        what,
-        detail: e.to_string(),
+    bincode::serde::encode_into_std_write(value, &mut out, config()).map_err(|e| {
+        CodecError::Encode {
+            what,
+            detail: e.to_string(),
+        }
     })?;
     Ok(out)
 }
@@ -253,25 +254,30 @@ pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
                 withdrawal_deadline: micros(c.withdrawal_deadline),
             },
         ),
-        Event::StudentEnrolled { learner: l } | Event::WaitlistPromoted { learner: l } => {
-            encode(what, &LearnerV1 { learner: learner_bytes(*l) })
-        }
-        Event::StudentWaitlisted { learner: l, position } => encode(
+        Event::StudentEnrolled { learner: l } | Event::WaitlistPromoted { learner: l } => encode(
+            what,
+            &LearnerV1 {
+                learner: learner_bytes(*l),
+            },
+        ),
+        Event::StudentWaitlisted {
+            learner: l,
+            position,
+        } => encode(
             what,
             &WaitlistedV1 {
                 learner: learner_bytes(*l),
                 position: *position,
             },
         ),
-        Event::StudentWithdrawn { learner: l, reason } | Event::WaitlistLeft { learner: l, reason } => {
-            encode(
-                what,
-                &LearnerReasonV1 {
-                    learner: learner_bytes(*l),
-                    reason: reason.clone(),
-                },
-            )
-        }
+        Event::StudentWithdrawn { learner: l, reason }
+        | Event::WaitlistLeft { learner: l, reason } => encode(
+            what,
+            &LearnerReasonV1 {
+                learner: learner_bytes(*l),
+                reason: reason.clone(),
+            },
+        ),
         Event::CapacityChanged { from, to } => encode(
             what,
             &CapacityChangedV1 {
@@ -285,7 +291,11 @@ pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
 
 /// Decodes a payload stored as `event_type` at `schema_version`, upcasting it to the current
 /// [`Event`].
-pub fn decode_event(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<Event, CodecError> {
+pub fn decode_event(
+    event_type: &str,
+    schema_version: u16,
+    payload: &[u8],
+) -> Result<Event, CodecError> {
     let what = "event payload";
     let event = match (event_type, schema_version) {
         ("cohort.created", 1) => {
@@ -302,7 +312,9 @@ pub fn decode_event(event_type: &str, schema_version: u16, payload: &[u8]) -> Re
         }
         ("student.enrolled", 1) => {
             let p: LearnerV1 = decode(what, payload)?;
-            Event::StudentEnrolled { learner: learner(p.learner) }
+            Event::StudentEnrolled {
+                learner: learner(p.learner),
+            }
         }
         ("student.waitlisted", 1) => {
             let p: WaitlistedV1 = decode(what, payload)?;
@@ -327,7 +339,9 @@ pub fn decode_event(event_type: &str, schema_version: u16, payload: &[u8]) -> Re
         }
         ("waitlist.promoted", 1) => {
             let p: LearnerV1 = decode(what, payload)?;
-            Event::WaitlistPromoted { learner: learner(p.learner) }
+            Event::WaitlistPromoted {
+                learner: learner(p.learner),
+            }
         }
         ("cohort.capacity_changed", 1) => {
             let p: CapacityChangedV1 = decode(what, payload)?;
@@ -387,11 +401,17 @@ pub fn encode_snapshot(cohort: &Cohort) -> Result<Vec<u8>, CodecError> {
 
 /// Decodes a snapshot stored at `schema_version`; any other version than the current one is an
 /// error, and the caller falls back to replaying the stream.
-pub fn decode_snapshot(id: CohortId, schema_version: u16, bytes: &[u8]) -> Result<Cohort, CodecError> {
+pub fn decode_snapshot(
+    id: CohortId,
+    schema_version: u16,
+    bytes: &[u8],
+) -> Result<Cohort, CodecError> {
     if schema_version != SNAPSHOT_SCHEMA_VERSION {
         return Err(CodecError::Malformed {
             what: "snapshot",
-            detail: format!("schema version {schema_version}, current is {SNAPSHOT_SCHEMA_VERSION}"),
+            detail: format!(
+                "schema version {schema_version}, current is {SNAPSHOT_SCHEMA_VERSION}"
+            ),
         });
     }
     let s: SnapshotV1 = decode("snapshot", unframe(bytes)?)?;

@@ -9,7 +9,9 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::*;
-use crate::domain::{Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, WaitlistEntry};
+use crate::domain::{
+    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, WaitlistEntry,
+};
 use crate::store::envelope::{Actor, CommandMeta, Envelope};
 
 fn fixture_path(name: &str) -> PathBuf {
@@ -19,7 +21,11 @@ fn fixture_path(name: &str) -> PathBuf {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 fn unhex(text: &str) -> Vec<u8> {
@@ -37,9 +43,17 @@ fn golden(name: &str, bytes: &[u8]) -> Vec<u8> {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, hex(bytes) + "\n").unwrap();
     }
-    let stored = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing fixture {}; a new format is blessed with ROLLBOOK_BLESS=1", path.display()));
-    assert_eq!(hex(bytes), stored.trim(), "the stored format of {name} changed");
+    let stored = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing fixture {}; a new format is blessed with ROLLBOOK_BLESS=1",
+            path.display()
+        )
+    });
+    assert_eq!(
+        hex(bytes),
+        stored.trim(),
+        "the stored format of {name} changed"
+    );
     unhex(&stored)
 }
 
@@ -70,8 +84,17 @@ fn every_event_v1() -> Vec<(&'static str, Event)> {
                 withdrawal_deadline: at("2026-03-20T00:00:00Z"),
             }),
         ),
-        ("event-student.enrolled-v1", Event::StudentEnrolled { learner: ana() }),
-        ("event-student.waitlisted-v1", Event::StudentWaitlisted { learner: ana(), position: 3 }),
+        (
+            "event-student.enrolled-v1",
+            Event::StudentEnrolled { learner: ana() },
+        ),
+        (
+            "event-student.waitlisted-v1",
+            Event::StudentWaitlisted {
+                learner: ana(),
+                position: 3,
+            },
+        ),
         (
             "event-student.withdrawn-v1",
             Event::StudentWithdrawn {
@@ -86,10 +109,16 @@ fn every_event_v1() -> Vec<(&'static str, Event)> {
                 reason: "found another cohort".to_owned(),
             },
         ),
-        ("event-waitlist.promoted-v1", Event::WaitlistPromoted { learner: ana() }),
+        (
+            "event-waitlist.promoted-v1",
+            Event::WaitlistPromoted { learner: ana() },
+        ),
         (
             "event-cohort.capacity_changed-v1",
-            Event::CapacityChanged { from: cap(30), to: cap(35) },
+            Event::CapacityChanged {
+                from: cap(30),
+                to: cap(35),
+            },
         ),
         ("event-enrollment.closed-v1", Event::EnrollmentClosed),
     ]
@@ -98,10 +127,18 @@ fn every_event_v1() -> Vec<(&'static str, Event)> {
 #[test]
 fn every_event_type_at_schema_1_matches_its_fixture_and_decodes() {
     let events = every_event_v1();
-    assert_eq!(events.len(), Event::TYPE_NAMES.len(), "every event type has a fixture");
+    assert_eq!(
+        events.len(),
+        Event::TYPE_NAMES.len(),
+        "every event type has a fixture"
+    );
     for (name, event) in events {
         let bytes = golden(name, &encode_event(&event).unwrap());
-        assert_eq!(decode_event(event.type_name(), 1, &bytes).unwrap(), event, "{name}");
+        assert_eq!(
+            decode_event(event.type_name(), 1, &bytes).unwrap(),
+            event,
+            "{name}"
+        );
     }
 }
 
@@ -130,7 +167,10 @@ fn the_envelope_matches_its_fixture_and_decodes() {
         meta,
     };
     let bytes = golden("envelope-v1", &encode_envelope(&envelope).unwrap());
-    assert_eq!(bytes[0], CODEC_BINCODE2, "every envelope starts with its codec id");
+    assert_eq!(
+        bytes[0], CODEC_BINCODE2,
+        "every envelope starts with its codec id"
+    );
     assert_eq!(decode_envelope(&bytes).unwrap(), envelope);
 }
 
@@ -154,7 +194,10 @@ fn the_snapshot_matches_its_fixture_and_decodes() {
         joined_at_place: 1,
     });
     let bytes = golden("snapshot-v1", &encode_snapshot(&cohort).unwrap());
-    assert_eq!(decode_snapshot(cohort_id(), SNAPSHOT_SCHEMA_VERSION, &bytes).unwrap(), cohort);
+    assert_eq!(
+        decode_snapshot(cohort_id(), SNAPSHOT_SCHEMA_VERSION, &bytes).unwrap(),
+        cohort
+    );
 }
 
 #[test]
@@ -167,7 +210,10 @@ fn the_command_record_and_learner_entry_match_their_fixtures() {
         last_position: 11,
         recorded_at: 1_772_700_000_000_000,
     };
-    let bytes = golden("command-record-v1", &encode_command_record(&record).unwrap());
+    let bytes = golden(
+        "command-record-v1",
+        &encode_command_record(&record).unwrap(),
+    );
     assert_eq!(decode_command_record(&bytes).unwrap(), record);
 
     let learner = LearnerRecord {
@@ -181,15 +227,38 @@ fn the_command_record_and_learner_entry_match_their_fixtures() {
 #[test]
 fn unknown_codecs_types_and_versions_are_errors_not_panics() {
     assert!(matches!(decode_envelope(&[]), Err(CodecError::Empty)));
-    assert!(matches!(decode_envelope(&[9, 1, 2]), Err(CodecError::UnknownCodec(9))));
-    assert!(matches!(decode_envelope(&[CODEC_BINCODE2, 0xff]), Err(CodecError::Malformed { .. })));
+    assert!(matches!(
+        decode_envelope(&[9, 1, 2]),
+        Err(CodecError::UnknownCodec(9))
+    ));
+    assert!(matches!(
+        decode_envelope(&[CODEC_BINCODE2, 0xff]),
+        Err(CodecError::Malformed { .. })
+    ));
     assert!(matches!(
         decode_event("student.enrolled", 2, &[]),
-        Err(CodecError::UnknownEvent { schema_version: 2, .. })
+        Err(CodecError::UnknownEvent {
+            schema_version: 2,
+            ..
+        })
     ));
-    assert!(matches!(decode_event("student.teleported", 1, &[]), Err(CodecError::UnknownEvent { .. })));
+    assert!(matches!(
+        decode_event("student.teleported", 1, &[]),
+        Err(CodecError::UnknownEvent { .. })
+    ));
     // A length prefix claiming more than the limit is refused, not allocated.
-    let huge = [CODEC_BINCODE2, 0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+    let huge = [
+        CODEC_BINCODE2,
+        0xfd,
+        0xff,
+        0xff,
+        0xff,
+        0xff,
+        0xff,
+        0xff,
+        0xff,
+        0x7f,
+    ];
     assert!(decode_learner(&huge).is_err());
     // Trailing bytes mean the shape is not what we think it is.
     let mut learner = encode_learner(&LearnerRecord {
@@ -198,5 +267,8 @@ fn unknown_codecs_types_and_versions_are_errors_not_panics() {
     })
     .unwrap();
     learner.push(0);
-    assert!(matches!(decode_learner(&learner), Err(CodecError::Malformed { .. })));
+    assert!(matches!(
+        decode_learner(&learner),
+        Err(CodecError::Malformed { .. })
+    ));
 }

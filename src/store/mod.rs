@@ -145,7 +145,11 @@ impl Store {
 
     /// Appends a whole batch in one write transaction with a durable commit, and returns the
     /// stored envelopes of each append, in order. Nothing is stored if anything fails.
-    pub fn commit(&self, batch: &Batch, recorded_at: Timestamp) -> Result<Vec<Vec<Envelope>>, StoreError> {
+    pub fn commit(
+        &self,
+        batch: &Batch,
+        recorded_at: Timestamp,
+    ) -> Result<Vec<Vec<Envelope>>, StoreError> {
         let txn = self.db.begin_write()?;
         let mut committed = Vec::with_capacity(batch.appends.len());
         {
@@ -206,7 +210,8 @@ impl Store {
                         last_position: last.position,
                         recorded_at: recorded_at.as_microsecond(),
                     };
-                    let bytes = codec::encode_command_record(&record).map_err(StoreError::Encode)?;
+                    let bytes =
+                        codec::encode_command_record(&record).map_err(StoreError::Encode)?;
                     commands.insert(key.as_str(), bytes.as_slice())?;
                 }
                 committed.push(envelopes);
@@ -214,7 +219,10 @@ impl Store {
 
             for (cohort, version, state) in &batch.snapshots {
                 let bytes = codec::encode_snapshot(state).map_err(StoreError::Encode)?;
-                snapshots.insert((cohort.0, *version), (SNAPSHOT_SCHEMA_VERSION, bytes.as_slice()))?;
+                snapshots.insert(
+                    (cohort.0, *version),
+                    (SNAPSHOT_SCHEMA_VERSION, bytes.as_slice()),
+                )?;
             }
         }
         txn.commit()?;
@@ -280,7 +288,12 @@ impl Reader {
 
     /// A cohort's events from stream version `from_version` on, stopping after global position
     /// `up_to` (inclusive).
-    pub fn stream(&self, cohort: CohortId, from_version: u64, up_to: u64) -> Result<Vec<Envelope>, StoreError> {
+    pub fn stream(
+        &self,
+        cohort: CohortId,
+        from_version: u64,
+        up_to: u64,
+    ) -> Result<Vec<Envelope>, StoreError> {
         let index = self.txn.open_table(STREAM_INDEX)?;
         let events = self.txn.open_table(EVENTS)?;
         let mut out = Vec::new();
@@ -323,7 +336,11 @@ impl Reader {
 
     /// The newest snapshot at or before `version` that decodes; undecodable ones are skipped
     /// (they are a cache, and will be rewritten).
-    fn newest_snapshot(&self, cohort: CohortId, version: u64) -> Result<Option<(Cohort, u64)>, StoreError> {
+    fn newest_snapshot(
+        &self,
+        cohort: CohortId,
+        version: u64,
+    ) -> Result<Option<(Cohort, u64)>, StoreError> {
         let snapshots = self.txn.open_table(SNAPSHOTS)?;
         for row in snapshots.range((cohort.0, 0)..=(cohort.0, version))?.rev() {
             let (key, value) = row?;
@@ -354,7 +371,10 @@ impl Reader {
     }
 
     /// The learner filed under a normalised key.
-    pub fn learner_by_key(&self, key: &str) -> Result<Option<(LearnerId, LearnerRecord)>, StoreError> {
+    pub fn learner_by_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<(LearnerId, LearnerRecord)>, StoreError> {
         let keys = self.txn.open_table(LEARNER_KEYS)?;
         let Some(id) = keys.get(key)?.map(|v| v.value()) else {
             return Ok(None);

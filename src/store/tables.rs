@@ -10,8 +10,7 @@ pub const STREAM_INDEX: TableDefinition<(Uuid, u64), u64> = TableDefinition::new
 /// Cohort → head version of its stream.
 pub const STREAMS: TableDefinition<Uuid, u64> = TableDefinition::new("streams");
 /// (cohort, version) → (snapshot schema version, bytes). A disposable cache.
-pub const SNAPSHOTS: TableDefinition<(Uuid, u64), (u16, &[u8])> =
-    TableDefinition::new("snapshots");
+pub const SNAPSHOTS: TableDefinition<(Uuid, u64), (u16, &[u8])> = TableDefinition::new("snapshots");
 /// Idempotency key → encoded record of the first outcome.
 pub const COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("commands");
 /// Learner id → encoded directory entry (key, display name). Mutable, outside the history.

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`: commands and queries for scripts and integrations. Its shapes
 //! are documented in `API.md` and kept stable.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, Path, Query, Request as HttpRequest, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +42,13 @@ pub fn router() -> Router<AppState> {
                 message: "no such API route; see API.md".to_owned(),
             }
         })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            ApiError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                code: "method_not_allowed",
+                message: format!("{method} is not allowed on this route; see API.md"),
+            }
+        })
 }
 
 /// `GET /healthz`: 200 once the replay is done (the server only listens after it).
@@ -73,13 +80,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     code: "unsupported_media_type",
                     message: "send the body as JSON with Content-Type: application/json".to_owned(),
                 },
-                JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_field", e.body_text()),
-                JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
-                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError {
-                    status: StatusCode::PAYLOAD_TOO_LARGE,
-                    code: "payload_too_large",
-                    message: format!("the body is larger than {} KiB", super::BODY_LIMIT / 1024),
-                },
+                JsonRejection::JsonDataError(e) => {
+                    ApiError::bad_request("invalid_field", e.body_text())
+                }
+                JsonRejection::JsonSyntaxError(e) => {
+                    ApiError::bad_request("malformed_json", e.body_text())
+                }
+                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError {
+                        status: StatusCode::PAYLOAD_TOO_LARGE,
+                        code: "payload_too_large",
+                        message: format!(
+                            "the body is larger than {} KiB",
+                            super::BODY_LIMIT / 1024
+                        ),
+                    }
+                }
                 JsonRejection::BytesRejection(e) => ApiError {
                     status: e.status(),
                     code: "unreadable_body",
@@ -89,6 +105,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             }),
         }
     }
+}
+
+/// Query parameters, or a 400 saying what is wrong with them.
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))
 }
 
 fn field_error(e: &input::FieldError) -> ApiError {
@@ -168,9 +191,12 @@ struct ListQuery {
 fn number_param(name: &'static str, raw: Option<&str>, default: usize) -> Result<usize, ApiError> {
     match raw {
         None | Some("") => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request("invalid_parameter", format!("{name}: must be a whole number"))),
+        Some(v) => v.parse::<usize>().map_err(|_| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!("{name}: must be a whole number"),
+            )
+        }),
     }
 }
 
@@ -180,15 +206,19 @@ pub fn status_param(raw: Option<&str>) -> Result<Option<CohortStatus>, String> {
         None | Some("") => Ok(None),
         Some("open") => Ok(Some(CohortStatus::Open)),
         Some("closed") => Ok(Some(CohortStatus::Closed)),
-        Some(other) => Err(format!("status: must be \"open\" or \"closed\", got {other:?}")),
+        Some(other) => Err(format!(
+            "status: must be \"open\" or \"closed\", got {other:?}"
+        )),
     }
 }
 
 async fn list_cohorts(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let status = status_param(q.status.as_deref()).map_err(|m| ApiError::bad_request("invalid_parameter", m))?;
+    let q = query(q)?;
+    let status = status_param(q.status.as_deref())
+        .map_err(|m| ApiError::bad_request("invalid_parameter", m))?;
     let limit = number_param("limit", q.limit.as_deref(), 50)?.min(MAX_LIMIT);
     let offset = number_param("offset", q.offset.as_deref(), 0)?;
     let filter = CatalogFilter {
@@ -249,9 +279,10 @@ struct AsOfQuery {
 async fn cohort(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<AsOfQuery>,
+    q: Result<Query<AsOfQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
+    let q = query(q)?;
     let as_of = match q.as_of.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(
@@ -277,7 +308,10 @@ async fn cohort(
     let read = state.read.read();
     let view = match &past {
         Some(view) => view,
-        None => read.catalog.get(cohort).ok_or_else(|| ApiError::cohort_not_found(&id))?,
+        None => read
+            .catalog
+            .get(cohort)
+            .ok_or_else(|| ApiError::cohort_not_found(&id))?,
     };
     Ok(Json(detail_json(view, &read.directory)))
 }
@@ -335,14 +369,19 @@ async fn read_store<T: Send + 'static>(
         .map_err(|e| ApiError::internal("store read failed", &e))
 }
 
-async fn cohort_events(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn cohort_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
     if state.read.read().catalog.get(cohort).is_none() {
         return Err(ApiError::cohort_not_found(&id));
     }
     let envelopes = read_store(&state, move |s| s.read()?.stream(cohort, 1, u64::MAX)).await?;
     let read = state.read.read();
-    Ok(Json(json!({"events": events_json(&envelopes, &read.directory)})))
+    Ok(Json(
+        json!({"events": events_json(&envelopes, &read.directory)}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -351,7 +390,11 @@ struct FeedQuery {
     limit: Option<String>,
 }
 
-async fn events(State(state): State<AppState>, Query(q): Query<FeedQuery>) -> Result<Json<Value>, ApiError> {
+async fn events(
+    State(state): State<AppState>,
+    q: Result<Query<FeedQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
     let after = number_param("after", q.after.as_deref(), 0)? as u64;
     let limit = number_param("limit", q.limit.as_deref(), 100)?.clamp(1, MAX_LIMIT);
     let (envelopes, head) = read_store(&state, move |s| {
@@ -378,13 +421,21 @@ pub fn find_learner(directory: &Directory, raw: &str) -> Option<LearnerId> {
     Uuid::parse_str(raw.trim()).ok().map(LearnerId)
 }
 
-async fn timeline(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn timeline(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let (learner, positions) = {
         let read = state.read.read();
         let learner = find_learner(&read.directory, &raw)
             .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
             .ok_or_else(|| ApiError::learner_not_found(&raw))?;
-        let positions: Vec<u64> = read.timelines.of(learner).iter().map(|e| e.position).collect();
+        let positions: Vec<u64> = read
+            .timelines
+            .of(learner)
+            .iter()
+            .map(|e| e.position)
+            .collect();
         (learner, positions)
     };
     let envelopes = read_store(&state, move |s| s.read()?.events_at(&positions)).await?;
@@ -418,13 +469,19 @@ async fn enroll(
         .map_err(|e| field_error(&e))?
         .filter(|n| !n.is_empty());
     let key = learner.to_string();
-    let request = Request::Enroll { cohort, learner, name };
+    let request = Request::Enroll {
+        cohort,
+        learner,
+        name,
+    };
     let done = execute(&state, &headers, request, Some(&key)).await?;
     let outcome = match done.events.first().map(|e| &e.event) {
         Some(Event::StudentWaitlisted { .. }) => "waitlisted",
         _ => "enrolled",
     };
-    Ok(Json(json!({"outcome": outcome, "version": done.version, "position": done.position()})))
+    Ok(Json(
+        json!({"outcome": outcome, "version": done.version, "position": done.position()}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -452,10 +509,18 @@ async fn withdraw(
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
     let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
-    let reason = input::text("reason", body.reason.as_deref().unwrap_or(""), input::MAX_REASON)
-        .map_err(|e| field_error(&e))?;
+    let reason = input::text(
+        "reason",
+        body.reason.as_deref().unwrap_or(""),
+        input::MAX_REASON,
+    )
+    .map_err(|e| field_error(&e))?;
     let key = learner.to_string();
-    let request = Request::Withdraw { cohort, learner, reason };
+    let request = Request::Withdraw {
+        cohort,
+        learner,
+        reason,
+    };
     let done = execute(&state, &headers, request, Some(&key)).await?;
     let outcome = match done.events.first().map(|e| &e.event) {
         Some(Event::WaitlistLeft { .. }) => "left_waitlist",
@@ -480,7 +545,9 @@ async fn promote(
     let done = execute(&state, &headers, Request::Promote { cohort }, None).await?;
     let read = state.read.read();
     let promoted = promoted_keys(&done, &read.directory).into_iter().next();
-    Ok(Json(json!({"promoted": promoted, "version": done.version, "position": done.position()})))
+    Ok(Json(
+        json!({"promoted": promoted, "version": done.version, "position": done.position()}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -496,8 +563,15 @@ async fn change_capacity(
     ApiJson(body): ApiJson<CapacityBody>,
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
-    let capacity = input::capacity("capacity", RawNumber::Number(body.capacity)).map_err(|e| field_error(&e))?;
-    let done = execute(&state, &headers, Request::ChangeCapacity { cohort, capacity }, None).await?;
+    let capacity = input::capacity("capacity", RawNumber::Number(body.capacity))
+        .map_err(|e| field_error(&e))?;
+    let done = execute(
+        &state,
+        &headers,
+        Request::ChangeCapacity { cohort, capacity },
+        None,
+    )
+    .await?;
     let read = state.read.read();
     Ok(Json(json!({
         "promoted": promoted_keys(&done, &read.directory),
@@ -513,5 +587,7 @@ async fn close(
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
     let done = execute(&state, &headers, Request::Close { cohort }, None).await?;
-    Ok(Json(json!({"version": done.version, "position": done.position()})))
+    Ok(Json(
+        json!({"version": done.version, "position": done.position()}),
+    ))
 }

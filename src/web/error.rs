@@ -83,7 +83,9 @@ impl ApiError {
             CommandError::VersionConflict { expected, actual } => Self {
                 status: StatusCode::CONFLICT,
                 code: "version_conflict",
-                message: format!("the cohort is at version {actual}, not {expected}: reload it and retry"),
+                message: format!(
+                    "the cohort is at version {actual}, not {expected}: reload it and retry"
+                ),
             },
             CommandError::IdempotencyKeyReused => Self {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -114,7 +116,9 @@ pub fn describe(violation: &RuleViolation, learner: Option<&str>) -> String {
     match violation {
         RuleViolation::AlreadyEnrolled { .. } => format!("{who} is already enrolled"),
         RuleViolation::AlreadyWaitlisted {
-            position, waitlist_len, ..
+            position,
+            waitlist_len,
+            ..
         } => format!("{who} is already waitlisted, at place {position} of {waitlist_len}"),
         RuleViolation::NotEnrolled { .. } => format!("{who} is not enrolled in this cohort"),
         RuleViolation::NotWaitlisted { .. } => format!("{who} is not on the waitlist"),
@@ -129,6 +133,10 @@ pub enum PageError {
     NotFound(String),
     /// 400, with what was wrong.
     BadRequest(String),
+    /// 405, with what was asked.
+    MethodNotAllowed(String),
+    /// 413: the body is over the limit.
+    TooLarge,
     /// 503: shutting down.
     Unavailable,
     /// 500; the detail is logged, not shown.
@@ -156,6 +164,14 @@ impl IntoResponse for PageError {
         let (status, title, message) = match self {
             Self::NotFound(what) => (StatusCode::NOT_FOUND, "Not found", what),
             Self::BadRequest(what) => (StatusCode::BAD_REQUEST, "Bad request", what),
+            Self::MethodNotAllowed(what) => {
+                (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", what)
+            }
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                format!("The form is larger than {} KiB.", super::BODY_LIMIT / 1024),
+            ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Shutting down",

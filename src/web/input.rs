@@ -98,20 +98,32 @@ pub fn new_cohort(raw: &RawCohort<'_>) -> Result<NewCohort, Vec<FieldError>> {
     let starts_at = time("starts_at", raw.starts_at);
     let enrollment_deadline = time("enrollment_deadline", raw.enrollment_deadline);
     let withdrawal_deadline = time("withdrawal_deadline", raw.withdrawal_deadline);
-    match (name, course, instructor, capacity, starts_at, enrollment_deadline, withdrawal_deadline) {
-        (Some(name), Some(course), Some(instructor), Some(capacity), Some(starts_at), Some(enrollment_deadline), Some(withdrawal_deadline))
-            if errors.is_empty() =>
-        {
-            Ok(NewCohort {
-                name,
-                course,
-                instructor,
-                capacity,
-                starts_at,
-                enrollment_deadline,
-                withdrawal_deadline,
-            })
-        }
+    match (
+        name,
+        course,
+        instructor,
+        capacity,
+        starts_at,
+        enrollment_deadline,
+        withdrawal_deadline,
+    ) {
+        (
+            Some(name),
+            Some(course),
+            Some(instructor),
+            Some(capacity),
+            Some(starts_at),
+            Some(enrollment_deadline),
+            Some(withdrawal_deadline),
+        ) if errors.is_empty() => Ok(NewCohort {
+            name,
+            course,
+            instructor,
+            capacity,
+            starts_at,
+            enrollment_deadline,
+            withdrawal_deadline,
+        }),
         _ => Err(errors),
     }
 }
@@ -134,10 +146,19 @@ fn required_text(errors: &mut Vec<FieldError>, field: &'static str, raw: &str) -
 pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String, FieldError> {
     let trimmed = raw.trim();
     if trimmed.chars().count() > max {
-        return Err(FieldError::new(field, format!("must be at most {max} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(FieldError::new(field, "must not contain control characters"));
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -203,13 +224,19 @@ pub fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, FieldError
     let get = |name: &'static str| -> Result<Option<&str>, FieldError> {
         headers
             .get(name)
-            .map(|v| v.to_str().map_err(|_| FieldError::new(name, "must be visible ASCII")))
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| FieldError::new(name, "must be visible ASCII"))
+            })
             .transpose()
     };
     let idempotency_key = match get("idempotency-key")? {
         None => None,
         Some(k) if k.is_empty() || k.len() > 200 => {
-            return Err(FieldError::new("Idempotency-Key", "must be 1 to 200 characters"));
+            return Err(FieldError::new(
+                "Idempotency-Key",
+                "must be 1 to 200 characters",
+            ));
         }
         Some(k) => Some(k.to_owned()),
     };
@@ -219,14 +246,19 @@ pub fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, FieldError
                 .trim_start_matches("W/")
                 .trim_matches('"')
                 .parse::<u64>()
-                .map_err(|_| FieldError::new("If-Match", "must be a cohort version in quotes, e.g. \"3\""))
+                .map_err(|_| {
+                    FieldError::new("If-Match", "must be a cohort version in quotes, e.g. \"3\"")
+                })
         })
         .transpose()?;
-    let uuid_header = |name: &'static str, shown: &'static str| -> Result<Option<Uuid>, FieldError> {
-        get(name)?
-            .map(|v| Uuid::parse_str(v.trim()).map_err(|_| FieldError::new(shown, "must be a UUID")))
-            .transpose()
-    };
+    let uuid_header =
+        |name: &'static str, shown: &'static str| -> Result<Option<Uuid>, FieldError> {
+            get(name)?
+                .map(|v| {
+                    Uuid::parse_str(v.trim()).map_err(|_| FieldError::new(shown, "must be a UUID"))
+                })
+                .transpose()
+        };
     Ok(CommandHeaders {
         idempotency_key,
         expected_version,
@@ -267,7 +299,11 @@ mod tests {
             enrollment_deadline: "soon",
             withdrawal_deadline: "2026-03-10T09:00:00Z",
         };
-        let fields: Vec<_> = new_cohort(&raw).unwrap_err().into_iter().map(|e| e.field).collect();
+        let fields: Vec<_> = new_cohort(&raw)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         assert_eq!(fields, ["name", "capacity", "enrollment_deadline"]);
     }
 

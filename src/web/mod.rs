@@ -15,12 +15,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse as _;
 use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::clock::Clock;
 use crate::projections::ReadModel;
 use crate::store::{Actor, Store};
-use crate::writer::{Committed, CommandError, Request, Submission, WriterHandle};
+use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
 
 pub use error::{ApiError, PageError};
 
@@ -72,6 +74,53 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .nest("/api/v1", api::router())
         .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(catch_panics())
         .with_state(state)
+}
+
+type PanicHandler = fn(Box<dyn std::any::Any + Send>) -> axum::response::Response;
+
+/// A bug must never leave a client without an answer: a panicking handler becomes a 500 page
+/// (and a log line with the panic message), never a dropped connection.
+fn catch_panics() -> CatchPanicLayer<PanicHandler> {
+    CatchPanicLayer::custom(|panic: Box<dyn std::any::Any + Send>| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        PageError::internal("handler panicked", &detail).into_response()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request as HttpRequest;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_hides_the_panic() {
+        async fn boom() -> &'static str {
+            panic!("secret detail")
+        }
+        let app: Router = Router::new()
+            .route("/boom", get(boom))
+            .layer(catch_panics());
+        let response = app
+            .oneshot(HttpRequest::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 500);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("Something went wrong"));
+        assert!(!html.contains("secret detail"));
+    }
 }

@@ -2,9 +2,9 @@
 //! again with 422 and the rule's message beside it).
 
 use axum::Form;
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -19,16 +19,30 @@ use super::views::{
 };
 use crate::domain::{CohortId, RuleViolation};
 use crate::projections::{AsOf, CatalogFilter, cohort_as_of};
-use crate::writer::{CommandError, Request};
+use crate::writer::{CommandError, Committed, Request};
 
 /// Cohorts per dashboard page.
 const PAGE_SIZE: usize = 50;
 /// History lines shown on the cohort page.
 const RECENT: usize = 10;
+/// The last dashboard page number honoured; beyond it every page is empty anyway.
+const MAX_PAGE: usize = 1 << 32;
 
 /// Fallback: 404 page.
 pub async fn not_found(uri: Uri) -> PageError {
     PageError::NotFound(format!("nothing at {}", uri.path()))
+}
+
+/// Fallback for a known path asked with the wrong method: 405 page.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> PageError {
+    PageError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+/// Query parameters, or a 400 page saying what is wrong with them.
+fn query_or_400<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, PageError> {
+    query.map(|Query(q)| q).map_err(|e| {
+        PageError::BadRequest(format!("the query could not be read: {}", e.body_text()))
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -40,12 +54,21 @@ pub struct DashboardQuery {
 }
 
 /// `GET /`: every cohort, filterable by instructor and status.
-pub async fn dashboard(State(state): State<AppState>, Query(q): Query<DashboardQuery>) -> Response {
+pub async fn dashboard(
+    State(state): State<AppState>,
+    query: Result<Query<DashboardQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let q = query_or_400(query)?;
     let (status, error) = match status_param(Some(&q.status)) {
         Ok(s) => (s, None),
         Err(message) => (None, Some(message)),
     };
-    let page = q.page.trim().parse::<usize>().unwrap_or(1).max(1);
+    let page = q
+        .page
+        .trim()
+        .parse::<usize>()
+        .unwrap_or(1)
+        .clamp(1, MAX_PAGE);
     let filter = CatalogFilter {
         instructor: Some(q.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
         status,
@@ -80,7 +103,7 @@ pub async fn dashboard(State(state): State<AppState>, Query(q): Query<DashboardQ
         error,
     };
     drop(read);
-    page.into_response()
+    Ok(page.into_response())
 }
 
 /// `GET /cohorts/new`.
@@ -103,8 +126,12 @@ pub struct CreateCohortForm {
 }
 
 fn form_or_400<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
-    form.map(|Form(f)| f)
-        .map_err(|e| PageError::BadRequest(format!("the form could not be read: {}", e.body_text())))
+    form.map(|Form(f)| f).map_err(|e| match e {
+        FormRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            PageError::TooLarge
+        }
+        e => PageError::BadRequest(format!("the form could not be read: {}", e.body_text())),
+    })
 }
 
 /// `POST /cohorts`: create, then redirect to the new cohort.
@@ -137,14 +164,18 @@ pub async fn create_cohort(
     };
     let new = match input::new_cohort(&raw) {
         Ok(new) => new,
-        Err(errors) => return Ok(refused(errors.into_iter().map(|e| (e.field, e.message)).collect())),
+        Err(errors) => {
+            return Ok(refused(
+                errors.into_iter().map(|e| (e.field, e.message)).collect(),
+            ));
+        }
     };
     let request = Request::Create {
         cohort: CohortId(Uuid::now_v7()),
         new,
     };
     match state.submit_request(request).await {
-        Ok(done) => Ok(Redirect::to(&format!("/cohorts/{}?done={}", done.cohort, first_position(&done))).into_response()),
+        Ok(done) => Ok(Redirect::to(&done_url(&done)).into_response()),
         Err(CommandError::Rejected(RuleViolation::InvalidSchedule(problem))) => {
             Ok(refused(vec![("withdrawal_deadline", problem.to_string())]))
         }
@@ -152,8 +183,19 @@ pub async fn create_cohort(
     }
 }
 
-fn first_position(done: &crate::writer::Committed) -> u64 {
-    done.events.first().map_or(0, |e| e.position)
+/// Where a successful form redirects: the cohort page, confirming the command's own events
+/// (`?done=<first position>-<last position>`).
+fn done_url(done: &Committed) -> String {
+    let first = done.events.first().map_or(0, |e| e.position);
+    format!("/cohorts/{}?done={first}-{}", done.cohort, done.position())
+}
+
+/// Reads `?done=F-L` (or a single position).
+fn done_range(raw: &str) -> Option<(u64, u64)> {
+    let raw = raw.trim();
+    let (first, last) = raw.split_once('-').unwrap_or((raw, raw));
+    let (first, last) = (first.parse().ok()?, last.parse().ok()?);
+    (first <= last).then_some((first, last))
 }
 
 fn command_page_error(error: CommandError) -> PageError {
@@ -182,14 +224,18 @@ fn parse_cohort(id: &str) -> Result<CohortId, PageError> {
 pub async fn cohort(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<CohortQuery>,
+    query: Result<Query<CohortQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
+    let q = query_or_400(query)?;
     let as_of = match q.as_of.trim() {
         "" => None,
-        raw => Some(raw.parse::<AsOf>().map_err(|e| PageError::BadRequest(e.to_string()))?),
+        raw => Some(
+            raw.parse::<AsOf>()
+                .map_err(|e| PageError::BadRequest(e.to_string()))?,
+        ),
     };
-    let done = q.done.trim().parse::<u64>().ok();
+    let done = done_range(&q.done);
     let page = render_cohort(&state, cohort, as_of, done, None, CommandValues::default()).await?;
     Ok(page.into_response())
 }
@@ -199,7 +245,7 @@ async fn render_cohort(
     state: &AppState,
     cohort: CohortId,
     as_of: Option<AsOf>,
-    done: Option<u64>,
+    done: Option<(u64, u64)>,
     error: Option<(CommandForm, String)>,
     values: CommandValues,
 ) -> Result<CohortPage, PageError> {
@@ -211,7 +257,9 @@ async fn render_cohort(
                 .await
                 .map_err(|e| PageError::internal("time travel task failed", &e))?
                 .map_err(|e| PageError::internal("time travel read failed", &e))?;
-            Some(view.ok_or_else(|| PageError::NotFound(format!("cohort {cohort} did not exist yet at that point")))?)
+            Some(view.ok_or_else(|| {
+                PageError::NotFound(format!("cohort {cohort} did not exist yet at that point"))
+            })?)
         }
     };
     let read = state.read.read();
@@ -221,24 +269,31 @@ async fn render_cohort(
         .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))?;
     let view = past.as_ref().unwrap_or(current);
     let history = read.history.of(cohort);
-    let shown: Vec<_> = history.iter().filter(|h| h.position <= view.position).collect();
+    let shown: Vec<_> = history
+        .iter()
+        .filter(|h| h.position <= view.position)
+        .collect();
     let recent = shown
         .iter()
         .rev()
         .take(RECENT)
         .map(|h| HistoryRow::of(h, &read.directory))
         .collect();
-    let done = done.map_or_else(Vec::new, |first| {
+    let done = done.map_or_else(Vec::new, |(first, last)| {
         history
             .iter()
-            .filter(|h| h.position >= first)
+            .filter(|h| (first..=last).contains(&h.position))
             .take(RECENT)
             .map(|h| HistoryRow::of(h, &read.directory))
             .collect()
     });
     let as_of_words = as_of.map(|point| match point {
         AsOf::Position(p) => format!("after event {p} (cohort version {})", view.version),
-        AsOf::Time(t) => format!("at {} (cohort version {})", input::display_time(t), view.version),
+        AsOf::Time(t) => format!(
+            "at {} (cohort version {})",
+            input::display_time(t),
+            view.version
+        ),
     });
     Ok(CohortPage {
         cohort: CohortDetail::of(view, &read.directory),
@@ -269,9 +324,11 @@ async fn run_command(
         Err(message) => message,
         Ok(request) => match state.submit_request(request).await {
             Ok(done) => {
-                return Ok(Redirect::to(&format!("/cohorts/{cohort}?done={}", first_position(&done))).into_response());
+                return Ok(Redirect::to(&done_url(&done)).into_response());
             }
-            Err(CommandError::Rejected(violation)) if !matches!(violation, RuleViolation::CohortNotFound { .. }) => {
+            Err(CommandError::Rejected(violation))
+                if !matches!(violation, RuleViolation::CohortNotFound { .. }) =>
+            {
                 describe(&violation, learner)
             }
             Err(e) => return Err(command_page_error(e)),
@@ -311,10 +368,20 @@ pub async fn enroll(
         name: f.name,
         ..CommandValues::default()
     };
-    run_command(&state, cohort, CommandForm::Enroll, request.map_err(|e| e.to_string()), Some(&key), values).await
+    run_command(
+        &state,
+        cohort,
+        CommandForm::Enroll,
+        request.map_err(|e| e.to_string()),
+        Some(&key),
+        values,
+    )
+    .await
 }
 
-fn learner_with_reason(f: &LearnerForm) -> Result<(crate::learner_key::LearnerKey, String), String> {
+fn learner_with_reason(
+    f: &LearnerForm,
+) -> Result<(crate::learner_key::LearnerKey, String), String> {
     let learner = input::learner("learner", &f.learner).map_err(|e| e.to_string())?;
     let reason = input::text("reason", &f.reason, input::MAX_REASON).map_err(|e| e.to_string())?;
     Ok((learner, reason))
@@ -328,14 +395,26 @@ pub async fn withdraw(
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
     let f = form_or_400(form)?;
-    let request = learner_with_reason(&f).map(|(learner, reason)| Request::Withdraw { cohort, learner, reason });
+    let request = learner_with_reason(&f).map(|(learner, reason)| Request::Withdraw {
+        cohort,
+        learner,
+        reason,
+    });
     let key = f.learner.trim().to_lowercase();
     let values = CommandValues {
         learner: f.learner,
         reason: f.reason,
         ..CommandValues::default()
     };
-    run_command(&state, cohort, CommandForm::Withdraw, request, Some(&key), values).await
+    run_command(
+        &state,
+        cohort,
+        CommandForm::Withdraw,
+        request,
+        Some(&key),
+        values,
+    )
+    .await
 }
 
 /// `POST /cohorts/{id}/leave-waitlist`.
@@ -346,17 +425,39 @@ pub async fn leave_waitlist(
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
     let f = form_or_400(form)?;
-    let request =
-        learner_with_reason(&f).map(|(learner, reason)| Request::LeaveWaitlist { cohort, learner, reason });
+    let request = learner_with_reason(&f).map(|(learner, reason)| Request::LeaveWaitlist {
+        cohort,
+        learner,
+        reason,
+    });
     let key = f.learner.trim().to_lowercase();
-    run_command(&state, cohort, CommandForm::LeaveWaitlist, request, Some(&key), CommandValues::default()).await
+    run_command(
+        &state,
+        cohort,
+        CommandForm::LeaveWaitlist,
+        request,
+        Some(&key),
+        CommandValues::default(),
+    )
+    .await
 }
 
 /// `POST /cohorts/{id}/promote`.
-pub async fn promote(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {
+pub async fn promote(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
     let request = Ok(Request::Promote { cohort });
-    run_command(&state, cohort, CommandForm::Promote, request, None, CommandValues::default()).await
+    run_command(
+        &state,
+        cohort,
+        CommandForm::Promote,
+        request,
+        None,
+        CommandValues::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -384,13 +485,27 @@ pub async fn change_capacity(
 }
 
 /// `POST /cohorts/{id}/close`.
-pub async fn close(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {
+pub async fn close(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
-    run_command(&state, cohort, CommandForm::Close, Ok(Request::Close { cohort }), None, CommandValues::default()).await
+    run_command(
+        &state,
+        cohort,
+        CommandForm::Close,
+        Ok(Request::Close { cohort }),
+        None,
+        CommandValues::default(),
+    )
+    .await
 }
 
 /// `GET /cohorts/{id}/history`: every event of the cohort, with actor and what changed.
-pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> Result<HistoryPage, PageError> {
+pub async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<HistoryPage, PageError> {
     let cohort = parse_cohort(&id)?;
     let read = state.read.read();
     let view = read
@@ -411,7 +526,10 @@ pub async fn history(State(state): State<AppState>, Path(id): Path<String>) -> R
 }
 
 /// `GET /learners/{learner}`: where the learner stands, and their timeline across cohorts.
-pub async fn learner(State(state): State<AppState>, Path(raw): Path<String>) -> Result<LearnerPage, PageError> {
+pub async fn learner(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<LearnerPage, PageError> {
     let read = state.read.read();
     let id = find_learner(&read.directory, &raw)
         .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
@@ -437,6 +555,10 @@ pub async fn learner(State(state): State<AppState>, Path(raw): Path<String>) -> 
         name: read.directory.name_of(id).to_owned(),
         enrolled_in,
         waitlisted_in,
-        rows: timeline.iter().rev().map(|e| TimelineRow::of(e, &read)).collect(),
+        rows: timeline
+            .iter()
+            .rev()
+            .map(|e| TimelineRow::of(e, &read))
+            .collect(),
     })
 }

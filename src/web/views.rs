@@ -140,7 +140,10 @@ impl HistoryRow {
             event_type: entry.event_type,
             time: display_time(entry.occurred_at),
             actor: entry.actor.clone(),
-            learner: entry.learner.map(|l| directory.key_of(l)).unwrap_or_default(),
+            learner: entry
+                .learner
+                .map(|l| directory.key_of(l))
+                .unwrap_or_default(),
             reason: entry.reason.clone().unwrap_or_default(),
             changes,
         }

@@ -18,19 +18,30 @@ async fn the_lessons_example_over_the_api() {
     assert_eq!(app.enroll(&id, "carla@example.org").await, "waitlisted");
 
     let (status, body) = app
-        .post_json(&format!("/api/v1/cohorts/{id}/withdrawals"), &json!({"learner": "alice@example.org", "reason": "moved"}))
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/withdrawals"),
+            &json!({"learner": "alice@example.org", "reason": "moved"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["outcome"], "withdrawn");
     assert_eq!(body["promoted"], "carla@example.org");
 
     let cohort = app.cohort(&id).await;
-    assert_eq!(keys(&cohort, "enrolled"), ["bob@example.org", "carla@example.org"]);
+    assert_eq!(
+        keys(&cohort, "enrolled"),
+        ["bob@example.org", "carla@example.org"]
+    );
     assert_eq!(cohort["seats_remaining"], 0);
     assert_eq!(cohort["waitlist_count"], 0);
 
     let (_, events) = app.get_json(&format!("/api/v1/cohorts/{id}/events")).await;
-    let types: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
     assert_eq!(
         types,
         [
@@ -47,7 +58,9 @@ async fn the_lessons_example_over_the_api() {
 #[tokio::test]
 async fn create_returns_id_version_position_and_the_cohort_reads_back() {
     let app = TestApp::spawn().await;
-    let (status, body) = app.post_json("/api/v1/cohorts", &cohort_body("Spring", 30)).await;
+    let (status, body) = app
+        .post_json("/api/v1/cohorts", &cohort_body("Spring", 30))
+        .await;
     assert_eq!(status, 201);
     assert_eq!(body["version"], 1);
     assert_eq!(body["position"], 1);
@@ -116,9 +129,18 @@ async fn create_rejects_bad_input_naming_the_field_and_writes_nothing() {
     assert_eq!(raw.status(), 400);
     assert_eq!(error_code(&raw.json().await.unwrap()), "malformed_json");
 
-    let no_type = app.client.post(app.url("/api/v1/cohorts")).body("{}").send().await.unwrap();
+    let no_type = app
+        .client
+        .post(app.url("/api/v1/cohorts"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_type.status(), 415);
-    assert_eq!(error_code(&no_type.json().await.unwrap()), "unsupported_media_type");
+    assert_eq!(
+        error_code(&no_type.json().await.unwrap()),
+        "unsupported_media_type"
+    );
 
     let mut huge = cohort_body("X", 3);
     huge["name"] = json!("n".repeat(100 * 1024));
@@ -128,7 +150,12 @@ async fn create_rejects_bad_input_naming_the_field_and_writes_nothing() {
     long["name"] = json!("n".repeat(201));
     let (status, error) = app.post_json("/api/v1/cohorts", &long).await;
     assert_eq!((status, error_code(&error)), (400, "invalid_field"));
-    assert!(error["error"]["message"].as_str().unwrap().contains("at most 200 characters"));
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 200 characters")
+    );
 
     let (_, feed) = app.get_json("/api/v1/events").await;
     assert_eq!(feed["head"], 0, "nothing was written");
@@ -142,7 +169,11 @@ async fn every_rule_violation_has_its_code() {
     app.enroll(&id, "ana").await;
 
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("/enrollments", json!({"learner": "ANA"}), "already_enrolled"),
+        (
+            "/enrollments",
+            json!({"learner": "ANA"}),
+            "already_enrolled",
+        ),
         ("/withdrawals", json!({"learner": "nobody"}), "not_enrolled"),
         ("/promotions", json!(null), "waitlist_empty"),
         ("/capacity", json!({"capacity": 1}), "capacity_unchanged"),
@@ -153,28 +184,55 @@ async fn every_rule_violation_has_its_code() {
     }
 
     assert_eq!(app.enroll(&id, "ben").await, "waitlisted");
-    let (status, error) = app.post_json(&at("/enrollments"), &json!({"learner": "ben"})).await;
+    let (status, error) = app
+        .post_json(&at("/enrollments"), &json!({"learner": "ben"}))
+        .await;
     assert_eq!((status, error_code(&error)), (422, "already_waitlisted"));
-    assert!(error["error"]["message"].as_str().unwrap().contains("ben is already waitlisted, at place 1 of 1"));
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ben is already waitlisted, at place 1 of 1")
+    );
     let (status, error) = app.post_json(&at("/promotions"), &json!(null)).await;
     assert_eq!((status, error_code(&error)), (422, "no_seat_free"));
-    assert_eq!(error["error"]["message"], "no seat free: 1 of 1 seats taken");
+    assert_eq!(
+        error["error"]["message"],
+        "no seat free: 1 of 1 seats taken"
+    );
 
-    let (status, body) = app.post_json(&at("/capacity"), &json!({"capacity": 2})).await;
+    let (status, body) = app
+        .post_json(&at("/capacity"), &json!({"capacity": 2}))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["promoted"], json!(["ben"]));
-    let (status, error) = app.post_json(&at("/capacity"), &json!({"capacity": 1})).await;
-    assert_eq!((status, error_code(&error)), (422, "capacity_below_enrolled"));
-    assert_eq!(error["error"]["message"], "capacity 1 is below the 2 learners enrolled");
+    let (status, error) = app
+        .post_json(&at("/capacity"), &json!({"capacity": 1}))
+        .await;
+    assert_eq!(
+        (status, error_code(&error)),
+        (422, "capacity_below_enrolled")
+    );
+    assert_eq!(
+        error["error"]["message"],
+        "capacity 1 is below the 2 learners enrolled"
+    );
 
     let (status, body) = app.post_json(&at("/close"), &json!(null)).await;
     assert_eq!(status, 200, "{body}");
-    let (status, error) = app.post_json(&at("/enrollments"), &json!({"learner": "cy"})).await;
+    let (status, error) = app
+        .post_json(&at("/enrollments"), &json!({"learner": "cy"}))
+        .await;
     assert_eq!((status, error_code(&error)), (422, "enrollment_closed"));
 
     app.clock.set(ts("2026-03-21T00:00:00Z"));
-    let (status, error) = app.post_json(&at("/withdrawals"), &json!({"learner": "ana"})).await;
-    assert_eq!((status, error_code(&error)), (422, "withdrawal_deadline_passed"));
+    let (status, error) = app
+        .post_json(&at("/withdrawals"), &json!({"learner": "ana"}))
+        .await;
+    assert_eq!(
+        (status, error_code(&error)),
+        (422, "withdrawal_deadline_passed")
+    );
     assert_eq!(
         error["error"]["message"],
         "withdrawal deadline 2026-03-20 00:00 UTC passed at 2026-03-21 00:00 UTC"
@@ -186,9 +244,15 @@ async fn every_rule_violation_has_its_code() {
     };
     app.clock.set(ts("2026-03-10T00:00:01Z"));
     let (status, error) = app
-        .post_json(&format!("/api/v1/cohorts/{other}/enrollments"), &json!({"learner": "dee"}))
+        .post_json(
+            &format!("/api/v1/cohorts/{other}/enrollments"),
+            &json!({"learner": "dee"}),
+        )
         .await;
-    assert_eq!((status, error_code(&error)), (422, "enrollment_deadline_passed"));
+    assert_eq!(
+        (status, error_code(&error)),
+        (422, "enrollment_deadline_passed")
+    );
 }
 
 #[tokio::test]
@@ -199,7 +263,10 @@ async fn withdrawing_a_waitlisted_learner_leaves_the_waitlist() {
     app.enroll(&id, "b").await;
     app.enroll(&id, "c").await;
     let (status, body) = app
-        .post_json(&format!("/api/v1/cohorts/{id}/withdrawals"), &json!({"learner": "b"}))
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/withdrawals"),
+            &json!({"learner": "b"}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["outcome"], "left_waitlist");
@@ -215,11 +282,19 @@ async fn manual_promotion_answers_who_was_promoted() {
     app.enroll(&id, "b").await;
     // Closing, then raising capacity, leaves a free seat and a waitlist; promotion is refused
     // while closed.
-    app.post_json(&format!("/api/v1/cohorts/{id}/close"), &json!(null)).await;
-    let (status, body) = app.post_json(&format!("/api/v1/cohorts/{id}/capacity"), &json!({"capacity": 2})).await;
+    app.post_json(&format!("/api/v1/cohorts/{id}/close"), &json!(null))
+        .await;
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/capacity"),
+            &json!({"capacity": 2}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["promoted"], json!([]));
-    let (status, error) = app.post_json(&format!("/api/v1/cohorts/{id}/promotions"), &json!(null)).await;
+    let (status, error) = app
+        .post_json(&format!("/api/v1/cohorts/{id}/promotions"), &json!(null))
+        .await;
     assert_eq!((status, error_code(&error)), (422, "enrollment_closed"));
 }
 
@@ -232,10 +307,15 @@ async fn unknown_cohorts_are_404_and_bad_parameters_400() {
     let (status, error) = app.get_json("/api/v1/cohorts/not-a-uuid").await;
     assert_eq!((status, error_code(&error)), (404, "cohort_not_found"));
     let (status, error) = app
-        .post_json(&format!("/api/v1/cohorts/{random}/enrollments"), &json!({"learner": "a"}))
+        .post_json(
+            &format!("/api/v1/cohorts/{random}/enrollments"),
+            &json!({"learner": "a"}),
+        )
         .await;
     assert_eq!((status, error_code(&error)), (404, "cohort_not_found"));
-    let (status, error) = app.get_json(&format!("/api/v1/cohorts/{random}/events")).await;
+    let (status, error) = app
+        .get_json(&format!("/api/v1/cohorts/{random}/events"))
+        .await;
     assert_eq!((status, error_code(&error)), (404, "cohort_not_found"));
     let (status, error) = app.get_json("/api/v1/cohorts?status=maybe").await;
     assert_eq!((status, error_code(&error)), (400, "invalid_parameter"));
@@ -249,18 +329,36 @@ async fn unknown_cohorts_are_404_and_bad_parameters_400() {
     assert_eq!((status, error_code(&error)), (404, "not_found"));
 
     let id = app.create_cohort("Real", 2).await;
-    let (status, error) = app.get_json(&format!("/api/v1/cohorts/{id}?as_of=yesterday")).await;
+    let (status, error) = app
+        .get_json(&format!("/api/v1/cohorts/{id}?as_of=yesterday"))
+        .await;
     assert_eq!((status, error_code(&error)), (400, "invalid_parameter"));
     let (status, error) = app
-        .post_json(&format!("/api/v1/cohorts/{id}/enrollments"), &json!({"learner": "   "}))
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/enrollments"),
+            &json!({"learner": "   "}),
+        )
         .await;
     assert_eq!((status, error_code(&error)), (400, "invalid_field"));
-    assert!(error["error"]["message"].as_str().unwrap().starts_with("learner:"));
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("learner:")
+    );
     let (status, error) = app
-        .post_json(&format!("/api/v1/cohorts/{id}/enrollments"), &json!({"learner": "a", "seat": 3}))
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/enrollments"),
+            &json!({"learner": "a", "seat": 3}),
+        )
         .await;
     assert_eq!((status, error_code(&error)), (400, "invalid_field"));
-    let (status, error) = app.post_json(&format!("/api/v1/cohorts/{id}/capacity"), &json!({"capacity": -3})).await;
+    let (status, error) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/capacity"),
+            &json!({"capacity": -3}),
+        )
+        .await;
     assert_eq!((status, error_code(&error)), (400, "invalid_field"));
 }
 
@@ -275,20 +373,39 @@ async fn listing_filters_by_instructor_and_status_and_pages() {
         assert_eq!(status, 201);
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
-    app.post_json(&format!("/api/v1/cohorts/{}/close", ids[2]), &json!(null)).await;
+    app.post_json(&format!("/api/v1/cohorts/{}/close", ids[2]), &json!(null))
+        .await;
 
     let (_, all) = app.get_json("/api/v1/cohorts").await;
     assert_eq!(all["total"], 3);
-    let names: Vec<&str> = all["cohorts"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = all["cohorts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["C2", "C1", "C0"], "newest first");
     let first = &all["cohorts"][0];
-    for field in ["id", "name", "course", "instructor", "capacity", "enrolled_count", "waitlist_count", "seats_remaining", "status", "version"] {
+    for field in [
+        "id",
+        "name",
+        "course",
+        "instructor",
+        "capacity",
+        "enrolled_count",
+        "waitlist_count",
+        "seats_remaining",
+        "status",
+        "version",
+    ] {
         assert!(first.get(field).is_some(), "summary has {field}");
     }
 
     let (_, ada) = app.get_json("/api/v1/cohorts?instructor=ada").await;
     assert_eq!(ada["total"], 2);
-    let (_, open_ada) = app.get_json("/api/v1/cohorts?instructor=Ada&status=open").await;
+    let (_, open_ada) = app
+        .get_json("/api/v1/cohorts?instructor=Ada&status=open")
+        .await;
     assert_eq!(open_ada["total"], 1);
     assert_eq!(open_ada["cohorts"][0]["id"], ids[0].as_str());
     let (_, closed) = app.get_json("/api/v1/cohorts?status=closed").await;
@@ -318,11 +435,22 @@ async fn the_event_feed_pages_by_position_and_shows_learner_keys() {
     assert_eq!(events[1]["schema_version"], 1);
     assert_eq!(events[1]["cohort"], id.as_str());
     assert_eq!(events[1]["version"], 2);
-    for field in ["occurred_at", "recorded_at", "command_id", "correlation_id", "causation_id"] {
+    for field in [
+        "occurred_at",
+        "recorded_at",
+        "command_id",
+        "correlation_id",
+        "causation_id",
+    ] {
         assert!(events[1][field].is_string(), "event has {field}");
     }
     let (_, rest) = app.get_json("/api/v1/events?after=2").await;
-    let positions: Vec<u64> = rest["events"].as_array().unwrap().iter().map(|e| e["position"].as_u64().unwrap()).collect();
+    let positions: Vec<u64> = rest["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["position"].as_u64().unwrap())
+        .collect();
     assert_eq!(positions, [3, 4]);
 }
 
@@ -332,7 +460,10 @@ async fn a_learner_timeline_spans_cohorts() {
     let one = app.create_cohort("One", 1).await;
     let two = app.create_cohort("Two", 1).await;
     let (status, _) = app
-        .post_json(&format!("/api/v1/cohorts/{one}/enrollments"), &json!({"learner": "Ana@X.org", "name": "Ana Li"}))
+        .post_json(
+            &format!("/api/v1/cohorts/{one}/enrollments"),
+            &json!({"learner": "Ana@X.org", "name": "Ana Li"}),
+        )
         .await;
     assert_eq!(status, 200);
     app.enroll(&two, "zed").await;
@@ -347,7 +478,13 @@ async fn a_learner_timeline_spans_cohorts() {
         .iter()
         .map(|e| (e["type"].as_str().unwrap(), e["cohort"].as_str().unwrap()))
         .collect();
-    assert_eq!(events, [("student.enrolled", one.as_str()), ("student.waitlisted", two.as_str())]);
+    assert_eq!(
+        events,
+        [
+            ("student.enrolled", one.as_str()),
+            ("student.waitlisted", two.as_str())
+        ]
+    );
 }
 
 #[tokio::test]
@@ -358,16 +495,24 @@ async fn time_travel_shows_the_cohort_as_it_was() {
     app.enroll(&id, "a").await;
     app.clock.set(ts("2026-03-03T09:00:00Z"));
     app.enroll(&id, "b").await;
-    app.post_json(&format!("/api/v1/cohorts/{id}/withdrawals"), &json!({"learner": "a"})).await;
+    app.post_json(
+        &format!("/api/v1/cohorts/{id}/withdrawals"),
+        &json!({"learner": "a"}),
+    )
+    .await;
 
     let (_, at_2) = app.get_json(&format!("/api/v1/cohorts/{id}?as_of=2")).await;
     assert_eq!(keys(&at_2, "enrolled"), ["a"]);
     assert_eq!(at_2["version"], 2);
-    let (_, by_time) = app.get_json(&format!("/api/v1/cohorts/{id}?as_of=2026-03-02T12:00:00Z")).await;
+    let (_, by_time) = app
+        .get_json(&format!("/api/v1/cohorts/{id}?as_of=2026-03-02T12:00:00Z"))
+        .await;
     assert_eq!(keys(&by_time, "enrolled"), ["a"]);
     let (_, now) = app.get_json(&format!("/api/v1/cohorts/{id}")).await;
     assert_eq!(keys(&now, "enrolled"), ["b"]);
-    let (status, error) = app.get_json(&format!("/api/v1/cohorts/{id}?as_of=2026-01-01T00:00:00Z")).await;
+    let (status, error) = app
+        .get_json(&format!("/api/v1/cohorts/{id}?as_of=2026-01-01T00:00:00Z"))
+        .await;
     assert_eq!((status, error_code(&error)), (404, "cohort_not_found"));
 }
 
@@ -391,7 +536,10 @@ async fn an_idempotency_key_replays_the_first_response_and_writes_nothing() {
 
     let reused = send("k-1", "bob").await.unwrap();
     assert_eq!(reused.status(), 422);
-    assert_eq!(error_code(&reused.json().await.unwrap()), "idempotency_key_reused");
+    assert_eq!(
+        error_code(&reused.json().await.unwrap()),
+        "idempotency_key_reused"
+    );
 
     let create = || {
         app.client
@@ -403,7 +551,11 @@ async fn an_idempotency_key_replays_the_first_response_and_writes_nothing() {
     let a: Value = create().await.unwrap().json().await.unwrap();
     let b = create().await.unwrap();
     assert_eq!(b.status(), 201);
-    assert_eq!(b.json::<Value>().await.unwrap()["id"], a["id"], "the same cohort, not a second one");
+    assert_eq!(
+        b.json::<Value>().await.unwrap()["id"],
+        a["id"],
+        "the same cohort, not a second one"
+    );
     let (_, list) = app.get_json("/api/v1/cohorts").await;
     assert_eq!(list["total"], 2);
 }
@@ -425,7 +577,12 @@ async fn if_match_refuses_a_cohort_that_moved_on() {
     assert_eq!(stale.status(), 409);
     let body: Value = stale.json().await.unwrap();
     assert_eq!(error_code(&body), "version_conflict");
-    assert!(body["error"]["message"].as_str().unwrap().contains("version 2"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("version 2")
+    );
     let bad = enroll("one", "bob").await.unwrap();
     assert_eq!(bad.status(), 400);
     assert_eq!(app.cohort(&id).await["enrolled_count"], 1);
@@ -449,10 +606,18 @@ async fn two_hundred_concurrent_enrollments_into_twenty_seats() {
         let client = app.client.clone();
         let url = app.url(&format!("/api/v1/cohorts/{id}/enrollments"));
         tasks.spawn(async move {
-            let response = client.post(url).json(&json!({"learner": format!("learner-{i}")})).send().await.unwrap();
+            let response = client
+                .post(url)
+                .json(&json!({"learner": format!("learner-{i}")}))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.status(), 200);
             let body: Value = response.json().await.unwrap();
-            (body["outcome"].as_str().unwrap().to_owned(), body["position"].as_u64().unwrap())
+            (
+                body["outcome"].as_str().unwrap().to_owned(),
+                body["position"].as_u64().unwrap(),
+            )
         });
     }
     let mut outcomes = Vec::new();
@@ -460,7 +625,10 @@ async fn two_hundred_concurrent_enrollments_into_twenty_seats() {
         outcomes.push(result.unwrap());
     }
     assert_eq!(outcomes.iter().filter(|(o, _)| o == "enrolled").count(), 20);
-    assert_eq!(outcomes.iter().filter(|(o, _)| o == "waitlisted").count(), 180);
+    assert_eq!(
+        outcomes.iter().filter(|(o, _)| o == "waitlisted").count(),
+        180
+    );
 
     let cohort = app.cohort(&id).await;
     assert_eq!(cohort["enrolled_count"], 20);
@@ -474,12 +642,52 @@ async fn two_hundred_concurrent_enrollments_into_twenty_seats() {
     let waitlisted: Vec<(String, u64)> = events
         .iter()
         .filter(|e| e["type"] == "student.waitlisted")
-        .map(|e| (e["data"]["learner"].as_str().unwrap().to_owned(), e["data"]["position"].as_u64().unwrap()))
+        .map(|e| {
+            (
+                e["data"]["learner"].as_str().unwrap().to_owned(),
+                e["data"]["position"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(keys(&cohort, "waitlist"), waitlisted.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>());
-    assert_eq!(waitlisted.iter().map(|(_, p)| *p).collect::<Vec<_>>(), (1..=180).collect::<Vec<_>>());
+    assert_eq!(
+        keys(&cohort, "waitlist"),
+        waitlisted
+            .iter()
+            .map(|(l, _)| l.clone())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        waitlisted.iter().map(|(_, p)| *p).collect::<Vec<_>>(),
+        (1..=180).collect::<Vec<_>>()
+    );
     // Every enrolled event precedes every waitlisted one: seats went first-come, first-served.
-    let last_enrolled = events.iter().filter(|e| e["type"] == "student.enrolled").map(|e| e["position"].as_u64().unwrap()).max();
-    let first_waitlisted = events.iter().filter(|e| e["type"] == "student.waitlisted").map(|e| e["position"].as_u64().unwrap()).min();
+    let last_enrolled = events
+        .iter()
+        .filter(|e| e["type"] == "student.enrolled")
+        .map(|e| e["position"].as_u64().unwrap())
+        .max();
+    let first_waitlisted = events
+        .iter()
+        .filter(|e| e["type"] == "student.waitlisted")
+        .map(|e| e["position"].as_u64().unwrap())
+        .min();
     assert!(last_enrolled < first_waitlisted);
+}
+
+#[tokio::test]
+async fn wrong_methods_and_unreadable_queries_get_json_errors() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .delete(app.url("/api/v1/cohorts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(
+        error_code(&response.json().await.unwrap()),
+        "method_not_allowed"
+    );
+    let (status, error) = app.get_json("/api/v1/events?after=1&after=2").await;
+    assert_eq!((status, error_code(&error)), (400, "invalid_parameter"));
 }

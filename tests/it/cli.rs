@@ -25,9 +25,19 @@ fn help_and_version_work() {
     let help = Command::new(BIN).arg("--help").output().unwrap();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("serve"));
-    let serve_help = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let serve_help = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&serve_help.stdout);
-    for flag in ["--db", "--listen", "ROLLBOOK_DB", "ROLLBOOK_LISTEN", "127.0.0.1:8080", "rollbook.redb"] {
+    for flag in [
+        "--db",
+        "--listen",
+        "ROLLBOOK_DB",
+        "ROLLBOOK_LISTEN",
+        "127.0.0.1:8080",
+        "rollbook.redb",
+    ] {
         assert!(text.contains(flag), "serve --help mentions {flag}");
     }
 }
@@ -100,7 +110,9 @@ impl Server {
             let line = self
                 .lines
                 .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("no log line with {needle:?}; log so far: {:#?}", self.log));
+                .unwrap_or_else(|_| {
+                    panic!("no log line with {needle:?}; log so far: {:#?}", self.log)
+                });
             self.log.push(line.clone());
             if line.contains(needle) {
                 return line;
@@ -109,7 +121,10 @@ impl Server {
     }
 
     fn terminate(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 }
@@ -119,7 +134,14 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.redb");
     let (mut server, addr) = Server::start(&db);
-    assert!(server.log.iter().any(|l| l.contains("replay done") && l.contains("events=0")), "{:#?}", server.log);
+    assert!(
+        server
+            .log
+            .iter()
+            .any(|l| l.contains("replay done") && l.contains("events=0")),
+        "{:#?}",
+        server.log
+    );
 
     let client = reqwest::Client::new();
     // The binary runs on the system clock: deadlines far in the future.
@@ -147,7 +169,12 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
         let acked = acked_tx.clone();
         tasks.spawn(async move {
             let learner = format!("learner-{i}");
-            let Ok(response) = client.post(url).json(&json!({"learner": learner})).send().await else {
+            let Ok(response) = client
+                .post(url)
+                .json(&json!({"learner": learner}))
+                .send()
+                .await
+            else {
                 return None;
             };
             if response.status() != 200 {
@@ -160,7 +187,10 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
     }
     drop(acked_tx);
     for _ in 0..10 {
-        acked_rx.recv().await.expect("some enrollments are acknowledged");
+        acked_rx
+            .recv()
+            .await
+            .expect("some enrollments are acknowledged");
     }
     server.terminate();
     let mut acknowledged = Vec::new();
@@ -183,8 +213,17 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
     let store = Store::open(&db, &StoreOptions::default()).unwrap();
     let reader = store.read().unwrap();
     for (learner, position) in &acknowledged {
-        let (learner_id, _) = reader.learner_by_key(learner).unwrap().expect("acknowledged learner filed");
+        let (learner_id, _) = reader
+            .learner_by_key(learner)
+            .unwrap()
+            .expect("acknowledged learner filed");
         let event = &reader.events_at(&[*position]).unwrap()[0];
-        assert_eq!(event.event, Event::StudentEnrolled { learner: learner_id }, "{learner} at {position}");
+        assert_eq!(
+            event.event,
+            Event::StudentEnrolled {
+                learner: learner_id
+            },
+            "{learner} at {position}"
+        );
     }
 }

@@ -98,18 +98,31 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self.client.post(self.url(path)).json(body).send().await.expect("POST");
+        let response = self
+            .client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
         let status = response.status().as_u16();
         (status, response.json().await.expect("JSON body"))
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(self.url(path)).form(form).send().await.expect("POST form")
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST form")
     }
 
     /// Creates a cohort through the API and returns its id.
     pub async fn create_cohort(&self, name: &str, capacity: u32) -> String {
-        let (status, body) = self.post_json("/api/v1/cohorts", &cohort_body(name, capacity)).await;
+        let (status, body) = self
+            .post_json("/api/v1/cohorts", &cohort_body(name, capacity))
+            .await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_str().expect("id").to_owned()
     }
@@ -117,7 +130,10 @@ impl TestApp {
     /// Enrolls through the API; returns the outcome ("enrolled" / "waitlisted").
     pub async fn enroll(&self, cohort: &str, learner: &str) -> String {
         let (status, body) = self
-            .post_json(&format!("/api/v1/cohorts/{cohort}/enrollments"), &json!({"learner": learner}))
+            .post_json(
+                &format!("/api/v1/cohorts/{cohort}/enrollments"),
+                &json!({"learner": learner}),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         body["outcome"].as_str().expect("outcome").to_owned()

@@ -88,7 +88,8 @@ fn to_request(op: &Op, cohorts: &[CohortId], now: Timestamp) -> Option<Request> 
 
 fn run(batches: &[Vec<Op>]) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(&dir.path().join("prop.redb"), &StoreOptions::default()).unwrap());
+    let store =
+        Arc::new(Store::open(&dir.path().join("prop.redb"), &StoreOptions::default()).unwrap());
     let clock = Arc::new(FixedClock::new(ts(NOW)));
     let options = WriterOptions {
         snapshot_every: 4,
@@ -129,14 +130,23 @@ fn run(batches: &[Vec<Op>]) -> Result<(), TestCaseError> {
 
     let live = read_model.snapshot();
     let rebuilt = Projections::rebuild(&store).unwrap();
-    prop_assert_eq!(&live, &rebuilt, "incremental projections equal a rebuild from the store");
+    prop_assert_eq!(
+        &live,
+        &rebuilt,
+        "incremental projections equal a rebuild from the store"
+    );
 
     let reader = store.read().unwrap();
     for cohort in &cohorts {
         let Some((loaded, version)) = reader.load_cohort(*cohort).unwrap() else {
             continue;
         };
-        let events: Vec<_> = reader.stream(*cohort, 1, u64::MAX).unwrap().into_iter().map(|e| e.event).collect();
+        let events: Vec<_> = reader
+            .stream(*cohort, 1, u64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
         prop_assert_eq!(version, events.len() as u64);
         let replayed = Cohort::replay(*cohort, &events);
         prop_assert_eq!(Some(&loaded), replayed.as_ref());

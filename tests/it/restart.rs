@@ -12,11 +12,19 @@ async fn the_same_state_after_a_restart() {
     for l in ["ana@x.org", "ben@x.org", "cy@x.org", "dee@x.org"] {
         app.enroll(&id, l).await;
     }
-    app.post_json(&format!("/api/v1/cohorts/{id}/withdrawals"), &json!({"learner": "ana@x.org", "reason": "moved"}))
-        .await;
-    app.post_json(&format!("/api/v1/cohorts/{id}/capacity"), &json!({"capacity": 3})).await;
+    app.post_json(
+        &format!("/api/v1/cohorts/{id}/withdrawals"),
+        &json!({"learner": "ana@x.org", "reason": "moved"}),
+    )
+    .await;
+    app.post_json(
+        &format!("/api/v1/cohorts/{id}/capacity"),
+        &json!({"capacity": 3}),
+    )
+    .await;
     let other = app.create_cohort("Other", 1).await;
-    app.post_json(&format!("/api/v1/cohorts/{other}/close"), &json!(null)).await;
+    app.post_json(&format!("/api/v1/cohorts/{other}/close"), &json!(null))
+        .await;
 
     let paths = [
         format!("/api/v1/cohorts/{id}"),
@@ -29,19 +37,36 @@ async fn the_same_state_after_a_restart() {
     for path in &paths {
         before.push(app.get_json(path).await);
     }
-    let history_before = app.get(&format!("/cohorts/{id}/history")).await.text().await.unwrap();
+    let history_before = app
+        .get(&format!("/cohorts/{id}/history"))
+        .await
+        .text()
+        .await
+        .unwrap();
 
     let (dir, db, clock) = app.stop().await;
     let again = TestApp::spawn_on(db, clock).await;
     for (path, expected) in paths.iter().zip(&before) {
-        assert_eq!(&again.get_json(path).await, expected, "{path} after restart");
+        assert_eq!(
+            &again.get_json(path).await,
+            expected,
+            "{path} after restart"
+        );
     }
-    let history_after = again.get(&format!("/cohorts/{id}/history")).await.text().await.unwrap();
+    let history_after = again
+        .get(&format!("/cohorts/{id}/history"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(history_after, history_before);
 
     // And it keeps working where it left off: positions continue, rules still hold.
     let (status, body) = again
-        .post_json(&format!("/api/v1/cohorts/{id}/enrollments"), &json!({"learner": "eve@x.org"}))
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/enrollments"),
+            &json!({"learner": "eve@x.org"}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["outcome"], "waitlisted");

@@ -39,7 +39,10 @@ fn new_cohort(capacity: u64) -> NewCohort {
 }
 
 fn submit(writer: &mut Writer, request: Request) -> Result<Committed, CommandError> {
-    writer.process(vec![Submission::new(request, Actor::local())]).results.remove(0)
+    writer
+        .process(vec![Submission::new(request, Actor::local())])
+        .results
+        .remove(0)
 }
 
 fn enroll(cohort: CohortId, key: &str) -> Request {
@@ -52,7 +55,14 @@ fn enroll(cohort: CohortId, key: &str) -> Request {
 
 fn create(writer: &mut Writer, capacity: u64) -> CohortId {
     let cohort = CohortId(Uuid::now_v7());
-    submit(writer, Request::Create { cohort, new: new_cohort(capacity) }).expect("created");
+    submit(
+        writer,
+        Request::Create {
+            cohort,
+            new: new_cohort(capacity),
+        },
+    )
+    .expect("created");
     cohort
 }
 
@@ -86,7 +96,14 @@ fn an_append_with_a_stale_expected_version_stores_nothing() {
     };
     let error = store.commit(&stale, ts(NOW)).unwrap_err();
     assert!(
-        matches!(error, StoreError::StreamConflict { expected: 0, actual: 1, .. }),
+        matches!(
+            error,
+            StoreError::StreamConflict {
+                expected: 0,
+                actual: 1,
+                ..
+            }
+        ),
         "{error}"
     );
     let reader = store.read().unwrap();
@@ -112,7 +129,10 @@ fn the_writer_checks_expected_versions_including_earlier_commands_of_its_batch()
     assert!(outcome.results[0].is_ok());
     assert!(matches!(
         outcome.results[1],
-        Err(CommandError::VersionConflict { expected: 1, actual: 2 })
+        Err(CommandError::VersionConflict {
+            expected: 1,
+            actual: 2
+        })
     ));
     assert_eq!(outcome.results[2].as_ref().unwrap().version, 3);
     assert_eq!(store.read().unwrap().head_position().unwrap(), 3);
@@ -129,20 +149,36 @@ fn an_idempotency_key_answers_the_first_outcome_across_batches_and_within_one() 
         ..Submission::new(request, Actor::local())
     };
 
-    let first = w.process(vec![keyed(enroll(cohort, "a"), "k1"), keyed(enroll(cohort, "a"), "k1")]);
-    let (one, two) = (first.results[0].as_ref().unwrap(), first.results[1].as_ref().unwrap());
+    let first = w.process(vec![
+        keyed(enroll(cohort, "a"), "k1"),
+        keyed(enroll(cohort, "a"), "k1"),
+    ]);
+    let (one, two) = (
+        first.results[0].as_ref().unwrap(),
+        first.results[1].as_ref().unwrap(),
+    );
     assert!(!one.replayed);
     assert!(two.replayed);
     assert_eq!(one.events, two.events);
 
     let later = submit(&mut w, enroll(cohort, "a"));
-    assert!(matches!(later, Err(CommandError::Rejected(_))), "without the key, it is decided anew");
-    let again = w.process(vec![keyed(enroll(cohort, "a"), "k1")]).results.remove(0).unwrap();
+    assert!(
+        matches!(later, Err(CommandError::Rejected(_))),
+        "without the key, it is decided anew"
+    );
+    let again = w
+        .process(vec![keyed(enroll(cohort, "a"), "k1")])
+        .results
+        .remove(0)
+        .unwrap();
     assert!(again.replayed);
     assert_eq!(again.events, one.events);
     assert_eq!(again.version, 2);
 
-    let other = w.process(vec![keyed(enroll(cohort, "b"), "k1")]).results.remove(0);
+    let other = w
+        .process(vec![keyed(enroll(cohort, "b"), "k1")])
+        .results
+        .remove(0);
     assert!(matches!(other, Err(CommandError::IdempotencyKeyReused)));
     assert_eq!(store.read().unwrap().head_position().unwrap(), 2);
 }
@@ -166,7 +202,13 @@ fn events_and_the_directory_survive_reopening() {
     assert_eq!(reader.stream_version(cohort).unwrap(), 3);
     let (id, record) = reader.learner_by_key("ben@x.org").unwrap().expect("filed");
     assert_eq!(record.key, "ben@x.org");
-    assert_eq!(before[2].event, Event::StudentWaitlisted { learner: id, position: 1 });
+    assert_eq!(
+        before[2].event,
+        Event::StudentWaitlisted {
+            learner: id,
+            position: 1
+        }
+    );
 }
 
 /// Replays a cohort's whole stream, ignoring snapshots.
@@ -234,9 +276,19 @@ fn undecodable_snapshots_are_ignored() {
         let txn = db.begin_write().unwrap();
         {
             let mut table = txn.open_table(SNAPSHOTS).unwrap();
-            table.insert((cohort.0, 9), (1u16, &b"\x01garbage"[..])).unwrap();
-            let good = table.get((cohort.0, 6)).unwrap().unwrap().value().1.to_vec();
-            table.insert((cohort.0, 6), (99u16, good.as_slice())).unwrap();
+            table
+                .insert((cohort.0, 9), (1u16, &b"\x01garbage"[..]))
+                .unwrap();
+            let good = table
+                .get((cohort.0, 6))
+                .unwrap()
+                .unwrap()
+                .value()
+                .1
+                .to_vec();
+            table
+                .insert((cohort.0, 6), (99u16, good.as_slice()))
+                .unwrap();
         }
         txn.commit().unwrap();
     }
@@ -248,7 +300,10 @@ fn undecodable_snapshots_are_ignored() {
     let mut w = writer(&store, 3);
     let done = submit(&mut w, enroll(cohort, "f")).unwrap();
     assert_eq!(done.version, 11);
-    assert!(matches!(done.events[0].event, Event::StudentWaitlisted { position: 2, .. }));
+    assert!(matches!(
+        done.events[0].event,
+        Event::StudentWaitlisted { position: 2, .. }
+    ));
 }
 
 #[test]
@@ -257,7 +312,9 @@ fn a_file_that_is_not_a_rollbook_database_is_refused_untouched() {
     let path = dir.path().join("notes.txt");
     let bytes = b"these are my notes, not a database\n".repeat(200);
     std::fs::write(&path, &bytes).unwrap();
-    let error = Store::open(&path, &StoreOptions::default()).err().expect("refused");
+    let error = Store::open(&path, &StoreOptions::default())
+        .err()
+        .expect("refused");
     assert!(matches!(error, StoreError::NotRollbook { .. }), "{error}");
     assert!(error.to_string().contains("not a rollbook database"));
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
@@ -277,7 +334,9 @@ fn a_redb_file_of_another_program_is_refused_untouched() {
         txn.commit().unwrap();
     }
     let before = std::fs::read(&path).unwrap();
-    let error = Store::open(&path, &StoreOptions::default()).err().expect("refused");
+    let error = Store::open(&path, &StoreOptions::default())
+        .err()
+        .expect("refused");
     assert!(matches!(error, StoreError::NotRollbook { .. }), "{error}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
@@ -292,18 +351,33 @@ fn a_database_of_a_newer_format_is_refused_untouched_naming_both_versions() {
         let txn = db.begin_write().unwrap();
         {
             let meta: TableDefinition<&str, u64> = TableDefinition::new("meta");
-            txn.open_table(meta).unwrap().insert("format_version", 99).unwrap();
+            txn.open_table(meta)
+                .unwrap()
+                .insert("format_version", 99)
+                .unwrap();
         }
         txn.commit().unwrap();
     }
     let before = std::fs::read(&path).unwrap();
-    let error = Store::open(&path, &StoreOptions::default()).err().expect("refused");
+    let error = Store::open(&path, &StoreOptions::default())
+        .err()
+        .expect("refused");
     assert!(
-        matches!(error, StoreError::NewerFormat { found: 99, supported: 1, .. }),
+        matches!(
+            error,
+            StoreError::NewerFormat {
+                found: 99,
+                supported: 1,
+                ..
+            }
+        ),
         "{error}"
     );
     let message = error.to_string();
-    assert!(message.contains("99") && message.contains("format 1"), "{message}");
+    assert!(
+        message.contains("99") && message.contains("format 1"),
+        "{message}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
@@ -312,6 +386,8 @@ fn a_database_open_elsewhere_is_reported_as_in_use() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.redb");
     let _held = open(&path);
-    let error = Store::open(&path, &StoreOptions::default()).err().expect("refused");
+    let error = Store::open(&path, &StoreOptions::default())
+        .err()
+        .expect("refused");
     assert!(matches!(error, StoreError::InUse { .. }), "{error}");
 }
