@@ -21,7 +21,8 @@ use crate::domain::{
 use crate::learner_key::LearnerKey;
 use crate::projections::ReadModel;
 use crate::store::{
-    Actor, Batch, CommandMeta, Envelope, LearnerRecord, Reader, Store, StoreError, StreamAppend,
+    Actor, Batch, CommandMeta, CommandOutcome, CommandRecord, Envelope, LearnerRecord, Reader,
+    Store, StoreError, StreamAppend,
 };
 
 /// What a caller asks of one cohort, with learners named by key.
@@ -95,7 +96,9 @@ impl Request {
         }
     }
 
-    fn learner_key(&self) -> Option<&LearnerKey> {
+    /// The learner named, for learner commands.
+    #[must_use]
+    pub const fn learner_key(&self) -> Option<&LearnerKey> {
         match self {
             Self::Enroll { learner, .. }
             | Self::Withdraw { learner, .. }
@@ -108,51 +111,74 @@ impl Request {
     }
 
     /// A canonical text of the request, stored with its idempotency key so a key reused for a
-    /// different request is refused. Create is fingerprinted without its generated id.
+    /// different request is refused. The fields form a JSON array, so no text in one field can
+    /// pass for another. Create is fingerprinted without its generated id.
     fn fingerprint(&self) -> String {
-        match self {
-            Self::Create { new, .. } => format!(
-                "create|{}|{}|{}|{}|{}|{}|{}",
-                new.name,
-                new.course,
-                new.instructor,
-                new.capacity,
-                new.starts_at,
-                new.enrollment_deadline,
-                new.withdrawal_deadline
-            ),
+        let fields: Vec<String> = match self {
+            Self::Create { new, .. } => vec![
+                "create".into(),
+                new.name.clone(),
+                new.course.clone(),
+                new.instructor.clone(),
+                new.capacity.to_string(),
+                new.starts_at.to_string(),
+                new.enrollment_deadline.to_string(),
+                new.withdrawal_deadline.to_string(),
+            ],
             Self::Enroll {
                 cohort,
                 learner,
                 name,
-            } => {
-                format!(
-                    "enroll|{cohort}|{learner}|{}",
-                    name.as_deref().unwrap_or("")
-                )
-            }
+            } => vec![
+                "enroll".into(),
+                cohort.to_string(),
+                learner.to_string(),
+                name.clone().unwrap_or_default(),
+            ],
             Self::Withdraw {
                 cohort,
                 learner,
                 reason,
-            } => format!("withdraw|{cohort}|{learner}|{reason}"),
+            } => {
+                vec![
+                    "withdraw".into(),
+                    cohort.to_string(),
+                    learner.to_string(),
+                    reason.clone(),
+                ]
+            }
             Self::LeaveWaitlist {
                 cohort,
                 learner,
                 reason,
             } => {
-                format!("leave|{cohort}|{learner}|{reason}")
+                vec![
+                    "leave".into(),
+                    cohort.to_string(),
+                    learner.to_string(),
+                    reason.clone(),
+                ]
             }
-            Self::Promote { cohort } => format!("promote|{cohort}"),
-            Self::ChangeCapacity { cohort, capacity } => format!("capacity|{cohort}|{capacity}"),
-            Self::Close { cohort } => format!("close|{cohort}"),
-        }
+            Self::Promote { cohort } => vec!["promote".into(), cohort.to_string()],
+            Self::ChangeCapacity { cohort, capacity } => {
+                vec!["capacity".into(), cohort.to_string(), capacity.to_string()]
+            }
+            Self::Close { cohort } => vec!["close".into(), cohort.to_string()],
+        };
+        serde_json::to_string(&fields).unwrap_or_default()
     }
 
     fn command(&self, learner: Option<LearnerId>) -> CohortCommand {
         let who = || learner.expect("learner resolved for learner commands");
         match self {
-            Self::Create { new, .. } => CohortCommand::Create(new.clone()),
+            // Times are decided at the precision they are stored at, so that what is answered
+            // and shown now is what a replay shows.
+            Self::Create { new, .. } => CohortCommand::Create(NewCohort {
+                starts_at: stored_precision(new.starts_at),
+                enrollment_deadline: stored_precision(new.enrollment_deadline),
+                withdrawal_deadline: stored_precision(new.withdrawal_deadline),
+                ..new.clone()
+            }),
             Self::Enroll { .. } => CohortCommand::Enroll { learner: who() },
             Self::Withdraw { reason, .. } => CohortCommand::Withdraw {
                 learner: who(),
@@ -248,6 +274,9 @@ pub enum CommandError {
     /// The writer has stopped (the server is shutting down).
     #[error("the writer has stopped")]
     Stopped,
+    /// The writer hit a bug deciding this batch; nothing of the batch was answered as stored.
+    #[error("internal error in the writer")]
+    Internal,
 }
 
 /// Tunables of the writer.
@@ -280,6 +309,12 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
+    /// Whether the writer thread still takes commands.
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
     /// Queues a submission and waits until it is durably committed or refused.
     pub async fn submit(&self, submission: Submission) -> Result<Committed, CommandError> {
         let (reply, answer) = oneshot::channel();
@@ -330,9 +365,8 @@ pub fn spawn(
                     }
                 }
                 let (submissions, replies): (Vec<_>, Vec<_>) = queue.drain(..).unzip();
-                let outcome = core.process(submissions);
-                read_model.publish(&outcome.learners, &outcome.envelopes);
-                for (reply, result) in replies.into_iter().zip(outcome.results) {
+                let results = core.process_and_publish(submissions, &read_model);
+                for (reply, result) in replies.into_iter().zip(results) {
                     // A caller that gave up waiting is no reason to stop.
                     let _ = reply.send(result);
                 }
@@ -356,6 +390,8 @@ pub struct BatchOutcome {
 /// How a submission of the batch is answered once the batch is committed.
 enum Pending {
     Done(Result<Committed, CommandError>),
+    /// Refused, with the refusal recorded under its idempotency key by this batch.
+    Recorded(RuleViolation),
     /// The index of its append in the batch.
     Appended(usize),
     /// A repeat, within the batch, of the append at this index.
@@ -372,6 +408,29 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// Processes a batch and publishes what it committed. A panic while deciding (a bug, never
+    /// an input) does not stop the writer: every cached state is forgotten, the projections are
+    /// brought up to whatever the store holds, and the batch is answered with an error.
+    fn process_and_publish(
+        &mut self,
+        submissions: Vec<Submission>,
+        read_model: &ReadModel,
+    ) -> Vec<Result<Committed, CommandError>> {
+        let count = submissions.len();
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.process(submissions)));
+        if let Ok(outcome) = outcome {
+            read_model.publish(&outcome.learners, &outcome.envelopes);
+            return outcome.results;
+        }
+        tracing::error!("the writer panicked deciding a batch; recovering");
+        self.cache.clear();
+        if let Err(e) = read_model.catch_up(&self.store) {
+            tracing::error!(error = %e, "projections could not catch up after a writer panic");
+        }
+        (0..count).map(|_| Err(CommandError::Internal)).collect()
+    }
+
     /// A writer over `store`.
     #[must_use]
     pub fn new(store: Arc<Store>, clock: Arc<dyn Clock>, options: WriterOptions) -> Self {
@@ -404,57 +463,59 @@ impl Writer {
         }
         drop(reader);
 
-        let committed = if work.batch.appends.is_empty() && work.batch.learners.is_empty() {
+        let committed = if work.batch.is_empty() {
             Ok(Vec::new())
         } else {
             self.store.commit(&work.batch, now)
         };
-        match committed {
-            Ok(per_append) => {
-                for (cohort, (state, version)) in work.states {
-                    if let Some(state) = state {
-                        self.cache.insert(cohort, state, version);
-                    }
-                }
-                let envelopes = per_append.iter().flatten().cloned().collect();
-                let results = pending
-                    .into_iter()
-                    .map(|p| match p {
-                        Pending::Done(result) => result,
-                        Pending::Appended(i) | Pending::Repeat(i) => {
-                            let events = per_append[i].clone();
-                            Ok(Committed {
-                                cohort: work.batch.appends[i].cohort,
-                                version: events.last().map_or(0, |e| e.version),
-                                events,
-                                replayed: matches!(p, Pending::Repeat(_)),
-                            })
-                        }
-                    })
-                    .collect();
-                BatchOutcome {
-                    results,
-                    envelopes,
-                    learners: work.batch.learners,
-                }
-            }
+        let per_append = match committed {
+            Ok(per_append) => per_append,
             Err(e) => {
+                // The states decided in this batch were taken out of the cache and are dropped
+                // with it: the cache holds only committed states.
                 tracing::error!(error = %e, "batch commit failed; nothing of it was stored");
                 let e = Arc::new(e);
                 let results = pending
                     .into_iter()
                     .map(|p| match p {
                         Pending::Done(result) => result,
-                        Pending::Appended(_) | Pending::Repeat(_) => {
+                        Pending::Recorded(_) | Pending::Appended(_) | Pending::Repeat(_) => {
                             Err(CommandError::Store(e.clone()))
                         }
                     })
                     .collect();
-                BatchOutcome {
+                return BatchOutcome {
                     results,
                     ..BatchOutcome::default()
-                }
+                };
             }
+        };
+        for (cohort, (state, version)) in work.states {
+            if let Some(state) = state {
+                self.cache.insert(cohort, state, version);
+            }
+        }
+        let envelopes = per_append.iter().flatten().cloned().collect();
+        let results = pending
+            .into_iter()
+            .map(|p| match p {
+                Pending::Done(result) => result,
+                Pending::Recorded(violation) => Err(CommandError::Rejected(violation)),
+                Pending::Appended(i) | Pending::Repeat(i) => {
+                    let events = per_append[i].clone();
+                    Ok(Committed {
+                        cohort: work.batch.appends[i].cohort,
+                        version: events.last().map_or(0, |e| e.version),
+                        events,
+                        replayed: matches!(p, Pending::Repeat(_)),
+                    })
+                }
+            })
+            .collect();
+        BatchOutcome {
+            results,
+            envelopes,
+            learners: work.batch.learners,
         }
     }
 
@@ -468,52 +529,58 @@ impl Writer {
         let request = &submission.request;
         let fingerprint = request.fingerprint();
         if let Some(key) = &submission.idempotency_key {
-            if let Some((earlier, earlier_fingerprint)) = work.keys.get(key) {
-                return Ok(if *earlier_fingerprint == fingerprint {
-                    // The same request twice in one batch: answer both with the first.
-                    Pending::Repeat(*earlier)
-                } else {
-                    Pending::Done(Err(CommandError::IdempotencyKeyReused))
-                });
-            }
-            if let Some(record) = reader.command_record(key)? {
-                if record.fingerprint != fingerprint {
-                    return Ok(Pending::Done(Err(CommandError::IdempotencyKeyReused)));
-                }
-                let positions: Vec<u64> = (record.first_position..=record.last_position).collect();
-                let events = reader.events_at(&positions)?;
-                return Ok(Pending::Done(Ok(Committed {
-                    cohort: CohortId(uuid::Uuid::from_bytes(record.cohort)),
-                    version: record.version,
-                    events,
-                    replayed: true,
-                })));
+            if let Some(answer) = Self::repeat(reader, work, key, &fingerprint)? {
+                return Ok(answer);
             }
         }
 
         let cohort = request.cohort();
-        let (state, version) = self.state_of(reader, work, cohort)?;
-        if let Some(expected) = submission.expected_version {
-            if expected != version {
-                return Ok(Pending::Done(Err(CommandError::VersionConflict {
-                    expected,
-                    actual: version,
-                })));
-            }
-        }
-
         let learner = match request.learner_key() {
             Some(key) => Some(Self::resolve_learner(reader, work, key)?),
             None => None,
         };
+        self.load_state(reader, work, cohort)?;
+        let (state, version) = work.states.get_mut(&cohort).expect("loaded above");
+        let exists = state.is_some() || matches!(request, Request::Create { .. });
+        if let (true, Some(expected)) = (exists, submission.expected_version) {
+            if expected != *version {
+                return Ok(Pending::Done(Err(CommandError::VersionConflict {
+                    expected,
+                    actual: *version,
+                })));
+            }
+        }
         let command = request.command(learner.as_ref().map(|(id, _)| *id));
         let events = match Cohort::decide(state.as_ref(), cohort, &command, now) {
             Ok(events) => events,
-            Err(violation) => return Ok(Pending::Done(Err(CommandError::Rejected(violation)))),
+            Err(violation) => {
+                if let Some(key) = submission.idempotency_key {
+                    let record = CommandRecord {
+                        fingerprint: fingerprint.clone(),
+                        recorded_at: now,
+                        outcome: CommandOutcome::Rejected(violation.clone()),
+                    };
+                    work.keys.insert(
+                        key.clone(),
+                        (KeyUse::Rejected(violation.clone()), fingerprint),
+                    );
+                    work.batch.rejections.push((key, record));
+                    return Ok(Pending::Recorded(violation));
+                }
+                return Ok(Pending::Done(Err(CommandError::Rejected(violation))));
+            }
         };
 
-        let (state, new_version) = self.fold(cohort, state, version, &events, &mut work.batch);
-        work.states.insert(cohort, (state, new_version));
+        let expected_version = *version;
+        let snapshot_every = self.options.snapshot_every;
+        fold(
+            cohort,
+            state,
+            version,
+            &events,
+            snapshot_every,
+            &mut work.batch,
+        );
         if let (
             Some((id, known)),
             Request::Enroll {
@@ -538,11 +605,12 @@ impl Writer {
         let command_id = Uuid::now_v7();
         let index = work.batch.appends.len();
         if let Some(key) = submission.idempotency_key.clone() {
-            work.keys.insert(key.clone(), (index, fingerprint.clone()));
+            work.keys
+                .insert(key, (KeyUse::Appended(index), fingerprint.clone()));
         }
         work.batch.appends.push(StreamAppend {
             cohort,
-            expected_version: version,
+            expected_version,
             events,
             occurred_at: now,
             meta: CommandMeta {
@@ -556,26 +624,81 @@ impl Writer {
         Ok(Pending::Appended(index))
     }
 
-    /// The cohort's state and version as of everything decided so far in this batch.
-    fn state_of(
-        &mut self,
+    /// The answer to a repeated idempotency key (earlier in this batch, or recorded), if it is
+    /// one.
+    fn repeat(
         reader: &Reader,
         work: &BatchWork,
-        cohort: CohortId,
-    ) -> Result<(Option<Cohort>, u64), StoreError> {
-        if let Some((state, version)) = work.states.get(&cohort) {
-            return Ok((state.clone(), *version));
-        }
-        if let Some((state, version)) = self.cache.get(cohort) {
-            return Ok((Some(state.clone()), version));
-        }
-        Ok(match reader.load_cohort(cohort)? {
-            Some((state, version)) => {
-                self.cache.insert(cohort, state.clone(), version);
-                (Some(state), version)
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Pending>, StoreError> {
+        if let Some((earlier, earlier_fingerprint)) = work.keys.get(key) {
+            if earlier_fingerprint != fingerprint {
+                return Ok(Some(Pending::Done(Err(CommandError::IdempotencyKeyReused))));
             }
-            None => (None, 0),
-        })
+            return Ok(Some(match earlier {
+                KeyUse::Appended(i) => Pending::Repeat(*i),
+                KeyUse::Rejected(violation) => {
+                    Pending::Done(Err(CommandError::Rejected(violation.clone())))
+                }
+            }));
+        }
+        let Some(record) = reader.command_record(key)? else {
+            return Ok(None);
+        };
+        if record.fingerprint != fingerprint {
+            return Ok(Some(Pending::Done(Err(CommandError::IdempotencyKeyReused))));
+        }
+        Ok(Some(Pending::Done(match record.outcome {
+            CommandOutcome::Rejected(violation) => Err(CommandError::Rejected(violation)),
+            CommandOutcome::Committed {
+                cohort,
+                version,
+                first_position,
+                last_position,
+            } => {
+                let positions: Vec<u64> = (first_position..=last_position).collect();
+                Ok(Committed {
+                    cohort,
+                    version,
+                    events: reader.events_at(&positions)?,
+                    replayed: true,
+                })
+            }
+        })))
+    }
+
+    /// Makes `work.states` hold the cohort's state and version as of everything decided so far
+    /// in this batch. On first touch the state moves from the cache (or the store) into the
+    /// batch's work, so deciding never clones a roster; it goes back into the cache only once
+    /// the batch is committed.
+    fn load_state(
+        &mut self,
+        reader: &Reader,
+        work: &mut BatchWork,
+        cohort: CohortId,
+    ) -> Result<(), StoreError> {
+        if !work.states.contains_key(&cohort) {
+            let loaded = match self.cache.take(cohort) {
+                Some((state, version)) => (Some(state), version),
+                None => match reader.load_cohort(cohort)? {
+                    Some(loaded) => {
+                        if loaded.snapshot_unreadable {
+                            // Rebuild the cache that could not be read.
+                            work.batch.snapshots.push((
+                                cohort,
+                                loaded.version,
+                                loaded.state.clone(),
+                            ));
+                        }
+                        (Some(loaded.state), loaded.version)
+                    }
+                    None => (None, 0),
+                },
+            };
+            work.states.insert(cohort, loaded);
+        }
+        Ok(())
     }
 
     /// The learner filed under `key` (as of this batch), or a fresh id not yet filed.
@@ -592,49 +715,54 @@ impl Writer {
             None => (LearnerId(Uuid::now_v7()), None),
         })
     }
+}
 
-    /// Applies decided events to the state, noting snapshots due at every N-th version.
-    fn fold(
-        &self,
-        cohort: CohortId,
-        mut state: Option<Cohort>,
-        mut version: u64,
-        events: &[Event],
-        batch: &mut Batch,
-    ) -> (Option<Cohort>, u64) {
-        for event in events {
-            match (&mut state, event) {
-                (None, Event::CohortCreated(data)) => state = Some(Cohort::created(cohort, data)),
-                (Some(s), event) => s.apply(event),
-                (None, _) => {}
-            }
-            version += 1;
-            if self.options.snapshot_every > 0 && version % self.options.snapshot_every == 0 {
-                if let Some(s) = &state {
-                    batch.snapshots.push((cohort, version, s.clone()));
-                }
+/// Applies decided events to the state in place, noting snapshots due at every N-th version.
+fn fold(
+    cohort: CohortId,
+    state: &mut Option<Cohort>,
+    version: &mut u64,
+    events: &[Event],
+    snapshot_every: u64,
+    batch: &mut Batch,
+) {
+    for event in events {
+        match (&mut *state, event) {
+            (None, Event::CohortCreated(data)) => *state = Some(Cohort::created(cohort, data)),
+            (Some(s), event) => s.apply(event),
+            (None, _) => {}
+        }
+        *version += 1;
+        if snapshot_every > 0 && *version % snapshot_every == 0 {
+            if let Some(s) = state.as_ref() {
+                batch.snapshots.push((cohort, *version, s.clone()));
             }
         }
-        (state, version)
     }
+}
+
+/// How an idempotency key was used earlier in the batch.
+enum KeyUse {
+    Appended(usize),
+    Rejected(RuleViolation),
 }
 
 /// What a batch has decided so far.
 #[derive(Default)]
 struct BatchWork {
     batch: Batch,
-    /// Cohort states after this batch's events.
+    /// Cohort states after this batch's events (taken out of the cache until committed).
     states: HashMap<CohortId, (Option<Cohort>, u64)>,
     /// Learners filed by this batch.
     learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
-    /// Idempotency keys used in this batch → (append index, fingerprint).
-    keys: HashMap<String, (usize, String)>,
+    /// Idempotency keys used in this batch → (how, fingerprint).
+    keys: HashMap<String, (KeyUse, String)>,
 }
 
-/// `now` truncated to the microseconds the store keeps, so what the projections see live is
+/// A time truncated to the microseconds the store keeps, so what the projections see live is
 /// exactly what a replay will see.
-fn stored_precision(now: Timestamp) -> Timestamp {
-    Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
+fn stored_precision(t: Timestamp) -> Timestamp {
+    Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
 }
 
 fn fail_all(n: usize, error: &Arc<StoreError>) -> BatchOutcome {
@@ -662,13 +790,14 @@ impl CohortCache {
         }
     }
 
-    fn get(&mut self, cohort: CohortId) -> Option<(&Cohort, u64)> {
-        self.tick += 1;
-        let tick = self.tick;
-        self.entries.get_mut(&cohort).map(|(state, version, used)| {
-            *used = tick;
-            (&*state, *version)
-        })
+    fn take(&mut self, cohort: CohortId) -> Option<(Cohort, u64)> {
+        self.entries
+            .remove(&cohort)
+            .map(|(state, version, _)| (state, version))
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
     }
 
     fn insert(&mut self, cohort: CohortId, state: Cohort, version: u64) {

@@ -310,7 +310,13 @@ impl Cohort {
             Event::StudentWithdrawn { learner, .. } => self.enrolled.retain(|l| l != learner),
             Event::WaitlistLeft { learner, .. } => self.waitlist.retain(|e| e.learner != *learner),
             Event::WaitlistPromoted { learner } => {
-                self.waitlist.retain(|e| e.learner != *learner);
+                // Promotion is always of the head: O(1), so raising capacity by thousands of
+                // seats stays linear. Any other place is still removed correctly.
+                if self.waitlist.front().is_some_and(|e| e.learner == *learner) {
+                    self.waitlist.pop_front();
+                } else {
+                    self.waitlist.retain(|e| e.learner != *learner);
+                }
                 self.enrolled.push(*learner);
             }
             Event::CapacityChanged { to, .. } => self.capacity = *to,

@@ -1049,3 +1049,38 @@ mod any_sequence {
         }
     }
 }
+
+/// Waitlisted learners asked before the enrollment deadline: a seat freed after it (while
+/// withdrawals are still allowed and enrollment is not closed) still goes to the head of the
+/// waitlist. Closing enrollment is what stops promotions.
+#[test]
+fn a_seat_freed_after_the_enrollment_deadline_still_promotes_the_waitlist_head() {
+    let state = given(&[created(1), enrolled(ALICE), waitlisted(BOB, 1)]).unwrap();
+    let after_enrollment_deadline = at("2026-03-03T00:00:00Z");
+    assert!(after_enrollment_deadline > enrollment_deadline());
+    assert!(after_enrollment_deadline < withdrawal_deadline());
+    assert_eq!(
+        when(Some(&state), &withdraw(ALICE), after_enrollment_deadline),
+        Ok(vec![withdrawn(ALICE), promoted(BOB)])
+    );
+}
+
+#[test]
+fn promoting_the_head_takes_it_off_the_front_and_keeps_the_rest_in_order() {
+    let mut state = given(&[
+        created(1),
+        enrolled(ALICE),
+        waitlisted(BOB, 1),
+        waitlisted(CARLA, 2),
+        waitlisted(DAN, 3),
+    ])
+    .unwrap();
+    state.apply(&withdrawn(ALICE));
+    state.apply(&promoted(BOB));
+    assert_eq!(waitlist_of(&state), [CARLA, DAN]);
+    // A promotion of someone not at the head (never decided, but `apply` cannot fail) still
+    // removes exactly that learner.
+    state.apply(&promoted(DAN));
+    assert_eq!(waitlist_of(&state), [CARLA]);
+    assert_eq!(state.enrolled, [BOB, DAN]);
+}

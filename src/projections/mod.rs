@@ -137,6 +137,26 @@ impl ReadModel {
         }
     }
 
+    /// Brings the projections up to the store: reloads the learner directory and applies every
+    /// event after the current position. For recovery when a publish may have been missed.
+    pub fn catch_up(&self, store: &Store) -> Result<(), StoreError> {
+        let reader = store.read()?;
+        let learners = reader.learners()?;
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        for (id, record) in learners {
+            inner.directory.upsert(id, record);
+        }
+        loop {
+            let batch = reader.events_after(inner.position, 4096)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for envelope in &batch {
+                inner.apply(envelope);
+            }
+        }
+    }
+
     /// A copy of the current projections (for tests and consistency checks).
     #[must_use]
     pub fn snapshot(&self) -> Projections {

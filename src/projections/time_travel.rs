@@ -38,17 +38,21 @@ impl FromStr for AsOf {
     }
 }
 
-/// The cohort as it was at `as_of` (`None` if it did not exist yet). Reads one stream.
+/// The cohort as it was at `as_of` (`None` if it did not exist yet), looking no further than
+/// global position `published` (what the projections have applied). Reads one stream.
 pub fn cohort_as_of(
     store: &Store,
     cohort: CohortId,
     as_of: AsOf,
+    published: u64,
 ) -> Result<Option<CohortView>, StoreError> {
     let reader = store.read()?;
     let envelopes = match as_of {
-        AsOf::Position(position) => reader.stream(cohort, 1, position)?,
+        AsOf::Position(position) => reader.stream(cohort, 1, position.min(published))?,
         AsOf::Time(at) => {
-            let mut stream = reader.stream(cohort, 1, u64::MAX)?;
+            let mut stream = reader.stream(cohort, 1, published)?;
+            // A prefix of the stream, never a selection: were the clock ever set back, a later
+            // event with an earlier time must not appear without the events before it.
             let keep = stream.iter().take_while(|e| e.occurred_at <= at).count();
             stream.truncate(keep);
             stream

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use super::envelope::{Actor, CommandMeta, Envelope};
 use crate::domain::{
-    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, WaitlistEntry,
+    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, RuleViolation,
+    ScheduleProblem, WaitlistEntry,
 };
 
 /// Codec id of bincode 2.0.1, standard configuration.
@@ -22,15 +23,16 @@ pub const CODEC_BINCODE2: u8 = 1;
 pub const EVENT_SCHEMA_VERSION: u16 = 1;
 /// Current schema version of cohort snapshots. Snapshots of any other version are ignored.
 pub const SNAPSHOT_SCHEMA_VERSION: u16 = 1;
-/// Largest value the codec decodes: a guard against corrupt length prefixes.
-const MAX_DECODE_BYTES: usize = 1 << 20;
+/// Largest value the codec encodes or decodes: a guard against corrupt length prefixes. It
+/// holds a snapshot of a cohort of about three million learners; events are far smaller.
+pub const MAX_VALUE_BYTES: usize = 64 << 20;
 
 const fn config() -> bincode::config::Configuration<
     bincode::config::LittleEndian,
     bincode::config::Varint,
-    bincode::config::Limit<MAX_DECODE_BYTES>,
+    bincode::config::Limit<MAX_VALUE_BYTES>,
 > {
-    bincode::config::standard().with_limit::<MAX_DECODE_BYTES>()
+    bincode::config::standard().with_limit::<MAX_VALUE_BYTES>()
 }
 
 /// Why stored bytes could not be decoded.
@@ -70,10 +72,25 @@ pub enum CodecError {
 }
 
 fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
-    bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode {
+    let bytes = bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode {
         what,
         detail: e.to_string(),
-    })
+    })?;
+    within_limit(what, bytes)
+}
+
+/// bincode's limit guards decoding only: refuse to store what could not be read back.
+fn within_limit(what: &'static str, bytes: Vec<u8>) -> Result<Vec<u8>, CodecError> {
+    if bytes.len() > MAX_VALUE_BYTES {
+        return Err(CodecError::Encode {
+            what,
+            detail: format!(
+                "{} bytes exceed the limit of {MAX_VALUE_BYTES}",
+                bytes.len()
+            ),
+        });
+    }
+    Ok(bytes)
 }
 
 fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
@@ -100,7 +117,7 @@ fn encode_framed<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>,
             detail: e.to_string(),
         }
     })?;
-    Ok(out)
+    within_limit(what, out)
 }
 
 /// Strips and checks the codec id.
@@ -443,31 +460,270 @@ pub fn decode_snapshot(
 
 // ---- idempotency records and the learner directory -------------------------------------------
 
-/// What the `commands` table remembers of a command that succeeded, to answer a repeat.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What the `commands` table remembers of a command, to answer a repeat of its idempotency key
+/// with the first outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandRecord {
     /// A canonical description of the request, to refuse a key reused for another request.
     pub fingerprint: String,
-    /// The cohort it addressed.
-    pub cohort: [u8; 16],
-    /// Stream version after it.
-    pub version: u64,
-    /// Its first event's position.
-    pub first_position: u64,
-    /// Its last event's position.
-    pub last_position: u64,
-    /// When it was recorded (µs since the epoch), for pruning.
-    pub recorded_at: i64,
+    /// When it was recorded, for pruning.
+    pub recorded_at: Timestamp,
+    /// What happened.
+    pub outcome: CommandOutcome,
+}
+
+/// The first outcome of a command: committed events, or a rule's refusal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandOutcome {
+    /// Committed: the events at these positions.
+    Committed {
+        /// The cohort it addressed.
+        cohort: CohortId,
+        /// Stream version after it.
+        version: u64,
+        /// Its first event's position.
+        first_position: u64,
+        /// Its last event's position.
+        last_position: u64,
+    },
+    /// Refused by a business rule (version conflicts and failures are not recorded: a retry
+    /// may succeed).
+    Rejected(RuleViolation),
+}
+
+#[derive(Serialize, Deserialize)]
+struct CommandRecordV1 {
+    fingerprint: String,
+    recorded_at: i64,
+    outcome: OutcomeV1,
+}
+
+#[derive(Serialize, Deserialize)]
+enum OutcomeV1 {
+    Committed {
+        cohort: [u8; 16],
+        version: u64,
+        first_position: u64,
+        last_position: u64,
+    },
+    Rejected(ViolationV1),
+}
+
+/// A rule violation as stored. Variants are only ever appended.
+#[derive(Serialize, Deserialize)]
+enum ViolationV1 {
+    CohortNotFound {
+        cohort: [u8; 16],
+    },
+    CohortAlreadyExists {
+        cohort: [u8; 16],
+    },
+    EnrollmentClosed,
+    EnrollmentDeadlinePassed {
+        deadline: i64,
+        now: i64,
+    },
+    WithdrawalDeadlinePassed {
+        deadline: i64,
+        now: i64,
+    },
+    AlreadyEnrolled {
+        learner: [u8; 16],
+    },
+    AlreadyWaitlisted {
+        learner: [u8; 16],
+        position: u32,
+        waitlist_len: u32,
+    },
+    NotEnrolled {
+        learner: [u8; 16],
+    },
+    NotWaitlisted {
+        learner: [u8; 16],
+    },
+    WaitlistEmpty,
+    NoSeatFree {
+        enrolled: u32,
+        capacity: u32,
+    },
+    CapacityBelowEnrolled {
+        requested: u32,
+        enrolled: u32,
+    },
+    CapacityUnchanged {
+        capacity: u32,
+    },
+    WithdrawalBeforeEnrollment {
+        withdrawal: i64,
+        enrollment: i64,
+    },
+}
+
+impl From<&RuleViolation> for ViolationV1 {
+    fn from(v: &RuleViolation) -> Self {
+        use RuleViolation as R;
+        match v {
+            R::CohortNotFound { cohort } => Self::CohortNotFound {
+                cohort: *cohort.0.as_bytes(),
+            },
+            R::CohortAlreadyExists { cohort } => Self::CohortAlreadyExists {
+                cohort: *cohort.0.as_bytes(),
+            },
+            R::EnrollmentClosed => Self::EnrollmentClosed,
+            R::EnrollmentDeadlinePassed { deadline, now } => Self::EnrollmentDeadlinePassed {
+                deadline: micros(*deadline),
+                now: micros(*now),
+            },
+            R::WithdrawalDeadlinePassed { deadline, now } => Self::WithdrawalDeadlinePassed {
+                deadline: micros(*deadline),
+                now: micros(*now),
+            },
+            R::AlreadyEnrolled { learner: l } => Self::AlreadyEnrolled {
+                learner: learner_bytes(*l),
+            },
+            R::AlreadyWaitlisted {
+                learner: l,
+                position,
+                waitlist_len,
+            } => Self::AlreadyWaitlisted {
+                learner: learner_bytes(*l),
+                position: *position,
+                waitlist_len: *waitlist_len,
+            },
+            R::NotEnrolled { learner: l } => Self::NotEnrolled {
+                learner: learner_bytes(*l),
+            },
+            R::NotWaitlisted { learner: l } => Self::NotWaitlisted {
+                learner: learner_bytes(*l),
+            },
+            R::WaitlistEmpty => Self::WaitlistEmpty,
+            R::NoSeatFree { enrolled, capacity } => Self::NoSeatFree {
+                enrolled: *enrolled,
+                capacity: *capacity,
+            },
+            R::CapacityBelowEnrolled {
+                requested,
+                enrolled,
+            } => Self::CapacityBelowEnrolled {
+                requested: *requested,
+                enrolled: *enrolled,
+            },
+            R::CapacityUnchanged { capacity } => Self::CapacityUnchanged {
+                capacity: *capacity,
+            },
+            R::InvalidSchedule(ScheduleProblem::WithdrawalBeforeEnrollment {
+                withdrawal,
+                enrollment,
+            }) => Self::WithdrawalBeforeEnrollment {
+                withdrawal: micros(*withdrawal),
+                enrollment: micros(*enrollment),
+            },
+        }
+    }
+}
+
+impl ViolationV1 {
+    fn upcast(self) -> Result<RuleViolation, CodecError> {
+        use RuleViolation as R;
+        let t = |us| from_micros("command record", us);
+        let cohort = |b| CohortId(Uuid::from_bytes(b));
+        Ok(match self {
+            Self::CohortNotFound { cohort: c } => R::CohortNotFound { cohort: cohort(c) },
+            Self::CohortAlreadyExists { cohort: c } => R::CohortAlreadyExists { cohort: cohort(c) },
+            Self::EnrollmentClosed => R::EnrollmentClosed,
+            Self::EnrollmentDeadlinePassed { deadline, now } => R::EnrollmentDeadlinePassed {
+                deadline: t(deadline)?,
+                now: t(now)?,
+            },
+            Self::WithdrawalDeadlinePassed { deadline, now } => R::WithdrawalDeadlinePassed {
+                deadline: t(deadline)?,
+                now: t(now)?,
+            },
+            Self::AlreadyEnrolled { learner: l } => R::AlreadyEnrolled {
+                learner: learner(l),
+            },
+            Self::AlreadyWaitlisted {
+                learner: l,
+                position,
+                waitlist_len,
+            } => R::AlreadyWaitlisted {
+                learner: learner(l),
+                position,
+                waitlist_len,
+            },
+            Self::NotEnrolled { learner: l } => R::NotEnrolled {
+                learner: learner(l),
+            },
+            Self::NotWaitlisted { learner: l } => R::NotWaitlisted {
+                learner: learner(l),
+            },
+            Self::WaitlistEmpty => R::WaitlistEmpty,
+            Self::NoSeatFree { enrolled, capacity } => R::NoSeatFree { enrolled, capacity },
+            Self::CapacityBelowEnrolled {
+                requested,
+                enrolled,
+            } => R::CapacityBelowEnrolled {
+                requested,
+                enrolled,
+            },
+            Self::CapacityUnchanged { capacity } => R::CapacityUnchanged { capacity },
+            Self::WithdrawalBeforeEnrollment {
+                withdrawal,
+                enrollment,
+            } => R::InvalidSchedule(ScheduleProblem::WithdrawalBeforeEnrollment {
+                withdrawal: t(withdrawal)?,
+                enrollment: t(enrollment)?,
+            }),
+        })
+    }
 }
 
 /// Encodes an idempotency record.
 pub fn encode_command_record(record: &CommandRecord) -> Result<Vec<u8>, CodecError> {
-    encode_framed("command record", record)
+    let outcome = match &record.outcome {
+        CommandOutcome::Committed {
+            cohort,
+            version,
+            first_position,
+            last_position,
+        } => OutcomeV1::Committed {
+            cohort: *cohort.0.as_bytes(),
+            version: *version,
+            first_position: *first_position,
+            last_position: *last_position,
+        },
+        CommandOutcome::Rejected(violation) => OutcomeV1::Rejected(violation.into()),
+    };
+    let stored = CommandRecordV1 {
+        fingerprint: record.fingerprint.clone(),
+        recorded_at: micros(record.recorded_at),
+        outcome,
+    };
+    encode_framed("command record", &stored)
 }
 
 /// Decodes an idempotency record.
 pub fn decode_command_record(bytes: &[u8]) -> Result<CommandRecord, CodecError> {
-    decode("command record", unframe(bytes)?)
+    let stored: CommandRecordV1 = decode("command record", unframe(bytes)?)?;
+    let outcome = match stored.outcome {
+        OutcomeV1::Committed {
+            cohort,
+            version,
+            first_position,
+            last_position,
+        } => CommandOutcome::Committed {
+            cohort: CohortId(Uuid::from_bytes(cohort)),
+            version,
+            first_position,
+            last_position,
+        },
+        OutcomeV1::Rejected(violation) => CommandOutcome::Rejected(violation.upcast()?),
+    };
+    Ok(CommandRecord {
+        fingerprint: stored.fingerprint,
+        recorded_at: from_micros("command record", stored.recorded_at)?,
+        outcome,
+    })
 }
 
 /// One learner directory entry: the personal data kept outside the history.

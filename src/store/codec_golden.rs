@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::*;
 use crate::domain::{
-    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, WaitlistEntry,
+    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, RuleViolation,
+    WaitlistEntry,
 };
 use crate::store::envelope::{Actor, CommandMeta, Envelope};
 
@@ -202,19 +203,35 @@ fn the_snapshot_matches_its_fixture_and_decodes() {
 
 #[test]
 fn the_command_record_and_learner_entry_match_their_fixtures() {
-    let record = CommandRecord {
-        fingerprint: "enroll|x|ana@example.org|".to_owned(),
-        cohort: *cohort_id().0.as_bytes(),
-        version: 3,
-        first_position: 10,
-        last_position: 11,
-        recorded_at: 1_772_700_000_000_000,
+    let committed = CommandRecord {
+        fingerprint: r#"["enroll","x","ana@example.org",""]"#.to_owned(),
+        recorded_at: at("2026-03-05T10:14:00.125Z"),
+        outcome: CommandOutcome::Committed {
+            cohort: cohort_id(),
+            version: 3,
+            first_position: 10,
+            last_position: 11,
+        },
     };
     let bytes = golden(
-        "command-record-v1",
-        &encode_command_record(&record).unwrap(),
+        "command-record-committed-v1",
+        &encode_command_record(&committed).unwrap(),
     );
-    assert_eq!(decode_command_record(&bytes).unwrap(), record);
+    assert_eq!(decode_command_record(&bytes).unwrap(), committed);
+
+    let rejected = CommandRecord {
+        fingerprint: r#"["withdraw","x","ana@example.org","moved"]"#.to_owned(),
+        recorded_at: at("2026-03-21T00:00:00Z"),
+        outcome: CommandOutcome::Rejected(RuleViolation::WithdrawalDeadlinePassed {
+            deadline: at("2026-03-20T00:00:00Z"),
+            now: at("2026-03-21T00:00:00Z"),
+        }),
+    };
+    let bytes = golden(
+        "command-record-rejected-v1",
+        &encode_command_record(&rejected).unwrap(),
+    );
+    assert_eq!(decode_command_record(&bytes).unwrap(), rejected);
 
     let learner = LearnerRecord {
         key: "ana@example.org".to_owned(),
@@ -271,4 +288,63 @@ fn unknown_codecs_types_and_versions_are_errors_not_panics() {
         decode_learner(&learner),
         Err(CodecError::Malformed { .. })
     ));
+}
+
+#[test]
+fn every_rule_violation_round_trips_through_a_command_record() {
+    let t = at("2026-03-21T00:00:00Z");
+    let violations = [
+        RuleViolation::CohortNotFound {
+            cohort: cohort_id(),
+        },
+        RuleViolation::CohortAlreadyExists {
+            cohort: cohort_id(),
+        },
+        RuleViolation::EnrollmentClosed,
+        RuleViolation::EnrollmentDeadlinePassed {
+            deadline: t,
+            now: t,
+        },
+        RuleViolation::WithdrawalDeadlinePassed {
+            deadline: t,
+            now: t,
+        },
+        RuleViolation::AlreadyEnrolled { learner: ana() },
+        RuleViolation::AlreadyWaitlisted {
+            learner: ana(),
+            position: 2,
+            waitlist_len: 5,
+        },
+        RuleViolation::NotEnrolled { learner: ana() },
+        RuleViolation::NotWaitlisted { learner: ana() },
+        RuleViolation::WaitlistEmpty,
+        RuleViolation::NoSeatFree {
+            enrolled: 3,
+            capacity: 3,
+        },
+        RuleViolation::CapacityBelowEnrolled {
+            requested: 2,
+            enrolled: 3,
+        },
+        RuleViolation::CapacityUnchanged { capacity: 3 },
+        RuleViolation::InvalidSchedule(
+            crate::domain::ScheduleProblem::WithdrawalBeforeEnrollment {
+                withdrawal: t,
+                enrollment: t,
+            },
+        ),
+    ];
+    let mut codes: Vec<&str> = violations.iter().map(RuleViolation::code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), violations.len(), "one of each kind");
+    for violation in violations {
+        let record = CommandRecord {
+            fingerprint: String::new(),
+            recorded_at: t,
+            outcome: CommandOutcome::Rejected(violation),
+        };
+        let bytes = encode_command_record(&record).unwrap();
+        assert_eq!(decode_command_record(&bytes).unwrap(), record);
+    }
 }

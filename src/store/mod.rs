@@ -15,12 +15,14 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+};
 use uuid::Uuid;
 
 pub use codec::{
-    CODEC_BINCODE2, CodecError, CommandRecord, EVENT_SCHEMA_VERSION, LearnerRecord,
-    SNAPSHOT_SCHEMA_VERSION,
+    CODEC_BINCODE2, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION, LearnerRecord,
+    MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION,
 };
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use error::StoreError;
@@ -58,6 +60,17 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// A cohort loaded for deciding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadedCohort {
+    /// Its current state.
+    pub state: Cohort,
+    /// Its stream's head version.
+    pub version: u64,
+    /// A snapshot newer than the one used could not be read: write a fresh one.
+    pub snapshot_unreadable: bool,
+}
+
 /// One command's events, to be appended to its cohort's stream.
 #[derive(Clone, Debug)]
 pub struct StreamAppend {
@@ -84,6 +97,19 @@ pub struct Batch {
     pub learners: Vec<(LearnerId, LearnerRecord)>,
     /// Snapshots to keep: (cohort, stream version, state at that version).
     pub snapshots: Vec<(CohortId, u64, Cohort)>,
+    /// Idempotency keys of commands the rules refused, with their records.
+    pub rejections: Vec<(String, CommandRecord)>,
+}
+
+impl Batch {
+    /// Whether committing it would store nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.appends.is_empty()
+            && self.learners.is_empty()
+            && self.snapshots.is_empty()
+            && self.rejections.is_empty()
+    }
 }
 
 impl Store {
@@ -150,7 +176,10 @@ impl Store {
         batch: &Batch,
         recorded_at: Timestamp,
     ) -> Result<Vec<Vec<Envelope>>, StoreError> {
-        let txn = self.db.begin_write()?;
+        let mut txn = self.db.begin_write()?;
+        // The acknowledgement of every command depends on the data being on disk when `commit`
+        // returns: said here rather than left to redb's default.
+        txn.set_durability(Durability::Immediate)?;
         let mut committed = Vec::with_capacity(batch.appends.len());
         {
             let mut events = txn.open_table(EVENTS)?;
@@ -204,17 +233,24 @@ impl Store {
                 {
                     let record = CommandRecord {
                         fingerprint: fingerprint.clone(),
-                        cohort: *stream.as_bytes(),
-                        version,
-                        first_position: first.position,
-                        last_position: last.position,
-                        recorded_at: recorded_at.as_microsecond(),
+                        recorded_at,
+                        outcome: CommandOutcome::Committed {
+                            cohort: append.cohort,
+                            version,
+                            first_position: first.position,
+                            last_position: last.position,
+                        },
                     };
                     let bytes =
                         codec::encode_command_record(&record).map_err(StoreError::Encode)?;
                     commands.insert(key.as_str(), bytes.as_slice())?;
                 }
                 committed.push(envelopes);
+            }
+
+            for (key, record) in &batch.rejections {
+                let bytes = codec::encode_command_record(record).map_err(StoreError::Encode)?;
+                commands.insert(key.as_str(), bytes.as_slice())?;
             }
 
             for (cohort, version, state) in &batch.snapshots {
@@ -314,12 +350,13 @@ impl Reader {
 
     /// A cohort's current state and version, from its newest readable snapshot plus the events
     /// after it (or the whole stream when no snapshot reads). `None` when it does not exist.
-    pub fn load_cohort(&self, cohort: CohortId) -> Result<Option<(Cohort, u64)>, StoreError> {
+    pub fn load_cohort(&self, cohort: CohortId) -> Result<Option<LoadedCohort>, StoreError> {
         let head = self.stream_version(cohort)?;
         if head == 0 {
             return Ok(None);
         }
-        let (mut state, from) = match self.newest_snapshot(cohort, head)? {
+        let (snapshot, unreadable) = self.newest_snapshot(cohort, head)?;
+        let (mut state, from) = match snapshot {
             Some((state, version)) => (Some(state), version),
             None => (None, 0),
         };
@@ -331,29 +368,35 @@ impl Reader {
                 (None, _) => {}
             }
         }
-        Ok(state.map(|s| (s, head)))
+        Ok(state.map(|state| LoadedCohort {
+            state,
+            version: head,
+            snapshot_unreadable: unreadable,
+        }))
     }
 
-    /// The newest snapshot at or before `version` that decodes; undecodable ones are skipped
-    /// (they are a cache, and will be rewritten).
+    /// The newest snapshot at or before `version` that decodes, and whether a newer one did
+    /// not (it is a cache: the caller rebuilds it).
     fn newest_snapshot(
         &self,
         cohort: CohortId,
         version: u64,
-    ) -> Result<Option<(Cohort, u64)>, StoreError> {
+    ) -> Result<(Option<(Cohort, u64)>, bool), StoreError> {
         let snapshots = self.txn.open_table(SNAPSHOTS)?;
+        let mut unreadable = false;
         for row in snapshots.range((cohort.0, 0)..=(cohort.0, version))?.rev() {
             let (key, value) = row?;
             let (_, snap_version) = key.value();
             let (schema, bytes) = value.value();
             match codec::decode_snapshot(cohort, schema, bytes) {
-                Ok(state) => return Ok(Some((state, snap_version))),
+                Ok(state) => return Ok((Some((state, snap_version)), unreadable)),
                 Err(e) => {
+                    unreadable = true;
                     tracing::warn!(%cohort, version = snap_version, error = %e, "ignoring unreadable snapshot");
                 }
             }
         }
-        Ok(None)
+        Ok((None, unreadable))
     }
 
     /// The recorded outcome of an idempotency key.

@@ -1,21 +1,20 @@
 //! The JSON API under `/api/v1`: commands and queries for scripts and integrations. Its shapes
 //! are documented in `API.md` and kept stable.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, Path, Query, Request as HttpRequest, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::input::{self, RawCohort, RawNumber};
-use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
+use crate::domain::{CohortId, Event, LearnerId};
 use crate::projections::{AsOf, CatalogFilter, CohortView, Directory, cohort_as_of};
 use crate::store::{Actor, Envelope};
 use crate::writer::{Committed, Request, Submission};
@@ -51,67 +50,26 @@ pub fn router() -> Router<AppState> {
         })
 }
 
-/// `GET /healthz`: 200 once the replay is done (the server only listens after it).
-pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
+/// `GET /healthz`: 200 once the replay is done (the server only listens after it) while the
+/// writer runs; 503 if the writer has stopped.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let writer = state.writer.is_running();
     let read = state.read.read();
-    Json(json!({
-        "status": "ok",
+    let body = json!({
+        "status": if writer { "ok" } else { "writer_stopped" },
         "position": read.position,
         "projections": {
             "catalog": read.catalog.position(),
             "history": read.history.position(),
             "timelines": read.timelines.position(),
         },
-    }))
-}
-
-/// A JSON body whose rejections are API errors naming what is wrong.
-pub struct ApiJson<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: HttpRequest, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(match rejection {
-                JsonRejection::MissingJsonContentType(_) => ApiError {
-                    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    code: "unsupported_media_type",
-                    message: "send the body as JSON with Content-Type: application/json".to_owned(),
-                },
-                JsonRejection::JsonDataError(e) => {
-                    ApiError::bad_request("invalid_field", e.body_text())
-                }
-                JsonRejection::JsonSyntaxError(e) => {
-                    ApiError::bad_request("malformed_json", e.body_text())
-                }
-                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    ApiError {
-                        status: StatusCode::PAYLOAD_TOO_LARGE,
-                        code: "payload_too_large",
-                        message: format!(
-                            "the body is larger than {} KiB",
-                            super::BODY_LIMIT / 1024
-                        ),
-                    }
-                }
-                JsonRejection::BytesRejection(e) => ApiError {
-                    status: e.status(),
-                    code: "unreadable_body",
-                    message: e.body_text(),
-                },
-                other => ApiError::bad_request("malformed_json", other.body_text()),
-            }),
-        }
-    }
-}
-
-/// Query parameters, or a 400 saying what is wrong with them.
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))
+    });
+    let status = if writer {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }
 
 fn field_error(e: &input::FieldError) -> ApiError {
@@ -200,24 +158,11 @@ fn number_param(name: &'static str, raw: Option<&str>, default: usize) -> Result
     }
 }
 
-/// Parses `open`/`closed` (empty means both).
-pub fn status_param(raw: Option<&str>) -> Result<Option<CohortStatus>, String> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some("open") => Ok(Some(CohortStatus::Open)),
-        Some("closed") => Ok(Some(CohortStatus::Closed)),
-        Some(other) => Err(format!(
-            "status: must be \"open\" or \"closed\", got {other:?}"
-        )),
-    }
-}
-
 async fn list_cohorts(
     State(state): State<AppState>,
-    q: Result<Query<ListQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let q = query(q)?;
-    let status = status_param(q.status.as_deref())
+    let status = input::status_param(q.status.as_deref())
         .map_err(|m| ApiError::bad_request("invalid_parameter", m))?;
     let limit = number_param("limit", q.limit.as_deref(), 50)?.min(MAX_LIMIT);
     let offset = number_param("offset", q.offset.as_deref(), 0)?;
@@ -278,11 +223,10 @@ struct AsOfQuery {
 
 async fn cohort(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    q: Result<Query<AsOfQuery>, QueryRejection>,
+    ApiPath(id): ApiPath,
+    ApiQuery(q): ApiQuery<AsOfQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
-    let q = query(q)?;
     let as_of = match q.as_of.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(
@@ -294,10 +238,12 @@ async fn cohort(
         None => None,
         Some(as_of) => {
             let store = state.store.clone();
-            let view = tokio::task::spawn_blocking(move || cohort_as_of(&store, cohort, as_of))
-                .await
-                .map_err(|e| ApiError::internal("time travel task failed", &e))?
-                .map_err(|e| ApiError::internal("time travel read failed", &e))?;
+            let published = state.read.read().position;
+            let view =
+                tokio::task::spawn_blocking(move || cohort_as_of(&store, cohort, as_of, published))
+                    .await
+                    .map_err(|e| ApiError::internal("time travel task failed", &e))?
+                    .map_err(|e| ApiError::internal("time travel read failed", &e))?;
             Some(view.ok_or_else(|| ApiError {
                 status: StatusCode::NOT_FOUND,
                 code: "cohort_not_found",
@@ -371,13 +317,14 @@ async fn read_store<T: Send + 'static>(
 
 async fn cohort_events(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
     if state.read.read().catalog.get(cohort).is_none() {
         return Err(ApiError::cohort_not_found(&id));
     }
-    let envelopes = read_store(&state, move |s| s.read()?.stream(cohort, 1, u64::MAX)).await?;
+    let published = state.read.read().position;
+    let envelopes = read_store(&state, move |s| s.read()?.stream(cohort, 1, published)).await?;
     let read = state.read.read();
     Ok(Json(
         json!({"events": events_json(&envelopes, &read.directory)}),
@@ -392,16 +339,15 @@ struct FeedQuery {
 
 async fn events(
     State(state): State<AppState>,
-    q: Result<Query<FeedQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let q = query(q)?;
     let after = number_param("after", q.after.as_deref(), 0)? as u64;
     let limit = number_param("limit", q.limit.as_deref(), 100)?.clamp(1, MAX_LIMIT);
-    let (envelopes, head) = read_store(&state, move |s| {
-        let reader = s.read()?;
-        Ok((reader.events_after(after, limit)?, reader.head_position()?))
-    })
-    .await?;
+    // Serve only what the projections have applied: the learner directory then knows every
+    // learner the events name, and `head` never runs ahead of what the pages show.
+    let head = state.read.read().position;
+    let mut envelopes = read_store(&state, move |s| s.read()?.events_after(after, limit)).await?;
+    envelopes.retain(|e| e.position <= head);
     let read = state.read.read();
     let next = envelopes.last().map_or(after, |e| e.position);
     Ok(Json(json!({
@@ -411,23 +357,13 @@ async fn events(
     })))
 }
 
-/// Finds a learner by key, or by opaque id (for learners whose key is not on file).
-pub fn find_learner(directory: &Directory, raw: &str) -> Option<LearnerId> {
-    if let Ok(key) = crate::learner_key::LearnerKey::parse(raw) {
-        if let Some(id) = directory.id_of(key.as_str()) {
-            return Some(id);
-        }
-    }
-    Uuid::parse_str(raw.trim()).ok().map(LearnerId)
-}
-
 async fn timeline(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath,
 ) -> Result<Json<Value>, ApiError> {
     let (learner, positions) = {
         let read = state.read.read();
-        let learner = find_learner(&read.directory, &raw)
+        let learner = super::find_learner(&read.directory, &raw)
             .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
             .ok_or_else(|| ApiError::learner_not_found(&raw))?;
         let positions: Vec<u64> = read
@@ -456,7 +392,7 @@ struct EnrollBody {
 
 async fn enroll(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     headers: HeaderMap,
     ApiJson(body): ApiJson<EnrollBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -503,7 +439,7 @@ fn promoted_keys(done: &Committed, directory: &Directory) -> Vec<String> {
 
 async fn withdraw(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     headers: HeaderMap,
     ApiJson(body): ApiJson<WithdrawBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -538,7 +474,7 @@ async fn withdraw(
 
 async fn promote(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
@@ -558,7 +494,7 @@ struct CapacityBody {
 
 async fn change_capacity(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CapacityBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -582,7 +518,7 @@ async fn change_capacity(
 
 async fn close(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;

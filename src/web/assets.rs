@@ -1,6 +1,6 @@
 //! Static assets, embedded in the binary at compile time: nothing is fetched from outside.
 
-use axum::extract::Path;
+use super::extract::PagePath;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -9,7 +9,7 @@ use super::error::PageError;
 const STYLE_CSS: &str = include_str!("../../static/style.css");
 
 /// `GET /static/{file}`.
-pub async fn serve(Path(file): Path<String>) -> Result<Response, PageError> {
+pub async fn serve(PagePath(file): PagePath) -> Result<Response, PageError> {
     match file.as_str() {
         "style.css" => Ok((
             [

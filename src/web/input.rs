@@ -9,7 +9,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use uuid::Uuid;
 
-use crate::domain::{Capacity, CohortId, NewCohort};
+use crate::domain::{Capacity, CohortId, CohortStatus, NewCohort};
 use crate::learner_key::LearnerKey;
 
 /// Longest free text (names, reasons) accepted, in characters.
@@ -187,12 +187,15 @@ pub fn parse_time(field: &'static str, raw: &str) -> Result<Timestamp, FieldErro
     if raw.is_empty() {
         return Err(FieldError::new(field, "is required"));
     }
-    if let Ok(t) = raw.parse::<Timestamp>() {
-        return Ok(t);
-    }
-    raw.parse::<DateTime>()
+    raw.parse::<Timestamp>()
         .ok()
-        .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
+        .or_else(|| {
+            raw.parse::<DateTime>()
+                .ok()
+                .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
+        })
+        // The store keeps microseconds: what is decided and shown now is what a replay shows.
+        .and_then(|t| Timestamp::from_microsecond(t.as_microsecond()).ok())
         .ok_or_else(|| {
             FieldError::new(
                 field,
@@ -204,6 +207,18 @@ pub fn parse_time(field: &'static str, raw: &str) -> Result<Timestamp, FieldErro
 /// A cohort id from a path segment.
 pub fn cohort_id(raw: &str) -> Option<CohortId> {
     Uuid::parse_str(raw).ok().map(CohortId)
+}
+
+/// Parses `open`/`closed` (empty means both).
+pub fn status_param(raw: Option<&str>) -> Result<Option<CohortStatus>, String> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("open") => Ok(Some(CohortStatus::Open)),
+        Some("closed") => Ok(Some(CohortStatus::Closed)),
+        Some(other) => Err(format!(
+            "status: must be \"open\" or \"closed\", got {other:?}"
+        )),
+    }
 }
 
 /// Headers a command may carry.
@@ -276,6 +291,15 @@ pub fn display_time(t: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_keep_the_microseconds_the_store_keeps() {
+        let t = parse_time("t", "2026-03-10T00:00:00.123456789Z").unwrap();
+        assert_eq!(
+            t,
+            "2026-03-10T00:00:00.123456Z".parse::<Timestamp>().unwrap()
+        );
+    }
 
     #[test]
     fn times_read_rfc3339_and_browser_local_as_utc() {

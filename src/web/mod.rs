@@ -7,11 +7,14 @@
 mod api;
 mod assets;
 mod error;
+mod extract;
 mod input;
 mod pages;
 mod views;
 
 use std::sync::Arc;
+
+use uuid::Uuid;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -20,7 +23,9 @@ use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::clock::Clock;
-use crate::projections::ReadModel;
+use crate::domain::LearnerId;
+use crate::learner_key::LearnerKey;
+use crate::projections::{Directory, ReadModel};
 use crate::store::{Actor, Store};
 use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
 
@@ -53,6 +58,16 @@ impl AppState {
     async fn submit_request(&self, request: Request) -> Result<Committed, CommandError> {
         self.submit(Submission::new(request, Actor::local())).await
     }
+}
+
+/// Finds a learner by key, or by opaque id (for learners whose key is not on file).
+pub fn find_learner(directory: &Directory, raw: &str) -> Option<LearnerId> {
+    if let Ok(key) = LearnerKey::parse(raw) {
+        if let Some(id) = directory.id_of(key.as_str()) {
+            return Some(id);
+        }
+    }
+    Uuid::parse_str(raw.trim()).ok().map(LearnerId)
 }
 
 /// The whole HTTP surface.

@@ -2,16 +2,16 @@
 //! again with 422 and the rule's message beside it).
 
 use axum::Form;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
-use super::api::{find_learner, status_param};
 use super::error::{PageError, describe};
+use super::extract::{PagePath, PageQuery};
 use super::input::{self, RawCohort, RawNumber};
 use super::views::{
     CohortDetail, CohortForm, CohortPage, CohortRow, CommandForm, CommandValues, DashboardPage,
@@ -38,13 +38,6 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> PageError {
     PageError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
-/// Query parameters, or a 400 page saying what is wrong with them.
-fn query_or_400<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, PageError> {
-    query.map(|Query(q)| q).map_err(|e| {
-        PageError::BadRequest(format!("the query could not be read: {}", e.body_text()))
-    })
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct DashboardQuery {
@@ -56,10 +49,9 @@ pub struct DashboardQuery {
 /// `GET /`: every cohort, filterable by instructor and status.
 pub async fn dashboard(
     State(state): State<AppState>,
-    query: Result<Query<DashboardQuery>, QueryRejection>,
+    PageQuery(q): PageQuery<DashboardQuery>,
 ) -> Result<Response, PageError> {
-    let q = query_or_400(query)?;
-    let (status, error) = match status_param(Some(&q.status)) {
+    let (status, error) = match input::status_param(Some(&q.status)) {
         Ok(s) => (s, None),
         Err(message) => (None, Some(message)),
     };
@@ -223,11 +215,10 @@ fn parse_cohort(id: &str) -> Result<CohortId, PageError> {
 /// cohort as it was at a point in history.
 pub async fn cohort(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    query: Result<Query<CohortQuery>, QueryRejection>,
+    PagePath(id): PagePath,
+    PageQuery(q): PageQuery<CohortQuery>,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
-    let q = query_or_400(query)?;
     let as_of = match q.as_of.trim() {
         "" => None,
         raw => Some(
@@ -253,10 +244,12 @@ async fn render_cohort(
         None => None,
         Some(point) => {
             let store = state.store.clone();
-            let view = tokio::task::spawn_blocking(move || cohort_as_of(&store, cohort, point))
-                .await
-                .map_err(|e| PageError::internal("time travel task failed", &e))?
-                .map_err(|e| PageError::internal("time travel read failed", &e))?;
+            let published = state.read.read().position;
+            let view =
+                tokio::task::spawn_blocking(move || cohort_as_of(&store, cohort, point, published))
+                    .await
+                    .map_err(|e| PageError::internal("time travel task failed", &e))?
+                    .map_err(|e| PageError::internal("time travel read failed", &e))?;
             Some(view.ok_or_else(|| {
                 PageError::NotFound(format!("cohort {cohort} did not exist yet at that point"))
             })?)
@@ -317,19 +310,19 @@ async fn run_command(
     cohort: CohortId,
     form: CommandForm,
     request: Result<Request, String>,
-    learner: Option<&str>,
     values: CommandValues,
 ) -> Result<Response, PageError> {
     let message = match request {
         Err(message) => message,
-        Ok(request) => match state.submit_request(request).await {
+        Ok(request) => match state.submit_request(request.clone()).await {
             Ok(done) => {
                 return Ok(Redirect::to(&done_url(&done)).into_response());
             }
             Err(CommandError::Rejected(violation))
                 if !matches!(violation, RuleViolation::CohortNotFound { .. }) =>
             {
-                describe(&violation, learner)
+                let learner = request.learner_key().map(ToString::to_string);
+                describe(&violation, learner.as_deref())
             }
             Err(e) => return Err(command_page_error(e)),
         },
@@ -349,7 +342,7 @@ pub struct LearnerForm {
 /// `POST /cohorts/{id}/enroll`.
 pub async fn enroll(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
     form: Result<Form<LearnerForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
@@ -362,7 +355,6 @@ pub async fn enroll(
             name: Some(name).filter(|n| !n.is_empty()),
         })
     });
-    let key = f.learner.trim().to_lowercase();
     let values = CommandValues {
         learner: f.learner,
         name: f.name,
@@ -373,7 +365,6 @@ pub async fn enroll(
         cohort,
         CommandForm::Enroll,
         request.map_err(|e| e.to_string()),
-        Some(&key),
         values,
     )
     .await
@@ -390,7 +381,7 @@ fn learner_with_reason(
 /// `POST /cohorts/{id}/withdraw`.
 pub async fn withdraw(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
     form: Result<Form<LearnerForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
@@ -400,27 +391,18 @@ pub async fn withdraw(
         learner,
         reason,
     });
-    let key = f.learner.trim().to_lowercase();
     let values = CommandValues {
         learner: f.learner,
         reason: f.reason,
         ..CommandValues::default()
     };
-    run_command(
-        &state,
-        cohort,
-        CommandForm::Withdraw,
-        request,
-        Some(&key),
-        values,
-    )
-    .await
+    run_command(&state, cohort, CommandForm::Withdraw, request, values).await
 }
 
 /// `POST /cohorts/{id}/leave-waitlist`.
 pub async fn leave_waitlist(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
     form: Result<Form<LearnerForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
@@ -430,13 +412,11 @@ pub async fn leave_waitlist(
         learner,
         reason,
     });
-    let key = f.learner.trim().to_lowercase();
     run_command(
         &state,
         cohort,
         CommandForm::LeaveWaitlist,
         request,
-        Some(&key),
         CommandValues::default(),
     )
     .await
@@ -445,7 +425,7 @@ pub async fn leave_waitlist(
 /// `POST /cohorts/{id}/promote`.
 pub async fn promote(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
     let request = Ok(Request::Promote { cohort });
@@ -454,7 +434,6 @@ pub async fn promote(
         cohort,
         CommandForm::Promote,
         request,
-        None,
         CommandValues::default(),
     )
     .await
@@ -469,7 +448,7 @@ pub struct CapacityForm {
 /// `POST /cohorts/{id}/capacity`.
 pub async fn change_capacity(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
     form: Result<Form<CapacityForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
@@ -481,13 +460,13 @@ pub async fn change_capacity(
         capacity: f.capacity,
         ..CommandValues::default()
     };
-    run_command(&state, cohort, CommandForm::Capacity, request, None, values).await
+    run_command(&state, cohort, CommandForm::Capacity, request, values).await
 }
 
 /// `POST /cohorts/{id}/close`.
 pub async fn close(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
     run_command(
@@ -495,7 +474,6 @@ pub async fn close(
         cohort,
         CommandForm::Close,
         Ok(Request::Close { cohort }),
-        None,
         CommandValues::default(),
     )
     .await
@@ -504,7 +482,7 @@ pub async fn close(
 /// `GET /cohorts/{id}/history`: every event of the cohort, with actor and what changed.
 pub async fn history(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath,
 ) -> Result<HistoryPage, PageError> {
     let cohort = parse_cohort(&id)?;
     let read = state.read.read();
@@ -528,10 +506,10 @@ pub async fn history(
 /// `GET /learners/{learner}`: where the learner stands, and their timeline across cohorts.
 pub async fn learner(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    PagePath(raw): PagePath,
 ) -> Result<LearnerPage, PageError> {
     let read = state.read.read();
-    let id = find_learner(&read.directory, &raw)
+    let id = super::find_learner(&read.directory, &raw)
         .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
         .ok_or_else(|| PageError::NotFound(format!("no learner {raw:?}")))?;
     let timeline = read.timelines.of(id);

@@ -691,3 +691,187 @@ async fn wrong_methods_and_unreadable_queries_get_json_errors() {
     let (status, error) = app.get_json("/api/v1/events?after=1&after=2").await;
     assert_eq!((status, error_code(&error)), (400, "invalid_parameter"));
 }
+
+#[tokio::test]
+async fn an_idempotency_key_tells_apart_requests_whose_fields_merely_concatenate_alike() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Pipes", 5).await;
+    let send = |body: Value| {
+        app.client
+            .post(app.url(&format!("/api/v1/cohorts/{id}/enrollments")))
+            .header("Idempotency-Key", "same-key")
+            .json(&body)
+            .send()
+    };
+    let first = send(json!({"learner": "a|b", "name": "c"})).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let second = send(json!({"learner": "a", "name": "b|c"})).await.unwrap();
+    assert_eq!(second.status(), 422);
+    assert_eq!(
+        error_code(&second.json().await.unwrap()),
+        "idempotency_key_reused"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_command_repeated_with_its_key_is_refused_again_even_if_it_would_now_pass() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Refusals", 5).await;
+    let withdraw = || {
+        app.client
+            .post(app.url(&format!("/api/v1/cohorts/{id}/withdrawals")))
+            .header("Idempotency-Key", "w-1")
+            .json(&json!({"learner": "x@e.org"}))
+            .send()
+    };
+    let first = withdraw().await.unwrap();
+    assert_eq!(first.status(), 422);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(error_code(&first), "not_enrolled");
+
+    app.enroll(&id, "x@e.org").await;
+    let (_, before) = app.get_json("/api/v1/events").await;
+    let again = withdraw().await.unwrap();
+    assert_eq!(again.status(), 422);
+    assert_eq!(
+        again.json::<Value>().await.unwrap(),
+        first,
+        "the first response, again"
+    );
+    let (_, after) = app.get_json("/api/v1/events").await;
+    assert_eq!(after["head"], before["head"], "the repeat wrote nothing");
+    assert_eq!(app.cohort(&id).await["enrolled_count"], 1);
+}
+
+#[tokio::test]
+async fn if_match_on_an_unknown_cohort_is_404_not_a_conflict() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/cohorts/{}/close", uuid::Uuid::now_v7())))
+        .header("If-Match", "\"3\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        error_code(&response.json().await.unwrap()),
+        "cohort_not_found"
+    );
+}
+
+#[tokio::test]
+async fn unreadable_path_segments_get_json_errors() {
+    let app = TestApp::spawn().await;
+    for path in ["/api/v1/cohorts/%FF", "/api/v1/learners/%FF/timeline"] {
+        let (status, error) = app.get_json(path).await;
+        assert_eq!(
+            (status, error_code(&error)),
+            (400, "invalid_path"),
+            "{path}"
+        );
+    }
+}
+
+/// Sends one request through a router (no server), returning status and JSON body.
+async fn oneshot_json(
+    app: &axum::Router,
+    request: axum::http::Request<axum::body::Body>,
+) -> (u16, Value) {
+    use tower::ServiceExt as _;
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+fn get(path: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::get(path)
+        .body(axum::body::Body::empty())
+        .unwrap()
+}
+
+/// The feed serves only what the projections have applied, so every learner it names is known
+/// by key. Here an event is committed behind the projections' back to hold them behind.
+#[tokio::test]
+async fn the_feed_never_runs_ahead_of_the_projections() {
+    use std::sync::Arc;
+
+    use rollbook::clock::FixedClock;
+    use rollbook::domain::{Event, LearnerId};
+    use rollbook::projections::{CatalogFilter, ReadModel};
+    use rollbook::store::{
+        Actor, Batch, CommandMeta, LearnerRecord, Store, StoreOptions, StreamAppend,
+    };
+    use rollbook::web::{AppState, router};
+    use rollbook::writer::{self, WriterOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Arc::new(Store::open(&dir.path().join("lag.redb"), &StoreOptions::default()).unwrap());
+    let read = Arc::new(ReadModel::rebuild(&store).unwrap().0);
+    let clock = Arc::new(FixedClock::new(ts(NOW)));
+    let (handle, _thread) = writer::spawn(
+        store.clone(),
+        read.clone(),
+        clock.clone(),
+        WriterOptions::default(),
+    )
+    .unwrap();
+    let app = router(AppState {
+        store: store.clone(),
+        read: read.clone(),
+        writer: handle,
+        clock,
+    });
+
+    // One cohort through the writer (published), one enrollment straight into the store.
+    let create = axum::http::Request::post("/api/v1/cohorts")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(cohort_body("Lag", 3).to_string()))
+        .unwrap();
+    assert_eq!(oneshot_json(&app, create).await.0, 201);
+    let cohort = read.read().catalog.list(&CatalogFilter::default(), 0, 1).0[0]
+        .state
+        .id;
+    let learner = LearnerId(uuid::Uuid::now_v7());
+    let id = uuid::Uuid::now_v7();
+    let unpublished = Batch {
+        appends: vec![StreamAppend {
+            cohort,
+            expected_version: 1,
+            events: vec![Event::StudentEnrolled { learner }],
+            occurred_at: ts(NOW),
+            meta: CommandMeta {
+                actor: Actor::local(),
+                command_id: id,
+                correlation_id: id,
+                causation_id: id,
+            },
+            idempotency: None,
+        }],
+        learners: vec![(
+            learner,
+            LearnerRecord {
+                key: "hidden@x.org".to_owned(),
+                name: String::new(),
+            },
+        )],
+        ..Batch::default()
+    };
+    store.commit(&unpublished, ts(NOW)).unwrap();
+
+    let (_, feed) = oneshot_json(&app, get("/api/v1/events")).await;
+    assert_eq!(feed["head"], 1);
+    assert_eq!(feed["events"].as_array().unwrap().len(), 1, "{feed}");
+    let (_, stream) = oneshot_json(&app, get(&format!("/api/v1/cohorts/{cohort}/events"))).await;
+    assert_eq!(stream["events"].as_array().unwrap().len(), 1, "{stream}");
+
+    // Once the projections catch up, the event is served, with the learner's key.
+    read.catch_up(&store).unwrap();
+    let (_, feed) = oneshot_json(&app, get("/api/v1/events")).await;
+    assert_eq!(feed["head"], 2);
+    assert_eq!(feed["events"][1]["data"]["learner"], "hidden@x.org");
+}

@@ -586,12 +586,19 @@ async fn the_cohort_page_labels_its_forms() {
     app.enroll(&id, "ana@example.org").await;
     let (status, html) = page(&app, &format!("/cohorts/{id}")).await;
     assert_eq!(status, 200);
-    for command in ["enroll", "withdraw", "capacity", "promote", "close"] {
+    for command in ["enroll", "withdraw", "capacity", "close"] {
         assert!(
             html.contains(&format!(r#"action="/cohorts/{id}/{command}""#)),
             "{command}: {html}"
         );
     }
+    // Promotion is automatic: the manual form shows only when a seat is free while learners
+    // wait, which the rules never allow on an open cohort.
+    assert!(
+        !html.contains(&format!(r#"action="/cohorts/{id}/promote""#)),
+        "{html}"
+    );
+    assert!(html.contains("promoted automatically, in order"), "{html}");
     assert_inputs_labelled(&html);
     assert!(html.contains(&format!(
         r#"<a href="/cohorts/{id}/history">Full history</a>"#
@@ -1583,4 +1590,19 @@ async fn wrong_methods_unreadable_queries_and_huge_forms_get_error_pages() {
     assert_eq!(status, 413);
     assert!(html.contains("larger than 64 KiB"), "{html}");
     assert_eq!(head(&app).await, 1, "nothing was written");
+}
+
+#[tokio::test]
+async fn learner_keys_with_slashes_link_to_their_page() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Numbers", 2).await;
+    app.enroll(&id, "2024/0012").await;
+    let (_, html) = page(&app, &format!("/cohorts/{id}")).await;
+    assert!(
+        html.contains(r#"<a href="/learners/2024%2F0012">2024/0012</a>"#),
+        "{html}"
+    );
+    let (status, html) = page(&app, "/learners/2024%2F0012").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<h1>2024/0012</h1>"), "{html}");
 }

@@ -27,6 +27,8 @@ enum Op {
     Close(usize),
     /// Let time pass (hours), so deadlines are crossed.
     Wait(i64),
+    /// Let a little time pass (nanoseconds), so times are not whole microseconds.
+    WaitNanos(i64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -39,6 +41,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..4, 1u64..7).prop_map(|(c, n)| Op::Capacity(c, n)),
         1 => (0usize..4).prop_map(Op::Close),
         1 => (1i64..120).prop_map(Op::Wait),
+        1 => (1i64..1_000_000).prop_map(Op::WaitNanos),
     ]
 }
 
@@ -82,7 +85,7 @@ fn to_request(op: &Op, cohorts: &[CohortId], now: Timestamp) -> Option<Request> 
             capacity: Capacity::new(n).unwrap(),
         },
         Op::Close(c) => Request::Close { cohort: pick(c)? },
-        Op::Wait(_) => return None,
+        Op::Wait(_) | Op::WaitNanos(_) => return None,
     })
 }
 
@@ -106,6 +109,9 @@ fn run(batches: &[Vec<Op>]) -> Result<(), TestCaseError> {
         for op in batch {
             if let Op::Wait(hours) = op {
                 now += SignedDuration::from_hours(*hours);
+                clock.set(now);
+            } else if let Op::WaitNanos(nanos) = op {
+                now += SignedDuration::from_nanos(*nanos);
                 clock.set(now);
             } else if let Some(request) = to_request(op, &cohorts, now) {
                 if let Request::Create { cohort, .. } = &request {
@@ -138,9 +144,10 @@ fn run(batches: &[Vec<Op>]) -> Result<(), TestCaseError> {
 
     let reader = store.read().unwrap();
     for cohort in &cohorts {
-        let Some((loaded, version)) = reader.load_cohort(*cohort).unwrap() else {
+        let Some(loaded) = reader.load_cohort(*cohort).unwrap() else {
             continue;
         };
+        let (loaded, version) = (loaded.state, loaded.version);
         let events: Vec<_> = reader
             .stream(*cohort, 1, u64::MAX)
             .unwrap()

@@ -253,9 +253,10 @@ fn a_snapshot_plus_the_tail_equals_the_full_replay() {
     // created, 5 enrollments, 2 × (withdrawn + promoted) = 10 events: snapshots at 3, 6, 9.
     assert_eq!(reader.stream_version(cohort).unwrap(), 10);
     assert_eq!(reader.snapshot_versions(cohort).unwrap(), [3, 6, 9]);
-    let (loaded, version) = reader.load_cohort(cohort).unwrap().unwrap();
-    assert_eq!(version, 10);
-    assert_eq!(loaded, full_replay(&store, cohort));
+    let loaded = reader.load_cohort(cohort).unwrap().unwrap();
+    assert_eq!(loaded.version, 10);
+    assert!(!loaded.snapshot_unreadable);
+    assert_eq!(loaded.state, full_replay(&store, cohort));
 }
 
 const SNAPSHOTS: TableDefinition<(Uuid, u64), (u16, &[u8])> = TableDefinition::new("snapshots");
@@ -293,10 +294,12 @@ fn undecodable_snapshots_are_ignored() {
         txn.commit().unwrap();
     }
     let store = open(&path);
-    let (loaded, _) = store.read().unwrap().load_cohort(cohort).unwrap().unwrap();
-    assert_eq!(loaded, full_replay(&store, cohort));
+    let loaded = store.read().unwrap().load_cohort(cohort).unwrap().unwrap();
+    assert_eq!(loaded.state, full_replay(&store, cohort));
+    assert!(loaded.snapshot_unreadable);
 
-    // The writer, loading through the damaged snapshots, still decides correctly.
+    // The writer, loading through the damaged snapshots, still decides correctly, and rebuilds
+    // the snapshot it could not read (at the version it loaded).
     let mut w = writer(&store, 3);
     let done = submit(&mut w, enroll(cohort, "f")).unwrap();
     assert_eq!(done.version, 11);
@@ -304,6 +307,14 @@ fn undecodable_snapshots_are_ignored() {
         done.events[0].event,
         Event::StudentWaitlisted { position: 2, .. }
     ));
+    let reader = store.read().unwrap();
+    assert_eq!(reader.snapshot_versions(cohort).unwrap(), [3, 6, 9, 10]);
+    let reloaded = reader.load_cohort(cohort).unwrap().unwrap();
+    assert!(
+        !reloaded.snapshot_unreadable,
+        "the fresh snapshot is the newest and reads"
+    );
+    assert_eq!(reloaded.state, full_replay(&store, cohort));
 }
 
 #[test]
