@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::input::{self, RawCohort, RawNumber};
 use crate::domain::{CohortId, Event, LearnerId};
-use crate::projections::{AsOf, CatalogFilter, CohortView, Directory, cohort_as_of};
+use crate::projections::{AsOf, CatalogFilter, CohortView, Directory};
 use crate::store::{Actor, Envelope};
 use crate::writer::{Committed, Request, Submission};
 
@@ -237,13 +237,10 @@ async fn cohort(
     let past = match as_of {
         None => None,
         Some(as_of) => {
-            let store = state.store.clone();
-            let published = state.read.read().position;
-            let view =
-                tokio::task::spawn_blocking(move || cohort_as_of(&store, cohort, as_of, published))
-                    .await
-                    .map_err(|e| ApiError::internal("time travel task failed", &e))?
-                    .map_err(|e| ApiError::internal("time travel read failed", &e))?;
+            let view = state
+                .cohort_as_of(cohort, as_of)
+                .await
+                .map_err(|e| ApiError::internal("time travel", &e))?;
             Some(view.ok_or_else(|| ApiError {
                 status: StatusCode::NOT_FOUND,
                 code: "cohort_not_found",
@@ -303,18 +300,6 @@ fn events_json(envelopes: &[Envelope], directory: &Directory) -> Vec<Value> {
     envelopes.iter().map(|e| event_json(e, directory)).collect()
 }
 
-/// Runs a blocking store read off the async threads.
-async fn read_store<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .map_err(|e| ApiError::internal("store read task failed", &e))?
-        .map_err(|e| ApiError::internal("store read failed", &e))
-}
-
 async fn cohort_events(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
@@ -324,7 +309,10 @@ async fn cohort_events(
         return Err(ApiError::cohort_not_found(&id));
     }
     let published = state.read.read().position;
-    let envelopes = read_store(&state, move |s| s.read()?.stream(cohort, 1, published)).await?;
+    let envelopes = state
+        .read_store(move |s| s.read()?.stream(cohort, 1, published))
+        .await
+        .map_err(|e| ApiError::internal("store read", &e))?;
     let read = state.read.read();
     Ok(Json(
         json!({"events": events_json(&envelopes, &read.directory)}),
@@ -346,7 +334,10 @@ async fn events(
     // Serve only what the projections have applied: the learner directory then knows every
     // learner the events name, and `head` never runs ahead of what the pages show.
     let head = state.read.read().position;
-    let mut envelopes = read_store(&state, move |s| s.read()?.events_after(after, limit)).await?;
+    let mut envelopes = state
+        .read_store(move |s| s.read()?.events_after(after, limit))
+        .await
+        .map_err(|e| ApiError::internal("store read", &e))?;
     envelopes.retain(|e| e.position <= head);
     let read = state.read.read();
     let next = envelopes.last().map_or(after, |e| e.position);
@@ -374,7 +365,10 @@ async fn timeline(
             .collect();
         (learner, positions)
     };
-    let envelopes = read_store(&state, move |s| s.read()?.events_at(&positions)).await?;
+    let envelopes = state
+        .read_store(move |s| s.read()?.events_at(&positions))
+        .await
+        .map_err(|e| ApiError::internal("store read", &e))?;
     let read = state.read.read();
     Ok(Json(json!({
         "learner": read.directory.key_of(learner),

@@ -23,10 +23,11 @@ use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::clock::Clock;
+use crate::domain::CohortId;
 use crate::domain::LearnerId;
 use crate::learner_key::LearnerKey;
-use crate::projections::{Directory, ReadModel};
-use crate::store::{Actor, Store};
+use crate::projections::{AsOf, CohortView, Directory, ReadModel, cohort_as_of};
+use crate::store::{Actor, Store, StoreError};
 use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
 
 pub use error::{ApiError, PageError};
@@ -58,6 +59,35 @@ impl AppState {
     async fn submit_request(&self, request: Request) -> Result<Committed, CommandError> {
         self.submit(Submission::new(request, Actor::local())).await
     }
+
+    /// Runs a blocking store read on the blocking pool, never on the async threads.
+    async fn read_store<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ReadError> {
+        let store = self.store.clone();
+        Ok(tokio::task::spawn_blocking(move || read(&store)).await??)
+    }
+
+    /// The cohort as it was at `as_of`, seeing no further than the projections have applied.
+    async fn cohort_as_of(
+        &self,
+        cohort: CohortId,
+        as_of: AsOf,
+    ) -> Result<Option<CohortView>, ReadError> {
+        let published = self.read.read().position;
+        self.read_store(move |store| cohort_as_of(store, cohort, as_of, published))
+            .await
+    }
+}
+
+/// A read of the store that failed: an internal error, logged, never shown.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("store read task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("store read failed: {0}")]
+    Store(#[from] StoreError),
 }
 
 /// Finds a learner by key, or by opaque id (for learners whose key is not on file).

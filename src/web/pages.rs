@@ -18,7 +18,7 @@ use super::views::{
     HistoryPage, HistoryRow, LearnerPage, NewCohortPage, PageLinks, TimelineRow,
 };
 use crate::domain::{CohortId, RuleViolation};
-use crate::projections::{AsOf, CatalogFilter, cohort_as_of};
+use crate::projections::{AsOf, CatalogFilter};
 use crate::writer::{CommandError, Committed, Request};
 
 /// Cohorts per dashboard page.
@@ -243,13 +243,10 @@ async fn render_cohort(
     let past = match as_of {
         None => None,
         Some(point) => {
-            let store = state.store.clone();
-            let published = state.read.read().position;
-            let view =
-                tokio::task::spawn_blocking(move || cohort_as_of(&store, cohort, point, published))
-                    .await
-                    .map_err(|e| PageError::internal("time travel task failed", &e))?
-                    .map_err(|e| PageError::internal("time travel read failed", &e))?;
+            let view = state
+                .cohort_as_of(cohort, point)
+                .await
+                .map_err(|e| PageError::internal("time travel", &e))?;
             Some(view.ok_or_else(|| {
                 PageError::NotFound(format!("cohort {cohort} did not exist yet at that point"))
             })?)
