@@ -14,6 +14,7 @@ pub mod config;
 pub mod domain;
 pub mod learner_key;
 pub mod projections;
+pub mod serve;
 pub mod store;
 pub mod web;
 pub mod writer;

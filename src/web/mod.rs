@@ -8,6 +8,7 @@ mod api;
 mod assets;
 mod error;
 mod extract;
+mod headers;
 mod input;
 mod pages;
 mod views;

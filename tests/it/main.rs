@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod hardening;
 mod helpers;
 mod pages;
 mod properties;

@@ -1,0 +1,1 @@
+//! Security headers sent with every response (filled in by the hardening work).

@@ -1,0 +1,1 @@
+//! Hardening: limits, timeouts and headers against slow, large and hostile clients.
