@@ -745,6 +745,153 @@ pub fn decode_learner(bytes: &[u8]) -> Result<LearnerRecord, CodecError> {
     decode("learner", unframe(bytes)?)
 }
 
+// ---- accounts, tokens and sessions ----------------------------------------------------------
+
+/// A staff account as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// Login name, unique, lower-case.
+    pub name: String,
+    /// `admin`, `staff` or `viewer`.
+    pub role: String,
+    /// argon2id hash in PHC string form.
+    pub password_hash: String,
+    /// A disabled account cannot log in, and its sessions and tokens stop working.
+    pub disabled: bool,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last logged in.
+    pub last_login: Option<Timestamp>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AccountV1 {
+    name: String,
+    role: String,
+    password_hash: String,
+    disabled: bool,
+    created_at: i64,
+    last_login: Option<i64>,
+}
+
+/// Encodes an account.
+pub fn encode_account(a: &AccountRecord) -> Result<Vec<u8>, CodecError> {
+    encode_framed(
+        "account",
+        &AccountV1 {
+            name: a.name.clone(),
+            role: a.role.clone(),
+            password_hash: a.password_hash.clone(),
+            disabled: a.disabled,
+            created_at: micros(a.created_at),
+            last_login: a.last_login.map(micros),
+        },
+    )
+}
+
+/// Decodes an account.
+pub fn decode_account(bytes: &[u8]) -> Result<AccountRecord, CodecError> {
+    let a: AccountV1 = decode("account", unframe(bytes)?)?;
+    Ok(AccountRecord {
+        name: a.name,
+        role: a.role,
+        password_hash: a.password_hash,
+        disabled: a.disabled,
+        created_at: from_micros("account", a.created_at)?,
+        last_login: a.last_login.map(|t| from_micros("account", t)).transpose()?,
+    })
+}
+
+/// An API token as stored: never the secret, only its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The account it acts as.
+    pub account: Uuid,
+    /// What it is for, as given at creation.
+    pub label: String,
+    /// SHA-256 of the secret.
+    pub hash: [u8; 32],
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TokenV1 {
+    account: [u8; 16],
+    label: String,
+    hash: [u8; 32],
+    created_at: i64,
+}
+
+/// Encodes a token.
+pub fn encode_token(t: &TokenRecord) -> Result<Vec<u8>, CodecError> {
+    encode_framed(
+        "token",
+        &TokenV1 {
+            account: *t.account.as_bytes(),
+            label: t.label.clone(),
+            hash: t.hash,
+            created_at: micros(t.created_at),
+        },
+    )
+}
+
+/// Decodes a token.
+pub fn decode_token(bytes: &[u8]) -> Result<TokenRecord, CodecError> {
+    let t: TokenV1 = decode("token", unframe(bytes)?)?;
+    Ok(TokenRecord {
+        account: Uuid::from_bytes(t.account),
+        label: t.label,
+        hash: t.hash,
+        created_at: from_micros("token", t.created_at)?,
+    })
+}
+
+/// A login session as stored (keyed by the SHA-256 of its id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The account logged in.
+    pub account: Uuid,
+    /// The secret every form of this session must carry.
+    pub csrf: [u8; 32],
+    /// When it was created (at login).
+    pub created_at: Timestamp,
+    /// When it was last used (refreshed lazily).
+    pub last_seen: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SessionV1 {
+    account: [u8; 16],
+    csrf: [u8; 32],
+    created_at: i64,
+    last_seen: i64,
+}
+
+/// Encodes a session.
+pub fn encode_session(s: &SessionRecord) -> Result<Vec<u8>, CodecError> {
+    encode_framed(
+        "session",
+        &SessionV1 {
+            account: *s.account.as_bytes(),
+            csrf: s.csrf,
+            created_at: micros(s.created_at),
+            last_seen: micros(s.last_seen),
+        },
+    )
+}
+
+/// Decodes a session.
+pub fn decode_session(bytes: &[u8]) -> Result<SessionRecord, CodecError> {
+    let s: SessionV1 = decode("session", unframe(bytes)?)?;
+    Ok(SessionRecord {
+        account: Uuid::from_bytes(s.account),
+        csrf: s.csrf,
+        created_at: from_micros("session", s.created_at)?,
+        last_seen: from_micros("session", s.last_seen)?,
+    })
+}
+
 #[cfg(test)]
 #[path = "codec_golden.rs"]
 mod golden;

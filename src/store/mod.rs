@@ -5,6 +5,7 @@
 //! cohort's state from its newest snapshot plus the tail, idempotency records, the learner
 //! directory). Every call blocks: callers keep it off async worker threads.
 
+mod accounts;
 mod codec;
 mod envelope;
 mod error;
@@ -16,12 +17,13 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use redb::{
-    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    Database, Durability, ReadTransaction, TableHandle, ReadableDatabase, ReadableTable, ReadableTableMetadata,
 };
 use uuid::Uuid;
 
+pub use accounts::AccountsSnapshot;
 pub use codec::{
-    CODEC_BINCODE2, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION, LearnerRecord,
+    AccountRecord, CODEC_BINCODE2, SessionRecord, TokenRecord, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION, LearnerRecord,
     MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION,
 };
 pub use envelope::{Actor, CommandMeta, Envelope};
@@ -29,7 +31,7 @@ pub use error::StoreError;
 
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 use tables::{
-    COMMANDS, EVENTS, LEARNER_KEYS, LEARNERS, META, META_FORMAT_VERSION, SNAPSHOTS, STREAM_INDEX,
+    ACCOUNTS, COMMANDS, SESSIONS, TOKENS, EVENTS, LEARNER_KEYS, LEARNERS, META, META_FORMAT_VERSION, SNAPSHOTS, STREAM_INDEX,
     STREAMS,
 };
 
@@ -144,7 +146,13 @@ impl Store {
         if !fresh {
             let txn = self.db.begin_read()?;
             check_format(&txn, &self.path)?;
-            return Ok(());
+            // Tables added since format 1 was first written are created on first open; a
+            // database that has them all is not written to.
+            let missing = [ACCOUNTS.name(), TOKENS.name(), SESSIONS.name()];
+            let present: Vec<String> = txn.list_tables()?.map(|t| t.name().to_owned()).collect();
+            if missing.iter().all(|m| present.iter().any(|p| p == m)) {
+                return Ok(());
+            }
         }
         let txn = self.db.begin_write()?;
         {
@@ -155,8 +163,13 @@ impl Store {
             txn.open_table(COMMANDS)?;
             txn.open_table(LEARNERS)?;
             txn.open_table(LEARNER_KEYS)?;
-            txn.open_table(META)?
-                .insert(META_FORMAT_VERSION, STORE_FORMAT_VERSION)?;
+            txn.open_table(ACCOUNTS)?;
+            txn.open_table(TOKENS)?;
+            txn.open_table(SESSIONS)?;
+            let mut meta = txn.open_table(META)?;
+            if meta.get(META_FORMAT_VERSION)?.is_none() {
+                meta.insert(META_FORMAT_VERSION, STORE_FORMAT_VERSION)?;
+            }
         }
         txn.commit()?;
         Ok(())
@@ -268,7 +281,7 @@ impl Store {
 
 /// A read transaction with typed accessors. Holding one pins the pages it sees: keep it short.
 pub struct Reader {
-    txn: ReadTransaction,
+    pub(crate) txn: ReadTransaction,
 }
 
 impl Reader {

@@ -22,3 +22,10 @@ pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// Key in [`META`] of the store format version.
 pub const META_FORMAT_VERSION: &str = "format_version";
+
+/// Account id → encoded account (name, role, password hash, disabled, times).
+pub const ACCOUNTS: TableDefinition<Uuid, &[u8]> = TableDefinition::new("accounts");
+/// API token id → encoded token (account, label, SHA-256 of the secret, created).
+pub const TOKENS: TableDefinition<Uuid, &[u8]> = TableDefinition::new("tokens");
+/// SHA-256 of a session id → encoded session (account, CSRF secret, times).
+pub const SESSIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("sessions");

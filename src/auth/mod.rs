@@ -1,0 +1,492 @@
+//! Who may act: staff accounts and their roles, password logins with sessions, API tokens, and
+//! login throttling. Kept in memory for fast checks on every request and written through to
+//! the store's account tables; never part of the event history.
+//!
+//! Password hashing is slow on purpose: `create_account`, `set_password` and `login` block, and
+//! the web layer calls them on the blocking pool.
+
+mod password;
+mod role;
+pub mod secret;
+mod throttle;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use jiff::{SignedDuration, Timestamp};
+use uuid::Uuid;
+
+pub use password::{Passwords, WeakPassword};
+pub use role::{Role, UnknownRole};
+use throttle::Throttle;
+
+use crate::clock::Clock;
+use crate::store::{AccountRecord, Actor, SessionRecord, Store, StoreError, TokenRecord};
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Account id.
+    pub account: Uuid,
+    /// Account name.
+    pub name: String,
+    /// What the account may do.
+    pub role: Role,
+    /// The session it came through (pages), with the CSRF secret its forms carry.
+    pub session: Option<SessionRef>,
+}
+
+/// The session a principal came through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRef {
+    /// SHA-256 of the session id.
+    pub key: [u8; 32],
+    /// The CSRF token (hex) the session's forms carry.
+    pub csrf: String,
+}
+
+impl Principal {
+    /// The actor recorded on events.
+    #[must_use]
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.account,
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// An account as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountView {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Role (accounts with an unreadable role are listed as viewers).
+    pub role: Role,
+    /// Disabled?
+    pub disabled: bool,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last login.
+    pub last_login: Option<Timestamp>,
+}
+
+/// A token as listed (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenView {
+    /// Id, for revocation.
+    pub id: Uuid,
+    /// The account it acts as.
+    pub account: String,
+    /// Its label.
+    pub label: String,
+    /// Created.
+    pub created_at: Timestamp,
+}
+
+/// What account administration can refuse.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No account of that name.
+    #[error("no account named {0:?}")]
+    NoSuchAccount(String),
+    /// The name is taken.
+    #[error("an account named {0:?} already exists")]
+    NameTaken(String),
+    /// The name is not usable.
+    #[error("account names are 1 to 64 letters, digits, dots, dashes or underscores")]
+    BadName,
+    /// The password is too weak.
+    #[error(transparent)]
+    WeakPassword(#[from] WeakPassword),
+    /// No token with that id.
+    #[error("no token with id {0}")]
+    NoSuchToken(String),
+    /// The labels is too long or has control characters.
+    #[error("token labels are at most 100 printable characters")]
+    BadLabel,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a login failed. Says nothing about whether the account exists.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Wrong name or password (or a disabled account).
+    #[error("wrong name or password")]
+    Invalid,
+    /// Too many failures: wait.
+    #[error("too many failed logins; try again in {} s", .0.as_secs().max(1))]
+    Throttled(SignedDuration),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Default)]
+struct State {
+    accounts: HashMap<Uuid, AccountRecord>,
+    by_name: HashMap<String, Uuid>,
+    tokens: HashMap<Uuid, TokenRecord>,
+    token_by_hash: HashMap<[u8; 32], Uuid>,
+    /// Sessions, with the last-seen time last written to the store.
+    sessions: HashMap<[u8; 32], (SessionRecord, Timestamp)>,
+}
+
+/// Accounts, tokens and sessions, in memory and in the store.
+pub struct Auth {
+    store: Arc<Store>,
+    passwords: Passwords,
+    clock: Arc<dyn Clock>,
+    idle_timeout: SignedDuration,
+    /// Hash checked for unknown names, so they cost what a wrong password costs.
+    dummy_hash: String,
+    state: RwLock<State>,
+    throttle: Mutex<Throttle>,
+}
+
+/// How often a session's last-seen time is written back (it is kept exactly in memory).
+const TOUCH_EVERY: SignedDuration = SignedDuration::from_mins(1);
+
+/// Account names: what may be typed.
+fn normalise_name(raw: &str) -> Result<String, AuthError> {
+    let name = raw.trim().to_lowercase();
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok { Ok(name) } else { Err(AuthError::BadName) }
+}
+
+impl Auth {
+    /// Loads every account, token and session from the store.
+    pub fn load(
+        store: Arc<Store>,
+        passwords: Passwords,
+        clock: Arc<dyn Clock>,
+        idle_timeout: SignedDuration,
+    ) -> Result<Self, StoreError> {
+        let snapshot = store.load_accounts()?;
+        let mut state = State::default();
+        for (id, account) in snapshot.accounts {
+            state.by_name.insert(account.name.clone(), id);
+            state.accounts.insert(id, account);
+        }
+        for (id, token) in snapshot.tokens {
+            state.token_by_hash.insert(token.hash, id);
+            state.tokens.insert(id, token);
+        }
+        for (key, session) in snapshot.sessions {
+            let seen = session.last_seen;
+            state.sessions.insert(key, (session, seen));
+        }
+        let dummy_hash = passwords.hash("not a password anyone has");
+        Ok(Self {
+            store,
+            passwords,
+            clock,
+            idle_timeout,
+            dummy_hash,
+            state: RwLock::new(state),
+            throttle: Mutex::new(Throttle::default()),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn now(&self) -> Timestamp {
+        let now = self.clock.now();
+        Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
+    }
+
+    /// Whether any account exists.
+    #[must_use]
+    pub fn has_accounts(&self) -> bool {
+        !self.read().accounts.is_empty()
+    }
+
+    /// Creates an account (blocking: hashes the password).
+    pub fn create_account(&self, name: &str, role: Role, password: &str) -> Result<Uuid, AuthError> {
+        let name = normalise_name(name)?;
+        Passwords::check(password)?;
+        if self.read().by_name.contains_key(&name) {
+            return Err(AuthError::NameTaken(name));
+        }
+        let record = AccountRecord {
+            name: name.clone(),
+            role: role.as_str().to_owned(),
+            password_hash: self.passwords.hash(password),
+            disabled: false,
+            created_at: self.now(),
+            last_login: None,
+        };
+        let id = Uuid::now_v7();
+        let mut state = self.write();
+        if state.by_name.contains_key(&name) {
+            return Err(AuthError::NameTaken(name));
+        }
+        self.store.put_account(id, &record)?;
+        state.by_name.insert(name, id);
+        state.accounts.insert(id, record);
+        Ok(id)
+    }
+
+    fn account_id(&self, name: &str) -> Result<Uuid, AuthError> {
+        let name = normalise_name(name).map_err(|_| AuthError::NoSuchAccount(name.to_owned()))?;
+        self.read().by_name.get(&name).copied().ok_or(AuthError::NoSuchAccount(name))
+    }
+
+    /// Updates an account and ends its sessions.
+    fn update_account(&self, id: Uuid, change: impl FnOnce(&mut AccountRecord)) -> Result<(), AuthError> {
+        let mut state = self.write();
+        let mut record = state.accounts.get(&id).cloned().ok_or_else(|| AuthError::NoSuchAccount(id.to_string()))?;
+        change(&mut record);
+        let ended: Vec<[u8; 32]> = state
+            .sessions
+            .iter()
+            .filter(|(_, (s, _))| s.account == id)
+            .map(|(k, _)| *k)
+            .collect();
+        self.store.put_account(id, &record)?;
+        self.store.delete_sessions(&ended)?;
+        for key in &ended {
+            state.sessions.remove(key);
+        }
+        state.accounts.insert(id, record);
+        Ok(())
+    }
+
+    /// Sets a new password (blocking: hashes it) and ends the account's sessions.
+    pub fn set_password(&self, name: &str, password: &str) -> Result<(), AuthError> {
+        let id = self.account_id(name)?;
+        Passwords::check(password)?;
+        let hash = self.passwords.hash(password);
+        self.update_account(id, |a| a.password_hash = hash)
+    }
+
+    /// Disables (or re-enables) an account; disabling ends its sessions and stops its tokens.
+    pub fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), AuthError> {
+        let id = self.account_id(name)?;
+        self.update_account(id, |a| a.disabled = disabled)
+    }
+
+    /// Every account, by name.
+    #[must_use]
+    pub fn accounts(&self) -> Vec<AccountView> {
+        let state = self.read();
+        let mut out: Vec<AccountView> = state
+            .accounts
+            .iter()
+            .map(|(id, a)| AccountView {
+                id: *id,
+                name: a.name.clone(),
+                role: a.role.parse().unwrap_or(Role::Viewer),
+                disabled: a.disabled,
+                created_at: a.created_at,
+                last_login: a.last_login,
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Creates an API token acting as `account`; returns its id and its secret, which is shown
+    /// once and never stored.
+    pub fn create_token(&self, account: &str, label: &str) -> Result<(Uuid, String), AuthError> {
+        let account = self.account_id(account)?;
+        let label = label.trim();
+        if label.chars().count() > 100 || label.chars().any(char::is_control) {
+            return Err(AuthError::BadLabel);
+        }
+        let secret = format!("rb_{}", secret::hex(&secret::random_bytes()));
+        let record = TokenRecord {
+            account,
+            label: label.to_owned(),
+            hash: secret::digest(&secret),
+            created_at: self.now(),
+        };
+        let id = Uuid::now_v7();
+        let mut state = self.write();
+        self.store.put_token(id, &record)?;
+        state.token_by_hash.insert(record.hash, id);
+        state.tokens.insert(id, record);
+        Ok((id, secret))
+    }
+
+    /// Revokes a token, effective for the very next request.
+    pub fn revoke_token(&self, id: &str) -> Result<(), AuthError> {
+        let uuid = Uuid::parse_str(id.trim()).map_err(|_| AuthError::NoSuchToken(id.to_owned()))?;
+        let mut state = self.write();
+        let Some(record) = state.tokens.remove(&uuid) else {
+            return Err(AuthError::NoSuchToken(id.to_owned()));
+        };
+        state.token_by_hash.remove(&record.hash);
+        if let Err(e) = self.store.delete_token(uuid) {
+            state.token_by_hash.insert(record.hash, uuid);
+            state.tokens.insert(uuid, record);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Every token, newest first.
+    #[must_use]
+    pub fn tokens(&self) -> Vec<TokenView> {
+        let state = self.read();
+        let mut out: Vec<TokenView> = state
+            .tokens
+            .iter()
+            .map(|(id, t)| TokenView {
+                id: *id,
+                account: state.accounts.get(&t.account).map_or_else(|| t.account.to_string(), |a| a.name.clone()),
+                label: t.label.clone(),
+                created_at: t.created_at,
+            })
+            .collect();
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        out
+    }
+
+    fn principal(state: &State, account: Uuid, session: Option<SessionRef>) -> Option<Principal> {
+        let record = state.accounts.get(&account)?;
+        if record.disabled {
+            return None;
+        }
+        Some(Principal {
+            account,
+            name: record.name.clone(),
+            role: record.role.parse().ok()?,
+            session,
+        })
+    }
+
+    /// The caller behind an API token, if it is valid and its account enabled.
+    #[must_use]
+    pub fn authenticate_token(&self, token: &str) -> Option<Principal> {
+        let hash = secret::digest(token.trim());
+        let state = self.read();
+        let id = state.token_by_hash.get(&hash)?;
+        let record = state.tokens.get(id)?;
+        Self::principal(&state, record.account, None)
+    }
+
+    /// The caller behind a session cookie, if the session is live. Refreshes its last-seen time;
+    /// returns whether that time is due to be written back ([`Auth::persist_session`]).
+    #[must_use]
+    pub fn authenticate_session(&self, cookie: &str) -> Option<(Principal, bool)> {
+        let key = secret::digest(cookie.trim());
+        let now = self.now();
+        let mut state = self.write();
+        let (session, persisted) = state.sessions.get_mut(&key)?;
+        if now.duration_since(session.last_seen) > self.idle_timeout {
+            state.sessions.remove(&key);
+            drop(state);
+            if let Err(e) = self.store.delete_sessions(&[key]) {
+                tracing::warn!(error = %e, "could not delete an expired session");
+            }
+            return None;
+        }
+        session.last_seen = now;
+        let due = now.duration_since(*persisted) > TOUCH_EVERY;
+        let account = session.account;
+        let csrf = secret::hex(&session.csrf);
+        let principal = Self::principal(&state, account, Some(SessionRef { key, csrf }))?;
+        Some((principal, due))
+    }
+
+    /// Writes a session's last-seen time back (not durably: it rides on the next commit).
+    pub fn persist_session(&self, key: [u8; 32]) -> Result<(), StoreError> {
+        let record = {
+            let mut state = self.write();
+            let Some((session, persisted)) = state.sessions.get_mut(&key) else {
+                return Ok(());
+            };
+            *persisted = session.last_seen;
+            session.clone()
+        };
+        self.store.put_session(key, &record, false)
+    }
+
+    /// Checks a name and password (blocking: verifies the hash) and opens a new session,
+    /// ending `previous` if given. Returns the new session's cookie value and the principal.
+    pub fn login(
+        &self,
+        name: &str,
+        password: &str,
+        address: IpAddr,
+        previous: Option<&str>,
+    ) -> Result<(String, Principal), LoginError> {
+        let name = name.trim().to_lowercase();
+        let now = self.now();
+        if let Some(wait) = self.throttle().wait(&name, address, now) {
+            return Err(LoginError::Throttled(wait));
+        }
+        let found = {
+            let state = self.read();
+            state
+                .by_name
+                .get(&name)
+                .and_then(|id| state.accounts.get(id).map(|a| (*id, a.password_hash.clone(), a.disabled)))
+        };
+        // Unknown names verify against a dummy hash: they cost what a wrong password costs.
+        let hash = found.as_ref().map_or(self.dummy_hash.as_str(), |(_, h, _)| h.as_str());
+        let verified = self.passwords.verify(password, hash);
+        let Some((account, _, false)) = found.filter(|_| verified) else {
+            self.throttle().failed(&name, address, now);
+            return Err(LoginError::Invalid);
+        };
+        self.throttle().succeeded(&name);
+
+        let cookie = secret::hex(&secret::random_bytes());
+        let key = secret::digest(&cookie);
+        let session = SessionRecord {
+            account,
+            csrf: secret::random_bytes(),
+            created_at: now,
+            last_seen: now,
+        };
+        self.store.put_session(key, &session, true)?;
+        let mut state = self.write();
+        let mut account_record = state.accounts.get(&account).cloned().ok_or(LoginError::Invalid)?;
+        account_record.last_login = Some(now);
+        if let Err(e) = self.store.put_account(account, &account_record) {
+            tracing::warn!(error = %e, "could not record the last login time");
+        } else {
+            state.accounts.insert(account, account_record);
+        }
+        let csrf = secret::hex(&session.csrf);
+        state.sessions.insert(key, (session, now));
+        let previous_key = previous.map(|p| secret::digest(p.trim()));
+        if let Some(old) = previous_key.filter(|k| state.sessions.remove(k).is_some()) {
+            drop(state);
+            if let Err(e) = self.store.delete_sessions(&[old]) {
+                tracing::warn!(error = %e, "could not delete the replaced session");
+            }
+            let state = self.read();
+            let principal = Self::principal(&state, account, Some(SessionRef { key, csrf })).ok_or(LoginError::Invalid)?;
+            return Ok((cookie, principal));
+        }
+        let principal = Self::principal(&state, account, Some(SessionRef { key, csrf })).ok_or(LoginError::Invalid)?;
+        Ok((cookie, principal))
+    }
+
+    /// Ends a session.
+    pub fn logout(&self, key: [u8; 32]) -> Result<(), StoreError> {
+        self.write().sessions.remove(&key);
+        self.store.delete_sessions(&[key])
+    }
+
+    fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
+        self.throttle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,117 @@
+//! Staff accounts, API tokens and sessions in the database: who may act, kept beside the events
+//! (never in them). Secrets are stored only as SHA-256 hashes; passwords only as argon2id hashes.
+
+use redb::{Durability, ReadableTable};
+use uuid::Uuid;
+
+use super::codec::{self, AccountRecord, SessionRecord, TokenRecord};
+use super::tables::{ACCOUNTS, SESSIONS, TOKENS};
+use super::{Store, StoreError};
+
+/// Everything about accounts, loaded at once (they are few).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountsSnapshot {
+    /// Accounts by id.
+    pub accounts: Vec<(Uuid, AccountRecord)>,
+    /// API tokens by id.
+    pub tokens: Vec<(Uuid, TokenRecord)>,
+    /// Sessions by the SHA-256 of their id.
+    pub sessions: Vec<([u8; 32], SessionRecord)>,
+}
+
+fn corrupt(what: String, source: codec::CodecError) -> StoreError {
+    StoreError::Corrupt { what, source }
+}
+
+impl Store {
+    /// Every account, token and session.
+    pub fn load_accounts(&self) -> Result<AccountsSnapshot, StoreError> {
+        let reader = self.read()?;
+        let txn = &reader.txn;
+        let mut out = AccountsSnapshot::default();
+        for row in txn.open_table(ACCOUNTS)?.iter()? {
+            let (id, bytes) = row?;
+            let id = id.value();
+            let record = codec::decode_account(bytes.value()).map_err(|e| corrupt(format!("account {id}"), e))?;
+            out.accounts.push((id, record));
+        }
+        for row in txn.open_table(TOKENS)?.iter()? {
+            let (id, bytes) = row?;
+            let id = id.value();
+            let record = codec::decode_token(bytes.value()).map_err(|e| corrupt(format!("token {id}"), e))?;
+            out.tokens.push((id, record));
+        }
+        for row in txn.open_table(SESSIONS)?.iter()? {
+            let (key, bytes) = row?;
+            let record = codec::decode_session(bytes.value()).map_err(|e| corrupt("session".to_owned(), e))?;
+            out.sessions.push((key.value(), record));
+        }
+        Ok(out)
+    }
+
+    /// Inserts or replaces an account, durably.
+    pub fn put_account(&self, id: Uuid, record: &AccountRecord) -> Result<(), StoreError> {
+        let bytes = codec::encode_account(record).map_err(StoreError::Encode)?;
+        self.write_small(Durability::Immediate, |txn| {
+            txn.open_table(ACCOUNTS)?.insert(id, bytes.as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// Inserts or replaces an API token, durably.
+    pub fn put_token(&self, id: Uuid, record: &TokenRecord) -> Result<(), StoreError> {
+        let bytes = codec::encode_token(record).map_err(StoreError::Encode)?;
+        self.write_small(Durability::Immediate, |txn| {
+            txn.open_table(TOKENS)?.insert(id, bytes.as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// Deletes an API token, durably; whether it existed.
+    pub fn delete_token(&self, id: Uuid) -> Result<bool, StoreError> {
+        let mut existed = false;
+        self.write_small(Durability::Immediate, |txn| {
+            existed = txn.open_table(TOKENS)?.remove(id)?.is_some();
+            Ok(())
+        })?;
+        Ok(existed)
+    }
+
+    /// Stores a session. Creating one is durable (a login must survive a restart); refreshing
+    /// its last-seen time need not be (`durable: false` rides on the next durable commit).
+    pub fn put_session(&self, key: [u8; 32], record: &SessionRecord, durable: bool) -> Result<(), StoreError> {
+        let bytes = codec::encode_session(record).map_err(StoreError::Encode)?;
+        let durability = if durable { Durability::Immediate } else { Durability::None };
+        self.write_small(durability, |txn| {
+            txn.open_table(SESSIONS)?.insert(key, bytes.as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// Deletes sessions, durably (logout, expiry, a disabled account).
+    pub fn delete_sessions(&self, keys: &[[u8; 32]]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.write_small(Durability::Immediate, |txn| {
+            let mut table = txn.open_table(SESSIONS)?;
+            for key in keys {
+                table.remove(*key)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn write_small(
+        &self,
+        durability: Durability,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(durability)?;
+        f(&txn)?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
