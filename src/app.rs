@@ -1,18 +1,28 @@
 //! The application: opens the store, replays the projections, starts the writer, binds the
 //! listener and serves until asked to stop. Tests build it on port 0 with a temporary database.
+//! It also wraps the web layer in the per-request limits: a time limit and security headers.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse as _, Response};
 use tokio::net::TcpListener;
 
+use jiff::SignedDuration;
+
+use crate::auth::{Auth, Passwords, Role, secret};
 use crate::clock::{Clock, SystemClock};
 use crate::projections::ReadModel;
+use crate::serve::{self, Limits};
 use crate::store::{Store, StoreOptions};
-use crate::web::{self, AppState};
+use crate::web::{self, AppState, CookiePolicy};
 use crate::writer::{self, WriterOptions, WriterThread};
 
 /// Everything needed to start rollbook.
@@ -28,6 +38,21 @@ pub struct AppConfig {
     pub writer: WriterOptions,
     /// The source of "now".
     pub clock: Arc<dyn Clock>,
+    /// How long a client may take to send a request's headers; also how long an idle
+    /// kept-alive connection stays open. Slow-header ("slowloris") clients are cut off by it.
+    pub header_read_timeout: Duration,
+    /// How long a request may take from its headers to its response, reading its body
+    /// included; past it the client gets a 503.
+    pub request_timeout: Duration,
+    /// The most connections served at once; clients beyond it wait until one closes.
+    pub max_connections: usize,
+    /// Password hashing (OWASP argon2id; tests may use cheaper parameters).
+    pub passwords: Passwords,
+    /// Sessions idle this long are logged out.
+    pub session_idle: SignedDuration,
+    /// The address people use to reach rollbook, e.g. `https://rollbook.example.org`: with
+    /// https, cookies are `Secure`; form posts must come from its origin.
+    pub public_url: Option<String>,
 }
 
 impl AppConfig {
@@ -40,6 +65,12 @@ impl AppConfig {
             store: StoreOptions::default(),
             writer: WriterOptions::default(),
             clock: Arc::new(SystemClock),
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            passwords: Passwords::owasp(),
+            session_idle: SignedDuration::from_hours(12),
+            public_url: None,
         }
     }
 }
@@ -50,6 +81,8 @@ pub struct Core {
     pub state: AppState,
     /// The writer thread, to join at shutdown.
     pub writer: WriterThread,
+    /// Set on a first start: the generated password of the `admin` account, to show once.
+    pub initial_admin_password: Option<String>,
 }
 
 impl Core {
@@ -58,21 +91,38 @@ impl Core {
     pub async fn open(config: &AppConfig) -> anyhow::Result<Self> {
         let db = config.db.clone();
         let options = config.store.clone();
-        let (store, read_model) = tokio::task::spawn_blocking(move || {
-            let store = Store::open(&db, &options)?;
-            tracing::info!(db = %db.display(), "replaying events into the projections");
-            let (read_model, summary) = ReadModel::rebuild(&store)?;
-            tracing::info!(
-                events = summary.events,
-                cohorts = summary.cohorts,
-                seconds = format!("{:.3}", summary.elapsed.as_secs_f64()),
-                events_per_second = format!("{:.0}", summary.rate()),
-                "replay done"
-            );
-            Ok::<_, anyhow::Error>((Arc::new(store), Arc::new(read_model)))
-        })
-        .await
-        .context("startup task failed")??;
+        let passwords = config.passwords.clone();
+        let (clock, idle) = (config.clock.clone(), config.session_idle);
+        let (store, read_model, auth, initial_admin_password) =
+            tokio::task::spawn_blocking(move || {
+                let store = Arc::new(Store::open(&db, &options)?);
+                let auth = Auth::load(store.clone(), passwords, clock, idle)?;
+                // A first start gets an admin with a random password, shown once; never a default.
+                let initial_admin_password = if auth.has_accounts() {
+                    None
+                } else {
+                    let password = secret::readable_password();
+                    auth.create_account("admin", Role::Admin, &password)?;
+                    Some(password)
+                };
+                tracing::info!(db = %db.display(), "replaying events into the projections");
+                let (read_model, summary) = ReadModel::rebuild(&store)?;
+                tracing::info!(
+                    events = summary.events,
+                    cohorts = summary.cohorts,
+                    seconds = format!("{:.3}", summary.elapsed.as_secs_f64()),
+                    events_per_second = format!("{:.0}", summary.rate()),
+                    "replay done"
+                );
+                Ok::<_, anyhow::Error>((
+                    store,
+                    Arc::new(read_model),
+                    Arc::new(auth),
+                    initial_admin_password,
+                ))
+            })
+            .await
+            .context("startup task failed")??;
         let (handle, writer) = writer::spawn(
             store.clone(),
             read_model.clone(),
@@ -85,8 +135,14 @@ impl Core {
             read: read_model,
             writer: handle,
             clock: config.clock.clone(),
+            auth,
+            cookies: CookiePolicy::from_public_url(config.public_url.as_deref())?,
         };
-        Ok(Self { state, writer })
+        Ok(Self {
+            state,
+            writer,
+            initial_admin_password,
+        })
     }
 }
 
@@ -94,6 +150,8 @@ impl Core {
 pub struct Application {
     listener: TcpListener,
     core: Core,
+    limits: Limits,
+    request_timeout: Duration,
 }
 
 impl Application {
@@ -104,7 +162,25 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { listener, core })
+        let limits = Limits {
+            header_read_timeout: config.header_read_timeout,
+            max_connections: config.max_connections,
+            // The longest a request already started at shutdown may legitimately take: the
+            // rest of its headers, then its time limit.
+            shutdown_grace: config.header_read_timeout + config.request_timeout,
+        };
+        Ok(Self {
+            listener,
+            core,
+            limits,
+            request_timeout: config.request_timeout,
+        })
+    }
+
+    /// On a first start, the generated password of the `admin` account (to print once).
+    #[must_use]
+    pub fn initial_admin_password(&self) -> Option<&str> {
+        self.core.initial_admin_password.as_deref()
     }
 
     /// The address actually bound.
@@ -118,13 +194,18 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let Self { listener, core } = self;
-        let Core { state, writer } = core;
-        let router = web::router(state);
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed")?;
+        let Self {
+            listener,
+            core,
+            limits,
+            request_timeout,
+        } = self;
+        let Core { state, writer, .. } = core;
+        // The headers layer is outermost, so time-limit answers carry the headers too.
+        let router = web::router(state)
+            .layer(middleware::from_fn_with_state(request_timeout, time_limit))
+            .layer(middleware::map_response(web::security_headers));
+        serve::serve(listener, router, limits, shutdown).await;
         // Every handle to the writer was dropped with the router: it drains and stops.
         tokio::task::spawn_blocking(move || writer.join())
             .await
@@ -132,4 +213,32 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Answers a request that is not done within `limit` with a 503 (the API's JSON error under
+/// `/api/`, plain text elsewhere) and drops its handler. 503 rather than 408: browsers resend
+/// a request answered 408 on their own, and a command may have been committed even though its
+/// answer came too late, which the message says.
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let Ok(response) = tokio::time::timeout(limit, next.run(request)).await else {
+        tracing::warn!(%method, %path, "request timed out");
+        let message = format!(
+            "the request took longer than {} s; if it was a change, check whether it was \
+             applied before retrying",
+            limit.as_secs_f64()
+        );
+        return if path.starts_with("/api/") {
+            web::ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "timeout",
+                message,
+            }
+            .into_response()
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, message).into_response()
+        };
+    };
+    response
 }

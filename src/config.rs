@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::Role;
 
 /// rollbook: the enrollment history of live learning cohorts, as an event-sourced ledger.
 #[derive(Debug, Parser)]
@@ -19,6 +21,83 @@ pub struct Cli {
 pub enum Command {
     /// Open (or create) the database, replay it, and serve the web UI and JSON API.
     Serve(ServeArgs),
+    /// Manage staff accounts (while the server is stopped).
+    User {
+        /// The database.
+        #[command(flatten)]
+        db: DbArg,
+        /// What to do.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens (while the server is stopped).
+    Token {
+        /// The database.
+        #[command(flatten)]
+        db: DbArg,
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// The database file, for commands that work on it directly.
+#[derive(Debug, Clone, Args)]
+pub struct DbArg {
+    /// The database file.
+    #[arg(long, env = "ROLLBOOK_DB", default_value = "rollbook.redb", global = true)]
+    pub db: PathBuf,
+}
+
+/// `rollbook user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is asked for (or read from standard input).
+    Add {
+        /// Login name (letters, digits, dots, dashes, underscores).
+        name: String,
+        /// admin, staff or viewer.
+        #[arg(long)]
+        role: Role,
+        /// Read the password from standard input instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set an account's password (ends its sessions).
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Read the password from standard input instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account: it can no longer log in, and its sessions and tokens stop working.
+    Disable {
+        /// Login name.
+        name: String,
+    },
+}
+
+/// `rollbook token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token acting as an account; it is printed once and only its hash is kept.
+    Create {
+        /// The account it acts as.
+        name: String,
+        /// What the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id: it stops working at once.
+    Revoke {
+        /// The token's id (from `token list`).
+        id: String,
+    },
 }
 
 /// Settings of `rollbook serve`.
@@ -30,6 +109,13 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ROLLBOOK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// The address people use to reach rollbook (e.g. https://rollbook.example.org). With
+    /// https, session cookies are marked Secure; form posts must come from this origin.
+    #[arg(long, env = "ROLLBOOK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Log out sessions idle for this many hours.
+    #[arg(long, env = "ROLLBOOK_SESSION_IDLE_HOURS", default_value_t = 12)]
+    pub session_idle_hours: u32,
     /// Keep a snapshot of a cohort every N events of its stream (0 disables snapshots).
     #[arg(long, env = "ROLLBOOK_SNAPSHOT_EVERY", default_value_t = 100)]
     pub snapshot_every: u64,

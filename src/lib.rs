@@ -9,6 +9,7 @@
 //! - [`app`]: wiring it all into a running server.
 
 pub mod app;
+pub mod cli;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -2,8 +2,10 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Parser as _;
 use rollbook::app::{AppConfig, Application};
+use rollbook::cli;
 use rollbook::config::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
@@ -27,42 +29,42 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            let mut config = AppConfig::new(args.db, args.listen);
+            let shutdown = shutdown_signal().context("cannot listen for Ctrl-C and SIGTERM")?;
+            let mut config = AppConfig::new(args.db.clone(), args.listen);
             config.writer.snapshot_every = args.snapshot_every;
+            config.public_url = args.public_url;
+            config.session_idle = jiff::SignedDuration::from_hours(i64::from(args.session_idle_hours.max(1)));
             let app = Application::build(&config).await?;
+            if let Some(password) = app.initial_admin_password() {
+                println!(
+                    "\nFirst start: created the account \"admin\" with the password\n\n    {password}\n\n\
+                     It is shown only now. Log in and change it on the Admin page, or stop the server and run\n    \
+                     rollbook user passwd admin --db {}\n",
+                    args.db.display()
+                );
+            }
             tracing::info!("rollbook listening on http://{}", app.local_addr()?);
-            app.run_until(shutdown_signal()).await
+            app.run_until(shutdown).await
         }
+        Command::User { db, command } => tokio::task::spawn_blocking(move || cli::user(&db.db, command)).await?,
+        Command::Token { db, command } => tokio::task::spawn_blocking(move || cli::token(&db.db, command)).await?,
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!("cannot listen for Ctrl-C: {e}");
-            std::future::pending::<()>().await;
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it
+/// is first awaited, so a signal during startup is not lost (nor does it kill the process
+/// half-started): the server stops as soon as it is up.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!(
-        "shutting down: no new connections; finishing in-flight requests and the writer's batch"
-    );
+        tracing::info!(
+            "shutting down: no new connections; finishing in-flight requests and the writer's batch"
+        );
+    })
 }

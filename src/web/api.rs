@@ -12,11 +12,12 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiActing, ApiJson, ApiPath, ApiQuery};
 use super::input::{self, RawCohort, RawNumber};
 use crate::domain::{CohortId, Event, LearnerId};
 use crate::projections::{AsOf, CatalogFilter, CohortView, Directory};
-use crate::store::{Actor, Envelope};
+use crate::auth::Principal;
+use crate::store::Envelope;
 use crate::writer::{Committed, Request, Submission};
 
 /// Most items one page of a listing returns.
@@ -83,6 +84,7 @@ fn parse_cohort(id: &str) -> Result<CohortId, ApiError> {
 /// Submits `request` with the command headers; errors name `learner`.
 async fn execute(
     state: &AppState,
+    principal: &Principal,
     headers: &HeaderMap,
     request: Request,
     learner: Option<&str>,
@@ -92,12 +94,11 @@ async fn execute(
         request,
         expected_version: h.expected_version,
         idempotency_key: h.idempotency_key,
-        actor: Actor::local(),
+        actor: principal.actor(),
         correlation_id: h.correlation_id,
         causation_id: h.causation_id,
     };
-    state
-        .submit(submission)
+    state.submit(principal, submission)
         .await
         .map_err(|e| ApiError::from_command(e, learner))
 }
@@ -116,6 +117,7 @@ struct CreateCohortBody {
 
 async fn create_cohort(
     State(state): State<AppState>,
+    ApiActing(principal): ApiActing,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateCohortBody>,
 ) -> Result<Response, ApiError> {
@@ -133,7 +135,7 @@ async fn create_cohort(
         cohort: CohortId(Uuid::now_v7()),
         new,
     };
-    let done = execute(&state, &headers, request, None).await?;
+    let done = execute(&state, &principal, &headers, request, None).await?;
     let body = json!({"id": done.cohort, "version": done.version, "position": done.position()});
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -290,6 +292,7 @@ fn event_json(env: &Envelope, directory: &Directory) -> Value {
         "occurred_at": env.occurred_at,
         "recorded_at": env.recorded_at,
         "actor": env.meta.actor.name,
+        "actor_id": env.meta.actor.id,
         "command_id": env.meta.command_id,
         "correlation_id": env.meta.correlation_id,
         "causation_id": env.meta.causation_id,
@@ -386,6 +389,7 @@ struct EnrollBody {
 
 async fn enroll(
     State(state): State<AppState>,
+    ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
     ApiJson(body): ApiJson<EnrollBody>,
@@ -404,7 +408,7 @@ async fn enroll(
         learner,
         name,
     };
-    let done = execute(&state, &headers, request, Some(&key)).await?;
+    let done = execute(&state, &principal, &headers, request, Some(&key)).await?;
     let outcome = match done.events.first().map(|e| &e.event) {
         Some(Event::StudentWaitlisted { .. }) => "waitlisted",
         _ => "enrolled",
@@ -433,6 +437,7 @@ fn promoted_keys(done: &Committed, directory: &Directory) -> Vec<String> {
 
 async fn withdraw(
     State(state): State<AppState>,
+    ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
     ApiJson(body): ApiJson<WithdrawBody>,
@@ -451,7 +456,7 @@ async fn withdraw(
         learner,
         reason,
     };
-    let done = execute(&state, &headers, request, Some(&key)).await?;
+    let done = execute(&state, &principal, &headers, request, Some(&key)).await?;
     let outcome = match done.events.first().map(|e| &e.event) {
         Some(Event::WaitlistLeft { .. }) => "left_waitlist",
         _ => "withdrawn",
@@ -468,11 +473,12 @@ async fn withdraw(
 
 async fn promote(
     State(state): State<AppState>,
+    ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
-    let done = execute(&state, &headers, Request::Promote { cohort }, None).await?;
+    let done = execute(&state, &principal, &headers, Request::Promote { cohort }, None).await?;
     let read = state.read.read();
     let promoted = promoted_keys(&done, &read.directory).into_iter().next();
     Ok(Json(
@@ -488,6 +494,7 @@ struct CapacityBody {
 
 async fn change_capacity(
     State(state): State<AppState>,
+    ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CapacityBody>,
@@ -495,9 +502,7 @@ async fn change_capacity(
     let cohort = parse_cohort(&id)?;
     let capacity = input::capacity("capacity", RawNumber::Number(body.capacity))
         .map_err(|e| field_error(&e))?;
-    let done = execute(
-        &state,
-        &headers,
+    let done = execute(&state, &principal, &headers,
         Request::ChangeCapacity { cohort, capacity },
         None,
     )
@@ -512,11 +517,12 @@ async fn change_capacity(
 
 async fn close(
     State(state): State<AppState>,
+    ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
-    let done = execute(&state, &headers, Request::Close { cohort }, None).await?;
+    let done = execute(&state, &principal, &headers, Request::Close { cohort }, None).await?;
     Ok(Json(
         json!({"version": done.version, "position": done.position()}),
     ))

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::views::Nav;
 use crate::domain::RuleViolation;
 use crate::writer::CommandError;
 
@@ -133,6 +134,8 @@ pub enum PageError {
     NotFound(String),
     /// 400, with what was wrong.
     BadRequest(String),
+    /// 403: signed in, but not allowed (role too low, or a form without its CSRF token).
+    Forbidden,
     /// 405, with what was asked.
     MethodNotAllowed(String),
     /// 413: the body is over the limit.
@@ -154,6 +157,7 @@ impl PageError {
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 struct ErrorPage {
+    nav: Nav,
     status: u16,
     title: &'static str,
     message: String,
@@ -164,6 +168,13 @@ impl IntoResponse for PageError {
         let (status, title, message) = match self {
             Self::NotFound(what) => (StatusCode::NOT_FOUND, "Not found", what),
             Self::BadRequest(what) => (StatusCode::BAD_REQUEST, "Bad request", what),
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Your account may not do this, or the form was stale or sent from another site. \
+                 Reload the page and try again; ask an admin if you need another role."
+                    .to_owned(),
+            ),
             Self::MethodNotAllowed(what) => {
                 (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", what)
             }
@@ -184,6 +195,7 @@ impl IntoResponse for PageError {
             ),
         };
         let page = ErrorPage {
+            nav: Nav::anonymous(),
             status: status.as_u16(),
             title,
             message,

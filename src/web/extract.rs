@@ -111,3 +111,40 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
             })
     }
 }
+
+/// The authenticated caller, put there by the access guard. A handler that takes it refuses
+/// (403) any request the guard did not authenticate: it fails closed.
+pub struct Acting(pub crate::auth::Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Acting {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<crate::auth::Principal>()
+            .cloned()
+            .map(Self)
+            .ok_or(PageError::Forbidden)
+    }
+}
+
+/// [`Acting`] for the API: refuses with a JSON 403.
+pub struct ApiActing(pub crate::auth::Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiActing {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<crate::auth::Principal>()
+            .cloned()
+            .map(Self)
+            .ok_or(ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: "forbidden",
+                message: "not authenticated for this route".to_owned(),
+            })
+    }
+}

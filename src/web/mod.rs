@@ -4,6 +4,8 @@
 //! travel); POST handlers parse input into a [`Request`], hand it to the writer, and redirect
 //! or render the outcome. No business rule lives here.
 
+mod access;
+mod admin;
 mod api;
 mod assets;
 mod error;
@@ -11,6 +13,7 @@ mod extract;
 mod headers;
 mod input;
 mod pages;
+mod session;
 mod views;
 
 use std::sync::Arc;
@@ -28,10 +31,13 @@ use crate::domain::CohortId;
 use crate::domain::LearnerId;
 use crate::learner_key::LearnerKey;
 use crate::projections::{AsOf, CohortView, Directory, ReadModel, cohort_as_of};
-use crate::store::{Actor, Store, StoreError};
+use crate::auth::{Auth, Principal};
+use crate::store::{Store, StoreError};
 use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
 
+pub use access::{Access, CookiePolicy, ROUTES, SESSION_COOKIE};
 pub use error::{ApiError, PageError};
+pub use headers::security_headers;
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -47,18 +53,21 @@ pub struct AppState {
     pub writer: WriterHandle,
     /// The source of "now".
     pub clock: Arc<dyn Clock>,
+    /// Accounts, sessions and tokens.
+    pub auth: Arc<Auth>,
+    /// Cookie flags and the origin forms must come from.
+    pub cookies: CookiePolicy,
 }
 
 impl AppState {
-    /// Submits a request as the acting user. Until accounts exist, everyone acts as the local
-    /// actor; this is the one place that says so.
-    async fn submit(&self, mut submission: Submission) -> Result<Committed, CommandError> {
-        submission.actor = Actor::local();
+    /// Submits a request as the acting account, recorded on every event it causes.
+    async fn submit(&self, principal: &Principal, mut submission: Submission) -> Result<Committed, CommandError> {
+        submission.actor = principal.actor();
         self.writer.submit(submission).await
     }
 
-    async fn submit_request(&self, request: Request) -> Result<Committed, CommandError> {
-        self.submit(Submission::new(request, Actor::local())).await
+    async fn submit_request(&self, principal: &Principal, request: Request) -> Result<Committed, CommandError> {
+        self.submit(principal, Submission::new(request, principal.actor())).await
     }
 
     /// Runs a blocking store read on the blocking pool, never on the async threads.
@@ -118,9 +127,20 @@ pub fn router(state: AppState) -> Router {
         .route("/learners/{learner}", get(pages::learner))
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(api::healthz))
+        .route("/login", get(session::form).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/admin", get(admin::overview))
+        .route("/admin/accounts", post(admin::create_account))
+        .route("/admin/accounts/{name}/password", post(admin::reset_password))
+        .route("/admin/accounts/{name}/disable", post(admin::disable))
+        .route("/admin/accounts/{name}/enable", post(admin::enable))
+        .route("/admin/tokens", post(admin::create_token))
+        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .nest("/api/v1", api::router())
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)
+        // Runs after routing, so it knows each route's declared access (deny by default).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(catch_panics())
         .with_state(state)

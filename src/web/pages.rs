@@ -11,14 +11,15 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::{PageError, describe};
-use super::extract::{PagePath, PageQuery};
+use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, RawCohort, RawNumber};
 use super::views::{
-    CohortDetail, CohortForm, CohortPage, CohortRow, CommandForm, CommandValues, DashboardPage,
+    CohortDetail, CohortForm, Nav, CohortPage, CohortRow, CommandForm, CommandValues, DashboardPage,
     HistoryPage, HistoryRow, LearnerPage, NewCohortPage, PageLinks, TimelineRow,
 };
 use crate::domain::{CohortId, RuleViolation};
 use crate::projections::{AsOf, CatalogFilter};
+use crate::auth::Principal;
 use crate::writer::{CommandError, Committed, Request};
 
 /// Cohorts per dashboard page.
@@ -49,6 +50,7 @@ pub struct DashboardQuery {
 /// `GET /`: every cohort, filterable by instructor and status.
 pub async fn dashboard(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     PageQuery(q): PageQuery<DashboardQuery>,
 ) -> Result<Response, PageError> {
     let (status, error) = match input::status_param(Some(&q.status)) {
@@ -86,6 +88,7 @@ pub async fn dashboard(
         total,
     };
     let page = DashboardPage {
+        nav: Nav::of(&principal),
         cohorts,
         instructors: read.catalog.instructors(),
         instructor: q.instructor.trim().to_owned(),
@@ -99,8 +102,9 @@ pub async fn dashboard(
 }
 
 /// `GET /cohorts/new`.
-pub async fn new_cohort() -> NewCohortPage {
+pub async fn new_cohort(Acting(principal): Acting) -> NewCohortPage {
     NewCohortPage {
+        nav: Nav::of(&principal),
         form: CohortForm::default(),
     }
 }
@@ -129,6 +133,7 @@ fn form_or_400<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> 
 /// `POST /cohorts`: create, then redirect to the new cohort.
 pub async fn create_cohort(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     form: Result<Form<CreateCohortForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let f = form_or_400(form)?;
@@ -152,7 +157,10 @@ pub async fn create_cohort(
             withdrawal_deadline: f.withdrawal_deadline.clone(),
             errors,
         };
-        (StatusCode::UNPROCESSABLE_ENTITY, NewCohortPage { form }).into_response()
+        (StatusCode::UNPROCESSABLE_ENTITY, NewCohortPage {
+            nav: Nav::of(&principal),
+            form,
+        }).into_response()
     };
     let new = match input::new_cohort(&raw) {
         Ok(new) => new,
@@ -166,7 +174,7 @@ pub async fn create_cohort(
         cohort: CohortId(Uuid::now_v7()),
         new,
     };
-    match state.submit_request(request).await {
+    match state.submit_request(&principal, request).await {
         Ok(done) => Ok(Redirect::to(&done_url(&done)).into_response()),
         Err(CommandError::Rejected(RuleViolation::InvalidSchedule(problem))) => {
             Ok(refused(vec![("withdrawal_deadline", problem.to_string())]))
@@ -215,6 +223,7 @@ fn parse_cohort(id: &str) -> Result<CohortId, PageError> {
 /// cohort as it was at a point in history.
 pub async fn cohort(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     PagePath(id): PagePath,
     PageQuery(q): PageQuery<CohortQuery>,
 ) -> Result<Response, PageError> {
@@ -227,13 +236,14 @@ pub async fn cohort(
         ),
     };
     let done = done_range(&q.done);
-    let page = render_cohort(&state, cohort, as_of, done, None, CommandValues::default()).await?;
+    let page = render_cohort(&state, &principal, cohort, as_of, done, None, CommandValues::default()).await?;
     Ok(page.into_response())
 }
 
 /// Builds the cohort page, current or as of a point, with an optional refused form.
 async fn render_cohort(
     state: &AppState,
+    principal: &Principal,
     cohort: CohortId,
     as_of: Option<AsOf>,
     done: Option<(u64, u64)>,
@@ -286,6 +296,7 @@ async fn render_cohort(
         ),
     });
     Ok(CohortPage {
+        nav: Nav::of(principal),
         cohort: CohortDetail::of(view, &read.directory),
         recent,
         done: if as_of.is_some() { Vec::new() } else { done },
@@ -304,6 +315,7 @@ async fn render_cohort(
 /// (422) with the message beside the form that was refused.
 async fn run_command(
     state: &AppState,
+    principal: &Principal,
     cohort: CohortId,
     form: CommandForm,
     request: Result<Request, String>,
@@ -311,7 +323,7 @@ async fn run_command(
 ) -> Result<Response, PageError> {
     let message = match request {
         Err(message) => message,
-        Ok(request) => match state.submit_request(request.clone()).await {
+        Ok(request) => match state.submit_request(principal, request.clone()).await {
             Ok(done) => {
                 return Ok(Redirect::to(&done_url(&done)).into_response());
             }
@@ -324,7 +336,7 @@ async fn run_command(
             Err(e) => return Err(command_page_error(e)),
         },
     };
-    let page = render_cohort(state, cohort, None, None, Some((form, message)), values).await?;
+    let page = render_cohort(state, principal, cohort, None, None, Some((form, message)), values).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
@@ -339,6 +351,7 @@ pub struct LearnerForm {
 /// `POST /cohorts/{id}/enroll`.
 pub async fn enroll(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     PagePath(id): PagePath,
     form: Result<Form<LearnerForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -357,8 +370,7 @@ pub async fn enroll(
         name: f.name,
         ..CommandValues::default()
     };
-    run_command(
-        &state,
+    run_command(&state, &principal,
         cohort,
         CommandForm::Enroll,
         request.map_err(|e| e.to_string()),
@@ -378,6 +390,7 @@ fn learner_with_reason(
 /// `POST /cohorts/{id}/withdraw`.
 pub async fn withdraw(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     PagePath(id): PagePath,
     form: Result<Form<LearnerForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -393,12 +406,13 @@ pub async fn withdraw(
         reason: f.reason,
         ..CommandValues::default()
     };
-    run_command(&state, cohort, CommandForm::Withdraw, request, values).await
+    run_command(&state, &principal, cohort, CommandForm::Withdraw, request, values).await
 }
 
 /// `POST /cohorts/{id}/leave-waitlist`.
 pub async fn leave_waitlist(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     PagePath(id): PagePath,
     form: Result<Form<LearnerForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -409,8 +423,7 @@ pub async fn leave_waitlist(
         learner,
         reason,
     });
-    run_command(
-        &state,
+    run_command(&state, &principal,
         cohort,
         CommandForm::LeaveWaitlist,
         request,
@@ -422,12 +435,12 @@ pub async fn leave_waitlist(
 /// `POST /cohorts/{id}/promote`.
 pub async fn promote(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     PagePath(id): PagePath,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
     let request = Ok(Request::Promote { cohort });
-    run_command(
-        &state,
+    run_command(&state, &principal,
         cohort,
         CommandForm::Promote,
         request,
@@ -445,6 +458,7 @@ pub struct CapacityForm {
 /// `POST /cohorts/{id}/capacity`.
 pub async fn change_capacity(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     PagePath(id): PagePath,
     form: Result<Form<CapacityForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -457,17 +471,17 @@ pub async fn change_capacity(
         capacity: f.capacity,
         ..CommandValues::default()
     };
-    run_command(&state, cohort, CommandForm::Capacity, request, values).await
+    run_command(&state, &principal, cohort, CommandForm::Capacity, request, values).await
 }
 
 /// `POST /cohorts/{id}/close`.
 pub async fn close(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     PagePath(id): PagePath,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
-    run_command(
-        &state,
+    run_command(&state, &principal,
         cohort,
         CommandForm::Close,
         Ok(Request::Close { cohort }),
@@ -479,6 +493,7 @@ pub async fn close(
 /// `GET /cohorts/{id}/history`: every event of the cohort, with actor and what changed.
 pub async fn history(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     PagePath(id): PagePath,
 ) -> Result<HistoryPage, PageError> {
     let cohort = parse_cohort(&id)?;
@@ -488,6 +503,7 @@ pub async fn history(
         .get(cohort)
         .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))?;
     Ok(HistoryPage {
+        nav: Nav::of(&principal),
         id: cohort.to_string(),
         name: view.state.name.clone(),
         rows: read
@@ -503,6 +519,7 @@ pub async fn history(
 /// `GET /learners/{learner}`: where the learner stands, and their timeline across cohorts.
 pub async fn learner(
     State(state): State<AppState>,
+    Acting(principal): Acting,
     PagePath(raw): PagePath,
 ) -> Result<LearnerPage, PageError> {
     let read = state.read.read();
@@ -526,6 +543,7 @@ pub async fn learner(
         }
     }
     Ok(LearnerPage {
+        nav: Nav::of(&principal),
         key: read.directory.key_of(id),
         name: read.directory.name_of(id).to_owned(),
         enrolled_in,

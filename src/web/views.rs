@@ -5,8 +5,50 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::input::display_time;
+use crate::auth::{Principal, Role};
 use crate::domain::CohortStatus;
 use crate::projections::{CohortView, Directory, HistoryEntry, Projections, TimelineEntry};
+
+/// Who is signed in, for the navigation, and the CSRF token every form carries.
+#[derive(Clone, Debug, Default)]
+pub struct Nav {
+    /// Account name ("" when nobody is signed in).
+    pub name: String,
+    /// Role name.
+    pub role: &'static str,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// May run cohort commands.
+    pub can_act: bool,
+    /// May administer.
+    pub is_admin: bool,
+}
+
+impl Nav {
+    /// Nobody signed in.
+    #[must_use]
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    /// The signed-in principal.
+    #[must_use]
+    pub fn of(principal: &Principal) -> Self {
+        Self {
+            name: principal.name.clone(),
+            role: principal.role.as_str(),
+            csrf: principal.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default(),
+            can_act: principal.role.allows(Role::Staff),
+            is_admin: principal.role.allows(Role::Admin),
+        }
+    }
+
+    /// Whether somebody is signed in.
+    #[must_use]
+    pub fn signed_in(&self) -> bool {
+        !self.name.is_empty()
+    }
+}
 
 /// One cohort in a listing.
 pub struct CohortRow {
@@ -188,6 +230,7 @@ pub struct PageLinks {
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
 pub struct DashboardPage {
+    pub nav: Nav,
     pub cohorts: Vec<CohortRow>,
     pub instructors: Vec<String>,
     pub instructor: String,
@@ -224,6 +267,7 @@ impl CohortForm {
 #[derive(Template, WebTemplate)]
 #[template(path = "cohort_new.html")]
 pub struct NewCohortPage {
+    pub nav: Nav,
     pub form: CohortForm,
 }
 
@@ -263,6 +307,7 @@ pub struct CommandValues {
 #[derive(Template, WebTemplate)]
 #[template(path = "cohort.html")]
 pub struct CohortPage {
+    pub nav: Nav,
     pub cohort: CohortDetail,
     pub recent: Vec<HistoryRow>,
     /// Events of the command just done (Post/Redirect/Get), to confirm it.
@@ -288,6 +333,7 @@ impl CohortPage {
 #[derive(Template, WebTemplate)]
 #[template(path = "history.html")]
 pub struct HistoryPage {
+    pub nav: Nav,
     pub id: String,
     pub name: String,
     pub rows: Vec<HistoryRow>,
@@ -296,6 +342,7 @@ pub struct HistoryPage {
 #[derive(Template, WebTemplate)]
 #[template(path = "learner.html")]
 pub struct LearnerPage {
+    pub nav: Nav,
     pub key: String,
     pub name: String,
     pub enrolled_in: Vec<(String, String)>,

@@ -431,7 +431,7 @@ async fn the_event_feed_pages_by_position_and_shows_learner_keys() {
     assert_eq!(events[1]["position"], 2);
     assert_eq!(events[1]["type"], "student.enrolled");
     assert_eq!(events[1]["data"], json!({"learner": "a@x.org"}));
-    assert_eq!(events[1]["actor"], "local");
+    assert_eq!(events[1]["actor"], "staff");
     assert_eq!(events[1]["schema_version"], 1);
     assert_eq!(events[1]["cohort"], id.as_str());
     assert_eq!(events[1]["version"], 2);
@@ -787,11 +787,6 @@ async fn oneshot_json(
     (status, serde_json::from_slice(&bytes).unwrap())
 }
 
-fn get(path: &str) -> axum::http::Request<axum::body::Body> {
-    axum::http::Request::get(path)
-        .body(axum::body::Body::empty())
-        .unwrap()
-}
 
 /// The feed serves only what the projections have applied, so every learner it names is known
 /// by key. Here an event is committed behind the projections' back to hold them behind.
@@ -820,16 +815,36 @@ async fn the_feed_never_runs_ahead_of_the_projections() {
         WriterOptions::default(),
     )
     .unwrap();
+    let auth = rollbook::auth::Auth::load(
+        store.clone(),
+        rollbook::auth::Passwords::cheap_for_tests(),
+        clock.clone(),
+        jiff::SignedDuration::from_hours(1),
+    )
+    .unwrap();
+    auth.create_account("ops", rollbook::auth::Role::Staff, "a long enough password")
+        .unwrap();
+    let (_, token) = auth.create_token("ops", "").unwrap();
+    let bearer = format!("Bearer {token}");
     let app = router(AppState {
         store: store.clone(),
         read: read.clone(),
         writer: handle,
         clock,
+        auth: Arc::new(auth),
+        cookies: rollbook::web::CookiePolicy::default(),
     });
+    let get = |path: &str| {
+        axum::http::Request::get(path)
+            .header("authorization", &bearer)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
 
     // One cohort through the writer (published), one enrollment straight into the store.
     let create = axum::http::Request::post("/api/v1/cohorts")
         .header("content-type", "application/json")
+        .header("authorization", &bearer)
         .body(axum::body::Body::from(cohort_body("Lag", 3).to_string()))
         .unwrap();
     assert_eq!(oneshot_json(&app, create).await.0, 201);

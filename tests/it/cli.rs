@@ -133,6 +133,7 @@ impl Server {
 async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.redb");
+    let token = add_staff_with_token(&db);
     let (mut server, addr) = Server::start(&db);
     assert!(
         server
@@ -143,7 +144,9 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
         server.log
     );
 
-    let client = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    let client = reqwest::Client::builder().default_headers(headers).build().unwrap();
     // The binary runs on the system clock: deadlines far in the future.
     let mut body = cohort_body("Shutdown", 1000);
     body["starts_at"] = json!("2099-03-15T09:00:00Z");
@@ -226,4 +229,122 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
             "{learner} at {position}"
         );
     }
+}
+
+/// Runs `rollbook ARGS --db DB` with `stdin` as standard input.
+fn rollbook(db: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Adds the account `ops` (staff) and returns a new API token for it, through the CLI.
+fn add_staff_with_token(db: &std::path::Path) -> String {
+    let added = rollbook(db, &["user", "add", "ops", "--role", "staff", "--password-stdin"], "a long enough password\n");
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let created = rollbook(db, &["token", "create", "ops", "--label", "cli test"], "");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    String::from_utf8(created.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn accounts_and_tokens_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("accounts.redb");
+    let token = add_staff_with_token(&db);
+    assert!(token.starts_with("rb_") && token.len() == 67, "{token}");
+
+    let list = rollbook(&db, &["user", "list"], "");
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.lines().any(|l| l.starts_with("ops") && l.contains("staff") && l.contains("active")), "{text}");
+
+    let short = rollbook(&db, &["user", "add", "eve", "--role", "viewer", "--password-stdin"], "short\n");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    let bad_role = rollbook(&db, &["user", "add", "eve", "--role", "boss", "--password-stdin"], "long enough password\n");
+    assert!(!bad_role.status.success());
+    let taken = rollbook(&db, &["user", "add", "ops", "--role", "viewer", "--password-stdin"], "long enough password\n");
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("already exists"));
+
+    let passwd = rollbook(&db, &["user", "passwd", "ops", "--password-stdin"], "another long password\n");
+    assert!(passwd.status.success(), "{}", String::from_utf8_lossy(&passwd.stderr));
+
+    let tokens = rollbook(&db, &["token", "list"], "");
+    let text = String::from_utf8_lossy(&tokens.stdout).to_string();
+    assert!(text.contains("cli test") && !text.contains(&token), "tokens are listed, never their secrets: {text}");
+    let id = text.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let revoked = rollbook(&db, &["token", "revoke", &id], "");
+    assert!(revoked.status.success());
+    let tokens = rollbook(&db, &["token", "list"], "");
+    assert!(!String::from_utf8_lossy(&tokens.stdout).contains("cli test"));
+
+    let disabled = rollbook(&db, &["user", "disable", "ops"], "");
+    assert!(disabled.status.success());
+    let list = rollbook(&db, &["user", "list"], "");
+    assert!(String::from_utf8_lossy(&list.stdout).contains("disabled"));
+}
+
+#[test]
+fn account_commands_refuse_clearly_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("busy.redb");
+    add_staff_with_token(&db);
+    let (server, _addr) = Server::start(&db);
+    let list = rollbook(&db, &["user", "list"], "");
+    assert!(!list.status.success());
+    let stderr = String::from_utf8_lossy(&list.stderr);
+    assert!(stderr.contains("is in use by another process (is a rollbook server running on it?)"), "{stderr}");
+    server.terminate();
+}
+
+#[test]
+fn a_first_start_creates_admin_and_prints_its_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("first.redb");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    while !printed.contains("rollbook user passwd admin") {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "output ended early: {printed}");
+        printed.push_str(&line);
+    }
+    assert!(printed.contains("created the account \"admin\""), "{printed}");
+    let password = printed
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 20 && !l.contains(' '))
+        .expect("the password line")
+        .to_owned();
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+
+    // The printed password is the admin's.
+    let store = std::sync::Arc::new(Store::open(&db, &StoreOptions::default()).unwrap());
+    let auth = rollbook::auth::Auth::load(
+        store,
+        rollbook::auth::Passwords::owasp(),
+        std::sync::Arc::new(rollbook::clock::SystemClock),
+        jiff::SignedDuration::from_hours(1),
+    )
+    .unwrap();
+    let login = auth.login("admin", &password, "127.0.0.1".parse().unwrap(), None);
+    assert!(login.is_ok(), "the printed password logs in");
 }

@@ -1,12 +1,15 @@
 //! Shared test helpers: start the real application on port 0 with a temporary database and a
 //! fixed clock, and talk to it over HTTP.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use rollbook::app::{AppConfig, Application};
+use rollbook::auth::{Auth, Passwords, Role};
+use rollbook::store::{Store, StoreOptions};
 use rollbook::clock::FixedClock;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -24,12 +27,46 @@ pub fn ts(s: &str) -> Timestamp {
     s.parse().expect("test timestamp")
 }
 
+/// The password of every seeded account: `<role> password, long enough`.
+pub fn password_of(role: Role) -> String {
+    format!("{role} password, long enough")
+}
+
+/// The seeded accounts' API tokens, by role.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub tokens: HashMap<Role, String>,
+}
+
+impl Credentials {
+    pub fn token(&self, role: Role) -> &str {
+        &self.tokens[&role]
+    }
+}
+
+/// Seeds (once per database) an account per role, named after it, and a token for each.
+fn seed(db: &std::path::Path, clock: Arc<FixedClock>) -> Credentials {
+    let store = Arc::new(Store::open(db, &StoreOptions::default()).expect("store opens"));
+    let auth = Auth::load(store, Passwords::cheap_for_tests(), clock, SignedDuration::from_hours(12)).expect("auth loads");
+    let mut tokens = HashMap::new();
+    for role in Role::ALL {
+        auth.create_account(role.as_str(), role, &password_of(role)).expect("account created");
+        let (_, token) = auth.create_token(role.as_str(), "tests").expect("token created");
+        tokens.insert(role, token);
+    }
+    Credentials { tokens }
+}
+
 /// A running rollbook.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Signed in as `staff`: a session (cookies) for pages, a bearer token for the API.
     pub client: reqwest::Client,
+    /// The CSRF token of `client`'s session.
+    pub csrf: String,
     pub clock: Arc<FixedClock>,
     pub db: PathBuf,
+    pub credentials: Credentials,
     dir: Option<TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -38,49 +75,115 @@ pub struct TestApp {
 impl TestApp {
     /// A fresh app on a new temporary database.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A fresh app on a new temporary database, with its configuration adjusted by `tweak`
+    /// (timeouts, connection limits) before it starts.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut AppConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("rollbook.redb");
         let clock = Arc::new(FixedClock::new(ts(NOW)));
-        let mut app = Self::spawn_on(db, clock).await;
+        let credentials = seed(&db, clock.clone());
+        let mut app = Self::start(db, clock, credentials, tweak).await;
         app.dir = Some(dir);
         app
     }
 
-    /// An app on an existing database path (kept by the caller).
-    pub async fn spawn_on(db: PathBuf, clock: Arc<FixedClock>) -> Self {
+    /// An app on an existing, already seeded database (kept by the caller).
+    pub async fn spawn_on(db: PathBuf, clock: Arc<FixedClock>, credentials: Credentials) -> Self {
+        Self::start(db, clock, credentials, |_| {}).await
+    }
+
+    /// [`TestApp::spawn_on`] with the configuration adjusted by `tweak`.
+    pub async fn spawn_on_with(
+        db: PathBuf,
+        clock: Arc<FixedClock>,
+        credentials: Credentials,
+        tweak: impl FnOnce(&mut AppConfig),
+    ) -> Self {
+        Self::start(db, clock, credentials, tweak).await
+    }
+
+    async fn start(
+        db: PathBuf,
+        clock: Arc<FixedClock>,
+        credentials: Credentials,
+        tweak: impl FnOnce(&mut AppConfig),
+    ) -> Self {
         let mut config = AppConfig::new(db.clone(), "127.0.0.1:0".parse().unwrap());
         config.clock = clock.clone();
+        config.passwords = Passwords::cheap_for_tests();
+        // Tests move the clock by days to cross deadlines; sessions must outlive that unless a
+        // test is about idle expiry (and sets it).
+        config.session_idle = SignedDuration::from_hours(24 * 365);
+        tweak(&mut config);
         let app = Application::build(&config).await.expect("app builds");
+        assert!(app.initial_admin_password().is_none(), "the seeded database has accounts");
         let addr = app.local_addr().expect("bound");
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self {
+        let mut app = Self {
             addr,
-            client,
+            client: reqwest::Client::new(),
+            csrf: String::new(),
             clock,
             db,
+            credentials,
             dir: None,
             shutdown: Some(tx),
             server: Some(server),
-        }
+        };
+        let (client, csrf) = app.signed_in(Role::Staff).await;
+        app.client = client;
+        app.csrf = csrf;
+        app
     }
 
-    /// Stops the server gracefully (waiting for the writer to finish) and hands back the
-    /// temporary directory that holds the database, so it can be reopened.
-    pub async fn stop(mut self) -> (Option<TempDir>, PathBuf, Arc<FixedClock>) {
+    /// A client with no session and no token.
+    pub fn anonymous(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client")
+    }
+
+    /// A client signed in as the seeded account of `role` (session cookie and bearer token),
+    /// and its session's CSRF token.
+    pub async fn signed_in(&self, role: Role) -> (reqwest::Client, String) {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let bearer = format!("Bearer {}", self.credentials.token(role));
+        headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().expect("header"));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        let login = client
+            .post(self.url("/login"))
+            .form(&[("name", role.as_str()), ("password", &password_of(role)), ("next", "/")])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(login.status(), 303, "login as {role}");
+        let home = client.get(self.url("/")).send().await.expect("home").text().await.expect("html");
+        (client, csrf_of(&home))
+    }
+
+    /// Stops the server gracefully (waiting for the writer to finish) and hands back what is
+    /// needed to start it again on the same database.
+    pub async fn stop(mut self) -> (Option<TempDir>, PathBuf, Arc<FixedClock>, Credentials) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server ran");
         }
-        (self.dir.take(), self.db.clone(), self.clock.clone())
+        (self.dir.take(), self.db.clone(), self.clock.clone(), self.credentials.clone())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -109,10 +212,13 @@ impl TestApp {
         (status, response.json().await.expect("JSON body"))
     }
 
+    /// Posts a form as `client` would from a page: with the session's CSRF token.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        fields.push(("csrf", &self.csrf));
         self.client
             .post(self.url(path))
-            .form(form)
+            .form(&fields)
             .send()
             .await
             .expect("POST form")
@@ -167,4 +273,11 @@ pub fn keys(cohort: &Value, list: &str) -> Vec<String> {
         .iter()
         .map(|p| p["learner"].as_str().expect("learner").to_owned())
         .collect()
+}
+
+/// The CSRF token a page's forms carry.
+pub fn csrf_of(html: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).expect("the page has a form with a CSRF token") + marker.len();
+    html[start..].split('"').next().expect("token").to_owned()
 }

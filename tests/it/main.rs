@@ -2,6 +2,7 @@
 //! databases and port 0.
 
 mod api;
+mod auth;
 mod cli;
 mod hardening;
 mod helpers;

@@ -1,0 +1,324 @@
+//! Who may reach which route: one table declares every route's required role, and one guard
+//! enforces it, deny by default. Pages authenticate by session cookie (with CSRF checks on
+//! every state-changing form); the JSON API by `Authorization: Bearer` token.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::error::{ApiError, PageError};
+use super::{AppState, BODY_LIMIT};
+use crate::auth::{Principal, Role, secret};
+
+/// What a route requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// A signed-in account with at least this role.
+    Role(Role),
+}
+
+use Access::{Public, Role as R};
+
+/// Every route, its method, and who may call it. A route missing here is refused.
+pub const ROUTES: &[(Method, &str, Access)] = &[
+    (Method::GET, "/healthz", Public),
+    (Method::GET, "/static/{file}", Public),
+    (Method::GET, "/login", Public),
+    (Method::POST, "/login", Public),
+    (Method::POST, "/logout", R(Role::Viewer)),
+    (Method::GET, "/", R(Role::Viewer)),
+    (Method::GET, "/cohorts/new", R(Role::Staff)),
+    (Method::POST, "/cohorts", R(Role::Staff)),
+    (Method::GET, "/cohorts/{id}", R(Role::Viewer)),
+    (Method::GET, "/cohorts/{id}/history", R(Role::Viewer)),
+    (Method::POST, "/cohorts/{id}/enroll", R(Role::Staff)),
+    (Method::POST, "/cohorts/{id}/withdraw", R(Role::Staff)),
+    (Method::POST, "/cohorts/{id}/leave-waitlist", R(Role::Staff)),
+    (Method::POST, "/cohorts/{id}/promote", R(Role::Staff)),
+    (Method::POST, "/cohorts/{id}/capacity", R(Role::Staff)),
+    (Method::POST, "/cohorts/{id}/close", R(Role::Staff)),
+    (Method::GET, "/learners/{learner}", R(Role::Viewer)),
+    (Method::GET, "/admin", R(Role::Admin)),
+    (Method::POST, "/admin/accounts", R(Role::Admin)),
+    (Method::POST, "/admin/accounts/{name}/password", R(Role::Admin)),
+    (Method::POST, "/admin/accounts/{name}/disable", R(Role::Admin)),
+    (Method::POST, "/admin/accounts/{name}/enable", R(Role::Admin)),
+    (Method::POST, "/admin/tokens", R(Role::Admin)),
+    (Method::POST, "/admin/tokens/{id}/revoke", R(Role::Admin)),
+    (Method::POST, "/api/v1/cohorts", R(Role::Staff)),
+    (Method::GET, "/api/v1/cohorts", R(Role::Viewer)),
+    (Method::GET, "/api/v1/cohorts/{id}", R(Role::Viewer)),
+    (Method::GET, "/api/v1/cohorts/{id}/events", R(Role::Viewer)),
+    (Method::POST, "/api/v1/cohorts/{id}/enrollments", R(Role::Staff)),
+    (Method::POST, "/api/v1/cohorts/{id}/withdrawals", R(Role::Staff)),
+    (Method::POST, "/api/v1/cohorts/{id}/promotions", R(Role::Staff)),
+    (Method::POST, "/api/v1/cohorts/{id}/capacity", R(Role::Staff)),
+    (Method::POST, "/api/v1/cohorts/{id}/close", R(Role::Staff)),
+    (Method::GET, "/api/v1/events", R(Role::Viewer)),
+    (Method::GET, "/api/v1/learners/{learner}/timeline", R(Role::Viewer)),
+];
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "rollbook_session";
+
+/// How cookies are set and which origin forms must come from, from `--public-url`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CookiePolicy {
+    /// Mark cookies `Secure` (the public URL is https).
+    pub secure: bool,
+    /// The origin (`scheme://host[:port]`) forms must come from; without a public URL, the
+    /// request's own `Host`.
+    pub origin: Option<String>,
+}
+
+impl CookiePolicy {
+    /// Reads `--public-url`.
+    pub fn from_public_url(url: Option<&str>) -> anyhow::Result<Self> {
+        let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(Self::default());
+        };
+        let (scheme, rest) = url
+            .split_once("://")
+            .filter(|(s, _)| *s == "http" || *s == "https")
+            .ok_or_else(|| anyhow::anyhow!("--public-url must start with http:// or https://, got {url:?}"))?;
+        let host = rest.split('/').next().unwrap_or_default();
+        anyhow::ensure!(!host.is_empty(), "--public-url has no host: {url:?}");
+        Ok(Self {
+            secure: scheme == "https",
+            origin: Some(format!("{scheme}://{host}")),
+        })
+    }
+
+    /// The `Set-Cookie` value that opens a session.
+    #[must_use]
+    pub fn session_cookie(&self, value: &str) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}")
+    }
+
+    /// The `Set-Cookie` value that ends it.
+    #[must_use]
+    pub fn cleared_cookie(&self) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+    }
+}
+
+/// The session cookie's value, if the request has one.
+#[must_use]
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|v| !v.is_empty())
+}
+
+/// Refuses a state-changing request from another site: `Sec-Fetch-Site: cross-site`, or an
+/// `Origin` that is not rollbook's own.
+pub fn same_origin(headers: &HeaderMap, policy: &CookiePolicy) -> bool {
+    if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site") {
+        return false;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // Browsers send Origin on cross-origin posts; its absence is a same-site or non-browser
+        // client, which the CSRF token still covers.
+        return true;
+    };
+    match &policy.origin {
+        Some(expected) => origin.eq_ignore_ascii_case(expected),
+        None => {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            origin
+                .split_once("://")
+                .is_some_and(|(_, origin_host)| origin_host.eq_ignore_ascii_case(host))
+        }
+    }
+}
+
+fn required(method: &Method, path: &str) -> Option<Access> {
+    let method = if *method == Method::HEAD { &Method::GET } else { method };
+    ROUTES
+        .iter()
+        .find(|(m, p, _)| m == method && *p == path)
+        .map(|(_, _, access)| *access)
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+fn unauthorized() -> Response {
+    let mut response = ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        code: "unauthorized",
+        message: "send a valid API token: Authorization: Bearer <token> (see `rollbook token create`)".to_owned(),
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+fn forbidden_api(role: Role) -> Response {
+    ApiError {
+        status: StatusCode::FORBIDDEN,
+        code: "forbidden",
+        message: format!("this needs the {role} role"),
+    }
+    .into_response()
+}
+
+/// The guard every request passes: looks up the route's access, authenticates, checks the role,
+/// and for state-changing page requests checks the origin and the form's CSRF token. The
+/// principal is handed to the handler as a request extension.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(path) = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
+        // No route matched: the fallback answers 404 or 405 without revealing anything.
+        return next.run(request).await;
+    };
+    let method = request.method().clone();
+    let Some(access) = required(&method, &path) else {
+        if ROUTES.iter().any(|(_, p, _)| *p == path) {
+            // A declared path asked with an undeclared method: 405, and the handler (if the
+            // router had one) is never reached.
+            return if is_api(&path) {
+                ApiError {
+                    status: StatusCode::METHOD_NOT_ALLOWED,
+                    code: "method_not_allowed",
+                    message: format!("{method} is not allowed on this route; see API.md"),
+                }
+                .into_response()
+            } else {
+                PageError::MethodNotAllowed(format!("{method} is not allowed on {}", request.uri().path())).into_response()
+            };
+        }
+        tracing::error!(%method, %path, "route has no declared access; refused");
+        return if is_api(&path) { forbidden_api(Role::Admin) } else { PageError::Forbidden.into_response() };
+    };
+    let Access::Role(role) = access else {
+        return next.run(request).await;
+    };
+    if is_api(&path) {
+        let principal = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|token| state.auth.authenticate_token(token));
+        let Some(principal) = principal else {
+            return unauthorized();
+        };
+        if !principal.role.allows(role) {
+            return forbidden_api(role);
+        }
+        return run_as(principal, request, next).await;
+    }
+
+    let found = session_cookie(request.headers()).and_then(|c| state.auth.authenticate_session(c));
+    let Some((principal, touch_due)) = found else {
+        let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let next_param = if method == Method::GET { target } else { "/" };
+        let query = serde_urlencoded::to_string([("next", next_param)]).unwrap_or_default();
+        return Redirect::to(&format!("/login?{query}")).into_response();
+    };
+    if touch_due {
+        if let Some(session) = &principal.session {
+            let (auth, key) = (state.auth.clone(), session.key);
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = auth.persist_session(key) {
+                    tracing::warn!(error = %e, "could not refresh a session");
+                }
+            });
+        }
+    }
+    if !principal.role.allows(role) {
+        return PageError::Forbidden.into_response();
+    }
+    if method == Method::GET || method == Method::HEAD {
+        return run_as(principal, request, next).await;
+    }
+    match check_csrf(&state, &principal, request).await {
+        Ok(request) => run_as(principal, request, next).await,
+        Err(response) => response,
+    }
+}
+
+async fn run_as(principal: Principal, mut request: Request, next: Next) -> Response {
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+/// Checks a state-changing page request: same origin, and the form's `csrf` field equal to the
+/// session's token. Reads the (bounded) body to do so, and hands the request on with it.
+async fn check_csrf(state: &AppState, principal: &Principal, request: Request) -> Result<Request, Response> {
+    if !same_origin(request.headers(), &state.cookies) {
+        tracing::warn!(account = %principal.name, "cross-site form post refused");
+        return Err(PageError::Forbidden.into_response());
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| PageError::TooLarge.into_response())?;
+    let sent = form_urlencoded_field(&bytes, "csrf");
+    let expected = principal.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default();
+    if expected.is_empty() || !sent.as_deref().is_some_and(|s| secret::constant_time_eq(s.as_bytes(), expected.as_bytes())) {
+        tracing::warn!(account = %principal.name, "form post without a valid CSRF token refused");
+        return Err(PageError::Forbidden.into_response());
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_declared_once() {
+        let mut seen = std::collections::HashSet::new();
+        for (method, path, _) in ROUTES {
+            assert!(seen.insert((method.clone(), *path)), "{method} {path} declared twice");
+        }
+    }
+
+    #[test]
+    fn the_public_url_sets_secure_cookies_and_the_origin() {
+        let policy = CookiePolicy::from_public_url(Some("https://rollbook.example.org/app")).unwrap();
+        assert!(policy.secure);
+        assert_eq!(policy.origin.as_deref(), Some("https://rollbook.example.org"));
+        assert!(policy.session_cookie("x").contains("; Secure"));
+        let plain = CookiePolicy::from_public_url(None).unwrap();
+        assert!(!plain.session_cookie("x").contains("Secure"));
+        assert!(CookiePolicy::from_public_url(Some("ftp://x")).is_err());
+    }
+
+    #[test]
+    fn cross_site_posts_are_told_apart() {
+        let policy = CookiePolicy::default();
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        assert!(same_origin(&h, &policy));
+        h.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
+        assert!(same_origin(&h, &policy));
+        h.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+        assert!(!same_origin(&h, &policy));
+        h.remove(header::ORIGIN);
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(!same_origin(&h, &policy));
+    }
+}

@@ -1,0 +1,265 @@
+//! Admin pages: accounts (list, create, reset password, disable), API tokens (create, revoke)
+//! and an operations summary. Every change goes through [`crate::auth::Auth`].
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::PageError;
+use super::extract::{Acting, PagePath, PageQuery};
+use super::input::display_time;
+use super::views::Nav;
+use crate::auth::{Auth, AuthError, Principal, Role};
+
+/// An account row.
+pub struct AccountRow {
+    name: String,
+    role: &'static str,
+    disabled: bool,
+    created: String,
+    last_login: String,
+}
+
+/// A token row.
+pub struct TokenRow {
+    id: String,
+    account: String,
+    label: String,
+    created: String,
+}
+
+/// The operations summary.
+pub struct Stats {
+    db: String,
+    position: u64,
+    cohorts: usize,
+    learners: usize,
+    projections: String,
+    writer_running: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin.html")]
+pub struct AdminPage {
+    nav: Nav,
+    message: String,
+    failed: bool,
+    new_token: Option<(String, String)>,
+    stats: Stats,
+    accounts: Vec<AccountRow>,
+    tokens: Vec<TokenRow>,
+}
+
+fn page(state: &AppState, principal: &Principal, message: String, failed: bool, new_token: Option<(String, String)>) -> AdminPage {
+    let read = state.read.read();
+    let stats = Stats {
+        db: state.store.path().display().to_string(),
+        position: read.position,
+        cohorts: read.catalog.len(),
+        learners: read.directory.len(),
+        projections: format!(
+            "catalog {}, history {}, timelines {}",
+            read.catalog.position(),
+            read.history.position(),
+            read.timelines.position()
+        ),
+        writer_running: state.writer.is_running(),
+    };
+    drop(read);
+    AdminPage {
+        nav: Nav::of(principal),
+        message,
+        failed,
+        new_token,
+        stats,
+        accounts: state
+            .auth
+            .accounts()
+            .into_iter()
+            .map(|a| AccountRow {
+                name: a.name,
+                role: a.role.as_str(),
+                disabled: a.disabled,
+                created: display_time(a.created_at),
+                last_login: a.last_login.map_or_else(|| "never".to_owned(), display_time),
+            })
+            .collect(),
+        tokens: state
+            .auth
+            .tokens()
+            .into_iter()
+            .map(|t| TokenRow {
+                id: t.id.to_string(),
+                account: t.account,
+                label: t.label,
+                created: display_time(t.created_at),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
+/// `GET /admin`.
+pub async fn overview(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PageQuery(q): PageQuery<DoneQuery>,
+) -> AdminPage {
+    // Only fixed messages come back through the URL: nobody can make this page say anything.
+    let message = match q.done.as_str() {
+        "created" => "Account created.",
+        "password" => "Password set; the account's sessions were ended.",
+        "disabled" => "Account disabled; its sessions ended and its tokens stopped working.",
+        "enabled" => "Account enabled.",
+        "revoked" => "Token revoked.",
+        _ => "",
+    };
+    page(&state, &principal, message.to_owned(), false, None)
+}
+
+/// Runs an account change on the blocking pool (it may hash a password), then redirects with a
+/// fixed message, or shows the page again with the refusal.
+async fn change(
+    state: &AppState,
+    principal: &Principal,
+    done: &'static str,
+    f: impl FnOnce(&Auth) -> Result<(), AuthError> + Send + 'static,
+) -> Result<Response, PageError> {
+    let auth = state.auth.clone();
+    let outcome = tokio::task::spawn_blocking(move || f(&auth))
+        .await
+        .map_err(|e| PageError::internal("admin task failed", &e))?;
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!("/admin?done={done}")).into_response()),
+        Err(AuthError::Store(e)) => Err(PageError::internal("admin change failed", &e)),
+        Err(refused) => {
+            let page = page(state, principal, refused.to_string(), true, None);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+fn read_form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
+    form.map(|Form(f)| f).map_err(|e| PageError::BadRequest(e.body_text()))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewAccount {
+    name: String,
+    role: String,
+    password: String,
+}
+
+/// `POST /admin/accounts`.
+pub async fn create_account(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    form: Result<Form<NewAccount>, FormRejection>,
+) -> Result<Response, PageError> {
+    let f = read_form(form)?;
+    let role: Role = match f.role.parse() {
+        Ok(role) => role,
+        Err(e) => {
+            let page = page(&state, &principal, e.to_string(), true, None);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    tracing::info!(by = %principal.name, name = %f.name, %role, "creating account");
+    change(&state, &principal, "created", move |auth| {
+        auth.create_account(&f.name, role, &f.password).map(|_| ())
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewPassword {
+    password: String,
+}
+
+/// `POST /admin/accounts/{name}/password`.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(name): PagePath,
+    form: Result<Form<NewPassword>, FormRejection>,
+) -> Result<Response, PageError> {
+    let f = read_form(form)?;
+    tracing::info!(by = %principal.name, %name, "resetting password");
+    change(&state, &principal, "password", move |auth| auth.set_password(&name, &f.password)).await
+}
+
+/// `POST /admin/accounts/{name}/disable`.
+pub async fn disable(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(name): PagePath,
+) -> Result<Response, PageError> {
+    if name.trim().eq_ignore_ascii_case(&principal.name) {
+        let page = page(&state, &principal, "You cannot disable your own account.".to_owned(), true, None);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    tracing::info!(by = %principal.name, %name, "disabling account");
+    change(&state, &principal, "disabled", move |auth| auth.set_disabled(&name, true)).await
+}
+
+/// `POST /admin/accounts/{name}/enable`.
+pub async fn enable(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(name): PagePath,
+) -> Result<Response, PageError> {
+    tracing::info!(by = %principal.name, %name, "enabling account");
+    change(&state, &principal, "enabled", move |auth| auth.set_disabled(&name, false)).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewToken {
+    account: String,
+    label: String,
+}
+
+/// `POST /admin/tokens`: the secret is shown on this response only (it is never stored).
+pub async fn create_token(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    form: Result<Form<NewToken>, FormRejection>,
+) -> Result<Response, PageError> {
+    let f = read_form(form)?;
+    tracing::info!(by = %principal.name, account = %f.account, "creating API token");
+    let auth = state.auth.clone();
+    let created = tokio::task::spawn_blocking(move || auth.create_token(&f.account, &f.label))
+        .await
+        .map_err(|e| PageError::internal("token task failed", &e))?;
+    match created {
+        Ok((id, secret)) => Ok(page(&state, &principal, String::new(), false, Some((id.to_string(), secret))).into_response()),
+        Err(AuthError::Store(e)) => Err(PageError::internal("token creation failed", &e)),
+        Err(refused) => {
+            let page = page(&state, &principal, refused.to_string(), true, None);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+/// `POST /admin/tokens/{id}/revoke`.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+) -> Result<Response, PageError> {
+    tracing::info!(by = %principal.name, token = %id, "revoking API token");
+    change(&state, &principal, "revoked", move |auth| auth.revoke_token(&id)).await
+}
