@@ -14,7 +14,8 @@ use crate::config::{TokenCommand, UserCommand};
 use crate::store::{Store, StoreOptions};
 
 fn open(db: &Path) -> anyhow::Result<Auth> {
-    let store = Store::open(db, &StoreOptions::default()).with_context(|| format!("cannot open {}", db.display()))?;
+    let store = Store::open(db, &StoreOptions::default())
+        .with_context(|| format!("cannot open {}", db.display()))?;
     Ok(Auth::load(
         Arc::new(store),
         Passwords::owasp(),
@@ -27,11 +28,16 @@ fn open(db: &Path) -> anyhow::Result<Auth> {
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
         return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
     }
     if !std::io::stdin().is_terminal() {
-        bail!("no terminal to ask for the password on: pass it on standard input with --password-stdin");
+        bail!(
+            "no terminal to ask for the password on: pass it on standard input with --password-stdin"
+        );
     }
     let first = rpassword::prompt_password("New password: ")?;
     let second = rpassword::prompt_password("Again: ")?;
@@ -54,23 +60,41 @@ pub fn user(db: &Path, command: UserCommand) -> anyhow::Result<()> {
             auth.create_account(&name, role, &password)?;
             println!("created account {} ({role})", name.trim().to_lowercase());
         }
-        UserCommand::Passwd { name, password_stdin } => {
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
             let password = read_password(password_stdin)?;
             auth.set_password(&name, &password)?;
             println!("password changed; the account's sessions were ended");
         }
         UserCommand::List => {
-            println!("{:<24} {:<8} {:<9} {:<22} last login", "name", "role", "status", "created");
+            println!(
+                "{:<24} {:<8} {:<9} {:<22} last login",
+                "name", "role", "status", "created"
+            );
             for a in auth.accounts() {
                 let status = if a.disabled { "disabled" } else { "active" };
-                let last = a.last_login.map_or_else(|| "never".to_owned(), |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string());
+                let last = a.last_login.map_or_else(
+                    || "never".to_owned(),
+                    |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                );
                 let created = a.created_at.strftime("%Y-%m-%d %H:%M UTC").to_string();
-                println!("{:<24} {:<8} {:<9} {:<22} {last}", a.name, a.role.as_str(), status, created);
+                println!(
+                    "{:<24} {:<8} {:<9} {:<22} {last}",
+                    a.name,
+                    a.role.as_str(),
+                    status,
+                    created
+                );
             }
         }
         UserCommand::Disable { name } => {
             auth.set_disabled(&name, true)?;
-            println!("disabled {}; its sessions ended and its tokens stopped working", name.trim().to_lowercase());
+            println!(
+                "disabled {}; its sessions ended and its tokens stopped working",
+                name.trim().to_lowercase()
+            );
         }
     }
     Ok(())
@@ -83,7 +107,10 @@ pub fn token(db: &Path, command: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::Create { name, label } => {
             let (id, secret) = auth.create_token(&name, &label)?;
             println!("{secret}");
-            eprintln!("token {id} acts as {}; it is shown only now: store it safely", name.trim().to_lowercase());
+            eprintln!(
+                "token {id} acts as {}; it is shown only now: store it safely",
+                name.trim().to_lowercase()
+            );
         }
         TokenCommand::List => {
             println!("{:<36} {:<24} {:<22} label", "id", "account", "created");

@@ -45,7 +45,12 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DbArg {
     /// The database file.
-    #[arg(long, env = "ROLLBOOK_DB", default_value = "rollbook.redb", global = true)]
+    #[arg(
+        long,
+        env = "ROLLBOOK_DB",
+        default_value = "rollbook.redb",
+        global = true
+    )]
     pub db: PathBuf,
 }
 
@@ -109,7 +114,7 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ROLLBOOK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// The address people use to reach rollbook (e.g. https://rollbook.example.org). With
+    /// The address people use to reach rollbook (e.g. `https://rollbook.example.org`). With
     /// https, session cookies are marked Secure; form posts must come from this origin.
     #[arg(long, env = "ROLLBOOK_PUBLIC_URL")]
     pub public_url: Option<String>,

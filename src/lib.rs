@@ -9,8 +9,8 @@
 //! - [`app`]: wiring it all into a running server.
 
 pub mod app;
-pub mod cli;
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -33,7 +33,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut config = AppConfig::new(args.db.clone(), args.listen);
             config.writer.snapshot_every = args.snapshot_every;
             config.public_url = args.public_url;
-            config.session_idle = jiff::SignedDuration::from_hours(i64::from(args.session_idle_hours.max(1)));
+            config.session_idle =
+                jiff::SignedDuration::from_hours(i64::from(args.session_idle_hours.max(1)));
             let app = Application::build(&config).await?;
             if let Some(password) = app.initial_admin_password() {
                 println!(
@@ -46,8 +47,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("rollbook listening on http://{}", app.local_addr()?);
             app.run_until(shutdown).await
         }
-        Command::User { db, command } => tokio::task::spawn_blocking(move || cli::user(&db.db, command)).await?,
-        Command::Token { db, command } => tokio::task::spawn_blocking(move || cli::token(&db.db, command)).await?,
+        Command::User { db, command } => {
+            tokio::task::spawn_blocking(move || cli::user(&db.db, command)).await?
+        }
+        Command::Token { db, command } => {
+            tokio::task::spawn_blocking(move || cli::token(&db.db, command)).await?
+        }
     }
 }
 

@@ -50,11 +50,11 @@ pub struct Limits {
 /// in-flight requests finish (for at most [`Limits::shutdown_grace`]), closes the remaining
 /// connections and returns. When it returns, every clone of the router has been dropped.
 ///
-/// Connections speak HTTP/1.1 only. hyper-util's `auto` builder, which `axum::serve` uses to
-/// also accept cleartext HTTP/2, reads a connection's first bytes to choose the protocol with
-/// no timer, so a client that connects and sends nothing would never be cut off (and HTTP/2
-/// has no header-read timeout at all). Browsers speak HTTP/2 only over TLS, which a proxy in
-/// front of rollbook would terminate.
+/// Connections speak HTTP/1.1 only, as with `axum::serve` without axum's `http2` feature.
+/// hyper-util's `auto` builder (what `axum::serve` uses) first reads a connection's opening
+/// bytes to tell HTTP/2 from HTTP/1, with no timer: a client that connected and sent nothing
+/// would never be cut off. Browsers speak HTTP/2 only over TLS, which a proxy in front of
+/// rollbook would terminate.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -115,6 +115,9 @@ pub async fn serve(
     }
 
     drop(listener);
+    while let Some(ended) = connections.try_join_next() {
+        report_connection_task(ended);
+    }
     tracing::info!(
         open = connections.len(),
         "no longer accepting connections; letting in-flight requests finish"

@@ -158,8 +158,14 @@ fn normalise_name(raw: &str) -> Result<String, AuthError> {
     let name = raw.trim().to_lowercase();
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if ok { Ok(name) } else { Err(AuthError::BadName) }
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(AuthError::BadName)
+    }
 }
 
 impl Auth {
@@ -216,7 +222,12 @@ impl Auth {
     }
 
     /// Creates an account (blocking: hashes the password).
-    pub fn create_account(&self, name: &str, role: Role, password: &str) -> Result<Uuid, AuthError> {
+    pub fn create_account(
+        &self,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<Uuid, AuthError> {
         let name = normalise_name(name)?;
         Passwords::check(password)?;
         if self.read().by_name.contains_key(&name) {
@@ -243,13 +254,25 @@ impl Auth {
 
     fn account_id(&self, name: &str) -> Result<Uuid, AuthError> {
         let name = normalise_name(name).map_err(|_| AuthError::NoSuchAccount(name.to_owned()))?;
-        self.read().by_name.get(&name).copied().ok_or(AuthError::NoSuchAccount(name))
+        self.read()
+            .by_name
+            .get(&name)
+            .copied()
+            .ok_or(AuthError::NoSuchAccount(name))
     }
 
     /// Updates an account and ends its sessions.
-    fn update_account(&self, id: Uuid, change: impl FnOnce(&mut AccountRecord)) -> Result<(), AuthError> {
+    fn update_account(
+        &self,
+        id: Uuid,
+        change: impl FnOnce(&mut AccountRecord),
+    ) -> Result<(), AuthError> {
         let mut state = self.write();
-        let mut record = state.accounts.get(&id).cloned().ok_or_else(|| AuthError::NoSuchAccount(id.to_string()))?;
+        let mut record = state
+            .accounts
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| AuthError::NoSuchAccount(id.to_string()))?;
         change(&mut record);
         let ended: Vec<[u8; 32]> = state
             .sessions
@@ -348,12 +371,15 @@ impl Auth {
             .iter()
             .map(|(id, t)| TokenView {
                 id: *id,
-                account: state.accounts.get(&t.account).map_or_else(|| t.account.to_string(), |a| a.name.clone()),
+                account: state
+                    .accounts
+                    .get(&t.account)
+                    .map_or_else(|| t.account.to_string(), |a| a.name.clone()),
                 label: t.label.clone(),
                 created_at: t.created_at,
             })
             .collect();
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        out.sort_by_key(|t| std::cmp::Reverse(t.created_at));
         out
     }
 
@@ -433,13 +459,17 @@ impl Auth {
         }
         let found = {
             let state = self.read();
-            state
-                .by_name
-                .get(&name)
-                .and_then(|id| state.accounts.get(id).map(|a| (*id, a.password_hash.clone(), a.disabled)))
+            state.by_name.get(&name).and_then(|id| {
+                state
+                    .accounts
+                    .get(id)
+                    .map(|a| (*id, a.password_hash.clone(), a.disabled))
+            })
         };
         // Unknown names verify against a dummy hash: they cost what a wrong password costs.
-        let hash = found.as_ref().map_or(self.dummy_hash.as_str(), |(_, h, _)| h.as_str());
+        let hash = found
+            .as_ref()
+            .map_or(self.dummy_hash.as_str(), |(_, h, _)| h.as_str());
         let verified = self.passwords.verify(password, hash);
         let Some((account, _, false)) = found.filter(|_| verified) else {
             self.throttle().failed(&name, address, now);
@@ -457,7 +487,11 @@ impl Auth {
         };
         self.store.put_session(key, &session, true)?;
         let mut state = self.write();
-        let mut account_record = state.accounts.get(&account).cloned().ok_or(LoginError::Invalid)?;
+        let mut account_record = state
+            .accounts
+            .get(&account)
+            .cloned()
+            .ok_or(LoginError::Invalid)?;
         account_record.last_login = Some(now);
         if let Err(e) = self.store.put_account(account, &account_record) {
             tracing::warn!(error = %e, "could not record the last login time");
@@ -473,10 +507,12 @@ impl Auth {
                 tracing::warn!(error = %e, "could not delete the replaced session");
             }
             let state = self.read();
-            let principal = Self::principal(&state, account, Some(SessionRef { key, csrf })).ok_or(LoginError::Invalid)?;
+            let principal = Self::principal(&state, account, Some(SessionRef { key, csrf }))
+                .ok_or(LoginError::Invalid)?;
             return Ok((cookie, principal));
         }
-        let principal = Self::principal(&state, account, Some(SessionRef { key, csrf })).ok_or(LoginError::Invalid)?;
+        let principal = Self::principal(&state, account, Some(SessionRef { key, csrf }))
+            .ok_or(LoginError::Invalid)?;
         Ok((cookie, principal))
     }
 

@@ -72,7 +72,11 @@ impl Passwords {
     /// Whether `password` matches the PHC string `hash` (parameters are read from the hash).
     #[must_use]
     pub fn verify(&self, password: &str, hash: &str) -> bool {
-        password.len() <= Self::MAX_LEN * 4 && self.argon2().verify_password(password.as_bytes(), hash).is_ok()
+        password.len() <= Self::MAX_LEN * 4
+            && self
+                .argon2()
+                .verify_password(password.as_bytes(), hash)
+                .is_ok()
     }
 }
 
@@ -93,7 +97,10 @@ mod tests {
     #[test]
     fn the_shipped_parameters_are_owasps() {
         let hash = Passwords::owasp().hash("correct horse battery");
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
     }
 
     #[test]

@@ -41,7 +41,10 @@ impl Throttle {
     /// How long the caller must wait before trying `name` from `address` again, if at all.
     pub fn wait(&mut self, name: &str, address: IpAddr, now: Timestamp) -> Option<SignedDuration> {
         self.forget_old(now);
-        let by_name = self.by_name.get(name).and_then(|f| f.locked_until(FREE_FAILURES_PER_NAME));
+        let by_name = self
+            .by_name
+            .get(name)
+            .and_then(|f| f.locked_until(FREE_FAILURES_PER_NAME));
         let by_address = self
             .by_address
             .get(&address)
@@ -56,8 +59,14 @@ impl Throttle {
             f.count = f.count.saturating_add(1);
             f.last = now;
         };
-        bump(self.by_name.entry(name.to_owned()).or_insert(Failures { count: 0, last: now }));
-        bump(self.by_address.entry(address).or_insert(Failures { count: 0, last: now }));
+        bump(self.by_name.entry(name.to_owned()).or_insert(Failures {
+            count: 0,
+            last: now,
+        }));
+        bump(self.by_address.entry(address).or_insert(Failures {
+            count: 0,
+            last: now,
+        }));
     }
 
     /// Clears the name's failures after a successful login (the address keeps its count, so one
@@ -70,8 +79,10 @@ impl Throttle {
         if self.by_name.len() + self.by_address.len() < 10_000 {
             return;
         }
-        self.by_name.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
-        self.by_address.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
+        self.by_name
+            .retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
+        self.by_address
+            .retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
     }
 }
 

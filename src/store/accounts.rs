@@ -32,18 +32,21 @@ impl Store {
         for row in txn.open_table(ACCOUNTS)?.iter()? {
             let (id, bytes) = row?;
             let id = id.value();
-            let record = codec::decode_account(bytes.value()).map_err(|e| corrupt(format!("account {id}"), e))?;
+            let record = codec::decode_account(bytes.value())
+                .map_err(|e| corrupt(format!("account {id}"), e))?;
             out.accounts.push((id, record));
         }
         for row in txn.open_table(TOKENS)?.iter()? {
             let (id, bytes) = row?;
             let id = id.value();
-            let record = codec::decode_token(bytes.value()).map_err(|e| corrupt(format!("token {id}"), e))?;
+            let record = codec::decode_token(bytes.value())
+                .map_err(|e| corrupt(format!("token {id}"), e))?;
             out.tokens.push((id, record));
         }
         for row in txn.open_table(SESSIONS)?.iter()? {
             let (key, bytes) = row?;
-            let record = codec::decode_session(bytes.value()).map_err(|e| corrupt("session".to_owned(), e))?;
+            let record = codec::decode_session(bytes.value())
+                .map_err(|e| corrupt("session".to_owned(), e))?;
             out.sessions.push((key.value(), record));
         }
         Ok(out)
@@ -79,9 +82,18 @@ impl Store {
 
     /// Stores a session. Creating one is durable (a login must survive a restart); refreshing
     /// its last-seen time need not be (`durable: false` rides on the next durable commit).
-    pub fn put_session(&self, key: [u8; 32], record: &SessionRecord, durable: bool) -> Result<(), StoreError> {
+    pub fn put_session(
+        &self,
+        key: [u8; 32],
+        record: &SessionRecord,
+        durable: bool,
+    ) -> Result<(), StoreError> {
         let bytes = codec::encode_session(record).map_err(StoreError::Encode)?;
-        let durability = if durable { Durability::Immediate } else { Durability::None };
+        let durability = if durable {
+            Durability::Immediate
+        } else {
+            Durability::None
+        };
         self.write_small(durability, |txn| {
             txn.open_table(SESSIONS)?.insert(key, bytes.as_slice())?;
             Ok(())
@@ -114,4 +126,3 @@ impl Store {
         Ok(())
     }
 }
-

@@ -798,7 +798,10 @@ pub fn decode_account(bytes: &[u8]) -> Result<AccountRecord, CodecError> {
         password_hash: a.password_hash,
         disabled: a.disabled,
         created_at: from_micros("account", a.created_at)?,
-        last_login: a.last_login.map(|t| from_micros("account", t)).transpose()?,
+        last_login: a
+            .last_login
+            .map(|t| from_micros("account", t))
+            .transpose()?,
     })
 }
 

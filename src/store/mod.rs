@@ -17,22 +17,23 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use redb::{
-    Database, Durability, ReadTransaction, TableHandle, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableHandle,
 };
 use uuid::Uuid;
 
 pub use accounts::AccountsSnapshot;
 pub use codec::{
-    AccountRecord, CODEC_BINCODE2, SessionRecord, TokenRecord, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION, LearnerRecord,
-    MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION,
+    AccountRecord, CODEC_BINCODE2, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION,
+    LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION, SessionRecord, TokenRecord,
 };
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use error::StoreError;
 
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 use tables::{
-    ACCOUNTS, COMMANDS, SESSIONS, TOKENS, EVENTS, LEARNER_KEYS, LEARNERS, META, META_FORMAT_VERSION, SNAPSHOTS, STREAM_INDEX,
-    STREAMS,
+    ACCOUNTS, COMMANDS, EVENTS, LEARNER_KEYS, LEARNERS, META, META_FORMAT_VERSION, SESSIONS,
+    SNAPSHOTS, STREAM_INDEX, STREAMS, TOKENS,
 };
 
 /// The store format this build writes and the newest it reads.

@@ -44,22 +44,54 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::GET, "/learners/{learner}", R(Role::Viewer)),
     (Method::GET, "/admin", R(Role::Admin)),
     (Method::POST, "/admin/accounts", R(Role::Admin)),
-    (Method::POST, "/admin/accounts/{name}/password", R(Role::Admin)),
-    (Method::POST, "/admin/accounts/{name}/disable", R(Role::Admin)),
-    (Method::POST, "/admin/accounts/{name}/enable", R(Role::Admin)),
+    (
+        Method::POST,
+        "/admin/accounts/{name}/password",
+        R(Role::Admin),
+    ),
+    (
+        Method::POST,
+        "/admin/accounts/{name}/disable",
+        R(Role::Admin),
+    ),
+    (
+        Method::POST,
+        "/admin/accounts/{name}/enable",
+        R(Role::Admin),
+    ),
     (Method::POST, "/admin/tokens", R(Role::Admin)),
     (Method::POST, "/admin/tokens/{id}/revoke", R(Role::Admin)),
     (Method::POST, "/api/v1/cohorts", R(Role::Staff)),
     (Method::GET, "/api/v1/cohorts", R(Role::Viewer)),
     (Method::GET, "/api/v1/cohorts/{id}", R(Role::Viewer)),
     (Method::GET, "/api/v1/cohorts/{id}/events", R(Role::Viewer)),
-    (Method::POST, "/api/v1/cohorts/{id}/enrollments", R(Role::Staff)),
-    (Method::POST, "/api/v1/cohorts/{id}/withdrawals", R(Role::Staff)),
-    (Method::POST, "/api/v1/cohorts/{id}/promotions", R(Role::Staff)),
-    (Method::POST, "/api/v1/cohorts/{id}/capacity", R(Role::Staff)),
+    (
+        Method::POST,
+        "/api/v1/cohorts/{id}/enrollments",
+        R(Role::Staff),
+    ),
+    (
+        Method::POST,
+        "/api/v1/cohorts/{id}/withdrawals",
+        R(Role::Staff),
+    ),
+    (
+        Method::POST,
+        "/api/v1/cohorts/{id}/promotions",
+        R(Role::Staff),
+    ),
+    (
+        Method::POST,
+        "/api/v1/cohorts/{id}/capacity",
+        R(Role::Staff),
+    ),
     (Method::POST, "/api/v1/cohorts/{id}/close", R(Role::Staff)),
     (Method::GET, "/api/v1/events", R(Role::Viewer)),
-    (Method::GET, "/api/v1/learners/{learner}/timeline", R(Role::Viewer)),
+    (
+        Method::GET,
+        "/api/v1/learners/{learner}/timeline",
+        R(Role::Viewer),
+    ),
 ];
 
 /// The session cookie's name.
@@ -84,7 +116,9 @@ impl CookiePolicy {
         let (scheme, rest) = url
             .split_once("://")
             .filter(|(s, _)| *s == "http" || *s == "https")
-            .ok_or_else(|| anyhow::anyhow!("--public-url must start with http:// or https://, got {url:?}"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("--public-url must start with http:// or https://, got {url:?}")
+            })?;
         let host = rest.split('/').next().unwrap_or_default();
         anyhow::ensure!(!host.is_empty(), "--public-url has no host: {url:?}");
         Ok(Self {
@@ -125,7 +159,10 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 /// Refuses a state-changing request from another site: `Sec-Fetch-Site: cross-site`, or an
 /// `Origin` that is not rollbook's own.
 pub fn same_origin(headers: &HeaderMap, policy: &CookiePolicy) -> bool {
-    if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site") {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
         return false;
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
@@ -133,19 +170,24 @@ pub fn same_origin(headers: &HeaderMap, policy: &CookiePolicy) -> bool {
         // client, which the CSRF token still covers.
         return true;
     };
-    match &policy.origin {
-        Some(expected) => origin.eq_ignore_ascii_case(expected),
-        None => {
-            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            origin
-                .split_once("://")
-                .is_some_and(|(_, origin_host)| origin_host.eq_ignore_ascii_case(host))
-        }
+    if let Some(expected) = &policy.origin {
+        return origin.eq_ignore_ascii_case(expected);
     }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, origin_host)| origin_host.eq_ignore_ascii_case(host))
 }
 
 fn required(method: &Method, path: &str) -> Option<Access> {
-    let method = if *method == Method::HEAD { &Method::GET } else { method };
+    let method = if *method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
     ROUTES
         .iter()
         .find(|(m, p, _)| m == method && *p == path)
@@ -160,7 +202,9 @@ fn unauthorized() -> Response {
     let mut response = ApiError {
         status: StatusCode::UNAUTHORIZED,
         code: "unauthorized",
-        message: "send a valid API token: Authorization: Bearer <token> (see `rollbook token create`)".to_owned(),
+        message:
+            "send a valid API token: Authorization: Bearer <token> (see `rollbook token create`)"
+                .to_owned(),
     }
     .into_response();
     response
@@ -182,7 +226,11 @@ fn forbidden_api(role: Role) -> Response {
 /// and for state-changing page requests checks the origin and the form's CSRF token. The
 /// principal is handed to the handler as a request extension.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(path) = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
+    let Some(path) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+    else {
         // No route matched: the fallback answers 404 or 405 without revealing anything.
         return next.run(request).await;
     };
@@ -199,11 +247,19 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
                 }
                 .into_response()
             } else {
-                PageError::MethodNotAllowed(format!("{method} is not allowed on {}", request.uri().path())).into_response()
+                PageError::MethodNotAllowed(format!(
+                    "{method} is not allowed on {}",
+                    request.uri().path()
+                ))
+                .into_response()
             };
         }
         tracing::error!(%method, %path, "route has no declared access; refused");
-        return if is_api(&path) { forbidden_api(Role::Admin) } else { PageError::Forbidden.into_response() };
+        return if is_api(&path) {
+            forbidden_api(Role::Admin)
+        } else {
+            PageError::Forbidden.into_response()
+        };
     };
     let Access::Role(role) = access else {
         return next.run(request).await;
@@ -213,7 +269,10 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .and_then(|token| state.auth.authenticate_token(token));
         let Some(principal) = principal else {
             return unauthorized();
@@ -260,16 +319,30 @@ async fn run_as(principal: Principal, mut request: Request, next: Next) -> Respo
 
 /// Checks a state-changing page request: same origin, and the form's `csrf` field equal to the
 /// session's token. Reads the (bounded) body to do so, and hands the request on with it.
-async fn check_csrf(state: &AppState, principal: &Principal, request: Request) -> Result<Request, Response> {
+async fn check_csrf(
+    state: &AppState,
+    principal: &Principal,
+    request: Request,
+) -> Result<Request, Response> {
     if !same_origin(request.headers(), &state.cookies) {
         tracing::warn!(account = %principal.name, "cross-site form post refused");
         return Err(PageError::Forbidden.into_response());
     }
     let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| PageError::TooLarge.into_response())?;
+    let bytes = to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| PageError::TooLarge.into_response())?;
     let sent = form_urlencoded_field(&bytes, "csrf");
-    let expected = principal.session.as_ref().map(|s| s.csrf.as_str()).unwrap_or_default();
-    if expected.is_empty() || !sent.as_deref().is_some_and(|s| secret::constant_time_eq(s.as_bytes(), expected.as_bytes())) {
+    let expected = principal
+        .session
+        .as_ref()
+        .map(|s| s.csrf.as_str())
+        .unwrap_or_default();
+    if expected.is_empty()
+        || !sent
+            .as_deref()
+            .is_some_and(|s| secret::constant_time_eq(s.as_bytes(), expected.as_bytes()))
+    {
         tracing::warn!(account = %principal.name, "form post without a valid CSRF token refused");
         return Err(PageError::Forbidden.into_response());
     }
@@ -292,15 +365,22 @@ mod tests {
     fn routes_are_declared_once() {
         let mut seen = std::collections::HashSet::new();
         for (method, path, _) in ROUTES {
-            assert!(seen.insert((method.clone(), *path)), "{method} {path} declared twice");
+            assert!(
+                seen.insert((method.clone(), *path)),
+                "{method} {path} declared twice"
+            );
         }
     }
 
     #[test]
     fn the_public_url_sets_secure_cookies_and_the_origin() {
-        let policy = CookiePolicy::from_public_url(Some("https://rollbook.example.org/app")).unwrap();
+        let policy =
+            CookiePolicy::from_public_url(Some("https://rollbook.example.org/app")).unwrap();
         assert!(policy.secure);
-        assert_eq!(policy.origin.as_deref(), Some("https://rollbook.example.org"));
+        assert_eq!(
+            policy.origin.as_deref(),
+            Some("https://rollbook.example.org")
+        );
         assert!(policy.session_cookie("x").contains("; Secure"));
         let plain = CookiePolicy::from_public_url(None).unwrap();
         assert!(!plain.session_cookie("x").contains("Secure"));

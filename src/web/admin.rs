@@ -56,9 +56,15 @@ pub struct AdminPage {
     tokens: Vec<TokenRow>,
 }
 
-fn page(state: &AppState, principal: &Principal, message: String, failed: bool, new_token: Option<(String, String)>) -> AdminPage {
+fn page(
+    state: &AppState,
+    principal: &Principal,
+    message: String,
+    failed: bool,
+    new_token: Option<(String, String)>,
+) -> AdminPage {
     let read = state.read.read();
-    let stats = Stats {
+    let summary = Stats {
         db: state.store.path().display().to_string(),
         position: read.position,
         cohorts: read.catalog.len(),
@@ -77,7 +83,7 @@ fn page(state: &AppState, principal: &Principal, message: String, failed: bool, 
         message,
         failed,
         new_token,
-        stats,
+        stats: summary,
         accounts: state
             .auth
             .accounts()
@@ -87,7 +93,9 @@ fn page(state: &AppState, principal: &Principal, message: String, failed: bool, 
                 role: a.role.as_str(),
                 disabled: a.disabled,
                 created: display_time(a.created_at),
-                last_login: a.last_login.map_or_else(|| "never".to_owned(), display_time),
+                last_login: a
+                    .last_login
+                    .map_or_else(|| "never".to_owned(), display_time),
             })
             .collect(),
         tokens: state
@@ -151,7 +159,8 @@ async fn change(
 }
 
 fn read_form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
-    form.map(|Form(f)| f).map_err(|e| PageError::BadRequest(e.body_text()))
+    form.map(|Form(f)| f)
+        .map_err(|e| PageError::BadRequest(e.body_text()))
 }
 
 #[derive(Deserialize, Default)]
@@ -198,7 +207,10 @@ pub async fn reset_password(
 ) -> Result<Response, PageError> {
     let f = read_form(form)?;
     tracing::info!(by = %principal.name, %name, "resetting password");
-    change(&state, &principal, "password", move |auth| auth.set_password(&name, &f.password)).await
+    change(&state, &principal, "password", move |auth| {
+        auth.set_password(&name, &f.password)
+    })
+    .await
 }
 
 /// `POST /admin/accounts/{name}/disable`.
@@ -208,11 +220,20 @@ pub async fn disable(
     PagePath(name): PagePath,
 ) -> Result<Response, PageError> {
     if name.trim().eq_ignore_ascii_case(&principal.name) {
-        let page = page(&state, &principal, "You cannot disable your own account.".to_owned(), true, None);
+        let page = page(
+            &state,
+            &principal,
+            "You cannot disable your own account.".to_owned(),
+            true,
+            None,
+        );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     tracing::info!(by = %principal.name, %name, "disabling account");
-    change(&state, &principal, "disabled", move |auth| auth.set_disabled(&name, true)).await
+    change(&state, &principal, "disabled", move |auth| {
+        auth.set_disabled(&name, true)
+    })
+    .await
 }
 
 /// `POST /admin/accounts/{name}/enable`.
@@ -222,7 +243,10 @@ pub async fn enable(
     PagePath(name): PagePath,
 ) -> Result<Response, PageError> {
     tracing::info!(by = %principal.name, %name, "enabling account");
-    change(&state, &principal, "enabled", move |auth| auth.set_disabled(&name, false)).await
+    change(&state, &principal, "enabled", move |auth| {
+        auth.set_disabled(&name, false)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -245,7 +269,14 @@ pub async fn create_token(
         .await
         .map_err(|e| PageError::internal("token task failed", &e))?;
     match created {
-        Ok((id, secret)) => Ok(page(&state, &principal, String::new(), false, Some((id.to_string(), secret))).into_response()),
+        Ok((id, secret)) => Ok(page(
+            &state,
+            &principal,
+            String::new(),
+            false,
+            Some((id.to_string(), secret)),
+        )
+        .into_response()),
         Err(AuthError::Store(e)) => Err(PageError::internal("token creation failed", &e)),
         Err(refused) => {
             let page = page(&state, &principal, refused.to_string(), true, None);
@@ -261,5 +292,8 @@ pub async fn revoke_token(
     PagePath(id): PagePath,
 ) -> Result<Response, PageError> {
     tracing::info!(by = %principal.name, token = %id, "revoking API token");
-    change(&state, &principal, "revoked", move |auth| auth.revoke_token(&id)).await
+    change(&state, &principal, "revoked", move |auth| {
+        auth.revoke_token(&id)
+    })
+    .await
 }

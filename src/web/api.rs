@@ -14,9 +14,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiActing, ApiJson, ApiPath, ApiQuery};
 use super::input::{self, RawCohort, RawNumber};
+use crate::auth::Principal;
 use crate::domain::{CohortId, Event, LearnerId};
 use crate::projections::{AsOf, CatalogFilter, CohortView, Directory};
-use crate::auth::Principal;
 use crate::store::Envelope;
 use crate::writer::{Committed, Request, Submission};
 
@@ -98,7 +98,8 @@ async fn execute(
         correlation_id: h.correlation_id,
         causation_id: h.causation_id,
     };
-    state.submit(principal, submission)
+    state
+        .submit(principal, submission)
         .await
         .map_err(|e| ApiError::from_command(e, learner))
 }
@@ -478,7 +479,14 @@ async fn promote(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
-    let done = execute(&state, &principal, &headers, Request::Promote { cohort }, None).await?;
+    let done = execute(
+        &state,
+        &principal,
+        &headers,
+        Request::Promote { cohort },
+        None,
+    )
+    .await?;
     let read = state.read.read();
     let promoted = promoted_keys(&done, &read.directory).into_iter().next();
     Ok(Json(
@@ -502,7 +510,10 @@ async fn change_capacity(
     let cohort = parse_cohort(&id)?;
     let capacity = input::capacity("capacity", RawNumber::Number(body.capacity))
         .map_err(|e| field_error(&e))?;
-    let done = execute(&state, &principal, &headers,
+    let done = execute(
+        &state,
+        &principal,
+        &headers,
         Request::ChangeCapacity { cohort, capacity },
         None,
     )
@@ -522,7 +533,14 @@ async fn close(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let cohort = parse_cohort(&id)?;
-    let done = execute(&state, &principal, &headers, Request::Close { cohort }, None).await?;
+    let done = execute(
+        &state,
+        &principal,
+        &headers,
+        Request::Close { cohort },
+        None,
+    )
+    .await?;
     Ok(Json(
         json!({"version": done.version, "position": done.position()}),
     ))

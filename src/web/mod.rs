@@ -26,12 +26,12 @@ use axum::response::IntoResponse as _;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::auth::{Auth, Principal};
 use crate::clock::Clock;
 use crate::domain::CohortId;
 use crate::domain::LearnerId;
 use crate::learner_key::LearnerKey;
 use crate::projections::{AsOf, CohortView, Directory, ReadModel, cohort_as_of};
-use crate::auth::{Auth, Principal};
 use crate::store::{Store, StoreError};
 use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
 
@@ -61,13 +61,22 @@ pub struct AppState {
 
 impl AppState {
     /// Submits a request as the acting account, recorded on every event it causes.
-    async fn submit(&self, principal: &Principal, mut submission: Submission) -> Result<Committed, CommandError> {
+    async fn submit(
+        &self,
+        principal: &Principal,
+        mut submission: Submission,
+    ) -> Result<Committed, CommandError> {
         submission.actor = principal.actor();
         self.writer.submit(submission).await
     }
 
-    async fn submit_request(&self, principal: &Principal, request: Request) -> Result<Committed, CommandError> {
-        self.submit(principal, Submission::new(request, principal.actor())).await
+    async fn submit_request(
+        &self,
+        principal: &Principal,
+        request: Request,
+    ) -> Result<Committed, CommandError> {
+        self.submit(principal, Submission::new(request, principal.actor()))
+            .await
     }
 
     /// Runs a blocking store read on the blocking pool, never on the async threads.
@@ -131,7 +140,10 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(session::logout))
         .route("/admin", get(admin::overview))
         .route("/admin/accounts", post(admin::create_account))
-        .route("/admin/accounts/{name}/password", post(admin::reset_password))
+        .route(
+            "/admin/accounts/{name}/password",
+            post(admin::reset_password),
+        )
         .route("/admin/accounts/{name}/disable", post(admin::disable))
         .route("/admin/accounts/{name}/enable", post(admin::enable))
         .route("/admin/tokens", post(admin::create_token))
@@ -140,7 +152,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)
         // Runs after routing, so it knows each route's declared access (deny by default).
-        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::guard,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(catch_panics())
         .with_state(state)

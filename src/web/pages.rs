@@ -14,12 +14,12 @@ use super::error::{PageError, describe};
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, RawCohort, RawNumber};
 use super::views::{
-    CohortDetail, CohortForm, Nav, CohortPage, CohortRow, CommandForm, CommandValues, DashboardPage,
-    HistoryPage, HistoryRow, LearnerPage, NewCohortPage, PageLinks, TimelineRow,
+    CohortDetail, CohortForm, CohortPage, CohortRow, CommandForm, CommandValues, DashboardPage,
+    HistoryPage, HistoryRow, LearnerPage, Nav, NewCohortPage, PageLinks, TimelineRow,
 };
+use crate::auth::Principal;
 use crate::domain::{CohortId, RuleViolation};
 use crate::projections::{AsOf, CatalogFilter};
-use crate::auth::Principal;
 use crate::writer::{CommandError, Committed, Request};
 
 /// Cohorts per dashboard page.
@@ -157,10 +157,14 @@ pub async fn create_cohort(
             withdrawal_deadline: f.withdrawal_deadline.clone(),
             errors,
         };
-        (StatusCode::UNPROCESSABLE_ENTITY, NewCohortPage {
-            nav: Nav::of(&principal),
-            form,
-        }).into_response()
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            NewCohortPage {
+                nav: Nav::of(&principal),
+                form,
+            },
+        )
+            .into_response()
     };
     let new = match input::new_cohort(&raw) {
         Ok(new) => new,
@@ -236,7 +240,16 @@ pub async fn cohort(
         ),
     };
     let done = done_range(&q.done);
-    let page = render_cohort(&state, &principal, cohort, as_of, done, None, CommandValues::default()).await?;
+    let page = render_cohort(
+        &state,
+        &principal,
+        cohort,
+        as_of,
+        done,
+        None,
+        CommandValues::default(),
+    )
+    .await?;
     Ok(page.into_response())
 }
 
@@ -336,7 +349,16 @@ async fn run_command(
             Err(e) => return Err(command_page_error(e)),
         },
     };
-    let page = render_cohort(state, principal, cohort, None, None, Some((form, message)), values).await?;
+    let page = render_cohort(
+        state,
+        principal,
+        cohort,
+        None,
+        None,
+        Some((form, message)),
+        values,
+    )
+    .await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
@@ -370,7 +392,9 @@ pub async fn enroll(
         name: f.name,
         ..CommandValues::default()
     };
-    run_command(&state, &principal,
+    run_command(
+        &state,
+        &principal,
         cohort,
         CommandForm::Enroll,
         request.map_err(|e| e.to_string()),
@@ -406,7 +430,15 @@ pub async fn withdraw(
         reason: f.reason,
         ..CommandValues::default()
     };
-    run_command(&state, &principal, cohort, CommandForm::Withdraw, request, values).await
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Withdraw,
+        request,
+        values,
+    )
+    .await
 }
 
 /// `POST /cohorts/{id}/leave-waitlist`.
@@ -423,7 +455,9 @@ pub async fn leave_waitlist(
         learner,
         reason,
     });
-    run_command(&state, &principal,
+    run_command(
+        &state,
+        &principal,
         cohort,
         CommandForm::LeaveWaitlist,
         request,
@@ -440,7 +474,9 @@ pub async fn promote(
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
     let request = Ok(Request::Promote { cohort });
-    run_command(&state, &principal,
+    run_command(
+        &state,
+        &principal,
         cohort,
         CommandForm::Promote,
         request,
@@ -471,7 +507,15 @@ pub async fn change_capacity(
         capacity: f.capacity,
         ..CommandValues::default()
     };
-    run_command(&state, &principal, cohort, CommandForm::Capacity, request, values).await
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Capacity,
+        request,
+        values,
+    )
+    .await
 }
 
 /// `POST /cohorts/{id}/close`.
@@ -481,7 +525,9 @@ pub async fn close(
     PagePath(id): PagePath,
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
-    run_command(&state, &principal,
+    run_command(
+        &state,
+        &principal,
         cohort,
         CommandForm::Close,
         Ok(Request::Close { cohort }),

@@ -5,19 +5,19 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Extension;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use serde::Deserialize;
 
+use super::AppState;
 use super::access::{same_origin, session_cookie};
 use super::error::PageError;
 use super::extract::{Acting, PageQuery};
 use super::views::Nav;
-use super::AppState;
 use crate::auth::LoginError;
 
 #[derive(Template, WebTemplate)]
@@ -70,13 +70,18 @@ pub async fn login(
         return Err(PageError::Forbidden);
     }
     let Form(f) = form.map_err(|e| PageError::BadRequest(e.body_text()))?;
-    let address = connect.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |Extension(ConnectInfo(a))| a.ip());
+    let address = connect.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(a))| a.ip(),
+    );
     let previous = session_cookie(&headers).map(str::to_owned);
     let auth = state.auth.clone();
     let (name, password) = (f.name.clone(), f.password);
-    let outcome = tokio::task::spawn_blocking(move || auth.login(&name, &password, address, previous.as_deref()))
-        .await
-        .map_err(|e| PageError::internal("login task failed", &e))?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        auth.login(&name, &password, address, previous.as_deref())
+    })
+    .await
+    .map_err(|e| PageError::internal("login task failed", &e))?;
     let refused = |error: String| LoginPage {
         nav: Nav::anonymous(),
         error,
@@ -94,14 +99,20 @@ pub async fn login(
         }
         Err(LoginError::Invalid) => {
             tracing::warn!(name = %f.name.trim(), %address, "failed login");
-            Ok((StatusCode::UNAUTHORIZED, refused(LoginError::Invalid.to_string())).into_response())
+            Ok((
+                StatusCode::UNAUTHORIZED,
+                refused(LoginError::Invalid.to_string()),
+            )
+                .into_response())
         }
         Err(LoginError::Throttled(wait)) => {
             tracing::warn!(name = %f.name.trim(), %address, "login throttled");
             let seconds = wait.as_secs().max(1);
             let page = refused(LoginError::Throttled(wait).to_string());
             let mut response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             Ok(response)
         }
         Err(e @ LoginError::Store(_)) => Err(PageError::internal("login failed", &e)),
@@ -109,7 +120,10 @@ pub async fn login(
 }
 
 /// `POST /logout`: ends the session on the server and clears the cookie.
-pub async fn logout(State(state): State<AppState>, Acting(principal): Acting) -> Result<Response, PageError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+) -> Result<Response, PageError> {
     if let Some(session) = principal.session {
         let auth = state.auth.clone();
         tokio::task::spawn_blocking(move || auth.logout(session.key))
@@ -118,7 +132,8 @@ pub async fn logout(State(state): State<AppState>, Acting(principal): Acting) ->
             .map_err(|e| PageError::internal("logout failed", &e))?;
     }
     let mut response = Redirect::to("/login").into_response();
-    let value = HeaderValue::from_str(&state.cookies.cleared_cookie()).map_err(|e| PageError::internal("cookie", &e))?;
+    let value = HeaderValue::from_str(&state.cookies.cleared_cookie())
+        .map_err(|e| PageError::internal("cookie", &e))?;
     response.headers_mut().insert(header::SET_COOKIE, value);
     Ok(response)
 }

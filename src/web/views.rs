@@ -37,7 +37,11 @@ impl Nav {
         Self {
             name: principal.name.clone(),
             role: principal.role.as_str(),
-            csrf: principal.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default(),
+            csrf: principal
+                .session
+                .as_ref()
+                .map(|s| s.csrf.clone())
+                .unwrap_or_default(),
             can_act: principal.role.allows(Role::Staff),
             is_admin: principal.role.allows(Role::Admin),
         }

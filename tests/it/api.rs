@@ -787,7 +787,6 @@ async fn oneshot_json(
     (status, serde_json::from_slice(&bytes).unwrap())
 }
 
-
 /// The feed serves only what the projections have applied, so every learner it names is known
 /// by key. Here an event is committed behind the projections' back to hold them behind.
 #[tokio::test]

@@ -145,8 +145,14 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
     );
 
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-    let client = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
     // The binary runs on the system clock: deadlines far in the future.
     let mut body = cohort_body("Shutdown", 1000);
     body["starts_at"] = json!("2099-03-15T09:00:00Z");
@@ -244,16 +250,33 @@ fn rollbook(db: &std::path::Path, args: &[&str], stdin: &str) -> std::process::O
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
 /// Adds the account `ops` (staff) and returns a new API token for it, through the CLI.
 fn add_staff_with_token(db: &std::path::Path) -> String {
-    let added = rollbook(db, &["user", "add", "ops", "--role", "staff", "--password-stdin"], "a long enough password\n");
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let added = rollbook(
+        db,
+        &["user", "add", "ops", "--role", "staff", "--password-stdin"],
+        "a long enough password\n",
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     let created = rollbook(db, &["token", "create", "ops", "--label", "cli test"], "");
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
     String::from_utf8(created.stdout).unwrap().trim().to_owned()
 }
 
@@ -266,23 +289,57 @@ fn accounts_and_tokens_are_managed_from_the_command_line() {
 
     let list = rollbook(&db, &["user", "list"], "");
     let text = String::from_utf8_lossy(&list.stdout);
-    assert!(text.lines().any(|l| l.starts_with("ops") && l.contains("staff") && l.contains("active")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ops") && l.contains("staff") && l.contains("active")),
+        "{text}"
+    );
 
-    let short = rollbook(&db, &["user", "add", "eve", "--role", "viewer", "--password-stdin"], "short\n");
+    let short = rollbook(
+        &db,
+        &["user", "add", "eve", "--role", "viewer", "--password-stdin"],
+        "short\n",
+    );
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
-    let bad_role = rollbook(&db, &["user", "add", "eve", "--role", "boss", "--password-stdin"], "long enough password\n");
+    let bad_role = rollbook(
+        &db,
+        &["user", "add", "eve", "--role", "boss", "--password-stdin"],
+        "long enough password\n",
+    );
     assert!(!bad_role.status.success());
-    let taken = rollbook(&db, &["user", "add", "ops", "--role", "viewer", "--password-stdin"], "long enough password\n");
-    assert!(String::from_utf8_lossy(&taken.stderr).contains("already exists"));
+    let duplicate = rollbook(
+        &db,
+        &["user", "add", "ops", "--role", "viewer", "--password-stdin"],
+        "long enough password\n",
+    );
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
 
-    let passwd = rollbook(&db, &["user", "passwd", "ops", "--password-stdin"], "another long password\n");
-    assert!(passwd.status.success(), "{}", String::from_utf8_lossy(&passwd.stderr));
+    let passwd = rollbook(
+        &db,
+        &["user", "passwd", "ops", "--password-stdin"],
+        "another long password\n",
+    );
+    assert!(
+        passwd.status.success(),
+        "{}",
+        String::from_utf8_lossy(&passwd.stderr)
+    );
 
     let tokens = rollbook(&db, &["token", "list"], "");
     let text = String::from_utf8_lossy(&tokens.stdout).to_string();
-    assert!(text.contains("cli test") && !text.contains(&token), "tokens are listed, never their secrets: {text}");
-    let id = text.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert!(
+        text.contains("cli test") && !text.contains(&token),
+        "tokens are listed, never their secrets: {text}"
+    );
+    let id = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     let revoked = rollbook(&db, &["token", "revoke", &id], "");
     assert!(revoked.status.success());
     let tokens = rollbook(&db, &["token", "list"], "");
@@ -303,7 +360,10 @@ fn account_commands_refuse_clearly_while_the_server_runs() {
     let list = rollbook(&db, &["user", "list"], "");
     assert!(!list.status.success());
     let stderr = String::from_utf8_lossy(&list.stderr);
-    assert!(stderr.contains("is in use by another process (is a rollbook server running on it?)"), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another process (is a rollbook server running on it?)"),
+        "{stderr}"
+    );
     server.terminate();
 }
 
@@ -323,17 +383,26 @@ fn a_first_start_creates_admin_and_prints_its_password_once() {
     let mut printed = String::new();
     while !printed.contains("rollbook user passwd admin") {
         let mut line = String::new();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "output ended early: {printed}");
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "output ended early: {printed}"
+        );
         printed.push_str(&line);
     }
-    assert!(printed.contains("created the account \"admin\""), "{printed}");
+    assert!(
+        printed.contains("created the account \"admin\""),
+        "{printed}"
+    );
     let password = printed
         .lines()
         .map(str::trim)
         .find(|l| l.len() == 20 && !l.contains(' '))
         .expect("the password line")
         .to_owned();
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(child.wait().unwrap().success());
 
     // The printed password is the admin's.

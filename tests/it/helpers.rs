@@ -9,8 +9,8 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use rollbook::app::{AppConfig, Application};
 use rollbook::auth::{Auth, Passwords, Role};
-use rollbook::store::{Store, StoreOptions};
 use rollbook::clock::FixedClock;
+use rollbook::store::{Store, StoreOptions};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -47,11 +47,20 @@ impl Credentials {
 /// Seeds (once per database) an account per role, named after it, and a token for each.
 fn seed(db: &std::path::Path, clock: Arc<FixedClock>) -> Credentials {
     let store = Arc::new(Store::open(db, &StoreOptions::default()).expect("store opens"));
-    let auth = Auth::load(store, Passwords::cheap_for_tests(), clock, SignedDuration::from_hours(12)).expect("auth loads");
+    let auth = Auth::load(
+        store,
+        Passwords::cheap_for_tests(),
+        clock,
+        SignedDuration::from_hours(12),
+    )
+    .expect("auth loads");
     let mut tokens = HashMap::new();
     for role in Role::ALL {
-        auth.create_account(role.as_str(), role, &password_of(role)).expect("account created");
-        let (_, token) = auth.create_token(role.as_str(), "tests").expect("token created");
+        auth.create_account(role.as_str(), role, &password_of(role))
+            .expect("account created");
+        let (_, token) = auth
+            .create_token(role.as_str(), "tests")
+            .expect("token created");
         tokens.insert(role, token);
     }
     Credentials { tokens }
@@ -119,7 +128,10 @@ impl TestApp {
         config.session_idle = SignedDuration::from_hours(24 * 365);
         tweak(&mut config);
         let app = Application::build(&config).await.expect("app builds");
-        assert!(app.initial_admin_password().is_none(), "the seeded database has accounts");
+        assert!(
+            app.initial_admin_password().is_none(),
+            "the seeded database has accounts"
+        );
         let addr = app.local_addr().expect("bound");
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
@@ -143,6 +155,10 @@ impl TestApp {
     }
 
     /// A client with no session and no token.
+    #[allow(
+        clippy::unused_self,
+        reason = "reads as app.anonymous() beside app.signed_in(role)"
+    )]
     pub fn anonymous(&self) -> reqwest::Client {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -156,7 +172,10 @@ impl TestApp {
     pub async fn signed_in(&self, role: Role) -> (reqwest::Client, String) {
         let mut headers = reqwest::header::HeaderMap::new();
         let bearer = format!("Bearer {}", self.credentials.token(role));
-        headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().expect("header"));
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            bearer.parse().expect("header"),
+        );
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
@@ -165,12 +184,23 @@ impl TestApp {
             .expect("client");
         let login = client
             .post(self.url("/login"))
-            .form(&[("name", role.as_str()), ("password", &password_of(role)), ("next", "/")])
+            .form(&[
+                ("name", role.as_str()),
+                ("password", &password_of(role)),
+                ("next", "/"),
+            ])
             .send()
             .await
             .expect("login");
         assert_eq!(login.status(), 303, "login as {role}");
-        let home = client.get(self.url("/")).send().await.expect("home").text().await.expect("html");
+        let home = client
+            .get(self.url("/"))
+            .send()
+            .await
+            .expect("home")
+            .text()
+            .await
+            .expect("html");
         (client, csrf_of(&home))
     }
 
@@ -183,7 +213,12 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server ran");
         }
-        (self.dir.take(), self.db.clone(), self.clock.clone(), self.credentials.clone())
+        (
+            self.dir.take(),
+            self.db.clone(),
+            self.clock.clone(),
+            self.credentials.clone(),
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -278,6 +313,9 @@ pub fn keys(cohort: &Value, list: &str) -> Vec<String> {
 /// The CSRF token a page's forms carry.
 pub fn csrf_of(html: &str) -> String {
     let marker = r#"name="csrf" value=""#;
-    let start = html.find(marker).expect("the page has a form with a CSRF token") + marker.len();
+    let start = html
+        .find(marker)
+        .expect("the page has a form with a CSRF token")
+        + marker.len();
     html[start..].split('"').next().expect("token").to_owned()
 }
