@@ -361,6 +361,72 @@ fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A route the table does not declare is refused, whoever asks: deny by default.
+    #[tokio::test]
+    async fn an_undeclared_route_is_refused_even_to_an_admin() {
+        use std::sync::Arc;
+
+        use axum::Router;
+        use axum::routing::get;
+        use tower::ServiceExt as _;
+
+        use crate::auth::{Auth, Passwords};
+        use crate::clock::SystemClock;
+        use crate::projections::ReadModel;
+        use crate::store::{Store, StoreOptions};
+        use crate::writer::{self, WriterOptions};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(Store::open(&dir.path().join("t.redb"), &StoreOptions::default()).unwrap());
+        let read = Arc::new(ReadModel::default());
+        let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
+        let (writer, _thread) = writer::spawn(
+            store.clone(),
+            read.clone(),
+            clock.clone(),
+            WriterOptions::default(),
+        )
+        .unwrap();
+        let auth = Auth::load(
+            store.clone(),
+            Passwords::cheap_for_tests(),
+            clock.clone(),
+            jiff::SignedDuration::from_hours(1),
+        )
+        .unwrap();
+        auth.create_account("root", Role::Admin, "a long enough password")
+            .unwrap();
+        let (_, token) = auth.create_token("root", "").unwrap();
+        let state = AppState {
+            store,
+            read,
+            writer,
+            clock,
+            auth: Arc::new(auth),
+            cookies: CookiePolicy::default(),
+        };
+        let app: Router = Router::new()
+            .route("/api/v1/undeclared", get(|| async { "secret" }))
+            .route("/api/v1/events", get(|| async { "declared" }))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+            .with_state(state);
+        let ask = |path: &str| {
+            axum::http::Request::get(path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        let refused = app
+            .clone()
+            .oneshot(ask("/api/v1/undeclared"))
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let admitted = app.oneshot(ask("/api/v1/events")).await.unwrap();
+        assert_eq!(admitted.status(), StatusCode::OK);
+    }
+
     #[test]
     fn routes_are_declared_once() {
         let mut seen = std::collections::HashSet::new();
