@@ -38,6 +38,8 @@ pub struct Projections {
     pub timelines: Timelines,
     /// Learner keys and names.
     pub directory: Directory,
+    // ---- reports: projections of src/projections/reports.rs ----
+    // ---- browse: projections of src/projections/browse.rs ----
 }
 
 impl Projections {
@@ -52,6 +54,8 @@ impl Projections {
         let after = Counters::of(self.catalog.get(envelope.cohort));
         self.history.apply(envelope, before, after);
         self.timelines.apply(envelope);
+        // ---- reports: apply ----
+        // ---- browse: apply ----
         self.position = envelope.position;
         self.events_applied += 1;
     }

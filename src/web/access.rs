@@ -42,6 +42,8 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::POST, "/cohorts/{id}/capacity", R(Role::Staff)),
     (Method::POST, "/cohorts/{id}/close", R(Role::Staff)),
     (Method::GET, "/learners/{learner}", R(Role::Viewer)),
+    // ---- reports ----
+    // ---- browse ----
     (Method::GET, "/admin", R(Role::Admin)),
     (Method::POST, "/admin/accounts", R(Role::Admin)),
     (

@@ -9,6 +9,7 @@ mod admin;
 mod api;
 mod assets;
 mod error;
+mod csv;
 mod extract;
 mod headers;
 mod input;
@@ -134,6 +135,8 @@ pub fn router(state: AppState) -> Router {
         .route("/cohorts/{id}/capacity", post(pages::change_capacity))
         .route("/cohorts/{id}/close", post(pages::close))
         .route("/learners/{learner}", get(pages::learner))
+        // ---- reports: routes of src/web/reports.rs ----
+        // ---- browse: routes of src/web/browse.rs ----
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(api::healthz))
         .route("/login", get(session::form).post(session::login))
