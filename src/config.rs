@@ -124,4 +124,7 @@ pub struct ServeArgs {
     /// Keep a snapshot of a cohort every N events of its stream (0 disables snapshots).
     #[arg(long, env = "ROLLBOOK_SNAPSHOT_EVERY", default_value_t = 100)]
     pub snapshot_every: u64,
+    /// Keep refused commands in the journal for this many days.
+    #[arg(long, env = "ROLLBOOK_JOURNAL_RETENTION_DAYS", default_value_t = 365)]
+    pub journal_retention_days: u32,
 }

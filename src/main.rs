@@ -32,6 +32,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let shutdown = shutdown_signal().context("cannot listen for Ctrl-C and SIGTERM")?;
             let mut config = AppConfig::new(args.db.clone(), args.listen);
             config.writer.snapshot_every = args.snapshot_every;
+            config.writer.journal_retention = jiff::SignedDuration::from_hours(
+                24 * i64::from(args.journal_retention_days.max(1)),
+            );
             config.public_url = args.public_url;
             config.session_idle =
                 jiff::SignedDuration::from_hours(i64::from(args.session_idle_hours.max(1)));

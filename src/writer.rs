@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -21,8 +21,8 @@ use crate::domain::{
 use crate::learner_key::LearnerKey;
 use crate::projections::ReadModel;
 use crate::store::{
-    Actor, Batch, CommandMeta, CommandOutcome, CommandRecord, Envelope, LearnerRecord, Reader,
-    Store, StoreError, StreamAppend,
+    Actor, Batch, CommandMeta, CommandOutcome, CommandRecord, Envelope, JournalEntry,
+    LearnerRecord, Reader, Store, StoreError, StreamAppend,
 };
 
 /// What a caller asks of one cohort, with learners named by key.
@@ -93,6 +93,20 @@ impl Request {
             | Self::Promote { cohort }
             | Self::ChangeCapacity { cohort, .. }
             | Self::Close { cohort } => *cohort,
+        }
+    }
+
+    /// What was asked, in words, without personal data (for the rejected-command journal).
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Create { new, .. } => format!("create with {} seats", new.capacity),
+            Self::Enroll { .. } => "enroll".to_owned(),
+            Self::Withdraw { .. } => "withdraw".to_owned(),
+            Self::LeaveWaitlist { .. } => "leave the waitlist".to_owned(),
+            Self::Promote { .. } => "promote the waitlist head".to_owned(),
+            Self::ChangeCapacity { capacity, .. } => format!("change seats to {capacity}"),
+            Self::Close { .. } => "close enrollment".to_owned(),
         }
     }
 
@@ -288,6 +302,8 @@ pub struct WriterOptions {
     pub max_batch: usize,
     /// Most cohort states kept in memory.
     pub cache_capacity: usize,
+    /// How long refused commands stay in the journal.
+    pub journal_retention: SignedDuration,
 }
 
 impl Default for WriterOptions {
@@ -296,6 +312,7 @@ impl Default for WriterOptions {
             snapshot_every: 100,
             max_batch: 512,
             cache_capacity: 10_000,
+            journal_retention: SignedDuration::from_hours(24 * 365),
         }
     }
 }
@@ -366,6 +383,7 @@ pub fn spawn(
                 }
                 let (submissions, replies): (Vec<_>, Vec<_>) = queue.drain(..).unzip();
                 let results = core.process_and_publish(submissions, &read_model);
+                core.prune_journal_if_due(&read_model);
                 for (reply, result) in replies.into_iter().zip(results) {
                     // A caller that gave up waiting is no reason to stop.
                     let _ = reply.send(result);
@@ -385,6 +403,8 @@ pub struct BatchOutcome {
     pub envelopes: Vec<Envelope>,
     /// Learner directory entries written.
     pub learners: Vec<(LearnerId, LearnerRecord)>,
+    /// Refused commands written to the journal.
+    pub journal: Vec<(u64, JournalEntry)>,
 }
 
 /// How a submission of the batch is answered once the batch is committed.
@@ -405,6 +425,7 @@ pub struct Writer {
     clock: Arc<dyn Clock>,
     options: WriterOptions,
     cache: CohortCache,
+    last_prune: Option<Timestamp>,
 }
 
 impl Writer {
@@ -420,7 +441,7 @@ impl Writer {
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.process(submissions)));
         if let Ok(outcome) = outcome {
-            read_model.publish(&outcome.learners, &outcome.envelopes);
+            read_model.publish(&outcome.learners, &outcome.journal, &outcome.envelopes);
             return outcome.results;
         }
         tracing::error!("the writer panicked deciding a batch; recovering");
@@ -429,6 +450,25 @@ impl Writer {
             tracing::error!(error = %e, "projections could not catch up after a writer panic");
         }
         (0..count).map(|_| Err(CommandError::Internal)).collect()
+    }
+
+    /// Prunes journal entries older than the retention period, at most once a day.
+    pub fn prune_journal_if_due(&mut self, read_model: &ReadModel) {
+        let now = self.clock.now();
+        if self
+            .last_prune
+            .is_some_and(|t| now.duration_since(t) < SignedDuration::from_hours(24))
+        {
+            return;
+        }
+        self.last_prune = Some(now);
+        let cutoff = now - self.options.journal_retention;
+        match self.store.prune_journal(cutoff) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "pruned the rejected-command journal"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the rejected-command journal"),
+        }
+        read_model.prune_journal(cutoff);
     }
 
     /// A writer over `store`.
@@ -440,6 +480,7 @@ impl Writer {
             clock,
             options,
             cache,
+            last_prune: None,
         }
     }
 
@@ -452,7 +493,14 @@ impl Writer {
             Ok(reader) => reader,
             Err(e) => return fail_all(submissions.len(), &Arc::new(e)),
         };
-        let mut work = BatchWork::default();
+        let journal_next = match reader.last_journal_id() {
+            Ok(id) => id,
+            Err(e) => return fail_all(submissions.len(), &Arc::new(e)),
+        };
+        let mut work = BatchWork {
+            journal_next,
+            ..BatchWork::default()
+        };
         let mut pending = Vec::with_capacity(submissions.len());
         for submission in submissions {
             let answer = match self.decide_one(&reader, &mut work, submission, now) {
@@ -516,6 +564,7 @@ impl Writer {
             results,
             envelopes,
             learners: work.batch.learners,
+            journal: work.batch.journal,
         }
     }
 
@@ -554,20 +603,15 @@ impl Writer {
         let events = match Cohort::decide(state.as_ref(), cohort, &command, now) {
             Ok(events) => events,
             Err(violation) => {
-                if let Some(key) = submission.idempotency_key {
-                    let record = CommandRecord {
-                        fingerprint: fingerprint.clone(),
-                        recorded_at: now,
-                        outcome: CommandOutcome::Rejected(violation.clone()),
-                    };
-                    work.keys.insert(
-                        key.clone(),
-                        (KeyUse::Rejected(violation.clone()), fingerprint),
-                    );
-                    work.batch.rejections.push((key, record));
-                    return Ok(Pending::Recorded(violation));
-                }
-                return Ok(Pending::Done(Err(CommandError::Rejected(violation))));
+                let learner = learner.as_ref().map(|(id, known)| (*id, known.is_some()));
+                return Ok(refuse(
+                    work,
+                    &submission,
+                    learner,
+                    fingerprint,
+                    violation,
+                    now,
+                ));
             }
         };
 
@@ -717,6 +761,66 @@ impl Writer {
     }
 }
 
+/// Records a refusal: in the journal (filing a new learner an enrollment named, so their page
+/// can say why they could not enroll), and under the idempotency key if there is one.
+fn refuse(
+    work: &mut BatchWork,
+    submission: &Submission,
+    learner: Option<(LearnerId, bool)>,
+    fingerprint: String,
+    violation: RuleViolation,
+    now: Timestamp,
+) -> Pending {
+    let request = &submission.request;
+    if !matches!(violation, RuleViolation::CohortNotFound { .. }) {
+        let filed = match (learner, request) {
+            (
+                Some((id, false)),
+                Request::Enroll {
+                    learner: key, name, ..
+                },
+            ) => {
+                if !work.learners.contains_key(key) {
+                    let record = LearnerRecord {
+                        key: key.as_str().to_owned(),
+                        name: name.clone().unwrap_or_default(),
+                    };
+                    work.learners
+                        .insert(key.clone(), (id, Some(record.clone())));
+                    work.batch.learners.push((id, record));
+                }
+                Some(id)
+            }
+            (Some((id, true)), _) => Some(id),
+            _ => None,
+        };
+        work.journal_next += 1;
+        let entry = JournalEntry {
+            at: now,
+            actor: submission.actor.clone(),
+            cohort: request.cohort(),
+            learner: filed,
+            command: request.describe(),
+            violation: violation.clone(),
+        };
+        work.batch.journal.push((work.journal_next, entry));
+    }
+    let Some(key) = submission.idempotency_key.clone() else {
+        return Pending::Done(Err(CommandError::Rejected(violation)));
+    };
+    let record = CommandRecord {
+        fingerprint: fingerprint.clone(),
+        recorded_at: now,
+        outcome: CommandOutcome::Rejected(violation.clone()),
+    };
+    work.keys.insert(
+        key.clone(),
+        (KeyUse::Rejected(violation.clone()), fingerprint),
+    );
+    work.batch.rejections.push((key, record));
+    Pending::Recorded(violation)
+}
+
 /// Applies decided events to the state in place, noting snapshots due at every N-th version.
 fn fold(
     cohort: CohortId,
@@ -757,6 +861,8 @@ struct BatchWork {
     learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
     /// Idempotency keys used in this batch → (how, fingerprint).
     keys: HashMap<String, (KeyUse, String)>,
+    /// The id of the last journal entry (stored or of this batch).
+    journal_next: u64,
 }
 
 /// A time truncated to the microseconds the store keeps, so what the projections see live is

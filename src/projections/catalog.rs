@@ -122,6 +122,11 @@ impl Catalog {
         self.position
     }
 
+    /// Every cohort id, in creation order.
+    pub fn ids(&self) -> impl Iterator<Item = CohortId> + '_ {
+        self.order.iter().copied()
+    }
+
     /// One cohort.
     #[must_use]
     pub fn get(&self, id: CohortId) -> Option<&CohortView> {

@@ -55,6 +55,11 @@ pub struct HistoryEntry {
     pub before: Counters,
     /// Counters after the event.
     pub after: Counters,
+    /// For a promotion: what freed the seat — the withdrawal or capacity change of the same
+    /// command, as (position, event type); `None` for a manual promotion.
+    pub freed_by: Option<(u64, &'static str)>,
+    /// The command that caused the event.
+    pub command_id: uuid::Uuid,
 }
 
 /// Per-cohort history, in stream order.
@@ -75,20 +80,35 @@ impl History {
             }
             _ => None,
         };
-        self.entries
-            .entry(envelope.cohort)
-            .or_default()
-            .push(HistoryEntry {
-                position: envelope.position,
-                version: envelope.version,
-                event_type: envelope.event.type_name(),
-                occurred_at: envelope.occurred_at,
-                actor: envelope.meta.actor.name.clone(),
-                learner: envelope.event.learner(),
-                reason,
-                before,
-                after,
-            });
+        let entries = self.entries.entry(envelope.cohort).or_default();
+        // A promotion is caused by the seat-freeing event just before it in the same command
+        // (or, for the second of several promotions, by the same event as the one before).
+        let freed_by = match (&envelope.event, entries.last()) {
+            (Event::WaitlistPromoted { .. }, Some(previous))
+                if previous.command_id == envelope.meta.command_id =>
+            {
+                match previous.event_type {
+                    "student.withdrawn" | "cohort.capacity_changed" => {
+                        Some((previous.position, previous.event_type))
+                    }
+                    _ => previous.freed_by,
+                }
+            }
+            _ => None,
+        };
+        entries.push(HistoryEntry {
+            position: envelope.position,
+            version: envelope.version,
+            event_type: envelope.event.type_name(),
+            occurred_at: envelope.occurred_at,
+            actor: envelope.meta.actor.name.clone(),
+            learner: envelope.event.learner(),
+            reason,
+            before,
+            after,
+            freed_by,
+            command_id: envelope.meta.command_id,
+        });
     }
 
     /// Global position of the last event applied.

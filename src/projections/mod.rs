@@ -4,23 +4,39 @@
 //! They can be thrown away and rebuilt at any time: replaying the store must give exactly the
 //! projections that were built incrementally (a property test checks this). They never write.
 
+mod browse;
 mod catalog;
 mod directory;
 mod history;
+mod journal;
+mod reports;
+mod status;
 mod time_travel;
 mod timeline;
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
+pub use browse::{
+    COHORT_FIELDS, CohortDiff, Cursor, EventFilter, EventIndex, EventPage, Hit, IndexedEvent,
+    LEARNER_FIELDS, MIN_SUBSTRING, Rank, SearchIndex, SearchResults,
+};
 pub use catalog::{Catalog, CatalogFilter, CohortView};
 pub use directory::Directory;
 pub use history::{Counters, History, HistoryEntry};
+pub use journal::Journal;
+pub use reports::{
+    Deadline, DeadlineKind, InstructorEntry, Instructors, NEAR_FULL_PERCENT, Reports, SeatWeeks,
+    Signals, Totals, WeekCounts, WeekPage, Withdrawal, WithdrawalFilter, WithdrawalKey,
+    WithdrawalKind, Withdrawals, is_near_full, next_deadline, seat_free_while_waiting, week_of,
+    week_page,
+};
+pub use status::{CheckOutcome, Progress, RebuildInfo, Status};
 pub use time_travel::{AsOf, AsOfError, cohort_as_of};
 pub use timeline::{TimelineEntry, Timelines};
 
 use crate::domain::LearnerId;
-use crate::store::{Envelope, LearnerRecord, Store, StoreError};
+use crate::store::{Envelope, JournalEntry, LearnerRecord, Store, StoreError};
 
 /// All projections, at one position.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -38,8 +54,16 @@ pub struct Projections {
     pub timelines: Timelines,
     /// Learner keys and names.
     pub directory: Directory,
+    /// Refused commands (from their own table, within the retention period).
+    pub journal: Journal,
     // ---- reports: projections of src/projections/reports.rs ----
+    /// Cohorts by instructor, withdrawals, seat changes per week, dashboard signals.
+    pub reports: Reports,
     // ---- browse: projections of src/projections/browse.rs ----
+    /// The event browser's index of every position.
+    pub events: EventIndex,
+    /// The search box's index of cohorts and learners.
+    pub search: SearchIndex,
 }
 
 impl Projections {
@@ -55,7 +79,11 @@ impl Projections {
         self.history.apply(envelope, before, after);
         self.timelines.apply(envelope);
         // ---- reports: apply ----
+        self.reports
+            .apply(envelope, self.catalog.get(envelope.cohort), before, after);
         // ---- browse: apply ----
+        self.events.apply(envelope);
+        self.search.apply(envelope, &self.directory);
         self.position = envelope.position;
         self.events_applied += 1;
     }
@@ -68,7 +96,41 @@ impl Projections {
         for (id, record) in reader.learners()? {
             projections.directory.upsert(id, record);
         }
+        for (id, entry) in reader.journal()? {
+            projections.journal.add(id, entry);
+        }
         reader.for_each_event(|envelope| projections.apply(&envelope))?;
+        Ok(projections)
+    }
+
+    /// Rebuilds from the store up to global position `up_to`, reporting progress (events done)
+    /// every few thousand events: for a rebuild or check while the server runs.
+    pub fn rebuild_until(
+        store: &Store,
+        up_to: u64,
+        progress: &dyn Fn(u64),
+    ) -> Result<Self, StoreError> {
+        let reader = store.read()?;
+        let mut projections = Self::default();
+        for (id, record) in reader.learners()? {
+            projections.directory.upsert(id, record);
+        }
+        for (id, entry) in reader.journal()? {
+            projections.journal.add(id, entry);
+        }
+        loop {
+            let chunk = reader.events_after(projections.position, 4096)?;
+            let Some(last) = chunk.last().map(|e| e.position) else {
+                break;
+            };
+            for envelope in chunk.iter().take_while(|e| e.position <= up_to) {
+                projections.apply(envelope);
+            }
+            progress(projections.events_applied);
+            if last >= up_to {
+                break;
+            }
+        }
         Ok(projections)
     }
 }
@@ -105,6 +167,7 @@ impl ReplaySummary {
 #[derive(Debug, Default)]
 pub struct ReadModel {
     inner: RwLock<Projections>,
+    status: std::sync::Mutex<status::Status>,
 }
 
 impl ReadModel {
@@ -117,12 +180,12 @@ impl ReadModel {
             cohorts: projections.catalog.len(),
             elapsed: started.elapsed(),
         };
-        Ok((
-            Self {
-                inner: RwLock::new(projections),
-            },
-            summary,
-        ))
+        let model = Self {
+            inner: RwLock::new(projections),
+            status: std::sync::Mutex::default(),
+        };
+        model.status().last_rebuild = Some(status::RebuildInfo::of(&summary));
+        Ok((model, summary))
     }
 
     /// Read access. Hold the guard only to copy out what a page needs, never across I/O.
@@ -130,11 +193,20 @@ impl ReadModel {
         self.inner.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Applies what one commit stored: directory entries, then events in order.
-    pub fn publish(&self, learners: &[(LearnerId, LearnerRecord)], envelopes: &[Envelope]) {
+    /// Applies what one commit stored: directory entries, journal entries, then events in
+    /// order.
+    pub fn publish(
+        &self,
+        learners: &[(LearnerId, LearnerRecord)],
+        journal: &[(u64, JournalEntry)],
+        envelopes: &[Envelope],
+    ) {
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         for (id, record) in learners {
             inner.directory.upsert(*id, record.clone());
+        }
+        for (id, entry) in journal {
+            inner.journal.add(*id, entry.clone());
         }
         for envelope in envelopes {
             inner.apply(envelope);
@@ -146,10 +218,16 @@ impl ReadModel {
     pub fn catch_up(&self, store: &Store) -> Result<(), StoreError> {
         let reader = store.read()?;
         let learners = reader.learners()?;
+        let journal = reader.journal()?;
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         for (id, record) in learners {
             inner.directory.upsert(id, record);
         }
+        let mut fresh = Journal::default();
+        for (id, entry) in journal {
+            fresh.add(id, entry);
+        }
+        inner.journal = fresh;
         loop {
             let batch = reader.events_after(inner.position, 4096)?;
             if batch.is_empty() {
@@ -159,6 +237,15 @@ impl ReadModel {
                 inner.apply(envelope);
             }
         }
+    }
+
+    /// Forgets journal entries recorded before `cutoff`.
+    pub fn prune_journal(&self, cutoff: jiff::Timestamp) {
+        self.inner
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .journal
+            .prune(cutoff);
     }
 
     /// A copy of the current projections (for tests and consistency checks).

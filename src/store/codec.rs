@@ -745,6 +745,69 @@ pub fn decode_learner(bytes: &[u8]) -> Result<LearnerRecord, CodecError> {
     decode("learner", unframe(bytes)?)
 }
 
+// ---- the rejected-command journal -------------------------------------------------------------
+
+/// A command the rules refused, as the journal keeps it. No personal data: the learner is the
+/// opaque id, and free text (reasons) is not kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// When it was refused.
+    pub at: Timestamp,
+    /// Who tried.
+    pub actor: Actor,
+    /// The cohort addressed.
+    pub cohort: CohortId,
+    /// The learner concerned, if any.
+    pub learner: Option<LearnerId>,
+    /// What was tried, e.g. `enroll` or `change capacity to 25`.
+    pub command: String,
+    /// The rule that refused it, with the facts it checked.
+    pub violation: RuleViolation,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JournalV1 {
+    at: i64,
+    actor_id: [u8; 16],
+    actor_name: String,
+    cohort: [u8; 16],
+    learner: Option<[u8; 16]>,
+    command: String,
+    violation: ViolationV1,
+}
+
+/// Encodes a journal entry.
+pub fn encode_journal(e: &JournalEntry) -> Result<Vec<u8>, CodecError> {
+    encode_framed(
+        "journal entry",
+        &JournalV1 {
+            at: micros(e.at),
+            actor_id: *e.actor.id.as_bytes(),
+            actor_name: e.actor.name.clone(),
+            cohort: *e.cohort.0.as_bytes(),
+            learner: e.learner.map(learner_bytes),
+            command: e.command.clone(),
+            violation: (&e.violation).into(),
+        },
+    )
+}
+
+/// Decodes a journal entry.
+pub fn decode_journal(bytes: &[u8]) -> Result<JournalEntry, CodecError> {
+    let e: JournalV1 = decode("journal entry", unframe(bytes)?)?;
+    Ok(JournalEntry {
+        at: from_micros("journal entry", e.at)?,
+        actor: Actor {
+            id: Uuid::from_bytes(e.actor_id),
+            name: e.actor_name,
+        },
+        cohort: CohortId(Uuid::from_bytes(e.cohort)),
+        learner: e.learner.map(learner),
+        command: e.command,
+        violation: e.violation.upcast()?,
+    })
+}
+
 // ---- accounts, tokens and sessions ----------------------------------------------------------
 
 /// A staff account as stored.

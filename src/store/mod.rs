@@ -25,15 +25,16 @@ use uuid::Uuid;
 pub use accounts::AccountsSnapshot;
 pub use codec::{
     AccountRecord, CODEC_BINCODE2, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION,
-    LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION, SessionRecord, TokenRecord,
+    JournalEntry, LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION, SessionRecord,
+    TokenRecord,
 };
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use error::StoreError;
 
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 use tables::{
-    ACCOUNTS, COMMANDS, EVENTS, LEARNER_KEYS, LEARNERS, META, META_FORMAT_VERSION, SESSIONS,
-    SNAPSHOTS, STREAM_INDEX, STREAMS, TOKENS,
+    ACCOUNTS, COMMANDS, EVENTS, JOURNAL, LEARNER_KEYS, LEARNERS, META, META_FORMAT_VERSION,
+    SESSIONS, SNAPSHOTS, STREAM_INDEX, STREAMS, TOKENS,
 };
 
 /// The store format this build writes and the newest it reads.
@@ -102,6 +103,8 @@ pub struct Batch {
     pub snapshots: Vec<(CohortId, u64, Cohort)>,
     /// Idempotency keys of commands the rules refused, with their records.
     pub rejections: Vec<(String, CommandRecord)>,
+    /// Refused commands for the journal, with the ids the writer gave them.
+    pub journal: Vec<(u64, JournalEntry)>,
 }
 
 impl Batch {
@@ -112,6 +115,7 @@ impl Batch {
             && self.learners.is_empty()
             && self.snapshots.is_empty()
             && self.rejections.is_empty()
+            && self.journal.is_empty()
     }
 }
 
@@ -149,7 +153,12 @@ impl Store {
             check_format(&txn, &self.path)?;
             // Tables added since format 1 was first written are created on first open; a
             // database that has them all is not written to.
-            let missing = [ACCOUNTS.name(), TOKENS.name(), SESSIONS.name()];
+            let missing = [
+                ACCOUNTS.name(),
+                TOKENS.name(),
+                SESSIONS.name(),
+                JOURNAL.name(),
+            ];
             let present: Vec<String> = txn.list_tables()?.map(|t| t.name().to_owned()).collect();
             if missing.iter().all(|m| present.iter().any(|p| p == m)) {
                 return Ok(());
@@ -167,6 +176,7 @@ impl Store {
             txn.open_table(ACCOUNTS)?;
             txn.open_table(TOKENS)?;
             txn.open_table(SESSIONS)?;
+            txn.open_table(JOURNAL)?;
             let mut meta = txn.open_table(META)?;
             if meta.get(META_FORMAT_VERSION)?.is_none() {
                 meta.insert(META_FORMAT_VERSION, STORE_FORMAT_VERSION)?;
@@ -267,6 +277,12 @@ impl Store {
                 commands.insert(key.as_str(), bytes.as_slice())?;
             }
 
+            let mut journal = txn.open_table(JOURNAL)?;
+            for (id, entry) in &batch.journal {
+                let bytes = codec::encode_journal(entry).map_err(StoreError::Encode)?;
+                journal.insert(*id, bytes.as_slice())?;
+            }
+
             for (cohort, version, state) in &batch.snapshots {
                 let bytes = codec::encode_snapshot(state).map_err(StoreError::Encode)?;
                 snapshots.insert(
@@ -277,6 +293,31 @@ impl Store {
         }
         txn.commit()?;
         Ok(committed)
+    }
+}
+
+impl Store {
+    /// Deletes journal entries recorded before `cutoff`; returns how many.
+    pub fn prune_journal(&self, cutoff: Timestamp) -> Result<usize, StoreError> {
+        let stale: Vec<u64> = self
+            .read()?
+            .journal()?
+            .into_iter()
+            .take_while(|(_, e)| e.at < cutoff)
+            .map(|(id, _)| id)
+            .collect();
+        if stale.is_empty() {
+            return Ok(0);
+        }
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(JOURNAL)?;
+            for id in &stale {
+                table.remove(*id)?;
+            }
+        }
+        txn.commit()?;
+        Ok(stale.len())
     }
 }
 
@@ -454,6 +495,32 @@ impl Reader {
             out.push((LearnerId(id), decode_learner(id, value.value())?));
         }
         Ok(out)
+    }
+
+    /// The whole rejected-command journal, oldest first.
+    pub fn journal(&self) -> Result<Vec<(u64, JournalEntry)>, StoreError> {
+        let table = self.txn.open_table(JOURNAL)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (id, bytes) = row?;
+            let id = id.value();
+            let entry =
+                codec::decode_journal(bytes.value()).map_err(|source| StoreError::Corrupt {
+                    what: format!("journal entry {id}"),
+                    source,
+                })?;
+            out.push((id, entry));
+        }
+        Ok(out)
+    }
+
+    /// The id of the newest journal entry (0 when empty).
+    pub fn last_journal_id(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .txn
+            .open_table(JOURNAL)?
+            .last()?
+            .map_or(0, |(k, _)| k.value()))
     }
 
     /// The snapshot versions kept for a cohort (for tests and operations).

@@ -29,3 +29,7 @@ pub const ACCOUNTS: TableDefinition<Uuid, &[u8]> = TableDefinition::new("account
 pub const TOKENS: TableDefinition<Uuid, &[u8]> = TableDefinition::new("tokens");
 /// SHA-256 of a session id → encoded session (account, CSRF secret, times).
 pub const SESSIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("sessions");
+
+/// Journal id (ascending) → encoded rejected command: who tried what, and the rule that refused
+/// it. Not history: pruned after a retention period.
+pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");

@@ -34,6 +34,85 @@ pub struct TokenRow {
     created: String,
 }
 
+/// One projection's status row.
+pub struct ProjectionRow {
+    name: &'static str,
+    position: u64,
+    lag: u64,
+}
+
+/// The read side's maintenance status, ready to show.
+pub struct Maintenance {
+    head: u64,
+    rows: Vec<ProjectionRow>,
+    events_applied: u64,
+    last_rebuild: String,
+    rebuilding: Option<String>,
+    checking: Option<String>,
+    last_check: Option<(String, Vec<String>)>,
+    last_error: String,
+}
+
+impl Maintenance {
+    /// Whether a background job is running (the page then refreshes itself).
+    fn busy(&self) -> bool {
+        self.rebuilding.is_some() || self.checking.is_some()
+    }
+}
+
+fn progress_text(p: &crate::projections::Progress) -> String {
+    let done = p.done.load(std::sync::atomic::Ordering::Relaxed);
+    format!("{done} of {} events", p.total)
+}
+
+/// The projections' positions and the last rebuild and check.
+pub fn maintenance(state: &AppState) -> Maintenance {
+    let head = state
+        .store
+        .read()
+        .and_then(|r| r.head_position())
+        .unwrap_or_default();
+    let read = state.read.read();
+    let rows = vec![
+        ("catalog", read.catalog.position()),
+        ("history", read.history.position()),
+        ("timelines", read.timelines.position()),
+    ]
+    .into_iter()
+    .map(|(name, position)| ProjectionRow {
+        name,
+        position,
+        lag: head.saturating_sub(position),
+    })
+    .collect();
+    let events_applied = read.events_applied;
+    drop(read);
+    let status = state.read.status();
+    Maintenance {
+        head,
+        rows,
+        events_applied,
+        last_rebuild: status.last_rebuild.as_ref().map_or_else(String::new, |r| {
+            format!(
+                "{} events in {:.2} s ({:.0} events/s), finished {}",
+                r.events,
+                r.seconds,
+                r.events_per_second,
+                display_time(r.finished_at)
+            )
+        }),
+        rebuilding: status.rebuilding.as_deref().map(progress_text),
+        checking: status.checking.as_deref().map(progress_text),
+        last_check: status.last_check.as_ref().map(|c| {
+            (
+                format!("at event {}, {}", c.position, display_time(c.at)),
+                c.differences.clone(),
+            )
+        }),
+        last_error: status.last_error.clone().unwrap_or_default(),
+    }
+}
+
 /// The operations summary.
 pub struct Stats {
     db: String,
@@ -54,6 +133,7 @@ pub struct AdminPage {
     stats: Stats,
     accounts: Vec<AccountRow>,
     tokens: Vec<TokenRow>,
+    maintenance: Maintenance,
 }
 
 fn page(
@@ -78,7 +158,9 @@ fn page(
         writer_running: state.writer.is_running(),
     };
     drop(read);
+    let maintenance = maintenance(state);
     AdminPage {
+        maintenance,
         nav: Nav::of(principal),
         message,
         failed,
@@ -131,6 +213,9 @@ pub async fn overview(
         "disabled" => "Account disabled; its sessions ended and its tokens stopped working.",
         "enabled" => "Account enabled.",
         "revoked" => "Token revoked.",
+        "rebuilding" => "Rebuilding the projections in the background; the live ones keep serving.",
+        "checking" => "Shadow check started: a fresh copy is being rebuilt for comparison.",
+        "busy" => "That job is already running.",
         _ => "",
     };
     page(&state, &principal, message.to_owned(), false, None)
@@ -296,4 +381,26 @@ pub async fn revoke_token(
         auth.revoke_token(&id)
     })
     .await
+}
+
+/// `POST /admin/projections/rebuild`: rebuild in the background, swap in when done.
+pub async fn rebuild(State(state): State<AppState>, Acting(principal): Acting) -> Redirect {
+    tracing::info!(by = %principal.name, "projection rebuild requested");
+    let started = state.read.rebuild_in_background(state.store.clone());
+    Redirect::to(if started {
+        "/admin?done=rebuilding#projections"
+    } else {
+        "/admin?done=busy#projections"
+    })
+}
+
+/// `POST /admin/projections/check`: the shadow check, in the background.
+pub async fn check(State(state): State<AppState>, Acting(principal): Acting) -> Redirect {
+    tracing::info!(by = %principal.name, "projection shadow check requested");
+    let started = state.read.check_in_background(state.store.clone());
+    Redirect::to(if started {
+        "/admin?done=checking#projections"
+    } else {
+        "/admin?done=busy#projections"
+    })
 }

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/cohorts/{id}/capacity", post(change_capacity))
         .route("/cohorts/{id}/close", post(close))
         .route("/events", get(events))
+        .route("/projections", get(projections))
         .route("/learners/{learner}/timeline", get(timeline))
         .fallback(|| async {
             ApiError {
@@ -544,4 +545,40 @@ async fn close(
     Ok(Json(
         json!({"version": done.version, "position": done.position()}),
     ))
+}
+
+/// `GET /api/v1/projections`: each projection's position against the store head, the last
+/// rebuild and shadow check, and any job under way.
+async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let head = state
+        .read_store(|s| s.read()?.head_position())
+        .await
+        .map_err(|e| ApiError::internal("store read", &e))?;
+    let read = state.read.read();
+    let rows = [
+        ("catalog", read.catalog.position()),
+        ("history", read.history.position()),
+        ("timelines", read.timelines.position()),
+    ];
+    let events_applied = read.events_applied;
+    drop(read);
+    let status = state.read.status();
+    let progress = |p: &crate::projections::Progress| json!({"done": p.done.load(std::sync::atomic::Ordering::Relaxed), "total": p.total});
+    Ok(Json(json!({
+        "head": head,
+        "events_applied": events_applied,
+        "projections": rows.iter().map(|(name, position)| json!({
+            "name": name, "position": position, "lag": head.saturating_sub(*position),
+        })).collect::<Vec<_>>(),
+        "last_rebuild": status.last_rebuild.as_ref().map(|r| json!({
+            "events": r.events, "seconds": r.seconds, "events_per_second": r.events_per_second,
+            "finished_at": r.finished_at,
+        })),
+        "rebuilding": status.rebuilding.as_deref().map(progress),
+        "checking": status.checking.as_deref().map(progress),
+        "last_check": status.last_check.as_ref().map(|c| json!({
+            "position": c.position, "at": c.at, "differences": c.differences,
+        })),
+        "last_error": status.last_error,
+    })))
 }

@@ -15,7 +15,10 @@ pub fn cell(value: &str) -> String {
     } else {
         value.to_owned()
     };
-    if defused.contains([',', '"', '\n', '\r']) || defused.starts_with(' ') || defused.ends_with(' ') {
+    if defused.contains([',', '"', '\n', '\r'])
+        || defused.starts_with(' ')
+        || defused.ends_with(' ')
+    {
         format!("\"{}\"", defused.replace('"', "\"\""))
     } else {
         defused
@@ -25,7 +28,11 @@ pub fn cell(value: &str) -> String {
 /// One CSV line (with CRLF, as RFC 4180 says).
 #[must_use]
 pub fn line<S: AsRef<str>>(cells: &[S]) -> String {
-    let mut out = cells.iter().map(|c| cell(c.as_ref())).collect::<Vec<_>>().join(",");
+    let mut out = cells
+        .iter()
+        .map(|c| cell(c.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
     out.push_str("\r\n");
     out
 }
@@ -39,8 +46,14 @@ where
     let body = Body::from_stream(iter_rows(first, rows.map(|row| line(&row))));
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    let disposition = format!("attachment; filename=\"{}\"", filename.replace(['"', '\\', '\r', '\n'], ""));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        filename.replace(['"', '\\', '\r', '\n'], "")
+    );
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
@@ -61,7 +74,10 @@ mod futures_util_stream {
     }
 
     pub fn iter_rows<I: Iterator<Item = String>>(first: String, rest: I) -> Rows<I> {
-        Rows { first: Some(first), rest }
+        Rows {
+            first: Some(first),
+            rest,
+        }
     }
 
     impl<I: Iterator<Item = String> + Unpin> futures_core::Stream for Rows<I> {

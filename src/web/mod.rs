@@ -8,12 +8,14 @@ mod access;
 mod admin;
 mod api;
 mod assets;
-mod error;
+mod browse;
 mod csv;
+mod error;
 mod extract;
 mod headers;
 mod input;
 mod pages;
+mod reports;
 mod session;
 mod views;
 
@@ -136,7 +138,20 @@ pub fn router(state: AppState) -> Router {
         .route("/cohorts/{id}/close", post(pages::close))
         .route("/learners/{learner}", get(pages::learner))
         // ---- reports: routes of src/web/reports.rs ----
+        .route("/reports/instructors", get(reports::instructors))
+        .route("/reports/instructors.csv", get(reports::instructors_csv))
+        .route("/reports/withdrawals", get(reports::withdrawals))
+        .route("/reports/withdrawals.csv", get(reports::withdrawals_csv))
+        .route("/reports/seats", get(reports::seats))
+        .route("/reports/seats.csv", get(reports::seats_csv))
+        .route("/cohorts/{id}/seats", get(reports::cohort_seats))
+        .route("/cohorts/{id}/seats.csv", get(reports::cohort_seats_csv))
+        .route("/cohorts/{id}/roster.csv", get(reports::roster_csv))
         // ---- browse: routes of src/web/browse.rs ----
+        .route("/events", get(browse::events))
+        .route("/events.csv", get(browse::events_csv))
+        .route("/cohorts/{id}/diff", get(browse::diff))
+        .route("/search", get(browse::search))
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(api::healthz))
         .route("/login", get(session::form).post(session::login))
@@ -151,6 +166,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/accounts/{name}/enable", post(admin::enable))
         .route("/admin/tokens", post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/admin/projections/rebuild", post(admin::rebuild))
+        .route("/admin/projections/check", post(admin::check))
         .nest("/api/v1", api::router())
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)

@@ -15,7 +15,7 @@ use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, RawCohort, RawNumber};
 use super::views::{
     CohortDetail, CohortForm, CohortPage, CohortRow, CommandForm, CommandValues, DashboardPage,
-    HistoryPage, HistoryRow, LearnerPage, Nav, NewCohortPage, PageLinks, TimelineRow,
+    HistoryPage, HistoryRow, JournalRow, LearnerPage, Nav, NewCohortPage, PageLinks, TimelineRow,
 };
 use crate::auth::Principal;
 use crate::domain::{CohortId, RuleViolation};
@@ -26,6 +26,8 @@ use crate::writer::{CommandError, Committed, Request};
 const PAGE_SIZE: usize = 50;
 /// History lines shown on the cohort page.
 const RECENT: usize = 10;
+/// History lines per page of the history page.
+const HISTORY_PAGE: usize = 200;
 /// The last dashboard page number honoured; beyond it every page is empty anyway.
 const MAX_PAGE: usize = 1 << 32;
 
@@ -96,6 +98,7 @@ pub async fn dashboard(
         pages,
         total_cohorts: read.catalog.len(),
         error,
+        signals: super::reports::signals(&read, state.clock.now()),
     };
     drop(read);
     Ok(page.into_response())
@@ -308,8 +311,15 @@ async fn render_cohort(
             view.version
         ),
     });
+    let refused = read
+        .journal
+        .of_cohort(cohort, RECENT)
+        .into_iter()
+        .map(|(_, e)| JournalRow::of(e, &read))
+        .collect();
     Ok(CohortPage {
         nav: Nav::of(principal),
+        refused,
         cohort: CohortDetail::of(view, &read.directory),
         recent,
         done: if as_of.is_some() { Vec::new() } else { done },
@@ -541,6 +551,7 @@ pub async fn history(
     State(state): State<AppState>,
     Acting(principal): Acting,
     PagePath(id): PagePath,
+    PageQuery(q): PageQuery<HistoryQuery>,
 ) -> Result<HistoryPage, PageError> {
     let cohort = parse_cohort(&id)?;
     let read = state.read.read();
@@ -548,18 +559,31 @@ pub async fn history(
         .catalog
         .get(cohort)
         .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))?;
+    let all = read.history.of(cohort);
+    let before = q.before.trim().parse::<u64>().ok();
+    // Entries are in position order: the page is a slice found by binary search.
+    let end = before.map_or(all.len(), |b| all.partition_point(|h| h.position < b));
+    let start = end.saturating_sub(HISTORY_PAGE);
+    let rows: Vec<HistoryRow> = all[start..end]
+        .iter()
+        .rev()
+        .map(|h| HistoryRow::of(h, &read.directory))
+        .collect();
     Ok(HistoryPage {
         nav: Nav::of(&principal),
         id: cohort.to_string(),
         name: view.state.name.clone(),
-        rows: read
-            .history
-            .of(cohort)
-            .iter()
-            .rev()
-            .map(|h| HistoryRow::of(h, &read.directory))
-            .collect(),
+        older: (start > 0).then(|| all[start].position),
+        newest_link: before.is_some(),
+        total: all.len(),
+        rows,
     })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct HistoryQuery {
+    before: String,
 }
 
 /// `GET /learners/{learner}`: where the learner stands, and their timeline across cohorts.
@@ -588,8 +612,15 @@ pub async fn learner(
             }
         }
     }
+    let refused = read
+        .journal
+        .of_learner(id, 50)
+        .into_iter()
+        .map(|(_, e)| JournalRow::of(e, &read))
+        .collect();
     Ok(LearnerPage {
         nav: Nav::of(&principal),
+        refused,
         key: read.directory.key_of(id),
         name: read.directory.name_of(id).to_owned(),
         enrolled_in,

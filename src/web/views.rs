@@ -8,6 +8,7 @@ use super::input::display_time;
 use crate::auth::{Principal, Role};
 use crate::domain::CohortStatus;
 use crate::projections::{CohortView, Directory, HistoryEntry, Projections, TimelineEntry};
+use crate::store::JournalEntry;
 
 /// Who is signed in, for the navigation, and the CSRF token every form carries.
 #[derive(Clone, Debug, Default)]
@@ -163,6 +164,10 @@ pub struct HistoryRow {
     pub reason: String,
     /// What changed, e.g. "enrolled 29 → 30".
     pub changes: Vec<String>,
+    /// For a promotion: the event that freed the seat, as (position, type).
+    pub freed_by: Option<(u64, &'static str)>,
+    /// A promotion with nothing freeing a seat in its command: a manual one.
+    pub manual_promotion: bool,
 }
 
 impl HistoryRow {
@@ -192,6 +197,39 @@ impl HistoryRow {
                 .unwrap_or_default(),
             reason: entry.reason.clone().unwrap_or_default(),
             changes,
+            freed_by: entry.freed_by,
+            manual_promotion: entry.event_type == "waitlist.promoted" && entry.freed_by.is_none(),
+        }
+    }
+}
+
+/// One refused command, ready to show.
+pub struct JournalRow {
+    pub time: String,
+    pub actor: String,
+    pub cohort_id: String,
+    pub cohort_name: String,
+    pub learner: String,
+    pub command: String,
+    pub message: String,
+    pub code: &'static str,
+}
+
+impl JournalRow {
+    pub fn of(entry: &JournalEntry, read: &Projections) -> Self {
+        let learner = entry.learner.map(|l| read.directory.key_of(l));
+        Self {
+            time: display_time(entry.at),
+            actor: entry.actor.name.clone(),
+            cohort_id: entry.cohort.to_string(),
+            cohort_name: read
+                .catalog
+                .get(entry.cohort)
+                .map_or_else(|| entry.cohort.to_string(), |c| c.state.name.clone()),
+            message: super::error::describe(&entry.violation, learner.as_deref()),
+            learner: learner.unwrap_or_default(),
+            command: entry.command.clone(),
+            code: entry.violation.code(),
         }
     }
 }
@@ -242,6 +280,8 @@ pub struct DashboardPage {
     pub pages: PageLinks,
     pub total_cohorts: usize,
     pub error: Option<String>,
+    /// Near-full cohorts, seats free while learners wait, deadlines ahead, totals.
+    pub signals: super::reports::DashboardSignals,
 }
 
 /// Values and messages of the create-cohort form.
@@ -312,6 +352,8 @@ pub struct CommandValues {
 #[template(path = "cohort.html")]
 pub struct CohortPage {
     pub nav: Nav,
+    /// Refused commands, newest first.
+    pub refused: Vec<JournalRow>,
     pub cohort: CohortDetail,
     pub recent: Vec<HistoryRow>,
     /// Events of the command just done (Post/Redirect/Get), to confirm it.
@@ -341,12 +383,20 @@ pub struct HistoryPage {
     pub id: String,
     pub name: String,
     pub rows: Vec<HistoryRow>,
+    /// Position to show older events before, if there are any.
+    pub older: Option<u64>,
+    /// Whether this is not the newest page.
+    pub newest_link: bool,
+    /// Events of the cohort in all.
+    pub total: usize,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "learner.html")]
 pub struct LearnerPage {
     pub nav: Nav,
+    /// Refused commands, newest first.
+    pub refused: Vec<JournalRow>,
     pub key: String,
     pub name: String,
     pub enrolled_in: Vec<(String, String)>,

@@ -3,10 +3,13 @@
 
 mod api;
 mod auth;
+mod browse;
 mod cli;
 mod hardening;
 mod helpers;
+mod maintenance;
 mod pages;
 mod properties;
+mod reports;
 mod restart;
 mod store;

@@ -124,7 +124,7 @@ fn run(batches: &[Vec<Op>]) -> Result<(), TestCaseError> {
             continue;
         }
         let outcome = writer.process(submissions);
-        read_model.publish(&outcome.learners, &outcome.envelopes);
+        read_model.publish(&outcome.learners, &outcome.journal, &outcome.envelopes);
 
         let live = read_model.snapshot();
         for cohort in &cohorts {

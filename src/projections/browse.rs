@@ -1,0 +1,1317 @@
+//! Browsing the ledger: a compact index of the event log for the event browser, a word index of
+//! cohorts and learners for the search box, and what changed in a cohort between two points.
+//!
+//! Both indexes are projections like the others: folded from envelopes in position order,
+//! rebuilt from scratch at startup, equal whether built live or replayed. They answer queries
+//! from memory and never read or write the store; the web layer only renders what they find.
+//! Their contents are canonical (sorted lists, maps), never dependent on the order of updates,
+//! so a rename applied live equals the same learner indexed once on replay.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::Hash;
+use std::ops::Bound;
+
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use super::catalog::CohortView;
+use super::directory::Directory;
+use super::history::HistoryEntry;
+use super::timeline::TimelineEntry;
+use super::{History, Timelines};
+use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
+use crate::store::Envelope;
+
+/// The code of "no such thing" in the index's columns (no learner, a missing position).
+const NONE: u32 = u32::MAX;
+/// The type code of a position no event was applied at (the store's positions are gapless, so
+/// this only marks what a broken store would leave out).
+const GAP: u8 = u8::MAX;
+
+/// Values mapped to dense codes in first-seen order (so live and replayed indexes agree).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Interner<T: Hash + Eq> {
+    values: Vec<T>,
+    codes: HashMap<T, u32>,
+}
+
+impl<T: Hash + Eq> Default for Interner<T> {
+    fn default() -> Self {
+        Self {
+            values: Vec::new(),
+            codes: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Hash + Eq + Clone> Interner<T> {
+    /// The code of `value`, assigning the next one if new; and whether it was new.
+    fn intern(&mut self, value: &T) -> (u32, bool) {
+        if let Some(code) = self.codes.get(value) {
+            return (*code, false);
+        }
+        let code = self.values.len() as u32;
+        self.values.push(value.clone());
+        self.codes.insert(value.clone(), code);
+        (code, true)
+    }
+
+    fn code(&self, value: &T) -> Option<u32> {
+        self.codes.get(value).copied()
+    }
+
+    fn get(&self, code: u32) -> Option<&T> {
+        self.values.get(code as usize)
+    }
+}
+
+/// What the event browser filters on, with every name already resolved to an id. `None` means
+/// "any"; the filters combine with "and".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// A stable event name (one of [`Event::TYPE_NAMES`]).
+    pub event_type: Option<&'static str>,
+    /// One cohort.
+    pub cohort: Option<CohortId>,
+    /// One learner.
+    pub learner: Option<LearnerId>,
+    /// The account name recorded on the event (exact, or failing that case-insensitive).
+    pub actor: Option<String>,
+    /// Occurred at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Occurred at or before this instant.
+    pub to: Option<Timestamp>,
+    /// The events of one correlation id (one command and what it caused).
+    pub correlation: Option<Uuid>,
+}
+
+/// Where a page of the event log starts (keyset pagination by position).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cursor {
+    /// The newest events.
+    Newest,
+    /// The newest events with a position below this one.
+    Before(u64),
+    /// The oldest events with a position above this one (shown newest first all the same).
+    After(u64),
+}
+
+/// One page of matching positions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventPage {
+    /// Matching positions, newest first.
+    pub positions: Vec<u64>,
+    /// Whether a matching event newer than the page exists.
+    pub newer: bool,
+    /// Whether a matching event older than the page exists.
+    pub older: bool,
+}
+
+/// One indexed event, as the index knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedEvent {
+    /// Global position.
+    pub position: u64,
+    /// Stable event name.
+    pub event_type: &'static str,
+    /// Its cohort.
+    pub cohort: CohortId,
+    /// The learner it concerns.
+    pub learner: Option<LearnerId>,
+    /// Who acted.
+    pub actor: String,
+    /// When it was decided (to the microsecond the store keeps).
+    pub occurred_at: Timestamp,
+    /// Its command's correlation id.
+    pub correlation: Uuid,
+}
+
+/// The event log as columns, one row per position (row `i` is position `i + 1`): 29 bytes per
+/// event, plus about 50 bytes per distinct correlation id (about one per command) and a few
+/// per cohort, learner and actor. Filters walk these columns, or a cohort's history, a
+/// learner's timeline or a correlation's chain when one narrows the search, never the store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventIndex {
+    /// `occurred_at` in microseconds.
+    at: Vec<i64>,
+    /// Index into [`Event::TYPE_NAMES`], or [`GAP`].
+    kind: Vec<u8>,
+    cohort: Vec<u32>,
+    /// Learner code or [`NONE`].
+    learner: Vec<u32>,
+    actor: Vec<u32>,
+    correlation: Vec<u32>,
+    /// How many positions back the previous event of the same correlation id is (0: none).
+    /// A chain, so a correlation's events are found without a scan.
+    same_correlation: Vec<u32>,
+    cohorts: Interner<CohortId>,
+    learners: Interner<LearnerId>,
+    actors: Interner<String>,
+    correlations: Interner<Uuid>,
+    /// Newest position of each correlation code.
+    last_of_correlation: Vec<u64>,
+    position: u64,
+}
+
+/// A filter with its names turned into the index's codes.
+struct Compiled {
+    kind: Option<u8>,
+    cohort: Option<u32>,
+    learner: Option<u32>,
+    actor: Option<u32>,
+    from: i64,
+    to: i64,
+}
+
+/// Where candidate positions come from: the narrowest list a filter allows.
+enum Source<'a> {
+    /// Every position up to the index's head.
+    All(u64),
+    /// A correlation's positions, ascending.
+    Chain(Vec<u64>),
+    /// A cohort's history.
+    Cohort(&'a [HistoryEntry]),
+    /// A learner's timeline.
+    Learner(&'a [TimelineEntry]),
+}
+
+type Positions<'a> = Box<dyn Iterator<Item = u64> + 'a>;
+
+/// Positions of an ascending list below `below`, descending.
+fn down<T>(items: &[T], at: fn(&T) -> u64, below: u64) -> Positions<'_> {
+    let end = items.partition_point(|i| at(i) < below);
+    Box::new(items[..end].iter().rev().map(at))
+}
+
+/// Positions of an ascending list above `above`, ascending.
+fn up<T>(items: &[T], at: fn(&T) -> u64, above: u64) -> Positions<'_> {
+    let start = items.partition_point(|i| at(i) <= above);
+    Box::new(items[start..].iter().map(at))
+}
+
+impl Source<'_> {
+    fn down(&self, below: u64) -> Positions<'_> {
+        match self {
+            Self::All(head) => Box::new((1..below.min(head.saturating_add(1))).rev()),
+            Self::Chain(positions) => down(positions, |p| *p, below),
+            Self::Cohort(entries) => down(entries, |e| e.position, below),
+            Self::Learner(entries) => down(entries, |e| e.position, below),
+        }
+    }
+
+    fn up(&self, above: u64) -> Positions<'_> {
+        match self {
+            Self::All(head) => Box::new(above.saturating_add(1)..=*head),
+            Self::Chain(positions) => up(positions, |p| *p, above),
+            Self::Cohort(entries) => up(entries, |e| e.position, above),
+            Self::Learner(entries) => up(entries, |e| e.position, above),
+        }
+    }
+}
+
+impl EventIndex {
+    /// Indexes one envelope; one at or below the current position is ignored.
+    pub fn apply(&mut self, envelope: &Envelope) {
+        if envelope.position <= self.position {
+            return;
+        }
+        while (self.kind.len() as u64) + 1 < envelope.position {
+            self.push_row(0, GAP, NONE, NONE, NONE, NONE, 0);
+        }
+        let kind = Event::TYPE_NAMES
+            .iter()
+            .position(|name| *name == envelope.event.type_name())
+            .map_or(GAP, |i| i as u8);
+        let (cohort, _) = self.cohorts.intern(&envelope.cohort);
+        let learner = envelope
+            .event
+            .learner()
+            .map_or(NONE, |l| self.learners.intern(&l).0);
+        let (actor, _) = self.actors.intern(&envelope.meta.actor.name);
+        let (correlation, new) = self.correlations.intern(&envelope.meta.correlation_id);
+        let link = if new {
+            self.last_of_correlation.push(envelope.position);
+            0
+        } else {
+            let last = &mut self.last_of_correlation[correlation as usize];
+            // A link longer than u32 positions would need 4 billion events in memory; it
+            // ends the chain rather than wrap.
+            let link = u32::try_from(envelope.position - *last).unwrap_or(0);
+            *last = envelope.position;
+            link
+        };
+        self.push_row(
+            envelope.occurred_at.as_microsecond(),
+            kind,
+            cohort,
+            learner,
+            actor,
+            correlation,
+            link,
+        );
+        self.position = envelope.position;
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one value per column, in column order"
+    )]
+    fn push_row(
+        &mut self,
+        at: i64,
+        kind: u8,
+        cohort: u32,
+        learner: u32,
+        actor: u32,
+        correlation: u32,
+        link: u32,
+    ) {
+        self.at.push(at);
+        self.kind.push(kind);
+        self.cohort.push(cohort);
+        self.learner.push(learner);
+        self.actor.push(actor);
+        self.correlation.push(correlation);
+        self.same_correlation.push(link);
+    }
+
+    /// Global position of the last event applied.
+    #[must_use]
+    pub const fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Number of positions indexed.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.kind.len()
+    }
+
+    /// Whether nothing is indexed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.kind.is_empty()
+    }
+
+    /// The event at `position`, as indexed.
+    #[must_use]
+    pub fn event(&self, position: u64) -> Option<IndexedEvent> {
+        let i = self.row(position)?;
+        Some(IndexedEvent {
+            position,
+            event_type: Event::TYPE_NAMES.get(usize::from(self.kind[i]))?,
+            cohort: *self.cohorts.get(self.cohort[i])?,
+            learner: self.learners.get(self.learner[i]).copied(),
+            actor: self.actors.get(self.actor[i])?.clone(),
+            occurred_at: Timestamp::from_microsecond(self.at[i]).ok()?,
+            correlation: *self.correlations.get(self.correlation[i])?,
+        })
+    }
+
+    fn row(&self, position: u64) -> Option<usize> {
+        let i = usize::try_from(position.checked_sub(1)?).ok()?;
+        (i < self.kind.len() && self.kind[i] != GAP).then_some(i)
+    }
+
+    /// How many events share the correlation id of the event at `position` (0 if none there).
+    #[must_use]
+    pub fn correlated(&self, position: u64) -> usize {
+        self.row(position)
+            .map_or(0, |i| self.chain(self.correlation[i]).len())
+    }
+
+    /// A correlation's positions, ascending.
+    fn chain(&self, code: u32) -> Vec<u64> {
+        let mut out = Vec::new();
+        let Some(&last) = self.last_of_correlation.get(code as usize) else {
+            return out;
+        };
+        let mut position = last;
+        loop {
+            out.push(position);
+            let link = self.row(position).map_or(0, |i| self.same_correlation[i]);
+            if link == 0 {
+                break;
+            }
+            position -= u64::from(link);
+        }
+        out.reverse();
+        out
+    }
+
+    /// The filter in codes, or `None` when it names something never seen (nothing matches).
+    fn compile(&self, filter: &EventFilter) -> Option<Compiled> {
+        let kind = match filter.event_type {
+            None => None,
+            Some(name) => Some(Event::TYPE_NAMES.iter().position(|n| *n == name)? as u8),
+        };
+        let cohort = match filter.cohort {
+            None => None,
+            Some(id) => Some(self.cohorts.code(&id)?),
+        };
+        let learner = match filter.learner {
+            None => None,
+            Some(id) => Some(self.learners.code(&id)?),
+        };
+        let actor = match filter.actor.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some(self.actors.code(&name.to_owned()).or_else(|| {
+                self.actors
+                    .values
+                    .iter()
+                    .position(|a| a.eq_ignore_ascii_case(name))
+                    .map(|i| i as u32)
+            })?),
+        };
+        Some(Compiled {
+            kind,
+            cohort,
+            learner,
+            actor,
+            from: filter.from.map_or(i64::MIN, Timestamp::as_microsecond),
+            to: filter.to.map_or(i64::MAX, Timestamp::as_microsecond),
+        })
+    }
+
+    /// The narrowest list of candidates the filter allows.
+    fn source<'a>(
+        &self,
+        filter: &EventFilter,
+        history: &'a History,
+        timelines: &'a Timelines,
+    ) -> Option<Source<'a>> {
+        if let Some(id) = filter.correlation {
+            return Some(Source::Chain(self.chain(self.correlations.code(&id)?)));
+        }
+        let cohort = filter.cohort.map(|c| history.of(c));
+        let learner = filter.learner.map(|l| timelines.of(l));
+        Some(match (cohort, learner) {
+            (Some(c), Some(l)) if c.len() < l.len() => Source::Cohort(c),
+            (_, Some(l)) => Source::Learner(l),
+            (Some(c), None) => Source::Cohort(c),
+            (None, None) => Source::All(self.kind.len() as u64),
+        })
+    }
+
+    fn matches(&self, position: u64, c: &Compiled) -> bool {
+        let Some(i) = self.row(position) else {
+            return false;
+        };
+        c.kind.is_none_or(|k| self.kind[i] == k)
+            && c.cohort.is_none_or(|k| self.cohort[i] == k)
+            && c.learner.is_none_or(|k| self.learner[i] == k)
+            && c.actor.is_none_or(|k| self.actor[i] == k)
+            && (c.from..=c.to).contains(&self.at[i])
+    }
+
+    /// Up to `limit` matching positions from `cursor` on, in walk order: descending for
+    /// [`Cursor::Newest`] and [`Cursor::Before`], ascending for [`Cursor::After`].
+    #[must_use]
+    pub fn walk(
+        &self,
+        filter: &EventFilter,
+        cursor: Cursor,
+        limit: usize,
+        history: &History,
+        timelines: &Timelines,
+    ) -> Vec<u64> {
+        let (Some(compiled), Some(source)) = (
+            self.compile(filter),
+            self.source(filter, history, timelines),
+        ) else {
+            return Vec::new();
+        };
+        Self::collect(self, &compiled, &source, cursor, limit)
+    }
+
+    fn collect(&self, c: &Compiled, source: &Source<'_>, cursor: Cursor, limit: usize) -> Vec<u64> {
+        let candidates = match cursor {
+            Cursor::Newest => source.down(u64::MAX),
+            Cursor::Before(below) => source.down(below),
+            Cursor::After(above) => source.up(above),
+        };
+        candidates
+            .filter(|p| self.matches(*p, c))
+            .take(limit)
+            .collect()
+    }
+
+    /// One page of matching positions, newest first, and whether there are more either side.
+    #[must_use]
+    pub fn page(
+        &self,
+        filter: &EventFilter,
+        cursor: Cursor,
+        limit: usize,
+        history: &History,
+        timelines: &Timelines,
+    ) -> EventPage {
+        let (Some(c), Some(source)) = (
+            self.compile(filter),
+            self.source(filter, history, timelines),
+        ) else {
+            return EventPage::default();
+        };
+        let limit = limit.max(1);
+        let mut positions = self.collect(&c, &source, cursor, limit + 1);
+        let more = positions.len() > limit;
+        positions.truncate(limit);
+        match cursor {
+            Cursor::Newest => EventPage {
+                positions,
+                newer: false,
+                older: more,
+            },
+            Cursor::Before(below) => EventPage {
+                positions,
+                newer: !self
+                    .collect(&c, &source, Cursor::After(below.saturating_sub(1)), 1)
+                    .is_empty(),
+                older: more,
+            },
+            Cursor::After(above) => {
+                positions.reverse();
+                EventPage {
+                    positions,
+                    newer: more,
+                    older: !self
+                        .collect(&c, &source, Cursor::Before(above.saturating_add(1)), 1)
+                        .is_empty(),
+                }
+            }
+        }
+    }
+}
+
+// ---- search ---------------------------------------------------------------------------------
+
+/// How well a text matches a query, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rank {
+    /// The whole field is the query.
+    Exact,
+    /// The field starts with the query.
+    Prefix,
+    /// A word of the field starts with the query.
+    WordPrefix,
+    /// The query occurs inside the field.
+    Substring,
+}
+
+impl Rank {
+    /// In words, for the results page.
+    #[must_use]
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::Exact => "exact",
+            Self::Prefix => "starts with",
+            Self::WordPrefix => "word starts with",
+            Self::Substring => "contains",
+        }
+    }
+}
+
+/// One search result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit<Id> {
+    /// The cohort or learner found.
+    pub id: Id,
+    /// How well it matched.
+    pub rank: Rank,
+    /// Which field matched best (an index into [`COHORT_FIELDS`] or [`LEARNER_FIELDS`]).
+    pub field: usize,
+}
+
+/// The fields of a cohort that search looks at.
+pub const COHORT_FIELDS: [&str; 3] = ["name", "course", "instructor"];
+/// The fields of a learner that search looks at.
+pub const LEARNER_FIELDS: [&str; 2] = ["key", "name"];
+
+/// What a search found, best first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchResults {
+    /// Cohorts by name, course or instructor.
+    pub cohorts: Vec<Hit<CohortId>>,
+    /// Learners by key or name.
+    pub learners: Vec<Hit<LearnerId>>,
+    /// More cohorts matched than were returned.
+    pub more_cohorts: bool,
+    /// More learners matched than were returned.
+    pub more_learners: bool,
+}
+
+/// Queries shorter than this (in characters) are not looked for inside words: too many hits
+/// to be useful, and the one case that scans every text.
+pub const MIN_SUBSTRING: usize = 3;
+
+/// Lower case with runs of white space as one space: what texts and queries are compared as.
+#[must_use]
+pub fn normalise(text: &str) -> String {
+    text.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The words of a normalised text: runs of letters and digits.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+/// Whether `raw` normalises to `normalised`, without allocating: the common case when a
+/// learner enrolls again under the key and name they already have.
+fn same_text(raw: &str, normalised: &str) -> bool {
+    let mut expected = normalised.chars();
+    for (i, word) in raw.split_whitespace().enumerate() {
+        if i > 0 && expected.next() != Some(' ') {
+            return false;
+        }
+        if !word
+            .chars()
+            .flat_map(char::to_lowercase)
+            .all(|c| expected.next() == Some(c))
+        {
+            return false;
+        }
+    }
+    expected.next().is_none()
+}
+
+/// The first occurrence of `needle` in `hay` at or after byte `from`. Fields are short, so a
+/// scan for the first byte beats a general searcher's set-up; UTF-8 never matches a valid
+/// needle in the middle of a character, so every match is at a character boundary.
+fn find(hay: &str, needle: &str, from: usize) -> Option<usize> {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(from);
+    };
+    let last_start = hay.len().checked_sub(needle.len())?;
+    let mut i = from;
+    while i <= last_start {
+        let at = i + hay[i..=last_start].iter().position(|b| *b == first)?;
+        if hay[at + 1..at + needle.len()] == *rest {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
+}
+
+/// How `field` matches `query` (both normalised). Most fields do not contain the query at all,
+/// so one substring search rejects them before anything else is looked at.
+fn rank_field(field: &str, query: &str) -> Option<Rank> {
+    let mut at = find(field, query, 0)?;
+    if at == 0 {
+        return Some(if field.len() == query.len() {
+            Rank::Exact
+        } else {
+            Rank::Prefix
+        });
+    }
+    // Every occurrence, overlapping ones included: is one at the start of a word?
+    loop {
+        if field[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| !c.is_alphanumeric())
+        {
+            return Some(Rank::WordPrefix);
+        }
+        match find(field, query, at + 1) {
+            Some(next) => at = next,
+            None => return Some(Rank::Substring),
+        }
+    }
+}
+
+/// One kind of searchable thing: each one's normalised fields, and an index from every word
+/// to who has it. Ids are coded in first-seen order, the same live and on replay, and word
+/// lists are sorted by code: a newcomer is appended, and the index is the same however it was
+/// built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Corpus<Id: Hash + Eq, const N: usize> {
+    ids: Interner<Id>,
+    /// Normalised fields, by code.
+    texts: Vec<[String; N]>,
+    words: BTreeMap<Box<str>, Vec<u32>>,
+}
+
+impl<Id: Hash + Eq, const N: usize> Default for Corpus<Id, N> {
+    fn default() -> Self {
+        Self {
+            ids: Interner::default(),
+            texts: Vec::new(),
+            words: BTreeMap::new(),
+        }
+    }
+}
+
+impl<Id: Hash + Eq + Copy, const N: usize> Corpus<Id, N> {
+    /// Files `id` under `fields` (raw), replacing what it was filed under before.
+    fn set(&mut self, id: Id, fields: [&str; N]) {
+        let (code, new) = self.ids.intern(&id);
+        if !new {
+            let old = &self.texts[code as usize];
+            if old.iter().zip(fields).all(|(old, raw)| same_text(raw, old)) {
+                return;
+            }
+        }
+        let fields = fields.map(normalise);
+        if new {
+            self.texts.push(fields);
+        } else {
+            let old = std::mem::replace(&mut self.texts[code as usize], fields);
+            for word in Self::word_set(&old) {
+                if let Some(codes) = self.words.get_mut(word) {
+                    if let Ok(i) = codes.binary_search(&code) {
+                        codes.remove(i);
+                    }
+                    if codes.is_empty() {
+                        self.words.remove(word);
+                    }
+                }
+            }
+        }
+        for word in Self::word_set(&self.texts[code as usize]) {
+            let codes = self.words.entry(word.into()).or_default();
+            if let Err(i) = codes.binary_search(&code) {
+                codes.insert(i, code);
+            }
+        }
+    }
+
+    fn word_set(fields: &[String; N]) -> BTreeSet<&str> {
+        fields.iter().flat_map(|f| words(f)).collect()
+    }
+
+    /// How well the fields match: the best rank, and the field it was in.
+    fn rank(fields: &[String; N], query: &str) -> Option<(Rank, usize)> {
+        fields
+            .iter()
+            .enumerate()
+            .filter_map(|(field, text)| rank_field(text, query).map(|rank| (rank, field)))
+            .min()
+    }
+
+    /// The best `limit` matches of a normalised query, and whether there were more.
+    ///
+    /// Every exact, prefix and word-prefix match has a word starting with the query's first
+    /// word, so those come from a range of the word index; matches inside words need a scan
+    /// of the texts, done only when the better matches do not fill the page, and stopped as
+    /// soon as it does.
+    fn search(&self, query: &str, limit: usize) -> (Vec<Hit<Id>>, bool) {
+        let mut seen = vec![false; self.texts.len()];
+        // (rank, field, the field's text, code): the order results are shown in.
+        let mut hits: Vec<(Rank, usize, &str, u32)> = Vec::new();
+        let mut consider = |code: u32, hits: &mut Vec<_>| {
+            let fields = &self.texts[code as usize];
+            if let Some((rank, field)) = Self::rank(fields, query) {
+                hits.push((rank, field, fields[field].as_str(), code));
+            }
+        };
+        if let Some(first) = words(query).next() {
+            let range = self
+                .words
+                .range::<str, _>((Bound::Included(first), Bound::Unbounded))
+                .take_while(|(word, _)| word.starts_with(first));
+            for (_, codes) in range {
+                for &code in codes {
+                    if !std::mem::replace(&mut seen[code as usize], true) {
+                        consider(code, &mut hits);
+                    }
+                }
+            }
+        }
+        if hits.len() <= limit && query.chars().count() >= MIN_SUBSTRING {
+            for code in 0..self.texts.len() as u32 {
+                if hits.len() > limit {
+                    break;
+                }
+                if !seen[code as usize] {
+                    consider(code, &mut hits);
+                }
+            }
+        }
+        // Only the first `limit + 1` need sorting (one more tells whether there were more).
+        if hits.len() > limit + 1 {
+            hits.select_nth_unstable(limit);
+            hits.truncate(limit + 1);
+        }
+        hits.sort_unstable();
+        let more = hits.len() > limit;
+        hits.truncate(limit);
+        let hits = hits
+            .into_iter()
+            .filter_map(|(rank, field, _, code)| {
+                Some(Hit {
+                    id: *self.ids.get(code)?,
+                    rank,
+                    field,
+                })
+            })
+            .collect();
+        (hits, more)
+    }
+}
+
+/// The search box's index: cohorts by name, course and instructor; learners by key and name.
+/// About 100 bytes per cohort or learner for the texts, plus about 20 per word (the word list
+/// is shared), so a few hundred bytes per learner.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchIndex {
+    cohorts: Corpus<CohortId, 3>,
+    learners: Corpus<LearnerId, 2>,
+    position: u64,
+}
+
+impl SearchIndex {
+    /// Indexes a new cohort, or a learner as the directory files them when they enroll (the
+    /// only command that files or renames a learner, so every change of key or name comes with
+    /// an event naming the learner).
+    pub fn apply(&mut self, envelope: &Envelope, directory: &Directory) {
+        if envelope.position <= self.position {
+            return;
+        }
+        self.position = envelope.position;
+        match &envelope.event {
+            Event::CohortCreated(data) => self.cohorts.set(
+                envelope.cohort,
+                [&data.name, &data.course, &data.instructor],
+            ),
+            Event::StudentEnrolled { learner } | Event::StudentWaitlisted { learner, .. } => {
+                if let Some(record) = directory.get(*learner) {
+                    self.learners.set(*learner, [&record.key, &record.name]);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Global position of the last event applied.
+    #[must_use]
+    pub const fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Cohorts and learners matching `query`, at most `limit` of each, best first: exact
+    /// before prefix before word prefix before substring, then by field (name first), then
+    /// alphabetically. An empty query finds nothing.
+    #[must_use]
+    pub fn search(&self, query: &str, limit: usize) -> SearchResults {
+        let query = normalise(query);
+        if query.is_empty() || limit == 0 {
+            return SearchResults::default();
+        }
+        let (cohorts, more_cohorts) = self.cohorts.search(&query, limit);
+        let (learners, more_learners) = self.learners.search(&query, limit);
+        SearchResults {
+            cohorts,
+            learners,
+            more_cohorts,
+            more_learners,
+        }
+    }
+}
+
+// ---- diff -----------------------------------------------------------------------------------
+
+/// What changed in a cohort between two points of its history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CohortDiff {
+    /// The cohort did not exist yet at the first point.
+    pub created: bool,
+    /// Seats, then and now (0 before creation).
+    pub capacity: (u32, u32),
+    /// Status then (`None` before creation) and now.
+    pub status: (Option<CohortStatus>, CohortStatus),
+    /// Seats taken, then and now.
+    pub enrolled: (u32, u32),
+    /// Learners waiting, then and now.
+    pub waitlist: (usize, usize),
+    /// Got a seat without having waited at the first point, in roster order.
+    pub seated: Vec<LearnerId>,
+    /// Waited at the first point and hold a seat at the second.
+    pub promoted: Vec<LearnerId>,
+    /// Held a seat at the first point and no longer do.
+    pub unseated: Vec<LearnerId>,
+    /// Joined the waitlist, with their place at the second point.
+    pub joined: Vec<(LearnerId, u32)>,
+    /// Left the waitlist without a seat, with their place at the first point.
+    pub left: Vec<(LearnerId, u32)>,
+    /// Still waiting at a different place: (learner, place then, place now).
+    pub moved: Vec<(LearnerId, u32, u32)>,
+}
+
+impl CohortDiff {
+    /// The difference from `from` (`None`: before the cohort existed) to `to`.
+    #[must_use]
+    pub fn between(from: Option<&CohortView>, to: &CohortView) -> Self {
+        let places = |view: Option<&CohortView>| -> HashMap<LearnerId, u32> {
+            view.map(|v| {
+                v.state
+                    .waitlist
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.learner, i as u32 + 1))
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        let (then_places, now_places) = (places(from), places(Some(to)));
+        let then_seated: BTreeSet<LearnerId> = from
+            .map(|v| v.state.enrolled.iter().copied().collect())
+            .unwrap_or_default();
+        let now = &to.state;
+        let (mut seated, mut promoted) = (Vec::new(), Vec::new());
+        for learner in &now.enrolled {
+            if then_seated.contains(learner) {
+                continue;
+            }
+            if then_places.contains_key(learner) {
+                promoted.push(*learner);
+            } else {
+                seated.push(*learner);
+            }
+        }
+        let unseated = from
+            .map(|v| {
+                v.state
+                    .enrolled
+                    .iter()
+                    .filter(|l| !now.is_enrolled(**l))
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut joined = Vec::new();
+        let mut moved = Vec::new();
+        for (i, entry) in now.waitlist.iter().enumerate() {
+            let place = i as u32 + 1;
+            match then_places.get(&entry.learner) {
+                None => joined.push((entry.learner, place)),
+                Some(&then) if then != place => moved.push((entry.learner, then, place)),
+                Some(_) => {}
+            }
+        }
+        let left = from
+            .map(|v| {
+                v.state
+                    .waitlist
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| {
+                        !now_places.contains_key(&e.learner) && !now.is_enrolled(e.learner)
+                    })
+                    .map(|(i, e)| (e.learner, i as u32 + 1))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            created: from.is_none(),
+            capacity: (
+                from.map_or(0, |v| v.state.capacity.seats()),
+                now.capacity.seats(),
+            ),
+            status: (from.map(|v| v.state.status), now.status),
+            enrolled: (
+                from.map_or(0, |v| v.state.enrolled_count()),
+                now.enrolled_count(),
+            ),
+            waitlist: (
+                from.map_or(0, |v| v.state.waitlist.len()),
+                now.waitlist.len(),
+            ),
+            seated,
+            promoted,
+            unseated,
+            joined,
+            left,
+            moved,
+        }
+    }
+
+    /// Whether nothing changed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        !self.created
+            && self.capacity.0 == self.capacity.1
+            && self.status.0 == Some(self.status.1)
+            && self.seated.is_empty()
+            && self.promoted.is_empty()
+            && self.unseated.is_empty()
+            && self.joined.is_empty()
+            && self.left.is_empty()
+            && self.moved.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Capacity, CohortCreated};
+    use crate::store::{Actor, CommandMeta, LearnerRecord};
+
+    fn id(n: u128) -> CohortId {
+        CohortId(Uuid::from_u128(n))
+    }
+
+    fn who(n: u128) -> LearnerId {
+        LearnerId(Uuid::from_u128(0x1000 + n))
+    }
+
+    fn at(minute: i64) -> Timestamp {
+        Timestamp::from_second(1_772_355_600 + minute * 60).unwrap()
+    }
+
+    fn created(name: &str, course: &str, instructor: &str) -> Event {
+        Event::CohortCreated(CohortCreated {
+            name: name.to_owned(),
+            course: course.to_owned(),
+            instructor: instructor.to_owned(),
+            capacity: Capacity::new(1).unwrap(),
+            starts_at: at(0),
+            enrollment_deadline: at(0),
+            withdrawal_deadline: at(0),
+        })
+    }
+
+    /// A little log: (cohort, event, actor, correlation), one minute apart.
+    fn log(events: &[(u128, Event, &str, u128)]) -> Vec<Envelope> {
+        let mut versions: HashMap<u128, u64> = HashMap::new();
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, (cohort, event, actor, correlation))| {
+                let version = versions.entry(*cohort).or_default();
+                *version += 1;
+                Envelope {
+                    position: i as u64 + 1,
+                    cohort: id(*cohort),
+                    version: *version,
+                    schema_version: 1,
+                    event: event.clone(),
+                    occurred_at: at(i64::try_from(i).unwrap()),
+                    recorded_at: at(i64::try_from(i).unwrap()),
+                    meta: CommandMeta {
+                        actor: Actor {
+                            id: Uuid::nil(),
+                            name: (*actor).to_owned(),
+                        },
+                        command_id: Uuid::from_u128(*correlation),
+                        correlation_id: Uuid::from_u128(*correlation),
+                        causation_id: Uuid::from_u128(*correlation),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    fn scripted() -> (EventIndex, History, Timelines) {
+        let seat = |n| Event::StudentEnrolled { learner: who(n) };
+        let envelopes = log(&[
+            (1, created("A", "C", "I"), "ada", 1),
+            (2, created("B", "C", "I"), "ada", 2),
+            (1, seat(1), "bob", 3),
+            (2, seat(1), "bob", 4),
+            (
+                1,
+                Event::StudentWithdrawn {
+                    learner: who(1),
+                    reason: String::new(),
+                },
+                "Ada",
+                5,
+            ),
+            (1, Event::WaitlistPromoted { learner: who(2) }, "Ada", 5),
+            (2, Event::EnrollmentClosed, "bob", 6),
+        ]);
+        let mut index = EventIndex::default();
+        let mut history = History::default();
+        let mut timelines = Timelines::default();
+        for e in &envelopes {
+            index.apply(e);
+            history.apply(
+                e,
+                super::super::Counters::default(),
+                super::super::Counters::default(),
+            );
+            timelines.apply(e);
+        }
+        (index, history, timelines)
+    }
+
+    fn all(index: &EventIndex, h: &History, t: &Timelines, filter: &EventFilter) -> Vec<u64> {
+        index.walk(filter, Cursor::Newest, usize::MAX, h, t)
+    }
+
+    #[test]
+    fn each_filter_narrows_the_log() {
+        let (index, h, t) = scripted();
+        let f = EventFilter::default;
+        assert_eq!(all(&index, &h, &t, &f()), [7, 6, 5, 4, 3, 2, 1]);
+        let by_type = EventFilter {
+            event_type: Some("student.enrolled"),
+            ..f()
+        };
+        assert_eq!(all(&index, &h, &t, &by_type), [4, 3]);
+        let by_cohort = EventFilter {
+            cohort: Some(id(2)),
+            ..f()
+        };
+        assert_eq!(all(&index, &h, &t, &by_cohort), [7, 4, 2]);
+        let by_learner = EventFilter {
+            learner: Some(who(1)),
+            ..f()
+        };
+        assert_eq!(all(&index, &h, &t, &by_learner), [5, 4, 3]);
+        let both = EventFilter {
+            learner: Some(who(1)),
+            cohort: Some(id(1)),
+            ..f()
+        };
+        assert_eq!(all(&index, &h, &t, &both), [5, 3]);
+        let by_actor = EventFilter {
+            actor: Some("bob".to_owned()),
+            ..f()
+        };
+        assert_eq!(all(&index, &h, &t, &by_actor), [7, 4, 3]);
+        let case_insensitive = EventFilter {
+            actor: Some("ADA".to_owned()),
+            ..f()
+        };
+        assert_eq!(all(&index, &h, &t, &case_insensitive), [2, 1]);
+        let window = EventFilter {
+            from: Some(at(2)),
+            to: Some(at(4)),
+            ..f()
+        };
+        assert_eq!(all(&index, &h, &t, &window), [5, 4, 3]);
+        let correlation = EventFilter {
+            correlation: Some(Uuid::from_u128(5)),
+            ..f()
+        };
+        assert_eq!(all(&index, &h, &t, &correlation), [6, 5]);
+        assert_eq!(index.correlated(6), 2);
+        assert_eq!(index.correlated(1), 1);
+        let unknown = EventFilter {
+            learner: Some(who(99)),
+            ..f()
+        };
+        assert!(all(&index, &h, &t, &unknown).is_empty());
+        let event = index.event(6).unwrap();
+        assert_eq!(
+            (
+                event.event_type,
+                event.cohort,
+                event.learner,
+                event.actor.as_str()
+            ),
+            ("waitlist.promoted", id(1), Some(who(2)), "Ada")
+        );
+        assert_eq!(event.occurred_at, at(5));
+    }
+
+    #[test]
+    fn pages_go_both_ways_and_cover_every_match_once() {
+        let (index, h, t) = scripted();
+        let f = EventFilter::default();
+        let first = index.page(&f, Cursor::Newest, 3, &h, &t);
+        assert_eq!(first.positions, [7, 6, 5]);
+        assert!(!first.newer && first.older);
+        let second = index.page(&f, Cursor::Before(5), 3, &h, &t);
+        assert_eq!(second.positions, [4, 3, 2]);
+        assert!(second.newer && second.older);
+        let third = index.page(&f, Cursor::Before(2), 3, &h, &t);
+        assert_eq!(third.positions, [1]);
+        assert!(third.newer && !third.older);
+        let back = index.page(&f, Cursor::After(1), 3, &h, &t);
+        assert_eq!(back.positions, [4, 3, 2]);
+        assert!(back.newer && back.older);
+        let cohort = EventFilter {
+            cohort: Some(id(1)),
+            ..f
+        };
+        let page = index.page(&cohort, Cursor::Before(6), 1, &h, &t);
+        assert_eq!(page.positions, [5]);
+        assert!(page.newer && page.older);
+    }
+
+    #[test]
+    fn search_ranks_exact_before_prefix_before_word_prefix_before_substring() {
+        let mut search = SearchIndex::default();
+        let envelopes = log(&[
+            (1, created("Rustacean Basics", "RUST-101", "Ferris"), "a", 1),
+            (2, created("rust", "X", "Y"), "a", 2),
+            (3, created("Advanced Rust", "R2", "Z"), "a", 3),
+            (4, created("Trust and Safety", "T", "W"), "a", 4),
+            (5, created("Go", "G", "Q"), "a", 5),
+        ]);
+        let directory = Directory::default();
+        for e in &envelopes {
+            search.apply(e, &directory);
+        }
+        let found = search.search("  RUST ", 10);
+        let ids: Vec<(CohortId, Rank)> = found.cohorts.iter().map(|h| (h.id, h.rank)).collect();
+        assert_eq!(
+            ids,
+            [
+                (id(2), Rank::Exact),
+                (id(1), Rank::Prefix),
+                (id(3), Rank::WordPrefix),
+                (id(4), Rank::Substring),
+            ]
+        );
+        assert_eq!(
+            found.cohorts[1].field, 0,
+            "the name matched, not the course"
+        );
+        assert!(search.search("", 10).cohorts.is_empty());
+        assert!(search.search("nothing like it", 10).cohorts.is_empty());
+        assert_eq!(search.search("rust", 2).cohorts.len(), 2);
+        assert!(search.search("rust", 2).more_cohorts);
+    }
+
+    #[test]
+    fn a_renamed_learner_is_found_by_the_new_name_only() {
+        let mut directory = Directory::default();
+        let record = |name: &str| LearnerRecord {
+            key: "ana@example.org".to_owned(),
+            name: name.to_owned(),
+        };
+        directory.upsert(who(1), record("Ana Lopez"));
+        let envelopes = log(&[
+            (1, created("A", "C", "I"), "a", 1),
+            (1, Event::StudentEnrolled { learner: who(1) }, "a", 2),
+            (
+                1,
+                Event::StudentWithdrawn {
+                    learner: who(1),
+                    reason: String::new(),
+                },
+                "a",
+                3,
+            ),
+            (1, Event::StudentEnrolled { learner: who(1) }, "a", 4),
+        ]);
+        let mut live = SearchIndex::default();
+        live.apply(&envelopes[0], &directory);
+        live.apply(&envelopes[1], &directory);
+        live.apply(&envelopes[2], &directory);
+        assert_eq!(live.search("lopez", 5).learners.len(), 1);
+        directory.upsert(who(1), record("Ana Smith"));
+        live.apply(&envelopes[3], &directory);
+        assert!(live.search("lopez", 5).learners.is_empty());
+        assert_eq!(live.search("smith", 5).learners[0].id, who(1));
+        let mut replayed = SearchIndex::default();
+        for e in &envelopes {
+            replayed.apply(e, &directory);
+        }
+        assert_eq!(live, replayed, "renames leave no trace a replay would not");
+    }
+
+    #[test]
+    fn a_diff_names_every_roster_and_waitlist_move() {
+        let learner = |n| who(n);
+        let waitlisted = |n, place| Event::StudentWaitlisted {
+            learner: who(n),
+            position: place,
+        };
+        let envelopes = log(&[
+            (1, created("A", "C", "I"), "a", 1),
+            (
+                1,
+                Event::StudentEnrolled {
+                    learner: learner(1),
+                },
+                "a",
+                2,
+            ),
+            (1, waitlisted(2, 1), "a", 3),
+            (1, waitlisted(3, 2), "a", 4),
+            (1, waitlisted(4, 3), "a", 5),
+            (
+                1,
+                Event::StudentWithdrawn {
+                    learner: learner(1),
+                    reason: String::new(),
+                },
+                "a",
+                6,
+            ),
+            (
+                1,
+                Event::WaitlistPromoted {
+                    learner: learner(2),
+                },
+                "a",
+                6,
+            ),
+            (
+                1,
+                Event::WaitlistLeft {
+                    learner: learner(4),
+                    reason: String::new(),
+                },
+                "a",
+                7,
+            ),
+            (1, waitlisted(5, 2), "a", 8),
+            (1, Event::EnrollmentClosed, "a", 9),
+        ]);
+        let then = CohortView::fold(&envelopes[..5]).unwrap();
+        let now = CohortView::fold(&envelopes).unwrap();
+        let diff = CohortDiff::between(Some(&then), &now);
+        assert!(!diff.created);
+        assert_eq!(diff.promoted, [learner(2)]);
+        assert!(diff.seated.is_empty());
+        assert_eq!(diff.unseated, [learner(1)]);
+        assert_eq!(diff.joined, [(learner(5), 2)]);
+        assert_eq!(diff.left, [(learner(4), 3)]);
+        assert_eq!(diff.moved, [(learner(3), 2, 1)]);
+        assert_eq!(
+            diff.status,
+            (Some(CohortStatus::Open), CohortStatus::Closed)
+        );
+        assert_eq!(
+            (diff.enrolled, diff.waitlist, diff.capacity),
+            ((1, 1), (3, 2), (1, 1))
+        );
+        let from_nothing = CohortDiff::between(None, &then);
+        assert!(from_nothing.created);
+        assert_eq!(from_nothing.seated, [learner(1)]);
+        assert_eq!(from_nothing.joined.len(), 3);
+        assert!(CohortDiff::between(Some(&now), &now).is_empty());
+    }
+
+    #[test]
+    fn words_are_found_whatever_punctuation_surrounds_them() {
+        assert_eq!(
+            rank_field("ana.lopez@example.org", "lopez"),
+            Some(Rank::WordPrefix)
+        );
+        assert_eq!(
+            rank_field("ana.lopez@example.org", "@example"),
+            Some(Rank::Substring)
+        );
+        assert_eq!(
+            rank_field("ana.lopez@example.org", "pez"),
+            Some(Rank::Substring)
+        );
+        assert_eq!(
+            rank_field("ana.lopez@example.org", "ana."),
+            Some(Rank::Prefix)
+        );
+        assert_eq!(rank_field("a  -b", "-b"), Some(Rank::WordPrefix));
+        assert_eq!(rank_field("abc", "abcd"), None);
+        assert_eq!(rank_field("abc", "abc"), Some(Rank::Exact));
+        assert_eq!(rank_field("aab-ab", "ab"), Some(Rank::WordPrefix));
+        assert_eq!(rank_field("ñandú ñu", "ñu"), Some(Rank::WordPrefix));
+        assert_eq!(rank_field("ñandú", "dú"), Some(Rank::Substring));
+        assert!(same_text("  Ana   LÓPEZ ", "ana lópez"));
+        assert!(!same_text("Ana Lopez", "ana lópez"));
+        assert!(!same_text("Ana", "ana lópez"));
+        assert!(!same_text("Ana Lopez x", "ana lopez"));
+        assert!(same_text("", ""));
+    }
+}

@@ -1,0 +1,292 @@
+//! Keeping the read side honest while it serves: its status (positions, last rebuild), a
+//! rebuild in the background that swaps in atomically, and a shadow check that rebuilds a fresh
+//! copy and compares it with the live one, naming every difference.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use jiff::Timestamp;
+
+use super::{Journal, Projections, ReadModel, ReplaySummary};
+use crate::store::{Store, StoreError};
+
+/// What the last full rebuild took.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RebuildInfo {
+    /// Events replayed.
+    pub events: u64,
+    /// Seconds it took.
+    pub seconds: f64,
+    /// Events per second.
+    pub events_per_second: f64,
+    /// When it finished.
+    pub finished_at: Timestamp,
+}
+
+impl RebuildInfo {
+    /// From a replay summary, finished now.
+    #[must_use]
+    pub fn of(summary: &ReplaySummary) -> Self {
+        Self {
+            events: summary.events,
+            seconds: summary.elapsed.as_secs_f64(),
+            events_per_second: summary.rate(),
+            finished_at: Timestamp::now(),
+        }
+    }
+}
+
+/// A background job's progress.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Events done.
+    pub done: AtomicU64,
+    /// Events to do (the store's head when it started).
+    pub total: u64,
+}
+
+/// What a shadow check found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckOutcome {
+    /// The position both copies were compared at.
+    pub position: u64,
+    /// When it ran.
+    pub at: Timestamp,
+    /// Every difference, precisely; empty when the live projections equal a fresh rebuild.
+    pub differences: Vec<String>,
+}
+
+/// The read side's maintenance status.
+#[derive(Debug, Default)]
+pub struct Status {
+    /// The last full rebuild (at startup, or on request).
+    pub last_rebuild: Option<RebuildInfo>,
+    /// A rebuild under way.
+    pub rebuilding: Option<Arc<Progress>>,
+    /// A shadow check under way.
+    pub checking: Option<Arc<Progress>>,
+    /// The last shadow check.
+    pub last_check: Option<CheckOutcome>,
+    /// The last background job's failure.
+    pub last_error: Option<String>,
+}
+
+impl ReadModel {
+    /// The maintenance status.
+    pub fn status(&self) -> MutexGuard<'_, Status> {
+        self.status.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Swaps in a whole set of projections.
+    pub fn replace(&self, projections: Projections) {
+        *self.inner.write().unwrap_or_else(PoisonError::into_inner) = projections;
+    }
+
+    /// Starts rebuilding every projection from the store on a background thread while the live
+    /// ones keep serving; when done, catches up on what was committed meanwhile and swaps the
+    /// fresh ones in atomically. Returns false if a rebuild is already running.
+    pub fn rebuild_in_background(self: &Arc<Self>, store: Arc<Store>) -> bool {
+        let progress = {
+            let mut status = self.status();
+            if status.rebuilding.is_some() {
+                return false;
+            }
+            let total = store.read().and_then(|r| r.head_position()).unwrap_or(0);
+            let progress = Arc::new(Progress {
+                done: AtomicU64::new(0),
+                total,
+            });
+            status.rebuilding = Some(progress.clone());
+            progress
+        };
+        let model = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("rollbook-rebuild".to_owned())
+            .spawn(move || {
+                let started = Instant::now();
+                let result = model.rebuild_now(&store, &progress);
+                let mut status = model.status();
+                status.rebuilding = None;
+                match result {
+                    Ok(events) => {
+                        let summary = ReplaySummary {
+                            events,
+                            cohorts: model.read().catalog.len(),
+                            elapsed: started.elapsed(),
+                        };
+                        tracing::info!(events, seconds = summary.elapsed.as_secs_f64(), "projections rebuilt and swapped in");
+                        status.last_rebuild = Some(RebuildInfo::of(&summary));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "projection rebuild failed; the live projections keep serving");
+                        status.last_error = Some(format!("rebuild failed: {e}"));
+                    }
+                }
+            });
+        if spawned.is_err() {
+            self.status().rebuilding = None;
+            return false;
+        }
+        true
+    }
+
+    fn rebuild_now(&self, store: &Store, progress: &Progress) -> Result<u64, StoreError> {
+        let mut fresh = Projections::rebuild_until(store, u64::MAX, &|done| {
+            progress.done.store(done, Ordering::Relaxed);
+        })?;
+        // Swap under the write lock, after applying what was committed during the rebuild (the
+        // writer publishes under the same lock, so nothing is missed or applied twice).
+        let mut live = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let reader = store.read()?;
+        for (id, record) in reader.learners()? {
+            fresh.directory.upsert(id, record);
+        }
+        let mut journal = Journal::default();
+        for (id, entry) in reader.journal()? {
+            journal.add(id, entry);
+        }
+        fresh.journal = journal;
+        loop {
+            let chunk = reader.events_after(fresh.position, 4096)?;
+            if chunk.is_empty() {
+                break;
+            }
+            for envelope in chunk.iter().take_while(|e| e.position <= live.position) {
+                fresh.apply(envelope);
+            }
+            if chunk.last().is_some_and(|e| e.position >= live.position) {
+                break;
+            }
+        }
+        let events = fresh.events_applied;
+        *live = fresh;
+        Ok(events)
+    }
+
+    /// Rebuilds a fresh copy in the background and compares it with the live projections at the
+    /// same position, recording every difference. Returns false if a check is already running.
+    pub fn check_in_background(self: &Arc<Self>, store: Arc<Store>) -> bool {
+        let progress = {
+            let mut status = self.status();
+            if status.checking.is_some() {
+                return false;
+            }
+            let progress = Arc::new(Progress {
+                done: AtomicU64::new(0),
+                total: self.read().position,
+            });
+            status.checking = Some(progress.clone());
+            progress
+        };
+        let model = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("rollbook-check".to_owned())
+            .spawn(move || {
+                let result = model.check_now(&store, &progress);
+                let mut status = model.status();
+                status.checking = None;
+                match result {
+                    Ok(outcome) => {
+                        if outcome.differences.is_empty() {
+                            tracing::info!(position = outcome.position, "shadow check: the live projections equal a fresh rebuild");
+                        } else {
+                            tracing::error!(differences = ?outcome.differences, "shadow check found differences");
+                        }
+                        status.last_check = Some(outcome);
+                    }
+                    Err(e) => status.last_error = Some(format!("shadow check failed: {e}")),
+                }
+            });
+        if spawned.is_err() {
+            self.status().checking = None;
+            return false;
+        }
+        true
+    }
+
+    /// The shadow check itself (blocking): compares the live projections with a fresh rebuild
+    /// up to the live position.
+    pub fn check_now(
+        &self,
+        store: &Store,
+        progress: &Progress,
+    ) -> Result<CheckOutcome, StoreError> {
+        let live = self.snapshot();
+        let fresh = Projections::rebuild_until(store, live.position, &|done| {
+            progress.done.store(done, Ordering::Relaxed);
+        })?;
+        Ok(CheckOutcome {
+            position: live.position,
+            at: Timestamp::now(),
+            differences: differences(&live, &fresh),
+        })
+    }
+}
+
+/// Every difference between the live projections and a fresh rebuild at the same position.
+/// Learners and journal entries recorded after that position may exist only in the fresh copy
+/// (they come from their own tables), so only the live copy's entries are compared.
+#[must_use]
+pub fn differences(live: &Projections, fresh: &Projections) -> Vec<String> {
+    let mut out = Vec::new();
+    if live.position != fresh.position {
+        out.push(format!(
+            "position: live {} / rebuilt {}",
+            live.position, fresh.position
+        ));
+    }
+    for id in live.catalog.ids().chain(fresh.catalog.ids()) {
+        let (a, b) = (live.catalog.get(id), fresh.catalog.get(id));
+        if a != b && !out.iter().any(|d: &String| d.contains(&id.to_string())) {
+            let describe = |v: Option<&super::CohortView>| {
+                v.map_or_else(
+                    || "absent".to_owned(),
+                    |v| {
+                        format!(
+                            "v{} {} enrolled, {} waiting, capacity {}, {}",
+                            v.version,
+                            v.state.enrolled.len(),
+                            v.state.waitlist.len(),
+                            v.state.capacity,
+                            v.state.status.as_str()
+                        )
+                    },
+                )
+            };
+            out.push(format!(
+                "catalog: cohort {id}: live {} / rebuilt {}",
+                describe(a),
+                describe(b)
+            ));
+        }
+        if live.history.of(id) != fresh.history.of(id)
+            && !out
+                .iter()
+                .any(|d| d.starts_with(&format!("history: cohort {id}")))
+        {
+            out.push(format!(
+                "history: cohort {id}: live {} entries / rebuilt {}",
+                live.history.of(id).len(),
+                fresh.history.of(id).len()
+            ));
+        }
+    }
+    if live.timelines != fresh.timelines {
+        out.push("timelines differ".to_owned());
+    }
+    let mut rest_live = live.clone();
+    let mut rest_fresh = fresh.clone();
+    for p in [&mut rest_live, &mut rest_fresh] {
+        p.catalog = super::Catalog::default();
+        p.history = super::History::default();
+        p.timelines = super::Timelines::default();
+        p.directory = super::Directory::default();
+        p.journal = Journal::default();
+        p.position = 0;
+    }
+    if rest_live != rest_fresh {
+        out.push("a report or browse projection differs".to_owned());
+    }
+    out
+}

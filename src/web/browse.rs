@@ -1,0 +1,740 @@
+//! Browsing pages: the event browser (`/events` and its CSV, `/events.csv`), what changed in a
+//! cohort between two points (`/cohorts/{id}/diff`), and search (`/search`).
+//!
+//! GET only, never a write. Each page reads the browse indexes of the projections (see
+//! `projections::browse`) under the read lock and copies out only the rows it shows; the diff
+//! also folds the cohort's stream at its two points, off the async threads. None of them scans
+//! the event log or the store per request.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::AppState;
+use super::csv;
+use super::error::PageError;
+use super::extract::{Acting, PagePath, PageQuery};
+use super::input::{self, display_time};
+use super::views::{CohortRow, HistoryRow, Nav};
+use crate::domain::{CohortStatus, Event, LearnerId};
+use crate::projections::{
+    AsOf, COHORT_FIELDS, CohortDiff, CohortView, Cursor, Directory, EventFilter, EventPage,
+    LEARNER_FIELDS, MIN_SUBSTRING, Projections, ReadModel,
+};
+
+/// Events per page of the browser, unless `?limit=` says otherwise.
+const PAGE_SIZE: usize = 50;
+/// The most events one page shows.
+const MAX_PAGE_SIZE: usize = 200;
+/// The most rows one CSV download holds.
+pub const MAX_CSV_ROWS: usize = 100_000;
+/// Rows a CSV download copies out per hold of the read lock.
+const CSV_CHUNK: usize = 512;
+/// Events listed between the two points of a diff.
+const MAX_DIFF_EVENTS: usize = 500;
+/// Results of each kind a search shows.
+const SEARCH_LIMIT: usize = 20;
+/// The longest query looked for, in characters.
+const MAX_QUERY: usize = 200;
+
+// ---- event browser --------------------------------------------------------------------------
+
+/// The event browser's query string, as typed.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EventsQuery {
+    #[serde(rename = "type")]
+    event_type: String,
+    cohort: String,
+    learner: String,
+    actor: String,
+    from: String,
+    to: String,
+    correlation: String,
+    before: String,
+    after: String,
+    limit: String,
+}
+
+impl EventsQuery {
+    /// The filter fields (not the cursor), trimmed, for links and the form.
+    fn filter_params(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("type", self.event_type.as_str()),
+            ("cohort", self.cohort.as_str()),
+            ("learner", self.learner.as_str()),
+            ("actor", self.actor.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+            ("correlation", self.correlation.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.trim()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+    }
+}
+
+/// A checked event-browser query.
+struct Parsed {
+    filter: EventFilter,
+    cursor: Cursor,
+    limit: usize,
+    /// A learner was named that is not on file: nothing can match.
+    nobody: Option<String>,
+}
+
+/// Parses the query, naming every field that is wrong.
+fn parse_events(q: &EventsQuery, directory: &Directory) -> Result<Parsed, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut filter = EventFilter::default();
+    match q.event_type.trim() {
+        "" => {}
+        name => match Event::TYPE_NAMES.iter().find(|t| **t == name) {
+            Some(t) => filter.event_type = Some(t),
+            None => errors.push(format!(
+                "type: {name:?} is not an event type; use one of {}",
+                Event::TYPE_NAMES.join(", ")
+            )),
+        },
+    }
+    match q.cohort.trim() {
+        "" => {}
+        raw => match input::cohort_id(raw) {
+            Some(id) => filter.cohort = Some(id),
+            None => errors.push(format!("cohort: {raw:?} is not a cohort id")),
+        },
+    }
+    let mut nobody = None;
+    match q.learner.trim() {
+        "" => {}
+        raw => match super::find_learner(directory, raw) {
+            Some(id) => filter.learner = Some(id),
+            None => nobody = Some(raw.to_owned()),
+        },
+    }
+    filter.actor = Some(q.actor.trim().to_owned()).filter(|a| !a.is_empty());
+    let mut time = |field: &'static str, raw: &str| match raw.trim() {
+        "" => None,
+        raw => input::parse_time(field, raw)
+            .map_err(|e| errors.push(e.to_string()))
+            .ok(),
+    };
+    filter.from = time("from", &q.from);
+    filter.to = time("to", &q.to);
+    if let (Some(from), Some(to)) = (filter.from, filter.to) {
+        if from > to {
+            errors.push("from: must not be after to".to_owned());
+        }
+    }
+    match q.correlation.trim() {
+        "" => {}
+        raw => match Uuid::parse_str(raw) {
+            Ok(id) => filter.correlation = Some(id),
+            Err(_) => errors.push(format!("correlation: {raw:?} is not a correlation id")),
+        },
+    }
+    let mut position = |field: &str, raw: &str| match raw.trim() {
+        "" => None,
+        raw => raw
+            .parse::<u64>()
+            .map_err(|_| errors.push(format!("{field}: must be an event position, e.g. 120")))
+            .ok(),
+    };
+    let cursor = match (position("before", &q.before), position("after", &q.after)) {
+        (Some(before), _) => Cursor::Before(before),
+        (None, Some(after)) => Cursor::After(after),
+        (None, None) => Cursor::Newest,
+    };
+    let limit = match q.limit.trim() {
+        "" => PAGE_SIZE,
+        raw => raw.parse::<usize>().map_or_else(
+            |_| {
+                errors.push(format!(
+                    "limit: must be a number of events from 1 to {MAX_PAGE_SIZE}"
+                ));
+                PAGE_SIZE
+            },
+            |n| n.clamp(1, MAX_PAGE_SIZE),
+        ),
+    };
+    if errors.is_empty() {
+        Ok(Parsed {
+            filter,
+            cursor,
+            limit,
+            nobody,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// One event in the browser or the diff, ready to show.
+pub struct EventRow {
+    /// Position, time, type, learner, actor, reason and what changed.
+    pub line: HistoryRow,
+    pub cohort_id: String,
+    pub cohort_name: String,
+    pub correlation: String,
+    /// How many events share the correlation id (this one included).
+    pub correlated: usize,
+}
+
+impl EventRow {
+    /// The row of the event at `position`, from the event index and the cohort's history.
+    fn of(position: u64, read: &Projections) -> Option<Self> {
+        let event = read.events.event(position)?;
+        let history = read.history.of(event.cohort);
+        let entry = &history[history
+            .binary_search_by_key(&position, |h| h.position)
+            .ok()?];
+        Some(Self {
+            line: HistoryRow::of(entry, &read.directory),
+            cohort_id: event.cohort.to_string(),
+            cohort_name: cohort_name(read, event.cohort),
+            correlation: event.correlation.to_string(),
+            correlated: read.events.correlated(position),
+        })
+    }
+}
+
+fn cohort_name(read: &Projections, cohort: crate::domain::CohortId) -> String {
+    read.catalog
+        .get(cohort)
+        .map_or_else(|| cohort.to_string(), |c| c.state.name.clone())
+}
+
+/// What the filter form shows again.
+#[derive(Default)]
+pub struct EventsForm {
+    pub event_type: String,
+    pub cohort: String,
+    pub learner: String,
+    pub actor: String,
+    pub from: String,
+    pub to: String,
+    pub correlation: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "events.html")]
+pub struct EventsPage {
+    pub nav: Nav,
+    pub form: EventsForm,
+    pub types: &'static [&'static str],
+    pub rows: Vec<EventRow>,
+    /// Why the query was refused.
+    pub errors: Vec<String>,
+    /// Why nothing can match (a learner not on file).
+    pub note: Option<String>,
+    pub newer: Option<String>,
+    pub older: Option<String>,
+    /// Back to the newest page, when paging.
+    pub newest: Option<String>,
+    /// The CSV download of the same filters.
+    pub csv: String,
+    pub filtered: bool,
+    /// Events in the log.
+    pub total: usize,
+    pub max_csv: usize,
+}
+
+/// A link to the browser with `params` (already trimmed) plus extra pairs.
+fn events_link(path: &str, params: &[(&str, &str)], extra: &[(&str, &str)]) -> String {
+    let pairs: Vec<(&str, &str)> = params.iter().chain(extra).copied().collect();
+    if pairs.is_empty() {
+        return path.to_owned();
+    }
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}
+
+/// `GET /events`: the event log, newest first, filtered and paged by position.
+pub async fn events(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PageQuery(q): PageQuery<EventsQuery>,
+) -> Response {
+    let read = state.read.read();
+    let params = q.filter_params();
+    let form = EventsForm {
+        event_type: q.event_type.trim().to_owned(),
+        cohort: q.cohort.trim().to_owned(),
+        learner: q.learner.trim().to_owned(),
+        actor: q.actor.trim().to_owned(),
+        from: q.from.trim().to_owned(),
+        to: q.to.trim().to_owned(),
+        correlation: q.correlation.trim().to_owned(),
+    };
+    let mut page = EventsPage {
+        nav: Nav::of(&principal),
+        form,
+        types: &Event::TYPE_NAMES,
+        rows: Vec::new(),
+        errors: Vec::new(),
+        note: None,
+        newer: None,
+        older: None,
+        newest: None,
+        csv: events_link("/events.csv", &params, &[]),
+        filtered: !params.is_empty(),
+        total: read.events.len(),
+        max_csv: MAX_CSV_ROWS,
+    };
+    let parsed = match parse_events(&q, &read.directory) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            page.errors = errors;
+            drop(read);
+            return (StatusCode::BAD_REQUEST, page).into_response();
+        }
+    };
+    let found = if let Some(raw) = &parsed.nobody {
+        page.note = Some(format!("No learner {raw:?} is on file."));
+        EventPage::default()
+    } else {
+        read.events.page(
+            &parsed.filter,
+            parsed.cursor,
+            parsed.limit,
+            &read.history,
+            &read.timelines,
+        )
+    };
+    page.rows = found
+        .positions
+        .iter()
+        .filter_map(|p| EventRow::of(*p, &read))
+        .collect();
+    drop(read);
+    let limit = parsed.limit.to_string();
+    let mut paging: Vec<(&str, &str)> = Vec::new();
+    if parsed.limit != PAGE_SIZE {
+        paging.push(("limit", &limit));
+    }
+    let link = |key: &str, position: u64| {
+        let position = position.to_string();
+        let mut extra = paging.clone();
+        extra.push((key, &position));
+        events_link("/events", &params, &extra)
+    };
+    if let (Some(first), Some(last)) = (found.positions.first(), found.positions.last()) {
+        page.newer = found.newer.then(|| link("after", *first));
+        page.older = found.older.then(|| link("before", *last));
+    }
+    if parsed.cursor != Cursor::Newest {
+        page.newest = Some(events_link("/events", &params, &paging));
+    }
+    page.into_response()
+}
+
+/// `GET /events.csv`: the events matching the browser's filters, newest first, at most
+/// [`MAX_CSV_ROWS`] (a response cut there says so in an `X-Rollbook-Truncated` header).
+/// Streams: the matching positions are found once (8 bytes each), then rows are copied out a
+/// chunk at a time, each under a short hold of the read lock.
+pub async fn events_csv(
+    State(state): State<AppState>,
+    Acting(_): Acting,
+    PageQuery(q): PageQuery<EventsQuery>,
+) -> Result<Response, PageError> {
+    let (positions, truncated) = {
+        let read = state.read.read();
+        let parsed = parse_events(&q, &read.directory)
+            .map_err(|errors| PageError::BadRequest(errors.join("; ")))?;
+        let mut positions = if parsed.nobody.is_some() {
+            Vec::new()
+        } else {
+            read.events.walk(
+                &parsed.filter,
+                Cursor::Newest,
+                MAX_CSV_ROWS + 1,
+                &read.history,
+                &read.timelines,
+            )
+        };
+        let truncated = positions.len() > MAX_CSV_ROWS;
+        positions.truncate(MAX_CSV_ROWS);
+        (positions, truncated)
+    };
+    let rows = CsvRows {
+        read: state.read.clone(),
+        positions: positions.into_iter(),
+        buffer: VecDeque::new(),
+    };
+    let mut response = csv::download("events.csv", &CSV_HEADER, rows);
+    if truncated {
+        response.headers_mut().insert(
+            "x-rollbook-truncated",
+            HeaderValue::from_static("first 100000 rows only"),
+        );
+    }
+    Ok(response)
+}
+
+const CSV_HEADER: [&str; 10] = [
+    "position",
+    "occurred_at",
+    "type",
+    "cohort_id",
+    "cohort_name",
+    "learner",
+    "actor",
+    "reason",
+    "changes",
+    "correlation_id",
+];
+
+/// The rows of a CSV download, copied out of the projections a chunk at a time.
+struct CsvRows {
+    read: Arc<ReadModel>,
+    positions: std::vec::IntoIter<u64>,
+    buffer: VecDeque<Vec<String>>,
+}
+
+impl Iterator for CsvRows {
+    type Item = Vec<String>;
+
+    fn next(&mut self) -> Option<Vec<String>> {
+        while self.buffer.is_empty() {
+            let chunk: Vec<u64> = self.positions.by_ref().take(CSV_CHUNK).collect();
+            if chunk.is_empty() {
+                return None;
+            }
+            let read = self.read.read();
+            self.buffer
+                .extend(chunk.into_iter().filter_map(|p| csv_row(p, &read)));
+        }
+        self.buffer.pop_front()
+    }
+}
+
+fn csv_row(position: u64, read: &Projections) -> Option<Vec<String>> {
+    let event = read.events.event(position)?;
+    let row = EventRow::of(position, read)?;
+    Some(vec![
+        position.to_string(),
+        event.occurred_at.to_string(),
+        event.event_type.to_owned(),
+        row.cohort_id,
+        row.cohort_name,
+        row.line.learner,
+        row.line.actor,
+        row.line.reason,
+        row.line.changes.join("; "),
+        row.correlation,
+    ])
+}
+
+// ---- diff -----------------------------------------------------------------------------------
+
+/// The two points of a diff, as typed.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DiffQuery {
+    from: String,
+    to: String,
+}
+
+/// A learner in a diff, with what happened to them.
+pub struct DiffPerson {
+    pub key: String,
+    pub name: String,
+    pub note: String,
+}
+
+/// A number or status, then and now.
+pub struct DiffFact {
+    pub label: &'static str,
+    pub then: String,
+    pub now: String,
+}
+
+impl DiffFact {
+    pub fn changed(&self) -> bool {
+        self.then != self.now
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "diff.html")]
+pub struct DiffPage {
+    pub nav: Nav,
+    pub id: String,
+    pub name: String,
+    pub from_label: String,
+    pub to_label: String,
+    pub from_input: String,
+    pub to_input: String,
+    pub created: bool,
+    pub unchanged: bool,
+    pub facts: Vec<DiffFact>,
+    pub seated: Vec<DiffPerson>,
+    pub promoted: Vec<DiffPerson>,
+    pub unseated: Vec<DiffPerson>,
+    pub joined: Vec<DiffPerson>,
+    pub left: Vec<DiffPerson>,
+    pub moved: Vec<DiffPerson>,
+    /// The events between the two points, oldest first.
+    pub events: Vec<HistoryRow>,
+    /// Events between the points not listed.
+    pub more_events: usize,
+}
+
+/// A point of a diff: empty means `default`.
+fn point(field: &str, raw: &str, default: AsOf) -> Result<AsOf, PageError> {
+    match raw.trim() {
+        "" => Ok(default),
+        raw => raw
+            .parse::<AsOf>()
+            .map_err(|e| PageError::BadRequest(format!("{field}: {e}"))),
+    }
+}
+
+/// A point in words, given the cohort as it was there.
+fn point_words(point: AsOf, view: Option<&CohortView>) -> String {
+    let Some(view) = view else {
+        return "before the cohort was created".to_owned();
+    };
+    match point {
+        AsOf::Position(u64::MAX) => {
+            format!("now (event {}, version {})", view.position, view.version)
+        }
+        AsOf::Position(p) => format!("after event {p} (version {})", view.version),
+        AsOf::Time(t) => format!("at {} (version {})", display_time(t), view.version),
+    }
+}
+
+fn status_words(status: Option<CohortStatus>) -> String {
+    status.map_or_else(|| "—".to_owned(), |s| s.as_str().to_owned())
+}
+
+/// `GET /cohorts/{id}/diff?from=…&to=…`: what changed between two points (event positions or
+/// RFC 3339 times; `from` defaults to before the cohort existed, `to` to now), and the events
+/// in between with who did them.
+pub async fn diff(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+    PageQuery(q): PageQuery<DiffQuery>,
+) -> Result<DiffPage, PageError> {
+    let cohort =
+        input::cohort_id(&id).ok_or_else(|| PageError::NotFound(format!("no cohort {id:?}")))?;
+    let from = point("from", &q.from, AsOf::Position(0))?;
+    let to = point("to", &q.to, AsOf::Position(u64::MAX))?;
+    if state.read.read().catalog.get(cohort).is_none() {
+        return Err(PageError::NotFound(format!("no cohort {cohort}")));
+    }
+    let fold = |point| {
+        let state = state.clone();
+        async move {
+            state
+                .cohort_as_of(cohort, point)
+                .await
+                .map_err(|e| PageError::internal("time travel", &e))
+        }
+    };
+    let mut then = (from, fold(from).await?);
+    let mut now = (to, fold(to).await?);
+    let at = |v: &Option<CohortView>| v.as_ref().map_or(0, |v| v.position);
+    if at(&then.1) > at(&now.1) {
+        std::mem::swap(&mut then, &mut now);
+    }
+    let (from_label, to_label) = (
+        point_words(then.0, then.1.as_ref()),
+        point_words(now.0, now.1.as_ref()),
+    );
+    let (then, now) = (
+        then.1,
+        now.1.ok_or_else(|| {
+            PageError::NotFound(format!("cohort {cohort} did not exist yet at either point"))
+        })?,
+    );
+    let read = state.read.read();
+    Ok(diff_page(
+        &read,
+        Nav::of(&principal),
+        &q,
+        (from_label, to_label),
+        then.as_ref(),
+        &now,
+    ))
+}
+
+/// The diff page of two states of one cohort (`then` is `None` before its creation).
+fn diff_page(
+    read: &Projections,
+    nav: Nav,
+    q: &DiffQuery,
+    (from_label, to_label): (String, String),
+    then: Option<&CohortView>,
+    now: &CohortView,
+) -> DiffPage {
+    let cohort = now.state.id;
+    let diff = CohortDiff::between(then, now);
+    let person = |learner: LearnerId, note: String| DiffPerson {
+        key: read.directory.key_of(learner),
+        name: read.directory.name_of(learner).to_owned(),
+        note,
+    };
+    let people = |learners: &[LearnerId], note: &str| -> Vec<DiffPerson> {
+        learners
+            .iter()
+            .map(|l| person(*l, note.to_owned()))
+            .collect()
+    };
+    let history = read.history.of(cohort);
+    let start = history.partition_point(|h| h.position <= then.map_or(0, |v| v.position));
+    let end = history.partition_point(|h| h.position <= now.position);
+    let between = &history[start..end.max(start)];
+    let facts = vec![
+        DiffFact {
+            label: "Seats",
+            then: diff.capacity.0.to_string(),
+            now: diff.capacity.1.to_string(),
+        },
+        DiffFact {
+            label: "Enrolled",
+            then: diff.enrolled.0.to_string(),
+            now: diff.enrolled.1.to_string(),
+        },
+        DiffFact {
+            label: "Waitlist",
+            then: diff.waitlist.0.to_string(),
+            now: diff.waitlist.1.to_string(),
+        },
+        DiffFact {
+            label: "Enrollment",
+            then: status_words(diff.status.0),
+            now: status_words(Some(diff.status.1)),
+        },
+    ];
+    DiffPage {
+        nav,
+        id: cohort.to_string(),
+        name: now.state.name.clone(),
+        from_label,
+        to_label,
+        from_input: q.from.trim().to_owned(),
+        to_input: q.to.trim().to_owned(),
+        created: diff.created,
+        unchanged: diff.is_empty(),
+        facts,
+        seated: people(&diff.seated, "enrolled"),
+        promoted: people(&diff.promoted, "promoted from the waitlist"),
+        unseated: people(&diff.unseated, "withdrawn"),
+        joined: diff
+            .joined
+            .iter()
+            .map(|(l, place)| person(*l, format!("now at place {place}")))
+            .collect(),
+        left: diff
+            .left
+            .iter()
+            .map(|(l, place)| person(*l, format!("was at place {place}")))
+            .collect(),
+        moved: diff
+            .moved
+            .iter()
+            .map(|(l, then, now)| person(*l, format!("place {then} → {now}")))
+            .collect(),
+        events: between
+            .iter()
+            .take(MAX_DIFF_EVENTS)
+            .map(|h| HistoryRow::of(h, &read.directory))
+            .collect(),
+        more_events: between.len().saturating_sub(MAX_DIFF_EVENTS),
+    }
+}
+
+// ---- search ---------------------------------------------------------------------------------
+
+/// The search box's query.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SearchQuery {
+    q: String,
+}
+
+/// A cohort found, and how.
+pub struct CohortHit {
+    pub row: CohortRow,
+    pub matched: String,
+}
+
+/// A learner found, and how.
+pub struct LearnerHit {
+    pub key: String,
+    pub name: String,
+    pub matched: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "search.html")]
+pub struct SearchPage {
+    pub nav: Nav,
+    pub q: String,
+    pub cohorts: Vec<CohortHit>,
+    pub learners: Vec<LearnerHit>,
+    pub more_cohorts: bool,
+    pub more_learners: bool,
+    pub limit: usize,
+    pub min_substring: usize,
+}
+
+/// `GET /search?q=`: cohorts by name, course or instructor and learners by key or name, best
+/// matches first (exact, then prefix, then a word's prefix, then anywhere inside).
+pub async fn search(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PageQuery(query): PageQuery<SearchQuery>,
+) -> SearchPage {
+    let q: String = query.q.trim().chars().take(MAX_QUERY).collect();
+    let read = state.read.read();
+    let found = read.search.search(&q, SEARCH_LIMIT);
+    let matched = |fields: &[&str], field: usize, rank: crate::projections::Rank| {
+        format!(
+            "{}: {}",
+            fields.get(field).copied().unwrap_or_default(),
+            rank.describe()
+        )
+    };
+    let cohorts = found
+        .cohorts
+        .iter()
+        .filter_map(|hit| {
+            read.catalog.get(hit.id).map(|view| CohortHit {
+                row: CohortRow::of(view),
+                matched: matched(&COHORT_FIELDS, hit.field, hit.rank),
+            })
+        })
+        .collect();
+    let learners = found
+        .learners
+        .iter()
+        .map(|hit| LearnerHit {
+            key: read.directory.key_of(hit.id),
+            name: read.directory.name_of(hit.id).to_owned(),
+            matched: matched(&LEARNER_FIELDS, hit.field, hit.rank),
+        })
+        .collect();
+    SearchPage {
+        nav: Nav::of(&principal),
+        q,
+        cohorts,
+        learners,
+        more_cohorts: found.more_cohorts,
+        more_learners: found.more_learners,
+        limit: SEARCH_LIMIT,
+        min_substring: MIN_SUBSTRING,
+    }
+}
