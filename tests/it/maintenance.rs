@@ -314,13 +314,28 @@ async fn a_long_history_is_paged_newest_first() {
     for i in 0..250 {
         app.enroll(&id, &format!("l{i}")).await;
     }
-    let first = app.get(&format!("/cohorts/{id}/history")).await.text().await.unwrap();
+    let first = app
+        .get(&format!("/cohorts/{id}/history"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(first.contains("(251 in all)"), "{first}");
     assert_eq!(first.matches("<tr id=\"event-").count(), 200);
     assert!(first.contains(r#"<tr id="event-251">"#) && first.contains(r#"<tr id="event-52">"#));
     assert!(!first.contains(r#"<tr id="event-51">"#));
-    assert!(first.contains(&format!(r#"<a href="/cohorts/{id}/history?before=52">Older →</a>"#)), "{first}");
-    let second = app.get(&format!("/cohorts/{id}/history?before=52")).await.text().await.unwrap();
+    assert!(
+        first.contains(&format!(
+            r#"<a href="/cohorts/{id}/history?before=52">Older →</a>"#
+        )),
+        "{first}"
+    );
+    let second = app
+        .get(&format!("/cohorts/{id}/history?before=52"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(second.matches("<tr id=\"event-").count(), 51);
     assert!(second.contains(r#"<tr id="event-51">"#) && second.contains(r#"<tr id="event-1">"#));
     assert!(!second.contains("Older →") && second.contains("← Newest"));
