@@ -127,9 +127,11 @@ pub struct IndexedEvent {
 }
 
 /// The event log as columns, one row per position (row `i` is position `i + 1`): 29 bytes per
-/// event, plus about 50 bytes per distinct correlation id (about one per command) and a few
-/// per cohort, learner and actor. Filters walk these columns, or a cohort's history, a
-/// learner's timeline or a correlation's chain when one narrows the search, never the store.
+/// event, plus 50 to 75 bytes per distinct correlation id (about one per command; the range
+/// is hash map and vector growth) and about 40 per cohort, learner and actor. Measured: 79 MB
+/// for a million events of 667,000 commands. Filters walk these columns, or a cohort's
+/// history, a learner's timeline or a correlation's chain when one narrows the search, never
+/// the store.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventIndex {
     /// `occurred_at` in microseconds.
@@ -704,7 +706,7 @@ impl<Id: Hash + Eq + Copy, const N: usize> Corpus<Id, N> {
         let mut seen = vec![false; self.texts.len()];
         // (rank, field, the field's text, code): the order results are shown in.
         let mut hits: Vec<(Rank, usize, &str, u32)> = Vec::new();
-        let mut consider = |code: u32, hits: &mut Vec<_>| {
+        let consider = |code: u32, hits: &mut Vec<_>| {
             let fields = &self.texts[code as usize];
             if let Some((rank, field)) = Self::rank(fields, query) {
                 hits.push((rank, field, fields[field].as_str(), code));
@@ -756,8 +758,9 @@ impl<Id: Hash + Eq + Copy, const N: usize> Corpus<Id, N> {
 }
 
 /// The search box's index: cohorts by name, course and instructor; learners by key and name.
-/// About 100 bytes per cohort or learner for the texts, plus about 20 per word (the word list
-/// is shared), so a few hundred bytes per learner.
+/// Each one's normalised texts, a code, and 4 bytes per word it has, plus each distinct word
+/// once: about 300 bytes per learner or cohort (measured: 35 MB for 100,000 learners and
+/// 10,000 cohorts).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SearchIndex {
     cohorts: Corpus<CohortId, 3>,
