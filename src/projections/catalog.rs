@@ -102,6 +102,8 @@ pub struct Catalog {
     cohorts: HashMap<CohortId, CohortView>,
     order: Vec<CohortId>,
     position: u64,
+    /// Instructor names by their lower-case form (the first spelling seen), sorted.
+    instructors: std::collections::BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -112,6 +114,10 @@ impl Catalog {
             view.apply(envelope);
         } else if let Some(view) = CohortView::start(envelope) {
             self.order.push(envelope.cohort);
+            let name = &view.state.instructor;
+            self.instructors
+                .entry(name.to_lowercase())
+                .or_insert_with(|| name.clone());
             self.cohorts.insert(envelope.cohort, view);
         }
     }
@@ -153,6 +159,18 @@ impl Catalog {
         offset: usize,
         limit: usize,
     ) -> (Vec<&CohortView>, usize) {
+        if filter.instructor.is_none() && filter.status.is_none() {
+            // Unfiltered: a slice of the creation order, no scan.
+            let page = self
+                .order
+                .iter()
+                .rev()
+                .skip(offset)
+                .take(limit)
+                .filter_map(|id| self.cohorts.get(id))
+                .collect();
+            return (page, self.order.len());
+        }
         let matching = self
             .order
             .iter()
@@ -173,13 +191,6 @@ impl Catalog {
     /// Every instructor with at least one cohort, sorted.
     #[must_use]
     pub fn instructors(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .cohorts
-            .values()
-            .map(|v| v.state.instructor.clone())
-            .collect();
-        names.sort_unstable_by_key(|n| n.to_lowercase());
-        names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-        names
+        self.instructors.values().cloned().collect()
     }
 }

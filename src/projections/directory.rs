@@ -51,6 +51,11 @@ impl Directory {
         self.by_id.get(&id).map_or("", |r| r.name.as_str())
     }
 
+    /// Every entry.
+    pub fn entries(&self) -> impl Iterator<Item = (LearnerId, &LearnerRecord)> {
+        self.by_id.iter().map(|(id, r)| (*id, r))
+    }
+
     /// Number of learners on file.
     #[must_use]
     pub fn len(&self) -> usize {

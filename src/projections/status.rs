@@ -275,18 +275,32 @@ pub fn differences(live: &Projections, fresh: &Projections) -> Vec<String> {
     if live.timelines != fresh.timelines {
         out.push("timelines differ".to_owned());
     }
-    let mut rest_live = live.clone();
-    let mut rest_fresh = fresh.clone();
-    for p in [&mut rest_live, &mut rest_fresh] {
-        p.catalog = super::Catalog::default();
-        p.history = super::History::default();
-        p.timelines = super::Timelines::default();
-        p.directory = super::Directory::default();
-        p.journal = Journal::default();
-        p.position = 0;
+    if live.reports != fresh.reports {
+        out.push("reports (by instructor, withdrawals, seats by week, signals) differ".to_owned());
     }
-    if rest_live != rest_fresh {
-        out.push("a report or browse projection differs".to_owned());
+    if live.events != fresh.events {
+        out.push("event browser index differs".to_owned());
+    }
+    if live.search != fresh.search {
+        out.push("search index differs".to_owned());
+    }
+    if live.events_applied != fresh.events_applied {
+        out.push(format!(
+            "events applied: live {} / rebuilt {}",
+            live.events_applied, fresh.events_applied
+        ));
+    }
+    // Learners and journal entries recorded after the compared position exist only in the
+    // fresh copy; every live entry must be there, the same.
+    let missing_learners = live
+        .directory
+        .entries()
+        .filter(|(id, record)| fresh.directory.get(*id) != Some(*record))
+        .count();
+    if missing_learners > 0 {
+        out.push(format!(
+            "learner directory: {missing_learners} live entries differ from the store"
+        ));
     }
     out
 }

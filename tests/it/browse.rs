@@ -681,7 +681,7 @@ async fn an_empty_or_unknown_search_shows_an_empty_state() {
 async fn every_page_has_the_search_box_and_the_events_link() {
     let app = TestApp::spawn().await;
     let (_, html) = page(&app, "/").await;
-    assert!(html.contains(r#"<form class="filters" role="search" method="get" action="/search">"#));
+    assert!(html.contains(r#"<form class="search" role="search" method="get" action="/search">"#));
     assert!(html.contains(r#"<label for="nav-search">Search</label>"#));
     assert!(html.contains(r#"<input id="nav-search" name="q""#));
     assert!(html.contains(r#"<a href="/events">Events</a>"#));
