@@ -709,7 +709,7 @@ const SERIES: [(&str, &str); 4] = [
 ];
 
 impl Chart {
-    const LEFT: u32 = 56;
+    const LEFT: u32 = 76;
     const TOP: u32 = 36;
     const PLOT_HEIGHT: u32 = 180;
     /// Narrowest week group, and the narrowest plot (so a few weeks still read well).
