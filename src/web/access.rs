@@ -32,6 +32,7 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::POST, "/logout", R(Role::Viewer)),
     (Method::GET, "/", R(Role::Viewer)),
     (Method::GET, "/cohorts/new", R(Role::Staff)),
+    (Method::GET, "/cohorts.csv", R(Role::Viewer)),
     (Method::POST, "/cohorts", R(Role::Staff)),
     (Method::GET, "/cohorts/{id}", R(Role::Viewer)),
     (Method::GET, "/cohorts/{id}/history", R(Role::Viewer)),

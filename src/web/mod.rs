@@ -128,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::dashboard))
         .route("/cohorts", post(pages::create_cohort))
         .route("/cohorts/new", get(pages::new_cohort))
+        .route("/cohorts.csv", get(pages::dashboard_csv))
         .route("/cohorts/{id}", get(pages::cohort))
         .route("/cohorts/{id}/history", get(pages::history))
         .route("/cohorts/{id}/enroll", post(pages::enroll))

@@ -340,3 +340,43 @@ async fn a_long_history_is_paged_newest_first() {
     assert!(second.contains(r#"<tr id="event-51">"#) && second.contains(r#"<tr id="event-1">"#));
     assert!(!second.contains("Older →") && second.contains("← Newest"));
 }
+
+#[tokio::test]
+async fn the_dashboard_list_downloads_as_csv_with_its_filters() {
+    let app = TestApp::spawn().await;
+    let mut first = cohort_body("=cmd|' /C calc'!A0", 3);
+    first["instructor"] = json!("Ada, Countess");
+    app.post_json("/api/v1/cohorts", &first).await;
+    let second = app.create_cohort("Plain", 2).await;
+    app.post_json(&format!("/api/v1/cohorts/{second}/close"), &json!(null))
+        .await;
+
+    let all = app.get("/cohorts.csv").await;
+    assert_eq!(all.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = all.text().await.unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("id,name,course,instructor,capacity,enrolled"));
+    assert!(
+        lines[1].contains(",Plain,") && lines[1].contains(",closed,"),
+        "newest first: {text}"
+    );
+    assert!(
+        lines[2].contains(r#""'=cmd|' /C calc'!A0""#) || lines[2].contains(",'=cmd|' /C calc'!A0,"),
+        "{text}"
+    );
+    assert!(lines[2].contains(r#""Ada, Countess""#), "{text}");
+
+    let open = app
+        .get("/cohorts.csv?status=open")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        open.split("\r\n").filter(|l| !l.is_empty()).count(),
+        2,
+        "{open}"
+    );
+    assert!(!open.contains("Plain"));
+}
