@@ -139,6 +139,26 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens (or creates, when `fresh`) a store over any redb storage backend: for tests that
+    /// simulate power loss or failing storage. `label` stands in for the file name in messages.
+    pub fn open_with_backend(
+        backend: impl redb::StorageBackend,
+        label: &Path,
+        fresh: bool,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(options.cache_size)
+            .create_with_backend(backend)
+            .map_err(|source| open_error(label, source))?;
+        let store = Self {
+            db,
+            path: label.to_owned(),
+        };
+        store.initialise(fresh)?;
+        Ok(store)
+    }
+
     /// The file this store was opened from.
     #[must_use]
     pub fn path(&self) -> &Path {
