@@ -126,3 +126,35 @@ pub fn token(db: &Path, command: TokenCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Runs `rollbook verify`: a progress line on a terminal, a summary on success.
+pub fn verify(db: &Path) -> anyhow::Result<()> {
+    let terminal = std::io::stderr().is_terminal();
+    let report = crate::store::verify(db, |done, total| {
+        if terminal {
+            eprint!("\rverifying {}: {done} of {total} events", db.display());
+        }
+    });
+    if terminal {
+        eprintln!();
+    }
+    let report = report.with_context(|| format!("{} failed verification", db.display()))?;
+    let head = report.chain_head.map_or_else(
+        || "none (no events)".to_owned(),
+        |(position, hash)| {
+            format!(
+                "{} at position {position}",
+                crate::store::chain::show(&hash)
+            )
+        },
+    );
+    println!(
+        "{}: OK — {} events, {} cohorts, {} snapshots checked; chain head {head}; {:.2} s",
+        db.display(),
+        report.events,
+        report.cohorts,
+        report.snapshots,
+        report.elapsed.as_secs_f64()
+    );
+    Ok(())
+}

@@ -21,6 +21,14 @@ pub struct Cli {
 pub enum Command {
     /// Open (or create) the database, replay it, and serve the web UI and JSON API.
     Serve(ServeArgs),
+    /// Check a database or a backup end to end: redb integrity, every event, the hash chain,
+    /// versions, snapshots, invariants and the learner directory. Exits non-zero on the first
+    /// problem.
+    Verify {
+        /// The database (or backup) file.
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Manage staff accounts (while the server is stopped).
     User {
         /// The database.

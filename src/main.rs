@@ -50,6 +50,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("rollbook listening on http://{}", app.local_addr()?);
             app.run_until(shutdown).await
         }
+        Command::Verify { db } => tokio::task::spawn_blocking(move || cli::verify(&db.db)).await?,
         Command::User { db, command } => {
             tokio::task::spawn_blocking(move || cli::user(&db.db, command)).await?
         }

@@ -6,10 +6,12 @@
 //! directory). Every call blocks: callers keep it off async worker threads.
 
 mod accounts;
+pub mod chain;
 mod codec;
 mod envelope;
 mod error;
 mod tables;
+mod verify;
 
 use std::fs::File;
 use std::io::Read as _;
@@ -30,11 +32,12 @@ pub use codec::{
 };
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use error::StoreError;
+pub use verify::{VerifyError, VerifyReport, verify};
 
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 use tables::{
-    ACCOUNTS, COMMANDS, EVENTS, JOURNAL, LEARNER_KEYS, LEARNERS, META, META_FORMAT_VERSION,
-    SESSIONS, SNAPSHOTS, STREAM_INDEX, STREAMS, TOKENS,
+    ACCOUNTS, CHAIN, COMMANDS, EVENTS, JOURNAL, LEARNER_KEYS, LEARNERS, META, META_BYTES,
+    META_CHAIN_HEAD, META_FORMAT_VERSION, SESSIONS, SNAPSHOTS, STREAM_INDEX, STREAMS, TOKENS,
 };
 
 /// The store format this build writes and the newest it reads.
@@ -178,6 +181,8 @@ impl Store {
                 TOKENS.name(),
                 SESSIONS.name(),
                 JOURNAL.name(),
+                CHAIN.name(),
+                META_BYTES.name(),
             ];
             let present: Vec<String> = txn.list_tables()?.map(|t| t.name().to_owned()).collect();
             if missing.iter().all(|m| present.iter().any(|p| p == m)) {
@@ -197,6 +202,8 @@ impl Store {
             txn.open_table(TOKENS)?;
             txn.open_table(SESSIONS)?;
             txn.open_table(JOURNAL)?;
+            txn.open_table(CHAIN)?;
+            txn.open_table(META_BYTES)?;
             let mut meta = txn.open_table(META)?;
             if meta.get(META_FORMAT_VERSION)?.is_none() {
                 meta.insert(META_FORMAT_VERSION, STORE_FORMAT_VERSION)?;
@@ -241,6 +248,10 @@ impl Store {
             }
 
             let mut position = events.last()?.map_or(0, |(k, _)| k.value());
+            let mut chain_table = txn.open_table(CHAIN)?;
+            let mut previous = chain_table
+                .last()?
+                .map_or(chain::GENESIS, |(_, v)| v.value());
             for append in &batch.appends {
                 let stream = append.cohort.0;
                 let actual = streams.get(stream)?.map_or(0, |v| v.value());
@@ -269,6 +280,9 @@ impl Store {
                     let bytes = codec::encode_envelope(&envelope).map_err(StoreError::Encode)?;
                     events.insert(position, bytes.as_slice())?;
                     index.insert((stream, version), position)?;
+                    let digest = chain::digest(&envelope).map_err(StoreError::Encode)?;
+                    previous = chain::link(&previous, position, &digest);
+                    chain_table.insert(position, previous)?;
                     envelopes.push(envelope);
                 }
                 streams.insert(stream, version)?;
@@ -295,6 +309,13 @@ impl Store {
             for (key, record) in &batch.rejections {
                 let bytes = codec::encode_command_record(record).map_err(StoreError::Encode)?;
                 commands.insert(key.as_str(), bytes.as_slice())?;
+            }
+
+            if !batch.appends.is_empty() {
+                txn.open_table(META_BYTES)?.insert(
+                    META_CHAIN_HEAD,
+                    chain::encode_head(position, &previous).as_slice(),
+                )?;
             }
 
             let mut journal = txn.open_table(JOURNAL)?;
@@ -532,6 +553,14 @@ impl Reader {
             out.push((id, entry));
         }
         Ok(out)
+    }
+
+    /// The chain head: (position, hash), or `None` before the first event.
+    pub fn chain_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+        let meta = self.txn.open_table(META_BYTES)?;
+        Ok(meta
+            .get(META_CHAIN_HEAD)?
+            .and_then(|v| chain::decode_head(v.value())))
     }
 
     /// The id of the newest journal entry (0 when empty).

@@ -33,3 +33,12 @@ pub const SESSIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("ses
 /// Journal id (ascending) → encoded rejected command: who tried what, and the rule that refused
 /// it. Not history: pruned after a retention period.
 pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
+
+/// Global position → chain hash: SHA-256(previous chain hash ‖ position ‖ the event's digest).
+/// A history rewritten or reordered behind rollbook's back no longer chains.
+pub const CHAIN: TableDefinition<u64, [u8; 32]> = TableDefinition::new("chain");
+/// Store-wide facts that are bytes: the chain head (position and hash).
+pub const META_BYTES: TableDefinition<&str, &[u8]> = TableDefinition::new("meta_bytes");
+
+/// Key in [`META_BYTES`] of the chain head: position (8 bytes, little-endian) ‖ hash (32 bytes).
+pub const META_CHAIN_HEAD: &str = "chain_head";

@@ -98,6 +98,17 @@ impl ApiError {
                 code: "shutting_down",
                 message: "the server is shutting down; retry shortly".to_owned(),
             },
+            // The storage failed, not the server's logic: a temporary condition (a full disk,
+            // an I/O error) that the client may retry once it is fixed.
+            error @ CommandError::Store(_) => {
+                tracing::error!(%error, "command not stored: storage failed");
+                Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code: "storage_unavailable",
+                    message: "storage failed and the change was not stored; retry shortly"
+                        .to_owned(),
+                }
+            }
             error => Self::internal("command failed", &error),
         }
     }

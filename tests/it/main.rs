@@ -3,8 +3,10 @@
 
 mod api;
 mod auth;
+mod bad_files;
 mod browse;
 mod cli;
+mod crash;
 mod hardening;
 mod helpers;
 mod maintenance;
@@ -13,3 +15,4 @@ mod properties;
 mod reports;
 mod restart;
 mod store;
+mod verify;

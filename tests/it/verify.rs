@@ -1,0 +1,234 @@
+//! `rollbook verify` and the tamper-evident chain: an intact history verifies; one altered,
+//! reordered, truncated or stripped behind rollbook's back is caught at the exact position.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use redb::{ReadableTable as _, TableDefinition};
+use rollbook::store::{Store, StoreOptions, VerifyError, chain, verify};
+use serde_json::json;
+
+use crate::helpers::*;
+
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+const STREAMS: TableDefinition<uuid::Uuid, u64> = TableDefinition::new("streams");
+const LEARNERS: TableDefinition<uuid::Uuid, &[u8]> = TableDefinition::new("learners");
+const SNAPSHOTS: TableDefinition<(uuid::Uuid, u64), (u16, &[u8])> =
+    TableDefinition::new("snapshots");
+
+/// A stopped app's database with a small history: returns its directory (kept alive) and path.
+async fn history() -> (tempfile::TempDir, PathBuf) {
+    let app = TestApp::spawn_with(|c| c.writer.snapshot_every = 3).await;
+    let id = app.create_cohort("Verified", 1).await;
+    for l in ["ana", "ben", "cy"] {
+        app.enroll(&id, l).await;
+    }
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/withdrawals"),
+            &json!({"learner": "ana", "reason": "moved away"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (dir, db, _, _) = app.stop().await;
+    (dir.unwrap(), db)
+}
+
+fn edit(path: &Path, f: impl FnOnce(&redb::WriteTransaction)) {
+    let db = redb::Database::create(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    f(&txn);
+    txn.commit().unwrap();
+}
+
+fn event_bytes(path: &Path, position: u64) -> Vec<u8> {
+    let db = redb::Database::create(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    let table = txn.open_table(EVENTS).unwrap();
+    table.get(position).unwrap().unwrap().value().to_vec()
+}
+
+fn problem(path: &Path) -> String {
+    verify(path, |_, _| {})
+        .expect_err("verification must fail")
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_intact_history_verifies_with_its_chain_head() {
+    let (_dir, db) = history().await;
+    let report = verify(&db, |_, _| {}).unwrap();
+    assert_eq!(report.events, 6);
+    assert_eq!(report.cohorts, 1);
+    assert!(
+        report.snapshots >= 2,
+        "snapshots at versions 3 and 6 were compared"
+    );
+    let store = Store::open(&db, &StoreOptions::default()).unwrap();
+    let head = store.read().unwrap().chain_head().unwrap().unwrap();
+    assert_eq!(report.chain_head, Some(head));
+    assert_eq!(head.0, 6);
+}
+
+#[tokio::test]
+async fn an_altered_event_breaks_the_chain_at_its_position() {
+    let (_dir, db) = history().await;
+    let mut bytes = event_bytes(&db, 3);
+    // The actor's name is in the envelope: change one letter of it.
+    let at = bytes
+        .windows(5)
+        .position(|w| w == b"staff")
+        .expect("actor name in the bytes");
+    bytes[at] = b'S';
+    edit(&db, |txn| {
+        txn.open_table(EVENTS)
+            .unwrap()
+            .insert(3, bytes.as_slice())
+            .unwrap();
+    });
+    let message = problem(&db);
+    assert!(
+        message.starts_with("position 3: the hash chain is broken"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn reordered_removed_and_truncated_histories_are_caught() {
+    let (_dir, db) = history().await;
+    let (two, three) = (event_bytes(&db, 2), event_bytes(&db, 3));
+    edit(&db, |txn| {
+        let mut events = txn.open_table(EVENTS).unwrap();
+        events.insert(2, three.as_slice()).unwrap();
+        events.insert(3, two.as_slice()).unwrap();
+    });
+    assert!(
+        problem(&db).starts_with("position 2: envelope says position 3"),
+        "{}",
+        problem(&db)
+    );
+
+    let (_dir, db) = history().await;
+    edit(&db, |txn| {
+        txn.open_table(EVENTS).unwrap().remove(4).unwrap();
+    });
+    assert!(
+        problem(&db).starts_with("position 4: missing"),
+        "{}",
+        problem(&db)
+    );
+
+    // Half a command cut off the end: the withdrawal without its promotion.
+    let (_dir, db) = history().await;
+    edit(&db, |txn| {
+        txn.open_table(EVENTS).unwrap().remove(6).unwrap();
+    });
+    let message = problem(&db);
+    assert!(
+        message.starts_with("position 5: cohort") && message.contains("invariant broken"),
+        "{message}"
+    );
+
+    // A whole command cut off the end: the stream's head still says otherwise...
+    let (_dir, db) = history().await;
+    edit(&db, |txn| {
+        let mut events = txn.open_table(EVENTS).unwrap();
+        events.remove(6).unwrap();
+        events.remove(5).unwrap();
+    });
+    let message = problem(&db);
+    assert!(
+        message.contains("stream head says version 6, the events reach 4"),
+        "{message}"
+    );
+    // ...and with the stream head forged too, the chain head in the meta table tells.
+    edit(&db, |txn| {
+        let mut streams = txn.open_table(STREAMS).unwrap();
+        let id = streams.first().unwrap().unwrap().0.value();
+        streams.insert(id, 4).unwrap();
+    });
+    let message = problem(&db);
+    assert!(
+        message.contains("does not match the last event (4,"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_snapshot_and_a_missing_learner_are_caught() {
+    let (_dir, db) = history().await;
+    edit(&db, |txn| {
+        let mut snapshots = txn.open_table(SNAPSHOTS).unwrap();
+        let (key, value) = {
+            let first = snapshots.first().unwrap().unwrap();
+            (
+                first.0.value(),
+                (first.1.value().0, first.1.value().1.to_vec()),
+            )
+        };
+        // The snapshot of version 3, filed under version 6.
+        snapshots
+            .insert((key.0, 6), (value.0, value.1.as_slice()))
+            .unwrap();
+    });
+    let message = problem(&db);
+    assert!(
+        message.contains("snapshot at version 6 differs from the replay"),
+        "{message}"
+    );
+
+    let (_dir, db) = history().await;
+    edit(&db, |txn| {
+        let mut learners = txn.open_table(LEARNERS).unwrap();
+        let id = learners.first().unwrap().unwrap().0.value();
+        learners.remove(id).unwrap();
+    });
+    let message = problem(&db);
+    assert!(
+        message.contains("is not in the learner directory"),
+        "{message}"
+    );
+    assert!(matches!(
+        verify(&db, |_, _| {}),
+        Err(VerifyError::At { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_verify_command_summarises_or_fails_with_the_position() {
+    let (_dir, db) = history().await;
+    let bin = env!("CARGO_BIN_EXE_rollbook");
+    let ok = Command::new(bin)
+        .args(["verify", "--db"])
+        .arg(&db)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let summary = String::from_utf8_lossy(&ok.stdout);
+    assert!(summary.contains("OK — 6 events, 1 cohorts"), "{summary}");
+    let store = Store::open(&db, &StoreOptions::default()).unwrap();
+    let (_, hash) = store.read().unwrap().chain_head().unwrap().unwrap();
+    drop(store);
+    assert!(summary.contains(&chain::show(&hash)), "{summary}");
+
+    edit(&db, |txn| {
+        txn.open_table(EVENTS).unwrap().remove(2).unwrap();
+    });
+    let bad = Command::new(bin)
+        .args(["verify", "--db"])
+        .arg(&db)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("failed verification: position 2: missing"),
+        "{stderr}"
+    );
+}
