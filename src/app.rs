@@ -53,6 +53,8 @@ pub struct AppConfig {
     /// The address people use to reach rollbook, e.g. `https://rollbook.example.org`: with
     /// https, cookies are `Secure`; form posts must come from its origin.
     pub public_url: Option<String>,
+    /// Scheduled backups, if configured.
+    pub backup: Option<crate::backup::Schedule>,
 }
 
 impl AppConfig {
@@ -71,6 +73,7 @@ impl AppConfig {
             passwords: Passwords::owasp(),
             session_idle: SignedDuration::from_hours(12),
             public_url: None,
+            backup: None,
         }
     }
 }
@@ -137,6 +140,7 @@ impl Core {
             clock: config.clock.clone(),
             auth,
             cookies: CookiePolicy::from_public_url(config.public_url.as_deref())?,
+            last_backup: crate::backup::LastBackup::default(),
         };
         Ok(Self {
             state,
@@ -152,6 +156,7 @@ pub struct Application {
     core: Core,
     limits: Limits,
     request_timeout: Duration,
+    backup_schedule: Option<crate::backup::Schedule>,
 }
 
 impl Application {
@@ -174,6 +179,7 @@ impl Application {
             core,
             limits,
             request_timeout: config.request_timeout,
+            backup_schedule: config.backup.clone(),
         })
     }
 
@@ -199,19 +205,61 @@ impl Application {
             core,
             limits,
             request_timeout,
+            backup_schedule,
         } = self;
         let Core { state, writer, .. } = core;
+        let scheduler = backup_schedule.map(|schedule| {
+            let (store, clock, last) = (
+                state.store.clone(),
+                state.clock.clone(),
+                state.last_backup.clone(),
+            );
+            tokio::spawn(run_backups(schedule, store, clock, last))
+        });
         // The headers layer is outermost, so time-limit answers carry the headers too.
         let router = web::router(state)
             .layer(middleware::from_fn_with_state(request_timeout, time_limit))
             .layer(middleware::map_response(web::security_headers));
         serve::serve(listener, router, limits, shutdown).await;
+        if let Some(scheduler) = scheduler {
+            scheduler.abort();
+            // The backup task holds a handle to the store; let it go before the writer stops.
+            let _ = scheduler.await;
+        }
         // Every handle to the writer was dropped with the router: it drains and stops.
         tokio::task::spawn_blocking(move || writer.join())
             .await
             .context("writer join failed")?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Makes a verified backup every `schedule.every`, keeping the newest `schedule.keep`.
+async fn run_backups(
+    schedule: crate::backup::Schedule,
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    last: crate::backup::LastBackup,
+) {
+    let period = Duration::try_from(schedule.every).unwrap_or(Duration::from_secs(6 * 3600));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let (store, schedule2, now) = (store.clone(), schedule.clone(), clock.now());
+        let outcome = tokio::task::spawn_blocking(move || {
+            crate::backup::scheduled_backup(&store, &schedule2, now)
+        })
+        .await
+        .unwrap_or_else(|e| Err(anyhow::anyhow!("backup task failed: {e}")));
+        match &outcome {
+            Ok(m) => {
+                tracing::info!(file = %m.file.display(), position = m.position, "scheduled backup written and verified");
+            }
+            Err(e) => tracing::error!("scheduled backup failed: {e:#}"),
+        }
+        crate::backup::record(&last, &outcome);
     }
 }
 

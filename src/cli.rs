@@ -158,3 +158,97 @@ pub fn verify(db: &Path) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Runs `rollbook backup`: through the server when one is named, else from the file.
+pub fn backup(
+    db: &Path,
+    out: &Path,
+    server: Option<&str>,
+    token: Option<&str>,
+) -> anyhow::Result<()> {
+    let out = std::path::absolute(out).with_context(|| format!("bad path {}", out.display()))?;
+    let manifest: crate::backup::Manifest = if let Some(server) = server {
+        let token =
+            token.context("--server needs an admin API token: --token or ROLLBOOK_TOKEN")?;
+        let body = serde_json::json!({"out": out}).to_string();
+        let (status, answer) = http_post(server, "/api/v1/admin/backups", token, &body)?;
+        if status != 201 {
+            let message = serde_json::from_str::<serde_json::Value>(&answer)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+                .unwrap_or(answer);
+            bail!("the server refused the backup ({status}): {message}");
+        }
+        serde_json::from_str(&answer).context("the server's answer is not a backup manifest")?
+    } else {
+        let store = match Store::open(db, &StoreOptions::default()) {
+            Ok(store) => store,
+            Err(e @ crate::store::StoreError::InUse { .. }) => {
+                bail!(
+                    "{e}; back up through it instead: rollbook backup --out FILE --server URL --token TOKEN"
+                )
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot open {}", db.display())),
+        };
+        crate::backup::backup(&store, &out, jiff::Timestamp::now())?
+    };
+    println!(
+        "backup {} written and verified: up to event {}, chain head {}, SHA-256 {}; manifest {}",
+        manifest.file.display(),
+        manifest.position,
+        if manifest.chain_head.is_empty() {
+            "none"
+        } else {
+            &manifest.chain_head
+        },
+        manifest.sha256,
+        crate::backup::manifest_path(&manifest.file).display()
+    );
+    Ok(())
+}
+
+/// Runs `rollbook restore`.
+pub fn restore(from: &Path, db: &Path) -> anyhow::Result<()> {
+    let replaced = crate::backup::restore(from, db, jiff::Timestamp::now())?;
+    match replaced {
+        Some(aside) => println!(
+            "restored {} from {}; the replaced file is kept as {}",
+            db.display(),
+            from.display(),
+            aside.display()
+        ),
+        None => println!("restored {} from {}", db.display(), from.display()),
+    }
+    Ok(())
+}
+
+/// A minimal HTTP/1.1 POST for talking to a rollbook server on plain http (the operator's own
+/// machine or network): returns the status and body.
+fn http_post(server: &str, path: &str, token: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    use std::io::{Read as _, Write as _};
+    let authority = server
+        .trim_end_matches('/')
+        .strip_prefix("http://")
+        .context("--server must be an http:// address (put a TLS proxy's local address here)")?;
+    let mut stream = std::net::TcpStream::connect(authority)
+        .with_context(|| format!("cannot reach {server}"))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(3600)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .context("the server closed the connection")?;
+    let (head, answer) = response
+        .split_once("\r\n\r\n")
+        .context("not an HTTP answer")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP status")?;
+    Ok((status, answer.to_owned()))
+}

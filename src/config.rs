@@ -29,6 +29,33 @@ pub enum Command {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Write a verified, consistent backup: through the running server (`--server`, `--token`),
+    /// or straight from the database file when no server holds it.
+    Backup {
+        /// The database (when no server runs).
+        #[command(flatten)]
+        db: DbArg,
+        /// The backup file to write (must not exist). With `--server`, a path on the server's
+        /// machine.
+        #[arg(long)]
+        out: PathBuf,
+        /// The running server, e.g. `http://127.0.0.1:8080`.
+        #[arg(long, env = "ROLLBOOK_SERVER")]
+        server: Option<String>,
+        /// An admin's API token, for `--server`.
+        #[arg(long, env = "ROLLBOOK_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
+    /// Replace a database with a backup, after verifying the backup. The replaced file is kept
+    /// beside it. Refuses while a server holds the database.
+    Restore {
+        /// The backup to restore.
+        #[arg(long)]
+        from: PathBuf,
+        /// The database to replace.
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Manage staff accounts (while the server is stopped).
     User {
         /// The database.
@@ -132,6 +159,15 @@ pub struct ServeArgs {
     /// Keep a snapshot of a cohort every N events of its stream (0 disables snapshots).
     #[arg(long, env = "ROLLBOOK_SNAPSHOT_EVERY", default_value_t = 100)]
     pub snapshot_every: u64,
+    /// Write a verified backup into this directory on a schedule.
+    #[arg(long, env = "ROLLBOOK_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How often to back up, e.g. `6h`, `30m`, `1d`.
+    #[arg(long, env = "ROLLBOOK_BACKUP_EVERY", default_value = "6h")]
+    pub backup_every: String,
+    /// How many scheduled backups to keep.
+    #[arg(long, env = "ROLLBOOK_BACKUP_KEEP", default_value_t = 14)]
+    pub backup_keep: usize,
     /// Keep refused commands in the journal for this many days.
     #[arg(long, env = "ROLLBOOK_JOURNAL_RETENTION_DAYS", default_value_t = 365)]
     pub journal_retention_days: u32,

@@ -36,6 +36,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 24 * i64::from(args.journal_retention_days.max(1)),
             );
             config.public_url = args.public_url;
+            if let Some(dir) = args.backup_dir {
+                let every: jiff::SignedDuration = args.backup_every.parse().with_context(|| {
+                    format!(
+                        "--backup-every {:?}: use e.g. 6h, 30m or 1d",
+                        args.backup_every
+                    )
+                })?;
+                anyhow::ensure!(
+                    every >= jiff::SignedDuration::from_mins(1),
+                    "--backup-every must be at least 1m"
+                );
+                config.backup = Some(rollbook::backup::Schedule {
+                    dir,
+                    every,
+                    keep: args.backup_keep,
+                });
+            }
             config.session_idle =
                 jiff::SignedDuration::from_hours(i64::from(args.session_idle_hours.max(1)));
             let app = Application::build(&config).await?;
@@ -49,6 +66,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             tracing::info!("rollbook listening on http://{}", app.local_addr()?);
             app.run_until(shutdown).await
+        }
+        Command::Backup {
+            db,
+            out,
+            server,
+            token,
+        } => {
+            tokio::task::spawn_blocking(move || {
+                cli::backup(&db.db, &out, server.as_deref(), token.as_deref())
+            })
+            .await?
+        }
+        Command::Restore { from, db } => {
+            tokio::task::spawn_blocking(move || cli::restore(&from, &db.db)).await?
         }
         Command::Verify { db } => tokio::task::spawn_blocking(move || cli::verify(&db.db)).await?,
         Command::User { db, command } => {

@@ -8,6 +8,7 @@
 mod accounts;
 pub mod chain;
 mod codec;
+mod copy;
 mod envelope;
 mod error;
 mod tables;
@@ -30,6 +31,7 @@ pub use codec::{
     JournalEntry, LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION, SessionRecord,
     TokenRecord,
 };
+pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use error::StoreError;
 pub use verify::{VerifyError, VerifyReport, verify};

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::codec;
 use super::tables::{CHAIN, EVENTS, LEARNERS, SNAPSHOTS, STREAM_INDEX, STREAMS};
-use super::{Store, StoreError, StoreOptions, chain};
+use super::{StoreError, StoreOptions, chain};
 use crate::domain::{Cohort, CohortId, Event};
 
 /// What a successful verification saw.
@@ -223,19 +223,35 @@ impl Walk {
     }
 }
 
+/// redb's own page-level check. It rebuilds redb's allocator state and commits, so it runs on a
+/// scratch copy beside the file: verifying never changes the file verified (a backup's SHA-256
+/// in its manifest stays true).
 fn check_redb_integrity(path: &Path) -> Result<(), VerifyError> {
-    let mut db = Database::builder()
-        .set_cache_size(16 << 20)
-        .open(path)
-        .map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
-    if db.check_integrity().map_err(redb_error)? {
-        Ok(())
-    } else {
-        Err(VerifyError::Damaged)
-    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let scratch = path.with_file_name(format!(".{name}.verify-{}", std::process::id()));
+    std::fs::copy(path, &scratch).map_err(|source| StoreError::Io {
+        path: scratch.clone(),
+        source,
+    })?;
+    let outcome = (|| {
+        let mut db = Database::builder()
+            .set_cache_size(16 << 20)
+            .open(&scratch)
+            .map_err(|source| StoreError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        if db.check_integrity().map_err(redb_error)? {
+            Ok(())
+        } else {
+            Err(VerifyError::Damaged)
+        }
+    })();
+    let _ = std::fs::remove_file(&scratch);
+    outcome
 }
 
 /// Verifies the database at `path`, calling `progress(done, total)` now and then.
@@ -246,10 +262,27 @@ pub fn verify(
     let started = Instant::now();
     // Opening checks that it is a rollbook database of a readable format, and refuses a file a
     // running server holds.
-    drop(Store::open(path, &StoreOptions::default())?);
+    if super::is_missing_or_empty(path)? {
+        return Err(VerifyError::Other(format!(
+            "{} does not exist or is empty",
+            path.display()
+        )));
+    }
+    // Read-only checks that it is a rollbook database of a readable format; a database a
+    // server holds, or one that needs crash recovery, is refused without being touched.
+    super::precheck_existing(path, &StoreOptions::default())?;
     check_redb_integrity(path)?;
-    let store = Store::open(path, &StoreOptions::default())?;
-    let reader = store.read()?;
+    // The walk reads through a read-only open: nothing is written to the file.
+    let db = Database::builder()
+        .set_cache_size(16 << 20)
+        .open_read_only(path)
+        .map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+    let reader = super::Reader {
+        txn: redb::ReadableDatabase::begin_read(&db).map_err(redb_error)?,
+    };
     let txn = &reader.txn;
     let events = txn.open_table(EVENTS).map_err(redb_error)?;
     let index = txn.open_table(STREAM_INDEX).map_err(redb_error)?;

@@ -80,6 +80,7 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::POST, "/admin/projections/rebuild", R(Role::Admin)),
     (Method::POST, "/admin/projections/check", R(Role::Admin)),
     (Method::GET, "/api/v1/projections", R(Role::Admin)),
+    (Method::POST, "/api/v1/admin/backups", R(Role::Admin)),
     (Method::POST, "/api/v1/cohorts", R(Role::Staff)),
     (Method::GET, "/api/v1/cohorts", R(Role::Viewer)),
     (Method::GET, "/api/v1/cohorts/{id}", R(Role::Viewer)),
@@ -424,6 +425,7 @@ mod tests {
             clock,
             auth: Arc::new(auth),
             cookies: CookiePolicy::default(),
+            last_backup: Arc::default(),
         };
         let app: Router = Router::new()
             .route("/api/v1/undeclared", get(|| async { "secret" }))

@@ -134,6 +134,8 @@ pub struct AdminPage {
     accounts: Vec<AccountRow>,
     tokens: Vec<TokenRow>,
     maintenance: Maintenance,
+    /// The last backup this server made: (ok, text).
+    last_backup: Option<(bool, String)>,
 }
 
 fn page(
@@ -159,7 +161,26 @@ fn page(
     };
     drop(read);
     let maintenance = maintenance(state);
+    let last_backup = state
+        .last_backup
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+        .map(|outcome| match outcome {
+            Ok(m) => (
+                true,
+                format!(
+                    "{} — {}, up to event {}, verified, SHA-256 {}",
+                    m.file.display(),
+                    display_time(m.created_at),
+                    m.position,
+                    m.sha256
+                ),
+            ),
+            Err(e) => (false, e.clone()),
+        });
     AdminPage {
+        last_backup,
         maintenance,
         nav: Nav::of(principal),
         message,

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/cohorts/{id}/close", post(close))
         .route("/events", get(events))
         .route("/projections", get(projections))
+        .route("/admin/backups", post(create_backup))
         .route("/learners/{learner}/timeline", get(timeline))
         .fallback(|| async {
             ApiError {
@@ -581,4 +582,52 @@ async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
         })),
         "last_error": status.last_error,
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackupBody {
+    /// Absolute path on the server of the backup file to write (it must not exist).
+    out: String,
+}
+
+/// `POST /api/v1/admin/backups`: writes a consistent copy of the live database (one read
+/// transaction; the server keeps serving) to a new file on the server, verifies it, writes its
+/// manifest, and answers the manifest.
+async fn create_backup(
+    State(state): State<AppState>,
+    ApiActing(principal): ApiActing,
+    ApiJson(body): ApiJson<BackupBody>,
+) -> Result<Response, ApiError> {
+    let out = std::path::PathBuf::from(body.out.trim());
+    if !out.is_absolute() {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "out: must be an absolute path on the server",
+        ));
+    }
+    if out.exists() {
+        return Err(ApiError {
+            status: StatusCode::CONFLICT,
+            code: "exists",
+            message: format!("{} exists; a backup never overwrites a file", out.display()),
+        });
+    }
+    tracing::info!(by = %principal.name, out = %out.display(), "backup requested");
+    let (store, now) = (state.store.clone(), state.clock.now());
+    let outcome = tokio::task::spawn_blocking(move || crate::backup::backup(&store, &out, now))
+        .await
+        .map_err(|e| ApiError::internal("backup task failed", &e))?;
+    crate::backup::record(&state.last_backup, &outcome);
+    match outcome {
+        Ok(manifest) => Ok((StatusCode::CREATED, Json(json!(manifest))).into_response()),
+        Err(e) => {
+            tracing::error!("backup failed: {e:#}");
+            Err(ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "backup_failed",
+                message: format!("{e:#}"),
+            })
+        }
+    }
 }

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::views::Nav;
 use crate::domain::RuleViolation;
+use crate::store::StoreError;
 use crate::writer::CommandError;
 
 /// An error of the JSON API.
@@ -98,14 +99,25 @@ impl ApiError {
                 code: "shutting_down",
                 message: "the server is shutting down; retry shortly".to_owned(),
             },
-            // The storage failed, not the server's logic: a temporary condition (a full disk,
-            // an I/O error) that the client may retry once it is fixed.
-            error @ CommandError::Store(_) => {
-                tracing::error!(%error, "command not stored: storage failed");
+            // The storage failed (a full disk, an I/O error), not the server's logic: 503, to
+            // retry once it is fixed. Not "nothing was stored": when the sync of a commit fails
+            // after its writes, the change may be on disk after all (tests/it/crash.rs). Bytes
+            // that do not decode or a writer bug stay 500: retrying will not help.
+            CommandError::Store(ref e)
+                if !matches!(
+                    **e,
+                    StoreError::Corrupt { .. }
+                        | StoreError::Encode(_)
+                        | StoreError::StreamConflict { .. }
+                ) =>
+            {
+                tracing::error!(%error, "command not confirmed: storage failed");
                 Self {
                     status: StatusCode::SERVICE_UNAVAILABLE,
                     code: "storage_unavailable",
-                    message: "storage failed and the change was not stored; retry shortly"
+                    message: "storage failed, so the change was not confirmed and may not have \
+                              been stored; check before retrying, or retry with the same \
+                              Idempotency-Key, which is safe"
                         .to_owned(),
                 }
             }

@@ -60,6 +60,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Cookie flags and the origin forms must come from.
     pub cookies: CookiePolicy,
+    /// The last backup this server made (on request or on schedule).
+    pub last_backup: crate::backup::LastBackup,
 }
 
 impl AppState {

@@ -832,6 +832,7 @@ async fn the_feed_never_runs_ahead_of_the_projections() {
         clock,
         auth: Arc::new(auth),
         cookies: rollbook::web::CookiePolicy::default(),
+        last_backup: std::sync::Arc::default(),
     });
     let get = |path: &str| {
         axum::http::Request::get(path)

@@ -1,0 +1,128 @@
+//! Consistent copies of a live database: every table copied from ONE read transaction (an MVCC
+//! snapshot, so writers keep going) into a fresh file, which is then synced and renamed into
+//! place. Never a raw copy of a file being written.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadableTable, TableDefinition};
+
+use super::tables::{
+    ACCOUNTS, CHAIN, COMMANDS, EVENTS, JOURNAL, LEARNER_KEYS, LEARNERS, META, META_BYTES, SESSIONS,
+    SNAPSHOTS, STREAM_INDEX, STREAMS, TOKENS,
+};
+use super::{Store, StoreError, chain};
+
+/// What a copy holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyInfo {
+    /// The file written.
+    pub path: PathBuf,
+    /// The position of its newest event.
+    pub position: u64,
+    /// Its chain head hash.
+    pub chain_head: Option<[u8; 32]>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+macro_rules! copy_tables {
+    ($reader:expr, $writer:expr; $($table:expr),+ $(,)?) => {$(
+        copy_table(&$reader, &$writer, $table)?;
+    )+};
+}
+
+fn copy_table<K, V>(
+    from: &redb::ReadTransaction,
+    to: &redb::WriteTransaction,
+    definition: TableDefinition<K, V>,
+) -> Result<(), StoreError>
+where
+    K: redb::Key + 'static,
+    V: redb::Value + 'static,
+    for<'a> K::SelfType<'a>: std::borrow::Borrow<K::SelfType<'a>>,
+    for<'a> V::SelfType<'a>: std::borrow::Borrow<V::SelfType<'a>>,
+{
+    let source = match from.open_table(definition) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut target = to.open_table(definition)?;
+    for row in source.iter()? {
+        let (key, value) = row?;
+        target.insert(key.value(), value.value())?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Writes a consistent copy of the whole database to `dest` (which must not exist): copied
+    /// from one read transaction into a temporary file beside it, synced, then renamed.
+    pub fn copy_to(&self, dest: &Path) -> Result<CopyInfo, StoreError> {
+        if dest.exists() {
+            return Err(StoreError::Io {
+                path: dest.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "refusing to overwrite an existing file",
+                ),
+            });
+        }
+        let file_name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temporary = dest.with_file_name(format!(".{file_name}.partial-{}", std::process::id()));
+        let reader = self.read()?;
+        let position = reader.head_position()?;
+        let chain_head = reader.chain_head()?.map(|(_, h)| h);
+        let result: Result<(), StoreError> = (|| {
+            let copy = Database::builder()
+                .set_cache_size(16 << 20)
+                .create(&temporary)
+                .map_err(|source| StoreError::Open {
+                    path: temporary.clone(),
+                    source,
+                })?;
+            let txn = copy.begin_write()?;
+            copy_tables!(reader.txn, txn;
+                META, META_BYTES, EVENTS, CHAIN, STREAM_INDEX, STREAMS, SNAPSHOTS, COMMANDS,
+                LEARNERS, LEARNER_KEYS, JOURNAL, ACCOUNTS, TOKENS, SESSIONS);
+            txn.commit()?;
+            drop(copy);
+            File::open(&temporary)
+                .and_then(|f| f.sync_all())
+                .map_err(io(&temporary))?;
+            fs::rename(&temporary, dest).map_err(io(dest))?;
+            if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+                File::open(parent)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io(parent))?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+        result?;
+        Ok(CopyInfo {
+            path: dest.to_owned(),
+            position,
+            chain_head,
+        })
+    }
+}
+
+/// The chain head of a copy, for people.
+#[must_use]
+pub fn show_head(info: &CopyInfo) -> String {
+    info.chain_head
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), chain::show)
+}
