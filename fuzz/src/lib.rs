@@ -16,8 +16,11 @@ pub use parsers::parsers;
 pub use stored::{envelope, snapshot};
 pub use web_app::{api_json, form};
 
+/// What a fuzz target runs on one input.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets by name, as `fuzz/corpus/<name>/` holds their inputs.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("envelope", envelope),
     ("snapshot", snapshot),
     ("form", form),

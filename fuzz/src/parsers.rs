@@ -22,7 +22,11 @@ pub fn parsers(data: &[u8]) {
             AsOf::Position(p) => p.to_string(),
             AsOf::Time(t) => t.to_string(),
         };
-        assert_eq!(shown.parse::<AsOf>(), Ok(as_of), "as_of {text:?} shown as {shown:?}");
+        assert_eq!(
+            shown.parse::<AsOf>(),
+            Ok(as_of),
+            "as_of {text:?} shown as {shown:?}"
+        );
     }
     if let Ok(t) = text.trim().parse::<Timestamp>() {
         assert_eq!(t.to_string().parse::<Timestamp>().ok(), Some(t));

@@ -66,8 +66,10 @@ pub fn envelope(data: &[u8]) {
 pub fn snapshot(data: &[u8]) {
     let image = with_value(|db| {
         let txn = db.begin_write()?;
-        txn.open_table(SNAPSHOTS)?
-            .insert((COHORT.0, SNAPSHOT_VERSION), (SNAPSHOT_SCHEMA_VERSION, data))?;
+        txn.open_table(SNAPSHOTS)?.insert(
+            (COHORT.0, SNAPSHOT_VERSION),
+            (SNAPSHOT_SCHEMA_VERSION, data),
+        )?;
         txn.commit()?;
         Ok(())
     });
@@ -145,8 +147,9 @@ fn template() -> &'static Vec<u8> {
     static TEMPLATE: OnceLock<Vec<u8>> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         let image = SharedImage::new(Vec::new());
-        let store = Store::open_with_backend(image.clone(), Path::new("fuzz.redb"), true, &options())
-            .expect("a fresh store opens");
+        let store =
+            Store::open_with_backend(image.clone(), Path::new("fuzz.redb"), true, &options())
+                .expect("a fresh store opens");
         let events = template_events();
         let snapshot = Cohort::replay(COHORT, &events[..SNAPSHOT_VERSION as usize])
             .expect("the template stream starts with its creation");
@@ -168,7 +171,10 @@ fn template() -> &'static Vec<u8> {
             ..Batch::default()
         };
         store
-            .commit(&batch, "2026-03-01T09:00:00Z".parse().expect("valid instant"))
+            .commit(
+                &batch,
+                "2026-03-01T09:00:00Z".parse().expect("valid instant"),
+            )
             .expect("the template commits");
         drop(store);
         image.bytes()
@@ -186,7 +192,10 @@ impl SharedImage {
     }
 
     fn bytes(&self) -> Vec<u8> {
-        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 

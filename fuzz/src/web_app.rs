@@ -16,7 +16,6 @@ use rollbook::app::{AppConfig, Core};
 use rollbook::auth::{Passwords, Role};
 use rollbook::clock::FixedClock;
 use rollbook::writer::WriterThread;
-use tempfile::TempDir;
 use tower::ServiceExt as _;
 
 /// Form routes a staff member posts to; `{id}` is replaced by a cohort id.
@@ -136,10 +135,8 @@ pub fn api_json(data: &[u8]) {
 fn with_app(f: impl FnOnce(&mut App)) {
     static APP: Mutex<Option<App>> = Mutex::new(None);
     let mut slot = APP.lock().unwrap_or_else(PoisonError::into_inner);
-    if slot.as_ref().is_some_and(|app| app.served >= REQUESTS_PER_APP) {
-        if let Some(old) = slot.take() {
-            old.shut_down();
-        }
+    if let Some(old) = slot.take_if(|app| app.served >= REQUESTS_PER_APP) {
+        old.shut_down();
     }
     let app = slot.get_or_insert_with(App::start);
     app.served += 1;
@@ -159,7 +156,6 @@ struct App {
     /// A cohort with learners enrolled and waiting, for routes that name one.
     cohort: String,
     served: u32,
-    _dir: TempDir,
 }
 
 impl App {
@@ -172,10 +168,7 @@ impl App {
             tempfile::tempdir()
         }
         .expect("a temporary directory");
-        let mut config = AppConfig::new(
-            dir.path().join("fuzz.redb"),
-            ([127, 0, 0, 1], 0).into(),
-        );
+        let mut config = AppConfig::new(dir.path().join("fuzz.redb"), ([127, 0, 0, 1], 0).into());
         let now: Timestamp = "2026-03-01T09:00:00Z".parse().expect("valid instant");
         config.clock = Arc::new(FixedClock::new(now));
         config.passwords = Passwords::cheap_for_tests();
@@ -183,7 +176,12 @@ impl App {
             .enable_all()
             .build()
             .expect("a runtime");
-        let core = runtime.block_on(Core::open(&config)).expect("rollbook opens");
+        let core = runtime
+            .block_on(Core::open(&config))
+            .expect("rollbook opens");
+        // The open database stays usable once unlinked, and nothing is left behind, even
+        // when libFuzzer exits without running destructors.
+        drop(dir);
         let auth = core.state.auth.clone();
         auth.create_account("staff", Role::Staff, PASSWORD)
             .expect("account created");
@@ -202,19 +200,23 @@ impl App {
             token,
             cohort: String::new(),
             served: 0,
-            _dir: dir,
         };
         app.cohort = app.seed();
         app
     }
 
-    /// Creates a cohort of two seats with two learners enrolled and one waiting.
+    /// Creates a cohort of two seats with two learners enrolled and two waiting.
     fn seed(&self) -> String {
         let create = r#"{"name":"Fuzzing","course":"SEC-101","instructor":"Ada","capacity":2,
             "starts_at":"2026-03-15T09:00:00Z","enrollment_deadline":"2026-03-10T00:00:00Z",
             "withdrawal_deadline":"2026-03-20T00:00:00Z"}"#;
         let (status, body) = self.post_json("/api/v1/cohorts", create);
-        assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
         let created: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
         let id = created["id"].as_str().expect("an id").to_owned();
         for learner in ["ana@example.org", "ben@example.org", "S12345"] {
@@ -224,6 +226,20 @@ impl App {
             );
             assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
         }
+        // The session and its CSRF token work: a valid form post is accepted.
+        let (status, _) = self.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("/cohorts/{id}/enroll"))
+                .header(header::COOKIE, format!("rollbook_session={}", self.cookie))
+                .header(header::CONTENT_TYPE, FORM_TYPES[0])
+                .body(Body::from(format!(
+                    "csrf={}&learner=dan%40example.org",
+                    self.csrf
+                )))
+                .expect("a valid request"),
+        );
+        assert_eq!(status, StatusCode::SEE_OTHER, "a valid form post");
         id
     }
 
@@ -266,13 +282,12 @@ impl App {
         })
     }
 
-    /// Stops the writer (once every handle to it is gone) and removes the database.
+    /// Stops the writer, once every handle to it is gone.
     fn shut_down(self) {
         let Self {
             runtime,
             router,
             writer,
-            _dir,
             ..
         } = self;
         drop(router);

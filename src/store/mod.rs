@@ -610,34 +610,120 @@ fn is_missing_or_empty(path: &Path) -> Result<bool, StoreError> {
     }
 }
 
-/// Looks at an existing file without writing to it: is it a redb file, and if it opens
-/// read-only, is it a rollbook database of a format this build reads? A database that needs
-/// crash recovery does not open read-only; it is checked again after the writable open.
+/// Looks at an existing file without writing to it: is it a redb file whose every page still
+/// matches its checksum (after crash recovery, if it needs one), and is it a rollbook database of
+/// a format this build reads? redb runs its check and any repair on a private copy-on-write view
+/// of the file, so a file that is refused is left exactly as it was; the plain open that follows
+/// trusts only a file that passed. Holding the file open read-only meanwhile keeps a writer out,
+/// and says so when one holds it.
 fn precheck_existing(path: &Path, options: &StoreOptions) -> Result<(), StoreError> {
-    let mut magic = [0u8; REDB_MAGIC.len()];
-    let read = File::open(path)
-        .and_then(|mut f| f.read(&mut magic))
-        .map_err(|source| StoreError::Io {
+    /// The file read-only, with redb's writes kept in memory.
+    #[derive(Debug)]
+    struct CopyOnWrite {
+        file: std::sync::Mutex<File>,
+        file_len: std::sync::Mutex<u64>,
+        len: std::sync::Mutex<u64>,
+        writes: std::sync::Mutex<Vec<(u64, Vec<u8>)>>,
+    }
+
+    impl redb::StorageBackend for CopyOnWrite {
+        fn len(&self) -> std::io::Result<u64> {
+            Ok(*lock(&self.len))
+        }
+
+        fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+            use std::io::{Seek as _, SeekFrom};
+            let end = offset.saturating_add(out.len() as u64);
+            if end > *lock(&self.len) {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            out.fill(0);
+            let in_file = lock(&self.file_len)
+                .saturating_sub(offset)
+                .min(out.len() as u64);
+            if in_file > 0 {
+                let mut file = lock(&self.file);
+                file.seek(SeekFrom::Start(offset))?;
+                file.read_exact(&mut out[..in_file as usize])?;
+            }
+            for (at, data) in lock(&self.writes).iter() {
+                let (from, to) = (offset.max(*at), end.min(*at + data.len() as u64));
+                if from < to {
+                    out[(from - offset) as usize..(to - offset) as usize]
+                        .copy_from_slice(&data[(from - at) as usize..(to - at) as usize]);
+                }
+            }
+            Ok(())
+        }
+
+        fn set_len(&self, len: u64) -> std::io::Result<()> {
+            let mut file_len = lock(&self.file_len);
+            *file_len = (*file_len).min(len);
+            *lock(&self.len) = len;
+            Ok(())
+        }
+
+        fn sync_data(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+
+        fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+            let mut len = lock(&self.len);
+            *len = (*len).max(offset + data.len() as u64);
+            lock(&self.writes).push((offset, data.to_vec()));
+            Ok(())
+        }
+    }
+
+    fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        mutex
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    let io_error = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(StoreError::NotRollbook {
             path: path.to_owned(),
-            source,
-        })?;
+            detail: "it is a directory".to_owned(),
+        });
+    }
+    let mut file = File::open(path).map_err(io_error)?;
+    let mut magic = [0u8; REDB_MAGIC.len()];
+    let read = file.read(&mut magic).map_err(io_error)?;
     if read < magic.len() || magic != REDB_MAGIC {
         return Err(StoreError::NotRollbook {
             path: path.to_owned(),
             detail: "not a redb file".to_owned(),
         });
     }
-    match Database::builder()
-        .set_cache_size(options.cache_size.min(4 << 20))
+    let cache_size = options.cache_size.min(4 << 20);
+    let _held = match Database::builder()
+        .set_cache_size(cache_size)
         .open_read_only(path)
     {
-        Ok(db) => {
-            let txn = db.begin_read()?;
-            check_format(&txn, path)
-        }
-        Err(redb::DatabaseError::RepairAborted) => Ok(()),
-        Err(source) => Err(open_error(path, source)),
-    }
+        Ok(db) => Some(db),
+        // It needs crash recovery, which the check below performs on its private view.
+        Err(redb::DatabaseError::RepairAborted) => None,
+        Err(source) => return Err(open_error(path, source)),
+    };
+    let len = file.metadata().map_err(io_error)?.len();
+    let view = CopyOnWrite {
+        file: std::sync::Mutex::new(file),
+        file_len: std::sync::Mutex::new(len),
+        len: std::sync::Mutex::new(len),
+        writes: std::sync::Mutex::new(Vec::new()),
+    };
+    let db = Database::builder()
+        .set_cache_size(cache_size)
+        .set_check_integrity_on_open(true)
+        .create_with_backend(view)
+        .map_err(|source| open_error(path, source))?;
+    let txn = db.begin_read()?;
+    check_format(&txn, path)
 }
 
 fn check_format(txn: &ReadTransaction, path: &Path) -> Result<(), StoreError> {
@@ -667,14 +753,49 @@ fn check_format(txn: &ReadTransaction, path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The error of a failed open, in words a person can act on.
 fn open_error(path: &Path, source: redb::DatabaseError) -> StoreError {
-    match source {
-        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-            path: path.to_owned(),
+    use redb::{DatabaseError, StorageError};
+    use std::io::ErrorKind;
+    let plain = |message: &str| DatabaseError::Storage(StorageError::Corrupted(message.to_owned()));
+    let source = match source {
+        DatabaseError::DatabaseAlreadyOpen => {
+            return StoreError::InUse {
+                path: path.to_owned(),
+            };
+        }
+        DatabaseError::Storage(StorageError::Io(e)) => match e.kind() {
+            ErrorKind::IsADirectory => {
+                return StoreError::NotRollbook {
+                    path: path.to_owned(),
+                    detail: "it is a directory".to_owned(),
+                };
+            }
+            ErrorKind::UnexpectedEof => plain(
+                "the file ends before its data does: it was truncated; restore it from a backup",
+            ),
+            ErrorKind::PermissionDenied => {
+                DatabaseError::Storage(StorageError::Io(std::io::Error::new(
+                    ErrorKind::PermissionDenied,
+                    "permission denied: rollbook must write to the database file, and it is \
+                     read-only for this user (or its folder is)",
+                )))
+            }
+            ErrorKind::ReadOnlyFilesystem => {
+                DatabaseError::Storage(StorageError::Io(std::io::Error::new(
+                    ErrorKind::ReadOnlyFilesystem,
+                    "the file system is read-only, and rollbook must write to the database",
+                )))
+            }
+            _ => DatabaseError::Storage(StorageError::Io(e)),
         },
-        source => StoreError::Open {
-            path: path.to_owned(),
-            source,
-        },
+        DatabaseError::Storage(StorageError::Corrupted(detail)) => plain(&format!(
+            "{detail}; the file was damaged, restore it from a backup"
+        )),
+        source => source,
+    };
+    StoreError::Open {
+        path: path.to_owned(),
+        source,
     }
 }

@@ -14,7 +14,7 @@ use rollbook::store::{Store, StoreOptions};
 use rollbook::writer::{Writer, WriterOptions};
 
 use crate::crash::{
-    Fault, FaultyApp, Faulty, Launch, ServerProcess, every_fault_point, stored_learners, workload,
+    Fault, Faulty, FaultyApp, Launch, ServerProcess, every_fault_point, stored_learners, workload,
 };
 use crate::helpers::{NOW, ts};
 
@@ -37,11 +37,21 @@ fn good_database(path: &Path) {
 fn assert_refused(path: &Path, expected: &str) {
     let before = std::fs::read(path).ok();
     let error = match Store::open(path, &StoreOptions::default()) {
-        Ok(_) => panic!("{} was opened; expected a refusal saying {expected:?}", path.display()),
+        Ok(_) => panic!(
+            "{} was opened; expected a refusal saying {expected:?}",
+            path.display()
+        ),
         Err(e) => e.to_string(),
     };
-    assert!(error.contains(expected), "Store::open said {error:?}; expected {expected:?}");
-    assert_eq!(std::fs::read(path).ok(), before, "Store::open changed the file");
+    assert!(
+        error.contains(expected),
+        "Store::open said {error:?}; expected {expected:?}"
+    );
+    assert_eq!(
+        std::fs::read(path).ok(),
+        before,
+        "Store::open changed the file"
+    );
     assert_serve_refuses(path, expected, &[]);
     assert_eq!(std::fs::read(path).ok(), before, "serve changed the file");
 }
@@ -93,10 +103,7 @@ fn corrupt_all(path: &Path, needle: &[u8]) -> usize {
     let mut bytes = std::fs::read(path).unwrap();
     let mut found = 0;
     let mut at = 0;
-    while let Some(offset) = bytes[at..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-    {
+    while let Some(offset) = bytes[at..].windows(needle.len()).position(|w| w == needle) {
         let start = at + offset;
         for b in &mut bytes[start..start + needle.len()] {
             *b ^= 0x5A;
@@ -193,7 +200,7 @@ fn a_read_only_database_is_refused_and_left_untouched() {
     let (dir, path) = temp();
     good_database(&path);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let expected = "is read-only";
+    let expected = "read-only";
     if permissions_bite(&path) {
         assert_refused(&path, expected);
     } else {
@@ -216,7 +223,12 @@ fn a_read_only_database_is_refused_and_left_untouched() {
             assert_serve_refuses(
                 &path,
                 expected,
-                &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+                &[
+                    "setpriv",
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                ],
             );
             assert_eq!(std::fs::read(&path).unwrap(), before);
         } else {
@@ -244,7 +256,10 @@ fn a_full_disk_at_any_write_of_a_commit_fails_its_batch_and_half_writes_nothing(
     let figures = every_fault_point(Fault::Persistent, Faulty::Writes, ErrorKind::StorageFull);
     eprintln!("disk full at every write: {figures:?}");
     assert!(figures.points > 10, "{figures:?}");
-    assert_eq!(figures.fired, figures.points, "every write point was reached");
+    assert_eq!(
+        figures.fired, figures.points,
+        "every write point was reached"
+    );
     assert_eq!(
         figures.in_flight_stored, 0,
         "a batch whose write failed was stored: {figures:?}"

@@ -548,7 +548,8 @@ impl StorageBackend for FaultBackend {
     fn sync_data(&self) -> std::io::Result<()> {
         let mut state = self.0.lock().unwrap();
         self.check(&mut state, false, "sync")?;
-        state.durable = state.live.clone();
+        let state = &mut *state;
+        state.durable.clone_from(&state.live);
         Ok(())
     }
 
@@ -1083,7 +1084,7 @@ async fn check_served(
     audit: &Audit,
 ) -> Result<(), String> {
     let health = client
-        .get(server.url("/api/v1/health"))
+        .get(server.url("/healthz"))
         .send()
         .await
         .map_err(|e| format!("health: {e}"))?;
@@ -1130,11 +1131,21 @@ async fn audit_file(db: PathBuf) -> Result<Audit, String> {
             .map_err(|e| format!("the killed server's file does not open: {e}"))?;
         let audit = audit(&store)?;
         drop(store);
-        let mut db = redb::Database::open(&db).map_err(|e| format!("redb: {e}"))?;
-        match db.check_integrity() {
-            Ok(true) => Ok(audit),
-            other => Err(format!("redb's integrity check: {other:?}")),
+        let mut redb = redb::Database::open(&db).map_err(|e| format!("redb: {e}"))?;
+        match redb.check_integrity() {
+            Ok(true) => {}
+            other => return Err(format!("redb's integrity check: {other:?}")),
         }
+        drop(redb);
+        let verified = rollbook_cli(&db, &["verify"], "");
+        if !verified.status.success() {
+            return Err(format!(
+                "rollbook verify fails: {}{}",
+                String::from_utf8_lossy(&verified.stdout),
+                String::from_utf8_lossy(&verified.stderr)
+            ));
+        }
+        Ok(audit)
     })
     .await
     .expect("audit task")
@@ -1186,13 +1197,13 @@ async fn kill_nine_cycles(cycles: usize, seed: u64) -> KillFigures {
             ));
         }
         drop(tx);
-        let trigger = 1 + rng.below(150);
+        let trigger = 1 + rng.below(300);
         let delay = Duration::from_micros(rng.below(3_000));
-        let mut seen = 0;
-        while seen < trigger {
+        let mut acknowledged_now = 0;
+        while acknowledged_now < trigger {
             let Some(ack) = rx.recv().await else { break };
             acks.push(ack);
-            seen += 1;
+            acknowledged_now += 1;
         }
         tokio::time::sleep(delay).await;
         killed.store(true, Ordering::Release);
@@ -1230,7 +1241,11 @@ async fn kill_nine_cycles(cycles: usize, seed: u64) -> KillFigures {
     figures.acknowledged_commands = acks.len();
     figures.acknowledged_events = acks
         .iter()
-        .map(|a| audit.command_at(a.position).map_or(0, |r| r.len()))
+        .map(|a| {
+            audit
+                .command_at(a.position)
+                .map_or(0, ExactSizeIterator::len)
+        })
         .sum();
     figures.stored_events = audit.head();
     figures.unanswered_but_stored = audit.commands.len() - acks.len();
@@ -1402,11 +1417,58 @@ enum Keep {
     Everything,
     /// Each with even odds.
     Random,
+    /// Each with even odds, and one kept write torn: only its first sectors (512 bytes each)
+    /// reached the disk.
+    Torn,
+}
+
+/// Builds a crash image: the durable image plus the unsynced operations `keep` chooses (in
+/// order). Returns it with the operations kept, by index.
+fn crash_image(
+    durable: &[u8],
+    pending: &[&StorageOp],
+    keep: Keep,
+    rng: &mut Rng,
+) -> (Vec<u8>, Vec<String>) {
+    let chosen: Vec<usize> = (0..pending.len())
+        .filter(|_| match keep {
+            Keep::Nothing => false,
+            Keep::Everything => true,
+            Keep::Random | Keep::Torn => rng.chance(50),
+        })
+        .collect();
+    let writes: Vec<usize> = chosen
+        .iter()
+        .copied()
+        .filter(|&n| matches!(pending[n], StorageOp::Write(..)))
+        .collect();
+    let torn = match keep {
+        Keep::Torn if !writes.is_empty() => Some(writes[rng.below(writes.len() as u64) as usize]),
+        _ => None,
+    };
+    let mut image = durable.to_vec();
+    let mut kept = Vec::new();
+    for n in chosen {
+        match (pending[n], torn == Some(n)) {
+            (StorageOp::Write(offset, data), true) => {
+                let sectors = data.len().div_ceil(512) as u64;
+                let reached = (rng.below(sectors) as usize * 512).min(data.len());
+                write_at(&mut image, *offset, &data[..reached]);
+                kept.push(format!("{n} (torn)"));
+            }
+            (op, _) => {
+                apply_op(&mut image, op);
+                kept.push(n.to_string());
+            }
+        }
+    }
+    (image, kept)
 }
 
 /// Checks one crash image taken during `phase`: it reopens (redb repairs it), passes the audit
 /// and redb's integrity check, holds every command acknowledged before the crash, holds either
-/// all or none of the batch in flight and nothing after it, and takes new commands.
+/// all or none of the batch in flight and nothing after it, equals what was written, and takes
+/// new commands. Returns the recovered head position.
 fn check_crash_image(run: &RecordedRun, phase: Phase, image: Vec<u8>) -> Result<u64, String> {
     let (before, in_flight) = match phase {
         Phase::Opening => (0, 0),
@@ -1414,13 +1476,15 @@ fn check_crash_image(run: &RecordedRun, phase: Phase, image: Vec<u8>) -> Result<
         Phase::Closing => (run.heads.len(), run.heads.len()),
     };
     let head_after = |batches: usize| batches.checked_sub(1).map_or(0, |i| run.heads[i]);
-    let store = match reopen(image.clone()) {
-        Ok(store) => store,
-        // A crash while the file is first created, before anything was acknowledged, may leave
-        // a file that is refused; nothing is lost.
-        Err(e) if phase == Phase::Opening => return Err(format!("(opening) {e}")),
-        Err(e) => return Err(e),
-    };
+    let backend = ImageBackend::with(image);
+    let fresh = backend.image().is_empty();
+    let store = Store::open_with_backend(
+        backend.clone(),
+        Path::new("recovered.redb"),
+        fresh,
+        &StoreOptions::default(),
+    )
+    .map_err(|e| format!("the recovered image does not open: {e}"))?;
     let audit = audit(&store)?;
     let acknowledged: Vec<Committed> = run.acknowledged[..before].concat();
     check_acknowledged(&audit, &acknowledged)?;
@@ -1436,18 +1500,7 @@ fn check_crash_image(run: &RecordedRun, phase: Phase, image: Vec<u8>) -> Result<
         return Err("recovered events differ from what was written".to_owned());
     }
     drop(store);
-    let repaired = {
-        let backend = ImageBackend::with(image);
-        let store = Store::open_with_backend(
-            backend.clone(),
-            Path::new("recovered.redb"),
-            false,
-            &StoreOptions::default(),
-        )
-        .map_err(|e| format!("second open: {e}"))?;
-        drop(store);
-        backend.image()
-    };
+    let repaired = backend.image();
     redb_integrity(repaired.clone())?;
     check_writable(reopen(repaired)?)?;
     Ok(head)
@@ -1460,46 +1513,36 @@ fn power_loss_at_every_sync_point_keeps_every_acknowledged_command() {
     let run = record_workload();
     let mut durable = Vec::new();
     let mut pending: Vec<&StorageOp> = Vec::new();
-    let (mut sync_points, mut images, mut opening_refusals) = (0, 0, Vec::new());
-    let mut in_flight_kept = 0;
+    let (mut sync_points, mut images, mut in_flight_kept) = (0, 0, 0);
+    let mut opening_refusals = Vec::new();
     for op in &run.log {
         let StorageOp::Sync(phase) = op else {
             pending.push(op);
             continue;
         };
         sync_points += 1;
-        let variants = [
-            Keep::Nothing,
-            Keep::Everything,
-            Keep::Random,
-            Keep::Random,
-            Keep::Random,
-        ];
+        let mut variants = vec![Keep::Nothing, Keep::Everything];
+        variants.extend([Keep::Random; 6]);
+        variants.extend([Keep::Torn; 6]);
         for keep in variants {
-            let mut image = durable.clone();
-            let mut kept = Vec::new();
-            for (n, op) in pending.iter().enumerate() {
-                let take = match keep {
-                    Keep::Nothing => false,
-                    Keep::Everything => true,
-                    Keep::Random => rng.chance(50),
-                };
-                if take {
-                    apply_op(&mut image, op);
-                    kept.push(n);
-                }
-            }
+            let (image, kept) = crash_image(&durable, &pending, keep, &mut rng);
             images += 1;
-            match check_crash_image(&run, *phase, image) {
-                Ok(head) => {
-                    if let Phase::Batch(index) = phase {
-                        if head == run.heads[*index] && *index > 0 && head > run.heads[index - 1] {
-                            in_flight_kept += 1;
-                        }
-                    }
+            match (check_crash_image(&run, *phase, image), phase) {
+                (Ok(head), Phase::Batch(index)) => {
+                    let before = index.checked_sub(1).map_or(0, |i| run.heads[i]);
+                    in_flight_kept += usize::from(head > before);
                 }
-                Err(e) if *phase == Phase::Opening => opening_refusals.push(e),
-                Err(e) => panic!(
+                (Ok(_), _) => {}
+                // A crash while the file is first created, before anything was acknowledged,
+                // may leave a file that is refused (not yet redb's, or without rollbook's
+                // tables): nothing is lost, and the refusal says what it is.
+                (Err(e), Phase::Opening)
+                    if e.contains("not a rollbook database")
+                        || e.contains("Not a redb database") =>
+                {
+                    opening_refusals.push(e);
+                }
+                (Err(e), _) => panic!(
                     "seed {seed}: crash at sync {sync_points} ({phase:?}), keeping {keep:?} \
                      unsynced operations {kept:?} of {}: {e}",
                     pending.len()
@@ -1511,12 +1554,18 @@ fn power_loss_at_every_sync_point_keeps_every_acknowledged_command() {
         }
     }
     eprintln!(
-        "power loss (seed {seed}): {sync_points} sync points, {images} crash images, {} \
-         batches, {in_flight_kept} images kept the batch in flight whole; refusals while \
-         first creating the file: {opening_refusals:?}",
-        run.heads.len()
+        "power loss (seed {seed}): {sync_points} sync points over {} batches, {images} crash \
+         images, {in_flight_kept} of them kept the batch in flight whole; {} images of the \
+         first creation of the file refused: {:?}",
+        run.heads.len(),
+        opening_refusals.len(),
+        opening_refusals.iter().collect::<HashSet<_>>()
     );
-    assert!(sync_points >= run.heads.len(), "every commit syncs");
+    assert!(sync_points > run.heads.len(), "every commit syncs");
+    assert!(
+        in_flight_kept > 0,
+        "some crash images hold the batch in flight"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1527,6 +1576,8 @@ fn power_loss_at_every_sync_point_keeps_every_acknowledged_command() {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Answer {
     Stored(usize),
+    /// An idempotent repeat: answered from the first outcome, writing nothing.
+    Replayed(usize),
     Refused(&'static str),
     StorageFailed,
     Other(String),
@@ -1534,6 +1585,7 @@ enum Answer {
 
 fn answer(result: &Result<Committed, CommandError>) -> Answer {
     match result {
+        Ok(committed) if committed.replayed => Answer::Replayed(committed.events.len()),
         Ok(committed) => Answer::Stored(committed.events.len()),
         Err(CommandError::Rejected(violation)) => Answer::Refused(violation.code()),
         Err(CommandError::Store(_)) => Answer::StorageFailed,
@@ -1619,10 +1671,17 @@ fn fault_scenario(
         // Until the fault fires the answers are the reference's; from then on the state may
         // differ (commands failed), but an answer is still a storage error, a refusal, or a
         // stored command (checked to survive below), never anything else.
-        let diverged = in_flight.is_some() || backend.failures() > failures_before;
+        let fired_now = in_flight.is_none() && backend.failures() > failures_before;
+        let diverged = in_flight.is_some() || fired_now;
         for (got, expected) in answers.iter().zip(&reference[index]) {
             match got {
                 Answer::StorageFailed => refused += 1,
+                // The batch the fault hit acknowledges none of its changes.
+                Answer::Stored(_) if fired_now => {
+                    return Err(format!(
+                        "batch {index}, hit by the fault, acknowledged a command: {got:?}"
+                    ));
+                }
                 Answer::Stored(_) | Answer::Refused(_) if diverged => {}
                 _ if got == expected => {}
                 _ => {
@@ -1645,7 +1704,7 @@ fn fault_scenario(
             }
             acknowledged.push(committed);
         }
-        if in_flight.is_none() && backend.failures() > failures_before {
+        if fired_now {
             let due: u64 = reference[index]
                 .iter()
                 .map(|a| match a {
@@ -1802,7 +1861,7 @@ impl FaultyApp {
             clock,
             auth: Arc::new(auth),
             cookies: CookiePolicy::default(),
-            last_backup: Default::default(),
+            last_backup: Arc::default(),
         };
         Self {
             router: Some(web::router(state)),
