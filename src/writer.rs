@@ -323,6 +323,8 @@ type Reply = oneshot::Sender<Result<Committed, CommandError>>;
 #[derive(Clone, Debug)]
 pub struct WriterHandle {
     tx: mpsc::Sender<(Submission, Reply)>,
+    /// Set once a commit failed on storage: redb refuses further writes until reopened.
+    storage_failed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl WriterHandle {
@@ -330,6 +332,14 @@ impl WriterHandle {
     #[must_use]
     pub fn is_running(&self) -> bool {
         !self.tx.is_closed()
+    }
+
+    /// Whether storage failed a commit since the start (the server then needs a restart: redb
+    /// refuses further writes after an I/O error; health checks report it).
+    #[must_use]
+    pub fn storage_failed(&self) -> bool {
+        self.storage_failed
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Queues a submission and waits until it is durably committed or refused.
@@ -368,6 +378,7 @@ pub fn spawn(
 ) -> std::io::Result<(WriterHandle, WriterThread)> {
     let (tx, mut rx) = mpsc::channel::<(Submission, Reply)>(options.max_batch * 8);
     let mut core = Writer::new(store, clock, options);
+    let storage_failed = core.storage_failed.clone();
     let thread = std::thread::Builder::new()
         .name("rollbook-writer".to_owned())
         .spawn(move || {
@@ -391,7 +402,7 @@ pub fn spawn(
             }
             tracing::debug!("writer stopped: queue closed and drained");
         })?;
-    Ok((WriterHandle { tx }, WriterThread { thread }))
+    Ok((WriterHandle { tx, storage_failed }, WriterThread { thread }))
 }
 
 /// What one batch did: an answer per submission, and what to publish.
@@ -426,6 +437,7 @@ pub struct Writer {
     options: WriterOptions,
     cache: CohortCache,
     last_prune: Option<Timestamp>,
+    storage_failed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Writer {
@@ -481,6 +493,7 @@ impl Writer {
             options,
             cache,
             last_prune: None,
+            storage_failed: Arc::default(),
         }
     }
 
@@ -522,6 +535,10 @@ impl Writer {
                 // The states decided in this batch were taken out of the cache and are dropped
                 // with it: the cache holds only committed states.
                 tracing::error!(error = %e, "batch commit failed; nothing of it was stored");
+                if matches!(e, StoreError::Redb(_) | StoreError::Io { .. }) {
+                    self.storage_failed
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 let e = Arc::new(e);
                 let results = pending
                     .into_iter()

@@ -56,10 +56,11 @@ pub fn router() -> Router<AppState> {
 /// `GET /healthz`: 200 once the replay is done (the server only listens after it) while the
 /// writer runs; 503 if the writer has stopped.
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    let writer = state.writer.is_running();
+    let storage_failed = state.writer.storage_failed();
+    let writer = state.writer.is_running() && !storage_failed;
     let read = state.read.read();
     let body = json!({
-        "status": if writer { "ok" } else { "writer_stopped" },
+        "status": if storage_failed { "storage_failed" } else if writer { "ok" } else { "writer_stopped" },
         "position": read.position,
         "projections": {
             "catalog": read.catalog.position(),

@@ -165,6 +165,8 @@ pub enum PageError {
     TooLarge,
     /// 503: shutting down.
     Unavailable,
+    /// 503: storage failed; the command may not have been stored.
+    StorageUnavailable,
     /// 500; the detail is logged, not shown.
     Internal,
 }
@@ -210,6 +212,13 @@ impl IntoResponse for PageError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Shutting down",
                 "The server is shutting down. Try again in a moment.".to_owned(),
+            ),
+            Self::StorageUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Storage unavailable",
+                "The database could not store this change. It may not have been recorded: check the \
+                 cohort before trying again."
+                    .to_owned(),
             ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -263,6 +263,15 @@ fn done_range(raw: &str) -> Option<(u64, u64)> {
 fn command_page_error(error: CommandError) -> PageError {
     match error {
         CommandError::Stopped => PageError::Unavailable,
+        CommandError::Store(e)
+            if matches!(
+                *e,
+                crate::store::StoreError::Redb(_) | crate::store::StoreError::Io { .. }
+            ) =>
+        {
+            tracing::error!(error = %e, "command not stored");
+            PageError::StorageUnavailable
+        }
         CommandError::Rejected(RuleViolation::CohortNotFound { cohort }) => {
             PageError::NotFound(format!("no cohort {cohort}"))
         }
@@ -686,4 +695,28 @@ pub async fn learner(
             .map(|e| TimelineRow::of(e, &read))
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_storage_failure_is_a_503_page_not_a_500() {
+        let io = StoreError::Io {
+            path: "x".into(),
+            source: std::io::Error::other("disk gone"),
+        };
+        assert!(matches!(
+            command_page_error(CommandError::Store(Arc::new(io))),
+            PageError::StorageUnavailable
+        ));
+        assert!(matches!(
+            command_page_error(CommandError::Stopped),
+            PageError::Unavailable
+        ));
+    }
 }

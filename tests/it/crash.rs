@@ -1898,6 +1898,24 @@ impl FaultyApp {
         body["id"].as_str().expect("id").to_owned()
     }
 
+    /// `GET /healthz`: status and body.
+    pub async fn health(&self) -> (u16, Value) {
+        use tower::ServiceExt as _;
+        let request = axum::http::Request::get("/healthz")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let router = self.router.clone().expect("running");
+        let response = router.oneshot(request).await.expect("infallible");
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
     pub async fn enroll(&self, cohort: &str, learner: &str) -> (u16, Value) {
         self.post(
             &format!("/api/v1/cohorts/{cohort}/enrollments"),
@@ -1952,6 +1970,11 @@ async fn a_storage_failure_answers_503_and_stores_nothing_of_the_command() {
             "{body}"
         );
         app.backend.disarm();
+        // redb refuses writes after an I/O error until reopened: the health check says so,
+        // so a supervisor restarts the server.
+        let (status, health) = app.health().await;
+        assert_eq!(status, 503, "{health}");
+        assert_eq!(health["status"], "storage_failed", "{health}");
 
         let backend = app.stop().await;
         for image in [backend.live(), backend.durable()] {
