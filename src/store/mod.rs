@@ -730,6 +730,11 @@ fn check_format(txn: &ReadTransaction, path: &Path) -> Result<(), StoreError> {
     let meta = match txn.open_table(META) {
         Ok(meta) => meta,
         Err(redb::TableError::TableDoesNotExist(_)) => {
+            // A redb file with no tables at all holds nothing: it is what a crash while
+            // rollbook was first creating the database leaves. It is initialised as new.
+            if txn.list_tables()?.next().is_none() && txn.list_multimap_tables()?.next().is_none() {
+                return Ok(());
+            }
             return Err(StoreError::NotRollbook {
                 path: path.to_owned(),
                 detail: "a redb file without rollbook's tables".to_owned(),

@@ -402,3 +402,16 @@ fn a_database_open_elsewhere_is_reported_as_in_use() {
         .expect("refused");
     assert!(matches!(error, StoreError::InUse { .. }), "{error}");
 }
+
+/// What a crash while rollbook first created its database leaves: a redb file with no tables.
+/// It holds nothing, so it is initialised, not refused forever.
+#[test]
+fn a_redb_file_with_no_tables_at_all_is_initialised() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("half-made.redb");
+    drop(redb::Database::create(&path).unwrap());
+    let store = Store::open(&path, &StoreOptions::default()).expect("initialised");
+    let mut w = writer(&Arc::new(store), 100);
+    let cohort = create(&mut w, 2);
+    submit(&mut w, enroll(cohort, "a")).unwrap();
+}
