@@ -27,17 +27,19 @@ impl LearnerKey {
 
     /// Checks and normalises what staff typed.
     pub fn parse(raw: &str) -> Result<Self, LearnerKeyError> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
+        // Lower-cased first: some letters become two characters (İ → i̇), and the limits hold
+        // for the key as stored.
+        let key = raw.trim().to_lowercase();
+        if key.is_empty() {
             return Err(LearnerKeyError::Empty);
         }
-        if trimmed.chars().count() > Self::MAX_LEN {
+        if key.chars().count() > Self::MAX_LEN {
             return Err(LearnerKeyError::TooLong);
         }
-        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(LearnerKeyError::BadCharacter);
         }
-        Ok(Self(trimmed.to_lowercase()))
+        Ok(Self(key))
     }
 
     /// The normalised key.
@@ -77,5 +79,8 @@ mod tests {
             Err(LearnerKeyError::BadCharacter)
         );
         assert!(LearnerKey::parse(&"a".repeat(200)).is_ok());
+        // Found by fuzzing: İ lower-cases to two characters, so this key is 201 long as stored.
+        let grows = format!("İ{}", "a".repeat(199));
+        assert_eq!(LearnerKey::parse(&grows), Err(LearnerKeyError::TooLong));
     }
 }
