@@ -88,17 +88,42 @@ impl Projections {
         self.events_applied += 1;
     }
 
+    /// Loads what is kept in tables rather than folded from events: the learner directory (every
+    /// entry upserted) and the rejected-command journal (replaced whole).
+    pub fn load_tables(&mut self, reader: &crate::store::Reader) -> Result<(), StoreError> {
+        for (id, record) in reader.learners()? {
+            self.directory.upsert(id, record);
+        }
+        let mut journal = Journal::default();
+        for (id, entry) in reader.journal()? {
+            journal.add(id, entry);
+        }
+        self.journal = journal;
+        Ok(())
+    }
+
+    /// Each projection's name and the global position it has applied.
+    #[must_use]
+    pub fn positions(&self) -> [(&'static str, u64); 9] {
+        [
+            ("catalog", self.catalog.position()),
+            ("history", self.history.position()),
+            ("timelines", self.timelines.position()),
+            ("instructors", self.reports.instructors.position()),
+            ("withdrawals", self.reports.withdrawals.position()),
+            ("seat changes", self.reports.seat_weeks.position()),
+            ("signals", self.reports.signals.position()),
+            ("event index", self.events.position()),
+            ("search", self.search.position()),
+        ]
+    }
+
     /// Rebuilds every projection from the store: the learner directory table, then every event
     /// from position 1.
     pub fn rebuild(store: &Store) -> Result<Self, StoreError> {
         let reader = store.read()?;
         let mut projections = Self::default();
-        for (id, record) in reader.learners()? {
-            projections.directory.upsert(id, record);
-        }
-        for (id, entry) in reader.journal()? {
-            projections.journal.add(id, entry);
-        }
+        projections.load_tables(&reader)?;
         reader.for_each_event(|envelope| projections.apply(&envelope))?;
         Ok(projections)
     }
@@ -112,12 +137,7 @@ impl Projections {
     ) -> Result<Self, StoreError> {
         let reader = store.read()?;
         let mut projections = Self::default();
-        for (id, record) in reader.learners()? {
-            projections.directory.upsert(id, record);
-        }
-        for (id, entry) in reader.journal()? {
-            projections.journal.add(id, entry);
-        }
+        projections.load_tables(&reader)?;
         loop {
             let chunk = reader.events_after(projections.position, 4096)?;
             let Some(last) = chunk.last().map(|e| e.position) else {
@@ -217,17 +237,8 @@ impl ReadModel {
     /// event after the current position. For recovery when a publish may have been missed.
     pub fn catch_up(&self, store: &Store) -> Result<(), StoreError> {
         let reader = store.read()?;
-        let learners = reader.learners()?;
-        let journal = reader.journal()?;
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        for (id, record) in learners {
-            inner.directory.upsert(id, record);
-        }
-        let mut fresh = Journal::default();
-        for (id, entry) in journal {
-            fresh.add(id, entry);
-        }
-        inner.journal = fresh;
+        inner.load_tables(&reader)?;
         loop {
             let batch = reader.events_after(inner.position, 4096)?;
             if batch.is_empty() {

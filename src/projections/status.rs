@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 
-use super::{Journal, Projections, ReadModel, ReplaySummary};
+use super::{Projections, ReadModel, ReplaySummary};
 use crate::store::{Store, StoreError};
 
 /// What the last full rebuild took.
@@ -139,14 +139,7 @@ impl ReadModel {
         // writer publishes under the same lock, so nothing is missed or applied twice).
         let mut live = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         let reader = store.read()?;
-        for (id, record) in reader.learners()? {
-            fresh.directory.upsert(id, record);
-        }
-        let mut journal = Journal::default();
-        for (id, entry) in reader.journal()? {
-            journal.add(id, entry);
-        }
-        fresh.journal = journal;
+        fresh.load_tables(&reader)?;
         loop {
             let chunk = reader.events_after(fresh.position, 4096)?;
             if chunk.is_empty() {

@@ -73,18 +73,15 @@ pub fn maintenance(state: &AppState) -> Maintenance {
         .and_then(|r| r.head_position())
         .unwrap_or_default();
     let read = state.read.read();
-    let rows = vec![
-        ("catalog", read.catalog.position()),
-        ("history", read.history.position()),
-        ("timelines", read.timelines.position()),
-    ]
-    .into_iter()
-    .map(|(name, position)| ProjectionRow {
-        name,
-        position,
-        lag: head.saturating_sub(position),
-    })
-    .collect();
+    let rows = read
+        .positions()
+        .into_iter()
+        .map(|(name, position)| ProjectionRow {
+            name,
+            position,
+            lag: head.saturating_sub(position),
+        })
+        .collect();
     let events_applied = read.events_applied;
     drop(read);
     let status = state.read.status();

@@ -62,11 +62,11 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     let body = json!({
         "status": if storage_failed { "storage_failed" } else if writer { "ok" } else { "writer_stopped" },
         "position": read.position,
-        "projections": {
-            "catalog": read.catalog.position(),
-            "history": read.history.position(),
-            "timelines": read.timelines.position(),
-        },
+        "projections": read
+            .positions()
+            .into_iter()
+            .map(|(name, position)| (name.to_owned(), json!(position)))
+            .collect::<serde_json::Map<_, _>>(),
     });
     let status = if writer {
         StatusCode::OK
@@ -557,11 +557,7 @@ async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
         .await
         .map_err(|e| ApiError::internal("store read", &e))?;
     let read = state.read.read();
-    let rows = [
-        ("catalog", read.catalog.position()),
-        ("history", read.history.position()),
-        ("timelines", read.timelines.position()),
-    ];
+    let rows = read.positions();
     let events_applied = read.events_applied;
     drop(read);
     let status = state.read.status();
