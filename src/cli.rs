@@ -127,6 +127,33 @@ pub fn token(db: &Path, command: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs `rollbook scan`: one JSON line for the benchmark suite.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "a rate for a report; 2^52 events is far off"
+)]
+pub fn scan(db: &Path, decode: bool) -> anyhow::Result<()> {
+    let summary =
+        crate::store::scan(db, decode).with_context(|| format!("cannot scan {}", db.display()))?;
+    let seconds = summary.elapsed.as_secs_f64();
+    let rate = if seconds > 0.0 {
+        summary.events as f64 / seconds
+    } else {
+        0.0
+    };
+    println!(
+        "{}",
+        serde_json::json!({
+            "events": summary.events,
+            "bytes": summary.bytes,
+            "seconds": seconds,
+            "events_per_second": rate.round(),
+            "decode": decode,
+        })
+    );
+    Ok(())
+}
+
 /// Runs `rollbook verify`: a progress line on a terminal, a summary on success.
 pub fn verify(db: &Path) -> anyhow::Result<()> {
     let terminal = std::io::stderr().is_terminal();

@@ -56,6 +56,17 @@ pub enum Command {
         #[command(flatten)]
         db: DbArg,
     },
+    /// For benchmarks: read every event of a database, read-only, and print one JSON line
+    /// with the count and rate. Without `--decode` the bytes are only touched, not decoded.
+    #[command(hide = true)]
+    Scan {
+        /// The database file.
+        #[command(flatten)]
+        db: DbArg,
+        /// Decode every event too.
+        #[arg(long)]
+        decode: bool,
+    },
     /// Manage staff accounts (while the server is stopped).
     User {
         /// The database.
@@ -171,4 +182,8 @@ pub struct ServeArgs {
     /// Keep refused commands in the journal for this many days.
     #[arg(long, env = "ROLLBOOK_JOURNAL_RETENTION_DAYS", default_value_t = 365)]
     pub journal_retention_days: u32,
+    /// For benchmarks only: commit each command on its own instead of grouping concurrent
+    /// commands into one commit (the baseline group commit is measured against).
+    #[arg(long, hide = true)]
+    pub commit_per_command: bool,
 }

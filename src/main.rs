@@ -32,6 +32,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let shutdown = shutdown_signal().context("cannot listen for Ctrl-C and SIGTERM")?;
             let mut config = AppConfig::new(args.db.clone(), args.listen);
             config.writer.snapshot_every = args.snapshot_every;
+            if args.commit_per_command {
+                config.writer.max_batch = 1;
+            }
             config.writer.journal_retention = jiff::SignedDuration::from_hours(
                 24 * i64::from(args.journal_retention_days.max(1)),
             );
@@ -80,6 +83,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Restore { from, db } => {
             tokio::task::spawn_blocking(move || cli::restore(&from, &db.db)).await?
+        }
+        Command::Scan { db, decode } => {
+            tokio::task::spawn_blocking(move || cli::scan(&db.db, decode)).await?
         }
         Command::Verify { db } => tokio::task::spawn_blocking(move || cli::verify(&db.db)).await?,
         Command::User { db, command } => {

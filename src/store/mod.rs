@@ -11,6 +11,7 @@ mod codec;
 mod copy;
 mod envelope;
 mod error;
+mod scan;
 mod tables;
 mod verify;
 
@@ -34,6 +35,7 @@ pub use codec::{
 pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use error::StoreError;
+pub use scan::{ScanSummary, scan};
 pub use verify::{VerifyError, VerifyReport, verify};
 
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
