@@ -89,6 +89,21 @@ impl Event {
         }
     }
 
+    /// The index of this event's name in [`Self::TYPE_NAMES`].
+    #[must_use]
+    pub const fn type_index(&self) -> u8 {
+        match self {
+            Self::CohortCreated(_) => 0,
+            Self::StudentEnrolled { .. } => 1,
+            Self::StudentWaitlisted { .. } => 2,
+            Self::StudentWithdrawn { .. } => 3,
+            Self::WaitlistLeft { .. } => 4,
+            Self::WaitlistPromoted { .. } => 5,
+            Self::CapacityChanged { .. } => 6,
+            Self::EnrollmentClosed => 7,
+        }
+    }
+
     /// Every stable event name, for filters and documentation.
     pub const TYPE_NAMES: [&'static str; 8] = [
         "cohort.created",

@@ -8,6 +8,7 @@
 //! so a rename applied live equals the same learner indexed once on replay.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher as _;
 use std::hash::Hash;
 use std::ops::Bound;
 
@@ -16,8 +17,7 @@ use uuid::Uuid;
 
 use super::catalog::CohortView;
 use super::directory::Directory;
-use super::history::HistoryEntry;
-use super::timeline::TimelineEntry;
+use super::history::Step;
 use super::{History, Timelines};
 use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
 use crate::store::Envelope;
@@ -28,36 +28,69 @@ const NONE: u32 = u32::MAX;
 /// this only marks what a broken store would leave out).
 const GAP: u8 = u8::MAX;
 
-/// Values mapped to dense codes in first-seen order (so live and replayed indexes agree).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Values mapped to dense codes in first-seen order (so live and replayed indexes agree). Each
+/// value is kept once: the lookup table holds only codes (4 bytes and a control byte a slot)
+/// and hashes the values they point at.
+#[derive(Clone, Debug)]
 struct Interner<T: Hash + Eq> {
     values: Vec<T>,
-    codes: HashMap<T, u32>,
+    codes: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    /// The code the last `intern` returned: consecutive events mostly share their cohort,
+    /// actor and correlation, and then cost one comparison.
+    recent: Option<u32>,
 }
 
 impl<T: Hash + Eq> Default for Interner<T> {
     fn default() -> Self {
         Self {
             values: Vec::new(),
-            codes: HashMap::new(),
+            codes: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
+            recent: None,
         }
     }
 }
 
+impl<T: Hash + Eq> PartialEq for Interner<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values
+    }
+}
+
+impl<T: Hash + Eq> Eq for Interner<T> {}
+
 impl<T: Hash + Eq + Clone> Interner<T> {
     /// The code of `value`, assigning the next one if new; and whether it was new.
     fn intern(&mut self, value: &T) -> (u32, bool) {
-        if let Some(code) = self.codes.get(value) {
-            return (*code, false);
+        if let Some(code) = self.recent {
+            if self.values[code as usize] == *value {
+                return (code, false);
+            }
+        }
+        if let Some(code) = self.code(value) {
+            self.recent = Some(code);
+            return (code, false);
         }
         let code = self.values.len() as u32;
+        self.recent = Some(code);
         self.values.push(value.clone());
-        self.codes.insert(value.clone(), code);
+        let (values, hasher) = (&self.values, &self.hasher);
+        self.codes.insert_unique(hasher.hash_one(value), code, |c| {
+            hasher.hash_one(&values[*c as usize])
+        });
         (code, true)
     }
 
-    fn code(&self, value: &T) -> Option<u32> {
-        self.codes.get(value).copied()
+    fn code<Q: Hash + Eq + ?Sized>(&self, value: &Q) -> Option<u32>
+    where
+        T: std::borrow::Borrow<Q>,
+    {
+        self.codes
+            .find(self.hasher.hash_one(value), |c| {
+                self.values[*c as usize].borrow() == value
+            })
+            .copied()
     }
 
     fn get(&self, code: u32) -> Option<&T> {
@@ -172,9 +205,9 @@ enum Source<'a> {
     /// A correlation's positions, ascending.
     Chain(Vec<u64>),
     /// A cohort's history.
-    Cohort(&'a [HistoryEntry]),
+    Cohort(&'a [Step]),
     /// A learner's timeline.
-    Learner(&'a [TimelineEntry]),
+    Learner(&'a [u64]),
 }
 
 type Positions<'a> = Box<dyn Iterator<Item = u64> + 'a>;
@@ -197,7 +230,7 @@ impl Source<'_> {
             Self::All(head) => Box::new((1..below.min(head.saturating_add(1))).rev()),
             Self::Chain(positions) => down(positions, |p| *p, below),
             Self::Cohort(entries) => down(entries, |e| e.position, below),
-            Self::Learner(entries) => down(entries, |e| e.position, below),
+            Self::Learner(positions) => down(positions, |p| *p, below),
         }
     }
 
@@ -206,7 +239,7 @@ impl Source<'_> {
             Self::All(head) => Box::new(above.saturating_add(1)..=*head),
             Self::Chain(positions) => up(positions, |p| *p, above),
             Self::Cohort(entries) => up(entries, |e| e.position, above),
-            Self::Learner(entries) => up(entries, |e| e.position, above),
+            Self::Learner(positions) => up(positions, |p| *p, above),
         }
     }
 }
@@ -220,10 +253,7 @@ impl EventIndex {
         while (self.kind.len() as u64) + 1 < envelope.position {
             self.push_row(0, GAP, NONE, NONE, NONE, NONE, 0);
         }
-        let kind = Event::TYPE_NAMES
-            .iter()
-            .position(|name| *name == envelope.event.type_name())
-            .map_or(GAP, |i| i as u8);
+        let kind = envelope.event.type_index();
         let (cohort, _) = self.cohorts.intern(&envelope.cohort);
         let learner = envelope
             .event
@@ -310,6 +340,31 @@ impl EventIndex {
         })
     }
 
+    /// When a learner took the seat or waitlist place they hold in `cohort` as of position
+    /// `up_to`, from their timeline (`positions`, ascending): the newest enrollment,
+    /// waitlisting or promotion there, unless they left after it.
+    #[must_use]
+    pub fn joined_at(&self, positions: &[u64], cohort: CohortId, up_to: u64) -> Option<Timestamp> {
+        let code = self.cohorts.code(&cohort)?;
+        let end = positions.partition_point(|p| *p <= up_to);
+        for &position in positions[..end].iter().rev() {
+            let Some(i) = self.row(position) else {
+                continue;
+            };
+            if self.cohort[i] != code {
+                continue;
+            }
+            match Event::TYPE_NAMES.get(usize::from(self.kind[i])).copied() {
+                Some("student.enrolled" | "student.waitlisted" | "waitlist.promoted") => {
+                    return Timestamp::from_microsecond(self.at[i]).ok();
+                }
+                Some("student.withdrawn" | "waitlist.left") => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+
     fn row(&self, position: u64) -> Option<usize> {
         let i = usize::try_from(position.checked_sub(1)?).ok()?;
         (i < self.kind.len() && self.kind[i] != GAP).then_some(i)
@@ -357,7 +412,7 @@ impl EventIndex {
         };
         let actor = match filter.actor.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(name) => Some(self.actors.code(&name.to_owned()).or_else(|| {
+            Some(name) => Some(self.actors.code(name).or_else(|| {
                 self.actors
                     .values
                     .iter()
@@ -636,7 +691,15 @@ struct Corpus<Id: Hash + Eq, const N: usize> {
     ids: Interner<Id>,
     /// Normalised fields, by code.
     texts: Vec<[String; N]>,
+    /// A hash of the raw fields each code was last filed under: the same fields again (a
+    /// learner enrolling once more) cost one hash, not a normalisation.
+    raw: Vec<u64>,
     words: BTreeMap<Box<str>, Vec<u32>>,
+}
+
+/// The hash of raw fields (fixed seed: two indexes built apart must agree).
+fn raw_hash<const N: usize>(fields: &[&str; N]) -> u64 {
+    foldhash::fast::FixedState::with_seed(0).hash_one(fields)
 }
 
 impl<Id: Hash + Eq, const N: usize> Default for Corpus<Id, N> {
@@ -644,6 +707,7 @@ impl<Id: Hash + Eq, const N: usize> Default for Corpus<Id, N> {
         Self {
             ids: Interner::default(),
             texts: Vec::new(),
+            raw: Vec::new(),
             words: BTreeMap::new(),
         }
     }
@@ -653,7 +717,12 @@ impl<Id: Hash + Eq + Copy, const N: usize> Corpus<Id, N> {
     /// Files `id` under `fields` (raw), replacing what it was filed under before.
     fn set(&mut self, id: Id, fields: [&str; N]) {
         let (code, new) = self.ids.intern(&id);
+        let hash = raw_hash(&fields);
         if !new {
+            if self.raw[code as usize] == hash {
+                return;
+            }
+            self.raw[code as usize] = hash;
             let old = &self.texts[code as usize];
             if old.iter().zip(fields).all(|(old, raw)| same_text(raw, old)) {
                 return;
@@ -662,6 +731,7 @@ impl<Id: Hash + Eq + Copy, const N: usize> Corpus<Id, N> {
         let fields = fields.map(normalise);
         if new {
             self.texts.push(fields);
+            self.raw.push(hash);
         } else {
             let old = std::mem::replace(&mut self.texts[code as usize], fields);
             for word in Self::word_set(&old) {
@@ -1034,11 +1104,7 @@ mod tests {
         let mut timelines = Timelines::default();
         for e in &envelopes {
             index.apply(e);
-            history.apply(
-                e,
-                super::super::Counters::default(),
-                super::super::Counters::default(),
-            );
+            history.apply(e, super::super::Counters::default());
             timelines.apply(e);
         }
         (index, history, timelines)

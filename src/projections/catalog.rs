@@ -1,14 +1,14 @@
 //! The cohort catalog: every cohort's summary, roster and waitlist, with filters.
 
-use std::collections::HashMap;
-
 use jiff::Timestamp;
 
-use crate::domain::{Cohort, CohortId, CohortStatus, Event, LearnerId};
+use super::FastMap;
+use crate::domain::{Cohort, CohortId, CohortStatus, Event};
 use crate::store::Envelope;
 
-/// One cohort as the read side sees it: the aggregate's state plus when each learner got where
-/// they are.
+/// One cohort as the read side sees it: the aggregate's state, its version and position.
+/// When each learner got where they are is read from their timeline
+/// ([`super::Projections::since`]), not kept per cohort.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CohortView {
     /// The folded state (roster, waitlist, schedule, status).
@@ -19,8 +19,6 @@ pub struct CohortView {
     pub position: u64,
     /// When the cohort was created.
     pub created_at: Timestamp,
-    /// When each enrolled learner got their seat, or each waitlisted learner joined.
-    pub since: HashMap<LearnerId, Timestamp>,
 }
 
 impl CohortView {
@@ -35,7 +33,6 @@ impl CohortView {
             version: envelope.version,
             position: envelope.position,
             created_at: envelope.occurred_at,
-            since: HashMap::new(),
         })
     }
 
@@ -44,17 +41,6 @@ impl CohortView {
         self.state.apply(&envelope.event);
         self.version = envelope.version;
         self.position = envelope.position;
-        match &envelope.event {
-            Event::StudentEnrolled { learner }
-            | Event::StudentWaitlisted { learner, .. }
-            | Event::WaitlistPromoted { learner } => {
-                self.since.insert(*learner, envelope.occurred_at);
-            }
-            Event::StudentWithdrawn { learner, .. } | Event::WaitlistLeft { learner, .. } => {
-                self.since.remove(learner);
-            }
-            Event::CohortCreated(_) | Event::CapacityChanged { .. } | Event::EnrollmentClosed => {}
-        }
     }
 
     /// Folds a stream (first event `cohort.created`) into a view: time travel uses this.
@@ -68,12 +54,6 @@ impl CohortView {
             }
         }
         view
-    }
-
-    /// When `learner` got their seat or joined the waitlist.
-    #[must_use]
-    pub fn since(&self, learner: LearnerId) -> Option<Timestamp> {
-        self.since.get(&learner).copied()
     }
 }
 
@@ -99,7 +79,7 @@ impl CatalogFilter {
 /// Every cohort, in creation order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Catalog {
-    cohorts: HashMap<CohortId, CohortView>,
+    cohorts: FastMap<CohortId, CohortView>,
     order: Vec<CohortId>,
     position: u64,
     /// Instructor names by their lower-case form (the first spelling seen), sorted.

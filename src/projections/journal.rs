@@ -2,19 +2,18 @@
 //! learner, newest first, so "why couldn't Ana enroll on 3 March?" has an answer. Loaded from the
 //! store's journal table (it is not part of the history) and kept current by the writer.
 
-use std::collections::HashMap;
-
 use jiff::Timestamp;
 
+use super::FastMap;
 use crate::domain::{CohortId, LearnerId};
 use crate::store::JournalEntry;
 
 /// Refused commands, indexed by cohort and learner.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Journal {
-    entries: HashMap<u64, JournalEntry>,
-    by_cohort: HashMap<CohortId, Vec<u64>>,
-    by_learner: HashMap<LearnerId, Vec<u64>>,
+    entries: FastMap<u64, JournalEntry>,
+    by_cohort: FastMap<CohortId, Vec<u64>>,
+    by_learner: FastMap<LearnerId, Vec<u64>>,
 }
 
 impl Journal {

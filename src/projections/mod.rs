@@ -23,7 +23,7 @@ pub use browse::{
 };
 pub use catalog::{Catalog, CatalogFilter, CohortView};
 pub use directory::Directory;
-pub use history::{Counters, History, HistoryEntry};
+pub use history::{Counters, History, HistoryEntry, Step};
 pub use journal::Journal;
 pub use reports::{
     Deadline, DeadlineKind, InstructorEntry, Instructors, NEAR_FULL_PERCENT, Reports, SeatWeeks,
@@ -35,8 +35,12 @@ pub use status::{CheckOutcome, Progress, RebuildInfo, Status};
 pub use time_travel::{AsOf, AsOfError, cohort_as_of};
 pub use timeline::{TimelineEntry, Timelines};
 
-use crate::domain::LearnerId;
+use crate::domain::{CohortId, LearnerId};
 use crate::store::{Envelope, JournalEntry, LearnerRecord, Store, StoreError};
+
+/// A hash map with a fast hasher, for keys the server makes (random ids, positions) rather than
+/// text people type.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// All projections, at one position.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,7 +80,7 @@ impl Projections {
         let before = Counters::of(self.catalog.get(envelope.cohort));
         self.catalog.apply(envelope);
         let after = Counters::of(self.catalog.get(envelope.cohort));
-        self.history.apply(envelope, before, after);
+        self.history.apply(envelope, after);
         self.timelines.apply(envelope);
         // ---- reports: apply ----
         self.reports
@@ -86,6 +90,36 @@ impl Projections {
         self.search.apply(envelope, &self.directory);
         self.position = envelope.position;
         self.events_applied += 1;
+    }
+
+    /// Gives back memory the replay's growth left unused.
+    fn shrink(&mut self) {
+        self.history.shrink();
+        self.timelines.shrink();
+    }
+
+    /// The whole lines of a cohort's history in `range` (indexes into `history.of`).
+    #[must_use]
+    pub fn history_entries(
+        &self,
+        cohort: CohortId,
+        range: std::ops::Range<usize>,
+    ) -> Vec<HistoryEntry> {
+        self.history.entries(cohort, range, &self.events)
+    }
+
+    /// When `learner` got the seat or waitlist place they hold in `view` (a current or past
+    /// view of a cohort), read from their timeline.
+    #[must_use]
+    pub fn since(&self, view: &CohortView, learner: LearnerId) -> Option<jiff::Timestamp> {
+        self.events
+            .joined_at(self.timelines.of(learner), view.state.id, view.position)
+    }
+
+    /// A learner's whole timeline, oldest first.
+    #[must_use]
+    pub fn timeline(&self, learner: LearnerId) -> Vec<TimelineEntry> {
+        self.timelines.entries(learner, &self.events)
     }
 
     /// Loads what is kept in tables rather than folded from events: the learner directory (every
@@ -125,6 +159,7 @@ impl Projections {
         let mut projections = Self::default();
         projections.load_tables(&reader)?;
         reader.for_each_event(|envelope| projections.apply(&envelope))?;
+        projections.shrink();
         Ok(projections)
     }
 
@@ -151,6 +186,7 @@ impl Projections {
                 break;
             }
         }
+        projections.shrink();
         Ok(projections)
     }
 }
@@ -328,7 +364,9 @@ mod tests {
         let view = p.catalog.get(CohortId(Uuid::from_u128(1))).unwrap();
         assert_eq!(view.state.enrolled, [ana]);
         assert_eq!(p.history.of(view.state.id).len(), 2);
-        assert_eq!(p.history.of(view.state.id)[1].after.enrolled, 1);
+        let lines = p.history_entries(view.state.id, 0..2);
+        assert_eq!((lines[1].before.enrolled, lines[1].after.enrolled), (0, 1));
+        assert_eq!(lines[1].event_type, "student.enrolled");
         assert_eq!(p.timelines.of(ana).len(), 1);
     }
 }

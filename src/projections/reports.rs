@@ -15,6 +15,7 @@ use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
 use uuid::Uuid;
 
+use super::FastMap;
 use super::catalog::CohortView;
 use super::history::Counters;
 use crate::domain::{Cohort, CohortId, CohortStatus, Event, LearnerId};
@@ -130,7 +131,7 @@ pub struct Instructors {
     /// Name key → index into `entries`, in name order.
     by_key: BTreeMap<String, usize>,
     /// Cohort → index of its instructor, so an event costs no string work.
-    of_cohort: HashMap<CohortId, usize>,
+    of_cohort: FastMap<CohortId, usize>,
     position: u64,
 }
 
@@ -523,8 +524,43 @@ pub fn week_of(at: Timestamp) -> Date {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SeatWeeks {
     overall: BTreeMap<Date, WeekCounts>,
-    per_cohort: HashMap<CohortId, BTreeMap<Date, WeekCounts>>,
+    per_cohort: FastMap<CohortId, BTreeMap<Date, WeekCounts>>,
+    last_week: LastWeek,
     position: u64,
+}
+
+/// The week the previous event fell in, as microsecond bounds: events come in time order, so
+/// most fall in the same week and skip the calendar arithmetic. A cache, not state: it takes
+/// no part in comparing two projections.
+#[derive(Clone, Copy, Debug, Default)]
+struct LastWeek(Option<(i64, i64, Date)>);
+
+impl PartialEq for LastWeek {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for LastWeek {}
+
+impl LastWeek {
+    fn of(&mut self, at: Timestamp) -> Date {
+        let micros = at.as_microsecond();
+        if let Some((from, to, week)) = self.0 {
+            if (from..to).contains(&micros) {
+                return week;
+            }
+        }
+        let week = week_of(at);
+        let start = TimeZone::UTC
+            .to_timestamp(week.to_datetime(jiff::civil::Time::midnight()))
+            .ok()
+            .map(Timestamp::as_microsecond);
+        if let Some(start) = start {
+            self.0 = Some((start, start + 7 * 86_400_000_000, week));
+        }
+        week
+    }
 }
 
 static NO_WEEKS: BTreeMap<Date, WeekCounts> = BTreeMap::new();
@@ -536,7 +572,7 @@ impl SeatWeeks {
         if counts == WeekCounts::default() {
             return;
         }
-        let week = week_of(envelope.occurred_at);
+        let week = self.last_week.of(envelope.occurred_at);
         self.overall.entry(week).or_default().add(counts);
         self.per_cohort
             .entry(envelope.cohort)
@@ -727,16 +763,29 @@ impl Signals {
                 DeadlineKind::Enrollment,
             ));
         }
-        keep(
-            &mut self.near_full,
-            (cohort.enrollment_deadline, cohort.id),
-            is_near_full(cohort),
-        );
-        keep(
-            &mut self.seat_free_while_waiting,
-            cohort.id,
-            seat_free_while_waiting(cohort),
-        );
+        // The sets change only when a predicate flips; the counters around the event tell
+        // which did, without a lookup (a cohort enters the sets only once it exists).
+        let near_full = |c: Counters| {
+            c.capacity > 0
+                && c.open
+                && u64::from(c.enrolled) * 100 >= u64::from(c.capacity) * NEAR_FULL_PERCENT
+        };
+        let free_while_waiting =
+            |c: Counters| c.capacity > 0 && c.open && c.capacity > c.enrolled && c.waitlist > 0;
+        if near_full(before) != near_full(after) {
+            keep(
+                &mut self.near_full,
+                (cohort.enrollment_deadline, cohort.id),
+                is_near_full(cohort),
+            );
+        }
+        if free_while_waiting(before) != free_while_waiting(after) {
+            keep(
+                &mut self.seat_free_while_waiting,
+                cohort.id,
+                seat_free_while_waiting(cohort),
+            );
+        }
     }
 
     /// Global position of the last event applied.

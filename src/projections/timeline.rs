@@ -1,13 +1,15 @@
-//! Learner timelines: every event about a learner, across cohorts.
-
-use std::collections::HashMap;
+//! Learner timelines: the positions of every event about a learner, across cohorts. 8 bytes
+//! per event; what a page shows of each (cohort, type, time, actor) is read from the event
+//! index.
 
 use jiff::Timestamp;
 
+use super::FastMap;
+use super::browse::EventIndex;
 use crate::domain::{CohortId, LearnerId};
 use crate::store::Envelope;
 
-/// One event in a learner's timeline.
+/// One event in a learner's timeline, as a page shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimelineEntry {
     /// Global position.
@@ -25,7 +27,7 @@ pub struct TimelineEntry {
 /// Per-learner timelines, in position order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Timelines {
-    entries: HashMap<LearnerId, Vec<TimelineEntry>>,
+    positions: FastMap<LearnerId, Vec<u64>>,
     position: u64,
 }
 
@@ -33,19 +35,17 @@ impl Timelines {
     /// Records `envelope` if it concerns a learner.
     pub fn apply(&mut self, envelope: &Envelope) {
         self.position = envelope.position;
-        let Some(learner) = envelope.event.learner() else {
-            return;
-        };
-        self.entries
-            .entry(learner)
-            .or_default()
-            .push(TimelineEntry {
-                position: envelope.position,
-                cohort: envelope.cohort,
-                event_type: envelope.event.type_name(),
-                occurred_at: envelope.occurred_at,
-                actor: envelope.meta.actor.name.clone(),
-            });
+        if let Some(learner) = envelope.event.learner() {
+            self.positions
+                .entry(learner)
+                .or_default()
+                .push(envelope.position);
+        }
+    }
+
+    /// Gives back what the per-learner lists grew past their length (after a replay).
+    pub fn shrink(&mut self) {
+        self.positions.values_mut().for_each(Vec::shrink_to_fit);
     }
 
     /// Global position of the last event applied.
@@ -54,9 +54,27 @@ impl Timelines {
         self.position
     }
 
-    /// A learner's timeline, oldest first.
+    /// The positions of a learner's events, oldest first.
     #[must_use]
-    pub fn of(&self, learner: LearnerId) -> &[TimelineEntry] {
-        self.entries.get(&learner).map_or(&[], Vec::as_slice)
+    pub fn of(&self, learner: LearnerId) -> &[u64] {
+        self.positions.get(&learner).map_or(&[], Vec::as_slice)
+    }
+
+    /// The whole entries of a learner's timeline, oldest first, read from the event index.
+    #[must_use]
+    pub fn entries(&self, learner: LearnerId, index: &EventIndex) -> Vec<TimelineEntry> {
+        self.of(learner)
+            .iter()
+            .filter_map(|p| {
+                let event = index.event(*p)?;
+                Some(TimelineEntry {
+                    position: *p,
+                    cohort: event.cohort,
+                    event_type: event.event_type,
+                    occurred_at: event.occurred_at,
+                    actor: event.actor,
+                })
+            })
+            .collect()
     }
 }

@@ -16,7 +16,7 @@ use super::extract::{ApiActing, ApiJson, ApiPath, ApiQuery};
 use super::input::{self, RawCohort, RawNumber};
 use crate::auth::Principal;
 use crate::domain::{CohortId, Event, LearnerId};
-use crate::projections::{AsOf, CatalogFilter, CohortView, Directory};
+use crate::projections::{AsOf, CatalogFilter, CohortView, Directory, Projections};
 use crate::store::Envelope;
 use crate::writer::{Committed, Request, Submission};
 
@@ -198,13 +198,14 @@ fn summary_json(view: &CohortView) -> Value {
     })
 }
 
-fn detail_json(view: &CohortView, directory: &Directory) -> Value {
+fn detail_json(view: &CohortView, read: &Projections) -> Value {
     let c = &view.state;
+    let directory = &read.directory;
     let person = |learner: LearnerId| {
         json!({
             "learner": directory.key_of(learner),
             "name": directory.name_of(learner),
-            "since": view.since(learner),
+            "since": read.since(view, learner),
         })
     };
     let mut detail = summary_json(view);
@@ -262,7 +263,7 @@ async fn cohort(
             .get(cohort)
             .ok_or_else(|| ApiError::cohort_not_found(&id))?,
     };
-    Ok(Json(detail_json(view, &read.directory)))
+    Ok(Json(detail_json(view, &read)))
 }
 
 /// An event as the API shows it: learner keys, not internal ids.
@@ -364,12 +365,7 @@ async fn timeline(
         let learner = super::find_learner(&read.directory, &raw)
             .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
             .ok_or_else(|| ApiError::learner_not_found(&raw))?;
-        let positions: Vec<u64> = read
-            .timelines
-            .of(learner)
-            .iter()
-            .map(|e| e.position)
-            .collect();
+        let positions = read.timelines.of(learner).to_vec();
         (learner, positions)
     };
     let envelopes = state

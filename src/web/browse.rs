@@ -192,12 +192,11 @@ impl EventRow {
     /// The row of the event at `position`, from the event index and the cohort's history.
     fn of(position: u64, read: &Projections) -> Option<Self> {
         let event = read.events.event(position)?;
-        let history = read.history.of(event.cohort);
-        let entry = &history[history
-            .binary_search_by_key(&position, |h| h.position)
-            .ok()?];
+        let entry = read
+            .history
+            .entry_at(event.cohort, position, &read.events)?;
         Some(Self {
-            line: HistoryRow::of(entry, &read.directory),
+            line: HistoryRow::of(&entry, &read.directory),
             cohort_id: event.cohort.to_string(),
             cohort_name: cohort_name(read, event.cohort),
             correlation: event.correlation.to_string(),
@@ -595,7 +594,7 @@ fn diff_page(
     let history = read.history.of(cohort);
     let start = history.partition_point(|h| h.position <= then.map_or(0, |v| v.position));
     let end = history.partition_point(|h| h.position <= now.position);
-    let between = &history[start..end.max(start)];
+    let between = end.saturating_sub(start);
     let facts = vec![
         DiffFact {
             label: "Seats",
@@ -647,12 +646,12 @@ fn diff_page(
             .iter()
             .map(|(l, then, now)| person(*l, format!("place {then} → {now}")))
             .collect(),
-        events: between
+        events: read
+            .history_entries(cohort, start..start + between.min(MAX_DIFF_EVENTS))
             .iter()
-            .take(MAX_DIFF_EVENTS)
             .map(|h| HistoryRow::of(h, &read.directory))
             .collect(),
-        more_events: between.len().saturating_sub(MAX_DIFF_EVENTS),
+        more_events: between.saturating_sub(MAX_DIFF_EVENTS),
     }
 }
 

@@ -349,21 +349,18 @@ async fn render_cohort(
         .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))?;
     let view = past.as_ref().unwrap_or(current);
     let history = read.history.of(cohort);
-    let shown: Vec<_> = history
-        .iter()
-        .filter(|h| h.position <= view.position)
-        .collect();
-    let recent = shown
+    let shown = history.partition_point(|h| h.position <= view.position);
+    let recent = read
+        .history_entries(cohort, shown.saturating_sub(RECENT)..shown)
         .iter()
         .rev()
-        .take(RECENT)
         .map(|h| HistoryRow::of(h, &read.directory))
         .collect();
     let done = done.map_or_else(Vec::new, |(first, last)| {
-        history
+        let start = history.partition_point(|h| h.position < first);
+        let end = history.partition_point(|h| h.position <= last);
+        read.history_entries(cohort, start..end.min(start + RECENT))
             .iter()
-            .filter(|h| (first..=last).contains(&h.position))
-            .take(RECENT)
             .map(|h| HistoryRow::of(h, &read.directory))
             .collect()
     });
@@ -384,7 +381,7 @@ async fn render_cohort(
     Ok(CohortPage {
         nav: Nav::of(principal),
         refused,
-        cohort: CohortDetail::of(view, &read.directory),
+        cohort: CohortDetail::of(view, &read),
         recent,
         done: if as_of.is_some() { Vec::new() } else { done },
         as_of: as_of_words,
@@ -628,7 +625,8 @@ pub async fn history(
     // Entries are in position order: the page is a slice found by binary search.
     let end = before.map_or(all.len(), |b| all.partition_point(|h| h.position < b));
     let start = end.saturating_sub(HISTORY_PAGE);
-    let rows: Vec<HistoryRow> = all[start..end]
+    let rows: Vec<HistoryRow> = read
+        .history_entries(cohort, start..end)
         .iter()
         .rev()
         .map(|h| HistoryRow::of(h, &read.directory))
@@ -660,7 +658,7 @@ pub async fn learner(
     let id = super::find_learner(&read.directory, &raw)
         .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
         .ok_or_else(|| PageError::NotFound(format!("no learner {raw:?}")))?;
-    let timeline = read.timelines.of(id);
+    let timeline = read.timeline(id);
     let mut cohorts: Vec<CohortId> = timeline.iter().map(|e| e.cohort).collect();
     cohorts.sort_unstable();
     cohorts.dedup();

@@ -984,7 +984,11 @@ pub async fn roster_csv(
             .get(cohort)
             .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))?;
         let directory = &read.directory;
-        let since = |l| view.since(l).map(|t| t.to_string()).unwrap_or_default();
+        let since = |l| {
+            read.since(view, l)
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        };
         let enrolled = view.state.enrolled.iter().enumerate().map(|(i, l)| {
             vec![
                 "enrolled".to_owned(),

@@ -120,8 +120,9 @@ pub struct CohortDetail {
 }
 
 impl CohortDetail {
-    pub fn of(view: &CohortView, directory: &Directory) -> Self {
-        let since = |l| view.since(l).map(display_time).unwrap_or_default();
+    pub fn of(view: &CohortView, read: &Projections) -> Self {
+        let directory = &read.directory;
+        let since = |l| read.since(view, l).map(display_time).unwrap_or_default();
         Self {
             row: CohortRow::of(view),
             enrolled: view
