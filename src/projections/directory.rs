@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
+use super::FastMap;
 use crate::domain::LearnerId;
 use crate::store::LearnerRecord;
 
 /// Learner ids, keys and names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Directory {
-    by_id: HashMap<LearnerId, LearnerRecord>,
+    by_id: FastMap<LearnerId, LearnerRecord>,
     by_key: HashMap<String, LearnerId>,
 }
 

@@ -145,6 +145,12 @@ impl History {
         self.position
     }
 
+    /// The reason given with the withdrawal or waitlist departure at `position`.
+    #[must_use]
+    pub fn reason(&self, position: u64) -> Option<&str> {
+        self.reasons.get(&position).map(AsRef::as_ref)
+    }
+
     /// A cohort's steps, oldest first (step `i` is stream version `i + 1`).
     #[must_use]
     pub fn of(&self, cohort: CohortId) -> &[Step] {

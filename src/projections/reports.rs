@@ -16,8 +16,9 @@ use jiff::{Span, Timestamp};
 use uuid::Uuid;
 
 use super::FastMap;
+use super::browse::EventIndex;
 use super::catalog::CohortView;
-use super::history::Counters;
+use super::history::{Counters, History};
 use crate::domain::{Cohort, CohortId, CohortStatus, Event, LearnerId};
 use crate::store::Envelope;
 
@@ -312,7 +313,9 @@ static NO_KEYS: BTreeSet<WithdrawalKey> = BTreeSet::new();
 /// instructor and by course.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Withdrawals {
-    entries: BTreeMap<WithdrawalKey, Withdrawal>,
+    /// Each withdrawal's key and the learner promoted into the seat it freed. The rest of a
+    /// [`Withdrawal`] is read from the event index and the history's reasons when listed.
+    entries: BTreeMap<WithdrawalKey, Option<LearnerId>>,
     by_instructor: HashMap<String, BTreeSet<WithdrawalKey>>,
     by_course: HashMap<String, BTreeSet<WithdrawalKey>>,
     /// The seat withdrawal just recorded and its command: a `waitlist.promoted` right after it
@@ -326,17 +329,17 @@ impl Withdrawals {
         self.position = envelope.position;
         let awaiting = self.awaiting_promotion.take();
         match &envelope.event {
-            Event::StudentWithdrawn { learner, reason } => {
-                self.record(envelope, view, *learner, reason, WithdrawalKind::Seat);
+            Event::StudentWithdrawn { .. } => {
+                self.record(envelope, view, WithdrawalKind::Seat);
             }
-            Event::WaitlistLeft { learner, reason } => {
-                self.record(envelope, view, *learner, reason, WithdrawalKind::Waitlist);
+            Event::WaitlistLeft { .. } => {
+                self.record(envelope, view, WithdrawalKind::Waitlist);
             }
             Event::WaitlistPromoted { learner } => {
                 if let Some((key, command)) = awaiting {
                     if key.1 + 1 == envelope.position && command == envelope.meta.command_id {
-                        if let Some(withdrawal) = self.entries.get_mut(&key) {
-                            withdrawal.promoted = Some(*learner);
+                        if let Some(promoted) = self.entries.get_mut(&key) {
+                            *promoted = Some(*learner);
                         }
                     }
                 }
@@ -349,14 +352,7 @@ impl Withdrawals {
         }
     }
 
-    fn record(
-        &mut self,
-        envelope: &Envelope,
-        view: Option<&CohortView>,
-        learner: LearnerId,
-        reason: &str,
-        kind: WithdrawalKind,
-    ) {
+    fn record(&mut self, envelope: &Envelope, view: Option<&CohortView>, kind: WithdrawalKind) {
         let key = (envelope.occurred_at, envelope.position);
         if let Some(view) = view {
             self.by_instructor
@@ -368,19 +364,7 @@ impl Withdrawals {
                 .or_default()
                 .insert(key);
         }
-        self.entries.insert(
-            key,
-            Withdrawal {
-                position: envelope.position,
-                cohort: envelope.cohort,
-                learner,
-                kind,
-                reason: reason.to_owned(),
-                actor: envelope.meta.actor.name.clone(),
-                occurred_at: envelope.occurred_at,
-                promoted: None,
-            },
-        );
+        self.entries.insert(key, None);
         if kind == WithdrawalKind::Seat {
             self.awaiting_promotion = Some((key, envelope.meta.command_id));
         }
@@ -412,7 +396,26 @@ impl Withdrawals {
         &'a self,
         filter: &WithdrawalFilter,
         before: Option<WithdrawalKey>,
-    ) -> Box<dyn Iterator<Item = &'a Withdrawal> + 'a> {
+        events: &'a EventIndex,
+        history: &'a History,
+    ) -> Box<dyn Iterator<Item = Withdrawal> + 'a> {
+        let whole = move |(key, promoted): (&WithdrawalKey, &Option<LearnerId>)| {
+            let event = events.event(key.1)?;
+            Some(Withdrawal {
+                position: key.1,
+                cohort: event.cohort,
+                learner: event.learner?,
+                kind: if event.event_type == WithdrawalKind::Seat.event_type() {
+                    WithdrawalKind::Seat
+                } else {
+                    WithdrawalKind::Waitlist
+                },
+                reason: history.reason(key.1).unwrap_or_default().to_owned(),
+                actor: event.actor,
+                occurred_at: key.0,
+                promoted: *promoted,
+            })
+        };
         let lower = filter
             .from
             .map_or(Bound::Unbounded, |t| Bound::Included((t, 0)));
@@ -438,14 +441,17 @@ impl Withdrawals {
             index(&self.by_instructor, &filter.instructor),
             index(&self.by_course, &filter.course),
         ) {
-            (None, None) => return Box::new(self.entries.range(range).rev().map(|(_, w)| w)),
+            (None, None) => return Box::new(self.entries.range(range).rev().filter_map(whole)),
             (Some(one), None) | (None, Some(one)) => Box::new(one.range(range).rev()),
             (Some(a), Some(b)) => {
                 let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
                 Box::new(small.range(range).rev().filter(|k| large.contains(k)))
             }
         };
-        Box::new(keys.filter_map(|k| self.entries.get(k)))
+        Box::new(
+            keys.filter_map(|k| self.entries.get_key_value(k))
+                .filter_map(whole),
+        )
     }
 }
 
@@ -1050,9 +1056,7 @@ mod tests {
         );
         let all: Vec<_> = s
             .projections
-            .reports
-            .withdrawals
-            .newest(&WithdrawalFilter::default(), None)
+            .withdrawals(&WithdrawalFilter::default(), None)
             .map(|w| (w.learner, w.promoted))
             .collect();
         assert_eq!(all, [(learner(2), None), (learner(1), Some(learner(2)))]);
@@ -1079,9 +1083,9 @@ mod tests {
                 }],
             );
         }
-        let w = &s.projections.reports.withdrawals;
+        let w = &s.projections;
         let learners = |filter: &WithdrawalFilter, before| {
-            w.newest(filter, before)
+            w.withdrawals(filter, before)
                 .map(|w| w.learner)
                 .collect::<Vec<_>>()
         };
@@ -1098,7 +1102,7 @@ mod tests {
             instructor: Some(" ada ".to_owned()),
             ..WithdrawalFilter::default()
         };
-        let newest = w.newest(&by_name, None).next().unwrap().key();
+        let newest = w.withdrawals(&by_name, None).next().unwrap().key();
         assert_eq!(learners(&by_name, Some(newest)), [learner(2), learner(1)]);
         let other = WithdrawalFilter {
             course: Some("Go-1".to_owned()),

@@ -505,12 +505,10 @@ pub async fn withdrawals(
     };
     let read = state.read.read();
     let mut rows: Vec<WithdrawalRow> = filter.as_ref().map_or_else(Vec::new, |f| {
-        read.reports
-            .withdrawals
-            .newest(f, None)
+        read.withdrawals(f, None)
             .skip(offset)
             .take(PAGE_SIZE + 1)
-            .map(|w| WithdrawalRow::of(w, &read))
+            .map(|w| WithdrawalRow::of(&w, &read))
             .collect()
     });
     let instructors = read
@@ -565,13 +563,11 @@ pub async fn withdrawals_csv(
     let filter = q.filter().map_err(PageError::BadRequest)?;
     let mut cursor: Option<WithdrawalKey> = None;
     let rows = Chunks::new(state.read.clone(), move |read: &Projections| {
-        read.reports
-            .withdrawals
-            .newest(&filter, cursor)
+        read.withdrawals(&filter, cursor)
             .take(CSV_CHUNK)
             .map(|w| {
                 cursor = Some(w.key());
-                WithdrawalRow::of(w, read).cells(w.occurred_at)
+                WithdrawalRow::of(&w, read).cells(w.occurred_at)
             })
             .collect()
     });
