@@ -118,6 +118,7 @@ impl Projections {
 
     /// The withdrawals matching `filter`, newest first, after `before` when given (see
     /// [`Withdrawals::newest`]).
+    #[must_use]
     pub fn withdrawals<'a>(
         &'a self,
         filter: &WithdrawalFilter,
