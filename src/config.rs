@@ -67,6 +67,11 @@ pub enum Command {
         #[arg(long)]
         decode: bool,
     },
+    /// Write a realistic synthetic history into a new database, for benchmarks and demos:
+    /// cohorts, enrollments, waitlists, withdrawals, capacity changes and closings over the 12
+    /// weeks ending at `--end`, through the real writer. The same seed, flags and `--end` give
+    /// the same history. Refuses a database that already holds events.
+    Generate(GenerateArgs),
     /// Manage staff accounts (while the server is stopped).
     User {
         /// The database.
@@ -186,4 +191,35 @@ pub struct ServeArgs {
     /// commands into one commit (the baseline group commit is measured against).
     #[arg(long, hide = true)]
     pub commit_per_command: bool,
+}
+
+/// Settings of `rollbook generate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateArgs {
+    /// The database file to create (or an empty one); refused when it holds events.
+    #[arg(long, env = "ROLLBOOK_DB")]
+    pub db: PathBuf,
+    /// Cohorts to create (courses: about one per 20, instructors: one per 50).
+    #[arg(long, env = "ROLLBOOK_GENERATE_COHORTS", default_value_t = 1000)]
+    pub cohorts: u32,
+    /// Size of the learner pool enrollments draw from.
+    #[arg(long, env = "ROLLBOOK_GENERATE_LEARNERS", default_value_t = 20_000)]
+    pub learners: u32,
+    /// Events to write; the result is within one batch of it (the exact count is printed).
+    #[arg(long, env = "ROLLBOOK_GENERATE_EVENTS", default_value_t = 100_000)]
+    pub events: u64,
+    /// Seed of every random choice.
+    #[arg(long, env = "ROLLBOOK_GENERATE_SEED", default_value_t = 1)]
+    pub seed: u64,
+    /// When the history ends (RFC 3339, e.g. `2026-03-01T09:00:00Z`); it starts 12 weeks
+    /// earlier. Default: now, to the second (printed, to repeat the run).
+    #[arg(long, env = "ROLLBOOK_GENERATE_END")]
+    pub end: Option<jiff::Timestamp>,
+    /// Also print one JSON line with the figures on standard output (the human summary then goes
+    /// to standard error).
+    #[arg(long)]
+    pub json: bool,
+    /// Commands per writer batch (for tuning; changes the history's timing).
+    #[arg(long, hide = true)]
+    pub batch: Option<usize>,
 }

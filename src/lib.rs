@@ -15,6 +15,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod generate;
 pub mod learner_key;
 pub mod projections;
 pub mod serve;

@@ -87,6 +87,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scan { db, decode } => {
             tokio::task::spawn_blocking(move || cli::scan(&db.db, decode)).await?
         }
+        Command::Generate(args) => {
+            tokio::task::spawn_blocking(move || rollbook::generate::run(&args)).await?
+        }
         Command::Verify { db } => tokio::task::spawn_blocking(move || cli::verify(&db.db)).await?,
         Command::User { db, command } => {
             tokio::task::spawn_blocking(move || cli::user(&db.db, command)).await?

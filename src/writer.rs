@@ -226,6 +226,12 @@ pub struct Submission {
     pub correlation_id: Option<Uuid>,
     /// What caused the command; defaults to the command id.
     pub causation_id: Option<Uuid>,
+    /// The command's id; the writer mints one (a version 7 UUID) when none is given. For tools that
+    /// must write the same history twice (`rollbook generate`); it must be unique.
+    pub command_id: Option<Uuid>,
+    /// The id to file the command's learner under if their key is new; minted when none is
+    /// given. Same purpose and rule as `command_id`.
+    pub new_learner_id: Option<LearnerId>,
 }
 
 impl Submission {
@@ -239,6 +245,8 @@ impl Submission {
             actor,
             correlation_id: None,
             causation_id: None,
+            command_id: None,
+            new_learner_id: None,
         }
     }
 }
@@ -602,7 +610,12 @@ impl Writer {
 
         let cohort = request.cohort();
         let learner = match request.learner_key() {
-            Some(key) => Some(Self::resolve_learner(reader, work, key)?),
+            Some(key) => Some(Self::resolve_learner(
+                reader,
+                work,
+                key,
+                submission.new_learner_id,
+            )?),
             None => None,
         };
         self.load_state(reader, work, cohort)?;
@@ -663,7 +676,7 @@ impl Writer {
             }
         }
 
-        let command_id = Uuid::now_v7();
+        let command_id = submission.command_id.unwrap_or_else(Uuid::now_v7);
         let index = work.batch.appends.len();
         if let Some(key) = submission.idempotency_key.clone() {
             work.keys
@@ -762,18 +775,20 @@ impl Writer {
         Ok(())
     }
 
-    /// The learner filed under `key` (as of this batch), or a fresh id not yet filed.
+    /// The learner filed under `key` (as of this batch), or a fresh id not yet filed (`fresh`
+    /// when given).
     fn resolve_learner(
         reader: &Reader,
         work: &BatchWork,
         key: &LearnerKey,
+        fresh: Option<LearnerId>,
     ) -> Result<(LearnerId, Option<LearnerRecord>), StoreError> {
         if let Some((id, record)) = work.learners.get(key) {
             return Ok((*id, record.clone()));
         }
         Ok(match reader.learner_by_key(key.as_str())? {
             Some((id, record)) => (id, Some(record)),
-            None => (LearnerId(Uuid::now_v7()), None),
+            None => (fresh.unwrap_or_else(|| LearnerId(Uuid::now_v7())), None),
         })
     }
 }

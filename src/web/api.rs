@@ -94,12 +94,11 @@ async fn execute(
 ) -> Result<Committed, ApiError> {
     let h = input::command_headers(headers).map_err(|e| field_error(&e))?;
     let submission = Submission {
-        request,
         expected_version: h.expected_version,
         idempotency_key: h.idempotency_key,
-        actor: principal.actor(),
         correlation_id: h.correlation_id,
         causation_id: h.causation_id,
+        ..Submission::new(request, principal.actor())
     };
     state
         .submit(principal, submission)
