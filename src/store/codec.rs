@@ -127,6 +127,30 @@ fn decode_native<T: bincode::Decode<()>>(
     Ok(value)
 }
 
+/// Encodes with bincode's own derive: the same bytes as the serde path for the event shapes
+/// (byte arrays, integers, strings), written without a call per array element. The golden
+/// tests pin the bytes.
+fn encode_native<T: bincode::Encode>(what: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
+    let bytes = bincode::encode_to_vec(value, config()).map_err(|e| CodecError::Encode {
+        what,
+        detail: e.to_string(),
+    })?;
+    within_limit(what, bytes)
+}
+
+/// [`encode_native`] behind the codec id byte.
+fn encode_framed_native<T: bincode::Encode>(
+    what: &'static str,
+    value: &T,
+) -> Result<Vec<u8>, CodecError> {
+    let mut out = vec![CODEC_BINCODE2];
+    bincode::encode_into_std_write(value, &mut out, config()).map_err(|e| CodecError::Encode {
+        what,
+        detail: e.to_string(),
+    })?;
+    within_limit(what, out)
+}
+
 /// Encodes `value` behind the codec id byte.
 fn encode_framed<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
     let mut out = vec![CODEC_BINCODE2];
@@ -169,7 +193,7 @@ fn capacity(what: &'static str, seats: u32) -> Result<Capacity, CodecError> {
 // ---- envelope ---------------------------------------------------------------------------------
 
 /// Stored envelope, version 1. Field order is the format.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, bincode::Encode)]
 struct EnvelopeV1 {
     position: u64,
     stream: [u8; 16],
@@ -203,7 +227,7 @@ pub fn encode_envelope(env: &Envelope) -> Result<Vec<u8>, CodecError> {
         causation_id: *env.meta.causation_id.as_bytes(),
         payload: encode_event(&env.event)?,
     };
-    encode_framed("envelope", &stored)
+    encode_framed_native("envelope", &stored)
 }
 
 /// The stored envelope read in place: the same format as [`EnvelopeV1`], with the type name,
@@ -267,7 +291,7 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope, CodecError> {
 
 // ---- event payloads ---------------------------------------------------------------------------
 
-#[derive(Serialize, Deserialize, bincode::Decode)]
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 struct CohortCreatedV1 {
     name: String,
     course: String,
@@ -278,24 +302,24 @@ struct CohortCreatedV1 {
     withdrawal_deadline: i64,
 }
 
-#[derive(Serialize, Deserialize, bincode::Decode)]
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 struct LearnerV1 {
     learner: [u8; 16],
 }
 
-#[derive(Serialize, Deserialize, bincode::Decode)]
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 struct WaitlistedV1 {
     learner: [u8; 16],
     position: u32,
 }
 
-#[derive(Serialize, Deserialize, bincode::Decode)]
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 struct LearnerReasonV1 {
     learner: [u8; 16],
     reason: String,
 }
 
-#[derive(Serialize, Deserialize, bincode::Decode)]
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 struct CapacityChangedV1 {
     from: u32,
     to: u32,
@@ -313,7 +337,7 @@ fn learner(bytes: [u8; 16]) -> LearnerId {
 pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
     let what = "event payload";
     match event {
-        Event::CohortCreated(c) => encode(
+        Event::CohortCreated(c) => encode_native(
             what,
             &CohortCreatedV1 {
                 name: c.name.clone(),
@@ -325,16 +349,18 @@ pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
                 withdrawal_deadline: micros(c.withdrawal_deadline),
             },
         ),
-        Event::StudentEnrolled { learner: l } | Event::WaitlistPromoted { learner: l } => encode(
-            what,
-            &LearnerV1 {
-                learner: learner_bytes(*l),
-            },
-        ),
+        Event::StudentEnrolled { learner: l } | Event::WaitlistPromoted { learner: l } => {
+            encode_native(
+                what,
+                &LearnerV1 {
+                    learner: learner_bytes(*l),
+                },
+            )
+        }
         Event::StudentWaitlisted {
             learner: l,
             position,
-        } => encode(
+        } => encode_native(
             what,
             &WaitlistedV1 {
                 learner: learner_bytes(*l),
@@ -342,14 +368,14 @@ pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
             },
         ),
         Event::StudentWithdrawn { learner: l, reason }
-        | Event::WaitlistLeft { learner: l, reason } => encode(
+        | Event::WaitlistLeft { learner: l, reason } => encode_native(
             what,
             &LearnerReasonV1 {
                 learner: learner_bytes(*l),
                 reason: reason.clone(),
             },
         ),
-        Event::CapacityChanged { from, to } => encode(
+        Event::CapacityChanged { from, to } => encode_native(
             what,
             &CapacityChangedV1 {
                 from: from.seats(),
