@@ -71,14 +71,6 @@ pub enum CodecError {
     },
 }
 
-fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, CodecError> {
-    let bytes = bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode {
-        what,
-        detail: e.to_string(),
-    })?;
-    within_limit(what, bytes)
-}
-
 /// bincode's limit guards decoding only: refuse to store what could not be read back.
 fn within_limit(what: &'static str, bytes: Vec<u8>) -> Result<Vec<u8>, CodecError> {
     if bytes.len() > MAX_VALUE_BYTES {
