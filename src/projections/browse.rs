@@ -16,11 +16,10 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::catalog::CohortView;
-use super::directory::Directory;
 use super::history::Step;
 use super::{History, Timelines};
 use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
-use crate::store::Envelope;
+use crate::store::{Envelope, LearnerRecord};
 
 /// The code of "no such thing" in the index's columns (no learner, a missing position).
 const NONE: u32 = u32::MAX;
@@ -28,16 +27,13 @@ const NONE: u32 = u32::MAX;
 /// this only marks what a broken store would leave out).
 const GAP: u8 = u8::MAX;
 
-/// Values mapped to dense codes in first-seen order (so live and replayed indexes agree). Each
-/// value is kept once: the lookup table holds only codes (4 bytes and a control byte a slot)
-/// and hashes the values they point at.
+/// Values mapped to dense codes in first-seen order (so live and replayed indexes agree).
 #[derive(Clone, Debug)]
 struct Interner<T: Hash + Eq> {
     values: Vec<T>,
-    codes: hashbrown::HashTable<u32>,
-    hasher: foldhash::fast::RandomState,
-    /// The code the last `intern` returned: consecutive events mostly share their cohort,
-    /// actor and correlation, and then cost one comparison.
+    codes: super::FastMap<T, u32>,
+    /// The code the last `intern` returned: consecutive events mostly share their cohort and
+    /// actor, and then cost one comparison.
     recent: Option<u32>,
 }
 
@@ -45,8 +41,7 @@ impl<T: Hash + Eq> Default for Interner<T> {
     fn default() -> Self {
         Self {
             values: Vec::new(),
-            codes: hashbrown::HashTable::new(),
-            hasher: foldhash::fast::RandomState::default(),
+            codes: super::FastMap::default(),
             recent: None,
         }
     }
@@ -61,6 +56,67 @@ impl<T: Hash + Eq> PartialEq for Interner<T> {
 impl<T: Hash + Eq> Eq for Interner<T> {}
 
 impl<T: Hash + Eq + Clone> Interner<T> {
+    /// The code of `value`, assigning the next one if new; and whether it was new.
+    fn intern(&mut self, value: &T) -> (u32, bool) {
+        if let Some(code) = self.recent {
+            if self.values[code as usize] == *value {
+                return (code, false);
+            }
+        }
+        let next = self.values.len() as u32;
+        let code = *self.codes.entry(value.clone()).or_insert(next);
+        self.recent = Some(code);
+        if code == next {
+            self.values.push(value.clone());
+        }
+        (code, code == next)
+    }
+
+    fn code<Q: Hash + Eq + ?Sized>(&self, value: &Q) -> Option<u32>
+    where
+        T: std::borrow::Borrow<Q>,
+    {
+        self.codes.get(value).copied()
+    }
+
+    fn get(&self, code: u32) -> Option<&T> {
+        self.values.get(code as usize)
+    }
+}
+
+/// An [`Interner`] that keeps each value once: its lookup table holds only codes (4 bytes and
+/// a control byte a slot) and hashes the values they point at. A lookup costs a second memory
+/// access; used for correlation ids, of which there are about as many as commands.
+#[derive(Clone, Debug)]
+struct CompactInterner<T: Hash + Eq> {
+    values: Vec<T>,
+    codes: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    /// The code the last `intern` returned: consecutive events mostly share their cohort,
+    /// actor and correlation, and then cost one comparison.
+    recent: Option<u32>,
+}
+
+impl<T: Hash + Eq> Default for CompactInterner<T> {
+    fn default() -> Self {
+        Self {
+            values: Vec::new(),
+            codes: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
+            recent: None,
+        }
+    }
+}
+
+impl<T: Hash + Eq> PartialEq for CompactInterner<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values
+    }
+}
+
+impl<T: Hash + Eq> Eq for CompactInterner<T> {}
+
+impl<T: Hash + Eq + Clone> CompactInterner<T> {
     /// The code of `value`, assigning the next one if new; and whether it was new.
     fn intern(&mut self, value: &T) -> (u32, bool) {
         if let Some(code) = self.recent {
@@ -182,7 +238,7 @@ pub struct EventIndex {
     cohorts: Interner<CohortId>,
     learners: Interner<LearnerId>,
     actors: Interner<String>,
-    correlations: Interner<Uuid>,
+    correlations: CompactInterner<Uuid>,
     /// Newest position of each correlation code.
     last_of_correlation: Vec<u64>,
     position: u64,
@@ -686,7 +742,7 @@ fn rank_field(field: &str, query: &str) -> Option<Rank> {
 /// to who has it. Ids are coded in first-seen order, the same live and on replay, and word
 /// lists are sorted by code: a newcomer is appended, and the index is the same however it was
 /// built.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 struct Corpus<Id: Hash + Eq, const N: usize> {
     ids: Interner<Id>,
     /// Normalised fields, by code.
@@ -696,6 +752,22 @@ struct Corpus<Id: Hash + Eq, const N: usize> {
     raw: Vec<u64>,
     words: BTreeMap<Box<str>, Vec<u32>>,
 }
+
+/// Two corpora are equal when they file the same ids under the same texts, whatever the order
+/// they were filed in (a replay files learners in id order, live updates in commit order).
+impl<Id: Hash + Eq + Clone, const N: usize> PartialEq for Corpus<Id, N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.texts.len() == other.texts.len()
+            && self.ids.values.iter().zip(&self.texts).all(|(id, texts)| {
+                other
+                    .ids
+                    .code(id)
+                    .is_some_and(|code| other.texts[code as usize] == *texts)
+            })
+    }
+}
+
+impl<Id: Hash + Eq + Clone, const N: usize> Eq for Corpus<Id, N> {}
 
 /// The hash of raw fields (fixed seed: two indexes built apart must agree).
 fn raw_hash<const N: usize>(fields: &[&str; N]) -> u64 {
@@ -839,26 +911,24 @@ pub struct SearchIndex {
 }
 
 impl SearchIndex {
-    /// Indexes a new cohort, or a learner as the directory files them when they enroll (the
-    /// only command that files or renames a learner, so every change of key or name comes with
-    /// an event naming the learner).
-    pub fn apply(&mut self, envelope: &Envelope, directory: &Directory) {
+    /// Indexes a new cohort.
+    pub fn apply(&mut self, envelope: &Envelope) {
         if envelope.position <= self.position {
             return;
         }
         self.position = envelope.position;
-        match &envelope.event {
-            Event::CohortCreated(data) => self.cohorts.set(
+        if let Event::CohortCreated(data) = &envelope.event {
+            self.cohorts.set(
                 envelope.cohort,
                 [&data.name, &data.course, &data.instructor],
-            ),
-            Event::StudentEnrolled { learner } | Event::StudentWaitlisted { learner, .. } => {
-                if let Some(record) = directory.get(*learner) {
-                    self.learners.set(*learner, [&record.key, &record.name]);
-                }
-            }
-            _ => {}
+            );
         }
+    }
+
+    /// Files a learner as the directory has them (called for every directory entry loaded or
+    /// upserted, so a rename replaces what they were found by).
+    pub fn file_learner(&mut self, id: LearnerId, record: &LearnerRecord) {
+        self.learners.set(id, [&record.key, &record.name]);
     }
 
     /// Global position of the last event applied.
@@ -1021,9 +1091,10 @@ impl CohortDiff {
 
 #[cfg(test)]
 mod tests {
+    use super::super::directory::Directory;
     use super::*;
     use crate::domain::{Capacity, CohortCreated};
-    use crate::store::{Actor, CommandMeta, LearnerRecord};
+    use crate::store::{Actor, CommandMeta};
 
     fn id(n: u128) -> CohortId {
         CohortId(Uuid::from_u128(n))
@@ -1216,9 +1287,8 @@ mod tests {
             (4, created("Trust and Safety", "T", "W"), "a", 4),
             (5, created("Go", "G", "Q"), "a", 5),
         ]);
-        let directory = Directory::default();
         for e in &envelopes {
-            search.apply(e, &directory);
+            search.apply(e);
         }
         let found = search.search("  RUST ", 10);
         let ids: Vec<(CohortId, Rank)> = found.cohorts.iter().map(|h| (h.id, h.rank)).collect();
@@ -1264,17 +1334,21 @@ mod tests {
             (1, Event::StudentEnrolled { learner: who(1) }, "a", 4),
         ]);
         let mut live = SearchIndex::default();
-        live.apply(&envelopes[0], &directory);
-        live.apply(&envelopes[1], &directory);
-        live.apply(&envelopes[2], &directory);
+        for e in &envelopes {
+            live.apply(e);
+        }
+        live.file_learner(who(1), directory.get(who(1)).unwrap());
         assert_eq!(live.search("lopez", 5).learners.len(), 1);
         directory.upsert(who(1), record("Ana Smith"));
-        live.apply(&envelopes[3], &directory);
+        live.file_learner(who(1), directory.get(who(1)).unwrap());
         assert!(live.search("lopez", 5).learners.is_empty());
         assert_eq!(live.search("smith", 5).learners[0].id, who(1));
         let mut replayed = SearchIndex::default();
         for e in &envelopes {
-            replayed.apply(e, &directory);
+            replayed.apply(e);
+        }
+        for (id, record) in directory.entries() {
+            replayed.file_learner(id, record);
         }
         assert_eq!(live, replayed, "renames leave no trace a replay would not");
     }

@@ -87,7 +87,7 @@ impl Projections {
             .apply(envelope, self.catalog.get(envelope.cohort), before, after);
         // ---- browse: apply ----
         self.events.apply(envelope);
-        self.search.apply(envelope, &self.directory);
+        self.search.apply(envelope);
         self.position = envelope.position;
         self.events_applied += 1;
     }
@@ -139,6 +139,7 @@ impl Projections {
     /// entry upserted) and the rejected-command journal (replaced whole).
     pub fn load_tables(&mut self, reader: &crate::store::Reader) -> Result<(), StoreError> {
         for (id, record) in reader.learners()? {
+            self.search.file_learner(id, &record);
             self.directory.upsert(id, record);
         }
         let mut journal = Journal::default();
@@ -306,6 +307,7 @@ impl ReadModel {
     ) {
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         for (id, record) in learners {
+            inner.search.file_learner(*id, record);
             inner.directory.upsert(*id, record.clone());
         }
         for (id, entry) in journal {
