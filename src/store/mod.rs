@@ -27,14 +27,14 @@ use redb::{
 use uuid::Uuid;
 
 pub use accounts::AccountsSnapshot;
+/// For the benchmark suite's `SQLite` peer, which decodes the very bytes rollbook stores.
+#[doc(hidden)]
+pub use codec::decode_envelope;
 pub use codec::{
     AccountRecord, CODEC_BINCODE2, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION,
     JournalEntry, LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION, SessionRecord,
     TokenRecord,
 };
-/// For the benchmark suite's `SQLite` peer, which decodes the very bytes rollbook stores.
-#[doc(hidden)]
-pub use codec::decode_envelope;
 pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use error::StoreError;
