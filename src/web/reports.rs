@@ -40,6 +40,8 @@ const MAX_PAGE: usize = 1 << 32;
 const CSV_CHUNK: usize = 1000;
 /// Cohorts or dates each dashboard signal lists before saying how many more there are.
 const SIGNAL_ROWS: usize = 10;
+/// How far past the shown rows a signal's list is counted.
+const MAX_COUNTED: usize = 1000;
 /// How far ahead the dashboard looks for deadlines.
 const SIGNAL_DAYS: i64 = 7;
 
@@ -1063,20 +1065,43 @@ pub struct SignalDeadline {
 pub struct Listed<T> {
     pub items: Vec<T>,
     pub more: usize,
+    /// Counting stopped at [`MAX_COUNTED`]: there are more than `more`.
+    pub more_capped: bool,
 }
 
 impl<T> Listed<T> {
+    /// The first [`SIGNAL_ROWS`] items shown, and the rest counted up to [`MAX_COUNTED`], so a
+    /// dashboard costs the same however many cohorts are near full.
     fn of<I>(ids: impl Iterator<Item = I>, mut show: impl FnMut(I) -> Option<T>) -> Self {
         let mut items = Vec::new();
         let mut more = 0;
         for id in ids {
             if items.len() < SIGNAL_ROWS {
                 items.extend(show(id));
-            } else {
+            } else if more < MAX_COUNTED {
                 more += 1;
+            } else {
+                return Self {
+                    items,
+                    more,
+                    more_capped: true,
+                };
             }
         }
-        Self { items, more }
+        Self {
+            items,
+            more,
+            more_capped: false,
+        }
+    }
+
+    /// "12", or "1000+" when counting stopped.
+    pub fn more_words(&self) -> String {
+        if self.more_capped {
+            format!("{}+", self.more)
+        } else {
+            self.more.to_string()
+        }
     }
 }
 
@@ -1117,5 +1142,24 @@ pub fn signals(read: &Projections, now: Timestamp) -> DashboardSignals {
             })
         }),
         days: SIGNAL_DAYS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_list_shows_its_first_rows_and_counts_the_rest_up_to_a_cap() {
+        let few = Listed::of(0..15, Some);
+        assert_eq!(
+            (few.items.len(), few.more, few.more_words()),
+            (10, 5, "5".to_owned())
+        );
+        let many = Listed::of(0..5000, Some);
+        assert_eq!(many.items, (0..10).collect::<Vec<_>>());
+        assert_eq!(many.more_words(), format!("{MAX_COUNTED}+"));
+        let exactly = Listed::of(0..(SIGNAL_ROWS + MAX_COUNTED), Some);
+        assert_eq!(exactly.more_words(), MAX_COUNTED.to_string());
     }
 }
