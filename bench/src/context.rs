@@ -28,7 +28,15 @@ pub struct Ctx {
     pub results: Results,
     /// Seconds spent waiting for a quiet machine so far (at most [`WAIT_BUDGET`] in all).
     pub waited: f64,
+    /// The most other processes took of the server's core in any measured run of this round.
+    pub round_contention: f64,
 }
+
+/// A round during which other processes took more than this share (percent) of the server's
+/// core in any measured run is run again.
+pub const CONTENTION_LIMIT: f64 = 10.0;
+/// At most this many rounds of a section are run again.
+pub const MAX_REDONE: usize = 3;
 
 /// The most a run waits for other processes to leave the CPU, in all.
 pub const WAIT_BUDGET: f64 = 300.0;
@@ -100,6 +108,40 @@ impl Ctx {
         }
     }
 
+    /// Runs `body` for rounds 1..=rounds. A round during which other processes took more than
+    /// [`CONTENTION_LIMIT`] of the server's core in any measured run is thrown away (its figures
+    /// rolled back) and run again, at most [`MAX_REDONE`] times per section; the report counts
+    /// them (`SECTION.redone_rounds`).
+    pub fn rounds(
+        &mut self,
+        section: &str,
+        mut body: impl FnMut(&mut Self, usize) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let (mut round, mut redone) = (1, 0);
+        while round <= self.options.rounds {
+            let before = self.results.clone();
+            self.round_contention = 0.0;
+            body(self, round)?;
+            let worst = self.round_contention;
+            if worst > CONTENTION_LIMIT && redone < MAX_REDONE {
+                self.results = before;
+                redone += 1;
+                self.results
+                    .fact(format!("{section}.redone_rounds"), redone.to_string());
+                self.results
+                    .push("contention.discarded_round_percent", worst);
+                self.say(&format!(
+                    "{section} round {round} thrown away: other processes took up to {worst:.0}% \
+                     of the server's core; running it again"
+                ));
+                self.quiet_check(&format!("{section}.redo{redone}"));
+                continue;
+            }
+            round += 1;
+        }
+        Ok(())
+    }
+
     /// Runs `run` (a wrk run against the server `server_pid`) and records how much of the
     /// server's core other processes took meanwhile, under `contention.server_core_percent`.
     pub fn on_server_core<T>(
@@ -114,6 +156,7 @@ impl Ctx {
         let out = run(self)?;
         if let Some(percent) = share.and_then(|s| s.others_percent()) {
             self.results.push("contention.server_core_percent", percent);
+            self.round_contention = self.round_contention.max(percent);
         }
         Ok(out)
     }

@@ -34,6 +34,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
         pin,
         results: Results::default(),
         waited: 0.0,
+        round_contention: 0.0,
         options,
     };
     preflight(&ctx)?;

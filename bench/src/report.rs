@@ -388,10 +388,32 @@ fn header(md: &mut String, h: &Header, r: &Results) {
         ) {
             (Some(median), Some((_, max))) => format!(
                 "other processes (and hypervisor steal) took a median {median:.1}% and at most \
-                 {max:.1}% of the server's core during the {} wrk runs",
+                 {max:.1}% of the server's core during the {} wrk runs kept",
                 contention.len()
             ),
             _ => "not measured".into(),
+        }
+    );
+    let redone: Vec<String> = ["commands", "pages"]
+        .iter()
+        .filter_map(|s| {
+            r.get_fact(&format!("{s}.redone_rounds"))
+                .map(|n| format!("{s}: {n}"))
+        })
+        .collect();
+    let _ = writeln!(
+        md,
+        "| rounds run again | {} |",
+        if redone.is_empty() {
+            "none (a round is run again, up to 3 times per section, when other processes take \
+             over 10% of the server's core during any of its wrk runs)"
+                .to_owned()
+        } else {
+            format!(
+                "{} (a round is run again, up to 3 times per section, when other processes take \
+                 over 10% of the server's core during any of its wrk runs; its figures are dropped)",
+                redone.join(", ")
+            )
         }
     );
     for (k, v) in &h.machine {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::stats;
 
 /// Samples and facts of one run.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Results {
     samples: BTreeMap<String, Vec<f64>>,
     facts: BTreeMap<String, String>,

@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -42,7 +43,7 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         // Warm-up, not recorded.
         enroll_run(ctx, v, 16, 2, "warm")?;
     }
-    for round in 1..=ctx.options.rounds {
+    ctx.rounds("commands", |ctx, round| {
         if round > 1 {
             ctx.fsync_probe(&format!("round{round}"))?;
         }
@@ -80,7 +81,8 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
             }
             ctx.say(&line);
         }
-    }
+        Ok(())
+    })?;
     ctx.fsync_probe("after")?;
     // Each round's fsync rate: the mean of the probes just before and just after it.
     let probes = ctx.results.samples("fsync.per_second").to_vec();
@@ -179,8 +181,11 @@ fn enroll_run(
     seconds: u32,
     tag: &str,
 ) -> anyhow::Result<wrk::Outcome> {
+    // Learners are unique per run, also when a round is run again.
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
     let before = position(v.server.port)?;
-    let prefix = format!("{}-{tag}-c{connections}", v.label.replace('_', ""));
+    let prefix = format!("{}-{tag}-c{connections}-{run}", v.label.replace('_', ""));
     let outcome = wrk::run(
         ctx.pin.load,
         &wrk::Spec {

@@ -41,7 +41,7 @@ pub fn run(ctx: &mut Ctx, ds: &Dataset) -> anyhow::Result<()> {
     let auth = format!("Authorization: Bearer {}", ds.token);
     // Warm-up, not recorded.
     page_run(ctx, &base, &cookie_header, "/", 16, 2)?;
-    for round in 1..=ctx.options.rounds {
+    ctx.rounds("pages", |ctx, round| {
         if round > 1 {
             ctx.quiet_check(&format!("pages.round{round}"));
         }
@@ -72,7 +72,8 @@ pub fn run(ctx: &mut Ctx, ds: &Dataset) -> anyhow::Result<()> {
             }
             ctx.say(&line);
         }
-    }
+        Ok(())
+    })?;
     // The session must still be good, or the runs above measured redirects.
     for (_, path) in &pages {
         check_page(port, &cookie, path)?;
