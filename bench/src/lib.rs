@@ -6,8 +6,6 @@
 
 pub mod charts;
 pub mod codec_bridge;
-#[cfg(not(rollbook_public_codec))]
-mod codec_mirror;
 pub mod config;
 pub mod context;
 pub mod datasets;
