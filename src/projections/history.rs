@@ -74,6 +74,29 @@ pub struct HistoryEntry {
     pub freed_by: Option<(u64, &'static str)>,
 }
 
+/// Distinct reason texts, each kept once, coded in first-seen order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Reasons {
+    texts: Vec<Box<str>>,
+    codes: std::collections::HashMap<Box<str>, u32>,
+}
+
+impl Reasons {
+    fn code(&mut self, text: &str) -> u32 {
+        if let Some(code) = self.codes.get(text) {
+            return *code;
+        }
+        let code = self.texts.len() as u32;
+        self.texts.push(text.into());
+        self.codes.insert(text.into(), code);
+        code
+    }
+
+    fn text(&self, code: u32) -> Option<&str> {
+        self.texts.get(code as usize).map(AsRef::as_ref)
+    }
+}
+
 /// The last event of a cohort, as far as the next one's provenance needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Last {
@@ -88,7 +111,10 @@ struct Last {
 pub struct History {
     steps: FastMap<CohortId, Vec<Step>>,
     /// Reasons of withdrawals and of leaving the waitlist, by position.
-    reasons: FastMap<u64, Box<str>>,
+    reasons: FastMap<u64, u32>,
+    /// Each distinct reason text once (staff pick from a few reasons far more often than they
+    /// write new ones), by the code `reasons` holds.
+    reason_texts: Reasons,
     /// The seat-freeing event of each automatic promotion, by the promotion's position.
     freed_by: FastMap<u64, u64>,
     last: FastMap<CohortId, Last>,
@@ -104,11 +130,13 @@ impl History {
         let previous = self.last.get(&envelope.cohort).copied();
         let frees = match &envelope.event {
             Event::StudentWithdrawn { reason, .. } => {
-                self.reasons.insert(position, reason.as_str().into());
+                let code = self.reason_texts.code(reason);
+                self.reasons.insert(position, code);
                 Some(position)
             }
             Event::WaitlistLeft { reason, .. } => {
-                self.reasons.insert(position, reason.as_str().into());
+                let code = self.reason_texts.code(reason);
+                self.reasons.insert(position, code);
                 None
             }
             Event::CapacityChanged { .. } => Some(position),
@@ -148,7 +176,9 @@ impl History {
     /// The reason given with the withdrawal or waitlist departure at `position`.
     #[must_use]
     pub fn reason(&self, position: u64) -> Option<&str> {
-        self.reasons.get(&position).map(AsRef::as_ref)
+        self.reasons
+            .get(&position)
+            .and_then(|code| self.reason_texts.text(*code))
     }
 
     /// A cohort's steps, oldest first (step `i` is stream version `i + 1`).
@@ -197,7 +227,7 @@ impl History {
             occurred_at: event.occurred_at,
             actor: event.actor,
             learner: event.learner,
-            reason: self.reasons.get(&step.position).map(ToString::to_string),
+            reason: self.reason(step.position).map(str::to_owned),
             before,
             after: step.after,
             freed_by: self.freed_by.get(&step.position).and_then(|cause| {
