@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::catalog::CohortView;
 use super::history::Step;
+use super::interner::{CompactInterner, Interner};
 use super::{History, Timelines};
 use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
 use crate::store::{Envelope, LearnerRecord};
@@ -26,133 +27,6 @@ const NONE: u32 = u32::MAX;
 /// The type code of a position no event was applied at (the store's positions are gapless, so
 /// this only marks what a broken store would leave out).
 const GAP: u8 = u8::MAX;
-
-/// Values mapped to dense codes in first-seen order (so live and replayed indexes agree).
-#[derive(Clone, Debug)]
-struct Interner<T: Hash + Eq> {
-    values: Vec<T>,
-    codes: super::FastMap<T, u32>,
-    /// The code the last `intern` returned: consecutive events mostly share their cohort and
-    /// actor, and then cost one comparison.
-    recent: Option<u32>,
-}
-
-impl<T: Hash + Eq> Default for Interner<T> {
-    fn default() -> Self {
-        Self {
-            values: Vec::new(),
-            codes: super::FastMap::default(),
-            recent: None,
-        }
-    }
-}
-
-impl<T: Hash + Eq> PartialEq for Interner<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.values == other.values
-    }
-}
-
-impl<T: Hash + Eq> Eq for Interner<T> {}
-
-impl<T: Hash + Eq + Clone> Interner<T> {
-    /// The code of `value`, assigning the next one if new; and whether it was new.
-    fn intern(&mut self, value: &T) -> (u32, bool) {
-        if let Some(code) = self.recent {
-            if self.values[code as usize] == *value {
-                return (code, false);
-            }
-        }
-        let next = self.values.len() as u32;
-        let code = *self.codes.entry(value.clone()).or_insert(next);
-        self.recent = Some(code);
-        if code == next {
-            self.values.push(value.clone());
-        }
-        (code, code == next)
-    }
-
-    fn code<Q: Hash + Eq + ?Sized>(&self, value: &Q) -> Option<u32>
-    where
-        T: std::borrow::Borrow<Q>,
-    {
-        self.codes.get(value).copied()
-    }
-
-    fn get(&self, code: u32) -> Option<&T> {
-        self.values.get(code as usize)
-    }
-}
-
-/// An [`Interner`] that keeps each value once: its lookup table holds only codes (4 bytes and
-/// a control byte a slot) and hashes the values they point at. A lookup costs a second memory
-/// access; used for correlation ids, of which there are about as many as commands.
-#[derive(Clone, Debug)]
-struct CompactInterner<T: Hash + Eq> {
-    values: Vec<T>,
-    codes: hashbrown::HashTable<u32>,
-    hasher: foldhash::fast::RandomState,
-    /// The code the last `intern` returned: consecutive events mostly share their cohort,
-    /// actor and correlation, and then cost one comparison.
-    recent: Option<u32>,
-}
-
-impl<T: Hash + Eq> Default for CompactInterner<T> {
-    fn default() -> Self {
-        Self {
-            values: Vec::new(),
-            codes: hashbrown::HashTable::new(),
-            hasher: foldhash::fast::RandomState::default(),
-            recent: None,
-        }
-    }
-}
-
-impl<T: Hash + Eq> PartialEq for CompactInterner<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.values == other.values
-    }
-}
-
-impl<T: Hash + Eq> Eq for CompactInterner<T> {}
-
-impl<T: Hash + Eq + Clone> CompactInterner<T> {
-    /// The code of `value`, assigning the next one if new; and whether it was new.
-    fn intern(&mut self, value: &T) -> (u32, bool) {
-        if let Some(code) = self.recent {
-            if self.values[code as usize] == *value {
-                return (code, false);
-            }
-        }
-        if let Some(code) = self.code(value) {
-            self.recent = Some(code);
-            return (code, false);
-        }
-        let code = self.values.len() as u32;
-        self.recent = Some(code);
-        self.values.push(value.clone());
-        let (values, hasher) = (&self.values, &self.hasher);
-        self.codes.insert_unique(hasher.hash_one(value), code, |c| {
-            hasher.hash_one(&values[*c as usize])
-        });
-        (code, true)
-    }
-
-    fn code<Q: Hash + Eq + ?Sized>(&self, value: &Q) -> Option<u32>
-    where
-        T: std::borrow::Borrow<Q>,
-    {
-        self.codes
-            .find(self.hasher.hash_one(value), |c| {
-                self.values[*c as usize].borrow() == value
-            })
-            .copied()
-    }
-
-    fn get(&self, code: u32) -> Option<&T> {
-        self.values.get(code as usize)
-    }
-}
 
 /// What the event browser filters on, with every name already resolved to an id. `None` means
 /// "any"; the filters combine with "and".

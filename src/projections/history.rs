@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::FastMap;
 use super::browse::EventIndex;
 use super::catalog::CohortView;
+use super::interner::Interner;
 use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
 use crate::store::Envelope;
 
@@ -74,29 +75,6 @@ pub struct HistoryEntry {
     pub freed_by: Option<(u64, &'static str)>,
 }
 
-/// Distinct reason texts, each kept once, coded in first-seen order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Reasons {
-    texts: Vec<Box<str>>,
-    codes: std::collections::HashMap<Box<str>, u32>,
-}
-
-impl Reasons {
-    fn code(&mut self, text: &str) -> u32 {
-        if let Some(code) = self.codes.get(text) {
-            return *code;
-        }
-        let code = self.texts.len() as u32;
-        self.texts.push(text.into());
-        self.codes.insert(text.into(), code);
-        code
-    }
-
-    fn text(&self, code: u32) -> Option<&str> {
-        self.texts.get(code as usize).map(AsRef::as_ref)
-    }
-}
-
 /// The last event of a cohort, as far as the next one's provenance needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Last {
@@ -114,7 +92,7 @@ pub struct History {
     reasons: FastMap<u64, u32>,
     /// Each distinct reason text once (staff pick from a few reasons far more often than they
     /// write new ones), by the code `reasons` holds.
-    reason_texts: Reasons,
+    reason_texts: Interner<Box<str>>,
     /// The seat-freeing event of each automatic promotion, by the promotion's position.
     freed_by: FastMap<u64, u64>,
     last: FastMap<CohortId, Last>,
@@ -130,12 +108,12 @@ impl History {
         let previous = self.last.get(&envelope.cohort).copied();
         let frees = match &envelope.event {
             Event::StudentWithdrawn { reason, .. } => {
-                let code = self.reason_texts.code(reason);
+                let code = self.reason_code(reason);
                 self.reasons.insert(position, code);
                 Some(position)
             }
             Event::WaitlistLeft { reason, .. } => {
-                let code = self.reason_texts.code(reason);
+                let code = self.reason_code(reason);
                 self.reasons.insert(position, code);
                 None
             }
@@ -173,12 +151,19 @@ impl History {
         self.position
     }
 
+    fn reason_code(&mut self, reason: &str) -> u32 {
+        self.reason_texts
+            .code(reason)
+            .unwrap_or_else(|| self.reason_texts.intern(&reason.into()).0)
+    }
+
     /// The reason given with the withdrawal or waitlist departure at `position`.
     #[must_use]
     pub fn reason(&self, position: u64) -> Option<&str> {
         self.reasons
             .get(&position)
-            .and_then(|code| self.reason_texts.text(*code))
+            .and_then(|code| self.reason_texts.get(*code))
+            .map(AsRef::as_ref)
     }
 
     /// A cohort's steps, oldest first (step `i` is stream version `i + 1`).

@@ -8,6 +8,7 @@ mod browse;
 mod catalog;
 mod directory;
 mod history;
+mod interner;
 mod journal;
 mod reports;
 mod status;
