@@ -281,32 +281,9 @@ pub fn scan_sqlite(path: &Path, decode: bool) -> anyhow::Result<Value> {
     }))
 }
 
-/// Builds the `SQLite` peer of a whole rollbook file (10,000 rows per transaction), after checking
-/// that every event decodes here exactly as rollbook's own `for_each_event` decodes it.
+/// Builds the `SQLite` peer of a whole rollbook file (10,000 rows per transaction).
 pub fn prepare(src: &Path, out: &Path) -> anyhow::Result<Value> {
     let rows = load_rows(src, u64::MAX)?;
-    {
-        let store = Store::open(src, &StoreOptions::default())?;
-        let mut i = 0usize;
-        let mut mismatch = None;
-        store.read()?.for_each_event(|e| {
-            if mismatch.is_none() && rows.get(i).is_none_or(|r| r.envelope != e) {
-                mismatch = Some(e.position);
-            }
-            i += 1;
-        })?;
-        if let Some(position) = mismatch {
-            bail!(
-                "the bench decoder ({}) disagrees with rollbook at position {position}",
-                codec_bridge::DECODER
-            );
-        }
-        anyhow::ensure!(
-            i == rows.len(),
-            "rollbook read {i} events, raw {}",
-            rows.len()
-        );
-    }
     let started = Instant::now();
     let sqlite = SqliteAppender::create(out)?;
     for chunk in rows.chunks(10_000) {
