@@ -45,7 +45,7 @@ impl Credentials {
 }
 
 /// Seeds (once per database) an account per role, named after it, and a token for each.
-fn seed(db: &std::path::Path, clock: Arc<FixedClock>) -> Credentials {
+pub fn seed(db: &std::path::Path, clock: Arc<FixedClock>) -> Credentials {
     let store = Arc::new(Store::open(db, &StoreOptions::default()).expect("store opens"));
     let auth = Auth::load(
         store,

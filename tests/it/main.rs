@@ -12,6 +12,7 @@ mod generate;
 mod hardening;
 mod helpers;
 mod maintenance;
+mod old_release;
 mod pages;
 mod properties;
 mod reports;
