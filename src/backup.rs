@@ -3,16 +3,14 @@
 //! SHA-256 of the file, rollbook version). Also scheduled backups with rotation, and restore.
 
 use std::fs::{self, File};
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context as _, bail};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
-use crate::store::{Store, StoreError, chain, verify};
+use crate::store::{Store, StoreError, chain, file_sha256, verify};
 
 /// What a backup is, written beside it as `<file>.manifest.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,21 +42,6 @@ pub fn manifest_path(file: &Path) -> PathBuf {
     file.with_file_name(name)
 }
 
-fn sha256_of(path: &Path) -> anyhow::Result<String> {
-    let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    let digest: [u8; 32] = hasher.finalize().into();
-    Ok(chain::show(&digest))
-}
-
 /// Makes a verified backup of `store` at `dest` (which must not exist), with its manifest.
 pub fn backup(store: &Store, dest: &Path, now: Timestamp) -> anyhow::Result<Manifest> {
     let copy = store
@@ -74,7 +57,7 @@ pub fn backup(store: &Store, dest: &Path, now: Timestamp) -> anyhow::Result<Mani
             .chain_head
             .map(|(_, h)| chain::show(&h))
             .unwrap_or_default(),
-        sha256: sha256_of(dest)?,
+        sha256: chain::show(&file_sha256(dest)?),
         rollbook_version: env!("CARGO_PKG_VERSION").to_owned(),
         verified: true,
     };

@@ -59,24 +59,6 @@ pub fn link(previous: &[u8; 32], position: u64, digest: &[u8; 32]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// The chain head as stored in the meta table.
-#[must_use]
-pub fn encode_head(position: u64, hash: &[u8; 32]) -> Vec<u8> {
-    let mut out = position.to_le_bytes().to_vec();
-    out.extend_from_slice(hash);
-    out
-}
-
-/// Reads a stored chain head.
-#[must_use]
-pub fn decode_head(bytes: &[u8]) -> Option<(u64, [u8; 32])> {
-    let (position, hash) = bytes.split_at_checked(8)?;
-    Some((
-        u64::from_le_bytes(position.try_into().ok()?),
-        hash.try_into().ok()?,
-    ))
-}
-
 /// Lower-case hex of a hash, for people.
 #[must_use]
 pub fn show(hash: &[u8; 32]) -> String {

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableTable, TableDefinition};
 
 use super::tables::{
-    ACCOUNTS, CHAIN, COMMANDS, EVENTS, JOURNAL, LEARNER_KEYS, LEARNERS, META, META_BYTES, SESSIONS,
-    SNAPSHOTS, STREAM_INDEX, STREAMS, TOKENS,
+    ACCOUNTS, COMMANDS, DIRECTORY, EVENTS, JOURNAL, META, SESSIONS, SNAPSHOTS, STREAM_INDEX, TOKENS,
 };
 use super::{Store, StoreError, chain};
 
@@ -92,8 +91,8 @@ impl Store {
                 })?;
             let txn = copy.begin_write()?;
             copy_tables!(reader.txn, txn;
-                META, META_BYTES, EVENTS, CHAIN, STREAM_INDEX, STREAMS, SNAPSHOTS, COMMANDS,
-                LEARNERS, LEARNER_KEYS, JOURNAL, ACCOUNTS, TOKENS, SESSIONS);
+                META, EVENTS, STREAM_INDEX, SNAPSHOTS, COMMANDS, DIRECTORY, JOURNAL, ACCOUNTS,
+                TOKENS, SESSIONS);
             txn.commit()?;
             drop(copy);
             File::open(&temporary)

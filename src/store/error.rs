@@ -30,6 +30,21 @@ pub enum StoreError {
         /// Newest format this build reads.
         supported: u64,
     },
+    /// An older store format could not be upgraded; the file was left as it was.
+    #[error(
+        "cannot upgrade {path} from store format {from} to format {to}: {detail}; the file was \
+         left as it was"
+    )]
+    UpgradeRefused {
+        /// The file.
+        path: PathBuf,
+        /// Format in the file.
+        from: u64,
+        /// Format this build writes.
+        to: u64,
+        /// Why.
+        detail: String,
+    },
     /// Another process holds the database open.
     #[error("{path} is in use by another process (is a rollbook server running on it?)")]
     InUse {

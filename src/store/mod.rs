@@ -13,6 +13,7 @@ mod envelope;
 mod error;
 mod scan;
 mod tables;
+mod upgrade;
 mod verify;
 
 use std::fs::File;
@@ -39,16 +40,18 @@ pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use error::StoreError;
 pub use scan::{ScanSummary, scan};
+pub use upgrade::file_sha256;
 pub use verify::{VerifyError, VerifyReport, verify};
 
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 use tables::{
-    ACCOUNTS, CHAIN, COMMANDS, EVENTS, JOURNAL, LEARNER_KEYS, LEARNERS, META, META_BYTES,
-    META_CHAIN_HEAD, META_FORMAT_VERSION, SESSIONS, SNAPSHOTS, STREAM_INDEX, STREAMS, TOKENS,
+    ACCOUNTS, COMMANDS, DIRECTORY, EVENTS, JOURNAL, META, META_FORMAT_VERSION, SESSIONS, SNAPSHOTS,
+    STREAM_INDEX, TOKENS,
 };
 
-/// The store format this build writes and the newest it reads.
-pub const STORE_FORMAT_VERSION: u64 = 1;
+/// The store format this build writes and the newest it reads. Older formats are upgraded in
+/// place when opened for writing, after a verified backup (see `upgrade`).
+pub const STORE_FORMAT_VERSION: u64 = 2;
 
 /// The first bytes of every redb file.
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -134,10 +137,26 @@ impl Batch {
 impl Store {
     /// Opens the database at `path`, creating it when the file is missing or empty. A file that
     /// is not a rollbook database, or of a newer store format, is refused and left untouched.
+    ///
+    /// A file of an older store format is first copied to a verified backup beside it (named
+    /// after its format), then upgraded in place in one transaction; both are logged.
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
         let fresh = is_missing_or_empty(path)?;
-        if !fresh {
-            precheck_existing(path, options)?;
+        let mut backup = None;
+        if !fresh
+            && let Some(found) = precheck_existing(path, options)?
+            && found < STORE_FORMAT_VERSION
+        {
+            // The precheck ran in the condition, for every existing file.
+            let copy = upgrade::backup_before(path, found, options)?;
+            tracing::info!(
+                path = %path.display(),
+                from = found,
+                to = STORE_FORMAT_VERSION,
+                backup = %copy.display(),
+                "upgrading the store format; a verified backup of the old file was written first"
+            );
+            backup = Some(copy);
         }
         let db = Database::builder()
             .set_cache_size(options.cache_size)
@@ -148,6 +167,14 @@ impl Store {
             path: path.to_owned(),
         };
         store.initialise(fresh)?;
+        if let Some(backup) = backup {
+            tracing::info!(
+                path = %path.display(),
+                format = STORE_FORMAT_VERSION,
+                backup = %backup.display(),
+                "store format upgraded; keep the backup until you no longer need to go back"
+            );
+        }
         Ok(store)
     }
 
@@ -178,46 +205,28 @@ impl Store {
     }
 
     /// Creates the tables and format version of a new database, or checks an existing one
-    /// (again, after a repair the precheck could not look behind).
+    /// (again, after a repair the precheck could not look behind) and upgrades an older format.
     fn initialise(&self, fresh: bool) -> Result<(), StoreError> {
         if !fresh {
             let txn = self.db.begin_read()?;
-            check_format(&txn, &self.path)?;
-            // Tables added since format 1 was first written are created on first open; a
-            // database that has them all is not written to.
-            let missing = [
-                ACCOUNTS.name(),
-                TOKENS.name(),
-                SESSIONS.name(),
-                JOURNAL.name(),
-                CHAIN.name(),
-                META_BYTES.name(),
-            ];
-            let present: Vec<String> = txn.list_tables()?.map(|t| t.name().to_owned()).collect();
-            if missing.iter().all(|m| present.iter().any(|p| p == m)) {
-                return Ok(());
+            match check_format(&txn, &self.path)? {
+                Some(found) if found < STORE_FORMAT_VERSION => {
+                    drop(txn);
+                    return upgrade::migrate(&self.db, found, &self.path);
+                }
+                Some(_) => {
+                    // A database that has every table is not written to.
+                    let present: Vec<String> =
+                        txn.list_tables()?.map(|t| t.name().to_owned()).collect();
+                    if table_names().iter().all(|t| present.contains(t)) {
+                        return Ok(());
+                    }
+                }
+                None => {}
             }
         }
         let txn = self.db.begin_write()?;
-        {
-            txn.open_table(EVENTS)?;
-            txn.open_table(STREAM_INDEX)?;
-            txn.open_table(STREAMS)?;
-            txn.open_table(SNAPSHOTS)?;
-            txn.open_table(COMMANDS)?;
-            txn.open_table(LEARNERS)?;
-            txn.open_table(LEARNER_KEYS)?;
-            txn.open_table(ACCOUNTS)?;
-            txn.open_table(TOKENS)?;
-            txn.open_table(SESSIONS)?;
-            txn.open_table(JOURNAL)?;
-            txn.open_table(CHAIN)?;
-            txn.open_table(META_BYTES)?;
-            let mut meta = txn.open_table(META)?;
-            if meta.get(META_FORMAT_VERSION)?.is_none() {
-                meta.insert(META_FORMAT_VERSION, STORE_FORMAT_VERSION)?;
-            }
-        }
+        create_tables(&txn)?;
         txn.commit()?;
         Ok(())
     }
@@ -242,28 +251,36 @@ impl Store {
         txn.set_durability(Durability::Immediate)?;
         let mut committed = Vec::with_capacity(batch.appends.len());
         {
+            // Tables a batch does not need are not opened: each one written costs its pages in
+            // the commit.
             let mut events = txn.open_table(EVENTS)?;
             let mut index = txn.open_table(STREAM_INDEX)?;
-            let mut streams = txn.open_table(STREAMS)?;
-            let mut commands = txn.open_table(COMMANDS)?;
-            let mut learners = txn.open_table(LEARNERS)?;
-            let mut learner_keys = txn.open_table(LEARNER_KEYS)?;
-            let mut snapshots = txn.open_table(SNAPSHOTS)?;
+            let mut commands = if batch.rejections.is_empty()
+                && batch.appends.iter().all(|a| a.idempotency.is_none())
+            {
+                None
+            } else {
+                Some(txn.open_table(COMMANDS)?)
+            };
 
-            for (id, record) in &batch.learners {
-                let bytes = codec::encode_learner(record).map_err(StoreError::Encode)?;
-                learners.insert(id.0, bytes.as_slice())?;
-                learner_keys.insert(record.key.as_str(), id.0)?;
+            if !batch.learners.is_empty() {
+                let mut directory = txn.open_table(DIRECTORY)?;
+                for (id, record) in &batch.learners {
+                    let bytes = codec::encode_learner(record).map_err(StoreError::Encode)?;
+                    directory.insert(
+                        record.key.as_str(),
+                        tables::directory_value(id.0, &bytes).as_slice(),
+                    )?;
+                }
             }
 
-            let mut position = events.last()?.map_or(0, |(k, _)| k.value());
-            let mut chain_table = txn.open_table(CHAIN)?;
-            let mut previous = chain_table
-                .last()?
-                .map_or(chain::GENESIS, |(_, v)| v.value());
+            let (mut position, mut previous) = match events.last()? {
+                Some((key, value)) => (key.value(), link_at(key.value(), value.value())?),
+                None => (0, chain::GENESIS),
+            };
             for append in &batch.appends {
                 let stream = append.cohort.0;
-                let actual = streams.get(stream)?.map_or(0, |v| v.value());
+                let actual = head_version(&index, stream)?;
                 if actual != append.expected_version {
                     return Err(StoreError::StreamConflict {
                         cohort: append.cohort,
@@ -287,14 +304,12 @@ impl Store {
                         meta: append.meta.clone(),
                     };
                     let bytes = codec::encode_envelope(&envelope).map_err(StoreError::Encode)?;
-                    events.insert(position, bytes.as_slice())?;
-                    index.insert((stream, version), position)?;
                     let digest = chain::digest(&envelope).map_err(StoreError::Encode)?;
                     previous = chain::link(&previous, position, &digest);
-                    chain_table.insert(position, previous)?;
+                    events.insert(position, tables::event_value(&previous, &bytes).as_slice())?;
+                    index.insert((stream, version), position)?;
                     envelopes.push(envelope);
                 }
-                streams.insert(stream, version)?;
                 if let (Some((key, fingerprint)), Some(first), Some(last)) =
                     (&append.idempotency, envelopes.first(), envelopes.last())
                 {
@@ -310,37 +325,20 @@ impl Store {
                     };
                     let bytes =
                         codec::encode_command_record(&record).map_err(StoreError::Encode)?;
-                    commands.insert(key.as_str(), bytes.as_slice())?;
+                    if let Some(commands) = commands.as_mut() {
+                        commands.insert(key.as_str(), bytes.as_slice())?;
+                    }
                 }
                 committed.push(envelopes);
             }
-
-            for (key, record) in &batch.rejections {
-                let bytes = codec::encode_command_record(record).map_err(StoreError::Encode)?;
-                commands.insert(key.as_str(), bytes.as_slice())?;
-            }
-
-            if !batch.appends.is_empty() {
-                txn.open_table(META_BYTES)?.insert(
-                    META_CHAIN_HEAD,
-                    chain::encode_head(position, &previous).as_slice(),
-                )?;
-            }
-
-            let mut journal = txn.open_table(JOURNAL)?;
-            for (id, entry) in &batch.journal {
-                let bytes = codec::encode_journal(entry).map_err(StoreError::Encode)?;
-                journal.insert(*id, bytes.as_slice())?;
-            }
-
-            for (cohort, version, state) in &batch.snapshots {
-                let bytes = codec::encode_snapshot(state).map_err(StoreError::Encode)?;
-                snapshots.insert(
-                    (cohort.0, *version),
-                    (SNAPSHOT_SCHEMA_VERSION, bytes.as_slice()),
-                )?;
+            if let Some(commands) = commands.as_mut() {
+                for (key, record) in &batch.rejections {
+                    let bytes = codec::encode_command_record(record).map_err(StoreError::Encode)?;
+                    commands.insert(key.as_str(), bytes.as_slice())?;
+                }
             }
         }
+        write_journal_and_snapshots(&txn, batch)?;
         txn.commit()?;
         Ok(committed)
     }
@@ -423,8 +421,7 @@ impl Reader {
 
     /// The head version of a cohort's stream (0 when it does not exist).
     pub fn stream_version(&self, cohort: CohortId) -> Result<u64, StoreError> {
-        let streams = self.txn.open_table(STREAMS)?;
-        Ok(streams.get(cohort.0)?.map_or(0, |v| v.value()))
+        head_version(&self.txn.open_table(STREAM_INDEX)?, cohort.0)
     }
 
     /// A cohort's events from stream version `from_version` on, stopping after global position
@@ -523,27 +520,22 @@ impl Reader {
         &self,
         key: &str,
     ) -> Result<Option<(LearnerId, LearnerRecord)>, StoreError> {
-        let keys = self.txn.open_table(LEARNER_KEYS)?;
-        let Some(id) = keys.get(key)?.map(|v| v.value()) else {
+        let directory = self.txn.open_table(DIRECTORY)?;
+        let Some(value) = directory.get(key)? else {
             return Ok(None);
         };
-        let learners = self.txn.open_table(LEARNERS)?;
-        let Some(value) = learners.get(id)? else {
-            return Ok(None);
-        };
-        let record = decode_learner(id, value.value())?;
-        Ok(Some((LearnerId(id), record)))
+        decode_directory(key, value.value()).map(Some)
     }
 
-    /// The whole learner directory.
+    /// The whole learner directory, in learner id order.
     pub fn learners(&self) -> Result<Vec<(LearnerId, LearnerRecord)>, StoreError> {
-        let learners = self.txn.open_table(LEARNERS)?;
-        let mut out = Vec::with_capacity(learners.len()? as usize);
-        for row in learners.iter()? {
-            let (id, value) = row?;
-            let id = id.value();
-            out.push((LearnerId(id), decode_learner(id, value.value())?));
+        let directory = self.txn.open_table(DIRECTORY)?;
+        let mut out = Vec::with_capacity(directory.len()? as usize);
+        for row in directory.iter()? {
+            let (key, value) = row?;
+            out.push(decode_directory(key.value(), value.value())?);
         }
+        out.sort_unstable_by_key(|(id, _)| *id);
         Ok(out)
     }
 
@@ -566,10 +558,11 @@ impl Reader {
 
     /// The chain head: (position, hash), or `None` before the first event.
     pub fn chain_head(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
-        let meta = self.txn.open_table(META_BYTES)?;
-        Ok(meta
-            .get(META_CHAIN_HEAD)?
-            .and_then(|v| chain::decode_head(v.value())))
+        let events = self.txn.open_table(EVENTS)?;
+        let Some((key, value)) = events.last()? else {
+            return Ok(None);
+        };
+        Ok(Some((key.value(), link_at(key.value(), value.value())?)))
     }
 
     /// The id of the newest journal entry (0 when empty).
@@ -592,18 +585,111 @@ impl Reader {
     }
 }
 
-fn decode_at(position: u64, bytes: &[u8]) -> Result<Envelope, StoreError> {
+/// The refused commands and snapshots of a batch, in tables opened only when it has some.
+fn write_journal_and_snapshots(
+    txn: &redb::WriteTransaction,
+    batch: &Batch,
+) -> Result<(), StoreError> {
+    if !batch.journal.is_empty() {
+        let mut journal = txn.open_table(JOURNAL)?;
+        for (id, entry) in &batch.journal {
+            let bytes = codec::encode_journal(entry).map_err(StoreError::Encode)?;
+            journal.insert(*id, bytes.as_slice())?;
+        }
+    }
+    if !batch.snapshots.is_empty() {
+        let mut snapshots = txn.open_table(SNAPSHOTS)?;
+        for (cohort, version, state) in &batch.snapshots {
+            let bytes = codec::encode_snapshot(state).map_err(StoreError::Encode)?;
+            snapshots.insert(
+                (cohort.0, *version),
+                (SNAPSHOT_SCHEMA_VERSION, bytes.as_slice()),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The names of every table of the current format, created with a new database.
+fn table_names() -> Vec<String> {
+    [
+        EVENTS.name(),
+        STREAM_INDEX.name(),
+        SNAPSHOTS.name(),
+        COMMANDS.name(),
+        DIRECTORY.name(),
+        ACCOUNTS.name(),
+        TOKENS.name(),
+        SESSIONS.name(),
+        JOURNAL.name(),
+        META.name(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Creates every table of the current format that is missing, and the format version.
+fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(EVENTS)?;
+    txn.open_table(STREAM_INDEX)?;
+    txn.open_table(SNAPSHOTS)?;
+    txn.open_table(COMMANDS)?;
+    txn.open_table(DIRECTORY)?;
+    txn.open_table(ACCOUNTS)?;
+    txn.open_table(TOKENS)?;
+    txn.open_table(SESSIONS)?;
+    txn.open_table(JOURNAL)?;
+    let mut meta = txn.open_table(META)?;
+    if meta.get(META_FORMAT_VERSION)?.is_none() {
+        meta.insert(META_FORMAT_VERSION, STORE_FORMAT_VERSION)?;
+    }
+    Ok(())
+}
+
+/// The head version of a stream: its last index entry (0 when it has none).
+fn head_version(
+    index: &impl ReadableTable<(Uuid, u64), u64>,
+    stream: Uuid,
+) -> Result<u64, StoreError> {
+    Ok(index
+        .range((stream, 0)..=(stream, u64::MAX))?
+        .next_back()
+        .transpose()?
+        .map_or(0, |(key, _)| key.value().1))
+}
+
+fn corrupt_event(position: u64) -> StoreError {
+    StoreError::Corrupt {
+        what: format!("event at position {position}"),
+        source: CodecError::Empty,
+    }
+}
+
+/// The chain link a stored event value starts with.
+fn link_at(position: u64, value: &[u8]) -> Result<[u8; 32], StoreError> {
+    tables::split_event(value)
+        .map(|(link, _)| link)
+        .ok_or_else(|| corrupt_event(position))
+}
+
+/// The envelope of a stored event value.
+fn decode_at(position: u64, value: &[u8]) -> Result<Envelope, StoreError> {
+    let (_, bytes) = tables::split_event(value).ok_or_else(|| corrupt_event(position))?;
     codec::decode_envelope(bytes).map_err(|source| StoreError::Corrupt {
         what: format!("event at position {position}"),
         source,
     })
 }
 
-fn decode_learner(id: Uuid, bytes: &[u8]) -> Result<LearnerRecord, StoreError> {
-    codec::decode_learner(bytes).map_err(|source| StoreError::Corrupt {
-        what: format!("learner {id}"),
+/// A directory row: the learner filed under `key`.
+fn decode_directory(key: &str, value: &[u8]) -> Result<(LearnerId, LearnerRecord), StoreError> {
+    let corrupt = |source| StoreError::Corrupt {
+        what: format!("learner {key:?} in the directory"),
         source,
-    })
+    };
+    let (id, bytes) = tables::split_directory(value).ok_or_else(|| corrupt(CodecError::Empty))?;
+    let record = codec::decode_learner(bytes).map_err(corrupt)?;
+    Ok((LearnerId(id), record))
 }
 
 fn is_missing_or_empty(path: &Path) -> Result<bool, StoreError> {
@@ -623,7 +709,8 @@ fn is_missing_or_empty(path: &Path) -> Result<bool, StoreError> {
 /// of the file, so a file that is refused is left exactly as it was; the plain open that follows
 /// trusts only a file that passed. Holding the file open read-only meanwhile keeps a writer out,
 /// and says so when one holds it.
-fn precheck_existing(path: &Path, options: &StoreOptions) -> Result<(), StoreError> {
+/// Returns the store format found (`None` for a redb file without tables, treated as new).
+fn precheck_existing(path: &Path, options: &StoreOptions) -> Result<Option<u64>, StoreError> {
     /// The file read-only, with redb's writes kept in memory.
     #[derive(Debug)]
     struct CopyOnWrite {
@@ -733,14 +820,16 @@ fn precheck_existing(path: &Path, options: &StoreOptions) -> Result<(), StoreErr
     check_format(&txn, path)
 }
 
-fn check_format(txn: &ReadTransaction, path: &Path) -> Result<(), StoreError> {
+/// The store format of an open file (`None` when it holds no tables at all), refusing a file
+/// that is not a rollbook database or is of a newer format.
+fn check_format(txn: &ReadTransaction, path: &Path) -> Result<Option<u64>, StoreError> {
     let meta = match txn.open_table(META) {
         Ok(meta) => meta,
         Err(redb::TableError::TableDoesNotExist(_)) => {
             // A redb file with no tables at all holds nothing: it is what a crash while
             // rollbook was first creating the database leaves. It is initialised as new.
             if txn.list_tables()?.next().is_none() && txn.list_multimap_tables()?.next().is_none() {
-                return Ok(());
+                return Ok(None);
             }
             return Err(StoreError::NotRollbook {
                 path: path.to_owned(),
@@ -762,7 +851,7 @@ fn check_format(txn: &ReadTransaction, path: &Path) -> Result<(), StoreError> {
             supported: STORE_FORMAT_VERSION,
         });
     }
-    Ok(())
+    Ok(Some(found))
 }
 
 /// The error of a failed open, in words a person can act on.

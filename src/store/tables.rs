@@ -1,22 +1,25 @@
 //! Every redb table of a rollbook database, defined in one place with typed keys.
+//!
+//! Store format 2 keeps what one append touches to three tables (events, stream index, and the
+//! directory for a new learner): a stream's head version is its last index entry, the chain
+//! link rides in the event's value, and the chain head is the last event's link. The tables
+//! only format 1 had are at the end, for the upgrade.
 
 use redb::TableDefinition;
 use uuid::Uuid;
 
-/// Global position (gapless, from 1) → codec id byte + encoded envelope. The truth.
+/// Global position (gapless, from 1) → chain link (32 bytes) ‖ codec id byte ‖ encoded
+/// envelope. The truth.
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
-/// (cohort, stream version) → global position.
+/// (cohort, stream version) → global position. A stream's last entry is its head version.
 pub const STREAM_INDEX: TableDefinition<(Uuid, u64), u64> = TableDefinition::new("stream_index");
-/// Cohort → head version of its stream.
-pub const STREAMS: TableDefinition<Uuid, u64> = TableDefinition::new("streams");
 /// (cohort, version) → (snapshot schema version, bytes). A disposable cache.
 pub const SNAPSHOTS: TableDefinition<(Uuid, u64), (u16, &[u8])> = TableDefinition::new("snapshots");
 /// Idempotency key → encoded record of the first outcome.
 pub const COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("commands");
-/// Learner id → encoded directory entry (key, display name). Mutable, outside the history.
-pub const LEARNERS: TableDefinition<Uuid, &[u8]> = TableDefinition::new("learners");
-/// Normalised learner key → learner id.
-pub const LEARNER_KEYS: TableDefinition<&str, Uuid> = TableDefinition::new("learner_keys");
+/// Normalised learner key → learner id (16 bytes) ‖ encoded directory entry (key, display
+/// name). Mutable, outside the history.
+pub const DIRECTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("directory");
 /// Store-wide facts: the store format version.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
@@ -34,11 +37,49 @@ pub const SESSIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("ses
 /// it. Not history: pruned after a retention period.
 pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 
-/// Global position → chain hash: SHA-256(previous chain hash ‖ position ‖ the event's digest).
-/// A history rewritten or reordered behind rollbook's back no longer chains.
-pub const CHAIN: TableDefinition<u64, [u8; 32]> = TableDefinition::new("chain");
-/// Store-wide facts that are bytes: the chain head (position and hash).
-pub const META_BYTES: TableDefinition<&str, &[u8]> = TableDefinition::new("meta_bytes");
+/// Format 1 tables, read only by the upgrade to format 2 (format 1's `events` held the encoded
+/// envelope alone, without its link).
+pub mod format1 {
+    use redb::TableDefinition;
+    use uuid::Uuid;
 
-/// Key in [`META_BYTES`] of the chain head: position (8 bytes, little-endian) ‖ hash (32 bytes).
-pub const META_CHAIN_HEAD: &str = "chain_head";
+    /// Cohort → head version of its stream.
+    pub const STREAMS: TableDefinition<Uuid, u64> = TableDefinition::new("streams");
+    /// Learner id → encoded directory entry.
+    pub const LEARNERS: TableDefinition<Uuid, &[u8]> = TableDefinition::new("learners");
+    /// Normalised learner key → learner id.
+    pub const LEARNER_KEYS: TableDefinition<&str, Uuid> = TableDefinition::new("learner_keys");
+    /// Global position → chain link.
+    pub const CHAIN: TableDefinition<u64, [u8; 32]> = TableDefinition::new("chain");
+    /// Store-wide facts that are bytes: the chain head.
+    pub const META_BYTES: TableDefinition<&str, &[u8]> = TableDefinition::new("meta_bytes");
+}
+
+/// The chain link (SHA-256 of the previous link ‖ position ‖ the event's digest) a stored event
+/// value starts with, and the encoded envelope after it.
+pub fn split_event(value: &[u8]) -> Option<([u8; 32], &[u8])> {
+    let (link, envelope) = value.split_first_chunk::<32>()?;
+    Some((*link, envelope))
+}
+
+/// A stored event value: its chain link, then its encoded envelope.
+pub fn event_value(link: &[u8; 32], envelope: &[u8]) -> Vec<u8> {
+    let mut value = Vec::with_capacity(32 + envelope.len());
+    value.extend_from_slice(link);
+    value.extend_from_slice(envelope);
+    value
+}
+
+/// A stored directory value: the learner id, then the encoded entry.
+pub fn directory_value(id: Uuid, record: &[u8]) -> Vec<u8> {
+    let mut value = Vec::with_capacity(16 + record.len());
+    value.extend_from_slice(id.as_bytes());
+    value.extend_from_slice(record);
+    value
+}
+
+/// The learner id and encoded entry of a stored directory value.
+pub fn split_directory(value: &[u8]) -> Option<(Uuid, &[u8])> {
+    let (id, record) = value.split_first_chunk::<16>()?;
+    Some((Uuid::from_bytes(*id), record))
+}

@@ -12,8 +12,8 @@ use redb::{Database, ReadableTable};
 use uuid::Uuid;
 
 use super::codec;
-use super::tables::{CHAIN, EVENTS, LEARNERS, SNAPSHOTS, STREAM_INDEX, STREAMS};
-use super::{StoreError, StoreOptions, chain};
+use super::tables::{self, DIRECTORY, EVENTS, SNAPSHOTS, STREAM_INDEX};
+use super::{STORE_FORMAT_VERSION, Store, StoreError, StoreOptions, chain};
 use crate::domain::{Cohort, CohortId, Event};
 
 /// What a successful verification saw.
@@ -128,9 +128,8 @@ impl Walk {
     fn step(
         &mut self,
         position: u64,
-        bytes: &[u8],
+        value: &[u8],
         index: &impl ReadableTable<(Uuid, u64), u64>,
-        chain_table: &impl ReadableTable<u64, [u8; 32]>,
     ) -> Result<(), VerifyError> {
         if position != self.expected {
             return Err(at(
@@ -138,6 +137,8 @@ impl Walk {
                 format!("missing: the next stored position is {position}"),
             ));
         }
+        let (stored, bytes) =
+            tables::split_event(value).ok_or_else(|| at(position, "no chain link"))?;
         let envelope = codec::decode_envelope(bytes)
             .map_err(|e| at(position, format!("does not decode: {e}")))?;
         if envelope.position != position {
@@ -149,20 +150,13 @@ impl Walk {
         let digest =
             chain::digest(&envelope).map_err(|e| at(position, format!("cannot re-encode: {e}")))?;
         let link = chain::link(&self.previous_link, position, &digest);
-        let stored = chain_table
-            .get(position)
-            .map_err(redb_error)?
-            .map(|v| v.value());
-        match stored {
-            None => return Err(at(position, "no chain link")),
-            Some(stored) if stored != link => {
-                return Err(at(
-                    position,
-                    "the hash chain is broken: the event or an earlier one was altered, removed or reordered",
-                ));
-            }
-            Some(_) => self.previous_link = link,
+        if stored != link {
+            return Err(at(
+                position,
+                "the hash chain is broken: the event or an earlier one was altered, removed or reordered",
+            ));
         }
+        self.previous_link = link;
 
         let cohort = envelope.cohort;
         if self
@@ -255,10 +249,7 @@ fn check_redb_integrity(path: &Path) -> Result<(), VerifyError> {
 }
 
 /// Verifies the database at `path`, calling `progress(done, total)` now and then.
-pub fn verify(
-    path: &Path,
-    mut progress: impl FnMut(u64, u64),
-) -> Result<VerifyReport, VerifyError> {
+pub fn verify(path: &Path, progress: impl FnMut(u64, u64)) -> Result<VerifyReport, VerifyError> {
     let started = Instant::now();
     // Opening checks that it is a rollbook database of a readable format, and refuses a file a
     // running server holds.
@@ -270,9 +261,56 @@ pub fn verify(
     }
     // Read-only checks that it is a rollbook database of a readable format; a database a
     // server holds, or one that needs crash recovery, is refused without being touched.
-    super::precheck_existing(path, &StoreOptions::default())?;
+    let found = super::precheck_existing(path, &StoreOptions::default())?;
     check_redb_integrity(path)?;
-    // The walk reads through a read-only open: nothing is written to the file.
+    if found.is_some_and(|f| f < STORE_FORMAT_VERSION) {
+        return verify_older(path, started, progress);
+    }
+    walk_file(path, started, progress)
+}
+
+/// A file of an older store format is verified as its upgrade leaves it: on an upgraded scratch
+/// copy beside it (the upgrade itself refuses a broken chain). The file is not changed.
+fn verify_older(
+    path: &Path,
+    started: Instant,
+    progress: impl FnMut(u64, u64),
+) -> Result<VerifyReport, VerifyError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let scratch = path.with_file_name(format!(".{name}.upgrade-{}", std::process::id()));
+    std::fs::copy(path, &scratch).map_err(|source| StoreError::Io {
+        path: scratch.clone(),
+        source,
+    })?;
+    let outcome = (|| {
+        let db = Database::builder()
+            .set_cache_size(16 << 20)
+            .create(&scratch)
+            .map_err(|source| StoreError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        let store = Store {
+            db,
+            path: path.to_owned(),
+        };
+        store.initialise(false)?;
+        drop(store);
+        walk_file(&scratch, started, progress)
+    })();
+    let _ = std::fs::remove_file(&scratch);
+    outcome
+}
+
+/// Walks every event of a file of the current format, read-only.
+fn walk_file(
+    path: &Path,
+    started: Instant,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<VerifyReport, VerifyError> {
     let db = Database::builder()
         .set_cache_size(16 << 20)
         .open_read_only(path)
@@ -280,14 +318,9 @@ pub fn verify(
             path: path.to_owned(),
             source,
         })?;
-    let reader = super::Reader {
-        txn: redb::ReadableDatabase::begin_read(&db).map_err(redb_error)?,
-    };
-    let txn = &reader.txn;
+    let txn = redb::ReadableDatabase::begin_read(&db).map_err(redb_error)?;
     let events = txn.open_table(EVENTS).map_err(redb_error)?;
     let index = txn.open_table(STREAM_INDEX).map_err(redb_error)?;
-    let streams = txn.open_table(STREAMS).map_err(redb_error)?;
-    let chain_table = txn.open_table(CHAIN).map_err(redb_error)?;
     let total = redb::ReadableTableMetadata::len(&events).map_err(redb_error)?;
 
     let mut walk = Walk {
@@ -309,49 +342,44 @@ pub fn verify(
         walk.snapshots.insert(key.value(), (schema, bytes.to_vec()));
     }
     for row in txn
-        .open_table(LEARNERS)
+        .open_table(DIRECTORY)
         .map_err(redb_error)?
         .iter()
         .map_err(redb_error)?
     {
-        walk.learners.insert(row.map_err(redb_error)?.0.value());
+        let (key, value) = row.map_err(redb_error)?;
+        let (id, _) = tables::split_directory(value.value()).ok_or_else(|| {
+            VerifyError::Other(format!(
+                "learner {:?}: a damaged directory entry",
+                key.value()
+            ))
+        })?;
+        walk.learners.insert(id);
     }
     for row in events.iter().map_err(redb_error)? {
         let (key, value) = row.map_err(redb_error)?;
         let position = key.value();
-        walk.step(position, value.value(), &index, &chain_table)?;
+        walk.step(position, value.value(), &index)?;
         if position % 10_000 == 0 {
             progress(position, total);
         }
     }
     walk.close_command()?;
     let last = walk.expected - 1;
-    for (cohort, (_, version)) in &walk.states {
-        let head = streams
-            .get(cohort.0)
-            .map_err(redb_error)?
-            .map_or(0, |v| v.value());
-        if head != *version {
-            return Err(VerifyError::Other(format!(
-                "cohort {cohort}: stream head says version {head}, the events reach {version}"
-            )));
-        }
+    // Every event has its index entry (checked per event); an index with more entries points
+    // at events that are gone: a history cut short behind rollbook's back.
+    let indexed = redb::ReadableTableMetadata::len(&index).map_err(redb_error)?;
+    if indexed != last {
+        let stray = stray_index_entry(&index, &walk.states)?;
+        return Err(VerifyError::Other(format!(
+            "the stream index holds {indexed} entries for {last} events{}",
+            stray.map_or_else(String::new, |(cohort, version, position)| format!(
+                ": cohort {cohort} version {version} points at position {position}, past the \
+                 events"
+            ))
+        )));
     }
-    let chain_head = reader.chain_head()?;
-    match chain_head {
-        Some((position, hash)) if position == last && hash == walk.previous_link => {}
-        None if last == 0 => {}
-        other => {
-            return Err(VerifyError::Other(format!(
-                "the chain head in the meta table ({}) does not match the last event ({last}, {})",
-                other.map_or_else(
-                    || "none".to_owned(),
-                    |(p, h)| format!("{p}, {}", chain::show(&h))
-                ),
-                chain::show(&walk.previous_link)
-            )));
-        }
-    }
+    let chain_head = (last > 0).then_some((last, walk.previous_link));
     progress(last, total);
     Ok(VerifyReport {
         events: last,
@@ -360,4 +388,21 @@ pub fn verify(
         chain_head,
         elapsed: started.elapsed(),
     })
+}
+
+/// The first index entry beyond the versions the events reach.
+fn stray_index_entry(
+    index: &impl ReadableTable<(Uuid, u64), u64>,
+    states: &HashMap<CohortId, (Option<Cohort>, u64)>,
+) -> Result<Option<(CohortId, u64, u64)>, VerifyError> {
+    for row in index.iter().map_err(redb_error)? {
+        let (key, position) = row.map_err(redb_error)?;
+        let (cohort, version) = key.value();
+        let cohort = CohortId(cohort);
+        let reached = states.get(&cohort).map_or(0, |(_, v)| *v);
+        if version > reached {
+            return Ok(Some((cohort, version, position.value())));
+        }
+    }
+    Ok(None)
 }

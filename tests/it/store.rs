@@ -378,7 +378,7 @@ fn a_database_of_a_newer_format_is_refused_untouched_naming_both_versions() {
             error,
             StoreError::NewerFormat {
                 found: 99,
-                supported: 1,
+                supported: rollbook::store::STORE_FORMAT_VERSION,
                 ..
             }
         ),
@@ -386,7 +386,8 @@ fn a_database_of_a_newer_format_is_refused_untouched_naming_both_versions() {
     );
     let message = error.to_string();
     assert!(
-        message.contains("99") && message.contains("format 1"),
+        message.contains("99")
+            && message.contains(&format!("format {}", rollbook::store::STORE_FORMAT_VERSION)),
         "{message}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);

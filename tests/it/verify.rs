@@ -11,8 +11,8 @@ use serde_json::json;
 use crate::helpers::*;
 
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
-const STREAMS: TableDefinition<uuid::Uuid, u64> = TableDefinition::new("streams");
-const LEARNERS: TableDefinition<uuid::Uuid, &[u8]> = TableDefinition::new("learners");
+const STREAM_INDEX: TableDefinition<(uuid::Uuid, u64), u64> = TableDefinition::new("stream_index");
+const DIRECTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("directory");
 const SNAPSHOTS: TableDefinition<(uuid::Uuid, u64), (u16, &[u8])> =
     TableDefinition::new("snapshots");
 
@@ -129,8 +129,9 @@ async fn reordered_removed_and_truncated_histories_are_caught() {
         "{message}"
     );
 
-    // A whole command cut off the end: the stream's head still says otherwise...
+    // A whole command cut off the end: the stream index still points at it...
     let (_dir, db) = history().await;
+    let head = verify(&db, |_, _| {}).unwrap().chain_head;
     edit(&db, |txn| {
         let mut events = txn.open_table(EVENTS).unwrap();
         events.remove(6).unwrap();
@@ -138,20 +139,22 @@ async fn reordered_removed_and_truncated_histories_are_caught() {
     });
     let message = problem(&db);
     assert!(
-        message.contains("stream head says version 6, the events reach 4"),
+        message.contains("the stream index holds 6 entries for 4 events")
+            && message.contains("version 5 points at position 5, past the events"),
         "{message}"
     );
-    // ...and with the stream head forged too, the chain head in the meta table tells.
+    // ...and with the index cut too, what remains is a valid, shorter chain: only a chain head
+    // recorded elsewhere (a backup's manifest, an earlier verify) tells.
     edit(&db, |txn| {
-        let mut streams = txn.open_table(STREAMS).unwrap();
-        let id = streams.first().unwrap().unwrap().0.value();
-        streams.insert(id, 4).unwrap();
+        let mut index = txn.open_table(STREAM_INDEX).unwrap();
+        let cohort = index.first().unwrap().unwrap().0.value().0;
+        index.remove((cohort, 6)).unwrap();
+        index.remove((cohort, 5)).unwrap();
     });
-    let message = problem(&db);
-    assert!(
-        message.contains("does not match the last event (4,"),
-        "{message}"
-    );
+    let cut = verify(&db, |_, _| {}).unwrap();
+    assert_eq!(cut.events, 4);
+    assert_ne!(cut.chain_head, head);
+    assert_eq!(cut.chain_head.map(|(position, _)| position), Some(4));
 }
 
 #[tokio::test]
@@ -179,9 +182,9 @@ async fn a_wrong_snapshot_and_a_missing_learner_are_caught() {
 
     let (_dir, db) = history().await;
     edit(&db, |txn| {
-        let mut learners = txn.open_table(LEARNERS).unwrap();
-        let id = learners.first().unwrap().unwrap().0.value();
-        learners.remove(id).unwrap();
+        let mut directory = txn.open_table(DIRECTORY).unwrap();
+        let key = directory.first().unwrap().unwrap().0.value().to_owned();
+        directory.remove(key.as_str()).unwrap();
     });
     let message = problem(&db);
     assert!(
