@@ -154,6 +154,99 @@ pub fn scan(db: &Path, decode: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A progress bar on standard error (drawn only on a terminal).
+fn progress_bar(template: &str) -> anyhow::Result<indicatif::ProgressBar> {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .context("progress bar template")?
+            .progress_chars("=> "),
+    );
+    Ok(bar)
+}
+
+/// Runs `rollbook export`: to `--out` (written beside it, then renamed) or standard output.
+pub fn export(db: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+    let bar = progress_bar("exporting [{bar:40}] {human_pos}/{human_len} events  eta {eta}")?;
+    let progress = |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let summary = match out {
+        None => {
+            let stdout = std::io::stdout().lock();
+            let mut writer = std::io::BufWriter::with_capacity(1 << 20, stdout);
+            crate::transfer::export(db, &mut writer, Path::new("standard output"), progress)
+        }
+        Some(out) => {
+            anyhow::ensure!(
+                !out.exists(),
+                "{} already exists; choose another file",
+                out.display()
+            );
+            let name = out
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let partial = out.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+            let file = std::fs::File::create(&partial)
+                .with_context(|| format!("cannot write {}", partial.display()))?;
+            let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+            let summary = crate::transfer::export(db, &mut writer, out, progress).and_then(|s| {
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| crate::transfer::TransferError::Io {
+                        path: out.to_owned(),
+                        source: e.into_error(),
+                    })?;
+                file.sync_all()
+                    .and_then(|()| std::fs::rename(&partial, out))
+                    .map_err(|source| crate::transfer::TransferError::Io {
+                        path: out.to_owned(),
+                        source,
+                    })?;
+                Ok(s)
+            });
+            if summary.is_err() {
+                let _ = std::fs::remove_file(&partial);
+            }
+            summary
+        }
+    };
+    bar.finish_and_clear();
+    let summary = summary.with_context(|| format!("cannot export {}", db.display()))?;
+    eprintln!(
+        "exported {} events ({} learners) from {} in {:.2} s{}",
+        summary.events,
+        summary.learners,
+        db.display(),
+        summary.elapsed.as_secs_f64(),
+        out.map_or_else(String::new, |o| format!(" to {}", o.display()))
+    );
+    Ok(())
+}
+
+/// Runs `rollbook import`.
+pub fn import(file: &Path, db: &Path) -> anyhow::Result<()> {
+    let bar = progress_bar("importing [{bar:40}] {bytes}/{total_bytes}  eta {eta}")?;
+    let summary = crate::transfer::import(file, db, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    let summary = summary
+        .with_context(|| format!("cannot import {} into {}", file.display(), db.display()))?;
+    eprintln!(
+        "imported {} events ({} learners) into {} in {:.2} s; it verified end to end. Create \
+         accounts with `rollbook user add` (or start the server to get an admin).",
+        summary.events,
+        summary.learners,
+        db.display(),
+        summary.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Runs `rollbook verify`: a progress line on a terminal, a summary on success.
 pub fn verify(db: &Path) -> anyhow::Result<()> {
     let terminal = std::io::stderr().is_terminal();

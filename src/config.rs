@@ -72,6 +72,27 @@ pub enum Command {
     /// weeks ending at `--end`, through the real writer. The same seed, flags and `--end` give
     /// the same history. Refuses a database that already holds events.
     Generate(GenerateArgs),
+    /// Write every event as JSON Lines (envelope and data, learners as their key and name, an
+    /// erased learner as their opaque id), in the current event schema, with a progress bar on a
+    /// terminal. Reads the file without changing it, so the server must be stopped: export a
+    /// backup of a running server instead.
+    Export {
+        /// The database (or backup) to export.
+        #[command(flatten)]
+        db: DbArg,
+        /// The file to write (must not exist); standard output without it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Load an export into a new database: every event with its original position, ids and
+    /// times, checked end to end before the file appears. Accounts are not part of an export.
+    Import {
+        /// The export (JSON Lines) to load.
+        file: PathBuf,
+        /// The new database to create (must not exist).
+        #[arg(long, env = "ROLLBOOK_DB")]
+        db: PathBuf,
+    },
     /// Manage staff accounts (while the server is stopped).
     User {
         /// The database.

@@ -20,5 +20,6 @@ pub mod learner_key;
 pub mod projections;
 pub mod serve;
 pub mod store;
+pub mod transfer;
 pub mod web;
 pub mod writer;

@@ -90,6 +90,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => {
             tokio::task::spawn_blocking(move || rollbook::generate::run(&args)).await?
         }
+        Command::Export { db, out } => {
+            tokio::task::spawn_blocking(move || cli::export(&db.db, out.as_deref())).await?
+        }
+        Command::Import { file, db } => {
+            tokio::task::spawn_blocking(move || cli::import(&file, &db)).await?
+        }
         Command::Verify { db } => tokio::task::spawn_blocking(move || cli::verify(&db.db)).await?,
         Command::User { db, command } => {
             tokio::task::spawn_blocking(move || cli::user(&db.db, command)).await?

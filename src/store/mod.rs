@@ -11,6 +11,7 @@ mod codec;
 mod copy;
 mod envelope;
 mod error;
+mod read_only;
 mod scan;
 mod tables;
 mod upgrade;
@@ -39,6 +40,7 @@ pub use codec::{
 pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use error::StoreError;
+pub use read_only::ReadOnlyStore;
 pub use scan::{ScanSummary, scan};
 pub use upgrade::file_sha256;
 pub use verify::{VerifyError, VerifyReport, verify};
@@ -245,10 +247,37 @@ impl Store {
         batch: &Batch,
         recorded_at: Timestamp,
     ) -> Result<Vec<Vec<Envelope>>, StoreError> {
-        let mut txn = self.db.begin_write()?;
         // The acknowledgement of every command depends on the data being on disk when `commit`
         // returns: said here rather than left to redb's default.
+        self.commit_with(batch, recorded_at, Durability::Immediate)
+    }
+
+    /// [`Store::commit`] without waiting for the disk: for filling a new file that is made
+    /// durable with [`Store::sync`] and checked before anyone uses it (an import).
+    pub fn commit_unsynced(
+        &self,
+        batch: &Batch,
+        recorded_at: Timestamp,
+    ) -> Result<Vec<Vec<Envelope>>, StoreError> {
+        self.commit_with(batch, recorded_at, Durability::None)
+    }
+
+    /// Makes every earlier commit durable.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn commit_with(
+        &self,
+        batch: &Batch,
+        recorded_at: Timestamp,
+        durability: Durability,
+    ) -> Result<Vec<Vec<Envelope>>, StoreError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(durability)?;
         let mut committed = Vec::with_capacity(batch.appends.len());
         {
             // Tables a batch does not need are not opened: each one written costs its pages in

@@ -18,4 +18,5 @@ mod properties;
 mod reports;
 mod restart;
 mod store;
+mod transfer;
 mod verify;

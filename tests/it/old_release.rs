@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::helpers::{Credentials, TestApp, ts};
 
 /// The instant the fixture's history ends, and the clock its answers were recorded at.
-const FIXTURE_NOW: &str = "2026-11-27T00:00:00Z";
+pub const FIXTURE_NOW: &str = "2026-11-27T00:00:00Z";
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/release-0.1.0")
@@ -44,7 +44,8 @@ fn paths(cohorts: &[String], learners: &[String]) -> Vec<String> {
     out
 }
 
-async fn answers(app: &TestApp) -> BTreeMap<String, Value> {
+/// The answers to every GET of [`paths`], by path, as `{status, body}`.
+pub async fn answers(app: &TestApp) -> BTreeMap<String, Value> {
     let (status, list) = app.get_json("/api/v1/cohorts?limit=1000").await;
     assert_eq!(status, 200, "{list}");
     let cohorts: Vec<String> = list["cohorts"]
@@ -71,7 +72,8 @@ async fn answers(app: &TestApp) -> BTreeMap<String, Value> {
     out
 }
 
-fn credentials() -> Credentials {
+/// The API tokens of the fixture's accounts.
+pub fn credentials() -> Credentials {
     let raw = std::fs::read_to_string(fixture_dir().join("credentials.json")).unwrap();
     let by_name: BTreeMap<String, String> = serde_json::from_str(&raw).unwrap();
     Credentials {
@@ -83,7 +85,7 @@ fn credentials() -> Credentials {
 }
 
 /// A copy of the fixture database in a temporary folder: (folder, database path).
-fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
+pub fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rollbook.redb");
     std::fs::copy(fixture_dir().join("rollbook.redb"), &db).unwrap();

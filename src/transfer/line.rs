@@ -1,0 +1,245 @@
+//! One exported event: its envelope and data as a JSON object, learners resolved to their
+//! directory entry (or only their opaque id, for an erased learner).
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{Capacity, CohortCreated, CohortId, Event, LearnerId};
+use crate::store::{Actor, CommandMeta, Envelope, LearnerRecord};
+
+/// An event as a line of an export.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    /// Global position (gapless, from 1).
+    pub position: u64,
+    /// The cohort whose stream holds it.
+    pub cohort: CohortId,
+    /// That stream's version after it.
+    pub version: u64,
+    /// When the command was decided.
+    pub occurred_at: Timestamp,
+    /// When the batch holding it was written.
+    pub recorded_at: Timestamp,
+    /// Who acted.
+    pub actor: ActorLine,
+    /// The command's id.
+    pub command_id: Uuid,
+    /// Its flow.
+    pub correlation_id: Uuid,
+    /// What caused it.
+    pub causation_id: Uuid,
+    /// The event, in the current schema.
+    pub event: EventLine,
+}
+
+/// Who acted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorLine {
+    /// Account id (nil for the local actor).
+    pub id: Uuid,
+    /// Name shown in history.
+    pub name: String,
+}
+
+/// A learner: the opaque id always, key and name unless erased.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearnerLine {
+    /// The id events keep.
+    pub id: LearnerId,
+    /// The normalised key (email or student number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The event's type and data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", deny_unknown_fields)]
+#[allow(
+    missing_docs,
+    reason = "the fields mirror `domain::Event`, documented there"
+)]
+pub enum EventLine {
+    #[serde(rename = "cohort.created")]
+    CohortCreated {
+        name: String,
+        course: String,
+        instructor: String,
+        capacity: u64,
+        starts_at: Timestamp,
+        enrollment_deadline: Timestamp,
+        withdrawal_deadline: Timestamp,
+    },
+    #[serde(rename = "student.enrolled")]
+    StudentEnrolled { learner: LearnerLine },
+    #[serde(rename = "student.waitlisted")]
+    StudentWaitlisted { learner: LearnerLine, position: u32 },
+    #[serde(rename = "student.withdrawn")]
+    StudentWithdrawn {
+        learner: LearnerLine,
+        reason: String,
+    },
+    #[serde(rename = "waitlist.left")]
+    WaitlistLeft {
+        learner: LearnerLine,
+        reason: String,
+    },
+    #[serde(rename = "waitlist.promoted")]
+    WaitlistPromoted { learner: LearnerLine },
+    #[serde(rename = "cohort.capacity_changed")]
+    CapacityChanged { from: u64, to: u64 },
+    #[serde(rename = "enrollment.closed")]
+    EnrollmentClosed {},
+}
+
+impl Line {
+    /// The line of a stored event, learners looked up in `directory`.
+    #[must_use]
+    pub fn of(envelope: &Envelope, directory: &HashMap<LearnerId, LearnerRecord>) -> Self {
+        let learner = |id: &LearnerId| {
+            let entry = directory.get(id);
+            LearnerLine {
+                id: *id,
+                key: entry.map(|r| r.key.clone()),
+                name: entry.map(|r| r.name.clone()),
+            }
+        };
+        let event = match &envelope.event {
+            Event::CohortCreated(c) => EventLine::CohortCreated {
+                name: c.name.clone(),
+                course: c.course.clone(),
+                instructor: c.instructor.clone(),
+                capacity: u64::from(c.capacity.seats()),
+                starts_at: c.starts_at,
+                enrollment_deadline: c.enrollment_deadline,
+                withdrawal_deadline: c.withdrawal_deadline,
+            },
+            Event::StudentEnrolled { learner: l } => EventLine::StudentEnrolled {
+                learner: learner(l),
+            },
+            Event::StudentWaitlisted {
+                learner: l,
+                position,
+            } => EventLine::StudentWaitlisted {
+                learner: learner(l),
+                position: *position,
+            },
+            Event::StudentWithdrawn { learner: l, reason } => EventLine::StudentWithdrawn {
+                learner: learner(l),
+                reason: reason.clone(),
+            },
+            Event::WaitlistLeft { learner: l, reason } => EventLine::WaitlistLeft {
+                learner: learner(l),
+                reason: reason.clone(),
+            },
+            Event::WaitlistPromoted { learner: l } => EventLine::WaitlistPromoted {
+                learner: learner(l),
+            },
+            Event::CapacityChanged { from, to } => EventLine::CapacityChanged {
+                from: u64::from(from.seats()),
+                to: u64::from(to.seats()),
+            },
+            Event::EnrollmentClosed => EventLine::EnrollmentClosed {},
+        };
+        let meta = &envelope.meta;
+        Self {
+            position: envelope.position,
+            cohort: envelope.cohort,
+            version: envelope.version,
+            occurred_at: envelope.occurred_at,
+            recorded_at: envelope.recorded_at,
+            actor: ActorLine {
+                id: meta.actor.id,
+                name: meta.actor.name.clone(),
+            },
+            command_id: meta.command_id,
+            correlation_id: meta.correlation_id,
+            causation_id: meta.causation_id,
+            event,
+        }
+    }
+
+    /// The command metadata the line carries.
+    #[must_use]
+    pub fn meta(&self) -> CommandMeta {
+        CommandMeta {
+            actor: Actor {
+                id: self.actor.id,
+                name: self.actor.name.clone(),
+            },
+            command_id: self.command_id,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+        }
+    }
+
+    /// The learner the event is about, if any.
+    #[must_use]
+    pub const fn learner(&self) -> Option<&LearnerLine> {
+        match &self.event {
+            EventLine::StudentEnrolled { learner }
+            | EventLine::StudentWaitlisted { learner, .. }
+            | EventLine::StudentWithdrawn { learner, .. }
+            | EventLine::WaitlistLeft { learner, .. }
+            | EventLine::WaitlistPromoted { learner } => Some(learner),
+            EventLine::CohortCreated { .. }
+            | EventLine::CapacityChanged { .. }
+            | EventLine::EnrollmentClosed {} => None,
+        }
+    }
+
+    /// The domain event; a capacity out of range is refused with a message.
+    pub fn event(&self) -> Result<Event, String> {
+        let seats = |n: u64| Capacity::new(n).map_err(|e| e.to_string());
+        Ok(match &self.event {
+            EventLine::CohortCreated {
+                name,
+                course,
+                instructor,
+                capacity,
+                starts_at,
+                enrollment_deadline,
+                withdrawal_deadline,
+            } => Event::CohortCreated(CohortCreated {
+                name: name.clone(),
+                course: course.clone(),
+                instructor: instructor.clone(),
+                capacity: seats(*capacity)?,
+                starts_at: *starts_at,
+                enrollment_deadline: *enrollment_deadline,
+                withdrawal_deadline: *withdrawal_deadline,
+            }),
+            EventLine::StudentEnrolled { learner } => Event::StudentEnrolled {
+                learner: learner.id,
+            },
+            EventLine::StudentWaitlisted { learner, position } => Event::StudentWaitlisted {
+                learner: learner.id,
+                position: *position,
+            },
+            EventLine::StudentWithdrawn { learner, reason } => Event::StudentWithdrawn {
+                learner: learner.id,
+                reason: reason.clone(),
+            },
+            EventLine::WaitlistLeft { learner, reason } => Event::WaitlistLeft {
+                learner: learner.id,
+                reason: reason.clone(),
+            },
+            EventLine::WaitlistPromoted { learner } => Event::WaitlistPromoted {
+                learner: learner.id,
+            },
+            EventLine::CapacityChanged { from, to } => Event::CapacityChanged {
+                from: seats(*from)?,
+                to: seats(*to)?,
+            },
+            EventLine::EnrollmentClosed {} => Event::EnrollmentClosed,
+        })
+    }
+}
