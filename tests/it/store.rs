@@ -317,6 +317,75 @@ fn undecodable_snapshots_are_ignored() {
     assert_eq!(reloaded.state, full_replay(&store, cohort));
 }
 
+/// What a snapshot schema bump does to the snapshots already stored: every one of the old
+/// schema is ignored (even when its bytes would still decode), the cohort is rebuilt from its
+/// events, and the writer writes a snapshot of the current schema the next time it touches it.
+#[test]
+fn snapshots_of_an_older_schema_are_ignored_and_rewritten() {
+    let older = rollbook::store::SNAPSHOT_SCHEMA_VERSION - 1;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.redb");
+    let cohort = {
+        let store = open(&path);
+        let mut w = writer(&store, 3);
+        busy_cohort(&mut w)
+    };
+    {
+        // Every stored snapshot relabelled as the schema before this one, bytes unchanged.
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(SNAPSHOTS).unwrap();
+            let rows: Vec<((Uuid, u64), Vec<u8>)> = table
+                .iter()
+                .unwrap()
+                .map(|row| {
+                    let (key, value) = row.unwrap();
+                    (key.value(), value.value().1.to_vec())
+                })
+                .collect();
+            assert_eq!(rows.len(), 3);
+            for (key, bytes) in rows {
+                table.insert(key, (older, bytes.as_slice())).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+    let store = open(&path);
+    let loaded = store.read().unwrap().load_cohort(cohort).unwrap().unwrap();
+    assert!(loaded.snapshot_unreadable, "no stored snapshot is used");
+    assert_eq!(loaded.state, full_replay(&store, cohort));
+    // `verify` does not compare snapshots it would not use.
+    drop(store);
+    assert_eq!(
+        rollbook::store::verify(&path, |_, _| {}).unwrap().events,
+        10
+    );
+
+    let store = open(&path);
+    let mut w = writer(&store, 3);
+    let done = submit(&mut w, enroll(cohort, "f")).unwrap();
+    assert_eq!(done.version, 11);
+    let reader = store.read().unwrap();
+    assert_eq!(reader.snapshot_versions(cohort).unwrap(), [3, 6, 9, 10]);
+    let reloaded = reader.load_cohort(cohort).unwrap().unwrap();
+    assert!(
+        !reloaded.snapshot_unreadable,
+        "the rewritten snapshot reads"
+    );
+    assert_eq!(reloaded.state, full_replay(&store, cohort));
+    drop(reader);
+    drop(w);
+    drop(store);
+    let db = redb::Database::create(&path).unwrap();
+    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let table = txn.open_table(SNAPSHOTS).unwrap();
+    assert_eq!(
+        table.get((cohort.0, 10)).unwrap().unwrap().value().0,
+        rollbook::store::SNAPSHOT_SCHEMA_VERSION
+    );
+}
+
 #[test]
 fn a_file_that_is_not_a_rollbook_database_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
