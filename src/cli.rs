@@ -6,12 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::auth::{Auth, Passwords};
 use crate::clock::SystemClock;
-use crate::config::{TokenCommand, UserCommand};
-use crate::store::{Store, StoreOptions};
+use crate::config::{LearnerCommand, TokenCommand, UserCommand};
+use crate::learner_key::LearnerKey;
+use crate::store::{Actor, ErasureRecord, Store, StoreOptions};
 
 fn open(db: &Path) -> anyhow::Result<Auth> {
     let store = Store::open(db, &StoreOptions::default())
@@ -98,6 +99,66 @@ pub fn user(db: &Path, command: UserCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs `rollbook learner …`.
+pub fn learner(db: &Path, command: LearnerCommand) -> anyhow::Result<()> {
+    match command {
+        LearnerCommand::Erase { key, yes } => {
+            let key = LearnerKey::parse(&key).map_err(|e| anyhow::anyhow!("{key:?}: {e}"))?;
+            anyhow::ensure!(
+                db.exists(),
+                "{} does not exist; name the database with --db",
+                db.display()
+            );
+            if !yes {
+                anyhow::ensure!(
+                    std::io::stdin().is_terminal(),
+                    "erasing cannot be undone: confirm with --yes"
+                );
+                eprint!(
+                    "Erase the personal data of {key} from {}? This cannot be undone. Type the key \
+                     again to confirm: ",
+                    db.display()
+                );
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                anyhow::ensure!(
+                    answer.trim().to_lowercase() == key.as_str(),
+                    "not confirmed; nothing was erased"
+                );
+            }
+            let store = Store::open(db, &StoreOptions::default())?;
+            let record = ErasureRecord {
+                erased_at: Timestamp::now(),
+                actor: Actor {
+                    id: uuid::Uuid::nil(),
+                    name: format!("{} (command line)", whoami()),
+                },
+            };
+            let Some(erased) = store.erase_learner(key.as_str(), &record)? else {
+                anyhow::bail!("no learner has the key {key} (never enrolled, or already erased)");
+            };
+            store.rewrite_file().context(
+                "the erasure is stored, but the file could not be rewritten; run the command again",
+            )?;
+            println!(
+                "erased {key}: the history keeps the opaque id {}; {} reasons replaced by their hash; \
+                 {} rewritten without the old bytes. Backups made before now still hold them.",
+                erased.learner,
+                erased.events_rewritten,
+                db.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The operating-system user running the command, for the erasure record.
+fn whoami() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "operator".to_owned())
 }
 
 /// Runs `rollbook token …`.

@@ -102,6 +102,16 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage learners' personal data (while the server is stopped; admins can also erase from
+    /// the Admin page of a running server).
+    Learner {
+        /// The database.
+        #[command(flatten)]
+        db: DbArg,
+        /// What to do.
+        #[command(subcommand)]
+        command: LearnerCommand,
+    },
     /// Manage API tokens (while the server is stopped).
     Token {
         /// The database.
@@ -154,6 +164,23 @@ pub enum UserCommand {
     Disable {
         /// Login name.
         name: String,
+    },
+}
+
+/// `rollbook learner …`
+#[derive(Debug, Subcommand)]
+pub enum LearnerCommand {
+    /// Erase a learner's personal data (right to erasure): their key and name leave the
+    /// directory, the withdrawal and waitlist reasons of their events are replaced by their
+    /// hash, and an erasure record (who, when; no personal data) is kept. The history keeps the
+    /// opaque id, and the hash chain still verifies. The file is then rewritten without the old
+    /// bytes. Backups made earlier still hold them: rotate them out.
+    Erase {
+        /// The learner's key (email or student number).
+        key: String,
+        /// Do not ask for confirmation (required when standard input is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
 }
 

@@ -100,6 +100,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { db, command } => {
             tokio::task::spawn_blocking(move || cli::user(&db.db, command)).await?
         }
+        Command::Learner { db, command } => {
+            tokio::task::spawn_blocking(move || cli::learner(&db.db, command)).await?
+        }
         Command::Token { db, command } => {
             tokio::task::spawn_blocking(move || cli::token(&db.db, command)).await?
         }

@@ -21,8 +21,8 @@ use crate::domain::{
 use crate::learner_key::LearnerKey;
 use crate::projections::ReadModel;
 use crate::store::{
-    Actor, Batch, CommandMeta, CommandOutcome, CommandRecord, Envelope, JournalEntry,
-    LearnerRecord, Reader, Store, StoreError, StreamAppend,
+    Actor, Batch, CommandMeta, CommandOutcome, CommandRecord, Envelope, Erasure, ErasureRecord,
+    JournalEntry, LearnerRecord, Reader, Store, StoreError, StreamAppend,
 };
 
 /// What a caller asks of one cohort, with learners named by key.
@@ -124,10 +124,16 @@ impl Request {
         }
     }
 
-    /// A canonical text of the request, stored with its idempotency key so a key reused for a
-    /// different request is refused. The fields form a JSON array, so no text in one field can
-    /// pass for another. Create is fingerprinted without its generated id.
+    /// The request's fingerprint, stored with its idempotency key so a key reused for a
+    /// different request is refused: the SHA-256 of its canonical text, so that no personal
+    /// data (keys, names, reasons) is kept with it.
     fn fingerprint(&self) -> String {
+        crate::store::chain::text_digest(&self.canonical())
+    }
+
+    /// A canonical text of the request. The fields form a JSON array, so no text in one field
+    /// can pass for another. Create is fingerprinted without its generated id.
+    fn canonical(&self) -> String {
         let fields: Vec<String> = match self {
             Self::Create { new, .. } => vec![
                 "create".into(),
@@ -326,11 +332,25 @@ impl Default for WriterOptions {
 }
 
 type Reply = oneshot::Sender<Result<Committed, CommandError>>;
+type ErasureReply = oneshot::Sender<Result<Option<Erasure>, CommandError>>;
+
+/// Work for the writer thread.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "commands are the common case: boxing them would allocate per command for a rare erasure"
+)]
+enum Job {
+    /// A command, batched with those queued beside it.
+    Command(Submission, Reply),
+    /// A learner's erasure, done between batches.
+    Erase(LearnerKey, Actor, ErasureReply),
+}
 
 /// A cheap, cloneable handle to submit commands to the writer.
 #[derive(Clone, Debug)]
 pub struct WriterHandle {
-    tx: mpsc::Sender<(Submission, Reply)>,
+    tx: mpsc::Sender<Job>,
     /// Set once a commit failed on storage: redb refuses further writes until reopened.
     storage_failed: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -354,7 +374,23 @@ impl WriterHandle {
     pub async fn submit(&self, submission: Submission) -> Result<Committed, CommandError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send((submission, reply))
+            .send(Job::Command(submission, reply))
+            .await
+            .map_err(|_| CommandError::Stopped)?;
+        answer.await.map_err(|_| CommandError::Stopped)?
+    }
+
+    /// Erases the personal data of the learner filed under `key` (see
+    /// [`Store::erase_learner`]), rewrites the file without it, and rebuilds the projections;
+    /// `None` when no learner has that key. Commands queued meanwhile wait.
+    pub async fn erase(
+        &self,
+        key: LearnerKey,
+        actor: Actor,
+    ) -> Result<Option<Erasure>, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::Erase(key, actor, reply))
             .await
             .map_err(|_| CommandError::Stopped)?;
         answer.await.map_err(|_| CommandError::Stopped)?
@@ -384,7 +420,7 @@ pub fn spawn(
     clock: Arc<dyn Clock>,
     options: WriterOptions,
 ) -> std::io::Result<(WriterHandle, WriterThread)> {
-    let (tx, mut rx) = mpsc::channel::<(Submission, Reply)>(options.max_batch * 8);
+    let (tx, mut rx) = mpsc::channel::<Job>(options.max_batch * 8);
     let mut core = Writer::new(store, clock, options);
     let storage_failed = core.storage_failed.clone();
     let thread = std::thread::Builder::new()
@@ -392,11 +428,27 @@ pub fn spawn(
         .spawn(move || {
             let max = core.options.max_batch;
             let mut queue = Vec::with_capacity(max);
-            while let Some(first) = rx.blocking_recv() {
-                queue.push(first);
+            let mut next = None;
+            loop {
+                let Some(first) = next.take().or_else(|| rx.blocking_recv()) else {
+                    break;
+                };
+                // An erasure waits for nothing queued after it, and a batch for no erasure.
+                let (submission, reply) = match first {
+                    Job::Erase(key, actor, reply) => {
+                        let _ = reply.send(core.erase(&key, actor, &read_model));
+                        continue;
+                    }
+                    Job::Command(submission, reply) => (submission, reply),
+                };
+                queue.push((submission, reply));
                 while queue.len() < max {
                     match rx.try_recv() {
-                        Ok(next) => queue.push(next),
+                        Ok(Job::Command(submission, reply)) => queue.push((submission, reply)),
+                        Ok(erase) => {
+                            next = Some(erase);
+                            break;
+                        }
                         Err(_) => break,
                     }
                 }
@@ -470,6 +522,41 @@ impl Writer {
             tracing::error!(error = %e, "projections could not catch up after a writer panic");
         }
         (0..count).map(|_| Err(CommandError::Internal)).collect()
+    }
+
+    /// Erases a learner's personal data, rewrites the file without it, and rebuilds the
+    /// projections from what remains.
+    pub fn erase(
+        &mut self,
+        key: &LearnerKey,
+        actor: Actor,
+        read_model: &ReadModel,
+    ) -> Result<Option<Erasure>, CommandError> {
+        let record = ErasureRecord {
+            erased_at: stored_precision(self.clock.now()),
+            actor,
+        };
+        let erased = self
+            .store
+            .erase_learner(key.as_str(), &record)
+            .map_err(|e| CommandError::Store(Arc::new(e)))?;
+        let Some(erased) = erased else {
+            return Ok(None);
+        };
+        tracing::info!(
+            learner = %erased.learner,
+            events_rewritten = erased.events_rewritten,
+            by = %record.actor.name,
+            "learner erased; rewriting the database file without the old pages"
+        );
+        self.store.rewrite_file().map_err(|e| {
+            tracing::error!(error = %e, "the erasure is stored, but the file could not be rewritten");
+            CommandError::Store(Arc::new(e))
+        })?;
+        read_model
+            .reload(&self.store)
+            .map_err(|e| CommandError::Store(Arc::new(e)))?;
+        Ok(Some(erased))
     }
 
     /// Prunes journal entries older than the retention period, at most once a day.
@@ -720,7 +807,8 @@ impl Writer {
         let Some(record) = reader.command_record(key)? else {
             return Ok(None);
         };
-        if record.fingerprint != fingerprint {
+        // Records written before fingerprints were hashed hold the canonical text itself.
+        if crate::store::chain::text_digest(&record.fingerprint) != fingerprint {
             return Ok(Some(Pending::Done(Err(CommandError::IdempotencyKeyReused))));
         }
         Ok(Some(Pending::Done(match record.outcome {

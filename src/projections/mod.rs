@@ -143,6 +143,9 @@ impl Projections {
             self.search.file_learner(id, &record);
             self.directory.upsert(id, record);
         }
+        for (id, erasure) in reader.erasures()? {
+            self.directory.mark_erased(id, erasure);
+        }
         let mut journal = Journal::default();
         for (id, entry) in reader.journal()? {
             journal.add(id, entry);

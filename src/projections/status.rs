@@ -131,6 +131,16 @@ impl ReadModel {
         true
     }
 
+    /// Rebuilds from the store now and swaps the result in (after an erasure changed what
+    /// the events say).
+    pub fn reload(&self, store: &Store) -> Result<(), StoreError> {
+        let progress = Progress {
+            done: AtomicU64::new(0),
+            total: 0,
+        };
+        self.rebuild_now(store, &progress).map(|_| ())
+    }
+
     fn rebuild_now(&self, store: &Store, progress: &Progress) -> Result<u64, StoreError> {
         let mut fresh = Projections::rebuild_until(store, u64::MAX, &|done| {
             progress.done.store(done, Ordering::Relaxed);

@@ -119,7 +119,8 @@ impl Store {
         durability: Durability,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write()?;
+        let db = self.database();
+        let mut txn = db.begin_write()?;
         txn.set_durability(durability)?;
         f(&txn)?;
         txn.commit()?;

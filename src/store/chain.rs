@@ -25,8 +25,10 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Free text as it enters the digest: its SHA-256, unless it already is one.
-fn text_digest(text: &str) -> String {
+/// Free text as it enters the digest: its SHA-256, unless it already is one. Erasure stores
+/// this in place of the text, which leaves the event's digest, and so the chain, unchanged.
+#[must_use]
+pub fn text_digest(text: &str) -> String {
     if text.starts_with(HASHED_TEXT_PREFIX) {
         text.to_owned()
     } else {

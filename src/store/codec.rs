@@ -880,6 +880,49 @@ pub fn decode_journal(bytes: &[u8]) -> Result<JournalEntry, CodecError> {
     })
 }
 
+// ---- erasures --------------------------------------------------------------------------------
+
+/// That a learner's personal data was erased: when and by whom, and nothing about the learner
+/// but the opaque id it is filed under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErasureRecord {
+    /// When.
+    pub erased_at: Timestamp,
+    /// Who erased it.
+    pub actor: Actor,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ErasureV1 {
+    erased_at: i64,
+    actor_id: [u8; 16],
+    actor_name: String,
+}
+
+/// Encodes an erasure record.
+pub fn encode_erasure(e: &ErasureRecord) -> Result<Vec<u8>, CodecError> {
+    encode_framed(
+        "erasure record",
+        &ErasureV1 {
+            erased_at: micros(e.erased_at),
+            actor_id: *e.actor.id.as_bytes(),
+            actor_name: e.actor.name.clone(),
+        },
+    )
+}
+
+/// Decodes an erasure record.
+pub fn decode_erasure(bytes: &[u8]) -> Result<ErasureRecord, CodecError> {
+    let e: ErasureV1 = decode("erasure record", unframe(bytes)?)?;
+    Ok(ErasureRecord {
+        erased_at: from_micros("erasure record", e.erased_at)?,
+        actor: Actor {
+            id: Uuid::from_bytes(e.actor_id),
+            name: e.actor_name,
+        },
+    })
+}
+
 // ---- accounts, tokens and sessions ----------------------------------------------------------
 
 /// A staff account as stored.

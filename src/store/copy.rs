@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableTable, TableDefinition};
 
 use super::tables::{
-    ACCOUNTS, COMMANDS, DIRECTORY, EVENTS, JOURNAL, META, SESSIONS, SNAPSHOTS, STREAM_INDEX, TOKENS,
+    ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, SESSIONS, SNAPSHOTS,
+    STREAM_INDEX, TOKENS,
 };
-use super::{Store, StoreError, chain};
+use super::{Reader, Store, StoreError, chain};
 
 /// What a copy holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +61,36 @@ where
     Ok(())
 }
 
+/// Writes every table `reader` sees into a new file at `path`, synced (not renamed).
+pub(super) fn write_copy(reader: &Reader, path: &Path) -> Result<(), StoreError> {
+    let copy = Database::builder()
+        .set_cache_size(16 << 20)
+        .create(path)
+        .map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+    let txn = copy.begin_write()?;
+    copy_tables!(reader.txn, txn;
+        META, EVENTS, STREAM_INDEX, SNAPSHOTS, COMMANDS, DIRECTORY, ERASURES, JOURNAL, ACCOUNTS,
+        TOKENS, SESSIONS);
+    txn.commit()?;
+    drop(copy);
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io(path))
+}
+
+/// Syncs a folder, so that a rename in it is durable.
+pub(super) fn sync_parent(path: &Path) -> Result<(), StoreError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io(parent))?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Writes a consistent copy of the whole database to `dest` (which must not exist): copied
     /// from one read transaction into a temporary file beside it, synced, then renamed.
@@ -81,31 +112,9 @@ impl Store {
         let reader = self.read()?;
         let position = reader.head_position()?;
         let chain_head = reader.chain_head()?.map(|(_, h)| h);
-        let result: Result<(), StoreError> = (|| {
-            let copy = Database::builder()
-                .set_cache_size(16 << 20)
-                .create(&temporary)
-                .map_err(|source| StoreError::Open {
-                    path: temporary.clone(),
-                    source,
-                })?;
-            let txn = copy.begin_write()?;
-            copy_tables!(reader.txn, txn;
-                META, EVENTS, STREAM_INDEX, SNAPSHOTS, COMMANDS, DIRECTORY, JOURNAL, ACCOUNTS,
-                TOKENS, SESSIONS);
-            txn.commit()?;
-            drop(copy);
-            File::open(&temporary)
-                .and_then(|f| f.sync_all())
-                .map_err(io(&temporary))?;
-            fs::rename(&temporary, dest).map_err(io(dest))?;
-            if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-                File::open(parent)
-                    .and_then(|d| d.sync_all())
-                    .map_err(io(parent))?;
-            }
-            Ok(())
-        })();
+        let result = write_copy(&reader, &temporary)
+            .and_then(|()| fs::rename(&temporary, dest).map_err(io(dest)))
+            .and_then(|()| sync_parent(dest));
         if result.is_err() {
             let _ = fs::remove_file(&temporary);
         }

@@ -10,6 +10,7 @@ pub mod chain;
 mod codec;
 mod copy;
 mod envelope;
+mod erasure;
 mod error;
 mod read_only;
 mod scan;
@@ -20,6 +21,7 @@ mod verify;
 use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use jiff::Timestamp;
 use redb::{
@@ -34,11 +36,12 @@ pub use accounts::AccountsSnapshot;
 pub use codec::decode_envelope;
 pub use codec::{
     AccountRecord, CODEC_BINCODE2, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION,
-    JournalEntry, LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION, SessionRecord,
-    TokenRecord,
+    ErasureRecord, JournalEntry, LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION,
+    SessionRecord, TokenRecord,
 };
 pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
+pub use erasure::Erasure;
 pub use error::StoreError;
 pub use read_only::ReadOnlyStore;
 pub use scan::{ScanSummary, scan};
@@ -47,8 +50,8 @@ pub use verify::{VerifyError, VerifyReport, verify};
 
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 use tables::{
-    ACCOUNTS, COMMANDS, DIRECTORY, EVENTS, JOURNAL, META, META_FORMAT_VERSION, SESSIONS, SNAPSHOTS,
-    STREAM_INDEX, TOKENS,
+    ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, META_FORMAT_VERSION, SESSIONS,
+    SNAPSHOTS, STREAM_INDEX, TOKENS,
 };
 
 /// The store format this build writes and the newest it reads. Older formats are upgraded in
@@ -77,7 +80,11 @@ impl Default for StoreOptions {
 
 /// An open rollbook database.
 pub struct Store {
-    db: Database,
+    /// redb's page cache for the file (kept for [`Store::rewrite_file`]).
+    cache_size: usize,
+    /// Swapped whole only by [`Store::rewrite_file`]; every write transaction holds the read
+    /// guard from begin to commit, so none can land in a file being replaced.
+    db: RwLock<Database>,
     path: PathBuf,
 }
 
@@ -165,7 +172,8 @@ impl Store {
             .create(path)
             .map_err(|source| open_error(path, source))?;
         let store = Self {
-            db,
+            cache_size: options.cache_size,
+            db: RwLock::new(db),
             path: path.to_owned(),
         };
         store.initialise(fresh)?;
@@ -193,7 +201,8 @@ impl Store {
             .create_with_backend(backend)
             .map_err(|source| open_error(label, source))?;
         let store = Self {
-            db,
+            cache_size: options.cache_size,
+            db: RwLock::new(db),
             path: label.to_owned(),
         };
         store.initialise(fresh)?;
@@ -209,12 +218,13 @@ impl Store {
     /// Creates the tables and format version of a new database, or checks an existing one
     /// (again, after a repair the precheck could not look behind) and upgrades an older format.
     fn initialise(&self, fresh: bool) -> Result<(), StoreError> {
+        let db = self.database();
         if !fresh {
-            let txn = self.db.begin_read()?;
+            let txn = db.begin_read()?;
             match check_format(&txn, &self.path)? {
                 Some(found) if found < STORE_FORMAT_VERSION => {
                     drop(txn);
-                    return upgrade::migrate(&self.db, found, &self.path);
+                    return upgrade::migrate(&db, found, &self.path);
                 }
                 Some(_) => {
                     // A database that has every table is not written to.
@@ -227,16 +237,21 @@ impl Store {
                 None => {}
             }
         }
-        let txn = self.db.begin_write()?;
+        let txn = db.begin_write()?;
         create_tables(&txn)?;
         txn.commit()?;
         Ok(())
     }
 
+    /// The open database. Hold the guard across a whole write transaction.
+    fn database(&self) -> RwLockReadGuard<'_, Database> {
+        self.db.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// A consistent view of the store as of now (an MVCC snapshot).
     pub fn read(&self) -> Result<Reader, StoreError> {
         Ok(Reader {
-            txn: self.db.begin_read()?,
+            txn: self.database().begin_read()?,
         })
     }
 
@@ -264,7 +279,8 @@ impl Store {
 
     /// Makes every earlier commit durable.
     pub fn sync(&self) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write()?;
+        let db = self.database();
+        let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         txn.commit()?;
         Ok(())
@@ -276,7 +292,8 @@ impl Store {
         recorded_at: Timestamp,
         durability: Durability,
     ) -> Result<Vec<Vec<Envelope>>, StoreError> {
-        let mut txn = self.db.begin_write()?;
+        let db = self.database();
+        let mut txn = db.begin_write()?;
         txn.set_durability(durability)?;
         let mut committed = Vec::with_capacity(batch.appends.len());
         {
@@ -386,7 +403,8 @@ impl Store {
         if stale.is_empty() {
             return Ok(0);
         }
-        let txn = self.db.begin_write()?;
+        let db = self.database();
+        let txn = db.begin_write()?;
         {
             let mut table = txn.open_table(JOURNAL)?;
             for id in &stale {
@@ -603,6 +621,23 @@ impl Reader {
             .map_or(0, |(k, _)| k.value()))
     }
 
+    /// Every erasure record, by learner.
+    pub fn erasures(&self) -> Result<Vec<(LearnerId, ErasureRecord)>, StoreError> {
+        let table = self.txn.open_table(ERASURES)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (id, bytes) = row?;
+            let id = id.value();
+            let record =
+                codec::decode_erasure(bytes.value()).map_err(|source| StoreError::Corrupt {
+                    what: format!("erasure record of {id}"),
+                    source,
+                })?;
+            out.push((LearnerId(id), record));
+        }
+        Ok(out)
+    }
+
     /// The snapshot versions kept for a cohort (for tests and operations).
     pub fn snapshot_versions(&self, cohort: CohortId) -> Result<Vec<u64>, StoreError> {
         let snapshots = self.txn.open_table(SNAPSHOTS)?;
@@ -647,6 +682,7 @@ fn table_names() -> Vec<String> {
         SNAPSHOTS.name(),
         COMMANDS.name(),
         DIRECTORY.name(),
+        ERASURES.name(),
         ACCOUNTS.name(),
         TOKENS.name(),
         SESSIONS.name(),
@@ -664,6 +700,7 @@ fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(SNAPSHOTS)?;
     txn.open_table(COMMANDS)?;
     txn.open_table(DIRECTORY)?;
+    txn.open_table(ERASURES)?;
     txn.open_table(ACCOUNTS)?;
     txn.open_table(TOKENS)?;
     txn.open_table(SESSIONS)?;

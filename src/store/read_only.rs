@@ -47,11 +47,15 @@ impl ReadOnlyStore {
                     .create(&scratch)
                     .map_err(|source| open_error(path, source))?;
                 let store = Store {
-                    db,
+                    cache_size: 16 << 20,
+                    db: std::sync::RwLock::new(db),
                     path: path.to_owned(),
                 };
                 store.initialise(false)?;
-                Ok(store.db)
+                Ok(store
+                    .db
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner))
             })();
             return match upgraded {
                 Ok(db) => Ok(Self {

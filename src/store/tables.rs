@@ -20,6 +20,9 @@ pub const COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("command
 /// Normalised learner key → learner id (16 bytes) ‖ encoded directory entry (key, display
 /// name). Mutable, outside the history.
 pub const DIRECTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("directory");
+/// Learner id → encoded erasure record (when, by whom; no personal data): the learners whose
+/// directory entry and free text were erased.
+pub const ERASURES: TableDefinition<Uuid, &[u8]> = TableDefinition::new("erasures");
 /// Store-wide facts: the store format version.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 

@@ -1,7 +1,8 @@
 //! Verifying a database (live or a backup) end to end: redb's own integrity, every envelope
 //! decoding, gapless positions, per-cohort versions and their index, the hash chain, every
 //! business invariant at every command boundary of every cohort's history, snapshots equal to
-//! the replay, and the learner directory covering every learner the events name. Stops at the
+//! the replay, and the learner directory (or an erasure record) covering every learner the
+//! events name. Stops at the
 //! first problem with a precise message.
 
 use std::collections::{HashMap, HashSet};
@@ -206,7 +207,7 @@ impl Walk {
             if !self.learners.contains(&learner.0) {
                 return Err(at(
                     position,
-                    format!("learner {learner} is not in the learner directory"),
+                    format!("learner {learner} is neither in the learner directory nor erased"),
                 ));
             }
         }
@@ -294,7 +295,8 @@ fn verify_older(
                 source,
             })?;
         let store = Store {
-            db,
+            cache_size: 16 << 20,
+            db: std::sync::RwLock::new(db),
             path: path.to_owned(),
         };
         store.initialise(false)?;
@@ -355,6 +357,15 @@ fn walk_file(
             ))
         })?;
         walk.learners.insert(id);
+    }
+    // An erased learner is known by id only.
+    for row in txn
+        .open_table(tables::ERASURES)
+        .map_err(redb_error)?
+        .iter()
+        .map_err(redb_error)?
+    {
+        walk.learners.insert(row.map_err(redb_error)?.0.value());
     }
     for row in events.iter().map_err(redb_error)? {
         let (key, value) = row.map_err(redb_error)?;

@@ -5,7 +5,8 @@
 //! writes those events, with their original positions, ids, times and metadata, into a new
 //! file beside the target, verifies it end to end, and only then renames it into place: the
 //! same export gives the same database answers, and a refused import leaves nothing behind.
-//! Accounts, tokens and sessions are not part of an export.
+//! Accounts, tokens and sessions are not part of an export. An erased learner appears by id
+//! only, and is filed as erased again by an import.
 
 mod line;
 
@@ -21,8 +22,8 @@ pub use line::{ActorLine, EventLine, LearnerLine, Line};
 
 use crate::domain::{CohortId, LearnerId};
 use crate::store::{
-    Batch, LearnerRecord, ReadOnlyStore, Store, StoreError, StoreOptions, StreamAppend,
-    VerifyError, verify,
+    Actor, Batch, ErasureRecord, LearnerRecord, ReadOnlyStore, Store, StoreError, StoreOptions,
+    StreamAppend, VerifyError, verify,
 };
 
 /// Events read per store read while exporting, and at most per commit while importing.
@@ -162,6 +163,7 @@ struct Loader {
     versions: HashMap<CohortId, u64>,
     keys: HashMap<String, LearnerId>,
     known: HashMap<LearnerId, Option<String>>,
+    erased: Vec<LearnerId>,
     position: u64,
 }
 
@@ -238,10 +240,10 @@ impl Loader {
             };
         }
         let Some(key) = &learner.key else {
-            return Err(format!(
-                "learner {} has no key (an erased learner), which an import cannot file yet",
-                learner.id
-            ));
+            // An erased learner: known by id only, filed as erased.
+            self.known.insert(learner.id, None);
+            self.erased.push(learner.id);
+            return Ok(());
         };
         if let Some(other) = self.keys.insert(key.clone(), learner.id) {
             return Err(format!(
@@ -278,6 +280,7 @@ fn load(
         versions: HashMap::new(),
         keys: HashMap::new(),
         known: HashMap::new(),
+        erased: Vec::new(),
         position: 0,
     };
     let (mut text, mut number, mut read) = (String::new(), 0u64, 0u64);
@@ -307,6 +310,19 @@ fn load(
         }
     }
     loader.flush()?;
+    let import = ErasureRecord {
+        erased_at: Timestamp::now(),
+        actor: Actor {
+            id: uuid::Uuid::nil(),
+            name: "rollbook import (erased before the export)".to_owned(),
+        },
+    };
+    let erased: Vec<_> = loader
+        .erased
+        .iter()
+        .map(|id| (*id, import.clone()))
+        .collect();
+    loader.store.record_erasures(&erased)?;
     loader.store.sync()?;
     progress(read, size);
     Ok((loader.position, loader.known.len() as u64))

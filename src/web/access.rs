@@ -79,6 +79,8 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::POST, "/admin/tokens/{id}/revoke", R(Role::Admin)),
     (Method::POST, "/admin/projections/rebuild", R(Role::Admin)),
     (Method::POST, "/admin/projections/check", R(Role::Admin)),
+    (Method::GET, "/admin/erase", R(Role::Admin)),
+    (Method::POST, "/admin/erase", R(Role::Admin)),
     (Method::GET, "/api/v1/projections", R(Role::Admin)),
     (Method::POST, "/api/v1/admin/backups", R(Role::Admin)),
     (Method::POST, "/api/v1/cohorts", R(Role::Staff)),

@@ -123,6 +123,8 @@ pub struct Stats {
 #[derive(Template, WebTemplate)]
 #[template(path = "admin.html")]
 pub struct AdminPage {
+    /// Erasures, newest first: (opaque id, when, by whom).
+    erasures: Vec<(String, String, String)>,
     nav: Nav,
     message: String,
     failed: bool,
@@ -135,7 +137,7 @@ pub struct AdminPage {
     last_backup: Option<(bool, String)>,
 }
 
-fn page(
+pub(super) fn page(
     state: &AppState,
     principal: &Principal,
     message: String,
@@ -156,6 +158,18 @@ fn page(
         ),
         writer_running: state.writer.is_running(),
     };
+    let erasures = read
+        .directory
+        .erasures()
+        .into_iter()
+        .map(|(id, e)| {
+            (
+                id.to_string(),
+                display_time(e.erased_at),
+                e.actor.name.clone(),
+            )
+        })
+        .collect();
     drop(read);
     let maintenance = maintenance(state);
     let last_backup = state
@@ -177,6 +191,7 @@ fn page(
             Err(e) => (false, e.clone()),
         });
     AdminPage {
+        erasures,
         last_backup,
         maintenance,
         nav: Nav::of(principal),
@@ -234,6 +249,10 @@ pub async fn overview(
         "rebuilding" => "Rebuilding the projections in the background; the live ones keep serving.",
         "checking" => "Shadow check started: a fresh copy is being rebuilt for comparison.",
         "busy" => "That job is already running.",
+        "erased" => {
+            "The learner's personal data was erased and the database file rewritten without it. \
+             Backups made before now still hold it: rotate them out."
+        }
         _ => "",
     };
     page(&state, &principal, message.to_owned(), false, None)

@@ -10,6 +10,7 @@ mod api;
 mod assets;
 mod browse;
 mod csv;
+mod erase;
 mod error;
 mod extract;
 mod headers;
@@ -171,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/projections/rebuild", post(admin::rebuild))
         .route("/admin/projections/check", post(admin::check))
+        .route("/admin/erase", get(erase::confirm).post(erase::erase))
         .nest("/api/v1", api::router())
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)

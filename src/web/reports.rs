@@ -347,6 +347,8 @@ pub struct WithdrawalRow {
     pub course: String,
     pub instructor: String,
     pub learner: String,
+    /// What to show for the learner.
+    pub learner_label: String,
     /// "seat" or "waitlist place".
     pub gave_up: &'static str,
     pub event_type: &'static str,
@@ -367,12 +369,13 @@ impl WithdrawalRow {
             course: view.map(|v| v.state.course.clone()).unwrap_or_default(),
             instructor: view.map(|v| v.state.instructor.clone()).unwrap_or_default(),
             learner: read.directory.key_of(w.learner),
+            learner_label: read.directory.label_of(w.learner),
             gave_up: match w.kind {
                 WithdrawalKind::Seat => "seat",
                 WithdrawalKind::Waitlist => "waitlist place",
             },
             event_type: w.kind.event_type(),
-            reason: w.reason.clone(),
+            reason: super::views::shown_reason(&w.reason),
             actor: w.actor.clone(),
             promoted: w
                 .promoted

@@ -161,7 +161,10 @@ pub struct HistoryRow {
     pub event_type: &'static str,
     pub time: String,
     pub actor: String,
+    /// The learner's key, or opaque id: for links.
     pub learner: String,
+    /// What to show for the learner (see [`Directory::label_of`]).
+    pub learner_label: String,
     pub reason: String,
     /// What changed, e.g. "enrolled 29 → 30".
     pub changes: Vec<String>,
@@ -196,7 +199,15 @@ impl HistoryRow {
                 .learner
                 .map(|l| directory.key_of(l))
                 .unwrap_or_default(),
-            reason: entry.reason.clone().unwrap_or_default(),
+            learner_label: entry
+                .learner
+                .map(|l| directory.label_of(l))
+                .unwrap_or_default(),
+            reason: entry
+                .reason
+                .as_deref()
+                .map(shown_reason)
+                .unwrap_or_default(),
             changes,
             freed_by: entry.freed_by,
             manual_promotion: entry.event_type == "waitlist.promoted" && entry.freed_by.is_none(),
@@ -403,4 +414,14 @@ pub struct LearnerPage {
     pub enrolled_in: Vec<(String, String)>,
     pub waitlisted_in: Vec<(String, String, usize)>,
     pub rows: Vec<TimelineRow>,
+}
+
+/// A reason as pages show it: an erased one (stored as its hash) says so.
+#[must_use]
+pub fn shown_reason(reason: &str) -> String {
+    if reason.starts_with(crate::store::chain::HASHED_TEXT_PREFIX) {
+        "(erased)".to_owned()
+    } else {
+        reason.to_owned()
+    }
 }

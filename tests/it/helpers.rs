@@ -154,6 +154,11 @@ impl TestApp {
         app
     }
 
+    /// Keeps `dir` (holding the database) alive as long as the app.
+    pub fn keep(&mut self, dir: TempDir) {
+        self.dir = Some(dir);
+    }
+
     /// A client with no session and no token.
     #[allow(
         clippy::unused_self,

@@ -8,6 +8,7 @@ mod bad_files;
 mod browse;
 mod cli;
 mod crash;
+mod erasure;
 mod generate;
 mod hardening;
 mod helpers;

@@ -188,7 +188,7 @@ async fn a_wrong_snapshot_and_a_missing_learner_are_caught() {
     });
     let message = problem(&db);
     assert!(
-        message.contains("is not in the learner directory"),
+        message.contains("is neither in the learner directory nor erased"),
         "{message}"
     );
     assert!(matches!(

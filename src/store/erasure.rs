@@ -1,0 +1,186 @@
+//! Erasing a learner's personal data (the right to erasure) without breaking the history: the
+//! directory entry (key and name) goes, every free text the learner's events carry (withdrawal
+//! and waitlist-departure reasons) is replaced by its SHA-256, which is what the chain hashed
+//! all along, as is any old idempotency record naming them, and an erasure record without
+//! personal data is kept. Events keep the opaque id.
+//! Then [`Store::rewrite_file`] copies the live data into a fresh file and swaps it in, so the
+//! pages that held the old bytes are no longer part of the file.
+
+use std::fs;
+
+use redb::{Database, Durability, ReadableDatabase as _, ReadableTable as _};
+
+use super::copy::{sync_parent, write_copy};
+use super::tables::{self, COMMANDS, DIRECTORY, ERASURES, EVENTS};
+use super::{ErasureRecord, Reader, Store, StoreError, chain, codec};
+use crate::domain::{Event, LearnerId};
+
+/// What an erasure changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Erasure {
+    /// The learner's opaque id, which the events keep.
+    pub learner: LearnerId,
+    /// Events whose free text was replaced by its hash.
+    pub events_rewritten: usize,
+}
+
+impl Store {
+    /// Erases the learner filed under the normalised `key`, in one durable transaction;
+    /// `None` when no learner has that key (never filed, or already erased). The caller then
+    /// rewrites the file ([`Store::rewrite_file`]) and rebuilds what it derived from the text.
+    pub fn erase_learner(
+        &self,
+        key: &str,
+        record: &ErasureRecord,
+    ) -> Result<Option<Erasure>, StoreError> {
+        let db = self.database();
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        let erased = {
+            let mut directory = txn.open_table(DIRECTORY)?;
+            let Some(id) = directory
+                .remove(key)?
+                .and_then(|v| tables::split_directory(v.value()).map(|(id, _)| id))
+            else {
+                return Ok(None);
+            };
+            let learner = LearnerId(id);
+            txn.open_table(ERASURES)?.insert(
+                id,
+                codec::encode_erasure(record)
+                    .map_err(StoreError::Encode)?
+                    .as_slice(),
+            )?;
+            let mut events = txn.open_table(EVENTS)?;
+            let mut rewrites = Vec::new();
+            for row in events.iter()? {
+                let (position, value) = row?;
+                let (position, value) = (position.value(), value.value());
+                let (link, bytes) =
+                    tables::split_event(value).ok_or_else(|| super::corrupt_event(position))?;
+                // Only the learner's own events with text are decoded twice; the rest once.
+                let mut envelope = super::decode_at(position, value)?;
+                let text = match &mut envelope.event {
+                    Event::StudentWithdrawn { learner: l, reason }
+                    | Event::WaitlistLeft { learner: l, reason }
+                        if *l == learner && !reason.starts_with(chain::HASHED_TEXT_PREFIX) =>
+                    {
+                        reason
+                    }
+                    _ => continue,
+                };
+                *text = chain::text_digest(text);
+                let encoded = codec::encode_envelope(&envelope).map_err(StoreError::Encode)?;
+                debug_assert_ne!(encoded.as_slice(), bytes);
+                rewrites.push((position, tables::event_value(&link, &encoded)));
+            }
+            for (position, value) in &rewrites {
+                events.insert(*position, value.as_slice())?;
+            }
+            hash_old_fingerprints(&txn, key)?;
+            Erasure {
+                learner,
+                events_rewritten: rewrites.len(),
+            }
+        };
+        txn.commit()?;
+        Ok(Some(erased))
+    }
+
+    /// Files erasure records for learners the directory never held (an import of a history
+    /// with erased learners).
+    pub fn record_erasures(
+        &self,
+        erasures: &[(LearnerId, ErasureRecord)],
+    ) -> Result<(), StoreError> {
+        let db = self.database();
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let mut table = txn.open_table(ERASURES)?;
+            for (id, record) in erasures {
+                let bytes = codec::encode_erasure(record).map_err(StoreError::Encode)?;
+                table.insert(id.0, bytes.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Copies the live data into a fresh file beside this one and swaps it in: afterwards the
+    /// file holds nothing earlier transactions freed (an erased learner's old pages, say).
+    /// Writers wait meanwhile; readers already reading finish on the old file.
+    pub fn rewrite_file(&self) -> Result<(), StoreError> {
+        let mut db = self
+            .db
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let fresh_path = self
+            .path
+            .with_file_name(format!(".{name}.rewrite-{}", std::process::id()));
+        let _ = fs::remove_file(&fresh_path);
+        let result = (|| {
+            let reader = Reader {
+                txn: db.begin_read()?,
+            };
+            write_copy(&reader, &fresh_path)?;
+            drop(reader);
+            // Opened before the rename, so the swap cannot fail half-way: the open file follows
+            // the rename.
+            let fresh = Database::builder()
+                .set_cache_size(self.cache_size)
+                .create(&fresh_path)
+                .map_err(|source| super::open_error(&fresh_path, source))?;
+            fs::rename(&fresh_path, &self.path).map_err(|source| StoreError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+            sync_parent(&self.path)?;
+            Ok(fresh)
+        })();
+        match result {
+            Ok(fresh) => {
+                *db = fresh;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&fresh_path);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Idempotency records written before fingerprints were hashed hold the request's canonical
+/// text, which names the learner (and may hold their name or a reason): those naming `key` get
+/// the hash instead, which still matches a retry of the same request.
+fn hash_old_fingerprints(txn: &redb::WriteTransaction, key: &str) -> Result<(), StoreError> {
+    let quoted = serde_json::to_string(key).unwrap_or_default();
+    let mut commands = txn.open_table(COMMANDS)?;
+    let mut rewrites = Vec::new();
+    for row in commands.iter()? {
+        let (id, value) = row?;
+        let mut record =
+            codec::decode_command_record(value.value()).map_err(|source| StoreError::Corrupt {
+                what: format!("idempotency record {:?}", id.value()),
+                source,
+            })?;
+        if record.fingerprint.starts_with(chain::HASHED_TEXT_PREFIX)
+            || !record.fingerprint.contains(&quoted)
+        {
+            continue;
+        }
+        record.fingerprint = chain::text_digest(&record.fingerprint);
+        let bytes = codec::encode_command_record(&record).map_err(StoreError::Encode)?;
+        rewrites.push((id.value().to_owned(), bytes));
+    }
+    for (id, bytes) in &rewrites {
+        commands.insert(id.as_str(), bytes.as_slice())?;
+    }
+    Ok(())
+}
