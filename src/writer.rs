@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::domain::{
-    Capacity, Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort, RuleViolation,
+    Capacity, Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort, ReasonCode,
+    RuleViolation,
 };
 use crate::learner_key::LearnerKey;
 use crate::projections::ReadModel;
@@ -50,6 +51,8 @@ pub enum Request {
         cohort: CohortId,
         /// Who.
         learner: LearnerKey,
+        /// Why, as a code (kept for a seat given up; not for a waitlist place).
+        reason_code: ReasonCode,
         /// Staff's free text.
         reason: String,
     },
@@ -158,14 +161,21 @@ impl Request {
             Self::Withdraw {
                 cohort,
                 learner,
+                reason_code,
                 reason,
             } => {
-                vec![
+                let mut fields = vec![
                     "withdraw".into(),
                     cohort.to_string(),
                     learner.to_string(),
                     reason.clone(),
-                ]
+                ];
+                // Without a code, the text of requests made before codes existed: a retry of
+                // one still matches its record.
+                if *reason_code != ReasonCode::Other {
+                    fields.push(reason_code.as_str().to_owned());
+                }
+                fields
             }
             Self::LeaveWaitlist {
                 cohort,
@@ -200,8 +210,13 @@ impl Request {
                 ..new.clone()
             }),
             Self::Enroll { .. } => CohortCommand::Enroll { learner: who() },
-            Self::Withdraw { reason, .. } => CohortCommand::Withdraw {
+            Self::Withdraw {
+                reason_code,
+                reason,
+                ..
+            } => CohortCommand::Withdraw {
                 learner: who(),
+                reason_code: *reason_code,
                 reason: reason.clone(),
             },
             Self::LeaveWaitlist { reason, .. } => CohortCommand::LeaveWaitlist {

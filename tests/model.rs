@@ -17,7 +17,7 @@ use proptest::strategy::ValueTree as _;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use rollbook::domain::{
     Capacity, Cohort, CohortCommand, CohortCreated, CohortId, CohortStatus, Event, LearnerId,
-    NewCohort, RuleViolation, ScheduleProblem,
+    NewCohort, ReasonCode, RuleViolation, ScheduleProblem,
 };
 use uuid::Uuid;
 
@@ -502,6 +502,7 @@ fn command(op: &Op) -> CohortCommand {
             learner, reason, ..
         } => CohortCommand::Withdraw {
             learner: learner_id(learner),
+            reason_code: ReasonCode::ALL[reason % ReasonCode::ALL.len()],
             reason: REASONS[reason].to_owned(),
         },
         Op::LeaveWaitlist {
@@ -534,10 +535,24 @@ fn effect_of(event: &Event) -> Effect {
             learner: learner_index(*learner),
             place: *position,
         },
-        Event::StudentWithdrawn { learner, reason } => Effect::Withdrawn {
-            learner: learner_index(*learner),
-            reason: reason.clone(),
-        },
+        Event::StudentWithdrawn {
+            learner,
+            reason_code,
+            reason,
+        } => {
+            // The code travels with the command unchanged (the model checks the rules).
+            assert_eq!(
+                REASONS
+                    .iter()
+                    .position(|r| r == reason)
+                    .map(|i| ReasonCode::ALL[i % 5]),
+                Some(*reason_code)
+            );
+            Effect::Withdrawn {
+                learner: learner_index(*learner),
+                reason: reason.clone(),
+            }
+        }
         Event::WaitlistLeft { learner, reason } => Effect::LeftWaitlist {
             learner: learner_index(*learner),
             reason: reason.clone(),

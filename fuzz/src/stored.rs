@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use jiff::Timestamp;
 use redb::{Database, StorageBackend, TableDefinition};
-use rollbook::domain::{Capacity, Cohort, CohortCreated, CohortId, Event, LearnerId};
+use rollbook::domain::{Capacity, Cohort, CohortCreated, CohortId, Event, LearnerId, ReasonCode};
 use rollbook::store::{
     Actor, Batch, CommandMeta, SNAPSHOT_SCHEMA_VERSION, Store, StoreOptions, StreamAppend,
 };
@@ -133,6 +133,7 @@ fn template_events() -> Vec<Event> {
         },
         Event::StudentWithdrawn {
             learner: learner(1),
+            reason_code: ReasonCode::Personal,
             reason: "moved".to_owned(),
         },
         Event::WaitlistPromoted {

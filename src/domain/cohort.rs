@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use super::command::{CohortCommand, NewCohort};
 use super::event::{CohortCreated, Event};
 use super::ids::{Capacity, CohortId, LearnerId};
+use super::reason::ReasonCode;
 use super::violation::{RuleViolation, ScheduleProblem};
 
 /// Whether the cohort still takes enrollments.
@@ -155,9 +156,11 @@ impl Cohort {
         match command {
             CohortCommand::Create(_) => unreachable!("handled above"),
             CohortCommand::Enroll { learner } => cohort.decide_enroll(*learner, now),
-            CohortCommand::Withdraw { learner, reason } => {
-                cohort.decide_withdraw(*learner, reason, now)
-            }
+            CohortCommand::Withdraw {
+                learner,
+                reason_code,
+                reason,
+            } => cohort.decide_withdraw(*learner, *reason_code, reason, now),
             CohortCommand::LeaveWaitlist { learner, reason } => {
                 if cohort.waitlist_place(*learner).is_none() {
                     return Err(RuleViolation::NotWaitlisted { learner: *learner });
@@ -210,9 +213,12 @@ impl Cohort {
         }
     }
 
+    /// A waitlisted learner leaves the waitlist (the code is for seats given up, and is not
+    /// kept); an enrolled one gives up their seat before the withdrawal deadline.
     fn decide_withdraw(
         &self,
         learner: LearnerId,
+        reason_code: ReasonCode,
         reason: &str,
         now: Timestamp,
     ) -> Result<Vec<Event>, RuleViolation> {
@@ -233,6 +239,7 @@ impl Cohort {
         }
         let withdrawn = Event::StudentWithdrawn {
             learner,
+            reason_code,
             reason: reason.to_owned(),
         };
         Ok(self.then_promote(vec![withdrawn]))

@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 
 use super::ids::{Capacity, LearnerId};
+use super::reason::ReasonCode;
 
 /// The data needed to create a cohort.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub enum CohortCommand {
     Withdraw {
         /// Who.
         learner: LearnerId,
+        /// Why, as a code reports group by.
+        reason_code: ReasonCode,
         /// Free text given by staff; may be empty.
         reason: String,
     },

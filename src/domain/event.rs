@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 
 use super::ids::{Capacity, LearnerId};
+use super::reason::ReasonCode;
 
 /// The payload of `cohort.created`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +48,8 @@ pub enum Event {
     StudentWithdrawn {
         /// Who.
         learner: LearnerId,
+        /// Why, as a code (schema 2; `other` for withdrawals stored before).
+        reason_code: ReasonCode,
         /// Staff's free text.
         reason: String,
     },

@@ -7,12 +7,14 @@ mod cohort;
 mod command;
 mod event;
 mod ids;
+mod reason;
 mod violation;
 
 pub use cohort::{Cohort, CohortStatus, InvariantBroken, WaitlistEntry};
 pub use command::{CohortCommand, NewCohort};
 pub use event::{CohortCreated, Event};
 pub use ids::{Capacity, CapacityError, CohortId, LearnerId};
+pub use reason::{ReasonCode, UnknownReasonCode};
 pub use violation::{RuleViolation, ScheduleProblem};
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{
     Capacity, Cohort, CohortCommand, CohortCreated, CohortId, CohortStatus, Event, InvariantBroken,
-    LearnerId, NewCohort, RuleViolation, ScheduleProblem, WaitlistEntry,
+    LearnerId, NewCohort, ReasonCode, RuleViolation, ScheduleProblem, WaitlistEntry,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -78,6 +78,7 @@ fn waitlisted(learner: LearnerId, position: u32) -> Event {
 fn withdrawn(learner: LearnerId) -> Event {
     Event::StudentWithdrawn {
         learner,
+        reason_code: ReasonCode::Other,
         reason: String::new(),
     }
 }
@@ -109,6 +110,7 @@ fn enroll(learner: LearnerId) -> CohortCommand {
 fn withdraw(learner: LearnerId) -> CohortCommand {
     CohortCommand::Withdraw {
         learner,
+        reason_code: ReasonCode::Other,
         reason: String::new(),
     }
 }
@@ -438,6 +440,7 @@ fn withdraw_a_waitlisted_learner_takes_them_off_the_waitlist_without_promoting_a
     ]);
     let command = CohortCommand::Withdraw {
         learner: BOB,
+        reason_code: ReasonCode::Personal,
         reason: "moved away".to_owned(),
     };
 
@@ -456,10 +459,11 @@ fn withdraw_a_waitlisted_learner_takes_them_off_the_waitlist_without_promoting_a
 }
 
 #[test]
-fn withdraw_carries_the_reason_given() {
+fn withdraw_carries_the_reason_and_its_code() {
     let state = given(&[created(2), enrolled(ALICE)]);
     let command = CohortCommand::Withdraw {
         learner: ALICE,
+        reason_code: ReasonCode::ScheduleConflict,
         reason: "schedule clash".to_owned(),
     };
 
@@ -467,6 +471,7 @@ fn withdraw_carries_the_reason_given() {
         when(state.as_ref(), &command, now()),
         Ok(vec![Event::StudentWithdrawn {
             learner: ALICE,
+            reason_code: ReasonCode::ScheduleConflict,
             reason: "schedule clash".to_owned(),
         }])
     );

@@ -2,6 +2,7 @@
 //! it gives for leaving.
 
 use super::rng::{Rng, mix};
+use crate::domain::ReasonCode;
 use crate::learner_key::LearnerKey;
 
 // ---- names ----
@@ -157,19 +158,19 @@ pub(super) const VARIANTS: [&str; 8] = [
     "hybrid",
 ];
 
-pub(super) const WITHDRAWAL_REASONS: [&str; 12] = [
-    "schedule conflict",
-    "moved to another cohort",
-    "changed jobs",
-    "course too advanced",
-    "course too basic",
-    "health reasons",
-    "employer withdrew funding",
-    "relocating",
-    "family commitments",
-    "enrolled by mistake",
-    "no longer needed for role",
-    "",
+pub(super) const WITHDRAWAL_REASONS: [(ReasonCode, &str); 12] = [
+    (ReasonCode::ScheduleConflict, "schedule conflict"),
+    (ReasonCode::Transferred, "moved to another cohort"),
+    (ReasonCode::ScheduleConflict, "changed jobs"),
+    (ReasonCode::Other, "course too advanced"),
+    (ReasonCode::Other, "course too basic"),
+    (ReasonCode::Personal, "health reasons"),
+    (ReasonCode::Financial, "employer withdrew funding"),
+    (ReasonCode::Personal, "relocating"),
+    (ReasonCode::Personal, "family commitments"),
+    (ReasonCode::Other, "enrolled by mistake"),
+    (ReasonCode::Other, "no longer needed for role"),
+    (ReasonCode::Other, ""),
 ];
 
 pub(super) const WAITLIST_REASONS: [&str; 6] = [

@@ -315,14 +315,15 @@ impl Sim {
 
     pub(super) fn withdraw(&mut self, i: u32) -> (Request, u64) {
         let at = self.rng.index(self.cohorts[i as usize].enrolled.len());
-        let reason = self.rng.pick(&WITHDRAWAL_REASONS).to_owned();
+        let (reason_code, reason) = self.rng.pick(&WITHDRAWAL_REASONS);
         let c = &mut self.cohorts[i as usize];
         let learner = c.enrolled.swap_remove(at);
         let events = 1 + c.promote();
         let request = Request::Withdraw {
             cohort: c.id,
             learner: learner_key(learner),
-            reason,
+            reason_code,
+            reason: reason.to_owned(),
         };
         (request, events)
     }

@@ -1037,6 +1037,7 @@ mod tests {
                 1,
                 Event::StudentWithdrawn {
                     learner: who(1),
+                    reason_code: crate::domain::ReasonCode::Other,
                     reason: String::new(),
                 },
                 "Ada",
@@ -1201,6 +1202,7 @@ mod tests {
                 1,
                 Event::StudentWithdrawn {
                     learner: who(1),
+                    reason_code: crate::domain::ReasonCode::Other,
                     reason: String::new(),
                 },
                 "a",
@@ -1252,6 +1254,7 @@ mod tests {
                 1,
                 Event::StudentWithdrawn {
                     learner: learner(1),
+                    reason_code: crate::domain::ReasonCode::Other,
                     reason: String::new(),
                 },
                 "a",

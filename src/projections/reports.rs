@@ -1033,6 +1033,7 @@ mod tests {
             vec![
                 Event::StudentWithdrawn {
                     learner: learner(1),
+                    reason_code: crate::domain::ReasonCode::Other,
                     reason: "moved".to_owned(),
                 },
                 Event::WaitlistPromoted {
@@ -1044,6 +1045,7 @@ mod tests {
             "2026-03-04T09:00:00Z",
             vec![Event::StudentWithdrawn {
                 learner: learner(2),
+                reason_code: crate::domain::ReasonCode::Other,
                 reason: String::new(),
             }],
         );
@@ -1079,6 +1081,7 @@ mod tests {
                 &format!("2026-03-{day}T10:00:00Z"),
                 vec![Event::StudentWithdrawn {
                     learner: learner(n),
+                    reason_code: crate::domain::ReasonCode::Other,
                     reason: String::new(),
                 }],
             );

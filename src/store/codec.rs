@@ -13,14 +13,25 @@ use uuid::Uuid;
 
 use super::envelope::{Actor, CommandMeta, Envelope};
 use crate::domain::{
-    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, RuleViolation,
-    ScheduleProblem, WaitlistEntry,
+    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, ReasonCode,
+    RuleViolation, ScheduleProblem, WaitlistEntry,
 };
 
 /// Codec id of bincode 2.0.1, standard configuration.
 pub const CODEC_BINCODE2: u8 = 1;
-/// Current schema version of every event type.
-pub const EVENT_SCHEMA_VERSION: u16 = 1;
+/// The newest schema version of any event type. Each type has its own
+/// ([`event_schema_version`]): `student.withdrawn` is at 2 (it gained a reason code), every
+/// other type at 1.
+pub const EVENT_SCHEMA_VERSION: u16 = 2;
+
+/// The schema version an event of this type is written at now.
+#[must_use]
+pub const fn event_schema_version(event: &Event) -> u16 {
+    match event {
+        Event::StudentWithdrawn { .. } => 2,
+        _ => 1,
+    }
+}
 /// Current schema version of cohort snapshots. Snapshots of any other version are ignored.
 pub const SNAPSHOT_SCHEMA_VERSION: u16 = 1;
 /// Largest value the codec encodes or decodes: a guard against corrupt length prefixes. It
@@ -202,14 +213,16 @@ struct EnvelopeV1 {
     payload: Vec<u8>,
 }
 
-/// Encodes an envelope for the `events` table, its event at the current schema version.
+/// Encodes an envelope for the `events` table, its event at the envelope's schema version: new
+/// events at [`event_schema_version`]; a stored one read back (to hash it, or to erase text in
+/// it) at the version it was stored with, so its bytes keep their shape.
 pub fn encode_envelope(env: &Envelope) -> Result<Vec<u8>, CodecError> {
     let stored = EnvelopeV1 {
         position: env.position,
         stream: *env.cohort.0.as_bytes(),
         version: env.version,
         event_type: env.event.type_name().to_owned(),
-        schema_version: EVENT_SCHEMA_VERSION,
+        schema_version: env.schema_version,
         occurred_at: micros(env.occurred_at),
         recorded_at: micros(env.recorded_at),
         actor_id: *env.meta.actor.id.as_bytes(),
@@ -217,7 +230,7 @@ pub fn encode_envelope(env: &Envelope) -> Result<Vec<u8>, CodecError> {
         command_id: *env.meta.command_id.as_bytes(),
         correlation_id: *env.meta.correlation_id.as_bytes(),
         causation_id: *env.meta.causation_id.as_bytes(),
-        payload: encode_event(&env.event)?,
+        payload: encode_event_at(&env.event, env.schema_version)?,
     };
     encode_framed_native("envelope", &stored)
 }
@@ -311,6 +324,14 @@ struct LearnerReasonV1 {
     reason: String,
 }
 
+/// `student.withdrawn` at schema 2: the reason code (see [`ReasonCode::to_u8`]) before the text.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct WithdrawnV2 {
+    learner: [u8; 16],
+    reason_code: u8,
+    reason: String,
+}
+
 #[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 struct CapacityChangedV1 {
     from: u32,
@@ -325,9 +346,33 @@ fn learner(bytes: [u8; 16]) -> LearnerId {
     LearnerId(Uuid::from_bytes(bytes))
 }
 
-/// Encodes an event's payload at the current schema version.
+/// Encodes an event's payload at the current schema version of its type.
+#[cfg(test)]
 pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
+    encode_event_at(event, event_schema_version(event))
+}
+
+/// Encodes an event's payload at `schema_version` of its type: the current one, or an older one
+/// the event can still be written at without losing anything (an upcast event read back).
+pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, CodecError> {
     let what = "event payload";
+    match event {
+        Event::StudentWithdrawn {
+            learner: l,
+            reason_code,
+            reason,
+        } => return encode_withdrawn(*l, *reason_code, reason, schema_version),
+        _ if schema_version != 1 => {
+            return Err(CodecError::Encode {
+                what,
+                detail: format!(
+                    "{} has no schema version {schema_version}",
+                    event.type_name()
+                ),
+            });
+        }
+        _ => {}
+    }
     match event {
         Event::CohortCreated(c) => encode_native(
             what,
@@ -359,14 +404,14 @@ pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
                 position: *position,
             },
         ),
-        Event::StudentWithdrawn { learner: l, reason }
-        | Event::WaitlistLeft { learner: l, reason } => encode_native(
+        Event::WaitlistLeft { learner: l, reason } => encode_native(
             what,
             &LearnerReasonV1 {
                 learner: learner_bytes(*l),
                 reason: reason.clone(),
             },
         ),
+        Event::StudentWithdrawn { .. } => unreachable!("encoded above at every version"),
         Event::CapacityChanged { from, to } => encode_native(
             what,
             &CapacityChangedV1 {
@@ -375,6 +420,40 @@ pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
             },
         ),
         Event::EnrollmentClosed => Ok(Vec::new()),
+    }
+}
+
+/// `student.withdrawn` at schema 2, or at 1 when its code is `other` (an upcast read back).
+fn encode_withdrawn(
+    l: LearnerId,
+    reason_code: ReasonCode,
+    reason: &str,
+    schema_version: u16,
+) -> Result<Vec<u8>, CodecError> {
+    let what = "event payload";
+    match (schema_version, reason_code) {
+        (2, _) => encode_native(
+            what,
+            &WithdrawnV2 {
+                learner: learner_bytes(l),
+                reason_code: reason_code.to_u8(),
+                reason: reason.to_owned(),
+            },
+        ),
+        (1, ReasonCode::Other) => encode_native(
+            what,
+            &LearnerReasonV1 {
+                learner: learner_bytes(l),
+                reason: reason.to_owned(),
+            },
+        ),
+        _ => Err(CodecError::Encode {
+            what,
+            detail: format!(
+                "student.withdrawn with its reason code cannot be written at schema version \
+                 {schema_version}"
+            ),
+        }),
     }
 }
 
@@ -412,10 +491,25 @@ pub fn decode_event(
                 position: p.position,
             }
         }
+        // Upcast: withdrawals stored before reason codes existed read as `other`, text kept.
         ("student.withdrawn", 1) => {
             let p: LearnerReasonV1 = decode_native(what, payload)?;
             Event::StudentWithdrawn {
                 learner: learner(p.learner),
+                reason_code: ReasonCode::Other,
+                reason: p.reason,
+            }
+        }
+        ("student.withdrawn", 2) => {
+            let p: WithdrawnV2 = decode_native(what, payload)?;
+            Event::StudentWithdrawn {
+                learner: learner(p.learner),
+                reason_code: ReasonCode::from_u8(p.reason_code).ok_or_else(|| {
+                    CodecError::Malformed {
+                        what,
+                        detail: format!("unknown reason code {}", p.reason_code),
+                    }
+                })?,
                 reason: p.reason,
             }
         }

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::*;
 use crate::domain::{
-    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, RuleViolation,
-    WaitlistEntry,
+    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, ReasonCode,
+    RuleViolation, WaitlistEntry,
 };
 use crate::store::envelope::{Actor, CommandMeta, Envelope};
 
@@ -100,6 +100,7 @@ fn every_event_v1() -> Vec<(&'static str, Event)> {
             "event-student.withdrawn-v1",
             Event::StudentWithdrawn {
                 learner: ana(),
+                reason_code: ReasonCode::Other,
                 reason: "schedule conflict".to_owned(),
             },
         ),
@@ -134,13 +135,81 @@ fn every_event_type_at_schema_1_matches_its_fixture_and_decodes() {
         "every event type has a fixture"
     );
     for (name, event) in events {
-        let bytes = golden(name, &encode_event(&event).unwrap());
+        let bytes = golden(name, &encode_event_at(&event, 1).unwrap());
         assert_eq!(
             decode_event(event.type_name(), 1, &bytes).unwrap(),
             event,
             "{name}"
         );
     }
+}
+
+/// Schema 2 changed `student.withdrawn` only: it gained a reason code. Every other type is
+/// still written at 1 (pinned above).
+#[test]
+fn every_event_type_at_schema_2_matches_its_fixture_and_decodes() {
+    for (name, event) in every_event_v1() {
+        let current = event_schema_version(&event);
+        if current == 1 {
+            assert_eq!(
+                encode_event(&event).unwrap(),
+                encode_event_at(&event, 1).unwrap()
+            );
+            assert!(
+                encode_event_at(&event, 2).is_err(),
+                "{name} has no schema 2"
+            );
+        }
+    }
+    for code in ReasonCode::ALL {
+        let event = Event::StudentWithdrawn {
+            learner: ana(),
+            reason_code: code,
+            reason: "schedule conflict".to_owned(),
+        };
+        assert_eq!(event_schema_version(&event), 2);
+        let name = format!("event-student.withdrawn-v2-{}", code.as_str());
+        let bytes = golden(&name, &encode_event(&event).unwrap());
+        assert_eq!(
+            decode_event("student.withdrawn", 2, &bytes).unwrap(),
+            event,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_withdrawal_of_schema_1_is_upcast_to_the_code_other_with_its_text() {
+    let v1 = unhex(&std::fs::read_to_string(fixture_path("event-student.withdrawn-v1")).unwrap());
+    assert_eq!(
+        decode_event("student.withdrawn", 1, &v1).unwrap(),
+        Event::StudentWithdrawn {
+            learner: ana(),
+            reason_code: ReasonCode::Other,
+            reason: "schedule conflict".to_owned(),
+        }
+    );
+    // Read back as stored, it writes the same bytes (its hash in the chain stays true)...
+    let upcast = decode_event("student.withdrawn", 1, &v1).unwrap();
+    assert_eq!(encode_event_at(&upcast, 1).unwrap(), v1);
+    // ...but a code other than `other` has no place in schema 1.
+    let coded = Event::StudentWithdrawn {
+        learner: ana(),
+        reason_code: ReasonCode::Financial,
+        reason: String::new(),
+    };
+    assert!(encode_event_at(&coded, 1).is_err());
+    assert!(matches!(
+        decode_event("student.withdrawn", 2, &[0; 3]),
+        Err(CodecError::Malformed { .. })
+    ));
+    assert!(matches!(
+        decode_event("student.withdrawn", 3, &v1),
+        Err(CodecError::UnknownEvent {
+            schema_version: 3,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -158,9 +227,10 @@ fn the_envelope_matches_its_fixture_and_decodes() {
         position: 42,
         cohort: cohort_id(),
         version: 7,
-        schema_version: EVENT_SCHEMA_VERSION,
+        schema_version: 1,
         event: Event::StudentWithdrawn {
             learner: ana(),
+            reason_code: ReasonCode::Other,
             reason: "moved".to_owned(),
         },
         occurred_at: at("2026-03-05T10:14:00.123456Z"),
@@ -172,6 +242,19 @@ fn the_envelope_matches_its_fixture_and_decodes() {
         bytes[0], CODEC_BINCODE2,
         "every envelope starts with its codec id"
     );
+    assert_eq!(decode_envelope(&bytes).unwrap(), envelope);
+
+    // The same withdrawal with a code, as written now.
+    let envelope = Envelope {
+        schema_version: EVENT_SCHEMA_VERSION,
+        event: Event::StudentWithdrawn {
+            learner: ana(),
+            reason_code: ReasonCode::Personal,
+            reason: "moved".to_owned(),
+        },
+        ..envelope
+    };
+    let bytes = golden("envelope-v2", &encode_envelope(&envelope).unwrap());
     assert_eq!(decode_envelope(&bytes).unwrap(), envelope);
 }
 

@@ -61,7 +61,9 @@ impl Store {
                 // Only the learner's own events with text are decoded twice; the rest once.
                 let mut envelope = super::decode_at(position, value)?;
                 let text = match &mut envelope.event {
-                    Event::StudentWithdrawn { learner: l, reason }
+                    Event::StudentWithdrawn {
+                        learner: l, reason, ..
+                    }
                     | Event::WaitlistLeft { learner: l, reason }
                         if *l == learner && !reason.starts_with(chain::HASHED_TEXT_PREFIX) =>
                     {

@@ -37,7 +37,7 @@ pub use codec::decode_envelope;
 pub use codec::{
     AccountRecord, CODEC_BINCODE2, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION,
     ErasureRecord, JournalEntry, LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION,
-    SessionRecord, TokenRecord,
+    SessionRecord, TokenRecord, event_schema_version,
 };
 pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
@@ -129,6 +129,9 @@ pub struct Batch {
     pub rejections: Vec<(String, CommandRecord)>,
     /// Refused commands for the journal, with the ids the writer gave them.
     pub journal: Vec<(u64, JournalEntry)>,
+    /// The schema version to store each event of each append at, when not the current one of
+    /// its type: an import keeps the versions it was given (empty: current, for every append).
+    pub schema_versions: Vec<Vec<u16>>,
 }
 
 impl Batch {
@@ -324,7 +327,8 @@ impl Store {
                 Some((key, value)) => (key.value(), link_at(key.value(), value.value())?),
                 None => (0, chain::GENESIS),
             };
-            for append in &batch.appends {
+            for (nth_append, append) in batch.appends.iter().enumerate() {
+                let versions = batch.schema_versions.get(nth_append);
                 let stream = append.cohort.0;
                 let actual = head_version(&index, stream)?;
                 if actual != append.expected_version {
@@ -336,14 +340,16 @@ impl Store {
                 }
                 let mut version = actual;
                 let mut envelopes = Vec::with_capacity(append.events.len());
-                for event in &append.events {
+                for (nth, event) in append.events.iter().enumerate() {
                     position += 1;
                     version += 1;
                     let envelope = Envelope {
                         position,
                         cohort: append.cohort,
                         version,
-                        schema_version: EVENT_SCHEMA_VERSION,
+                        schema_version: versions
+                            .and_then(|v| v.get(nth).copied())
+                            .unwrap_or_else(|| codec::event_schema_version(event)),
                         event: event.clone(),
                         occurred_at: append.occurred_at,
                         recorded_at,
@@ -647,6 +653,12 @@ impl Reader {
         }
         Ok(out)
     }
+}
+
+/// Whether `event` can be stored at `schema_version` of its type without losing anything.
+#[must_use]
+pub fn storable_at(event: &Event, schema_version: u16) -> bool {
+    codec::encode_event_at(event, schema_version).is_ok()
 }
 
 /// The refused commands and snapshots of a batch, in tables opened only when it has some.

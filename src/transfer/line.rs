@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{Capacity, CohortCreated, CohortId, Event, LearnerId};
+use crate::domain::{Capacity, CohortCreated, CohortId, Event, LearnerId, UnknownReasonCode};
 use crate::store::{Actor, CommandMeta, Envelope, LearnerRecord};
 
 /// An event as a line of an export.
@@ -20,6 +20,9 @@ pub struct Line {
     pub cohort: CohortId,
     /// That stream's version after it.
     pub version: u64,
+    /// The schema version the event is stored at (its data is shown in the current schema; an
+    /// import stores it at this version again).
+    pub schema_version: u16,
     /// When the command was decided.
     pub occurred_at: Timestamp,
     /// When the batch holding it was written.
@@ -85,6 +88,7 @@ pub enum EventLine {
     #[serde(rename = "student.withdrawn")]
     StudentWithdrawn {
         learner: LearnerLine,
+        reason_code: String,
         reason: String,
     },
     #[serde(rename = "waitlist.left")]
@@ -132,8 +136,13 @@ impl Line {
                 learner: learner(l),
                 position: *position,
             },
-            Event::StudentWithdrawn { learner: l, reason } => EventLine::StudentWithdrawn {
+            Event::StudentWithdrawn {
+                learner: l,
+                reason_code,
+                reason,
+            } => EventLine::StudentWithdrawn {
                 learner: learner(l),
+                reason_code: reason_code.as_str().to_owned(),
                 reason: reason.clone(),
             },
             Event::WaitlistLeft { learner: l, reason } => EventLine::WaitlistLeft {
@@ -154,6 +163,7 @@ impl Line {
             position: envelope.position,
             cohort: envelope.cohort,
             version: envelope.version,
+            schema_version: envelope.schema_version,
             occurred_at: envelope.occurred_at,
             recorded_at: envelope.recorded_at,
             actor: ActorLine {
@@ -224,8 +234,15 @@ impl Line {
                 learner: learner.id,
                 position: *position,
             },
-            EventLine::StudentWithdrawn { learner, reason } => Event::StudentWithdrawn {
+            EventLine::StudentWithdrawn {
+                learner,
+                reason_code,
+                reason,
+            } => Event::StudentWithdrawn {
                 learner: learner.id,
+                reason_code: reason_code
+                    .parse()
+                    .map_err(|e: UnknownReasonCode| e.to_string())?,
                 reason: reason.clone(),
             },
             EventLine::WaitlistLeft { learner, reason } => Event::WaitlistLeft {

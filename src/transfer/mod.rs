@@ -23,7 +23,7 @@ pub use line::{ActorLine, EventLine, LearnerLine, Line};
 use crate::domain::{CohortId, LearnerId};
 use crate::store::{
     Actor, Batch, ErasureRecord, LearnerRecord, ReadOnlyStore, Store, StoreError, StoreOptions,
-    StreamAppend, VerifyError, verify,
+    StreamAppend, VerifyError, storable_at, verify,
 };
 
 /// Events read per store read while exporting, and at most per commit while importing.
@@ -196,6 +196,13 @@ impl Loader {
             )));
         }
         let event = line.event().map_err(Ok)?;
+        if !storable_at(&event, line.schema_version) {
+            return Err(Ok(format!(
+                "{} cannot be stored at schema version {}",
+                event.type_name(),
+                line.schema_version
+            )));
+        }
         if let Some(learner) = line.learner() {
             self.learner(learner).map_err(Ok)?;
         }
@@ -211,7 +218,11 @@ impl Loader {
             if let Some(append) = self.batch.appends.last_mut() {
                 append.events.push(event);
             }
+            if let Some(versions) = self.batch.schema_versions.last_mut() {
+                versions.push(line.schema_version);
+            }
         } else {
+            self.batch.schema_versions.push(vec![line.schema_version]);
             self.batch.appends.push(StreamAppend {
                 cohort: line.cohort,
                 expected_version: version,

@@ -280,7 +280,14 @@ fn event_json(env: &Envelope, directory: &Directory) -> Value {
         Event::StudentWaitlisted { learner, position } => {
             json!({"learner": key(learner), "position": position})
         }
-        Event::StudentWithdrawn { learner, reason } | Event::WaitlistLeft { learner, reason } => {
+        Event::StudentWithdrawn {
+            learner,
+            reason_code,
+            reason,
+        } => {
+            json!({"learner": key(learner), "reason_code": reason_code.as_str(), "reason": reason})
+        }
+        Event::WaitlistLeft { learner, reason } => {
             json!({"learner": key(learner), "reason": reason})
         }
         Event::CapacityChanged { from, to } => json!({"from": from.seats(), "to": to.seats()}),
@@ -421,6 +428,7 @@ async fn enroll(
 #[serde(deny_unknown_fields)]
 struct WithdrawBody {
     learner: String,
+    reason_code: Option<String>,
     reason: Option<String>,
 }
 
@@ -449,10 +457,13 @@ async fn withdraw(
         input::MAX_REASON,
     )
     .map_err(|e| field_error(&e))?;
+    let reason_code = input::reason_code("reason_code", body.reason_code.as_deref().unwrap_or(""))
+        .map_err(|e| field_error(&e))?;
     let key = learner.to_string();
     let request = Request::Withdraw {
         cohort,
         learner,
+        reason_code,
         reason,
     };
     let done = execute(&state, &principal, &headers, request, Some(&key)).await?;

@@ -9,7 +9,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use uuid::Uuid;
 
-use crate::domain::{Capacity, CohortId, CohortStatus, NewCohort};
+use crate::domain::{Capacity, CohortId, CohortStatus, NewCohort, ReasonCode, UnknownReasonCode};
 use crate::learner_key::LearnerKey;
 
 /// Longest free text (names, reasons) accepted, in characters.
@@ -178,6 +178,15 @@ pub fn capacity(field: &'static str, raw: RawNumber<'_>) -> Result<Capacity, Fie
 /// A learner key.
 pub fn learner(field: &'static str, raw: &str) -> Result<LearnerKey, FieldError> {
     LearnerKey::parse(raw).map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+/// A withdrawal's reason code; empty means `other`.
+pub fn reason_code(field: &'static str, raw: &str) -> Result<ReasonCode, FieldError> {
+    if raw.trim().is_empty() {
+        return Ok(ReasonCode::Other);
+    }
+    raw.parse()
+        .map_err(|e: UnknownReasonCode| FieldError::new(field, e.to_string()))
 }
 
 /// An instant: RFC 3339 with an offset (`2026-03-01T09:00:00Z`), or a date and time without

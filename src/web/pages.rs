@@ -438,6 +438,7 @@ async fn run_command(
 pub struct LearnerForm {
     learner: String,
     name: String,
+    reason_code: String,
     reason: String,
 }
 
@@ -491,13 +492,19 @@ pub async fn withdraw(
 ) -> Result<Response, PageError> {
     let cohort = parse_cohort(&id)?;
     let f = form_or_400(form)?;
-    let request = learner_with_reason(&f).map(|(learner, reason)| Request::Withdraw {
-        cohort,
-        learner,
-        reason,
+    let request = learner_with_reason(&f).and_then(|(learner, reason)| {
+        let reason_code =
+            input::reason_code("reason_code", &f.reason_code).map_err(|e| e.to_string())?;
+        Ok(Request::Withdraw {
+            cohort,
+            learner,
+            reason_code,
+            reason,
+        })
     });
     let values = CommandValues {
         learner: f.learner,
+        reason_code: f.reason_code,
         reason: f.reason,
         ..CommandValues::default()
     };

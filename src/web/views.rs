@@ -356,6 +356,8 @@ impl CommandForm {
 pub struct CommandValues {
     pub learner: String,
     pub name: String,
+    /// The reason code chosen (empty: `other`).
+    pub reason_code: String,
     pub reason: String,
     pub capacity: String,
 }
@@ -379,6 +381,15 @@ pub struct CohortPage {
 }
 
 impl CohortPage {
+    /// The reason codes the withdrawal form offers.
+    #[allow(
+        clippy::unused_self,
+        reason = "called from the template as self.reason_codes()"
+    )]
+    pub const fn reason_codes(&self) -> [crate::domain::ReasonCode; 5] {
+        crate::domain::ReasonCode::ALL
+    }
+
     /// The message for the form named `form`, or "".
     pub fn error_for(&self, form: &str) -> &str {
         match &self.error {

@@ -275,6 +275,57 @@ async fn withdrawing_a_waitlisted_learner_leaves_the_waitlist() {
 }
 
 #[tokio::test]
+async fn a_withdrawal_records_its_reason_code_and_an_unknown_code_is_refused() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Coded", 2).await;
+    app.enroll(&id, "a").await;
+    app.enroll(&id, "b").await;
+    let at = format!("/api/v1/cohorts/{id}/withdrawals");
+    let (status, body) = app
+        .post_json(
+            &at,
+            &json!({"learner": "a", "reason_code": "moving", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(error_code(&body), "invalid_field");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reason_code")
+    );
+    let (status, body) = app
+        .post_json(
+            &at,
+            &json!({"learner": "a", "reason_code": "financial", "reason": "fees went up"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Without a code, a withdrawal is `other`.
+    let (status, _) = app.post_json(&at, &json!({"learner": "b"})).await;
+    assert_eq!(status, 200);
+    let (_, events) = app.get_json(&format!("/api/v1/cohorts/{id}/events")).await;
+    let withdrawals: Vec<(&str, &str, u64)> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "student.withdrawn")
+        .map(|e| {
+            (
+                e["data"]["reason_code"].as_str().unwrap(),
+                e["data"]["reason"].as_str().unwrap(),
+                e["schema_version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        withdrawals,
+        [("financial", "fees went up", 2), ("other", "", 2)]
+    );
+}
+
+#[tokio::test]
 async fn manual_promotion_answers_who_was_promoted() {
     let app = TestApp::spawn().await;
     let id = app.create_cohort("Promo", 1).await;

@@ -262,8 +262,13 @@ fn command_of(first: &Event) -> CohortCommand {
         Event::StudentEnrolled { learner } | Event::StudentWaitlisted { learner, .. } => {
             CohortCommand::Enroll { learner: *learner }
         }
-        Event::StudentWithdrawn { learner, reason } => CohortCommand::Withdraw {
+        Event::StudentWithdrawn {
+            learner,
+            reason_code,
+            reason,
+        } => CohortCommand::Withdraw {
             learner: *learner,
+            reason_code: *reason_code,
             reason: reason.clone(),
         },
         Event::WaitlistLeft { learner, reason } => CohortCommand::LeaveWaitlist {
@@ -604,6 +609,7 @@ fn withdraw(cohort: CohortId, learner: &str) -> Request {
     Request::Withdraw {
         cohort,
         learner: key(learner),
+        reason_code: rollbook::domain::ReasonCode::Personal,
         reason: "changed plans".to_owned(),
     }
 }

@@ -66,8 +66,13 @@ fn canonical(events: &[Envelope]) -> Vec<Envelope> {
                     learner: who(learner),
                     position,
                 },
-                Event::StudentWithdrawn { learner, reason } => Event::StudentWithdrawn {
+                Event::StudentWithdrawn {
+                    learner,
+                    reason_code,
+                    reason,
+                } => Event::StudentWithdrawn {
                     learner: who(learner),
+                    reason_code,
                     reason,
                 },
                 Event::WaitlistLeft { learner, reason } => Event::WaitlistLeft {

@@ -84,6 +84,29 @@ pub fn credentials() -> Credentials {
     }
 }
 
+/// Today's answer as release 0.1.0 gave it: without what later event schemas added. Schema 2
+/// gave `student.withdrawn` a `reason_code`, which every withdrawal that release stored reads
+/// as `other` (and keeps its stored `schema_version`, 1).
+fn as_release_0_1_0(mut answer: Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if map.get("type").and_then(Value::as_str) == Some("student.withdrawn") {
+                    assert_eq!(map["schema_version"], 1, "stored by release 0.1.0");
+                    if let Some(Value::Object(data)) = map.get_mut("data") {
+                        assert_eq!(data.remove("reason_code"), Some(Value::from("other")));
+                    }
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut answer);
+    answer
+}
+
 /// A copy of the fixture database in a temporary folder: (folder, database path).
 pub fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -122,7 +145,7 @@ async fn a_release_0_1_0_database_is_upgraded_after_a_backup_and_answers_as_that
         "the same cohorts and learners"
     );
     for (path, answer) in &recorded {
-        assert_eq!(&now[path], answer, "{path}");
+        assert_eq!(&as_release_0_1_0(now[path].clone()), answer, "{path}");
     }
     app.stop().await;
 

@@ -72,6 +72,7 @@ fn to_request(op: &Op, cohorts: &[CohortId], now: Timestamp) -> Option<Request> 
         Op::Withdraw(c, l) => Request::Withdraw {
             cohort: pick(c)?,
             learner: learner(l),
+            reason_code: rollbook::domain::ReasonCode::ALL[l % 5],
             reason: "prop".to_owned(),
         },
         Op::LeaveWaitlist(c, l) => Request::LeaveWaitlist {

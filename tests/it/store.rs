@@ -235,6 +235,7 @@ fn busy_cohort(w: &mut Writer) -> CohortId {
             Request::Withdraw {
                 cohort,
                 learner: LearnerKey::parse(key).unwrap(),
+                reason_code: rollbook::domain::ReasonCode::Other,
                 reason: String::new(),
             },
         )
