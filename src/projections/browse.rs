@@ -16,8 +16,8 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::catalog::CohortView;
-use super::history::Step;
 use super::interner::{CompactInterner, Interner};
+use super::positions::PositionList;
 use super::{History, Timelines};
 use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
 use crate::store::{Envelope, LearnerRecord};
@@ -135,42 +135,38 @@ enum Source<'a> {
     All(u64),
     /// A correlation's positions, ascending.
     Chain(Vec<u64>),
-    /// A cohort's history.
-    Cohort(&'a [Step]),
-    /// A learner's timeline.
-    Learner(&'a [u64]),
+    /// A cohort's history or a learner's timeline, ascending.
+    List(&'a PositionList),
 }
 
 type Positions<'a> = Box<dyn Iterator<Item = u64> + 'a>;
-
-/// Positions of an ascending list below `below`, descending.
-fn down<T>(items: &[T], at: fn(&T) -> u64, below: u64) -> Positions<'_> {
-    let end = items.partition_point(|i| at(i) < below);
-    Box::new(items[..end].iter().rev().map(at))
-}
-
-/// Positions of an ascending list above `above`, ascending.
-fn up<T>(items: &[T], at: fn(&T) -> u64, above: u64) -> Positions<'_> {
-    let start = items.partition_point(|i| at(i) <= above);
-    Box::new(items[start..].iter().map(at))
-}
 
 impl Source<'_> {
     fn down(&self, below: u64) -> Positions<'_> {
         match self {
             Self::All(head) => Box::new((1..below.min(head.saturating_add(1))).rev()),
-            Self::Chain(positions) => down(positions, |p| *p, below),
-            Self::Cohort(entries) => down(entries, |e| e.position, below),
-            Self::Learner(positions) => down(positions, |p| *p, below),
+            Self::Chain(positions) => {
+                let end = positions.partition_point(|p| *p < below);
+                Box::new(positions[..end].iter().rev().copied())
+            }
+            Self::List(list) => {
+                let end = list.partition_point(|p| p < below);
+                Box::new(list.range(0..end).rev())
+            }
         }
     }
 
     fn up(&self, above: u64) -> Positions<'_> {
         match self {
             Self::All(head) => Box::new(above.saturating_add(1)..=*head),
-            Self::Chain(positions) => up(positions, |p| *p, above),
-            Self::Cohort(entries) => up(entries, |e| e.position, above),
-            Self::Learner(positions) => up(positions, |p| *p, above),
+            Self::Chain(positions) => {
+                let start = positions.partition_point(|p| *p <= above);
+                Box::new(positions[start..].iter().copied())
+            }
+            Self::List(list) => {
+                let start = list.partition_point(|p| p <= above);
+                Box::new(list.range(start..list.len()))
+            }
         }
     }
 }
@@ -275,10 +271,15 @@ impl EventIndex {
     /// `up_to`, from their timeline (`positions`, ascending): the newest enrollment,
     /// waitlisting or promotion there, unless they left after it.
     #[must_use]
-    pub fn joined_at(&self, positions: &[u64], cohort: CohortId, up_to: u64) -> Option<Timestamp> {
+    pub fn joined_at(
+        &self,
+        positions: &PositionList,
+        cohort: CohortId,
+        up_to: u64,
+    ) -> Option<Timestamp> {
         let code = self.cohorts.code(&cohort)?;
-        let end = positions.partition_point(|p| *p <= up_to);
-        for &position in positions[..end].iter().rev() {
+        let end = positions.partition_point(|p| p <= up_to);
+        for position in positions.range(0..end).rev() {
             let Some(i) = self.row(position) else {
                 continue;
             };
@@ -294,6 +295,12 @@ impl EventIndex {
             }
         }
         None
+    }
+
+    /// The type of the event at `position` (an index into [`Event::TYPE_NAMES`]).
+    #[must_use]
+    pub fn kind(&self, position: u64) -> Option<u8> {
+        self.row(position).map(|i| self.kind[i])
     }
 
     fn row(&self, position: u64) -> Option<usize> {
@@ -374,9 +381,8 @@ impl EventIndex {
         let cohort = filter.cohort.map(|c| history.of(c));
         let learner = filter.learner.map(|l| timelines.of(l));
         Some(match (cohort, learner) {
-            (Some(c), Some(l)) if c.len() < l.len() => Source::Cohort(c),
-            (_, Some(l)) => Source::Learner(l),
-            (Some(c), None) => Source::Cohort(c),
+            (Some(c), Some(l)) if c.len() < l.len() => Source::List(c),
+            (_, Some(l)) | (Some(l), None) => Source::List(l),
             (None, None) => Source::All(self.kind.len() as u64),
         })
     }
