@@ -297,6 +297,13 @@ impl EventIndex {
         None
     }
 
+    /// When the event at `position` occurred (to the microsecond the store keeps).
+    #[must_use]
+    pub fn occurred_at(&self, position: u64) -> Option<Timestamp> {
+        self.row(position)
+            .and_then(|i| Timestamp::from_microsecond(self.at[i]).ok())
+    }
+
     /// The type of the event at `position` (an index into [`Event::TYPE_NAMES`]).
     #[must_use]
     pub fn kind(&self, position: u64) -> Option<u8> {

@@ -83,14 +83,20 @@ impl Projections {
         let before = Counters::of(self.catalog.get(envelope.cohort));
         self.catalog.apply(envelope);
         let after = Counters::of(self.catalog.get(envelope.cohort));
+        // ---- browse: apply ----
+        // The event index first: the withdrawals read their times from it.
+        self.events.apply(envelope);
+        self.search.apply(envelope);
         self.history.apply(envelope, after);
         self.timelines.apply(envelope);
         // ---- reports: apply ----
-        self.reports
-            .apply(envelope, self.catalog.get(envelope.cohort), before, after);
-        // ---- browse: apply ----
-        self.events.apply(envelope);
-        self.search.apply(envelope);
+        self.reports.apply(
+            envelope,
+            self.catalog.get(envelope.cohort),
+            before,
+            after,
+            &self.events,
+        );
         self.position = envelope.position;
         self.events_applied += 1;
     }
@@ -99,6 +105,7 @@ impl Projections {
     fn shrink(&mut self) {
         self.history.shrink();
         self.timelines.shrink();
+        self.reports.shrink();
     }
 
     /// The whole lines of a cohort's history in `range` (indexes into `history.of`).
