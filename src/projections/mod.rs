@@ -180,9 +180,10 @@ impl Projections {
     /// from position 1.
     ///
     /// Reading and decoding run on their own thread, a chunk ahead of applying: on a machine
-    /// with a core to spare the two overlap.
+    /// with a core to spare the two overlap. Chunks are small: the decoded envelopes waiting
+    /// in the queue are freed right after, but the memory they took stays with the process.
     pub fn rebuild(store: &Store) -> Result<Self, StoreError> {
-        const CHUNK: usize = 2048;
+        const CHUNK: usize = 256;
         let reader = store.read()?;
         let mut projections = Self::default();
         projections.load_tables(&reader)?;
