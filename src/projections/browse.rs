@@ -17,14 +17,13 @@ use uuid::Uuid;
 
 use super::FastMap;
 use super::catalog::CohortView;
+use super::codes::{CodeColumn, NONE};
 use super::interner::Interner;
 use super::positions::PositionList;
 use super::{History, Timelines};
 use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
 use crate::store::{Envelope, LearnerRecord};
 
-/// The code of "no such thing" in the index's columns (no learner, a missing position).
-const NONE: u32 = u32::MAX;
 /// The type code of a position no event was applied at (the store's positions are gapless, so
 /// this only marks what a broken store would leave out).
 const GAP: u8 = u8::MAX;
@@ -90,22 +89,26 @@ pub struct IndexedEvent {
     pub correlation: Uuid,
 }
 
-/// The event log as columns, one row per position (row `i` is position `i + 1`): 21 bytes per
-/// event, plus about 26 bytes per run of consecutive events of one correlation id (about one
-/// run per command: where it starts, the id, a slot of the id table) and about 40 per cohort,
-/// learner and actor. Filters walk these columns, or a cohort's history, a learner's timeline
-/// or a correlation's runs when one narrows the search, never the store. The history,
-/// timelines and withdrawals read their lines from here rather than keeping copies.
+/// The event log as columns, one row per position (row `i` is position `i + 1`): 9 bytes per
+/// event for the time and type, and 1, 2 or 4 for each of cohort, learner and actor, as their
+/// codes need (14 bytes with fewer than 65,535 cohorts and learners and 255 actors). Plus about
+/// 26 bytes per run of consecutive events of one correlation id (about one run per command:
+/// where it starts, the id, a slot of the id table) and about 40 per cohort, learner and
+/// actor. Filters walk these columns, or a cohort's history, a learner's timeline or a
+/// correlation's runs when one narrows the search, never the store. The history, timelines
+/// and withdrawals read their lines from here rather than keeping copies.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventIndex {
     /// `occurred_at` in microseconds.
     at: Vec<i64>,
     /// Index into [`Event::TYPE_NAMES`], or [`GAP`].
     kind: Vec<u8>,
-    cohort: Vec<u32>,
+    /// Cohort code, or [`NONE`] at a gap.
+    cohort: CodeColumn,
     /// Learner code or [`NONE`].
-    learner: Vec<u32>,
-    actor: Vec<u32>,
+    learner: CodeColumn,
+    /// Actor code, or [`NONE`] at a gap.
+    actor: CodeColumn,
     /// Where each run of consecutive positions with one correlation id starts, ascending. A
     /// command's events are consecutive and share its correlation id, so this is about one
     /// entry per command rather than per event.
@@ -285,9 +288,9 @@ impl EventIndex {
         Some(IndexedEvent {
             position,
             event_type: Event::TYPE_NAMES.get(usize::from(self.kind[i]))?,
-            cohort: *self.cohorts.get(self.cohort[i])?,
-            learner: self.learners.get(self.learner[i]).copied(),
-            actor: self.actors.get(self.actor[i])?.clone(),
+            cohort: *self.cohorts.get(self.cohort.get(i))?,
+            learner: self.learners.get(self.learner.get(i)).copied(),
+            actor: self.actors.get(self.actor.get(i))?.clone(),
             occurred_at: Timestamp::from_microsecond(self.at[i]).ok()?,
             correlation: *self.run_correlation.get(self.run_of(position)?)?,
         })
@@ -309,7 +312,7 @@ impl EventIndex {
             let Some(i) = self.row(position) else {
                 continue;
             };
-            if self.cohort[i] != code {
+            if self.cohort.get(i) != code {
                 continue;
             }
             match Event::TYPE_NAMES.get(usize::from(self.kind[i])).copied() {
@@ -437,9 +440,9 @@ impl EventIndex {
             return false;
         };
         c.kind.is_none_or(|k| self.kind[i] == k)
-            && c.cohort.is_none_or(|k| self.cohort[i] == k)
-            && c.learner.is_none_or(|k| self.learner[i] == k)
-            && c.actor.is_none_or(|k| self.actor[i] == k)
+            && c.cohort.is_none_or(|k| self.cohort.get(i) == k)
+            && c.learner.is_none_or(|k| self.learner.get(i) == k)
+            && c.actor.is_none_or(|k| self.actor.get(i) == k)
             && (c.from..=c.to).contains(&self.at[i])
     }
 

@@ -6,6 +6,7 @@
 
 mod browse;
 mod catalog;
+mod codes;
 mod directory;
 mod history;
 mod interner;
