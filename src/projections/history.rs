@@ -1,7 +1,11 @@
-//! Cohort history: for every event of each cohort, the counters it left behind, plus what the
-//! event index does not hold (withdrawal reasons, and which event freed a promoted learner's
-//! seat). 24 bytes per event; the rest of a line (type, time, actor, learner) is read from the
+//! Cohort history: for every event of each cohort, its position and the counters it left
+//! behind, plus what the event index does not hold (withdrawal reasons, and which event freed a
+//! promoted learner's seat). The rest of a line (type, time, actor, learner) is read from the
 //! event index when a page shows it, so the history does not keep every event decoded.
+//!
+//! About 5 bytes per event: a 4-byte position, and the counters only where they do not follow
+//! from the step before by the event's type alone (creation, capacity changes) plus every
+//! [`CHECKPOINT`]-th step, so a line's counters are folded from at most that many steps.
 
 use std::ops::Range;
 
@@ -11,6 +15,7 @@ use super::FastMap;
 use super::browse::EventIndex;
 use super::catalog::CohortView;
 use super::interner::Interner;
+use super::positions::PositionList;
 use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
 use crate::store::Envelope;
 
@@ -38,15 +43,95 @@ impl Counters {
             open: v.state.status == CohortStatus::Open,
         })
     }
+
+    /// The counters after an event of type `kind` (an index into [`Event::TYPE_NAMES`]), when
+    /// they follow from these by the type alone; `None` for creation and capacity changes,
+    /// whose counters depend on the event's data.
+    fn follow(self, kind: u8) -> Option<Self> {
+        let mut next = self;
+        match Event::TYPE_NAMES.get(usize::from(kind)).copied()? {
+            "student.enrolled" => next.enrolled = next.enrolled.checked_add(1)?,
+            "student.waitlisted" => next.waitlist = next.waitlist.checked_add(1)?,
+            "student.withdrawn" => next.enrolled = next.enrolled.checked_sub(1)?,
+            "waitlist.left" => next.waitlist = next.waitlist.checked_sub(1)?,
+            "waitlist.promoted" => {
+                next.waitlist = next.waitlist.checked_sub(1)?;
+                next.enrolled = next.enrolled.checked_add(1)?;
+            }
+            "enrollment.closed" => next.open = false,
+            _ => return None,
+        }
+        Some(next)
+    }
 }
 
-/// What the history keeps of one event: where it is and the counters after it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Step {
-    /// Global position.
-    pub position: u64,
-    /// Counters after the event.
-    pub after: Counters,
+/// The counters of every `CHECKPOINT`-th step of a cohort are kept whole: reading a line's
+/// counters folds at most this many steps, 16 bytes kept per this many events.
+const CHECKPOINT: usize = 16;
+
+/// One cohort's steps: the positions of its events, and enough counters to tell the counters
+/// after each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Steps {
+    /// Global positions, ascending (step `i` is stream version `i + 1`).
+    positions: PositionList,
+    /// The counters after steps 0, [`CHECKPOINT`], 2 × [`CHECKPOINT`], ...
+    checkpoints: Vec<Counters>,
+    /// The counters after every other step whose counters do not follow from the step before
+    /// by its type ([`Counters::follow`]), by step index, ascending.
+    exceptions: Vec<(usize, Counters)>,
+    /// The last step, as far as the next one needs it.
+    last: Option<Last>,
+}
+
+impl Steps {
+    /// The counters kept for step `i`, if any.
+    fn kept(&self, i: usize) -> Option<Counters> {
+        if i % CHECKPOINT == 0 {
+            return self.checkpoints.get(i / CHECKPOINT).copied();
+        }
+        self.exceptions
+            .binary_search_by_key(&i, |(step, _)| *step)
+            .ok()
+            .map(|at| self.exceptions[at].1)
+    }
+
+    /// The counters after step `i`, given those after step `i - 1`.
+    fn next(&self, i: usize, before: Counters, index: &EventIndex) -> Counters {
+        self.kept(i).unwrap_or_else(|| {
+            self.positions
+                .get(i)
+                .and_then(|p| index.kind(p))
+                .and_then(|kind| before.follow(kind))
+                .unwrap_or(before)
+        })
+    }
+
+    /// The counters after step `i`: folded from the nearest kept counters at or before it.
+    fn after(&self, i: usize, index: &EventIndex) -> Counters {
+        let mut from = (i / CHECKPOINT) * CHECKPOINT;
+        let mut counters = self
+            .checkpoints
+            .get(i / CHECKPOINT)
+            .copied()
+            .unwrap_or_default();
+        let e = self.exceptions.partition_point(|(step, _)| *step <= i);
+        if let Some(&(step, kept)) = e.checked_sub(1).map(|e| &self.exceptions[e]) {
+            if step > from {
+                (from, counters) = (step, kept);
+            }
+        }
+        for step in from + 1..=i {
+            counters = self.next(step, counters, index);
+        }
+        counters
+    }
+
+    /// The counters before step `i` (all zero before the first).
+    fn before(&self, i: usize, index: &EventIndex) -> Counters {
+        i.checked_sub(1)
+            .map_or_else(Counters::default, |j| self.after(j, index))
+    }
 }
 
 /// One line of a cohort's history, as a page shows it.
@@ -75,29 +160,41 @@ pub struct HistoryEntry {
     pub freed_by: Option<(u64, &'static str)>,
 }
 
-/// The last event of a cohort, as far as the next one's provenance needs it.
+/// The last event of a cohort, as far as the next one's counters and provenance need it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Last {
     command: Uuid,
     /// The seat-freeing event a promotion right after this one (same command) owes its seat
     /// to: this event if it freed seats, else whatever freed the seat this one took.
     frees: Option<u64>,
+    /// The counters after it.
+    after: Counters,
 }
 
 /// Per-cohort history, in stream order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
-    steps: FastMap<CohortId, Vec<Step>>,
-    /// Reasons of withdrawals and of leaving the waitlist, by position.
-    reasons: FastMap<u64, u32>,
+    steps: FastMap<CohortId, Steps>,
+    /// Positions of withdrawals and of leaving the waitlist, ascending; `reason_codes[i]` is
+    /// the reason given at `reason_positions[i]`.
+    reason_positions: PositionList,
+    reason_codes: Vec<u32>,
     /// Each distinct reason text once (staff pick from a few reasons far more often than they
-    /// write new ones), by the code `reasons` holds.
+    /// write new ones), by the code `reason_codes` holds.
     reason_texts: Interner<Box<str>>,
-    /// The seat-freeing event of each automatic promotion, by the promotion's position.
-    freed_by: FastMap<u64, u64>,
-    last: FastMap<CohortId, Last>,
+    /// Positions of automatic promotions, ascending; `freed_by[i]` is the seat-freeing event
+    /// of `promotions[i]`.
+    promotions: PositionList,
+    freed_by: PositionList,
     position: u64,
 }
+
+static NO_STEPS: Steps = Steps {
+    positions: PositionList::new(),
+    checkpoints: Vec::new(),
+    exceptions: Vec::new(),
+    last: None,
+};
 
 impl History {
     /// Records `envelope`, given the cohort's counters after it.
@@ -105,16 +202,19 @@ impl History {
         self.position = envelope.position;
         let position = envelope.position;
         let command = envelope.meta.command_id;
-        let previous = self.last.get(&envelope.cohort).copied();
+        let steps = self.steps.entry(envelope.cohort).or_default();
+        let previous = steps.last;
         let frees = match &envelope.event {
             Event::StudentWithdrawn { reason, .. } => {
-                let code = self.reason_code(reason);
-                self.reasons.insert(position, code);
+                let code = Self::reason_code(&mut self.reason_texts, reason);
+                self.reason_positions.push(position);
+                self.reason_codes.push(code);
                 Some(position)
             }
             Event::WaitlistLeft { reason, .. } => {
-                let code = self.reason_code(reason);
-                self.reasons.insert(position, code);
+                let code = Self::reason_code(&mut self.reason_texts, reason);
+                self.reason_positions.push(position);
+                self.reason_codes.push(code);
                 None
             }
             Event::CapacityChanged { .. } => Some(position),
@@ -126,23 +226,42 @@ impl History {
                     .filter(|p| p.command == command)
                     .and_then(|p| p.frees);
                 if let Some(cause) = cause {
-                    self.freed_by.insert(position, cause);
+                    self.promotions.push(position);
+                    self.freed_by.push(cause);
                 }
                 cause
             }
             _ => None,
         };
-        self.last.insert(envelope.cohort, Last { command, frees });
-        self.steps
-            .entry(envelope.cohort)
-            .or_default()
-            .push(Step { position, after });
+        let i = steps.positions.len();
+        steps.positions.push(position);
+        if i % CHECKPOINT == 0 {
+            steps.checkpoints.push(after);
+        } else {
+            let before = previous.map_or_else(Counters::default, |p| p.after);
+            if before.follow(envelope.event.type_index()) != Some(after) {
+                steps.exceptions.push((i, after));
+            }
+        }
+        steps.last = Some(Last {
+            command,
+            frees,
+            after,
+        });
     }
 
-    /// Gives back what the per-cohort lists grew past their length (after a replay: the
-    /// doubling growth leaves a fifth of them unused on average).
+    /// Gives back what the lists grew past their length (after a replay: the doubling growth
+    /// leaves a fifth of them unused on average).
     pub fn shrink(&mut self) {
-        self.steps.values_mut().for_each(Vec::shrink_to_fit);
+        for steps in self.steps.values_mut() {
+            steps.positions.shrink_to_fit();
+            steps.checkpoints.shrink_to_fit();
+            steps.exceptions.shrink_to_fit();
+        }
+        self.reason_positions.shrink_to_fit();
+        self.reason_codes.shrink_to_fit();
+        self.promotions.shrink_to_fit();
+        self.freed_by.shrink_to_fit();
     }
 
     /// Global position of the last event applied.
@@ -151,25 +270,39 @@ impl History {
         self.position
     }
 
-    fn reason_code(&mut self, reason: &str) -> u32 {
-        self.reason_texts
+    fn reason_code(texts: &mut Interner<Box<str>>, reason: &str) -> u32 {
+        texts
             .code(reason)
-            .unwrap_or_else(|| self.reason_texts.intern(&reason.into()).0)
+            .unwrap_or_else(|| texts.intern(&reason.into()).0)
     }
 
     /// The reason given with the withdrawal or waitlist departure at `position`.
     #[must_use]
     pub fn reason(&self, position: u64) -> Option<&str> {
-        self.reasons
-            .get(&position)
+        let i = self.reason_positions.partition_point(|p| p < position);
+        (self.reason_positions.get(i) == Some(position))
+            .then(|| self.reason_codes.get(i))
+            .flatten()
             .and_then(|code| self.reason_texts.get(*code))
             .map(AsRef::as_ref)
     }
 
-    /// A cohort's steps, oldest first (step `i` is stream version `i + 1`).
+    /// The seat-freeing event of the automatic promotion at `position`.
+    fn freed_by(&self, position: u64) -> Option<u64> {
+        let i = self.promotions.partition_point(|p| p < position);
+        (self.promotions.get(i) == Some(position))
+            .then(|| self.freed_by.get(i))
+            .flatten()
+    }
+
+    fn steps(&self, cohort: CohortId) -> &Steps {
+        self.steps.get(&cohort).unwrap_or(&NO_STEPS)
+    }
+
+    /// The positions of a cohort's events, oldest first (index `i` is stream version `i + 1`).
     #[must_use]
-    pub fn of(&self, cohort: CohortId) -> &[Step] {
-        self.steps.get(&cohort).map_or(&[], Vec::as_slice)
+    pub fn of(&self, cohort: CohortId) -> &PositionList {
+        &self.steps(cohort).positions
     }
 
     /// The whole lines of a cohort's steps in `range` (indexes into [`Self::of`]), oldest
@@ -181,9 +314,17 @@ impl History {
         range: Range<usize>,
         index: &EventIndex,
     ) -> Vec<HistoryEntry> {
-        let steps = self.of(cohort);
-        let range = range.start.min(steps.len())..range.end.min(steps.len());
-        range.filter_map(|i| self.entry(steps, i, index)).collect()
+        let steps = self.steps(cohort);
+        let len = steps.positions.len();
+        let range = range.start.min(len)..range.end.min(len);
+        let mut before = steps.before(range.start, index);
+        let mut out = Vec::with_capacity(range.len());
+        for i in range {
+            let after = steps.next(i, before, index);
+            out.extend(self.entry(steps, i, before, after, index));
+            before = after;
+        }
+        out
     }
 
     /// The whole line of the step at `position` of `cohort`.
@@ -194,31 +335,40 @@ impl History {
         position: u64,
         index: &EventIndex,
     ) -> Option<HistoryEntry> {
-        let steps = self.of(cohort);
-        let i = steps.binary_search_by_key(&position, |s| s.position).ok()?;
-        self.entry(steps, i, index)
+        let steps = self.steps(cohort);
+        let i = steps.positions.partition_point(|p| p < position);
+        if steps.positions.get(i) != Some(position) {
+            return None;
+        }
+        let before = steps.before(i, index);
+        let after = steps.next(i, before, index);
+        self.entry(steps, i, before, after, index)
     }
 
-    fn entry(&self, steps: &[Step], i: usize, index: &EventIndex) -> Option<HistoryEntry> {
-        let step = steps.get(i)?;
-        let event = index.event(step.position)?;
-        let before = i
-            .checked_sub(1)
-            .map_or_else(Counters::default, |j| steps[j].after);
+    fn entry(
+        &self,
+        steps: &Steps,
+        i: usize,
+        before: Counters,
+        after: Counters,
+        index: &EventIndex,
+    ) -> Option<HistoryEntry> {
+        let position = steps.positions.get(i)?;
+        let event = index.event(position)?;
         Some(HistoryEntry {
-            position: step.position,
+            position,
             version: i as u64 + 1,
             event_type: event.event_type,
             occurred_at: event.occurred_at,
             actor: event.actor,
             learner: event.learner,
-            reason: self.reason(step.position).map(str::to_owned),
+            reason: self.reason(position).map(str::to_owned),
             before,
-            after: step.after,
-            freed_by: self.freed_by.get(&step.position).and_then(|cause| {
+            after,
+            freed_by: self.freed_by(position).and_then(|cause| {
                 index
-                    .event(*cause)
-                    .map(|freeing| (*cause, freeing.event_type))
+                    .event(cause)
+                    .map(|freeing| (cause, freeing.event_type))
             }),
         })
     }

@@ -1,7 +1,6 @@
 //! Interners: values mapped to dense `u32` codes, so the read models keep a cohort, learner,
-//! actor, correlation id or reason once and refer to it by 4 bytes.
+//! actor or reason once and refer to it by 4 bytes.
 
-use std::hash::BuildHasher as _;
 use std::hash::Hash;
 
 use super::FastMap;
@@ -57,76 +56,6 @@ impl<T: Hash + Eq + Clone> Interner<T> {
         T: std::borrow::Borrow<Q>,
     {
         self.codes.get(value).copied()
-    }
-
-    pub(super) fn get(&self, code: u32) -> Option<&T> {
-        self.values.get(code as usize)
-    }
-}
-
-/// An [`Interner`] that keeps each value once: its lookup table holds only codes (4 bytes and
-/// a control byte a slot) and hashes the values they point at. A lookup costs a second memory
-/// access; used for correlation ids, of which there are about as many as commands.
-#[derive(Clone, Debug)]
-pub(super) struct CompactInterner<T: Hash + Eq> {
-    values: Vec<T>,
-    codes: hashbrown::HashTable<u32>,
-    hasher: foldhash::fast::RandomState,
-    /// The code the last `intern` returned: consecutive events mostly share their cohort,
-    /// actor and correlation, and then cost one comparison.
-    recent: Option<u32>,
-}
-
-impl<T: Hash + Eq> Default for CompactInterner<T> {
-    fn default() -> Self {
-        Self {
-            values: Vec::new(),
-            codes: hashbrown::HashTable::new(),
-            hasher: foldhash::fast::RandomState::default(),
-            recent: None,
-        }
-    }
-}
-
-impl<T: Hash + Eq> PartialEq for CompactInterner<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.values == other.values
-    }
-}
-
-impl<T: Hash + Eq> Eq for CompactInterner<T> {}
-
-impl<T: Hash + Eq + Clone> CompactInterner<T> {
-    /// The code of `value`, assigning the next one if new; and whether it was new.
-    pub(super) fn intern(&mut self, value: &T) -> (u32, bool) {
-        if let Some(code) = self.recent {
-            if self.values[code as usize] == *value {
-                return (code, false);
-            }
-        }
-        if let Some(code) = self.code(value) {
-            self.recent = Some(code);
-            return (code, false);
-        }
-        let code = self.values.len() as u32;
-        self.recent = Some(code);
-        self.values.push(value.clone());
-        let (values, hasher) = (&self.values, &self.hasher);
-        self.codes.insert_unique(hasher.hash_one(value), code, |c| {
-            hasher.hash_one(&values[*c as usize])
-        });
-        (code, true)
-    }
-
-    pub(super) fn code<Q: Hash + Eq + ?Sized>(&self, value: &Q) -> Option<u32>
-    where
-        T: std::borrow::Borrow<Q>,
-    {
-        self.codes
-            .find(self.hasher.hash_one(value), |c| {
-                self.values[*c as usize].borrow() == value
-            })
-            .copied()
     }
 
     pub(super) fn get(&self, code: u32) -> Option<&T> {

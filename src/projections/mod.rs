@@ -6,10 +6,12 @@
 
 mod browse;
 mod catalog;
+mod codes;
 mod directory;
 mod history;
 mod interner;
 mod journal;
+mod positions;
 mod reports;
 mod status;
 mod time_travel;
@@ -24,8 +26,9 @@ pub use browse::{
 };
 pub use catalog::{Catalog, CatalogFilter, CohortView};
 pub use directory::Directory;
-pub use history::{Counters, History, HistoryEntry, Step};
+pub use history::{Counters, History, HistoryEntry};
 pub use journal::Journal;
+pub use positions::{PositionIter, PositionList};
 pub use reports::{
     Deadline, DeadlineKind, InstructorEntry, Instructors, NEAR_FULL_PERCENT, Reports, SeatWeeks,
     Signals, Totals, WeekCounts, WeekPage, Withdrawal, WithdrawalFilter, WithdrawalKey,
@@ -81,14 +84,20 @@ impl Projections {
         let before = Counters::of(self.catalog.get(envelope.cohort));
         self.catalog.apply(envelope);
         let after = Counters::of(self.catalog.get(envelope.cohort));
+        // ---- browse: apply ----
+        // The event index first: the withdrawals read their times from it.
+        self.events.apply(envelope);
+        self.search.apply(envelope);
         self.history.apply(envelope, after);
         self.timelines.apply(envelope);
         // ---- reports: apply ----
-        self.reports
-            .apply(envelope, self.catalog.get(envelope.cohort), before, after);
-        // ---- browse: apply ----
-        self.events.apply(envelope);
-        self.search.apply(envelope);
+        self.reports.apply(
+            envelope,
+            self.catalog.get(envelope.cohort),
+            before,
+            after,
+            &self.events,
+        );
         self.position = envelope.position;
         self.events_applied += 1;
     }
@@ -97,6 +106,7 @@ impl Projections {
     fn shrink(&mut self) {
         self.history.shrink();
         self.timelines.shrink();
+        self.reports.shrink();
     }
 
     /// The whole lines of a cohort's history in `range` (indexes into `history.of`).
@@ -174,9 +184,10 @@ impl Projections {
     /// from position 1.
     ///
     /// Reading and decoding run on their own thread, a chunk ahead of applying: on a machine
-    /// with a core to spare the two overlap.
+    /// with a core to spare the two overlap. Chunks are small: the decoded envelopes waiting
+    /// in the queue are freed right after, but the memory they took stays with the process.
     pub fn rebuild(store: &Store) -> Result<Self, StoreError> {
-        const CHUNK: usize = 2048;
+        const CHUNK: usize = 256;
         let reader = store.read()?;
         let mut projections = Self::default();
         projections.load_tables(&reader)?;
@@ -421,5 +432,69 @@ mod tests {
         assert_eq!((lines[1].before.enrolled, lines[1].after.enrolled), (0, 1));
         assert_eq!(lines[1].event_type, "student.enrolled");
         assert_eq!(p.timelines.of(ana).len(), 1);
+    }
+
+    #[test]
+    fn history_lines_show_the_counters_the_catalog_had_around_every_event() {
+        // Capacity 1 (from `created`): enrollments, a waitlist, capacity changes up and down
+        // (counters not implied by the type) and a closing, over several checkpoints.
+        let who = |n: u128| crate::domain::LearnerId(Uuid::from_u128(0x100 + n));
+        let capacity = |from: u64, to: u64| Event::CapacityChanged {
+            from: Capacity::new(from).unwrap(),
+            to: Capacity::new(to).unwrap(),
+        };
+        let mut events = vec![created(), Event::StudentEnrolled { learner: who(0) }];
+        for n in 1..=20 {
+            events.push(Event::StudentWaitlisted {
+                learner: who(n),
+                position: n as u32,
+            });
+        }
+        events.push(capacity(1, 5));
+        for n in 1..=4 {
+            events.push(Event::WaitlistPromoted { learner: who(n) });
+        }
+        events.push(Event::StudentWithdrawn {
+            learner: who(0),
+            reason: "moved".to_owned(),
+        });
+        events.push(Event::WaitlistPromoted { learner: who(5) });
+        events.push(Event::WaitlistLeft {
+            learner: who(9),
+            reason: String::new(),
+        });
+        events.push(capacity(5, 7));
+        for n in 6..=7 {
+            events.push(Event::WaitlistPromoted { learner: who(n) });
+        }
+        events.push(Event::EnrollmentClosed);
+        let mut p = Projections::default();
+        let mut expected = Vec::new();
+        for (i, event) in events.into_iter().enumerate() {
+            let n = i as u64 + 1;
+            let before = Counters::of(p.catalog.get(CohortId(Uuid::from_u128(1))));
+            p.apply(&envelope(n, n, event));
+            let after = Counters::of(p.catalog.get(CohortId(Uuid::from_u128(1))));
+            expected.push((before, after));
+        }
+        let cohort = CohortId(Uuid::from_u128(1));
+        let lines = p.history_entries(cohort, 0..expected.len());
+        let shown: Vec<(Counters, Counters)> = lines.iter().map(|l| (l.before, l.after)).collect();
+        assert_eq!(shown, expected);
+        for (i, (before, after)) in expected.iter().enumerate() {
+            let start = p.history_entries(cohort, i..i + 1);
+            assert_eq!(
+                (start[0].before, start[0].after),
+                (*before, *after),
+                "step {i}"
+            );
+            let at = p.history.entry_at(cohort, i as u64 + 1, &p.events).unwrap();
+            assert_eq!((at.before, at.after), (*before, *after), "step {i}");
+        }
+        let last = expected.last().unwrap().1;
+        assert_eq!(
+            (last.enrolled, last.waitlist, last.capacity, last.open),
+            (7, 12, 7, false)
+        );
     }
 }

@@ -19,6 +19,7 @@ use super::FastMap;
 use super::browse::EventIndex;
 use super::catalog::CohortView;
 use super::history::{Counters, History};
+use super::positions::PositionList;
 use crate::domain::{Cohort, CohortId, CohortStatus, Event, LearnerId};
 use crate::store::Envelope;
 
@@ -41,17 +42,24 @@ pub struct Reports {
 impl Reports {
     /// Folds one envelope. `view` is the cohort after the envelope was applied to the catalog;
     /// `before` and `after` are its counters around the event.
+    /// The event index must have indexed the envelope already.
     pub fn apply(
         &mut self,
         envelope: &Envelope,
         view: Option<&CohortView>,
         before: Counters,
         after: Counters,
+        events: &EventIndex,
     ) {
         self.instructors.apply(envelope, view, before, after);
-        self.withdrawals.apply(envelope, view);
+        self.withdrawals.apply(envelope, view, events);
         self.seat_weeks.apply(envelope);
         self.signals.apply(envelope, view, before, after);
+    }
+
+    /// Gives back what the replay's growth left unused.
+    pub fn shrink(&mut self) {
+        self.withdrawals.shrink();
     }
 }
 
@@ -307,40 +315,81 @@ pub struct WithdrawalFilter {
     pub instructor: Option<String>,
 }
 
-static NO_KEYS: BTreeSet<WithdrawalKey> = BTreeSet::new();
+static NO_POSITIONS: PositionList = PositionList::new();
 
 /// Every withdrawal (`student.withdrawn` and `waitlist.left`), ordered by time, indexed by
-/// instructor and by course.
+/// instructor and by course: 4 bytes per withdrawal in each of the three lists. A withdrawal's
+/// time is read from the event index, both to keep the lists in order and to list them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Withdrawals {
-    /// Each withdrawal's key and the learner promoted into the seat it freed. The rest of a
-    /// [`Withdrawal`] is read from the event index and the history's reasons when listed.
-    entries: BTreeMap<WithdrawalKey, Option<LearnerId>>,
-    by_instructor: HashMap<String, BTreeSet<WithdrawalKey>>,
-    by_course: HashMap<String, BTreeSet<WithdrawalKey>>,
+    /// Each withdrawal's position, ordered by [`WithdrawalKey`]. The rest of a [`Withdrawal`]
+    /// is read from the event index and the history's reasons when listed.
+    entries: PositionList,
+    /// The seat withdrawals whose freed seat went to a waitlisted learner in the same command,
+    /// ascending: the promotion is the event right after the withdrawal.
+    promoted: PositionList,
+    by_instructor: HashMap<String, PositionList>,
+    by_course: HashMap<String, PositionList>,
     /// The seat withdrawal just recorded and its command: a `waitlist.promoted` right after it
     /// in the same command took the seat it freed.
-    awaiting_promotion: Option<(WithdrawalKey, Uuid)>,
+    awaiting_promotion: Option<(u64, Uuid)>,
     position: u64,
 }
 
+/// Where the withdrawal at `position` sorts, its time read from the index.
+fn key_of(events: &EventIndex, position: u64) -> WithdrawalKey {
+    (
+        events.occurred_at(position).unwrap_or(Timestamp::MIN),
+        position,
+    )
+}
+
+/// Puts `position` (sorting at `key`) into `list` in key order: at the end, unless the clock
+/// went back.
+fn insert_by_key(list: &mut PositionList, key: WithdrawalKey, events: &EventIndex) {
+    if list.last().is_none_or(|last| key_of(events, last) <= key) {
+        list.push(key.1);
+    } else {
+        let at = list.partition_point(|p| key_of(events, p) < key);
+        list.insert(at, key.1);
+    }
+}
+
+/// The indexes of `list` whose keys lie between `lower` and `upper`.
+fn key_range(
+    list: &PositionList,
+    lower: Bound<WithdrawalKey>,
+    upper: Bound<WithdrawalKey>,
+    events: &EventIndex,
+) -> std::ops::Range<usize> {
+    let start = match lower {
+        Bound::Unbounded => 0,
+        Bound::Included(k) => list.partition_point(|p| key_of(events, p) < k),
+        Bound::Excluded(k) => list.partition_point(|p| key_of(events, p) <= k),
+    };
+    let end = match upper {
+        Bound::Unbounded => list.len(),
+        Bound::Included(k) => list.partition_point(|p| key_of(events, p) <= k),
+        Bound::Excluded(k) => list.partition_point(|p| key_of(events, p) < k),
+    };
+    start..end.max(start)
+}
+
 impl Withdrawals {
-    fn apply(&mut self, envelope: &Envelope, view: Option<&CohortView>) {
+    fn apply(&mut self, envelope: &Envelope, view: Option<&CohortView>, events: &EventIndex) {
         self.position = envelope.position;
         let awaiting = self.awaiting_promotion.take();
         match &envelope.event {
             Event::StudentWithdrawn { .. } => {
-                self.record(envelope, view, WithdrawalKind::Seat);
+                self.record(envelope, view, WithdrawalKind::Seat, events);
             }
             Event::WaitlistLeft { .. } => {
-                self.record(envelope, view, WithdrawalKind::Waitlist);
+                self.record(envelope, view, WithdrawalKind::Waitlist, events);
             }
-            Event::WaitlistPromoted { learner } => {
-                if let Some((key, command)) = awaiting {
-                    if key.1 + 1 == envelope.position && command == envelope.meta.command_id {
-                        if let Some(promoted) = self.entries.get_mut(&key) {
-                            *promoted = Some(*learner);
-                        }
+            Event::WaitlistPromoted { .. } => {
+                if let Some((withdrawn, command)) = awaiting {
+                    if withdrawn + 1 == envelope.position && command == envelope.meta.command_id {
+                        self.promoted.push(withdrawn);
                     }
                 }
             }
@@ -352,22 +401,44 @@ impl Withdrawals {
         }
     }
 
-    fn record(&mut self, envelope: &Envelope, view: Option<&CohortView>, kind: WithdrawalKind) {
+    fn record(
+        &mut self,
+        envelope: &Envelope,
+        view: Option<&CohortView>,
+        kind: WithdrawalKind,
+        events: &EventIndex,
+    ) {
         let key = (envelope.occurred_at, envelope.position);
         if let Some(view) = view {
-            self.by_instructor
-                .entry(name_key(&view.state.instructor))
-                .or_default()
-                .insert(key);
-            self.by_course
-                .entry(name_key(&view.state.course))
-                .or_default()
-                .insert(key);
+            insert_by_key(
+                self.by_instructor
+                    .entry(name_key(&view.state.instructor))
+                    .or_default(),
+                key,
+                events,
+            );
+            insert_by_key(
+                self.by_course
+                    .entry(name_key(&view.state.course))
+                    .or_default(),
+                key,
+                events,
+            );
         }
-        self.entries.insert(key, None);
+        insert_by_key(&mut self.entries, key, events);
         if kind == WithdrawalKind::Seat {
-            self.awaiting_promotion = Some((key, envelope.meta.command_id));
+            self.awaiting_promotion = Some((envelope.position, envelope.meta.command_id));
         }
+    }
+
+    /// Gives back what the lists grew past their length (after a replay).
+    fn shrink(&mut self) {
+        self.entries.shrink_to_fit();
+        self.promoted.shrink_to_fit();
+        self.by_instructor
+            .values_mut()
+            .chain(self.by_course.values_mut())
+            .for_each(PositionList::shrink_to_fit);
     }
 
     /// Global position of the last event applied.
@@ -399,10 +470,15 @@ impl Withdrawals {
         events: &'a EventIndex,
         history: &'a History,
     ) -> Box<dyn Iterator<Item = Withdrawal> + 'a> {
-        let whole = move |(key, promoted): (&WithdrawalKey, &Option<LearnerId>)| {
-            let event = events.event(key.1)?;
+        let whole = move |position: u64| {
+            let event = events.event(position)?;
+            let promoted = if self.promoted.contains_sorted(position) {
+                events.event(position + 1).and_then(|e| e.learner)
+            } else {
+                None
+            };
             Some(Withdrawal {
-                position: key.1,
+                position,
                 cohort: event.cohort,
                 learner: event.learner?,
                 kind: if event.event_type == WithdrawalKind::Seat.event_type() {
@@ -410,10 +486,10 @@ impl Withdrawals {
                 } else {
                     WithdrawalKind::Waitlist
                 },
-                reason: history.reason(key.1).unwrap_or_default().to_owned(),
+                reason: history.reason(position).unwrap_or_default().to_owned(),
                 actor: event.actor,
-                occurred_at: key.0,
-                promoted: *promoted,
+                occurred_at: event.occurred_at,
+                promoted,
             })
         };
         let lower = filter
@@ -427,31 +503,37 @@ impl Withdrawals {
             (_, Some(b)) => Bound::Excluded(b),
             (to, None) => to,
         };
-        if let (Bound::Included(l), Bound::Included(u) | Bound::Excluded(u)) = (lower, upper) {
-            if l > u {
-                return Box::new(std::iter::empty());
-            }
-        }
-        let range = (lower, upper);
-        let index = |by: &'a HashMap<String, BTreeSet<WithdrawalKey>>, name: &Option<String>| {
+        let index = |by: &'a HashMap<String, PositionList>, name: &Option<String>| {
             name.as_deref()
-                .map(|n| by.get(&name_key(n)).unwrap_or(&NO_KEYS))
+                .map(|n| by.get(&name_key(n)).unwrap_or(&NO_POSITIONS))
         };
-        let keys: Box<dyn Iterator<Item = &'a WithdrawalKey> + 'a> = match (
+        let positions: Box<dyn Iterator<Item = u64> + 'a> = match (
             index(&self.by_instructor, &filter.instructor),
             index(&self.by_course, &filter.course),
         ) {
-            (None, None) => return Box::new(self.entries.range(range).rev().filter_map(whole)),
-            (Some(one), None) | (None, Some(one)) => Box::new(one.range(range).rev()),
+            (None, None) => Box::new(
+                self.entries
+                    .range(key_range(&self.entries, lower, upper, events))
+                    .rev(),
+            ),
+            (Some(one), None) | (None, Some(one)) => {
+                Box::new(one.range(key_range(one, lower, upper, events)).rev())
+            }
             (Some(a), Some(b)) => {
                 let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-                Box::new(small.range(range).rev().filter(|k| large.contains(k)))
+                Box::new(
+                    small
+                        .range(key_range(small, lower, upper, events))
+                        .rev()
+                        .filter(move |p| {
+                            let key = key_of(events, *p);
+                            let at = large.partition_point(|q| key_of(events, q) < key);
+                            large.get(at) == Some(*p)
+                        }),
+                )
             }
         };
-        Box::new(
-            keys.filter_map(|k| self.entries.get_key_value(k))
-                .filter_map(whole),
-        )
+        Box::new(positions.filter_map(whole))
     }
 }
 
@@ -1062,6 +1144,50 @@ mod tests {
             .map(|w| (w.learner, w.promoted))
             .collect();
         assert_eq!(all, [(learner(2), None), (learner(1), Some(learner(2)))]);
+    }
+
+    #[test]
+    fn withdrawals_recorded_while_the_clock_went_back_are_still_listed_by_time() {
+        let mut s = Script::new();
+        s.command("2026-03-02T09:00:00Z", vec![created(3)]);
+        for n in 1..=3 {
+            s.command(
+                "2026-03-02T10:00:00Z",
+                vec![Event::StudentEnrolled {
+                    learner: learner(n),
+                }],
+            );
+        }
+        // Learner 2 leaves last by position but first by time.
+        for (n, when) in [(1, "2026-03-05"), (3, "2026-03-07"), (2, "2026-03-04")] {
+            s.command(
+                &format!("{when}T10:00:00Z"),
+                vec![Event::StudentWithdrawn {
+                    learner: learner(n),
+                    reason: String::new(),
+                }],
+            );
+        }
+        let w = &s.projections;
+        for filter in [
+            WithdrawalFilter::default(),
+            WithdrawalFilter {
+                course: Some("rust-1".to_owned()),
+                instructor: Some("Ada".to_owned()),
+                ..WithdrawalFilter::default()
+            },
+        ] {
+            let listed: Vec<(LearnerId, WithdrawalKey)> = w
+                .withdrawals(&filter, None)
+                .map(|w| (w.learner, w.key()))
+                .collect();
+            assert_eq!(
+                listed.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+                [learner(3), learner(1), learner(2)]
+            );
+            let after_first = w.withdrawals(&filter, Some(listed[0].1)).next().unwrap();
+            assert_eq!(after_first.learner, learner(1));
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Learner timelines: the positions of every event about a learner, across cohorts. 8 bytes
+//! Learner timelines: the positions of every event about a learner, across cohorts. 4 bytes
 //! per event; what a page shows of each (cohort, type, time, actor) is read from the event
 //! index.
 
@@ -6,6 +6,7 @@ use jiff::Timestamp;
 
 use super::FastMap;
 use super::browse::EventIndex;
+use super::positions::PositionList;
 use crate::domain::{CohortId, LearnerId};
 use crate::store::Envelope;
 
@@ -27,7 +28,7 @@ pub struct TimelineEntry {
 /// Per-learner timelines, in position order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Timelines {
-    positions: FastMap<LearnerId, Vec<u64>>,
+    positions: FastMap<LearnerId, PositionList>,
     position: u64,
 }
 
@@ -45,7 +46,9 @@ impl Timelines {
 
     /// Gives back what the per-learner lists grew past their length (after a replay).
     pub fn shrink(&mut self) {
-        self.positions.values_mut().for_each(Vec::shrink_to_fit);
+        self.positions
+            .values_mut()
+            .for_each(PositionList::shrink_to_fit);
     }
 
     /// Global position of the last event applied.
@@ -56,8 +59,9 @@ impl Timelines {
 
     /// The positions of a learner's events, oldest first.
     #[must_use]
-    pub fn of(&self, learner: LearnerId) -> &[u64] {
-        self.positions.get(&learner).map_or(&[], Vec::as_slice)
+    pub fn of(&self, learner: LearnerId) -> &PositionList {
+        static NONE: PositionList = PositionList::new();
+        self.positions.get(&learner).unwrap_or(&NONE)
     }
 
     /// The whole entries of a learner's timeline, oldest first, read from the event index.
@@ -66,9 +70,9 @@ impl Timelines {
         self.of(learner)
             .iter()
             .filter_map(|p| {
-                let event = index.event(*p)?;
+                let event = index.event(p)?;
                 Some(TimelineEntry {
-                    position: *p,
+                    position: p,
                     cohort: event.cohort,
                     event_type: event.event_type,
                     occurred_at: event.occurred_at,

@@ -371,7 +371,7 @@ async fn timeline(
         let learner = super::find_learner(&read.directory, &raw)
             .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
             .ok_or_else(|| ApiError::learner_not_found(&raw))?;
-        let positions = read.timelines.of(learner).to_vec();
+        let positions: Vec<u64> = read.timelines.of(learner).iter().collect();
         (learner, positions)
     };
     let envelopes = state

@@ -592,8 +592,8 @@ fn diff_page(
             .collect()
     };
     let history = read.history.of(cohort);
-    let start = history.partition_point(|h| h.position <= then.map_or(0, |v| v.position));
-    let end = history.partition_point(|h| h.position <= now.position);
+    let start = history.partition_point(|p| p <= then.map_or(0, |v| v.position));
+    let end = history.partition_point(|p| p <= now.position);
     let between = end.saturating_sub(start);
     let facts = vec![
         DiffFact {

@@ -349,7 +349,7 @@ async fn render_cohort(
         .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))?;
     let view = past.as_ref().unwrap_or(current);
     let history = read.history.of(cohort);
-    let shown = history.partition_point(|h| h.position <= view.position);
+    let shown = history.partition_point(|p| p <= view.position);
     let recent = read
         .history_entries(cohort, shown.saturating_sub(RECENT)..shown)
         .iter()
@@ -357,8 +357,8 @@ async fn render_cohort(
         .map(|h| HistoryRow::of(h, &read.directory))
         .collect();
     let done = done.map_or_else(Vec::new, |(first, last)| {
-        let start = history.partition_point(|h| h.position < first);
-        let end = history.partition_point(|h| h.position <= last);
+        let start = history.partition_point(|p| p < first);
+        let end = history.partition_point(|p| p <= last);
         read.history_entries(cohort, start..end.min(start + RECENT))
             .iter()
             .map(|h| HistoryRow::of(h, &read.directory))
@@ -630,7 +630,7 @@ pub async fn history(
     let all = read.history.of(cohort);
     let before = q.before.trim().parse::<u64>().ok();
     // Entries are in position order: the page is a slice found by binary search.
-    let end = before.map_or(all.len(), |b| all.partition_point(|h| h.position < b));
+    let end = before.map_or(all.len(), |b| all.partition_point(|p| p < b));
     let start = end.saturating_sub(HISTORY_PAGE);
     let rows: Vec<HistoryRow> = read
         .history_entries(cohort, start..end)
@@ -642,7 +642,7 @@ pub async fn history(
         nav: Nav::of(&principal),
         id: cohort.to_string(),
         name: view.state.name.clone(),
-        older: (start > 0).then(|| all[start].position),
+        older: all.get(start).filter(|_| start > 0),
         newest_link: before.is_some(),
         total: all.len(),
         rows,
