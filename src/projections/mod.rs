@@ -456,6 +456,7 @@ mod tests {
         }
         events.push(Event::StudentWithdrawn {
             learner: who(0),
+            reason_code: crate::domain::ReasonCode::Other,
             reason: "moved".to_owned(),
         });
         events.push(Event::WaitlistPromoted { learner: who(5) });

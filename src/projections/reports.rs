@@ -1164,6 +1164,7 @@ mod tests {
                 &format!("{when}T10:00:00Z"),
                 vec![Event::StudentWithdrawn {
                     learner: learner(n),
+                    reason_code: crate::domain::ReasonCode::Other,
                     reason: String::new(),
                 }],
             );
