@@ -16,7 +16,7 @@ use super::browse::EventIndex;
 use super::catalog::CohortView;
 use super::interner::Interner;
 use super::positions::PositionList;
-use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
+use crate::domain::{CohortId, CohortStatus, Event, LearnerId, ReasonCode};
 use crate::store::Envelope;
 
 /// The counters an event may change, before and after it.
@@ -151,6 +151,8 @@ pub struct HistoryEntry {
     pub learner: Option<LearnerId>,
     /// Free text (withdrawal reasons).
     pub reason: Option<String>,
+    /// A withdrawal's reason code.
+    pub reason_code: Option<ReasonCode>,
     /// Counters before the event.
     pub before: Counters,
     /// Counters after the event.
@@ -175,12 +177,14 @@ struct Last {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
     steps: FastMap<CohortId, Steps>,
-    /// Positions of withdrawals and of leaving the waitlist, ascending; `reason_codes[i]` is
-    /// the reason given at `reason_positions[i]`.
+    /// Positions of withdrawals and of leaving the waitlist, ascending; `reason_ids[i]` is
+    /// the reason text given at `reason_positions[i]`, and `reason_kinds[i]` its reason code
+    /// ([`ReasonCode::to_u8`]; 0 for leaving the waitlist, which has none).
     reason_positions: PositionList,
-    reason_codes: Vec<u32>,
+    reason_ids: Vec<u32>,
+    reason_kinds: Vec<u8>,
     /// Each distinct reason text once (staff pick from a few reasons far more often than they
-    /// write new ones), by the code `reason_codes` holds.
+    /// write new ones), by the id `reason_ids` holds.
     reason_texts: Interner<Box<str>>,
     /// Positions of automatic promotions, ascending; `freed_by[i]` is the seat-freeing event
     /// of `promotions[i]`.
@@ -205,16 +209,22 @@ impl History {
         let steps = self.steps.entry(envelope.cohort).or_default();
         let previous = steps.last;
         let frees = match &envelope.event {
-            Event::StudentWithdrawn { reason, .. } => {
-                let code = Self::reason_code(&mut self.reason_texts, reason);
+            Event::StudentWithdrawn {
+                reason,
+                reason_code,
+                ..
+            } => {
+                let id = Self::intern_reason(&mut self.reason_texts, reason);
                 self.reason_positions.push(position);
-                self.reason_codes.push(code);
+                self.reason_ids.push(id);
+                self.reason_kinds.push(reason_code.to_u8());
                 Some(position)
             }
             Event::WaitlistLeft { reason, .. } => {
-                let code = Self::reason_code(&mut self.reason_texts, reason);
+                let id = Self::intern_reason(&mut self.reason_texts, reason);
                 self.reason_positions.push(position);
-                self.reason_codes.push(code);
+                self.reason_ids.push(id);
+                self.reason_kinds.push(0);
                 None
             }
             Event::CapacityChanged { .. } => Some(position),
@@ -259,7 +269,8 @@ impl History {
             steps.exceptions.shrink_to_fit();
         }
         self.reason_positions.shrink_to_fit();
-        self.reason_codes.shrink_to_fit();
+        self.reason_ids.shrink_to_fit();
+        self.reason_kinds.shrink_to_fit();
         self.promotions.shrink_to_fit();
         self.freed_by.shrink_to_fit();
     }
@@ -270,7 +281,7 @@ impl History {
         self.position
     }
 
-    fn reason_code(texts: &mut Interner<Box<str>>, reason: &str) -> u32 {
+    fn intern_reason(texts: &mut Interner<Box<str>>, reason: &str) -> u32 {
         texts
             .code(reason)
             .unwrap_or_else(|| texts.intern(&reason.into()).0)
@@ -281,10 +292,21 @@ impl History {
     pub fn reason(&self, position: u64) -> Option<&str> {
         let i = self.reason_positions.partition_point(|p| p < position);
         (self.reason_positions.get(i) == Some(position))
-            .then(|| self.reason_codes.get(i))
+            .then(|| self.reason_ids.get(i))
             .flatten()
             .and_then(|code| self.reason_texts.get(*code))
             .map(AsRef::as_ref)
+    }
+
+    /// The reason code of the withdrawal at `position` (`None` for anything else, leaving the
+    /// waitlist included).
+    #[must_use]
+    pub fn reason_code(&self, position: u64) -> Option<ReasonCode> {
+        let i = self.reason_positions.partition_point(|p| p < position);
+        (self.reason_positions.get(i) == Some(position))
+            .then(|| self.reason_kinds.get(i))
+            .flatten()
+            .and_then(|kind| ReasonCode::from_u8(*kind))
     }
 
     /// The seat-freeing event of the automatic promotion at `position`.
@@ -363,6 +385,7 @@ impl History {
             actor: event.actor,
             learner: event.learner,
             reason: self.reason(position).map(str::to_owned),
+            reason_code: self.reason_code(position),
             before,
             after,
             freed_by: self.freed_by(position).and_then(|cause| {

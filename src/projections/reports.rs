@@ -20,7 +20,7 @@ use super::browse::EventIndex;
 use super::catalog::CohortView;
 use super::history::{Counters, History};
 use super::positions::PositionList;
-use crate::domain::{Cohort, CohortId, CohortStatus, Event, LearnerId};
+use crate::domain::{Cohort, CohortId, CohortStatus, Event, LearnerId, ReasonCode};
 use crate::store::Envelope;
 
 /// A cohort is near full at this share of its seats taken, in percent.
@@ -284,6 +284,8 @@ pub struct Withdrawal {
     pub learner: LearnerId,
     /// A seat or a waitlist place.
     pub kind: WithdrawalKind,
+    /// Why, as a code (for a seat; `None` for a waitlist place).
+    pub reason_code: Option<ReasonCode>,
     /// Staff's free text.
     pub reason: String,
     /// Who recorded it.
@@ -313,9 +315,16 @@ pub struct WithdrawalFilter {
     pub course: Option<String>,
     /// Of cohorts of this instructor (ignoring ASCII case).
     pub instructor: Option<String>,
+    /// Seats given up for this reason code (leaving a waitlist has none).
+    pub reason_code: Option<ReasonCode>,
 }
 
 static NO_POSITIONS: PositionList = PositionList::new();
+
+/// Where `code` sits in [`ReasonCode::ALL`].
+fn code_index(code: ReasonCode) -> usize {
+    ReasonCode::ALL.iter().position(|c| *c == code).unwrap_or(0)
+}
 
 /// Every withdrawal (`student.withdrawn` and `waitlist.left`), ordered by time, indexed by
 /// instructor and by course: 4 bytes per withdrawal in each of the three lists. A withdrawal's
@@ -333,6 +342,8 @@ pub struct Withdrawals {
     /// The seat withdrawal just recorded and its command: a `waitlist.promoted` right after it
     /// in the same command took the seat it freed.
     awaiting_promotion: Option<(u64, Uuid)>,
+    /// Seats given up per reason code, in [`ReasonCode::ALL`] order.
+    by_code: [u64; 5],
     position: u64,
 }
 
@@ -380,7 +391,8 @@ impl Withdrawals {
         self.position = envelope.position;
         let awaiting = self.awaiting_promotion.take();
         match &envelope.event {
-            Event::StudentWithdrawn { .. } => {
+            Event::StudentWithdrawn { reason_code, .. } => {
+                self.by_code[code_index(*reason_code)] += 1;
                 self.record(envelope, view, WithdrawalKind::Seat, events);
             }
             Event::WaitlistLeft { .. } => {
@@ -470,7 +482,11 @@ impl Withdrawals {
         events: &'a EventIndex,
         history: &'a History,
     ) -> Box<dyn Iterator<Item = Withdrawal> + 'a> {
+        let code = filter.reason_code;
         let whole = move |position: u64| {
+            if code.is_some() && history.reason_code(position) != code {
+                return None;
+            }
             let event = events.event(position)?;
             let promoted = if self.promoted.contains_sorted(position) {
                 events.event(position + 1).and_then(|e| e.learner)
@@ -486,12 +502,49 @@ impl Withdrawals {
                 } else {
                     WithdrawalKind::Waitlist
                 },
+                reason_code: history.reason_code(position),
                 reason: history.reason(position).unwrap_or_default().to_owned(),
                 actor: event.actor,
                 occurred_at: event.occurred_at,
                 promoted,
             })
         };
+        Box::new(self.positions(filter, before, events).filter_map(whole))
+    }
+
+    /// How many seats were given up for each reason code among the withdrawals `filter`
+    /// matches (its own code aside), in [`ReasonCode::ALL`] order. Unfiltered it is counted as
+    /// events arrive; filtered, it costs a step per matching withdrawal.
+    #[must_use]
+    pub fn reason_counts(
+        &self,
+        filter: &WithdrawalFilter,
+        events: &EventIndex,
+        history: &History,
+    ) -> [u64; 5] {
+        let unfiltered = WithdrawalFilter {
+            reason_code: None,
+            ..filter.clone()
+        };
+        if unfiltered == WithdrawalFilter::default() {
+            return self.by_code;
+        }
+        let mut counts = [0; 5];
+        for position in self.positions(&unfiltered, None, events) {
+            if let Some(code) = history.reason_code(position) {
+                counts[code_index(code)] += 1;
+            }
+        }
+        counts
+    }
+
+    /// The positions of the withdrawals matching `filter` but its code, newest first.
+    fn positions<'a>(
+        &'a self,
+        filter: &WithdrawalFilter,
+        before: Option<WithdrawalKey>,
+        events: &'a EventIndex,
+    ) -> Box<dyn Iterator<Item = u64> + 'a> {
         let lower = filter
             .from
             .map_or(Bound::Unbounded, |t| Bound::Included((t, 0)));
@@ -507,7 +560,7 @@ impl Withdrawals {
             name.as_deref()
                 .map(|n| by.get(&name_key(n)).unwrap_or(&NO_POSITIONS))
         };
-        let positions: Box<dyn Iterator<Item = u64> + 'a> = match (
+        match (
             index(&self.by_instructor, &filter.instructor),
             index(&self.by_course, &filter.course),
         ) {
@@ -532,8 +585,7 @@ impl Withdrawals {
                         }),
                 )
             }
-        };
-        Box::new(positions.filter_map(whole))
+        }
     }
 }
 

@@ -24,7 +24,7 @@ use super::error::PageError;
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, display_time};
 use super::views::{CohortRow, Nav, PageLinks};
-use crate::domain::CohortId;
+use crate::domain::{CohortId, ReasonCode, UnknownReasonCode};
 use crate::projections::{
     Projections, ReadModel, Totals, WeekCounts, Withdrawal, WithdrawalFilter, WithdrawalKey,
     WithdrawalKind, next_deadline, week_page,
@@ -352,6 +352,9 @@ pub struct WithdrawalRow {
     /// "seat" or "waitlist place".
     pub gave_up: &'static str,
     pub event_type: &'static str,
+    /// The reason code's name and label (empty for a waitlist place).
+    pub reason_code: &'static str,
+    pub reason_label: &'static str,
     pub reason: String,
     pub actor: String,
     /// Who got the freed seat ("" if nobody).
@@ -375,6 +378,8 @@ impl WithdrawalRow {
                 WithdrawalKind::Waitlist => "waitlist place",
             },
             event_type: w.kind.event_type(),
+            reason_code: w.reason_code.map_or("", ReasonCode::as_str),
+            reason_label: w.reason_code.map_or("", ReasonCode::label),
             reason: super::views::shown_reason(&w.reason),
             actor: w.actor.clone(),
             promoted: w
@@ -394,6 +399,7 @@ impl WithdrawalRow {
             self.instructor,
             self.learner,
             self.event_type.to_owned(),
+            self.reason_code.to_owned(),
             self.reason,
             self.actor,
             self.promoted,
@@ -425,9 +431,21 @@ pub struct WithdrawalsPage {
     pub error: Option<String>,
     pub pages: Pager,
     pub csv: String,
+    /// The chosen reason code (empty: all).
+    pub reason: String,
+    /// Seats given up per reason code under the other filters: (code, label, count, link).
+    pub by_reason: Vec<ReasonCount>,
 }
 
-/// `?from=&to=&course=&instructor=&page=`.
+/// One reason code's count, with the link that filters by it.
+pub struct ReasonCount {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub count: u64,
+    pub link: String,
+}
+
+/// `?from=&to=&course=&instructor=&reason=&page=`.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct WithdrawalsQuery {
@@ -435,16 +453,19 @@ pub struct WithdrawalsQuery {
     to: String,
     course: String,
     instructor: String,
+    /// A reason code.
+    reason: String,
     page: String,
 }
 
 impl WithdrawalsQuery {
-    fn pairs(&self) -> [(&'static str, &str); 4] {
+    fn pairs(&self) -> [(&'static str, &str); 5] {
         [
             ("from", self.from.trim()),
             ("to", self.to.trim()),
             ("course", self.course.trim()),
             ("instructor", self.instructor.trim()),
+            ("reason", self.reason.trim()),
         ]
     }
 
@@ -456,6 +477,13 @@ impl WithdrawalsQuery {
             to: time_bound("to", &self.to, true)?,
             course: text(&self.course),
             instructor: text(&self.instructor),
+            reason_code: match self.reason.trim() {
+                "" => None,
+                raw => Some(
+                    raw.parse()
+                        .map_err(|e: UnknownReasonCode| format!("reason: {e}"))?,
+                ),
+            },
         })
     }
 }
@@ -516,6 +544,11 @@ pub async fn withdrawals(
             .map(|w| WithdrawalRow::of(&w, &read))
             .collect()
     });
+    let counts = filter.as_ref().map_or([0; 5], |f| {
+        read.reports
+            .withdrawals
+            .reason_counts(f, &read.events, &read.history)
+    });
     let instructors = read
         .reports
         .instructors
@@ -523,6 +556,21 @@ pub async fn withdrawals(
         .map(|e| e.name.clone())
         .collect();
     drop(read);
+    let by_reason = ReasonCode::ALL
+        .into_iter()
+        .zip(counts)
+        .map(|(code, count)| {
+            let mut pairs = q.pairs().to_vec();
+            pairs.retain(|(name, _)| *name != "reason");
+            pairs.push(("reason", code.as_str()));
+            ReasonCount {
+                code: code.as_str(),
+                label: code.label(),
+                count,
+                link: query_link("/reports/withdrawals", &pairs),
+            }
+        })
+        .collect();
     let more = rows.len() > PAGE_SIZE;
     rows.truncate(PAGE_SIZE);
     let pairs = q.pairs();
@@ -556,6 +604,8 @@ pub async fn withdrawals(
         error,
         pages,
         csv: query_link("/reports/withdrawals.csv", &pairs),
+        reason: q.reason.trim().to_owned(),
+        by_reason,
     };
     Ok((status, page).into_response())
 }
@@ -587,6 +637,7 @@ pub async fn withdrawals_csv(
             "instructor",
             "learner",
             "event",
+            "reason_code",
             "reason",
             "actor",
             "promoted",

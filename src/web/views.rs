@@ -6,7 +6,7 @@ use askama_web::WebTemplate;
 
 use super::input::display_time;
 use crate::auth::{Principal, Role};
-use crate::domain::CohortStatus;
+use crate::domain::{CohortStatus, ReasonCode};
 use crate::projections::{CohortView, Directory, HistoryEntry, Projections, TimelineEntry};
 use crate::store::JournalEntry;
 
@@ -165,6 +165,8 @@ pub struct HistoryRow {
     pub learner: String,
     /// What to show for the learner (see [`Directory::label_of`]).
     pub learner_label: String,
+    /// A withdrawal's reason code, as pages name it ("" for other events).
+    pub reason_label: &'static str,
     pub reason: String,
     /// What changed, e.g. "enrolled 29 → 30".
     pub changes: Vec<String>,
@@ -203,6 +205,7 @@ impl HistoryRow {
                 .learner
                 .map(|l| directory.label_of(l))
                 .unwrap_or_default(),
+            reason_label: entry.reason_code.map_or("", ReasonCode::label),
             reason: entry
                 .reason
                 .as_deref()

@@ -670,7 +670,11 @@ async fn withdrawing_promotes_the_head_of_the_waitlist() {
         &app,
         &id,
         "withdraw",
-        &[("learner", "ana@example.org"), ("reason", "moved away")],
+        &[
+            ("learner", "ana@example.org"),
+            ("reason_code", "personal"),
+            ("reason", "moved away"),
+        ],
     )
     .await;
     let done = between(&html, "<strong>Recorded.</strong>", "</div>");
@@ -688,7 +692,7 @@ async fn withdrawing_promotes_the_head_of_the_waitlist() {
     assert!(enrolled.contains(&learner_link("cy@example.org")), "{html}");
     assert!(!enrolled.contains("ana@example.org"), "{html}");
     assert!(waitlist(&html).contains("Nobody is waiting."), "{html}");
-    assert!(html.contains("reason: moved away"), "{html}");
+    assert!(html.contains("reason: Personal — moved away"), "{html}");
 }
 
 #[tokio::test]
@@ -1251,7 +1255,8 @@ async fn the_history_page_lists_every_event_with_actor_and_changes() {
     ] {
         assert!(html.contains(change), "{change}: {html}");
     }
-    assert!(html.contains("reason: moved") && html.contains("reason: found another"));
+    // A withdrawal without a code is `other`; leaving the waitlist has no code.
+    assert!(html.contains("reason: Other — moved") && html.contains("reason: found another"));
     assert!(html.contains(&format!(r#"<a href="/cohorts/{id}?as_of=1">as of</a>"#)));
     // Newest first.
     assert!(

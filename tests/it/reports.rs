@@ -378,7 +378,10 @@ async fn recent_withdrawals_show_reason_actor_and_promotion_newest_first() {
     );
     assert!(ben.contains("<small>nobody</small>"), "{ben}");
     let eve = between(&html, "eve@example.org</a>", "</tr>");
-    assert!(eve.contains("<small>none given</small>"), "{eve}");
+    assert!(
+        eve.contains("<strong>Other</strong>") && !eve.contains("none given"),
+        "a seat given up always has a code, if no text: {eve}"
+    );
     let gus = between(&html, "gus@example.org</a>", "</tr>");
     assert!(
         gus.contains("waitlist place") && gus.contains("waitlist.left"),
@@ -448,7 +451,7 @@ async fn withdrawals_filter_by_dates_course_and_instructor() {
     assert!(html.contains(r#"name="course" value="go-1""#), "{html}");
     assert!(
         html.contains(
-            r#"href="/reports/withdrawals.csv?from=2026-03-01&amp;to=&amp;course=go-1&amp;instructor=""#
+            r#"href="/reports/withdrawals.csv?from=2026-03-01&amp;to=&amp;course=go-1&amp;instructor=&amp;reason=""#
         ),
         "{html}"
     );
@@ -471,8 +474,8 @@ async fn the_withdrawal_csv_quotes_and_defuses_reasons() {
     let s = setup().await;
     play(&s).await;
     let body = csv(&s.app, "/reports/withdrawals.csv", "withdrawals.csv").await;
-    let header = "occurred_at,position,cohort_id,cohort,course,instructor,learner,event,reason,\
-                  actor,promoted\r\n";
+    let header = "occurred_at,position,cohort_id,cohort,course,instructor,learner,event,\
+                  reason_code,reason,actor,promoted\r\n";
     assert!(body.starts_with(header), "{body}");
     // Positions: 1-3 creations, 4-9 enrollments, 10-11 ana, 12-13 capacity, 14 gus waits,
     // 15 gus leaves, 16 eve, 17 capacity, 18 ben, 19 close.
@@ -480,13 +483,13 @@ async fn the_withdrawal_csv_quotes_and_defuses_reasons() {
     let expected = format!(
         "{header}\
          2026-03-17T09:00:00Z,18,{a},Rust Spring,RUST-101,Ada Lovelace,ben@example.org,\
-         student.withdrawn,Schedule clash,admin,\r\n\
+         student.withdrawn,other,Schedule clash,admin,\r\n\
          2026-03-11T15:00:00Z,16,{b},Go Basics,GO-1,Grace Hopper,eve@example.org,\
-         student.withdrawn,,staff,\r\n\
+         student.withdrawn,other,,staff,\r\n\
          2026-03-11T15:00:00Z,15,{a},Rust Spring,RUST-101,Ada Lovelace,gus@example.org,\
-         waitlist.left,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",staff,\r\n\
+         waitlist.left,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",staff,\r\n\
          2026-03-03T10:00:00Z,10,{a},Rust Spring,RUST-101,Ada Lovelace,ana@example.org,\
-         student.withdrawn,\"Moved to Lisbon, \"\"sorry\"\"\nsee ticket #12\",staff,\
+         student.withdrawn,other,\"Moved to Lisbon, \"\"sorry\"\"\nsee ticket #12\",staff,\
          cy@example.org\r\n"
     );
     assert_eq!(body, expected);
@@ -574,7 +577,7 @@ async fn withdrawals_and_instructors_are_paginated() {
         ("l51@example.org", "l02@example.org")
     );
     assert!(html.contains("Showing 1–50, newest first"), "{html}");
-    let older = r#"<a href="/reports/withdrawals?from=&amp;to=&amp;course=&amp;instructor=&amp;page=2">Older →</a>"#;
+    let older = r#"<a href="/reports/withdrawals?from=&amp;to=&amp;course=&amp;instructor=&amp;reason=&amp;page=2">Older →</a>"#;
     assert!(html.contains(older), "{html}");
     assert!(!html.contains("← Newer"));
     let (_, html) = page(&app, "/reports/withdrawals?page=2").await;
@@ -979,4 +982,71 @@ async fn reports_are_linked_and_open_to_viewers_only_when_signed_in() {
         ),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn withdrawals_are_counted_and_filtered_by_reason_code() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Coded", 3).await;
+    for l in ["a", "b", "c", "d", "e", "f", "g"] {
+        app.enroll(&id, l).await;
+    }
+    for (learner, code) in [("a", "financial"), ("b", "financial"), ("c", "personal")] {
+        let (status, body) = app
+            .post_json(
+                &format!("/api/v1/cohorts/{id}/withdrawals"),
+                &json!({"learner": learner, "reason_code": code, "reason": "why"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Leaving a waitlist has no code, and is not counted among seats given up.
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/withdrawals"),
+            &json!({"learner": "g"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (_, html) = page(&app, "/reports/withdrawals").await;
+    let counts = between(&html, "Seats given up, by reason", "</table>");
+    let cells: Vec<&str> = counts
+        .split("<td>")
+        .skip(1)
+        .map(|cell| cell.split("</td>").next().unwrap())
+        .collect();
+    assert_eq!(cells.len(), 5, "{counts}");
+    // Schedule conflict, Financial, Personal, Transferred, Other.
+    assert_eq!(cells[0], "0");
+    assert!(
+        cells[1].contains(">2</a>") && cells[1].contains("reason=financial"),
+        "{counts}"
+    );
+    assert!(cells[2].contains(">1</a>"), "{counts}");
+    assert_eq!((cells[3], cells[4]), ("0", "0"));
+
+    let (status, html) = page(&app, "/reports/withdrawals?reason=financial").await;
+    assert_eq!(status, 200);
+    assert_eq!(withdrawn_learners(&html), ["b", "a"]);
+    assert!(
+        html.contains(r#"<option value="financial" selected>"#),
+        "{html}"
+    );
+    // Under the date filter the counts are worked out from the matching withdrawals.
+    let (_, html) = page(&app, "/reports/withdrawals?from=2026-03-02").await;
+    let counts = between(&html, "Seats given up, by reason", "</table>");
+    assert!(!counts.contains("</a>"), "none after that day: {counts}");
+
+    let (status, html) = page(&app, "/reports/withdrawals?reason=moving").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("reason: unknown reason code"), "{html}");
+    let body = csv(
+        &app,
+        "/reports/withdrawals.csv?reason=personal",
+        "withdrawals.csv",
+    )
+    .await;
+    assert_eq!(body.lines().count(), 2, "{body}");
+    assert!(body.contains(",student.withdrawn,personal,why,"), "{body}");
 }
