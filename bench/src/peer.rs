@@ -5,8 +5,8 @@
 //!
 //! Appends: the first N events of a generated rollbook file, appended to a fresh database one
 //! per transaction (durable) or in batches, both engines in one process taking turns. rollbook
-//! appends them through `Store::commit` (its real append path: events, stream index, stream
-//! versions, hash chain); `SQLite` gets the same stored bytes. Scans: every event in position order, raw (bytes touched) or decoded by
+//! appends them through `Store::commit` (its real append path: each event with its hash-chain
+//! link, and the stream index); `SQLite` gets the same stored bytes (link and envelope). Scans: every event in position order, raw (bytes touched) or decoded by
 //! rollbook's codec.
 
 use std::path::Path;
@@ -53,7 +53,7 @@ pub fn load_rows(path: &Path, limit: u64) -> anyhow::Result<Vec<Row>> {
     for entry in table.iter()?.take(limit as usize) {
         let (_, value) = entry?;
         let bytes = value.value().to_vec();
-        let envelope = codec_bridge::decode(&bytes)?;
+        let envelope = codec_bridge::decode(codec_bridge::envelope_bytes(&bytes)?)?;
         rows.push(Row { bytes, envelope });
     }
     anyhow::ensure!(
@@ -262,7 +262,7 @@ pub fn scan_sqlite(path: &Path, decode: bool) -> anyhow::Result<Value> {
         let position: i64 = row.get(0)?;
         let data = row.get_ref(1)?.as_blob()?;
         if decode {
-            let envelope = codec_bridge::decode(data)?;
+            let envelope = codec_bridge::decode(codec_bridge::envelope_bytes(data)?)?;
             if envelope.position != position as u64 {
                 bail!("row {position} holds event {}", envelope.position);
             }

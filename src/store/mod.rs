@@ -65,15 +65,17 @@ const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
     /// redb's page cache, in bytes. redb's default (1 GiB) grows RSS on full scans: a
-    /// replay would leave about 150 MB of event pages cached per million events. 16 MiB
-    /// holds the B-tree's upper levels and the pages appends touch; scans run as fast.
+    /// replay would leave about 150 MB of event pages cached per million events. 8 MiB holds
+    /// the B-trees' upper levels (about 4 MB of branch pages at a million events) and the
+    /// pages appends touch; scans and appends run as fast as with more (pages outside it come
+    /// from the OS page cache).
     pub cache_size: usize,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
-            cache_size: 16 << 20,
+            cache_size: 8 << 20,
         }
     }
 }
