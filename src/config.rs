@@ -235,6 +235,14 @@ pub struct ServeArgs {
     /// Keep refused commands in the journal for this many days.
     #[arg(long, env = "ROLLBOOK_JOURNAL_RETENTION_DAYS", default_value_t = 365)]
     pub journal_retention_days: u32,
+    /// The time zone pages show times in and read form times in: an IANA name such as
+    /// `Europe/Lisbon`, or `UTC`. Reports by ISO week stay in UTC.
+    #[arg(long, env = "ROLLBOOK_TIMEZONE", default_value = "UTC")]
+    pub timezone: String,
+    /// First seed an empty database with a demo term (about 40 cohorts and 500 learners over
+    /// the past 12 weeks, through the real rules); refused when the database holds events.
+    #[arg(long, env = "ROLLBOOK_DEMO")]
+    pub demo: bool,
     /// For benchmarks only: commit each command on its own instead of grouping concurrent
     /// commands into one commit (the baseline group commit is measured against).
     #[arg(long, hide = true)]

@@ -30,6 +30,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let shutdown = shutdown_signal().context("cannot listen for Ctrl-C and SIGTERM")?;
+            rollbook::web::zone::configure(&args.timezone).map_err(anyhow::Error::msg)?;
+            if args.demo {
+                let db = args.db.clone();
+                let end = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())?;
+                let summary =
+                    tokio::task::spawn_blocking(move || rollbook::demo::seed(&db, end)).await??;
+                tracing::info!(
+                    events = summary.events,
+                    cohorts = summary.cohorts,
+                    learners = summary.learners,
+                    "seeded the demo term"
+                );
+            }
             let mut config = AppConfig::new(args.db.clone(), args.listen);
             config.writer.snapshot_every = args.snapshot_every;
             if args.commit_per_command {

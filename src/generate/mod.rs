@@ -15,7 +15,8 @@
 //!   command of a step is decided at the step's end, grouped by cohort; its ids carry an instant
 //!   inside the step.
 //! - **Catalogue**: `cohorts` cohorts of `max(1, cohorts / 20)` courses (a topic in a format:
-//!   "Rust 101", "Applied Data Engineering", …) taught by `cohorts / 50 + 1` instructors
+//!   "Rust 101", "Applied Data Engineering", …) taught by `cohorts / 50 + 1` instructors (both
+//!   can be set instead, as the demo does)
 //!   (first and last names, some titled). Each cohort is created at a uniformly random instant of
 //!   the span but its last day, with 8–60 seats (triangular, most around 34); its enrollment
 //!   deadline is 14–35 days later (at 23:59), its first session 1–7 days after that (at 09:00 or
@@ -94,6 +95,10 @@ pub struct GenerateOptions {
     pub batch: usize,
     /// The writer's snapshot interval.
     pub snapshot_every: u64,
+    /// Courses, instead of one per 20 cohorts.
+    pub courses: Option<u32>,
+    /// Instructors, instead of one per 50 cohorts (plus one).
+    pub instructors: Option<u32>,
 }
 
 impl GenerateOptions {
@@ -111,6 +116,8 @@ impl GenerateOptions {
             end,
             batch: Self::DEFAULT_BATCH,
             snapshot_every: WriterOptions::default().snapshot_every,
+            courses: None,
+            instructors: None,
         }
     }
 }

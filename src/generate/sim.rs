@@ -103,12 +103,16 @@ impl Sim {
     pub(super) fn plan(options: &GenerateOptions, start_ms: i64) -> Self {
         let mut rng = Rng::new(options.seed, 1);
         let n = options.cohorts as usize;
-        let course_count = (n / 20).max(1);
+        let course_count = options
+            .courses
+            .map_or((n / 20).max(1), |c| c.max(1) as usize);
         let course_offset = rng.index(TOPICS.len());
         let courses = (0..course_count)
             .map(|i| course_name(i, course_offset))
             .collect();
-        let instructor_count = n / 50 + 1;
+        let instructor_count = options
+            .instructors
+            .map_or(n / 50 + 1, |i| i.max(1) as usize);
         let instructors = (0..instructor_count)
             .map(|_| instructor_name(&mut rng))
             .collect();

@@ -201,7 +201,7 @@ pub fn parse_time(field: &'static str, raw: &str) -> Result<Timestamp, FieldErro
         .or_else(|| {
             raw.parse::<DateTime>()
                 .ok()
-                .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
+                .and_then(super::zone::civil_to_timestamp)
         })
         // The store keeps microseconds: what is decided and shown now is what a replay shows.
         .and_then(|t| Timestamp::from_microsecond(t.as_microsecond()).ok())
@@ -291,9 +291,18 @@ pub fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, FieldError
     })
 }
 
-/// Times as staff read them: minute precision, UTC, saying so.
+/// Times as staff read them: minute precision, in the configured zone (UTC by default), saying
+/// which.
 #[must_use]
 pub fn display_time(t: Timestamp) -> String {
+    match super::zone::current() {
+        Some(tz) => super::zone::show(t, &tz),
+        None => display_utc(t),
+    }
+}
+
+/// [`display_time`] in UTC.
+fn display_utc(t: Timestamp) -> String {
     // Written digit by digit: pages show dozens of times each, and `strftime` or `format!`
     // with padded integers cost most of a microsecond a time.
     fn digits(out: &mut String, value: i32, width: usize) {

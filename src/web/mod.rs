@@ -19,6 +19,7 @@ mod pages;
 mod reports;
 mod session;
 mod views;
+pub mod zone;
 
 use std::sync::Arc;
 

@@ -23,13 +23,18 @@ pub struct Nav {
     pub can_act: bool,
     /// May administer.
     pub is_admin: bool,
+    /// The time zone pages show times in.
+    pub zone: String,
 }
 
 impl Nav {
     /// Nobody signed in.
     #[must_use]
     pub fn anonymous() -> Self {
-        Self::default()
+        Self {
+            zone: super::zone::name(),
+            ..Self::default()
+        }
     }
 
     /// The signed-in principal.
@@ -45,6 +50,7 @@ impl Nav {
                 .unwrap_or_default(),
             can_act: principal.role.allows(Role::Staff),
             is_admin: principal.role.allows(Role::Admin),
+            zone: super::zone::name(),
         }
     }
 
@@ -350,6 +356,15 @@ impl CommandForm {
             Self::Promote => "promote",
             Self::Capacity => "capacity",
             Self::Close => "close",
+        }
+    }
+
+    /// Where on the cohort page the form is (a refusal links to it).
+    #[must_use]
+    pub const fn anchor(self) -> &'static str {
+        match self {
+            Self::LeaveWaitlist => "waitlist-h",
+            other => other.name(),
         }
     }
 }

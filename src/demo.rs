@@ -1,0 +1,57 @@
+//! `rollbook serve --demo`: an empty database seeded with a lively term, so that a first look
+//! at rollbook has something to show. The term is a small run of `generate` (the real writer
+//! and rules, with past timestamps over the 12 weeks ending now): about 40 cohorts across
+//! several courses and instructors, a few hundred learners, enrollments, waitlists,
+//! withdrawals with reasons, promotions, capacity changes and closings, some cohorts near full
+//! and some still open. The same seed and end give the same term.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+
+use crate::generate::{GenerateError, GenerateOptions, GenerateSummary, generate};
+
+/// The seed of the demo term.
+pub const SEED: u64 = 2026;
+
+/// The demo term's size: cohorts, learners, events.
+pub const SIZE: (u32, u32, u64) = (40, 500, 4000);
+
+/// The options of the demo term ending at `end`.
+#[must_use]
+pub fn options(end: Timestamp) -> GenerateOptions {
+    let (cohorts, learners, events) = SIZE;
+    let mut options = GenerateOptions::new(cohorts, learners, events, SEED, end);
+    // About a day of simulated time per writer call, as in a real term.
+    options.batch = 64;
+    options.courses = Some(8);
+    options.instructors = Some(6);
+    options
+}
+
+/// Seeds the demo term into `db`, which must hold no events, with a progress bar on a terminal.
+pub fn seed(db: &Path, end: Timestamp) -> anyhow::Result<GenerateSummary> {
+    let options = options(end);
+    let bar = indicatif::ProgressBar::new(options.events);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "seeding the demo term [{bar:40}] {human_pos}/{human_len} events",
+        )
+        .context("progress bar template")?
+        .progress_chars("=> "),
+    );
+    let summary = generate(db, &options, &|written| bar.set_position(written));
+    bar.finish_and_clear();
+    match summary {
+        Ok(summary) => Ok(summary),
+        Err(GenerateError::NotEmpty { path, events }) => anyhow::bail!(
+            "--demo seeds an empty database only, and {} already holds {events} events; start \
+             without --demo, or give a new file with --db",
+            path.display()
+        ),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot seed the demo term into {}", db.display()))
+        }
+    }
+}
