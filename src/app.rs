@@ -109,7 +109,16 @@ impl Core {
                     Some(password)
                 };
                 tracing::info!(db = %db.display(), "replaying events into the projections");
-                let (read_model, summary) = ReadModel::rebuild(&store)?;
+                // A progress bar on a terminal (hidden otherwise).
+                let bar = indicatif::ProgressBar::new(store.read()?.head_position()?);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "replaying [{bar:40}] {human_pos}/{human_len} events",
+                ) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                let (read_model, summary) =
+                    ReadModel::rebuild_reporting(&store, &|done| bar.set_position(done))?;
+                bar.finish_and_clear();
                 tracing::info!(
                     events = summary.events,
                     cohorts = summary.cohorts,

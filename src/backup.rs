@@ -44,10 +44,20 @@ pub fn manifest_path(file: &Path) -> PathBuf {
 
 /// Makes a verified backup of `store` at `dest` (which must not exist), with its manifest.
 pub fn backup(store: &Store, dest: &Path, now: Timestamp) -> anyhow::Result<Manifest> {
+    backup_reporting(store, dest, now, |_, _| {})
+}
+
+/// [`backup`], calling `progress(done, total)` as the copy is verified.
+pub fn backup_reporting(
+    store: &Store,
+    dest: &Path,
+    now: Timestamp,
+    progress: impl FnMut(u64, u64),
+) -> anyhow::Result<Manifest> {
     let copy = store
         .copy_to(dest)
         .with_context(|| format!("cannot write the backup {}", dest.display()))?;
-    let report = verify(dest, |_, _| {})
+    let report = verify(dest, progress)
         .with_context(|| format!("the backup {} failed verification", dest.display()))?;
     let manifest = Manifest {
         file: dest.to_owned(),

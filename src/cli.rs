@@ -371,7 +371,14 @@ pub fn backup(
             }
             Err(e) => return Err(e).with_context(|| format!("cannot open {}", db.display())),
         };
-        crate::backup::backup(&store, &out, jiff::Timestamp::now())?
+        let bar = progress_bar("verifying the backup [{bar:40}] {human_pos}/{human_len} events")?;
+        let manifest =
+            crate::backup::backup_reporting(&store, &out, jiff::Timestamp::now(), |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            });
+        bar.finish_and_clear();
+        manifest?
     };
     println!(
         "backup {} written and verified: up to event {}, chain head {}, SHA-256 {}; manifest {}",

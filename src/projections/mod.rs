@@ -187,6 +187,11 @@ impl Projections {
     /// with a core to spare the two overlap. Chunks are small: the decoded envelopes waiting
     /// in the queue are freed right after, but the memory they took stays with the process.
     pub fn rebuild(store: &Store) -> Result<Self, StoreError> {
+        Self::rebuild_reporting(store, &|_| {})
+    }
+
+    /// [`Projections::rebuild`], calling `progress` with the events applied every few thousand.
+    pub fn rebuild_reporting(store: &Store, progress: &dyn Fn(u64)) -> Result<Self, StoreError> {
         const CHUNK: usize = 256;
         let reader = store.read()?;
         let mut projections = Self::default();
@@ -216,6 +221,9 @@ impl Projections {
             for chunk in received {
                 for envelope in &chunk {
                     projections.apply(envelope);
+                }
+                if projections.events_applied % 8192 < CHUNK as u64 {
+                    progress(projections.events_applied);
                 }
             }
             decoding
@@ -292,8 +300,16 @@ pub struct ReadModel {
 impl ReadModel {
     /// Rebuilds from the store and reports what it took.
     pub fn rebuild(store: &Store) -> Result<(Self, ReplaySummary), StoreError> {
+        Self::rebuild_reporting(store, &|_| {})
+    }
+
+    /// [`ReadModel::rebuild`], calling `progress` with the events applied now and then.
+    pub fn rebuild_reporting(
+        store: &Store,
+        progress: &dyn Fn(u64),
+    ) -> Result<(Self, ReplaySummary), StoreError> {
         let started = Instant::now();
-        let projections = Projections::rebuild(store)?;
+        let projections = Projections::rebuild_reporting(store, progress)?;
         let summary = ReplaySummary {
             events: projections.events_applied,
             cohorts: projections.catalog.len(),

@@ -401,6 +401,36 @@ async fn the_demo_term_is_alive_in_the_browser() {
         "a full dashboard: {rows}"
     );
     visit.check("dashboard").await;
+
+    // The keyboard: the first Tab reaches "Skip to content", Enter goes to the main content,
+    // and the next Tab lands inside it (the focus is visible: the stylesheet outlines it).
+    const TAB: &str = "\u{e004}";
+    const ENTER: &str = "\u{e007}";
+    let focused = visit.browser.active_element().await.expect("focus");
+    focused.send_keys(TAB).await.expect("tab");
+    let skip = visit.browser.active_element().await.expect("focus");
+    assert_eq!(skip.text().await.expect("text"), "Skip to content");
+    skip.send_keys(ENTER).await.expect("enter");
+    assert_eq!(
+        visit.browser.current_url().await.expect("url").fragment(),
+        Some("main")
+    );
+    visit
+        .browser
+        .active_element()
+        .await
+        .expect("focus")
+        .send_keys(TAB)
+        .await
+        .expect("tab");
+    let inside = visit
+        .script("return document.querySelector('main').contains(document.activeElement);")
+        .await;
+    assert_eq!(
+        inside,
+        json!(true),
+        "the next Tab is inside the main content"
+    );
     visit.go("/reports/instructors").await;
     visit.check("instructors").await;
     visit.go("/reports/withdrawals").await;
