@@ -19,6 +19,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, password_of};
 
+/// `WebDriver`'s codes of the Tab and Enter keys.
+const TAB: &str = "\u{e004}";
+const ENTER: &str = "\u{e007}";
+
 /// A chromedriver process, killed on drop.
 struct Driver {
     child: Child,
@@ -404,8 +408,6 @@ async fn the_demo_term_is_alive_in_the_browser() {
 
     // The keyboard: the first Tab reaches "Skip to content", Enter goes to the main content,
     // and the next Tab lands inside it (the focus is visible: the stylesheet outlines it).
-    const TAB: &str = "\u{e004}";
-    const ENTER: &str = "\u{e007}";
     let focused = visit.browser.active_element().await.expect("focus");
     focused.send_keys(TAB).await.expect("tab");
     let skip = visit.browser.active_element().await.expect("focus");
