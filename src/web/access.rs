@@ -114,6 +114,8 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
         "/api/v1/learners/{learner}/timeline",
         R(Role::Viewer),
     ),
+    // Public: holds no data, only the shapes API.md publishes (see `openapi::serve`).
+    (Method::GET, "/api/v1/openapi.json", Public),
 ];
 
 /// The session cookie's name.

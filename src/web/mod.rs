@@ -15,6 +15,7 @@ mod error;
 mod extract;
 mod headers;
 mod input;
+mod openapi;
 mod pages;
 mod reports;
 mod session;
