@@ -58,6 +58,7 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::GET, "/events.csv", R(Role::Viewer)),
     (Method::GET, "/cohorts/{id}/diff", R(Role::Viewer)),
     (Method::GET, "/search", R(Role::Viewer)),
+    (Method::GET, "/api", R(Role::Viewer)),
     (Method::GET, "/admin", R(Role::Admin)),
     (Method::POST, "/admin/accounts", R(Role::Admin)),
     (

@@ -7,6 +7,7 @@
 mod access;
 mod admin;
 mod api;
+mod api_docs;
 mod assets;
 mod browse;
 mod csv;
@@ -157,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .route("/events.csv", get(browse::events_csv))
         .route("/cohorts/{id}/diff", get(browse::diff))
         .route("/search", get(browse::search))
+        .route("/api", get(api_docs::page))
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(api::healthz))
         .route("/login", get(session::form).post(session::login))

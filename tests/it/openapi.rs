@@ -2,7 +2,7 @@
 //! over HTTP, and each answer's status must be one the document declares for that operation,
 //! its body must have the declared shape (required properties, types, formats, enums, and no
 //! undeclared properties), and an error's code must be among the codes declared for its
-//! status.
+//! status. Also the API page that renders the document.
 
 use std::collections::BTreeSet;
 
@@ -222,6 +222,43 @@ async fn every_operation_answers_as_the_document_declares() {
         unreachable,
         "every operation but the promotion answers its success"
     );
+}
+
+#[tokio::test]
+async fn the_api_page_shows_every_operation_to_a_signed_in_user() {
+    let app = TestApp::spawn().await;
+    let (viewer, _) = app.signed_in(Role::Viewer).await;
+    let response = viewer.get(app.url("/api")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    let doc: Value = app
+        .anonymous()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (method, path) in operations(&doc) {
+        assert!(
+            html.contains(&format!("<code>{method} {path}</code>")),
+            "{method} {path} is not on the page"
+        );
+    }
+    assert!(html.contains("already_enrolled"), "error codes are listed");
+    assert!(
+        html.contains("Idempotency-Key"),
+        "command headers are listed"
+    );
+    assert!(!html.contains("<script"), "no JavaScript");
+    assert!(
+        html.contains(r#"<a href="/api">API</a>"#),
+        "the navigation links it"
+    );
+
+    let anonymous = app.anonymous().get(app.url("/api")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 303, "the page needs a session");
 }
 
 /// Creates a cohort of one seat, enrolls one learner and waitlists another; returns its id.
