@@ -880,6 +880,29 @@ mod tests {
         walk(doc, doc);
     }
 
+    /// The prose documentation names every operation and every error code the document
+    /// declares, so the two cannot drift apart silently.
+    #[test]
+    fn api_md_names_every_operation_and_error_code() {
+        let prose = include_str!("../../API.md");
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let named = format!("{} {path}", method.to_ascii_uppercase());
+                assert!(prose.contains(&named), "API.md does not name {named}");
+                for response in op["responses"].as_object().unwrap().values() {
+                    for code in response["x-error-codes"].as_array().into_iter().flatten() {
+                        let code = format!("`{}`", code.as_str().unwrap());
+                        assert!(
+                            prose.contains(&code),
+                            "API.md does not list {code} ({named})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// Path parameters and the path's `{…}` segments agree.
     #[test]
     fn path_parameters_match_the_path() {
