@@ -123,13 +123,13 @@ fn cohort_id() -> Value {
     )
 }
 
-fn whole(description: &str, default: u64, maximum: Option<u64>) -> Value {
-    let mut schema =
-        json!({"type": "integer", "minimum": 0, "default": default, "description": description});
-    if let Some(max) = maximum {
-        schema["description"] = json!(format!("{description} Values above {max} count as {max}."));
-    }
-    schema
+/// A whole-number query parameter: `name`, what it means, its default.
+fn whole(name: &str, description: &str, default: u64) -> Value {
+    query_param(
+        name,
+        description,
+        json!({"type": "integer", "minimum": 0, "default": default}),
+    )
 }
 
 /// Every operation under `/api/v1`.
@@ -138,7 +138,7 @@ fn whole(description: &str, default: u64, maximum: Option<u64>) -> Value {
     reason = "one table of operations reads best in one place"
 )]
 fn operations() -> Vec<Operation> {
-    let max = Some(u64::try_from(super::api::MAX_LIMIT).unwrap_or(u64::MAX));
+    let max = super::api::MAX_LIMIT;
     vec![
         Operation {
             method: Method::POST,
@@ -172,16 +172,12 @@ fn operations() -> Vec<Operation> {
                     "Only open or only closed cohorts.",
                     json!({"type": "string", "enum": ["open", "closed"]}),
                 ),
-                query_param(
+                whole(
                     "limit",
-                    "Most cohorts to return.",
-                    whole("Most cohorts to return.", 50, max),
+                    &format!("Most cohorts to return; more than {max} count as {max}."),
+                    50,
                 ),
-                query_param(
-                    "offset",
-                    "Cohorts to skip.",
-                    whole("Cohorts to skip.", 0, None),
-                ),
+                whole("offset", "Cohorts to skip.", 0),
             ],
             body: None,
             success: (
@@ -350,15 +346,11 @@ fn operations() -> Vec<Operation> {
             command: false,
             if_match: false,
             parameters: vec![
-                query_param(
-                    "after",
-                    "Events after this global position.",
-                    whole("Events after this global position.", 0, None),
-                ),
-                query_param(
+                whole("after", "Events after this global position.", 0),
+                whole(
                     "limit",
-                    "Most events to return (at least 1).",
-                    whole("Most events to return (at least 1).", 100, max),
+                    &format!("Most events to return; 0 counts as 1, more than {max} as {max}."),
+                    100,
                 ),
             ],
             body: None,
