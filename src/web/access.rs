@@ -58,6 +58,7 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::GET, "/events.csv", R(Role::Viewer)),
     (Method::GET, "/cohorts/{id}/diff", R(Role::Viewer)),
     (Method::GET, "/search", R(Role::Viewer)),
+    (Method::GET, "/api", R(Role::Viewer)),
     (Method::GET, "/admin", R(Role::Admin)),
     (Method::POST, "/admin/accounts", R(Role::Admin)),
     (
@@ -114,6 +115,8 @@ pub const ROUTES: &[(Method, &str, Access)] = &[
         "/api/v1/learners/{learner}/timeline",
         R(Role::Viewer),
     ),
+    // Public: holds no data, only the shapes API.md publishes (see `openapi::serve`).
+    (Method::GET, "/api/v1/openapi.json", Public),
 ];
 
 /// The session cookie's name.

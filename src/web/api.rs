@@ -21,7 +21,7 @@ use crate::store::Envelope;
 use crate::writer::{Committed, Request, Submission};
 
 /// Most items one page of a listing returns.
-const MAX_LIMIT: usize = 1000;
+pub(super) const MAX_LIMIT: usize = 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/projections", get(projections))
         .route("/admin/backups", post(create_backup))
         .route("/learners/{learner}/timeline", get(timeline))
+        .route("/openapi.json", get(super::openapi::serve))
         .fallback(|| async {
             ApiError {
                 status: StatusCode::NOT_FOUND,

@@ -7,6 +7,7 @@
 mod access;
 mod admin;
 mod api;
+mod api_docs;
 mod assets;
 mod browse;
 mod csv;
@@ -15,6 +16,7 @@ mod error;
 mod extract;
 mod headers;
 mod input;
+mod openapi;
 mod pages;
 mod reports;
 mod session;
@@ -157,6 +159,7 @@ pub fn router(state: AppState) -> Router {
         .route("/events.csv", get(browse::events_csv))
         .route("/cohorts/{id}/diff", get(browse::diff))
         .route("/search", get(browse::search))
+        .route("/api", get(api_docs::page))
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(api::healthz))
         .route("/login", get(session::form).post(session::login))

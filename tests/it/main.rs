@@ -16,6 +16,7 @@ mod hardening;
 mod helpers;
 mod maintenance;
 mod old_release;
+mod openapi;
 mod pages;
 mod properties;
 mod reports;

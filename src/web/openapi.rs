@@ -1,0 +1,918 @@
+//! The `OpenAPI` 3.1 description of the JSON API under `/api/v1`, built from code: [`ROUTES`]
+//! says who may call each operation, and the table in [`operations`] says what it takes and what
+//! it answers. It is built once, served at `GET /api/v1/openapi.json`, and rendered by the API
+//! page. It must never describe a route the router does not serve, nor leave one out: the tests
+//! here compare it with [`ROUTES`], and `tests/it/openapi.rs` calls every operation on a running
+//! server and checks the answers against it.
+//!
+//! Built from code rather than kept as a static JSON file so that the roles cannot drift from
+//! the access table, and shared shapes (the error body, the command headers, the event) are
+//! written once.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use axum::http::{Method, header};
+use axum::response::IntoResponse;
+use serde_json::{Map, Value, json};
+
+use super::access::{Access, ROUTES};
+use crate::domain::{Capacity, ReasonCode};
+
+/// The document, built on first use.
+static DOCUMENT: LazyLock<Value> = LazyLock::new(build);
+
+/// The document as served (pretty-printed JSON).
+static SERVED: LazyLock<String> = LazyLock::new(|| {
+    serde_json::to_string_pretty(document()).unwrap_or_else(|_| String::from("{}"))
+});
+
+/// The `OpenAPI` document describing every `/api/v1` operation.
+#[must_use]
+pub fn document() -> &'static Value {
+    &DOCUMENT
+}
+
+/// `GET /api/v1/openapi.json`.
+///
+/// Public, like `/healthz`: it holds no data, only the shapes `API.md` already publishes, and
+/// code generators and API explorers can fetch it without first making a token. Every
+/// operation it describes still needs its token and role.
+pub async fn serve() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        SERVED.as_str(),
+    )
+}
+
+/// What one operation takes and answers; its role comes from [`ROUTES`].
+struct Operation {
+    method: Method,
+    path: &'static str,
+    id: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    /// A writer command: takes `Idempotency-Key` and the correlation headers.
+    command: bool,
+    /// A cohort command: also takes `If-Match`.
+    if_match: bool,
+    /// Path and query parameters.
+    parameters: Vec<Value>,
+    /// The request body's schema (a name under `components/schemas`).
+    body: Option<&'static str>,
+    /// Status, schema name and description of the success answer.
+    success: (u16, &'static str, &'static str),
+    /// Every (status, error code) the operation can answer besides the success.
+    errors: Vec<(u16, &'static str)>,
+}
+
+/// Errors of every authenticated operation.
+const AUTH: &[(u16, &str)] = &[(401, "unauthorized"), (403, "forbidden")];
+/// Errors of reading a JSON body.
+const BODY: &[(u16, &str)] = &[
+    (400, "malformed_json"),
+    (400, "invalid_field"),
+    (413, "payload_too_large"),
+    (415, "unsupported_media_type"),
+];
+/// Errors of a `{id}` path segment.
+const COHORT_PATH: &[(u16, &str)] = &[(400, "invalid_path"), (404, "cohort_not_found")];
+/// Errors of handing a command to the writer (bad headers are `invalid_field`).
+const COMMAND: &[(u16, &str)] = &[
+    (400, "invalid_field"),
+    (422, "idempotency_key_reused"),
+    (500, "internal"),
+    (503, "shutting_down"),
+    (503, "storage_unavailable"),
+];
+/// Errors of a cohort command (one on an existing stream).
+const COHORT_COMMAND: &[(u16, &str)] = &[(409, "version_conflict")];
+/// A failed read of the store.
+const INTERNAL: &[(u16, &str)] = &[(500, "internal")];
+
+fn errors(groups: &[&[(u16, &'static str)]]) -> Vec<(u16, &'static str)> {
+    let mut all: Vec<(u16, &'static str)> = groups.iter().flat_map(|g| g.iter().copied()).collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+fn rules(codes: &[&'static str]) -> Vec<(u16, &'static str)> {
+    codes.iter().map(|c| (422, *c)).collect()
+}
+
+fn path_param(name: &str, description: &str, schema: Value) -> Value {
+    let mut param =
+        json!({"name": name, "in": "path", "required": true, "description": description});
+    param["schema"] = schema;
+    param
+}
+
+fn query_param(name: &str, description: &str, schema: Value) -> Value {
+    let mut param =
+        json!({"name": name, "in": "query", "required": false, "description": description});
+    param["schema"] = schema;
+    param
+}
+
+fn cohort_id() -> Value {
+    path_param(
+        "id",
+        "The cohort's id.",
+        json!({"type": "string", "format": "uuid"}),
+    )
+}
+
+/// A whole-number query parameter: `name`, what it means, its default.
+fn whole(name: &str, description: &str, default: u64) -> Value {
+    query_param(
+        name,
+        description,
+        json!({"type": "integer", "minimum": 0, "default": default}),
+    )
+}
+
+/// Every operation under `/api/v1`.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one table of operations reads best in one place"
+)]
+fn operations() -> Vec<Operation> {
+    let max = super::api::MAX_LIMIT;
+    vec![
+        Operation {
+            method: Method::POST,
+            path: "/api/v1/cohorts",
+            id: "createCohort",
+            summary: "Create a cohort",
+            description: "Creates an open cohort with a new id.",
+            command: true,
+            if_match: false,
+            parameters: vec![],
+            body: Some("NewCohort"),
+            success: (201, "Created", "The cohort was created."),
+            errors: errors(&[AUTH, BODY, COMMAND, &rules(&["invalid_schedule"])]),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/api/v1/cohorts",
+            id: "listCohorts",
+            summary: "List cohorts",
+            description: "Newest first, one page at a time.",
+            command: false,
+            if_match: false,
+            parameters: vec![
+                query_param(
+                    "instructor",
+                    "Only this instructor's cohorts (case-insensitive).",
+                    json!({"type": "string"}),
+                ),
+                query_param(
+                    "status",
+                    "Only open or only closed cohorts.",
+                    json!({"type": "string", "enum": ["open", "closed"]}),
+                ),
+                whole(
+                    "limit",
+                    &format!("Most cohorts to return; more than {max} count as {max}."),
+                    50,
+                ),
+                whole("offset", "Cohorts to skip.", 0),
+            ],
+            body: None,
+            success: (
+                200,
+                "CohortList",
+                "A page of cohorts and the total matching.",
+            ),
+            errors: errors(&[AUTH, &[(400, "invalid_parameter")]]),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/api/v1/cohorts/{id}",
+            id: "getCohort",
+            summary: "Read a cohort",
+            description: "The cohort now, or as it was at a past point with `as_of`.",
+            command: false,
+            if_match: false,
+            parameters: vec![
+                cohort_id(),
+                query_param(
+                    "as_of",
+                    "A global position, or an RFC 3339 time: the cohort right after that event, or \
+                     after every event that occurred at or before that time (404 if it did not \
+                     exist yet).",
+                    json!({"type": "string"}),
+                ),
+            ],
+            body: None,
+            success: (
+                200,
+                "CohortDetail",
+                "The cohort with its roster and waitlist.",
+            ),
+            errors: errors(&[AUTH, COHORT_PATH, &[(400, "invalid_parameter")], INTERNAL]),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/api/v1/cohorts/{id}/events",
+            id: "cohortEvents",
+            summary: "A cohort's events",
+            description: "Every event of the cohort's stream, oldest first.",
+            command: false,
+            if_match: false,
+            parameters: vec![cohort_id()],
+            body: None,
+            success: (200, "EventList", "The cohort's stream."),
+            errors: errors(&[AUTH, COHORT_PATH, INTERNAL]),
+        },
+        Operation {
+            method: Method::POST,
+            path: "/api/v1/cohorts/{id}/enrollments",
+            id: "enroll",
+            summary: "Enroll a learner",
+            description: "Enrolls the learner into a free seat, or puts them on the waitlist.",
+            command: true,
+            if_match: true,
+            parameters: vec![cohort_id()],
+            body: Some("Enrollment"),
+            success: (200, "Enrolled", "The learner was enrolled or waitlisted."),
+            errors: errors(&[
+                AUTH,
+                BODY,
+                COHORT_PATH,
+                COMMAND,
+                COHORT_COMMAND,
+                &rules(&[
+                    "enrollment_closed",
+                    "enrollment_deadline_passed",
+                    "already_enrolled",
+                    "already_waitlisted",
+                ]),
+            ]),
+        },
+        Operation {
+            method: Method::POST,
+            path: "/api/v1/cohorts/{id}/withdrawals",
+            id: "withdraw",
+            summary: "Withdraw a learner",
+            description: "Withdraws an enrolled learner (promoting the waitlist head in the same \
+                          append while enrollment is open), or takes a waitlisted one off the \
+                          waitlist.",
+            command: true,
+            if_match: true,
+            parameters: vec![cohort_id()],
+            body: Some("Withdrawal"),
+            success: (
+                200,
+                "Withdrawn",
+                "The learner was withdrawn or left the waitlist.",
+            ),
+            errors: errors(&[
+                AUTH,
+                BODY,
+                COHORT_PATH,
+                COMMAND,
+                COHORT_COMMAND,
+                &rules(&["not_enrolled", "withdrawal_deadline_passed"]),
+            ]),
+        },
+        Operation {
+            method: Method::POST,
+            path: "/api/v1/cohorts/{id}/promotions",
+            id: "promote",
+            summary: "Promote the waitlist head",
+            description: "No body. Promotes the head of the waitlist into a free seat.",
+            command: true,
+            if_match: true,
+            parameters: vec![cohort_id()],
+            body: None,
+            success: (200, "Promoted", "The waitlist head was promoted."),
+            errors: errors(&[
+                AUTH,
+                COHORT_PATH,
+                COMMAND,
+                COHORT_COMMAND,
+                &rules(&["enrollment_closed", "waitlist_empty", "no_seat_free"]),
+            ]),
+        },
+        Operation {
+            method: Method::POST,
+            path: "/api/v1/cohorts/{id}/capacity",
+            id: "changeCapacity",
+            summary: "Change the capacity",
+            description: "Sets the number of seats; new free seats promote the waitlist while \
+                          enrollment is open.",
+            command: true,
+            if_match: true,
+            parameters: vec![cohort_id()],
+            body: Some("CapacityChange"),
+            success: (200, "CapacityChanged", "The capacity was changed."),
+            errors: errors(&[
+                AUTH,
+                BODY,
+                COHORT_PATH,
+                COMMAND,
+                COHORT_COMMAND,
+                &rules(&["capacity_unchanged", "capacity_below_enrolled"]),
+            ]),
+        },
+        Operation {
+            method: Method::POST,
+            path: "/api/v1/cohorts/{id}/close",
+            id: "closeEnrollment",
+            summary: "Close enrollment",
+            description: "No body. Closes enrollment.",
+            command: true,
+            if_match: true,
+            parameters: vec![cohort_id()],
+            body: None,
+            success: (200, "Closed", "Enrollment was closed."),
+            errors: errors(&[
+                AUTH,
+                COHORT_PATH,
+                COMMAND,
+                COHORT_COMMAND,
+                &rules(&["enrollment_closed"]),
+            ]),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/api/v1/events",
+            id: "events",
+            summary: "The global event feed",
+            description: "Events after a position, oldest first; pass `next_after` as `after` for \
+                          the next page. Serves exactly what the read side has applied.",
+            command: false,
+            if_match: false,
+            parameters: vec![
+                whole("after", "Events after this global position.", 0),
+                whole(
+                    "limit",
+                    &format!("Most events to return; 0 counts as 1, more than {max} as {max}."),
+                    100,
+                ),
+            ],
+            body: None,
+            success: (200, "Feed", "A page of the feed."),
+            errors: errors(&[AUTH, &[(400, "invalid_parameter")], INTERNAL]),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/api/v1/projections",
+            id: "projections",
+            summary: "Projection status",
+            description: "Each projection's applied position against the store head, the last \
+                          rebuild and shadow check, and any job under way.",
+            command: false,
+            if_match: false,
+            parameters: vec![],
+            body: None,
+            success: (200, "ProjectionStatus", "The read side's status."),
+            errors: errors(&[AUTH, INTERNAL]),
+        },
+        Operation {
+            method: Method::POST,
+            path: "/api/v1/admin/backups",
+            id: "createBackup",
+            summary: "Back up the database",
+            description: "Writes a consistent copy of the live database to a new file on the \
+                          server, verifies it, writes its manifest beside it, and answers the \
+                          manifest. The server keeps serving meanwhile.",
+            command: false,
+            if_match: false,
+            parameters: vec![],
+            body: Some("BackupRequest"),
+            success: (
+                201,
+                "BackupManifest",
+                "The backup was written and verified.",
+            ),
+            errors: errors(&[
+                AUTH,
+                BODY,
+                &[(409, "exists"), (500, "backup_failed"), (500, "internal")],
+            ]),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/api/v1/learners/{learner}/timeline",
+            id: "learnerTimeline",
+            summary: "A learner's timeline",
+            description: "Every event about the learner, across cohorts, oldest first.",
+            command: false,
+            if_match: false,
+            parameters: vec![path_param(
+                "learner",
+                "The learner's key (URL-encoded) or opaque id.",
+                json!({"type": "string"}),
+            )],
+            body: None,
+            success: (200, "Timeline", "The learner's events."),
+            errors: errors(&[
+                AUTH,
+                &[(400, "invalid_path"), (404, "learner_not_found")],
+                INTERNAL,
+            ]),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/api/v1/openapi.json",
+            id: "openapi",
+            summary: "This document",
+            description: "The OpenAPI description of the API. Needs no token.",
+            command: false,
+            if_match: false,
+            parameters: vec![],
+            body: None,
+            success: (200, "OpenApi", "The OpenAPI document."),
+            errors: vec![],
+        },
+    ]
+}
+
+/// The role [`ROUTES`] requires for `method path`: `None` for a public route, and
+/// `Some("undeclared")` for one it does not list (which the guard refuses to everybody).
+fn role_of(method: &Method, path: &str) -> Option<&'static str> {
+    match ROUTES.iter().find(|(m, p, _)| m == method && *p == path) {
+        Some((_, _, Access::Public)) => None,
+        Some((_, _, Access::Role(role))) => Some(role.as_str()),
+        None => Some("undeclared"),
+    }
+}
+
+fn command_headers(if_match: bool) -> Vec<Value> {
+    let mut headers = vec![json!({
+        "name": "Idempotency-Key", "in": "header", "required": false,
+        "description": "1 to 200 characters. A repeat with the same key and the same request \
+                        returns the first response and writes nothing (a success or a rule's \
+                        refusal alike); the same key with a different request is refused \
+                        (422 idempotency_key_reused). Version conflicts and server errors are not \
+                        remembered.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    })];
+    if if_match {
+        headers.push(json!({
+            "name": "If-Match", "in": "header", "required": false,
+            "description": "Refuse with 409 version_conflict unless the cohort is at this version, \
+                            e.g. \"3\" (quotes included).",
+            "schema": {"type": "string"},
+        }));
+    }
+    for name in ["X-Correlation-Id", "X-Causation-Id"] {
+        headers.push(json!({
+            "name": name, "in": "header", "required": false,
+            "description": "Recorded on the events (default: the command's own id).",
+            "schema": {"type": "string", "format": "uuid"},
+        }));
+    }
+    headers
+}
+
+fn operation_json(op: &Operation) -> Value {
+    let role = role_of(&op.method, op.path);
+    let mut parameters = op.parameters.clone();
+    if op.command {
+        parameters.extend(command_headers(op.if_match));
+    }
+    let needs = role.map_or_else(
+        || "Public: needs no token.".to_owned(),
+        |r| format!("Needs the `{r}` role."),
+    );
+    let (status, schema, description) = op.success;
+    let mut responses = Map::new();
+    responses.insert(
+        status.to_string(),
+        json!({
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}},
+        }),
+    );
+    let mut by_status: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
+    for (status, code) in &op.errors {
+        by_status.entry(*status).or_default().push(code);
+    }
+    for (status, codes) in by_status {
+        let listed = codes
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        responses.insert(
+            status.to_string(),
+            json!({
+                "description": format!("Error: {listed}."),
+                "x-error-codes": codes,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }),
+        );
+    }
+    let mut operation = json!({
+        "operationId": op.id,
+        "summary": op.summary,
+        "description": format!("{} {needs}", op.description),
+        "x-required-role": role,
+        "security": match role {
+            None => json!([]),
+            Some(_) => json!([{"bearer": []}]),
+        },
+        "parameters": parameters,
+        "responses": responses,
+    });
+    if let Some(body) = op.body {
+        operation["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}},
+        });
+    }
+    operation
+}
+
+fn uuid() -> Value {
+    json!({"type": "string", "format": "uuid"})
+}
+
+fn time() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+fn count() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+fn seats() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": Capacity::MAX, "description": "Seats."})
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn nullable(mut schema: Value) -> Value {
+    let kind = schema["type"].clone();
+    schema["type"] = json!([kind, "null"]);
+    schema
+}
+
+fn array(items: Value) -> Value {
+    let mut array = json!({"type": "array"});
+    array["items"] = items;
+    array
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// An answer object: every property is always present (`null` when empty), and more may be
+/// added in later versions.
+fn answer(properties: Value) -> Value {
+    let required: Vec<String> = properties
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut object = json!({"type": "object", "required": required});
+    object["properties"] = properties;
+    object
+}
+
+/// A request body: only `required` must be sent, and unknown fields are refused.
+fn body(required: &[&str], properties: Value) -> Value {
+    let mut object = json!({"type": "object", "required": required, "additionalProperties": false});
+    object["properties"] = properties;
+    object
+}
+
+fn summary_properties() -> Map<String, Value> {
+    let summary = json!({
+        "id": uuid(),
+        "name": string(),
+        "course": string(),
+        "instructor": string(),
+        "capacity": count(),
+        "enrolled_count": count(),
+        "waitlist_count": count(),
+        "seats_remaining": count(),
+        "status": {"type": "string", "enum": ["open", "closed"]},
+        "version": count(),
+    });
+    match summary {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+#[allow(clippy::too_many_lines, reason = "every shape of the API, listed once")]
+fn schemas() -> Value {
+    let reason_codes: Vec<&str> = ReasonCode::ALL.iter().map(|c| c.as_str()).collect();
+    let person = answer(json!({
+        "learner": {"type": "string", "description": "The learner's key, or opaque id once erased."},
+        "name": {"type": "string", "description": "Empty when not on file."},
+        "since": nullable(time()),
+    }));
+    let mut detail = summary_properties();
+    for (name, schema) in [
+        ("starts_at", time()),
+        ("enrollment_deadline", time()),
+        ("withdrawal_deadline", time()),
+        ("enrolled", array(schema_ref("Person"))),
+        ("waitlist", array(schema_ref("Person"))),
+        ("position", count()),
+    ] {
+        detail.insert(name.to_owned(), schema);
+    }
+    let progress = nullable(answer(json!({"done": count(), "total": count()})));
+    let event_types = [
+        "cohort.created",
+        "student.enrolled",
+        "student.waitlisted",
+        "student.withdrawn",
+        "waitlist.left",
+        "waitlist.promoted",
+        "cohort.capacity_changed",
+        "enrollment.closed",
+    ];
+    json!({
+        "Error": answer(json!({
+            "error": answer(json!({
+                "code": {"type": "string", "description": "Stable, machine-readable."},
+                "message": {"type": "string", "description": "For people."},
+            })),
+        })),
+        "NewCohort": body(
+            &["name", "course", "instructor", "capacity", "starts_at", "enrollment_deadline", "withdrawal_deadline"],
+            json!({
+                "name": string(),
+                "course": string(),
+                "instructor": string(),
+                "capacity": seats(),
+                "starts_at": time(),
+                "enrollment_deadline": time(),
+                "withdrawal_deadline": time(),
+            }),
+        ),
+        "Enrollment": body(&["learner"], json!({
+            "learner": {"type": "string", "description": "The learner's key: an email or student number."},
+            "name": {"type": "string", "description": "Updates the learner directory."},
+        })),
+        "Withdrawal": body(&["learner"], json!({
+            "learner": {"type": "string", "description": "The learner's key."},
+            "reason_code": {"type": "string", "enum": reason_codes, "default": "other"},
+            "reason": {"type": "string", "description": "Free text."},
+        })),
+        "CapacityChange": body(&["capacity"], json!({
+            "capacity": seats(),
+        })),
+        "BackupRequest": body(&["out"], json!({
+            "out": {"type": "string", "description": "Absolute path on the server of the backup file to write; it must not exist."},
+        })),
+        "Created": answer(json!({"id": uuid(), "version": count(), "position": count()})),
+        "Enrolled": answer(json!({
+            "outcome": {"type": "string", "enum": ["enrolled", "waitlisted"]},
+            "version": count(),
+            "position": count(),
+        })),
+        "Withdrawn": answer(json!({
+            "outcome": {"type": "string", "enum": ["withdrawn", "left_waitlist"]},
+            "promoted": nullable(string()),
+            "version": count(),
+            "position": count(),
+        })),
+        "Promoted": answer(json!({"promoted": string(), "version": count(), "position": count()})),
+        "CapacityChanged": answer(json!({
+            "promoted": array(string()),
+            "version": count(),
+            "position": count(),
+        })),
+        "Closed": answer(json!({"version": count(), "position": count()})),
+        "CohortSummary": answer(Value::Object(summary_properties())),
+        "CohortList": answer(json!({"cohorts": array(schema_ref("CohortSummary")), "total": count()})),
+        "Person": person,
+        "CohortDetail": answer(Value::Object(detail)),
+        "Event": answer(json!({
+            "position": count(),
+            "cohort": uuid(),
+            "version": count(),
+            "type": {"type": "string", "enum": event_types},
+            "schema_version": count(),
+            "data": {"type": "object", "description": "Always in the current schema; its fields depend on `type` (see API.md)."},
+            "occurred_at": time(),
+            "recorded_at": time(),
+            "actor": string(),
+            "actor_id": uuid(),
+            "command_id": uuid(),
+            "correlation_id": uuid(),
+            "causation_id": uuid(),
+        })),
+        "EventList": answer(json!({"events": array(schema_ref("Event"))})),
+        "Feed": answer(json!({
+            "events": array(schema_ref("Event")),
+            "head": count(),
+            "next_after": count(),
+        })),
+        "Timeline": answer(json!({
+            "learner": string(),
+            "name": string(),
+            "events": array(schema_ref("Event")),
+        })),
+        "ProjectionStatus": answer(json!({
+            "head": count(),
+            "events_applied": count(),
+            "projections": array(answer(json!({"name": string(), "position": count(), "lag": count()}))),
+            "last_rebuild": nullable(answer(json!({
+                "events": count(),
+                "seconds": {"type": "number"},
+                "events_per_second": {"type": "number"},
+                "finished_at": time(),
+            }))),
+            "rebuilding": progress,
+            "checking": progress,
+            "last_check": nullable(answer(json!({
+                "position": count(),
+                "at": time(),
+                "differences": array(string()),
+            }))),
+            "last_error": nullable(string()),
+        })),
+        "BackupManifest": answer(json!({
+            "file": string(),
+            "created_at": time(),
+            "position": count(),
+            "chain_head": string(),
+            "sha256": string(),
+            "rollbook_version": string(),
+            "verified": {"type": "boolean"},
+        })),
+        "OpenApi": {"type": "object", "required": ["openapi", "info", "paths"]},
+    })
+}
+
+fn build() -> Value {
+    let mut paths = Map::new();
+    for op in operations() {
+        let item = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
+        item[op.method.as_str().to_ascii_lowercase()] = operation_json(&op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "rollbook JSON API",
+            "version": "1",
+            "description": "Commands and queries for scripts and integrations; API.md is the prose \
+                            companion. Every operation but this document needs \
+                            `Authorization: Bearer <token>` (made on the Admin page or with \
+                            `rollbook token create`); it acts as the token's account, whose role \
+                            (viewer < staff < admin) must be at least the operation's. Times are \
+                            RFC 3339 and returned in UTC. Fields may be added, never removed or \
+                            renamed. Any other path under /api/v1 answers 404 `not_found`, and a \
+                            known path asked with another method 405 `method_not_allowed`.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token; roles viewer, staff and admin (each allows what the one before does).",
+                },
+            },
+            "schemas": schemas(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn spec_operations() -> BTreeSet<(String, String)> {
+        let doc = document();
+        doc["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .expect("path item")
+                    .keys()
+                    .map(move |method| (method.to_ascii_uppercase(), path.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn it_is_openapi_3_and_serialises() {
+        let doc = document();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let text = serde_json::to_string(doc).unwrap();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(&back, doc);
+    }
+
+    /// Every `/api/v1` route of the access table is described, and nothing else is.
+    #[test]
+    fn it_describes_exactly_the_api_routes_of_the_access_table() {
+        let declared: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .filter(|(_, path, _)| path.starts_with("/api/v1/"))
+            .map(|(method, path, _)| (method.as_str().to_owned(), (*path).to_owned()))
+            .collect();
+        assert_eq!(spec_operations(), declared);
+    }
+
+    /// Public routes declare no security; the others the bearer scheme and the table's role.
+    #[test]
+    fn every_operation_declares_the_role_of_the_access_table() {
+        let doc = document();
+        for (method, path, access) in ROUTES.iter().filter(|(_, p, _)| p.starts_with("/api/v1/")) {
+            let op = &doc["paths"][*path][method.as_str().to_ascii_lowercase()];
+            match access {
+                Access::Public => {
+                    assert_eq!(op["security"], json!([]), "{method} {path}");
+                    assert_eq!(op["x-required-role"], Value::Null, "{method} {path}");
+                }
+                Access::Role(role) => {
+                    assert_eq!(op["security"], json!([{"bearer": []}]), "{method} {path}");
+                    assert_eq!(op["x-required-role"], role.as_str(), "{method} {path}");
+                    assert!(
+                        op["responses"]["401"]["x-error-codes"]
+                            .as_array()
+                            .is_some_and(|c| c.contains(&json!("unauthorized"))),
+                        "{method} {path} lists 401"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every `$ref` points at a schema that exists.
+    #[test]
+    fn every_reference_resolves() {
+        fn walk(doc: &Value, value: &Value) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        let name = target
+                            .strip_prefix("#/components/schemas/")
+                            .expect("a schema reference");
+                        assert!(
+                            doc["components"]["schemas"].get(name).is_some(),
+                            "{target} does not resolve"
+                        );
+                    }
+                    map.values().for_each(|v| walk(doc, v));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(doc, v)),
+                _ => {}
+            }
+        }
+        let doc = document();
+        walk(doc, doc);
+    }
+
+    /// The prose documentation names every operation and every error code the document
+    /// declares, so the two cannot drift apart silently.
+    #[test]
+    fn api_md_names_every_operation_and_error_code() {
+        let prose = include_str!("../../API.md");
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let named = format!("{} {path}", method.to_ascii_uppercase());
+                assert!(prose.contains(&named), "API.md does not name {named}");
+                for response in op["responses"].as_object().unwrap().values() {
+                    for code in response["x-error-codes"].as_array().into_iter().flatten() {
+                        let code = format!("`{}`", code.as_str().unwrap());
+                        assert!(
+                            prose.contains(&code),
+                            "API.md does not list {code} ({named})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Path parameters and the path's `{…}` segments agree.
+    #[test]
+    fn path_parameters_match_the_path() {
+        for (path, item) in document()["paths"].as_object().unwrap() {
+            let segments: BTreeSet<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            for (method, op) in item.as_object().unwrap() {
+                let params: BTreeSet<&str> = op["parameters"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().unwrap())
+                    .collect();
+                assert_eq!(params, segments, "{method} {path}");
+            }
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! The `OpenAPI` document against the running server: every operation it describes is called
+//! over HTTP, and each answer's status must be one the document declares for that operation,
+//! its body must have the declared shape (required properties, types, formats, enums, and no
+//! undeclared properties), and an error's code must be among the codes declared for its
+//! status. Also the API page that renders the document.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Client, Method};
+use rollbook::auth::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Checks `value` against `schema`: enough of JSON Schema for the document's own shapes.
+fn check(doc: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
+    if let Some(target) = schema["$ref"].as_str() {
+        let name = target.trim_start_matches("#/components/schemas/");
+        let resolved = &doc["components"]["schemas"][name];
+        assert!(resolved.is_object(), "{target} does not resolve");
+        return check(doc, resolved, value, at, problems);
+    }
+    let kinds: Vec<&str> = match &schema["type"] {
+        Value::String(kind) => vec![kind.as_str()],
+        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let fits = |kind: &str| match kind {
+        "null" => value.is_null(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "boolean" => value.is_boolean(),
+        "integer" => value.is_u64() || value.is_i64(),
+        "number" => value.is_number(),
+        other => panic!("the checker does not know type {other}"),
+    };
+    if !kinds.is_empty() && !kinds.iter().any(|k| fits(k)) {
+        problems.push(format!("{at}: {value} is not {kinds:?}"));
+        return;
+    }
+    if let Some(allowed) = schema["enum"].as_array() {
+        if !value.is_null() && !allowed.contains(value) {
+            problems.push(format!("{at}: {value} is not one of {allowed:?}"));
+        }
+    }
+    if let (Some(format), Some(text)) = (schema["format"].as_str(), value.as_str()) {
+        let ok = match format {
+            "date-time" => text.parse::<jiff::Timestamp>().is_ok(),
+            "uuid" => uuid::Uuid::parse_str(text).is_ok(),
+            other => panic!("the checker does not know format {other}"),
+        };
+        if !ok {
+            problems.push(format!("{at}: {text:?} is not a {format}"));
+        }
+    }
+    if let (Some(min), Some(n)) = (schema["minimum"].as_i64(), value.as_i64()) {
+        if n < min {
+            problems.push(format!("{at}: {n} is below {min}"));
+        }
+    }
+    if let Value::Object(object) = value {
+        for name in schema["required"].as_array().into_iter().flatten() {
+            let name = name.as_str().unwrap();
+            if !object.contains_key(name) {
+                problems.push(format!("{at}: required property {name} is missing"));
+            }
+        }
+        if let Some(properties) = schema["properties"].as_object() {
+            for (name, property) in object {
+                match properties.get(name) {
+                    Some(s) => check(doc, s, property, &format!("{at}.{name}"), problems),
+                    // Answers may grow, but the document must grow with them.
+                    None => problems.push(format!("{at}: property {name} is not in the document")),
+                }
+            }
+        }
+    }
+    if let Value::Array(items) = value {
+        for (i, item) in items.iter().enumerate() {
+            check(doc, &schema["items"], item, &format!("{at}[{i}]"), problems);
+        }
+    }
+}
+
+/// Every operation of the document, as (METHOD, path template).
+fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+    doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_ascii_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+/// Calls the server and checks the answer against the document.
+struct Checker<'a> {
+    app: &'a TestApp,
+    doc: Value,
+    /// Operations called, and those that answered their success status.
+    called: BTreeSet<(String, String)>,
+    succeeded: BTreeSet<(String, String)>,
+}
+
+impl Checker<'_> {
+    /// Calls `method path` (the document's `template`, with the parameters filled in) as
+    /// `client`, expects `status`, checks the answer against the document, and returns it.
+    async fn call(
+        &mut self,
+        client: &Client,
+        method: Method,
+        (template, path): (&str, &str),
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+        status: u16,
+    ) -> Value {
+        let op = &self.doc["paths"][template][method.as_str().to_ascii_lowercase()];
+        assert!(op.is_object(), "{method} {template} is not in the document");
+        let mut request = client.request(method.clone(), self.app.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request");
+        let got = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let answer: Value = response.json().await.expect("a JSON body");
+        assert_eq!(got, status, "{method} {path}: {answer}");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{method} {path}: content-type {content_type}"
+        );
+        let declared = &op["responses"][got.to_string()];
+        assert!(
+            declared.is_object(),
+            "{method} {template} answered {got}, which the document does not declare: {answer}"
+        );
+        let schema = &declared["content"]["application/json"]["schema"];
+        let mut problems = Vec::new();
+        check(&self.doc, schema, &answer, "body", &mut problems);
+        assert!(
+            problems.is_empty(),
+            "{method} {template} {got}: {problems:#?}\n{answer}"
+        );
+        if let Some(codes) = declared["x-error-codes"].as_array() {
+            assert!(
+                codes.contains(&answer["error"]["code"]),
+                "{method} {template} {got}: code {} is not declared ({codes:?})",
+                answer["error"]["code"]
+            );
+        }
+        let key = (method.as_str().to_owned(), template.to_owned());
+        if declared.get("x-error-codes").is_none() {
+            self.succeeded.insert(key.clone());
+        }
+        self.called.insert(key);
+        answer
+    }
+}
+
+#[tokio::test]
+async fn every_operation_answers_as_the_document_declares() {
+    let app = TestApp::spawn().await;
+    let anonymous = app.anonymous();
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let staff = app.client.clone();
+    let response = anonymous
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the document needs no token");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let doc: Value = response.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let mut c = Checker {
+        app: &app,
+        doc,
+        called: BTreeSet::new(),
+        succeeded: BTreeSet::new(),
+    };
+    let get = Method::GET;
+
+    c.call(
+        &anonymous,
+        get.clone(),
+        ("/api/v1/openapi.json", "/api/v1/openapi.json"),
+        None,
+        &[],
+        200,
+    )
+    .await;
+
+    let id = create_and_enroll(&mut c, &staff).await;
+    read(&mut c, &staff, &anonymous, &id).await;
+    change(&mut c, &staff, &id).await;
+    administer(&mut c, &admin, &staff).await;
+
+    let all = operations(&c.doc);
+    assert_eq!(c.called, all, "every operation of the document is called");
+    let unreachable: BTreeSet<(String, String)> = [(
+        "POST".to_owned(),
+        "/api/v1/cohorts/{id}/promotions".to_owned(),
+    )]
+    .into();
+    assert_eq!(
+        all.difference(&c.succeeded)
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        unreachable,
+        "every operation but the promotion answers its success"
+    );
+}
+
+#[tokio::test]
+async fn the_api_page_shows_every_operation_to_a_signed_in_user() {
+    let app = TestApp::spawn().await;
+    let (viewer, _) = app.signed_in(Role::Viewer).await;
+    let response = viewer.get(app.url("/api")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    let doc: Value = app
+        .anonymous()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (method, path) in operations(&doc) {
+        assert!(
+            html.contains(&format!("<code>{method} {path}</code>")),
+            "{method} {path} is not on the page"
+        );
+    }
+    assert!(html.contains("already_enrolled"), "error codes are listed");
+    assert!(
+        html.contains("Idempotency-Key"),
+        "command headers are listed"
+    );
+    assert!(!html.contains("<script"), "no JavaScript");
+    assert!(
+        html.contains(r#"<a href="/api">API</a>"#),
+        "the navigation links it"
+    );
+
+    let anonymous = app.anonymous().get(app.url("/api")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 303, "the page needs a session");
+}
+
+/// Creates a cohort of one seat, enrolls one learner and waitlists another; returns its id.
+async fn create_and_enroll(c: &mut Checker<'_>, staff: &Client) -> String {
+    let post = Method::POST;
+    let cohorts = "/api/v1/cohorts";
+    let created = c
+        .call(
+            staff,
+            post.clone(),
+            (cohorts, cohorts),
+            Some(cohort_body("Spec", 1)),
+            &[],
+            201,
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let at = |p: &str| format!("/api/v1/cohorts/{id}{p}");
+
+    let enroll = "/api/v1/cohorts/{id}/enrollments";
+    let enrollments = at("/enrollments");
+    for (learner, outcome) in [
+        ("ana@example.org", "enrolled"),
+        ("ben@example.org", "waitlisted"),
+    ] {
+        let answer = c
+            .call(
+                staff,
+                post.clone(),
+                (enroll, &enrollments),
+                Some(json!({"learner": learner, "name": "Someone"})),
+                &[("Idempotency-Key", learner)],
+                200,
+            )
+            .await;
+        assert_eq!(answer["outcome"], outcome);
+    }
+    c.call(
+        staff,
+        post.clone(),
+        (enroll, &enrollments),
+        Some(json!({"learner": "cy@example.org"})),
+        &[("If-Match", "\"99\"")],
+        409,
+    )
+    .await;
+    c.call(
+        staff,
+        post.clone(),
+        (enroll, &enrollments),
+        Some(json!({"learner": 7})),
+        &[],
+        400,
+    )
+    .await;
+    id
+}
+
+/// Lists and reads the cohort, its events, the feed and a timeline.
+async fn read(c: &mut Checker<'_>, staff: &Client, anonymous: &Client, id: &str) {
+    let get = Method::GET;
+    let cohorts = "/api/v1/cohorts";
+    let at = |p: &str| format!("/api/v1/cohorts/{id}{p}");
+    c.call(
+        staff,
+        get.clone(),
+        (cohorts, "/api/v1/cohorts?status=open&limit=10&offset=0"),
+        None,
+        &[],
+        200,
+    )
+    .await;
+    c.call(
+        staff,
+        get.clone(),
+        (cohorts, "/api/v1/cohorts?limit=many"),
+        None,
+        &[],
+        400,
+    )
+    .await;
+    c.call(anonymous, get.clone(), (cohorts, cohorts), None, &[], 401)
+        .await;
+
+    let one = "/api/v1/cohorts/{id}";
+    let detail = c
+        .call(staff, get.clone(), (one, &at("")), None, &[], 200)
+        .await;
+    assert_eq!(keys(&detail, "waitlist"), ["ben@example.org"]);
+    c.call(staff, get.clone(), (one, &at("?as_of=1")), None, &[], 200)
+        .await;
+    let unknown = format!("/api/v1/cohorts/{}", uuid::Uuid::nil());
+    c.call(staff, get.clone(), (one, &unknown), None, &[], 404)
+        .await;
+
+    c.call(
+        staff,
+        get.clone(),
+        ("/api/v1/cohorts/{id}/events", &at("/events")),
+        None,
+        &[],
+        200,
+    )
+    .await;
+    let feed = "/api/v1/events";
+    c.call(
+        staff,
+        get.clone(),
+        (feed, "/api/v1/events?after=0&limit=2"),
+        None,
+        &[],
+        200,
+    )
+    .await;
+    let timeline = "/api/v1/learners/{learner}/timeline";
+    c.call(
+        staff,
+        get.clone(),
+        (timeline, "/api/v1/learners/ana%40example.org/timeline"),
+        None,
+        &[],
+        200,
+    )
+    .await;
+    c.call(
+        staff,
+        get.clone(),
+        (timeline, "/api/v1/learners/nobody/timeline"),
+        None,
+        &[],
+        404,
+    )
+    .await;
+}
+
+/// Withdraws, changes the capacity and closes.
+async fn change(c: &mut Checker<'_>, staff: &Client, id: &str) {
+    let post = Method::POST;
+    let at = |p: &str| format!("/api/v1/cohorts/{id}{p}");
+    // A free seat with learners waiting cannot arise while enrollment is open (withdrawals and
+    // capacity changes promote at once, and promotion is refused once closed), so the
+    // promotion's success cannot be reached over the API; its refusal can.
+    let promote = "/api/v1/cohorts/{id}/promotions";
+    c.call(
+        staff,
+        post.clone(),
+        (promote, &at("/promotions")),
+        None,
+        &[],
+        422,
+    )
+    .await;
+
+    let withdrawn = c
+        .call(
+            staff,
+            post.clone(),
+            ("/api/v1/cohorts/{id}/withdrawals", &at("/withdrawals")),
+            Some(
+                json!({"learner": "ana@example.org", "reason_code": "personal", "reason": "moved"}),
+            ),
+            &[],
+            200,
+        )
+        .await;
+    assert_eq!(withdrawn["promoted"], "ben@example.org");
+    c.call(
+        staff,
+        post.clone(),
+        ("/api/v1/cohorts/{id}/capacity", &at("/capacity")),
+        Some(json!({"capacity": 3})),
+        &[],
+        200,
+    )
+    .await;
+    let close = "/api/v1/cohorts/{id}/close";
+    c.call(staff, post.clone(), (close, &at("/close")), None, &[], 200)
+        .await;
+    c.call(staff, post.clone(), (close, &at("/close")), None, &[], 422)
+        .await;
+}
+
+/// The admin operations.
+async fn administer(c: &mut Checker<'_>, admin: &Client, staff: &Client) {
+    let (get, post) = (Method::GET, Method::POST);
+    let projections = "/api/v1/projections";
+    c.call(
+        staff,
+        get.clone(),
+        (projections, projections),
+        None,
+        &[],
+        403,
+    )
+    .await;
+    c.call(
+        admin,
+        get.clone(),
+        (projections, projections),
+        None,
+        &[],
+        200,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("spec.redb");
+    let backups = "/api/v1/admin/backups";
+    c.call(
+        admin,
+        post.clone(),
+        (backups, backups),
+        Some(json!({"out": out})),
+        &[],
+        201,
+    )
+    .await;
+    c.call(
+        admin,
+        post.clone(),
+        (backups, backups),
+        Some(json!({"out": out})),
+        &[],
+        409,
+    )
+    .await;
+}
