@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::Role;
+use crate::logs::LogFormat;
 
 /// rollbook: the enrollment history of live learning cohorts, as an event-sourced ledger.
 #[derive(Debug, Parser)]
@@ -14,6 +15,16 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines on standard error as `text` (coloured on a terminal) or `json` (one object
+    /// per line, for log collectors).
+    #[arg(
+        long,
+        env = "ROLLBOOK_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
 }
 
 /// The subcommands.

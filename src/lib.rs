@@ -17,6 +17,7 @@ pub mod config;
 pub mod domain;
 pub mod generate;
 pub mod learner_key;
+pub mod logs;
 pub mod projections;
 pub mod serve;
 pub mod store;

@@ -7,17 +7,12 @@ use clap::Parser as _;
 use rollbook::app::{AppConfig, Application};
 use rollbook::cli;
 use rollbook::config::{Cli, Command};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    rollbook::logs::init(cli.log_format);
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

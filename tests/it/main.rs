@@ -12,6 +12,7 @@ mod erasure;
 mod generate;
 mod hardening;
 mod helpers;
+mod logs;
 mod maintenance;
 mod old_release;
 mod pages;
