@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::Role;
 use crate::logs::LogFormat;
+use crate::web::IpRange;
 
 /// rollbook: the enrollment history of live learning cohorts, as an event-sourced ledger.
 #[derive(Debug, Parser)]
@@ -246,6 +247,11 @@ pub struct ServeArgs {
     /// Keep refused commands in the journal for this many days.
     #[arg(long, env = "ROLLBOOK_JOURNAL_RETENTION_DAYS", default_value_t = 365)]
     pub journal_retention_days: u32,
+    /// Addresses that may read `/metrics` without signing in (admins always may): IP addresses
+    /// or CIDR ranges, comma-separated, e.g. `127.0.0.1,10.0.0.0/8`. The connection's own peer
+    /// address is checked: behind a reverse proxy, never list the proxy's address.
+    #[arg(long, env = "ROLLBOOK_METRICS_ALLOW", value_delimiter = ',')]
+    pub metrics_allow: Vec<IpRange>,
     /// For benchmarks only: commit each command on its own instead of grouping concurrent
     /// commands into one commit (the baseline group commit is measured against).
     #[arg(long, hide = true)]

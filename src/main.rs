@@ -34,6 +34,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 24 * i64::from(args.journal_retention_days.max(1)),
             );
             config.public_url = args.public_url;
+            config.metrics_allow = rollbook::web::AllowList::new(args.metrics_allow);
             if let Some(dir) = args.backup_dir {
                 let every: jiff::SignedDuration = args.backup_every.parse().with_context(|| {
                     format!(

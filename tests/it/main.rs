@@ -14,6 +14,7 @@ mod hardening;
 mod helpers;
 mod logs;
 mod maintenance;
+mod metrics;
 mod old_release;
 mod pages;
 mod properties;
