@@ -19,6 +19,7 @@ use jiff::SignedDuration;
 
 use crate::auth::{Auth, Passwords, Role, secret};
 use crate::clock::{Clock, SystemClock};
+use crate::metrics::Metrics;
 use crate::projections::ReadModel;
 use crate::serve::{self, Limits};
 use crate::store::{Store, StoreOptions};
@@ -55,6 +56,8 @@ pub struct AppConfig {
     pub public_url: Option<String>,
     /// Scheduled backups, if configured.
     pub backup: Option<crate::backup::Schedule>,
+    /// Addresses that may read `/metrics` without signing in.
+    pub metrics_allow: web::AllowList,
 }
 
 impl AppConfig {
@@ -74,6 +77,7 @@ impl AppConfig {
             session_idle: SignedDuration::from_hours(12),
             public_url: None,
             backup: None,
+            metrics_allow: web::AllowList::default(),
         }
     }
 }
@@ -96,6 +100,8 @@ impl Core {
         let options = config.store.clone();
         let passwords = config.passwords.clone();
         let (clock, idle) = (config.clock.clone(), config.session_idle);
+        let metrics = Arc::new(Metrics::new());
+        let replay_metrics = metrics.clone();
         let (store, read_model, auth, initial_admin_password) =
             tokio::task::spawn_blocking(move || {
                 let store = Arc::new(Store::open(&db, &options)?);
@@ -126,6 +132,7 @@ impl Core {
                     events_per_second = format!("{:.0}", summary.rate()),
                     "replay done"
                 );
+                replay_metrics.replay(summary.events, summary.elapsed);
                 Ok::<_, anyhow::Error>((
                     store,
                     Arc::new(read_model),
@@ -135,11 +142,15 @@ impl Core {
             })
             .await
             .context("startup task failed")??;
+        let writer_options = WriterOptions {
+            metrics: Some(metrics.clone()),
+            ..config.writer.clone()
+        };
         let (handle, writer) = writer::spawn(
             store.clone(),
             read_model.clone(),
             config.clock.clone(),
-            config.writer.clone(),
+            writer_options,
         )
         .context("cannot start the writer thread")?;
         let state = AppState {
@@ -150,6 +161,8 @@ impl Core {
             auth,
             cookies: CookiePolicy::from_public_url(config.public_url.as_deref())?,
             last_backup: crate::backup::LastBackup::default(),
+            metrics,
+            metrics_allow: config.metrics_allow.clone(),
         };
         Ok(Self {
             state,
@@ -225,9 +238,12 @@ impl Application {
             );
             tokio::spawn(run_backups(schedule, store, clock, last))
         });
-        // The headers layer is outermost, so time-limit answers carry the headers too.
+        // The headers layer is outermost, so time-limit answers carry the headers too; requests
+        // are counted outside the time limit, so its 503s are counted too.
+        let metrics = state.metrics.clone();
         let router = web::router(state)
             .layer(middleware::from_fn_with_state(request_timeout, time_limit))
+            .layer(middleware::from_fn_with_state(metrics, web::count_requests))
             .layer(middleware::map_response(web::security_headers));
         serve::serve(listener, router, limits, shutdown).await;
         if let Some(scheduler) = scheduler {

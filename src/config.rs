@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::Role;
+use crate::logs::LogFormat;
+use crate::web::IpRange;
 
 /// rollbook: the enrollment history of live learning cohorts, as an event-sourced ledger.
 #[derive(Debug, Parser)]
@@ -14,6 +16,16 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines on standard error as `text` (coloured on a terminal) or `json` (one object
+    /// per line, for log collectors).
+    #[arg(
+        long,
+        env = "ROLLBOOK_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
 }
 
 /// The subcommands.
@@ -243,6 +255,11 @@ pub struct ServeArgs {
     /// the past 12 weeks, through the real rules); refused when the database holds events.
     #[arg(long, env = "ROLLBOOK_DEMO")]
     pub demo: bool,
+    /// Addresses that may read `/metrics` without signing in (admins always may): IP addresses
+    /// or CIDR ranges, comma-separated, e.g. `127.0.0.1,10.0.0.0/8`. The connection's own peer
+    /// address is checked: behind a reverse proxy, never list the proxy's address.
+    #[arg(long, env = "ROLLBOOK_METRICS_ALLOW", value_delimiter = ',')]
+    pub metrics_allow: Vec<IpRange>,
     /// For benchmarks only: commit each command on its own instead of grouping concurrent
     /// commands into one commit (the baseline group commit is measured against).
     #[arg(long, hide = true)]

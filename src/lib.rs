@@ -18,6 +18,8 @@ pub mod demo;
 pub mod domain;
 pub mod generate;
 pub mod learner_key;
+pub mod logs;
+pub mod metrics;
 pub mod projections;
 pub mod serve;
 pub mod store;

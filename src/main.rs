@@ -7,17 +7,12 @@ use clap::Parser as _;
 use rollbook::app::{AppConfig, Application};
 use rollbook::cli;
 use rollbook::config::{Cli, Command};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    rollbook::logs::init(cli.log_format);
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -52,6 +47,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 24 * i64::from(args.journal_retention_days.max(1)),
             );
             config.public_url = args.public_url;
+            config.metrics_allow = rollbook::web::AllowList::new(args.metrics_allow);
             if let Some(dir) = args.backup_dir {
                 let every: jiff::SignedDuration = args.backup_every.parse().with_context(|| {
                     format!(

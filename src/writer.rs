@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{mpsc, oneshot};
@@ -20,6 +21,7 @@ use crate::domain::{
     RuleViolation,
 };
 use crate::learner_key::LearnerKey;
+use crate::metrics::{CommandKind, Metrics, Outcome};
 use crate::projections::ReadModel;
 use crate::store::{
     Actor, Batch, CommandMeta, CommandOutcome, CommandRecord, Envelope, Erasure, ErasureRecord,
@@ -110,6 +112,20 @@ impl Request {
             Self::Promote { .. } => "promote the waitlist head".to_owned(),
             Self::ChangeCapacity { capacity, .. } => format!("change seats to {capacity}"),
             Self::Close { .. } => "close enrollment".to_owned(),
+        }
+    }
+
+    /// The kind of command, for metrics.
+    #[must_use]
+    pub const fn kind(&self) -> CommandKind {
+        match self {
+            Self::Create { .. } => CommandKind::Create,
+            Self::Enroll { .. } => CommandKind::Enroll,
+            Self::Withdraw { .. } => CommandKind::Withdraw,
+            Self::LeaveWaitlist { .. } => CommandKind::LeaveWaitlist,
+            Self::Promote { .. } => CommandKind::Promote,
+            Self::ChangeCapacity { .. } => CommandKind::ChangeCapacity,
+            Self::Close { .. } => CommandKind::Close,
         }
     }
 
@@ -333,6 +349,9 @@ pub struct WriterOptions {
     pub cache_capacity: usize,
     /// How long refused commands stay in the journal.
     pub journal_retention: SignedDuration,
+    /// Where the writer thread counts command outcomes, batch sizes and commit times; nothing
+    /// is counted without it.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Default for WriterOptions {
@@ -342,6 +361,7 @@ impl Default for WriterOptions {
             max_batch: 512,
             cache_capacity: 10_000,
             journal_retention: SignedDuration::from_hours(24 * 365),
+            metrics: None,
         }
     }
 }
@@ -513,6 +533,8 @@ pub struct Writer {
     cache: CohortCache,
     last_prune: Option<Timestamp>,
     storage_failed: Arc<std::sync::atomic::AtomicBool>,
+    /// The command kinds of the batch in progress (kept to reuse its allocation).
+    kinds: Vec<CommandKind>,
 }
 
 impl Writer {
@@ -525,18 +547,35 @@ impl Writer {
         read_model: &ReadModel,
     ) -> Vec<Result<Committed, CommandError>> {
         let count = submissions.len();
+        // The kinds are noted before the submissions are consumed, in a buffer kept between
+        // batches so that counting allocates nothing.
+        let mut kinds = std::mem::take(&mut self.kinds);
+        kinds.clear();
+        if self.options.metrics.is_some() {
+            kinds.extend(submissions.iter().map(|s| s.request.kind()));
+        }
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.process(submissions)));
-        if let Ok(outcome) = outcome {
+        let results = if let Ok(outcome) = outcome {
             read_model.publish(&outcome.learners, &outcome.journal, &outcome.envelopes);
-            return outcome.results;
+            outcome.results
+        } else {
+            tracing::error!("the writer panicked deciding a batch; recovering");
+            self.cache.clear();
+            if let Err(e) = read_model.catch_up(&self.store) {
+                tracing::error!(error = %e, "projections could not catch up after a writer panic");
+            }
+            (0..count).map(|_| Err(CommandError::Internal)).collect()
+        };
+        if let Some(metrics) = &self.options.metrics {
+            metrics.batch(count);
+            for (kind, result) in kinds.iter().zip(&results) {
+                let (outcome, code) = outcome_of(result);
+                metrics.command(*kind, outcome, code);
+            }
         }
-        tracing::error!("the writer panicked deciding a batch; recovering");
-        self.cache.clear();
-        if let Err(e) = read_model.catch_up(&self.store) {
-            tracing::error!(error = %e, "projections could not catch up after a writer panic");
-        }
-        (0..count).map(|_| Err(CommandError::Internal)).collect()
+        self.kinds = kinds;
+        results
     }
 
     /// Erases a learner's personal data, rewrites the file without it, and rebuilds the
@@ -604,6 +643,7 @@ impl Writer {
             cache,
             last_prune: None,
             storage_failed: Arc::default(),
+            kinds: Vec::new(),
         }
     }
 
@@ -637,7 +677,12 @@ impl Writer {
         let committed = if work.batch.is_empty() {
             Ok(Vec::new())
         } else {
-            self.store.commit(&work.batch, now)
+            let started = Instant::now();
+            let committed = self.store.commit(&work.batch, now);
+            if let Some(metrics) = &self.options.metrics {
+                metrics.commit(started.elapsed());
+            }
+            committed
         };
         let per_append = match committed {
             Ok(per_append) => per_append,
@@ -1004,6 +1049,19 @@ struct BatchWork {
 /// exactly what a replay will see.
 fn stored_precision(t: Timestamp) -> Timestamp {
     Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
+}
+
+/// How a result is counted: its outcome, and a refusal's rule code.
+fn outcome_of(result: &Result<Committed, CommandError>) -> (Outcome, Option<&'static str>) {
+    match result {
+        Ok(committed) if committed.replayed => (Outcome::Replayed, None),
+        Ok(_) => (Outcome::Accepted, None),
+        Err(CommandError::Rejected(violation)) => (Outcome::Rejected, Some(violation.code())),
+        Err(CommandError::VersionConflict { .. }) => (Outcome::VersionConflict, None),
+        Err(CommandError::IdempotencyKeyReused) => (Outcome::IdempotencyKeyReused, None),
+        Err(CommandError::Store(_)) => (Outcome::StorageFailed, None),
+        Err(CommandError::Stopped | CommandError::Internal) => (Outcome::Internal, None),
+    }
 }
 
 fn fail_all(n: usize, error: &Arc<StoreError>) -> BatchOutcome {

@@ -1,9 +1,12 @@
 //! Who may reach which route: one table declares every route's required role, and one guard
 //! enforces it, deny by default. Pages authenticate by session cookie (with CSRF checks on
-//! every state-changing form); the JSON API by `Authorization: Bearer` token.
+//! every state-changing form); the JSON API by `Authorization: Bearer` token; `/metrics` by
+//! either, or by the client's address.
+
+use std::net::SocketAddr;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,13 +22,17 @@ pub enum Access {
     Public,
     /// A signed-in account with at least this role.
     Role(Role),
+    /// For a metrics scraper: an admin, by session or by bearer token, or any client whose
+    /// address is in `--metrics-allow`. Refusals are API-style (401/403, no login redirect).
+    Scrape,
 }
 
-use Access::{Public, Role as R};
+use Access::{Public, Role as R, Scrape};
 
 /// Every route, its method, and who may call it. A route missing here is refused.
 pub const ROUTES: &[(Method, &str, Access)] = &[
     (Method::GET, "/healthz", Public),
+    (Method::GET, "/metrics", Scrape),
     (Method::GET, "/static/{file}", Public),
     (Method::GET, "/login", Public),
     (Method::POST, "/login", Public),
@@ -286,6 +293,9 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             PageError::Forbidden.into_response()
         };
     };
+    if access == Scrape {
+        return scrape(&state, request, next).await;
+    }
     let Access::Role(role) = access else {
         return next.run(request).await;
     };
@@ -335,6 +345,39 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         Ok(request) => run_as(principal, request, next).await,
         Err(response) => response,
     }
+}
+
+/// Admits a client from an allowed address as is, and otherwise an admin by bearer token (when
+/// the request sends one) or by session.
+async fn scrape(state: &AppState, request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if peer.is_some_and(|ip| state.metrics_allow.allows(ip)) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let principal = match headers.get(header::AUTHORIZATION) {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .and_then(|token| state.auth.authenticate_token(token)),
+        None => session_cookie(headers)
+            .and_then(|c| state.auth.authenticate_session(c))
+            .map(|(principal, _)| principal),
+    };
+    let Some(principal) = principal else {
+        return unauthorized();
+    };
+    if !principal.role.allows(Role::Admin) {
+        return forbidden_api(Role::Admin);
+    }
+    run_as(principal, request, next).await
 }
 
 async fn run_as(principal: Principal, mut request: Request, next: Next) -> Response {
@@ -431,6 +474,8 @@ mod tests {
             auth: Arc::new(auth),
             cookies: CookiePolicy::default(),
             last_backup: Arc::default(),
+            metrics: Arc::default(),
+            metrics_allow: crate::web::AllowList::default(),
         };
         let app: Router = Router::new()
             .route("/api/v1/undeclared", get(|| async { "secret" }))

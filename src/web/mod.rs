@@ -6,6 +6,7 @@
 
 mod access;
 mod admin;
+mod allow_list;
 mod api;
 mod api_docs;
 mod assets;
@@ -16,6 +17,7 @@ mod error;
 mod extract;
 mod headers;
 mod input;
+mod metrics;
 mod openapi;
 mod pages;
 mod reports;
@@ -43,8 +45,10 @@ use crate::store::{Store, StoreError};
 use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
 
 pub use access::{Access, CookiePolicy, ROUTES, SESSION_COOKIE};
+pub use allow_list::{AllowList, IpRange, IpRangeError};
 pub use error::{ApiError, PageError};
 pub use headers::security_headers;
+pub use metrics::count_requests;
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -66,6 +70,10 @@ pub struct AppState {
     pub cookies: CookiePolicy,
     /// The last backup this server made (on request or on schedule).
     pub last_backup: crate::backup::LastBackup,
+    /// Operational counters and histograms, served at `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Addresses that may read `/metrics` without signing in.
+    pub metrics_allow: AllowList,
 }
 
 impl AppState {
@@ -162,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api", get(api_docs::page))
         .route("/static/{file}", get(assets::serve))
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/login", get(session::form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/admin", get(admin::overview))

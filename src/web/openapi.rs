@@ -437,6 +437,8 @@ fn role_of(method: &Method, path: &str) -> Option<&'static str> {
     match ROUTES.iter().find(|(m, p, _)| m == method && *p == path) {
         Some((_, _, Access::Public)) => None,
         Some((_, _, Access::Role(role))) => Some(role.as_str()),
+        // Admins, or a configured scraper address (only `/metrics`, outside this API).
+        Some((_, _, Access::Scrape)) => Some("admin"),
         None => Some("undeclared"),
     }
 }
@@ -843,6 +845,7 @@ mod tests {
                         "{method} {path} lists 401"
                     );
                 }
+                Access::Scrape => panic!("{method} {path}: scrape access is for /metrics only"),
             }
         }
     }

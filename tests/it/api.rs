@@ -884,6 +884,8 @@ async fn the_feed_never_runs_ahead_of_the_projections() {
         auth: Arc::new(auth),
         cookies: rollbook::web::CookiePolicy::default(),
         last_backup: std::sync::Arc::default(),
+        metrics: std::sync::Arc::default(),
+        metrics_allow: rollbook::web::AllowList::default(),
     });
     let get = |path: &str| {
         axum::http::Request::get(path)

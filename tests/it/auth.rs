@@ -224,6 +224,8 @@ async fn every_route_admits_exactly_the_roles_it_declares() {
             let allowed = match access {
                 Access::Public => true,
                 Access::Role(required) => role.is_some_and(|r| r.allows(*required)),
+                // No address is allowed here (see tests/it/metrics.rs for one that is).
+                Access::Scrape => role == Some(Role::Admin),
             };
             // `/login` redirects to `/login`-less targets; a public POST /login with no
             // credentials answers 401 by design (wrong name or password), not a refusal.

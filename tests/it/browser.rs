@@ -443,9 +443,18 @@ async fn the_demo_term_is_alive_in_the_browser() {
     visit.check("seats").await;
     visit.go("/events").await;
     visit.check("events").await;
-    // The fullest cohort of the dashboard.
+
+    // A cohort, from the event browser.
     visit.click("main tbody tr a").await;
     assert!(visit.path().await.starts_with("/cohorts/"));
     visit.check("cohort").await;
+    visit.go("/api").await;
+    assert!(
+        visit
+            .text("main")
+            .await
+            .contains("/api/v1/cohorts/{id}/enrollments")
+    );
+    visit.check("api").await;
     visit.browser.close().await.expect("session closed");
 }

@@ -1868,6 +1868,8 @@ impl FaultyApp {
             auth: Arc::new(auth),
             cookies: CookiePolicy::default(),
             last_backup: Arc::default(),
+            metrics: Arc::default(),
+            metrics_allow: rollbook::web::AllowList::default(),
         };
         Self {
             router: Some(web::router(state)),
