@@ -31,6 +31,15 @@ impl ReadOnlyStore {
             });
         }
         let found = super::precheck_existing(path, options)?;
+        Self::open_checked(path, options, found)
+    }
+
+    /// [`ReadOnlyStore::open`] of a file the precheck found to be of format `found`.
+    pub(super) fn open_checked(
+        path: &Path,
+        options: &StoreOptions,
+        found: Option<u64>,
+    ) -> Result<Self, StoreError> {
         if found.is_some_and(|f| f < STORE_FORMAT_VERSION) {
             let name = path
                 .file_name()

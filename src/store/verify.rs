@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::codec;
 use super::tables::{self, DIRECTORY, EVENTS, SNAPSHOTS, STREAM_INDEX};
-use super::{STORE_FORMAT_VERSION, Store, StoreError, StoreOptions, chain};
+use super::{ReadOnlyStore, StoreError, StoreOptions, chain};
 use crate::domain::{Cohort, CohortId, Event};
 
 /// What a successful verification saw.
@@ -264,63 +264,18 @@ pub fn verify(path: &Path, progress: impl FnMut(u64, u64)) -> Result<VerifyRepor
     // server holds, or one that needs crash recovery, is refused without being touched.
     let found = super::precheck_existing(path, &StoreOptions::default())?;
     check_redb_integrity(path)?;
-    if found.is_some_and(|f| f < STORE_FORMAT_VERSION) {
-        return verify_older(path, started, progress);
-    }
-    walk_file(path, started, progress)
+    // Read-only; a file of an older format is read as its upgrade leaves it, through an
+    // upgraded scratch copy (the upgrade itself refuses a broken chain).
+    let store = ReadOnlyStore::open_checked(path, &StoreOptions::default(), found)?;
+    walk(&store.read()?.txn, started, progress)
 }
 
-/// A file of an older store format is verified as its upgrade leaves it: on an upgraded scratch
-/// copy beside it (the upgrade itself refuses a broken chain). The file is not changed.
-fn verify_older(
-    path: &Path,
-    started: Instant,
-    progress: impl FnMut(u64, u64),
-) -> Result<VerifyReport, VerifyError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let scratch = path.with_file_name(format!(".{name}.upgrade-{}", std::process::id()));
-    std::fs::copy(path, &scratch).map_err(|source| StoreError::Io {
-        path: scratch.clone(),
-        source,
-    })?;
-    let outcome = (|| {
-        let db = Database::builder()
-            .set_cache_size(16 << 20)
-            .create(&scratch)
-            .map_err(|source| StoreError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
-        let store = Store {
-            cache_size: 16 << 20,
-            db: std::sync::RwLock::new(db),
-            path: path.to_owned(),
-        };
-        store.initialise(false)?;
-        drop(store);
-        walk_file(&scratch, started, progress)
-    })();
-    let _ = std::fs::remove_file(&scratch);
-    outcome
-}
-
-/// Walks every event of a file of the current format, read-only.
-fn walk_file(
-    path: &Path,
+/// Walks every event of a database of the current format.
+fn walk(
+    txn: &redb::ReadTransaction,
     started: Instant,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<VerifyReport, VerifyError> {
-    let db = Database::builder()
-        .set_cache_size(16 << 20)
-        .open_read_only(path)
-        .map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
-    let txn = redb::ReadableDatabase::begin_read(&db).map_err(redb_error)?;
     let events = txn.open_table(EVENTS).map_err(redb_error)?;
     let index = txn.open_table(STREAM_INDEX).map_err(redb_error)?;
     let total = redb::ReadableTableMetadata::len(&events).map_err(redb_error)?;
