@@ -84,6 +84,9 @@ pub struct Catalog {
     position: u64,
     /// Instructor names by their lower-case form (the first spelling seen), sorted.
     instructors: std::collections::BTreeMap<String, String>,
+    /// The same names as one shared list, remade only when an instructor is added: every
+    /// dashboard view lists them.
+    instructor_list: std::sync::Arc<[String]>,
 }
 
 impl Catalog {
@@ -95,9 +98,12 @@ impl Catalog {
         } else if let Some(view) = CohortView::start(envelope) {
             self.order.push(envelope.cohort);
             let name = &view.state.instructor;
-            self.instructors
-                .entry(name.to_lowercase())
-                .or_insert_with(|| name.clone());
+            if let std::collections::btree_map::Entry::Vacant(entry) =
+                self.instructors.entry(name.to_lowercase())
+            {
+                entry.insert(name.clone());
+                self.instructor_list = self.instructors.values().cloned().collect();
+            }
             self.cohorts.insert(envelope.cohort, view);
         }
     }
@@ -168,9 +174,9 @@ impl Catalog {
         (page, total)
     }
 
-    /// Every instructor with at least one cohort, sorted.
+    /// Every instructor with at least one cohort, sorted (shared, not copied).
     #[must_use]
-    pub fn instructors(&self) -> Vec<String> {
-        self.instructors.values().cloned().collect()
+    pub fn instructors(&self) -> std::sync::Arc<[String]> {
+        self.instructor_list.clone()
     }
 }

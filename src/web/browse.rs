@@ -334,7 +334,7 @@ pub async fn events(
     if parsed.cursor != Cursor::Newest {
         page.newest = Some(events_link("/events", &params, &paging));
     }
-    page.into_response()
+    super::views::render_sized(&page, 96 << 10)
 }
 
 /// `GET /events.csv`: the events matching the browser's filters, newest first, at most

@@ -102,7 +102,7 @@ pub async fn dashboard(
         signals: super::reports::signals(&read, state.clock.now()),
     };
     drop(read);
-    Ok(page.into_response())
+    Ok(super::views::render_sized(&page, 96 << 10))
 }
 
 /// `GET /cohorts.csv`: the dashboard's list, with the same filters, as CSV.

@@ -295,7 +295,7 @@ pub struct PageLinks {
 pub struct DashboardPage {
     pub nav: Nav,
     pub cohorts: Vec<CohortRow>,
-    pub instructors: Vec<String>,
+    pub instructors: std::sync::Arc<[String]>,
     pub instructor: String,
     pub status: String,
     pub pages: PageLinks,
@@ -452,5 +452,17 @@ pub fn shown_reason(reason: &str) -> String {
         "(erased)".to_owned()
     } else {
         reason.to_owned()
+    }
+}
+
+/// Renders a large page into a buffer sized for it up front (`capacity` bytes): the default
+/// rendering starts from the template's static text and regrows the buffer, copying it, several
+/// times on pages of many rows.
+pub fn render_sized(page: &impl askama::Template, capacity: usize) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let mut body = String::with_capacity(capacity);
+    match page.render_into(&mut body) {
+        Ok(()) => axum::response::Html(body).into_response(),
+        Err(e) => super::error::PageError::internal("rendering a page", &e).into_response(),
     }
 }

@@ -10,6 +10,7 @@
 //! them the test fails with that advice: it is part of the suite, not optional.
 
 use std::io::{BufRead as _, BufReader};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -23,7 +24,8 @@ use crate::helpers::{TestApp, password_of};
 const TAB: &str = "\u{e004}";
 const ENTER: &str = "\u{e007}";
 
-/// A chromedriver process, killed on drop.
+/// A chromedriver process in a process group of its own, which is killed on drop with the
+/// browsers it started (a failing test must not leave Chromium running).
 struct Driver {
     child: Child,
     url: String,
@@ -32,6 +34,11 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -66,6 +73,7 @@ impl Driver {
             .expect("a free port")
             .port();
         let mut child = Command::new(program)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
