@@ -154,6 +154,14 @@ pub fn import(
     })
 }
 
+/// Why a line was not taken.
+enum Refused {
+    /// The line is not a valid next event of the history: what is wrong, in words.
+    Line(String),
+    /// Writing the batch before it failed.
+    Store(StoreError),
+}
+
 /// Batches being built from the lines, in order.
 struct Loader {
     store: Store,
@@ -177,10 +185,10 @@ impl Loader {
         Ok(())
     }
 
-    /// Takes one line in; an error is the line's problem, in words.
-    fn take(&mut self, line: &Line) -> Result<(), Result<String, StoreError>> {
+    /// Takes one line in.
+    fn take(&mut self, line: &Line) -> Result<(), Refused> {
         if line.position != self.position + 1 {
-            return Err(Ok(format!(
+            return Err(Refused::Line(format!(
                 "position {} where {} was expected (an export lists every event in order)",
                 line.position,
                 self.position + 1
@@ -188,26 +196,26 @@ impl Loader {
         }
         let version = self.versions.get(&line.cohort).copied().unwrap_or(0);
         if line.version != version + 1 {
-            return Err(Ok(format!(
+            return Err(Refused::Line(format!(
                 "cohort {} version {} where {} was expected",
                 line.cohort,
                 line.version,
                 version + 1
             )));
         }
-        let event = line.event().map_err(Ok)?;
+        let event = line.event().map_err(Refused::Line)?;
         if !storable_at(&event, line.schema_version) {
-            return Err(Ok(format!(
+            return Err(Refused::Line(format!(
                 "{} cannot be stored at schema version {}",
                 event.type_name(),
                 line.schema_version
             )));
         }
         if let Some(learner) = line.learner() {
-            self.learner(learner).map_err(Ok)?;
+            self.learner(learner).map_err(Refused::Line)?;
         }
         if self.recorded_at != Some(line.recorded_at) || self.batch_events >= CHUNK {
-            self.flush().map_err(Err)?;
+            self.flush().map_err(Refused::Store)?;
             self.recorded_at = Some(line.recorded_at);
         }
         let meta = line.meta();
@@ -313,8 +321,8 @@ fn load(
         };
         let line: Line = serde_json::from_str(&text).map_err(|e| problem(e.to_string()))?;
         loader.take(&line).map_err(|e| match e {
-            Ok(message) => problem(message),
-            Err(store) => TransferError::Store(store),
+            Refused::Line(message) => problem(message),
+            Refused::Store(store) => TransferError::Store(store),
         })?;
         if number % 10_000 == 0 {
             progress(read, size);
