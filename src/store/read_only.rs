@@ -56,7 +56,7 @@ impl ReadOnlyStore {
                     .create(&scratch)
                     .map_err(|source| open_error(path, source))?;
                 let store = Store {
-                    cache_size: 16 << 20,
+                    cache_size: options.cache_size,
                     db: std::sync::RwLock::new(db),
                     path: path.to_owned(),
                 };

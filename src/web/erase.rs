@@ -32,6 +32,11 @@ pub struct ConfirmPage {
     error: String,
 }
 
+/// Why a key cannot be erased: nobody has it.
+fn no_such_learner(key: &LearnerKey) -> String {
+    format!("No learner has the key {key}: never enrolled, or already erased.")
+}
+
 /// The Admin page again, saying why nothing was erased.
 fn refuse(state: &AppState, principal: &Principal, message: String) -> Response {
     (
@@ -51,9 +56,7 @@ fn review(
     let key = LearnerKey::parse(raw).map_err(|e| format!("{raw:?}: {e}"))?;
     let read = state.read.read();
     let Some(id) = read.directory.id_of(key.as_str()) else {
-        return Err(format!(
-            "No learner has the key {key}: never enrolled, or already erased."
-        ));
+        return Err(no_such_learner(&key));
     };
     Ok(ConfirmPage {
         nav: Nav::of(principal),
@@ -116,11 +119,7 @@ pub async fn erase(
     tracing::info!(by = %principal.name, "learner erasure confirmed");
     match state.writer.erase(key.clone(), principal.actor()).await {
         Ok(Some(_)) => Ok(Redirect::to("/admin?done=erased#personal-data").into_response()),
-        Ok(None) => Ok(refuse(
-            &state,
-            &principal,
-            format!("No learner has the key {key}: never enrolled, or already erased."),
-        )),
+        Ok(None) => Ok(refuse(&state, &principal, no_such_learner(&key))),
         Err(CommandError::Stopped) => Err(PageError::Unavailable),
         Err(e) => Err(PageError::internal("learner erasure failed", &e)),
     }
