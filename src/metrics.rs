@@ -223,6 +223,23 @@ pub struct Snapshot {
     pub writer_running: bool,
     /// Whether a commit failed on storage since the start.
     pub storage_failed: bool,
+    /// The password-hash limiter's counts.
+    pub password_hashes: PasswordHashes,
+}
+
+/// What the password-hash limiter has seen (login, account creation, password changes).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PasswordHashes {
+    /// Hashes allowed at once.
+    pub permits: u64,
+    /// Hashes computing now.
+    pub running: u64,
+    /// The most that ever computed at once.
+    pub peak: u64,
+    /// Hashes computed since the start.
+    pub hashed: u64,
+    /// Login checks refused at once because the limiter and its queue were full.
+    pub refused_busy: u64,
 }
 
 impl Metrics {
@@ -317,6 +334,7 @@ impl Metrics {
         self.render_writer(&mut out, snapshot);
         self.render_positions(&mut out, snapshot);
         self.render_http(&mut out);
+        render_password_hashes(&mut out, &snapshot.password_hashes);
         out
     }
 
@@ -471,6 +489,46 @@ impl Metrics {
                 .write(out, "rollbook_http_request_duration_seconds", &labels, 1e6);
         }
     }
+}
+
+#[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+fn render_password_hashes(out: &mut String, hashes: &PasswordHashes) {
+    gauge(
+        out,
+        "rollbook_password_hash_permits",
+        "Password hashes allowed to compute at once (one per core).",
+        hashes.permits as f64,
+    );
+    gauge(
+        out,
+        "rollbook_password_hashes_in_flight",
+        "Password hashes computing now.",
+        hashes.running as f64,
+    );
+    gauge(
+        out,
+        "rollbook_password_hashes_peak",
+        "The most password hashes that ever computed at once since the start.",
+        hashes.peak as f64,
+    );
+    header(
+        out,
+        "rollbook_password_hashes_total",
+        "counter",
+        "Password hashes computed (logins, new accounts, password changes).",
+    );
+    let _ = writeln!(out, "rollbook_password_hashes_total {}", hashes.hashed);
+    header(
+        out,
+        "rollbook_logins_refused_busy_total",
+        "counter",
+        "Logins refused at once, without hashing, because every hash permit and queue place was taken.",
+    );
+    let _ = writeln!(
+        out,
+        "rollbook_logins_refused_busy_total {}",
+        hashes.refused_busy
+    );
 }
 
 fn micros(d: Duration) -> u64 {

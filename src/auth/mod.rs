@@ -3,8 +3,10 @@
 //! the store's account tables; never part of the event history.
 //!
 //! Password hashing is slow on purpose: `create_account`, `set_password` and `login` block, and
-//! the web layer calls them on the blocking pool.
+//! the web layer calls them on the blocking pool. Every hash runs under one [`HashLimiter`]:
+//! a login that finds it full is refused ([`LoginError::Busy`]) without hashing.
 
+mod limiter;
 mod password;
 mod role;
 pub mod secret;
@@ -17,6 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
+pub use limiter::{Busy, HashLimiter, HashStats, Permit};
 pub use password::{Passwords, WeakPassword};
 pub use role::{Role, UnknownRole};
 use throttle::Throttle;
@@ -123,6 +126,9 @@ pub enum LoginError {
     /// Too many failures: wait.
     #[error("too many failed logins; try again in {} s", .0.as_secs().max(1))]
     Throttled(SignedDuration),
+    /// Too many password checks at once: nothing was checked; try again in a moment.
+    #[error(transparent)]
+    Busy(#[from] Busy),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -297,10 +303,33 @@ impl Auth {
         self.update_account(id, |a| a.password_hash = hash)
     }
 
-    /// Disables (or re-enables) an account; disabling ends its sessions and stops its tokens.
+    /// Disables (or re-enables) an account; disabling ends its sessions and revokes its tokens,
+    /// so that enabling it again does not bring them back.
     pub fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), AuthError> {
         let id = self.account_id(name)?;
-        self.update_account(id, |a| a.disabled = disabled)
+        // Disabled first: its tokens stop working at once, even if a deletion below fails.
+        self.update_account(id, |a| a.disabled = disabled)?;
+        if disabled {
+            let tokens: Vec<Uuid> = {
+                let state = self.read();
+                state
+                    .tokens
+                    .iter()
+                    .filter(|(_, t)| t.account == id)
+                    .map(|(token, _)| *token)
+                    .collect()
+            };
+            for token in tokens {
+                self.revoke_token(&token.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What the password-hash limiter has seen (for `/metrics` and tests).
+    #[must_use]
+    pub fn hash_stats(&self) -> HashStats {
+        self.passwords.stats()
     }
 
     /// Every account, by name.
@@ -454,8 +483,13 @@ impl Auth {
     ) -> Result<(String, Principal), LoginError> {
         let name = name.trim().to_lowercase();
         let now = self.now();
-        if let Some(wait) = self.throttle().wait(&name, address, now) {
-            return Err(LoginError::Throttled(wait));
+        {
+            let mut throttle = self.throttle();
+            if let Some(wait) = throttle.wait(&name, address, now) {
+                return Err(LoginError::Throttled(wait));
+            }
+            // Counted before the check: a burst cannot pass the throttle before it counts.
+            throttle.failed(&name, address, now);
         }
         let found = {
             let state = self.read();
@@ -470,12 +504,18 @@ impl Auth {
         let hash = found
             .as_ref()
             .map_or(self.dummy_hash.as_str(), |(_, h, _)| h.as_str());
-        let verified = self.passwords.verify(password, hash);
+        let verified = match self.passwords.verify(password, hash) {
+            Ok(verified) => verified,
+            Err(busy) => {
+                // Nothing was checked: the attempt does not count.
+                self.throttle().undo(&name, address);
+                return Err(busy.into());
+            }
+        };
         let Some((account, _, false)) = found.filter(|_| verified) else {
-            self.throttle().failed(&name, address, now);
             return Err(LoginError::Invalid);
         };
-        self.throttle().succeeded(&name);
+        self.throttle().succeeded(&name, address);
 
         let cookie = secret::hex(&secret::random_bytes());
         let key = secret::digest(&cookie);

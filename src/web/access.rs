@@ -321,7 +321,12 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     let found = session_cookie(request.headers()).and_then(|c| state.auth.authenticate_session(c));
     let Some((principal, touch_due)) = found else {
         let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        let next_param = if method == Method::GET { target } else { "/" };
+        // Only a path that may be a redirect target, and not too long, is reflected.
+        let next_param = if method == Method::GET {
+            super::session::safe_next(target)
+        } else {
+            "/"
+        };
         let query = serde_urlencoded::to_string([("next", next_param)]).unwrap_or_default();
         return Redirect::to(&format!("/login?{query}")).into_response();
     };

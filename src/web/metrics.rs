@@ -11,7 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 
 use super::{AppState, ROUTES};
-use crate::metrics::{Metrics, Snapshot};
+use crate::auth::HashStats;
+use crate::metrics::{Metrics, PasswordHashes, Snapshot};
 
 /// The media type of the Prometheus text exposition format.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -31,10 +32,22 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             store_head,
             writer_running: state.writer.is_running(),
             storage_failed: state.writer.storage_failed(),
+            password_hashes: password_hashes(state.auth.hash_stats()),
         }
     };
     let body = state.metrics.render(&snapshot);
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
+}
+
+fn password_hashes(stats: HashStats) -> PasswordHashes {
+    let n = |v: usize| v as u64;
+    PasswordHashes {
+        permits: n(stats.permits),
+        running: n(stats.running),
+        peak: n(stats.peak),
+        hashed: stats.hashed,
+        refused_busy: stats.refused_busy,
+    }
 }
 
 /// Counts each response by route template, method and status, and times it. Installed with

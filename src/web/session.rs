@@ -35,10 +35,66 @@ pub struct LoginQuery {
     next: String,
 }
 
-/// Only a local path may be a redirect target: never another site.
-fn safe_next(next: &str) -> &str {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
-    if ok { next } else { "/" }
+/// The longest `next` reflected into a redirect or a form; a longer one becomes `/`.
+pub const MAX_NEXT: usize = 2048;
+
+/// Only a path on this site may be a redirect target: never another site, never a header value
+/// that cannot be sent. Anything else is `/`.
+pub fn safe_next(next: &str) -> &str {
+    if is_local_path(next) { next } else { "/" }
+}
+
+/// Whether `next` is a same-origin path: visible ASCII only (browsers drop tabs and newlines,
+/// so `/\t/evil.example` reads as `//evil.example`; control characters cannot go in a header),
+/// no backslash (read as `/`), one leading slash (two make a network-path reference), no `.`
+/// or `..` segment (`/.//evil` normalises to `//evil`), the same once percent-decoded, and a
+/// URI with neither scheme nor authority.
+fn is_local_path(next: &str) -> bool {
+    let shaped = next.len() <= MAX_NEXT
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        && next.starts_with('/')
+        && !next.starts_with("//");
+    if !shaped {
+        return false;
+    }
+    let decoded = percent_decoded(next);
+    let path_end = decoded
+        .iter()
+        .position(|b| matches!(b, b'?' | b'#'))
+        .unwrap_or(decoded.len());
+    let path = &decoded[..path_end];
+    let decoded_ok = decoded.iter().all(|b| b.is_ascii_graphic() || *b >= 0x80)
+        && !decoded.contains(&b'\\')
+        && !path.starts_with(b"//")
+        && !path.split(|b| *b == b'/').any(|s| s == b"." || s == b"..");
+    decoded_ok
+        && next
+            .parse::<axum::http::Uri>()
+            .is_ok_and(|uri| uri.scheme().is_none() && uri.authority().is_none())
+}
+
+/// `s` with every `%XX` escape decoded (other bytes as they are).
+fn percent_decoded(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// `GET /login`.
@@ -105,6 +161,15 @@ pub async fn login(
             )
                 .into_response())
         }
+        Err(e @ LoginError::Busy(_)) => {
+            tracing::warn!(name = %f.name.trim(), %address, "login refused: too many password checks at once");
+            let page = refused(e.to_string());
+            let mut response = (StatusCode::SERVICE_UNAVAILABLE, page).into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(1));
+            Ok(response)
+        }
         Err(LoginError::Throttled(wait)) => {
             tracing::warn!(name = %f.name.trim(), %address, "login throttled");
             let seconds = wait.as_secs().max(1);
@@ -144,10 +209,50 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_redirect_targets() {
-        assert_eq!(safe_next("/cohorts/x?as_of=3"), "/cohorts/x?as_of=3");
-        assert_eq!(safe_next("//evil.example/"), "/");
-        assert_eq!(safe_next("https://evil.example/"), "/");
-        assert_eq!(safe_next("/\\evil.example"), "/");
-        assert_eq!(safe_next(""), "/");
+        for ok in [
+            "/",
+            "/cohorts/x?as_of=3",
+            "/learners?q=a%40b.org&page=2",
+            "/cohorts/018f?next=//not-a-target-here",
+            "/events?since=2026-03-01T09:00:00Z",
+        ] {
+            assert_eq!(safe_next(ok), ok);
+        }
+        for bad in [
+            "",
+            "//evil.example/",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/\r\nSet-Cookie: x=1",
+            "/\0",
+            "/\u{b}/evil",
+            "/\u{c}/evil",
+            "/\u{7f}",
+            "/ /evil.example",
+            "/%09/evil.example/",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "/%0d%0aSet-Cookie:%20x=1",
+            "/.//evil.example",
+            "/./",
+            "/a/../../evil",
+            "/%2e%2e/evil",
+            "/caf\u{e9}",
+            "/\u{202e}evil",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+        let long = format!("/{}", "a".repeat(super::MAX_NEXT));
+        assert_eq!(safe_next(&long), "/");
+        assert_eq!(
+            safe_next(&long[..super::MAX_NEXT]),
+            &long[..super::MAX_NEXT]
+        );
     }
 }
