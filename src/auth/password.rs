@@ -152,6 +152,8 @@ impl Passwords {
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::PasswordHasher as _;
+
     use super::*;
 
     #[test]
@@ -163,7 +165,6 @@ mod tests {
         assert_eq!(p.verify("correct horse batterY", &hash), Ok(false));
         assert_eq!(p.verify("anything", "not a hash"), Ok(false));
         // Hashes made by the crate's own allocating API verify too (existing accounts).
-        use argon2::password_hash::PasswordHasher as _;
         let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, p.params.clone())
             .hash_password(b"correct horse battery")
             .expect("hash")

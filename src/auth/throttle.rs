@@ -123,17 +123,17 @@ fn name_key(name: &str) -> String {
 /// Failure counts by (name, address), by address and by name.
 #[derive(Debug)]
 pub struct Throttle {
-    by_pair: Table<(String, IpAddr)>,
-    by_address: Table<IpAddr>,
-    by_name: Table<String>,
+    pairs: Table<(String, IpAddr)>,
+    addresses: Table<IpAddr>,
+    names: Table<String>,
 }
 
 impl Default for Throttle {
     fn default() -> Self {
         Self {
-            by_pair: Table::new(FREE_FAILURES_PER_PAIR),
-            by_address: Table::new(FREE_FAILURES_PER_ADDRESS),
-            by_name: Table::new(FREE_FAILURES_PER_NAME),
+            pairs: Table::new(FREE_FAILURES_PER_PAIR),
+            addresses: Table::new(FREE_FAILURES_PER_ADDRESS),
+            names: Table::new(FREE_FAILURES_PER_NAME),
         }
     }
 }
@@ -143,9 +143,9 @@ impl Throttle {
     pub fn wait(&self, name: &str, address: IpAddr, now: Timestamp) -> Option<SignedDuration> {
         let name = name_key(name);
         let until = [
-            self.by_pair.locked_until(&(name.clone(), address)),
-            self.by_address.locked_until(&address),
-            self.by_name.locked_until(&name),
+            self.pairs.locked_until(&(name.clone(), address)),
+            self.addresses.locked_until(&address),
+            self.names.locked_until(&name),
         ]
         .into_iter()
         .flatten()
@@ -157,12 +157,12 @@ impl Throttle {
     /// or [`Throttle::undo`] take it back.
     pub fn failed(&mut self, name: &str, address: IpAddr, now: Timestamp) {
         let name = name_key(name);
-        self.by_pair.bump(&(name.clone(), address), now);
-        self.by_address.bump(&address, now);
-        let for_name = self.by_name.bump(&name, now);
+        self.pairs.bump(&(name.clone(), address), now);
+        self.addresses.bump(&address, now);
+        let for_name = self.names.bump(&name, now);
         if for_name >= FREE_FAILURES_PER_NAME && for_name % FREE_FAILURES_PER_NAME == 0 {
             let addresses = self
-                .by_pair
+                .pairs
                 .entries
                 .keys()
                 .filter(|(n, _)| *n == name)
@@ -181,9 +181,9 @@ impl Throttle {
     /// (the server was too busy to check it).
     pub fn undo(&mut self, name: &str, address: IpAddr) {
         let name = name_key(name);
-        self.by_pair.undo(&(name.clone(), address));
-        self.by_address.undo(&address);
-        self.by_name.undo(&name);
+        self.pairs.undo(&(name.clone(), address));
+        self.addresses.undo(&address);
+        self.names.undo(&name);
     }
 
     /// After a successful login: clears the name's failures (from this address and overall)
@@ -191,15 +191,15 @@ impl Throttle {
     /// (so one good account does not launder guesses at others).
     pub fn succeeded(&mut self, name: &str, address: IpAddr) {
         let name = name_key(name);
-        self.by_pair.entries.remove(&(name.clone(), address));
-        self.by_name.entries.remove(&name);
-        self.by_address.undo(&address);
+        self.pairs.entries.remove(&(name.clone(), address));
+        self.names.entries.remove(&name);
+        self.addresses.undo(&address);
     }
 
     /// Entries held, all tables together.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.by_pair.entries.len() + self.by_address.entries.len() + self.by_name.entries.len()
+        self.pairs.entries.len() + self.addresses.entries.len() + self.names.entries.len()
     }
 }
 
@@ -309,9 +309,9 @@ mod tests {
         let now = at();
         let long = "x".repeat(60_000);
         t.failed(&long, ip("203.0.113.9"), now);
-        let stored: usize = t.by_name.entries.keys().map(String::len).sum();
+        let stored: usize = t.names.entries.keys().map(String::len).sum();
         assert_eq!(stored, MAX_NAME_BYTES);
-        let pair: usize = t.by_pair.entries.keys().map(|(n, _)| n.len()).sum();
+        let pair: usize = t.pairs.entries.keys().map(|(n, _)| n.len()).sum();
         assert_eq!(pair, MAX_NAME_BYTES);
         // Multi-byte characters are cut at a character boundary.
         assert_eq!(name_key(&"é".repeat(40)).len(), 64);
@@ -323,17 +323,14 @@ mod tests {
         let mut t = Throttle::default();
         let start = at();
         for i in 0..MAX_ENTRIES + 500 {
-            let now = start + SignedDuration::from_millis(i as i64);
+            let now = start + SignedDuration::from_millis(i64::try_from(i).unwrap());
             t.failed(&format!("n{i}"), ip("203.0.113.9"), now);
         }
-        assert_eq!(t.by_name.entries.len(), MAX_ENTRIES);
-        assert_eq!(t.by_pair.entries.len(), MAX_ENTRIES);
+        assert_eq!(t.names.entries.len(), MAX_ENTRIES);
+        assert_eq!(t.pairs.entries.len(), MAX_ENTRIES);
+        assert!(!t.names.entries.contains_key("n0"), "the oldest went first");
         assert!(
-            !t.by_name.entries.contains_key("n0"),
-            "the oldest went first"
-        );
-        assert!(
-            t.by_name
+            t.names
                 .entries
                 .contains_key(&format!("n{}", MAX_ENTRIES + 499))
         );

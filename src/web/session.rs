@@ -47,8 +47,8 @@ pub fn safe_next(next: &str) -> &str {
 /// Whether `next` is a same-origin path: visible ASCII only (browsers drop tabs and newlines,
 /// so `/\t/evil.example` reads as `//evil.example`; control characters cannot go in a header),
 /// no backslash (read as `/`), one leading slash (two make a network-path reference), no `.`
-/// or `..` segment (`/.//evil` normalises to `//evil`), the same once percent-decoded, and a
-/// URI with neither scheme nor authority.
+/// or `..` segment (`/.//evil` normalises to `//evil`), the same for the path once
+/// percent-decoded, and a URI with neither scheme nor authority.
 fn is_local_path(next: &str) -> bool {
     let shaped = next.len() <= MAX_NEXT
         && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
@@ -57,14 +57,10 @@ fn is_local_path(next: &str) -> bool {
     if !shaped {
         return false;
     }
-    let decoded = percent_decoded(next);
-    let path_end = decoded
-        .iter()
-        .position(|b| matches!(b, b'?' | b'#'))
-        .unwrap_or(decoded.len());
-    let path = &decoded[..path_end];
-    let decoded_ok = decoded.iter().all(|b| b.is_ascii_graphic() || *b >= 0x80)
-        && !decoded.contains(&b'\\')
+    // The path, once decoded (the query may hold anything a form field may).
+    let path = percent_decoded(next.split(['?', '#']).next().unwrap_or_default());
+    let decoded_ok = path.iter().all(|b| b.is_ascii_graphic() || *b >= 0x80)
+        && !path.contains(&b'\\')
         && !path.starts_with(b"//")
         && !path.split(|b| *b == b'/').any(|s| s == b"." || s == b"..");
     decoded_ok
@@ -213,6 +209,7 @@ mod tests {
             "/",
             "/cohorts/x?as_of=3",
             "/learners?q=a%40b.org&page=2",
+            "/search?q=a%20b%09c",
             "/cohorts/018f?next=//not-a-target-here",
             "/events?since=2026-03-01T09:00:00Z",
         ] {

@@ -14,6 +14,7 @@ mod erasure;
 mod generate;
 mod hardening;
 mod helpers;
+mod login_attacks;
 mod logs;
 mod maintenance;
 mod metrics;
