@@ -14,7 +14,7 @@ use crate::helpers::{NOW, TestApp, csrf_of, password_of, ts};
 
 /// Guards against a hang if a fix regresses (a request that should be answered at once waits
 /// instead): not a timing assertion, the bound is far beyond any honest run.
-const HANG_GUARD: Duration = Duration::from_secs(300);
+const HANG_GUARD: Duration = Duration::from_secs(120);
 
 /// A client with a cookie store, no token, no redirects followed, connecting from `from`
 /// (any 127.0.0.0/8 address reaches the server on Linux's loopback).
