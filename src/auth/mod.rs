@@ -566,3 +566,100 @@ impl Auth {
         self.throttle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use jiff::SignedDuration;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::store::StoreOptions;
+
+    const PASSWORD: &str = "a long enough password";
+
+    fn auth(db: &Path, clock: &Arc<FixedClock>, passwords: Passwords) -> Auth {
+        let store = Arc::new(Store::open(db, &StoreOptions::default()).unwrap());
+        Auth::load(
+            store,
+            passwords,
+            clock.clone(),
+            SignedDuration::from_hours(1),
+        )
+        .unwrap()
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_session_s_last_use_is_written_back_and_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.redb");
+        let start: Timestamp = "2026-03-01T09:00:00Z".parse().unwrap();
+        let clock = Arc::new(FixedClock::new(start));
+        let first = auth(&db, &clock, Passwords::cheap_for_tests());
+        first.create_account("ana", Role::Staff, PASSWORD).unwrap();
+        let (cookie, _) = first.login("ana", PASSWORD, ip("10.0.0.1"), None).unwrap();
+        clock.set(start + SignedDuration::from_mins(50));
+        let (principal, due) = first.authenticate_session(&cookie).unwrap();
+        assert!(due, "the last use is due to be written back");
+        first
+            .persist_session(principal.session.unwrap().key)
+            .unwrap();
+        drop(first);
+
+        // 100 minutes after the login, 50 after the last use: still signed in after a restart.
+        let second = auth(&db, &clock, Passwords::cheap_for_tests());
+        clock.set(start + SignedDuration::from_mins(100));
+        assert!(second.authenticate_session(&cookie).is_some());
+        clock.set(start + SignedDuration::from_mins(161));
+        assert!(
+            second.authenticate_session(&cookie).is_none(),
+            "idle too long"
+        );
+    }
+
+    #[test]
+    fn a_login_refused_as_busy_is_not_checked_and_not_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::new("2026-03-01T09:00:00Z".parse().unwrap()));
+        let passwords = Passwords::cheap_for_tests().with_limit(1, 0);
+        let auth = auth(&dir.path().join("t.redb"), &clock, passwords.clone());
+        auth.create_account("ana", Role::Staff, PASSWORD).unwrap();
+        let hashed = passwords.stats().hashed;
+        let held = passwords.limiter().try_acquire().unwrap();
+        for _ in 0..20 {
+            let refused = auth.login("ana", "wrong password", ip("10.0.0.1"), None);
+            assert!(matches!(refused, Err(LoginError::Busy(_))), "{refused:?}");
+        }
+        assert_eq!(passwords.stats().hashed, hashed, "nothing hashed");
+        drop(held);
+        // None of the twenty counted: the right password gets in at once.
+        assert!(auth.login("ana", PASSWORD, ip("10.0.0.1"), None).is_ok());
+    }
+
+    #[test]
+    fn disabling_revokes_the_account_s_tokens_and_only_its() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::new("2026-03-01T09:00:00Z".parse().unwrap()));
+        let auth = auth(
+            &dir.path().join("t.redb"),
+            &clock,
+            Passwords::cheap_for_tests(),
+        );
+        auth.create_account("ana", Role::Staff, PASSWORD).unwrap();
+        auth.create_account("ben", Role::Staff, PASSWORD).unwrap();
+        let (_, ana) = auth.create_token("ana", "").unwrap();
+        let (_, ben) = auth.create_token("ben", "").unwrap();
+        auth.set_disabled("ana", true).unwrap();
+        auth.set_disabled("ana", false).unwrap();
+        assert!(auth.authenticate_token(&ana).is_none());
+        assert!(auth.authenticate_token(&ben).is_some());
+        assert_eq!(auth.tokens().len(), 1);
+    }
+}
