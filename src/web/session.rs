@@ -77,6 +77,7 @@ fn percent_decoded(s: &str) -> Vec<u8> {
     while i < bytes.len() {
         let hex = bytes
             .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
@@ -91,6 +92,16 @@ fn percent_decoded(s: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// A typed name as logged: at most 64 bytes of it (longer ones are never account names).
+fn logged(name: &str) -> &str {
+    let name = name.trim();
+    let mut end = name.len().min(64);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 /// `GET /login`.
@@ -150,7 +161,7 @@ pub async fn login(
             Ok(response)
         }
         Err(LoginError::Invalid) => {
-            tracing::warn!(name = %f.name.trim(), %address, "failed login");
+            tracing::warn!(name = %logged(&f.name), %address, "failed login");
             Ok((
                 StatusCode::UNAUTHORIZED,
                 refused(LoginError::Invalid.to_string()),
@@ -158,7 +169,7 @@ pub async fn login(
                 .into_response())
         }
         Err(e @ LoginError::Busy(_)) => {
-            tracing::warn!(name = %f.name.trim(), %address, "login refused: too many password checks at once");
+            tracing::warn!(name = %logged(&f.name), %address, "login refused: too many password checks at once");
             let page = refused(e.to_string());
             let mut response = (StatusCode::SERVICE_UNAVAILABLE, page).into_response();
             response
@@ -167,7 +178,7 @@ pub async fn login(
             Ok(response)
         }
         Err(LoginError::Throttled(wait)) => {
-            tracing::warn!(name = %f.name.trim(), %address, "login throttled");
+            tracing::warn!(name = %logged(&f.name), %address, "login throttled");
             let seconds = wait.as_secs().max(1);
             let page = refused(LoginError::Throttled(wait).to_string());
             let mut response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
