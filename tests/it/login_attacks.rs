@@ -158,6 +158,20 @@ async fn a_login_burst_hashes_at_most_one_password_per_core_and_the_rest_are_ref
         limiter.stats().refused_busy
     );
     assert!(limiter.stats().refused_busy >= 1);
+    // One more, while the queue is still full: refused at once, told when to come back, even
+    // with the right password, and without a session.
+    let r = login(
+        &app,
+        &client_from(Some(ip("127.0.0.7"))),
+        "staff",
+        &password_of(Role::Staff),
+        "/",
+    )
+    .await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert!(r.headers().get("set-cookie").is_none());
+    assert!(r.text().await.expect("html").contains("busy"));
 
     drop(held);
     let queued = take(&mut rx, before.queue).await;
