@@ -67,53 +67,12 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, u32)>) {
     }
 }
 
-#[tokio::test]
-async fn every_file_the_binary_creates_is_owner_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    let db = root.join("rollbook.redb");
-    let backups = root.join("backups");
-
-    // The control: under this umask a file created the ordinary way is readable by all.
-    let control = root.join("control");
-    let status = Command::new("/bin/sh")
-        .args(["-c", "umask 022; : > \"$0\"", control.to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(mode(&control), 0o644, "umask 022 leaves a plain file 0644");
-
-    // The database, created by the command line; a token for the API.
-    rollbook(
-        &[
-            os("user"),
-            os("add"),
-            os("ops"),
-            os("--role"),
-            os("admin"),
-            os("--password-stdin"),
-            os("--db"),
-            db.as_os_str(),
-        ],
-        "a long enough password\n",
-    );
-    let token = rollbook(
-        &[
-            os("token"),
-            os("create"),
-            os("ops"),
-            os("--label"),
-            os("modes"),
-            os("--db"),
-            db.as_os_str(),
-        ],
-        "",
-    );
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
-
+/// Serves `db` with `backups` as its backup folder, writes a little history and a backup on
+/// request, then kills the server.
+async fn serve_and_back_up(db: &Path, backups: &Path, token: &str) {
     // Served, with a backup on request into the backup folder (which the server creates).
     let server_env = format!("ROLLBOOK_BACKUP_DIR={}", backups.display());
-    let path = db.clone();
+    let path = db.to_owned();
     let launched = tokio::task::spawn_blocking(move || {
         ServerProcess::launch_with(&path, &["env", &server_env, "/bin/sh", "-c", UMASK_022])
     })
@@ -126,7 +85,7 @@ async fn every_file_the_binary_creates_is_owner_only() {
     let client = reqwest::Client::new();
     let created = client
         .post(server.url("/api/v1/cohorts"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&json!({
             "name": "Modes",
             "course": "MODE-600",
@@ -146,7 +105,7 @@ async fn every_file_the_binary_creates_is_owner_only() {
         .to_owned();
     let enrolled = client
         .post(server.url(&format!("/api/v1/cohorts/{id}/enrollments")))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&json!({"learner": "lena@example.org", "name": "Lena"}))
         .send()
         .await
@@ -154,14 +113,18 @@ async fn every_file_the_binary_creates_is_owner_only() {
     assert_eq!(enrolled.status(), 200);
     let backed_up = client
         .post(server.url("/api/v1/admin/backups"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&json!({"name": "online.redb"}))
         .send()
         .await
         .unwrap();
     assert_eq!(backed_up.status(), 201);
     server.kill_9();
+}
 
+/// Verify (a scratch copy), export, import, backup, restore into a new file and erase (which
+/// rewrites the database) with the binary; returns the backup it made 0644 itself.
+fn offline_flows(root: &Path, db: &Path) -> PathBuf {
     // Offline: verify (a scratch copy), export, import, backup, restore into a new file.
     rollbook(&[os("verify"), os("--db"), db.as_os_str()], "");
     let export = root.join("export.jsonl");
@@ -210,7 +173,7 @@ async fn every_file_the_binary_creates_is_owner_only() {
         "",
     );
     // An erasure rewrites the database into a new file: the old mode is not carried over.
-    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(db, std::fs::Permissions::from_mode(0o644)).unwrap();
     rollbook(
         &[
             os("learner"),
@@ -223,6 +186,12 @@ async fn every_file_the_binary_creates_is_owner_only() {
         "",
     );
 
+    offline
+}
+
+/// An older format's database (copied 0644 from the fixture), upgraded after a backup copy of
+/// it is written beside it; returns it.
+fn upgraded_old_file(root: &Path) -> PathBuf {
     // A database of an older format (copied 0644 from the fixture) is upgraded after a backup
     // copy of it is written beside it.
     let old = root.join("old.redb");
@@ -234,6 +203,57 @@ async fn every_file_the_binary_creates_is_owner_only() {
     assert_eq!(mode(&old), 0o644);
     rollbook(&[os("verify"), os("--db"), old.as_os_str()], "");
     rollbook(&[os("user"), os("list"), os("--db"), old.as_os_str()], "");
+
+    old
+}
+
+#[tokio::test]
+async fn every_file_the_binary_creates_is_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let db = root.join("rollbook.redb");
+    let backups = root.join("backups");
+
+    // The control: under this umask a file created the ordinary way is readable by all.
+    let control = root.join("control");
+    let status = Command::new("/bin/sh")
+        .args(["-c", "umask 022; : > \"$0\"", control.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(mode(&control), 0o644, "umask 022 leaves a plain file 0644");
+
+    // The database, created by the command line; a token for the API.
+    rollbook(
+        &[
+            os("user"),
+            os("add"),
+            os("ops"),
+            os("--role"),
+            os("admin"),
+            os("--password-stdin"),
+            os("--db"),
+            db.as_os_str(),
+        ],
+        "a long enough password\n",
+    );
+    let token = rollbook(
+        &[
+            os("token"),
+            os("create"),
+            os("ops"),
+            os("--label"),
+            os("modes"),
+            os("--db"),
+            db.as_os_str(),
+        ],
+        "",
+    );
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+
+    serve_and_back_up(&db, &backups, &token).await;
+    let offline = offline_flows(root, &db);
+    let old = upgraded_old_file(root);
 
     let mut found = Vec::new();
     walk(root, &mut found);
