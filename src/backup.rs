@@ -406,3 +406,42 @@ pub fn record<E: std::fmt::Display>(last: &LastBackup, outcome: &Result<Manifest
     };
     *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{BackupName, BadName, MAX_NAME_LEN};
+
+    #[test]
+    fn a_backup_name_is_a_plain_file_name() {
+        for good in ["nightly.redb", "rollbook-2026-12-07T10.redb", "a", "_x.1"] {
+            assert_eq!(BackupName::parse(good).unwrap().as_str(), good);
+        }
+        let long = "x".repeat(MAX_NAME_LEN);
+        assert!(BackupName::parse(&long).is_ok());
+        assert_eq!(
+            BackupName::parse(&format!("{long}x")),
+            Err(BadName::TooLong)
+        );
+        assert_eq!(BackupName::parse(""), Err(BadName::Empty));
+        for (bad, found) in [
+            ("../x", '/'),
+            ("/etc/passwd", '/'),
+            ("a/b", '/'),
+            ("a\\b", '\\'),
+            ("x\nssh-ed25519 AAAA", '\n'),
+            ("x\0", '\0'),
+            ("x y", ' '),
+            ("x\u{202e}", '\u{202e}'),
+            ("é", 'é'),
+        ] {
+            assert_eq!(
+                BackupName::parse(bad),
+                Err(BadName::BadCharacter(found)),
+                "{bad:?}"
+            );
+        }
+        for bad in ["..", ".", ".hidden", "-rf"] {
+            assert_eq!(BackupName::parse(bad), Err(BadName::BadStart), "{bad:?}");
+        }
+    }
+}
