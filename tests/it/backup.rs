@@ -269,6 +269,23 @@ async fn a_backup_never_overwrites_or_follows_a_symbolic_link_at_either_name() {
             String::from_utf8_lossy(&refused.stderr)
         );
     }
+    // Nor does an export.
+    for name in ["c.redb", "d.redb", "b.redb.manifest.json"] {
+        let refused = Command::new(BIN)
+            .args(["export", "--out"])
+            .arg(backups.join(name))
+            .arg("--db")
+            .arg(&db)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(!refused.status.success(), "{name}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("already exists"),
+            "{name}: {}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     assert!(!dangling.exists(), "a dangling link was not followed");
     assert_eq!(names_in(&backups), before, "nothing was created or removed");
