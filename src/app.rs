@@ -160,7 +160,9 @@ impl Core {
             clock: config.clock.clone(),
             auth,
             cookies: CookiePolicy::from_public_url(config.public_url.as_deref())?,
-            last_backup: crate::backup::LastBackup::default(),
+            last_backup: Arc::new(crate::backup::ServerBackups::new(
+                config.backup.as_ref().map(|schedule| schedule.dir.clone()),
+            )),
             metrics,
             metrics_allow: config.metrics_allow.clone(),
         };

@@ -240,36 +240,49 @@ pub fn export(db: &Path, out: Option<&Path>) -> anyhow::Result<()> {
             crate::transfer::export(db, &mut writer, Path::new("standard output"), progress)
         }
         Some(out) => {
-            anyhow::ensure!(
-                !out.exists(),
-                "{} already exists; choose another file",
-                out.display()
-            );
+            // The name is claimed first, exclusively and owner-only: an existing file or a
+            // symbolic link there is refused, never overwritten or followed.
+            if let Err(e) = crate::private_file::create_new(out) {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    bail!(
+                        "{} already exists (or is a symbolic link); choose another file",
+                        out.display()
+                    );
+                }
+                return Err(e).with_context(|| format!("cannot write {}", out.display()));
+            }
             let name = out
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let partial = out.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-            let file = std::fs::File::create(&partial)
-                .with_context(|| format!("cannot write {}", partial.display()))?;
-            let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
-            let summary = crate::transfer::export(db, &mut writer, out, progress).and_then(|s| {
-                let file = writer
-                    .into_inner()
-                    .map_err(|e| crate::transfer::TransferError::Io {
-                        path: out.to_owned(),
-                        source: e.into_error(),
-                    })?;
-                file.sync_all()
-                    .and_then(|()| std::fs::rename(&partial, out))
-                    .map_err(|source| crate::transfer::TransferError::Io {
-                        path: out.to_owned(),
-                        source,
-                    })?;
-                Ok(s)
-            });
+            let summary = crate::private_file::create_temporary(&partial)
+                .map_err(|source| crate::transfer::TransferError::Io {
+                    path: partial.clone(),
+                    source,
+                })
+                .and_then(|file| {
+                    let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+                    let summary = crate::transfer::export(db, &mut writer, out, progress)?;
+                    let file =
+                        writer
+                            .into_inner()
+                            .map_err(|e| crate::transfer::TransferError::Io {
+                                path: out.to_owned(),
+                                source: e.into_error(),
+                            })?;
+                    // Over the claimed file: a rename never follows a symbolic link.
+                    file.sync_all()
+                        .and_then(|()| std::fs::rename(&partial, out))
+                        .map_err(|source| crate::transfer::TransferError::Io {
+                            path: out.to_owned(),
+                            source,
+                        })?;
+                    Ok(summary)
+                });
             if summary.is_err() {
                 let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(out);
             }
             summary
         }
@@ -347,11 +360,20 @@ pub fn backup(
     server: Option<&str>,
     token: Option<&str>,
 ) -> anyhow::Result<()> {
-    let out = std::path::absolute(out).with_context(|| format!("bad path {}", out.display()))?;
     let manifest: crate::backup::Manifest = if let Some(server) = server {
         let token =
             token.context("--server needs an admin API token: --token or ROLLBOOK_TOKEN")?;
-        let body = serde_json::json!({"out": out}).to_string();
+        let name = out
+            .to_str()
+            .ok_or(crate::backup::BadName::Empty)
+            .and_then(crate::backup::BackupName::parse)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "with --server, --out is the backup's file name in the server's backup \
+                     folder (its --backup-dir), e.g. --out nightly.redb: {e}"
+                )
+            })?;
+        let body = serde_json::json!({"name": name.as_str()}).to_string();
         let (status, answer) = http_post(server, "/api/v1/admin/backups", token, &body)?;
         if status != 201 {
             let message = serde_json::from_str::<serde_json::Value>(&answer)
@@ -371,6 +393,8 @@ pub fn backup(
             }
             Err(e) => return Err(e).with_context(|| format!("cannot open {}", db.display())),
         };
+        let out =
+            std::path::absolute(out).with_context(|| format!("bad path {}", out.display()))?;
         let bar = progress_bar("verifying the backup [{bar:40}] {human_pos}/{human_len} events")?;
         let manifest =
             crate::backup::backup_reporting(&store, &out, jiff::Timestamp::now(), |done, total| {

@@ -47,8 +47,8 @@ pub enum Command {
         /// The database (when no server runs).
         #[command(flatten)]
         db: DbArg,
-        /// The backup file to write (must not exist). With `--server`, a path on the server's
-        /// machine.
+        /// The backup file to write (must not exist; never written through a symbolic link).
+        /// With `--server`, a file name (no path) in the server's backup folder (`--backup-dir`).
         #[arg(long)]
         out: PathBuf,
         /// The running server, e.g. `http://127.0.0.1:8080`.

@@ -61,11 +61,16 @@ where
     Ok(())
 }
 
-/// Writes every table `reader` sees into a new file at `path`, synced (not renamed).
+/// Writes every table `reader` sees into a new owner-only file at `path` (a leftover of a killed
+/// run is replaced), synced (not renamed).
 pub(super) fn write_copy(reader: &Reader, path: &Path) -> Result<(), StoreError> {
-    let copy = Database::builder()
-        .set_cache_size(16 << 20)
-        .create(path)
+    let file = crate::private_file::create_temporary(path).map_err(io(path))?;
+    let copy = redb::backends::FileBackend::new(file)
+        .and_then(|backend| {
+            Database::builder()
+                .set_cache_size(16 << 20)
+                .create_with_backend(backend)
+        })
         .map_err(|source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -92,38 +97,43 @@ pub(super) fn sync_parent(path: &Path) -> Result<(), StoreError> {
 }
 
 impl Store {
-    /// Writes a consistent copy of the whole database to `dest` (which must not exist): copied
-    /// from one read transaction into a temporary file beside it, synced, then renamed.
+    /// Writes a consistent copy of the whole database to `dest`, owner-only: copied from one read
+    /// transaction into a temporary file beside it, synced, then renamed over `dest`. `dest` is
+    /// claimed first with an exclusive create, so an existing file or a symbolic link there is
+    /// refused ([`std::io::ErrorKind::AlreadyExists`]) and never written through; on failure
+    /// nothing is left behind.
     pub fn copy_to(&self, dest: &Path) -> Result<CopyInfo, StoreError> {
-        if dest.exists() {
-            return Err(StoreError::Io {
-                path: dest.to_owned(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "refusing to overwrite an existing file",
-                ),
-            });
-        }
+        let claim = crate::private_file::create_new(dest).map_err(io(dest))?;
+        drop(claim);
         let file_name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let temporary = dest.with_file_name(format!(".{file_name}.partial-{}", std::process::id()));
-        let reader = self.read()?;
-        let position = reader.head_position()?;
-        let chain_head = reader.chain_head()?.map(|(_, h)| h);
-        let result = write_copy(&reader, &temporary)
-            .and_then(|()| fs::rename(&temporary, dest).map_err(io(dest)))
-            .and_then(|()| sync_parent(dest));
-        if result.is_err() {
-            let _ = fs::remove_file(&temporary);
+        let result = (|| {
+            let reader = self.read()?;
+            let position = reader.head_position()?;
+            let chain_head = reader.chain_head()?.map(|(_, h)| h);
+            write_copy(&reader, &temporary)?;
+            drop(reader);
+            // Over the claimed (empty, owner-only) file: a rename replaces whatever is at the
+            // name itself, a symbolic link included, and never follows one.
+            fs::rename(&temporary, dest).map_err(io(dest))?;
+            sync_parent(dest)?;
+            Ok((position, chain_head))
+        })();
+        match result {
+            Ok((position, chain_head)) => Ok(CopyInfo {
+                path: dest.to_owned(),
+                position,
+                chain_head,
+            }),
+            Err(e) => {
+                let _ = fs::remove_file(&temporary);
+                let _ = fs::remove_file(dest);
+                Err(e)
+            }
         }
-        result?;
-        Ok(CopyInfo {
-            path: dest.to_owned(),
-            position,
-            chain_head,
-        })
     }
 }
 

@@ -84,8 +84,12 @@ pub enum StoreError {
         /// What was stored.
         actual: u64,
     },
-    /// Reading the file's first bytes failed.
-    #[error("cannot read {path}: {source}")]
+    /// A scratch copy (for crash recovery, an integrity check or an upgrade) could not be made;
+    /// nothing was left behind.
+    #[error(transparent)]
+    Scratch(#[from] crate::private_file::ScratchError),
+    /// Reading or writing a file failed.
+    #[error("cannot read or write {path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -172,10 +172,15 @@ impl Store {
             );
             backup = Some(copy);
         }
-        let db = Database::builder()
-            .set_cache_size(options.cache_size)
-            .create(path)
-            .map_err(|source| open_error(path, source))?;
+        let mut builder = Database::builder();
+        builder.set_cache_size(options.cache_size);
+        let db = if fresh && !path.exists() {
+            create_private(&builder, path)?
+        } else {
+            builder
+                .create(path)
+                .map_err(|source| open_error(path, source))?
+        };
         let store = Self {
             cache_size: options.cache_size,
             db: RwLock::new(db),
@@ -770,6 +775,18 @@ fn decode_directory(key: &str, value: &[u8]) -> Result<(LearnerId, LearnerRecord
     let (id, bytes) = tables::split_directory(value).ok_or_else(|| corrupt(CodecError::Empty))?;
     let record = codec::decode_learner(bytes).map_err(corrupt)?;
     Ok((LearnerId(id), record))
+}
+
+/// A new, empty redb database in a new owner-only file at `path` (see [`crate::private_file`]):
+/// created exclusively, so an existing file or a symbolic link there is refused, not opened.
+fn create_private(builder: &redb::Builder, path: &Path) -> Result<Database, StoreError> {
+    let file = crate::private_file::create_new(path).map_err(|source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    redb::backends::FileBackend::new(file)
+        .and_then(|backend| builder.create_with_backend(backend))
+        .map_err(|source| open_error(path, source))
 }
 
 fn is_missing_or_empty(path: &Path) -> Result<bool, StoreError> {

@@ -1,23 +1,30 @@
-//! Reading a database without changing it: for export and other tools that must work on a
-//! backup or a stopped server's file as it is. A file of an older store format is read through
-//! an upgraded scratch copy beside it, removed when the store is dropped.
+//! Reading a database without changing it: for export, verify and other tools that must work on
+//! a backup or a stopped server's file as it is. Two kinds of file are read through a private
+//! scratch copy beside them (owner-only, removed when the store is dropped, and removed on any
+//! failure, a full disk included) instead: one of an older store format (upgraded on the copy),
+//! and one that a process killed while writing left needing crash recovery, which redb performs
+//! on the copy exactly as `serve` would on the file. The file itself is never written.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use redb::{Database, ReadOnlyDatabase, ReadableDatabase as _};
 
 use super::{Reader, STORE_FORMAT_VERSION, Store, StoreError, StoreOptions, open_error};
+use crate::private_file::Scratch;
 
 /// A database opened read-only.
 pub struct ReadOnlyStore {
     db: Opened,
-    scratch: Option<PathBuf>,
 }
 
-/// The file itself, read-only; or the upgraded scratch copy of an older one.
+/// The file itself, read-only; or a recovered or upgraded scratch copy of it.
 enum Opened {
     File(ReadOnlyDatabase),
-    Scratch(Database),
+    /// The database is declared before its file, so it is closed before the file is removed.
+    Scratch {
+        db: Database,
+        _copy: Scratch,
+    },
 }
 
 impl ReadOnlyStore {
@@ -41,66 +48,75 @@ impl ReadOnlyStore {
         found: Option<u64>,
     ) -> Result<Self, StoreError> {
         if found.is_some_and(|f| f < STORE_FORMAT_VERSION) {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let scratch = path.with_file_name(format!(".{name}.read-{}", std::process::id()));
-            std::fs::copy(path, &scratch).map_err(|source| StoreError::Io {
-                path: scratch.clone(),
-                source,
-            })?;
-            let upgraded = (|| {
-                let db = Database::builder()
-                    .set_cache_size(options.cache_size)
-                    .create(&scratch)
-                    .map_err(|source| open_error(path, source))?;
-                let store = Store {
-                    cache_size: options.cache_size,
-                    db: std::sync::RwLock::new(db),
-                    path: path.to_owned(),
-                };
-                store.initialise(false)?;
-                Ok(store
-                    .db
-                    .into_inner()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner))
-            })();
-            return match upgraded {
-                Ok(db) => Ok(Self {
-                    db: Opened::Scratch(db),
-                    scratch: Some(scratch),
-                }),
-                Err(e) => {
-                    let _ = std::fs::remove_file(&scratch);
-                    Err(e)
-                }
-            };
+            return Ok(Self::through_scratch(path, options, "read", false)?.0);
         }
-        let db = Database::builder()
+        match Database::builder()
             .set_cache_size(options.cache_size)
             .open_read_only(path)
+        {
+            Ok(db) => Ok(Self {
+                db: Opened::File(db),
+            }),
+            Err(redb::DatabaseError::RepairAborted) => {
+                tracing::info!(
+                    path = %path.display(),
+                    "the file needs crash recovery (a process writing it was stopped): reading a \
+                     recovered scratch copy; the file itself is left as it is"
+                );
+                Ok(Self::through_scratch(path, options, "read", false)?.0)
+            }
+            Err(source) => Err(open_error(path, source)),
+        }
+    }
+
+    /// Opens a scratch copy of `path` (`.<name>.<purpose>-<pid>`): redb recovers it from a
+    /// crash if needed, checks its integrity when `check_integrity` (then the bool says whether
+    /// it was intact), and an older format is upgraded. Whatever fails, the copy is removed.
+    pub(super) fn through_scratch(
+        path: &Path,
+        options: &StoreOptions,
+        purpose: &str,
+        check_integrity: bool,
+    ) -> Result<(Self, bool), StoreError> {
+        let mut scratch = Scratch::copy_of(path, purpose)?;
+        let file = scratch.take_file().expect("a new scratch copy is open");
+        let mut db = redb::backends::FileBackend::new(file)
+            .and_then(|backend| {
+                Database::builder()
+                    .set_cache_size(options.cache_size)
+                    .create_with_backend(backend)
+            })
             .map_err(|source| open_error(path, source))?;
-        Ok(Self {
-            db: Opened::File(db),
-            scratch: None,
-        })
+        let intact = !check_integrity
+            || db
+                .check_integrity()
+                .map_err(|e| StoreError::Redb(e.into()))?;
+        let store = Store {
+            cache_size: options.cache_size,
+            db: std::sync::RwLock::new(db),
+            path: path.to_owned(),
+        };
+        if intact {
+            store.initialise(false)?;
+        }
+        let db = store
+            .db
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok((
+            Self {
+                db: Opened::Scratch { db, _copy: scratch },
+            },
+            intact,
+        ))
     }
 
     /// A consistent view of the store.
     pub fn read(&self) -> Result<Reader, StoreError> {
         let txn = match &self.db {
             Opened::File(db) => db.begin_read()?,
-            Opened::Scratch(db) => db.begin_read()?,
+            Opened::Scratch { db, .. } => db.begin_read()?,
         };
         Ok(Reader { txn })
-    }
-}
-
-impl Drop for ReadOnlyStore {
-    fn drop(&mut self) {
-        if let Some(scratch) = &self.scratch {
-            let _ = std::fs::remove_file(scratch);
-        }
     }
 }

@@ -80,10 +80,8 @@ pub(super) fn backup_before(
     let backup = backup_path(path, found);
     let partial = backup.with_extension("partial");
     let written = (|| {
-        fs::copy(path, &partial).map_err(io(&partial))?;
-        File::open(&partial)
-            .and_then(|f| f.sync_all())
-            .map_err(io(&partial))?;
+        // Owner-only and synced; `fs::copy` would carry over the old file's mode.
+        crate::private_file::copy_new(path, &partial).map_err(io(&partial))?;
         fs::rename(&partial, &backup).map_err(io(&backup))?;
         if let Some(parent) = backup.parent().filter(|p| !p.as_os_str().is_empty()) {
             File::open(parent)

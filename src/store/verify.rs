@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use redb::{Database, ReadableTable};
+use redb::ReadableTable;
 use uuid::Uuid;
 
 use super::codec;
@@ -218,42 +218,16 @@ impl Walk {
     }
 }
 
-/// redb's own page-level check. It rebuilds redb's allocator state and commits, so it runs on a
-/// scratch copy beside the file: verifying never changes the file verified (a backup's SHA-256
-/// in its manifest stays true).
-fn check_redb_integrity(path: &Path) -> Result<(), VerifyError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let scratch = path.with_file_name(format!(".{name}.verify-{}", std::process::id()));
-    std::fs::copy(path, &scratch).map_err(|source| StoreError::Io {
-        path: scratch.clone(),
-        source,
-    })?;
-    let outcome = (|| {
-        let mut db = Database::builder()
-            .set_cache_size(16 << 20)
-            .open(&scratch)
-            .map_err(|source| StoreError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
-        if db.check_integrity().map_err(redb_error)? {
-            Ok(())
-        } else {
-            Err(VerifyError::Damaged)
-        }
-    })();
-    let _ = std::fs::remove_file(&scratch);
-    outcome
-}
-
 /// Verifies the database at `path`, calling `progress(done, total)` now and then.
+///
+/// redb's own page-level check rebuilds redb's allocator state and commits, so it runs on a
+/// scratch copy beside the file (owner-only, removed afterwards whatever happens, a full disk
+/// included), and so does everything after it: verifying never changes the file verified (a
+/// backup's SHA-256 in its manifest stays true). A file a killed process left needing crash
+/// recovery is recovered on the copy, as `serve` would recover the file; a file of an older
+/// format is read as its upgrade leaves it (the upgrade itself refuses a broken chain).
 pub fn verify(path: &Path, progress: impl FnMut(u64, u64)) -> Result<VerifyReport, VerifyError> {
     let started = Instant::now();
-    // Opening checks that it is a rollbook database of a readable format, and refuses a file a
-    // running server holds.
     if super::is_missing_or_empty(path)? {
         return Err(VerifyError::Other(format!(
             "{} does not exist or is empty",
@@ -261,12 +235,13 @@ pub fn verify(path: &Path, progress: impl FnMut(u64, u64)) -> Result<VerifyRepor
         )));
     }
     // Read-only checks that it is a rollbook database of a readable format; a database a
-    // server holds, or one that needs crash recovery, is refused without being touched.
-    let found = super::precheck_existing(path, &StoreOptions::default())?;
-    check_redb_integrity(path)?;
-    // Read-only; a file of an older format is read as its upgrade leaves it, through an
-    // upgraded scratch copy (the upgrade itself refuses a broken chain).
-    let store = ReadOnlyStore::open_checked(path, &StoreOptions::default(), found)?;
+    // server holds is refused without being touched.
+    super::precheck_existing(path, &StoreOptions::default())?;
+    let (store, intact) =
+        ReadOnlyStore::through_scratch(path, &StoreOptions::default(), "verify", true)?;
+    if !intact {
+        return Err(VerifyError::Damaged);
+    }
     walk(&store.read()?.txn, started, progress)
 }
 

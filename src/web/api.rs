@@ -591,40 +591,67 @@ async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BackupBody {
-    /// Absolute path on the server of the backup file to write (it must not exist).
-    out: String,
+    /// The backup's file name in the server's backup folder (`--backup-dir`).
+    #[serde(default)]
+    name: Option<String>,
+    /// The field's first name, kept for old clients: now a bare file name too (it was an
+    /// absolute path on the server, which let a request write anywhere the server could).
+    #[serde(default)]
+    out: Option<String>,
 }
 
 /// `POST /api/v1/admin/backups`: writes a consistent copy of the live database (one read
-/// transaction; the server keeps serving) to a new file on the server, verifies it, writes its
-/// manifest, and answers the manifest.
+/// transaction; the server keeps serving) to a new file of the given name in the backup folder,
+/// verifies it, writes its manifest, and answers the manifest. Nothing outside the backup
+/// folder is ever looked at, so the answer tells nothing about other paths.
 async fn create_backup(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiJson(body): ApiJson<BackupBody>,
 ) -> Result<Response, ApiError> {
-    let out = std::path::PathBuf::from(body.out.trim());
-    if !out.is_absolute() {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "out: must be an absolute path on the server",
-        ));
-    }
-    if out.exists() {
+    let Some(dir) = state.last_backup.dir().map(std::path::Path::to_owned) else {
         return Err(ApiError {
             status: StatusCode::CONFLICT,
-            code: "exists",
-            message: format!("{} exists; a backup never overwrites a file", out.display()),
+            code: "backup_dir_not_configured",
+            message: "this server has no backup folder: start it with --backup-dir DIR (or \
+                      ROLLBOOK_BACKUP_DIR=DIR), then name the backup file with \
+                      {\"name\": \"FILE\"}; backups on request go only there"
+                .to_owned(),
         });
-    }
-    tracing::info!(by = %principal.name, out = %out.display(), "backup requested");
+    };
+    let raw = match (body.name, body.out) {
+        (Some(name), None) | (None, Some(name)) => name,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "name: give the backup's file name as name (or out), not both",
+            ));
+        }
+        (None, None) => String::new(),
+    };
+    let name = crate::backup::BackupName::parse(&raw)
+        .map_err(|e| ApiError::bad_request("invalid_field", format!("name: {e}")))?;
+    tracing::info!(by = %principal.name, %name, dir = %dir.display(), "backup requested");
     let (store, now) = (state.store.clone(), state.clock.now());
-    let outcome = tokio::task::spawn_blocking(move || crate::backup::backup(&store, &out, now))
-        .await
-        .map_err(|e| ApiError::internal("backup task failed", &e))?;
-    crate::backup::record(&state.last_backup, &outcome);
+    let wanted = name.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || crate::backup::backup_into(&store, &dir, &wanted, now))
+            .await
+            .map_err(|e| ApiError::internal("backup task failed", &e))?;
+    // A name already taken is the request's mistake, not a failed backup.
+    if !matches!(outcome, Err(crate::backup::BackupError::Exists { .. })) {
+        crate::backup::record(&state.last_backup, &outcome);
+    }
     match outcome {
         Ok(manifest) => Ok((StatusCode::CREATED, Json(json!(manifest))).into_response()),
+        Err(crate::backup::BackupError::Exists { .. }) => Err(ApiError {
+            status: StatusCode::CONFLICT,
+            code: "exists",
+            message: format!(
+                "the backup folder already holds {name} or {name}.manifest.json; a backup never \
+                 overwrites a file: choose another name"
+            ),
+        }),
         Err(e) => {
             tracing::error!("backup failed: {e:#}");
             Err(ApiError {

@@ -68,7 +68,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Cookie flags and the origin forms must come from.
     pub cookies: CookiePolicy,
-    /// The last backup this server made (on request or on schedule).
+    /// The backup folder (`--backup-dir`) and the last backup this server made (on request or
+    /// on schedule).
     pub last_backup: crate::backup::LastBackup,
     /// Operational counters and histograms, served at `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,

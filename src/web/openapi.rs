@@ -376,9 +376,12 @@ fn operations() -> Vec<Operation> {
             path: "/api/v1/admin/backups",
             id: "createBackup",
             summary: "Back up the database",
-            description: "Writes a consistent copy of the live database to a new file on the \
-                          server, verifies it, writes its manifest beside it, and answers the \
-                          manifest. The server keeps serving meanwhile.",
+            description: "Writes a consistent copy of the live database to a new file of the \
+                          given name in the server's backup folder (`--backup-dir`), verifies \
+                          it, writes its manifest beside it, and answers the manifest. The \
+                          server keeps serving meanwhile. Both files are created owner-only \
+                          (0600) and exclusively: an existing file or a symbolic link at either \
+                          name is refused, never overwritten or followed.",
             command: false,
             if_match: false,
             parameters: vec![],
@@ -391,7 +394,12 @@ fn operations() -> Vec<Operation> {
             errors: errors(&[
                 AUTH,
                 BODY,
-                &[(409, "exists"), (500, "backup_failed"), (500, "internal")],
+                &[
+                    (409, "exists"),
+                    (409, "backup_dir_not_configured"),
+                    (500, "backup_failed"),
+                    (500, "internal"),
+                ],
             ]),
         },
         Operation {
@@ -665,8 +673,9 @@ fn schemas() -> Value {
         "CapacityChange": body(&["capacity"], json!({
             "capacity": seats(),
         })),
-        "BackupRequest": body(&["out"], json!({
-            "out": {"type": "string", "description": "Absolute path on the server of the backup file to write; it must not exist."},
+        "BackupRequest": body(&[], json!({
+            "name": {"type": "string", "minLength": 1, "maxLength": crate::backup::MAX_NAME_LEN, "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]*$", "description": "The backup's file name in the server's backup folder (`--backup-dir`); not a path. It must not exist, nor `<name>.manifest.json`. Give `name` or `out`."},
+            "out": {"type": "string", "minLength": 1, "maxLength": crate::backup::MAX_NAME_LEN, "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]*$", "description": "The same as `name` (the field's first name, kept for old clients). Once an absolute path on the server; now a bare file name in the backup folder."},
         })),
         "Created": answer(json!({"id": uuid(), "version": count(), "position": count()})),
         "Enrolled": answer(json!({

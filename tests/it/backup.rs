@@ -20,8 +20,18 @@ fn sha256(path: &Path) -> String {
     rollbook::store::chain::show(&digest)
 }
 
+/// Configures backups into the database's own folder (`--backup-dir`), where tests find them
+/// as `app.db.with_file_name(NAME)`.
+pub fn backups_beside_the_database(config: &mut rollbook::app::AppConfig) {
+    config.backup = Some(Schedule {
+        dir: config.db.parent().expect("a folder").to_owned(),
+        every: jiff::SignedDuration::from_hours(6),
+        keep: 14,
+    });
+}
+
 async fn busy_app() -> (TestApp, String) {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(backups_beside_the_database).await;
     let id = app.create_cohort("Backed up", 2).await;
     for l in ["ana", "ben", "cy"] {
         app.enroll(&id, l).await;
@@ -32,17 +42,17 @@ async fn busy_app() -> (TestApp, String) {
 #[tokio::test]
 async fn an_admin_backs_up_the_live_database_through_the_api() {
     let (app, id) = busy_app().await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("copy.redb");
+    let out = app.db.with_file_name("copy.redb");
     let (admin, _) = app.signed_in(Role::Admin).await;
     let response = admin
         .post(app.url("/api/v1/admin/backups"))
-        .json(&json!({"out": out}))
+        .json(&json!({"name": "copy.redb"}))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
     let manifest: Manifest = response.json().await.unwrap();
+    assert_eq!(manifest.file, out);
     assert_eq!(manifest.position, 4);
     assert!(manifest.verified);
     assert_eq!(manifest.sha256, sha256(&out));
@@ -75,36 +85,288 @@ async fn an_admin_backs_up_the_live_database_through_the_api() {
         .unwrap();
     assert!(page.contains("Last verified backup"), "{page}");
 
-    // Never over an existing file, only absolute paths, only admins.
-    let again = admin
-        .post(app.url("/api/v1/admin/backups"))
-        .json(&json!({"out": out}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 409);
-    let relative = admin
+    // The field's first name, `out`, still works for a bare file name.
+    let by_out = admin
         .post(app.url("/api/v1/admin/backups"))
         .json(&json!({"out": "copy2.redb"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(relative.status(), 400);
+    assert_eq!(by_out.status(), 201);
+    assert_eq!(
+        verify(&app.db.with_file_name("copy2.redb"), |_, _| {})
+            .unwrap()
+            .events,
+        5
+    );
+
+    // Never over an existing file, only admins.
+    let again = admin
+        .post(app.url("/api/v1/admin/backups"))
+        .json(&json!({"name": "copy.redb"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    assert_eq!(error_code(again).await, "exists");
     let staff = app
         .client
         .post(app.url("/api/v1/admin/backups"))
-        .json(&json!({"out": dir.path().join("x.redb")}))
+        .json(&json!({"name": "x.redb"}))
         .send()
         .await
         .unwrap();
     assert_eq!(staff.status(), 403);
+    assert!(!app.db.with_file_name("x.redb").exists());
+}
+
+async fn error_code(response: reqwest::Response) -> String {
+    let body: Value = response.json().await.unwrap();
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_backup_request_cannot_name_a_path_outside_the_backup_folder() {
+    let (app, _) = busy_app().await;
+    let backups = app.db.parent().unwrap().to_owned();
+    let before = names_in(&backups);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let target = elsewhere.path().join("authorized_keys");
+    let attacks = [
+        "../x".to_owned(),
+        "..".to_owned(),
+        target.display().to_string(),
+        "/etc/passwd".to_owned(),
+        "/nonexistent/dir/x.redb".to_owned(),
+        "a/b".to_owned(),
+        "a\\b".to_owned(),
+        "x.redb\nssh-ed25519 AAAA attacker".to_owned(),
+        "x.redb\u{0}".to_owned(),
+        ".hidden.redb".to_owned(),
+        " x.redb".to_owned(),
+        "x".repeat(rollbook::backup::MAX_NAME_LEN + 1),
+        String::new(),
+    ];
+    let mut messages = Vec::new();
+    for field in ["name", "out"] {
+        for attack in &attacks {
+            let response = admin
+                .post(app.url("/api/v1/admin/backups"))
+                .json(&json!({ field: attack }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 400, "{field}: {attack:?}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(
+                body["error"]["code"], "invalid_field",
+                "{field}: {attack:?}"
+            );
+            messages.push(body["error"]["message"].as_str().unwrap().to_owned());
+        }
+    }
+    // A path that exists and one that does not get the very same answer.
+    let at = |attack: &str| attacks.iter().position(|a| a == attack).unwrap();
+    assert_eq!(
+        messages[at("/etc/passwd")],
+        messages[at("/nonexistent/dir/x.redb")]
+    );
+    assert!(
+        !target.exists(),
+        "nothing was written outside the backup folder"
+    );
+    assert_eq!(names_in(elsewhere.path()), Vec::<String>::new());
+    assert_eq!(
+        names_in(&backups),
+        before,
+        "nothing was written in the backup folder"
+    );
+    // Both fields at once are refused too.
+    let both = admin
+        .post(app.url("/api/v1/admin/backups"))
+        .json(&json!({"name": "a.redb", "out": "b.redb"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), 400);
+}
+
+#[tokio::test]
+async fn a_backup_never_overwrites_or_follows_a_symbolic_link_at_either_name() {
+    let (app, _) = busy_app().await;
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let elsewhere = tempfile::tempdir().unwrap();
+    let victim = elsewhere.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    let dangling = elsewhere.path().join("created-through-a-link");
+    let backups = app.db.parent().unwrap().to_owned();
+    // A symbolic link planted at the manifest's name, to an existing file and to a new one; at
+    // the backup's own name; and an existing file.
+    std::os::unix::fs::symlink(&victim, backups.join("a.redb.manifest.json")).unwrap();
+    std::os::unix::fs::symlink(&dangling, backups.join("b.redb.manifest.json")).unwrap();
+    std::os::unix::fs::symlink(&victim, backups.join("c.redb")).unwrap();
+    std::fs::write(backups.join("d.redb"), b"someone's file").unwrap();
+    std::fs::write(backups.join("e.redb.manifest.json"), b"someone's manifest").unwrap();
+    let before = names_in(&backups);
+    for name in ["a.redb", "b.redb", "c.redb", "d.redb", "e.redb"] {
+        let response = admin
+            .post(app.url("/api/v1/admin/backups"))
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 409, "{name}");
+        assert_eq!(error_code(response).await, "exists", "{name}");
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(!dangling.exists(), "a dangling link was not followed");
+    assert_eq!(
+        std::fs::read(backups.join("d.redb")).unwrap(),
+        b"someone's file"
+    );
+    assert_eq!(
+        std::fs::read(backups.join("e.redb.manifest.json")).unwrap(),
+        b"someone's manifest"
+    );
+    assert_eq!(names_in(&backups), before, "nothing was created or removed");
+    assert!(
+        std::fs::symlink_metadata(backups.join("a.redb.manifest.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the planted link is left as it was"
+    );
+
+    // The offline CLI, which takes a path, refuses the same way.
+    let (_dir, db, _, _) = app.stop().await;
+    for name in ["a.redb", "b.redb", "c.redb", "d.redb"] {
+        let refused = Command::new(BIN)
+            .args(["backup", "--out"])
+            .arg(backups.join(name))
+            .arg("--db")
+            .arg(&db)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(!refused.status.success(), "{name}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("already exists"),
+            "{name}: {}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    // Nor does an export.
+    for name in ["c.redb", "d.redb", "b.redb.manifest.json"] {
+        let refused = Command::new(BIN)
+            .args(["export", "--out"])
+            .arg(backups.join(name))
+            .arg("--db")
+            .arg(&db)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(!refused.status.success(), "{name}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("already exists"),
+            "{name}: {}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(!dangling.exists(), "a dangling link was not followed");
+    assert_eq!(names_in(&backups), before, "nothing was created or removed");
+}
+
+#[tokio::test]
+async fn without_a_backup_folder_the_endpoint_says_how_to_configure_one() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let response = admin
+        .post(app.url("/api/v1/admin/backups"))
+        .json(&json!({"name": "x.redb"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "backup_dir_not_configured");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--backup-dir"),
+        "{body}"
+    );
+    assert_eq!(names_in(app.db.parent().unwrap()), ["rollbook.redb"]);
+}
+
+#[tokio::test]
+async fn backups_and_manifests_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (app, _) = busy_app().await;
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let response = admin
+        .post(app.url("/api/v1/admin/backups"))
+        .json(&json!({"name": "online.redb"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let (_dir, db, _, _) = app.stop().await;
+    let offline = db.with_file_name("offline.redb");
+    let offline_run = Command::new(BIN)
+        .args(["backup", "--out"])
+        .arg(&offline)
+        .arg("--db")
+        .arg(&db)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        offline_run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offline_run.stderr)
+    );
+    let store = Store::open(&db, &StoreOptions::default()).unwrap();
+    let schedule = Schedule {
+        dir: db.with_file_name("scheduled"),
+        every: jiff::SignedDuration::from_hours(6),
+        keep: 2,
+    };
+    let scheduled = scheduled_backup(&store, &schedule, ts(NOW)).unwrap();
+    for file in [db.with_file_name("online.redb"), offline, scheduled.file] {
+        for path in [manifest_path(&file), file] {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", path.display());
+        }
+    }
+    let mode = std::fs::metadata(&schedule.dir)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700, "the backup folder it created");
 }
 
 #[tokio::test]
 async fn the_cli_backs_up_through_the_server_or_from_a_stopped_database() {
     let (app, _) = busy_app().await;
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("cli.redb");
+    let out = app.db.with_file_name("cli.redb");
     let server = format!("http://{}", app.addr);
     let admin_token = app.credentials.token(Role::Admin).to_owned();
     let run = |args: Vec<String>| {
@@ -116,10 +378,30 @@ async fn the_cli_backs_up_through_the_server_or_from_a_stopped_database() {
                 .unwrap()
         })
     };
+    // With --server, --out names a file in the server's backup folder; a path is refused
+    // before anything is sent.
+    let path = run(vec![
+        "backup".into(),
+        "--out".into(),
+        dir.path().join("cli.redb").display().to_string(),
+        "--server".into(),
+        server.clone(),
+        "--token".into(),
+        admin_token.clone(),
+    ])
+    .await
+    .unwrap();
+    assert!(!path.status.success());
+    assert!(
+        String::from_utf8_lossy(&path.stderr).contains("file name in the server's backup folder"),
+        "{}",
+        String::from_utf8_lossy(&path.stderr)
+    );
+    assert!(!dir.path().join("cli.redb").exists());
     let online = run(vec![
         "backup".into(),
         "--out".into(),
-        out.display().to_string(),
+        "cli.redb".into(),
         "--server".into(),
         server.clone(),
         "--token".into(),
@@ -140,7 +422,7 @@ async fn the_cli_backs_up_through_the_server_or_from_a_stopped_database() {
     let refused = run(vec![
         "backup".into(),
         "--out".into(),
-        dir.path().join("viewer.redb").display().to_string(),
+        "viewer.redb".into(),
         "--server".into(),
         server,
         "--token".into(),
@@ -201,11 +483,11 @@ async fn scheduled_backups_rotate_keeping_the_newest() {
 async fn restore_verifies_first_refuses_a_running_server_and_keeps_the_replaced_file() {
     let (app, id) = busy_app().await;
     let dir = tempfile::tempdir().unwrap();
-    let backup = dir.path().join("b.redb");
+    let backup = app.db.with_file_name("b.redb");
     let (admin, _) = app.signed_in(Role::Admin).await;
     let made = admin
         .post(app.url("/api/v1/admin/backups"))
-        .json(&json!({"out": backup}))
+        .json(&json!({"name": "b.redb"}))
         .send()
         .await
         .unwrap();
@@ -280,5 +562,4 @@ async fn restore_verifies_first_refuses_a_running_server_and_keeps_the_replaced_
         .unwrap();
     assert!(!busy.status.success());
     assert!(String::from_utf8_lossy(&busy.stderr).contains("stop the server before restoring"));
-    let _: Option<Value> = None;
 }

@@ -51,7 +51,13 @@ async fn lenas_history() -> (TestApp, String, (u64, [u8; 32])) {
         );
     }
     let head = verify(&db, |_, _| {}).unwrap().chain_head.unwrap();
-    let mut app = TestApp::spawn_on(db, clock, credentials).await;
+    let mut app = TestApp::spawn_on_with(
+        db,
+        clock,
+        credentials,
+        crate::backup::backups_beside_the_database,
+    )
+    .await;
     app.keep(dir.unwrap());
     (app, cohort, head)
 }
@@ -181,7 +187,7 @@ async fn an_admin_erases_a_learner_and_no_trace_of_them_is_left_in_the_file_or_a
     let backup = app.db.with_file_name("after-erasure.redb");
     let response = admin
         .post(app.url("/api/v1/admin/backups"))
-        .json(&json!({"out": backup}))
+        .json(&json!({"name": "after-erasure.redb"}))
         .send()
         .await
         .unwrap();

@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod demo;
 mod erasure;
+mod file_modes;
 mod generate;
 mod hardening;
 mod helpers;

@@ -172,7 +172,7 @@ impl Checker<'_> {
 
 #[tokio::test]
 async fn every_operation_answers_as_the_document_declares() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(crate::backup::backups_beside_the_database).await;
     let anonymous = app.anonymous();
     let (admin, _) = app.signed_in(Role::Admin).await;
     let staff = app.client.clone();
@@ -463,14 +463,12 @@ async fn administer(c: &mut Checker<'_>, admin: &Client, staff: &Client) {
         200,
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("spec.redb");
     let backups = "/api/v1/admin/backups";
     c.call(
         admin,
         post.clone(),
         (backups, backups),
-        Some(json!({"out": out})),
+        Some(json!({"name": "spec.redb"})),
         &[],
         201,
     )
@@ -479,7 +477,7 @@ async fn administer(c: &mut Checker<'_>, admin: &Client, staff: &Client) {
         admin,
         post.clone(),
         (backups, backups),
-        Some(json!({"out": out})),
+        Some(json!({"name": "spec.redb"})),
         &[],
         409,
     )

@@ -235,3 +235,182 @@ async fn the_verify_command_summarises_or_fails_with_the_position() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// After a crash: `verify` and `export` recover on a scratch copy, never on the file, and never
+// leave a scratch copy behind.
+// ---------------------------------------------------------------------------------------------
+
+/// A database that a `rollbook serve` killed with SIGKILL after a few acknowledged commands left
+/// needing crash recovery. Returns its folder (kept alive) and path.
+async fn killed_server_file() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("killed.redb");
+    let path = db.clone();
+    let token = tokio::task::spawn_blocking(move || crate::crash::staff_token(&path))
+        .await
+        .unwrap();
+    let path = db.clone();
+    let mut server = tokio::task::spawn_blocking(move || crate::crash::ServerProcess::start(&path))
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let created = client
+        .post(server.url("/api/v1/cohorts"))
+        .bearer_auth(&token)
+        // The binary runs on the system clock: deadlines far ahead.
+        .json(&json!({
+            "name": "Crashed",
+            "course": "KILL-9",
+            "instructor": "Ada Lovelace",
+            "capacity": 2,
+            "starts_at": "2099-03-15T09:00:00Z",
+            "enrollment_deadline": "2099-03-10T00:00:00Z",
+            "withdrawal_deadline": "2099-03-20T00:00:00Z",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let id = created.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!id.is_empty());
+    let enrolled = client
+        .post(server.url(&format!("/api/v1/cohorts/{id}/enrollments")))
+        .bearer_auth(&token)
+        .json(&json!({"learner": "ana@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrolled.status(), 200, "{}", enrolled.text().await.unwrap());
+    server.kill_9();
+    // The precondition: the file needs crash recovery, which a read-only open refuses (and
+    // which made `verify` and `export` fail with "Database repair aborted").
+    assert!(
+        matches!(
+            redb::Database::builder().open_read_only(&db),
+            Err(redb::DatabaseError::RepairAborted)
+        ),
+        "the killed server's file needs crash recovery"
+    );
+    (dir, db)
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs the real binary with `args`.
+fn rollbook(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rollbook"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn verify_and_export_recover_a_killed_servers_file_on_a_scratch_copy() {
+    let (dir, db) = killed_server_file().await;
+    let before = std::fs::read(&db).unwrap();
+
+    let verified = rollbook(&["verify".as_ref(), "--db".as_ref(), db.as_os_str()]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let summary = String::from_utf8_lossy(&verified.stdout);
+    assert!(summary.contains("OK — 2 events, 1 cohorts"), "{summary}");
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "verify left the file as it was"
+    );
+
+    let out = dir.path().join("export.jsonl");
+    let exported = rollbook(&[
+        "export".as_ref(),
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let lines = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    assert!(lines.contains("ana@example.org"), "{lines}");
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "export left the file as it was"
+    );
+    assert_eq!(
+        names_in(dir.path()),
+        ["export.jsonl", "killed.redb"],
+        "no scratch copy is left behind"
+    );
+
+    // And the server still recovers the very same file, with nothing lost.
+    let store = Store::open(&db, &StoreOptions::default()).unwrap();
+    assert_eq!(store.read().unwrap().head_position().unwrap(), 2);
+}
+
+/// Runs the real binary with a file-size limit of at most 16 KiB (`ulimit -f`, SIGXFSZ ignored so the
+/// write fails with EFBIG instead of killing it): a disk that fills up during the scratch copy.
+fn rollbook_on_a_full_disk(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new("/bin/sh")
+        .arg("-c")
+        // dash counts `ulimit -f` in 512-byte blocks, bash in KiB: at most 16 KiB either way.
+        .arg(r#"trap '' XFSZ; ulimit -f 16; exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_rollbook"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_scratch_copy_that_fills_the_disk_is_removed_with_a_clear_message() {
+    let (dir, db) = killed_server_file().await;
+    assert!(
+        std::fs::metadata(&db).unwrap().len() > 32 << 10,
+        "the file is larger than the limit, so the copy fails part-way"
+    );
+    let before = std::fs::read(&db).unwrap();
+    for command in ["verify", "export"] {
+        let failed = rollbook_on_a_full_disk(&[command.as_ref(), "--db".as_ref(), db.as_os_str()]);
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(!failed.status.success(), "{command}: {stderr}");
+        assert_eq!(
+            names_in(dir.path()),
+            ["killed.redb"],
+            "{command}: the partial scratch copy was removed; {stderr}"
+        );
+        assert!(
+            stderr.contains("cannot make the scratch copy") && stderr.contains("it was removed"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            std::fs::read(&db).unwrap() == before,
+            "{command}: file unchanged"
+        );
+    }
+    // The same file, with room to copy it, verifies.
+    let verified = rollbook(&["verify".as_ref(), "--db".as_ref(), db.as_os_str()]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
