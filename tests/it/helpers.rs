@@ -209,6 +209,46 @@ impl TestApp {
         (client, csrf_of(&home))
     }
 
+    /// A client signed in as `role` by session cookie only (no bearer token), as a browser is,
+    /// and its session's CSRF token.
+    pub async fn page_client(&self, role: Role) -> (reqwest::Client, String) {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let login = client
+            .post(self.url("/login"))
+            .form(&[
+                ("name", role.as_str()),
+                ("password", &password_of(role)),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(login.status(), 303, "login as {role}");
+        let home = client.get(self.url("/")).send().await.expect("home");
+        assert_eq!(home.status(), 200, "home page as {role}");
+        let home = home.text().await.expect("html");
+        (client, csrf_of(&home))
+    }
+
+    /// A client that sends `role`'s bearer token only (no cookies), as a script does.
+    pub fn api_client(&self, role: Role) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let bearer = format!("Bearer {}", self.credentials.token(role));
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            bearer.parse().expect("header"),
+        );
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client")
+    }
+
     /// Stops the server gracefully (waiting for the writer to finish) and hands back what is
     /// needed to start it again on the same database.
     pub async fn stop(mut self) -> (Option<TempDir>, PathBuf, Arc<FixedClock>, Credentials) {
