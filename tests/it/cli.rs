@@ -10,7 +10,9 @@ use rollbook::domain::Event;
 use rollbook::store::{Store, StoreOptions};
 use serde_json::{Value, json};
 
-use crate::helpers::cohort_body;
+use rollbook::auth::Role;
+
+use crate::helpers::{NOW, TestApp, cohort_body, password_of, seed, ts};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
 
@@ -349,6 +351,102 @@ fn accounts_and_tokens_are_managed_from_the_command_line() {
     assert!(disabled.status.success());
     let list = rollbook(&db, &["user", "list"], "");
     assert!(String::from_utf8_lossy(&list.stdout).contains("disabled"));
+}
+
+/// Logs in through the login form; the status (303 in, 401 refused).
+async fn login_status(app: &TestApp, name: &str, password: &str) -> u16 {
+    app.anonymous()
+        .post(app.url("/login"))
+        .form(&[("name", name), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The status of an API read with `token`.
+async fn api_status(app: &TestApp, token: &str) -> u16 {
+    app.anonymous()
+        .get(app.url("/api/v1/cohorts"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Not just exit codes: what `user passwd`, `token revoke`, and `user disable`
+/// do is what the server then enforces.
+#[tokio::test]
+async fn account_commands_take_effect_on_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("effects.redb");
+    let clock = std::sync::Arc::new(rollbook::clock::FixedClock::new(ts(NOW)));
+    let credentials = seed(&db, clock.clone());
+    let (viewer_token, admin_token, staff_token) = (
+        credentials.token(Role::Viewer).to_owned(),
+        credentials.token(Role::Admin).to_owned(),
+        credentials.token(Role::Staff).to_owned(),
+    );
+    let old_password = password_of(Role::Viewer);
+
+    // Before: every credential works.
+    let app = TestApp::spawn_on(db.clone(), clock.clone(), credentials.clone()).await;
+    assert_eq!(login_status(&app, "viewer", &old_password).await, 303);
+    assert_eq!(
+        login_status(&app, "admin", &password_of(Role::Admin)).await,
+        303
+    );
+    for token in [&viewer_token, &admin_token, &staff_token] {
+        assert_eq!(api_status(&app, token).await, 200);
+    }
+    let (viewer_session, _) = app.page_client(Role::Viewer).await;
+    let (admin_session, _) = app.page_client(Role::Admin).await;
+    app.stop().await;
+
+    let passwd = rollbook(
+        &db,
+        &["user", "passwd", "viewer", "--password-stdin"],
+        "the viewer's new password\n",
+    );
+    assert!(passwd.status.success(), "{passwd:?}");
+    let list = rollbook(&db, &["token", "list"], "");
+    let list = String::from_utf8(list.stdout).unwrap();
+    let viewer_token_id = list
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("viewer"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the viewer's token is listed: {list}"))
+        .to_owned();
+    let revoked = rollbook(&db, &["token", "revoke", &viewer_token_id], "");
+    assert!(revoked.status.success(), "{revoked:?}");
+    let disabled = rollbook(&db, &["user", "disable", "admin"], "");
+    assert!(disabled.status.success(), "{disabled:?}");
+
+    let app = TestApp::spawn_on(db.clone(), clock.clone(), credentials.clone()).await;
+    // The new password logs in; the old one no longer does.
+    assert_eq!(
+        login_status(&app, "viewer", "the viewer's new password").await,
+        303
+    );
+    assert_eq!(login_status(&app, "viewer", &old_password).await, 401);
+    // The revoked token is refused; another account's is not.
+    assert_eq!(api_status(&app, &viewer_token).await, 401);
+    assert_eq!(api_status(&app, &staff_token).await, 200);
+    // The disabled account neither logs in nor uses its token.
+    assert_eq!(
+        login_status(&app, "admin", &password_of(Role::Admin)).await,
+        401
+    );
+    assert_eq!(api_status(&app, &admin_token).await, 401);
+    // Sessions opened before end with the password change and with the disabling.
+    for (role, session) in [("viewer", &viewer_session), ("admin", &admin_session)] {
+        let home = session.get(app.url("/")).send().await.unwrap();
+        assert_eq!(home.status(), 303, "{role}'s old session");
+    }
+    app.stop().await;
 }
 
 #[test]
