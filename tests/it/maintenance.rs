@@ -156,6 +156,75 @@ async fn refused_commands_are_journaled_and_shown_where_support_looks() {
     drop(dir);
 }
 
+/// The journal's stored entries at `at`, read from the file (the server stopped).
+fn stored_journal(db: &std::path::Path) -> Vec<jiff::Timestamp> {
+    let store = Store::open(db, &StoreOptions::default()).unwrap();
+    let reader = store.read().unwrap();
+    reader
+        .journal()
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.at)
+        .collect()
+}
+
+/// Whether a learner's page shows a refusal.
+async fn shows_refusal(app: &TestApp, learner: &str) -> bool {
+    app.get(&format!("/learners/{learner}"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("enrollment_deadline_passed")
+}
+
+/// Enrolls `learner` after the deadline: refused, and journaled.
+async fn refuse(app: &TestApp, cohort: &str, learner: &str) {
+    let path = format!("/api/v1/cohorts/{cohort}/enrollments");
+    let (status, body) = app.post_json(&path, &json!({"learner": learner})).await;
+    assert_eq!(status, 422, "{body}");
+}
+
+/// The retention period (`journal_retention`, from `--journal-retention-days`) prunes the
+/// journal in the file, not only in memory: after a restart the pruned entries stay gone, and
+/// entries within the period stay.
+#[tokio::test]
+async fn the_journal_is_pruned_in_the_file_by_the_configured_retention() {
+    let thirty_days = |c: &mut rollbook::app::AppConfig| {
+        c.writer.journal_retention = jiff::SignedDuration::from_hours(24 * 30);
+    };
+    let app = TestApp::spawn_with(thirty_days).await;
+    let id = app.create_cohort("Pruned", 1).await;
+    app.enroll(&id, "ana@x.org").await;
+    app.clock.set(ts("2026-03-11T08:30:00Z"));
+    refuse(&app, &id, "ben@x.org").await;
+    assert!(shows_refusal(&app, "ben%40x.org").await);
+    // 40 days later: the next command prunes what is older than 30 days (ben's refusal), and
+    // keeps its own.
+    app.clock.set(ts("2026-04-20T00:00:00Z"));
+    refuse(&app, &id, "cy@x.org").await;
+    assert!(
+        !shows_refusal(&app, "ben%40x.org").await,
+        "pruned in memory"
+    );
+    assert!(shows_refusal(&app, "cy%40x.org").await);
+
+    let (dir, db, clock, credentials) = app.stop().await;
+    assert_eq!(
+        stored_journal(&db),
+        [ts("2026-04-20T00:00:00Z")],
+        "only the entry within the period is left in the file"
+    );
+    let again = TestApp::spawn_on_with(db, clock, credentials, thirty_days).await;
+    assert!(
+        !shows_refusal(&again, "ben%40x.org").await,
+        "the pruned entry does not come back after a restart"
+    );
+    assert!(shows_refusal(&again, "cy%40x.org").await);
+    again.stop().await;
+    drop(dir);
+}
+
 #[tokio::test]
 async fn admins_see_projection_status_and_can_rebuild_and_check_while_serving() {
     let app = TestApp::spawn().await;
