@@ -70,8 +70,14 @@ struct Server {
 
 impl Server {
     fn start(db: &std::path::Path) -> (Self, String) {
+        Self::start_with(db, &[])
+    }
+
+    /// `rollbook serve ARGS` on `db`.
+    fn start_with(db: &std::path::Path, args: &[&str]) -> (Self, String) {
         let mut child = Command::new(BIN)
             .arg("serve")
+            .args(args)
             .env("ROLLBOOK_DB", db)
             .env("ROLLBOOK_LISTEN", "127.0.0.1:0")
             .env("NO_COLOR", "1")
@@ -237,6 +243,183 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
             "{learner} at {position}"
         );
     }
+}
+
+/// Stops a server with SIGTERM and waits for it to exit cleanly.
+async fn stop(server: Server) {
+    server.terminate();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        server.child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+/// What one run of the binary showed.
+struct FlagRun {
+    /// The status of a page asked with a session 40 days idle.
+    old_session: u16,
+    /// Whether the new-cohort form names Europe/Lisbon.
+    lisbon: bool,
+    /// The snapshot versions of the cohort the run made.
+    snapshots: Vec<u64>,
+    /// When the journal's entries (in the file, after the run) were refused.
+    journal: Vec<jiff::Timestamp>,
+}
+
+/// Serves a copy of `db` with `args`; asks a page with `session`; creates a cohort and enrolls
+/// three learners with `token`; stops, and reads the file.
+async fn flag_run(
+    db: &std::path::Path,
+    args: &[&str],
+    session: &reqwest::Client,
+    token: &str,
+) -> FlagRun {
+    let (server, addr) = Server::start_with(db, args);
+    let old_session = session
+        .get(format!("http://{addr}/"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    // A fresh session for the zone check (the old one may be expired).
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = browser
+        .post(format!("http://{addr}/login"))
+        .form(&[("name", "staff"), ("password", &password_of(Role::Staff))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let form = browser
+        .get(format!("http://{addr}/cohorts/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("All times are shown in"), "{form}");
+    let lisbon = form.contains("All times are shown in Europe/Lisbon.");
+
+    let api = reqwest::Client::new();
+    let mut body = cohort_body("Flags", 10);
+    body["starts_at"] = json!("2099-03-15T09:00:00Z");
+    body["enrollment_deadline"] = json!("2099-03-10T00:00:00Z");
+    body["withdrawal_deadline"] = json!("2099-03-20T00:00:00Z");
+    let created = api
+        .post(format!("http://{addr}/api/v1/cohorts"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id: Value = created.json().await.unwrap();
+    let id = id["id"].as_str().unwrap().to_owned();
+    for learner in ["ana@x.org", "ben@x.org", "cy@x.org"] {
+        let enrolled = api
+            .post(format!("http://{addr}/api/v1/cohorts/{id}/enrollments"))
+            .bearer_auth(token)
+            .json(&json!({"learner": learner}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(enrolled.status(), 200);
+    }
+    stop(server).await;
+
+    let store = Store::open(db, &StoreOptions::default()).unwrap();
+    let reader = store.read().unwrap();
+    let cohort = rollbook::domain::CohortId(uuid::Uuid::parse_str(&id).unwrap());
+    FlagRun {
+        old_session,
+        lisbon,
+        snapshots: reader.snapshot_versions(cohort).unwrap(),
+        journal: reader
+            .journal()
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.at)
+            .collect(),
+    }
+}
+
+/// The serve flags reach the server: `--session-idle-hours`, `--snapshot-every` (0 writes no
+/// snapshot), `--journal-retention-days` and `--timezone`, each against the same file served
+/// with the defaults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_flags_are_wired_through_to_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("flags.redb");
+    // The binary runs on the system clock: prepare the file 40 days in its past.
+    let start =
+        jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - 40 * 86_400).unwrap();
+    let clock = std::sync::Arc::new(rollbook::clock::FixedClock::new(start));
+    let credentials = seed(&db, clock.clone());
+    let app = TestApp::spawn_on(db.clone(), clock.clone(), credentials.clone()).await;
+    let (session, _) = app.page_client(Role::Staff).await;
+    let mut body = cohort_body("Past", 5);
+    body["enrollment_deadline"] = json!(start + jiff::SignedDuration::from_hours(24));
+    body["starts_at"] = json!(start + jiff::SignedDuration::from_hours(48));
+    body["withdrawal_deadline"] = json!(start + jiff::SignedDuration::from_hours(72));
+    let (status, created) = app.post_json("/api/v1/cohorts", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let refused_at = start + jiff::SignedDuration::from_hours(48);
+    app.clock.set(refused_at);
+    let (status, _) = app
+        .post_json(
+            &format!(
+                "/api/v1/cohorts/{}/enrollments",
+                created["id"].as_str().unwrap()
+            ),
+            &json!({"learner": "late@x.org"}),
+        )
+        .await;
+    assert_eq!(status, 422, "journaled");
+    app.stop().await;
+    let defaults_db = dir.path().join("defaults.redb");
+    std::fs::copy(&db, &defaults_db).unwrap();
+    let token = credentials.token(Role::Staff);
+
+    let defaults = flag_run(&defaults_db, &["--snapshot-every", "2"], &session, token).await;
+    let flagged = flag_run(
+        &db,
+        &[
+            "--snapshot-every",
+            "0",
+            "--session-idle-hours",
+            "2000",
+            "--journal-retention-days",
+            "30",
+            "--timezone",
+            "Europe/Lisbon",
+        ],
+        &session,
+        token,
+    )
+    .await;
+
+    // 40 idle days: past the default 12 hours, within 2000 hours.
+    assert_eq!(defaults.old_session, 303, "expired by default");
+    assert_eq!(flagged.old_session, 200, "--session-idle-hours 2000");
+    assert!(!defaults.lisbon && flagged.lisbon, "--timezone");
+    assert_eq!(defaults.snapshots, [2, 4], "--snapshot-every 2");
+    assert!(
+        flagged.snapshots.is_empty(),
+        "--snapshot-every 0: {:?}",
+        flagged.snapshots
+    );
+    // The 38-day-old refusal: kept for 365 days by default, pruned (in the file) after 30.
+    assert_eq!(defaults.journal, [refused_at]);
+    assert_eq!(flagged.journal, []);
 }
 
 /// Runs `rollbook ARGS --db DB` with `stdin` as standard input.
