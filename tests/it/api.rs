@@ -1173,3 +1173,96 @@ async fn the_feed_never_runs_ahead_of_the_projections() {
     assert_eq!(feed["head"], 2);
     assert_eq!(feed["events"][1]["data"]["learner"], "hidden@x.org");
 }
+
+/// A clock that, while armed, panics when the writer thread reads it: the way to make the
+/// writer fail as a bug in it would (nothing an input can do), to see what clients are told.
+struct WriterFault {
+    time: rollbook::clock::FixedClock,
+    panics_left: std::sync::atomic::AtomicU32,
+}
+
+impl rollbook::clock::Clock for WriterFault {
+    fn now(&self) -> jiff::Timestamp {
+        use std::sync::atomic::Ordering;
+        let in_writer = std::thread::current().name() == Some("rollbook-writer");
+        if in_writer
+            && self
+                .panics_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            panic!("injected writer fault");
+        }
+        self.time.now()
+    }
+}
+
+/// The error codes of a failing writer, provoked: a panic while deciding is a 500 `internal`
+/// for that command (and the writer goes on); a writer that has stopped answers commands with
+/// 503 `shutting_down`, pages with 503, and `/healthz` with 503 `writer_stopped`.
+#[tokio::test]
+async fn a_failing_writer_answers_internal_then_shutting_down_and_writer_stopped() {
+    use std::sync::atomic::Ordering;
+    let fault = std::sync::Arc::new(WriterFault {
+        time: rollbook::clock::FixedClock::new(ts(NOW)),
+        panics_left: std::sync::atomic::AtomicU32::new(0),
+    });
+    let clock = fault.clone();
+    let app = TestApp::spawn_with(move |c| c.clock = clock).await;
+    let id = app.create_cohort("Faulty", 5).await;
+    let path = format!("/api/v1/cohorts/{id}/enrollments");
+    let bodies: Vec<Value> = ["ana@x.org", "ben@x.org", "cy@x.org", "dee@x.org"]
+        .iter()
+        .map(|l| json!({"learner": l}))
+        .collect();
+    let enroll = |learner: &str| {
+        let body = bodies.iter().find(|b| b["learner"] == learner).unwrap();
+        app.post_json(&path, body)
+    };
+
+    // One panic while deciding: that command fails with `internal`, nothing is written, and
+    // the writer takes the next one.
+    fault.panics_left.store(1, Ordering::SeqCst);
+    let (status, body) = enroll("ana@x.org").await;
+    assert_eq!((status, error_code(&body)), (500, "internal"), "{body}");
+    assert!(
+        !body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("injected"),
+        "no internals leak: {body}"
+    );
+    let (status, health) = app.get_json("/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    assert_eq!(enroll("ben@x.org").await.0, 200);
+    assert_eq!(keys(&app.cohort(&id).await, "enrolled"), ["ben@x.org"]);
+
+    // Panics past the protected part: the writer thread dies.
+    fault.panics_left.store(u32::MAX, Ordering::SeqCst);
+    let (status, body) = enroll("cy@x.org").await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (503, "shutting_down"),
+        "{body}"
+    );
+    let (status, body) = enroll("dee@x.org").await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (503, "shutting_down"),
+        "{body}"
+    );
+    let (status, health) = app.get_json("/healthz").await;
+    assert_eq!(status, 503, "{health}");
+    assert_eq!(health["status"], "writer_stopped", "{health}");
+    let page = app
+        .post_form(
+            &format!("/cohorts/{id}/enroll"),
+            &[("learner", "eve@x.org")],
+        )
+        .await;
+    assert_eq!(page.status(), 503);
+    // Reads still work, and show nothing of the refused commands.
+    assert_eq!(keys(&app.cohort(&id).await, "enrolled"), ["ben@x.org"]);
+    fault.panics_left.store(0, Ordering::SeqCst);
+    app.stop().await;
+}
