@@ -1266,3 +1266,47 @@ async fn a_failing_writer_answers_internal_then_shutting_down_and_writer_stopped
     fault.panics_left.store(0, Ordering::SeqCst);
     app.stop().await;
 }
+
+/// A backup that cannot be written is a 500 `backup_failed` saying why, leaves nothing behind,
+/// and shows on the admin page as the last backup's failure.
+#[tokio::test]
+async fn a_backup_that_cannot_be_written_is_backup_failed() {
+    let app = TestApp::spawn().await;
+    app.create_cohort("Backed", 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Not a directory: nothing can be created below it, whoever runs the server (even root).
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let out = blocker.join("backup.redb");
+    let admin = app.api_client(rollbook::auth::Role::Admin);
+    let response = admin
+        .post(app.url("/api/v1/admin/backups"))
+        .json(&json!({"out": out}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "backup_failed", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["a-file"], "nothing written beside it");
+    let (browser, _) = app.page_client(rollbook::auth::Role::Admin).await;
+    let page = browser
+        .get(app.url("/admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("a-file"), "the failure is shown: {page}");
+}
