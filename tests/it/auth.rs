@@ -712,6 +712,34 @@ async fn logout_and_idle_expiry_end_sessions_which_otherwise_survive_a_restart()
     drop((dir, dir2));
 }
 
+/// The idle timeout slides: a session used every 11 hours stays open past 12 hours from its
+/// login, and ends 12 hours after its last use.
+#[tokio::test]
+async fn the_idle_timeout_counts_from_the_last_use_not_the_login() {
+    let app = TestApp::spawn_with(|c| c.session_idle = jiff::SignedDuration::from_hours(12)).await;
+    let (viewer, _) = app.page_client(Role::Viewer).await;
+    let at = |hours: i64, mins: i64| {
+        ts(NOW) + jiff::SignedDuration::from_hours(hours) + jiff::SignedDuration::from_mins(mins)
+    };
+    for hours in [11, 22, 33] {
+        app.clock.set(at(hours, 0));
+        let home = viewer.get(app.url("/")).send().await.unwrap();
+        assert_eq!(
+            home.status(),
+            StatusCode::OK,
+            "used again after 11 h, at +{hours} h"
+        );
+    }
+    app.clock.set(at(45, 1));
+    let home = viewer.get(app.url("/")).send().await.unwrap();
+    assert_eq!(
+        home.status(),
+        StatusCode::SEE_OTHER,
+        "12 h after the last use"
+    );
+    assert!(location(&home).starts_with("/login"));
+}
+
 #[tokio::test]
 async fn events_record_the_acting_account() {
     let app = TestApp::spawn().await;
