@@ -173,7 +173,9 @@ impl TestApp {
     }
 
     /// A client signed in as the seeded account of `role` (session cookie and bearer token),
-    /// and its session's CSRF token.
+    /// and its session's CSRF token. It sends both credentials everywhere, so it cannot show
+    /// which one a route accepts: use [`TestApp::page_client`] or [`TestApp::api_client`] for
+    /// that.
     pub async fn signed_in(&self, role: Role) -> (reqwest::Client, String) {
         let mut headers = reqwest::header::HeaderMap::new();
         let bearer = format!("Bearer {}", self.credentials.token(role));
