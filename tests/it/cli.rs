@@ -422,6 +422,35 @@ async fn serve_flags_are_wired_through_to_the_server() {
     assert_eq!(flagged.journal, []);
 }
 
+/// `--backup-every` is read by `serve` (the schedule itself runs in the server:
+/// tests/it/maintenance.rs): a period it cannot read, or under a minute, stops it at once with
+/// a message naming the flag, before the database is touched.
+#[test]
+fn serve_refuses_a_backup_period_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never.redb");
+    for (every, message) in [
+        (
+            "banana",
+            "--backup-every \"banana\": use e.g. 6h, 30m or 1d",
+        ),
+        ("30s", "--backup-every must be at least 1m"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--backup-dir"])
+            .arg(dir.path().join("backups"))
+            .args(["--backup-every", every, "--db"])
+            .arg(&db)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "--backup-every {every}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(!db.exists(), "the database was not created");
+    }
+}
+
 /// Runs `rollbook ARGS --db DB` with `stdin` as standard input.
 fn rollbook(db: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write as _;
