@@ -589,8 +589,8 @@ async fn api_status(app: &TestApp, token: &str) -> u16 {
         .as_u16()
 }
 
-/// Not just exit codes: what `user passwd`, `token revoke`, and `user disable`
-/// do is what the server then enforces.
+/// Not just exit codes: what `user passwd`, `token revoke`, `user disable`, `user add` and
+/// `token create` do is what the server then enforces.
 #[tokio::test]
 async fn account_commands_take_effect_on_the_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -636,6 +636,22 @@ async fn account_commands_take_effect_on_the_server() {
     assert!(revoked.status.success(), "{revoked:?}");
     let disabled = rollbook(&db, &["user", "disable", "admin"], "");
     assert!(disabled.status.success(), "{disabled:?}");
+    let added = rollbook(
+        &db,
+        &[
+            "user",
+            "add",
+            "carl",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        "carl's long password\n",
+    );
+    assert!(added.status.success(), "{added:?}");
+    let created = rollbook(&db, &["token", "create", "carl", "--label", "reader"], "");
+    assert!(created.status.success(), "{created:?}");
+    let carl_token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
 
     let app = TestApp::spawn_on(db.clone(), clock.clone(), credentials.clone()).await;
     // The new password logs in; the old one no longer does.
@@ -653,6 +669,21 @@ async fn account_commands_take_effect_on_the_server() {
         401
     );
     assert_eq!(api_status(&app, &admin_token).await, 401);
+    // The added account logs in, and its new token acts with its role: reads, no writes.
+    assert_eq!(
+        login_status(&app, "carl", "carl's long password").await,
+        303
+    );
+    assert_eq!(api_status(&app, &carl_token).await, 200);
+    let write = app
+        .anonymous()
+        .post(app.url("/api/v1/cohorts"))
+        .bearer_auth(&carl_token)
+        .json(&cohort_body("Not for viewers", 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 403);
     // Sessions opened before end with the password change and with the disabling.
     for (role, session) in [("viewer", &viewer_session), ("admin", &admin_session)] {
         let home = session.get(app.url("/")).send().await.unwrap();
