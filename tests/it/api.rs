@@ -65,6 +65,13 @@ async fn create_returns_id_version_position_and_the_cohort_reads_back() {
     assert_eq!(body["version"], 1);
     assert_eq!(body["position"], 1);
     let id = body["id"].as_str().unwrap();
+    let parsed = uuid::Uuid::parse_str(id).expect("the id is a UUID");
+    assert_eq!(parsed.get_version_num(), 7, "a time-ordered UUID: {id}");
+    // The position is the cohort's creation in the feed.
+    let (_, feed) = app.get_json("/api/v1/events?after=0&limit=1").await;
+    assert_eq!(feed["events"][0]["position"], 1);
+    assert_eq!(feed["events"][0]["type"], "cohort.created");
+    assert_eq!(feed["events"][0]["cohort"], id);
     let cohort = app.cohort(id).await;
     for (field, value) in [
         ("name", json!("Spring")),
@@ -486,15 +493,30 @@ async fn the_event_feed_pages_by_position_and_shows_learner_keys() {
     assert_eq!(events[1]["schema_version"], 1);
     assert_eq!(events[1]["cohort"], id.as_str());
     assert_eq!(events[1]["version"], 2);
-    for field in [
-        "occurred_at",
-        "recorded_at",
-        "command_id",
-        "correlation_id",
-        "causation_id",
-    ] {
-        assert!(events[1][field].is_string(), "event has {field}");
+    for field in ["occurred_at", "recorded_at"] {
+        assert_eq!(
+            events[1][field].as_str().map(ts),
+            Some(ts(NOW)),
+            "{field} is the clock's time"
+        );
     }
+    // Each command has its own id; without X-Correlation-Id / X-Causation-Id, both are the
+    // command's id.
+    let command_ids: Vec<uuid::Uuid> = events
+        .iter()
+        .map(|e| {
+            let command = uuid::Uuid::parse_str(e["command_id"].as_str().unwrap()).unwrap();
+            assert!(!command.is_nil());
+            for field in ["correlation_id", "causation_id"] {
+                assert_eq!(
+                    e[field], e["command_id"],
+                    "{field} defaults to the command id"
+                );
+            }
+            command
+        })
+        .collect();
+    assert_ne!(command_ids[0], command_ids[1]);
     let (_, rest) = app.get_json("/api/v1/events?after=2").await;
     let positions: Vec<u64> = rest["events"]
         .as_array()
@@ -642,9 +664,217 @@ async fn if_match_refuses_a_cohort_that_moved_on() {
 #[tokio::test]
 async fn healthz_answers_once_replayed() {
     let app = TestApp::spawn().await;
-    let (status, body) = app.get_json("/healthz").await;
+    let id = app.create_cohort("Replayed", 1).await;
+    app.enroll(&id, "ana@x.org").await;
+    app.enroll(&id, "ben@x.org").await;
+    let (dir, db, clock, credentials) = app.stop().await;
+
+    // Started again on the same file: by the time /healthz answers (the first request), every
+    // projection has replayed the three events.
+    let again = TestApp::spawn_on(db, clock, credentials).await;
+    let (status, body) = again.get_json("/healthz").await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
+    assert_eq!(body["position"], 3, "{body}");
+    let projections = body["projections"].as_object().unwrap();
+    assert!(!projections.is_empty(), "{body}");
+    for (name, position) in projections {
+        assert_eq!(position, 3, "projection {name} replayed: {body}");
+    }
+    let cohort = again.cohort(&id).await;
+    assert_eq!(keys(&cohort, "enrolled"), ["ana@x.org"]);
+    assert_eq!(keys(&cohort, "waitlist"), ["ben@x.org"]);
+    again.stop().await;
+    drop(dir);
+}
+
+/// `X-Correlation-Id` and `X-Causation-Id` are recorded on the events the command writes; a
+/// malformed one is a 400 naming the header, and writes nothing.
+#[tokio::test]
+async fn correlation_and_causation_headers_are_recorded_on_the_events() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Traced", 5).await;
+    let (correlation, causation) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/cohorts/{id}/enrollments")))
+        .header("x-correlation-id", correlation.to_string())
+        .header("x-causation-id", causation.to_string())
+        .json(&json!({"learner": "ana@x.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let position = response.json::<Value>().await.unwrap()["position"]
+        .as_u64()
+        .unwrap();
+    // Only a causation: the correlation defaults to the command's id.
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/cohorts/{id}/enrollments")))
+        .header("x-causation-id", causation.to_string())
+        .json(&json!({"learner": "ben@x.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let (_, feed) = app
+        .get_json(&format!("/api/v1/events?after={}", position - 1))
+        .await;
+    let events = feed["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{feed}");
+    assert_eq!(events[0]["data"]["learner"], "ana@x.org");
+    assert_eq!(events[0]["correlation_id"], correlation.to_string());
+    assert_eq!(events[0]["causation_id"], causation.to_string());
+    assert_ne!(events[0]["command_id"], correlation.to_string());
+    assert_ne!(events[0]["command_id"], causation.to_string());
+    assert_eq!(events[1]["data"]["learner"], "ben@x.org");
+    assert_eq!(events[1]["causation_id"], causation.to_string());
+    assert_eq!(events[1]["correlation_id"], events[1]["command_id"]);
+    // The cohort's own stream says the same.
+    let (_, stream) = app.get_json(&format!("/api/v1/cohorts/{id}/events")).await;
+    let enrolled = stream["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["data"]["learner"] == "ana@x.org")
+        .unwrap();
+    assert_eq!(enrolled["causation_id"], causation.to_string());
+
+    for header in ["x-correlation-id", "x-causation-id"] {
+        let response = app
+            .client
+            .post(app.url(&format!("/api/v1/cohorts/{id}/enrollments")))
+            .header(header, "not-a-uuid")
+            .json(&json!({"learner": "cy@x.org"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{header}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), "invalid_field");
+        let message = body["error"]["message"].as_str().unwrap().to_lowercase();
+        assert!(message.contains(header), "{body}");
+    }
+    let (_, after) = app.get_json("/api/v1/events").await;
+    assert_eq!(after["head"], position + 1, "nothing more was written");
+}
+
+/// `Idempotency-Key` is 1 to 200 characters: 200 is taken (and remembered), 201 or none at all
+/// (an empty value) is a 400 that writes nothing.
+#[tokio::test]
+async fn idempotency_keys_are_one_to_two_hundred_characters() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Keys", 5).await;
+    let send = |key: String, learner: &'static str| {
+        app.client
+            .post(app.url(&format!("/api/v1/cohorts/{id}/enrollments")))
+            .header("idempotency-key", key)
+            .json(&json!({"learner": learner}))
+            .send()
+    };
+    let longest = "k".repeat(200);
+    let first = send(longest.clone(), "ana@x.org").await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    let again = send(longest, "ana@x.org").await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap(), first, "remembered");
+    let one = send("k".to_owned(), "ben@x.org").await.unwrap();
+    assert_eq!(one.status(), 200);
+
+    for key in ["k".repeat(201), String::new()] {
+        let response = send(key.clone(), "cy@x.org").await.unwrap();
+        assert_eq!(response.status(), 400, "a key of {} characters", key.len());
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), "invalid_field");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Idempotency-Key"),
+            "{body}"
+        );
+    }
+    let (_, feed) = app.get_json("/api/v1/events").await;
+    assert_eq!(
+        feed["head"], 3,
+        "the cohort and two enrollments, nothing else"
+    );
+}
+
+/// The body limit is 64 KiB: a JSON body of exactly 65,536 bytes is read, one byte more is a
+/// 413; the same for a form.
+#[tokio::test]
+async fn the_64_kib_body_limit_is_exact_for_json_and_forms() {
+    const LIMIT: usize = 64 * 1024;
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Boundary", 5).await;
+
+    // JSON: a valid body padded with whitespace to an exact size.
+    let padded_json = |size: usize| {
+        let body = json!({"learner": format!("json-{size}@x.org")}).to_string();
+        format!("{body}{}", " ".repeat(size - body.len()))
+    };
+    for (size, expected) in [(LIMIT - 1, 200), (LIMIT, 200), (LIMIT + 1, 413)] {
+        let body = padded_json(size);
+        assert_eq!(body.len(), size);
+        let response = app
+            .client
+            .post(app.url(&format!("/api/v1/cohorts/{id}/enrollments")))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(status, expected, "a JSON body of {size} bytes: {answer}");
+        if expected == 413 {
+            assert_eq!(error_code(&answer), "payload_too_large");
+        }
+    }
+
+    // A form: valid fields, padded with empty pairs (`&`), which form decoding skips.
+    let padded_form = |size: usize| {
+        let body = serde_urlencoded::to_string([
+            ("learner", format!("form-{size}@x.org")),
+            ("csrf", app.csrf.clone()),
+        ])
+        .unwrap();
+        format!("{body}{}", "&".repeat(size - body.len()))
+    };
+    for (size, expected) in [(LIMIT - 1, 303), (LIMIT, 303), (LIMIT + 1, 413)] {
+        let body = padded_form(size);
+        assert_eq!(body.len(), size);
+        let response = app
+            .client
+            .post(app.url(&format!("/cohorts/{id}/enroll")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            expected,
+            "a form of {size} bytes"
+        );
+    }
+    let cohort = app.cohort(&id).await;
+    let mut enrolled = keys(&cohort, "enrolled");
+    enrolled.sort();
+    assert_eq!(
+        enrolled,
+        [
+            format!("form-{}@x.org", LIMIT - 1),
+            format!("form-{LIMIT}@x.org"),
+            format!("json-{}@x.org", LIMIT - 1),
+            format!("json-{LIMIT}@x.org"),
+        ],
+        "exactly the bodies within the limit were taken"
+    );
 }
 
 /// 200 staff racing for 20 seats: exactly 20 win, 180 wait in commit order, 201 events.
@@ -942,4 +1172,141 @@ async fn the_feed_never_runs_ahead_of_the_projections() {
     let (_, feed) = oneshot_json(&app, get("/api/v1/events")).await;
     assert_eq!(feed["head"], 2);
     assert_eq!(feed["events"][1]["data"]["learner"], "hidden@x.org");
+}
+
+/// A clock that, while armed, panics when the writer thread reads it: the way to make the
+/// writer fail as a bug in it would (nothing an input can do), to see what clients are told.
+struct WriterFault {
+    time: rollbook::clock::FixedClock,
+    panics_left: std::sync::atomic::AtomicU32,
+}
+
+impl rollbook::clock::Clock for WriterFault {
+    fn now(&self) -> jiff::Timestamp {
+        use std::sync::atomic::Ordering;
+        let in_writer = std::thread::current().name() == Some("rollbook-writer");
+        if in_writer
+            && self
+                .panics_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            panic!("injected writer fault");
+        }
+        self.time.now()
+    }
+}
+
+/// The error codes of a failing writer, provoked: a panic while deciding is a 500 `internal`
+/// for that command (and the writer goes on); a writer that has stopped answers commands with
+/// 503 `shutting_down`, pages with 503, and `/healthz` with 503 `writer_stopped`.
+#[tokio::test]
+async fn a_failing_writer_answers_internal_then_shutting_down_and_writer_stopped() {
+    use std::sync::atomic::Ordering;
+    let fault = std::sync::Arc::new(WriterFault {
+        time: rollbook::clock::FixedClock::new(ts(NOW)),
+        panics_left: std::sync::atomic::AtomicU32::new(0),
+    });
+    let clock = fault.clone();
+    let app = TestApp::spawn_with(move |c| c.clock = clock).await;
+    let id = app.create_cohort("Faulty", 5).await;
+    let path = format!("/api/v1/cohorts/{id}/enrollments");
+    let bodies: Vec<Value> = ["ana@x.org", "ben@x.org", "cy@x.org", "dee@x.org"]
+        .iter()
+        .map(|l| json!({"learner": l}))
+        .collect();
+    let enroll = |learner: &str| {
+        let body = bodies.iter().find(|b| b["learner"] == learner).unwrap();
+        app.post_json(&path, body)
+    };
+
+    // One panic while deciding: that command fails with `internal`, nothing is written, and
+    // the writer takes the next one.
+    fault.panics_left.store(1, Ordering::SeqCst);
+    let (status, body) = enroll("ana@x.org").await;
+    assert_eq!((status, error_code(&body)), (500, "internal"), "{body}");
+    assert!(
+        !body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("injected"),
+        "no internals leak: {body}"
+    );
+    let (status, health) = app.get_json("/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    assert_eq!(enroll("ben@x.org").await.0, 200);
+    assert_eq!(keys(&app.cohort(&id).await, "enrolled"), ["ben@x.org"]);
+
+    // Panics past the protected part: the writer thread dies.
+    fault.panics_left.store(u32::MAX, Ordering::SeqCst);
+    let (status, body) = enroll("cy@x.org").await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (503, "shutting_down"),
+        "{body}"
+    );
+    let (status, body) = enroll("dee@x.org").await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (503, "shutting_down"),
+        "{body}"
+    );
+    let (status, health) = app.get_json("/healthz").await;
+    assert_eq!(status, 503, "{health}");
+    assert_eq!(health["status"], "writer_stopped", "{health}");
+    let page = app
+        .post_form(
+            &format!("/cohorts/{id}/enroll"),
+            &[("learner", "eve@x.org")],
+        )
+        .await;
+    assert_eq!(page.status(), 503);
+    // Reads still work, and show nothing of the refused commands.
+    assert_eq!(keys(&app.cohort(&id).await, "enrolled"), ["ben@x.org"]);
+    fault.panics_left.store(0, Ordering::SeqCst);
+    app.stop().await;
+}
+
+/// A backup that cannot be written is a 500 `backup_failed` saying why, leaves nothing behind,
+/// and shows on the admin page as the last backup's failure.
+#[tokio::test]
+async fn a_backup_that_cannot_be_written_is_backup_failed() {
+    let app = TestApp::spawn().await;
+    app.create_cohort("Backed", 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Not a directory: nothing can be created below it, whoever runs the server (even root).
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let out = blocker.join("backup.redb");
+    let admin = app.api_client(rollbook::auth::Role::Admin);
+    let response = admin
+        .post(app.url("/api/v1/admin/backups"))
+        .json(&json!({"out": out}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "backup_failed", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["a-file"], "nothing written beside it");
+    let (browser, _) = app.page_client(rollbook::auth::Role::Admin).await;
+    let page = browser
+        .get(app.url("/admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("a-file"), "the failure is shown: {page}");
 }

@@ -175,39 +175,173 @@ async fn forms_without_the_sessions_csrf_token_or_from_another_site_are_refused(
 
 /// Fills a route pattern's parameters with values that exist (or not: the guard is what is
 /// under test, not the handler).
-fn concrete(path: &str, cohort: &str) -> String {
-    path.replace("{id}", cohort)
-        .replace("{learner}", "ana%40x.org")
+fn concrete(path: &str, cohort: &str, token_id: &str) -> String {
+    let path = if path.starts_with("/admin/tokens/{id}") {
+        path.replace("{id}", token_id)
+    } else {
+        path.replace("{id}", cohort)
+    };
+    path.replace("{learner}", "ana%40x.org")
         .replace("{name}", "nobody")
         .replace("{file}", "style.css")
 }
 
+/// Who the policy lets in: written out here by hand, from what each route is for, and never
+/// derived from `ROUTES` (the table the guard reads), so that a wrong entry there fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Anyone,
+    Viewer,
+    Staff,
+    Admin,
+    /// `/metrics`: an admin, or an allow-listed address (none here).
+    Scraper,
+}
+
+/// The reviewed access policy: every route, who may call it.
+const POLICY: &[(&str, &str, Who)] = &[
+    ("GET", "/healthz", Who::Anyone),
+    ("GET", "/metrics", Who::Scraper),
+    ("GET", "/static/{file}", Who::Anyone),
+    ("GET", "/login", Who::Anyone),
+    ("POST", "/login", Who::Anyone),
+    ("POST", "/logout", Who::Viewer),
+    // Reading: every signed-in account.
+    ("GET", "/", Who::Viewer),
+    ("GET", "/cohorts.csv", Who::Viewer),
+    ("GET", "/cohorts/{id}", Who::Viewer),
+    ("GET", "/cohorts/{id}/history", Who::Viewer),
+    ("GET", "/learners/{learner}", Who::Viewer),
+    ("GET", "/reports/instructors", Who::Viewer),
+    ("GET", "/reports/instructors.csv", Who::Viewer),
+    ("GET", "/reports/withdrawals", Who::Viewer),
+    ("GET", "/reports/withdrawals.csv", Who::Viewer),
+    ("GET", "/reports/seats", Who::Viewer),
+    ("GET", "/reports/seats.csv", Who::Viewer),
+    ("GET", "/cohorts/{id}/seats", Who::Viewer),
+    ("GET", "/cohorts/{id}/seats.csv", Who::Viewer),
+    ("GET", "/cohorts/{id}/roster.csv", Who::Viewer),
+    ("GET", "/events", Who::Viewer),
+    ("GET", "/events.csv", Who::Viewer),
+    ("GET", "/cohorts/{id}/diff", Who::Viewer),
+    ("GET", "/search", Who::Viewer),
+    ("GET", "/api", Who::Viewer),
+    ("GET", "/api/v1/cohorts", Who::Viewer),
+    ("GET", "/api/v1/cohorts/{id}", Who::Viewer),
+    ("GET", "/api/v1/cohorts/{id}/events", Who::Viewer),
+    ("GET", "/api/v1/events", Who::Viewer),
+    ("GET", "/api/v1/learners/{learner}/timeline", Who::Viewer),
+    // Changing enrollments and cohorts: staff.
+    ("GET", "/cohorts/new", Who::Staff),
+    ("POST", "/cohorts", Who::Staff),
+    ("POST", "/cohorts/{id}/enroll", Who::Staff),
+    ("POST", "/cohorts/{id}/withdraw", Who::Staff),
+    ("POST", "/cohorts/{id}/leave-waitlist", Who::Staff),
+    ("POST", "/cohorts/{id}/promote", Who::Staff),
+    ("POST", "/cohorts/{id}/capacity", Who::Staff),
+    ("POST", "/cohorts/{id}/close", Who::Staff),
+    ("POST", "/api/v1/cohorts", Who::Staff),
+    ("POST", "/api/v1/cohorts/{id}/enrollments", Who::Staff),
+    ("POST", "/api/v1/cohorts/{id}/withdrawals", Who::Staff),
+    ("POST", "/api/v1/cohorts/{id}/promotions", Who::Staff),
+    ("POST", "/api/v1/cohorts/{id}/capacity", Who::Staff),
+    ("POST", "/api/v1/cohorts/{id}/close", Who::Staff),
+    // Accounts, tokens, erasure, projections, backups: admins only.
+    ("GET", "/admin", Who::Admin),
+    ("POST", "/admin/accounts", Who::Admin),
+    ("POST", "/admin/accounts/{name}/password", Who::Admin),
+    ("POST", "/admin/accounts/{name}/disable", Who::Admin),
+    ("POST", "/admin/accounts/{name}/enable", Who::Admin),
+    ("POST", "/admin/tokens", Who::Admin),
+    ("POST", "/admin/tokens/{id}/revoke", Who::Admin),
+    ("POST", "/admin/projections/rebuild", Who::Admin),
+    ("POST", "/admin/projections/check", Who::Admin),
+    ("GET", "/admin/erase", Who::Admin),
+    ("POST", "/admin/erase", Who::Admin),
+    ("GET", "/api/v1/projections", Who::Admin),
+    ("POST", "/api/v1/admin/backups", Who::Admin),
+    // Holds no data, only the published shapes.
+    ("GET", "/api/v1/openapi.json", Who::Anyone),
+];
+
+fn admits(who: Who, role: Option<Role>) -> bool {
+    match who {
+        Who::Anyone => true,
+        Who::Viewer => role.is_some(),
+        Who::Staff => matches!(role, Some(Role::Staff | Role::Admin)),
+        Who::Admin | Who::Scraper => role == Some(Role::Admin),
+    }
+}
+
+/// A new route needs a reviewed line in `POLICY`; a line for a route that is gone is stale.
+#[test]
+fn the_written_policy_covers_exactly_the_declared_routes() {
+    let declared: std::collections::BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), (*p).to_owned()))
+        .collect();
+    let written: std::collections::BTreeSet<(String, String)> = POLICY
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(written.len(), POLICY.len(), "a route written twice");
+    let missing: Vec<_> = declared.difference(&written).collect();
+    let stale: Vec<_> = written.difference(&declared).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "routes without a reviewed policy line: {missing:?}; policy lines for no route: {stale:?}"
+    );
+    // The kinds agree too (what the walk below then proves of the running server).
+    for (method, path, who) in POLICY {
+        let (_, _, access) = ROUTES
+            .iter()
+            .find(|(m, p, _)| m.as_str() == *method && p == path)
+            .unwrap();
+        let kind_agrees = match who {
+            Who::Anyone => *access == Access::Public,
+            Who::Scraper => *access == Access::Scrape,
+            _ => matches!(access, Access::Role(_)),
+        };
+        assert!(
+            kind_agrees,
+            "{method} {path}: policy {who:?}, ROUTES {access:?}"
+        );
+    }
+}
+
+/// Every route, as every role and as nobody, against the written policy: pages with a session
+/// cookie only, the API (and `/metrics`) with a bearer token only.
 #[tokio::test]
-async fn every_route_admits_exactly_the_roles_it_declares() {
+async fn every_route_admits_exactly_the_roles_the_written_policy_names() {
     let app = TestApp::spawn().await;
     let cohort = app.create_cohort("Table", 50).await;
     app.enroll(&cohort, "ana@x.org").await;
-    let revoke_id = uuid::Uuid::now_v7().to_string();
-    for (method, pattern, access) in ROUTES {
-        let path = concrete(pattern, &cohort);
-        let path = if pattern.contains("/admin/tokens/{id}") {
-            pattern.replace("{id}", &revoke_id)
-        } else {
-            path
-        };
-        for role in [
-            None,
-            Some(Role::Viewer),
-            Some(Role::Staff),
-            Some(Role::Admin),
-        ] {
+    let token_id = uuid::Uuid::now_v7().to_string();
+    let roles = [
+        None,
+        Some(Role::Viewer),
+        Some(Role::Staff),
+        Some(Role::Admin),
+    ];
+    let mut pages = std::collections::HashMap::new();
+    for role in Role::ALL {
+        pages.insert(role, app.page_client(role).await);
+    }
+    for (method, pattern, who) in POLICY {
+        let path = concrete(pattern, &cohort, &token_id);
+        let method: reqwest::Method = method.parse().unwrap();
+        let by_token = pattern.starts_with("/api/") || *who == Who::Scraper;
+        for role in roles {
             let (client, csrf) = match role {
                 None => (app.anonymous(), String::new()),
-                Some(role) => app.signed_in(role).await,
+                Some(role) if by_token => (app.api_client(role), String::new()),
+                // Logging out ends the session: a fresh one, not the shared one.
+                Some(role) if *pattern == "/logout" => app.page_client(role).await,
+                Some(role) => pages[&role].clone(),
             };
             let mut request = client.request(method.clone(), app.url(&path));
-            if *method == reqwest::Method::POST {
-                request = if path.starts_with("/api/") {
+            if method == reqwest::Method::POST {
+                request = if by_token {
                     request.json(&json!({}))
                 } else {
                     request.form(&[("csrf", csrf.as_str())])
@@ -215,29 +349,119 @@ async fn every_route_admits_exactly_the_roles_it_declares() {
             }
             let response = request.send().await.unwrap();
             let status = response.status();
+            let to_login =
+                status == StatusCode::SEE_OTHER && location(&response).starts_with("/login");
             let logged_out = *pattern == "/logout" && set_cookie(&response).contains("Max-Age=0");
-            let to_login = status == StatusCode::SEE_OTHER
-                && location(&response).starts_with("/login")
-                && !logged_out;
-            let refused =
-                status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN || to_login;
-            let allowed = match access {
-                Access::Public => true,
-                Access::Role(required) => role.is_some_and(|r| r.allows(*required)),
-                // No address is allowed here (see tests/it/metrics.rs for one that is).
-                Access::Scrape => role == Some(Role::Admin),
+            let expected_refusal = match (role, by_token) {
+                (None, true) => StatusCode::UNAUTHORIZED,
+                (None, false) => StatusCode::SEE_OTHER,
+                (Some(_), _) => StatusCode::FORBIDDEN,
             };
-            // `/login` redirects to `/login`-less targets; a public POST /login with no
-            // credentials answers 401 by design (wrong name or password), not a refusal.
-            let refused = refused && !(*pattern == "/login" && *method == reqwest::Method::POST);
-            assert_eq!(
-                !refused,
-                allowed,
-                "{method} {path} as {role:?}: got {status}, expected {}",
-                if allowed { "admitted" } else { "refused" }
-            );
+            let refused = if expected_refusal == StatusCode::SEE_OTHER {
+                to_login && !logged_out
+            } else {
+                status == expected_refusal
+            };
+            let allowed = admits(*who, role);
+            if *pattern == "/login" && method == reqwest::Method::POST {
+                // Public, and the login handler itself refuses an empty form (401, on its page).
+                assert!(allowed);
+                assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} as {role:?}"
+                );
+                let body = response.text().await.unwrap();
+                assert!(body.contains(r#"name="password""#), "{body}");
+            } else if allowed {
+                assert!(
+                    !refused
+                        && status != StatusCode::UNAUTHORIZED
+                        && status != StatusCode::FORBIDDEN
+                        && (!to_login || logged_out),
+                    "{method} {path} as {role:?}: got {status}, expected admitted ({who:?})"
+                );
+            } else {
+                assert!(
+                    refused,
+                    "{method} {path} as {role:?}: got {status}, expected {expected_refusal} ({who:?})"
+                );
+            }
         }
     }
+}
+
+/// A session cookie is no API credential (a page an attacker lures an admin to could otherwise
+/// call the API with the admin's cookie), and a bearer token opens no page.
+#[tokio::test]
+async fn the_api_refuses_a_session_cookie_and_pages_ignore_a_bearer_token() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Credentials", 5).await;
+    let before = head(&app).await;
+    let (browser, csrf) = app.page_client(Role::Admin).await;
+    let script = app.api_client(Role::Admin);
+
+    // Each credential works where it belongs.
+    let page = browser.get(app.url("/admin")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let api = script.get(app.url("/api/v1/cohorts")).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
+
+    // The admin's session cookie, without a token, on the API: 401, and nothing written.
+    for path in ["/api/v1/cohorts", "/api/v1/events", "/api/v1/projections"] {
+        let response = browser.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "GET {path}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+    }
+    let posted = browser
+        .post(app.url(&format!("/api/v1/cohorts/{id}/enrollments")))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"learner": "ana@x.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::UNAUTHORIZED);
+    let backup = browser
+        .post(app.url("/api/v1/admin/backups"))
+        .json(&json!({"out": "x.redb"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(backup.status(), StatusCode::UNAUTHORIZED);
+
+    // The admin's token, without a session, on pages: sent to log in, and nothing written.
+    for path in ["/", "/admin", &format!("/cohorts/{id}")] {
+        let response = script.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "GET {path}");
+        assert!(
+            location(&response).starts_with("/login?next="),
+            "GET {path}"
+        );
+    }
+    let form = script
+        .post(app.url(&format!("/cohorts/{id}/enroll")))
+        .form(&[("learner", "ana@x.org")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&form), "/login?next=%2F");
+    let account = script
+        .post(app.url("/admin/accounts"))
+        .form(&[
+            ("name", "mallory"),
+            ("role", "admin"),
+            ("password", "a long enough one"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(account.status(), StatusCode::SEE_OTHER);
+    assert_eq!(head(&app).await, before, "nothing was written");
+    let listed = browser.get(app.url("/admin")).send().await.unwrap();
+    assert!(!listed.text().await.unwrap().contains("mallory"));
 }
 
 #[tokio::test]
@@ -486,6 +710,34 @@ async fn logout_and_idle_expiry_end_sessions_which_otherwise_survive_a_restart()
     );
     third.stop().await;
     drop((dir, dir2));
+}
+
+/// The idle timeout slides: a session used every 11 hours stays open past 12 hours from its
+/// login, and ends 12 hours after its last use.
+#[tokio::test]
+async fn the_idle_timeout_counts_from_the_last_use_not_the_login() {
+    let app = TestApp::spawn_with(|c| c.session_idle = jiff::SignedDuration::from_hours(12)).await;
+    let (viewer, _) = app.page_client(Role::Viewer).await;
+    let at = |hours: i64, mins: i64| {
+        ts(NOW) + jiff::SignedDuration::from_hours(hours) + jiff::SignedDuration::from_mins(mins)
+    };
+    for hours in [11, 22, 33] {
+        app.clock.set(at(hours, 0));
+        let home = viewer.get(app.url("/")).send().await.unwrap();
+        assert_eq!(
+            home.status(),
+            StatusCode::OK,
+            "used again after 11 h, at +{hours} h"
+        );
+    }
+    app.clock.set(at(45, 1));
+    let home = viewer.get(app.url("/")).send().await.unwrap();
+    assert_eq!(
+        home.status(),
+        StatusCode::SEE_OTHER,
+        "12 h after the last use"
+    );
+    assert!(location(&home).starts_with("/login"));
 }
 
 #[tokio::test]

@@ -10,7 +10,9 @@ use rollbook::domain::Event;
 use rollbook::store::{Store, StoreOptions};
 use serde_json::{Value, json};
 
-use crate::helpers::cohort_body;
+use rollbook::auth::Role;
+
+use crate::helpers::{NOW, TestApp, cohort_body, password_of, seed, ts};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
 
@@ -68,8 +70,14 @@ struct Server {
 
 impl Server {
     fn start(db: &std::path::Path) -> (Self, String) {
+        Self::start_with(db, &[])
+    }
+
+    /// `rollbook serve ARGS` on `db`.
+    fn start_with(db: &std::path::Path, args: &[&str]) -> (Self, String) {
         let mut child = Command::new(BIN)
             .arg("serve")
+            .args(args)
             .env("ROLLBOOK_DB", db)
             .env("ROLLBOOK_LISTEN", "127.0.0.1:0")
             .env("NO_COLOR", "1")
@@ -237,6 +245,212 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
     }
 }
 
+/// Stops a server with SIGTERM and waits for it to exit cleanly.
+async fn stop(server: Server) {
+    server.terminate();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        server.child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+/// What one run of the binary showed.
+struct FlagRun {
+    /// The status of a page asked with a session 40 days idle.
+    old_session: u16,
+    /// Whether the new-cohort form names Europe/Lisbon.
+    lisbon: bool,
+    /// The snapshot versions of the cohort the run made.
+    snapshots: Vec<u64>,
+    /// When the journal's entries (in the file, after the run) were refused.
+    journal: Vec<jiff::Timestamp>,
+}
+
+/// Serves a copy of `db` with `args`; asks a page with `session`; creates a cohort and enrolls
+/// three learners with `token`; stops, and reads the file.
+async fn flag_run(
+    db: &std::path::Path,
+    args: &[&str],
+    session: &reqwest::Client,
+    token: &str,
+) -> FlagRun {
+    let (server, addr) = Server::start_with(db, args);
+    let old_session = session
+        .get(format!("http://{addr}/"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    // A fresh session for the zone check (the old one may be expired).
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = browser
+        .post(format!("http://{addr}/login"))
+        .form(&[("name", "staff"), ("password", &password_of(Role::Staff))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let form = browser
+        .get(format!("http://{addr}/cohorts/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("All times are shown in"), "{form}");
+    let lisbon = form.contains("All times are shown in Europe/Lisbon.");
+
+    let api = reqwest::Client::new();
+    let mut body = cohort_body("Flags", 10);
+    body["starts_at"] = json!("2099-03-15T09:00:00Z");
+    body["enrollment_deadline"] = json!("2099-03-10T00:00:00Z");
+    body["withdrawal_deadline"] = json!("2099-03-20T00:00:00Z");
+    let created = api
+        .post(format!("http://{addr}/api/v1/cohorts"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id: Value = created.json().await.unwrap();
+    let id = id["id"].as_str().unwrap().to_owned();
+    for learner in ["ana@x.org", "ben@x.org", "cy@x.org"] {
+        let enrolled = api
+            .post(format!("http://{addr}/api/v1/cohorts/{id}/enrollments"))
+            .bearer_auth(token)
+            .json(&json!({"learner": learner}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(enrolled.status(), 200);
+    }
+    stop(server).await;
+
+    let store = Store::open(db, &StoreOptions::default()).unwrap();
+    let reader = store.read().unwrap();
+    let cohort = rollbook::domain::CohortId(uuid::Uuid::parse_str(&id).unwrap());
+    FlagRun {
+        old_session,
+        lisbon,
+        snapshots: reader.snapshot_versions(cohort).unwrap(),
+        journal: reader
+            .journal()
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.at)
+            .collect(),
+    }
+}
+
+/// The serve flags reach the server: `--session-idle-hours`, `--snapshot-every` (0 writes no
+/// snapshot), `--journal-retention-days` and `--timezone`, each against the same file served
+/// with the defaults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_flags_are_wired_through_to_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("flags.redb");
+    // The binary runs on the system clock: prepare the file 40 days in its past.
+    let start =
+        jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - 40 * 86_400).unwrap();
+    let clock = std::sync::Arc::new(rollbook::clock::FixedClock::new(start));
+    let credentials = seed(&db, clock.clone());
+    let app = TestApp::spawn_on(db.clone(), clock.clone(), credentials.clone()).await;
+    let (session, _) = app.page_client(Role::Staff).await;
+    let mut body = cohort_body("Past", 5);
+    body["enrollment_deadline"] = json!(start + jiff::SignedDuration::from_hours(24));
+    body["starts_at"] = json!(start + jiff::SignedDuration::from_hours(48));
+    body["withdrawal_deadline"] = json!(start + jiff::SignedDuration::from_hours(72));
+    let (status, created) = app.post_json("/api/v1/cohorts", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let refused_at = start + jiff::SignedDuration::from_hours(48);
+    app.clock.set(refused_at);
+    let (status, _) = app
+        .post_json(
+            &format!(
+                "/api/v1/cohorts/{}/enrollments",
+                created["id"].as_str().unwrap()
+            ),
+            &json!({"learner": "late@x.org"}),
+        )
+        .await;
+    assert_eq!(status, 422, "journaled");
+    app.stop().await;
+    let defaults_db = dir.path().join("defaults.redb");
+    std::fs::copy(&db, &defaults_db).unwrap();
+    let token = credentials.token(Role::Staff);
+
+    let defaults = flag_run(&defaults_db, &["--snapshot-every", "2"], &session, token).await;
+    let flagged = flag_run(
+        &db,
+        &[
+            "--snapshot-every",
+            "0",
+            "--session-idle-hours",
+            "2000",
+            "--journal-retention-days",
+            "30",
+            "--timezone",
+            "Europe/Lisbon",
+        ],
+        &session,
+        token,
+    )
+    .await;
+
+    // 40 idle days: past the default 12 hours, within 2000 hours.
+    assert_eq!(defaults.old_session, 303, "expired by default");
+    assert_eq!(flagged.old_session, 200, "--session-idle-hours 2000");
+    assert!(!defaults.lisbon && flagged.lisbon, "--timezone");
+    assert_eq!(defaults.snapshots, [2, 4], "--snapshot-every 2");
+    assert!(
+        flagged.snapshots.is_empty(),
+        "--snapshot-every 0: {:?}",
+        flagged.snapshots
+    );
+    // The 38-day-old refusal: kept for 365 days by default, pruned (in the file) after 30.
+    assert_eq!(defaults.journal, [refused_at]);
+    assert_eq!(flagged.journal, []);
+}
+
+/// `--backup-every` is read by `serve` (the schedule itself runs in the server:
+/// tests/it/maintenance.rs): a period it cannot read, or under a minute, stops it at once with
+/// a message naming the flag, before the database is touched.
+#[test]
+fn serve_refuses_a_backup_period_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never.redb");
+    for (every, message) in [
+        (
+            "banana",
+            "--backup-every \"banana\": use e.g. 6h, 30m or 1d",
+        ),
+        ("30s", "--backup-every must be at least 1m"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--backup-dir"])
+            .arg(dir.path().join("backups"))
+            .args(["--backup-every", every, "--db"])
+            .arg(&db)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "--backup-every {every}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(!db.exists(), "the database was not created");
+    }
+}
+
 /// Runs `rollbook ARGS --db DB` with `stdin` as standard input.
 fn rollbook(db: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write as _;
@@ -349,6 +563,133 @@ fn accounts_and_tokens_are_managed_from_the_command_line() {
     assert!(disabled.status.success());
     let list = rollbook(&db, &["user", "list"], "");
     assert!(String::from_utf8_lossy(&list.stdout).contains("disabled"));
+}
+
+/// Logs in through the login form; the status (303 in, 401 refused).
+async fn login_status(app: &TestApp, name: &str, password: &str) -> u16 {
+    app.anonymous()
+        .post(app.url("/login"))
+        .form(&[("name", name), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The status of an API read with `token`.
+async fn api_status(app: &TestApp, token: &str) -> u16 {
+    app.anonymous()
+        .get(app.url("/api/v1/cohorts"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Not just exit codes: what `user passwd`, `token revoke`, `user disable`, `user add` and
+/// `token create` do is what the server then enforces.
+#[tokio::test]
+async fn account_commands_take_effect_on_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("effects.redb");
+    let clock = std::sync::Arc::new(rollbook::clock::FixedClock::new(ts(NOW)));
+    let credentials = seed(&db, clock.clone());
+    let (viewer_token, admin_token, staff_token) = (
+        credentials.token(Role::Viewer).to_owned(),
+        credentials.token(Role::Admin).to_owned(),
+        credentials.token(Role::Staff).to_owned(),
+    );
+    let old_password = password_of(Role::Viewer);
+
+    // Before: every credential works.
+    let app = TestApp::spawn_on(db.clone(), clock.clone(), credentials.clone()).await;
+    assert_eq!(login_status(&app, "viewer", &old_password).await, 303);
+    assert_eq!(
+        login_status(&app, "admin", &password_of(Role::Admin)).await,
+        303
+    );
+    for token in [&viewer_token, &admin_token, &staff_token] {
+        assert_eq!(api_status(&app, token).await, 200);
+    }
+    let (viewer_session, _) = app.page_client(Role::Viewer).await;
+    let (admin_session, _) = app.page_client(Role::Admin).await;
+    app.stop().await;
+
+    let passwd = rollbook(
+        &db,
+        &["user", "passwd", "viewer", "--password-stdin"],
+        "the viewer's new password\n",
+    );
+    assert!(passwd.status.success(), "{passwd:?}");
+    let list = rollbook(&db, &["token", "list"], "");
+    let list = String::from_utf8(list.stdout).unwrap();
+    let viewer_token_id = list
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("viewer"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the viewer's token is listed: {list}"))
+        .to_owned();
+    let revoked = rollbook(&db, &["token", "revoke", &viewer_token_id], "");
+    assert!(revoked.status.success(), "{revoked:?}");
+    let disabled = rollbook(&db, &["user", "disable", "admin"], "");
+    assert!(disabled.status.success(), "{disabled:?}");
+    let added = rollbook(
+        &db,
+        &[
+            "user",
+            "add",
+            "carl",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        "carl's long password\n",
+    );
+    assert!(added.status.success(), "{added:?}");
+    let created = rollbook(&db, &["token", "create", "carl", "--label", "reader"], "");
+    assert!(created.status.success(), "{created:?}");
+    let carl_token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+
+    let app = TestApp::spawn_on(db.clone(), clock.clone(), credentials.clone()).await;
+    // The new password logs in; the old one no longer does.
+    assert_eq!(
+        login_status(&app, "viewer", "the viewer's new password").await,
+        303
+    );
+    assert_eq!(login_status(&app, "viewer", &old_password).await, 401);
+    // The revoked token is refused; another account's is not.
+    assert_eq!(api_status(&app, &viewer_token).await, 401);
+    assert_eq!(api_status(&app, &staff_token).await, 200);
+    // The disabled account neither logs in nor uses its token.
+    assert_eq!(
+        login_status(&app, "admin", &password_of(Role::Admin)).await,
+        401
+    );
+    assert_eq!(api_status(&app, &admin_token).await, 401);
+    // The added account logs in, and its new token acts with its role: reads, no writes.
+    assert_eq!(
+        login_status(&app, "carl", "carl's long password").await,
+        303
+    );
+    assert_eq!(api_status(&app, &carl_token).await, 200);
+    let write = app
+        .anonymous()
+        .post(app.url("/api/v1/cohorts"))
+        .bearer_auth(&carl_token)
+        .json(&cohort_body("Not for viewers", 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 403);
+    // Sessions opened before end with the password change and with the disabling.
+    for (role, session) in [("viewer", &viewer_session), ("admin", &admin_session)] {
+        let home = session.get(app.url("/")).send().await.unwrap();
+        assert_eq!(home.status(), 303, "{role}'s old session");
+    }
+    app.stop().await;
 }
 
 #[test]

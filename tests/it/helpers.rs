@@ -173,7 +173,9 @@ impl TestApp {
     }
 
     /// A client signed in as the seeded account of `role` (session cookie and bearer token),
-    /// and its session's CSRF token.
+    /// and its session's CSRF token. It sends both credentials everywhere, so it cannot show
+    /// which one a route accepts: use [`TestApp::page_client`] or [`TestApp::api_client`] for
+    /// that.
     pub async fn signed_in(&self, role: Role) -> (reqwest::Client, String) {
         let mut headers = reqwest::header::HeaderMap::new();
         let bearer = format!("Bearer {}", self.credentials.token(role));
@@ -207,6 +209,46 @@ impl TestApp {
             .await
             .expect("html");
         (client, csrf_of(&home))
+    }
+
+    /// A client signed in as `role` by session cookie only (no bearer token), as a browser is,
+    /// and its session's CSRF token.
+    pub async fn page_client(&self, role: Role) -> (reqwest::Client, String) {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let login = client
+            .post(self.url("/login"))
+            .form(&[
+                ("name", role.as_str()),
+                ("password", &password_of(role)),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(login.status(), 303, "login as {role}");
+        let home = client.get(self.url("/")).send().await.expect("home");
+        assert_eq!(home.status(), 200, "home page as {role}");
+        let home = home.text().await.expect("html");
+        (client, csrf_of(&home))
+    }
+
+    /// A client that sends `role`'s bearer token only (no cookies), as a script does.
+    pub fn api_client(&self, role: Role) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let bearer = format!("Bearer {}", self.credentials.token(role));
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            bearer.parse().expect("header"),
+        );
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client")
     }
 
     /// Stops the server gracefully (waiting for the writer to finish) and hands back what is

@@ -45,12 +45,18 @@ fn log_format_json_prints_json_lines_and_text_has_no_colours_off_a_terminal() {
         .env("ROLLBOOK_LOG_FORMAT", "json")
         .output()
         .unwrap();
+    assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
     assert!(
-        stderr
-            .lines()
-            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
-        "{stderr}"
+        lines.iter().any(|l| l["level"] == "ERROR"
+            && l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("is not a rollbook database"))),
+        "the error, as a JSON line: {stderr}"
     );
 
     // Text (the default), to a pipe: no ANSI colour codes.
@@ -61,8 +67,17 @@ fn log_format_json_prints_json_lines_and_text_has_no_colours_off_a_terminal() {
         .env_remove("NO_COLOR")
         .output()
         .unwrap();
+    assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("ERROR"), "{stderr}");
+    let error = stderr
+        .lines()
+        .find(|l| l.contains("ERROR"))
+        .unwrap_or_else(|| panic!("no ERROR line: {stderr}"));
+    assert!(error.contains("is not a rollbook database"), "{stderr}");
+    assert!(
+        serde_json::from_str::<Value>(error).is_err(),
+        "text, not JSON: {error}"
+    );
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
 }
 

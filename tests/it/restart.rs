@@ -12,16 +12,20 @@ async fn the_same_state_after_a_restart() {
     for l in ["ana@x.org", "ben@x.org", "cy@x.org", "dee@x.org"] {
         app.enroll(&id, l).await;
     }
-    app.post_json(
-        &format!("/api/v1/cohorts/{id}/withdrawals"),
-        &json!({"learner": "ana@x.org", "reason": "moved"}),
-    )
-    .await;
-    app.post_json(
-        &format!("/api/v1/cohorts/{id}/capacity"),
-        &json!({"capacity": 3}),
-    )
-    .await;
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/withdrawals"),
+            &json!({"learner": "ana@x.org", "reason": "moved"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/capacity"),
+            &json!({"capacity": 3}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let other = app.create_cohort("Other", 1).await;
     // Times finer than the store keeps read back exactly as they were answered.
     let mut precise = cohort_body("Precise", 1);
@@ -29,8 +33,19 @@ async fn the_same_state_after_a_restart() {
     let (status, body) = app.post_json("/api/v1/cohorts", &precise).await;
     assert_eq!(status, 201);
     let precise = body["id"].as_str().unwrap().to_owned();
-    app.post_json(&format!("/api/v1/cohorts/{other}/close"), &json!(null))
+    let (status, body) = app
+        .post_json(&format!("/api/v1/cohorts/{other}/close"), &json!(null))
         .await;
+    assert_eq!(status, 200, "{body}");
+    // What the restart must keep: ana withdrew, cy moved up, dee waits, three seats.
+    let cohort = app.cohort(&id).await;
+    assert_eq!(
+        keys(&cohort, "enrolled"),
+        ["ben@x.org", "cy@x.org", "dee@x.org"]
+    );
+    assert!(keys(&cohort, "waitlist").is_empty());
+    assert_eq!(cohort["capacity"], 3);
+    assert_eq!(app.cohort(&other).await["status"], "closed");
 
     let paths = [
         format!("/api/v1/cohorts/{id}"),
