@@ -1271,17 +1271,25 @@ async fn a_failing_writer_answers_internal_then_shutting_down_and_writer_stopped
 /// and shows on the admin page as the last backup's failure.
 #[tokio::test]
 async fn a_backup_that_cannot_be_written_is_backup_failed() {
-    let app = TestApp::spawn().await;
-    app.create_cohort("Backed", 2).await;
     let dir = tempfile::tempdir().unwrap();
-    // Not a directory: nothing can be created below it, whoever runs the server (even root).
+    // The backup folder is not a directory: nothing can be created below it, whoever runs the
+    // server (even root).
     let blocker = dir.path().join("a-file");
     std::fs::write(&blocker, "not a directory").unwrap();
-    let out = blocker.join("backup.redb");
+    let backup_dir = blocker.clone();
+    let app = TestApp::spawn_with(move |config| {
+        config.backup = Some(rollbook::backup::Schedule {
+            dir: backup_dir,
+            every: jiff::SignedDuration::from_hours(6),
+            keep: 14,
+        });
+    })
+    .await;
+    app.create_cohort("Backed", 2).await;
     let admin = app.api_client(rollbook::auth::Role::Admin);
     let response = admin
         .post(app.url("/api/v1/admin/backups"))
-        .json(&json!({"out": out}))
+        .json(&json!({"name": "backup.redb"}))
         .send()
         .await
         .unwrap();
