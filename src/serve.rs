@@ -99,7 +99,11 @@ impl PerAddress {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut live = self.table.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut live = self
+            .table
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(count) = live.get_mut(&self.address) {
             *count = count.saturating_sub(1);
             if *count == 0 {
@@ -115,9 +119,7 @@ impl Drop for Slot {
 fn client_address(peer: IpAddr) -> IpAddr {
     match peer.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from_bits(
-            v6.to_bits() & !u128::from(u64::MAX),
-        )),
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
     }
 }
 

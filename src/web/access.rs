@@ -360,9 +360,8 @@ impl HostPolicy {
         }
         let mut any_port = Vec::new();
         if let Some(origin) = CookiePolicy::from_public_url(public_url)?.origin {
-            let origin = Origin::parse(&origin).ok_or_else(|| {
-                anyhow::anyhow!("--public-url has no usable host: {origin:?}")
-            })?;
+            let origin = Origin::parse(&origin)
+                .ok_or_else(|| anyhow::anyhow!("--public-url has no usable host: {origin:?}"))?;
             any_port.push(origin.authority.host);
         }
         let mut any = false;
@@ -448,7 +447,10 @@ pub async fn check_host(
     if host.is_some_and(|host| policy.allows(host, local)) {
         return next.run(request).await;
     }
-    tracing::info!(host = host.unwrap_or_default(), "request for another host refused");
+    tracing::info!(
+        host = host.unwrap_or_default(),
+        "request for another host refused"
+    );
     let message = format!(
         "this server does not answer to the host {:?}; an operator can add it with \
          --allowed-hosts",
@@ -789,5 +791,86 @@ mod tests {
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", "cross-site".parse().unwrap());
         assert!(!same_origin(&h, &policy));
+    }
+
+    #[test]
+    fn origins_match_by_scheme_host_and_port() {
+        let check = |policy: &CookiePolicy, host: &str, origin: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, host.parse().unwrap());
+            h.insert(header::ORIGIN, origin.parse().unwrap());
+            same_origin(&h, policy)
+        };
+        let plain = CookiePolicy::default();
+        assert!(check(&plain, "127.0.0.1:8080", "http://127.0.0.1:8080"));
+        assert!(check(&plain, "Rollbook.LAN", "http://rollbook.lan:80"));
+        assert!(check(&plain, "[::1]:8080", "http://[0:0::1]:8080"));
+        assert!(!check(&plain, "127.0.0.1:8080", "https://127.0.0.1:8080"));
+        assert!(!check(&plain, "127.0.0.1:8080", "http://127.0.0.1:8081"));
+        assert!(!check(&plain, "127.0.0.1:8080", "http://127.0.0.1"));
+        assert!(!check(&plain, "127.0.0.1:8080", "null"));
+        assert!(!check(&plain, "127.0.0.1:8080", "http://x@127.0.0.1:8080"));
+
+        let public = CookiePolicy::from_public_url(Some("https://rollbook.example.org")).unwrap();
+        for same in [
+            "https://rollbook.example.org",
+            "HTTPS://Rollbook.Example.org:443",
+        ] {
+            assert!(check(&public, "127.0.0.1:8080", same), "{same}");
+        }
+        for other in [
+            "http://rollbook.example.org",
+            "https://rollbook.example.org:8443",
+            "https://rollbook.example.org.evil.example",
+            "http://127.0.0.1:8080",
+        ] {
+            assert!(!check(&public, "127.0.0.1:8080", other), "{other}");
+        }
+    }
+
+    #[test]
+    fn hosts_are_the_loopback_names_the_local_address_and_the_declared_ones() {
+        let bound: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let policy = HostPolicy::new(bound, None, &[]).unwrap();
+        assert!(policy.warning().is_none());
+        for host in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "[::1]:8080",
+            "LOCALHOST.:8080",
+        ] {
+            assert!(policy.allows(host, Some(bound)), "{host}");
+        }
+        for host in [
+            "localhost",
+            "127.0.0.1:8081",
+            "evil.example:8080",
+            "localhost.evil.example:8080",
+            "localhost:8080:8080",
+            "[::1",
+            "",
+        ] {
+            assert!(!policy.allows(host, Some(bound)), "{host}");
+        }
+
+        // On every address: the address a client reached is its host, with the port; a name
+        // needs declaring, and the server says so at startup.
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let policy = HostPolicy::new(any, None, &[]).unwrap();
+        assert!(policy.warning().is_some());
+        let lan: SocketAddr = "10.1.2.3:8080".parse().unwrap();
+        assert!(policy.allows("10.1.2.3:8080", Some(lan)));
+        assert!(!policy.allows("10.1.2.4:8080", Some(lan)));
+        assert!(!policy.allows("10.1.2.3:9090", Some(lan)));
+        assert!(!policy.allows("0.0.0.0:8080", Some(lan)));
+        assert!(!policy.allows("rollbook.lan:8080", Some(lan)));
+        let declared = HostPolicy::new(any, None, &["rollbook.lan".to_owned()]).unwrap();
+        assert!(declared.warning().is_none());
+        assert!(declared.allows("rollbook.lan:8080", Some(lan)));
+        let open = HostPolicy::new(any, None, &["*".to_owned()]).unwrap();
+        assert!(open.allows("anything.example", Some(lan)));
+
+        assert!(HostPolicy::new(bound, None, &["http://x".to_owned()]).is_err());
+        assert!(HostPolicy::new(bound, None, &["x:port".to_owned()]).is_err());
     }
 }

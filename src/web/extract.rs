@@ -222,7 +222,9 @@ fn form_is_utf8(body: &[u8]) -> Result<(), String> {
 /// a `%` not followed by two hex digits stands for itself (as browsers and `form_urlencoded` do).
 fn percent_decode(raw: &[u8]) -> Vec<u8> {
     fn hex(b: u8) -> Option<u8> {
-        char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
     }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -253,9 +255,15 @@ mod tests {
 
     #[test]
     fn form_bodies_are_checked_field_by_field_after_decoding() {
-        assert_eq!(form_is_utf8(b"learner=ana%40x.org&name=Jos%C3%A9+M"), Ok(()));
+        assert_eq!(
+            form_is_utf8(b"learner=ana%40x.org&name=Jos%C3%A9+M"),
+            Ok(())
+        );
         assert_eq!(form_is_utf8(b"a=%zz&b=%&c=100%25&&flag"), Ok(()));
-        assert_eq!(form_is_utf8(b"csrf=t&learner=%FF"), Err("learner".to_owned()));
+        assert_eq!(
+            form_is_utf8(b"csrf=t&learner=%FF"),
+            Err("learner".to_owned())
+        );
         assert_eq!(form_is_utf8(b"name=Jos%C3"), Err("name".to_owned()));
         assert_eq!(form_is_utf8(b"name=\xff"), Err("name".to_owned()));
         assert_eq!(form_is_utf8(b"n%FFme=x"), Err("n\u{fffd}me".to_owned()));

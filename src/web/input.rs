@@ -428,12 +428,25 @@ mod tests {
 
     #[test]
     fn names_refuse_controls_and_direction_overrides_but_keep_scripts() {
-        assert_eq!(line("name", " Zoë Ørsted ", MAX_TEXT).unwrap(), "Zoë Ørsted");
+        assert_eq!(
+            line("name", " Zoë Ørsted ", MAX_TEXT).unwrap(),
+            "Zoë Ørsted"
+        );
         // Persian with a zero-width non-joiner, Hebrew with a right-to-left mark: real names.
         assert!(line("name", "می\u{200C}خواهم", MAX_TEXT).is_ok());
         assert!(line("name", "\u{200F}דנה", MAX_TEXT).is_ok());
-        for bad in ["Ana\u{202E}gro.x", "A\u{2066}b\u{2069}", "Ana\nMaria", "Ana\tM", "A\u{0007}"] {
-            assert_eq!(line("name", bad, MAX_TEXT).unwrap_err().field, "name", "{bad:?}");
+        for bad in [
+            "Ana\u{202E}gro.x",
+            "A\u{2066}b\u{2069}",
+            "Ana\nMaria",
+            "Ana\tM",
+            "A\u{0007}",
+        ] {
+            assert_eq!(
+                line("name", bad, MAX_TEXT).unwrap_err().field,
+                "name",
+                "{bad:?}"
+            );
         }
         // Reasons keep their line breaks, not their overrides.
         assert!(text("reason", "moved\nto evening", MAX_REASON).is_ok());

@@ -125,7 +125,11 @@ async fn one_address_holds_at_most_its_share_of_connections_and_others_are_still
         let status = timeout(GUARD, get_on(&stream, &host, "/healthz"))
             .await
             .expect("answered");
-        assert_eq!(status, Some(200), "within the share, a connection is served");
+        assert_eq!(
+            status,
+            Some(200),
+            "within the share, a connection is served"
+        );
         held.push(stream);
     }
 
@@ -221,9 +225,21 @@ async fn a_request_naming_another_host_is_refused_on_every_kind_of_route() {
         format!("LocalHost.:{port}"),
         format!("[::1]:{port}"),
     ] {
-        assert_eq!(get_with_host(app.addr, &host, "/login").await.0, 200, "{host}");
-        assert_eq!(get_with_host(app.addr, &host, "/healthz").await.0, 200, "{host}");
-        assert_eq!(get_with_host(app.addr, &host, "/metrics").await.0, 200, "{host}");
+        assert_eq!(
+            get_with_host(app.addr, &host, "/login").await.0,
+            200,
+            "{host}"
+        );
+        assert_eq!(
+            get_with_host(app.addr, &host, "/healthz").await.0,
+            200,
+            "{host}"
+        );
+        assert_eq!(
+            get_with_host(app.addr, &host, "/metrics").await.0,
+            200,
+            "{host}"
+        );
     }
 }
 
@@ -358,7 +374,10 @@ async fn composed_and_decomposed_spellings_of_a_key_are_one_learner() {
     let (status, page) = post_raw_form(&app, &id, "learner=JOSE%CC%81%40x.org").await;
     assert_eq!(status, 422, "{page}");
     assert!(page.contains("already"), "{page}");
-    assert_eq!(keys(&app.cohort(&id).await, "enrolled"), ["jos\u{e9}@x.org"]);
+    assert_eq!(
+        keys(&app.cohort(&id).await, "enrolled"),
+        ["jos\u{e9}@x.org"]
+    );
     // Looked up either way, it is the one learner.
     for spelling in ["jos%C3%A9%40x.org", "jose%CC%81%40x.org"] {
         let (status, body) = app
@@ -392,6 +411,9 @@ async fn a_name_with_a_direction_override_or_a_line_break_is_refused() {
     let (status, page) = post_raw_form(&app, &id, "learner=ana%40x.org&name=Ana%E2%80%AEx").await;
     assert_eq!(status, 422);
     assert!(page.contains("name: must not contain text-direction controls"));
+    let (status, page) = post_raw_form(&app, &id, "learner=ana%40x.org&name=Ana%0AMaria").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("name: must not contain control characters"));
     assert!(keys(&app.cohort(&id).await, "enrolled").is_empty());
     // A right-to-left name with its marks, and a Persian one with a zero-width non-joiner, are
     // names.
@@ -429,7 +451,14 @@ async fn invalid_utf8_in_a_form_field_is_a_400_naming_the_field_and_nothing_is_w
         .client
         .post(app.url(&format!("/cohorts/{id}/enroll")))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body([b"csrf=".as_slice(), app.csrf.as_bytes(), b"&learner=a\xff@x.org"].concat())
+        .body(
+            [
+                b"csrf=".as_slice(),
+                app.csrf.as_bytes(),
+                b"&learner=a\xff@x.org",
+            ]
+            .concat(),
+        )
         .send()
         .await
         .unwrap();
