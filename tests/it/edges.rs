@@ -278,7 +278,7 @@ async fn a_form_post_from_another_scheme_or_port_is_refused() {
     let app = TestApp::spawn().await;
     let id = app.create_cohort("Origins", 5).await;
     let port = app.addr.port();
-    let post = |origin: String, learner: &'static str| {
+    let enroll_from = |origin: String, learner: &'static str| {
         app.client
             .post(app.url(&format!("/cohorts/{id}/enroll")))
             .header("origin", origin)
@@ -293,7 +293,7 @@ async fn a_form_post_from_another_scheme_or_port_is_refused() {
         format!("http://127.0.0.1:{port}/path"),
         "null".to_owned(),
     ] {
-        let response = post(origin.clone(), "cross@x.org").await.unwrap();
+        let response = enroll_from(origin.clone(), "cross@x.org").await.unwrap();
         assert_eq!(response.status(), 403, "Origin {origin:?}");
     }
     assert!(
@@ -302,7 +302,7 @@ async fn a_form_post_from_another_scheme_or_port_is_refused() {
     );
 
     // The server's own origin, spelled with the default port made explicit or not, is fine.
-    let response = post(format!("http://127.0.0.1:{port}"), "same@x.org")
+    let response = enroll_from(format!("http://127.0.0.1:{port}"), "same@x.org")
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
@@ -479,7 +479,7 @@ async fn invalid_utf8_in_a_form_field_is_a_400_naming_the_field_and_nothing_is_w
     assert!(!events.to_string().contains('\u{fffd}'), "{events}");
 }
 
-/// serde_json reads strings strictly and axum's `Json` reports the path: this held before issue
+/// `serde_json` reads strings strictly and axum's `Json` reports the path: this held before issue
 /// 13 and is pinned here beside the form case.
 #[tokio::test]
 async fn invalid_utf8_in_a_json_body_is_a_400_naming_the_field() {
