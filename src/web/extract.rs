@@ -157,7 +157,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiActing {
 /// Refuses (400, naming the field) a form body (`application/x-www-form-urlencoded`) in which a
 /// field's name or value, once percent-decoded, is not UTF-8; hands any other request on as is.
 /// Runs before the handlers' `Form` extractors, which would replace bad bytes with U+FFFD and
-/// let the command through. Reads the body within the same 64 KiB limit as the router.
+/// let the command through. Reads the body within the same 64 KiB limit as the router. The API
+/// takes only JSON (a form there is a 415), which `serde_json` already reads strictly.
 pub async fn strict_form_bodies(request: HttpRequest, next: Next) -> Response {
     let is_form = request
         .headers()
@@ -168,31 +169,17 @@ pub async fn strict_form_bodies(request: HttpRequest, next: Next) -> Response {
             v.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
-    if !is_form {
+    if !is_form || request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
-    let api = request.uri().path().starts_with("/api/");
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, super::BODY_LIMIT).await else {
-        return if api {
-            ApiError {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                code: "payload_too_large",
-                message: format!("the body is larger than {} KiB", super::BODY_LIMIT / 1024),
-            }
-            .into_response()
-        } else {
-            PageError::TooLarge.into_response()
-        };
+        return PageError::TooLarge.into_response();
     };
     if let Err(field) = form_is_utf8(&bytes) {
         let message = format!("the form field {field:?} is not valid UTF-8 text");
         tracing::debug!(%message, "form refused");
-        return if api {
-            ApiError::bad_request("invalid_utf8", message).into_response()
-        } else {
-            PageError::BadRequest(message).into_response()
-        };
+        return PageError::BadRequest(message).into_response();
     }
     next.run(HttpRequest::from_parts(parts, Body::from(bytes)))
         .await
