@@ -255,6 +255,38 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn one_address_holds_at_most_its_share_and_gets_it_back() {
+        let table = PerAddress::new(2);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = table.take(a).expect("first");
+        let second = table.take(a).expect("second");
+        assert!(table.take(a).is_none(), "a third from the same address");
+        // Seen through a dual-stack listener, the same client.
+        assert!(table.take("::ffff:192.0.2.1".parse().unwrap()).is_none());
+        let other = table.take(b).expect("another address has its own share");
+        drop(first);
+        let again = table.take(a).expect("a place given back is free again");
+        drop((second, again, other));
+        assert!(
+            table.live.lock().unwrap().is_empty(),
+            "no empty entries kept"
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_count_per_64() {
+        let table = PerAddress::new(1);
+        let _held = table.take("2001:db8:1:2::1".parse().unwrap()).unwrap();
+        assert!(
+            table
+                .take("2001:db8:1:2:ffff::9".parse().unwrap())
+                .is_none()
+        );
+        assert!(table.take("2001:db8:1:3::1".parse().unwrap()).is_some());
+    }
+
     #[tokio::test]
     async fn handlers_see_the_client_address_and_shutdown_returns() {
         async fn peer(ConnectInfo(addr): ConnectInfo<SocketAddr>) -> String {
