@@ -47,6 +47,12 @@ pub struct AppConfig {
     pub request_timeout: Duration,
     /// The most connections served at once; clients beyond it wait until one closes.
     pub max_connections: usize,
+    /// The most connections one client address holds at once; beyond it a new connection is
+    /// closed at once, so one client cannot take every slot of `max_connections`.
+    pub max_connections_per_address: usize,
+    /// Host names accepted in `Host` besides the loopback names, the listen address and the
+    /// public URL's host (`*`: any); see [`web::HostPolicy`].
+    pub allowed_hosts: Vec<String>,
     /// Password hashing (OWASP argon2id; tests may use cheaper parameters).
     pub passwords: Passwords,
     /// Sessions idle this long are logged out.
@@ -73,6 +79,8 @@ impl AppConfig {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            max_connections_per_address: 64,
+            allowed_hosts: Vec::new(),
             passwords: Passwords::owasp(),
             session_idle: SignedDuration::from_hours(12),
             public_url: None,
@@ -180,6 +188,7 @@ pub struct Application {
     core: Core,
     limits: Limits,
     request_timeout: Duration,
+    hosts: Arc<web::HostPolicy>,
     backup_schedule: Option<crate::backup::Schedule>,
 }
 
@@ -194,15 +203,25 @@ impl Application {
         let limits = Limits {
             header_read_timeout: config.header_read_timeout,
             max_connections: config.max_connections,
+            max_connections_per_address: config.max_connections_per_address,
             // The longest a request already started at shutdown may legitimately take: the
             // rest of its headers, then its time limit.
             shutdown_grace: config.header_read_timeout + config.request_timeout,
         };
+        let hosts = web::HostPolicy::new(
+            listener.local_addr()?,
+            config.public_url.as_deref(),
+            &config.allowed_hosts,
+        )?;
+        if let Some(warning) = hosts.warning() {
+            tracing::warn!("{warning}");
+        }
         Ok(Self {
             listener,
             core,
             limits,
             request_timeout: config.request_timeout,
+            hosts: Arc::new(hosts),
             backup_schedule: config.backup.clone(),
         })
     }
@@ -229,6 +248,7 @@ impl Application {
             core,
             limits,
             request_timeout,
+            hosts,
             backup_schedule,
         } = self;
         let Core { state, writer, .. } = core;
@@ -243,7 +263,11 @@ impl Application {
         // The headers layer is outermost, so time-limit answers carry the headers too; requests
         // are counted outside the time limit, so its 503s are counted too.
         let metrics = state.metrics.clone();
+        // Innermost: form bodies are checked for UTF-8 within the time limit, and only for a
+        // host rollbook answers to.
         let router = web::router(state)
+            .layer(middleware::from_fn(web::strict_form_bodies))
+            .layer(middleware::from_fn_with_state(hosts, web::check_host))
             .layer(middleware::from_fn_with_state(request_timeout, time_limit))
             .layer(middleware::from_fn_with_state(metrics, web::count_requests))
             .layer(middleware::map_response(web::security_headers));

@@ -260,6 +260,22 @@ pub struct ServeArgs {
     /// address is checked: behind a reverse proxy, never list the proxy's address.
     #[arg(long, env = "ROLLBOOK_METRICS_ALLOW", value_delimiter = ',')]
     pub metrics_allow: Vec<IpRange>,
+    /// The most connections one client address may hold at once (IPv6: per /64); a connection
+    /// beyond it is closed at once. Behind a reverse proxy every connection comes from the
+    /// proxy: raise it to the global cap (1024).
+    #[arg(
+        long,
+        env = "ROLLBOOK_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections_per_address: u32,
+    /// Host names (besides localhost, the listen address and `--public-url`'s host) that
+    /// requests may name in their `Host` header, comma-separated, e.g.
+    /// `rollbook.lan,rollbook.example.org:8443`; without a port any port matches. `*` accepts
+    /// any host (no protection against DNS rebinding).
+    #[arg(long, env = "ROLLBOOK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// For benchmarks only: commit each command on its own instead of grouping concurrent
     /// commands into one commit (the baseline group commit is measured against).
     #[arg(long, hide = true)]

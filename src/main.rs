@@ -48,6 +48,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             config.public_url = args.public_url;
             config.metrics_allow = rollbook::web::AllowList::new(args.metrics_allow);
+            config.max_connections_per_address = args.max_connections_per_address as usize;
+            config.allowed_hosts = args.allowed_hosts;
             if let Some(dir) = args.backup_dir {
                 let every: jiff::SignedDuration = args.backup_every.parse().with_context(|| {
                     format!(

@@ -5,17 +5,20 @@
 //! dribbles its headers holds a connection for as long as it likes. This loop serves each
 //! connection with hyper's HTTP/1 server, a [`TokioTimer`] and a header-read timeout, holds a
 //! semaphore permit per connection (when all are taken it stops accepting, and new clients wait
-//! in the listen backlog), hands handlers the client's address as
-//! [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo), and at shutdown stops accepting,
-//! lets in-flight requests finish within a grace period, and closes whatever is left.
+//! in the listen backlog), closes at once a new connection from an address that already holds
+//! its share of connections (so one client cannot take every slot), hands handlers the client's
+//! address as [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo) and the address it
+//! connected to as [`LocalAddr`], and at shutdown stops accepting, lets in-flight requests
+//! finish within a grace period, and closes whatever is left.
 //!
 //! It knows nothing of routes or of time limits per request: it serves the [`Router`] it is
 //! given, which carries those as layers.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -41,9 +44,83 @@ pub struct Limits {
     /// The most connections served at once; clients beyond it wait in the listen backlog until
     /// a connection closes. Values below 1 count as 1.
     pub max_connections: usize,
+    /// The most connections one client address holds at once (IPv6 clients count per /64, the
+    /// block one host usually has); a new connection beyond it is closed at once, without
+    /// waiting for a slot. Values below 1 count as 1.
+    pub max_connections_per_address: usize,
     /// After shutdown starts, how long in-flight requests may take to finish before their
     /// connections are closed regardless.
     pub shutdown_grace: Duration,
+}
+
+/// The local address a connection was accepted on (the address the client connected to), as a
+/// request extension: for a server listening on every address, the one this client used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalAddr(pub SocketAddr);
+
+/// Live connections per client address, with a cap. A connection counts from its acceptance
+/// until its task ends (the [`Slot`] it holds is dropped).
+#[derive(Debug)]
+struct PerAddress {
+    cap: usize,
+    live: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One connection's place in [`PerAddress`]; gives it back when dropped.
+struct Slot {
+    table: Arc<PerAddress>,
+    address: IpAddr,
+}
+
+impl PerAddress {
+    fn new(cap: usize) -> Arc<Self> {
+        Arc::new(Self {
+            cap: cap.max(1),
+            live: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A slot for a connection from `peer`, or `None` when that address holds `cap` already.
+    /// The table holds only addresses with live connections, so it is bounded by the global cap.
+    fn take(self: &Arc<Self>, peer: IpAddr) -> Option<Slot> {
+        let address = client_address(peer);
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = live.entry(address).or_insert(0);
+        if *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            table: self.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut live = self
+            .table
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = live.get_mut(&self.address) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                live.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// The address a client is counted under: IPv4 (also when mapped into IPv6, as a dual-stack
+/// listener sees it) as is; IPv6 by its /64, since one host usually holds a whole /64 and could
+/// otherwise open each connection from a new address.
+fn client_address(peer: IpAddr) -> IpAddr {
+    match peer.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting, lets
@@ -71,6 +148,7 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(
         limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
     ));
+    let per_address = PerAddress::new(limits.max_connections_per_address);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);
@@ -99,14 +177,32 @@ pub async fn serve(
                 }
             },
         };
+        // Over its address's share: closed at once, and the global permit goes straight back.
+        let Some(slot) = per_address.take(remote.ip()) else {
+            tracing::debug!(%remote, "too many connections from one address; closed");
+            drop(stream);
+            continue;
+        };
+        let local = match stream.local_addr() {
+            Ok(local) => local,
+            Err(error) => {
+                tracing::debug!(%remote, %error, "connection gone before it was served");
+                continue;
+            }
+        };
         let service = hyper::service::Service::call(&make_service, remote)
             .await
             .unwrap_or_else(|never| match never {});
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let service = TowerToHyperService::new(service);
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(LocalAddr(local));
+            hyper::service::Service::call(&service, request)
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         connections.spawn(async move {
             let _permit = permit;
+            let _slot = slot;
             if let Err(error) = connection.await {
                 // Header-read timeouts, clients hanging up, malformed requests: routine.
                 tracing::debug!(%remote, %error, "connection ended with an error");
@@ -159,6 +255,38 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn one_address_holds_at_most_its_share_and_gets_it_back() {
+        let table = PerAddress::new(2);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = table.take(a).expect("first");
+        let second = table.take(a).expect("second");
+        assert!(table.take(a).is_none(), "a third from the same address");
+        // Seen through a dual-stack listener, the same client.
+        assert!(table.take("::ffff:192.0.2.1".parse().unwrap()).is_none());
+        let other = table.take(b).expect("another address has its own share");
+        drop(first);
+        let again = table.take(a).expect("a place given back is free again");
+        drop((second, again, other));
+        assert!(
+            table.live.lock().unwrap().is_empty(),
+            "no empty entries kept"
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_count_per_64() {
+        let table = PerAddress::new(1);
+        let _held = table.take("2001:db8:1:2::1".parse().unwrap()).unwrap();
+        assert!(
+            table
+                .take("2001:db8:1:2:ffff::9".parse().unwrap())
+                .is_none()
+        );
+        assert!(table.take("2001:db8:1:3::1".parse().unwrap()).is_some());
+    }
+
     #[tokio::test]
     async fn handlers_see_the_client_address_and_shutdown_returns() {
         async fn peer(ConnectInfo(addr): ConnectInfo<SocketAddr>) -> String {
@@ -169,6 +297,7 @@ mod tests {
         let limits = Limits {
             header_read_timeout: Duration::from_secs(30),
             max_connections: 4,
+            max_connections_per_address: 4,
             shutdown_grace: Duration::from_secs(30),
         };
         let (stop, stopped) = oneshot::channel::<()>();

@@ -3,7 +3,7 @@
 //! every state-changing form); the JSON API by `Authorization: Bearer` token; `/metrics` by
 //! either, or by the client's address.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::error::{ApiError, PageError};
 use super::{AppState, BODY_LIMIT};
 use crate::auth::{Principal, Role, secret};
+use crate::serve::LocalAddr;
 
 /// What a route requires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,7 +190,9 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Refuses a state-changing request from another site: `Sec-Fetch-Site: cross-site`, or an
-/// `Origin` that is not rollbook's own.
+/// `Origin` that is not rollbook's own: scheme, host and port all compared (a missing port is
+/// the scheme's default). Rollbook's own origin is `--public-url`'s, or without it plain
+/// `http://` and the request's `Host` (behind a TLS proxy, set `--public-url`).
 pub fn same_origin(headers: &HeaderMap, policy: &CookiePolicy) -> bool {
     if headers
         .get("sec-fetch-site")
@@ -197,21 +200,272 @@ pub fn same_origin(headers: &HeaderMap, policy: &CookiePolicy) -> bool {
     {
         return false;
     }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    let Some(origin) = headers.get(header::ORIGIN) else {
         // Browsers send Origin on cross-origin posts; its absence is a same-site or non-browser
         // client, which the CSRF token still covers.
         return true;
     };
-    if let Some(expected) = &policy.origin {
-        return origin.eq_ignore_ascii_case(expected);
+    // `null` (an opaque origin: a sandboxed frame, a redirect chain) never matches.
+    let Some(origin) = origin.to_str().ok().and_then(Origin::parse) else {
+        return false;
+    };
+    let expected = match &policy.origin {
+        Some(expected) => Origin::parse(expected),
+        None => headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|host| Authority::parse(host, 80))
+            .map(|authority| Origin {
+                scheme: "http",
+                authority,
+            }),
+    };
+    expected.is_some_and(|expected| expected == origin)
+}
+
+/// A web origin, normalised for comparison.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Origin {
+    /// `http` or `https`.
+    scheme: &'static str,
+    authority: Authority,
+}
+
+impl Origin {
+    /// Reads `scheme://host[:port]`, as an `Origin` header or `--public-url`'s origin has it;
+    /// anything else (another scheme, a path, user info, `null`) is `None`.
+    fn parse(raw: &str) -> Option<Self> {
+        let (scheme, rest) = raw.split_once("://")?;
+        let (scheme, default_port) = if scheme.eq_ignore_ascii_case("http") {
+            ("http", 80)
+        } else if scheme.eq_ignore_ascii_case("https") {
+            ("https", 443)
+        } else {
+            return None;
+        };
+        if rest.contains(['/', '?', '#', '@']) {
+            return None;
+        }
+        Some(Self {
+            scheme,
+            authority: Authority::parse(rest, default_port)?,
+        })
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    origin
-        .split_once("://")
-        .is_some_and(|(_, origin_host)| origin_host.eq_ignore_ascii_case(host))
+}
+
+/// `host[:port]` normalised: the host in lower case without a trailing dot, an IP address in its
+/// canonical form (IPv6 in brackets), the port explicit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Authority {
+    host: String,
+    port: u16,
+}
+
+impl Authority {
+    /// Reads `host[:port]` (a `Host` header, an origin's authority), with `default_port` when
+    /// none is given. An empty host, an unbalanced bracket or a bad port is `None`.
+    fn parse(raw: &str, default_port: u16) -> Option<Self> {
+        let (host, port) = Self::split(raw)?;
+        let port = match port {
+            None => default_port,
+            Some(port) => port.parse().ok()?,
+        };
+        Some(Self { host, port })
+    }
+
+    /// The normalised host and the port text, if any.
+    fn split(raw: &str) -> Option<(String, Option<&str>)> {
+        let raw = raw.trim();
+        let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
+            let (inside, after) = rest.split_once(']')?;
+            let ip: std::net::Ipv6Addr = inside.parse().ok()?;
+            let port = match after {
+                "" => None,
+                after => Some(after.strip_prefix(':')?),
+            };
+            return Some((format!("[{ip}]"), port));
+        } else {
+            match raw.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (raw, None),
+            }
+        };
+        let host = host.strip_suffix('.').unwrap_or(host);
+        if host.is_empty()
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        {
+            return None;
+        }
+        let host = match host.parse::<std::net::Ipv4Addr>() {
+            Ok(ip) => ip.to_string(),
+            Err(_) => host.to_ascii_lowercase(),
+        };
+        Some((host, port))
+    }
+
+    /// The authority of a socket address, as a `Host` header names it.
+    fn of(addr: SocketAddr) -> Self {
+        let host = match addr.ip().to_canonical() {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        Self {
+            host,
+            port: addr.port(),
+        }
+    }
+}
+
+/// Which `Host` a request may name, against DNS rebinding: a page on a name the attacker owns,
+/// re-pointed at rollbook's address, would otherwise reach it from a victim's browser with the
+/// victim's network position. Accepted: `localhost`, `127.0.0.1` and `[::1]` with the listen
+/// port; the address the connection reached (with the listen port); `--public-url`'s host and the
+/// `--allowed-hosts` names (on any port unless one is given: a proxy may forward the public
+/// port or none). An IP address as `Host` is never a rebinding (the browser's origin is then
+/// that address); names are what must be declared.
+#[derive(Clone, Debug)]
+pub struct HostPolicy {
+    /// Accept any host (`--allowed-hosts '*'`).
+    any: bool,
+    /// Host and port pairs accepted.
+    exact: Vec<Authority>,
+    /// Hosts accepted on any port.
+    any_port: Vec<String>,
+    /// The port the server listens on.
+    port: u16,
+    /// Listening on every address with no name configured (see [`HostPolicy::warning`]).
+    addresses_only: bool,
+}
+
+impl HostPolicy {
+    /// The policy of a server bound to `listen` (the bound address: its real port), with
+    /// `--public-url` and `--allowed-hosts`. A malformed `--allowed-hosts` entry is an error.
+    pub fn new(
+        listen: SocketAddr,
+        public_url: Option<&str>,
+        allowed: &[String],
+    ) -> anyhow::Result<Self> {
+        let port = listen.port();
+        let mut exact: Vec<Authority> = ["localhost", "127.0.0.1", "[::1]"]
+            .into_iter()
+            .map(|host| Authority {
+                host: host.to_owned(),
+                port,
+            })
+            .collect();
+        if !listen.ip().is_unspecified() {
+            exact.push(Authority::of(listen));
+        }
+        let mut any_port = Vec::new();
+        if let Some(origin) = CookiePolicy::from_public_url(public_url)?.origin {
+            let origin = Origin::parse(&origin)
+                .ok_or_else(|| anyhow::anyhow!("--public-url has no usable host: {origin:?}"))?;
+            any_port.push(origin.authority.host);
+        }
+        let mut any = false;
+        for entry in allowed.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+            if entry == "*" {
+                any = true;
+                continue;
+            }
+            let (host, entry_port) = Authority::split(entry).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--allowed-hosts: {entry:?} is not a host name or address (with an optional \
+                     :port)"
+                )
+            })?;
+            match entry_port {
+                None => any_port.push(host),
+                Some(p) => exact.push(Authority {
+                    host,
+                    port: p.parse().map_err(|_| {
+                        anyhow::anyhow!("--allowed-hosts: {entry:?} has a bad port")
+                    })?,
+                }),
+            }
+        }
+        let addresses_only = listen.ip().is_unspecified() && !any && any_port.is_empty();
+        Ok(Self {
+            any,
+            exact,
+            any_port,
+            port,
+            addresses_only,
+        })
+    }
+
+    /// Whether a request naming `host` (a `Host` header), arriving on a connection to `local`,
+    /// is for this server.
+    #[must_use]
+    pub fn allows(&self, host: &str, local: Option<SocketAddr>) -> bool {
+        if self.any {
+            return true;
+        }
+        let Some(authority) = Authority::parse(host, 80) else {
+            return false;
+        };
+        self.exact.contains(&authority)
+            || self.any_port.contains(&authority.host)
+            || local.is_some_and(|local| {
+                authority.port == self.port && Authority::of(local) == authority
+            })
+    }
+
+    /// What to warn about at startup: listening on every address with no name declared, only
+    /// addresses and `localhost` reach rollbook.
+    #[must_use]
+    pub fn warning(&self) -> Option<&'static str> {
+        self.addresses_only.then_some(
+            "listening on every address with neither --public-url nor --allowed-hosts: requests \
+             must name this machine by an IP address or localhost; to reach rollbook by a host \
+             name, list it in --allowed-hosts",
+        )
+    }
+}
+
+/// Refuses (421 Misdirected Request) a request whose `Host` this server does not answer to,
+/// before any route sees it; see [`HostPolicy`].
+pub async fn check_host(
+    State(policy): State<std::sync::Arc<HostPolicy>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let local = request
+        .extensions()
+        .get::<LocalAddr>()
+        .map(|LocalAddr(addr)| *addr);
+    // An absolute-form request target carries the authority the client means; else `Host`.
+    let host = match request.uri().authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok()),
+    };
+    if host.is_some_and(|host| policy.allows(host, local)) {
+        return next.run(request).await;
+    }
+    tracing::info!(
+        host = host.unwrap_or_default(),
+        "request for another host refused"
+    );
+    let message = format!(
+        "this server does not answer to the host {:?}; an operator can add it with \
+         --allowed-hosts",
+        host.unwrap_or_default()
+    );
+    if is_api(request.uri().path()) {
+        ApiError {
+            status: StatusCode::MISDIRECTED_REQUEST,
+            code: "unknown_host",
+            message,
+        }
+        .into_response()
+    } else {
+        (StatusCode::MISDIRECTED_REQUEST, message).into_response()
+    }
 }
 
 fn required(method: &Method, path: &str) -> Option<Access> {
@@ -542,5 +796,86 @@ mod tests {
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", "cross-site".parse().unwrap());
         assert!(!same_origin(&h, &policy));
+    }
+
+    #[test]
+    fn origins_match_by_scheme_host_and_port() {
+        let check = |policy: &CookiePolicy, host: &str, origin: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, host.parse().unwrap());
+            h.insert(header::ORIGIN, origin.parse().unwrap());
+            same_origin(&h, policy)
+        };
+        let plain = CookiePolicy::default();
+        assert!(check(&plain, "127.0.0.1:8080", "http://127.0.0.1:8080"));
+        assert!(check(&plain, "Rollbook.LAN", "http://rollbook.lan:80"));
+        assert!(check(&plain, "[::1]:8080", "http://[0:0::1]:8080"));
+        assert!(!check(&plain, "127.0.0.1:8080", "https://127.0.0.1:8080"));
+        assert!(!check(&plain, "127.0.0.1:8080", "http://127.0.0.1:8081"));
+        assert!(!check(&plain, "127.0.0.1:8080", "http://127.0.0.1"));
+        assert!(!check(&plain, "127.0.0.1:8080", "null"));
+        assert!(!check(&plain, "127.0.0.1:8080", "http://x@127.0.0.1:8080"));
+
+        let public = CookiePolicy::from_public_url(Some("https://rollbook.example.org")).unwrap();
+        for same in [
+            "https://rollbook.example.org",
+            "HTTPS://Rollbook.Example.org:443",
+        ] {
+            assert!(check(&public, "127.0.0.1:8080", same), "{same}");
+        }
+        for other in [
+            "http://rollbook.example.org",
+            "https://rollbook.example.org:8443",
+            "https://rollbook.example.org.evil.example",
+            "http://127.0.0.1:8080",
+        ] {
+            assert!(!check(&public, "127.0.0.1:8080", other), "{other}");
+        }
+    }
+
+    #[test]
+    fn hosts_are_the_loopback_names_the_local_address_and_the_declared_ones() {
+        let bound: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let policy = HostPolicy::new(bound, None, &[]).unwrap();
+        assert!(policy.warning().is_none());
+        for host in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "[::1]:8080",
+            "LOCALHOST.:8080",
+        ] {
+            assert!(policy.allows(host, Some(bound)), "{host}");
+        }
+        for host in [
+            "localhost",
+            "127.0.0.1:8081",
+            "evil.example:8080",
+            "localhost.evil.example:8080",
+            "localhost:8080:8080",
+            "[::1",
+            "",
+        ] {
+            assert!(!policy.allows(host, Some(bound)), "{host}");
+        }
+
+        // On every address: the address a client reached is its host, with the port; a name
+        // needs declaring, and the server says so at startup.
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let policy = HostPolicy::new(any, None, &[]).unwrap();
+        assert!(policy.warning().is_some());
+        let lan: SocketAddr = "10.1.2.3:8080".parse().unwrap();
+        assert!(policy.allows("10.1.2.3:8080", Some(lan)));
+        assert!(!policy.allows("10.1.2.4:8080", Some(lan)));
+        assert!(!policy.allows("10.1.2.3:9090", Some(lan)));
+        assert!(!policy.allows("0.0.0.0:8080", Some(lan)));
+        assert!(!policy.allows("rollbook.lan:8080", Some(lan)));
+        let declared = HostPolicy::new(any, None, &["rollbook.lan".to_owned()]).unwrap();
+        assert!(declared.warning().is_none());
+        assert!(declared.allows("rollbook.lan:8080", Some(lan)));
+        let open = HostPolicy::new(any, None, &["*".to_owned()]).unwrap();
+        assert!(open.allows("anything.example", Some(lan)));
+
+        assert!(HostPolicy::new(bound, None, &["http://x".to_owned()]).is_err());
+        assert!(HostPolicy::new(bound, None, &["x:port".to_owned()]).is_err());
     }
 }

@@ -405,7 +405,7 @@ async fn enroll(
     let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
     let name = body
         .name
-        .map(|n| input::text("name", &n, input::MAX_TEXT))
+        .map(|n| input::line("name", &n, input::MAX_TEXT))
         .transpose()
         .map_err(|e| field_error(&e))?
         .filter(|n| !n.is_empty());

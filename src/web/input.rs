@@ -129,7 +129,7 @@ pub fn new_cohort(raw: &RawCohort<'_>) -> Result<NewCohort, Vec<FieldError>> {
 }
 
 fn required_text(errors: &mut Vec<FieldError>, field: &'static str, raw: &str) -> Option<String> {
-    match text(field, raw, MAX_TEXT) {
+    match line(field, raw, MAX_TEXT) {
         Ok(t) if t.is_empty() => {
             errors.push(FieldError::new(field, "is required"));
             None
@@ -142,8 +142,26 @@ fn required_text(errors: &mut Vec<FieldError>, field: &'static str, raw: &str) -
     }
 }
 
-/// Trimmed free text of at most `max` characters, without control characters.
+/// Trimmed free text of at most `max` characters, without control characters (line breaks and
+/// tabs aside) or bidi embedding, override and isolate characters.
 pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String, FieldError> {
+    checked(field, raw, max, |c| {
+        c.is_control() && c != '\n' && c != '\r' && c != '\t'
+    })
+}
+
+/// Trimmed single-line text (a name) of at most `max` characters: [`text`] without line breaks
+/// or tabs either.
+pub fn line(field: &'static str, raw: &str, max: usize) -> Result<String, FieldError> {
+    checked(field, raw, max, char::is_control)
+}
+
+fn checked(
+    field: &'static str,
+    raw: &str,
+    max: usize,
+    control: impl Fn(char) -> bool,
+) -> Result<String, FieldError> {
     let trimmed = raw.trim();
     if trimmed.chars().count() > max {
         return Err(FieldError::new(
@@ -151,16 +169,31 @@ pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String, FieldE
             format!("must be at most {max} characters"),
         ));
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
+    if trimmed.chars().any(control) {
         return Err(FieldError::new(
             field,
             "must not contain control characters",
         ));
     }
+    if let Some(c) = trimmed.chars().find(|&c| is_bidi_control(c)) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "must not contain text-direction controls (found U+{:04X}), which can make \
+                 text show as something else",
+                u32::from(c)
+            ),
+        ));
+    }
     Ok(trimmed.to_owned())
+}
+
+/// Bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they reorder the text
+/// that follows them, so a name could show as another. The marks (U+200E, U+200F, U+061C) and
+/// the zero-width joiners stay allowed in free text: names in right-to-left and Indic scripts
+/// need them; learner keys refuse them (see [`crate::learner_key`]).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A capacity from a number or its text.
@@ -391,6 +424,33 @@ mod tests {
             .map(|e| e.field)
             .collect();
         assert_eq!(fields, ["name", "capacity", "enrollment_deadline"]);
+    }
+
+    #[test]
+    fn names_refuse_controls_and_direction_overrides_but_keep_scripts() {
+        assert_eq!(
+            line("name", " Zoë Ørsted ", MAX_TEXT).unwrap(),
+            "Zoë Ørsted"
+        );
+        // Persian with a zero-width non-joiner, Hebrew with a right-to-left mark: real names.
+        assert!(line("name", "می\u{200C}خواهم", MAX_TEXT).is_ok());
+        assert!(line("name", "\u{200F}דנה", MAX_TEXT).is_ok());
+        for bad in [
+            "Ana\u{202E}gro.x",
+            "A\u{2066}b\u{2069}",
+            "Ana\nMaria",
+            "Ana\tM",
+            "A\u{0007}",
+        ] {
+            assert_eq!(
+                line("name", bad, MAX_TEXT).unwrap_err().field,
+                "name",
+                "{bad:?}"
+            );
+        }
+        // Reasons keep their line breaks, not their overrides.
+        assert!(text("reason", "moved\nto evening", MAX_REASON).is_ok());
+        assert!(text("reason", "moved\u{202E}", MAX_REASON).is_err());
     }
 
     #[test]

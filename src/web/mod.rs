@@ -44,9 +44,10 @@ use crate::projections::{AsOf, CohortView, Directory, ReadModel, cohort_as_of};
 use crate::store::{Store, StoreError};
 use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
 
-pub use access::{Access, CookiePolicy, ROUTES, SESSION_COOKIE};
+pub use access::{Access, CookiePolicy, HostPolicy, ROUTES, SESSION_COOKIE, check_host};
 pub use allow_list::{AllowList, IpRange, IpRangeError};
 pub use error::{ApiError, PageError};
+pub use extract::strict_form_bodies;
 pub use headers::security_headers;
 pub use metrics::count_requests;
 

@@ -776,7 +776,9 @@ fn build() -> Value {
                             (viewer < staff < admin) must be at least the operation's. Times are \
                             RFC 3339 and returned in UTC. Fields may be added, never removed or \
                             renamed. Any other path under /api/v1 answers 404 `not_found`, and a \
-                            known path asked with another method 405 `method_not_allowed`.",
+                            known path asked with another method 405 `method_not_allowed`. A \
+                            request whose `Host` the server does not answer to gets 421 \
+                            `unknown_host`.",
         },
         "paths": paths,
         "components": {

@@ -452,7 +452,7 @@ pub async fn enroll(
     let cohort = parse_cohort(&id)?;
     let f = form_or_400(form)?;
     let request = input::learner("learner", &f.learner).and_then(|learner| {
-        let name = input::text("name", &f.name, input::MAX_TEXT)?;
+        let name = input::line("name", &f.name, input::MAX_TEXT)?;
         Ok(Request::Enroll {
             cohort,
             learner,

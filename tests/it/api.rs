@@ -880,7 +880,9 @@ async fn the_64_kib_body_limit_is_exact_for_json_and_forms() {
 /// 200 staff racing for 20 seats: exactly 20 win, 180 wait in commit order, 201 events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_enrollments_into_twenty_seats() {
-    let app = TestApp::spawn().await;
+    // 200 connections from one address: above the per-address share (64 by default), which
+    // would close the excess at once.
+    let app = TestApp::spawn_with(|config| config.max_connections_per_address = 256).await;
     let id = app.create_cohort("Race", 20).await;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..200 {

@@ -60,6 +60,8 @@ struct Wire {
     stream: TcpStream,
     /// Received and not yet parsed.
     received: Vec<u8>,
+    /// The server's address, which requests name as their `Host`.
+    addr: SocketAddr,
 }
 
 impl Wire {
@@ -67,6 +69,7 @@ impl Wire {
         Self {
             stream: TcpStream::connect(addr).await.expect("connect"),
             received: Vec::new(),
+            addr,
         }
     }
 
@@ -82,7 +85,7 @@ impl Wire {
 
     /// Sends a kept-alive GET.
     async fn send_get(&self, path: &str) {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: rollbook\r\n\r\n");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.addr);
         self.send(request.as_bytes()).await.expect("send");
     }
 
@@ -198,10 +201,17 @@ async fn dribble(addr: SocketAddr) {
     }
 }
 
-/// The head of a POST of `length` bytes of `content_type`, with `credentials` (header lines).
-fn post_head(path: &str, credentials: &str, content_type: &str, length: usize) -> String {
+/// The head of a POST of `length` bytes of `content_type`, with `credentials` (header lines), to
+/// the server at `addr`.
+fn post_head(
+    addr: SocketAddr,
+    path: &str,
+    credentials: &str,
+    content_type: &str,
+    length: usize,
+) -> String {
     format!(
-        "POST {path} HTTP/1.1\r\nHost: rollbook\r\n{credentials}Content-Type: {content_type}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{credentials}Content-Type: {content_type}\r\n\
          Content-Length: {length}\r\n\r\n"
     )
 }
@@ -258,8 +268,10 @@ async fn post_raw(
     body: &[u8],
 ) -> RawResponse {
     let mut wire = Wire::connect(addr).await;
-    let head = post_head(path, credentials, content_type, body.len());
-    let Wire { stream, received } = &mut wire;
+    let head = post_head(addr, path, credentials, content_type, body.len());
+    let Wire {
+        stream, received, ..
+    } = &mut wire;
     let sending = async {
         // The server may hang up before it has read it all: that is the point.
         if send(stream, head.as_bytes()).await.is_ok() {
@@ -502,7 +514,7 @@ async fn a_request_whose_body_never_arrives_gets_503_after_the_request_timeout()
         ),
     ] {
         let mut wire = Wire::connect(app.addr).await;
-        let head = post_head(&path, &credentials, content_type, 1000);
+        let head = post_head(app.addr, &path, &credentials, content_type, 1000);
         wire.send(format!("{head}{start}").as_bytes())
             .await
             .unwrap();
@@ -538,6 +550,7 @@ async fn shutdown_finishes_the_request_in_flight_and_closes_idle_connections() {
     let (first_half, second_half) = body.split_at(body.len() / 2);
     let mut busy = Wire::connect(app.addr).await;
     let head = post_head(
+        app.addr,
         "/api/v1/cohorts",
         &bearer(&app),
         "application/json",
