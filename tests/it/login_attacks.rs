@@ -80,6 +80,9 @@ async fn metric(app: &TestApp, name: &str) -> u64 {
         .expect("an integer sample")
 }
 
+/// Connections one address may hold in the burst tests: more than any burst sends.
+const BURST_CONNECTIONS: usize = 1024;
+
 /// Fires `n` concurrent logins with unknown names from one address; their statuses arrive on
 /// the returned channel as they are answered.
 fn burst(app: &TestApp, n: usize) -> mpsc::UnboundedReceiver<u16> {
@@ -123,6 +126,9 @@ async fn a_login_burst_hashes_at_most_one_password_per_core_and_the_rest_are_ref
     let app = TestApp::spawn_with(move |config| {
         config.passwords = shared;
         config.metrics_allow = AllowList::new(vec!["127.0.0.1".parse().unwrap()]);
+        // The per-address connection cap would cut the burst at 64 connections; this test is
+        // about the hash limiter behind it.
+        config.max_connections_per_address = BURST_CONNECTIONS;
     })
     .await;
     let limiter = passwords.limiter();
@@ -194,7 +200,11 @@ async fn a_login_burst_hashes_at_most_one_password_per_core_and_the_rest_are_ref
 async fn an_unhindered_login_burst_never_hashes_more_than_one_password_per_core() {
     let passwords = Passwords::owasp();
     let shared = passwords.clone();
-    let app = TestApp::spawn_with(move |config| config.passwords = shared).await;
+    let app = TestApp::spawn_with(move |config| {
+        config.passwords = shared;
+        config.max_connections_per_address = BURST_CONNECTIONS;
+    })
+    .await;
     let total = 256;
     let mut rx = burst(&app, total);
     let health = client_from(None)
