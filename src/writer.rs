@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest as _, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -25,7 +26,7 @@ use crate::metrics::{CommandKind, Metrics, Outcome};
 use crate::projections::ReadModel;
 use crate::store::{
     Actor, Batch, CommandMeta, CommandOutcome, CommandRecord, Envelope, Erasure, ErasureRecord,
-    JournalEntry, LearnerRecord, Reader, Store, StoreError, StreamAppend,
+    JournalEntry, LearnerRecord, Reader, Store, StoreError, StreamAppend, idempotency_key,
 };
 
 /// What a caller asks of one cohort, with learners named by key.
@@ -147,7 +148,10 @@ impl Request {
     /// different request is refused: the SHA-256 of its canonical text, so that no personal
     /// data (keys, names, reasons) is kept with it.
     fn fingerprint(&self) -> String {
-        crate::store::chain::text_digest(&self.canonical())
+        format!(
+            "sha256:{}",
+            crate::store::chain::show(&Sha256::digest(self.canonical().as_bytes()).into())
+        )
     }
 
     /// A canonical text of the request. The fields form a JSON array, so no text in one field
@@ -749,7 +753,13 @@ impl Writer {
     ) -> Result<Pending, StoreError> {
         let request = &submission.request;
         let fingerprint = request.fingerprint();
-        if let Some(key) = &submission.idempotency_key {
+        // Filed hashed with the acting account: the key is never stored as sent, and another
+        // account's same key is another key.
+        let key = submission
+            .idempotency_key
+            .as_deref()
+            .map(|key| idempotency_key(submission.actor.id, key));
+        if let Some(key) = &key {
             if let Some(answer) = Self::repeat(reader, work, key, &fingerprint)? {
                 return Ok(answer);
             }
@@ -784,6 +794,7 @@ impl Writer {
                 return Ok(refuse(
                     work,
                     &submission,
+                    key,
                     learner,
                     fingerprint,
                     violation,
@@ -825,7 +836,7 @@ impl Writer {
 
         let command_id = submission.command_id.unwrap_or_else(Uuid::now_v7);
         let index = work.batch.appends.len();
-        if let Some(key) = submission.idempotency_key.clone() {
+        if let Some(key) = key {
             work.keys
                 .insert(key, (KeyUse::Appended(index), fingerprint.clone()));
         }
@@ -840,7 +851,7 @@ impl Writer {
                 correlation_id: submission.correlation_id.unwrap_or(command_id),
                 causation_id: submission.causation_id.unwrap_or(command_id),
             },
-            idempotency: submission.idempotency_key.map(|key| (key, fingerprint)),
+            idempotency: key.map(|key| (key, fingerprint)),
         });
         Ok(Pending::Appended(index))
     }
@@ -850,7 +861,7 @@ impl Writer {
     fn repeat(
         reader: &Reader,
         work: &BatchWork,
-        key: &str,
+        key: &[u8; 32],
         fingerprint: &str,
     ) -> Result<Option<Pending>, StoreError> {
         if let Some((earlier, earlier_fingerprint)) = work.keys.get(key) {
@@ -867,8 +878,7 @@ impl Writer {
         let Some(record) = reader.command_record(key)? else {
             return Ok(None);
         };
-        // Records written before fingerprints were hashed hold the canonical text itself.
-        if crate::store::chain::text_digest(&record.fingerprint) != fingerprint {
+        if record.fingerprint != fingerprint {
             return Ok(Some(Pending::Done(Err(CommandError::IdempotencyKeyReused))));
         }
         Ok(Some(Pending::Done(match record.outcome {
@@ -943,9 +953,14 @@ impl Writer {
 
 /// Records a refusal: in the journal (filing a new learner an enrollment named, so their page
 /// can say why they could not enroll), and under the idempotency key if there is one.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the refusal's parts, each decided by the caller"
+)]
 fn refuse(
     work: &mut BatchWork,
     submission: &Submission,
+    key: Option<[u8; 32]>,
     learner: Option<(LearnerId, bool)>,
     fingerprint: String,
     violation: RuleViolation,
@@ -985,7 +1000,7 @@ fn refuse(
         };
         work.batch.journal.push((work.journal_next, entry));
     }
-    let Some(key) = submission.idempotency_key.clone() else {
+    let Some(key) = key else {
         return Pending::Done(Err(CommandError::Rejected(violation)));
     };
     let record = CommandRecord {
@@ -993,10 +1008,8 @@ fn refuse(
         recorded_at: now,
         outcome: CommandOutcome::Rejected(violation.clone()),
     };
-    work.keys.insert(
-        key.clone(),
-        (KeyUse::Rejected(violation.clone()), fingerprint),
-    );
+    work.keys
+        .insert(key, (KeyUse::Rejected(violation.clone()), fingerprint));
     work.batch.rejections.push((key, record));
     Pending::Recorded(violation)
 }
@@ -1039,8 +1052,9 @@ struct BatchWork {
     states: HashMap<CohortId, (Option<Cohort>, u64)>,
     /// Learners filed by this batch.
     learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
-    /// Idempotency keys used in this batch → (how, fingerprint).
-    keys: HashMap<String, (KeyUse, String)>,
+    /// Idempotency keys used in this batch, as filed (hashed with the account) → (how,
+    /// fingerprint).
+    keys: HashMap<[u8; 32], (KeyUse, String)>,
     /// The id of the last journal entry (stored or of this batch).
     journal_next: u64,
 }
