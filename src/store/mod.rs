@@ -49,11 +49,11 @@ pub use upgrade::file_sha256;
 pub use verify::{VerifyError, VerifyReport, verify};
 
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
+pub use tables::idempotency_key;
 use tables::{
     ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, META_FORMAT_VERSION, SESSIONS,
     SNAPSHOTS, STREAM_INDEX, TOKENS,
 };
-pub use tables::idempotency_key;
 
 /// The store format this build writes and the newest it reads. Older formats are upgraded in
 /// place when opened for writing, after a verified backup (see `upgrade`).
@@ -185,6 +185,10 @@ impl Store {
         };
         store.initialise(fresh)?;
         if let Some(backup) = backup {
+            // The upgrade erased what the old format kept (a reason of an erased learner that
+            // its erasure skipped, idempotency keys as sent): the pages that held them are only
+            // freed, so the file is rewritten from its live data, as after an erasure.
+            store.rewrite_file()?;
             tracing::info!(
                 path = %path.display(),
                 format = STORE_FORMAT_VERSION,

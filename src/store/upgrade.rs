@@ -354,9 +354,8 @@ fn from_2(txn: &redb::WriteTransaction) -> Result<(), Step> {
     for row in old.iter()? {
         let (key, value) = row?;
         let key = key.value();
-        let mut record = codec::decode_command_record(value.value()).map_err(|e| {
-            Step::Refused(format!("an idempotency record does not decode: {e}"))
-        })?;
+        let mut record = codec::decode_command_record(value.value())
+            .map_err(|e| Step::Refused(format!("an idempotency record does not decode: {e}")))?;
         let codec::CommandOutcome::Committed { first_position, .. } = record.outcome else {
             continue;
         };

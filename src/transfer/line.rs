@@ -7,9 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{
-    Capacity, CohortCreated, CohortId, Event, LearnerId, Note, UnknownReasonCode,
-};
+use crate::domain::{Capacity, CohortCreated, CohortId, Event, LearnerId, Note, UnknownReasonCode};
 use crate::store::{Actor, CommandMeta, Envelope, LearnerRecord};
 
 /// An event as a line of an export.

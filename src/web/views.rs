@@ -212,7 +212,10 @@ impl HistoryRow {
                 .map(|l| directory.label_of(l))
                 .unwrap_or_default(),
             reason_label: entry.reason_code.map_or("", ReasonCode::label),
-            reason: shown_reason(entry.reason.as_deref().unwrap_or_default(), entry.reason_erased),
+            reason: shown_reason(
+                entry.reason.as_deref().unwrap_or_default(),
+                entry.reason_erased,
+            ),
             changes,
             freed_by: entry.freed_by,
             manual_promotion: entry.event_type == "waitlist.promoted" && entry.freed_by.is_none(),

@@ -250,7 +250,11 @@ async fn an_admin_erases_a_learner_and_no_trace_of_them_is_left_in_the_file_or_a
     assert!(small_history.contains("(erased)"), "{small_history}");
     assert!(small_history.contains(KEPT), "{small_history}");
     assert!(pages[6].contains("erased learner"), "{}", pages[6]);
-    assert!(pages[11].contains(KEPT), "the withdrawals report: {}", pages[11]);
+    assert!(
+        pages[11].contains(KEPT),
+        "the withdrawals report: {}",
+        pages[11]
+    );
     for (i, page) in pages.iter().enumerate() {
         for needle in ERASED {
             assert!(!page.contains(needle), "page {i} still shows {needle:?}");
@@ -314,7 +318,11 @@ async fn an_admin_erases_a_learner_and_no_trace_of_them_is_left_in_the_file_or_a
         lines.contains(&format!("{{\"id\":\"{opaque}\"}}")),
         "{lines}"
     );
-    assert_eq!(lines.matches("\"reason_erased\":true").count(), 2, "{lines}");
+    assert_eq!(
+        lines.matches("\"reason_erased\":true").count(),
+        2,
+        "{lines}"
+    );
     assert!(lines.contains(KEPT));
     for needle in ERASED {
         assert!(!lines.contains(needle), "the export holds {needle:?}");
@@ -332,7 +340,11 @@ async fn an_admin_erases_a_learner_and_no_trace_of_them_is_left_in_the_file_or_a
     drop(store);
     let mut again = Vec::new();
     rollbook::transfer::export(&copy, &mut again, Path::new("memory"), |_, _| {}).unwrap();
-    assert_eq!(String::from_utf8(again).unwrap(), lines, "export → import → export");
+    assert_eq!(
+        String::from_utf8(again).unwrap(),
+        lines,
+        "export → import → export"
+    );
 }
 
 #[test]
