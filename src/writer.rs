@@ -1142,9 +1142,8 @@ mod tests {
     }
 
     fn writer(dir: &tempfile::TempDir) -> (Arc<Store>, Writer) {
-        let store = Arc::new(
-            Store::open(&dir.path().join("db.redb"), &StoreOptions::default()).unwrap(),
-        );
+        let store =
+            Arc::new(Store::open(&dir.path().join("db.redb"), &StoreOptions::default()).unwrap());
         let clock = Arc::new(FixedClock::new(at("2026-03-01T09:00:00Z")));
         let writer = Writer::new(store.clone(), clock, WriterOptions::default());
         (store, writer)
@@ -1211,7 +1210,10 @@ mod tests {
             outcome.results[1]
         );
         let repeat = outcome.results[2].as_ref().unwrap();
-        assert!(repeat.replayed, "the same request under the key is a repeat");
+        assert!(
+            repeat.replayed,
+            "the same request under the key is a repeat"
+        );
         assert_eq!(repeat.events, first.events);
         // Only Ana's enrollment was written; Ben is nowhere.
         let reader = store.read().unwrap();
@@ -1253,7 +1255,9 @@ mod tests {
         assert!(
             matches!(
                 outcome.results[1],
-                Err(CommandError::Rejected(RuleViolation::AlreadyEnrolled { .. }))
+                Err(CommandError::Rejected(
+                    RuleViolation::AlreadyEnrolled { .. }
+                ))
             ),
             "staff2's request is decided on its own: {:?}",
             outcome.results[1]
@@ -1278,9 +1282,24 @@ mod tests {
         assert!(outcome.results[1].as_ref().unwrap().replayed);
 
         let reader = store.read().unwrap();
-        assert!(reader.command_record(&idempotency_key(staff1.id, key)).unwrap().is_some());
-        assert!(reader.command_record(&idempotency_key(staff2.id, key)).unwrap().is_some());
-        assert!(reader.command_record(&idempotency_key(Uuid::nil(), key)).unwrap().is_none());
+        assert!(
+            reader
+                .command_record(&idempotency_key(staff1.id, key))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            reader
+                .command_record(&idempotency_key(staff2.id, key))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            reader
+                .command_record(&idempotency_key(Uuid::nil(), key))
+                .unwrap()
+                .is_none()
+        );
         drop(reader);
         drop(writer);
         drop(store);

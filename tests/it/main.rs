@@ -14,6 +14,7 @@ mod erasure;
 mod generate;
 mod hardening;
 mod helpers;
+mod idempotency;
 mod logs;
 mod maintenance;
 mod metrics;
