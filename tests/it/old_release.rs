@@ -524,3 +524,39 @@ fn rows(db: &Path) -> Vec<(u64, Vec<u8>)> {
         })
         .collect()
 }
+
+/// An export written by release 0.2.0 shows an erased learner's reasons as `sha256:…` text
+/// (the one its erasure skipped as typed): its import stores them as erased notes, as the
+/// format upgrade does — the same history, with the upgraded file's chain head.
+#[test]
+fn a_release_0_2_0_export_imports_with_the_erased_learners_reasons_erased() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = release_dir("0.2.0").join("export.jsonl");
+    let text = std::fs::read_to_string(&export).unwrap();
+    assert!(text.contains(ANAS_TYPED) && text.contains(BOS_TYPED));
+    let imported = dir.path().join("imported.redb");
+    rollbook::transfer::import(&export, &imported, |_, _| {}).expect("imports and verifies");
+    assert!(
+        !holds(&imported, ANAS_TYPED),
+        "Ana's typed reason is erased"
+    );
+    assert!(holds(&imported, BOS_TYPED), "Bo's stays text");
+
+    let (_fixture_dir, upgraded) = fixture_0_2_0_copy();
+    drop(Store::open(&upgraded, &StoreOptions::default()).unwrap());
+    let (a, b) = (
+        verify(&imported, |_, _| {}).unwrap(),
+        verify(&upgraded, |_, _| {}).unwrap(),
+    );
+    assert_eq!((a.events, a.chain_head), (b.events, b.chain_head));
+
+    let mut lines = Vec::new();
+    rollbook::transfer::export(&imported, &mut lines, Path::new("memory"), |_, _| {}).unwrap();
+    let lines = String::from_utf8(lines).unwrap();
+    assert_eq!(
+        lines.matches("\"reason_erased\":true").count(),
+        2,
+        "{lines}"
+    );
+    assert!(!lines.contains("sha256:typed by staff, Ana"));
+}
