@@ -277,6 +277,16 @@ fn from_2(txn: &redb::WriteTransaction) -> Result<(), Step> {
         .iter()?
         .map(|row| row.map(|(id, _)| id.value()))
         .collect::<Result<_, _>>()?;
+    relink(txn, &erased)?;
+    refile_idempotency(txn)
+}
+
+/// Erases the reasons of `erased` learners as notes and relinks the chain, checking every
+/// stored link under format 2's digest on the way.
+fn relink(
+    txn: &redb::WriteTransaction,
+    erased: &std::collections::HashSet<uuid::Uuid>,
+) -> Result<(), Step> {
     let mut events = txn.open_table(EVENTS)?;
     let (mut old_previous, mut previous, mut after) = (chain::GENESIS, chain::GENESIS, 0u64);
     loop {
@@ -344,7 +354,14 @@ fn from_2(txn: &redb::WriteTransaction) -> Result<(), Step> {
             after = position;
         }
     }
+    Ok(())
+}
 
+/// Files format 2's idempotency records (key as sent) under SHA-256(account ‖ key), the
+/// account being the actor of the command's events; refusals, which name no account, are
+/// dropped.
+fn refile_idempotency(txn: &redb::WriteTransaction) -> Result<(), Step> {
+    let events = txn.open_table(EVENTS)?;
     let old = match txn.open_table(format2::COMMANDS) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),

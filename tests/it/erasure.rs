@@ -200,66 +200,8 @@ async fn an_admin_erases_a_learner_and_no_trace_of_them_is_left_in_the_file_or_a
     assert!(!before.contains("(erased)"), "{before}");
 
     let overview = erase_through_the_admin_pages(&app).await;
+    let opaque = nothing_shown(&app, &cohort, &small, overview).await;
     let (admin, _) = app.signed_in(Role::Admin).await;
-
-    // The API: the opaque id, and both of Lena's reasons erased (not text), whatever they said.
-    let withdrawal = events_of(&app, &cohort, "student.withdrawn").await[0].clone();
-    let opaque = withdrawal["data"]["learner"].as_str().unwrap().to_owned();
-    assert!(uuid::Uuid::parse_str(&opaque).is_ok(), "{withdrawal}");
-    assert_eq!(withdrawal["data"]["reason"], serde_json::Value::Null);
-    assert_eq!(withdrawal["data"]["reason_erased"], true, "{withdrawal}");
-    let left = events_of(&app, &small, "waitlist.left").await[0].clone();
-    assert_eq!(left["data"]["learner"], opaque.as_str());
-    assert_eq!(left["data"]["reason"], serde_json::Value::Null, "{left}");
-    assert_eq!(left["data"]["reason_erased"], true, "{left}");
-    // Ben's look-alike reason is still his text.
-    let bens = events_of(&app, &small, "student.withdrawn").await[0].clone();
-    assert_eq!(bens["data"]["learner"], "ben@example.org");
-    assert_eq!(bens["data"]["reason"], KEPT, "{bens}");
-    assert_eq!(bens["data"]["reason_erased"], false, "{bens}");
-    let (status, _) = app
-        .get_json(&format!("/api/v1/learners/{KEY}/timeline"))
-        .await;
-    assert_eq!(status, 404, "the key no longer finds anyone");
-
-    // Every page: "erased learner" and "(erased)" for Lena; Ben's text as typed.
-    let mut pages = vec![overview];
-    for path in [
-        "/".to_owned(),
-        format!("/cohorts/{cohort}"),
-        format!("/cohorts/{cohort}/history"),
-        format!("/cohorts/{small}"),
-        format!("/cohorts/{small}/history"),
-        format!("/learners/{opaque}"),
-        "/learners/ben@example.org".to_owned(),
-        "/events".to_owned(),
-        "/events.csv".to_owned(),
-        "/reports/withdrawals".to_owned(),
-        "/reports/withdrawals.csv".to_owned(),
-        format!("/api/v1/cohorts/{cohort}/events"),
-        format!("/api/v1/cohorts/{small}/events"),
-        "/api/v1/events".to_owned(),
-        format!("/api/v1/learners/{opaque}/timeline"),
-    ] {
-        let response = app.get(&path).await;
-        assert_eq!(response.status(), 200, "{path}");
-        pages.push(response.text().await.unwrap());
-    }
-    let small_history = &pages[5];
-    assert!(small_history.contains("erased learner"), "{small_history}");
-    assert!(small_history.contains("(erased)"), "{small_history}");
-    assert!(small_history.contains(KEPT), "{small_history}");
-    assert!(pages[6].contains("erased learner"), "{}", pages[6]);
-    assert!(
-        pages[11].contains(KEPT),
-        "the withdrawals report: {}",
-        pages[11]
-    );
-    for (i, page) in pages.iter().enumerate() {
-        for needle in ERASED {
-            assert!(!page.contains(needle), "page {i} still shows {needle:?}");
-        }
-    }
     // The history is intact: the promotion still shows, and the seat counts.
     let state = app.cohort(&cohort).await;
     assert_eq!(
@@ -308,11 +250,80 @@ async fn an_admin_erases_a_learner_and_no_trace_of_them_is_left_in_the_file_or_a
         &json!({"learner": KEY, "reason": REASON}),
     )
     .await;
-    // An erased learner is known by id only, and their reasons as erased: exported and
-    // imported as such, with the same chain head.
     let (_dir, db, _, _) = app.stop().await;
+    exported_and_imported_as_erased(&db, &opaque, head);
+}
+
+/// After the erasure, the API and every page: Lena's opaque id, "erased learner", her reasons
+/// erased (not text, whatever they said); ben's look-alike reason as typed; none of the erased
+/// strings anywhere. Returns Lena's opaque id.
+async fn nothing_shown(app: &TestApp, cohort: &str, small: &str, overview: String) -> String {
+    // The API: the opaque id, and both of Lena's reasons erased (not text), whatever they said.
+    let withdrawal = events_of(app, cohort, "student.withdrawn").await[0].clone();
+    let opaque = withdrawal["data"]["learner"].as_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&opaque).is_ok(), "{withdrawal}");
+    assert_eq!(withdrawal["data"]["reason"], serde_json::Value::Null);
+    assert_eq!(withdrawal["data"]["reason_erased"], true, "{withdrawal}");
+    let left = events_of(app, small, "waitlist.left").await[0].clone();
+    assert_eq!(left["data"]["learner"], opaque.as_str());
+    assert_eq!(left["data"]["reason"], serde_json::Value::Null, "{left}");
+    assert_eq!(left["data"]["reason_erased"], true, "{left}");
+    // Ben's look-alike reason is still his text.
+    let bens = events_of(app, small, "student.withdrawn").await[0].clone();
+    assert_eq!(bens["data"]["learner"], "ben@example.org");
+    assert_eq!(bens["data"]["reason"], KEPT, "{bens}");
+    assert_eq!(bens["data"]["reason_erased"], false, "{bens}");
+    let (status, _) = app
+        .get_json(&format!("/api/v1/learners/{KEY}/timeline"))
+        .await;
+    assert_eq!(status, 404, "the key no longer finds anyone");
+
+    // Every page: "erased learner" and "(erased)" for Lena; Ben's text as typed.
+    let mut pages = vec![overview];
+    for path in [
+        "/".to_owned(),
+        format!("/cohorts/{cohort}"),
+        format!("/cohorts/{cohort}/history"),
+        format!("/cohorts/{small}"),
+        format!("/cohorts/{small}/history"),
+        format!("/learners/{opaque}"),
+        "/learners/ben@example.org".to_owned(),
+        "/events".to_owned(),
+        "/events.csv".to_owned(),
+        "/reports/withdrawals".to_owned(),
+        "/reports/withdrawals.csv".to_owned(),
+        format!("/api/v1/cohorts/{cohort}/events"),
+        format!("/api/v1/cohorts/{small}/events"),
+        "/api/v1/events".to_owned(),
+        format!("/api/v1/learners/{opaque}/timeline"),
+    ] {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        pages.push(response.text().await.unwrap());
+    }
+    let small_history = &pages[5];
+    assert!(small_history.contains("erased learner"), "{small_history}");
+    assert!(small_history.contains("(erased)"), "{small_history}");
+    assert!(small_history.contains(KEPT), "{small_history}");
+    assert!(pages[6].contains("erased learner"), "{}", pages[6]);
+    assert!(
+        pages[11].contains(KEPT),
+        "the withdrawals report: {}",
+        pages[11]
+    );
+    for (i, page) in pages.iter().enumerate() {
+        for needle in ERASED {
+            assert!(!page.contains(needle), "page {i} still shows {needle:?}");
+        }
+    }
+    opaque
+}
+
+/// An erased learner is known by id only, and their reasons as erased: exported and imported
+/// as such, with the same chain head, and exported again to the same lines.
+fn exported_and_imported_as_erased(db: &Path, opaque: &str, head: (u64, [u8; 32])) {
     let mut lines = Vec::new();
-    rollbook::transfer::export(&db, &mut lines, Path::new("memory"), |_, _| {}).unwrap();
+    rollbook::transfer::export(db, &mut lines, Path::new("memory"), |_, _| {}).unwrap();
     let lines = String::from_utf8(lines).unwrap();
     assert!(
         lines.contains(&format!("{{\"id\":\"{opaque}\"}}")),
