@@ -953,10 +953,6 @@ impl Writer {
 
 /// Records a refusal: in the journal (filing a new learner an enrollment named, so their page
 /// can say why they could not enroll), and under the idempotency key if there is one.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the refusal's parts, each decided by the caller"
-)]
 fn refuse(
     work: &mut BatchWork,
     submission: &Submission,

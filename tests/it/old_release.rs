@@ -560,3 +560,51 @@ fn a_release_0_2_0_export_imports_with_the_erased_learners_reasons_erased() {
     );
     assert!(!lines.contains("sha256:typed by staff, Ana"));
 }
+
+/// After the upgrade, Bo's withdrawal is still stored at schema 2 (text). Erasing Bo rewrites it
+/// at schema 3 as an erased note, and the chain head stays what it was: the digest of an event
+/// with a note does not depend on the schema it is stored at, nor on whether it is erased.
+#[test]
+fn erasing_a_reason_stored_at_an_older_schema_keeps_the_chain_head() {
+    let (_dir, db) = fixture_0_2_0_copy();
+    let store = Store::open(&db, &StoreOptions::default()).unwrap();
+    let bos = |store: &Store| {
+        store
+            .read()
+            .unwrap()
+            .events_after(0, 1000)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.position == 206)
+            .unwrap()
+    };
+    let before = bos(&store);
+    assert_eq!(before.schema_version, 2);
+    assert_eq!(
+        before.event.note().and_then(rollbook::domain::Note::text),
+        Some(BOS_TYPED)
+    );
+    drop(store);
+    let head = verify(&db, |_, _| {}).unwrap().chain_head;
+
+    let store = Store::open(&db, &StoreOptions::default()).unwrap();
+    let record = rollbook::store::ErasureRecord {
+        erased_at: ts(FIXTURE_0_2_0_NOW),
+        actor: rollbook::store::Actor::local(),
+    };
+    let erased = store
+        .erase_learner("bo.kept@example.org", &record)
+        .unwrap()
+        .expect("Bo is filed");
+    assert_eq!(erased.events_rewritten, 1);
+    let after = bos(&store);
+    assert_eq!(after.schema_version, 3);
+    assert!(
+        after
+            .event
+            .note()
+            .is_some_and(rollbook::domain::Note::is_erased)
+    );
+    drop(store);
+    assert_eq!(verify(&db, |_, _| {}).unwrap().chain_head, head);
+}
