@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest as _, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -25,7 +26,7 @@ use crate::metrics::{CommandKind, Metrics, Outcome};
 use crate::projections::ReadModel;
 use crate::store::{
     Actor, Batch, CommandMeta, CommandOutcome, CommandRecord, Envelope, Erasure, ErasureRecord,
-    JournalEntry, LearnerRecord, Reader, Store, StoreError, StreamAppend,
+    JournalEntry, LearnerRecord, Reader, Store, StoreError, StreamAppend, idempotency_key,
 };
 
 /// What a caller asks of one cohort, with learners named by key.
@@ -147,7 +148,10 @@ impl Request {
     /// different request is refused: the SHA-256 of its canonical text, so that no personal
     /// data (keys, names, reasons) is kept with it.
     fn fingerprint(&self) -> String {
-        crate::store::chain::text_digest(&self.canonical())
+        format!(
+            "sha256:{}",
+            crate::store::chain::show(&Sha256::digest(self.canonical().as_bytes()).into())
+        )
     }
 
     /// A canonical text of the request. The fields form a JSON array, so no text in one field
@@ -749,7 +753,13 @@ impl Writer {
     ) -> Result<Pending, StoreError> {
         let request = &submission.request;
         let fingerprint = request.fingerprint();
-        if let Some(key) = &submission.idempotency_key {
+        // Filed hashed with the acting account: the key is never stored as sent, and another
+        // account's same key is another key.
+        let key = submission
+            .idempotency_key
+            .as_deref()
+            .map(|key| idempotency_key(submission.actor.id, key));
+        if let Some(key) = &key {
             if let Some(answer) = Self::repeat(reader, work, key, &fingerprint)? {
                 return Ok(answer);
             }
@@ -784,6 +794,7 @@ impl Writer {
                 return Ok(refuse(
                     work,
                     &submission,
+                    key,
                     learner,
                     fingerprint,
                     violation,
@@ -825,7 +836,7 @@ impl Writer {
 
         let command_id = submission.command_id.unwrap_or_else(Uuid::now_v7);
         let index = work.batch.appends.len();
-        if let Some(key) = submission.idempotency_key.clone() {
+        if let Some(key) = key {
             work.keys
                 .insert(key, (KeyUse::Appended(index), fingerprint.clone()));
         }
@@ -840,7 +851,7 @@ impl Writer {
                 correlation_id: submission.correlation_id.unwrap_or(command_id),
                 causation_id: submission.causation_id.unwrap_or(command_id),
             },
-            idempotency: submission.idempotency_key.map(|key| (key, fingerprint)),
+            idempotency: key.map(|key| (key, fingerprint)),
         });
         Ok(Pending::Appended(index))
     }
@@ -850,7 +861,7 @@ impl Writer {
     fn repeat(
         reader: &Reader,
         work: &BatchWork,
-        key: &str,
+        key: &[u8; 32],
         fingerprint: &str,
     ) -> Result<Option<Pending>, StoreError> {
         if let Some((earlier, earlier_fingerprint)) = work.keys.get(key) {
@@ -867,8 +878,7 @@ impl Writer {
         let Some(record) = reader.command_record(key)? else {
             return Ok(None);
         };
-        // Records written before fingerprints were hashed hold the canonical text itself.
-        if crate::store::chain::text_digest(&record.fingerprint) != fingerprint {
+        if record.fingerprint != fingerprint {
             return Ok(Some(Pending::Done(Err(CommandError::IdempotencyKeyReused))));
         }
         Ok(Some(Pending::Done(match record.outcome {
@@ -946,6 +956,7 @@ impl Writer {
 fn refuse(
     work: &mut BatchWork,
     submission: &Submission,
+    key: Option<[u8; 32]>,
     learner: Option<(LearnerId, bool)>,
     fingerprint: String,
     violation: RuleViolation,
@@ -985,7 +996,7 @@ fn refuse(
         };
         work.batch.journal.push((work.journal_next, entry));
     }
-    let Some(key) = submission.idempotency_key.clone() else {
+    let Some(key) = key else {
         return Pending::Done(Err(CommandError::Rejected(violation)));
     };
     let record = CommandRecord {
@@ -993,10 +1004,8 @@ fn refuse(
         recorded_at: now,
         outcome: CommandOutcome::Rejected(violation.clone()),
     };
-    work.keys.insert(
-        key.clone(),
-        (KeyUse::Rejected(violation.clone()), fingerprint),
-    );
+    work.keys
+        .insert(key, (KeyUse::Rejected(violation.clone()), fingerprint));
     work.batch.rejections.push((key, record));
     Pending::Recorded(violation)
 }
@@ -1039,8 +1048,9 @@ struct BatchWork {
     states: HashMap<CohortId, (Option<Cohort>, u64)>,
     /// Learners filed by this batch.
     learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
-    /// Idempotency keys used in this batch → (how, fingerprint).
-    keys: HashMap<String, (KeyUse, String)>,
+    /// Idempotency keys used in this batch, as filed (hashed with the account) → (how,
+    /// fingerprint).
+    keys: HashMap<[u8; 32], (KeyUse, String)>,
     /// The id of the last journal entry (stored or of this batch).
     journal_next: u64,
 }
@@ -1110,5 +1120,189 @@ impl CohortCache {
             let threshold = *threshold;
             self.entries.retain(|_, (_, _, used)| *used > threshold);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The writer's idempotency, driven through [`Writer::process`] directly: keys used twice
+    //! within one batch, and keys filed per account.
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::domain::{Capacity, NewCohort};
+    use crate::store::StoreOptions;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn writer(dir: &tempfile::TempDir) -> (Arc<Store>, Writer) {
+        let store =
+            Arc::new(Store::open(&dir.path().join("db.redb"), &StoreOptions::default()).unwrap());
+        let clock = Arc::new(FixedClock::new(at("2026-03-01T09:00:00Z")));
+        let writer = Writer::new(store.clone(), clock, WriterOptions::default());
+        (store, writer)
+    }
+
+    fn actor(name: &str, n: u128) -> Actor {
+        Actor {
+            id: Uuid::from_u128(n),
+            name: name.to_owned(),
+        }
+    }
+
+    fn create(writer: &mut Writer, capacity: u64) -> CohortId {
+        let cohort = CohortId(Uuid::now_v7());
+        let new = NewCohort {
+            name: "Idempotency".to_owned(),
+            course: "ID-1".to_owned(),
+            instructor: "Ada".to_owned(),
+            capacity: Capacity::new(capacity).unwrap(),
+            starts_at: at("2026-04-01T09:00:00Z"),
+            enrollment_deadline: at("2026-03-20T00:00:00Z"),
+            withdrawal_deadline: at("2026-04-10T00:00:00Z"),
+        };
+        let request = Request::Create { cohort, new };
+        let outcome = writer.process(vec![Submission::new(request, Actor::local())]);
+        assert!(outcome.results[0].is_ok());
+        cohort
+    }
+
+    fn enroll(cohort: CohortId, key: &str) -> Request {
+        Request::Enroll {
+            cohort,
+            learner: LearnerKey::parse(key).unwrap(),
+            name: None,
+        }
+    }
+
+    fn keyed(request: Request, key: &str, by: &Actor) -> Submission {
+        Submission {
+            idempotency_key: Some(key.to_owned()),
+            ..Submission::new(request, by.clone())
+        }
+    }
+
+    /// A key's second use in the same batch, for a different request, is refused — not
+    /// answered with the first one's outcome (and dropped).
+    #[test]
+    fn a_key_reused_in_the_same_batch_for_another_request_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, mut writer) = writer(&dir);
+        let cohort = create(&mut writer, 5);
+        let staff = actor("staff", 1);
+
+        let outcome = writer.process(vec![
+            keyed(enroll(cohort, "ana@x.org"), "k", &staff),
+            keyed(enroll(cohort, "ben@x.org"), "k", &staff),
+            keyed(enroll(cohort, "ana@x.org"), "k", &staff),
+        ]);
+        let first = outcome.results[0].as_ref().unwrap();
+        assert!(!first.replayed);
+        assert!(
+            matches!(outcome.results[1], Err(CommandError::IdempotencyKeyReused)),
+            "{:?}",
+            outcome.results[1]
+        );
+        let repeat = outcome.results[2].as_ref().unwrap();
+        assert!(
+            repeat.replayed,
+            "the same request under the key is a repeat"
+        );
+        assert_eq!(repeat.events, first.events);
+        // Only Ana's enrollment was written; Ben is nowhere.
+        let reader = store.read().unwrap();
+        assert_eq!(reader.head_position().unwrap(), 2);
+        assert!(reader.learner_by_key("ben@x.org").unwrap().is_none());
+
+        // The same after a rule's refusal recorded in the batch.
+        let outcome = writer.process(vec![
+            keyed(Request::Promote { cohort }, "p", &staff),
+            keyed(enroll(cohort, "cy@x.org"), "p", &staff),
+        ]);
+        assert!(matches!(
+            outcome.results[0],
+            Err(CommandError::Rejected(RuleViolation::WaitlistEmpty))
+        ));
+        assert!(
+            matches!(outcome.results[1], Err(CommandError::IdempotencyKeyReused)),
+            "{:?}",
+            outcome.results[1]
+        );
+        assert_eq!(store.read().unwrap().head_position().unwrap(), 2);
+    }
+
+    /// A key is one account's: another account's same key is another key (within a batch and
+    /// across batches), and the key is stored only as a hash with the account.
+    #[test]
+    fn a_key_belongs_to_the_account_that_sent_it_and_is_stored_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, mut writer) = writer(&dir);
+        let cohort = create(&mut writer, 5);
+        let (staff1, staff2) = (actor("staff1", 1), actor("staff2", 2));
+        let key = "enroll-ana@x.org";
+
+        let outcome = writer.process(vec![
+            keyed(enroll(cohort, "ana@x.org"), key, &staff1),
+            keyed(enroll(cohort, "ana@x.org"), key, &staff2),
+        ]);
+        assert!(!outcome.results[0].as_ref().unwrap().replayed);
+        assert!(
+            matches!(
+                outcome.results[1],
+                Err(CommandError::Rejected(
+                    RuleViolation::AlreadyEnrolled { .. }
+                ))
+            ),
+            "staff2's request is decided on its own: {:?}",
+            outcome.results[1]
+        );
+
+        // Later batches: staff2 reusing staff1's key for another request is not refused as a
+        // reuse, nor given staff1's answer; staff1's retry is.
+        let outcome = writer.process(vec![keyed(enroll(cohort, "ben@x.org"), key, &staff2)]);
+        assert!(
+            matches!(outcome.results[0], Err(CommandError::IdempotencyKeyReused)),
+            "staff2's own key, from its refusal above: {:?}",
+            outcome.results[0]
+        );
+        let outcome = writer.process(vec![keyed(enroll(cohort, "ben@x.org"), "k2", &staff2)]);
+        assert!(!outcome.results[0].as_ref().unwrap().replayed);
+        let outcome = writer.process(vec![
+            keyed(enroll(cohort, "cy@x.org"), "k2", &staff1),
+            keyed(enroll(cohort, "ana@x.org"), key, &staff1),
+        ]);
+        let cy = outcome.results[0].as_ref().unwrap();
+        assert!(!cy.replayed, "staff1's k2 is not staff2's");
+        assert!(outcome.results[1].as_ref().unwrap().replayed);
+
+        let reader = store.read().unwrap();
+        assert!(
+            reader
+                .command_record(&idempotency_key(staff1.id, key))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            reader
+                .command_record(&idempotency_key(staff2.id, key))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            reader
+                .command_record(&idempotency_key(Uuid::nil(), key))
+                .unwrap()
+                .is_none()
+        );
+        drop(reader);
+        drop(writer);
+        drop(store);
+        let bytes = std::fs::read(dir.path().join("db.redb")).unwrap();
+        assert!(
+            !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+            "the key is not stored as sent"
+        );
     }
 }

@@ -544,18 +544,18 @@ fn effect_of(event: &Event) -> Effect {
             assert_eq!(
                 REASONS
                     .iter()
-                    .position(|r| r == reason)
+                    .position(|r| Some(*r) == reason.text())
                     .map(|i| ReasonCode::ALL[i % 5]),
                 Some(*reason_code)
             );
             Effect::Withdrawn {
                 learner: learner_index(*learner),
-                reason: reason.clone(),
+                reason: reason.text().expect("decided as text").to_owned(),
             }
         }
         Event::WaitlistLeft { learner, reason } => Effect::LeftWaitlist {
             learner: learner_index(*learner),
-            reason: reason.clone(),
+            reason: reason.text().expect("decided as text").to_owned(),
         },
         Event::WaitlistPromoted { learner } => Effect::Promoted(learner_index(*learner)),
         Event::CapacityChanged { from, to } => Effect::CapacityChanged {

@@ -134,7 +134,7 @@ fn template_events() -> Vec<Event> {
         Event::StudentWithdrawn {
             learner: learner(1),
             reason_code: ReasonCode::Personal,
-            reason: "moved".to_owned(),
+            reason: "moved".into(),
         },
         Event::WaitlistPromoted {
             learner: learner(3),

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use super::command::{CohortCommand, NewCohort};
 use super::event::{CohortCreated, Event};
 use super::ids::{Capacity, CohortId, LearnerId};
+use super::note::Note;
 use super::reason::ReasonCode;
 use super::violation::{RuleViolation, ScheduleProblem};
 
@@ -167,7 +168,7 @@ impl Cohort {
                 }
                 Ok(vec![Event::WaitlistLeft {
                     learner: *learner,
-                    reason: reason.clone(),
+                    reason: Note::Text(reason.clone()),
                 }])
             }
             CohortCommand::Promote => cohort.decide_promote(),
@@ -225,7 +226,7 @@ impl Cohort {
         if self.waitlist_place(learner).is_some() {
             return Ok(vec![Event::WaitlistLeft {
                 learner,
-                reason: reason.to_owned(),
+                reason: Note::Text(reason.to_owned()),
             }]);
         }
         if !self.is_enrolled(learner) {
@@ -240,7 +241,7 @@ impl Cohort {
         let withdrawn = Event::StudentWithdrawn {
             learner,
             reason_code,
-            reason: reason.to_owned(),
+            reason: Note::Text(reason.to_owned()),
         };
         Ok(self.then_promote(vec![withdrawn]))
     }

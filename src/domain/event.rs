@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 
 use super::ids::{Capacity, LearnerId};
+use super::note::Note;
 use super::reason::ReasonCode;
 
 /// The payload of `cohort.created`.
@@ -50,15 +51,15 @@ pub enum Event {
         learner: LearnerId,
         /// Why, as a code (schema 2; `other` for withdrawals stored before).
         reason_code: ReasonCode,
-        /// Staff's free text.
-        reason: String,
+        /// Staff's free text (schema 3 can hold it erased).
+        reason: Note,
     },
     /// `waitlist.left`: a waitlisted learner left the waitlist.
     WaitlistLeft {
         /// Who.
         learner: LearnerId,
-        /// Staff's free text.
-        reason: String,
+        /// Staff's free text (schema 2 can hold it erased).
+        reason: Note,
     },
     /// `waitlist.promoted`: the waitlist head took a free seat.
     WaitlistPromoted {
@@ -118,6 +119,27 @@ impl Event {
         "cohort.capacity_changed",
         "enrollment.closed",
     ];
+
+    /// The free-text note this event carries (its reason), if any.
+    #[must_use]
+    pub const fn note(&self) -> Option<&Note> {
+        match self {
+            Self::StudentWithdrawn { reason, .. } | Self::WaitlistLeft { reason, .. } => {
+                Some(reason)
+            }
+            _ => None,
+        }
+    }
+
+    /// The note this event carries, to change (erase) it.
+    pub const fn note_mut(&mut self) -> Option<&mut Note> {
+        match self {
+            Self::StudentWithdrawn { reason, .. } | Self::WaitlistLeft { reason, .. } => {
+                Some(reason)
+            }
+            _ => None,
+        }
+    }
 
     /// The learner this event is about, if any.
     #[must_use]

@@ -7,6 +7,7 @@ mod cohort;
 mod command;
 mod event;
 mod ids;
+mod note;
 mod reason;
 mod violation;
 
@@ -14,6 +15,7 @@ pub use cohort::{Cohort, CohortStatus, InvariantBroken, WaitlistEntry};
 pub use command::{CohortCommand, NewCohort};
 pub use event::{CohortCreated, Event};
 pub use ids::{Capacity, CapacityError, CohortId, LearnerId};
+pub use note::Note;
 pub use reason::{ReasonCode, UnknownReasonCode};
 pub use violation::{RuleViolation, ScheduleProblem};
 

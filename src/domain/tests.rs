@@ -79,14 +79,14 @@ fn withdrawn(learner: LearnerId) -> Event {
     Event::StudentWithdrawn {
         learner,
         reason_code: ReasonCode::Other,
-        reason: String::new(),
+        reason: crate::domain::Note::default(),
     }
 }
 
 fn left(learner: LearnerId) -> Event {
     Event::WaitlistLeft {
         learner,
-        reason: String::new(),
+        reason: crate::domain::Note::default(),
     }
 }
 
@@ -450,7 +450,7 @@ fn withdraw_a_waitlisted_learner_takes_them_off_the_waitlist_without_promoting_a
         events,
         Ok(vec![Event::WaitlistLeft {
             learner: BOB,
-            reason: "moved away".to_owned(),
+            reason: "moved away".into(),
         }])
     );
     let after = then_state(state.unwrap(), &events.unwrap());
@@ -472,7 +472,7 @@ fn withdraw_carries_the_reason_and_its_code() {
         Ok(vec![Event::StudentWithdrawn {
             learner: ALICE,
             reason_code: ReasonCode::ScheduleConflict,
-            reason: "schedule clash".to_owned(),
+            reason: "schedule clash".into(),
         }])
     );
 }

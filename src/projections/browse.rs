@@ -1106,7 +1106,7 @@ mod tests {
                 Event::StudentWithdrawn {
                     learner: who(1),
                     reason_code: crate::domain::ReasonCode::Other,
-                    reason: String::new(),
+                    reason: crate::domain::Note::default(),
                 },
                 "Ada",
                 5,
@@ -1311,7 +1311,7 @@ mod tests {
                 Event::StudentWithdrawn {
                     learner: who(1),
                     reason_code: crate::domain::ReasonCode::Other,
-                    reason: String::new(),
+                    reason: crate::domain::Note::default(),
                 },
                 "a",
                 3,
@@ -1363,7 +1363,7 @@ mod tests {
                 Event::StudentWithdrawn {
                     learner: learner(1),
                     reason_code: crate::domain::ReasonCode::Other,
-                    reason: String::new(),
+                    reason: crate::domain::Note::default(),
                 },
                 "a",
                 6,
@@ -1380,7 +1380,7 @@ mod tests {
                 1,
                 Event::WaitlistLeft {
                     learner: learner(4),
-                    reason: String::new(),
+                    reason: crate::domain::Note::default(),
                 },
                 "a",
                 7,

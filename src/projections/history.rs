@@ -16,7 +16,7 @@ use super::browse::EventIndex;
 use super::catalog::CohortView;
 use super::interner::Interner;
 use super::positions::PositionList;
-use crate::domain::{CohortId, CohortStatus, Event, LearnerId, ReasonCode};
+use crate::domain::{CohortId, CohortStatus, Event, LearnerId, Note, ReasonCode};
 use crate::store::Envelope;
 
 /// The counters an event may change, before and after it.
@@ -149,8 +149,10 @@ pub struct HistoryEntry {
     pub actor: String,
     /// The learner it concerns.
     pub learner: Option<LearnerId>,
-    /// Free text (withdrawal reasons).
+    /// Free text (withdrawal reasons); `None` once erased.
     pub reason: Option<String>,
+    /// True when the event's reason was erased with the learner's personal data.
+    pub reason_erased: bool,
     /// A withdrawal's reason code.
     pub reason_code: Option<ReasonCode>,
     /// Counters before the event.
@@ -178,7 +180,8 @@ struct Last {
 pub struct History {
     steps: FastMap<CohortId, Steps>,
     /// Positions of withdrawals and of leaving the waitlist, ascending; `reason_ids[i]` is
-    /// the reason text given at `reason_positions[i]`, and `reason_kinds[i]` its reason code
+    /// the reason text given at `reason_positions[i]` ([`ERASED`] once erased), and
+    /// `reason_kinds[i]` its reason code
     /// ([`ReasonCode::to_u8`]; 0 for leaving the waitlist, which has none).
     reason_positions: PositionList,
     reason_ids: Vec<u32>,
@@ -192,6 +195,9 @@ pub struct History {
     freed_by: PositionList,
     position: u64,
 }
+
+/// The id `reason_ids` holds for an erased reason (no text is kept for it).
+const ERASED: u32 = u32::MAX;
 
 static NO_STEPS: Steps = Steps {
     positions: PositionList::new(),
@@ -281,21 +287,36 @@ impl History {
         self.position
     }
 
-    fn intern_reason(texts: &mut Interner<Box<str>>, reason: &str) -> u32 {
+    fn intern_reason(texts: &mut Interner<Box<str>>, reason: &Note) -> u32 {
+        let Some(reason) = reason.text() else {
+            return ERASED;
+        };
         texts
             .code(reason)
             .unwrap_or_else(|| texts.intern(&reason.into()).0)
     }
 
-    /// The reason given with the withdrawal or waitlist departure at `position`.
-    #[must_use]
-    pub fn reason(&self, position: u64) -> Option<&str> {
+    fn reason_id(&self, position: u64) -> Option<u32> {
         let i = self.reason_positions.partition_point(|p| p < position);
         (self.reason_positions.get(i) == Some(position))
-            .then(|| self.reason_ids.get(i))
+            .then(|| self.reason_ids.get(i).copied())
             .flatten()
-            .and_then(|code| self.reason_texts.get(*code))
+    }
+
+    /// The reason given with the withdrawal or waitlist departure at `position`, unless it
+    /// was erased ([`Self::reason_erased`]).
+    #[must_use]
+    pub fn reason(&self, position: u64) -> Option<&str> {
+        self.reason_id(position)
+            .filter(|id| *id != ERASED)
+            .and_then(|id| self.reason_texts.get(id))
             .map(AsRef::as_ref)
+    }
+
+    /// True when the reason of the withdrawal or waitlist departure at `position` was erased.
+    #[must_use]
+    pub fn reason_erased(&self, position: u64) -> bool {
+        self.reason_id(position) == Some(ERASED)
     }
 
     /// The reason code of the withdrawal at `position` (`None` for anything else, leaving the
@@ -385,6 +406,7 @@ impl History {
             actor: event.actor,
             learner: event.learner,
             reason: self.reason(position).map(str::to_owned),
+            reason_erased: self.reason_erased(position),
             reason_code: self.reason_code(position),
             before,
             after,

@@ -473,12 +473,12 @@ mod tests {
         events.push(Event::StudentWithdrawn {
             learner: who(0),
             reason_code: crate::domain::ReasonCode::Other,
-            reason: "moved".to_owned(),
+            reason: "moved".into(),
         });
         events.push(Event::WaitlistPromoted { learner: who(5) });
         events.push(Event::WaitlistLeft {
             learner: who(9),
-            reason: String::new(),
+            reason: crate::domain::Note::default(),
         });
         events.push(capacity(5, 7));
         for n in 6..=7 {

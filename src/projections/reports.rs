@@ -286,8 +286,10 @@ pub struct Withdrawal {
     pub kind: WithdrawalKind,
     /// Why, as a code (for a seat; `None` for a waitlist place).
     pub reason_code: Option<ReasonCode>,
-    /// Staff's free text.
+    /// Staff's free text (empty once erased).
     pub reason: String,
+    /// True when the reason was erased with the learner's personal data.
+    pub reason_erased: bool,
     /// Who recorded it.
     pub actor: String,
     /// When it was decided.
@@ -504,6 +506,7 @@ impl Withdrawals {
                 },
                 reason_code: history.reason_code(position),
                 reason: history.reason(position).unwrap_or_default().to_owned(),
+                reason_erased: history.reason_erased(position),
                 actor: event.actor,
                 occurred_at: event.occurred_at,
                 promoted,
@@ -1168,7 +1171,7 @@ mod tests {
                 Event::StudentWithdrawn {
                     learner: learner(1),
                     reason_code: crate::domain::ReasonCode::Other,
-                    reason: "moved".to_owned(),
+                    reason: "moved".into(),
                 },
                 Event::WaitlistPromoted {
                     learner: learner(2),
@@ -1180,7 +1183,7 @@ mod tests {
             vec![Event::StudentWithdrawn {
                 learner: learner(2),
                 reason_code: crate::domain::ReasonCode::Other,
-                reason: String::new(),
+                reason: crate::domain::Note::default(),
             }],
         );
         // A promotion of a later command (an explicit promote) is not the withdrawal's.
@@ -1217,7 +1220,7 @@ mod tests {
                 vec![Event::StudentWithdrawn {
                     learner: learner(n),
                     reason_code: crate::domain::ReasonCode::Other,
-                    reason: String::new(),
+                    reason: crate::domain::Note::default(),
                 }],
             );
         }
@@ -1261,7 +1264,7 @@ mod tests {
                 vec![Event::StudentWithdrawn {
                     learner: learner(n),
                     reason_code: crate::domain::ReasonCode::Other,
-                    reason: String::new(),
+                    reason: crate::domain::Note::default(),
                 }],
             );
         }

@@ -13,22 +13,23 @@ use uuid::Uuid;
 
 use super::envelope::{Actor, CommandMeta, Envelope};
 use crate::domain::{
-    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, ReasonCode,
+    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, Note, ReasonCode,
     RuleViolation, ScheduleProblem, WaitlistEntry,
 };
 
 /// Codec id of bincode 2.0.1, standard configuration.
 pub const CODEC_BINCODE2: u8 = 1;
 /// The newest schema version of any event type. Each type has its own
-/// ([`event_schema_version`]): `student.withdrawn` is at 2 (it gained a reason code), every
-/// other type at 1.
-pub const EVENT_SCHEMA_VERSION: u16 = 2;
+/// ([`event_schema_version`]): `student.withdrawn` is at 3 (2 gained a reason code, 3 a typed
+/// note that can be erased), `waitlist.left` at 2 (the typed note), every other type at 1.
+pub const EVENT_SCHEMA_VERSION: u16 = 3;
 
 /// The schema version an event of this type is written at now.
 #[must_use]
 pub const fn event_schema_version(event: &Event) -> u16 {
     match event {
-        Event::StudentWithdrawn { .. } => 2,
+        Event::StudentWithdrawn { .. } => 3,
+        Event::WaitlistLeft { .. } => 2,
         _ => 1,
     }
 }
@@ -332,6 +333,48 @@ struct WithdrawnV2 {
     reason: String,
 }
 
+/// A free-text note as stored from `student.withdrawn` 3 and `waitlist.left` 2 on: its own
+/// variant tag says whether it is text or erased, whatever the text says. Variants are only
+/// ever appended.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+enum NoteV1 {
+    Text(String),
+    Erased([u8; 32]),
+}
+
+impl From<&Note> for NoteV1 {
+    fn from(note: &Note) -> Self {
+        match note {
+            Note::Text(text) => Self::Text(text.clone()),
+            Note::Erased(digest) => Self::Erased(*digest),
+        }
+    }
+}
+
+impl From<NoteV1> for Note {
+    fn from(note: NoteV1) -> Self {
+        match note {
+            NoteV1::Text(text) => Self::Text(text),
+            NoteV1::Erased(digest) => Self::Erased(digest),
+        }
+    }
+}
+
+/// `student.withdrawn` at schema 3: the reason as a typed note.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct WithdrawnV3 {
+    learner: [u8; 16],
+    reason_code: u8,
+    reason: NoteV1,
+}
+
+/// `waitlist.left` at schema 2: the reason as a typed note.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct WaitlistLeftV2 {
+    learner: [u8; 16],
+    reason: NoteV1,
+}
+
 #[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 struct CapacityChangedV1 {
     from: u32,
@@ -362,6 +405,9 @@ pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, Co
             reason_code,
             reason,
         } => return encode_withdrawn(*l, *reason_code, reason, schema_version),
+        Event::WaitlistLeft { learner: l, reason } => {
+            return encode_left(*l, reason, schema_version);
+        }
         _ if schema_version != 1 => {
             return Err(CodecError::Encode {
                 what,
@@ -404,14 +450,9 @@ pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, Co
                 position: *position,
             },
         ),
-        Event::WaitlistLeft { learner: l, reason } => encode_native(
-            what,
-            &LearnerReasonV1 {
-                learner: learner_bytes(*l),
-                reason: reason.clone(),
-            },
-        ),
-        Event::StudentWithdrawn { .. } => unreachable!("encoded above at every version"),
+        Event::StudentWithdrawn { .. } | Event::WaitlistLeft { .. } => {
+            unreachable!("encoded above at every version")
+        }
         Event::CapacityChanged { from, to } => encode_native(
             what,
             &CapacityChangedV1 {
@@ -423,38 +464,81 @@ pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, Co
     }
 }
 
-/// `student.withdrawn` at schema 2, or at 1 when its code is `other` (an upcast read back).
+/// `student.withdrawn` at schema 3; at 2 or 1 (an upcast read back) only while its reason is
+/// text, and at 1 only when its code is `other`: an erased note has no form before 3.
 fn encode_withdrawn(
     l: LearnerId,
     reason_code: ReasonCode,
-    reason: &str,
+    reason: &Note,
     schema_version: u16,
 ) -> Result<Vec<u8>, CodecError> {
     let what = "event payload";
-    match (schema_version, reason_code) {
-        (2, _) => encode_native(
+    match (schema_version, reason_code, reason) {
+        (3, _, _) => encode_native(
+            what,
+            &WithdrawnV3 {
+                learner: learner_bytes(l),
+                reason_code: reason_code.to_u8(),
+                reason: reason.into(),
+            },
+        ),
+        (2, _, Note::Text(text)) => encode_native(
             what,
             &WithdrawnV2 {
                 learner: learner_bytes(l),
                 reason_code: reason_code.to_u8(),
-                reason: reason.to_owned(),
+                reason: text.clone(),
             },
         ),
-        (1, ReasonCode::Other) => encode_native(
+        (1, ReasonCode::Other, Note::Text(text)) => encode_native(
             what,
             &LearnerReasonV1 {
                 learner: learner_bytes(l),
-                reason: reason.to_owned(),
+                reason: text.clone(),
             },
         ),
         _ => Err(CodecError::Encode {
             what,
             detail: format!(
-                "student.withdrawn with its reason code cannot be written at schema version \
-                 {schema_version}"
+                "student.withdrawn with its reason code and note cannot be written at schema \
+                 version {schema_version}"
             ),
         }),
     }
+}
+
+/// `waitlist.left` at schema 2; at 1 (an upcast read back) only while its reason is text.
+fn encode_left(l: LearnerId, reason: &Note, schema_version: u16) -> Result<Vec<u8>, CodecError> {
+    let what = "event payload";
+    match (schema_version, reason) {
+        (2, _) => encode_native(
+            what,
+            &WaitlistLeftV2 {
+                learner: learner_bytes(l),
+                reason: reason.into(),
+            },
+        ),
+        (1, Note::Text(text)) => encode_native(
+            what,
+            &LearnerReasonV1 {
+                learner: learner_bytes(l),
+                reason: text.clone(),
+            },
+        ),
+        _ => Err(CodecError::Encode {
+            what,
+            detail: format!(
+                "waitlist.left with its note cannot be written at schema version {schema_version}"
+            ),
+        }),
+    }
+}
+
+fn reason_code(code: u8) -> Result<ReasonCode, CodecError> {
+    ReasonCode::from_u8(code).ok_or_else(|| CodecError::Malformed {
+        what: "event payload",
+        detail: format!("unknown reason code {code}"),
+    })
 }
 
 /// Decodes a payload stored as `event_type` at `schema_version`, upcasting it to the current
@@ -491,33 +575,45 @@ pub fn decode_event(
                 position: p.position,
             }
         }
-        // Upcast: withdrawals stored before reason codes existed read as `other`, text kept.
+        // Upcast: withdrawals stored before reason codes existed read as `other`; the reason of
+        // every schema before 3 is text, whatever it says.
         ("student.withdrawn", 1) => {
             let p: LearnerReasonV1 = decode_native(what, payload)?;
             Event::StudentWithdrawn {
                 learner: learner(p.learner),
                 reason_code: ReasonCode::Other,
-                reason: p.reason,
+                reason: Note::Text(p.reason),
             }
         }
         ("student.withdrawn", 2) => {
             let p: WithdrawnV2 = decode_native(what, payload)?;
             Event::StudentWithdrawn {
                 learner: learner(p.learner),
-                reason_code: ReasonCode::from_u8(p.reason_code).ok_or_else(|| {
-                    CodecError::Malformed {
-                        what,
-                        detail: format!("unknown reason code {}", p.reason_code),
-                    }
-                })?,
-                reason: p.reason,
+                reason_code: reason_code(p.reason_code)?,
+                reason: Note::Text(p.reason),
             }
         }
+        ("student.withdrawn", 3) => {
+            let p: WithdrawnV3 = decode_native(what, payload)?;
+            Event::StudentWithdrawn {
+                learner: learner(p.learner),
+                reason_code: reason_code(p.reason_code)?,
+                reason: p.reason.into(),
+            }
+        }
+        // Upcast: a reason stored before schema 2 is text, whatever it says.
         ("waitlist.left", 1) => {
             let p: LearnerReasonV1 = decode_native(what, payload)?;
             Event::WaitlistLeft {
                 learner: learner(p.learner),
-                reason: p.reason,
+                reason: Note::Text(p.reason),
+            }
+        }
+        ("waitlist.left", 2) => {
+            let p: WaitlistLeftV2 = decode_native(what, payload)?;
+            Event::WaitlistLeft {
+                learner: learner(p.learner),
+                reason: p.reason.into(),
             }
         }
         ("waitlist.promoted", 1) => {

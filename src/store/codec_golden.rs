@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::domain::{
-    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, ReasonCode,
+    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, Note, ReasonCode,
     RuleViolation, WaitlistEntry,
 };
 use crate::store::envelope::{Actor, CommandMeta, Envelope};
@@ -101,14 +101,14 @@ fn every_event_v1() -> Vec<(&'static str, Event)> {
             Event::StudentWithdrawn {
                 learner: ana(),
                 reason_code: ReasonCode::Other,
-                reason: "schedule conflict".to_owned(),
+                reason: "schedule conflict".into(),
             },
         ),
         (
             "event-waitlist.left-v1",
             Event::WaitlistLeft {
                 learner: ana(),
-                reason: "found another cohort".to_owned(),
+                reason: "found another cohort".into(),
             },
         ),
         (
@@ -144,13 +144,14 @@ fn every_event_type_at_schema_1_matches_its_fixture_and_decodes() {
     }
 }
 
-/// Schema 2 changed `student.withdrawn` only: it gained a reason code. Every other type is
-/// still written at 1 (pinned above).
+/// Schema 2 changed `student.withdrawn`: it gained a reason code (and `waitlist.left` a typed
+/// note, below). Every other type is still written at 1 (pinned above).
 #[test]
 fn every_event_type_at_schema_2_matches_its_fixture_and_decodes() {
     for (name, event) in every_event_v1() {
         let current = event_schema_version(&event);
-        if current == 1 {
+        if event.note().is_none() {
+            assert_eq!(current, 1);
             assert_eq!(
                 encode_event(&event).unwrap(),
                 encode_event_at(&event, 1).unwrap()
@@ -165,11 +166,10 @@ fn every_event_type_at_schema_2_matches_its_fixture_and_decodes() {
         let event = Event::StudentWithdrawn {
             learner: ana(),
             reason_code: code,
-            reason: "schedule conflict".to_owned(),
+            reason: "schedule conflict".into(),
         };
-        assert_eq!(event_schema_version(&event), 2);
         let name = format!("event-student.withdrawn-v2-{}", code.as_str());
-        let bytes = golden(&name, &encode_event(&event).unwrap());
+        let bytes = golden(&name, &encode_event_at(&event, 2).unwrap());
         assert_eq!(
             decode_event("student.withdrawn", 2, &bytes).unwrap(),
             event,
@@ -186,7 +186,7 @@ fn a_withdrawal_of_schema_1_is_upcast_to_the_code_other_with_its_text() {
         Event::StudentWithdrawn {
             learner: ana(),
             reason_code: ReasonCode::Other,
-            reason: "schedule conflict".to_owned(),
+            reason: "schedule conflict".into(),
         }
     );
     // Read back as stored, it writes the same bytes (its hash in the chain stays true)...
@@ -196,7 +196,7 @@ fn a_withdrawal_of_schema_1_is_upcast_to_the_code_other_with_its_text() {
     let coded = Event::StudentWithdrawn {
         learner: ana(),
         reason_code: ReasonCode::Financial,
-        reason: String::new(),
+        reason: Note::default(),
     };
     assert!(encode_event_at(&coded, 1).is_err());
     assert!(matches!(
@@ -204,12 +204,113 @@ fn a_withdrawal_of_schema_1_is_upcast_to_the_code_other_with_its_text() {
         Err(CodecError::Malformed { .. })
     ));
     assert!(matches!(
-        decode_event("student.withdrawn", 3, &v1),
+        decode_event("student.withdrawn", 4, &v1),
         Err(CodecError::UnknownEvent {
-            schema_version: 3,
+            schema_version: 4,
             ..
         })
     ));
+}
+
+/// What an erased note becomes: the SHA-256 of "moved away" (any 32 bytes would do).
+fn erased_digest() -> [u8; 32] {
+    crate::store::chain::note_digest(&Note::Text("moved away".to_owned()))
+}
+
+/// A typed text that looks exactly like what store format 2 left of an erased reason.
+fn lookalike() -> String {
+    format!("sha256:{}", crate::store::chain::show(&erased_digest()))
+}
+
+/// Schema 3 of `student.withdrawn` and schema 2 of `waitlist.left` hold the reason as a typed
+/// note: text (whatever it says) or erased, each with its own variant tag.
+#[test]
+fn noted_events_at_their_newest_schema_match_their_fixtures_and_decode() {
+    let cases = [
+        (
+            "event-student.withdrawn-v3-text",
+            Event::StudentWithdrawn {
+                learner: ana(),
+                reason_code: ReasonCode::Personal,
+                reason: Note::Text(lookalike()),
+            },
+        ),
+        (
+            "event-student.withdrawn-v3-erased",
+            Event::StudentWithdrawn {
+                learner: ana(),
+                reason_code: ReasonCode::Personal,
+                reason: Note::Erased(erased_digest()),
+            },
+        ),
+        (
+            "event-waitlist.left-v2-text",
+            Event::WaitlistLeft {
+                learner: ana(),
+                reason: Note::Text(lookalike()),
+            },
+        ),
+        (
+            "event-waitlist.left-v2-erased",
+            Event::WaitlistLeft {
+                learner: ana(),
+                reason: Note::Erased(erased_digest()),
+            },
+        ),
+    ];
+    for (name, event) in cases {
+        let version = event_schema_version(&event);
+        assert_eq!(version, if name.contains("withdrawn") { 3 } else { 2 });
+        let bytes = golden(name, &encode_event(&event).unwrap());
+        assert_eq!(
+            decode_event(event.type_name(), version, &bytes).unwrap(),
+            event,
+            "{name}"
+        );
+        // An erased note has no form in the older schemas: never a text standing for it.
+        if event.note().is_some_and(Note::is_erased) {
+            for older in 1..version {
+                assert!(encode_event_at(&event, older).is_err(), "{name} at {older}");
+            }
+        }
+    }
+    // The variant tag, not the text, says what a note is: the text and the erased note of the
+    // same digest are told apart in the bytes.
+    let text = encode_event(&Event::WaitlistLeft {
+        learner: ana(),
+        reason: Note::Text(lookalike()),
+    })
+    .unwrap();
+    let erased = encode_event(&Event::WaitlistLeft {
+        learner: ana(),
+        reason: Note::Erased(erased_digest()),
+    })
+    .unwrap();
+    assert_eq!((text[16], erased[16]), (0, 1), "the note's variant tag");
+}
+
+/// Older schemas stored the reason as a string: it reads as text, even one that looks like
+/// what format 2 left of an erased reason.
+#[test]
+fn a_reason_of_an_older_schema_is_text_whatever_it_says() {
+    let withdrawn = Event::StudentWithdrawn {
+        learner: ana(),
+        reason_code: ReasonCode::Other,
+        reason: Note::Text(lookalike()),
+    };
+    for version in [1, 2] {
+        let bytes = encode_event_at(&withdrawn, version).unwrap();
+        assert_eq!(
+            decode_event("student.withdrawn", version, &bytes).unwrap(),
+            withdrawn
+        );
+    }
+    let left = Event::WaitlistLeft {
+        learner: ana(),
+        reason: Note::Text(lookalike()),
+    };
+    let bytes = encode_event_at(&left, 1).unwrap();
+    assert_eq!(decode_event("waitlist.left", 1, &bytes).unwrap(), left);
 }
 
 #[test]
@@ -231,7 +332,7 @@ fn the_envelope_matches_its_fixture_and_decodes() {
         event: Event::StudentWithdrawn {
             learner: ana(),
             reason_code: ReasonCode::Other,
-            reason: "moved".to_owned(),
+            reason: "moved".into(),
         },
         occurred_at: at("2026-03-05T10:14:00.123456Z"),
         recorded_at: at("2026-03-05T10:14:00.125Z"),
@@ -244,17 +345,30 @@ fn the_envelope_matches_its_fixture_and_decodes() {
     );
     assert_eq!(decode_envelope(&bytes).unwrap(), envelope);
 
-    // The same withdrawal with a code, as written now.
+    // The same withdrawal with a code, as schema 2 wrote it.
+    let envelope = Envelope {
+        schema_version: 2,
+        event: Event::StudentWithdrawn {
+            learner: ana(),
+            reason_code: ReasonCode::Personal,
+            reason: "moved".into(),
+        },
+        ..envelope
+    };
+    let bytes = golden("envelope-v2", &encode_envelope(&envelope).unwrap());
+    assert_eq!(decode_envelope(&bytes).unwrap(), envelope);
+
+    // As written now (schema 3), its reason erased.
     let envelope = Envelope {
         schema_version: EVENT_SCHEMA_VERSION,
         event: Event::StudentWithdrawn {
             learner: ana(),
             reason_code: ReasonCode::Personal,
-            reason: "moved".to_owned(),
+            reason: Note::Erased(erased_digest()),
         },
         ..envelope
     };
-    let bytes = golden("envelope-v2", &encode_envelope(&envelope).unwrap());
+    let bytes = golden("envelope-v3", &encode_envelope(&envelope).unwrap());
     assert_eq!(decode_envelope(&bytes).unwrap(), envelope);
 }
 

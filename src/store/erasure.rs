@@ -1,8 +1,9 @@
 //! Erasing a learner's personal data (the right to erasure) without breaking the history: the
-//! directory entry (key and name) goes, every free text the learner's events carry (withdrawal
-//! and waitlist-departure reasons) is replaced by its SHA-256, which is what the chain hashed
-//! all along, as is any old idempotency record naming them, and an erasure record without
-//! personal data is kept. Events keep the opaque id.
+//! directory entry (key and name) goes, every free-text note the learner's events carry
+//! (withdrawal and waitlist-departure reasons) becomes [`crate::domain::Note::Erased`] with the
+//! text's SHA-256, which is what the chain hashed all along, and an erasure record without
+//! personal data is kept. Events keep the opaque id. (Idempotency records hold no personal data:
+//! keys and fingerprints are stored hashed.)
 //! Then [`Store::rewrite_file`] copies the live data into a fresh file and swaps it in, so the
 //! pages that held the old bytes are no longer part of the file.
 
@@ -11,9 +12,9 @@ use std::fs;
 use redb::{Database, Durability, ReadableDatabase as _, ReadableTable as _};
 
 use super::copy::{sync_parent, write_copy};
-use super::tables::{self, COMMANDS, DIRECTORY, ERASURES, EVENTS};
+use super::tables::{self, DIRECTORY, ERASURES, EVENTS};
 use super::{ErasureRecord, Reader, Store, StoreError, chain, codec};
-use crate::domain::{Event, LearnerId};
+use crate::domain::LearnerId;
 
 /// What an erasure changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,18 +61,16 @@ impl Store {
                     tables::split_event(value).ok_or_else(|| super::corrupt_event(position))?;
                 // Only the learner's own events with text are decoded twice; the rest once.
                 let mut envelope = super::decode_at(position, value)?;
-                let text = match &mut envelope.event {
-                    Event::StudentWithdrawn {
-                        learner: l, reason, ..
-                    }
-                    | Event::WaitlistLeft { learner: l, reason }
-                        if *l == learner && !reason.starts_with(chain::HASHED_TEXT_PREFIX) =>
-                    {
-                        reason
-                    }
-                    _ => continue,
+                if envelope.event.learner() != Some(learner) {
+                    continue;
+                }
+                let Some(note) = envelope.event.note_mut().filter(|n| !n.is_erased()) else {
+                    continue;
                 };
-                *text = chain::text_digest(text);
+                *note = chain::erased(note);
+                // An erased note exists only from the type's newest schema on; the chain
+                // digests every version of a noted event at that shape, so its link holds.
+                envelope.schema_version = codec::event_schema_version(&envelope.event);
                 let encoded = codec::encode_envelope(&envelope).map_err(StoreError::Encode)?;
                 debug_assert_ne!(encoded.as_slice(), bytes);
                 rewrites.push((position, tables::event_value(&link, &encoded)));
@@ -79,7 +78,6 @@ impl Store {
             for (position, value) in &rewrites {
                 events.insert(*position, value.as_slice())?;
             }
-            hash_old_fingerprints(&txn, key)?;
             Erasure {
                 learner,
                 events_rewritten: rewrites.len(),
@@ -156,33 +154,4 @@ impl Store {
             }
         }
     }
-}
-
-/// Idempotency records written before fingerprints were hashed hold the request's canonical
-/// text, which names the learner (and may hold their name or a reason): those naming `key` get
-/// the hash instead, which still matches a retry of the same request.
-fn hash_old_fingerprints(txn: &redb::WriteTransaction, key: &str) -> Result<(), StoreError> {
-    let quoted = serde_json::to_string(key).unwrap_or_default();
-    let mut commands = txn.open_table(COMMANDS)?;
-    let mut rewrites = Vec::new();
-    for row in commands.iter()? {
-        let (id, value) = row?;
-        let mut record =
-            codec::decode_command_record(value.value()).map_err(|source| StoreError::Corrupt {
-                what: format!("idempotency record {:?}", id.value()),
-                source,
-            })?;
-        if record.fingerprint.starts_with(chain::HASHED_TEXT_PREFIX)
-            || !record.fingerprint.contains(&quoted)
-        {
-            continue;
-        }
-        record.fingerprint = chain::text_digest(&record.fingerprint);
-        let bytes = codec::encode_command_record(&record).map_err(StoreError::Encode)?;
-        rewrites.push((id.value().to_owned(), bytes));
-    }
-    for (id, bytes) in &rewrites {
-        commands.insert(id.as_str(), bytes.as_slice())?;
-    }
-    Ok(())
 }

@@ -49,6 +49,7 @@ pub use upgrade::file_sha256;
 pub use verify::{VerifyError, VerifyReport, verify};
 
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
+pub use tables::idempotency_key;
 use tables::{
     ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, META_FORMAT_VERSION, SESSIONS,
     SNAPSHOTS, STREAM_INDEX, TOKENS,
@@ -56,7 +57,7 @@ use tables::{
 
 /// The store format this build writes and the newest it reads. Older formats are upgraded in
 /// place when opened for writing, after a verified backup (see `upgrade`).
-pub const STORE_FORMAT_VERSION: u64 = 2;
+pub const STORE_FORMAT_VERSION: u64 = 3;
 
 /// The first bytes of every redb file.
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -114,8 +115,9 @@ pub struct StreamAppend {
     pub occurred_at: Timestamp,
     /// Who, and the command's ids.
     pub meta: CommandMeta,
-    /// Idempotency key and request fingerprint, remembered with the outcome.
-    pub idempotency: Option<(String, String)>,
+    /// Idempotency key as filed ([`idempotency_key`]: hashed with the acting account) and
+    /// request fingerprint, remembered with the outcome.
+    pub idempotency: Option<([u8; 32], String)>,
 }
 
 /// Everything one write transaction stores.
@@ -128,7 +130,7 @@ pub struct Batch {
     /// Snapshots to keep: (cohort, stream version, state at that version).
     pub snapshots: Vec<(CohortId, u64, Cohort)>,
     /// Idempotency keys of commands the rules refused, with their records.
-    pub rejections: Vec<(String, CommandRecord)>,
+    pub rejections: Vec<([u8; 32], CommandRecord)>,
     /// Refused commands for the journal, with the ids the writer gave them.
     pub journal: Vec<(u64, JournalEntry)>,
     /// The schema version to store each event of each append at, when not the current one of
@@ -188,6 +190,10 @@ impl Store {
         };
         store.initialise(fresh)?;
         if let Some(backup) = backup {
+            // The upgrade erased what the old format kept (a reason of an erased learner that
+            // its erasure skipped, idempotency keys as sent): the pages that held them are only
+            // freed, so the file is rewritten from its live data, as after an erasure.
+            store.rewrite_file()?;
             tracing::info!(
                 path = %path.display(),
                 format = STORE_FORMAT_VERSION,
@@ -385,7 +391,7 @@ impl Store {
                     let bytes =
                         codec::encode_command_record(&record).map_err(StoreError::Encode)?;
                     if let Some(commands) = commands.as_mut() {
-                        commands.insert(key.as_str(), bytes.as_slice())?;
+                        commands.insert(key, bytes.as_slice())?;
                     }
                 }
                 committed.push(envelopes);
@@ -393,7 +399,7 @@ impl Store {
             if let Some(commands) = commands.as_mut() {
                 for (key, record) in &batch.rejections {
                     let bytes = codec::encode_command_record(record).map_err(StoreError::Encode)?;
-                    commands.insert(key.as_str(), bytes.as_slice())?;
+                    commands.insert(key, bytes.as_slice())?;
                 }
             }
         }
@@ -561,8 +567,8 @@ impl Reader {
         Ok((None, unreadable))
     }
 
-    /// The recorded outcome of an idempotency key.
-    pub fn command_record(&self, key: &str) -> Result<Option<CommandRecord>, StoreError> {
+    /// The recorded outcome of an idempotency key, as filed ([`idempotency_key`]).
+    pub fn command_record(&self, key: &[u8; 32]) -> Result<Option<CommandRecord>, StoreError> {
         let commands = self.txn.open_table(COMMANDS)?;
         let Some(value) = commands.get(key)? else {
             return Ok(None);
@@ -570,7 +576,7 @@ impl Reader {
         codec::decode_command_record(value.value())
             .map(Some)
             .map_err(|source| StoreError::Corrupt {
-                what: format!("idempotency record {key:?}"),
+                what: format!("idempotency record {}", chain::show(key)),
                 source,
             })
     }

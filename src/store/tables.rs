@@ -3,7 +3,8 @@
 //! Store format 2 keeps what one append touches to three tables (events, stream index, and the
 //! directory for a new learner): a stream's head version is its last index entry, the chain
 //! link rides in the event's value, and the chain head is the last event's link. The tables
-//! only format 1 had are at the end, for the upgrade.
+//! only formats 1 and 2 had are at the end, for the upgrade. Format 3 files idempotency records
+//! under a hash of the acting account and the key, in a table of its own.
 
 use redb::TableDefinition;
 use uuid::Uuid;
@@ -15,8 +16,10 @@ pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 pub const STREAM_INDEX: TableDefinition<(Uuid, u64), u64> = TableDefinition::new("stream_index");
 /// (cohort, version) → (snapshot schema version, bytes). A disposable cache.
 pub const SNAPSHOTS: TableDefinition<(Uuid, u64), (u16, &[u8])> = TableDefinition::new("snapshots");
-/// Idempotency key → encoded record of the first outcome.
-pub const COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("commands");
+/// SHA-256 of (acting account id ‖ `Idempotency-Key`) ([`idempotency_key`]) → encoded record
+/// of the first outcome. Keys are never stored as sent (a client may put anything in one, an
+/// email included), and one account's key never answers another's request. Since format 3.
+pub const COMMANDS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("idempotency");
 /// Normalised learner key → learner id (16 bytes) ‖ encoded directory entry (key, display
 /// name). Mutable, outside the history.
 pub const DIRECTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("directory");
@@ -39,6 +42,26 @@ pub const SESSIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("ses
 /// Journal id (ascending) → encoded rejected command: who tried what, and the rule that refused
 /// it. Not history: pruned after a retention period.
 pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
+
+/// Where the `Idempotency-Key` `key` sent by `account` is filed in [`COMMANDS`]: the SHA-256 of
+/// the account's 16 bytes, then the key's bytes (the account's fixed length keeps the two
+/// apart).
+#[must_use]
+pub fn idempotency_key(account: Uuid, key: &str) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(account.as_bytes());
+    hasher.update(key.as_bytes());
+    hasher.finalize().into()
+}
+
+/// Format 2 tables, read only by the upgrade to format 3.
+pub mod format2 {
+    use redb::TableDefinition;
+
+    /// `Idempotency-Key` as sent → encoded record of the first outcome.
+    pub const COMMANDS: TableDefinition<&str, &[u8]> = TableDefinition::new("commands");
+}
 
 /// Format 1 tables, read only by the upgrade to format 2 (format 1's `events` held the encoded
 /// envelope alone, without its link).

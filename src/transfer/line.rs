@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{Capacity, CohortCreated, CohortId, Event, LearnerId, UnknownReasonCode};
+use crate::domain::{Capacity, CohortCreated, CohortId, Event, LearnerId, Note, UnknownReasonCode};
 use crate::store::{Actor, CommandMeta, Envelope, LearnerRecord};
 
 /// An event as a line of an export.
@@ -89,12 +89,20 @@ pub enum EventLine {
     StudentWithdrawn {
         learner: LearnerLine,
         reason_code: String,
-        reason: String,
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reason_erased: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_sha256: Option<String>,
     },
     #[serde(rename = "waitlist.left")]
     WaitlistLeft {
         learner: LearnerLine,
-        reason: String,
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reason_erased: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_sha256: Option<String>,
     },
     #[serde(rename = "waitlist.promoted")]
     WaitlistPromoted { learner: LearnerLine },
@@ -143,11 +151,15 @@ impl Line {
             } => EventLine::StudentWithdrawn {
                 learner: learner(l),
                 reason_code: reason_code.as_str().to_owned(),
-                reason: reason.clone(),
+                reason: reason.text().map(str::to_owned),
+                reason_erased: reason.is_erased(),
+                reason_sha256: erased_digest(reason),
             },
             Event::WaitlistLeft { learner: l, reason } => EventLine::WaitlistLeft {
                 learner: learner(l),
-                reason: reason.clone(),
+                reason: reason.text().map(str::to_owned),
+                reason_erased: reason.is_erased(),
+                reason_sha256: erased_digest(reason),
             },
             Event::WaitlistPromoted { learner: l } => EventLine::WaitlistPromoted {
                 learner: learner(l),
@@ -238,16 +250,23 @@ impl Line {
                 learner,
                 reason_code,
                 reason,
+                reason_erased,
+                reason_sha256,
             } => Event::StudentWithdrawn {
                 learner: learner.id,
                 reason_code: reason_code
                     .parse()
                     .map_err(|e: UnknownReasonCode| e.to_string())?,
-                reason: reason.clone(),
+                reason: note(reason.as_deref(), *reason_erased, reason_sha256.as_deref())?,
             },
-            EventLine::WaitlistLeft { learner, reason } => Event::WaitlistLeft {
+            EventLine::WaitlistLeft {
+                learner,
+                reason,
+                reason_erased,
+                reason_sha256,
+            } => Event::WaitlistLeft {
                 learner: learner.id,
-                reason: reason.clone(),
+                reason: note(reason.as_deref(), *reason_erased, reason_sha256.as_deref())?,
             },
             EventLine::WaitlistPromoted { learner } => Event::WaitlistPromoted {
                 learner: learner.id,
@@ -258,5 +277,28 @@ impl Line {
             },
             EventLine::EnrollmentClosed {} => Event::EnrollmentClosed,
         })
+    }
+}
+
+/// The digest an erased note kept, in lower-case hex, for the export line.
+fn erased_digest(note: &Note) -> Option<String> {
+    match note {
+        Note::Text(_) => None,
+        Note::Erased(digest) => Some(crate::store::chain::show(digest)),
+    }
+}
+
+/// The note of an export line: its text, or (`reason_erased`) the erased digest it names.
+fn note(text: Option<&str>, erased: bool, sha256: Option<&str>) -> Result<Note, String> {
+    match (text, erased, sha256) {
+        (Some(text), false, None) => Ok(Note::Text(text.to_owned())),
+        (None, true, Some(hex)) => crate::store::chain::parse_digest(hex)
+            .map(Note::Erased)
+            .ok_or_else(|| format!("reason_sha256 {hex:?} is not 64 lower-case hex digits")),
+        _ => Err(
+            "a reason is either text (`reason`) or erased (`reason: null`, `reason_erased: true` \
+             and its `reason_sha256`)"
+                .to_owned(),
+        ),
     }
 }

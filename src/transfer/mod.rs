@@ -20,10 +20,10 @@ use jiff::Timestamp;
 
 pub use line::{ActorLine, EventLine, LearnerLine, Line};
 
-use crate::domain::{CohortId, LearnerId};
+use crate::domain::{CohortId, LearnerId, Note};
 use crate::store::{
     Actor, Batch, ErasureRecord, LearnerRecord, ReadOnlyStore, Store, StoreError, StoreOptions,
-    StreamAppend, VerifyError, storable_at, verify,
+    StreamAppend, VerifyError, chain, event_schema_version, storable_at, verify,
 };
 
 /// Events read per store read while exporting, and at most per commit while importing.
@@ -203,12 +203,24 @@ impl Loader {
                 version + 1
             )));
         }
-        let event = line.event().map_err(Refused::Line)?;
-        if !storable_at(&event, line.schema_version) {
+        let mut event = line.event().map_err(Refused::Line)?;
+        let mut schema_version = line.schema_version;
+        // An erased learner's reason is erased. Exports written before erasure was a type
+        // (store format 2) show it as `sha256:<hex>` text (or as the text that erasure
+        // skipped): it becomes the erased note, at the first schema that holds one.
+        if line.learner().is_some_and(|l| l.key.is_none()) {
+            if let Some(note) = event.note_mut() {
+                if let Note::Text(text) = note {
+                    *note = chain::erase_format2_text(text);
+                    schema_version = event_schema_version(&event);
+                }
+            }
+        }
+        if !storable_at(&event, schema_version) {
             return Err(Refused::Line(format!(
                 "{} cannot be stored at schema version {}",
                 event.type_name(),
-                line.schema_version
+                schema_version
             )));
         }
         if let Some(learner) = line.learner() {
@@ -227,10 +239,10 @@ impl Loader {
                 append.events.push(event);
             }
             if let Some(versions) = self.batch.schema_versions.last_mut() {
-                versions.push(line.schema_version);
+                versions.push(schema_version);
             }
         } else {
-            self.batch.schema_versions.push(vec![line.schema_version]);
+            self.batch.schema_versions.push(vec![schema_version]);
             self.batch.appends.push(StreamAppend {
                 cohort: line.cohort,
                 expected_version: version,

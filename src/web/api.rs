@@ -286,10 +286,12 @@ fn event_json(env: &Envelope, directory: &Directory) -> Value {
             reason_code,
             reason,
         } => {
-            json!({"learner": key(learner), "reason_code": reason_code.as_str(), "reason": reason})
+            json!({"learner": key(learner), "reason_code": reason_code.as_str(),
+                   "reason": reason.text(), "reason_erased": reason.is_erased()})
         }
         Event::WaitlistLeft { learner, reason } => {
-            json!({"learner": key(learner), "reason": reason})
+            json!({"learner": key(learner), "reason": reason.text(),
+                   "reason_erased": reason.is_erased()})
         }
         Event::CapacityChanged { from, to } => json!({"from": from.seats(), "to": to.seats()}),
         Event::EnrollmentClosed => json!({}),

@@ -454,7 +454,8 @@ fn role_of(method: &Method, path: &str) -> Option<&'static str> {
 fn command_headers(if_match: bool) -> Vec<Value> {
     let mut headers = vec![json!({
         "name": "Idempotency-Key", "in": "header", "required": false,
-        "description": "1 to 200 characters. A repeat with the same key and the same request \
+        "description": "1 to 200 characters, the acting account's own (another account's same \
+                        key is another key). A repeat with the same key and the same request \
                         returns the first response and writes nothing (a success or a rule's \
                         refusal alike); the same key with a different request is refused \
                         (422 idempotency_key_reused). Version conflicts and server errors are not \

@@ -380,7 +380,7 @@ impl WithdrawalRow {
             event_type: w.kind.event_type(),
             reason_code: w.reason_code.map_or("", ReasonCode::as_str),
             reason_label: w.reason_code.map_or("", ReasonCode::label),
-            reason: super::views::shown_reason(&w.reason),
+            reason: super::views::shown_reason(&w.reason, w.reason_erased),
             actor: w.actor.clone(),
             promoted: w
                 .promoted

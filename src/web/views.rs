@@ -212,11 +212,10 @@ impl HistoryRow {
                 .map(|l| directory.label_of(l))
                 .unwrap_or_default(),
             reason_label: entry.reason_code.map_or("", ReasonCode::label),
-            reason: entry
-                .reason
-                .as_deref()
-                .map(shown_reason)
-                .unwrap_or_default(),
+            reason: shown_reason(
+                entry.reason.as_deref().unwrap_or_default(),
+                entry.reason_erased,
+            ),
             changes,
             freed_by: entry.freed_by,
             manual_promotion: entry.event_type == "waitlist.promoted" && entry.freed_by.is_none(),
@@ -445,13 +444,14 @@ pub struct LearnerPage {
     pub rows: Vec<TimelineRow>,
 }
 
-/// A reason as pages show it: an erased one (stored as its hash) says so.
+/// A reason as pages show it: the text as typed (whatever it looks like), or "(erased)" for a
+/// reason erased with the learner's personal data.
 #[must_use]
-pub fn shown_reason(reason: &str) -> String {
-    if reason.starts_with(crate::store::chain::HASHED_TEXT_PREFIX) {
+pub fn shown_reason(text: &str, erased: bool) -> String {
+    if erased {
         "(erased)".to_owned()
     } else {
-        reason.to_owned()
+        text.to_owned()
     }
 }
 

@@ -328,7 +328,7 @@ async fn a_withdrawal_records_its_reason_code_and_an_unknown_code_is_refused() {
         .collect();
     assert_eq!(
         withdrawals,
-        [("financial", "fees went up", 2), ("other", "", 2)]
+        [("financial", "fees went up", 3), ("other", "", 3)]
     );
 }
 

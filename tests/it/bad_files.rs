@@ -170,7 +170,7 @@ fn a_database_of_a_newer_format_is_refused_and_left_untouched() {
     }
     assert_refused(
         &path,
-        "uses store format 99, but this rollbook reads format 2 at most; upgrade rollbook",
+        "uses store format 99, but this rollbook reads format 3 at most; upgrade rollbook",
     );
 }
 

@@ -269,11 +269,11 @@ fn command_of(first: &Event) -> CohortCommand {
         } => CohortCommand::Withdraw {
             learner: *learner,
             reason_code: *reason_code,
-            reason: reason.clone(),
+            reason: reason.text().unwrap_or_default().to_owned(),
         },
         Event::WaitlistLeft { learner, reason } => CohortCommand::LeaveWaitlist {
             learner: *learner,
-            reason: reason.clone(),
+            reason: reason.text().unwrap_or_default().to_owned(),
         },
         Event::WaitlistPromoted { .. } => CohortCommand::Promote,
         Event::CapacityChanged { to, .. } => CohortCommand::ChangeCapacity { capacity: *to },

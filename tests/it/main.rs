@@ -16,6 +16,7 @@ mod file_modes;
 mod generate;
 mod hardening;
 mod helpers;
+mod idempotency;
 mod login_attacks;
 mod logs;
 mod maintenance;
