@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
+use percent_encoding::percent_decode;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, PageError};
@@ -193,47 +194,13 @@ fn form_is_utf8(body: &[u8]) -> Result<(), String> {
             Some(at) => (&pair[..at], &pair[at + 1..]),
             None => (pair, &pair[pair.len()..]),
         };
+        // `+` stands for a space, which changes nothing about UTF-8: only `%XX` escapes matter.
         let name = percent_decode(name);
-        let name_text = std::str::from_utf8(&name);
-        if name_text.is_err() || std::str::from_utf8(&percent_decode(value)).is_err() {
-            return Err(name_text.map_or_else(
-                |_| String::from_utf8_lossy(&name).into_owned(),
-                str::to_owned,
-            ));
+        if name.clone().decode_utf8().is_err() || percent_decode(value).decode_utf8().is_err() {
+            return Err(name.decode_utf8_lossy().into_owned());
         }
     }
     Ok(())
-}
-
-/// Decodes `application/x-www-form-urlencoded` text to bytes: `+` is a space, `%XX` a byte, and
-/// a `%` not followed by two hex digits stands for itself (as browsers and `form_urlencoded` do).
-fn percent_decode(raw: &[u8]) -> Vec<u8> {
-    fn hex(b: u8) -> Option<u8> {
-        char::from(b)
-            .to_digit(16)
-            .and_then(|d| u8::try_from(d).ok())
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                if let (Some(hi), Some(lo)) = (
-                    raw.get(i + 1).copied().and_then(hex),
-                    raw.get(i + 2).copied().and_then(hex),
-                ) {
-                    out.push(hi << 4 | lo);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]
@@ -254,6 +221,7 @@ mod tests {
         assert_eq!(form_is_utf8(b"name=Jos%C3"), Err("name".to_owned()));
         assert_eq!(form_is_utf8(b"name=\xff"), Err("name".to_owned()));
         assert_eq!(form_is_utf8(b"n%FFme=x"), Err("n\u{fffd}me".to_owned()));
-        assert_eq!(percent_decode(b"a+b%41%4"), b"a bA%4");
+        // A `%` without two hex digits stands for itself, as browsers send it.
+        assert_eq!(form_is_utf8(b"a=b%41%4"), Ok(()));
     }
 }

@@ -58,7 +58,9 @@ fn is_local_path(next: &str) -> bool {
         return false;
     }
     // The path, once decoded (the query may hold anything a form field may).
-    let path = percent_decoded(next.split(['?', '#']).next().unwrap_or_default());
+    let path: Vec<u8> =
+        percent_encoding::percent_decode_str(next.split(['?', '#']).next().unwrap_or_default())
+            .collect();
     let decoded_ok = path.iter().all(|b| b.is_ascii_graphic() || *b >= 0x80)
         && !path.contains(&b'\\')
         && !path.starts_with(b"//")
@@ -67,31 +69,6 @@ fn is_local_path(next: &str) -> bool {
         && next
             .parse::<axum::http::Uri>()
             .is_ok_and(|uri| uri.scheme().is_none() && uri.authority().is_none())
-}
-
-/// `s` with every `%XX` escape decoded (other bytes as they are).
-fn percent_decoded(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 /// A typed name as logged: at most 64 bytes of it (longer ones are never account names).
