@@ -2,7 +2,7 @@
 //! it. A process-wide setting, so it has a test binary of its own.
 
 #[allow(dead_code, reason = "the shared helpers serve several test binaries")]
-#[path = "it/helpers.rs"]
+#[path = "it/helpers/mod.rs"]
 mod helpers;
 
 use helpers::{TestApp, csrf_of};

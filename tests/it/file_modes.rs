@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use serde_json::json;
 
-use crate::crash::{Launch, ServerProcess};
+use crate::helpers::process::{Launch, ServerProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
 

@@ -247,13 +247,14 @@ async fn killed_server_file() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("killed.redb");
     let path = db.clone();
-    let token = tokio::task::spawn_blocking(move || crate::crash::staff_token(&path))
+    let token = tokio::task::spawn_blocking(move || crate::helpers::process::staff_token(&path))
         .await
         .unwrap();
     let path = db.clone();
-    let mut server = tokio::task::spawn_blocking(move || crate::crash::ServerProcess::start(&path))
-        .await
-        .unwrap();
+    let mut server =
+        tokio::task::spawn_blocking(move || crate::helpers::process::ServerProcess::start(&path))
+            .await
+            .unwrap();
     let client = reqwest::Client::new();
     let created = client
         .post(server.url("/api/v1/cohorts"))
