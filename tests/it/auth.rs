@@ -8,12 +8,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn head(app: &TestApp) -> u64 {
-    app.get_json("/api/v1/events").await.1["head"]
-        .as_u64()
-        .unwrap()
-}
-
 fn location(response: &reqwest::Response) -> String {
     response
         .headers()

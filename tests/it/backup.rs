@@ -11,9 +11,8 @@ use rollbook::store::{Store, StoreOptions, verify};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+use crate::helpers::process::BIN;
 use crate::helpers::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
 
 fn sha256(path: &Path) -> String {
     let digest: [u8; 32] = sha2::Sha256::digest(std::fs::read(path).unwrap()).into();

@@ -12,9 +12,8 @@ use serde_json::{Value, json};
 
 use rollbook::auth::Role;
 
+use crate::helpers::process::BIN;
 use crate::helpers::{NOW, TestApp, cohort_body, password_of, seed, ts};
-
-const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
 
 #[test]
 fn help_and_version_work() {

@@ -11,28 +11,6 @@ use crate::helpers::*;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// Status and body text of a response. Askama writes character references in numeric form
-/// (`&#60;`); they are respelled with their usual names (`&lt;`) so assertions read naturally.
-/// Only the spelling of references changes: nothing is decoded, so a raw `<` in a body is
-/// still a raw `<`.
-async fn text(response: reqwest::Response) -> (u16, String) {
-    let status = response.status().as_u16();
-    let body = response.text().await.expect("body text");
-    (status, named_references(&body))
-}
-
-fn named_references(html: &str) -> String {
-    html.replace("&#60;", "&lt;")
-        .replace("&#62;", "&gt;")
-        .replace("&#34;", "&quot;")
-        .replace("&#38;", "&amp;")
-}
-
-/// Status and body of a GET.
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
-    text(app.get(path).await).await
-}
-
 /// The `Location` of a redirect, asserting it is a 303.
 fn see_other(response: &reqwest::Response) -> String {
     assert_eq!(response.status().as_u16(), 303, "expected a 303 See Other");
@@ -43,13 +21,6 @@ fn see_other(response: &reqwest::Response) -> String {
         .to_str()
         .expect("ASCII Location")
         .to_owned()
-}
-
-/// Position of the newest event in the store.
-async fn head(app: &TestApp) -> u64 {
-    let (status, body) = app.get_json("/api/v1/events?limit=1").await;
-    assert_eq!(status, 200, "{body}");
-    body["head"].as_u64().expect("head")
 }
 
 /// Number of cohorts the API lists.
@@ -127,18 +98,6 @@ async fn command_refused(app: &TestApp, id: &str, command: &str, form: &[(&str, 
     );
     assert!(!html.contains("Recorded."), "{html}");
     html
-}
-
-/// The HTML from `start` up to (not including) the next `end`.
-fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
-    let from = html
-        .find(start)
-        .unwrap_or_else(|| panic!("{start:?} not in page:\n{html}"));
-    let rest = &html[from..];
-    let to = rest[start.len()..]
-        .find(end)
-        .map_or(rest.len(), |i| i + start.len());
-    &rest[..to]
 }
 
 /// The roster section of a cohort page.

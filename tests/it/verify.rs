@@ -200,7 +200,7 @@ async fn a_wrong_snapshot_and_a_missing_learner_are_caught() {
 #[tokio::test]
 async fn the_verify_command_summarises_or_fails_with_the_position() {
     let (_dir, db) = history().await;
-    let bin = env!("CARGO_BIN_EXE_rollbook");
+    let bin = crate::helpers::process::BIN;
     let ok = Command::new(bin)
         .args(["verify", "--db"])
         .arg(&db)
@@ -311,7 +311,7 @@ fn names_in(dir: &Path) -> Vec<String> {
 
 /// Runs the real binary with `args`.
 fn rollbook(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rollbook"))
+    Command::new(crate::helpers::process::BIN)
         .args(args)
         .env("NO_COLOR", "1")
         .output()
@@ -374,7 +374,7 @@ fn rollbook_on_a_full_disk(args: &[&std::ffi::OsStr]) -> std::process::Output {
         .arg("-c")
         // dash counts `ulimit -f` in 512-byte blocks, bash in KiB: at most 16 KiB either way.
         .arg(r#"trap '' XFSZ; ulimit -f 16; exec "$0" "$@""#)
-        .arg(env!("CARGO_BIN_EXE_rollbook"))
+        .arg(crate::helpers::process::BIN)
         .args(args)
         .env("NO_COLOR", "1")
         .output()

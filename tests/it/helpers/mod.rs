@@ -7,7 +7,10 @@ pub mod audit;
 pub mod backends;
 pub mod faults;
 pub mod process;
+pub mod text;
 pub mod workload;
+
+pub use text::*;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -340,6 +343,25 @@ impl TestApp {
         assert_eq!(status, 200, "{body}");
         body
     }
+}
+
+/// Position of the newest event in the store.
+pub async fn head(app: &TestApp) -> u64 {
+    let (status, body) = app.get_json("/api/v1/events?limit=1").await;
+    assert_eq!(status, 200, "{body}");
+    body["head"].as_u64().expect("head")
+}
+
+/// Withdraws through the API (a waitlisted learner leaves the waitlist); returns the body.
+pub async fn withdraw(app: &TestApp, cohort: &str, learner: &str, reason: &str) -> Value {
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{cohort}/withdrawals"),
+            &json!({"learner": learner, "reason": reason}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
 }
 
 /// The JSON body of a valid cohort.
