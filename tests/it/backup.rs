@@ -127,16 +127,6 @@ async fn error_code(response: reqwest::Response) -> String {
         .to_owned()
 }
 
-/// The names in `dir`, sorted.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[tokio::test]
 async fn a_backup_request_cannot_name_a_path_outside_the_backup_folder() {
     let (app, _) = busy_app().await;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use rollbook::auth::Role;
 
-use crate::helpers::process::BIN;
+use crate::helpers::process::{BIN, rollbook_cli};
 use crate::helpers::{NOW, TestApp, cohort_body, password_of, seed, ts};
 
 #[test]
@@ -450,31 +450,9 @@ fn serve_refuses_a_backup_period_it_cannot_use() {
     }
 }
 
-/// Runs `rollbook ARGS --db DB` with `stdin` as standard input.
-fn rollbook(db: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write as _;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 /// Adds the account `ops` (staff) and returns a new API token for it, through the CLI.
 fn add_staff_with_token(db: &std::path::Path) -> String {
-    let added = rollbook(
+    let added = rollbook_cli(
         db,
         &["user", "add", "ops", "--role", "staff", "--password-stdin"],
         "a long enough password\n",
@@ -484,7 +462,7 @@ fn add_staff_with_token(db: &std::path::Path) -> String {
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
-    let created = rollbook(db, &["token", "create", "ops", "--label", "cli test"], "");
+    let created = rollbook_cli(db, &["token", "create", "ops", "--label", "cli test"], "");
     assert!(
         created.status.success(),
         "{}",
@@ -500,7 +478,7 @@ fn accounts_and_tokens_are_managed_from_the_command_line() {
     let token = add_staff_with_token(&db);
     assert!(token.starts_with("rb_") && token.len() == 67, "{token}");
 
-    let list = rollbook(&db, &["user", "list"], "");
+    let list = rollbook_cli(&db, &["user", "list"], "");
     let text = String::from_utf8_lossy(&list.stdout);
     assert!(
         text.lines()
@@ -508,27 +486,27 @@ fn accounts_and_tokens_are_managed_from_the_command_line() {
         "{text}"
     );
 
-    let short = rollbook(
+    let short = rollbook_cli(
         &db,
         &["user", "add", "eve", "--role", "viewer", "--password-stdin"],
         "short\n",
     );
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
-    let bad_role = rollbook(
+    let bad_role = rollbook_cli(
         &db,
         &["user", "add", "eve", "--role", "boss", "--password-stdin"],
         "long enough password\n",
     );
     assert!(!bad_role.status.success());
-    let duplicate = rollbook(
+    let duplicate = rollbook_cli(
         &db,
         &["user", "add", "ops", "--role", "viewer", "--password-stdin"],
         "long enough password\n",
     );
     assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
 
-    let passwd = rollbook(
+    let passwd = rollbook_cli(
         &db,
         &["user", "passwd", "ops", "--password-stdin"],
         "another long password\n",
@@ -539,7 +517,7 @@ fn accounts_and_tokens_are_managed_from_the_command_line() {
         String::from_utf8_lossy(&passwd.stderr)
     );
 
-    let tokens = rollbook(&db, &["token", "list"], "");
+    let tokens = rollbook_cli(&db, &["token", "list"], "");
     let text = String::from_utf8_lossy(&tokens.stdout).to_string();
     assert!(
         text.contains("cli test") && !text.contains(&token),
@@ -553,14 +531,14 @@ fn accounts_and_tokens_are_managed_from_the_command_line() {
         .next()
         .unwrap()
         .to_owned();
-    let revoked = rollbook(&db, &["token", "revoke", &id], "");
+    let revoked = rollbook_cli(&db, &["token", "revoke", &id], "");
     assert!(revoked.status.success());
-    let tokens = rollbook(&db, &["token", "list"], "");
+    let tokens = rollbook_cli(&db, &["token", "list"], "");
     assert!(!String::from_utf8_lossy(&tokens.stdout).contains("cli test"));
 
-    let disabled = rollbook(&db, &["user", "disable", "ops"], "");
+    let disabled = rollbook_cli(&db, &["user", "disable", "ops"], "");
     assert!(disabled.status.success());
-    let list = rollbook(&db, &["user", "list"], "");
+    let list = rollbook_cli(&db, &["user", "list"], "");
     assert!(String::from_utf8_lossy(&list.stdout).contains("disabled"));
 }
 
@@ -617,13 +595,13 @@ async fn account_commands_take_effect_on_the_server() {
     let (admin_session, _) = app.page_client(Role::Admin).await;
     app.stop().await;
 
-    let passwd = rollbook(
+    let passwd = rollbook_cli(
         &db,
         &["user", "passwd", "viewer", "--password-stdin"],
         "the viewer's new password\n",
     );
     assert!(passwd.status.success(), "{passwd:?}");
-    let list = rollbook(&db, &["token", "list"], "");
+    let list = rollbook_cli(&db, &["token", "list"], "");
     let list = String::from_utf8(list.stdout).unwrap();
     let viewer_token_id = list
         .lines()
@@ -631,11 +609,11 @@ async fn account_commands_take_effect_on_the_server() {
         .and_then(|l| l.split_whitespace().next())
         .unwrap_or_else(|| panic!("the viewer's token is listed: {list}"))
         .to_owned();
-    let revoked = rollbook(&db, &["token", "revoke", &viewer_token_id], "");
+    let revoked = rollbook_cli(&db, &["token", "revoke", &viewer_token_id], "");
     assert!(revoked.status.success(), "{revoked:?}");
-    let disabled = rollbook(&db, &["user", "disable", "admin"], "");
+    let disabled = rollbook_cli(&db, &["user", "disable", "admin"], "");
     assert!(disabled.status.success(), "{disabled:?}");
-    let added = rollbook(
+    let added = rollbook_cli(
         &db,
         &[
             "user",
@@ -648,7 +626,7 @@ async fn account_commands_take_effect_on_the_server() {
         "carl's long password\n",
     );
     assert!(added.status.success(), "{added:?}");
-    let created = rollbook(&db, &["token", "create", "carl", "--label", "reader"], "");
+    let created = rollbook_cli(&db, &["token", "create", "carl", "--label", "reader"], "");
     assert!(created.status.success(), "{created:?}");
     let carl_token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
 
@@ -697,7 +675,7 @@ fn account_commands_refuse_clearly_while_the_server_runs() {
     let db = dir.path().join("busy.redb");
     add_staff_with_token(&db);
     let (server, _addr) = Server::start(&db);
-    let list = rollbook(&db, &["user", "list"], "");
+    let list = rollbook_cli(&db, &["user", "list"], "");
     assert!(!list.status.success());
     let stderr = String::from_utf8_lossy(&list.stderr);
     assert!(

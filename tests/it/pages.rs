@@ -2,7 +2,7 @@
 //! cohort page commands (Post/Redirect/Get and 422 re-renders), history, time travel, learner
 //! pages, static assets, error pages and HTML escaping.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::*;
@@ -1529,6 +1529,49 @@ async fn user_text_is_escaped_everywhere() {
         "{html}"
     );
     assert!(!html.contains("<img src=x>"), "{html}");
+
+    // Text sent through the API (a script and an attribute breaker in a name, an instructor and
+    // a learner's name) is escaped on every page too (the raw bodies, not respelled).
+    {
+        let attack = r#""><img src=x onerror=alert(1)>"#;
+        let (status, body) = app
+            .post_json("/api/v1/cohorts", &{
+                let mut c = cohort_body(&format!("<script>alert(1)</script>{attack}"), 2);
+                c["instructor"] = json!(attack);
+                c
+            })
+            .await;
+        assert_eq!(status, 201);
+        let id = body["id"].as_str().unwrap().to_owned();
+        let (status, _) = app
+            .post_json(
+                &format!("/api/v1/cohorts/{id}/enrollments"),
+                &json!({"learner": "ana@x.org", "name": attack}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        for path in [
+            "/".to_owned(),
+            format!("/cohorts/{id}"),
+            format!("/cohorts/{id}/history"),
+            "/learners/ana%40x.org".to_owned(),
+        ] {
+            let html = app.get(&path).await.text().await.unwrap();
+            assert!(!html.contains("<script>alert(1)"), "{path}");
+            assert!(!html.contains("<img src=x"), "{path}");
+            assert!(!html.contains(r#""><img"#), "{path}");
+        }
+        let cohort = app
+            .get(&format!("/cohorts/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            cohort.contains("&#60;script&#62;") || cohort.contains("&lt;script&gt;"),
+            "{cohort}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -299,16 +299,6 @@ async fn killed_server_file() -> (tempfile::TempDir, PathBuf) {
     (dir, db)
 }
 
-/// The names in `dir`, sorted.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// Runs the real binary with `args`.
 fn rollbook(args: &[&std::ffi::OsStr]) -> std::process::Output {
     Command::new(crate::helpers::process::BIN)

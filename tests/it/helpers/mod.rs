@@ -364,6 +364,16 @@ pub async fn withdraw(app: &TestApp, cohort: &str, learner: &str, reason: &str) 
     body
 }
 
+/// The names in `dir`, sorted.
+pub fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The JSON body of a valid cohort.
 pub fn cohort_body(name: &str, capacity: u32) -> Value {
     json!({
