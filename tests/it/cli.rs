@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use rollbook::auth::Role;
 
-use crate::helpers::process::{BIN, rollbook_cli};
+use crate::helpers::process::{BIN, rollbook_cli, staff_token};
 use crate::helpers::{NOW, TestApp, cohort_body, password_of, seed, ts};
 
 #[test]
@@ -140,7 +140,7 @@ impl Server {
 async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.redb");
-    let token = add_staff_with_token(&db);
+    let token = staff_token(&db, "cli test");
     let (mut server, addr) = Server::start(&db);
     assert!(
         server
@@ -450,32 +450,11 @@ fn serve_refuses_a_backup_period_it_cannot_use() {
     }
 }
 
-/// Adds the account `ops` (staff) and returns a new API token for it, through the CLI.
-fn add_staff_with_token(db: &std::path::Path) -> String {
-    let added = rollbook_cli(
-        db,
-        &["user", "add", "ops", "--role", "staff", "--password-stdin"],
-        "a long enough password\n",
-    );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let created = rollbook_cli(db, &["token", "create", "ops", "--label", "cli test"], "");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    String::from_utf8(created.stdout).unwrap().trim().to_owned()
-}
-
 #[test]
 fn accounts_and_tokens_are_managed_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("accounts.redb");
-    let token = add_staff_with_token(&db);
+    let token = staff_token(&db, "cli test");
     assert!(token.starts_with("rb_") && token.len() == 67, "{token}");
 
     let list = rollbook_cli(&db, &["user", "list"], "");
@@ -673,7 +652,7 @@ async fn account_commands_take_effect_on_the_server() {
 fn account_commands_refuse_clearly_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("busy.redb");
-    add_staff_with_token(&db);
+    staff_token(&db, "cli test");
     let (server, _addr) = Server::start(&db);
     let list = rollbook_cli(&db, &["user", "list"], "");
     assert!(!list.status.success());

@@ -307,7 +307,7 @@ async fn audit_file(db: PathBuf) -> Result<Audit, String> {
 async fn kill_nine_cycles(cycles: usize, seed: u64) -> KillFigures {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("kill9.redb");
-    let token = staff_token(&db);
+    let token = staff_token(&db, "crash");
     let client = api_client(&token);
     let mut rng = Rng::new(seed);
     let mut acks: Vec<Ack> = Vec::new();

@@ -247,9 +247,10 @@ async fn killed_server_file() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("killed.redb");
     let path = db.clone();
-    let token = tokio::task::spawn_blocking(move || crate::helpers::process::staff_token(&path))
-        .await
-        .unwrap();
+    let token =
+        tokio::task::spawn_blocking(move || crate::helpers::process::staff_token(&path, "crash"))
+            .await
+            .unwrap();
     let path = db.clone();
     let mut server =
         tokio::task::spawn_blocking(move || crate::helpers::process::ServerProcess::start(&path))

@@ -1,12 +1,13 @@
 //! Shared test helpers: start the real application on port 0 with a temporary database and a
 //! fixed clock, and talk to it over HTTP. The submodules hold the rest of what several test
 //! files share: the real binary ([`process`]), the crash harness ([`audit`], [`backends`],
-//! [`workload`], [`faults`]) and page text ([`text`]).
+//! [`workload`], [`faults`]), page text ([`text`]) and raw TCP ([`socket`]).
 
 pub mod audit;
 pub mod backends;
 pub mod faults;
 pub mod process;
+pub mod socket;
 pub mod text;
 pub mod workload;
 

@@ -145,8 +145,9 @@ pub fn rollbook_cli(db: &Path, args: &[&str], stdin: &str) -> std::process::Outp
     child.wait_with_output().expect("rollbook ends")
 }
 
-/// Adds the staff account `ops` with the CLI and returns an API token made by the CLI.
-pub fn staff_token(db: &Path) -> String {
+/// Adds the staff account `ops` with the CLI and returns an API token (labelled `label`) made
+/// by the CLI.
+pub fn staff_token(db: &Path, label: &str) -> String {
     let added = rollbook_cli(
         db,
         &["user", "add", "ops", "--role", "staff", "--password-stdin"],
@@ -157,7 +158,7 @@ pub fn staff_token(db: &Path) -> String {
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
-    let token = rollbook_cli(db, &["token", "create", "ops", "--label", "crash"], "");
+    let token = rollbook_cli(db, &["token", "create", "ops", "--label", label], "");
     assert!(
         token.status.success(),
         "{}",
