@@ -5,16 +5,13 @@ use std::io::ErrorKind;
 use std::path::Path;
 use std::sync::Arc;
 
-use jiff::SignedDuration;
-use rollbook::auth::{Auth, Passwords, Role};
 use rollbook::clock::FixedClock;
 use rollbook::domain::Event;
-use rollbook::projections::ReadModel;
 use rollbook::store::{Store, StoreOptions};
-use rollbook::web::{self, AppState, CookiePolicy};
-use rollbook::writer::{self, CommandError, Committed, WriterOptions, WriterThread};
+use rollbook::writer::{CommandError, Committed, WriterThread};
 use serde_json::{Value, json};
 
+use crate::helpers::wired::wire;
 use crate::helpers::{NOW, ts};
 
 use super::audit::*;
@@ -265,40 +262,11 @@ impl FaultyApp {
             .expect("opens"),
         );
         let clock = Arc::new(FixedClock::new(ts(NOW)));
-        let auth = Auth::load(
-            store.clone(),
-            Passwords::cheap_for_tests(),
-            clock.clone(),
-            SignedDuration::from_hours(12),
-        )
-        .expect("auth loads");
-        auth.create_account("staff", Role::Staff, "staff password, long enough")
-            .expect("account");
-        let (_, token) = auth.create_token("staff", "faults").expect("token");
-        let (read, _) = ReadModel::rebuild(&store).expect("replay");
-        let read = Arc::new(read);
-        let (handle, thread) = writer::spawn(
-            store.clone(),
-            read.clone(),
-            clock.clone(),
-            WriterOptions::default(),
-        )
-        .expect("writer");
-        let state = AppState {
-            store,
-            read,
-            writer: handle,
-            clock,
-            auth: Arc::new(auth),
-            cookies: CookiePolicy::default(),
-            last_backup: Arc::default(),
-            metrics: Arc::default(),
-            metrics_allow: rollbook::web::AllowList::default(),
-        };
+        let wired = wire(&store, &clock, "faults");
         Self {
-            router: Some(web::router(state)),
-            writer: Some(thread),
-            token,
+            router: Some(wired.router),
+            writer: Some(wired.writer),
+            token: wired.token,
             backend,
         }
     }

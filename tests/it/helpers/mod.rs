@@ -1,7 +1,8 @@
 //! Shared test helpers: start the real application on port 0 with a temporary database and a
 //! fixed clock, and talk to it over HTTP. The submodules hold the rest of what several test
 //! files share: the real binary ([`process`]), the crash harness ([`audit`], [`backends`],
-//! [`workload`], [`faults`]), page text ([`text`]) and raw TCP ([`socket`]).
+//! [`workload`], [`faults`]), page text ([`text`]), raw TCP ([`socket`]) and the
+//! router wired by hand over a store the test holds ([`wired`]).
 
 pub mod audit;
 pub mod backends;
@@ -9,6 +10,7 @@ pub mod faults;
 pub mod process;
 pub mod socket;
 pub mod text;
+pub mod wired;
 pub mod workload;
 
 pub use text::*;
