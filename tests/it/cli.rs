@@ -2,9 +2,7 @@
 //! SIGTERM in the middle of traffic that exits 0 without losing an acknowledged command.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use rollbook::domain::Event;
 use rollbook::store::{Store, StoreOptions};
@@ -12,7 +10,7 @@ use serde_json::{Value, json};
 
 use rollbook::auth::Role;
 
-use crate::helpers::process::{BIN, rollbook_cli, staff_token};
+use crate::helpers::process::{BIN, ServerProcess, rollbook_cli, staff_token};
 use crate::helpers::{NOW, TestApp, cohort_body, password_of, seed, ts};
 
 #[test]
@@ -60,88 +58,13 @@ fn a_foreign_file_is_refused_with_a_clear_message_and_exit_code() {
     assert_eq!(std::fs::read(&path).unwrap(), b"not a database");
 }
 
-/// A running `rollbook serve` whose log lines arrive on a channel.
-struct Server {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    log: Vec<String>,
-}
-
-impl Server {
-    fn start(db: &std::path::Path) -> (Self, String) {
-        Self::start_with(db, &[])
-    }
-
-    /// `rollbook serve ARGS` on `db`.
-    fn start_with(db: &std::path::Path, args: &[&str]) -> (Self, String) {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .args(args)
-            .env("ROLLBOOK_DB", db)
-            .env("ROLLBOOK_LISTEN", "127.0.0.1:0")
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Self {
-            child,
-            lines,
-            log: Vec::new(),
-        };
-        let addr = server.wait_for("listening on http://");
-        let addr = addr
-            .split("http://")
-            .nth(1)
-            .unwrap()
-            .chars()
-            .take_while(|c| !c.is_whitespace() && *c != '\u{1b}')
-            .collect();
-        (server, addr)
-    }
-
-    /// Blocks until a log line contains `needle` (the process logs it; a generous timeout only
-    /// guards against a hung test, it is not used for synchronisation).
-    fn wait_for(&mut self, needle: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| {
-                    panic!("no log line with {needle:?}; log so far: {:#?}", self.log)
-                });
-            self.log.push(line.clone());
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.redb");
     let token = staff_token(&db, "cli test");
-    let (mut server, addr) = Server::start(&db);
+    let mut server = ServerProcess::start(&db);
+    let addr = server.addr.clone();
     assert!(
         server
             .log
@@ -216,7 +139,7 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
         }
     }
     let status = tokio::task::spawn_blocking(move || {
-        let status = server.child.wait().unwrap();
+        let status = server.wait();
         (status, server)
     })
     .await
@@ -245,11 +168,11 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
 }
 
 /// Stops a server with SIGTERM and waits for it to exit cleanly.
-async fn stop(server: Server) {
+async fn stop(server: ServerProcess) {
     server.terminate();
     let status = tokio::task::spawn_blocking(move || {
         let mut server = server;
-        server.child.wait().unwrap()
+        server.wait()
     })
     .await
     .unwrap();
@@ -276,7 +199,8 @@ async fn flag_run(
     session: &reqwest::Client,
     token: &str,
 ) -> FlagRun {
-    let (server, addr) = Server::start_with(db, args);
+    let server = ServerProcess::start_with(db, args);
+    let addr = server.addr.clone();
     let old_session = session
         .get(format!("http://{addr}/"))
         .send()
@@ -653,7 +577,7 @@ fn account_commands_refuse_clearly_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("busy.redb");
     staff_token(&db, "cli test");
-    let (server, _addr) = Server::start(&db);
+    let server = ServerProcess::start(&db);
     let list = rollbook_cli(&db, &["user", "list"], "");
     assert!(!list.status.success());
     let stderr = String::from_utf8_lossy(&list.stderr);

@@ -21,7 +21,8 @@ pub enum Launch {
 pub struct ServerProcess {
     child: Child,
     lines: mpsc::Receiver<String>,
-    log: Vec<String>,
+    /// The log lines read so far.
+    pub log: Vec<String>,
     /// `host:port` it listens on.
     pub addr: String,
 }
@@ -36,6 +37,11 @@ impl ServerProcess {
     /// [`ServerProcess::launch`] through a wrapper command (e.g. `setpriv …` to run it as
     /// another user).
     pub fn launch_with(db: &Path, wrapper: &[&str]) -> Launch {
+        Self::launch_with_args(db, wrapper, &[])
+    }
+
+    /// [`ServerProcess::launch_with`], running `rollbook serve ARGS`.
+    pub fn launch_with_args(db: &Path, wrapper: &[&str], args: &[&str]) -> Launch {
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
                 let mut command = Command::new(program);
@@ -46,6 +52,7 @@ impl ServerProcess {
         };
         let mut child = command
             .arg("serve")
+            .args(args)
             .env("ROLLBOOK_DB", db)
             .env("ROLLBOOK_LISTEN", "127.0.0.1:0")
             .env("NO_COLOR", "1")
@@ -101,6 +108,45 @@ impl ServerProcess {
             Launch::Serving(server) => server,
             Launch::Exited { status, log } => panic!("rollbook exited with {status}: {log}"),
         }
+    }
+
+    /// Starts `rollbook serve ARGS` on `db`, which must serve.
+    pub fn start_with(db: &Path, args: &[&str]) -> Self {
+        match Self::launch_with_args(db, &[], args) {
+            Launch::Serving(server) => server,
+            Launch::Exited { status, log } => panic!("rollbook exited with {status}: {log}"),
+        }
+    }
+
+    /// Blocks until a log line contains `needle` (the process logs it; a generous timeout only
+    /// guards against a hung test, it is not used for synchronisation).
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| {
+                    panic!("no log line with {needle:?}; log so far: {:#?}", self.log)
+                });
+            self.log.push(line.clone());
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// Sends SIGTERM (a graceful stop).
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; returns how it ended.
+    pub fn wait(&mut self) -> ExitStatus {
+        self.child.wait().expect("reaped")
     }
 
     /// SIGKILL, then reap; returns how it ended.
