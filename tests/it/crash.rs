@@ -718,6 +718,10 @@ fn power_loss_at_every_sync_point_keeps_every_acknowledged_command() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// c. I/O fault injection (the scenarios are in helpers/faults.rs)
+// ---------------------------------------------------------------------------------------------
+
 #[test]
 fn a_one_shot_fault_at_any_operation_is_never_acknowledged_and_loses_nothing() {
     let figures = every_fault_point(Fault::OneShot, Faulty::All, ErrorKind::Other);

@@ -8,10 +8,6 @@ use rollbook::domain::{Cohort, CohortCommand, CohortId, Event, LearnerId, NewCoh
 use rollbook::store::{Envelope, Store};
 use rollbook::writer::Committed;
 
-// ---------------------------------------------------------------------------------------------
-// Shared: seeded randomness
-// ---------------------------------------------------------------------------------------------
-
 /// A small seeded generator (`SplitMix64`): every random choice of these tests is reproducible
 /// from the seed printed with a failure.
 #[derive(Clone, Debug)]
@@ -50,7 +46,7 @@ pub fn seed() -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shared: auditing a store
+// Auditing a store
 // ---------------------------------------------------------------------------------------------
 
 /// What an audit found in a store that passed it.
@@ -318,5 +314,3 @@ pub fn check_acknowledged(audit: &Audit, acknowledged: &[Committed]) -> Result<u
     }
     Ok(events)
 }
-
-// ---------------------------------------------------------------------------------------------

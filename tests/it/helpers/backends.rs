@@ -5,9 +5,6 @@ use std::sync::{Arc, Mutex};
 
 use redb::StorageBackend;
 
-// Shared: in-memory backends
-// ---------------------------------------------------------------------------------------------
-
 pub fn write_at(image: &mut Vec<u8>, offset: u64, data: &[u8]) {
     let offset = usize::try_from(offset).expect("offset fits");
     if offset + data.len() > image.len() {
@@ -226,5 +223,3 @@ impl StorageBackend for FaultBackend {
         Ok(())
     }
 }
-
-// ---------------------------------------------------------------------------------------------

@@ -18,10 +18,6 @@ use super::audit::*;
 use super::backends::*;
 use super::workload::*;
 
-// ---------------------------------------------------------------------------------------------
-// c. I/O fault injection
-// ---------------------------------------------------------------------------------------------
-
 /// How a workload submission was answered, comparably between runs (ids differ).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {

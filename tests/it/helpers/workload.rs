@@ -15,9 +15,6 @@ use crate::helpers::{ENROLLMENT_DEADLINE, NOW, STARTS_AT, WITHDRAWAL_DEADLINE, t
 
 use super::backends::*;
 
-// Shared: a scripted workload for the writer core
-// ---------------------------------------------------------------------------------------------
-
 pub fn cohort_id(n: u128) -> CohortId {
     CohortId(Uuid::from_u128(n))
 }
