@@ -1,7 +1,8 @@
 //! The web router wired by hand over a store the test holds (no socket, no accept loop), for
 //! tests that reach behind the application: a fault-injecting backend, events committed behind
 //! the projections' back. The one place in the tests that builds an `AppState` field by field
-//! (`Application::build` does it for the real server): when `AppState` changes, this follows.
+//! (`Application::build` does it for the real server, and `src/web/access.rs`'s unit tests do
+//! it a third time): when `AppState` changes (its store handle is being narrowed), this follows.
 
 use std::sync::Arc;
 

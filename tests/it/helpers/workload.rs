@@ -1,5 +1,6 @@
 //! A scripted workload for the writer core, and the writer, reopening and integrity checks the
-//! crash and bad-file tests run it with.
+//! crash and bad-file tests run it with. `store.rs` keeps request builders of its own (other
+//! names and fields); they join these once the writer's `Request` has its new shape.
 
 use std::path::Path;
 use std::sync::Arc;
