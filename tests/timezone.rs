@@ -1,8 +1,12 @@
 //! Times in the zone the operator configures: shown with the zone named, and form times read in
 //! it. A process-wide setting, so it has a test binary of its own.
 
-#[allow(dead_code, reason = "the shared helpers serve several test binaries")]
-#[path = "it/helpers.rs"]
+#[allow(
+    dead_code,
+    unused_imports,
+    reason = "the shared helpers serve several test binaries"
+)]
+#[path = "it/helpers/mod.rs"]
 mod helpers;
 
 use helpers::{TestApp, csrf_of};

@@ -1078,47 +1078,18 @@ async fn the_feed_never_runs_ahead_of_the_projections() {
 
     use rollbook::clock::FixedClock;
     use rollbook::domain::{Event, LearnerId};
-    use rollbook::projections::{CatalogFilter, ReadModel};
+    use rollbook::projections::CatalogFilter;
     use rollbook::store::{
         Actor, Batch, CommandMeta, LearnerRecord, Store, StoreOptions, StreamAppend,
     };
-    use rollbook::web::{AppState, router};
-    use rollbook::writer::{self, WriterOptions};
 
     let dir = tempfile::tempdir().unwrap();
     let store =
         Arc::new(Store::open(&dir.path().join("lag.redb"), &StoreOptions::default()).unwrap());
-    let read = Arc::new(ReadModel::rebuild(&store).unwrap().0);
     let clock = Arc::new(FixedClock::new(ts(NOW)));
-    let (handle, _thread) = writer::spawn(
-        store.clone(),
-        read.clone(),
-        clock.clone(),
-        WriterOptions::default(),
-    )
-    .unwrap();
-    let auth = rollbook::auth::Auth::load(
-        store.clone(),
-        rollbook::auth::Passwords::cheap_for_tests(),
-        clock.clone(),
-        jiff::SignedDuration::from_hours(1),
-    )
-    .unwrap();
-    auth.create_account("ops", rollbook::auth::Role::Staff, "a long enough password")
-        .unwrap();
-    let (_, token) = auth.create_token("ops", "").unwrap();
-    let bearer = format!("Bearer {token}");
-    let app = router(AppState {
-        store: store.clone(),
-        read: read.clone(),
-        writer: handle,
-        clock,
-        auth: Arc::new(auth),
-        cookies: rollbook::web::CookiePolicy::default(),
-        last_backup: std::sync::Arc::default(),
-        metrics: std::sync::Arc::default(),
-        metrics_allow: rollbook::web::AllowList::default(),
-    });
+    let wired = crate::helpers::wired::wire(&store, &clock, "");
+    let (app, read, _thread) = (wired.router, wired.read, wired.writer);
+    let bearer = format!("Bearer {}", wired.token);
     let get = |path: &str| {
         axum::http::Request::get(path)
             .header("authorization", &bearer)

@@ -8,12 +8,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn head(app: &TestApp) -> u64 {
-    app.get_json("/api/v1/events").await.1["head"]
-        .as_u64()
-        .unwrap()
-}
-
 fn location(response: &reqwest::Response) -> String {
     response
         .headers()
@@ -462,49 +456,6 @@ async fn the_api_refuses_a_session_cookie_and_pages_ignore_a_bearer_token() {
     assert_eq!(head(&app).await, before, "nothing was written");
     let listed = browser.get(app.url("/admin")).send().await.unwrap();
     assert!(!listed.text().await.unwrap().contains("mallory"));
-}
-
-#[tokio::test]
-async fn user_text_is_escaped_everywhere() {
-    let app = TestApp::spawn().await;
-    let attack = r#""><img src=x onerror=alert(1)>"#;
-    let (status, body) = app
-        .post_json("/api/v1/cohorts", &{
-            let mut c = cohort_body(&format!("<script>alert(1)</script>{attack}"), 2);
-            c["instructor"] = json!(attack);
-            c
-        })
-        .await;
-    assert_eq!(status, 201);
-    let id = body["id"].as_str().unwrap().to_owned();
-    let (status, _) = app
-        .post_json(
-            &format!("/api/v1/cohorts/{id}/enrollments"),
-            &json!({"learner": "ana@x.org", "name": attack}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    for path in [
-        "/".to_owned(),
-        format!("/cohorts/{id}"),
-        format!("/cohorts/{id}/history"),
-        "/learners/ana%40x.org".to_owned(),
-    ] {
-        let html = app.get(&path).await.text().await.unwrap();
-        assert!(!html.contains("<script>alert(1)"), "{path}");
-        assert!(!html.contains("<img src=x"), "{path}");
-        assert!(!html.contains(r#""><img"#), "{path}");
-    }
-    let cohort = app
-        .get(&format!("/cohorts/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        cohort.contains("&#60;script&#62;") || cohort.contains("&lt;script&gt;"),
-        "{cohort}"
-    );
 }
 
 #[tokio::test]

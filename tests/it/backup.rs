@@ -11,9 +11,8 @@ use rollbook::store::{Store, StoreOptions, verify};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+use crate::helpers::process::BIN;
 use crate::helpers::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
 
 fn sha256(path: &Path) -> String {
     let digest: [u8; 32] = sha2::Sha256::digest(std::fs::read(path).unwrap()).into();
@@ -126,16 +125,6 @@ async fn error_code(response: reqwest::Response) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// The names in `dir`, sorted.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test]

@@ -13,9 +13,10 @@ use rollbook::clock::FixedClock;
 use rollbook::store::{Store, StoreOptions};
 use rollbook::writer::{Writer, WriterOptions};
 
-use crate::crash::{
-    Fault, Faulty, FaultyApp, Launch, ServerProcess, every_fault_point, stored_learners, workload,
-};
+use crate::helpers::backends::{Fault, Faulty};
+use crate::helpers::faults::{FaultyApp, every_fault_point, stored_learners};
+use crate::helpers::process::{Launch, ServerProcess};
+use crate::helpers::workload::workload;
 use crate::helpers::{NOW, ts};
 
 /// A rollbook database with the crash tests' workload in it, closed cleanly.

@@ -6,28 +6,13 @@ use jiff::SignedDuration;
 use rollbook::auth::Role;
 use rollbook::projections::{AsOf, CohortView, Projections, cohort_as_of};
 use rollbook::store::{Store, StoreOptions};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Status and body of a GET, with askama's numeric character references respelled by name
-/// (`&#60;` → `&lt;`) so assertions read naturally. Nothing is decoded.
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
-    let response = app.get(path).await;
-    let status = response.status().as_u16();
-    let body = response.text().await.expect("body");
-    let body = body
-        .replace("&#60;", "&lt;")
-        .replace("&#62;", "&gt;")
-        .replace("&#34;", "&quot;")
-        .replace("&#39;", "&apos;")
-        .replace("&#38;", "&amp;");
-    (status, body)
-}
 
 /// The event positions a browser (or history) table lists, in order.
 fn positions(html: &str) -> Vec<u64> {
@@ -45,18 +30,6 @@ fn link(html: &str, text: &str) -> Option<String> {
     let end = html.find(&format!("\">{text}</a>"))?;
     let start = html[..end].rfind("href=\"")? + "href=\"".len();
     Some(html[start..end].replace("&amp;", "&"))
-}
-
-/// Withdraws through the API (a waitlisted learner leaves the waitlist); returns the body.
-async fn withdraw(app: &TestApp, cohort: &str, learner: &str, reason: &str) -> Value {
-    let (status, body) = app
-        .post_json(
-            &format!("/api/v1/cohorts/{cohort}/withdrawals"),
-            &json!({"learner": learner, "reason": reason}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
 }
 
 /// Moves the clock on by `minutes`.

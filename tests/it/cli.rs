@@ -2,9 +2,7 @@
 //! SIGTERM in the middle of traffic that exits 0 without losing an acknowledged command.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use rollbook::domain::Event;
 use rollbook::store::{Store, StoreOptions};
@@ -12,9 +10,8 @@ use serde_json::{Value, json};
 
 use rollbook::auth::Role;
 
+use crate::helpers::process::{BIN, ServerProcess, rollbook_cli, staff_token};
 use crate::helpers::{NOW, TestApp, cohort_body, password_of, seed, ts};
-
-const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
 
 #[test]
 fn help_and_version_work() {
@@ -61,88 +58,13 @@ fn a_foreign_file_is_refused_with_a_clear_message_and_exit_code() {
     assert_eq!(std::fs::read(&path).unwrap(), b"not a database");
 }
 
-/// A running `rollbook serve` whose log lines arrive on a channel.
-struct Server {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    log: Vec<String>,
-}
-
-impl Server {
-    fn start(db: &std::path::Path) -> (Self, String) {
-        Self::start_with(db, &[])
-    }
-
-    /// `rollbook serve ARGS` on `db`.
-    fn start_with(db: &std::path::Path, args: &[&str]) -> (Self, String) {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .args(args)
-            .env("ROLLBOOK_DB", db)
-            .env("ROLLBOOK_LISTEN", "127.0.0.1:0")
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Self {
-            child,
-            lines,
-            log: Vec::new(),
-        };
-        let addr = server.wait_for("listening on http://");
-        let addr = addr
-            .split("http://")
-            .nth(1)
-            .unwrap()
-            .chars()
-            .take_while(|c| !c.is_whitespace() && *c != '\u{1b}')
-            .collect();
-        (server, addr)
-    }
-
-    /// Blocks until a log line contains `needle` (the process logs it; a generous timeout only
-    /// guards against a hung test, it is not used for synchronisation).
-    fn wait_for(&mut self, needle: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| {
-                    panic!("no log line with {needle:?}; log so far: {:#?}", self.log)
-                });
-            self.log.push(line.clone());
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.redb");
-    let token = add_staff_with_token(&db);
-    let (mut server, addr) = Server::start(&db);
+    let token = staff_token(&db, "cli test");
+    let mut server = ServerProcess::start(&db);
+    let addr = server.addr.clone();
     assert!(
         server
             .log
@@ -217,7 +139,7 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
         }
     }
     let status = tokio::task::spawn_blocking(move || {
-        let status = server.child.wait().unwrap();
+        let status = server.wait();
         (status, server)
     })
     .await
@@ -246,11 +168,11 @@ async fn serve_logs_its_replay_and_a_sigterm_loses_no_acknowledged_command() {
 }
 
 /// Stops a server with SIGTERM and waits for it to exit cleanly.
-async fn stop(server: Server) {
+async fn stop(server: ServerProcess) {
     server.terminate();
     let status = tokio::task::spawn_blocking(move || {
         let mut server = server;
-        server.child.wait().unwrap()
+        server.wait()
     })
     .await
     .unwrap();
@@ -277,7 +199,8 @@ async fn flag_run(
     session: &reqwest::Client,
     token: &str,
 ) -> FlagRun {
-    let (server, addr) = Server::start_with(db, args);
+    let server = ServerProcess::start_with(db, args);
+    let addr = server.addr.clone();
     let old_session = session
         .get(format!("http://{addr}/"))
         .send()
@@ -451,57 +374,14 @@ fn serve_refuses_a_backup_period_it_cannot_use() {
     }
 }
 
-/// Runs `rollbook ARGS --db DB` with `stdin` as standard input.
-fn rollbook(db: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write as _;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-/// Adds the account `ops` (staff) and returns a new API token for it, through the CLI.
-fn add_staff_with_token(db: &std::path::Path) -> String {
-    let added = rollbook(
-        db,
-        &["user", "add", "ops", "--role", "staff", "--password-stdin"],
-        "a long enough password\n",
-    );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let created = rollbook(db, &["token", "create", "ops", "--label", "cli test"], "");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    String::from_utf8(created.stdout).unwrap().trim().to_owned()
-}
-
 #[test]
 fn accounts_and_tokens_are_managed_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("accounts.redb");
-    let token = add_staff_with_token(&db);
+    let token = staff_token(&db, "cli test");
     assert!(token.starts_with("rb_") && token.len() == 67, "{token}");
 
-    let list = rollbook(&db, &["user", "list"], "");
+    let list = rollbook_cli(&db, &["user", "list"], "");
     let text = String::from_utf8_lossy(&list.stdout);
     assert!(
         text.lines()
@@ -509,27 +389,27 @@ fn accounts_and_tokens_are_managed_from_the_command_line() {
         "{text}"
     );
 
-    let short = rollbook(
+    let short = rollbook_cli(
         &db,
         &["user", "add", "eve", "--role", "viewer", "--password-stdin"],
         "short\n",
     );
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
-    let bad_role = rollbook(
+    let bad_role = rollbook_cli(
         &db,
         &["user", "add", "eve", "--role", "boss", "--password-stdin"],
         "long enough password\n",
     );
     assert!(!bad_role.status.success());
-    let duplicate = rollbook(
+    let duplicate = rollbook_cli(
         &db,
         &["user", "add", "ops", "--role", "viewer", "--password-stdin"],
         "long enough password\n",
     );
     assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
 
-    let passwd = rollbook(
+    let passwd = rollbook_cli(
         &db,
         &["user", "passwd", "ops", "--password-stdin"],
         "another long password\n",
@@ -540,7 +420,7 @@ fn accounts_and_tokens_are_managed_from_the_command_line() {
         String::from_utf8_lossy(&passwd.stderr)
     );
 
-    let tokens = rollbook(&db, &["token", "list"], "");
+    let tokens = rollbook_cli(&db, &["token", "list"], "");
     let text = String::from_utf8_lossy(&tokens.stdout).to_string();
     assert!(
         text.contains("cli test") && !text.contains(&token),
@@ -554,14 +434,14 @@ fn accounts_and_tokens_are_managed_from_the_command_line() {
         .next()
         .unwrap()
         .to_owned();
-    let revoked = rollbook(&db, &["token", "revoke", &id], "");
+    let revoked = rollbook_cli(&db, &["token", "revoke", &id], "");
     assert!(revoked.status.success());
-    let tokens = rollbook(&db, &["token", "list"], "");
+    let tokens = rollbook_cli(&db, &["token", "list"], "");
     assert!(!String::from_utf8_lossy(&tokens.stdout).contains("cli test"));
 
-    let disabled = rollbook(&db, &["user", "disable", "ops"], "");
+    let disabled = rollbook_cli(&db, &["user", "disable", "ops"], "");
     assert!(disabled.status.success());
-    let list = rollbook(&db, &["user", "list"], "");
+    let list = rollbook_cli(&db, &["user", "list"], "");
     assert!(String::from_utf8_lossy(&list.stdout).contains("disabled"));
 }
 
@@ -618,13 +498,13 @@ async fn account_commands_take_effect_on_the_server() {
     let (admin_session, _) = app.page_client(Role::Admin).await;
     app.stop().await;
 
-    let passwd = rollbook(
+    let passwd = rollbook_cli(
         &db,
         &["user", "passwd", "viewer", "--password-stdin"],
         "the viewer's new password\n",
     );
     assert!(passwd.status.success(), "{passwd:?}");
-    let list = rollbook(&db, &["token", "list"], "");
+    let list = rollbook_cli(&db, &["token", "list"], "");
     let list = String::from_utf8(list.stdout).unwrap();
     let viewer_token_id = list
         .lines()
@@ -632,11 +512,11 @@ async fn account_commands_take_effect_on_the_server() {
         .and_then(|l| l.split_whitespace().next())
         .unwrap_or_else(|| panic!("the viewer's token is listed: {list}"))
         .to_owned();
-    let revoked = rollbook(&db, &["token", "revoke", &viewer_token_id], "");
+    let revoked = rollbook_cli(&db, &["token", "revoke", &viewer_token_id], "");
     assert!(revoked.status.success(), "{revoked:?}");
-    let disabled = rollbook(&db, &["user", "disable", "admin"], "");
+    let disabled = rollbook_cli(&db, &["user", "disable", "admin"], "");
     assert!(disabled.status.success(), "{disabled:?}");
-    let added = rollbook(
+    let added = rollbook_cli(
         &db,
         &[
             "user",
@@ -649,7 +529,7 @@ async fn account_commands_take_effect_on_the_server() {
         "carl's long password\n",
     );
     assert!(added.status.success(), "{added:?}");
-    let created = rollbook(&db, &["token", "create", "carl", "--label", "reader"], "");
+    let created = rollbook_cli(&db, &["token", "create", "carl", "--label", "reader"], "");
     assert!(created.status.success(), "{created:?}");
     let carl_token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
 
@@ -696,9 +576,9 @@ async fn account_commands_take_effect_on_the_server() {
 fn account_commands_refuse_clearly_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("busy.redb");
-    add_staff_with_token(&db);
-    let (server, _addr) = Server::start(&db);
-    let list = rollbook(&db, &["user", "list"], "");
+    staff_token(&db, "cli test");
+    let server = ServerProcess::start(&db);
+    let list = rollbook_cli(&db, &["user", "list"], "");
     assert!(!list.status.success());
     let stderr = String::from_utf8_lossy(&list.stderr);
     assert!(

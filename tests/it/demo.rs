@@ -70,7 +70,7 @@ fn serve_demo_refuses_a_database_that_holds_events() {
     let db = dir.path().join("used.redb");
     rollbook::demo::seed(&db, ts("2026-11-27T10:00:00Z")).unwrap();
     let before = std::fs::read(&db).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_rollbook"))
+    let output = Command::new(crate::helpers::process::BIN)
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--db"])
         .arg(&db)
         .env("NO_COLOR", "1")

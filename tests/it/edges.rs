@@ -6,7 +6,6 @@
 //! source address, the `Host` header, a connection closed without an answer). Timeouts only
 //! guard against a hung test.
 
-use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::timeout;
 
+use crate::helpers::socket::{receive, send};
 use crate::helpers::*;
 
 /// Generous bound on anything that should happen promptly: it catches a hang, it does not
@@ -29,35 +29,6 @@ async fn connect_from(from: &str, server: SocketAddr) -> TcpStream {
     let from: IpAddr = from.parse().expect("address");
     socket.bind(SocketAddr::new(from, 0)).expect("bind");
     socket.connect(server).await.expect("connect")
-}
-
-/// Writes all of `bytes`; an error (the server hung up) is returned, not a panic.
-async fn send(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        stream.writable().await?;
-        match stream.try_write(bytes) {
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// Reads what arrives, appending it to `into`: `Ok(0)` when the server closed.
-async fn receive(stream: &TcpStream, into: &mut Vec<u8>) -> std::io::Result<usize> {
-    let mut buf = [0; 8 * 1024];
-    loop {
-        stream.readable().await?;
-        match stream.try_read(&mut buf) {
-            Ok(n) => {
-                into.extend_from_slice(&buf[..n]);
-                return Ok(n);
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// Sends a kept-alive `GET path` naming `host`, and reads until a response's head has arrived

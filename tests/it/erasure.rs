@@ -368,7 +368,7 @@ fn exported_and_imported_as_erased(db: &Path, opaque: &str, head: (u64, [u8; 32]
 fn the_command_line_erases_only_when_confirmed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.redb");
-    let bin = env!("CARGO_BIN_EXE_rollbook");
+    let bin = crate::helpers::process::BIN;
     let generated = Command::new(bin)
         .args([
             "generate",

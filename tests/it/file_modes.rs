@@ -9,9 +9,8 @@ use std::process::{Command, Output};
 
 use serde_json::json;
 
-use crate::crash::{Launch, ServerProcess};
-
-const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
+use crate::helpers::process::BIN;
+use crate::helpers::process::{Launch, ServerProcess};
 
 /// `sh -c` prefix that sets the umask every other program here runs with, then runs the rest.
 const UMASK_022: &str = r#"umask 022; exec "$0" "$@""#;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::helpers::process::BIN;
 use jiff::{SignedDuration, Timestamp};
 use rollbook::domain::{Event, LearnerId};
 use rollbook::generate::{GenerateOptions, GenerateSummary, generate};
@@ -14,7 +15,6 @@ use rollbook::store::{Envelope, Store, StoreOptions};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
 const END: &str = "2026-03-01T09:00:00Z";
 const EVENTS: u64 = 4000;
 const BATCH: usize = 512;

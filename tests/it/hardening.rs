@@ -5,7 +5,6 @@
 //! the server has answered. Timeouts here only guard against a hung test; the one short bounded
 //! wait asserts that something does *not* happen.
 
-use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use crate::helpers::socket::{receive, send};
 use crate::helpers::*;
 
 /// Generous bound on anything that should happen promptly (ten times the shortest timeout
@@ -110,33 +110,6 @@ impl Wire {
     async fn closed_by_server(mut self) {
         while let Ok(1..) = self.receive().await {
             self.received.clear();
-        }
-    }
-}
-
-async fn send(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        stream.writable().await?;
-        match stream.try_write(bytes) {
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-async fn receive(stream: &TcpStream, into: &mut Vec<u8>) -> std::io::Result<usize> {
-    let mut buf = vec![0; 16 * 1024];
-    loop {
-        stream.readable().await?;
-        match stream.try_read(&mut buf) {
-            Ok(n) => {
-                into.extend_from_slice(&buf[..n]);
-                return Ok(n);
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
         }
     }
 }

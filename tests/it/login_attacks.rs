@@ -10,7 +10,7 @@ use rollbook::auth::{Passwords, Role};
 use rollbook::web::AllowList;
 use tokio::sync::mpsc;
 
-use crate::helpers::{NOW, TestApp, csrf_of, password_of, ts};
+use crate::helpers::{NOW, TestApp, password_of, ts};
 
 /// Guards against a hang if a fix regresses (a request that should be answered at once waits
 /// instead): not a timing assertion, the bound is far beyond any honest run.
@@ -45,22 +45,6 @@ async fn login(
         .send()
         .await
         .expect("POST /login")
-}
-
-/// A client signed in as `role` with a session cookie only (no token), and its CSRF token.
-async fn session_only(app: &TestApp, role: Role) -> (reqwest::Client, String) {
-    let client = client_from(None);
-    let response = login(app, &client, role.as_str(), &password_of(role), "/").await;
-    assert_eq!(response.status(), 303, "login as {role}");
-    let home = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .expect("home")
-        .text()
-        .await
-        .expect("html");
-    (client, csrf_of(&home))
 }
 
 /// The value of an unlabelled sample in a `/metrics` scrape.
@@ -410,7 +394,7 @@ async fn disabling_an_account_revokes_its_tokens_for_good() {
         }
     };
     assert_eq!(api(token.clone()).await, 200);
-    let (admin, csrf) = session_only(&app, Role::Admin).await;
+    let (admin, csrf) = app.page_client(Role::Admin).await;
     for action in ["disable", "enable"] {
         let r = admin
             .post(app.url(&format!("/admin/accounts/staff/{action}")))
@@ -422,18 +406,18 @@ async fn disabling_an_account_revokes_its_tokens_for_good() {
     }
     assert_eq!(api(token).await, 401, "the old token stays revoked");
     // The account itself works again.
-    let (_, _) = session_only(&app, Role::Staff).await;
+    let (_, _) = app.page_client(Role::Staff).await;
 }
 
 #[tokio::test]
 async fn a_password_reset_ends_the_account_s_sessions_also_after_a_restart() {
     let app = TestApp::spawn().await;
-    let (viewer, _) = session_only(&app, Role::Viewer).await;
+    let (viewer, _) = app.page_client(Role::Viewer).await;
     let home = |client: reqwest::Client, url: String| async move {
         client.get(url).send().await.expect("GET /").status()
     };
     assert_eq!(home(viewer.clone(), app.url("/")).await, 200);
-    let (admin, csrf) = session_only(&app, Role::Admin).await;
+    let (admin, csrf) = app.page_client(Role::Admin).await;
     let r = admin
         .post(app.url("/admin/accounts/viewer/password"))
         .form(&[
@@ -473,7 +457,7 @@ async fn a_password_reset_ends_the_account_s_sessions_also_after_a_restart() {
 async fn the_idle_timeout_slides_with_each_request() {
     let app =
         TestApp::spawn_with(|config| config.session_idle = SignedDuration::from_hours(1)).await;
-    let (staff, _) = session_only(&app, Role::Staff).await;
+    let (staff, _) = app.page_client(Role::Staff).await;
     let home = || async {
         staff
             .get(app.url("/"))

@@ -3,9 +3,8 @@
 
 use std::process::Command;
 
+use crate::helpers::process::BIN;
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
 
 #[test]
 fn log_format_json_prints_json_lines_and_text_has_no_colours_off_a_terminal() {

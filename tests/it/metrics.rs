@@ -6,9 +6,8 @@ use rollbook::auth::Role;
 use rollbook::web::AllowList;
 use serde_json::json;
 
+use crate::helpers::process::BIN;
 use crate::helpers::{TestApp, password_of};
-
-const BIN: &str = env!("CARGO_BIN_EXE_rollbook");
 
 /// The value of the sample written exactly as `series` (name and labels), if present.
 fn sample(text: &str, series: &str) -> Option<f64> {

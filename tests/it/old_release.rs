@@ -190,7 +190,7 @@ async fn a_release_0_1_0_database_is_upgraded_after_a_backup_and_answers_as_that
 #[test]
 fn the_upgrade_is_logged_by_the_binary() {
     let (_dir, db) = fixture_copy();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rollbook"))
+    let output = std::process::Command::new(crate::helpers::process::BIN)
         .args(["user", "list", "--db"])
         .arg(&db)
         .env("NO_COLOR", "1")

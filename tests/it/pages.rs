@@ -2,7 +2,7 @@
 //! cohort page commands (Post/Redirect/Get and 422 re-renders), history, time travel, learner
 //! pages, static assets, error pages and HTML escaping.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::*;
@@ -10,28 +10,6 @@ use crate::helpers::*;
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Status and body text of a response. Askama writes character references in numeric form
-/// (`&#60;`); they are respelled with their usual names (`&lt;`) so assertions read naturally.
-/// Only the spelling of references changes: nothing is decoded, so a raw `<` in a body is
-/// still a raw `<`.
-async fn text(response: reqwest::Response) -> (u16, String) {
-    let status = response.status().as_u16();
-    let body = response.text().await.expect("body text");
-    (status, named_references(&body))
-}
-
-fn named_references(html: &str) -> String {
-    html.replace("&#60;", "&lt;")
-        .replace("&#62;", "&gt;")
-        .replace("&#34;", "&quot;")
-        .replace("&#38;", "&amp;")
-}
-
-/// Status and body of a GET.
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
-    text(app.get(path).await).await
-}
 
 /// The `Location` of a redirect, asserting it is a 303.
 fn see_other(response: &reqwest::Response) -> String {
@@ -43,13 +21,6 @@ fn see_other(response: &reqwest::Response) -> String {
         .to_str()
         .expect("ASCII Location")
         .to_owned()
-}
-
-/// Position of the newest event in the store.
-async fn head(app: &TestApp) -> u64 {
-    let (status, body) = app.get_json("/api/v1/events?limit=1").await;
-    assert_eq!(status, 200, "{body}");
-    body["head"].as_u64().expect("head")
 }
 
 /// Number of cohorts the API lists.
@@ -127,18 +98,6 @@ async fn command_refused(app: &TestApp, id: &str, command: &str, form: &[(&str, 
     );
     assert!(!html.contains("Recorded."), "{html}");
     html
-}
-
-/// The HTML from `start` up to (not including) the next `end`.
-fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
-    let from = html
-        .find(start)
-        .unwrap_or_else(|| panic!("{start:?} not in page:\n{html}"));
-    let rest = &html[from..];
-    let to = rest[start.len()..]
-        .find(end)
-        .map_or(rest.len(), |i| i + start.len());
-    &rest[..to]
 }
 
 /// The roster section of a cohort page.
@@ -1570,6 +1529,49 @@ async fn user_text_is_escaped_everywhere() {
         "{html}"
     );
     assert!(!html.contains("<img src=x>"), "{html}");
+
+    // Text sent through the API (a script and an attribute breaker in a name, an instructor and
+    // a learner's name) is escaped on every page too (the raw bodies, not respelled).
+    {
+        let attack = r#""><img src=x onerror=alert(1)>"#;
+        let (status, body) = app
+            .post_json("/api/v1/cohorts", &{
+                let mut c = cohort_body(&format!("<script>alert(1)</script>{attack}"), 2);
+                c["instructor"] = json!(attack);
+                c
+            })
+            .await;
+        assert_eq!(status, 201);
+        let id = body["id"].as_str().unwrap().to_owned();
+        let (status, _) = app
+            .post_json(
+                &format!("/api/v1/cohorts/{id}/enrollments"),
+                &json!({"learner": "ana@x.org", "name": attack}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        for path in [
+            "/".to_owned(),
+            format!("/cohorts/{id}"),
+            format!("/cohorts/{id}/history"),
+            "/learners/ana%40x.org".to_owned(),
+        ] {
+            let html = app.get(&path).await.text().await.unwrap();
+            assert!(!html.contains("<script>alert(1)"), "{path}");
+            assert!(!html.contains("<img src=x"), "{path}");
+            assert!(!html.contains(r#""><img"#), "{path}");
+        }
+        let cohort = app
+            .get(&format!("/cohorts/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            cohort.contains("&#60;script&#62;") || cohort.contains("&lt;script&gt;"),
+            "{cohort}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -19,21 +19,6 @@ use crate::helpers::*;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// Status and body of a GET, with askama's numeric character references respelled with their
-/// usual names (nothing is decoded).
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
-    let response = app.get(path).await;
-    let status = response.status().as_u16();
-    let body = response.text().await.expect("body");
-    let body = body
-        .replace("&#60;", "&lt;")
-        .replace("&#62;", "&gt;")
-        .replace("&#34;", "&quot;")
-        .replace("&#38;", "&amp;")
-        .replace("&#39;", "&apos;");
-    (status, body)
-}
-
 /// A CSV download: asserts the content type and the attachment name, returns the body.
 async fn csv(app: &TestApp, path: &str, filename: &str) -> String {
     let response = app.get(path).await;
@@ -53,18 +38,6 @@ async fn csv(app: &TestApp, path: &str, filename: &str) -> String {
         format!("attachment; filename=\"{filename}\"")
     );
     response.text().await.expect("CSV body")
-}
-
-/// The HTML from `start` up to (not including) the next `end`.
-fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
-    let from = html
-        .find(start)
-        .unwrap_or_else(|| panic!("{start:?} not in page:\n{html}"));
-    let rest = &html[from..];
-    let to = rest[start.len()..]
-        .find(end)
-        .map_or(rest.len(), |i| i + start.len());
-    &rest[..to]
 }
 
 /// The learner keys in the rows of a withdrawals page, top to bottom.
@@ -111,17 +84,6 @@ async fn create(app: &TestApp, c: &NewCohort<'_>) -> String {
         .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().expect("id").to_owned()
-}
-
-async fn withdraw(app: &TestApp, cohort: &str, learner: &str, reason: &str) -> Value {
-    let (status, body) = app
-        .post_json(
-            &format!("/api/v1/cohorts/{cohort}/withdrawals"),
-            &json!({"learner": learner, "reason": reason}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
 }
 
 async fn set_capacity(app: &TestApp, cohort: &str, capacity: u32) -> Value {

@@ -55,7 +55,7 @@ async fn export_import_export_gives_the_same_lines_and_the_same_answers() {
 fn a_large_generated_history_round_trips_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let (source, copy) = (dir.path().join("a.redb"), dir.path().join("b.redb"));
-    let bin = env!("CARGO_BIN_EXE_rollbook");
+    let bin = crate::helpers::process::BIN;
     let generated = Command::new(bin)
         .args([
             "generate",

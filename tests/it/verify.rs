@@ -200,7 +200,7 @@ async fn a_wrong_snapshot_and_a_missing_learner_are_caught() {
 #[tokio::test]
 async fn the_verify_command_summarises_or_fails_with_the_position() {
     let (_dir, db) = history().await;
-    let bin = env!("CARGO_BIN_EXE_rollbook");
+    let bin = crate::helpers::process::BIN;
     let ok = Command::new(bin)
         .args(["verify", "--db"])
         .arg(&db)
@@ -247,13 +247,15 @@ async fn killed_server_file() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("killed.redb");
     let path = db.clone();
-    let token = tokio::task::spawn_blocking(move || crate::crash::staff_token(&path))
-        .await
-        .unwrap();
+    let token =
+        tokio::task::spawn_blocking(move || crate::helpers::process::staff_token(&path, "crash"))
+            .await
+            .unwrap();
     let path = db.clone();
-    let mut server = tokio::task::spawn_blocking(move || crate::crash::ServerProcess::start(&path))
-        .await
-        .unwrap();
+    let mut server =
+        tokio::task::spawn_blocking(move || crate::helpers::process::ServerProcess::start(&path))
+            .await
+            .unwrap();
     let client = reqwest::Client::new();
     let created = client
         .post(server.url("/api/v1/cohorts"))
@@ -298,19 +300,9 @@ async fn killed_server_file() -> (tempfile::TempDir, PathBuf) {
     (dir, db)
 }
 
-/// The names in `dir`, sorted.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// Runs the real binary with `args`.
 fn rollbook(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rollbook"))
+    Command::new(crate::helpers::process::BIN)
         .args(args)
         .env("NO_COLOR", "1")
         .output()
@@ -373,7 +365,7 @@ fn rollbook_on_a_full_disk(args: &[&std::ffi::OsStr]) -> std::process::Output {
         .arg("-c")
         // dash counts `ulimit -f` in 512-byte blocks, bash in KiB: at most 16 KiB either way.
         .arg(r#"trap '' XFSZ; ulimit -f 16; exec "$0" "$@""#)
-        .arg(env!("CARGO_BIN_EXE_rollbook"))
+        .arg(crate::helpers::process::BIN)
         .args(args)
         .env("NO_COLOR", "1")
         .output()

@@ -1,5 +1,19 @@
 //! Shared test helpers: start the real application on port 0 with a temporary database and a
-//! fixed clock, and talk to it over HTTP.
+//! fixed clock, and talk to it over HTTP. The submodules hold the rest of what several test
+//! files share: the real binary ([`process`]), the crash harness ([`audit`], [`backends`],
+//! [`workload`], [`faults`]), page text ([`text`]), raw TCP ([`socket`]) and the
+//! router wired by hand over a store the test holds ([`wired`]).
+
+pub mod audit;
+pub mod backends;
+pub mod faults;
+pub mod process;
+pub mod socket;
+pub mod text;
+pub mod wired;
+pub mod workload;
+
+pub use text::*;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -177,38 +191,14 @@ impl TestApp {
     /// which one a route accepts: use [`TestApp::page_client`] or [`TestApp::api_client`] for
     /// that.
     pub async fn signed_in(&self, role: Role) -> (reqwest::Client, String) {
-        let mut headers = reqwest::header::HeaderMap::new();
-        let bearer = format!("Bearer {}", self.credentials.token(role));
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            bearer.parse().expect("header"),
-        );
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
-            .default_headers(headers)
+            .default_headers(self.bearer(role))
             .build()
             .expect("client");
-        let login = client
-            .post(self.url("/login"))
-            .form(&[
-                ("name", role.as_str()),
-                ("password", &password_of(role)),
-                ("next", "/"),
-            ])
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(login.status(), 303, "login as {role}");
-        let home = client
-            .get(self.url("/"))
-            .send()
-            .await
-            .expect("home")
-            .text()
-            .await
-            .expect("html");
-        (client, csrf_of(&home))
+        let csrf = self.log_in(&client, role).await;
+        (client, csrf)
     }
 
     /// A client signed in as `role` by session cookie only (no bearer token), as a browser is,
@@ -219,6 +209,13 @@ impl TestApp {
             .cookie_store(true)
             .build()
             .expect("client");
+        let csrf = self.log_in(&client, role).await;
+        (client, csrf)
+    }
+
+    /// Signs `client` in as the seeded account of `role` through the login form and returns its
+    /// session's CSRF token (from the home page).
+    async fn log_in(&self, client: &reqwest::Client, role: Role) -> String {
         let login = client
             .post(self.url("/login"))
             .form(&[
@@ -233,20 +230,25 @@ impl TestApp {
         let home = client.get(self.url("/")).send().await.expect("home");
         assert_eq!(home.status(), 200, "home page as {role}");
         let home = home.text().await.expect("html");
-        (client, csrf_of(&home))
+        csrf_of(&home)
     }
 
-    /// A client that sends `role`'s bearer token only (no cookies), as a script does.
-    pub fn api_client(&self, role: Role) -> reqwest::Client {
+    /// An `Authorization: Bearer` header with `role`'s token.
+    fn bearer(&self, role: Role) -> reqwest::header::HeaderMap {
         let mut headers = reqwest::header::HeaderMap::new();
         let bearer = format!("Bearer {}", self.credentials.token(role));
         headers.insert(
             reqwest::header::AUTHORIZATION,
             bearer.parse().expect("header"),
         );
+        headers
+    }
+
+    /// A client that sends `role`'s bearer token only (no cookies), as a script does.
+    pub fn api_client(&self, role: Role) -> reqwest::Client {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .default_headers(headers)
+            .default_headers(self.bearer(role))
             .build()
             .expect("client")
     }
@@ -332,6 +334,35 @@ impl TestApp {
         assert_eq!(status, 200, "{body}");
         body
     }
+}
+
+/// Position of the newest event in the store.
+pub async fn head(app: &TestApp) -> u64 {
+    let (status, body) = app.get_json("/api/v1/events?limit=1").await;
+    assert_eq!(status, 200, "{body}");
+    body["head"].as_u64().expect("head")
+}
+
+/// Withdraws through the API (a waitlisted learner leaves the waitlist); returns the body.
+pub async fn withdraw(app: &TestApp, cohort: &str, learner: &str, reason: &str) -> Value {
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{cohort}/withdrawals"),
+            &json!({"learner": learner, "reason": reason}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The names in `dir`, sorted.
+pub fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// The JSON body of a valid cohort.

@@ -1,0 +1,316 @@
+//! The store audit the crash and bad-file tests share: a seeded generator, and the checks that
+//! a recovered store holds every acknowledged command whole, with no command half-applied.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use rollbook::domain::{Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort};
+use rollbook::store::{Envelope, Store};
+use rollbook::writer::Committed;
+
+/// A small seeded generator (`SplitMix64`): every random choice of these tests is reproducible
+/// from the seed printed with a failure.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// True with the given chance, in percent.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// The seed of this run: `ROLLBOOK_CRASH_SEED` to replay a failure, else a fixed one.
+pub fn seed() -> u64 {
+    std::env::var("ROLLBOOK_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED_2026)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auditing a store
+// ---------------------------------------------------------------------------------------------
+
+/// What an audit found in a store that passed it.
+pub struct Audit {
+    /// Every event, in position order (position `i + 1` at index `i`).
+    pub events: Vec<Envelope>,
+    /// Each command's events, as index ranges into `events`, in order.
+    pub commands: Vec<Range<usize>>,
+    /// Each cohort's state, replayed from its stream.
+    pub cohorts: HashMap<CohortId, Cohort>,
+    /// The learner directory: id → key.
+    pub learners: HashMap<LearnerId, String>,
+}
+
+impl Audit {
+    /// The index range of the command holding the event at `position`.
+    pub fn command_at(&self, position: u64) -> Option<&Range<usize>> {
+        let index = usize::try_from(position).ok()?.checked_sub(1)?;
+        let found = self.commands.partition_point(|r| r.end <= index);
+        self.commands.get(found).filter(|r| r.contains(&index))
+    }
+
+    pub fn head(&self) -> u64 {
+        self.events.len() as u64
+    }
+}
+
+/// Reads the whole store and checks it: every event decodes; positions are gapless; each
+/// command's events are consecutive and exactly what the rules decide for that command from the
+/// state before it (so a withdrawal is never stored without the promotion it causes, and nothing
+/// is invented); stream versions run from 1 without gaps and match the stream index and head;
+/// each cohort's invariants hold after every command; the cohort loaded through snapshots equals
+/// the replay.
+pub fn audit(store: &Store) -> Result<Audit, String> {
+    let reader = store
+        .read()
+        .map_err(|e| format!("no read transaction: {e}"))?;
+    let mut events = Vec::new();
+    reader
+        .for_each_event(|e| events.push(e))
+        .map_err(|e| format!("an event does not read back: {e}"))?;
+    for (index, envelope) in events.iter().enumerate() {
+        if envelope.position != index as u64 + 1 {
+            return Err(format!(
+                "positions are not gapless: position {} where {} was due",
+                envelope.position,
+                index + 1
+            ));
+        }
+    }
+    let head = reader.head_position().map_err(|e| e.to_string())?;
+    if head != events.len() as u64 {
+        return Err(format!("head {head} but {} events", events.len()));
+    }
+    let commands = command_ranges(&events)?;
+    let mut streams: HashMap<CohortId, (Option<Cohort>, u64)> = HashMap::new();
+    for range in &commands {
+        let stored = &events[range.clone()];
+        let first = &stored[0];
+        let (state, version) = streams.entry(first.cohort).or_default();
+        for (offset, envelope) in stored.iter().enumerate() {
+            if envelope.version != *version + offset as u64 + 1 {
+                return Err(format!(
+                    "stream {} jumps to version {} at position {}",
+                    first.cohort, envelope.version, envelope.position
+                ));
+            }
+        }
+        let events_of: Vec<Event> = stored.iter().map(|e| e.event.clone()).collect();
+        let decided = Cohort::decide(
+            state.as_ref(),
+            first.cohort,
+            &command_of(&first.event),
+            first.occurred_at,
+        );
+        let span = format!(
+            "the command at positions {}..={}",
+            first.position,
+            first.position + stored.len() as u64 - 1
+        );
+        match decided {
+            Ok(decided) if decided == events_of => {}
+            Ok(decided) => {
+                return Err(format!(
+                    "{span} is half-applied or invented: stored {events_of:?}, the rules decide \
+                     {decided:?}"
+                ));
+            }
+            Err(violation) => {
+                return Err(format!("{span} breaks a rule: {violation}"));
+            }
+        }
+        for event in &events_of {
+            match state {
+                Some(cohort) => cohort.apply(event),
+                None => {
+                    if let Event::CohortCreated(data) = event {
+                        *state = Some(Cohort::created(first.cohort, data));
+                    }
+                }
+            }
+        }
+        *version += stored.len() as u64;
+        let Some(cohort) = state.as_ref() else {
+            return Err(format!("{span} is not preceded by the cohort's creation"));
+        };
+        if let Err(broken) = cohort.check_invariants() {
+            return Err(format!(
+                "{span} leaves cohort {} broken: {broken:?}",
+                first.cohort
+            ));
+        }
+    }
+    check_streams(&reader, &events, &streams)?;
+    let learners = reader
+        .learners()
+        .map_err(|e| format!("the learner directory does not read: {e}"))?
+        .into_iter()
+        .map(|(id, record)| (id, record.key))
+        .collect();
+    let cohorts = streams
+        .into_iter()
+        .filter_map(|(id, (state, _))| state.map(|s| (id, s)))
+        .collect();
+    Ok(Audit {
+        events,
+        commands,
+        cohorts,
+        learners,
+    })
+}
+
+/// Splits the events into commands (runs of one command id) and checks each run is the only one
+/// of its command and shares its command's metadata.
+pub fn command_ranges(events: &[Envelope]) -> Result<Vec<Range<usize>>, String> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for index in 1..=events.len() {
+        if index == events.len() || events[index].meta.command_id != events[start].meta.command_id {
+            ranges.push(start..index);
+            start = index;
+        }
+    }
+    let mut seen = HashSet::new();
+    for range in &ranges {
+        let first = &events[range.start];
+        if !seen.insert(first.meta.command_id) {
+            return Err(format!(
+                "command {} has events apart from each other (again at position {})",
+                first.meta.command_id, first.position
+            ));
+        }
+        for e in &events[range.clone()] {
+            if e.cohort != first.cohort
+                || e.meta != first.meta
+                || e.occurred_at != first.occurred_at
+                || e.recorded_at != first.recorded_at
+            {
+                return Err(format!(
+                    "the events of command {} disagree at position {}",
+                    first.meta.command_id, e.position
+                ));
+            }
+        }
+    }
+    Ok(ranges)
+}
+
+/// The command that decided a command's first event.
+pub fn command_of(first: &Event) -> CohortCommand {
+    match first {
+        Event::CohortCreated(data) => CohortCommand::Create(NewCohort {
+            name: data.name.clone(),
+            course: data.course.clone(),
+            instructor: data.instructor.clone(),
+            capacity: data.capacity,
+            starts_at: data.starts_at,
+            enrollment_deadline: data.enrollment_deadline,
+            withdrawal_deadline: data.withdrawal_deadline,
+        }),
+        Event::StudentEnrolled { learner } | Event::StudentWaitlisted { learner, .. } => {
+            CohortCommand::Enroll { learner: *learner }
+        }
+        Event::StudentWithdrawn {
+            learner,
+            reason_code,
+            reason,
+        } => CohortCommand::Withdraw {
+            learner: *learner,
+            reason_code: *reason_code,
+            reason: reason.text().unwrap_or_default().to_owned(),
+        },
+        Event::WaitlistLeft { learner, reason } => CohortCommand::LeaveWaitlist {
+            learner: *learner,
+            reason: reason.text().unwrap_or_default().to_owned(),
+        },
+        Event::WaitlistPromoted { .. } => CohortCommand::Promote,
+        Event::CapacityChanged { to, .. } => CohortCommand::ChangeCapacity { capacity: *to },
+        Event::EnrollmentClosed => CohortCommand::CloseEnrollment,
+    }
+}
+
+/// Stream heads, the stream index and snapshot-based loading agree with the replay.
+pub fn check_streams(
+    reader: &rollbook::store::Reader,
+    events: &[Envelope],
+    streams: &HashMap<CohortId, (Option<Cohort>, u64)>,
+) -> Result<(), String> {
+    for (&cohort, (state, version)) in streams {
+        let head = reader.stream_version(cohort).map_err(|e| e.to_string())?;
+        if head != *version {
+            return Err(format!(
+                "stream {cohort} head is {head} but it has {version} events"
+            ));
+        }
+        let indexed: Vec<u64> = reader
+            .stream(cohort, 1, u64::MAX)
+            .map_err(|e| format!("stream {cohort} does not read: {e}"))?
+            .iter()
+            .map(|e| e.position)
+            .collect();
+        let expected: Vec<u64> = events
+            .iter()
+            .filter(|e| e.cohort == cohort)
+            .map(|e| e.position)
+            .collect();
+        if indexed != expected {
+            return Err(format!("stream {cohort} index disagrees with the events"));
+        }
+        let loaded = reader
+            .load_cohort(cohort)
+            .map_err(|e| format!("cohort {cohort} does not load: {e}"))?
+            .map(|l| l.state);
+        if loaded != *state {
+            return Err(format!(
+                "cohort {cohort} loaded through its snapshot differs from its replay"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every acknowledged command's events are stored exactly as they were answered.
+pub fn check_acknowledged(audit: &Audit, acknowledged: &[Committed]) -> Result<usize, String> {
+    let mut events = 0;
+    for committed in acknowledged {
+        for envelope in &committed.events {
+            let stored = usize::try_from(envelope.position)
+                .ok()
+                .and_then(|p| audit.events.get(p.wrapping_sub(1)));
+            if stored != Some(envelope) {
+                return Err(format!(
+                    "acknowledged event at position {} ({}) is {}",
+                    envelope.position,
+                    envelope.event.type_name(),
+                    if stored.is_some() {
+                        "different"
+                    } else {
+                        "missing"
+                    }
+                ));
+            }
+            events += 1;
+        }
+    }
+    Ok(events)
+}
