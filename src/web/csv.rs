@@ -21,7 +21,7 @@ where
     let first = writer.row(header_row);
     let body = Body::from_stream(Rows {
         first: Some(first),
-        rows,
+        rest: rows,
         writer,
     });
     let mut response = body.into_response();
@@ -103,7 +103,7 @@ impl std::io::Write for Line {
 /// The body's stream: the header line, then one line per row, each written when polled.
 struct Rows<I> {
     first: Option<Result<Bytes, csv::Error>>,
-    rows: I,
+    rest: I,
     writer: RowWriter,
 }
 
@@ -115,7 +115,7 @@ impl<I: Iterator<Item = Vec<String>> + Unpin> futures_core::Stream for Rows<I> {
         let next = this
             .first
             .take()
-            .or_else(|| this.rows.next().map(|row| this.writer.row(&row)));
+            .or_else(|| this.rest.next().map(|row| this.writer.row(&row)));
         Poll::Ready(next)
     }
 }
