@@ -16,7 +16,10 @@
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder,
+};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
@@ -178,6 +181,21 @@ struct ProjectionLabels {
     projection: &'static str,
 }
 
+/// A family declared (`# HELP`, `# TYPE`) even before its first series, as a scraper has
+/// always seen it: the encoder leaves out a family that reports itself empty.
+#[derive(Debug)]
+struct Declared<F>(F);
+
+impl<F: EncodeMetric> EncodeMetric for Declared<F> {
+    fn encode(&self, encoder: MetricEncoder) -> std::fmt::Result {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
+}
+
 /// A gauge of whole numbers (positions, counts), written without a fraction.
 type WholeGauge = Gauge<u64, AtomicU64>;
 /// A gauge of seconds.
@@ -318,7 +336,7 @@ impl Metrics {
     /// The registry is assembled for each scrape from handles to the recorded metrics (which
     /// share their values) and the snapshot's values, so that the families come in one fixed
     /// order, and a value that could not be read (the store's head) is left out rather than
-    /// shown stale. A family with no series yet is left out by the encoder.
+    /// shown stale.
     #[must_use]
     pub fn render(&self, snapshot: &Snapshot) -> String {
         // prometheus-client ends every help text with a period: the texts below have none.
@@ -355,7 +373,7 @@ impl Metrics {
         registry.register(
             "rollbook_commands_rejected",
             "Commands refused by a business rule, by kind and the rule's stable code",
-            self.rejected.clone(),
+            Declared(self.rejected.clone()),
         );
     }
 
@@ -414,7 +432,7 @@ impl Metrics {
         registry.register(
             "rollbook_projection_position",
             "Global position each projection has applied",
-            projections,
+            Declared(projections),
         );
     }
 
@@ -422,12 +440,12 @@ impl Metrics {
         registry.register(
             "rollbook_http_requests",
             "HTTP responses, by route template, method and status",
-            self.http_requests.clone(),
+            Declared(self.http_requests.clone()),
         );
         registry.register(
             "rollbook_http_request_duration_seconds",
             "Time from a request's routing to its response, by route template and method",
-            self.http_seconds.clone(),
+            Declared(self.http_seconds.clone()),
         );
     }
 }
@@ -487,6 +505,19 @@ mod tests {
             help.lines().any(|l| l == "# HELP x say \"hi\"\\\\\\n."),
             "{help}"
         );
+    }
+
+    #[test]
+    fn families_are_declared_before_their_first_series() {
+        let text = Metrics::new().render(&Snapshot::default());
+        for declared in [
+            "# TYPE rollbook_commands_rejected_total counter",
+            "# TYPE rollbook_http_requests_total counter",
+            "# TYPE rollbook_http_request_duration_seconds histogram",
+            "# TYPE rollbook_projection_position gauge",
+        ] {
+            assert!(text.lines().any(|l| l == declared), "{declared} in\n{text}");
+        }
     }
 
     #[test]
