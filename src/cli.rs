@@ -1,18 +1,77 @@
-//! The account and token subcommands: they open the database file directly, so they run while
-//! the server is stopped (a running server holds the file, and they say so).
+//! Running the subcommands that [`crate::config`] parses: `serve` starts the server; the others
+//! work on a database file directly, so they run while the server is stopped (a running server
+//! holds the file, and they say so), except `backup --server`, which asks the running server
+//! over HTTP. What they print is their own output (standard output), apart from the logs.
 
 use std::io::{BufRead as _, IsTerminal as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use jiff::{SignedDuration, Timestamp};
 
+use crate::app::{AppConfig, Application};
 use crate::auth::{Auth, Passwords};
 use crate::clock::SystemClock;
-use crate::config::{LearnerCommand, TokenCommand, UserCommand};
+use crate::config::{LearnerCommand, ServeArgs, TokenCommand, UserCommand};
 use crate::learner_key::LearnerKey;
 use crate::store::{Actor, ErasureRecord, Store, StoreOptions};
+
+/// Runs `rollbook serve`: checks the flags, sets the time zone, seeds the demo term if asked,
+/// then serves until Ctrl-C or SIGTERM.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal().context("cannot listen for Ctrl-C and SIGTERM")?;
+    let config = AppConfig::try_from(&args)?;
+    crate::web::zone::configure(&args.timezone).map_err(anyhow::Error::msg)?;
+    if args.demo {
+        let db = args.db.clone();
+        let end = Timestamp::from_second(Timestamp::now().as_second())?;
+        let summary = tokio::task::spawn_blocking(move || crate::demo::seed(&db, end)).await??;
+        tracing::info!(
+            events = summary.events,
+            cohorts = summary.cohorts,
+            learners = summary.learners,
+            "seeded the demo term"
+        );
+    }
+    let app = Application::build(&config).await?;
+    if let Some(password) = app.initial_admin_password() {
+        println!(
+            "\nFirst start: created the account \"admin\" with the password\n\n    {password}\n\n\
+             It is shown only now. Log in and change it on the Admin page, or stop the server and run\n    \
+             rollbook user passwd admin --db {}\n",
+            args.db.display()
+        );
+    }
+    tracing::info!("rollbook listening on http://{}", app.local_addr()?);
+    app.run_until(shutdown).await
+}
+
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it
+/// is first awaited, so a signal during startup is not lost (nor does it kill the process
+/// half-started): the server stops as soon as it is up.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        tracing::info!(
+            "shutting down: no new connections; finishing in-flight requests and the writer's batch"
+        );
+    })
+}
+
+/// Runs a subcommand that works on files on the blocking pool (its I/O blocks).
+pub async fn blocking(
+    run: impl FnOnce() -> anyhow::Result<()> + Send + 'static,
+) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(run).await?
+}
 
 fn open(db: &Path) -> anyhow::Result<Auth> {
     let store = Store::open(db, &StoreOptions::default())
@@ -354,13 +413,13 @@ pub fn verify(db: &Path) -> anyhow::Result<()> {
 }
 
 /// Runs `rollbook backup`: through the server when one is named, else from the file.
-pub fn backup(
-    db: &Path,
-    out: &Path,
-    server: Option<&str>,
-    token: Option<&str>,
+pub async fn backup(
+    db: PathBuf,
+    out: PathBuf,
+    server: Option<String>,
+    token: Option<String>,
 ) -> anyhow::Result<()> {
-    let manifest: crate::backup::Manifest = if let Some(server) = server {
+    let manifest = if let Some(server) = server {
         let token =
             token.context("--server needs an admin API token: --token or ROLLBOOK_TOKEN")?;
         let name = out
@@ -373,36 +432,9 @@ pub fn backup(
                      folder (its --backup-dir), e.g. --out nightly.redb: {e}"
                 )
             })?;
-        let body = serde_json::json!({"name": name.as_str()}).to_string();
-        let (status, answer) = http_post(server, "/api/v1/admin/backups", token, &body)?;
-        if status != 201 {
-            let message = serde_json::from_str::<serde_json::Value>(&answer)
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-                .unwrap_or(answer);
-            bail!("the server refused the backup ({status}): {message}");
-        }
-        serde_json::from_str(&answer).context("the server's answer is not a backup manifest")?
+        request_backup(&server, &token, &name).await?
     } else {
-        let store = match Store::open(db, &StoreOptions::default()) {
-            Ok(store) => store,
-            Err(e @ crate::store::StoreError::InUse { .. }) => {
-                bail!(
-                    "{e}; back up through it instead: rollbook backup --out FILE --server URL --token TOKEN"
-                )
-            }
-            Err(e) => return Err(e).with_context(|| format!("cannot open {}", db.display())),
-        };
-        let out =
-            std::path::absolute(out).with_context(|| format!("bad path {}", out.display()))?;
-        let bar = progress_bar("verifying the backup [{bar:40}] {human_pos}/{human_len} events")?;
-        let manifest =
-            crate::backup::backup_reporting(&store, &out, jiff::Timestamp::now(), |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            });
-        bar.finish_and_clear();
-        manifest?
+        tokio::task::spawn_blocking(move || backup_file(&db, &out)).await??
     };
     println!(
         "backup {} written and verified: up to event {}, chain head {}, SHA-256 {}; manifest {}",
@@ -419,6 +451,73 @@ pub fn backup(
     Ok(())
 }
 
+/// A backup straight from a database file no server holds.
+fn backup_file(db: &Path, out: &Path) -> anyhow::Result<crate::backup::Manifest> {
+    let store = match Store::open(db, &StoreOptions::default()) {
+        Ok(store) => store,
+        Err(e @ crate::store::StoreError::InUse { .. }) => {
+            bail!(
+                "{e}; back up through it instead: rollbook backup --out FILE --server URL --token TOKEN"
+            )
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", db.display())),
+    };
+    let out = std::path::absolute(out).with_context(|| format!("bad path {}", out.display()))?;
+    let bar = progress_bar("verifying the backup [{bar:40}] {human_pos}/{human_len} events")?;
+    let manifest =
+        crate::backup::backup_reporting(&store, &out, jiff::Timestamp::now(), |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        });
+    bar.finish_and_clear();
+    Ok(manifest?)
+}
+
+/// Asks a running server for a backup named `name` (`POST /api/v1/admin/backups` with an admin's
+/// token) and returns its manifest. Plain http only, to the operator's own machine or network
+/// (a TLS proxy's local address otherwise): the client is built without a TLS stack, and
+/// without proxies from the environment, so the request goes straight to `server`.
+async fn request_backup(
+    server: &str,
+    token: &str,
+    name: &crate::backup::BackupName,
+) -> anyhow::Result<crate::backup::Manifest> {
+    let base = server.trim_end_matches('/');
+    anyhow::ensure!(
+        base.starts_with("http://"),
+        "--server must be an http:// address (put a TLS proxy's local address here)"
+    );
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        // A large database takes a while to copy and verify before the answer comes.
+        .read_timeout(Duration::from_secs(3600))
+        .build()
+        .context("cannot set up the HTTP client")?;
+    let response = client
+        .post(format!("{base}/api/v1/admin/backups"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"name": name.as_str()}))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {server}"))?;
+    let status = response.status();
+    let answer = response
+        .text()
+        .await
+        .context("the server closed the connection")?;
+    if status != reqwest::StatusCode::CREATED {
+        let message = serde_json::from_str::<serde_json::Value>(&answer)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or(answer);
+        bail!(
+            "the server refused the backup ({}): {message}",
+            status.as_u16()
+        );
+    }
+    serde_json::from_str(&answer).context("the server's answer is not a backup manifest")
+}
+
 /// Runs `rollbook restore`.
 pub fn restore(from: &Path, db: &Path) -> anyhow::Result<()> {
     let replaced = crate::backup::restore(from, db, jiff::Timestamp::now())?;
@@ -432,35 +531,4 @@ pub fn restore(from: &Path, db: &Path) -> anyhow::Result<()> {
         None => println!("restored {} from {}", db.display(), from.display()),
     }
     Ok(())
-}
-
-/// A minimal HTTP/1.1 POST for talking to a rollbook server on plain http (the operator's own
-/// machine or network): returns the status and body.
-fn http_post(server: &str, path: &str, token: &str, body: &str) -> anyhow::Result<(u16, String)> {
-    use std::io::{Read as _, Write as _};
-    let authority = server
-        .trim_end_matches('/')
-        .strip_prefix("http://")
-        .context("--server must be an http:// address (put a TLS proxy's local address here)")?;
-    let mut stream = std::net::TcpStream::connect(authority)
-        .with_context(|| format!("cannot reach {server}"))?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(3600)))?;
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .context("the server closed the connection")?;
-    let (head, answer) = response
-        .split_once("\r\n\r\n")
-        .context("not an HTTP answer")?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no HTTP status")?;
-    Ok((status, answer.to_owned()))
 }

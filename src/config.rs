@@ -1,13 +1,17 @@
-//! The command line: parsed once into typed settings (flags, or environment variables).
+//! The command line and the typed settings it produces: the clap types (flags, or environment
+//! variables), parsed once, and the conversion of `serve`'s flags into the [`AppConfig`] the
+//! server starts with. Running the subcommands is [`crate::cli`]'s business.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use jiff::SignedDuration;
 
+use crate::app::AppConfig;
 use crate::auth::Role;
 use crate::logs::LogFormat;
-use crate::web::IpRange;
+use crate::web::{AllowList, IpRange};
 
 /// rollbook: the enrollment history of live learning cohorts, as an event-sourced ledger.
 #[derive(Debug, Parser)]
@@ -282,6 +286,64 @@ pub struct ServeArgs {
     pub commit_per_command: bool,
 }
 
+/// A `serve` flag whose value cannot be used, found before anything is opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `--backup-every` is not a period.
+    #[error("--backup-every {value:?}: use e.g. 6h, 30m or 1d")]
+    BackupEvery {
+        /// What was given.
+        value: String,
+        /// Why it is not a period.
+        #[source]
+        source: jiff::Error,
+    },
+    /// `--backup-every` is under a minute.
+    #[error("--backup-every must be at least 1m")]
+    BackupEveryTooShort,
+}
+
+impl TryFrom<&ServeArgs> for AppConfig {
+    type Error = ConfigError;
+
+    /// The server's settings from `serve`'s flags; the defaults of [`AppConfig::new`] stay for
+    /// what no flag sets. (`--timezone` and `--demo` act before the server starts: see
+    /// [`crate::cli::serve`].)
+    fn try_from(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let mut config = AppConfig::new(args.db.clone(), args.listen);
+        config.writer.snapshot_every = args.snapshot_every;
+        if args.commit_per_command {
+            config.writer.max_batch = 1;
+        }
+        config.writer.journal_retention =
+            SignedDuration::from_hours(24 * i64::from(args.journal_retention_days.max(1)));
+        config.public_url.clone_from(&args.public_url);
+        config.metrics_allow = AllowList::new(args.metrics_allow.clone());
+        config.max_connections_per_address = args.max_connections_per_address as usize;
+        config.allowed_hosts.clone_from(&args.allowed_hosts);
+        if let Some(dir) = &args.backup_dir {
+            let every: SignedDuration =
+                args.backup_every
+                    .parse()
+                    .map_err(|source| ConfigError::BackupEvery {
+                        value: args.backup_every.clone(),
+                        source,
+                    })?;
+            if every < SignedDuration::from_mins(1) {
+                return Err(ConfigError::BackupEveryTooShort);
+            }
+            config.backup = Some(crate::backup::Schedule {
+                dir: dir.clone(),
+                every,
+                keep: args.backup_keep,
+            });
+        }
+        config.session_idle = SignedDuration::from_hours(i64::from(args.session_idle_hours.max(1)));
+        Ok(config)
+    }
+}
+
 /// Settings of `rollbook generate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenerateArgs {
@@ -311,4 +373,87 @@ pub struct GenerateArgs {
     /// Commands per writer batch (for tuning; changes the history's timing).
     #[arg(long, hide = true)]
     pub batch: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn serve_args(flags: &[&str]) -> ServeArgs {
+        let command_line = ["rollbook", "serve"].iter().chain(flags);
+        match Cli::try_parse_from(command_line).unwrap().command {
+            Command::Serve(args) => args,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn serve_flags_become_the_app_config() {
+        let config = AppConfig::try_from(&serve_args(&[
+            "--commit-per-command",
+            "--snapshot-every",
+            "7",
+            "--journal-retention-days",
+            "0",
+            "--session-idle-hours",
+            "0",
+            "--backup-dir",
+            "/backups",
+            "--backup-every",
+            "30m",
+            "--backup-keep",
+            "3",
+            "--max-connections-per-address",
+            "5",
+            "--allowed-hosts",
+            "rollbook.lan,example.org:8443",
+            "--public-url",
+            "https://rollbook.example.org",
+        ]))
+        .unwrap();
+        assert_eq!(config.writer.max_batch, 1);
+        assert_eq!(config.writer.snapshot_every, 7);
+        // Zero is read as the least that makes sense: one day, one hour.
+        assert_eq!(
+            config.writer.journal_retention,
+            SignedDuration::from_hours(24)
+        );
+        assert_eq!(config.session_idle, SignedDuration::from_hours(1));
+        let backup = config.backup.unwrap();
+        assert_eq!(backup.dir, PathBuf::from("/backups"));
+        assert_eq!(backup.every, SignedDuration::from_mins(30));
+        assert_eq!(backup.keep, 3);
+        assert_eq!(config.max_connections_per_address, 5);
+        assert_eq!(config.allowed_hosts, ["rollbook.lan", "example.org:8443"]);
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://rollbook.example.org")
+        );
+    }
+
+    #[test]
+    fn the_backup_period_is_checked_when_backups_are_on() {
+        let defaults = AppConfig::try_from(&serve_args(&["--backup-every", "banana"])).unwrap();
+        assert!(defaults.backup.is_none());
+        assert!(defaults.writer.max_batch > 1);
+        for (every, message) in [
+            (
+                "banana",
+                "--backup-every \"banana\": use e.g. 6h, 30m or 1d",
+            ),
+            ("59s", "--backup-every must be at least 1m"),
+        ] {
+            let error = AppConfig::try_from(&serve_args(&[
+                "--backup-dir",
+                "/backups",
+                "--backup-every",
+                every,
+            ]))
+            .err()
+            .unwrap();
+            assert_eq!(error.to_string(), message);
+        }
+    }
 }

@@ -1,40 +1,48 @@
-//! Operational metrics: a small registry of counters, gauges and fixed-bucket histograms that
-//! the writer and the web layer record into, rendered in the Prometheus text exposition format
-//! (version 0.0.4) for `GET /metrics`.
+//! Operational metrics: what the writer and the web layer record, kept in the official
+//! `prometheus-client` crate's metric types and written by its encoder in the Prometheus text
+//! exposition format (version 0.0.4) for `GET /metrics`.
 //!
-//! Hand-rolled rather than `prometheus-client`: the set of metrics is fixed and small, and
-//! recording must cost next to nothing on the writer's hot path. Command outcomes and the
-//! writer's histograms are plain atomics indexed by enums (no lock, no allocation); the label
-//! sets that are only known at run time (refusals by rule code, HTTP requests by route and
-//! status) sit in maps behind a mutex held for one lookup, and allocate only the first time a
-//! label set is seen. Label values are always `&'static str` taken from closed sets (command
-//! kinds, rule codes, the route table), so a client cannot grow the cardinality.
+//! Recording stays cheap on the writer's hot path: the counter of every (command kind, outcome)
+//! pair is created up front and kept by handle, so counting a command is one atomic add. The
+//! label sets only known at run time (refusals by rule code, HTTP requests by route and status)
+//! are `prometheus-client` families, which lock a map for one lookup. Label values are always
+//! `&'static str` from closed sets (command kinds, rule codes, the route table), so a client
+//! cannot grow the cardinality.
 //!
 //! It never does I/O, never reads the domain's clock, and knows nothing of HTTP or redb: the
 //! values that live elsewhere (projection positions, the store's head) are passed to
 //! [`Metrics::render`] by its caller.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+/// The media type of what [`Metrics::render`] writes: the Prometheus text format 0.0.4.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
 /// Upper bounds of the writer's batch-size histogram (commands per batch).
-const BATCH_BOUNDS: &[u64] = &[1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
-/// Upper bounds of the commit-latency histogram, in microseconds (0.5 ms … 2.5 s).
-const COMMIT_BOUNDS_US: &[u64] = &[
-    500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
-    2_500_000,
+const BATCH_BOUNDS: [f64; 10] = [1., 2., 4., 8., 16., 32., 64., 128., 256., 512.];
+/// Upper bounds of the commit-latency histogram, in seconds (0.5 ms … 2.5 s).
+const COMMIT_BOUNDS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1., 2.5,
 ];
-/// Upper bounds of the HTTP request-duration histogram, in microseconds (1 ms … 10 s).
-const REQUEST_BOUNDS_US: &[u64] = &[
-    1_000, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
-    5_000_000, 10_000_000,
+/// Upper bounds of the HTTP request-duration histogram, in seconds (1 ms … 10 s).
+const REQUEST_BOUNDS: [f64; 12] = [
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1., 2.5, 5., 10.,
 ];
 
 /// The kind of a writer command, a label of the command counters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CommandKind {
     /// Create a cohort.
     Create,
@@ -79,7 +87,7 @@ impl CommandKind {
 }
 
 /// How the writer answered a command, a label of the command counters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// Committed.
     Accepted,
@@ -126,82 +134,90 @@ impl Outcome {
 const KINDS: usize = CommandKind::ALL.len();
 const OUTCOMES: usize = Outcome::ALL.len();
 
-/// A histogram with fixed upper bounds, in integer units (counts or microseconds).
+impl EncodeLabelValue for CommandKind {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
+impl EncodeLabelValue for Outcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommandLabels {
+    kind: CommandKind,
+    outcome: Outcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectedLabels {
+    kind: CommandKind,
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+    method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResponseLabels {
+    route: &'static str,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    version: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProjectionLabels {
+    projection: &'static str,
+}
+
+/// A family declared (`# HELP`, `# TYPE`) even before its first series, as a scraper has
+/// always seen it: the encoder leaves out a family that reports itself empty.
 #[derive(Debug)]
-struct Histogram {
-    bounds: &'static [u64],
-    /// Observations per bucket (not cumulative); the last is above every bound.
-    buckets: Box<[AtomicU64]>,
-    sum: AtomicU64,
-}
+struct Declared<F>(F);
 
-impl Histogram {
-    fn new(bounds: &'static [u64]) -> Self {
-        Self {
-            bounds,
-            buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            sum: AtomicU64::new(0),
-        }
+impl<F: EncodeMetric> EncodeMetric for Declared<F> {
+    fn encode(&self, encoder: MetricEncoder) -> std::fmt::Result {
+        self.0.encode(encoder)
     }
 
-    fn observe(&self, value: u64) {
-        let bucket = self.bounds.partition_point(|&bound| bound < value);
-        self.buckets[bucket].fetch_add(1, Relaxed);
-        self.sum.fetch_add(value, Relaxed);
-    }
-
-    /// Writes the `_bucket`, `_sum` and `_count` samples; `scale` divides bounds and sum (1 for
-    /// counts, 1e6 for microseconds shown as seconds). The count is the buckets' total, so a
-    /// scrape racing an observation stays self-consistent.
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "bounds and sums are far below 2^52"
-    )]
-    fn write(&self, out: &mut String, name: &str, labels: &str, scale: f64) {
-        let sep = if labels.is_empty() { "" } else { "," };
-        let mut cumulative = 0;
-        for (i, bucket) in self.buckets.iter().enumerate() {
-            cumulative += bucket.load(Relaxed);
-            let le = self
-                .bounds
-                .get(i)
-                .map_or_else(|| "+Inf".to_owned(), |b| fmt_f64(*b as f64 / scale));
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}"
-            );
-        }
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
-        let sum = self.sum.load(Relaxed) as f64 / scale;
-        let _ = writeln!(out, "{name}_sum{braces} {}", fmt_f64(sum));
-        let _ = writeln!(out, "{name}_count{braces} {cumulative}");
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
     }
 }
 
-/// Per route and method: responses by status, and the request-duration histogram.
-#[derive(Debug)]
-struct RouteStats {
-    statuses: BTreeMap<u16, u64>,
-    duration: Histogram,
-}
+/// A gauge of whole numbers (positions, counts), written without a fraction.
+type WholeGauge = Gauge<u64, AtomicU64>;
+/// A gauge of seconds.
+type SecondsGauge = Gauge<f64, AtomicU64>;
+/// Request durations by route, each a histogram with [`REQUEST_BOUNDS`].
+type RouteHistograms = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
-/// What happened since the process started, shared by the writer and the web layer.
+/// What happened since the process started, shared by the writer and the web layer. Cloning
+/// the metric handles shares their values (they are reference-counted).
 #[derive(Debug)]
 pub struct Metrics {
-    started: SystemTime,
-    commands: [[AtomicU64; OUTCOMES]; KINDS],
-    /// Refusals by (command kind, rule code).
-    rejected: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    started: f64,
+    /// The family of `commands`, which holds a handle to each of its counters.
+    command_family: Family<CommandLabels, Counter>,
+    commands: [[Counter; OUTCOMES]; KINDS],
+    rejected: Family<RejectedLabels, Counter>,
     batch_size: Histogram,
     commit_seconds: Histogram,
-    replay_micros: AtomicU64,
-    replay_events: AtomicU64,
-    /// By (route template, method).
-    http: Mutex<BTreeMap<(&'static str, &'static str), RouteStats>>,
+    replay_seconds: SecondsGauge,
+    replay_events: WholeGauge,
+    http_requests: Family<ResponseLabels, Counter>,
+    http_seconds: RouteHistograms,
 }
 
 impl Default for Metrics {
@@ -246,336 +262,220 @@ impl Metrics {
     /// An empty registry; the process start time is now.
     #[must_use]
     pub fn new() -> Self {
+        let command_family = Family::<CommandLabels, Counter>::default();
+        // Every (kind, outcome) series exists from the start, at zero.
+        let commands = CommandKind::ALL.map(|kind| {
+            Outcome::ALL
+                .map(|outcome| command_family.get_or_create_owned(&CommandLabels { kind, outcome }))
+        });
         Self {
-            started: SystemTime::now(),
-            commands: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
-            rejected: Mutex::default(),
+            started: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64(),
+            command_family,
+            commands,
+            rejected: Family::default(),
             batch_size: Histogram::new(BATCH_BOUNDS),
-            commit_seconds: Histogram::new(COMMIT_BOUNDS_US),
-            replay_micros: AtomicU64::new(0),
-            replay_events: AtomicU64::new(0),
-            http: Mutex::default(),
+            commit_seconds: Histogram::new(COMMIT_BOUNDS),
+            replay_seconds: Gauge::default(),
+            replay_events: Gauge::default(),
+            http_requests: Family::default(),
+            http_seconds: Family::new_with_constructor(|| Histogram::new(REQUEST_BOUNDS)),
         }
     }
 
     /// Counts a command's outcome; a refusal also by its rule's code.
     pub fn command(&self, kind: CommandKind, outcome: Outcome, rule_code: Option<&'static str>) {
-        self.commands[kind as usize][outcome as usize].fetch_add(1, Relaxed);
+        self.commands[kind as usize][outcome as usize].inc();
         if let Some(code) = rule_code {
-            *self
-                .rejected
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry((kind.as_str(), code))
-                .or_default() += 1;
+            self.rejected
+                .get_or_create(&RejectedLabels { kind, code })
+                .inc();
         }
     }
 
     /// Records a batch of `commands` handed to the writer at once.
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "a batch holds far fewer than 2^52 commands"
+    )]
     pub fn batch(&self, commands: usize) {
-        self.batch_size.observe(commands as u64);
+        self.batch_size.observe(commands as f64);
     }
 
     /// Records how long one durable commit took.
     pub fn commit(&self, took: Duration) {
-        self.commit_seconds.observe(micros(took));
+        self.commit_seconds.observe(took.as_secs_f64());
     }
 
     /// Records the startup replay.
     pub fn replay(&self, events: u64, took: Duration) {
-        self.replay_events.store(events, Relaxed);
-        self.replay_micros.store(micros(took), Relaxed);
+        self.replay_events.set(events);
+        self.replay_seconds.set(took.as_secs_f64());
     }
 
     /// Counts an HTTP response. `route` is the matched route template (or a fixed word for
     /// none), never the raw path.
     pub fn request(&self, route: &'static str, method: &'static str, status: u16, took: Duration) {
-        let mut http = self.http.lock().unwrap_or_else(PoisonError::into_inner);
-        let series = http.entry((route, method)).or_insert_with(|| RouteStats {
-            statuses: BTreeMap::new(),
-            duration: Histogram::new(REQUEST_BOUNDS_US),
-        });
-        *series.statuses.entry(status).or_default() += 1;
-        series.duration.observe(micros(took));
+        self.http_requests
+            .get_or_create(&ResponseLabels {
+                route,
+                method,
+                status,
+            })
+            .inc();
+        self.http_seconds
+            .get_or_create(&RouteLabels { route, method })
+            .observe(took.as_secs_f64());
     }
 
-    /// The whole registry in the Prometheus text format 0.0.4, with `snapshot`'s values.
+    /// The whole registry in the Prometheus text format 0.0.4 ([`CONTENT_TYPE`]), with
+    /// `snapshot`'s values.
+    ///
+    /// The registry is assembled for each scrape from handles to the recorded metrics (which
+    /// share their values) and the snapshot's values, so that the families come in one fixed
+    /// order, and a value that could not be read (the store's head) is left out rather than
+    /// shown stale.
     #[must_use]
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "times in seconds for display; far below 2^52 microseconds"
-    )]
     pub fn render(&self, snapshot: &Snapshot) -> String {
-        let mut out = String::with_capacity(16 * 1024);
-        header(
-            &mut out,
-            "rollbook_build_info",
-            "gauge",
-            "Always 1; the version as a label.",
+        // prometheus-client ends every help text with a period: the texts below have none.
+        let mut registry = Registry::default();
+        registry.register(
+            "rollbook_build",
+            "Always 1; the version as a label",
+            Info::new(VersionLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            }),
         );
-        let _ = writeln!(
-            out,
-            "rollbook_build_info{{version=\"{}\"}} 1",
-            escape_label(env!("CARGO_PKG_VERSION"))
-        );
-        let started = self
-            .started
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        gauge(
-            &mut out,
+        registry.register(
             "rollbook_process_start_time_seconds",
-            "When the server started, in seconds since the Unix epoch.",
-            started,
+            "When the server started, in seconds since the Unix epoch",
+            ConstGauge::new(self.started),
         );
-
-        self.render_commands(&mut out);
-        self.render_writer(&mut out, snapshot);
-        self.render_positions(&mut out, snapshot);
-        self.render_http(&mut out);
-        render_password_hashes(&mut out, &snapshot.password_hashes);
+        self.register_commands(&mut registry);
+        self.register_writer(&mut registry, snapshot);
+        self.register_positions(&mut registry, snapshot);
+        self.register_http(&mut registry);
+        register_password_hashes(&mut registry, &snapshot.password_hashes);
+        let mut out = String::with_capacity(16 * 1024);
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)
+            .expect("writing into a String cannot fail");
         out
     }
 
-    fn render_commands(&self, out: &mut String) {
-        header(
-            out,
-            "rollbook_commands_total",
-            "counter",
-            "Commands the writer answered, by kind and outcome.",
+    fn register_commands(&self, registry: &mut Registry) {
+        registry.register(
+            "rollbook_commands",
+            "Commands the writer answered, by kind and outcome",
+            self.command_family.clone(),
         );
-        for kind in CommandKind::ALL {
-            for outcome in Outcome::ALL {
-                let n = self.commands[kind as usize][outcome as usize].load(Relaxed);
-                let _ = writeln!(
-                    out,
-                    "rollbook_commands_total{{kind=\"{}\",outcome=\"{}\"}} {n}",
-                    kind.as_str(),
-                    outcome.as_str()
-                );
-            }
-        }
-        header(
-            out,
-            "rollbook_commands_rejected_total",
-            "counter",
-            "Commands refused by a business rule, by kind and the rule's stable code.",
+        registry.register(
+            "rollbook_commands_rejected",
+            "Commands refused by a business rule, by kind and the rule's stable code",
+            Declared(self.rejected.clone()),
         );
-        let rejected = self
-            .rejected
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        for ((kind, code), n) in rejected {
-            let _ = writeln!(
-                out,
-                "rollbook_commands_rejected_total{{kind=\"{}\",code=\"{}\"}} {n}",
-                escape_label(kind),
-                escape_label(code)
-            );
-        }
     }
 
-    fn render_writer(&self, out: &mut String, snapshot: &Snapshot) {
-        header(
-            out,
+    fn register_writer(&self, registry: &mut Registry, snapshot: &Snapshot) {
+        registry.register(
             "rollbook_writer_batch_commands",
-            "histogram",
-            "Commands per writer batch.",
+            "Commands per writer batch",
+            self.batch_size.clone(),
         );
-        self.batch_size
-            .write(out, "rollbook_writer_batch_commands", "", 1.0);
-        header(
-            out,
+        registry.register(
             "rollbook_store_commit_duration_seconds",
-            "histogram",
-            "Time of each durable commit of a writer batch.",
+            "Time of each durable commit of a writer batch",
+            self.commit_seconds.clone(),
         );
-        self.commit_seconds
-            .write(out, "rollbook_store_commit_duration_seconds", "", 1e6);
-        gauge(
-            out,
+        registry.register(
             "rollbook_writer_running",
-            "1 while the writer takes commands.",
-            f64::from(u8::from(snapshot.writer_running)),
+            "1 while the writer takes commands",
+            ConstGauge::new(u64::from(snapshot.writer_running)),
         );
-        gauge(
-            out,
+        registry.register(
             "rollbook_writer_storage_failed",
-            "1 once a commit failed on storage (the server then needs a restart).",
-            f64::from(u8::from(snapshot.storage_failed)),
+            "1 once a commit failed on storage (the server then needs a restart)",
+            ConstGauge::new(u64::from(snapshot.storage_failed)),
         );
     }
 
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "times in seconds for display; far below 2^52 microseconds"
-    )]
-    fn render_positions(&self, out: &mut String, snapshot: &Snapshot) {
-        gauge(
-            out,
+    fn register_positions(&self, registry: &mut Registry, snapshot: &Snapshot) {
+        registry.register(
             "rollbook_replay_duration_seconds",
-            "How long the startup replay of the events into the projections took.",
-            self.replay_micros.load(Relaxed) as f64 / 1e6,
+            "How long the startup replay of the events into the projections took",
+            self.replay_seconds.clone(),
         );
-        gauge(
-            out,
+        registry.register(
             "rollbook_replay_events",
-            "Events replayed into the projections at startup.",
-            self.replay_events.load(Relaxed) as f64,
+            "Events replayed into the projections at startup",
+            self.replay_events.clone(),
         );
         if let Some(head) = snapshot.store_head {
-            gauge(
-                out,
+            registry.register(
                 "rollbook_store_head_position",
-                "Global position of the newest stored event.",
-                head as f64,
+                "Global position of the newest stored event",
+                ConstGauge::new(head),
             );
         }
-        gauge(
-            out,
+        registry.register(
             "rollbook_projections_published_position",
-            "Global position the projections have published to readers.",
-            snapshot.published_position as f64,
+            "Global position the projections have published to readers",
+            ConstGauge::new(snapshot.published_position),
         );
-        header(
-            out,
+        let projections = Family::<ProjectionLabels, WholeGauge>::default();
+        for &(projection, position) in &snapshot.projections {
+            projections
+                .get_or_create(&ProjectionLabels { projection })
+                .set(position);
+        }
+        registry.register(
             "rollbook_projection_position",
-            "gauge",
-            "Global position each projection has applied.",
+            "Global position each projection has applied",
+            Declared(projections),
         );
-        for (name, position) in &snapshot.projections {
-            let _ = writeln!(
-                out,
-                "rollbook_projection_position{{projection=\"{}\"}} {position}",
-                escape_label(name)
-            );
-        }
     }
 
-    fn render_http(&self, out: &mut String) {
-        let http = self.http.lock().unwrap_or_else(PoisonError::into_inner);
-        header(
-            out,
-            "rollbook_http_requests_total",
-            "counter",
-            "HTTP responses, by route template, method and status.",
+    fn register_http(&self, registry: &mut Registry) {
+        registry.register(
+            "rollbook_http_requests",
+            "HTTP responses, by route template, method and status",
+            Declared(self.http_requests.clone()),
         );
-        for ((route, method), stats) in http.iter() {
-            for (status, n) in &stats.statuses {
-                let _ = writeln!(
-                    out,
-                    "rollbook_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
-                    escape_label(route),
-                    escape_label(method)
-                );
-            }
-        }
-        header(
-            out,
+        registry.register(
             "rollbook_http_request_duration_seconds",
-            "histogram",
-            "Time from a request's routing to its response, by route template and method.",
+            "Time from a request's routing to its response, by route template and method",
+            Declared(self.http_seconds.clone()),
         );
-        for ((route, method), stats) in http.iter() {
-            let labels = format!(
-                "route=\"{}\",method=\"{}\"",
-                escape_label(route),
-                escape_label(method)
-            );
-            stats
-                .duration
-                .write(out, "rollbook_http_request_duration_seconds", &labels, 1e6);
-        }
     }
 }
 
-#[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-fn render_password_hashes(out: &mut String, hashes: &PasswordHashes) {
-    gauge(
-        out,
+fn register_password_hashes(registry: &mut Registry, hashes: &PasswordHashes) {
+    registry.register(
         "rollbook_password_hash_permits",
-        "Password hashes allowed to compute at once (one per core).",
-        hashes.permits as f64,
+        "Password hashes allowed to compute at once (one per core)",
+        ConstGauge::new(hashes.permits),
     );
-    gauge(
-        out,
+    registry.register(
         "rollbook_password_hashes_in_flight",
-        "Password hashes computing now.",
-        hashes.running as f64,
+        "Password hashes computing now",
+        ConstGauge::new(hashes.running),
     );
-    gauge(
-        out,
+    registry.register(
         "rollbook_password_hashes_peak",
-        "The most password hashes that ever computed at once since the start.",
-        hashes.peak as f64,
+        "The most password hashes that ever computed at once since the start",
+        ConstGauge::new(hashes.peak),
     );
-    header(
-        out,
-        "rollbook_password_hashes_total",
-        "counter",
-        "Password hashes computed (logins, new accounts, password changes).",
+    registry.register(
+        "rollbook_password_hashes",
+        "Password hashes computed (logins, new accounts, password changes)",
+        ConstCounter::new(hashes.hashed),
     );
-    let _ = writeln!(out, "rollbook_password_hashes_total {}", hashes.hashed);
-    header(
-        out,
-        "rollbook_logins_refused_busy_total",
-        "counter",
-        "Logins refused at once, without hashing, because every hash permit and queue place was taken.",
+    registry.register(
+        "rollbook_logins_refused_busy",
+        "Logins refused at once, without hashing, because every hash permit and queue place was taken",
+        ConstCounter::new(hashes.refused_busy),
     );
-    let _ = writeln!(
-        out,
-        "rollbook_logins_refused_busy_total {}",
-        hashes.refused_busy
-    );
-}
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
-    header(out, name, "gauge", help);
-    let _ = writeln!(out, "{name} {}", fmt_f64(value));
-}
-
-/// A sample value: integers without a fraction, others in Rust's shortest round-trip form
-/// (which Prometheus parses).
-fn fmt_f64(v: f64) -> String {
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
-    }
-    format!("{v}")
-}
-
-/// A label value as the text format wants it: backslash, double quote and line feed escaped.
-#[must_use]
-pub fn escape_label(value: &str) -> String {
-    escape(value, true)
-}
-
-/// `# HELP` text: backslash and line feed escaped (quotes stay).
-fn escape_help(text: &str) -> String {
-    escape(text, false)
-}
-
-fn escape(text: &str, quotes: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '"' if quotes => out.push_str("\\\""),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -584,10 +484,40 @@ mod tests {
 
     #[test]
     fn label_values_and_help_are_escaped() {
-        assert_eq!(escape_label(r#"a\b"c"#), r#"a\\b\"c"#);
-        assert_eq!(escape_label("line\nbreak"), r"line\nbreak");
-        assert_eq!(escape_label("plain /cohorts/{id}"), "plain /cohorts/{id}");
-        assert_eq!(escape_help("say \"hi\"\\\n"), "say \"hi\"\\\\\\n");
+        let metrics = Metrics::new();
+        for route in [r#"a\b"c"#, "line\nbreak", "plain /cohorts/{id}"] {
+            metrics.request(route, "GET", 200, Duration::ZERO);
+        }
+        let text = metrics.render(&Snapshot::default());
+        for label in [
+            r#"route="a\\b\"c""#,
+            r#"route="line\nbreak""#,
+            r#"route="plain /cohorts/{id}""#,
+        ] {
+            assert!(text.contains(label), "missing {label} in\n{text}");
+        }
+        // Help texts are the encoder's to escape: backslash and line feed, quotes stay.
+        let mut registry = Registry::default();
+        registry.register("x", "say \"hi\"\\\n", ConstGauge::new(1_u64));
+        let mut help = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut help, &registry).unwrap();
+        assert!(
+            help.lines().any(|l| l == "# HELP x say \"hi\"\\\\\\n."),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn families_are_declared_before_their_first_series() {
+        let text = Metrics::new().render(&Snapshot::default());
+        for declared in [
+            "# TYPE rollbook_commands_rejected_total counter",
+            "# TYPE rollbook_http_requests_total counter",
+            "# TYPE rollbook_http_request_duration_seconds histogram",
+            "# TYPE rollbook_projection_position gauge",
+        ] {
+            assert!(text.lines().any(|l| l == declared), "{declared} in\n{text}");
+        }
     }
 
     #[test]
@@ -617,7 +547,8 @@ mod tests {
             r#"rollbook_writer_batch_commands_bucket{le="4"} 3"#,
             r#"rollbook_writer_batch_commands_bucket{le="512"} 3"#,
             r#"rollbook_writer_batch_commands_bucket{le="+Inf"} 4"#,
-            "rollbook_writer_batch_commands_sum 605",
+            // The encoder writes every sum as a float.
+            "rollbook_writer_batch_commands_sum 605.0",
             "rollbook_writer_batch_commands_count 4",
             r#"rollbook_store_commit_duration_seconds_bucket{le="0.0005"} 0"#,
             r#"rollbook_store_commit_duration_seconds_bucket{le="0.001"} 1"#,

@@ -1,49 +1,29 @@
-//! CSV downloads of table views: RFC 4180 quoting, and spreadsheet formulas neutralised (a cell
-//! starting with `=`, `+`, `-`, `@`, tab or carriage return is prefixed with `'`, as OWASP
-//! advises), streamed row by row so large results never sit in memory whole.
+//! CSV downloads of table views: the `csv` crate's RFC 4180 quoting and CRLF line ends,
+//! spreadsheet formulas neutralised (a cell starting with `=`, `+`, `-`, `@`, tab or carriage
+//! return is prefixed with `'`, as OWASP advises), streamed row by row so large results never
+//! sit in memory whole.
 
-use axum::body::Body;
+use std::borrow::Cow;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use futures_util_stream::iter_rows;
-
-/// One CSV cell, quoted when needed and defused when a spreadsheet would run it.
-#[must_use]
-pub fn cell(value: &str) -> String {
-    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if defused.contains([',', '"', '\n', '\r'])
-        || defused.starts_with(' ')
-        || defused.ends_with(' ')
-    {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
-}
-
-/// One CSV line (with CRLF, as RFC 4180 says).
-#[must_use]
-pub fn line<S: AsRef<str>>(cells: &[S]) -> String {
-    let mut out = cells
-        .iter()
-        .map(|c| cell(c.as_ref()))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push_str("\r\n");
-    out
-}
 
 /// A CSV download named `filename`: the header row, then each row as it is produced.
 pub fn download<I>(filename: &str, header_row: &[&str], rows: I) -> Response
 where
     I: Iterator<Item = Vec<String>> + Send + Unpin + 'static,
 {
-    let first = line(header_row);
-    let body = Body::from_stream(iter_rows(first, rows.map(|row| line(&row))));
+    let mut writer = RowWriter::new();
+    let first = writer.row(header_row);
+    let body = Body::from_stream(Rows {
+        first: Some(first),
+        rest: rows,
+        writer,
+    });
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -60,39 +40,97 @@ where
     response
 }
 
-/// A tiny stream over already-computed lines, without pulling in a stream crate.
-mod futures_util_stream {
-    use std::convert::Infallible;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
+/// A cell a spreadsheet would run as a formula, prefixed with `'` so it shows as text.
+fn defuse(value: &str) -> Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{value}"))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
 
-    use axum::body::Bytes;
+/// Writes rows one at a time, each taken out as the bytes of one line.
+struct RowWriter {
+    csv: csv::Writer<Line>,
+    line: Line,
+}
 
-    pub struct Rows<I> {
-        first: Option<String>,
-        rest: I,
+impl RowWriter {
+    fn new() -> Self {
+        let line = Line::default();
+        let csv = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            // Every row has the header's cells; a short one is written as it is, not refused
+            // half-way through a download.
+            .flexible(true)
+            .from_writer(line.clone());
+        Self { csv, line }
     }
 
-    pub fn iter_rows<I: Iterator<Item = String>>(first: String, rest: I) -> Rows<I> {
-        Rows {
-            first: Some(first),
-            rest,
+    /// One row, quoted where needed and defused, with its CRLF. Written into memory with
+    /// `flexible` on, it does not fail in practice; if it did, the download would end there.
+    fn row<S: AsRef<str>>(&mut self, cells: &[S]) -> Result<Bytes, csv::Error> {
+        for cell in cells {
+            self.csv.write_field(defuse(cell.as_ref()).as_bytes())?;
         }
+        self.csv.write_record(None::<&[u8]>)?;
+        self.csv.flush()?;
+        Ok(Bytes::from(std::mem::take(
+            &mut *self.line.0.lock().unwrap_or_else(PoisonError::into_inner),
+        )))
+    }
+}
+
+/// Where the CSV writer puts a line, shared with the [`RowWriter`] that takes it out (the
+/// writer owns its output and only lends it for reading).
+#[derive(Clone, Default)]
+struct Line(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Line {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
     }
 
-    impl<I: Iterator<Item = String> + Unpin> futures_core::Stream for Rows<I> {
-        type Item = Result<Bytes, Infallible>;
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
-        fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            let next = self.first.take().or_else(|| self.rest.next());
-            Poll::Ready(next.map(|s| Ok(Bytes::from(s))))
-        }
+/// The body's stream: the header line, then one line per row, each written when polled.
+struct Rows<I> {
+    first: Option<Result<Bytes, csv::Error>>,
+    rest: I,
+    writer: RowWriter,
+}
+
+impl<I: Iterator<Item = Vec<String>> + Unpin> futures_core::Stream for Rows<I> {
+    type Item = Result<Bytes, csv::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let next = this
+            .first
+            .take()
+            .or_else(|| this.rest.next().map(|row| this.writer.row(&row)));
+        Poll::Ready(next)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line<S: AsRef<str>>(cells: &[S]) -> String {
+        String::from_utf8(RowWriter::new().row(cells).unwrap().to_vec()).unwrap()
+    }
+
+    fn cell(value: &str) -> String {
+        line(&[value]).strip_suffix("\r\n").unwrap().to_owned()
+    }
 
     #[test]
     fn cells_are_quoted_and_formulas_defused() {
@@ -106,5 +144,14 @@ mod tests {
         assert_eq!(cell("@cmd"), "'@cmd");
         assert_eq!(cell("=1,2"), "\"'=1,2\"");
         assert_eq!(line(&["a", "b,c"]), "a,\"b,c\"\r\n");
+    }
+
+    #[test]
+    fn one_writer_writes_each_row_on_its_own() {
+        let mut writer = RowWriter::new();
+        let mut row = |cells: &[&str]| writer.row(cells).unwrap();
+        assert_eq!(&row(&["id", "name"])[..], b"id,name\r\n");
+        assert_eq!(&row(&["1", "a\rb"])[..], b"1,\"a\rb\"\r\n");
+        assert_eq!(&row(&["2", "\tx"])[..], b"2,'\tx\r\n");
     }
 }

@@ -1,4 +1,4 @@
-//! `GET /metrics` (the registry of [`crate::metrics`] in Prometheus' text format, with the
+//! `GET /metrics` (the registry of [`crate::metrics`] in Prometheus' text format 0.0.4, with the
 //! positions read at scrape time) and the layer that counts every HTTP response by route
 //! template and status. Who may read it is the access table's business.
 
@@ -12,10 +12,7 @@ use axum::response::{IntoResponse as _, Response};
 
 use super::{AppState, ROUTES};
 use crate::auth::HashStats;
-use crate::metrics::{Metrics, PasswordHashes, Snapshot};
-
-/// The media type of the Prometheus text exposition format.
-const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+use crate::metrics::{CONTENT_TYPE, Metrics, PasswordHashes, Snapshot};
 
 /// The metrics, for a scraper.
 pub async fn metrics(State(state): State<AppState>) -> Response {

@@ -16,11 +16,15 @@ fn sample(text: &str, series: &str) -> Option<f64> {
         .map(|value| value.parse().expect("a number"))
 }
 
-/// The value of an integer sample (counters, counts, positions).
+/// The value of an integer sample (counters, counts, positions). A histogram's sum is written
+/// as a float (`4.0`): a whole one counts as an integer.
 fn value(text: &str, series: &str) -> u64 {
-    text.lines()
+    let raw = text
+        .lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no sample {series} in\n{text}"))
+        .unwrap_or_else(|| panic!("no sample {series} in\n{text}"));
+    raw.strip_suffix(".0")
+        .unwrap_or(raw)
         .parse()
         .expect("an integer")
 }
