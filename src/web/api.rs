@@ -1,11 +1,10 @@
 //! The JSON API under `/api/v1`: commands and queries for scripts and integrations. Its shapes
 //! are documented in `API.md` and kept stable.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -22,37 +21,6 @@ use crate::writer::{Committed, Request, Submission};
 
 /// Most items one page of a listing returns.
 pub(super) const MAX_LIMIT: usize = 1000;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/cohorts", post(create_cohort).get(list_cohorts))
-        .route("/cohorts/{id}", get(cohort))
-        .route("/cohorts/{id}/events", get(cohort_events))
-        .route("/cohorts/{id}/enrollments", post(enroll))
-        .route("/cohorts/{id}/withdrawals", post(withdraw))
-        .route("/cohorts/{id}/promotions", post(promote))
-        .route("/cohorts/{id}/capacity", post(change_capacity))
-        .route("/cohorts/{id}/close", post(close))
-        .route("/events", get(events))
-        .route("/projections", get(projections))
-        .route("/admin/backups", post(create_backup))
-        .route("/learners/{learner}/timeline", get(timeline))
-        .route("/openapi.json", get(super::openapi::serve))
-        .fallback(|| async {
-            ApiError {
-                status: StatusCode::NOT_FOUND,
-                code: "not_found",
-                message: "no such API route; see API.md".to_owned(),
-            }
-        })
-        .method_not_allowed_fallback(|method: axum::http::Method| async move {
-            ApiError {
-                status: StatusCode::METHOD_NOT_ALLOWED,
-                code: "method_not_allowed",
-                message: format!("{method} is not allowed on this route; see API.md"),
-            }
-        })
-}
 
 /// `GET /healthz`: 200 once the replay is done (the server only listens after it) while the
 /// writer runs; 503 if the writer has stopped.
@@ -86,7 +54,7 @@ fn parse_cohort(id: &str) -> Result<CohortId, ApiError> {
 }
 
 /// Submits `request` with the command headers; errors name `learner`.
-async fn execute(
+pub(super) async fn execute(
     state: &AppState,
     principal: &Principal,
     headers: &HeaderMap,
@@ -109,7 +77,7 @@ async fn execute(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateCohortBody {
+pub(super) struct CreateCohortBody {
     name: String,
     course: String,
     instructor: String,
@@ -119,7 +87,7 @@ struct CreateCohortBody {
     withdrawal_deadline: String,
 }
 
-async fn create_cohort(
+pub(super) async fn create_cohort(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     headers: HeaderMap,
@@ -145,7 +113,7 @@ async fn create_cohort(
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     instructor: Option<String>,
     status: Option<String>,
     limit: Option<String>,
@@ -164,7 +132,7 @@ fn number_param(name: &'static str, raw: Option<&str>, default: usize) -> Result
     }
 }
 
-async fn list_cohorts(
+pub(super) async fn list_cohorts(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -224,11 +192,11 @@ fn detail_json(view: &CohortView, read: &Projections) -> Value {
 }
 
 #[derive(Deserialize)]
-struct AsOfQuery {
+pub(super) struct AsOfQuery {
     as_of: Option<String>,
 }
 
-async fn cohort(
+pub(super) async fn cohort(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
     ApiQuery(q): ApiQuery<AsOfQuery>,
@@ -317,7 +285,7 @@ fn events_json(envelopes: &[Envelope], directory: &Directory) -> Vec<Value> {
     envelopes.iter().map(|e| event_json(e, directory)).collect()
 }
 
-async fn cohort_events(
+pub(super) async fn cohort_events(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
 ) -> Result<Json<Value>, ApiError> {
@@ -337,12 +305,12 @@ async fn cohort_events(
 }
 
 #[derive(Deserialize)]
-struct FeedQuery {
+pub(super) struct FeedQuery {
     after: Option<String>,
     limit: Option<String>,
 }
 
-async fn events(
+pub(super) async fn events(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -365,7 +333,7 @@ async fn events(
     })))
 }
 
-async fn timeline(
+pub(super) async fn timeline(
     State(state): State<AppState>,
     ApiPath(raw): ApiPath,
 ) -> Result<Json<Value>, ApiError> {
@@ -391,12 +359,12 @@ async fn timeline(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EnrollBody {
+pub(super) struct EnrollBody {
     learner: String,
     name: Option<String>,
 }
 
-async fn enroll(
+pub(super) async fn enroll(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
@@ -429,7 +397,7 @@ async fn enroll(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WithdrawBody {
+pub(super) struct WithdrawBody {
     learner: String,
     reason_code: Option<String>,
     reason: Option<String>,
@@ -445,7 +413,7 @@ fn promoted_keys(done: &Committed, directory: &Directory) -> Vec<String> {
         .collect()
 }
 
-async fn withdraw(
+pub(super) async fn withdraw(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
@@ -484,7 +452,7 @@ async fn withdraw(
     })))
 }
 
-async fn promote(
+pub(super) async fn promote(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
@@ -508,11 +476,11 @@ async fn promote(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CapacityBody {
+pub(super) struct CapacityBody {
     capacity: u64,
 }
 
-async fn change_capacity(
+pub(super) async fn change_capacity(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
@@ -538,7 +506,7 @@ async fn change_capacity(
     })))
 }
 
-async fn close(
+pub(super) async fn close(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
@@ -560,7 +528,7 @@ async fn close(
 
 /// `GET /api/v1/projections`: each projection's position against the store head, the last
 /// rebuild and shadow check, and any job under way.
-async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let head = state
         .read_store(|s| s.read()?.head_position())
         .await
@@ -592,7 +560,7 @@ async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BackupBody {
+pub(super) struct BackupBody {
     /// The backup's file name in the server's backup folder (`--backup-dir`).
     #[serde(default)]
     name: Option<String>,
@@ -606,7 +574,7 @@ struct BackupBody {
 /// transaction; the server keeps serving) to a new file of the given name in the backup folder,
 /// verifies it, writes its manifest, and answers the manifest. Nothing outside the backup
 /// folder is ever looked at, so the answer tells nothing about other paths.
-async fn create_backup(
+pub(super) async fn create_backup(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiJson(body): ApiJson<BackupBody>,

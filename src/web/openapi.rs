@@ -1,70 +1,20 @@
-//! The `OpenAPI` 3.1 description of the JSON API under `/api/v1`, built from code: [`ROUTES`]
-//! says who may call each operation, and the table in [`operations`] says what it takes and what
-//! it answers. It is built once, served at `GET /api/v1/openapi.json`, and rendered by the API
-//! page. It must never describe a route the router does not serve, nor leave one out: the tests
-//! here compare it with [`ROUTES`], and `tests/it/openapi.rs` calls every operation on a running
+//! The `OpenAPI` 3.1 description of the JSON API under `/api/v1`, built from the route table
+//! ([`super::routes::ROUTES`]): each API route's method, path and role come from its entry, and
+//! its [`Operation`] (one function here per operation) says what it takes and answers. It is
+//! built once, served at `GET /api/v1/openapi.json`, and rendered by the API page. The tests
+//! here check it against the table, and `tests/it/openapi.rs` calls every operation on a running
 //! server and checks the answers against it.
 //!
 //! Built from code rather than kept as a static JSON file so that the roles cannot drift from
-//! the access table, and shared shapes (the error body, the command headers, the event) are
-//! written once.
+//! the table, and shared shapes (the error body, the command headers, the event) are written
+//! once.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
-use axum::http::{Method, header};
-use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
-use super::access::{Access, ROUTES};
+use super::route::{Access, Operation, Route};
 use crate::domain::{Capacity, ReasonCode};
-
-/// The document, built on first use.
-static DOCUMENT: LazyLock<Value> = LazyLock::new(build);
-
-/// The document as served (pretty-printed JSON).
-static SERVED: LazyLock<String> = LazyLock::new(|| {
-    serde_json::to_string_pretty(document()).unwrap_or_else(|_| String::from("{}"))
-});
-
-/// The `OpenAPI` document describing every `/api/v1` operation.
-#[must_use]
-pub fn document() -> &'static Value {
-    &DOCUMENT
-}
-
-/// `GET /api/v1/openapi.json`.
-///
-/// Public, like `/healthz`: it holds no data, only the shapes `API.md` already publishes, and
-/// code generators and API explorers can fetch it without first making a token. Every
-/// operation it describes still needs its token and role.
-pub async fn serve() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        SERVED.as_str(),
-    )
-}
-
-/// What one operation takes and answers; its role comes from [`ROUTES`].
-struct Operation {
-    method: Method,
-    path: &'static str,
-    id: &'static str,
-    summary: &'static str,
-    description: &'static str,
-    /// A writer command: takes `Idempotency-Key` and the correlation headers.
-    command: bool,
-    /// A cohort command: also takes `If-Match`.
-    if_match: bool,
-    /// Path and query parameters.
-    parameters: Vec<Value>,
-    /// The request body's schema (a name under `components/schemas`).
-    body: Option<&'static str>,
-    /// Status, schema name and description of the success answer.
-    success: (u16, &'static str, &'static str),
-    /// Every (status, error code) the operation can answer besides the success.
-    errors: Vec<(u16, &'static str)>,
-}
 
 /// Errors of every authenticated operation.
 const AUTH: &[(u16, &str)] = &[(401, "unauthorized"), (403, "forbidden")];
@@ -132,322 +82,341 @@ fn whole(name: &str, description: &str, default: u64) -> Value {
     )
 }
 
-/// Every operation under `/api/v1`.
-#[allow(
-    clippy::too_many_lines,
-    reason = "one table of operations reads best in one place"
-)]
-fn operations() -> Vec<Operation> {
-    let max = super::api::MAX_LIMIT;
-    vec![
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts",
-            id: "createCohort",
-            summary: "Create a cohort",
-            description: "Creates an open cohort with a new id.",
-            command: true,
-            if_match: false,
-            parameters: vec![],
-            body: Some("NewCohort"),
-            success: (201, "Created", "The cohort was created."),
-            errors: errors(&[AUTH, BODY, COMMAND, &rules(&["invalid_schedule"])]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/cohorts",
-            id: "listCohorts",
-            summary: "List cohorts",
-            description: "Newest first, one page at a time.",
-            command: false,
-            if_match: false,
-            parameters: vec![
-                query_param(
-                    "instructor",
-                    "Only this instructor's cohorts (case-insensitive).",
-                    json!({"type": "string"}),
-                ),
-                query_param(
-                    "status",
-                    "Only open or only closed cohorts.",
-                    json!({"type": "string", "enum": ["open", "closed"]}),
-                ),
-                whole(
-                    "limit",
-                    &format!("Most cohorts to return; more than {max} count as {max}."),
-                    50,
-                ),
-                whole("offset", "Cohorts to skip.", 0),
-            ],
-            body: None,
-            success: (
-                200,
-                "CohortList",
-                "A page of cohorts and the total matching.",
-            ),
-            errors: errors(&[AUTH, &[(400, "invalid_parameter")]]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/cohorts/{id}",
-            id: "getCohort",
-            summary: "Read a cohort",
-            description: "The cohort now, or as it was at a past point with `as_of`.",
-            command: false,
-            if_match: false,
-            parameters: vec![
-                cohort_id(),
-                query_param(
-                    "as_of",
-                    "A global position, or an RFC 3339 time: the cohort right after that event, or \
-                     after every event that occurred at or before that time (404 if it did not \
-                     exist yet).",
-                    json!({"type": "string"}),
-                ),
-            ],
-            body: None,
-            success: (
-                200,
-                "CohortDetail",
-                "The cohort with its roster and waitlist.",
-            ),
-            errors: errors(&[AUTH, COHORT_PATH, &[(400, "invalid_parameter")], INTERNAL]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/cohorts/{id}/events",
-            id: "cohortEvents",
-            summary: "A cohort's events",
-            description: "Every event of the cohort's stream, oldest first.",
-            command: false,
-            if_match: false,
-            parameters: vec![cohort_id()],
-            body: None,
-            success: (200, "EventList", "The cohort's stream."),
-            errors: errors(&[AUTH, COHORT_PATH, INTERNAL]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts/{id}/enrollments",
-            id: "enroll",
-            summary: "Enroll a learner",
-            description: "Enrolls the learner into a free seat, or puts them on the waitlist.",
-            command: true,
-            if_match: true,
-            parameters: vec![cohort_id()],
-            body: Some("Enrollment"),
-            success: (200, "Enrolled", "The learner was enrolled or waitlisted."),
-            errors: errors(&[
-                AUTH,
-                BODY,
-                COHORT_PATH,
-                COMMAND,
-                COHORT_COMMAND,
-                &rules(&[
-                    "enrollment_closed",
-                    "enrollment_deadline_passed",
-                    "already_enrolled",
-                    "already_waitlisted",
-                ]),
-            ]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts/{id}/withdrawals",
-            id: "withdraw",
-            summary: "Withdraw a learner",
-            description: "Withdraws an enrolled learner (promoting the waitlist head in the same \
-                          append while enrollment is open), or takes a waitlisted one off the \
-                          waitlist.",
-            command: true,
-            if_match: true,
-            parameters: vec![cohort_id()],
-            body: Some("Withdrawal"),
-            success: (
-                200,
-                "Withdrawn",
-                "The learner was withdrawn or left the waitlist.",
-            ),
-            errors: errors(&[
-                AUTH,
-                BODY,
-                COHORT_PATH,
-                COMMAND,
-                COHORT_COMMAND,
-                &rules(&["not_enrolled", "withdrawal_deadline_passed"]),
-            ]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts/{id}/promotions",
-            id: "promote",
-            summary: "Promote the waitlist head",
-            description: "No body. Promotes the head of the waitlist into a free seat.",
-            command: true,
-            if_match: true,
-            parameters: vec![cohort_id()],
-            body: None,
-            success: (200, "Promoted", "The waitlist head was promoted."),
-            errors: errors(&[
-                AUTH,
-                COHORT_PATH,
-                COMMAND,
-                COHORT_COMMAND,
-                &rules(&["enrollment_closed", "waitlist_empty", "no_seat_free"]),
-            ]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts/{id}/capacity",
-            id: "changeCapacity",
-            summary: "Change the capacity",
-            description: "Sets the number of seats; new free seats promote the waitlist while \
-                          enrollment is open.",
-            command: true,
-            if_match: true,
-            parameters: vec![cohort_id()],
-            body: Some("CapacityChange"),
-            success: (200, "CapacityChanged", "The capacity was changed."),
-            errors: errors(&[
-                AUTH,
-                BODY,
-                COHORT_PATH,
-                COMMAND,
-                COHORT_COMMAND,
-                &rules(&["capacity_unchanged", "capacity_below_enrolled"]),
-            ]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts/{id}/close",
-            id: "closeEnrollment",
-            summary: "Close enrollment",
-            description: "No body. Closes enrollment.",
-            command: true,
-            if_match: true,
-            parameters: vec![cohort_id()],
-            body: None,
-            success: (200, "Closed", "Enrollment was closed."),
-            errors: errors(&[
-                AUTH,
-                COHORT_PATH,
-                COMMAND,
-                COHORT_COMMAND,
-                &rules(&["enrollment_closed"]),
-            ]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/events",
-            id: "events",
-            summary: "The global event feed",
-            description: "Events after a position, oldest first; pass `next_after` as `after` for \
-                          the next page. Serves exactly what the read side has applied.",
-            command: false,
-            if_match: false,
-            parameters: vec![
-                whole("after", "Events after this global position.", 0),
-                whole(
-                    "limit",
-                    &format!("Most events to return; 0 counts as 1, more than {max} as {max}."),
-                    100,
-                ),
-            ],
-            body: None,
-            success: (200, "Feed", "A page of the feed."),
-            errors: errors(&[AUTH, &[(400, "invalid_parameter")], INTERNAL]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/projections",
-            id: "projections",
-            summary: "Projection status",
-            description: "Each projection's applied position against the store head, the last \
-                          rebuild and shadow check, and any job under way.",
-            command: false,
-            if_match: false,
-            parameters: vec![],
-            body: None,
-            success: (200, "ProjectionStatus", "The read side's status."),
-            errors: errors(&[AUTH, INTERNAL]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/admin/backups",
-            id: "createBackup",
-            summary: "Back up the database",
-            description: "Writes a consistent copy of the live database to a new file of the \
-                          given name in the server's backup folder (`--backup-dir`), verifies \
-                          it, writes its manifest beside it, and answers the manifest. The \
-                          server keeps serving meanwhile. Both files are created owner-only \
-                          (0600) and exclusively: an existing file or a symbolic link at either \
-                          name is refused, never overwritten or followed.",
-            command: false,
-            if_match: false,
-            parameters: vec![],
-            body: Some("BackupRequest"),
-            success: (
-                201,
-                "BackupManifest",
-                "The backup was written and verified.",
-            ),
-            errors: errors(&[
-                AUTH,
-                BODY,
-                &[
-                    (409, "exists"),
-                    (409, "backup_dir_not_configured"),
-                    (500, "backup_failed"),
-                    (500, "internal"),
-                ],
-            ]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/learners/{learner}/timeline",
-            id: "learnerTimeline",
-            summary: "A learner's timeline",
-            description: "Every event about the learner, across cohorts, oldest first.",
-            command: false,
-            if_match: false,
-            parameters: vec![path_param(
-                "learner",
-                "The learner's key (URL-encoded) or opaque id.",
-                json!({"type": "string"}),
-            )],
-            body: None,
-            success: (200, "Timeline", "The learner's events."),
-            errors: errors(&[
-                AUTH,
-                &[(400, "invalid_path"), (404, "learner_not_found")],
-                INTERNAL,
-            ]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/openapi.json",
-            id: "openapi",
-            summary: "This document",
-            description: "The OpenAPI description of the API. Needs no token.",
-            command: false,
-            if_match: false,
-            parameters: vec![],
-            body: None,
-            success: (200, "OpenApi", "The OpenAPI document."),
-            errors: vec![],
-        },
-    ]
+// ---- the operations, one per `/api/v1` route of the table ----
+
+/// `POST /api/v1/cohorts`.
+pub(super) fn create_cohort() -> Operation {
+    Operation {
+        id: "createCohort",
+        summary: "Create a cohort",
+        description: "Creates an open cohort with a new id.",
+        command: true,
+        if_match: false,
+        parameters: vec![],
+        body: Some("NewCohort"),
+        success: (201, "Created", "The cohort was created."),
+        errors: errors(&[AUTH, BODY, COMMAND, &rules(&["invalid_schedule"])]),
+    }
 }
 
-/// The role [`ROUTES`] requires for `method path`: `None` for a public route, and
-/// `Some("undeclared")` for one it does not list (which the guard refuses to everybody).
-fn role_of(method: &Method, path: &str) -> Option<&'static str> {
-    match ROUTES.iter().find(|(m, p, _)| m == method && *p == path) {
-        Some((_, _, Access::Public)) => None,
-        Some((_, _, Access::Role(role))) => Some(role.as_str()),
+/// `GET /api/v1/cohorts`.
+pub(super) fn list_cohorts() -> Operation {
+    let max = super::api::MAX_LIMIT;
+    Operation {
+        id: "listCohorts",
+        summary: "List cohorts",
+        description: "Newest first, one page at a time.",
+        command: false,
+        if_match: false,
+        parameters: vec![
+            query_param(
+                "instructor",
+                "Only this instructor's cohorts (case-insensitive).",
+                json!({"type": "string"}),
+            ),
+            query_param(
+                "status",
+                "Only open or only closed cohorts.",
+                json!({"type": "string", "enum": ["open", "closed"]}),
+            ),
+            whole(
+                "limit",
+                &format!("Most cohorts to return; more than {max} count as {max}."),
+                50,
+            ),
+            whole("offset", "Cohorts to skip.", 0),
+        ],
+        body: None,
+        success: (
+            200,
+            "CohortList",
+            "A page of cohorts and the total matching.",
+        ),
+        errors: errors(&[AUTH, &[(400, "invalid_parameter")]]),
+    }
+}
+
+/// `GET /api/v1/cohorts/{id}`.
+pub(super) fn get_cohort() -> Operation {
+    Operation {
+        id: "getCohort",
+        summary: "Read a cohort",
+        description: "The cohort now, or as it was at a past point with `as_of`.",
+        command: false,
+        if_match: false,
+        parameters: vec![
+            cohort_id(),
+            query_param(
+                "as_of",
+                "A global position, or an RFC 3339 time: the cohort right after that event, or \
+                 after every event that occurred at or before that time (404 if it did not \
+                 exist yet).",
+                json!({"type": "string"}),
+            ),
+        ],
+        body: None,
+        success: (
+            200,
+            "CohortDetail",
+            "The cohort with its roster and waitlist.",
+        ),
+        errors: errors(&[AUTH, COHORT_PATH, &[(400, "invalid_parameter")], INTERNAL]),
+    }
+}
+
+/// `GET /api/v1/cohorts/{id}/events`.
+pub(super) fn cohort_events() -> Operation {
+    Operation {
+        id: "cohortEvents",
+        summary: "A cohort's events",
+        description: "Every event of the cohort's stream, oldest first.",
+        command: false,
+        if_match: false,
+        parameters: vec![cohort_id()],
+        body: None,
+        success: (200, "EventList", "The cohort's stream."),
+        errors: errors(&[AUTH, COHORT_PATH, INTERNAL]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/enrollments`.
+pub(super) fn enroll() -> Operation {
+    Operation {
+        id: "enroll",
+        summary: "Enroll a learner",
+        description: "Enrolls the learner into a free seat, or puts them on the waitlist.",
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: Some("Enrollment"),
+        success: (200, "Enrolled", "The learner was enrolled or waitlisted."),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(&[
+                "enrollment_closed",
+                "enrollment_deadline_passed",
+                "already_enrolled",
+                "already_waitlisted",
+            ]),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/withdrawals`.
+pub(super) fn withdraw() -> Operation {
+    Operation {
+        id: "withdraw",
+        summary: "Withdraw a learner",
+        description: "Withdraws an enrolled learner (promoting the waitlist head in the same \
+                      append while enrollment is open), or takes a waitlisted one off the \
+                      waitlist.",
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: Some("Withdrawal"),
+        success: (
+            200,
+            "Withdrawn",
+            "The learner was withdrawn or left the waitlist.",
+        ),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(&["not_enrolled", "withdrawal_deadline_passed"]),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/promotions`.
+pub(super) fn promote() -> Operation {
+    Operation {
+        id: "promote",
+        summary: "Promote the waitlist head",
+        description: "No body. Promotes the head of the waitlist into a free seat.",
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: None,
+        success: (200, "Promoted", "The waitlist head was promoted."),
+        errors: errors(&[
+            AUTH,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(&["enrollment_closed", "waitlist_empty", "no_seat_free"]),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/capacity`.
+pub(super) fn change_capacity() -> Operation {
+    Operation {
+        id: "changeCapacity",
+        summary: "Change the capacity",
+        description: "Sets the number of seats; new free seats promote the waitlist while \
+                      enrollment is open.",
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: Some("CapacityChange"),
+        success: (200, "CapacityChanged", "The capacity was changed."),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(&["capacity_unchanged", "capacity_below_enrolled"]),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/close`.
+pub(super) fn close_enrollment() -> Operation {
+    Operation {
+        id: "closeEnrollment",
+        summary: "Close enrollment",
+        description: "No body. Closes enrollment.",
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: None,
+        success: (200, "Closed", "Enrollment was closed."),
+        errors: errors(&[
+            AUTH,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(&["enrollment_closed"]),
+        ]),
+    }
+}
+
+/// `GET /api/v1/events`.
+pub(super) fn events() -> Operation {
+    let max = super::api::MAX_LIMIT;
+    Operation {
+        id: "events",
+        summary: "The global event feed",
+        description: "Events after a position, oldest first; pass `next_after` as `after` for \
+                      the next page. Serves exactly what the read side has applied.",
+        command: false,
+        if_match: false,
+        parameters: vec![
+            whole("after", "Events after this global position.", 0),
+            whole(
+                "limit",
+                &format!("Most events to return; 0 counts as 1, more than {max} as {max}."),
+                100,
+            ),
+        ],
+        body: None,
+        success: (200, "Feed", "A page of the feed."),
+        errors: errors(&[AUTH, &[(400, "invalid_parameter")], INTERNAL]),
+    }
+}
+
+/// `GET /api/v1/projections`.
+pub(super) fn projections() -> Operation {
+    Operation {
+        id: "projections",
+        summary: "Projection status",
+        description: "Each projection's applied position against the store head, the last \
+                      rebuild and shadow check, and any job under way.",
+        command: false,
+        if_match: false,
+        parameters: vec![],
+        body: None,
+        success: (200, "ProjectionStatus", "The read side's status."),
+        errors: errors(&[AUTH, INTERNAL]),
+    }
+}
+
+/// `POST /api/v1/admin/backups`.
+pub(super) fn create_backup() -> Operation {
+    Operation {
+        id: "createBackup",
+        summary: "Back up the database",
+        description: "Writes a consistent copy of the live database to a new file of the \
+                      given name in the server's backup folder (`--backup-dir`), verifies \
+                      it, writes its manifest beside it, and answers the manifest. The \
+                      server keeps serving meanwhile. Both files are created owner-only \
+                      (0600) and exclusively: an existing file or a symbolic link at either \
+                      name is refused, never overwritten or followed.",
+        command: false,
+        if_match: false,
+        parameters: vec![],
+        body: Some("BackupRequest"),
+        success: (
+            201,
+            "BackupManifest",
+            "The backup was written and verified.",
+        ),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            &[
+                (409, "exists"),
+                (409, "backup_dir_not_configured"),
+                (500, "backup_failed"),
+                (500, "internal"),
+            ],
+        ]),
+    }
+}
+
+/// `GET /api/v1/learners/{learner}/timeline`.
+pub(super) fn learner_timeline() -> Operation {
+    Operation {
+        id: "learnerTimeline",
+        summary: "A learner's timeline",
+        description: "Every event about the learner, across cohorts, oldest first.",
+        command: false,
+        if_match: false,
+        parameters: vec![path_param(
+            "learner",
+            "The learner's key (URL-encoded) or opaque id.",
+            json!({"type": "string"}),
+        )],
+        body: None,
+        success: (200, "Timeline", "The learner's events."),
+        errors: errors(&[
+            AUTH,
+            &[(400, "invalid_path"), (404, "learner_not_found")],
+            INTERNAL,
+        ]),
+    }
+}
+
+/// `GET /api/v1/openapi.json`.
+pub(super) fn openapi() -> Operation {
+    Operation {
+        id: "openapi",
+        summary: "This document",
+        description: "The OpenAPI description of the API. Needs no token.",
+        command: false,
+        if_match: false,
+        parameters: vec![],
+        body: None,
+        success: (200, "OpenApi", "The OpenAPI document."),
+        errors: vec![],
+    }
+}
+
+/// The role a route requires: `None` for a public route.
+fn role_of(access: Access) -> Option<&'static str> {
+    match access {
+        Access::Public => None,
+        Access::Role(role) => Some(role.as_str()),
         // Admins, or a configured scraper address (only `/metrics`, outside this API).
-        Some((_, _, Access::Scrape)) => Some("admin"),
-        None => Some("undeclared"),
+        Access::Scrape => Some("admin"),
     }
 }
 
@@ -480,8 +449,8 @@ fn command_headers(if_match: bool) -> Vec<Value> {
     headers
 }
 
-fn operation_json(op: &Operation) -> Value {
-    let role = role_of(&op.method, op.path);
+fn operation_json(route: &Route, op: &Operation) -> Value {
+    let role = role_of(route.access);
     let mut parameters = op.parameters.clone();
     if op.command {
         parameters.extend(command_headers(op.if_match));
@@ -759,11 +728,15 @@ fn schemas() -> Value {
     })
 }
 
-fn build() -> Value {
+/// The document of the `/api/v1` routes of `routes` (those that declare an operation).
+pub fn build(routes: &[Route]) -> Value {
     let mut paths = Map::new();
-    for op in operations() {
-        let item = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
-        item[op.method.as_str().to_ascii_lowercase()] = operation_json(&op);
+    for route in routes {
+        let Some(op) = route.api else { continue };
+        let item = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        item[route.method.as_str().to_ascii_lowercase()] = operation_json(route, &op());
     }
     json!({
         "openapi": "3.1.0",
@@ -800,6 +773,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+    use crate::web::routes::{ROUTES, document};
 
     fn spec_operations() -> BTreeSet<(String, String)> {
         let doc = document();
@@ -830,8 +804,8 @@ mod tests {
     fn it_describes_exactly_the_api_routes_of_the_access_table() {
         let declared: BTreeSet<(String, String)> = ROUTES
             .iter()
-            .filter(|(_, path, _)| path.starts_with("/api/v1/"))
-            .map(|(method, path, _)| (method.as_str().to_owned(), (*path).to_owned()))
+            .filter(|r| r.path.starts_with("/api/v1/"))
+            .map(|r| (r.method.as_str().to_owned(), r.path.to_owned()))
             .collect();
         assert_eq!(spec_operations(), declared);
     }
@@ -840,7 +814,13 @@ mod tests {
     #[test]
     fn every_operation_declares_the_role_of_the_access_table() {
         let doc = document();
-        for (method, path, access) in ROUTES.iter().filter(|(_, p, _)| p.starts_with("/api/v1/")) {
+        for Route {
+            method,
+            path,
+            access,
+            ..
+        } in ROUTES.iter().filter(|r| r.path.starts_with("/api/v1/"))
+        {
             let op = &doc["paths"][*path][method.as_str().to_ascii_lowercase()];
             match access {
                 Access::Public => {
