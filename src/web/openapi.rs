@@ -13,8 +13,14 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::route::{Access, Operation, Route};
-use crate::domain::{Capacity, ReasonCode};
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, SchemaGenerator};
+
+use super::api::bodies::{
+    BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail, CohortList, Created,
+    Enrolled, Enrollment, LEARNER_KEY, NewCohort, Promoted, Withdrawal, Withdrawn,
+};
+use super::route::{Access, Operation, Route, Shape};
 
 /// Errors of every authenticated operation.
 const AUTH: &[(u16, &str)] = &[(401, "unauthorized"), (403, "forbidden")];
@@ -73,12 +79,15 @@ fn cohort_id() -> Value {
     )
 }
 
+/// The largest whole number a query parameter takes (2^53 - 1: exact in every JSON reader).
+const MAX_WHOLE: u64 = (1 << 53) - 1;
+
 /// A whole-number query parameter: `name`, what it means, its default.
 fn whole(name: &str, description: &str, default: u64) -> Value {
     query_param(
         name,
         description,
-        json!({"type": "integer", "minimum": 0, "default": default}),
+        json!({"type": "integer", "minimum": 0, "maximum": MAX_WHOLE, "default": default}),
     )
 }
 
@@ -93,8 +102,12 @@ pub(super) fn create_cohort() -> Operation {
         command: true,
         if_match: false,
         parameters: vec![],
-        body: Some("NewCohort"),
-        success: (201, "Created", "The cohort was created."),
+        body: Some(Shape::Typed(typed::<NewCohort>)),
+        success: (
+            201,
+            Shape::Typed(typed::<Created>),
+            "The cohort was created.",
+        ),
         errors: errors(&[AUTH, BODY, COMMAND, &rules(&["invalid_schedule"])]),
     }
 }
@@ -129,7 +142,7 @@ pub(super) fn list_cohorts() -> Operation {
         body: None,
         success: (
             200,
-            "CohortList",
+            Shape::Typed(typed::<CohortList>),
             "A page of cohorts and the total matching.",
         ),
         errors: errors(&[AUTH, &[(400, "invalid_parameter")]]),
@@ -151,13 +164,16 @@ pub(super) fn get_cohort() -> Operation {
                 "A global position, or an RFC 3339 time: the cohort right after that event, or \
                  after every event that occurred at or before that time (404 if it did not \
                  exist yet).",
-                json!({"type": "string"}),
+                json!({"type": "string", "anyOf": [
+                    {"pattern": "^[0-9]{1,19}$"},
+                    {"format": "date-time"},
+                ]}),
             ),
         ],
         body: None,
         success: (
             200,
-            "CohortDetail",
+            Shape::Typed(typed::<CohortDetail>),
             "The cohort with its roster and waitlist.",
         ),
         errors: errors(&[AUTH, COHORT_PATH, &[(400, "invalid_parameter")], INTERNAL]),
@@ -174,7 +190,7 @@ pub(super) fn cohort_events() -> Operation {
         if_match: false,
         parameters: vec![cohort_id()],
         body: None,
-        success: (200, "EventList", "The cohort's stream."),
+        success: (200, Shape::Named("EventList"), "The cohort's stream."),
         errors: errors(&[AUTH, COHORT_PATH, INTERNAL]),
     }
 }
@@ -188,8 +204,12 @@ pub(super) fn enroll() -> Operation {
         command: true,
         if_match: true,
         parameters: vec![cohort_id()],
-        body: Some("Enrollment"),
-        success: (200, "Enrolled", "The learner was enrolled or waitlisted."),
+        body: Some(Shape::Typed(typed::<Enrollment>)),
+        success: (
+            200,
+            Shape::Typed(typed::<Enrolled>),
+            "The learner was enrolled or waitlisted.",
+        ),
         errors: errors(&[
             AUTH,
             BODY,
@@ -217,10 +237,10 @@ pub(super) fn withdraw() -> Operation {
         command: true,
         if_match: true,
         parameters: vec![cohort_id()],
-        body: Some("Withdrawal"),
+        body: Some(Shape::Typed(typed::<Withdrawal>)),
         success: (
             200,
-            "Withdrawn",
+            Shape::Typed(typed::<Withdrawn>),
             "The learner was withdrawn or left the waitlist.",
         ),
         errors: errors(&[
@@ -244,7 +264,11 @@ pub(super) fn promote() -> Operation {
         if_match: true,
         parameters: vec![cohort_id()],
         body: None,
-        success: (200, "Promoted", "The waitlist head was promoted."),
+        success: (
+            200,
+            Shape::Typed(typed::<Promoted>),
+            "The waitlist head was promoted.",
+        ),
         errors: errors(&[
             AUTH,
             COHORT_PATH,
@@ -265,8 +289,12 @@ pub(super) fn change_capacity() -> Operation {
         command: true,
         if_match: true,
         parameters: vec![cohort_id()],
-        body: Some("CapacityChange"),
-        success: (200, "CapacityChanged", "The capacity was changed."),
+        body: Some(Shape::Typed(typed::<CapacityChange>)),
+        success: (
+            200,
+            Shape::Typed(typed::<CapacityChanged>),
+            "The capacity was changed.",
+        ),
         errors: errors(&[
             AUTH,
             BODY,
@@ -288,7 +316,7 @@ pub(super) fn close_enrollment() -> Operation {
         if_match: true,
         parameters: vec![cohort_id()],
         body: None,
-        success: (200, "Closed", "Enrollment was closed."),
+        success: (200, Shape::Typed(typed::<Closed>), "Enrollment was closed."),
         errors: errors(&[
             AUTH,
             COHORT_PATH,
@@ -318,7 +346,7 @@ pub(super) fn events() -> Operation {
             ),
         ],
         body: None,
-        success: (200, "Feed", "A page of the feed."),
+        success: (200, Shape::Named("Feed"), "A page of the feed."),
         errors: errors(&[AUTH, &[(400, "invalid_parameter")], INTERNAL]),
     }
 }
@@ -334,7 +362,11 @@ pub(super) fn projections() -> Operation {
         if_match: false,
         parameters: vec![],
         body: None,
-        success: (200, "ProjectionStatus", "The read side's status."),
+        success: (
+            200,
+            Shape::Named("ProjectionStatus"),
+            "The read side's status.",
+        ),
         errors: errors(&[AUTH, INTERNAL]),
     }
 }
@@ -353,10 +385,10 @@ pub(super) fn create_backup() -> Operation {
         command: false,
         if_match: false,
         parameters: vec![],
-        body: Some("BackupRequest"),
+        body: Some(Shape::Typed(typed::<BackupRequest>)),
         success: (
             201,
-            "BackupManifest",
+            Shape::Named("BackupManifest"),
             "The backup was written and verified.",
         ),
         errors: errors(&[
@@ -383,10 +415,10 @@ pub(super) fn learner_timeline() -> Operation {
         parameters: vec![path_param(
             "learner",
             "The learner's key (URL-encoded) or opaque id.",
-            json!({"type": "string"}),
+            json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": LEARNER_KEY}),
         )],
         body: None,
-        success: (200, "Timeline", "The learner's events."),
+        success: (200, Shape::Named("Timeline"), "The learner's events."),
         errors: errors(&[
             AUTH,
             &[(400, "invalid_path"), (404, "learner_not_found")],
@@ -405,7 +437,7 @@ pub(super) fn openapi() -> Operation {
         if_match: false,
         parameters: vec![],
         body: None,
-        success: (200, "OpenApi", "The OpenAPI document."),
+        success: (200, Shape::Named("OpenApi"), "The OpenAPI document."),
         errors: vec![],
     }
 }
@@ -429,14 +461,14 @@ fn command_headers(if_match: bool) -> Vec<Value> {
                         refusal alike); the same key with a different request is refused \
                         (422 idempotency_key_reused). Version conflicts and server errors are not \
                         remembered.",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
     })];
     if if_match {
         headers.push(json!({
             "name": "If-Match", "in": "header", "required": false,
             "description": "Refuse with 409 version_conflict unless the cohort is at this version, \
                             e.g. \"3\" (quotes included).",
-            "schema": {"type": "string"},
+            "schema": {"type": "string", "pattern": "^\"[0-9]{1,19}\"$"},
         }));
     }
     for name in ["X-Correlation-Id", "X-Causation-Id"] {
@@ -449,7 +481,20 @@ fn command_headers(if_match: bool) -> Vec<Value> {
     headers
 }
 
-fn operation_json(route: &Route, op: &Operation) -> Value {
+/// A type's schema: a reference to its definition, which the generator keeps.
+fn typed<T: JsonSchema>(generator: &mut SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<T>()
+}
+
+/// The schema of a body or answer.
+fn shape(shape: Shape, generator: &mut SchemaGenerator) -> Value {
+    match shape {
+        Shape::Typed(schema) => schema(generator).to_value(),
+        Shape::Named(name) => schema_ref(name),
+    }
+}
+
+fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator) -> Value {
     let role = role_of(route.access);
     let mut parameters = op.parameters.clone();
     if op.command {
@@ -459,13 +504,13 @@ fn operation_json(route: &Route, op: &Operation) -> Value {
         || "Public: needs no token.".to_owned(),
         |r| format!("Needs the `{r}` role."),
     );
-    let (status, schema, description) = op.success;
+    let (status, success, description) = op.success;
     let mut responses = Map::new();
     responses.insert(
         status.to_string(),
         json!({
             "description": description,
-            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}},
+            "content": {"application/json": {"schema": shape(success, generator)}},
         }),
     );
     let mut by_status: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
@@ -502,7 +547,7 @@ fn operation_json(route: &Route, op: &Operation) -> Value {
     if let Some(body) = op.body {
         operation["requestBody"] = json!({
             "required": true,
-            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}},
+            "content": {"application/json": {"schema": shape(body, generator)}},
         });
     }
     operation
@@ -518,10 +563,6 @@ fn time() -> Value {
 
 fn count() -> Value {
     json!({"type": "integer", "minimum": 0})
-}
-
-fn seats() -> Value {
-    json!({"type": "integer", "minimum": 1, "maximum": Capacity::MAX, "description": "Seats."})
 }
 
 fn string() -> Value {
@@ -556,51 +597,9 @@ fn answer(properties: Value) -> Value {
     object
 }
 
-/// A request body: only `required` must be sent, and unknown fields are refused.
-fn body(required: &[&str], properties: Value) -> Value {
-    let mut object = json!({"type": "object", "required": required, "additionalProperties": false});
-    object["properties"] = properties;
-    object
-}
-
-fn summary_properties() -> Map<String, Value> {
-    let summary = json!({
-        "id": uuid(),
-        "name": string(),
-        "course": string(),
-        "instructor": string(),
-        "capacity": count(),
-        "enrolled_count": count(),
-        "waitlist_count": count(),
-        "seats_remaining": count(),
-        "status": {"type": "string", "enum": ["open", "closed"]},
-        "version": count(),
-    });
-    match summary {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
 #[allow(clippy::too_many_lines, reason = "every shape of the API, listed once")]
-fn schemas() -> Value {
-    let reason_codes: Vec<&str> = ReasonCode::ALL.iter().map(|c| c.as_str()).collect();
-    let person = answer(json!({
-        "learner": {"type": "string", "description": "The learner's key, or opaque id once erased."},
-        "name": {"type": "string", "description": "Empty when not on file."},
-        "since": nullable(time()),
-    }));
-    let mut detail = summary_properties();
-    for (name, schema) in [
-        ("starts_at", time()),
-        ("enrollment_deadline", time()),
-        ("withdrawal_deadline", time()),
-        ("enrolled", array(schema_ref("Person"))),
-        ("waitlist", array(schema_ref("Person"))),
-        ("position", count()),
-    ] {
-        detail.insert(name.to_owned(), schema);
-    }
+/// The shapes written by hand, and the `derived` ones (definitions of the typed bodies).
+fn schemas(derived: Map<String, Value>) -> Value {
     let progress = nullable(answer(json!({"done": count(), "total": count()})));
     let event_types = [
         "cohort.created",
@@ -612,64 +611,13 @@ fn schemas() -> Value {
         "cohort.capacity_changed",
         "enrollment.closed",
     ];
-    json!({
+    let mut schemas = json!({
         "Error": answer(json!({
             "error": answer(json!({
                 "code": {"type": "string", "description": "Stable, machine-readable."},
                 "message": {"type": "string", "description": "For people."},
             })),
         })),
-        "NewCohort": body(
-            &["name", "course", "instructor", "capacity", "starts_at", "enrollment_deadline", "withdrawal_deadline"],
-            json!({
-                "name": string(),
-                "course": string(),
-                "instructor": string(),
-                "capacity": seats(),
-                "starts_at": time(),
-                "enrollment_deadline": time(),
-                "withdrawal_deadline": time(),
-            }),
-        ),
-        "Enrollment": body(&["learner"], json!({
-            "learner": {"type": "string", "description": "The learner's key: an email or student number."},
-            "name": {"type": "string", "description": "Updates the learner directory."},
-        })),
-        "Withdrawal": body(&["learner"], json!({
-            "learner": {"type": "string", "description": "The learner's key."},
-            "reason_code": {"type": "string", "enum": reason_codes, "default": "other"},
-            "reason": {"type": "string", "description": "Free text."},
-        })),
-        "CapacityChange": body(&["capacity"], json!({
-            "capacity": seats(),
-        })),
-        "BackupRequest": body(&[], json!({
-            "name": {"type": "string", "minLength": 1, "maxLength": crate::backup::MAX_NAME_LEN, "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]*$", "description": "The backup's file name in the server's backup folder (`--backup-dir`); not a path. It must not exist, nor `<name>.manifest.json`. Give `name` or `out`."},
-            "out": {"type": "string", "minLength": 1, "maxLength": crate::backup::MAX_NAME_LEN, "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]*$", "description": "The same as `name` (the field's first name, kept for old clients). Once an absolute path on the server; now a bare file name in the backup folder."},
-        })),
-        "Created": answer(json!({"id": uuid(), "version": count(), "position": count()})),
-        "Enrolled": answer(json!({
-            "outcome": {"type": "string", "enum": ["enrolled", "waitlisted"]},
-            "version": count(),
-            "position": count(),
-        })),
-        "Withdrawn": answer(json!({
-            "outcome": {"type": "string", "enum": ["withdrawn", "left_waitlist"]},
-            "promoted": nullable(string()),
-            "version": count(),
-            "position": count(),
-        })),
-        "Promoted": answer(json!({"promoted": string(), "version": count(), "position": count()})),
-        "CapacityChanged": answer(json!({
-            "promoted": array(string()),
-            "version": count(),
-            "position": count(),
-        })),
-        "Closed": answer(json!({"version": count(), "position": count()})),
-        "CohortSummary": answer(Value::Object(summary_properties())),
-        "CohortList": answer(json!({"cohorts": array(schema_ref("CohortSummary")), "total": count()})),
-        "Person": person,
-        "CohortDetail": answer(Value::Object(detail)),
         "Event": answer(json!({
             "position": count(),
             "cohort": uuid(),
@@ -725,18 +673,29 @@ fn schemas() -> Value {
             "verified": {"type": "boolean"},
         })),
         "OpenApi": {"type": "object", "required": ["openapi", "info", "paths"]},
-    })
+    });
+    if let Value::Object(map) = &mut schemas {
+        map.extend(derived);
+    }
+    schemas
 }
 
 /// The document of the `/api/v1` routes of `routes` (those that declare an operation).
 pub fn build(routes: &[Route]) -> Value {
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .into_generator();
     let mut paths = Map::new();
     for route in routes {
         let Some(op) = route.api else { continue };
         let item = paths
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));
-        item[route.method.as_str().to_ascii_lowercase()] = operation_json(route, &op());
+        item[route.method.as_str().to_ascii_lowercase()] =
+            operation_json(route, &op(), &mut generator);
     }
     json!({
         "openapi": "3.1.0",
@@ -763,7 +722,7 @@ pub fn build(routes: &[Route]) -> Value {
                     "description": "An API token; roles viewer, staff and admin (each allows what the one before does).",
                 },
             },
-            "schemas": schemas(),
+            "schemas": schemas(generator.take_definitions(true)),
         },
     })
 }

@@ -55,6 +55,18 @@ pub fn required(routes: &[Route], method: &Method, path: &str) -> Option<Access>
     routes.iter().find(|r| r.is(method, path)).map(|r| r.access)
 }
 
+/// A schema, written into the generator's definitions (see `openapi::typed`).
+pub type SchemaFn = fn(&mut schemars::SchemaGenerator) -> schemars::Schema;
+
+/// The shape of a JSON body.
+#[derive(Clone, Copy)]
+pub enum Shape {
+    /// Derived from a type's declaration: see `web::api::bodies`.
+    Typed(SchemaFn),
+    /// Written by hand under this name in `openapi::schemas`.
+    Named(&'static str),
+}
+
 /// What one API operation takes and answers; its method, path and role come from its [`Route`].
 pub struct Operation {
     /// The `operationId`.
@@ -69,10 +81,10 @@ pub struct Operation {
     pub if_match: bool,
     /// Path and query parameters.
     pub parameters: Vec<Value>,
-    /// The request body's schema (a name under `components/schemas`).
-    pub body: Option<&'static str>,
-    /// Status, schema name and description of the success answer.
-    pub success: (u16, &'static str, &'static str),
+    /// The request body's shape.
+    pub body: Option<Shape>,
+    /// Status, shape and description of the success answer.
+    pub success: (u16, Shape, &'static str),
     /// Every (status, error code) the operation can answer besides the success.
     pub errors: Vec<(u16, &'static str)>,
 }

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub(super) mod bodies;
+
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiActing, ApiJson, ApiPath, ApiQuery};
@@ -18,6 +20,11 @@ use crate::domain::{CohortId, Event, LearnerId};
 use crate::projections::{AsOf, CatalogFilter, CohortView, Directory, Projections};
 use crate::store::Envelope;
 use crate::writer::{Committed, Request, Submission};
+use bodies::{
+    BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail, CohortList,
+    CohortSummary, Created, EnrollOutcome, Enrolled, Enrollment, NewCohort, Person, Promoted,
+    WithdrawOutcome, Withdrawal, Withdrawn,
+};
 
 /// Most items one page of a listing returns.
 pub(super) const MAX_LIMIT: usize = 1000;
@@ -75,23 +82,11 @@ pub(super) async fn execute(
         .map_err(|e| ApiError::from_command(e, learner))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct CreateCohortBody {
-    name: String,
-    course: String,
-    instructor: String,
-    capacity: u64,
-    starts_at: String,
-    enrollment_deadline: String,
-    withdrawal_deadline: String,
-}
-
 pub(super) async fn create_cohort(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<CreateCohortBody>,
+    ApiJson(body): ApiJson<NewCohort>,
 ) -> Result<Response, ApiError> {
     let raw = RawCohort {
         name: &body.name,
@@ -108,7 +103,11 @@ pub(super) async fn create_cohort(
         new,
     };
     let done = execute(&state, &principal, &headers, request, None).await?;
-    let body = json!({"id": done.cohort, "version": done.version, "position": done.position()});
+    let body = Created {
+        id: done.cohort.0,
+        position: done.position(),
+        version: done.version,
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -135,7 +134,7 @@ fn number_param(name: &'static str, raw: Option<&str>, default: usize) -> Result
 pub(super) async fn list_cohorts(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CohortList>, ApiError> {
     let status = input::status_param(q.status.as_deref())
         .map_err(|m| ApiError::bad_request("invalid_parameter", m))?;
     let limit = number_param("limit", q.limit.as_deref(), 50)?.min(MAX_LIMIT);
@@ -146,49 +145,52 @@ pub(super) async fn list_cohorts(
     };
     let read = state.read.read();
     let (page, total) = read.catalog.list(&filter, offset, limit);
-    let cohorts: Vec<Value> = page.into_iter().map(summary_json).collect();
-    Ok(Json(json!({"cohorts": cohorts, "total": total})))
+    let cohorts = page.into_iter().map(summary).collect();
+    Ok(Json(CohortList { cohorts, total }))
 }
 
-fn summary_json(view: &CohortView) -> Value {
+fn summary(view: &CohortView) -> CohortSummary {
     let c = &view.state;
-    json!({
-        "id": c.id,
-        "name": c.name,
-        "course": c.course,
-        "instructor": c.instructor,
-        "capacity": c.capacity.seats(),
-        "enrolled_count": c.enrolled_count(),
-        "waitlist_count": c.waitlist.len(),
-        "seats_remaining": c.seats_remaining(),
-        "status": c.status.as_str(),
-        "version": view.version,
-    })
+    CohortSummary {
+        capacity: c.capacity.seats(),
+        course: c.course.clone(),
+        enrolled_count: c.enrolled_count(),
+        id: c.id.0,
+        instructor: c.instructor.clone(),
+        name: c.name.clone(),
+        seats_remaining: c.seats_remaining(),
+        status: c.status.as_str(),
+        version: view.version,
+        waitlist_count: c.waitlist.len(),
+    }
 }
 
-fn detail_json(view: &CohortView, read: &Projections) -> Value {
+fn detail(view: &CohortView, read: &Projections) -> CohortDetail {
     let c = &view.state;
     let directory = &read.directory;
-    let person = |learner: LearnerId| {
-        json!({
-            "learner": directory.key_of(learner),
-            "name": directory.name_of(learner),
-            "since": read.since(view, learner),
-        })
+    let person = |learner: LearnerId| Person {
+        learner: directory.key_of(learner),
+        name: directory.name_of(learner).to_owned(),
+        since: read.since(view, learner),
     };
-    let mut detail = summary_json(view);
-    let extra = json!({
-        "starts_at": c.starts_at,
-        "enrollment_deadline": c.enrollment_deadline,
-        "withdrawal_deadline": c.withdrawal_deadline,
-        "enrolled": c.enrolled.iter().map(|l| person(*l)).collect::<Vec<_>>(),
-        "waitlist": c.waitlist.iter().map(|e| person(e.learner)).collect::<Vec<_>>(),
-        "position": view.position,
-    });
-    if let (Value::Object(detail), Value::Object(extra)) = (&mut detail, extra) {
-        detail.extend(extra);
+    CohortDetail {
+        capacity: c.capacity.seats(),
+        course: c.course.clone(),
+        enrolled: c.enrolled.iter().map(|l| person(*l)).collect(),
+        enrolled_count: c.enrolled_count(),
+        enrollment_deadline: c.enrollment_deadline,
+        id: c.id.0,
+        instructor: c.instructor.clone(),
+        name: c.name.clone(),
+        position: view.position,
+        seats_remaining: c.seats_remaining(),
+        starts_at: c.starts_at,
+        status: c.status.as_str(),
+        version: view.version,
+        waitlist: c.waitlist.iter().map(|e| person(e.learner)).collect(),
+        waitlist_count: c.waitlist.len(),
+        withdrawal_deadline: c.withdrawal_deadline,
     }
-    detail
 }
 
 #[derive(Deserialize)]
@@ -200,7 +202,7 @@ pub(super) async fn cohort(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
     ApiQuery(q): ApiQuery<AsOfQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CohortDetail>, ApiError> {
     let cohort = parse_cohort(&id)?;
     let as_of = match q.as_of.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -231,7 +233,7 @@ pub(super) async fn cohort(
             .get(cohort)
             .ok_or_else(|| ApiError::cohort_not_found(&id))?,
     };
-    Ok(Json(detail_json(view, &read)))
+    Ok(Json(detail(view, &read)))
 }
 
 /// An event as the API shows it: learner keys, not internal ids.
@@ -357,20 +359,13 @@ pub(super) async fn timeline(
     })))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct EnrollBody {
-    learner: String,
-    name: Option<String>,
-}
-
 pub(super) async fn enroll(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<EnrollBody>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<Enrollment>,
+) -> Result<Json<Enrolled>, ApiError> {
     let cohort = parse_cohort(&id)?;
     let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
     let name = body
@@ -387,20 +382,14 @@ pub(super) async fn enroll(
     };
     let done = execute(&state, &principal, &headers, request, Some(&key)).await?;
     let outcome = match done.events.first().map(|e| &e.event) {
-        Some(Event::StudentWaitlisted { .. }) => "waitlisted",
-        _ => "enrolled",
+        Some(Event::StudentWaitlisted { .. }) => EnrollOutcome::Waitlisted,
+        _ => EnrollOutcome::Enrolled,
     };
-    Ok(Json(
-        json!({"outcome": outcome, "version": done.version, "position": done.position()}),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct WithdrawBody {
-    learner: String,
-    reason_code: Option<String>,
-    reason: Option<String>,
+    Ok(Json(Enrolled {
+        outcome,
+        position: done.position(),
+        version: done.version,
+    }))
 }
 
 fn promoted_keys(done: &Committed, directory: &Directory) -> Vec<String> {
@@ -418,8 +407,8 @@ pub(super) async fn withdraw(
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<WithdrawBody>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<Withdrawal>,
+) -> Result<Json<Withdrawn>, ApiError> {
     let cohort = parse_cohort(&id)?;
     let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
     let reason = input::text(
@@ -439,17 +428,17 @@ pub(super) async fn withdraw(
     };
     let done = execute(&state, &principal, &headers, request, Some(&key)).await?;
     let outcome = match done.events.first().map(|e| &e.event) {
-        Some(Event::WaitlistLeft { .. }) => "left_waitlist",
-        _ => "withdrawn",
+        Some(Event::WaitlistLeft { .. }) => WithdrawOutcome::LeftWaitlist,
+        _ => WithdrawOutcome::Withdrawn,
     };
     let read = state.read.read();
     let promoted = promoted_keys(&done, &read.directory).into_iter().next();
-    Ok(Json(json!({
-        "outcome": outcome,
-        "promoted": promoted,
-        "version": done.version,
-        "position": done.position(),
-    })))
+    Ok(Json(Withdrawn {
+        outcome,
+        position: done.position(),
+        promoted,
+        version: done.version,
+    }))
 }
 
 pub(super) async fn promote(
@@ -457,7 +446,7 @@ pub(super) async fn promote(
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Promoted>, ApiError> {
     let cohort = parse_cohort(&id)?;
     let done = execute(
         &state,
@@ -469,15 +458,11 @@ pub(super) async fn promote(
     .await?;
     let read = state.read.read();
     let promoted = promoted_keys(&done, &read.directory).into_iter().next();
-    Ok(Json(
-        json!({"promoted": promoted, "version": done.version, "position": done.position()}),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct CapacityBody {
-    capacity: u64,
+    Ok(Json(Promoted {
+        position: done.position(),
+        promoted,
+        version: done.version,
+    }))
 }
 
 pub(super) async fn change_capacity(
@@ -485,8 +470,8 @@ pub(super) async fn change_capacity(
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<CapacityBody>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<CapacityChange>,
+) -> Result<Json<CapacityChanged>, ApiError> {
     let cohort = parse_cohort(&id)?;
     let capacity = input::capacity("capacity", RawNumber::Number(body.capacity))
         .map_err(|e| field_error(&e))?;
@@ -499,11 +484,11 @@ pub(super) async fn change_capacity(
     )
     .await?;
     let read = state.read.read();
-    Ok(Json(json!({
-        "promoted": promoted_keys(&done, &read.directory),
-        "version": done.version,
-        "position": done.position(),
-    })))
+    Ok(Json(CapacityChanged {
+        position: done.position(),
+        promoted: promoted_keys(&done, &read.directory),
+        version: done.version,
+    }))
 }
 
 pub(super) async fn close(
@@ -511,7 +496,7 @@ pub(super) async fn close(
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Closed>, ApiError> {
     let cohort = parse_cohort(&id)?;
     let done = execute(
         &state,
@@ -521,9 +506,10 @@ pub(super) async fn close(
         None,
     )
     .await?;
-    Ok(Json(
-        json!({"version": done.version, "position": done.position()}),
-    ))
+    Ok(Json(Closed {
+        position: done.position(),
+        version: done.version,
+    }))
 }
 
 /// `GET /api/v1/projections`: each projection's position against the store head, the last
@@ -558,18 +544,6 @@ pub(super) async fn projections(State(state): State<AppState>) -> Result<Json<Va
     })))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct BackupBody {
-    /// The backup's file name in the server's backup folder (`--backup-dir`).
-    #[serde(default)]
-    name: Option<String>,
-    /// The field's first name, kept for old clients: now a bare file name too (it was an
-    /// absolute path on the server, which let a request write anywhere the server could).
-    #[serde(default)]
-    out: Option<String>,
-}
-
 /// `POST /api/v1/admin/backups`: writes a consistent copy of the live database (one read
 /// transaction; the server keeps serving) to a new file of the given name in the backup folder,
 /// verifies it, writes its manifest, and answers the manifest. Nothing outside the backup
@@ -577,7 +551,7 @@ pub(super) struct BackupBody {
 pub(super) async fn create_backup(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
-    ApiJson(body): ApiJson<BackupBody>,
+    ApiJson(body): ApiJson<BackupRequest>,
 ) -> Result<Response, ApiError> {
     let Some(dir) = state.last_backup.dir().map(std::path::Path::to_owned) else {
         return Err(ApiError {
