@@ -297,7 +297,9 @@ pub fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, FieldError
         }
         Some(k) => Some(k.to_owned()),
     };
+    // An empty `If-Match` is an empty list of entity tags (RFC 9110 allows it): no condition.
     let expected_version = get("if-match")?
+        .filter(|v| !v.trim().is_empty())
         .map(|v| {
             v.trim()
                 .trim_start_matches("W/")
@@ -460,5 +462,13 @@ mod tests {
         assert_eq!(command_headers(&headers).unwrap().expected_version, Some(7));
         headers.insert("if-match", "seven".parse().unwrap());
         assert_eq!(command_headers(&headers).unwrap_err().field, "If-Match");
+    }
+
+    /// Schemathesis' case: an empty `If-Match` (an empty list of entity tags) sets no condition.
+    #[test]
+    fn an_empty_if_match_sets_no_condition() {
+        let mut headers = HeaderMap::new();
+        headers.insert("if-match", "".parse().unwrap());
+        assert_eq!(command_headers(&headers).unwrap().expected_version, None);
     }
 }

@@ -8,7 +8,7 @@
 
 use jiff::Timestamp;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::domain::Capacity;
@@ -81,6 +81,28 @@ fn status(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "string", "enum": ["open", "closed"]})
 }
 
+/// A whole number as JSON Schema's `integer` has it: `30` or `30.0` (a number whose fraction is
+/// zero is an integer there), never `30.5` or a negative.
+fn whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    /// Above 2^53 a JSON reader's floating point is no longer exact.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(n) = number.as_u64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "checked: whole, not negative, and exact"
+        )]
+        Some(f) if f.fract() == 0.0 && (0.0..=EXACT).contains(&f) => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!(
+            "invalid value: {number}, expected a whole number"
+        ))),
+    }
+}
+
 /// A cohort to create.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -91,6 +113,7 @@ pub struct NewCohort {
     pub course: String,
     #[schemars(schema_with = "required_line")]
     pub instructor: String,
+    #[serde(deserialize_with = "whole")]
     #[schemars(schema_with = "seats")]
     pub capacity: u64,
     #[schemars(schema_with = "time")]
@@ -134,6 +157,7 @@ fn reason(_: &mut SchemaGenerator) -> Schema {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CapacityChange {
+    #[serde(deserialize_with = "whole")]
     #[schemars(schema_with = "seats")]
     pub capacity: u64,
 }
@@ -212,6 +236,7 @@ pub struct Withdrawn {
 
 /// The waitlist head was promoted.
 #[derive(Serialize, JsonSchema)]
+#[allow(clippy::struct_field_names, reason = "`promoted` is the field's name on the wire")]
 pub struct Promoted {
     pub position: u64,
     #[schemars(required)]
@@ -292,4 +317,23 @@ pub struct CohortDetail {
     pub waitlist_count: usize,
     #[schemars(schema_with = "time")]
     pub withdrawal_deadline: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Schemathesis' case: `2775.0` is an integer in JSON Schema, so a schema-valid capacity.
+    #[test]
+    fn a_capacity_with_a_zero_fraction_is_a_whole_number() {
+        let body: CapacityChange = serde_json::from_str(r#"{"capacity": 2775.0}"#).unwrap();
+        assert_eq!(body.capacity, 2775);
+        for bad in ["2775.5", "-3", "1e300", r#""3""#] {
+            let json = format!(r#"{{"capacity": {bad}}}"#);
+            assert!(
+                serde_json::from_str::<CapacityChange>(&json).is_err(),
+                "{bad}"
+            );
+        }
+    }
 }
