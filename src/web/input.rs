@@ -246,6 +246,18 @@ pub fn parse_time(field: &'static str, raw: &str) -> Result<Timestamp, FieldErro
         })
 }
 
+/// What a surface answers for a path segment that names no cohort (a page's 404, the API's
+/// `cohort_not_found`).
+pub trait NoSuchCohort {
+    /// The error for the segment `raw`.
+    fn no_such_cohort(raw: &str) -> Self;
+}
+
+/// The cohort a path segment names, or the asking surface's "no such cohort".
+pub fn parse_cohort<E: NoSuchCohort>(raw: &str) -> Result<CohortId, E> {
+    cohort_id(raw).ok_or_else(|| E::no_such_cohort(raw))
+}
+
 /// A cohort id from a path segment.
 pub fn cohort_id(raw: &str) -> Option<CohortId> {
     Uuid::parse_str(raw).ok().map(CohortId)

@@ -849,6 +849,54 @@ mod tests {
         }
     }
 
+    /// A request body's schema requires exactly the fields the server requires, refuses unknown
+    /// ones, and publishes no `null` default (the server would take `null` as absent).
+    #[test]
+    fn request_bodies_require_exactly_what_the_server_requires() {
+        let doc = document();
+        let cohort = [
+            "capacity",
+            "course",
+            "enrollment_deadline",
+            "instructor",
+            "name",
+            "starts_at",
+            "withdrawal_deadline",
+        ];
+        for (name, want) in [
+            ("NewCohort", &cohort[..]),
+            ("Enrollment", &["learner"][..]),
+            ("Withdrawal", &["learner"][..]),
+            ("CapacityChange", &["capacity"][..]),
+            ("BackupRequest", &[][..]),
+        ] {
+            let schema = &doc["components"]["schemas"][name];
+            let mut required: Vec<&str> = schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            required.sort_unstable();
+            assert_eq!(required, want, "{name}");
+            assert_eq!(schema["additionalProperties"], json!(false), "{name}");
+            for (field, property) in schema["properties"].as_object().unwrap() {
+                assert!(
+                    property.get("default") != Some(&Value::Null),
+                    "{name}.{field}"
+                );
+            }
+        }
+        let backup = &doc["components"]["schemas"]["BackupRequest"];
+        assert_eq!(
+            (
+                backup["minProperties"].as_u64(),
+                backup["maxProperties"].as_u64()
+            ),
+            (Some(1), Some(1))
+        );
+    }
+
     /// Path parameters and the path's `{…}` segments agree.
     #[test]
     fn path_parameters_match_the_path() {

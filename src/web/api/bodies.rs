@@ -103,6 +103,22 @@ fn whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     }
 }
 
+/// An optional request field is `#[serde(default)]` (so the schema does not require it); this
+/// drops the `"default": null` that would then be published for it.
+fn no_null_defaults(schema: &mut Schema) {
+    let properties = schema
+        .as_object_mut()
+        .and_then(|s| s.get_mut("properties"))
+        .and_then(serde_json::Value::as_object_mut);
+    for property in properties.into_iter().flat_map(|p| p.values_mut()) {
+        if let Some(property) = property.as_object_mut() {
+            if property.get("default") == Some(&serde_json::Value::Null) {
+                property.remove("default");
+            }
+        }
+    }
+}
+
 /// A cohort to create.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -127,10 +143,12 @@ pub struct NewCohort {
 /// A learner to enroll.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
 pub struct Enrollment {
     #[schemars(schema_with = "learner_key")]
     pub learner: String,
     /// Updates the learner directory.
+    #[serde(default)]
     #[schemars(schema_with = "line")]
     pub name: Option<String>,
 }
@@ -138,12 +156,15 @@ pub struct Enrollment {
 /// A learner to withdraw (or take off the waitlist).
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
 pub struct Withdrawal {
     #[schemars(schema_with = "learner_key")]
     pub learner: String,
+    #[serde(default)]
     #[schemars(schema_with = "reason_code")]
     pub reason_code: Option<String>,
     /// Free text, at most 1000 characters.
+    #[serde(default)]
     #[schemars(schema_with = "reason")]
     pub reason: Option<String>,
 }
@@ -165,17 +186,21 @@ pub struct CapacityChange {
 /// A backup to make: give exactly one of `name` and `out`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1), transform = no_null_defaults)]
 pub struct BackupRequest {
-    /// The backup's file name in the server's backup folder (`--backup-dir`); not a path. It
-    /// must not exist, nor `<name>.manifest.json`. Give `name` or `out`.
+    /// The backup's file name in the backup folder.
     #[serde(default)]
-    #[schemars(schema_with = "backup_name")]
+    #[schemars(
+        schema_with = "backup_name",
+        description = "The backup's file name in the server's backup folder (`--backup-dir`); not a path. It must not exist, nor `<name>.manifest.json`. Give `name` or `out`."
+    )]
     pub name: Option<String>,
-    /// The same as `name` (the field's first name, kept for old clients). Once an absolute path
-    /// on the server; now a bare file name in the backup folder.
+    /// The same as `name`, for old clients.
     #[serde(default)]
-    #[schemars(schema_with = "backup_name")]
+    #[schemars(
+        schema_with = "backup_name",
+        description = "The same as `name` (the field's first name, kept for old clients). Once an absolute path on the server; now a bare file name in the backup folder."
+    )]
     pub out: Option<String>,
 }
 
@@ -236,7 +261,10 @@ pub struct Withdrawn {
 
 /// The waitlist head was promoted.
 #[derive(Serialize, JsonSchema)]
-#[allow(clippy::struct_field_names, reason = "`promoted` is the field's name on the wire")]
+#[allow(
+    clippy::struct_field_names,
+    reason = "`promoted` is the field's name on the wire"
+)]
 pub struct Promoted {
     pub position: u64,
     #[schemars(required)]

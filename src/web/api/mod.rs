@@ -56,10 +56,6 @@ fn field_error(e: &input::FieldError) -> ApiError {
     ApiError::bad_request("invalid_field", e.to_string())
 }
 
-fn parse_cohort(id: &str) -> Result<CohortId, ApiError> {
-    input::cohort_id(id).ok_or_else(|| ApiError::cohort_not_found(id))
-}
-
 /// Submits `request` with the command headers; errors name `learner`.
 pub(super) async fn execute(
     state: &AppState,
@@ -203,7 +199,7 @@ pub(super) async fn cohort(
     ApiPath(id): ApiPath,
     ApiQuery(q): ApiQuery<AsOfQuery>,
 ) -> Result<Json<CohortDetail>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let as_of = match q.as_of.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(
@@ -291,7 +287,7 @@ pub(super) async fn cohort_events(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
 ) -> Result<Json<Value>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     if state.read.read().catalog.get(cohort).is_none() {
         return Err(ApiError::cohort_not_found(&id));
     }
@@ -366,7 +362,7 @@ pub(super) async fn enroll(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Enrollment>,
 ) -> Result<Json<Enrolled>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
     let name = body
         .name
@@ -409,7 +405,7 @@ pub(super) async fn withdraw(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Withdrawal>,
 ) -> Result<Json<Withdrawn>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
     let reason = input::text(
         "reason",
@@ -447,7 +443,7 @@ pub(super) async fn promote(
     ApiPath(id): ApiPath,
     headers: HeaderMap,
 ) -> Result<Json<Promoted>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let done = execute(
         &state,
         &principal,
@@ -472,7 +468,7 @@ pub(super) async fn change_capacity(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CapacityChange>,
 ) -> Result<Json<CapacityChanged>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let capacity = input::capacity("capacity", RawNumber::Number(body.capacity))
         .map_err(|e| field_error(&e))?;
     let done = execute(
@@ -497,7 +493,7 @@ pub(super) async fn close(
     ApiPath(id): ApiPath,
     headers: HeaderMap,
 ) -> Result<Json<Closed>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let done = execute(
         &state,
         &principal,
