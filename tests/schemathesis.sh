@@ -40,12 +40,14 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-"$ST" --config-file tests/schemathesis.toml run "http://127.0.0.1:$port/api/v1/openapi.json" \
+config="$(pwd)/tests/schemathesis.toml"
+# Run from the temporary folder: Schemathesis keeps a replay cache in its working directory.
+(cd "$work" && "$ST" --config-file "$config" run "http://127.0.0.1:$port/api/v1/openapi.json" \
     --url "http://127.0.0.1:$port" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,response_schema_conformance,positive_data_acceptance \
     --max-examples "$EXAMPLES" --seed 14 --workers 2 --no-color --generation-database none ${ST_ARGS:-} \
-    --report junit --report-dir "$work/report" || status=$?
+    --report junit --report-dir "$work/report") || status=$?
 if [ "$status" -ne 0 ]; then
     echo "schemathesis failed; the server's log:" >&2
     tail -n 50 "$work/server.log" >&2
