@@ -12,120 +12,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::error::{ApiError, PageError};
+use super::route::{Access, Route, required};
 use super::{AppState, BODY_LIMIT};
 use crate::auth::{Principal, Role, secret};
 use crate::serve::LocalAddr;
 
-/// What a route requires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone, signed in or not.
-    Public,
-    /// A signed-in account with at least this role.
-    Role(Role),
-    /// For a metrics scraper: an admin, by session or by bearer token, or any client whose
-    /// address is in `--metrics-allow`. Refusals are API-style (401/403, no login redirect).
-    Scrape,
-}
-
-use Access::{Public, Role as R, Scrape};
-
-/// Every route, its method, and who may call it. A route missing here is refused.
-pub const ROUTES: &[(Method, &str, Access)] = &[
-    (Method::GET, "/healthz", Public),
-    (Method::GET, "/metrics", Scrape),
-    (Method::GET, "/static/{file}", Public),
-    (Method::GET, "/login", Public),
-    (Method::POST, "/login", Public),
-    (Method::POST, "/logout", R(Role::Viewer)),
-    (Method::GET, "/", R(Role::Viewer)),
-    (Method::GET, "/cohorts/new", R(Role::Staff)),
-    (Method::GET, "/cohorts.csv", R(Role::Viewer)),
-    (Method::POST, "/cohorts", R(Role::Staff)),
-    (Method::GET, "/cohorts/{id}", R(Role::Viewer)),
-    (Method::GET, "/cohorts/{id}/history", R(Role::Viewer)),
-    (Method::POST, "/cohorts/{id}/enroll", R(Role::Staff)),
-    (Method::POST, "/cohorts/{id}/withdraw", R(Role::Staff)),
-    (Method::POST, "/cohorts/{id}/leave-waitlist", R(Role::Staff)),
-    (Method::POST, "/cohorts/{id}/promote", R(Role::Staff)),
-    (Method::POST, "/cohorts/{id}/capacity", R(Role::Staff)),
-    (Method::POST, "/cohorts/{id}/close", R(Role::Staff)),
-    (Method::GET, "/learners/{learner}", R(Role::Viewer)),
-    // ---- reports ----
-    (Method::GET, "/reports/instructors", R(Role::Viewer)),
-    (Method::GET, "/reports/instructors.csv", R(Role::Viewer)),
-    (Method::GET, "/reports/withdrawals", R(Role::Viewer)),
-    (Method::GET, "/reports/withdrawals.csv", R(Role::Viewer)),
-    (Method::GET, "/reports/seats", R(Role::Viewer)),
-    (Method::GET, "/reports/seats.csv", R(Role::Viewer)),
-    (Method::GET, "/cohorts/{id}/seats", R(Role::Viewer)),
-    (Method::GET, "/cohorts/{id}/seats.csv", R(Role::Viewer)),
-    (Method::GET, "/cohorts/{id}/roster.csv", R(Role::Viewer)),
-    // ---- browse ----
-    (Method::GET, "/events", R(Role::Viewer)),
-    (Method::GET, "/events.csv", R(Role::Viewer)),
-    (Method::GET, "/cohorts/{id}/diff", R(Role::Viewer)),
-    (Method::GET, "/search", R(Role::Viewer)),
-    (Method::GET, "/api", R(Role::Viewer)),
-    (Method::GET, "/admin", R(Role::Admin)),
-    (Method::POST, "/admin/accounts", R(Role::Admin)),
-    (
-        Method::POST,
-        "/admin/accounts/{name}/password",
-        R(Role::Admin),
-    ),
-    (
-        Method::POST,
-        "/admin/accounts/{name}/disable",
-        R(Role::Admin),
-    ),
-    (
-        Method::POST,
-        "/admin/accounts/{name}/enable",
-        R(Role::Admin),
-    ),
-    (Method::POST, "/admin/tokens", R(Role::Admin)),
-    (Method::POST, "/admin/tokens/{id}/revoke", R(Role::Admin)),
-    (Method::POST, "/admin/projections/rebuild", R(Role::Admin)),
-    (Method::POST, "/admin/projections/check", R(Role::Admin)),
-    (Method::GET, "/admin/erase", R(Role::Admin)),
-    (Method::POST, "/admin/erase", R(Role::Admin)),
-    (Method::GET, "/api/v1/projections", R(Role::Admin)),
-    (Method::POST, "/api/v1/admin/backups", R(Role::Admin)),
-    (Method::POST, "/api/v1/cohorts", R(Role::Staff)),
-    (Method::GET, "/api/v1/cohorts", R(Role::Viewer)),
-    (Method::GET, "/api/v1/cohorts/{id}", R(Role::Viewer)),
-    (Method::GET, "/api/v1/cohorts/{id}/events", R(Role::Viewer)),
-    (
-        Method::POST,
-        "/api/v1/cohorts/{id}/enrollments",
-        R(Role::Staff),
-    ),
-    (
-        Method::POST,
-        "/api/v1/cohorts/{id}/withdrawals",
-        R(Role::Staff),
-    ),
-    (
-        Method::POST,
-        "/api/v1/cohorts/{id}/promotions",
-        R(Role::Staff),
-    ),
-    (
-        Method::POST,
-        "/api/v1/cohorts/{id}/capacity",
-        R(Role::Staff),
-    ),
-    (Method::POST, "/api/v1/cohorts/{id}/close", R(Role::Staff)),
-    (Method::GET, "/api/v1/events", R(Role::Viewer)),
-    (
-        Method::GET,
-        "/api/v1/learners/{learner}/timeline",
-        R(Role::Viewer),
-    ),
-    // Public: holds no data, only the shapes API.md publishes (see `openapi::serve`).
-    (Method::GET, "/api/v1/openapi.json", Public),
-];
+use Access::Scrape;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "rollbook_session";
@@ -468,18 +360,6 @@ pub async fn check_host(
     }
 }
 
-fn required(method: &Method, path: &str) -> Option<Access> {
-    let method = if *method == Method::HEAD {
-        &Method::GET
-    } else {
-        method
-    };
-    ROUTES
-        .iter()
-        .find(|(m, p, _)| m == method && *p == path)
-        .map(|(_, _, access)| *access)
-}
-
 fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
 }
@@ -511,7 +391,12 @@ fn forbidden_api(role: Role) -> Response {
 /// The guard every request passes: looks up the route's access, authenticates, checks the role,
 /// and for state-changing page requests checks the origin and the form's CSRF token. The
 /// principal is handed to the handler as a request extension.
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn guard(
+    state: AppState,
+    routes: &'static [Route],
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(path) = request
         .extensions()
         .get::<MatchedPath>()
@@ -521,8 +406,8 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     };
     let method = request.method().clone();
-    let Some(access) = required(&method, &path) else {
-        if ROUTES.iter().any(|(_, p, _)| *p == path) {
+    let Some(access) = required(routes, &method, &path) else {
+        if routes.iter().any(|r| r.path == path) {
             // A declared path asked with an undeclared method: 405, and the handler (if the
             // router had one) is never reached.
             return if is_api(&path) {
@@ -739,7 +624,12 @@ mod tests {
         let app: Router = Router::new()
             .route("/api/v1/undeclared", get(|| async { "secret" }))
             .route("/api/v1/events", get(|| async { "declared" }))
-            .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                |State(state): State<AppState>, request: Request, next: Next| {
+                    guard(state, crate::web::ROUTES, request, next)
+                },
+            ))
             .with_state(state);
         let ask = |path: &str| {
             axum::http::Request::get(path)
@@ -760,7 +650,7 @@ mod tests {
     #[test]
     fn routes_are_declared_once() {
         let mut seen = std::collections::HashSet::new();
-        for (method, path, _) in ROUTES {
+        for Route { method, path, .. } in crate::web::ROUTES {
             assert!(
                 seen.insert((method.clone(), *path)),
                 "{method} {path} declared twice"

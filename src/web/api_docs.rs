@@ -3,14 +3,13 @@
 //! table or the handlers, so the page shows exactly what `/api/v1/openapi.json` says. No
 //! JavaScript, nothing fetched from elsewhere.
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use serde_json::Value;
 
 use super::extract::Acting;
-use super::openapi;
 use super::views::Nav;
 
 /// One operation as the page shows it.
@@ -100,7 +99,8 @@ struct Contents {
     shapes: Vec<ShapeView>,
 }
 
-static CONTENTS: LazyLock<Contents> = LazyLock::new(|| contents(openapi::document()));
+/// Read from the document on the first request (there is only ever one document).
+static CONTENTS: OnceLock<Contents> = OnceLock::new();
 
 #[derive(Template, WebTemplate)]
 #[template(path = "api_docs.html")]
@@ -111,9 +111,9 @@ pub struct ApiDocsPage {
     shapes: &'static [ShapeView],
 }
 
-/// `GET /api`.
-pub async fn page(Acting(principal): Acting) -> ApiDocsPage {
-    let contents = &*CONTENTS;
+/// `GET /api`: `document` is the served `OpenAPI` document.
+pub fn page(Acting(principal): Acting, document: &'static Value) -> ApiDocsPage {
+    let contents = CONTENTS.get_or_init(|| contents(document));
     ApiDocsPage {
         nav: Nav::of(&principal),
         version: &contents.version,
@@ -297,15 +297,16 @@ mod tests {
 
     #[test]
     fn every_operation_of_the_document_is_on_the_page() {
-        let doc = openapi::document();
+        let doc = crate::web::routes::document();
+        let contents = contents(doc);
         let count: usize = doc["paths"]
             .as_object()
             .unwrap()
             .values()
             .map(|item| item.as_object().unwrap().len())
             .sum();
-        assert_eq!(CONTENTS.operations.len(), count);
-        let enroll = CONTENTS
+        assert_eq!(contents.operations.len(), count);
+        let enroll = contents
             .operations
             .iter()
             .find(|o| o.anchor == "enroll")

@@ -526,8 +526,7 @@ pub async fn diff(
     PagePath(id): PagePath,
     PageQuery(q): PageQuery<DiffQuery>,
 ) -> Result<DiffPage, PageError> {
-    let cohort =
-        input::cohort_id(&id).ok_or_else(|| PageError::NotFound(format!("no cohort {id:?}")))?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let from = point("from", &q.from, AsOf::Position(0))?;
     let to = point("to", &q.to, AsOf::Position(u64::MAX))?;
     if state.read.read().catalog.get(cohort).is_none() {

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::input::NoSuchCohort;
 use super::views::Nav;
 use crate::domain::RuleViolation;
 use crate::store::StoreError;
@@ -233,5 +234,17 @@ impl IntoResponse for PageError {
             message,
         };
         (status, page).into_response()
+    }
+}
+
+impl NoSuchCohort for ApiError {
+    fn no_such_cohort(raw: &str) -> Self {
+        Self::cohort_not_found(raw)
+    }
+}
+
+impl NoSuchCohort for PageError {
+    fn no_such_cohort(raw: &str) -> Self {
+        Self::NotFound(format!("no cohort {raw:?}"))
     }
 }

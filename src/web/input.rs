@@ -246,6 +246,18 @@ pub fn parse_time(field: &'static str, raw: &str) -> Result<Timestamp, FieldErro
         })
 }
 
+/// What a surface answers for a path segment that names no cohort (a page's 404, the API's
+/// `cohort_not_found`).
+pub trait NoSuchCohort {
+    /// The error for the segment `raw`.
+    fn no_such_cohort(raw: &str) -> Self;
+}
+
+/// The cohort a path segment names, or the asking surface's "no such cohort".
+pub fn parse_cohort<E: NoSuchCohort>(raw: &str) -> Result<CohortId, E> {
+    cohort_id(raw).ok_or_else(|| E::no_such_cohort(raw))
+}
+
 /// A cohort id from a path segment.
 pub fn cohort_id(raw: &str) -> Option<CohortId> {
     Uuid::parse_str(raw).ok().map(CohortId)
@@ -297,7 +309,9 @@ pub fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, FieldError
         }
         Some(k) => Some(k.to_owned()),
     };
+    // An empty `If-Match` is an empty list of entity tags (RFC 9110 allows it): no condition.
     let expected_version = get("if-match")?
+        .filter(|v| !v.trim().is_empty())
         .map(|v| {
             v.trim()
                 .trim_start_matches("W/")
@@ -460,5 +474,13 @@ mod tests {
         assert_eq!(command_headers(&headers).unwrap().expected_version, Some(7));
         headers.insert("if-match", "seven".parse().unwrap());
         assert_eq!(command_headers(&headers).unwrap_err().field, "If-Match");
+    }
+
+    /// Schemathesis' case: an empty `If-Match` (an empty list of entity tags) sets no condition.
+    #[test]
+    fn an_empty_if_match_sets_no_condition() {
+        let mut headers = HeaderMap::new();
+        headers.insert("if-match", "".parse().unwrap());
+        assert_eq!(command_headers(&headers).unwrap().expected_version, None);
     }
 }

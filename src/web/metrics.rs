@@ -1,18 +1,14 @@
-//! `GET /metrics` (the registry of [`crate::metrics`] in Prometheus' text format 0.0.4, with the
-//! positions read at scrape time) and the layer that counts every HTTP response by route
-//! template and status. Who may read it is the access table's business.
+//! `GET /metrics`: the registry of [`crate::metrics`] in Prometheus' text format 0.0.4, with the
+//! positions read at scrape time (the layer that counts responses is [`super::request_count`]).
+//! Who may read it is the access table's business.
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse as _, Response};
 
-use super::{AppState, ROUTES};
+use super::AppState;
 use crate::auth::HashStats;
-use crate::metrics::{CONTENT_TYPE, Metrics, PasswordHashes, Snapshot};
+use crate::metrics::{CONTENT_TYPE, PasswordHashes, Snapshot};
 
 /// The metrics, for a scraper.
 pub async fn metrics(State(state): State<AppState>) -> Response {
@@ -44,48 +40,5 @@ fn password_hashes(stats: HashStats) -> PasswordHashes {
         peak: n(stats.peak),
         hashed: stats.hashed,
         refused_busy: stats.refused_busy,
-    }
-}
-
-/// Counts each response by route template, method and status, and times it. Installed with
-/// `Router::layer`, so it runs after routing and sees the matched route.
-pub async fn count_requests(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let route = route_label(request.extensions().get::<MatchedPath>());
-    let method = method_label(request.method());
-    let response = next.run(request).await;
-    metrics.request(route, method, response.status().as_u16(), started.elapsed());
-    response
-}
-
-/// The route template as declared in the access table (a `&'static str`, so counting
-/// allocates nothing), `unmatched` for a request no route matched, `undeclared` for a route
-/// missing from the table (which the guard refuses anyway). Never the raw path: its ids would
-/// make a series per cohort.
-fn route_label(matched: Option<&MatchedPath>) -> &'static str {
-    let Some(matched) = matched else {
-        return "unmatched";
-    };
-    ROUTES
-        .iter()
-        .find(|(_, path, _)| *path == matched.as_str())
-        .map_or("undeclared", |(_, path, _)| path)
-}
-
-/// The method, from a closed set (a client may send any token as a method).
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
     }
 }

@@ -21,6 +21,9 @@ mod metrics;
 mod openapi;
 mod pages;
 mod reports;
+mod request_count;
+mod route;
+pub mod routes;
 mod session;
 mod views;
 pub mod zone;
@@ -29,10 +32,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse as _;
-use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::auth::{Auth, Principal};
@@ -44,12 +44,14 @@ use crate::projections::{AsOf, CohortView, Directory, ReadModel, cohort_as_of};
 use crate::store::{Store, StoreError};
 use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
 
-pub use access::{Access, CookiePolicy, HostPolicy, ROUTES, SESSION_COOKIE, check_host};
+pub use access::{CookiePolicy, HostPolicy, SESSION_COOKIE, check_host};
 pub use allow_list::{AllowList, IpRange, IpRangeError};
 pub use error::{ApiError, PageError};
 pub use extract::strict_form_bodies;
 pub use headers::security_headers;
-pub use metrics::count_requests;
+pub use request_count::count_requests;
+pub use route::{Access, Route};
+pub use routes::{ROUTES, router};
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -138,74 +140,11 @@ pub fn find_learner(directory: &Directory, raw: &str) -> Option<LearnerId> {
     Uuid::parse_str(raw.trim()).ok().map(LearnerId)
 }
 
-/// The whole HTTP surface.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(pages::dashboard))
-        .route("/cohorts", post(pages::create_cohort))
-        .route("/cohorts/new", get(pages::new_cohort))
-        .route("/cohorts.csv", get(pages::dashboard_csv))
-        .route("/cohorts/{id}", get(pages::cohort))
-        .route("/cohorts/{id}/history", get(pages::history))
-        .route("/cohorts/{id}/enroll", post(pages::enroll))
-        .route("/cohorts/{id}/withdraw", post(pages::withdraw))
-        .route("/cohorts/{id}/leave-waitlist", post(pages::leave_waitlist))
-        .route("/cohorts/{id}/promote", post(pages::promote))
-        .route("/cohorts/{id}/capacity", post(pages::change_capacity))
-        .route("/cohorts/{id}/close", post(pages::close))
-        .route("/learners/{learner}", get(pages::learner))
-        // ---- reports: routes of src/web/reports.rs ----
-        .route("/reports/instructors", get(reports::instructors))
-        .route("/reports/instructors.csv", get(reports::instructors_csv))
-        .route("/reports/withdrawals", get(reports::withdrawals))
-        .route("/reports/withdrawals.csv", get(reports::withdrawals_csv))
-        .route("/reports/seats", get(reports::seats))
-        .route("/reports/seats.csv", get(reports::seats_csv))
-        .route("/cohorts/{id}/seats", get(reports::cohort_seats))
-        .route("/cohorts/{id}/seats.csv", get(reports::cohort_seats_csv))
-        .route("/cohorts/{id}/roster.csv", get(reports::roster_csv))
-        // ---- browse: routes of src/web/browse.rs ----
-        .route("/events", get(browse::events))
-        .route("/events.csv", get(browse::events_csv))
-        .route("/cohorts/{id}/diff", get(browse::diff))
-        .route("/search", get(browse::search))
-        .route("/api", get(api_docs::page))
-        .route("/static/{file}", get(assets::serve))
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(metrics::metrics))
-        .route("/login", get(session::form).post(session::login))
-        .route("/logout", post(session::logout))
-        .route("/admin", get(admin::overview))
-        .route("/admin/accounts", post(admin::create_account))
-        .route(
-            "/admin/accounts/{name}/password",
-            post(admin::reset_password),
-        )
-        .route("/admin/accounts/{name}/disable", post(admin::disable))
-        .route("/admin/accounts/{name}/enable", post(admin::enable))
-        .route("/admin/tokens", post(admin::create_token))
-        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
-        .route("/admin/projections/rebuild", post(admin::rebuild))
-        .route("/admin/projections/check", post(admin::check))
-        .route("/admin/erase", get(erase::confirm).post(erase::erase))
-        .nest("/api/v1", api::router())
-        .fallback(pages::not_found)
-        .method_not_allowed_fallback(pages::method_not_allowed)
-        // Runs after routing, so it knows each route's declared access (deny by default).
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            access::guard,
-        ))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(catch_panics())
-        .with_state(state)
-}
-
 type PanicHandler = fn(Box<dyn std::any::Any + Send>) -> axum::response::Response;
 
 /// A bug must never leave a client without an answer: a panicking handler becomes a 500 page
 /// (and a log line with the panic message), never a dropped connection.
-fn catch_panics() -> CatchPanicLayer<PanicHandler> {
+pub(super) fn catch_panics() -> CatchPanicLayer<PanicHandler> {
     CatchPanicLayer::custom(|panic: Box<dyn std::any::Any + Send>| {
         let detail = panic
             .downcast_ref::<&str>()
@@ -218,8 +157,10 @@ fn catch_panics() -> CatchPanicLayer<PanicHandler> {
 
 #[cfg(test)]
 mod tests {
+    use axum::Router;
     use axum::body::Body;
     use axum::http::Request as HttpRequest;
+    use axum::routing::get;
     use tower::ServiceExt as _;
 
     use super::*;

@@ -1,70 +1,26 @@
-//! The `OpenAPI` 3.1 description of the JSON API under `/api/v1`, built from code: [`ROUTES`]
-//! says who may call each operation, and the table in [`operations`] says what it takes and what
-//! it answers. It is built once, served at `GET /api/v1/openapi.json`, and rendered by the API
-//! page. It must never describe a route the router does not serve, nor leave one out: the tests
-//! here compare it with [`ROUTES`], and `tests/it/openapi.rs` calls every operation on a running
+//! The `OpenAPI` 3.1 description of the JSON API under `/api/v1`, built from the route table
+//! ([`super::routes::ROUTES`]): each API route's method, path and role come from its entry, and
+//! its [`Operation`] (one function here per operation) says what it takes and answers. It is
+//! built once, served at `GET /api/v1/openapi.json`, and rendered by the API page. The tests
+//! here check it against the table, and `tests/it/openapi.rs` calls every operation on a running
 //! server and checks the answers against it.
 //!
 //! Built from code rather than kept as a static JSON file so that the roles cannot drift from
-//! the access table, and shared shapes (the error body, the command headers, the event) are
-//! written once.
+//! the table, and shared shapes (the error body, the command headers, the event) are written
+//! once.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
-use axum::http::{Method, header};
-use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
-use super::access::{Access, ROUTES};
-use crate::domain::{Capacity, ReasonCode};
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, SchemaGenerator};
 
-/// The document, built on first use.
-static DOCUMENT: LazyLock<Value> = LazyLock::new(build);
-
-/// The document as served (pretty-printed JSON).
-static SERVED: LazyLock<String> = LazyLock::new(|| {
-    serde_json::to_string_pretty(document()).unwrap_or_else(|_| String::from("{}"))
-});
-
-/// The `OpenAPI` document describing every `/api/v1` operation.
-#[must_use]
-pub fn document() -> &'static Value {
-    &DOCUMENT
-}
-
-/// `GET /api/v1/openapi.json`.
-///
-/// Public, like `/healthz`: it holds no data, only the shapes `API.md` already publishes, and
-/// code generators and API explorers can fetch it without first making a token. Every
-/// operation it describes still needs its token and role.
-pub async fn serve() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        SERVED.as_str(),
-    )
-}
-
-/// What one operation takes and answers; its role comes from [`ROUTES`].
-struct Operation {
-    method: Method,
-    path: &'static str,
-    id: &'static str,
-    summary: &'static str,
-    description: &'static str,
-    /// A writer command: takes `Idempotency-Key` and the correlation headers.
-    command: bool,
-    /// A cohort command: also takes `If-Match`.
-    if_match: bool,
-    /// Path and query parameters.
-    parameters: Vec<Value>,
-    /// The request body's schema (a name under `components/schemas`).
-    body: Option<&'static str>,
-    /// Status, schema name and description of the success answer.
-    success: (u16, &'static str, &'static str),
-    /// Every (status, error code) the operation can answer besides the success.
-    errors: Vec<(u16, &'static str)>,
-}
+use super::api::bodies::{
+    BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail, CohortList, Created,
+    Enrolled, Enrollment, LEARNER_KEY, NewCohort, Promoted, Withdrawal, Withdrawn,
+};
+use super::route::{Access, Operation, Route, Shape};
 
 /// Errors of every authenticated operation.
 const AUTH: &[(u16, &str)] = &[(401, "unauthorized"), (403, "forbidden")];
@@ -123,331 +79,376 @@ fn cohort_id() -> Value {
     )
 }
 
+/// The largest whole number a query parameter takes (2^53 - 1: exact in every JSON reader).
+const MAX_WHOLE: u64 = (1 << 53) - 1;
+
 /// A whole-number query parameter: `name`, what it means, its default.
 fn whole(name: &str, description: &str, default: u64) -> Value {
     query_param(
         name,
         description,
-        json!({"type": "integer", "minimum": 0, "default": default}),
+        json!({"type": "integer", "minimum": 0, "maximum": MAX_WHOLE, "default": default}),
     )
 }
 
-/// Every operation under `/api/v1`.
-#[allow(
-    clippy::too_many_lines,
-    reason = "one table of operations reads best in one place"
-)]
-fn operations() -> Vec<Operation> {
-    let max = super::api::MAX_LIMIT;
-    vec![
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts",
-            id: "createCohort",
-            summary: "Create a cohort",
-            description: "Creates an open cohort with a new id.",
-            command: true,
-            if_match: false,
-            parameters: vec![],
-            body: Some("NewCohort"),
-            success: (201, "Created", "The cohort was created."),
-            errors: errors(&[AUTH, BODY, COMMAND, &rules(&["invalid_schedule"])]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/cohorts",
-            id: "listCohorts",
-            summary: "List cohorts",
-            description: "Newest first, one page at a time.",
-            command: false,
-            if_match: false,
-            parameters: vec![
-                query_param(
-                    "instructor",
-                    "Only this instructor's cohorts (case-insensitive).",
-                    json!({"type": "string"}),
-                ),
-                query_param(
-                    "status",
-                    "Only open or only closed cohorts.",
-                    json!({"type": "string", "enum": ["open", "closed"]}),
-                ),
-                whole(
-                    "limit",
-                    &format!("Most cohorts to return; more than {max} count as {max}."),
-                    50,
-                ),
-                whole("offset", "Cohorts to skip.", 0),
-            ],
-            body: None,
-            success: (
-                200,
-                "CohortList",
-                "A page of cohorts and the total matching.",
-            ),
-            errors: errors(&[AUTH, &[(400, "invalid_parameter")]]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/cohorts/{id}",
-            id: "getCohort",
-            summary: "Read a cohort",
-            description: "The cohort now, or as it was at a past point with `as_of`.",
-            command: false,
-            if_match: false,
-            parameters: vec![
-                cohort_id(),
-                query_param(
-                    "as_of",
-                    "A global position, or an RFC 3339 time: the cohort right after that event, or \
-                     after every event that occurred at or before that time (404 if it did not \
-                     exist yet).",
-                    json!({"type": "string"}),
-                ),
-            ],
-            body: None,
-            success: (
-                200,
-                "CohortDetail",
-                "The cohort with its roster and waitlist.",
-            ),
-            errors: errors(&[AUTH, COHORT_PATH, &[(400, "invalid_parameter")], INTERNAL]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/cohorts/{id}/events",
-            id: "cohortEvents",
-            summary: "A cohort's events",
-            description: "Every event of the cohort's stream, oldest first.",
-            command: false,
-            if_match: false,
-            parameters: vec![cohort_id()],
-            body: None,
-            success: (200, "EventList", "The cohort's stream."),
-            errors: errors(&[AUTH, COHORT_PATH, INTERNAL]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts/{id}/enrollments",
-            id: "enroll",
-            summary: "Enroll a learner",
-            description: "Enrolls the learner into a free seat, or puts them on the waitlist.",
-            command: true,
-            if_match: true,
-            parameters: vec![cohort_id()],
-            body: Some("Enrollment"),
-            success: (200, "Enrolled", "The learner was enrolled or waitlisted."),
-            errors: errors(&[
-                AUTH,
-                BODY,
-                COHORT_PATH,
-                COMMAND,
-                COHORT_COMMAND,
-                &rules(&[
-                    "enrollment_closed",
-                    "enrollment_deadline_passed",
-                    "already_enrolled",
-                    "already_waitlisted",
-                ]),
-            ]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts/{id}/withdrawals",
-            id: "withdraw",
-            summary: "Withdraw a learner",
-            description: "Withdraws an enrolled learner (promoting the waitlist head in the same \
-                          append while enrollment is open), or takes a waitlisted one off the \
-                          waitlist.",
-            command: true,
-            if_match: true,
-            parameters: vec![cohort_id()],
-            body: Some("Withdrawal"),
-            success: (
-                200,
-                "Withdrawn",
-                "The learner was withdrawn or left the waitlist.",
-            ),
-            errors: errors(&[
-                AUTH,
-                BODY,
-                COHORT_PATH,
-                COMMAND,
-                COHORT_COMMAND,
-                &rules(&["not_enrolled", "withdrawal_deadline_passed"]),
-            ]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts/{id}/promotions",
-            id: "promote",
-            summary: "Promote the waitlist head",
-            description: "No body. Promotes the head of the waitlist into a free seat.",
-            command: true,
-            if_match: true,
-            parameters: vec![cohort_id()],
-            body: None,
-            success: (200, "Promoted", "The waitlist head was promoted."),
-            errors: errors(&[
-                AUTH,
-                COHORT_PATH,
-                COMMAND,
-                COHORT_COMMAND,
-                &rules(&["enrollment_closed", "waitlist_empty", "no_seat_free"]),
-            ]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts/{id}/capacity",
-            id: "changeCapacity",
-            summary: "Change the capacity",
-            description: "Sets the number of seats; new free seats promote the waitlist while \
-                          enrollment is open.",
-            command: true,
-            if_match: true,
-            parameters: vec![cohort_id()],
-            body: Some("CapacityChange"),
-            success: (200, "CapacityChanged", "The capacity was changed."),
-            errors: errors(&[
-                AUTH,
-                BODY,
-                COHORT_PATH,
-                COMMAND,
-                COHORT_COMMAND,
-                &rules(&["capacity_unchanged", "capacity_below_enrolled"]),
-            ]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/cohorts/{id}/close",
-            id: "closeEnrollment",
-            summary: "Close enrollment",
-            description: "No body. Closes enrollment.",
-            command: true,
-            if_match: true,
-            parameters: vec![cohort_id()],
-            body: None,
-            success: (200, "Closed", "Enrollment was closed."),
-            errors: errors(&[
-                AUTH,
-                COHORT_PATH,
-                COMMAND,
-                COHORT_COMMAND,
-                &rules(&["enrollment_closed"]),
-            ]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/events",
-            id: "events",
-            summary: "The global event feed",
-            description: "Events after a position, oldest first; pass `next_after` as `after` for \
-                          the next page. Serves exactly what the read side has applied.",
-            command: false,
-            if_match: false,
-            parameters: vec![
-                whole("after", "Events after this global position.", 0),
-                whole(
-                    "limit",
-                    &format!("Most events to return; 0 counts as 1, more than {max} as {max}."),
-                    100,
-                ),
-            ],
-            body: None,
-            success: (200, "Feed", "A page of the feed."),
-            errors: errors(&[AUTH, &[(400, "invalid_parameter")], INTERNAL]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/projections",
-            id: "projections",
-            summary: "Projection status",
-            description: "Each projection's applied position against the store head, the last \
-                          rebuild and shadow check, and any job under way.",
-            command: false,
-            if_match: false,
-            parameters: vec![],
-            body: None,
-            success: (200, "ProjectionStatus", "The read side's status."),
-            errors: errors(&[AUTH, INTERNAL]),
-        },
-        Operation {
-            method: Method::POST,
-            path: "/api/v1/admin/backups",
-            id: "createBackup",
-            summary: "Back up the database",
-            description: "Writes a consistent copy of the live database to a new file of the \
-                          given name in the server's backup folder (`--backup-dir`), verifies \
-                          it, writes its manifest beside it, and answers the manifest. The \
-                          server keeps serving meanwhile. Both files are created owner-only \
-                          (0600) and exclusively: an existing file or a symbolic link at either \
-                          name is refused, never overwritten or followed.",
-            command: false,
-            if_match: false,
-            parameters: vec![],
-            body: Some("BackupRequest"),
-            success: (
-                201,
-                "BackupManifest",
-                "The backup was written and verified.",
-            ),
-            errors: errors(&[
-                AUTH,
-                BODY,
-                &[
-                    (409, "exists"),
-                    (409, "backup_dir_not_configured"),
-                    (500, "backup_failed"),
-                    (500, "internal"),
-                ],
-            ]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/learners/{learner}/timeline",
-            id: "learnerTimeline",
-            summary: "A learner's timeline",
-            description: "Every event about the learner, across cohorts, oldest first.",
-            command: false,
-            if_match: false,
-            parameters: vec![path_param(
-                "learner",
-                "The learner's key (URL-encoded) or opaque id.",
-                json!({"type": "string"}),
-            )],
-            body: None,
-            success: (200, "Timeline", "The learner's events."),
-            errors: errors(&[
-                AUTH,
-                &[(400, "invalid_path"), (404, "learner_not_found")],
-                INTERNAL,
-            ]),
-        },
-        Operation {
-            method: Method::GET,
-            path: "/api/v1/openapi.json",
-            id: "openapi",
-            summary: "This document",
-            description: "The OpenAPI description of the API. Needs no token.",
-            command: false,
-            if_match: false,
-            parameters: vec![],
-            body: None,
-            success: (200, "OpenApi", "The OpenAPI document."),
-            errors: vec![],
-        },
-    ]
+// ---- the operations, one per `/api/v1` route of the table ----
+
+/// `POST /api/v1/cohorts`.
+pub(super) fn create_cohort() -> Operation {
+    Operation {
+        id: "createCohort",
+        summary: "Create a cohort",
+        description: "Creates an open cohort with a new id.",
+        command: true,
+        if_match: false,
+        parameters: vec![],
+        body: Some(Shape::Typed(typed::<NewCohort>)),
+        success: (
+            201,
+            Shape::Typed(typed::<Created>),
+            "The cohort was created.",
+        ),
+        errors: errors(&[AUTH, BODY, COMMAND, &rules(&["invalid_schedule"])]),
+    }
 }
 
-/// The role [`ROUTES`] requires for `method path`: `None` for a public route, and
-/// `Some("undeclared")` for one it does not list (which the guard refuses to everybody).
-fn role_of(method: &Method, path: &str) -> Option<&'static str> {
-    match ROUTES.iter().find(|(m, p, _)| m == method && *p == path) {
-        Some((_, _, Access::Public)) => None,
-        Some((_, _, Access::Role(role))) => Some(role.as_str()),
+/// `GET /api/v1/cohorts`.
+pub(super) fn list_cohorts() -> Operation {
+    let max = super::api::MAX_LIMIT;
+    Operation {
+        id: "listCohorts",
+        summary: "List cohorts",
+        description: "Newest first, one page at a time.",
+        command: false,
+        if_match: false,
+        parameters: vec![
+            query_param(
+                "instructor",
+                "Only this instructor's cohorts (case-insensitive).",
+                json!({"type": "string"}),
+            ),
+            query_param(
+                "status",
+                "Only open or only closed cohorts.",
+                json!({"type": "string", "enum": ["open", "closed"]}),
+            ),
+            whole(
+                "limit",
+                &format!("Most cohorts to return; more than {max} count as {max}."),
+                50,
+            ),
+            whole("offset", "Cohorts to skip.", 0),
+        ],
+        body: None,
+        success: (
+            200,
+            Shape::Typed(typed::<CohortList>),
+            "A page of cohorts and the total matching.",
+        ),
+        errors: errors(&[AUTH, &[(400, "invalid_parameter")]]),
+    }
+}
+
+/// `GET /api/v1/cohorts/{id}`.
+pub(super) fn get_cohort() -> Operation {
+    Operation {
+        id: "getCohort",
+        summary: "Read a cohort",
+        description: "The cohort now, or as it was at a past point with `as_of`.",
+        command: false,
+        if_match: false,
+        parameters: vec![
+            cohort_id(),
+            query_param(
+                "as_of",
+                "A global position, or an RFC 3339 time: the cohort right after that event, or \
+                 after every event that occurred at or before that time (404 if it did not \
+                 exist yet).",
+                json!({"type": "string", "anyOf": [
+                    {"pattern": "^[0-9]{1,19}$"},
+                    {"format": "date-time"},
+                ]}),
+            ),
+        ],
+        body: None,
+        success: (
+            200,
+            Shape::Typed(typed::<CohortDetail>),
+            "The cohort with its roster and waitlist.",
+        ),
+        errors: errors(&[AUTH, COHORT_PATH, &[(400, "invalid_parameter")], INTERNAL]),
+    }
+}
+
+/// `GET /api/v1/cohorts/{id}/events`.
+pub(super) fn cohort_events() -> Operation {
+    Operation {
+        id: "cohortEvents",
+        summary: "A cohort's events",
+        description: "Every event of the cohort's stream, oldest first.",
+        command: false,
+        if_match: false,
+        parameters: vec![cohort_id()],
+        body: None,
+        success: (200, Shape::Named("EventList"), "The cohort's stream."),
+        errors: errors(&[AUTH, COHORT_PATH, INTERNAL]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/enrollments`.
+pub(super) fn enroll() -> Operation {
+    Operation {
+        id: "enroll",
+        summary: "Enroll a learner",
+        description: "Enrolls the learner into a free seat, or puts them on the waitlist.",
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: Some(Shape::Typed(typed::<Enrollment>)),
+        success: (
+            200,
+            Shape::Typed(typed::<Enrolled>),
+            "The learner was enrolled or waitlisted.",
+        ),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(&[
+                "enrollment_closed",
+                "enrollment_deadline_passed",
+                "already_enrolled",
+                "already_waitlisted",
+            ]),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/withdrawals`.
+pub(super) fn withdraw() -> Operation {
+    Operation {
+        id: "withdraw",
+        summary: "Withdraw a learner",
+        description: "Withdraws an enrolled learner (promoting the waitlist head in the same \
+                      append while enrollment is open), or takes a waitlisted one off the \
+                      waitlist.",
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: Some(Shape::Typed(typed::<Withdrawal>)),
+        success: (
+            200,
+            Shape::Typed(typed::<Withdrawn>),
+            "The learner was withdrawn or left the waitlist.",
+        ),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(&["not_enrolled", "withdrawal_deadline_passed"]),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/promotions`.
+pub(super) fn promote() -> Operation {
+    Operation {
+        id: "promote",
+        summary: "Promote the waitlist head",
+        description: "No body. Promotes the head of the waitlist into a free seat.",
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: None,
+        success: (
+            200,
+            Shape::Typed(typed::<Promoted>),
+            "The waitlist head was promoted.",
+        ),
+        errors: errors(&[
+            AUTH,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(&["enrollment_closed", "waitlist_empty", "no_seat_free"]),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/capacity`.
+pub(super) fn change_capacity() -> Operation {
+    Operation {
+        id: "changeCapacity",
+        summary: "Change the capacity",
+        description: "Sets the number of seats; new free seats promote the waitlist while \
+                      enrollment is open.",
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: Some(Shape::Typed(typed::<CapacityChange>)),
+        success: (
+            200,
+            Shape::Typed(typed::<CapacityChanged>),
+            "The capacity was changed.",
+        ),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(&["capacity_unchanged", "capacity_below_enrolled"]),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/close`.
+pub(super) fn close_enrollment() -> Operation {
+    Operation {
+        id: "closeEnrollment",
+        summary: "Close enrollment",
+        description: "No body. Closes enrollment.",
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: None,
+        success: (200, Shape::Typed(typed::<Closed>), "Enrollment was closed."),
+        errors: errors(&[
+            AUTH,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(&["enrollment_closed"]),
+        ]),
+    }
+}
+
+/// `GET /api/v1/events`.
+pub(super) fn events() -> Operation {
+    let max = super::api::MAX_LIMIT;
+    Operation {
+        id: "events",
+        summary: "The global event feed",
+        description: "Events after a position, oldest first; pass `next_after` as `after` for \
+                      the next page. Serves exactly what the read side has applied.",
+        command: false,
+        if_match: false,
+        parameters: vec![
+            whole("after", "Events after this global position.", 0),
+            whole(
+                "limit",
+                &format!("Most events to return; 0 counts as 1, more than {max} as {max}."),
+                100,
+            ),
+        ],
+        body: None,
+        success: (200, Shape::Named("Feed"), "A page of the feed."),
+        errors: errors(&[AUTH, &[(400, "invalid_parameter")], INTERNAL]),
+    }
+}
+
+/// `GET /api/v1/projections`.
+pub(super) fn projections() -> Operation {
+    Operation {
+        id: "projections",
+        summary: "Projection status",
+        description: "Each projection's applied position against the store head, the last \
+                      rebuild and shadow check, and any job under way.",
+        command: false,
+        if_match: false,
+        parameters: vec![],
+        body: None,
+        success: (
+            200,
+            Shape::Named("ProjectionStatus"),
+            "The read side's status.",
+        ),
+        errors: errors(&[AUTH, INTERNAL]),
+    }
+}
+
+/// `POST /api/v1/admin/backups`.
+pub(super) fn create_backup() -> Operation {
+    Operation {
+        id: "createBackup",
+        summary: "Back up the database",
+        description: "Writes a consistent copy of the live database to a new file of the \
+                      given name in the server's backup folder (`--backup-dir`), verifies \
+                      it, writes its manifest beside it, and answers the manifest. The \
+                      server keeps serving meanwhile. Both files are created owner-only \
+                      (0600) and exclusively: an existing file or a symbolic link at either \
+                      name is refused, never overwritten or followed.",
+        command: false,
+        if_match: false,
+        parameters: vec![],
+        body: Some(Shape::Typed(typed::<BackupRequest>)),
+        success: (
+            201,
+            Shape::Named("BackupManifest"),
+            "The backup was written and verified.",
+        ),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            &[
+                (409, "exists"),
+                (409, "backup_dir_not_configured"),
+                (500, "backup_failed"),
+                (500, "internal"),
+            ],
+        ]),
+    }
+}
+
+/// `GET /api/v1/learners/{learner}/timeline`.
+pub(super) fn learner_timeline() -> Operation {
+    Operation {
+        id: "learnerTimeline",
+        summary: "A learner's timeline",
+        description: "Every event about the learner, across cohorts, oldest first.",
+        command: false,
+        if_match: false,
+        parameters: vec![path_param(
+            "learner",
+            "The learner's key (URL-encoded) or opaque id.",
+            json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": LEARNER_KEY}),
+        )],
+        body: None,
+        success: (200, Shape::Named("Timeline"), "The learner's events."),
+        errors: errors(&[
+            AUTH,
+            &[(400, "invalid_path"), (404, "learner_not_found")],
+            INTERNAL,
+        ]),
+    }
+}
+
+/// `GET /api/v1/openapi.json`.
+pub(super) fn openapi() -> Operation {
+    Operation {
+        id: "openapi",
+        summary: "This document",
+        description: "The OpenAPI description of the API. Needs no token.",
+        command: false,
+        if_match: false,
+        parameters: vec![],
+        body: None,
+        success: (200, Shape::Named("OpenApi"), "The OpenAPI document."),
+        errors: vec![],
+    }
+}
+
+/// The role a route requires: `None` for a public route.
+fn role_of(access: Access) -> Option<&'static str> {
+    match access {
+        Access::Public => None,
+        Access::Role(role) => Some(role.as_str()),
         // Admins, or a configured scraper address (only `/metrics`, outside this API).
-        Some((_, _, Access::Scrape)) => Some("admin"),
-        None => Some("undeclared"),
+        Access::Scrape => Some("admin"),
     }
 }
 
@@ -460,14 +461,14 @@ fn command_headers(if_match: bool) -> Vec<Value> {
                         refusal alike); the same key with a different request is refused \
                         (422 idempotency_key_reused). Version conflicts and server errors are not \
                         remembered.",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
     })];
     if if_match {
         headers.push(json!({
             "name": "If-Match", "in": "header", "required": false,
             "description": "Refuse with 409 version_conflict unless the cohort is at this version, \
                             e.g. \"3\" (quotes included).",
-            "schema": {"type": "string"},
+            "schema": {"type": "string", "pattern": "^\"[0-9]{1,19}\"$"},
         }));
     }
     for name in ["X-Correlation-Id", "X-Causation-Id"] {
@@ -480,8 +481,21 @@ fn command_headers(if_match: bool) -> Vec<Value> {
     headers
 }
 
-fn operation_json(op: &Operation) -> Value {
-    let role = role_of(&op.method, op.path);
+/// A type's schema: a reference to its definition, which the generator keeps.
+fn typed<T: JsonSchema>(generator: &mut SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<T>()
+}
+
+/// The schema of a body or answer.
+fn shape(shape: Shape, generator: &mut SchemaGenerator) -> Value {
+    match shape {
+        Shape::Typed(schema) => schema(generator).to_value(),
+        Shape::Named(name) => schema_ref(name),
+    }
+}
+
+fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator) -> Value {
+    let role = role_of(route.access);
     let mut parameters = op.parameters.clone();
     if op.command {
         parameters.extend(command_headers(op.if_match));
@@ -490,13 +504,13 @@ fn operation_json(op: &Operation) -> Value {
         || "Public: needs no token.".to_owned(),
         |r| format!("Needs the `{r}` role."),
     );
-    let (status, schema, description) = op.success;
+    let (status, success, description) = op.success;
     let mut responses = Map::new();
     responses.insert(
         status.to_string(),
         json!({
             "description": description,
-            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}},
+            "content": {"application/json": {"schema": shape(success, generator)}},
         }),
     );
     let mut by_status: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
@@ -533,7 +547,7 @@ fn operation_json(op: &Operation) -> Value {
     if let Some(body) = op.body {
         operation["requestBody"] = json!({
             "required": true,
-            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}},
+            "content": {"application/json": {"schema": shape(body, generator)}},
         });
     }
     operation
@@ -549,10 +563,6 @@ fn time() -> Value {
 
 fn count() -> Value {
     json!({"type": "integer", "minimum": 0})
-}
-
-fn seats() -> Value {
-    json!({"type": "integer", "minimum": 1, "maximum": Capacity::MAX, "description": "Seats."})
 }
 
 fn string() -> Value {
@@ -587,51 +597,9 @@ fn answer(properties: Value) -> Value {
     object
 }
 
-/// A request body: only `required` must be sent, and unknown fields are refused.
-fn body(required: &[&str], properties: Value) -> Value {
-    let mut object = json!({"type": "object", "required": required, "additionalProperties": false});
-    object["properties"] = properties;
-    object
-}
-
-fn summary_properties() -> Map<String, Value> {
-    let summary = json!({
-        "id": uuid(),
-        "name": string(),
-        "course": string(),
-        "instructor": string(),
-        "capacity": count(),
-        "enrolled_count": count(),
-        "waitlist_count": count(),
-        "seats_remaining": count(),
-        "status": {"type": "string", "enum": ["open", "closed"]},
-        "version": count(),
-    });
-    match summary {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
 #[allow(clippy::too_many_lines, reason = "every shape of the API, listed once")]
-fn schemas() -> Value {
-    let reason_codes: Vec<&str> = ReasonCode::ALL.iter().map(|c| c.as_str()).collect();
-    let person = answer(json!({
-        "learner": {"type": "string", "description": "The learner's key, or opaque id once erased."},
-        "name": {"type": "string", "description": "Empty when not on file."},
-        "since": nullable(time()),
-    }));
-    let mut detail = summary_properties();
-    for (name, schema) in [
-        ("starts_at", time()),
-        ("enrollment_deadline", time()),
-        ("withdrawal_deadline", time()),
-        ("enrolled", array(schema_ref("Person"))),
-        ("waitlist", array(schema_ref("Person"))),
-        ("position", count()),
-    ] {
-        detail.insert(name.to_owned(), schema);
-    }
+/// The shapes written by hand, and the `derived` ones (definitions of the typed bodies).
+fn schemas(derived: Map<String, Value>) -> Value {
     let progress = nullable(answer(json!({"done": count(), "total": count()})));
     let event_types = [
         "cohort.created",
@@ -643,64 +611,13 @@ fn schemas() -> Value {
         "cohort.capacity_changed",
         "enrollment.closed",
     ];
-    json!({
+    let mut schemas = json!({
         "Error": answer(json!({
             "error": answer(json!({
                 "code": {"type": "string", "description": "Stable, machine-readable."},
                 "message": {"type": "string", "description": "For people."},
             })),
         })),
-        "NewCohort": body(
-            &["name", "course", "instructor", "capacity", "starts_at", "enrollment_deadline", "withdrawal_deadline"],
-            json!({
-                "name": string(),
-                "course": string(),
-                "instructor": string(),
-                "capacity": seats(),
-                "starts_at": time(),
-                "enrollment_deadline": time(),
-                "withdrawal_deadline": time(),
-            }),
-        ),
-        "Enrollment": body(&["learner"], json!({
-            "learner": {"type": "string", "description": "The learner's key: an email or student number."},
-            "name": {"type": "string", "description": "Updates the learner directory."},
-        })),
-        "Withdrawal": body(&["learner"], json!({
-            "learner": {"type": "string", "description": "The learner's key."},
-            "reason_code": {"type": "string", "enum": reason_codes, "default": "other"},
-            "reason": {"type": "string", "description": "Free text."},
-        })),
-        "CapacityChange": body(&["capacity"], json!({
-            "capacity": seats(),
-        })),
-        "BackupRequest": body(&[], json!({
-            "name": {"type": "string", "minLength": 1, "maxLength": crate::backup::MAX_NAME_LEN, "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]*$", "description": "The backup's file name in the server's backup folder (`--backup-dir`); not a path. It must not exist, nor `<name>.manifest.json`. Give `name` or `out`."},
-            "out": {"type": "string", "minLength": 1, "maxLength": crate::backup::MAX_NAME_LEN, "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]*$", "description": "The same as `name` (the field's first name, kept for old clients). Once an absolute path on the server; now a bare file name in the backup folder."},
-        })),
-        "Created": answer(json!({"id": uuid(), "version": count(), "position": count()})),
-        "Enrolled": answer(json!({
-            "outcome": {"type": "string", "enum": ["enrolled", "waitlisted"]},
-            "version": count(),
-            "position": count(),
-        })),
-        "Withdrawn": answer(json!({
-            "outcome": {"type": "string", "enum": ["withdrawn", "left_waitlist"]},
-            "promoted": nullable(string()),
-            "version": count(),
-            "position": count(),
-        })),
-        "Promoted": answer(json!({"promoted": string(), "version": count(), "position": count()})),
-        "CapacityChanged": answer(json!({
-            "promoted": array(string()),
-            "version": count(),
-            "position": count(),
-        })),
-        "Closed": answer(json!({"version": count(), "position": count()})),
-        "CohortSummary": answer(Value::Object(summary_properties())),
-        "CohortList": answer(json!({"cohorts": array(schema_ref("CohortSummary")), "total": count()})),
-        "Person": person,
-        "CohortDetail": answer(Value::Object(detail)),
         "Event": answer(json!({
             "position": count(),
             "cohort": uuid(),
@@ -756,14 +673,29 @@ fn schemas() -> Value {
             "verified": {"type": "boolean"},
         })),
         "OpenApi": {"type": "object", "required": ["openapi", "info", "paths"]},
-    })
+    });
+    if let Value::Object(map) = &mut schemas {
+        map.extend(derived);
+    }
+    schemas
 }
 
-fn build() -> Value {
+/// The document of the `/api/v1` routes of `routes` (those that declare an operation).
+pub fn build(routes: &[Route]) -> Value {
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .into_generator();
     let mut paths = Map::new();
-    for op in operations() {
-        let item = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
-        item[op.method.as_str().to_ascii_lowercase()] = operation_json(&op);
+    for route in routes {
+        let Some(op) = route.api else { continue };
+        let item = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        item[route.method.as_str().to_ascii_lowercase()] =
+            operation_json(route, &op(), &mut generator);
     }
     json!({
         "openapi": "3.1.0",
@@ -790,7 +722,7 @@ fn build() -> Value {
                     "description": "An API token; roles viewer, staff and admin (each allows what the one before does).",
                 },
             },
-            "schemas": schemas(),
+            "schemas": schemas(generator.take_definitions(true)),
         },
     })
 }
@@ -800,6 +732,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+    use crate::web::routes::{ROUTES, document};
 
     fn spec_operations() -> BTreeSet<(String, String)> {
         let doc = document();
@@ -830,8 +763,8 @@ mod tests {
     fn it_describes_exactly_the_api_routes_of_the_access_table() {
         let declared: BTreeSet<(String, String)> = ROUTES
             .iter()
-            .filter(|(_, path, _)| path.starts_with("/api/v1/"))
-            .map(|(method, path, _)| (method.as_str().to_owned(), (*path).to_owned()))
+            .filter(|r| r.path.starts_with("/api/v1/"))
+            .map(|r| (r.method.as_str().to_owned(), r.path.to_owned()))
             .collect();
         assert_eq!(spec_operations(), declared);
     }
@@ -840,7 +773,13 @@ mod tests {
     #[test]
     fn every_operation_declares_the_role_of_the_access_table() {
         let doc = document();
-        for (method, path, access) in ROUTES.iter().filter(|(_, p, _)| p.starts_with("/api/v1/")) {
+        for Route {
+            method,
+            path,
+            access,
+            ..
+        } in ROUTES.iter().filter(|r| r.path.starts_with("/api/v1/"))
+        {
             let op = &doc["paths"][*path][method.as_str().to_ascii_lowercase()];
             match access {
                 Access::Public => {
@@ -908,6 +847,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A request body's schema requires exactly the fields the server requires, refuses unknown
+    /// ones, and publishes no `null` default (the server would take `null` as absent).
+    #[test]
+    fn request_bodies_require_exactly_what_the_server_requires() {
+        let doc = document();
+        let cohort = [
+            "capacity",
+            "course",
+            "enrollment_deadline",
+            "instructor",
+            "name",
+            "starts_at",
+            "withdrawal_deadline",
+        ];
+        for (name, want) in [
+            ("NewCohort", &cohort[..]),
+            ("Enrollment", &["learner"][..]),
+            ("Withdrawal", &["learner"][..]),
+            ("CapacityChange", &["capacity"][..]),
+            ("BackupRequest", &[][..]),
+        ] {
+            let schema = &doc["components"]["schemas"][name];
+            let mut required: Vec<&str> = schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            required.sort_unstable();
+            assert_eq!(required, want, "{name}");
+            assert_eq!(schema["additionalProperties"], json!(false), "{name}");
+            for (field, property) in schema["properties"].as_object().unwrap() {
+                assert!(
+                    property.get("default") != Some(&Value::Null),
+                    "{name}.{field}"
+                );
+            }
+        }
+        let backup = &doc["components"]["schemas"]["BackupRequest"];
+        assert_eq!(
+            (
+                backup["minProperties"].as_u64(),
+                backup["maxProperties"].as_u64()
+            ),
+            (Some(1), Some(1))
+        );
     }
 
     /// Path parameters and the path's `{…}` segments agree.

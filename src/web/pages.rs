@@ -286,10 +286,6 @@ pub struct CohortQuery {
     done: String,
 }
 
-fn parse_cohort(id: &str) -> Result<CohortId, PageError> {
-    input::cohort_id(id).ok_or_else(|| PageError::NotFound(format!("no cohort {id:?}")))
-}
-
 /// `GET /cohorts/{id}[?as_of=…]`: roster, waitlist, command forms, recent history; or the
 /// cohort as it was at a point in history.
 pub async fn cohort(
@@ -298,7 +294,7 @@ pub async fn cohort(
     PagePath(id): PagePath,
     PageQuery(q): PageQuery<CohortQuery>,
 ) -> Result<Response, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let as_of = match q.as_of.trim() {
         "" => None,
         raw => Some(
@@ -449,7 +445,7 @@ pub async fn enroll(
     PagePath(id): PagePath,
     form: Result<Form<LearnerForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let f = form_or_400(form)?;
     let request = input::learner("learner", &f.learner).and_then(|learner| {
         let name = input::line("name", &f.name, input::MAX_TEXT)?;
@@ -490,7 +486,7 @@ pub async fn withdraw(
     PagePath(id): PagePath,
     form: Result<Form<LearnerForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let f = form_or_400(form)?;
     let request = learner_with_reason(&f).and_then(|(learner, reason)| {
         let reason_code =
@@ -526,7 +522,7 @@ pub async fn leave_waitlist(
     PagePath(id): PagePath,
     form: Result<Form<LearnerForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let f = form_or_400(form)?;
     let request = learner_with_reason(&f).map(|(learner, reason)| Request::LeaveWaitlist {
         cohort,
@@ -550,7 +546,7 @@ pub async fn promote(
     Acting(principal): Acting,
     PagePath(id): PagePath,
 ) -> Result<Response, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let request = Ok(Request::Promote { cohort });
     run_command(
         &state,
@@ -576,7 +572,7 @@ pub async fn change_capacity(
     PagePath(id): PagePath,
     form: Result<Form<CapacityForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let f = form_or_400(form)?;
     let request = input::capacity("capacity", RawNumber::Text(&f.capacity))
         .map(|capacity| Request::ChangeCapacity { cohort, capacity })
@@ -602,7 +598,7 @@ pub async fn close(
     Acting(principal): Acting,
     PagePath(id): PagePath,
 ) -> Result<Response, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     run_command(
         &state,
         &principal,
@@ -621,7 +617,7 @@ pub async fn history(
     PagePath(id): PagePath,
     PageQuery(q): PageQuery<HistoryQuery>,
 ) -> Result<HistoryPage, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let read = state.read.read();
     let view = read
         .catalog

@@ -58,10 +58,6 @@ fn query_link(path: &str, pairs: &[(&str, &str)]) -> String {
     }
 }
 
-fn parse_cohort(raw: &str) -> Result<CohortId, PageError> {
-    input::cohort_id(raw).ok_or_else(|| PageError::NotFound(format!("no cohort {raw:?}")))
-}
-
 /// Copies out CSV rows a chunk at a time: `next_chunk` is called with the projections under the
 /// read lock, resumes where it stopped, and returns no rows when done. Rows committed while a
 /// download runs may or may not be in it.
@@ -969,7 +965,7 @@ pub async fn cohort_seats(
     PagePath(id): PagePath,
     PageQuery(q): PageQuery<SeatsQuery>,
 ) -> Result<SeatsPage, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let read = state.read.read();
     let view = read
         .catalog
@@ -1007,7 +1003,7 @@ pub async fn cohort_seats_csv(
     State(state): State<AppState>,
     PagePath(id): PagePath,
 ) -> Result<Response, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let rows = {
         let read = state.read.read();
         if read.catalog.get(cohort).is_none() {
@@ -1028,7 +1024,7 @@ pub async fn roster_csv(
     State(state): State<AppState>,
     PagePath(id): PagePath,
 ) -> Result<Response, PageError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
     let rows: Vec<Vec<String>> = {
         let read = state.read.read();
         let view = read

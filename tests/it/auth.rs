@@ -272,7 +272,7 @@ fn admits(who: Who, role: Option<Role>) -> bool {
 fn the_written_policy_covers_exactly_the_declared_routes() {
     let declared: std::collections::BTreeSet<(String, String)> = ROUTES
         .iter()
-        .map(|(m, p, _)| (m.to_string(), (*p).to_owned()))
+        .map(|r| (r.method.to_string(), r.path.to_owned()))
         .collect();
     let written: std::collections::BTreeSet<(String, String)> = POLICY
         .iter()
@@ -287,10 +287,11 @@ fn the_written_policy_covers_exactly_the_declared_routes() {
     );
     // The kinds agree too (what the walk below then proves of the running server).
     for (method, path, who) in POLICY {
-        let (_, _, access) = ROUTES
+        let access = &ROUTES
             .iter()
-            .find(|(m, p, _)| m.as_str() == *method && p == path)
-            .unwrap();
+            .find(|r| r.method.as_str() == *method && r.path == *path)
+            .unwrap()
+            .access;
         let kind_agrees = match who {
             Who::Anyone => *access == Access::Public,
             Who::Scraper => *access == Access::Scrape,

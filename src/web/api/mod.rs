@@ -1,14 +1,15 @@
 //! The JSON API under `/api/v1`: commands and queries for scripts and integrations. Its shapes
 //! are documented in `API.md` and kept stable.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+pub(super) mod bodies;
 
 use super::AppState;
 use super::error::ApiError;
@@ -19,40 +20,14 @@ use crate::domain::{CohortId, Event, LearnerId};
 use crate::projections::{AsOf, CatalogFilter, CohortView, Directory, Projections};
 use crate::store::Envelope;
 use crate::writer::{Committed, Request, Submission};
+use bodies::{
+    BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail, CohortList,
+    CohortSummary, Created, EnrollOutcome, Enrolled, Enrollment, NewCohort, Person, Promoted,
+    WithdrawOutcome, Withdrawal, Withdrawn,
+};
 
 /// Most items one page of a listing returns.
 pub(super) const MAX_LIMIT: usize = 1000;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/cohorts", post(create_cohort).get(list_cohorts))
-        .route("/cohorts/{id}", get(cohort))
-        .route("/cohorts/{id}/events", get(cohort_events))
-        .route("/cohorts/{id}/enrollments", post(enroll))
-        .route("/cohorts/{id}/withdrawals", post(withdraw))
-        .route("/cohorts/{id}/promotions", post(promote))
-        .route("/cohorts/{id}/capacity", post(change_capacity))
-        .route("/cohorts/{id}/close", post(close))
-        .route("/events", get(events))
-        .route("/projections", get(projections))
-        .route("/admin/backups", post(create_backup))
-        .route("/learners/{learner}/timeline", get(timeline))
-        .route("/openapi.json", get(super::openapi::serve))
-        .fallback(|| async {
-            ApiError {
-                status: StatusCode::NOT_FOUND,
-                code: "not_found",
-                message: "no such API route; see API.md".to_owned(),
-            }
-        })
-        .method_not_allowed_fallback(|method: axum::http::Method| async move {
-            ApiError {
-                status: StatusCode::METHOD_NOT_ALLOWED,
-                code: "method_not_allowed",
-                message: format!("{method} is not allowed on this route; see API.md"),
-            }
-        })
-}
 
 /// `GET /healthz`: 200 once the replay is done (the server only listens after it) while the
 /// writer runs; 503 if the writer has stopped.
@@ -81,12 +56,8 @@ fn field_error(e: &input::FieldError) -> ApiError {
     ApiError::bad_request("invalid_field", e.to_string())
 }
 
-fn parse_cohort(id: &str) -> Result<CohortId, ApiError> {
-    input::cohort_id(id).ok_or_else(|| ApiError::cohort_not_found(id))
-}
-
 /// Submits `request` with the command headers; errors name `learner`.
-async fn execute(
+pub(super) async fn execute(
     state: &AppState,
     principal: &Principal,
     headers: &HeaderMap,
@@ -107,23 +78,11 @@ async fn execute(
         .map_err(|e| ApiError::from_command(e, learner))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateCohortBody {
-    name: String,
-    course: String,
-    instructor: String,
-    capacity: u64,
-    starts_at: String,
-    enrollment_deadline: String,
-    withdrawal_deadline: String,
-}
-
-async fn create_cohort(
+pub(super) async fn create_cohort(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<CreateCohortBody>,
+    ApiJson(body): ApiJson<NewCohort>,
 ) -> Result<Response, ApiError> {
     let raw = RawCohort {
         name: &body.name,
@@ -140,12 +99,16 @@ async fn create_cohort(
         new,
     };
     let done = execute(&state, &principal, &headers, request, None).await?;
-    let body = json!({"id": done.cohort, "version": done.version, "position": done.position()});
+    let body = Created {
+        id: done.cohort.0,
+        position: done.position(),
+        version: done.version,
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     instructor: Option<String>,
     status: Option<String>,
     limit: Option<String>,
@@ -164,10 +127,10 @@ fn number_param(name: &'static str, raw: Option<&str>, default: usize) -> Result
     }
 }
 
-async fn list_cohorts(
+pub(super) async fn list_cohorts(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CohortList>, ApiError> {
     let status = input::status_param(q.status.as_deref())
         .map_err(|m| ApiError::bad_request("invalid_parameter", m))?;
     let limit = number_param("limit", q.limit.as_deref(), 50)?.min(MAX_LIMIT);
@@ -178,62 +141,65 @@ async fn list_cohorts(
     };
     let read = state.read.read();
     let (page, total) = read.catalog.list(&filter, offset, limit);
-    let cohorts: Vec<Value> = page.into_iter().map(summary_json).collect();
-    Ok(Json(json!({"cohorts": cohorts, "total": total})))
+    let cohorts = page.into_iter().map(summary).collect();
+    Ok(Json(CohortList { cohorts, total }))
 }
 
-fn summary_json(view: &CohortView) -> Value {
+fn summary(view: &CohortView) -> CohortSummary {
     let c = &view.state;
-    json!({
-        "id": c.id,
-        "name": c.name,
-        "course": c.course,
-        "instructor": c.instructor,
-        "capacity": c.capacity.seats(),
-        "enrolled_count": c.enrolled_count(),
-        "waitlist_count": c.waitlist.len(),
-        "seats_remaining": c.seats_remaining(),
-        "status": c.status.as_str(),
-        "version": view.version,
-    })
+    CohortSummary {
+        capacity: c.capacity.seats(),
+        course: c.course.clone(),
+        enrolled_count: c.enrolled_count(),
+        id: c.id.0,
+        instructor: c.instructor.clone(),
+        name: c.name.clone(),
+        seats_remaining: c.seats_remaining(),
+        status: c.status.as_str(),
+        version: view.version,
+        waitlist_count: c.waitlist.len(),
+    }
 }
 
-fn detail_json(view: &CohortView, read: &Projections) -> Value {
+fn detail(view: &CohortView, read: &Projections) -> CohortDetail {
     let c = &view.state;
     let directory = &read.directory;
-    let person = |learner: LearnerId| {
-        json!({
-            "learner": directory.key_of(learner),
-            "name": directory.name_of(learner),
-            "since": read.since(view, learner),
-        })
+    let person = |learner: LearnerId| Person {
+        learner: directory.key_of(learner),
+        name: directory.name_of(learner).to_owned(),
+        since: read.since(view, learner),
     };
-    let mut detail = summary_json(view);
-    let extra = json!({
-        "starts_at": c.starts_at,
-        "enrollment_deadline": c.enrollment_deadline,
-        "withdrawal_deadline": c.withdrawal_deadline,
-        "enrolled": c.enrolled.iter().map(|l| person(*l)).collect::<Vec<_>>(),
-        "waitlist": c.waitlist.iter().map(|e| person(e.learner)).collect::<Vec<_>>(),
-        "position": view.position,
-    });
-    if let (Value::Object(detail), Value::Object(extra)) = (&mut detail, extra) {
-        detail.extend(extra);
+    CohortDetail {
+        capacity: c.capacity.seats(),
+        course: c.course.clone(),
+        enrolled: c.enrolled.iter().map(|l| person(*l)).collect(),
+        enrolled_count: c.enrolled_count(),
+        enrollment_deadline: c.enrollment_deadline,
+        id: c.id.0,
+        instructor: c.instructor.clone(),
+        name: c.name.clone(),
+        position: view.position,
+        seats_remaining: c.seats_remaining(),
+        starts_at: c.starts_at,
+        status: c.status.as_str(),
+        version: view.version,
+        waitlist: c.waitlist.iter().map(|e| person(e.learner)).collect(),
+        waitlist_count: c.waitlist.len(),
+        withdrawal_deadline: c.withdrawal_deadline,
     }
-    detail
 }
 
 #[derive(Deserialize)]
-struct AsOfQuery {
+pub(super) struct AsOfQuery {
     as_of: Option<String>,
 }
 
-async fn cohort(
+pub(super) async fn cohort(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
     ApiQuery(q): ApiQuery<AsOfQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+) -> Result<Json<CohortDetail>, ApiError> {
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let as_of = match q.as_of.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(
@@ -263,7 +229,7 @@ async fn cohort(
             .get(cohort)
             .ok_or_else(|| ApiError::cohort_not_found(&id))?,
     };
-    Ok(Json(detail_json(view, &read)))
+    Ok(Json(detail(view, &read)))
 }
 
 /// An event as the API shows it: learner keys, not internal ids.
@@ -317,11 +283,11 @@ fn events_json(envelopes: &[Envelope], directory: &Directory) -> Vec<Value> {
     envelopes.iter().map(|e| event_json(e, directory)).collect()
 }
 
-async fn cohort_events(
+pub(super) async fn cohort_events(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
 ) -> Result<Json<Value>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     if state.read.read().catalog.get(cohort).is_none() {
         return Err(ApiError::cohort_not_found(&id));
     }
@@ -337,12 +303,12 @@ async fn cohort_events(
 }
 
 #[derive(Deserialize)]
-struct FeedQuery {
+pub(super) struct FeedQuery {
     after: Option<String>,
     limit: Option<String>,
 }
 
-async fn events(
+pub(super) async fn events(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -365,7 +331,7 @@ async fn events(
     })))
 }
 
-async fn timeline(
+pub(super) async fn timeline(
     State(state): State<AppState>,
     ApiPath(raw): ApiPath,
 ) -> Result<Json<Value>, ApiError> {
@@ -389,21 +355,14 @@ async fn timeline(
     })))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnrollBody {
-    learner: String,
-    name: Option<String>,
-}
-
-async fn enroll(
+pub(super) async fn enroll(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<EnrollBody>,
-) -> Result<Json<Value>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    ApiJson(body): ApiJson<Enrollment>,
+) -> Result<Json<Enrolled>, ApiError> {
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
     let name = body
         .name
@@ -419,20 +378,14 @@ async fn enroll(
     };
     let done = execute(&state, &principal, &headers, request, Some(&key)).await?;
     let outcome = match done.events.first().map(|e| &e.event) {
-        Some(Event::StudentWaitlisted { .. }) => "waitlisted",
-        _ => "enrolled",
+        Some(Event::StudentWaitlisted { .. }) => EnrollOutcome::Waitlisted,
+        _ => EnrollOutcome::Enrolled,
     };
-    Ok(Json(
-        json!({"outcome": outcome, "version": done.version, "position": done.position()}),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WithdrawBody {
-    learner: String,
-    reason_code: Option<String>,
-    reason: Option<String>,
+    Ok(Json(Enrolled {
+        outcome,
+        position: done.position(),
+        version: done.version,
+    }))
 }
 
 fn promoted_keys(done: &Committed, directory: &Directory) -> Vec<String> {
@@ -445,14 +398,14 @@ fn promoted_keys(done: &Committed, directory: &Directory) -> Vec<String> {
         .collect()
 }
 
-async fn withdraw(
+pub(super) async fn withdraw(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<WithdrawBody>,
-) -> Result<Json<Value>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    ApiJson(body): ApiJson<Withdrawal>,
+) -> Result<Json<Withdrawn>, ApiError> {
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
     let reason = input::text(
         "reason",
@@ -471,26 +424,26 @@ async fn withdraw(
     };
     let done = execute(&state, &principal, &headers, request, Some(&key)).await?;
     let outcome = match done.events.first().map(|e| &e.event) {
-        Some(Event::WaitlistLeft { .. }) => "left_waitlist",
-        _ => "withdrawn",
+        Some(Event::WaitlistLeft { .. }) => WithdrawOutcome::LeftWaitlist,
+        _ => WithdrawOutcome::Withdrawn,
     };
     let read = state.read.read();
     let promoted = promoted_keys(&done, &read.directory).into_iter().next();
-    Ok(Json(json!({
-        "outcome": outcome,
-        "promoted": promoted,
-        "version": done.version,
-        "position": done.position(),
-    })))
+    Ok(Json(Withdrawn {
+        outcome,
+        position: done.position(),
+        promoted,
+        version: done.version,
+    }))
 }
 
-async fn promote(
+pub(super) async fn promote(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+) -> Result<Json<Promoted>, ApiError> {
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let done = execute(
         &state,
         &principal,
@@ -501,25 +454,21 @@ async fn promote(
     .await?;
     let read = state.read.read();
     let promoted = promoted_keys(&done, &read.directory).into_iter().next();
-    Ok(Json(
-        json!({"promoted": promoted, "version": done.version, "position": done.position()}),
-    ))
+    Ok(Json(Promoted {
+        position: done.position(),
+        promoted,
+        version: done.version,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CapacityBody {
-    capacity: u64,
-}
-
-async fn change_capacity(
+pub(super) async fn change_capacity(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<CapacityBody>,
-) -> Result<Json<Value>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+    ApiJson(body): ApiJson<CapacityChange>,
+) -> Result<Json<CapacityChanged>, ApiError> {
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let capacity = input::capacity("capacity", RawNumber::Number(body.capacity))
         .map_err(|e| field_error(&e))?;
     let done = execute(
@@ -531,20 +480,20 @@ async fn change_capacity(
     )
     .await?;
     let read = state.read.read();
-    Ok(Json(json!({
-        "promoted": promoted_keys(&done, &read.directory),
-        "version": done.version,
-        "position": done.position(),
-    })))
+    Ok(Json(CapacityChanged {
+        position: done.position(),
+        promoted: promoted_keys(&done, &read.directory),
+        version: done.version,
+    }))
 }
 
-async fn close(
+pub(super) async fn close(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let cohort = parse_cohort(&id)?;
+) -> Result<Json<Closed>, ApiError> {
+    let cohort = input::parse_cohort::<ApiError>(&id)?;
     let done = execute(
         &state,
         &principal,
@@ -553,14 +502,15 @@ async fn close(
         None,
     )
     .await?;
-    Ok(Json(
-        json!({"version": done.version, "position": done.position()}),
-    ))
+    Ok(Json(Closed {
+        position: done.position(),
+        version: done.version,
+    }))
 }
 
 /// `GET /api/v1/projections`: each projection's position against the store head, the last
 /// rebuild and shadow check, and any job under way.
-async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let head = state
         .read_store(|s| s.read()?.head_position())
         .await
@@ -590,26 +540,14 @@ async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
     })))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BackupBody {
-    /// The backup's file name in the server's backup folder (`--backup-dir`).
-    #[serde(default)]
-    name: Option<String>,
-    /// The field's first name, kept for old clients: now a bare file name too (it was an
-    /// absolute path on the server, which let a request write anywhere the server could).
-    #[serde(default)]
-    out: Option<String>,
-}
-
 /// `POST /api/v1/admin/backups`: writes a consistent copy of the live database (one read
 /// transaction; the server keeps serving) to a new file of the given name in the backup folder,
 /// verifies it, writes its manifest, and answers the manifest. Nothing outside the backup
 /// folder is ever looked at, so the answer tells nothing about other paths.
-async fn create_backup(
+pub(super) async fn create_backup(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
-    ApiJson(body): ApiJson<BackupBody>,
+    ApiJson(body): ApiJson<BackupRequest>,
 ) -> Result<Response, ApiError> {
     let Some(dir) = state.last_backup.dir().map(std::path::Path::to_owned) else {
         return Err(ApiError {

@@ -1,0 +1,367 @@
+//! The JSON bodies of the API as types: what a request sends (deserialised, unknown fields
+//! refused) and what an answer carries (serialised). Their `OpenAPI` schemas are derived from
+//! these declarations (`schemars`), with each input constraint the server enforces stated on
+//! its field, so the document cannot say less than the handlers check.
+//!
+//! Answers keep the wire shape they had when built as `json!` maps: fields are declared in
+//! alphabetical order, which is the order those maps serialised in.
+
+use jiff::Timestamp;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize};
+use uuid::Uuid;
+
+use crate::domain::Capacity;
+
+/// What one line of text (a name) accepts: no control characters and no text-direction
+/// embeddings, overrides or isolates (see `web::input::line`).
+const LINE: &str = r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$";
+/// [`LINE`] with at least one character that is not white space (trimmed, it is not empty).
+const REQUIRED_LINE: &str = r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*[^\s\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069][^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$";
+/// Free text: [`LINE`], but line breaks and tabs allowed.
+const TEXT: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$";
+/// A learner key: no white space, control or invisible characters (see
+/// `learner_key::is_invisible`), spelled here in the Basic Multilingual Plane only.
+pub(in crate::web) const LEARNER_KEY: &str = r"^[!-~\u00a1-\u00ac\u00ae-\u034e\u0350-\u061b\u061d-\u115e\u1161-\u167f\u1681-\u17b3\u17b6-\u180a\u1810-\u1fff\u2010-\u2027\u2030-\u205e\u2070-\u2fff\u3001-\u3163\u3165-\ud7ff\ue000-\ufdff\ufe10-\ufefe\uff00-\uff9f\uffa1-\uffef]+$";
+/// A backup's file name (see `backup::BackupName`).
+const BACKUP_NAME: &str = r"^[A-Za-z0-9_][A-Za-z0-9._-]*$";
+
+/// A required single line of at most 200 characters.
+fn required_line(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": REQUIRED_LINE})
+}
+
+/// An optional single line of at most 200 characters.
+fn line(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "maxLength": 200, "pattern": LINE})
+}
+
+/// A learner key (100 characters always fit: the limit is 200 once lower-cased).
+fn learner_key(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string", "minLength": 1, "maxLength": 100, "pattern": LEARNER_KEY,
+        "description": "The learner's key: an email or student number (trimmed, lower-cased).",
+    })
+}
+
+/// A number of seats.
+fn seats(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "integer", "minimum": 1, "maximum": Capacity::MAX, "description": "Seats."})
+}
+
+/// An RFC 3339 instant.
+fn time(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "format": "date-time"})
+}
+
+/// An RFC 3339 instant, or `null`.
+fn time_or_null(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": ["string", "null"], "format": "date-time"})
+}
+
+/// A withdrawal's reason code.
+fn reason_code(_: &mut SchemaGenerator) -> Schema {
+    let codes: Vec<&str> = crate::domain::ReasonCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    json_schema!({"type": "string", "enum": codes, "default": "other"})
+}
+
+/// A backup's file name.
+fn backup_name(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string", "minLength": 1, "maxLength": crate::backup::MAX_NAME_LEN,
+        "pattern": BACKUP_NAME,
+    })
+}
+
+/// `open` or `closed`.
+fn status(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": ["open", "closed"]})
+}
+
+/// A whole number as JSON Schema's `integer` has it: `30` or `30.0` (a number whose fraction is
+/// zero is an integer there), never `30.5` or a negative.
+fn whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    /// Above 2^53 a JSON reader's floating point is no longer exact.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(n) = number.as_u64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "checked: whole, not negative, and exact"
+        )]
+        Some(f) if f.fract() == 0.0 && (0.0..=EXACT).contains(&f) => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!(
+            "invalid value: {number}, expected a whole number"
+        ))),
+    }
+}
+
+/// An optional request field is `#[serde(default)]` (so the schema does not require it); this
+/// drops the `"default": null` that would then be published for it.
+fn no_null_defaults(schema: &mut Schema) {
+    let properties = schema
+        .as_object_mut()
+        .and_then(|s| s.get_mut("properties"))
+        .and_then(serde_json::Value::as_object_mut);
+    for property in properties.into_iter().flat_map(|p| p.values_mut()) {
+        if let Some(property) = property.as_object_mut() {
+            if property.get("default") == Some(&serde_json::Value::Null) {
+                property.remove("default");
+            }
+        }
+    }
+}
+
+/// A cohort to create.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCohort {
+    #[schemars(schema_with = "required_line")]
+    pub name: String,
+    #[schemars(schema_with = "required_line")]
+    pub course: String,
+    #[schemars(schema_with = "required_line")]
+    pub instructor: String,
+    #[serde(deserialize_with = "whole")]
+    #[schemars(schema_with = "seats")]
+    pub capacity: u64,
+    #[schemars(schema_with = "time")]
+    pub starts_at: String,
+    #[schemars(schema_with = "time")]
+    pub enrollment_deadline: String,
+    #[schemars(schema_with = "time")]
+    pub withdrawal_deadline: String,
+}
+
+/// A learner to enroll.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
+pub struct Enrollment {
+    #[schemars(schema_with = "learner_key")]
+    pub learner: String,
+    /// Updates the learner directory.
+    #[serde(default)]
+    #[schemars(schema_with = "line")]
+    pub name: Option<String>,
+}
+
+/// A learner to withdraw (or take off the waitlist).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
+pub struct Withdrawal {
+    #[schemars(schema_with = "learner_key")]
+    pub learner: String,
+    #[serde(default)]
+    #[schemars(schema_with = "reason_code")]
+    pub reason_code: Option<String>,
+    /// Free text, at most 1000 characters.
+    #[serde(default)]
+    #[schemars(schema_with = "reason")]
+    pub reason: Option<String>,
+}
+
+/// Free text of at most 1000 characters.
+fn reason(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "maxLength": 1000, "pattern": TEXT, "description": "Free text."})
+}
+
+/// A new capacity.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityChange {
+    #[serde(deserialize_with = "whole")]
+    #[schemars(schema_with = "seats")]
+    pub capacity: u64,
+}
+
+/// A backup to make: give exactly one of `name` and `out`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1), transform = no_null_defaults)]
+pub struct BackupRequest {
+    /// The backup's file name in the backup folder.
+    #[serde(default)]
+    #[schemars(
+        schema_with = "backup_name",
+        description = "The backup's file name in the server's backup folder (`--backup-dir`); not a path. It must not exist, nor `<name>.manifest.json`. Give `name` or `out`."
+    )]
+    pub name: Option<String>,
+    /// The same as `name`, for old clients.
+    #[serde(default)]
+    #[schemars(
+        schema_with = "backup_name",
+        description = "The same as `name` (the field's first name, kept for old clients). Once an absolute path on the server; now a bare file name in the backup folder."
+    )]
+    pub out: Option<String>,
+}
+
+/// `enrolled` or `waitlisted`.
+fn enroll_outcome(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": ["enrolled", "waitlisted"]})
+}
+
+/// `withdrawn` or `left_waitlist`.
+fn withdraw_outcome(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": ["withdrawn", "left_waitlist"]})
+}
+
+/// A cohort was created.
+#[derive(Serialize, JsonSchema)]
+pub struct Created {
+    pub id: Uuid,
+    pub position: u64,
+    pub version: u64,
+}
+
+/// Whether an enrollment took a seat or joined the waitlist.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollOutcome {
+    Enrolled,
+    Waitlisted,
+}
+
+/// A learner was enrolled or waitlisted.
+#[derive(Serialize, JsonSchema)]
+pub struct Enrolled {
+    #[schemars(schema_with = "enroll_outcome")]
+    pub outcome: EnrollOutcome,
+    pub position: u64,
+    pub version: u64,
+}
+
+/// Whether a withdrawal freed a seat or a waitlist place.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawOutcome {
+    Withdrawn,
+    LeftWaitlist,
+}
+
+/// A learner was withdrawn or left the waitlist.
+#[derive(Serialize, JsonSchema)]
+pub struct Withdrawn {
+    #[schemars(schema_with = "withdraw_outcome")]
+    pub outcome: WithdrawOutcome,
+    pub position: u64,
+    /// The learner promoted into the freed seat, if any.
+    #[schemars(required)]
+    pub promoted: Option<String>,
+    pub version: u64,
+}
+
+/// The waitlist head was promoted.
+#[derive(Serialize, JsonSchema)]
+#[allow(
+    clippy::struct_field_names,
+    reason = "`promoted` is the field's name on the wire"
+)]
+pub struct Promoted {
+    pub position: u64,
+    #[schemars(required)]
+    pub promoted: Option<String>,
+    pub version: u64,
+}
+
+/// The capacity changed.
+#[derive(Serialize, JsonSchema)]
+pub struct CapacityChanged {
+    pub position: u64,
+    /// Learners promoted into new seats.
+    pub promoted: Vec<String>,
+    pub version: u64,
+}
+
+/// Enrollment was closed.
+#[derive(Serialize, JsonSchema)]
+pub struct Closed {
+    pub position: u64,
+    pub version: u64,
+}
+
+/// A cohort as lists show it.
+#[derive(Serialize, JsonSchema)]
+pub struct CohortSummary {
+    pub capacity: u32,
+    pub course: String,
+    pub enrolled_count: u32,
+    pub id: Uuid,
+    pub instructor: String,
+    pub name: String,
+    pub seats_remaining: u32,
+    #[schemars(schema_with = "status")]
+    pub status: &'static str,
+    pub version: u64,
+    pub waitlist_count: usize,
+}
+
+/// A page of cohorts and the total matching.
+#[derive(Serialize, JsonSchema)]
+pub struct CohortList {
+    pub cohorts: Vec<CohortSummary>,
+    pub total: usize,
+}
+
+/// A learner on a roster or waitlist.
+#[derive(Serialize, JsonSchema)]
+pub struct Person {
+    /// The learner's key, or opaque id once erased.
+    pub learner: String,
+    /// Empty when not on file.
+    pub name: String,
+    #[schemars(schema_with = "time_or_null", required)]
+    pub since: Option<Timestamp>,
+}
+
+/// A cohort with its roster and waitlist.
+#[derive(Serialize, JsonSchema)]
+pub struct CohortDetail {
+    pub capacity: u32,
+    pub course: String,
+    pub enrolled: Vec<Person>,
+    pub enrolled_count: u32,
+    #[schemars(schema_with = "time")]
+    pub enrollment_deadline: Timestamp,
+    pub id: Uuid,
+    pub instructor: String,
+    pub name: String,
+    pub position: u64,
+    pub seats_remaining: u32,
+    #[schemars(schema_with = "time")]
+    pub starts_at: Timestamp,
+    #[schemars(schema_with = "status")]
+    pub status: &'static str,
+    pub version: u64,
+    pub waitlist: Vec<Person>,
+    pub waitlist_count: usize,
+    #[schemars(schema_with = "time")]
+    pub withdrawal_deadline: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Schemathesis' case: `2775.0` is an integer in JSON Schema, so a schema-valid capacity.
+    #[test]
+    fn a_capacity_with_a_zero_fraction_is_a_whole_number() {
+        let body: CapacityChange = serde_json::from_str(r#"{"capacity": 2775.0}"#).unwrap();
+        assert_eq!(body.capacity, 2775);
+        for bad in ["2775.5", "-3", "1e300", r#""3""#] {
+            let json = format!(r#"{{"capacity": {bad}}}"#);
+            assert!(
+                serde_json::from_str::<CapacityChange>(&json).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}
