@@ -239,54 +239,7 @@ pub fn differences(live: &Projections, fresh: &Projections) -> Vec<String> {
             live.position, fresh.position
         ));
     }
-    for id in live.catalog.ids().chain(fresh.catalog.ids()) {
-        let (a, b) = (live.catalog.get(id), fresh.catalog.get(id));
-        if a != b && !out.iter().any(|d: &String| d.contains(&id.to_string())) {
-            let describe = |v: Option<&super::CohortView>| {
-                v.map_or_else(
-                    || "absent".to_owned(),
-                    |v| {
-                        format!(
-                            "v{} {} enrolled, {} waiting, capacity {}, {}",
-                            v.version,
-                            v.state.enrolled.len(),
-                            v.state.waitlist.len(),
-                            v.state.capacity,
-                            v.state.status.as_str()
-                        )
-                    },
-                )
-            };
-            out.push(format!(
-                "catalog: cohort {id}: live {} / rebuilt {}",
-                describe(a),
-                describe(b)
-            ));
-        }
-        if live.history.of(id) != fresh.history.of(id)
-            && !out
-                .iter()
-                .any(|d| d.starts_with(&format!("history: cohort {id}")))
-        {
-            out.push(format!(
-                "history: cohort {id}: live {} entries / rebuilt {}",
-                live.history.of(id).len(),
-                fresh.history.of(id).len()
-            ));
-        }
-    }
-    if live.timelines != fresh.timelines {
-        out.push("timelines differ".to_owned());
-    }
-    if live.reports != fresh.reports {
-        out.push("reports (by instructor, withdrawals, seats by week, signals) differ".to_owned());
-    }
-    if live.events != fresh.events {
-        out.push("event browser index differs".to_owned());
-    }
-    if live.search != fresh.search {
-        out.push("search index differs".to_owned());
-    }
+    out.extend(live.model_differences(fresh));
     if live.events_applied != fresh.events_applied {
         out.push(format!(
             "events applied: live {} / rebuilt {}",
