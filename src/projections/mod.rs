@@ -7,54 +7,42 @@
 //! replaying the store must give exactly the projections that were built incrementally (a
 //! property test checks this). They never write.
 
-mod catalog;
 mod codes;
 mod counters;
 mod diff;
 mod directory;
-mod event_index;
-mod history;
-mod instructors;
 mod interner;
 mod journal;
 mod positions;
 #[macro_use]
 mod registry;
-mod search;
-mod seat_weeks;
-mod signals;
 mod status;
 #[cfg(test)]
 mod tests;
 mod time_travel;
-mod timeline;
-mod withdrawals;
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-pub use catalog::{Catalog, CatalogFilter, CohortView};
+pub use catalog::{CatalogFilter, CohortView};
 pub use counters::{Change, Counters, Totals};
 pub use diff::CohortDiff;
 pub use directory::Directory;
-pub use event_index::{Cursor, EventFilter, EventIndex, EventPage, IndexedEvent};
-pub use history::{History, HistoryEntry};
-pub use instructors::{InstructorEntry, Instructors};
+pub use event_index::{Cursor, EventFilter, EventPage, IndexedEvent};
+pub use history::HistoryEntry;
+pub use instructors::InstructorEntry;
 pub use journal::Journal;
 pub use positions::{PositionIter, PositionList};
 pub use registry::{Applied, Projection};
-pub use search::{
-    COHORT_FIELDS, Hit, LEARNER_FIELDS, MIN_SUBSTRING, Rank, SearchIndex, SearchResults,
-};
-pub use seat_weeks::{SeatWeeks, WeekCounts, WeekPage, week_of, week_page};
+pub use search::{COHORT_FIELDS, Hit, LEARNER_FIELDS, MIN_SUBSTRING, Rank, SearchResults};
+pub use seat_weeks::{WeekCounts, WeekPage, week_of, week_page};
 pub use signals::{
-    Deadline, DeadlineKind, NEAR_FULL_PERCENT, Signals, is_near_full, next_deadline,
-    seat_free_while_waiting,
+    Deadline, DeadlineKind, NEAR_FULL_PERCENT, is_near_full, next_deadline, seat_free_while_waiting,
 };
 pub use status::{CheckOutcome, Progress, RebuildInfo, Status};
 pub use time_travel::{AsOf, AsOfError, cohort_as_of};
-pub use timeline::{TimelineEntry, Timelines};
-pub use withdrawals::{Withdrawal, WithdrawalFilter, WithdrawalKey, WithdrawalKind, Withdrawals};
+pub use timeline::TimelineEntry;
+pub use withdrawals::{Withdrawal, WithdrawalFilter, WithdrawalKey, WithdrawalKind};
 
 use crate::domain::{CohortId, LearnerId};
 use crate::store::{Envelope, JournalEntry, LearnerRecord, Store, StoreError};
@@ -63,27 +51,29 @@ use crate::store::{Envelope, JournalEntry, LearnerRecord, Store, StoreError};
 /// text people type.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-// Every read model folded from the events, once, in the order the status lists them.
-// `reads (…)` names the models its `apply` reads (see `Projection::Reads`).
+// Every read model folded from the events, once, in the order the status lists them:
+// `field: module::Type`, which declares the module (`src/projections/module.rs`), re-exports the
+// type and makes it a field of `Projections`; `reads (…)` names the models its `apply` reads
+// (see `Projection::Reads`).
 registry! {
     /// Cohort summaries, rosters and waitlists.
-    catalog: Catalog,
+    catalog: catalog::Catalog,
     /// Per-cohort history.
-    history: History reads (catalog),
+    history: history::History reads (catalog),
     /// Per-learner timelines.
-    timelines: Timelines,
+    timelines: timeline::Timelines,
     /// Cohorts by instructor.
-    instructors: Instructors reads (catalog),
+    instructors: instructors::Instructors reads (catalog),
     /// Withdrawals and waitlist departures, by time, instructor and course.
-    withdrawals: Withdrawals reads (catalog, events),
+    withdrawals: withdrawals::Withdrawals reads (catalog, events),
     /// Seat changes per ISO week.
-    seat_weeks: SeatWeeks,
+    seat_weeks: seat_weeks::SeatWeeks,
     /// The dashboard's signals and totals.
-    signals: Signals reads (catalog),
+    signals: signals::Signals reads (catalog),
     /// The event browser's index of every position.
-    events: EventIndex,
+    events: event_index::EventIndex,
     /// The search box's index of cohorts and learners.
-    search: SearchIndex,
+    search: search::SearchIndex,
 }
 
 impl Projections {

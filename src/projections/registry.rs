@@ -15,9 +15,9 @@ use crate::store::Envelope;
 /// A read model folded from the events, in position order.
 ///
 /// To add one: a file in `src/projections/` with the struct and this impl, and one line in the
-/// `registry!` call of `src/projections/mod.rs` (`name: Type` or
-/// `name: Type reads (other, …)`). Replay, catch-up, rebuild, status and the shadow check then
-/// include it.
+/// `registry!` call of `src/projections/mod.rs` (`field: module::Type` or
+/// `field: module::Type reads (other, …)`). Replay, catch-up, live updates, rebuild, status and
+/// the shadow check then include it.
 pub trait Projection: Clone + std::fmt::Debug + Default + PartialEq {
     /// Its name in the status page, the API and the metrics.
     const NAME: &'static str;
@@ -76,17 +76,23 @@ impl<'a, P> Applied<'a, P> {
     }
 }
 
-/// Declares every projection once: `name: Type` for a model that reads no other while
-/// applying, `name: Type reads (a, b)` for one that reads `a` and `b` (models that read none).
-/// Generates [`super::Projections`] with one public field per model, and its `apply`,
-/// `positions`, `shrink` and `model_differences`.
+/// Declares every projection once: `field: module::Type` for a model that reads no other while
+/// applying, `field: module::Type reads (a, b)` for one that reads the models of fields `a` and
+/// `b` (models that read none). Declares each module (`src/projections/<module>.rs`),
+/// re-exports each type, and generates [`super::Projections`] with one public field per model
+/// and its `apply`, `positions`, `shrink` and `model_differences`.
 macro_rules! registry {
     (
         $(
             $(#[$doc:meta])*
-            $field:ident : $model:ident $( reads ( $($dep:ident),+ ) )?
+            $field:ident : $module:ident :: $model:ident $( reads ( $($dep:ident),+ ) )?
         ),+ $(,)?
     ) => {
+        $(
+            mod $module;
+            pub use $module::$model;
+        )+
+
         /// Every projection, at one position.
         #[derive(Clone, Debug, Default, PartialEq, Eq)]
         pub struct Projections {
