@@ -15,7 +15,7 @@ use crate::store::Envelope;
 pub struct CohortView {
     /// The folded state (roster, waitlist, schedule, status).
     pub state: Cohort,
-    /// Stream version applied.
+    /// The cohort's stream version after the last event applied (its count of events).
     pub version: u64,
     /// Global position of the last event applied.
     pub position: u64,
@@ -182,19 +182,19 @@ impl Catalog {
         self.order.iter().copied()
     }
 
-    /// One cohort.
+    /// The view of cohort `id`; `None` when no `cohort.created` was applied for it.
     #[must_use]
     pub fn get(&self, id: CohortId) -> Option<&CohortView> {
         self.cohorts.get(&id)
     }
 
-    /// Number of cohorts.
+    /// How many cohorts were created (none is ever removed).
     #[must_use]
     pub fn len(&self) -> usize {
         self.order.len()
     }
 
-    /// Whether there are no cohorts.
+    /// Whether no cohort was created yet.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()

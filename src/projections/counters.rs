@@ -8,11 +8,11 @@ use crate::domain::{CohortStatus, Event};
 /// The counters an event may change, before and after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Counters {
-    /// Seats taken.
+    /// Seats taken: learners enrolled.
     pub enrolled: u32,
-    /// Learners waiting.
+    /// Learners on the waitlist.
     pub waitlist: u32,
-    /// Seats in all.
+    /// Seats in all (0 only before the cohort exists).
     pub capacity: u32,
     /// Whether enrollment is open.
     pub open: bool,
@@ -56,20 +56,20 @@ impl Counters {
 pub struct Change {
     /// Before the event (all zero when it created the cohort).
     pub before: Counters,
-    /// After the event.
+    /// After the event (all zero when the event's cohort does not exist).
     pub after: Counters,
 }
 
 /// Sums over a set of cohorts, kept up to date from each event's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
-    /// Cohorts.
+    /// Cohorts created.
     pub cohorts: u64,
     /// Cohorts still open for enrollment.
     pub open: u64,
-    /// Seats in all.
+    /// Capacity summed over the cohorts.
     pub seats: u64,
-    /// Seats taken.
+    /// Learners enrolled, summed over the cohorts.
     pub enrolled: u64,
     /// Learners waiting (a learner waiting for two cohorts counts twice).
     pub waitlisted: u64,

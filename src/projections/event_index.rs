@@ -29,9 +29,9 @@ const GAP: u8 = u8::MAX;
 pub struct EventFilter {
     /// A stable event name (one of [`Event::TYPE_NAMES`]).
     pub event_type: Option<&'static str>,
-    /// One cohort.
+    /// Events of this cohort only.
     pub cohort: Option<CohortId>,
-    /// One learner.
+    /// Events about this learner only.
     pub learner: Option<LearnerId>,
     /// The account name recorded on the event (exact, or failing that case-insensitive).
     pub actor: Option<String>,
@@ -68,15 +68,15 @@ pub struct EventPage {
 /// One indexed event, as the index knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexedEvent {
-    /// Global position.
+    /// The event's global position in the log (from 1).
     pub position: u64,
-    /// Stable event name.
+    /// The event's stable type name, e.g. `student.enrolled`.
     pub event_type: &'static str,
-    /// Its cohort.
+    /// The cohort whose stream it belongs to.
     pub cohort: CohortId,
     /// The learner it concerns.
     pub learner: Option<LearnerId>,
-    /// Who acted.
+    /// The account name recorded on the event.
     pub actor: String,
     /// When it was decided (to the microsecond the store keeps).
     pub occurred_at: Timestamp,
@@ -267,7 +267,7 @@ impl EventIndex {
         self.actor.push(actor);
     }
 
-    /// Number of positions indexed.
+    /// How many positions the index has rows for (its last position: gaps count).
     #[must_use]
     pub fn len(&self) -> usize {
         self.kind.len()

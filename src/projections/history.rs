@@ -92,15 +92,15 @@ impl Steps {
 /// One line of a cohort's history, as a page shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryEntry {
-    /// Global position.
+    /// The event's global position in the log.
     pub position: u64,
-    /// Stream version.
+    /// The event's version in its cohort's stream (1 for `cohort.created`).
     pub version: u64,
-    /// Stable event name.
+    /// The event's stable type name, e.g. `student.enrolled`.
     pub event_type: &'static str,
-    /// When it was decided.
+    /// When the writer decided it (the command's time).
     pub occurred_at: jiff::Timestamp,
-    /// Who acted.
+    /// The account name recorded on the event.
     pub actor: String,
     /// The learner it concerns.
     pub learner: Option<LearnerId>,

@@ -77,7 +77,7 @@ impl Projection for Instructors {
 }
 
 impl Instructors {
-    /// Number of instructors.
+    /// How many distinct instructors (names ignoring ASCII case) have a cohort.
     #[must_use]
     pub fn len(&self) -> usize {
         self.entries.len()

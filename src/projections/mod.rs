@@ -216,11 +216,11 @@ impl Projections {
 /// What a startup replay did.
 #[derive(Clone, Copy, Debug)]
 pub struct ReplaySummary {
-    /// Events replayed.
+    /// Events applied by the replay.
     pub events: u64,
-    /// Cohorts found.
+    /// Cohorts in the catalog after it.
     pub cohorts: usize,
-    /// Wall time.
+    /// Wall time of the whole replay, tables and events.
     pub elapsed: Duration,
 }
 

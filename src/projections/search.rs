@@ -46,7 +46,7 @@ impl Rank {
 pub struct Hit<Id> {
     /// The cohort or learner found.
     pub id: Id,
-    /// How well it matched.
+    /// How well its best field matched.
     pub rank: Rank,
     /// Which field matched best (an index into [`COHORT_FIELDS`] or [`LEARNER_FIELDS`]).
     pub field: usize,

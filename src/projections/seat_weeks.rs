@@ -149,7 +149,7 @@ impl Projection for SeatWeeks {
 }
 
 impl SeatWeeks {
-    /// Every cohort together.
+    /// The weeks with a seat change in any cohort, summed over every cohort.
     #[must_use]
     pub fn overall(&self) -> &BTreeMap<Date, WeekCounts> {
         &self.overall

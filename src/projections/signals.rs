@@ -28,7 +28,7 @@ pub enum DeadlineKind {
 }
 
 impl DeadlineKind {
-    /// In words.
+    /// The label pages show for it, e.g. "enrollment deadline".
     #[must_use]
     pub const fn label(self) -> &'static str {
         match self {

@@ -13,15 +13,15 @@ use crate::store::Envelope;
 /// One event in a learner's timeline, as a page shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimelineEntry {
-    /// Global position.
+    /// The event's global position in the log.
     pub position: u64,
     /// The cohort it happened in.
     pub cohort: CohortId,
-    /// Stable event name.
+    /// The event's stable type name, e.g. `waitlist.promoted`.
     pub event_type: &'static str,
-    /// When it was decided.
+    /// When the writer decided it (the command's time).
     pub occurred_at: Timestamp,
-    /// Who acted.
+    /// The account name recorded on the event.
     pub actor: String,
 }
 
