@@ -3,8 +3,9 @@
 //! a cohort's roster as CSV, and the dashboard's signals.
 //!
 //! Handlers only read the report projections (`Instructors`, `Withdrawals`, `SeatWeeks`,
-//! `Signals` in `crate::projections`) and copy out the rows a page shows; they never scan the event log. CSV downloads stream in chunks, taking the
-//! read lock once per chunk, so a large export neither sits in memory whole nor blocks the writer.
+//! `Signals` in `crate::projections`) and copy out the rows a page shows; they never scan the
+//! event log. CSV downloads stream in chunks, taking the read lock once per chunk, so a large
+//! export neither sits in memory whole nor blocks the writer.
 
 use std::sync::Arc;
 
