@@ -1,8 +1,10 @@
-//! The cohort catalog: every cohort's summary, roster and waitlist, with filters.
+//! The cohort catalog: every cohort's summary, roster and waitlist, with filters, and the
+//! counters around the last event it applied (what the history and the report models read).
 
 use jiff::Timestamp;
 
-use super::FastMap;
+use super::counters::{Change, Counters};
+use super::{FastMap, Projection};
 use crate::domain::{Cohort, CohortId, CohortStatus, Event};
 use crate::store::Envelope;
 
@@ -13,7 +15,7 @@ use crate::store::Envelope;
 pub struct CohortView {
     /// The folded state (roster, waitlist, schedule, status).
     pub state: Cohort,
-    /// Stream version applied.
+    /// The cohort's stream version after the last event applied (its count of events).
     pub version: u64,
     /// Global position of the last event applied.
     pub position: u64,
@@ -87,15 +89,34 @@ pub struct Catalog {
     /// The same names as one shared list, remade only when an instructor is added: every
     /// dashboard view lists them.
     instructor_list: std::sync::Arc<[String]>,
+    /// The counters of the cohort of the last envelope applied, around it.
+    change: Change,
 }
 
-impl Catalog {
-    /// Folds one envelope.
-    pub fn apply(&mut self, envelope: &Envelope) {
+/// The key names are filed under: instructors and courses match ignoring ASCII case, as the
+/// catalog's filter does.
+pub(super) fn name_key(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
+impl Projection for Catalog {
+    const NAME: &'static str = "catalog";
+    type Reads<'a> = ();
+
+    fn apply(&mut self, envelope: &Envelope, (): ()) {
         self.position = envelope.position;
         if let Some(view) = self.cohorts.get_mut(&envelope.cohort) {
+            let before = Counters::of(Some(view));
             view.apply(envelope);
+            self.change = Change {
+                before,
+                after: Counters::of(Some(view)),
+            };
         } else if let Some(view) = CohortView::start(envelope) {
+            self.change = Change {
+                before: Counters::default(),
+                after: Counters::of(Some(&view)),
+            };
             self.order.push(envelope.cohort);
             let name = &view.state.instructor;
             if let std::collections::btree_map::Entry::Vacant(entry) =
@@ -105,13 +126,55 @@ impl Catalog {
                 self.instructor_list = self.instructors.values().cloned().collect();
             }
             self.cohorts.insert(envelope.cohort, view);
+        } else {
+            self.change = Change::default();
         }
     }
 
-    /// Global position of the last event applied.
-    #[must_use]
-    pub const fn position(&self) -> u64 {
+    fn position(&self) -> u64 {
         self.position
+    }
+
+    /// One line per cohort that differs, with both versions' counters.
+    fn differences(&self, rebuilt: &Self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for id in self.ids().chain(rebuilt.ids()) {
+            let (a, b) = (self.get(id), rebuilt.get(id));
+            if a != b && !out.iter().any(|d| d.contains(&id.to_string())) {
+                let describe = |v: Option<&CohortView>| {
+                    v.map_or_else(
+                        || "absent".to_owned(),
+                        |v| {
+                            format!(
+                                "v{} {} enrolled, {} waiting, capacity {}, {}",
+                                v.version,
+                                v.state.enrolled.len(),
+                                v.state.waitlist.len(),
+                                v.state.capacity,
+                                v.state.status.as_str()
+                            )
+                        },
+                    )
+                };
+                out.push(format!(
+                    "catalog: cohort {id}: live {} / rebuilt {}",
+                    describe(a),
+                    describe(b)
+                ));
+            }
+        }
+        if out.is_empty() && self != rebuilt {
+            out.push("catalog: live differs from rebuilt".to_owned());
+        }
+        out
+    }
+}
+
+impl Catalog {
+    /// The counters of the cohort of the last envelope applied, before and after it.
+    #[must_use]
+    pub const fn change(&self) -> Change {
+        self.change
     }
 
     /// Every cohort id, in creation order.
@@ -119,19 +182,19 @@ impl Catalog {
         self.order.iter().copied()
     }
 
-    /// One cohort.
+    /// The view of cohort `id`; `None` when no `cohort.created` was applied for it.
     #[must_use]
     pub fn get(&self, id: CohortId) -> Option<&CohortView> {
         self.cohorts.get(&id)
     }
 
-    /// Number of cohorts.
+    /// How many cohorts were created (none is ever removed).
     #[must_use]
     pub fn len(&self) -> usize {
         self.order.len()
     }
 
-    /// Whether there are no cohorts.
+    /// Whether no cohort was created yet.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()

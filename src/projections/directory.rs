@@ -94,18 +94,18 @@ impl Directory {
         self.erased.contains_key(&id)
     }
 
-    /// Number of erased learners.
+    /// How many learners' personal data was erased.
     #[must_use]
     pub fn erased_count(&self) -> usize {
         self.erased.len()
     }
 
-    /// Every entry.
+    /// Every learner on file (erased ones are not), in no particular order.
     pub fn entries(&self) -> impl Iterator<Item = (LearnerId, &LearnerRecord)> {
         self.by_id.iter().map(|(id, r)| (*id, r))
     }
 
-    /// Number of learners on file.
+    /// How many learners are on file (erased ones are not).
     #[must_use]
     pub fn len(&self) -> usize {
         self.by_id.len()

@@ -11,59 +11,14 @@ use std::ops::Range;
 
 use uuid::Uuid;
 
-use super::FastMap;
-use super::browse::EventIndex;
-use super::catalog::CohortView;
+use super::catalog::Catalog;
+use super::counters::Counters;
+use super::event_index::EventIndex;
 use super::interner::Interner;
 use super::positions::PositionList;
-use crate::domain::{CohortId, CohortStatus, Event, LearnerId, Note, ReasonCode};
+use super::{Applied, FastMap, Projection};
+use crate::domain::{CohortId, Event, LearnerId, Note, ReasonCode};
 use crate::store::Envelope;
-
-/// The counters an event may change, before and after it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Counters {
-    /// Seats taken.
-    pub enrolled: u32,
-    /// Learners waiting.
-    pub waitlist: u32,
-    /// Seats in all.
-    pub capacity: u32,
-    /// Whether enrollment is open.
-    pub open: bool,
-}
-
-impl Counters {
-    /// The counters of a view (all zero before creation).
-    #[must_use]
-    pub fn of(view: Option<&CohortView>) -> Self {
-        view.map_or_else(Self::default, |v| Self {
-            enrolled: v.state.enrolled_count(),
-            waitlist: v.state.waitlist.len() as u32,
-            capacity: v.state.capacity.seats(),
-            open: v.state.status == CohortStatus::Open,
-        })
-    }
-
-    /// The counters after an event of type `kind` (an index into [`Event::TYPE_NAMES`]), when
-    /// they follow from these by the type alone; `None` for creation and capacity changes,
-    /// whose counters depend on the event's data.
-    fn follow(self, kind: u8) -> Option<Self> {
-        let mut next = self;
-        match Event::TYPE_NAMES.get(usize::from(kind)).copied()? {
-            "student.enrolled" => next.enrolled = next.enrolled.checked_add(1)?,
-            "student.waitlisted" => next.waitlist = next.waitlist.checked_add(1)?,
-            "student.withdrawn" => next.enrolled = next.enrolled.checked_sub(1)?,
-            "waitlist.left" => next.waitlist = next.waitlist.checked_sub(1)?,
-            "waitlist.promoted" => {
-                next.waitlist = next.waitlist.checked_sub(1)?;
-                next.enrolled = next.enrolled.checked_add(1)?;
-            }
-            "enrollment.closed" => next.open = false,
-            _ => return None,
-        }
-        Some(next)
-    }
-}
 
 /// The counters of every `CHECKPOINT`-th step of a cohort are kept whole: reading a line's
 /// counters folds at most this many steps, 16 bytes kept per this many events.
@@ -137,15 +92,15 @@ impl Steps {
 /// One line of a cohort's history, as a page shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryEntry {
-    /// Global position.
+    /// The event's global position in the log.
     pub position: u64,
-    /// Stream version.
+    /// The event's version in its cohort's stream (1 for `cohort.created`).
     pub version: u64,
-    /// Stable event name.
+    /// The event's stable type name, e.g. `student.enrolled`.
     pub event_type: &'static str,
-    /// When it was decided.
+    /// When the writer decided it (the command's time).
     pub occurred_at: jiff::Timestamp,
-    /// Who acted.
+    /// The account name recorded on the event.
     pub actor: String,
     /// The learner it concerns.
     pub learner: Option<LearnerId>,
@@ -206,9 +161,13 @@ static NO_STEPS: Steps = Steps {
     last: None,
 };
 
-impl History {
-    /// Records `envelope`, given the cohort's counters after it.
-    pub fn apply(&mut self, envelope: &Envelope, after: Counters) {
+impl Projection for History {
+    const NAME: &'static str = "history";
+    /// The catalog, for the cohort's counters after the event.
+    type Reads<'a> = Applied<'a, Catalog>;
+
+    fn apply(&mut self, envelope: &Envelope, catalog: Applied<'_, Catalog>) {
+        let after = catalog.change().after;
         self.position = envelope.position;
         let position = envelope.position;
         let command = envelope.meta.command_id;
@@ -268,7 +227,7 @@ impl History {
 
     /// Gives back what the lists grew past their length (after a replay: the doubling growth
     /// leaves a fifth of them unused on average).
-    pub fn shrink(&mut self) {
+    fn shrink(&mut self) {
         for steps in self.steps.values_mut() {
             steps.positions.shrink_to_fit();
             steps.checkpoints.shrink_to_fit();
@@ -281,12 +240,39 @@ impl History {
         self.freed_by.shrink_to_fit();
     }
 
-    /// Global position of the last event applied.
-    #[must_use]
-    pub const fn position(&self) -> u64 {
+    fn position(&self) -> u64 {
         self.position
     }
 
+    /// One line per cohort whose history differs, with both lengths.
+    fn differences(&self, rebuilt: &Self) -> Vec<String> {
+        let mut ids: Vec<CohortId> = self
+            .steps
+            .keys()
+            .chain(rebuilt.steps.keys())
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out: Vec<String> = ids
+            .into_iter()
+            .filter(|id| self.of(*id) != rebuilt.of(*id))
+            .map(|id| {
+                format!(
+                    "history: cohort {id}: live {} entries / rebuilt {}",
+                    self.of(id).len(),
+                    rebuilt.of(id).len()
+                )
+            })
+            .collect();
+        if out.is_empty() && self != rebuilt {
+            out.push("history: live differs from rebuilt".to_owned());
+        }
+        out
+    }
+}
+
+impl History {
     fn intern_reason(texts: &mut Interner<Box<str>>, reason: &Note) -> u32 {
         let Some(reason) = reason.text() else {
             return ERASED;

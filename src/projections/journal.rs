@@ -40,7 +40,7 @@ impl Journal {
         });
     }
 
-    /// Number of entries kept.
+    /// How many refused commands are kept (within the retention period).
     #[must_use]
     pub fn len(&self) -> usize {
         self.entries.len()

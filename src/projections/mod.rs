@@ -1,43 +1,48 @@
 //! Read models: plain structs folded from the events, kept in memory.
 //!
-//! They are rebuilt from position 1 at startup and updated by the writer after every commit.
-//! They can be thrown away and rebuilt at any time: replaying the store must give exactly the
-//! projections that were built incrementally (a property test checks this). They never write.
+//! Each read model implements [`Projection`] in a file of its own and is registered once, in
+//! the `registry!` call below, which makes it a field of [`Projections`]. Replay at startup,
+//! catch-up, the live updates after each commit, rebuilds, the status (positions) and the
+//! shadow check all go through that registry. They can be thrown away and rebuilt at any time:
+//! replaying the store must give exactly the projections that were built incrementally (a
+//! property test checks this). They never write.
 
-mod browse;
-mod catalog;
 mod codes;
+mod counters;
+mod diff;
 mod directory;
-mod history;
 mod interner;
 mod journal;
 mod positions;
-mod reports;
+#[macro_use]
+mod registry;
 mod status;
+#[cfg(test)]
+mod tests;
 mod time_travel;
-mod timeline;
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-pub use browse::{
-    COHORT_FIELDS, CohortDiff, Cursor, EventFilter, EventIndex, EventPage, Hit, IndexedEvent,
-    LEARNER_FIELDS, MIN_SUBSTRING, Rank, SearchIndex, SearchResults,
-};
-pub use catalog::{Catalog, CatalogFilter, CohortView};
+pub use catalog::{CatalogFilter, CohortView};
+pub use counters::{Change, Counters, Totals};
+pub use diff::CohortDiff;
 pub use directory::Directory;
-pub use history::{Counters, History, HistoryEntry};
+pub use event_index::{Cursor, EventFilter, EventPage, IndexedEvent};
+pub use history::HistoryEntry;
+pub use instructors::InstructorEntry;
 pub use journal::Journal;
 pub use positions::{PositionIter, PositionList};
-pub use reports::{
-    Deadline, DeadlineKind, InstructorEntry, Instructors, NEAR_FULL_PERCENT, Reports, SeatWeeks,
-    Signals, Totals, WeekCounts, WeekPage, Withdrawal, WithdrawalFilter, WithdrawalKey,
-    WithdrawalKind, Withdrawals, is_near_full, next_deadline, seat_free_while_waiting, week_of,
-    week_page,
+pub use registry::{Applied, Projection};
+pub use search::{COHORT_FIELDS, Hit, LEARNER_FIELDS, MIN_SUBSTRING, Rank, SearchResults};
+pub use seat_weeks::{WeekCounts, WeekPage, week_of, week_page};
+pub use signals::{
+    Deadline, DeadlineKind, NEAR_FULL_PERCENT, is_near_full, next_deadline, seat_free_while_waiting,
 };
 pub use status::{CheckOutcome, Progress, RebuildInfo, Status};
 pub use time_travel::{AsOf, AsOfError, cohort_as_of};
-pub use timeline::{TimelineEntry, Timelines};
+pub use timeline::TimelineEntry;
+pub use withdrawals::{Withdrawal, WithdrawalFilter, WithdrawalKey, WithdrawalKind};
 
 use crate::domain::{CohortId, LearnerId};
 use crate::store::{Envelope, JournalEntry, LearnerRecord, Store, StoreError};
@@ -46,69 +51,32 @@ use crate::store::{Envelope, JournalEntry, LearnerRecord, Store, StoreError};
 /// text people type.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-/// All projections, at one position.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Projections {
-    /// Global position of the last event applied to all the projections below (each also knows
-    /// its own; they move together, under one lock).
-    pub position: u64,
-    /// Events applied since startup's replay began.
-    pub events_applied: u64,
+// Every read model folded from the events, once, in the order the status lists them:
+// `field: module::Type`, which declares the module (`src/projections/module.rs`), re-exports the
+// type and makes it a field of `Projections`; `reads (…)` names the models its `apply` reads
+// (see `Projection::Reads`).
+registry! {
     /// Cohort summaries, rosters and waitlists.
-    pub catalog: Catalog,
+    catalog: catalog::Catalog,
     /// Per-cohort history.
-    pub history: History,
+    history: history::History reads (catalog),
     /// Per-learner timelines.
-    pub timelines: Timelines,
-    /// Learner keys and names.
-    pub directory: Directory,
-    /// Refused commands (from their own table, within the retention period).
-    pub journal: Journal,
-    // ---- reports: projections of src/projections/reports.rs ----
-    /// Cohorts by instructor, withdrawals, seat changes per week, dashboard signals.
-    pub reports: Reports,
-    // ---- browse: projections of src/projections/browse.rs ----
+    timelines: timeline::Timelines,
+    /// Cohorts by instructor.
+    instructors: instructors::Instructors reads (catalog),
+    /// Withdrawals and waitlist departures, by time, instructor and course.
+    withdrawals: withdrawals::Withdrawals reads (catalog, events),
+    /// Seat changes per ISO week.
+    seat_weeks: seat_weeks::SeatWeeks,
+    /// The dashboard's signals and totals.
+    signals: signals::Signals reads (catalog),
     /// The event browser's index of every position.
-    pub events: EventIndex,
+    events: event_index::EventIndex,
     /// The search box's index of cohorts and learners.
-    pub search: SearchIndex,
+    search: search::SearchIndex,
 }
 
 impl Projections {
-    /// Folds one envelope into every projection. Envelopes must come in position order; one
-    /// already applied is ignored, so replays and live updates may overlap safely.
-    pub fn apply(&mut self, envelope: &Envelope) {
-        if envelope.position <= self.position {
-            return;
-        }
-        let before = Counters::of(self.catalog.get(envelope.cohort));
-        self.catalog.apply(envelope);
-        let after = Counters::of(self.catalog.get(envelope.cohort));
-        // ---- browse: apply ----
-        // The event index first: the withdrawals read their times from it.
-        self.events.apply(envelope);
-        self.search.apply(envelope);
-        self.history.apply(envelope, after);
-        self.timelines.apply(envelope);
-        // ---- reports: apply ----
-        self.reports.apply(
-            envelope,
-            self.catalog.get(envelope.cohort),
-            before,
-            after,
-            &self.events,
-        );
-        self.position = envelope.position;
-        self.events_applied += 1;
-    }
-
-    /// Gives back memory the replay's growth left unused.
-    fn shrink(&mut self) {
-        self.history.shrink();
-        self.timelines.shrink();
-        self.reports.shrink();
-    }
-
     /// The whole lines of a cohort's history in `range` (indexes into `history.of`).
     #[must_use]
     pub fn history_entries(
@@ -135,8 +103,7 @@ impl Projections {
         filter: &WithdrawalFilter,
         before: Option<WithdrawalKey>,
     ) -> Box<dyn Iterator<Item = Withdrawal> + 'a> {
-        self.reports
-            .withdrawals
+        self.withdrawals
             .newest(filter, before, &self.events, &self.history)
     }
 
@@ -162,22 +129,6 @@ impl Projections {
         }
         self.journal = journal;
         Ok(())
-    }
-
-    /// Each projection's name and the global position it has applied.
-    #[must_use]
-    pub fn positions(&self) -> [(&'static str, u64); 9] {
-        [
-            ("catalog", self.catalog.position()),
-            ("history", self.history.position()),
-            ("timelines", self.timelines.position()),
-            ("instructors", self.reports.instructors.position()),
-            ("withdrawals", self.reports.withdrawals.position()),
-            ("seat changes", self.reports.seat_weeks.position()),
-            ("signals", self.reports.signals.position()),
-            ("event index", self.events.position()),
-            ("search", self.search.position()),
-        ]
     }
 
     /// Rebuilds every projection from the store: the learner directory table, then every event
@@ -265,11 +216,11 @@ impl Projections {
 /// What a startup replay did.
 #[derive(Clone, Copy, Debug)]
 pub struct ReplaySummary {
-    /// Events replayed.
+    /// Events applied by the replay.
     pub events: u64,
-    /// Cohorts found.
+    /// Cohorts in the catalog after it.
     pub cohorts: usize,
-    /// Wall time.
+    /// Wall time of the whole replay, tables and events.
     pub elapsed: Duration,
 }
 
@@ -379,139 +330,5 @@ impl ReadModel {
     #[must_use]
     pub fn snapshot(&self) -> Projections {
         self.read().clone()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use jiff::Timestamp;
-    use uuid::Uuid;
-
-    use super::*;
-    use crate::domain::{Capacity, CohortCreated, CohortId, Event};
-    use crate::store::{Actor, CommandMeta};
-
-    fn envelope(position: u64, version: u64, event: Event) -> Envelope {
-        let at: Timestamp = "2026-03-01T09:00:00Z".parse().unwrap();
-        Envelope {
-            position,
-            cohort: CohortId(Uuid::from_u128(1)),
-            version,
-            schema_version: 1,
-            event,
-            occurred_at: at,
-            recorded_at: at,
-            meta: CommandMeta {
-                actor: Actor::local(),
-                command_id: Uuid::from_u128(position.into()),
-                correlation_id: Uuid::from_u128(position.into()),
-                causation_id: Uuid::from_u128(position.into()),
-            },
-        }
-    }
-
-    fn created() -> Event {
-        let at: Timestamp = "2026-03-10T00:00:00Z".parse().unwrap();
-        Event::CohortCreated(CohortCreated {
-            name: "P".to_owned(),
-            course: "C".to_owned(),
-            instructor: "I".to_owned(),
-            capacity: Capacity::new(1).unwrap(),
-            starts_at: at,
-            enrollment_deadline: at,
-            withdrawal_deadline: at,
-        })
-    }
-
-    #[test]
-    fn every_projection_knows_its_position_and_ignores_what_it_already_applied() {
-        let ana = crate::domain::LearnerId(Uuid::from_u128(0xa));
-        let mut p = Projections::default();
-        p.apply(&envelope(1, 1, created()));
-        p.apply(&envelope(2, 2, Event::StudentEnrolled { learner: ana }));
-        assert_eq!(
-            (
-                p.position,
-                p.catalog.position(),
-                p.history.position(),
-                p.timelines.position()
-            ),
-            (2, 2, 2, 2)
-        );
-        let once = p.clone();
-        p.apply(&envelope(2, 2, Event::StudentEnrolled { learner: ana }));
-        assert_eq!(p, once, "a replayed envelope changes nothing");
-        let view = p.catalog.get(CohortId(Uuid::from_u128(1))).unwrap();
-        assert_eq!(view.state.enrolled, [ana]);
-        assert_eq!(p.history.of(view.state.id).len(), 2);
-        let lines = p.history_entries(view.state.id, 0..2);
-        assert_eq!((lines[1].before.enrolled, lines[1].after.enrolled), (0, 1));
-        assert_eq!(lines[1].event_type, "student.enrolled");
-        assert_eq!(p.timelines.of(ana).len(), 1);
-    }
-
-    #[test]
-    fn history_lines_show_the_counters_the_catalog_had_around_every_event() {
-        // Capacity 1 (from `created`): enrollments, a waitlist, capacity changes up and down
-        // (counters not implied by the type) and a closing, over several checkpoints.
-        let who = |n: u128| crate::domain::LearnerId(Uuid::from_u128(0x100 + n));
-        let capacity = |from: u64, to: u64| Event::CapacityChanged {
-            from: Capacity::new(from).unwrap(),
-            to: Capacity::new(to).unwrap(),
-        };
-        let mut events = vec![created(), Event::StudentEnrolled { learner: who(0) }];
-        for n in 1..=20 {
-            events.push(Event::StudentWaitlisted {
-                learner: who(n),
-                position: n as u32,
-            });
-        }
-        events.push(capacity(1, 5));
-        for n in 1..=4 {
-            events.push(Event::WaitlistPromoted { learner: who(n) });
-        }
-        events.push(Event::StudentWithdrawn {
-            learner: who(0),
-            reason_code: crate::domain::ReasonCode::Other,
-            reason: "moved".into(),
-        });
-        events.push(Event::WaitlistPromoted { learner: who(5) });
-        events.push(Event::WaitlistLeft {
-            learner: who(9),
-            reason: crate::domain::Note::default(),
-        });
-        events.push(capacity(5, 7));
-        for n in 6..=7 {
-            events.push(Event::WaitlistPromoted { learner: who(n) });
-        }
-        events.push(Event::EnrollmentClosed);
-        let mut p = Projections::default();
-        let mut expected = Vec::new();
-        for (i, event) in events.into_iter().enumerate() {
-            let n = i as u64 + 1;
-            let before = Counters::of(p.catalog.get(CohortId(Uuid::from_u128(1))));
-            p.apply(&envelope(n, n, event));
-            let after = Counters::of(p.catalog.get(CohortId(Uuid::from_u128(1))));
-            expected.push((before, after));
-        }
-        let cohort = CohortId(Uuid::from_u128(1));
-        let lines = p.history_entries(cohort, 0..expected.len());
-        let shown: Vec<(Counters, Counters)> = lines.iter().map(|l| (l.before, l.after)).collect();
-        assert_eq!(shown, expected);
-        for (i, (before, after)) in expected.iter().enumerate() {
-            let start = p.history_entries(cohort, i..i + 1);
-            assert_eq!(
-                (start[0].before, start[0].after),
-                (*before, *after),
-                "step {i}"
-            );
-            let at = p.history.entry_at(cohort, i as u64 + 1, &p.events).unwrap();
-            assert_eq!((at.before, at.after), (*before, *after), "step {i}");
-        }
-        let last = expected.last().unwrap().1;
-        assert_eq!(
-            (last.enrolled, last.waitlist, last.capacity, last.open),
-            (7, 12, 7, false)
-        );
     }
 }

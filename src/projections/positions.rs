@@ -53,7 +53,7 @@ impl PositionList {
         }
     }
 
-    /// Number of positions.
+    /// How many positions the list holds.
     #[must_use]
     pub fn len(&self) -> usize {
         match &self.0 {
@@ -62,7 +62,7 @@ impl PositionList {
         }
     }
 
-    /// Whether there are none.
+    /// Whether the list holds no position.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -77,7 +77,7 @@ impl PositionList {
         }
     }
 
-    /// The last position.
+    /// The position pushed or inserted at the end; `None` when empty.
     #[must_use]
     pub fn last(&self) -> Option<u64> {
         self.len().checked_sub(1).and_then(|i| self.get(i))

@@ -14,13 +14,13 @@ use crate::store::{Store, StoreError};
 /// What the last full rebuild took.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RebuildInfo {
-    /// Events replayed.
+    /// Events applied by the rebuild.
     pub events: u64,
-    /// Seconds it took.
+    /// Wall time of the rebuild, in seconds.
     pub seconds: f64,
-    /// Events per second.
+    /// `events` over `seconds` (0 when nothing was replayed).
     pub events_per_second: f64,
-    /// When it finished.
+    /// When it finished (the wall clock, not the application's clock).
     pub finished_at: Timestamp,
 }
 
@@ -40,7 +40,7 @@ impl RebuildInfo {
 /// A background job's progress.
 #[derive(Debug, Default)]
 pub struct Progress {
-    /// Events done.
+    /// Events applied so far (updated every few thousand).
     pub done: AtomicU64,
     /// Events to do (the store's head when it started).
     pub total: u64,
@@ -51,7 +51,7 @@ pub struct Progress {
 pub struct CheckOutcome {
     /// The position both copies were compared at.
     pub position: u64,
-    /// When it ran.
+    /// When it finished comparing.
     pub at: Timestamp,
     /// Every difference, precisely; empty when the live projections equal a fresh rebuild.
     pub differences: Vec<String>,
@@ -73,7 +73,7 @@ pub struct Status {
 }
 
 impl ReadModel {
-    /// The maintenance status.
+    /// The maintenance status, locked: hold it briefly, never across a rebuild.
     pub fn status(&self) -> MutexGuard<'_, Status> {
         self.status.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -239,54 +239,7 @@ pub fn differences(live: &Projections, fresh: &Projections) -> Vec<String> {
             live.position, fresh.position
         ));
     }
-    for id in live.catalog.ids().chain(fresh.catalog.ids()) {
-        let (a, b) = (live.catalog.get(id), fresh.catalog.get(id));
-        if a != b && !out.iter().any(|d: &String| d.contains(&id.to_string())) {
-            let describe = |v: Option<&super::CohortView>| {
-                v.map_or_else(
-                    || "absent".to_owned(),
-                    |v| {
-                        format!(
-                            "v{} {} enrolled, {} waiting, capacity {}, {}",
-                            v.version,
-                            v.state.enrolled.len(),
-                            v.state.waitlist.len(),
-                            v.state.capacity,
-                            v.state.status.as_str()
-                        )
-                    },
-                )
-            };
-            out.push(format!(
-                "catalog: cohort {id}: live {} / rebuilt {}",
-                describe(a),
-                describe(b)
-            ));
-        }
-        if live.history.of(id) != fresh.history.of(id)
-            && !out
-                .iter()
-                .any(|d| d.starts_with(&format!("history: cohort {id}")))
-        {
-            out.push(format!(
-                "history: cohort {id}: live {} entries / rebuilt {}",
-                live.history.of(id).len(),
-                fresh.history.of(id).len()
-            ));
-        }
-    }
-    if live.timelines != fresh.timelines {
-        out.push("timelines differ".to_owned());
-    }
-    if live.reports != fresh.reports {
-        out.push("reports (by instructor, withdrawals, seats by week, signals) differ".to_owned());
-    }
-    if live.events != fresh.events {
-        out.push("event browser index differs".to_owned());
-    }
-    if live.search != fresh.search {
-        out.push("search index differs".to_owned());
-    }
+    out.extend(live.model_differences(fresh));
     if live.events_applied != fresh.events_applied {
         out.push(format!(
             "events applied: live {} / rebuilt {}",

@@ -4,24 +4,24 @@
 
 use jiff::Timestamp;
 
-use super::FastMap;
-use super::browse::EventIndex;
+use super::event_index::EventIndex;
 use super::positions::PositionList;
+use super::{FastMap, Projection};
 use crate::domain::{CohortId, LearnerId};
 use crate::store::Envelope;
 
 /// One event in a learner's timeline, as a page shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimelineEntry {
-    /// Global position.
+    /// The event's global position in the log.
     pub position: u64,
     /// The cohort it happened in.
     pub cohort: CohortId,
-    /// Stable event name.
+    /// The event's stable type name, e.g. `waitlist.promoted`.
     pub event_type: &'static str,
-    /// When it was decided.
+    /// When the writer decided it (the command's time).
     pub occurred_at: Timestamp,
-    /// Who acted.
+    /// The account name recorded on the event.
     pub actor: String,
 }
 
@@ -32,9 +32,12 @@ pub struct Timelines {
     position: u64,
 }
 
-impl Timelines {
+impl Projection for Timelines {
+    const NAME: &'static str = "timelines";
+    type Reads<'a> = ();
+
     /// Records `envelope` if it concerns a learner.
-    pub fn apply(&mut self, envelope: &Envelope) {
+    fn apply(&mut self, envelope: &Envelope, (): ()) {
         self.position = envelope.position;
         if let Some(learner) = envelope.event.learner() {
             self.positions
@@ -44,19 +47,18 @@ impl Timelines {
         }
     }
 
-    /// Gives back what the per-learner lists grew past their length (after a replay).
-    pub fn shrink(&mut self) {
+    fn shrink(&mut self) {
         self.positions
             .values_mut()
             .for_each(PositionList::shrink_to_fit);
     }
 
-    /// Global position of the last event applied.
-    #[must_use]
-    pub const fn position(&self) -> u64 {
+    fn position(&self) -> u64 {
         self.position
     }
+}
 
+impl Timelines {
     /// The positions of a learner's events, oldest first.
     #[must_use]
     pub fn of(&self, learner: LearnerId) -> &PositionList {

@@ -16,6 +16,7 @@ use super::extract::{Acting, PagePath, PageQuery};
 use super::input::display_time;
 use super::views::Nav;
 use crate::auth::{Auth, AuthError, Principal, Role};
+use crate::projections::Projection as _;
 
 /// An account row.
 pub struct AccountRow {

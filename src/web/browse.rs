@@ -1,10 +1,10 @@
 //! Browsing pages: the event browser (`/events` and its CSV, `/events.csv`), what changed in a
 //! cohort between two points (`/cohorts/{id}/diff`), and search (`/search`).
 //!
-//! GET only, never a write. Each page reads the browse indexes of the projections (see
-//! `projections::browse`) under the read lock and copies out only the rows it shows; the diff
-//! also folds the cohort's stream at its two points, off the async threads. None of them scans
-//! the event log or the store per request.
+//! GET only, never a write. Each page reads the projections' event index and search index (see
+//! `projections/event_index.rs`, `search.rs`, `diff.rs`) under the read lock and copies out
+//! only the rows it shows; the diff also folds the cohort's stream at its two points, off the
+//! async threads. None of them scans the event log or the store per request.
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -2,9 +2,10 @@
 //! (overall and per cohort, as a table and a server-rendered SVG chart), their CSV downloads,
 //! a cohort's roster as CSV, and the dashboard's signals.
 //!
-//! Handlers only read the report projections (`crate::projections::Reports`) and copy out the
-//! rows a page shows; they never scan the event log. CSV downloads stream in chunks, taking the
-//! read lock once per chunk, so a large export neither sits in memory whole nor blocks the writer.
+//! Handlers only read the report projections (`Instructors`, `Withdrawals`, `SeatWeeks`,
+//! `Signals` in `crate::projections`) and copy out the rows a page shows; they never scan the
+//! event log. CSV downloads stream in chunks, taking the read lock once per chunk, so a large
+//! export neither sits in memory whole nor blocks the writer.
 
 use std::sync::Arc;
 
@@ -214,10 +215,10 @@ pub async fn instructors(
     let offset = (page - 1) * PAGE_SIZE;
     let filter = instructor_filter(&q.instructor);
     let read = state.read.read();
-    let (rows, total) = read.reports.instructors.page(filter, offset, PAGE_SIZE);
+    let (rows, total) = read.instructors.page(filter, offset, PAGE_SIZE);
     // The instructor of the row before this page: their group continues here.
     let previous = offset.checked_sub(1).and_then(|before| {
-        let (row, _) = read.reports.instructors.page(filter, before, 1);
+        let (row, _) = read.instructors.page(filter, before, 1);
         row.first().map(|(entry, _)| entry.name.clone())
     });
     let shown = rows.len();
@@ -242,12 +243,7 @@ pub async fn instructors(
             }),
         }
     }
-    let instructors = read
-        .reports
-        .instructors
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+    let instructors = read.instructors.iter().map(|e| e.name.clone()).collect();
     drop(read);
     let instructor = filter.unwrap_or_default().to_owned();
     let link = |p: usize| {
@@ -284,7 +280,6 @@ pub async fn instructors_csv(
     let mut offset = 0;
     let rows = Chunks::new(state.read.clone(), move |read: &Projections| {
         let (rows, _) = read
-            .reports
             .instructors
             .page(instructor.as_deref(), offset, CSV_CHUNK);
         offset += rows.len();
@@ -541,16 +536,10 @@ pub async fn withdrawals(
             .collect()
     });
     let counts = filter.as_ref().map_or([0; 5], |f| {
-        read.reports
-            .withdrawals
+        read.withdrawals
             .reason_counts(f, &read.events, &read.history)
     });
-    let instructors = read
-        .reports
-        .instructors
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+    let instructors = read.instructors.iter().map(|e| e.name.clone()).collect();
     drop(read);
     let by_reason = ReasonCode::ALL
         .into_iter()
@@ -952,7 +941,7 @@ pub async fn seats(
     seats_page(
         Nav::of(&principal),
         None,
-        read.reports.seat_weeks.overall(),
+        read.seat_weeks.overall(),
         page_number(&q.page),
     )
 }
@@ -978,7 +967,7 @@ pub async fn cohort_seats(
     Ok(seats_page(
         Nav::of(&principal),
         Some(subject),
-        read.reports.seat_weeks.of(cohort),
+        read.seat_weeks.of(cohort),
         page_number(&q.page),
     ))
 }
@@ -994,7 +983,7 @@ fn all_weeks(weeks: &std::collections::BTreeMap<Date, WeekCounts>) -> Vec<Vec<St
 
 /// `GET /reports/seats.csv`: every week of the overall report.
 pub async fn seats_csv(State(state): State<AppState>) -> Response {
-    let rows = all_weeks(state.read.read().reports.seat_weeks.overall());
+    let rows = all_weeks(state.read.read().seat_weeks.overall());
     csv::download("seat-changes.csv", &WEEK_HEADER, rows.into_iter())
 }
 
@@ -1009,7 +998,7 @@ pub async fn cohort_seats_csv(
         if read.catalog.get(cohort).is_none() {
             return Err(PageError::NotFound(format!("no cohort {cohort}")));
         }
-        all_weeks(read.reports.seat_weeks.of(cohort))
+        all_weeks(read.seat_weeks.of(cohort))
     };
     Ok(csv::download(
         &format!("cohort-{cohort}-seat-changes.csv"),
@@ -1172,7 +1161,7 @@ pub struct DashboardSignals {
 /// seven days (each from its own index); at most [`SIGNAL_ROWS`] of each are copied out.
 #[must_use]
 pub fn signals(read: &Projections, now: Timestamp) -> DashboardSignals {
-    let signals = &read.reports.signals;
+    let signals = &read.signals;
     let horizon = now + SignedDuration::from_hours(24 * SIGNAL_DAYS);
     DashboardSignals {
         totals: signals.totals(),

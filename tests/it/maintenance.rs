@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 use rollbook::auth::Role;
 use rollbook::clock::FixedClock;
 use rollbook::domain::{CohortId, Event, LearnerId};
-use rollbook::projections::{Progress, ReadModel};
+use rollbook::projections::{Progress, Projection as _, ReadModel};
 use rollbook::store::{Actor, CommandMeta, Envelope, Store, StoreOptions};
 use serde_json::json;
 
@@ -352,21 +352,24 @@ fn the_shadow_check_names_a_corrupted_live_projection() {
     let mut corrupted = model.snapshot();
     let ghost = LearnerId(uuid::Uuid::from_u128(7));
     let id = uuid::Uuid::from_u128(9);
-    corrupted.catalog.apply(&Envelope {
-        position: 1,
-        cohort,
-        version: 2,
-        schema_version: 1,
-        event: Event::StudentEnrolled { learner: ghost },
-        occurred_at: ts(NOW),
-        recorded_at: ts(NOW),
-        meta: CommandMeta {
-            actor: Actor::local(),
-            command_id: id,
-            correlation_id: id,
-            causation_id: id,
+    corrupted.catalog.apply(
+        &Envelope {
+            position: 1,
+            cohort,
+            version: 2,
+            schema_version: 1,
+            event: Event::StudentEnrolled { learner: ghost },
+            occurred_at: ts(NOW),
+            recorded_at: ts(NOW),
+            meta: CommandMeta {
+                actor: Actor::local(),
+                command_id: id,
+                correlation_id: id,
+                causation_id: id,
+            },
         },
-    });
+        (),
+    );
     model.replace(corrupted);
     let found = model.check_now(&store, &progress).unwrap();
     assert_eq!(found.position, 1);

@@ -1,0 +1,106 @@
+//! The counters of one cohort (seats taken, learners waiting, seats, open), what one event
+//! changed in them, and sums of them over a set of cohorts: what the history, the report
+//! models and the dashboard keep instead of whole cohort states.
+
+use super::catalog::CohortView;
+use crate::domain::{CohortStatus, Event};
+
+/// The counters an event may change, before and after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Seats taken: learners enrolled.
+    pub enrolled: u32,
+    /// Learners on the waitlist.
+    pub waitlist: u32,
+    /// Seats in all (0 only before the cohort exists).
+    pub capacity: u32,
+    /// Whether enrollment is open.
+    pub open: bool,
+}
+
+impl Counters {
+    /// The counters of a view (all zero before creation).
+    #[must_use]
+    pub fn of(view: Option<&CohortView>) -> Self {
+        view.map_or_else(Self::default, |v| Self {
+            enrolled: v.state.enrolled_count(),
+            waitlist: v.state.waitlist.len() as u32,
+            capacity: v.state.capacity.seats(),
+            open: v.state.status == CohortStatus::Open,
+        })
+    }
+
+    /// The counters after an event of type `kind` (an index into [`Event::TYPE_NAMES`]), when
+    /// they follow from these by the type alone; `None` for creation and capacity changes,
+    /// whose counters depend on the event's data.
+    pub(super) fn follow(self, kind: u8) -> Option<Self> {
+        let mut next = self;
+        match Event::TYPE_NAMES.get(usize::from(kind)).copied()? {
+            "student.enrolled" => next.enrolled = next.enrolled.checked_add(1)?,
+            "student.waitlisted" => next.waitlist = next.waitlist.checked_add(1)?,
+            "student.withdrawn" => next.enrolled = next.enrolled.checked_sub(1)?,
+            "waitlist.left" => next.waitlist = next.waitlist.checked_sub(1)?,
+            "waitlist.promoted" => {
+                next.waitlist = next.waitlist.checked_sub(1)?;
+                next.enrolled = next.enrolled.checked_add(1)?;
+            }
+            "enrollment.closed" => next.open = false,
+            _ => return None,
+        }
+        Some(next)
+    }
+}
+
+/// The counters of the cohort the catalog's last event touched, before and after that event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Change {
+    /// Before the event (all zero when it created the cohort).
+    pub before: Counters,
+    /// After the event (all zero when the event's cohort does not exist).
+    pub after: Counters,
+}
+
+/// Sums over a set of cohorts, kept up to date from each event's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Cohorts created.
+    pub cohorts: u64,
+    /// Cohorts still open for enrollment.
+    pub open: u64,
+    /// Capacity summed over the cohorts.
+    pub seats: u64,
+    /// Learners enrolled, summed over the cohorts.
+    pub enrolled: u64,
+    /// Learners waiting (a learner waiting for two cohorts counts twice).
+    pub waitlisted: u64,
+}
+
+impl Totals {
+    /// Moves the sums by what one event changed in one cohort. A cohort exists once its
+    /// capacity is non-zero (a capacity is at least 1).
+    pub(super) fn shift(&mut self, before: Counters, after: Counters) {
+        fn by(total: &mut u64, before: u32, after: u32) {
+            // Adding first never underflows: the total includes what `before` contributed.
+            *total = (*total + u64::from(after)).saturating_sub(u64::from(before));
+        }
+        by(
+            &mut self.cohorts,
+            u32::from(before.capacity > 0),
+            u32::from(after.capacity > 0),
+        );
+        by(
+            &mut self.open,
+            u32::from(before.open),
+            u32::from(after.open),
+        );
+        by(&mut self.seats, before.capacity, after.capacity);
+        by(&mut self.enrolled, before.enrolled, after.enrolled);
+        by(&mut self.waitlisted, before.waitlist, after.waitlist);
+    }
+
+    /// Seats taken, in percent of all seats (0 when there are none).
+    #[must_use]
+    pub fn fill_percent(&self) -> u64 {
+        self.enrolled * 100 / self.seats.max(1)
+    }
+}
