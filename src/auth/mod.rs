@@ -11,6 +11,7 @@ mod password;
 mod role;
 pub mod secret;
 mod throttle;
+mod write_back;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,6 +24,7 @@ pub use limiter::{Busy, HashLimiter, HashStats, Permit};
 pub use password::{Passwords, WeakPassword};
 pub use role::{Role, UnknownRole};
 use throttle::Throttle;
+use write_back::{SessionWrite, WriteBack};
 
 use crate::clock::Clock;
 use crate::store::{AccountRecord, Actor, SessionRecord, Store, StoreError, TokenRecord};
@@ -154,6 +156,8 @@ pub struct Auth {
     dummy_hash: String,
     state: RwLock<State>,
     throttle: Mutex<Throttle>,
+    /// Where a request's session writes go, off its thread.
+    write_back: WriteBack,
 }
 
 /// How often a session's last-seen time is written back (it is kept exactly in memory).
@@ -183,6 +187,10 @@ impl Auth {
         idle_timeout: SignedDuration,
     ) -> Result<Self, StoreError> {
         let snapshot = store.load_accounts()?;
+        let write_back = WriteBack::start(store.clone()).map_err(|source| StoreError::Io {
+            path: store.path().to_owned(),
+            source,
+        })?;
         let mut state = State::default();
         for (id, account) in snapshot.accounts {
             state.by_name.insert(account.name.clone(), id);
@@ -205,6 +213,7 @@ impl Auth {
             dummy_hash,
             state: RwLock::new(state),
             throttle: Mutex::new(Throttle::default()),
+            write_back,
         })
     }
 
@@ -446,9 +455,8 @@ impl Auth {
         if now.duration_since(session.last_seen) > self.idle_timeout {
             state.sessions.remove(&key);
             drop(state);
-            if let Err(e) = self.store.delete_sessions(&[key]) {
-                tracing::warn!(error = %e, "could not delete an expired session");
-            }
+            // Deleted by the write-back thread: no store write on the request's thread.
+            self.write_back.send(SessionWrite::Delete(key));
             return None;
         }
         session.last_seen = now;
@@ -459,17 +467,24 @@ impl Auth {
         Some((principal, due))
     }
 
-    /// Writes a session's last-seen time back (not durably: it rides on the next commit).
-    pub fn persist_session(&self, key: [u8; 32]) -> Result<(), StoreError> {
+    /// Queues a session's last-seen time to be written back (not durably: it rides on the next
+    /// commit). Never blocks on the store: safe on an async thread.
+    pub fn persist_session(&self, key: [u8; 32]) {
         let record = {
             let mut state = self.write();
             let Some((session, persisted)) = state.sessions.get_mut(&key) else {
-                return Ok(());
+                return;
             };
             *persisted = session.last_seen;
             session.clone()
         };
-        self.store.put_session(key, &record, false)
+        self.write_back.send(SessionWrite::Touch(key, record));
+    }
+
+    /// Writes what the write-back thread has queued and stops it, waiting for it (blocking).
+    /// Sessions touched afterwards are no longer written back: for shutdown.
+    pub fn stop_write_back(&self) {
+        self.write_back.stop();
     }
 
     /// Checks a name and password (blocking: verifies the hash) and opens a new session,
@@ -567,6 +582,13 @@ impl Auth {
     }
 }
 
+impl Drop for Auth {
+    /// Queued session writes are committed before the store is let go.
+    fn drop(&mut self) {
+        self.write_back.stop();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
@@ -608,9 +630,7 @@ mod tests {
         clock.set(start + SignedDuration::from_mins(50));
         let (principal, due) = first.authenticate_session(&cookie).unwrap();
         assert!(due, "the last use is due to be written back");
-        first
-            .persist_session(principal.session.unwrap().key)
-            .unwrap();
+        first.persist_session(principal.session.unwrap().key);
         drop(first);
 
         // 100 minutes after the login, 50 after the last use: still signed in after a restart.

@@ -20,7 +20,7 @@ const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The metrics, for a scraper.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let store_head = state
-        .read_store(|store| store.read()?.head_position())
+        .read_store(|history| history.read()?.head_position())
         .await
         .inspect_err(|e| tracing::warn!(error = %e, "metrics: cannot read the store's head"))
         .ok();

@@ -1109,7 +1109,7 @@ async fn the_feed_never_runs_ahead_of_the_projections() {
     let (_, token) = auth.create_token("ops", "").unwrap();
     let bearer = format!("Bearer {token}");
     let app = router(AppState {
-        store: store.clone(),
+        history: rollbook::store::History::new(store.clone()),
         read: read.clone(),
         writer: handle,
         clock,

@@ -1861,7 +1861,7 @@ impl FaultyApp {
         )
         .expect("writer");
         let state = AppState {
-            store,
+            history: rollbook::store::History::new(store),
             read,
             writer: handle,
             clock,
