@@ -169,7 +169,11 @@ pub fn manifest_path(file: &Path) -> PathBuf {
 }
 
 /// Makes a verified backup of `store` at `dest` (which must not exist), with its manifest.
-pub fn backup(store: &dyn ReadableStore, dest: &Path, now: Timestamp) -> Result<Manifest, BackupError> {
+pub fn backup(
+    store: &dyn ReadableStore,
+    dest: &Path,
+    now: Timestamp,
+) -> Result<Manifest, BackupError> {
     backup_reporting(store, dest, now, |_, _| {})
 }
 

@@ -191,7 +191,10 @@ impl Projections {
     }
 
     /// [`Projections::rebuild`], calling `progress` with the events applied every few thousand.
-    pub fn rebuild_reporting(store: &dyn ReadableStore, progress: &dyn Fn(u64)) -> Result<Self, StoreError> {
+    pub fn rebuild_reporting(
+        store: &dyn ReadableStore,
+        progress: &dyn Fn(u64),
+    ) -> Result<Self, StoreError> {
         const CHUNK: usize = 256;
         let reader = store.read()?;
         let mut projections = Self::default();

@@ -141,7 +141,11 @@ impl ReadModel {
         self.rebuild_now(store, &progress).map(|_| ())
     }
 
-    fn rebuild_now(&self, store: &dyn ReadableStore, progress: &Progress) -> Result<u64, StoreError> {
+    fn rebuild_now(
+        &self,
+        store: &dyn ReadableStore,
+        progress: &Progress,
+    ) -> Result<u64, StoreError> {
         let mut fresh = Projections::rebuild_until(store, u64::MAX, &|done| {
             progress.done.store(done, Ordering::Relaxed);
         })?;

@@ -126,7 +126,10 @@ impl Store {
         }
         let mut encoded = Vec::with_capacity(touched.len());
         for (key, record) in touched {
-            encoded.push((*key, codec::encode_session(record).map_err(StoreError::Encode)?));
+            encoded.push((
+                *key,
+                codec::encode_session(record).map_err(StoreError::Encode)?,
+            ));
         }
         let durability = if deleted.is_empty() {
             Durability::None

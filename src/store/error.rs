@@ -108,7 +108,11 @@ impl StoreError {
     pub const fn is_storage_failure(&self) -> bool {
         matches!(
             self,
-            Self::Redb(_) | Self::Io { .. } | Self::Open { .. } | Self::InUse { .. } | Self::Scratch(_)
+            Self::Redb(_)
+                | Self::Io { .. }
+                | Self::Open { .. }
+                | Self::InUse { .. }
+                | Self::Scratch(_)
         )
     }
 }

@@ -42,7 +42,6 @@ pub(super) enum Pending {
     Repeat(usize),
 }
 
-
 impl Writer {
     /// Decides every submission in order, commits the decided events in one durable
     /// transaction, and answers each. On a storage failure nothing is kept, in the store or in
@@ -116,20 +115,37 @@ impl Writer {
             self.head
                 .store(last.position, std::sync::atomic::Ordering::Release);
         }
-        let envelopes = per_append.iter().flatten().cloned().collect();
+        // Where each append's envelopes sit in the batch's.
+        let spans: Vec<(usize, usize)> = per_append
+            .iter()
+            .scan(0, |at, events| {
+                let span = (*at, *at + events.len());
+                *at = span.1;
+                Some(span)
+            })
+            .collect();
+        // The one copy of the committed envelopes, for the projections; each answer takes its
+        // append's own (a repeat within the batch, rare, copies its first answer's).
+        let envelopes: Vec<Envelope> = per_append.iter().flatten().cloned().collect();
+        let mut per_append = per_append;
+        let appends = &work.batch.appends;
+        let committed = |i: usize, events: Vec<Envelope>, replayed: bool| {
+            Ok(Committed {
+                cohort: appends[i].cohort,
+                version: events.last().map_or(0, |e| e.version),
+                events,
+                replayed,
+            })
+        };
         let results = pending
             .into_iter()
             .map(|p| match p {
                 Pending::Done(result) => result,
                 Pending::Recorded(violation) => Err(CommandError::Rejected(violation)),
-                Pending::Appended(i) | Pending::Repeat(i) => {
-                    let events = per_append[i].clone();
-                    Ok(Committed {
-                        cohort: work.batch.appends[i].cohort,
-                        version: events.last().map_or(0, |e| e.version),
-                        events,
-                        replayed: matches!(p, Pending::Repeat(_)),
-                    })
+                Pending::Appended(i) => committed(i, std::mem::take(&mut per_append[i]), false),
+                Pending::Repeat(i) => {
+                    let (from, to) = spans[i];
+                    committed(i, envelopes[from..to].to_vec(), true)
                 }
             })
             .collect();
@@ -149,29 +165,29 @@ impl Writer {
         now: Timestamp,
     ) -> Result<Pending, StoreError> {
         let request = &submission.request;
-        let fingerprint = request.fingerprint();
         // Filed hashed with the acting account: the key is never stored as sent, and another
-        // account's same key is another key.
-        let key = submission
-            .idempotency_key
-            .as_deref()
-            .map(|key| idempotency_key(submission.actor.id, key));
-        if let Some(key) = &key {
-            if let Some(answer) = Self::repeat(reader, work, key, &fingerprint)? {
+        // account's same key is another key. The fingerprint is taken only for a request that
+        // has a key.
+        let idempotency = submission.idempotency_key.as_deref().map(|key| {
+            (
+                idempotency_key(submission.actor.id, key),
+                request.fingerprint(),
+            )
+        });
+        if let Some((key, fingerprint)) = &idempotency {
+            if let Some(answer) = Self::repeat(reader, work, key, fingerprint)? {
                 return Ok(answer);
             }
         }
 
         let cohort = request.cohort();
-        let learner = match request.learner_key() {
-            Some(key) => Some(Self::resolve_learner(
-                reader,
-                work,
-                key,
-                submission.new_learner_id,
-            )?),
-            None => None,
-        };
+        let mut learner = None;
+        let command = request.command(|key| {
+            let resolved = Self::resolve_learner(reader, work, key, submission.new_learner_id)?;
+            let id = resolved.0;
+            learner = Some(resolved);
+            Ok::<_, StoreError>(id)
+        })?;
         self.load_state(reader, work, cohort)?;
         let (state, version) = work.states.get_mut(&cohort).expect("loaded above");
         let exists = state.is_some() || matches!(request, Request::Create { .. });
@@ -183,7 +199,6 @@ impl Writer {
                 })));
             }
         }
-        let command = request.command(learner.as_ref().map(|(id, _)| *id));
         let events = match Cohort::decide(state.as_ref(), cohort, &command, now) {
             Ok(events) => events,
             Err(violation) => {
@@ -191,9 +206,8 @@ impl Writer {
                 return Ok(refuse(
                     work,
                     &submission,
-                    key,
+                    idempotency,
                     learner,
-                    fingerprint,
                     violation,
                     now,
                 ));
@@ -233,9 +247,9 @@ impl Writer {
 
         let command_id = submission.command_id.unwrap_or_else(Uuid::now_v7);
         let index = work.batch.appends.len();
-        if let Some(key) = key {
+        if let Some((key, fingerprint)) = &idempotency {
             work.keys
-                .insert(key, (KeyUse::Appended(index), fingerprint.clone()));
+                .insert(*key, (KeyUse::Appended(index), fingerprint.clone()));
         }
         work.batch.appends.push(StreamAppend {
             cohort,
@@ -248,7 +262,7 @@ impl Writer {
                 correlation_id: submission.correlation_id.unwrap_or(command_id),
                 causation_id: submission.causation_id.unwrap_or(command_id),
             },
-            idempotency: key.map(|key| (key, fingerprint)),
+            idempotency,
         });
         Ok(Pending::Appended(index))
     }
@@ -309,9 +323,8 @@ impl Writer {
 fn refuse(
     work: &mut BatchWork,
     submission: &Submission,
-    key: Option<[u8; 32]>,
+    idempotency: Option<([u8; 32], String)>,
     learner: Option<(LearnerId, bool)>,
-    fingerprint: String,
     violation: RuleViolation,
     now: Timestamp,
 ) -> Pending {
@@ -349,7 +362,7 @@ fn refuse(
         };
         work.batch.journal.push((work.journal_next, entry));
     }
-    let Some(key) = key else {
+    let Some((key, fingerprint)) = idempotency else {
         return Pending::Done(Err(CommandError::Rejected(violation)));
     };
     let record = CommandRecord {
@@ -402,7 +415,6 @@ pub(super) struct BatchWork {
     pub(super) journal_next: u64,
 }
 
-
 fn fail_all(n: usize, error: &Arc<StoreError>) -> BatchOutcome {
     BatchOutcome {
         results: (0..n)
@@ -411,4 +423,3 @@ fn fail_all(n: usize, error: &Arc<StoreError>) -> BatchOutcome {
         ..BatchOutcome::default()
     }
 }
-

@@ -7,7 +7,7 @@ use sha2::{Digest as _, Sha256};
 use super::batch::{BatchWork, Pending};
 use super::request::{Committed, Request};
 use super::{CommandError, Writer};
-use crate::domain::{ReasonCode, RuleViolation};
+use crate::domain::RuleViolation;
 use crate::store::{CommandOutcome, Reader, StoreError};
 
 impl Request {
@@ -20,70 +20,6 @@ impl Request {
             crate::store::chain::show(&Sha256::digest(self.canonical().as_bytes()).into())
         )
     }
-
-    /// A canonical text of the request. The fields form a JSON array, so no text in one field
-    /// can pass for another. Create is fingerprinted without its generated id.
-    fn canonical(&self) -> String {
-        let fields: Vec<String> = match self {
-            Self::Create { new, .. } => vec![
-                "create".into(),
-                new.name.clone(),
-                new.course.clone(),
-                new.instructor.clone(),
-                new.capacity.to_string(),
-                new.starts_at.to_string(),
-                new.enrollment_deadline.to_string(),
-                new.withdrawal_deadline.to_string(),
-            ],
-            Self::Enroll {
-                cohort,
-                learner,
-                name,
-            } => vec![
-                "enroll".into(),
-                cohort.to_string(),
-                learner.to_string(),
-                name.clone().unwrap_or_default(),
-            ],
-            Self::Withdraw {
-                cohort,
-                learner,
-                reason_code,
-                reason,
-            } => {
-                let mut fields = vec![
-                    "withdraw".into(),
-                    cohort.to_string(),
-                    learner.to_string(),
-                    reason.clone(),
-                ];
-                // Without a code, the text of requests made before codes existed: a retry of
-                // one still matches its record.
-                if *reason_code != ReasonCode::Other {
-                    fields.push(reason_code.as_str().to_owned());
-                }
-                fields
-            }
-            Self::LeaveWaitlist {
-                cohort,
-                learner,
-                reason,
-            } => {
-                vec![
-                    "leave".into(),
-                    cohort.to_string(),
-                    learner.to_string(),
-                    reason.clone(),
-                ]
-            }
-            Self::Promote { cohort } => vec!["promote".into(), cohort.to_string()],
-            Self::ChangeCapacity { cohort, capacity } => {
-                vec!["capacity".into(), cohort.to_string(), capacity.to_string()]
-            }
-            Self::Close { cohort } => vec!["close".into(), cohort.to_string()],
-        };
-        serde_json::to_string(&fields).unwrap_or_default()
-    }
 }
 
 /// How an idempotency key was used earlier in the batch.
@@ -91,7 +27,6 @@ pub(super) enum KeyUse {
     Appended(usize),
     Rejected(RuleViolation),
 }
-
 
 impl Writer {
     /// The answer to a repeated idempotency key (earlier in this batch, or recorded), if it is

@@ -23,8 +23,8 @@ impl Writer {
             erased_at: stored_precision(self.clock.now()),
             actor,
         };
-        let Some(erased) =
-            erase_learner(&self.store, key, &record).map_err(|e| CommandError::Store(Arc::new(e.into_store_error())))?
+        let Some(erased) = erase_learner(&self.store, key, &record)
+            .map_err(|e| CommandError::Store(Arc::new(e.into_store_error())))?
         else {
             return Ok(None);
         };

@@ -137,6 +137,5 @@ fn stored_precision(t: Timestamp) -> Timestamp {
     Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
 }
 
-
 #[cfg(test)]
 mod tests;

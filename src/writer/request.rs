@@ -9,16 +9,125 @@ use crate::learner_key::LearnerKey;
 use crate::metrics::CommandKind;
 use crate::store::{Actor, Envelope};
 
-/// What a caller asks of one cohort, with learners named by key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Request {
+/// Declares the commands: for each, in one place, its request (the variant of [`Request`] and
+/// its fields), its metrics kind, what the journal says it asked, the learner it names (if
+/// any), its canonical text for the idempotency fingerprint, and the domain command it
+/// becomes once its learner is resolved. Every method of [`Request`] is generated from these.
+macro_rules! commands {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident { $($(#[$field_doc:meta])* $field:ident : $type:ty),* $(,)? }
+        kind: $kind:expr;
+        describe: $describe:expr;
+        learner: $learner:expr;
+        fingerprint: $fingerprint:expr;
+        decide($resolve:ident): $decide:expr;
+    )*) => {
+        /// What a caller asks of one cohort, with learners named by key.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum Request {
+            $(
+                $(#[$doc])*
+                $variant { $($(#[$field_doc])* $field: $type),* },
+            )*
+        }
+
+        impl Request {
+            /// The cohort addressed.
+            #[must_use]
+            pub const fn cohort(&self) -> CohortId {
+                match self {
+                    $(Self::$variant { cohort, .. } => *cohort,)*
+                }
+            }
+
+            /// The kind of command, for metrics.
+            #[must_use]
+            pub const fn kind(&self) -> CommandKind {
+                match self {
+                    $(Self::$variant { .. } => $kind,)*
+                }
+            }
+
+            /// What was asked, in words, without personal data (for the rejected-command
+            /// journal).
+            #[must_use]
+            #[allow(unused_variables, reason = "each command uses the fields it names")]
+            pub fn describe(&self) -> String {
+                match self {
+                    $(Self::$variant { $($field),* } => $describe,)*
+                }
+            }
+
+            /// The learner named, for learner commands.
+            #[must_use]
+            #[allow(unused_variables, reason = "each command uses the fields it names")]
+            pub const fn learner_key(&self) -> Option<&LearnerKey> {
+                match self {
+                    $(Self::$variant { $($field),* } => $learner,)*
+                }
+            }
+
+            /// A canonical text of the request, for its fingerprint: the fields form a JSON
+            /// array, so no text in one field can pass for another. Frozen: a stored
+            /// fingerprint must keep matching a retry of its request.
+            #[allow(unused_variables, reason = "each command uses the fields it names")]
+            pub(super) fn canonical(&self) -> String {
+                let fields: Vec<String> = match self {
+                    $(Self::$variant { $($field),* } => $fingerprint,)*
+                };
+                serde_json::to_string(&fields).unwrap_or_default()
+            }
+
+            /// The domain command, its learner resolved by `resolve` (called once, for
+            /// learner commands only).
+            #[allow(unused_variables, reason = "each command uses the fields it names")]
+            pub(super) fn command<E>(
+                &self,
+                resolve: impl FnOnce(&LearnerKey) -> Result<LearnerId, E>,
+            ) -> Result<CohortCommand, E> {
+                match self {
+                    $(Self::$variant { $($field),* } => {
+                        let $resolve = resolve;
+                        Ok($decide)
+                    })*
+                }
+            }
+        }
+    };
+}
+
+commands! {
     /// Create a cohort under a fresh id.
     Create {
         /// The id to create (a UUID v7 chosen by the caller).
         cohort: CohortId,
         /// Its data.
         new: NewCohort,
-    },
+    }
+    kind: CommandKind::Create;
+    describe: format!("create with {} seats", new.capacity);
+    learner: None;
+    // Fingerprinted without its generated id.
+    fingerprint: vec![
+        "create".into(),
+        new.name.clone(),
+        new.course.clone(),
+        new.instructor.clone(),
+        new.capacity.to_string(),
+        new.starts_at.to_string(),
+        new.enrollment_deadline.to_string(),
+        new.withdrawal_deadline.to_string(),
+    ];
+    // Times are decided at the precision they are stored at, so that what is answered and
+    // shown now is what a replay shows.
+    decide(resolve): CohortCommand::Create(NewCohort {
+        starts_at: stored_precision(new.starts_at),
+        enrollment_deadline: stored_precision(new.enrollment_deadline),
+        withdrawal_deadline: stored_precision(new.withdrawal_deadline),
+        ..new.clone()
+    });
+
     /// Enroll (or waitlist) a learner, filing them in the directory if new.
     Enroll {
         /// The cohort.
@@ -27,7 +136,20 @@ pub enum Request {
         learner: LearnerKey,
         /// Display name to file (kept as is when `None`).
         name: Option<String>,
-    },
+    }
+    kind: CommandKind::Enroll;
+    describe: "enroll".to_owned();
+    learner: Some(learner);
+    fingerprint: vec![
+        "enroll".into(),
+        cohort.to_string(),
+        learner.to_string(),
+        name.clone().unwrap_or_default(),
+    ];
+    decide(resolve): CohortCommand::Enroll {
+        learner: resolve(learner)?,
+    };
+
     /// Withdraw an enrolled learner, or take a waitlisted one off the waitlist.
     Withdraw {
         /// The cohort.
@@ -38,7 +160,30 @@ pub enum Request {
         reason_code: ReasonCode,
         /// Staff's free text.
         reason: String,
-    },
+    }
+    kind: CommandKind::Withdraw;
+    describe: "withdraw".to_owned();
+    learner: Some(learner);
+    fingerprint: {
+        let mut fields = vec![
+            "withdraw".into(),
+            cohort.to_string(),
+            learner.to_string(),
+            reason.clone(),
+        ];
+        // Without a code, the text of requests made before codes existed: a retry of one
+        // still matches its record.
+        if *reason_code != ReasonCode::Other {
+            fields.push(reason_code.as_str().to_owned());
+        }
+        fields
+    };
+    decide(resolve): CohortCommand::Withdraw {
+        learner: resolve(learner)?,
+        reason_code: *reason_code,
+        reason: reason.clone(),
+    };
+
     /// Take a learner off the waitlist.
     LeaveWaitlist {
         /// The cohort.
@@ -47,117 +192,58 @@ pub enum Request {
         learner: LearnerKey,
         /// Staff's free text.
         reason: String,
-    },
+    }
+    kind: CommandKind::LeaveWaitlist;
+    describe: "leave the waitlist".to_owned();
+    learner: Some(learner);
+    fingerprint: vec![
+        "leave".into(),
+        cohort.to_string(),
+        learner.to_string(),
+        reason.clone(),
+    ];
+    decide(resolve): CohortCommand::LeaveWaitlist {
+        learner: resolve(learner)?,
+        reason: reason.clone(),
+    };
+
     /// Promote the waitlist head.
     Promote {
         /// The cohort.
         cohort: CohortId,
-    },
+    }
+    kind: CommandKind::Promote;
+    describe: "promote the waitlist head".to_owned();
+    learner: None;
+    fingerprint: vec!["promote".into(), cohort.to_string()];
+    decide(resolve): CohortCommand::Promote;
+
     /// Change the number of seats.
     ChangeCapacity {
         /// The cohort.
         cohort: CohortId,
         /// New seats.
         capacity: Capacity,
-    },
+    }
+    kind: CommandKind::ChangeCapacity;
+    describe: format!("change seats to {capacity}");
+    learner: None;
+    fingerprint: vec!["capacity".into(), cohort.to_string(), capacity.to_string()];
+    decide(resolve): CohortCommand::ChangeCapacity {
+        capacity: *capacity,
+    };
+
     /// Close enrollment.
     Close {
         /// The cohort.
         cohort: CohortId,
-    },
+    }
+    kind: CommandKind::Close;
+    describe: "close enrollment".to_owned();
+    learner: None;
+    fingerprint: vec!["close".into(), cohort.to_string()];
+    decide(resolve): CohortCommand::CloseEnrollment;
 }
-
-impl Request {
-    /// The cohort addressed.
-    #[must_use]
-    pub const fn cohort(&self) -> CohortId {
-        match self {
-            Self::Create { cohort, .. }
-            | Self::Enroll { cohort, .. }
-            | Self::Withdraw { cohort, .. }
-            | Self::LeaveWaitlist { cohort, .. }
-            | Self::Promote { cohort }
-            | Self::ChangeCapacity { cohort, .. }
-            | Self::Close { cohort } => *cohort,
-        }
-    }
-
-    /// What was asked, in words, without personal data (for the rejected-command journal).
-    #[must_use]
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Create { new, .. } => format!("create with {} seats", new.capacity),
-            Self::Enroll { .. } => "enroll".to_owned(),
-            Self::Withdraw { .. } => "withdraw".to_owned(),
-            Self::LeaveWaitlist { .. } => "leave the waitlist".to_owned(),
-            Self::Promote { .. } => "promote the waitlist head".to_owned(),
-            Self::ChangeCapacity { capacity, .. } => format!("change seats to {capacity}"),
-            Self::Close { .. } => "close enrollment".to_owned(),
-        }
-    }
-
-    /// The kind of command, for metrics.
-    #[must_use]
-    pub const fn kind(&self) -> CommandKind {
-        match self {
-            Self::Create { .. } => CommandKind::Create,
-            Self::Enroll { .. } => CommandKind::Enroll,
-            Self::Withdraw { .. } => CommandKind::Withdraw,
-            Self::LeaveWaitlist { .. } => CommandKind::LeaveWaitlist,
-            Self::Promote { .. } => CommandKind::Promote,
-            Self::ChangeCapacity { .. } => CommandKind::ChangeCapacity,
-            Self::Close { .. } => CommandKind::Close,
-        }
-    }
-
-    /// The learner named, for learner commands.
-    #[must_use]
-    pub const fn learner_key(&self) -> Option<&LearnerKey> {
-        match self {
-            Self::Enroll { learner, .. }
-            | Self::Withdraw { learner, .. }
-            | Self::LeaveWaitlist { learner, .. } => Some(learner),
-            Self::Create { .. }
-            | Self::Promote { .. }
-            | Self::ChangeCapacity { .. }
-            | Self::Close { .. } => None,
-        }
-    }
-
-    pub(super) fn command(&self, learner: Option<LearnerId>) -> CohortCommand {
-        let who = || learner.expect("learner resolved for learner commands");
-        match self {
-            // Times are decided at the precision they are stored at, so that what is answered
-            // and shown now is what a replay shows.
-            Self::Create { new, .. } => CohortCommand::Create(NewCohort {
-                starts_at: stored_precision(new.starts_at),
-                enrollment_deadline: stored_precision(new.enrollment_deadline),
-                withdrawal_deadline: stored_precision(new.withdrawal_deadline),
-                ..new.clone()
-            }),
-            Self::Enroll { .. } => CohortCommand::Enroll { learner: who() },
-            Self::Withdraw {
-                reason_code,
-                reason,
-                ..
-            } => CohortCommand::Withdraw {
-                learner: who(),
-                reason_code: *reason_code,
-                reason: reason.clone(),
-            },
-            Self::LeaveWaitlist { reason, .. } => CohortCommand::LeaveWaitlist {
-                learner: who(),
-                reason: reason.clone(),
-            },
-            Self::Promote { .. } => CohortCommand::Promote,
-            Self::ChangeCapacity { capacity, .. } => CohortCommand::ChangeCapacity {
-                capacity: *capacity,
-            },
-            Self::Close { .. } => CohortCommand::CloseEnrollment,
-        }
-    }
-}
-
 
 /// A request with everything the writer records about it.
 #[derive(Clone, Debug)]
@@ -219,4 +305,3 @@ impl Committed {
         self.events.last().map_or(0, |e| e.position)
     }
 }
-

@@ -165,7 +165,6 @@ pub fn spawn(
     ))
 }
 
-
 impl Writer {
     /// Processes a batch and publishes what it committed. A panic while deciding (a bug, never
     /// an input) does not stop the writer: every cached state is forgotten, the projections are
@@ -220,4 +219,3 @@ fn outcome_of(result: &Result<Committed, CommandError>) -> (Outcome, Option<&'st
         Err(CommandError::Stopped | CommandError::Internal) => (Outcome::Internal, None),
     }
 }
-
