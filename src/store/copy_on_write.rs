@@ -19,6 +19,10 @@ impl redb::StorageBackend for CopyOnWrite {
         Ok(*lock(&self.len))
     }
 
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "every span cast is within `out` or a stored write, both in memory: usize"
+    )]
     fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
         use std::io::{Seek as _, SeekFrom};
         let end = offset.saturating_add(out.len() as u64);

@@ -112,3 +112,60 @@ impl std::fmt::Debug for History {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The compile-time half is the `compile_fail` examples above ([`History`] has no write
+    //! method and does not give its store away); this checks the other half: that the web
+    //! layer's own code never names the store type, so a handler could not be given one.
+
+    /// Whether `text` names the type `Store` itself (not `StoreError`, `ReadableStore`, nor an
+    /// error variant `Store(..)`).
+    fn names_store(text: &str) -> bool {
+        let bytes = text.as_bytes();
+        text.match_indices("Store").any(|(at, _)| {
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(at + "Store".len()).copied();
+            let ident = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+            !ident(before) && !ident(after) && after != Some(b'(')
+        })
+    }
+
+    #[test]
+    fn the_web_layer_never_names_the_store_type() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Unit tests may open a store to wire a state by hand; the handlers may not.
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let offending: Vec<&str> = code
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .filter(|line| names_store(line))
+                .collect();
+            assert!(
+                offending.is_empty(),
+                "{} names the store type: {offending:?}",
+                path.display()
+            );
+            checked += 1;
+        }
+        assert!(checked > 10, "only {checked} files under {}", dir.display());
+    }
+
+    #[test]
+    fn the_check_finds_the_type_and_only_it() {
+        assert!(names_store("state: Arc<Store>,"));
+        assert!(names_store("use crate::store::{Store, StoreError};"));
+        assert!(names_store("let store = Store::open(path, &options)?;"));
+        assert!(!names_store(
+            "use crate::store::{History, StoreError, ReadableStore};"
+        ));
+        assert!(!names_store("Err(AuthError::Store(e)) => {}"));
+    }
+}

@@ -5,6 +5,8 @@
 //! cohort's state from its newest snapshot plus the tail, idempotency records, the learner
 //! directory). Every call blocks: callers keep it off async worker threads.
 
+#![warn(clippy::cast_possible_truncation)]
+
 mod accounts;
 pub mod chain;
 mod codec;
@@ -599,7 +601,7 @@ impl Reader {
     /// The whole learner directory, in learner id order.
     pub fn learners(&self) -> Result<Vec<(LearnerId, LearnerRecord)>, StoreError> {
         let directory = self.txn.open_table(DIRECTORY)?;
-        let mut out = Vec::with_capacity(directory.len()? as usize);
+        let mut out = Vec::with_capacity(usize::try_from(directory.len()?).unwrap_or(0));
         for row in directory.iter()? {
             let (key, value) = row?;
             out.push(decode_directory(key.value(), value.value())?);

@@ -115,40 +115,7 @@ impl Writer {
             self.head
                 .store(last.position, std::sync::atomic::Ordering::Release);
         }
-        // Where each append's envelopes sit in the batch's.
-        let spans: Vec<(usize, usize)> = per_append
-            .iter()
-            .scan(0, |at, events| {
-                let span = (*at, *at + events.len());
-                *at = span.1;
-                Some(span)
-            })
-            .collect();
-        // The one copy of the committed envelopes, for the projections; each answer takes its
-        // append's own (a repeat within the batch, rare, copies its first answer's).
-        let envelopes: Vec<Envelope> = per_append.iter().flatten().cloned().collect();
-        let mut per_append = per_append;
-        let appends = &work.batch.appends;
-        let committed = |i: usize, events: Vec<Envelope>, replayed: bool| {
-            Ok(Committed {
-                cohort: appends[i].cohort,
-                version: events.last().map_or(0, |e| e.version),
-                events,
-                replayed,
-            })
-        };
-        let results = pending
-            .into_iter()
-            .map(|p| match p {
-                Pending::Done(result) => result,
-                Pending::Recorded(violation) => Err(CommandError::Rejected(violation)),
-                Pending::Appended(i) => committed(i, std::mem::take(&mut per_append[i]), false),
-                Pending::Repeat(i) => {
-                    let (from, to) = spans[i];
-                    committed(i, envelopes[from..to].to_vec(), true)
-                }
-            })
-            .collect();
+        let (results, envelopes) = answer(pending, per_append, &work.batch.appends);
         BatchOutcome {
             results,
             envelopes,
@@ -316,6 +283,48 @@ impl Writer {
             None => (fresh.unwrap_or_else(|| LearnerId(Uuid::now_v7())), None),
         })
     }
+}
+
+/// The answer to each submission of a committed batch, and the envelopes to publish.
+fn answer(
+    pending: Vec<Pending>,
+    per_append: Vec<Vec<Envelope>>,
+    appends: &[StreamAppend],
+) -> (Vec<Result<Committed, CommandError>>, Vec<Envelope>) {
+    // Where each append's envelopes sit in the batch's.
+    let spans: Vec<(usize, usize)> = per_append
+        .iter()
+        .scan(0, |at, events| {
+            let span = (*at, *at + events.len());
+            *at = span.1;
+            Some(span)
+        })
+        .collect();
+    // The one copy of the committed envelopes, for the projections; each answer takes its
+    // append's own (a repeat within the batch, rare, copies its first answer's).
+    let envelopes: Vec<Envelope> = per_append.iter().flatten().cloned().collect();
+    let mut per_append = per_append;
+    let committed = |i: usize, events: Vec<Envelope>, replayed: bool| {
+        Ok(Committed {
+            cohort: appends[i].cohort,
+            version: events.last().map_or(0, |e| e.version),
+            events,
+            replayed,
+        })
+    };
+    let results = pending
+        .into_iter()
+        .map(|p| match p {
+            Pending::Done(result) => result,
+            Pending::Recorded(violation) => Err(CommandError::Rejected(violation)),
+            Pending::Appended(i) => committed(i, std::mem::take(&mut per_append[i]), false),
+            Pending::Repeat(i) => {
+                let (from, to) = spans[i];
+                committed(i, envelopes[from..to].to_vec(), true)
+            }
+        })
+        .collect();
+    (results, envelopes)
 }
 
 /// Records a refusal: in the journal (filing a new learner an enrollment named, so their page
