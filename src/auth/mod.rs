@@ -646,6 +646,35 @@ mod tests {
         );
     }
 
+    /// An expired session is deleted by the write-back thread, durably, and stopping the
+    /// write-back commits what was queued and lets go of the store.
+    #[test]
+    fn an_expired_session_is_deleted_through_the_write_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.redb");
+        let start: Timestamp = "2026-03-01T09:00:00Z".parse().unwrap();
+        let clock = Arc::new(FixedClock::new(start));
+        let store = Arc::new(Store::open(&db, &StoreOptions::default()).unwrap());
+        let auth = Auth::load(
+            store.clone(),
+            Passwords::cheap_for_tests(),
+            clock.clone(),
+            SignedDuration::from_hours(1),
+        )
+        .unwrap();
+        auth.create_account("ana", Role::Staff, PASSWORD).unwrap();
+        let (cookie, _) = auth.login("ana", PASSWORD, ip("10.0.0.1"), None).unwrap();
+        assert_eq!(store.load_accounts().unwrap().sessions.len(), 1);
+        clock.set(start + SignedDuration::from_mins(61));
+        assert!(auth.authenticate_session(&cookie).is_none(), "expired");
+        auth.stop_write_back();
+        assert!(store.load_accounts().unwrap().sessions.is_empty());
+        drop(auth);
+        drop(store);
+        // Nothing holds the file any more.
+        Store::open(&db, &StoreOptions::default()).unwrap();
+    }
+
     #[test]
     fn a_login_refused_as_busy_is_not_checked_and_not_counted() {
         let dir = tempfile::tempdir().unwrap();

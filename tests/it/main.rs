@@ -25,6 +25,7 @@ mod old_release;
 mod openapi;
 mod pages;
 mod properties;
+mod record;
 mod reports;
 mod restart;
 mod store;
