@@ -22,7 +22,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::metrics::Metrics;
 use crate::projections::ReadModel;
 use crate::serve::{self, Limits};
-use crate::store::{Store, StoreOptions};
+use crate::store::{History, Store, StoreOptions};
 use crate::web::{self, AppState, CookiePolicy};
 use crate::writer::{self, WriterOptions, WriterThread};
 
@@ -154,15 +154,17 @@ impl Core {
             metrics: Some(metrics.clone()),
             ..config.writer.clone()
         };
-        let (handle, writer) = writer::spawn(
-            store.clone(),
-            read_model.clone(),
-            config.clock.clone(),
-            writer_options,
-        )
+        // Blocking: the writer reads the store's head before it starts.
+        let (writer_store, writer_read, writer_clock) =
+            (store.clone(), read_model.clone(), config.clock.clone());
+        let (handle, writer) = tokio::task::spawn_blocking(move || {
+            writer::spawn(writer_store, writer_read, writer_clock, writer_options)
+        })
+        .await
+        .context("startup task failed")?
         .context("cannot start the writer thread")?;
         let state = AppState {
-            store,
+            history: History::new(store),
             read: read_model,
             writer: handle,
             clock: config.clock.clone(),
@@ -253,16 +255,17 @@ impl Application {
         } = self;
         let Core { state, writer, .. } = core;
         let scheduler = backup_schedule.map(|schedule| {
-            let (store, clock, last) = (
-                state.store.clone(),
+            let (history, clock, last) = (
+                state.history.clone(),
                 state.clock.clone(),
                 state.last_backup.clone(),
             );
-            tokio::spawn(run_backups(schedule, store, clock, last))
+            tokio::spawn(run_backups(schedule, history, clock, last))
         });
         // The headers layer is outermost, so time-limit answers carry the headers too; requests
         // are counted outside the time limit, so its 503s are counted too.
         let metrics = state.metrics.clone();
+        let auth = state.auth.clone();
         // Innermost: form bodies are checked for UTF-8 within the time limit, and only for a
         // host rollbook answers to.
         let router = web::router(state)
@@ -277,6 +280,11 @@ impl Application {
             // The backup task holds a handle to the store; let it go before the writer stops.
             let _ = scheduler.await;
         }
+        // Sessions touched by the last requests are written back, and the write-back thread lets
+        // go of the store, before the server says it stopped.
+        tokio::task::spawn_blocking(move || auth.stop_write_back())
+            .await
+            .context("session write-back join failed")?;
         // Every handle to the writer was dropped with the router: it drains and stops.
         tokio::task::spawn_blocking(move || writer.join())
             .await
@@ -289,7 +297,7 @@ impl Application {
 /// Makes a verified backup every `schedule.every`, keeping the newest `schedule.keep`.
 async fn run_backups(
     schedule: crate::backup::Schedule,
-    store: Arc<Store>,
+    history: History,
     clock: Arc<dyn Clock>,
     last: crate::backup::LastBackup,
 ) {
@@ -298,9 +306,9 @@ async fn run_backups(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let (store, schedule2, now) = (store.clone(), schedule.clone(), clock.now());
+        let (history, schedule2, now) = (history.clone(), schedule.clone(), clock.now());
         let outcome = tokio::task::spawn_blocking(move || {
-            crate::backup::scheduled_backup(&store, &schedule2, now)
+            crate::backup::scheduled_backup(&history, &schedule2, now)
         })
         .await
         .unwrap_or_else(|e| Err(anyhow::anyhow!("backup task failed: {e}")));

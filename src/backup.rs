@@ -17,7 +17,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::private_file;
-use crate::store::{Store, StoreError, VerifyError, chain, file_sha256, verify};
+use crate::store::{ReadableStore, StoreError, VerifyError, chain, file_sha256, verify};
 
 /// The longest backup name accepted, in bytes (the file system's limit is 255, and the
 /// manifest and temporary names add to it).
@@ -169,7 +169,11 @@ pub fn manifest_path(file: &Path) -> PathBuf {
 }
 
 /// Makes a verified backup of `store` at `dest` (which must not exist), with its manifest.
-pub fn backup(store: &Store, dest: &Path, now: Timestamp) -> Result<Manifest, BackupError> {
+pub fn backup(
+    store: &dyn ReadableStore,
+    dest: &Path,
+    now: Timestamp,
+) -> Result<Manifest, BackupError> {
     backup_reporting(store, dest, now, |_, _| {})
 }
 
@@ -180,7 +184,7 @@ pub fn backup(store: &Store, dest: &Path, now: Timestamp) -> Result<Manifest, Ba
 /// refused ([`BackupError::Exists`]) and left as it is. On any failure what this call created
 /// is removed: a backup that did not verify is not left looking like one.
 pub fn backup_reporting(
-    store: &Store,
+    store: &dyn ReadableStore,
     dest: &Path,
     now: Timestamp,
     progress: impl FnMut(u64, u64),
@@ -355,7 +359,7 @@ pub type LastBackup = Arc<ServerBackups>;
 
 /// Makes a backup named `name` in `dir` (created owner-only if missing).
 pub fn backup_into(
-    store: &Store,
+    store: &dyn ReadableStore,
     dir: &Path,
     name: &BackupName,
     now: Timestamp,
@@ -369,7 +373,7 @@ pub fn backup_into(
 
 /// Makes one scheduled backup and removes the oldest beyond `keep`.
 pub fn scheduled_backup(
-    store: &Store,
+    store: &dyn ReadableStore,
     schedule: &Schedule,
     now: Timestamp,
 ) -> anyhow::Result<Manifest> {

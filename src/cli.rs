@@ -195,12 +195,20 @@ pub fn learner(db: &Path, command: LearnerCommand) -> anyhow::Result<()> {
                     name: format!("{} (command line)", whoami()),
                 },
             };
-            let Some(erased) = store.erase_learner(key.as_str(), &record)? else {
+            // The very steps the server's writer takes.
+            let erased = match crate::writer::erase_learner(&store, &key, &record) {
+                Ok(erased) => erased,
+                Err(crate::writer::ErasureError::Erase(e)) => return Err(e.into()),
+                Err(crate::writer::ErasureError::Rewrite(e)) => {
+                    return Err(anyhow::Error::new(e).context(
+                        "the erasure is stored, but the file could not be rewritten; run the \
+                         command again",
+                    ));
+                }
+            };
+            let Some(erased) = erased else {
                 anyhow::bail!("no learner has the key {key} (never enrolled, or already erased)");
             };
-            store.rewrite_file().context(
-                "the erasure is stored, but the file could not be rewritten; run the command again",
-            )?;
             println!(
                 "erased {key}: the history keeps the opaque id {}; {} reasons replaced by their hash; \
                  {} rewritten without the old bytes. Backups made before now still hold them.",

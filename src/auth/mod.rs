@@ -6,11 +6,14 @@
 //! the web layer calls them on the blocking pool. Every hash runs under one [`HashLimiter`]:
 //! a login that finds it full is refused ([`LoginError::Busy`]) without hashing.
 
+#![warn(clippy::cast_possible_truncation)]
+
 mod limiter;
 mod password;
 mod role;
 pub mod secret;
 mod throttle;
+mod write_back;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,6 +26,7 @@ pub use limiter::{Busy, HashLimiter, HashStats, Permit};
 pub use password::{Passwords, WeakPassword};
 pub use role::{Role, UnknownRole};
 use throttle::Throttle;
+use write_back::{SessionWrite, WriteBack};
 
 use crate::clock::Clock;
 use crate::store::{AccountRecord, Actor, SessionRecord, Store, StoreError, TokenRecord};
@@ -154,6 +158,8 @@ pub struct Auth {
     dummy_hash: String,
     state: RwLock<State>,
     throttle: Mutex<Throttle>,
+    /// Where a request's session writes go, off its thread.
+    write_back: WriteBack,
 }
 
 /// How often a session's last-seen time is written back (it is kept exactly in memory).
@@ -183,6 +189,10 @@ impl Auth {
         idle_timeout: SignedDuration,
     ) -> Result<Self, StoreError> {
         let snapshot = store.load_accounts()?;
+        let write_back = WriteBack::start(store.clone()).map_err(|source| StoreError::Io {
+            path: store.path().to_owned(),
+            source,
+        })?;
         let mut state = State::default();
         for (id, account) in snapshot.accounts {
             state.by_name.insert(account.name.clone(), id);
@@ -205,6 +215,7 @@ impl Auth {
             dummy_hash,
             state: RwLock::new(state),
             throttle: Mutex::new(Throttle::default()),
+            write_back,
         })
     }
 
@@ -446,9 +457,8 @@ impl Auth {
         if now.duration_since(session.last_seen) > self.idle_timeout {
             state.sessions.remove(&key);
             drop(state);
-            if let Err(e) = self.store.delete_sessions(&[key]) {
-                tracing::warn!(error = %e, "could not delete an expired session");
-            }
+            // Deleted by the write-back thread: no store write on the request's thread.
+            self.write_back.send(SessionWrite::Delete(key));
             return None;
         }
         session.last_seen = now;
@@ -459,17 +469,24 @@ impl Auth {
         Some((principal, due))
     }
 
-    /// Writes a session's last-seen time back (not durably: it rides on the next commit).
-    pub fn persist_session(&self, key: [u8; 32]) -> Result<(), StoreError> {
+    /// Queues a session's last-seen time to be written back (not durably: it rides on the next
+    /// commit). Never blocks on the store: safe on an async thread.
+    pub fn persist_session(&self, key: [u8; 32]) {
         let record = {
             let mut state = self.write();
             let Some((session, persisted)) = state.sessions.get_mut(&key) else {
-                return Ok(());
+                return;
             };
             *persisted = session.last_seen;
             session.clone()
         };
-        self.store.put_session(key, &record, false)
+        self.write_back.send(SessionWrite::Touch(key, record));
+    }
+
+    /// Writes what the write-back thread has queued and stops it, waiting for it (blocking).
+    /// Sessions touched afterwards are no longer written back: for shutdown.
+    pub fn stop_write_back(&self) {
+        self.write_back.stop();
     }
 
     /// Checks a name and password (blocking: verifies the hash) and opens a new session,
@@ -567,6 +584,13 @@ impl Auth {
     }
 }
 
+impl Drop for Auth {
+    /// Queued session writes are committed before the store is let go.
+    fn drop(&mut self) {
+        self.write_back.stop();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
@@ -608,9 +632,7 @@ mod tests {
         clock.set(start + SignedDuration::from_mins(50));
         let (principal, due) = first.authenticate_session(&cookie).unwrap();
         assert!(due, "the last use is due to be written back");
-        first
-            .persist_session(principal.session.unwrap().key)
-            .unwrap();
+        first.persist_session(principal.session.unwrap().key);
         drop(first);
 
         // 100 minutes after the login, 50 after the last use: still signed in after a restart.
@@ -622,6 +644,35 @@ mod tests {
             second.authenticate_session(&cookie).is_none(),
             "idle too long"
         );
+    }
+
+    /// An expired session is deleted by the write-back thread, durably, and stopping the
+    /// write-back commits what was queued and lets go of the store.
+    #[test]
+    fn an_expired_session_is_deleted_through_the_write_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.redb");
+        let start: Timestamp = "2026-03-01T09:00:00Z".parse().unwrap();
+        let clock = Arc::new(FixedClock::new(start));
+        let store = Arc::new(Store::open(&db, &StoreOptions::default()).unwrap());
+        let auth = Auth::load(
+            store.clone(),
+            Passwords::cheap_for_tests(),
+            clock.clone(),
+            SignedDuration::from_hours(1),
+        )
+        .unwrap();
+        auth.create_account("ana", Role::Staff, PASSWORD).unwrap();
+        let (cookie, _) = auth.login("ana", PASSWORD, ip("10.0.0.1"), None).unwrap();
+        assert_eq!(store.load_accounts().unwrap().sessions.len(), 1);
+        clock.set(start + SignedDuration::from_mins(61));
+        assert!(auth.authenticate_session(&cookie).is_none(), "expired");
+        auth.stop_write_back();
+        assert!(store.load_accounts().unwrap().sessions.is_empty());
+        drop(auth);
+        drop(store);
+        // Nothing holds the file any more.
+        Store::open(&db, &StoreOptions::default()).unwrap();
     }
 
     #[test]

@@ -13,17 +13,7 @@ pub fn random_bytes() -> [u8; 32] {
     bytes
 }
 
-/// Lower-case hex.
-#[must_use]
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
-}
+pub use crate::store::chain::hex;
 
 /// SHA-256 of a secret's text.
 #[must_use]

@@ -251,7 +251,7 @@ mod tests {
         let now = at();
         // Four failures from each of 25 addresses: no pair or address is over its limit.
         for i in 0..FREE_FAILURES_PER_NAME {
-            let address = IpAddr::from([10, 0, (i / 4) as u8, 1]);
+            let address = IpAddr::from([10, 0, u8::try_from(i / 4).unwrap(), 1]);
             assert_eq!(t.wait("admin", address, now), None, "failure {i}");
             t.failed("admin", address, now);
         }

@@ -114,7 +114,7 @@ impl Cohort {
     /// Seats taken.
     #[must_use]
     pub fn enrolled_count(&self) -> u32 {
-        self.enrolled.len() as u32
+        count(self.enrolled.len())
     }
 
     /// Seats free (never negative).
@@ -135,7 +135,7 @@ impl Cohort {
         self.waitlist
             .iter()
             .position(|e| e.learner == learner)
-            .map(|i| i as u32 + 1)
+            .map(|i| count(i).saturating_add(1))
     }
 
     /// Decides which events `command` produces against `state` (`None` before creation) at
@@ -201,7 +201,7 @@ impl Cohort {
             return Err(RuleViolation::AlreadyWaitlisted {
                 learner,
                 position,
-                waitlist_len: self.waitlist.len() as u32,
+                waitlist_len: count(self.waitlist.len()),
             });
         }
         if self.seats_remaining() > 0 {
@@ -209,7 +209,7 @@ impl Cohort {
         } else {
             Ok(vec![Event::StudentWaitlisted {
                 learner,
-                position: self.waitlist.len() as u32 + 1,
+                position: count(self.waitlist.len()).saturating_add(1),
             }])
         }
     }
@@ -396,4 +396,10 @@ fn decide_create(new: &NewCohort) -> Result<Vec<Event>, RuleViolation> {
         enrollment_deadline: new.enrollment_deadline,
         withdrawal_deadline: new.withdrawal_deadline,
     })])
+}
+
+/// A count of learners as the events and rules carry it: seats are bounded by
+/// [`super::Capacity::MAX`], and a waitlist of four billion is out of reach (saturates).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

@@ -60,13 +60,13 @@ impl Capacity {
 
     /// Checks that `seats` is a usable capacity.
     pub fn new(seats: u64) -> Result<Self, CapacityError> {
-        match seats {
-            0 => Err(CapacityError::Zero),
-            n if n > u64::from(Self::MAX) => Err(CapacityError::TooLarge {
-                got: n,
+        match u32::try_from(seats) {
+            Ok(0) => Err(CapacityError::Zero),
+            Ok(n) if n <= Self::MAX => Ok(Self(n)),
+            _ => Err(CapacityError::TooLarge {
+                got: seats,
                 max: Self::MAX,
             }),
-            n => Ok(Self(n as u32)),
         }
     }
 

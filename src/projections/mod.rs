@@ -45,7 +45,7 @@ pub use timeline::TimelineEntry;
 pub use withdrawals::{Withdrawal, WithdrawalFilter, WithdrawalKey, WithdrawalKind};
 
 use crate::domain::{CohortId, LearnerId};
-use crate::store::{Envelope, JournalEntry, LearnerRecord, Store, StoreError};
+use crate::store::{Envelope, JournalEntry, LearnerRecord, ReadableStore, StoreError};
 
 /// A hash map with a fast hasher, for keys the server makes (random ids, positions) rather than
 /// text people type.
@@ -137,12 +137,15 @@ impl Projections {
     /// Reading and decoding run on their own thread, a chunk ahead of applying: on a machine
     /// with a core to spare the two overlap. Chunks are small: the decoded envelopes waiting
     /// in the queue are freed right after, but the memory they took stays with the process.
-    pub fn rebuild(store: &Store) -> Result<Self, StoreError> {
+    pub fn rebuild(store: &dyn ReadableStore) -> Result<Self, StoreError> {
         Self::rebuild_reporting(store, &|_| {})
     }
 
     /// [`Projections::rebuild`], calling `progress` with the events applied every few thousand.
-    pub fn rebuild_reporting(store: &Store, progress: &dyn Fn(u64)) -> Result<Self, StoreError> {
+    pub fn rebuild_reporting(
+        store: &dyn ReadableStore,
+        progress: &dyn Fn(u64),
+    ) -> Result<Self, StoreError> {
         const CHUNK: usize = 256;
         let reader = store.read()?;
         let mut projections = Self::default();
@@ -188,7 +191,7 @@ impl Projections {
     /// Rebuilds from the store up to global position `up_to`, reporting progress (events done)
     /// every few thousand events: for a rebuild or check while the server runs.
     pub fn rebuild_until(
-        store: &Store,
+        store: &dyn ReadableStore,
         up_to: u64,
         progress: &dyn Fn(u64),
     ) -> Result<Self, StoreError> {
@@ -250,13 +253,13 @@ pub struct ReadModel {
 
 impl ReadModel {
     /// Rebuilds from the store and reports what it took.
-    pub fn rebuild(store: &Store) -> Result<(Self, ReplaySummary), StoreError> {
+    pub fn rebuild(store: &dyn ReadableStore) -> Result<(Self, ReplaySummary), StoreError> {
         Self::rebuild_reporting(store, &|_| {})
     }
 
     /// [`ReadModel::rebuild`], calling `progress` with the events applied now and then.
     pub fn rebuild_reporting(
-        store: &Store,
+        store: &dyn ReadableStore,
         progress: &dyn Fn(u64),
     ) -> Result<(Self, ReplaySummary), StoreError> {
         let started = Instant::now();
@@ -302,7 +305,7 @@ impl ReadModel {
 
     /// Brings the projections up to the store: reloads the learner directory and applies every
     /// event after the current position. For recovery when a publish may have been missed.
-    pub fn catch_up(&self, store: &Store) -> Result<(), StoreError> {
+    pub fn catch_up(&self, store: &dyn ReadableStore) -> Result<(), StoreError> {
         let reader = store.read()?;
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         inner.load_tables(&reader)?;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 
 use super::{Projections, ReadModel, ReplaySummary};
-use crate::store::{Store, StoreError};
+use crate::store::{ReadableStore, StoreError};
 
 /// What the last full rebuild took.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,7 +86,7 @@ impl ReadModel {
     /// Starts rebuilding every projection from the store on a background thread while the live
     /// ones keep serving; when done, catches up on what was committed meanwhile and swaps the
     /// fresh ones in atomically. Returns false if a rebuild is already running.
-    pub fn rebuild_in_background(self: &Arc<Self>, store: Arc<Store>) -> bool {
+    pub fn rebuild_in_background(self: &Arc<Self>, store: impl ReadableStore + 'static) -> bool {
         let progress = {
             let mut status = self.status();
             if status.rebuilding.is_some() {
@@ -133,7 +133,7 @@ impl ReadModel {
 
     /// Rebuilds from the store now and swaps the result in (after an erasure changed what
     /// the events say).
-    pub fn reload(&self, store: &Store) -> Result<(), StoreError> {
+    pub fn reload(&self, store: &dyn ReadableStore) -> Result<(), StoreError> {
         let progress = Progress {
             done: AtomicU64::new(0),
             total: 0,
@@ -141,7 +141,11 @@ impl ReadModel {
         self.rebuild_now(store, &progress).map(|_| ())
     }
 
-    fn rebuild_now(&self, store: &Store, progress: &Progress) -> Result<u64, StoreError> {
+    fn rebuild_now(
+        &self,
+        store: &dyn ReadableStore,
+        progress: &Progress,
+    ) -> Result<u64, StoreError> {
         let mut fresh = Projections::rebuild_until(store, u64::MAX, &|done| {
             progress.done.store(done, Ordering::Relaxed);
         })?;
@@ -169,7 +173,7 @@ impl ReadModel {
 
     /// Rebuilds a fresh copy in the background and compares it with the live projections at the
     /// same position, recording every difference. Returns false if a check is already running.
-    pub fn check_in_background(self: &Arc<Self>, store: Arc<Store>) -> bool {
+    pub fn check_in_background(self: &Arc<Self>, store: impl ReadableStore + 'static) -> bool {
         let progress = {
             let mut status = self.status();
             if status.checking.is_some() {
@@ -212,7 +216,7 @@ impl ReadModel {
     /// up to the live position.
     pub fn check_now(
         &self,
-        store: &Store,
+        store: &dyn ReadableStore,
         progress: &Progress,
     ) -> Result<CheckOutcome, StoreError> {
         let live = self.snapshot();

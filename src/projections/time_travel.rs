@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::catalog::CohortView;
 use crate::domain::CohortId;
-use crate::store::{Store, StoreError};
+use crate::store::{ReadableStore, StoreError};
 
 /// A point in history.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl FromStr for AsOf {
 /// The cohort as it was at `as_of` (`None` if it did not exist yet), looking no further than
 /// global position `published` (what the projections have applied). Reads one stream.
 pub fn cohort_as_of(
-    store: &Store,
+    store: &dyn ReadableStore,
     cohort: CohortId,
     as_of: AsOf,
     published: u64,

@@ -114,6 +114,40 @@ impl Store {
         })
     }
 
+    /// Stores refreshed sessions and deletes others, in one transaction: durable when it
+    /// deletes (an expired session must stay gone), otherwise riding on the next durable commit.
+    pub fn write_sessions(
+        &self,
+        touched: &[([u8; 32], SessionRecord)],
+        deleted: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
+        if touched.is_empty() && deleted.is_empty() {
+            return Ok(());
+        }
+        let mut encoded = Vec::with_capacity(touched.len());
+        for (key, record) in touched {
+            encoded.push((
+                *key,
+                codec::encode_session(record).map_err(StoreError::Encode)?,
+            ));
+        }
+        let durability = if deleted.is_empty() {
+            Durability::None
+        } else {
+            Durability::Immediate
+        };
+        self.write_small(durability, |txn| {
+            let mut table = txn.open_table(SESSIONS)?;
+            for (key, bytes) in &encoded {
+                table.insert(*key, bytes.as_slice())?;
+            }
+            for key in deleted {
+                table.remove(*key)?;
+            }
+            Ok(())
+        })
+    }
+
     fn write_small(
         &self,
         durability: Durability,

@@ -13,15 +13,16 @@ use crate::domain::{Event, Note};
 /// The link before position 1.
 pub const GENESIS: [u8; 32] = [0; 32];
 
-/// Lower-case hex of bytes.
-pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+/// Lower-case hex of bytes: the one hex writer (hashes, secrets, fixtures).
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// What the chain covers of a note: the SHA-256 of its text, or the digest an erased note kept.

@@ -13,20 +13,13 @@ use crate::domain::{
     Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, Note, ReasonCode,
     RuleViolation, WaitlistEntry,
 };
+use crate::store::chain::hex;
 use crate::store::envelope::{Actor, CommandMeta, Envelope};
 
 fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/codec")
         .join(format!("{name}.hex"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 fn unhex(text: &str) -> Vec<u8> {

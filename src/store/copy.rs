@@ -103,36 +103,44 @@ impl Store {
     /// refused ([`std::io::ErrorKind::AlreadyExists`]) and never written through; on failure
     /// nothing is left behind.
     pub fn copy_to(&self, dest: &Path) -> Result<CopyInfo, StoreError> {
-        let claim = crate::private_file::create_new(dest).map_err(io(dest))?;
-        drop(claim);
-        let file_name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temporary = dest.with_file_name(format!(".{file_name}.partial-{}", std::process::id()));
-        let result = (|| {
-            let reader = self.read()?;
-            let position = reader.head_position()?;
-            let chain_head = reader.chain_head()?.map(|(_, h)| h);
-            write_copy(&reader, &temporary)?;
-            drop(reader);
-            // Over the claimed (empty, owner-only) file: a rename replaces whatever is at the
-            // name itself, a symbolic link included, and never follows one.
-            fs::rename(&temporary, dest).map_err(io(dest))?;
-            sync_parent(dest)?;
-            Ok((position, chain_head))
-        })();
-        match result {
-            Ok((position, chain_head)) => Ok(CopyInfo {
-                path: dest.to_owned(),
-                position,
-                chain_head,
-            }),
-            Err(e) => {
-                let _ = fs::remove_file(&temporary);
-                let _ = fs::remove_file(dest);
-                Err(e)
-            }
+        copy_to(|| self.read(), dest)
+    }
+}
+
+/// [`Store::copy_to`] from whatever `read` opens a read transaction on.
+pub(super) fn copy_to(
+    read: impl FnOnce() -> Result<Reader, StoreError>,
+    dest: &Path,
+) -> Result<CopyInfo, StoreError> {
+    let claim = crate::private_file::create_new(dest).map_err(io(dest))?;
+    drop(claim);
+    let file_name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = dest.with_file_name(format!(".{file_name}.partial-{}", std::process::id()));
+    let result = (|| {
+        let reader = read()?;
+        let position = reader.head_position()?;
+        let chain_head = reader.chain_head()?.map(|(_, h)| h);
+        write_copy(&reader, &temporary)?;
+        drop(reader);
+        // Over the claimed (empty, owner-only) file: a rename replaces whatever is at the
+        // name itself, a symbolic link included, and never follows one.
+        fs::rename(&temporary, dest).map_err(io(dest))?;
+        sync_parent(dest)?;
+        Ok((position, chain_head))
+    })();
+    match result {
+        Ok((position, chain_head)) => Ok(CopyInfo {
+            path: dest.to_owned(),
+            position,
+            chain_head,
+        }),
+        Err(e) => {
+            let _ = fs::remove_file(&temporary);
+            let _ = fs::remove_file(dest);
+            Err(e)
         }
     }
 }

@@ -98,6 +98,25 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the storage failed (a full disk, an I/O error, the file unavailable) rather than
+    /// the data or rollbook's own logic: callers answer 503, worth retrying once it is fixed
+    /// (and redb refuses further writes after a failed commit). Bytes that do not decode, a
+    /// value that does not encode, or an append the writer got wrong are not: retrying will not
+    /// help (500). The one classification every layer uses.
+    #[must_use]
+    pub const fn is_storage_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Redb(_)
+                | Self::Io { .. }
+                | Self::Open { .. }
+                | Self::InUse { .. }
+                | Self::Scratch(_)
+        )
+    }
+}
+
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {

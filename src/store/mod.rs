@@ -5,13 +5,17 @@
 //! cohort's state from its newest snapshot plus the tail, idempotency records, the learner
 //! directory). Every call blocks: callers keep it off async worker threads.
 
+#![warn(clippy::cast_possible_truncation)]
+
 mod accounts;
 pub mod chain;
 mod codec;
 mod copy;
+mod copy_on_write;
 mod envelope;
 mod erasure;
 mod error;
+mod history;
 mod read_only;
 mod scan;
 mod tables;
@@ -43,6 +47,7 @@ pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use erasure::Erasure;
 pub use error::StoreError;
+pub use history::{History, ReadableStore};
 pub use read_only::ReadOnlyStore;
 pub use scan::{ScanSummary, scan};
 pub use upgrade::file_sha256;
@@ -596,7 +601,7 @@ impl Reader {
     /// The whole learner directory, in learner id order.
     pub fn learners(&self) -> Result<Vec<(LearnerId, LearnerRecord)>, StoreError> {
         let directory = self.txn.open_table(DIRECTORY)?;
-        let mut out = Vec::with_capacity(directory.len()? as usize);
+        let mut out = Vec::with_capacity(usize::try_from(directory.len()?).unwrap_or(0));
         for row in directory.iter()? {
             let (key, value) = row?;
             out.push(decode_directory(key.value(), value.value())?);
@@ -814,70 +819,6 @@ fn is_missing_or_empty(path: &Path) -> Result<bool, StoreError> {
 /// and says so when one holds it.
 /// Returns the store format found (`None` for a redb file without tables, treated as new).
 fn precheck_existing(path: &Path, options: &StoreOptions) -> Result<Option<u64>, StoreError> {
-    /// The file read-only, with redb's writes kept in memory.
-    #[derive(Debug)]
-    struct CopyOnWrite {
-        file: std::sync::Mutex<File>,
-        file_len: std::sync::Mutex<u64>,
-        len: std::sync::Mutex<u64>,
-        writes: std::sync::Mutex<Vec<(u64, Vec<u8>)>>,
-    }
-
-    impl redb::StorageBackend for CopyOnWrite {
-        fn len(&self) -> std::io::Result<u64> {
-            Ok(*lock(&self.len))
-        }
-
-        fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
-            use std::io::{Seek as _, SeekFrom};
-            let end = offset.saturating_add(out.len() as u64);
-            if end > *lock(&self.len) {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            out.fill(0);
-            let in_file = lock(&self.file_len)
-                .saturating_sub(offset)
-                .min(out.len() as u64);
-            if in_file > 0 {
-                let mut file = lock(&self.file);
-                file.seek(SeekFrom::Start(offset))?;
-                file.read_exact(&mut out[..in_file as usize])?;
-            }
-            for (at, data) in lock(&self.writes).iter() {
-                let (from, to) = (offset.max(*at), end.min(*at + data.len() as u64));
-                if from < to {
-                    out[(from - offset) as usize..(to - offset) as usize]
-                        .copy_from_slice(&data[(from - at) as usize..(to - at) as usize]);
-                }
-            }
-            Ok(())
-        }
-
-        fn set_len(&self, len: u64) -> std::io::Result<()> {
-            let mut file_len = lock(&self.file_len);
-            *file_len = (*file_len).min(len);
-            *lock(&self.len) = len;
-            Ok(())
-        }
-
-        fn sync_data(&self) -> std::io::Result<()> {
-            Ok(())
-        }
-
-        fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-            let mut len = lock(&self.len);
-            *len = (*len).max(offset + data.len() as u64);
-            lock(&self.writes).push((offset, data.to_vec()));
-            Ok(())
-        }
-    }
-
-    fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-        mutex
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     let io_error = |source| StoreError::Io {
         path: path.to_owned(),
         source,
@@ -908,12 +849,7 @@ fn precheck_existing(path: &Path, options: &StoreOptions) -> Result<Option<u64>,
         Err(source) => return Err(open_error(path, source)),
     };
     let len = file.metadata().map_err(io_error)?.len();
-    let view = CopyOnWrite {
-        file: std::sync::Mutex::new(file),
-        file_len: std::sync::Mutex::new(len),
-        len: std::sync::Mutex::new(len),
-        writes: std::sync::Mutex::new(Vec::new()),
-    };
+    let view = copy_on_write::CopyOnWrite::new(file, len);
     let db = Database::builder()
         .set_cache_size(cache_size)
         .set_check_integrity_on_open(true)

@@ -471,12 +471,8 @@ pub async fn guard(
     };
     if touch_due {
         if let Some(session) = &principal.session {
-            let (auth, key) = (state.auth.clone(), session.key);
-            tokio::task::spawn_blocking(move || {
-                if let Err(e) = auth.persist_session(key) {
-                    tracing::warn!(error = %e, "could not refresh a session");
-                }
-            });
+            // Queued to the session write-back thread: no store write here.
+            state.auth.persist_session(session.key);
         }
     }
     if !principal.role.allows(role) {
@@ -611,7 +607,7 @@ mod tests {
             .unwrap();
         let (_, token) = auth.create_token("root", "").unwrap();
         let state = AppState {
-            store,
+            history: crate::store::History::new(store),
             read,
             writer,
             clock,

@@ -68,11 +68,8 @@ fn progress_text(p: &crate::projections::Progress) -> String {
 
 /// The projections' positions and the last rebuild and check.
 pub fn maintenance(state: &AppState) -> Maintenance {
-    let head = state
-        .store
-        .read()
-        .and_then(|r| r.head_position())
-        .unwrap_or_default();
+    // From the writer's memory: no store read on an async thread.
+    let head = state.writer.store_head();
     let read = state.read.read();
     let rows = read
         .positions()
@@ -147,7 +144,7 @@ pub(super) fn page(
 ) -> AdminPage {
     let read = state.read.read();
     let summary = Stats {
-        db: state.store.path().display().to_string(),
+        db: state.history.path().display().to_string(),
         position: read.position,
         cohorts: read.catalog.len(),
         learners: read.directory.len(),
@@ -424,7 +421,7 @@ pub async fn revoke_token(
 /// `POST /admin/projections/rebuild`: rebuild in the background, swap in when done.
 pub async fn rebuild(State(state): State<AppState>, Acting(principal): Acting) -> Redirect {
     tracing::info!(by = %principal.name, "projection rebuild requested");
-    let started = state.read.rebuild_in_background(state.store.clone());
+    let started = state.read.rebuild_in_background(state.history.clone());
     Redirect::to(if started {
         "/admin?done=rebuilding#projections"
     } else {
@@ -435,7 +432,7 @@ pub async fn rebuild(State(state): State<AppState>, Acting(principal): Acting) -
 /// `POST /admin/projections/check`: the shadow check, in the background.
 pub async fn check(State(state): State<AppState>, Acting(principal): Acting) -> Redirect {
     tracing::info!(by = %principal.name, "projection shadow check requested");
-    let started = state.read.check_in_background(state.store.clone());
+    let started = state.read.check_in_background(state.history.clone());
     Redirect::to(if started {
         "/admin?done=checking#projections"
     } else {

@@ -11,7 +11,6 @@ use serde_json::json;
 use super::input::NoSuchCohort;
 use super::views::Nav;
 use crate::domain::RuleViolation;
-use crate::store::StoreError;
 use crate::writer::CommandError;
 
 /// An error of the JSON API.
@@ -104,14 +103,7 @@ impl ApiError {
             // retry once it is fixed. Not "nothing was stored": when the sync of a commit fails
             // after its writes, the change may be on disk after all (tests/it/crash.rs). Bytes
             // that do not decode or a writer bug stay 500: retrying will not help.
-            CommandError::Store(ref e)
-                if !matches!(
-                    **e,
-                    StoreError::Corrupt { .. }
-                        | StoreError::Encode(_)
-                        | StoreError::StreamConflict { .. }
-                ) =>
-            {
+            CommandError::Store(ref e) if e.is_storage_failure() => {
                 tracing::error!(%error, "command not confirmed: storage failed");
                 Self {
                     status: StatusCode::SERVICE_UNAVAILABLE,

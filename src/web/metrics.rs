@@ -13,7 +13,7 @@ use crate::metrics::{CONTENT_TYPE, PasswordHashes, Snapshot};
 /// The metrics, for a scraper.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let store_head = state
-        .read_store(|store| store.read()?.head_position())
+        .read_store(|history| history.read()?.head_position())
         .await
         .inspect_err(|e| tracing::warn!(error = %e, "metrics: cannot read the store's head"))
         .ok();

@@ -41,7 +41,7 @@ use crate::domain::CohortId;
 use crate::domain::LearnerId;
 use crate::learner_key::LearnerKey;
 use crate::projections::{AsOf, CohortView, Directory, ReadModel, cohort_as_of};
-use crate::store::{Store, StoreError};
+use crate::store::{History, StoreError};
 use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
 
 pub use access::{CookiePolicy, HostPolicy, SESSION_COOKIE, check_host};
@@ -59,8 +59,9 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    /// The event store (for reads of one stream or a page of the feed).
-    pub store: Arc<Store>,
+    /// Read-only access to the event store (one stream, a page of the feed, time travel, a
+    /// backup copy). It has no write method: only the writer appends, erases or rewrites.
+    pub history: History,
     /// The projections.
     pub read: Arc<ReadModel>,
     /// The writer's queue.
@@ -103,10 +104,10 @@ impl AppState {
     /// Runs a blocking store read on the blocking pool, never on the async threads.
     async fn read_store<T: Send + 'static>(
         &self,
-        read: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        read: impl FnOnce(&History) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ReadError> {
-        let store = self.store.clone();
-        Ok(tokio::task::spawn_blocking(move || read(&store)).await??)
+        let history = self.history.clone();
+        Ok(tokio::task::spawn_blocking(move || read(&history)).await??)
     }
 
     /// The cohort as it was at `as_of`, seeing no further than the projections have applied.
@@ -116,7 +117,7 @@ impl AppState {
         as_of: AsOf,
     ) -> Result<Option<CohortView>, ReadError> {
         let published = self.read.read().position;
-        self.read_store(move |store| cohort_as_of(store, cohort, as_of, published))
+        self.read_store(move |history| cohort_as_of(history, cohort, as_of, published))
             .await
     }
 }

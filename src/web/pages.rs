@@ -263,12 +263,7 @@ fn done_range(raw: &str) -> Option<(u64, u64)> {
 fn command_page_error(error: CommandError) -> PageError {
     match error {
         CommandError::Stopped => PageError::Unavailable,
-        CommandError::Store(e)
-            if matches!(
-                *e,
-                crate::store::StoreError::Redb(_) | crate::store::StoreError::Io { .. }
-            ) =>
-        {
+        CommandError::Store(e) if e.is_storage_failure() => {
             tracing::error!(error = %e, "command not stored");
             PageError::StorageUnavailable
         }

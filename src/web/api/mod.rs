@@ -572,12 +572,13 @@ pub(super) async fn create_backup(
     let name = crate::backup::BackupName::parse(&raw)
         .map_err(|e| ApiError::bad_request("invalid_field", format!("name: {e}")))?;
     tracing::info!(by = %principal.name, %name, dir = %dir.display(), "backup requested");
-    let (store, now) = (state.store.clone(), state.clock.now());
+    let (history, now) = (state.history.clone(), state.clock.now());
     let wanted = name.clone();
-    let outcome =
-        tokio::task::spawn_blocking(move || crate::backup::backup_into(&store, &dir, &wanted, now))
-            .await
-            .map_err(|e| ApiError::internal("backup task failed", &e))?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        crate::backup::backup_into(&history, &dir, &wanted, now)
+    })
+    .await
+    .map_err(|e| ApiError::internal("backup task failed", &e))?;
     // A name already taken is the request's mistake, not a failed backup.
     if !matches!(outcome, Err(crate::backup::BackupError::Exists { .. })) {
         crate::backup::record(&state.last_backup, &outcome);

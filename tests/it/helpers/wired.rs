@@ -2,7 +2,7 @@
 //! tests that reach behind the application: a fault-injecting backend, events committed behind
 //! the projections' back. The one place in the tests that builds an `AppState` field by field
 //! (`Application::build` does it for the real server, and `src/web/access.rs`'s unit tests do
-//! it a third time): when `AppState` changes (its store handle is being narrowed), this follows.
+//! it a third time): when `AppState` changes (as when its store handle became the read-only `History`), this follows.
 
 use std::sync::Arc;
 
@@ -51,7 +51,7 @@ pub fn wire(store: &Arc<Store>, clock: &Arc<FixedClock>, label: &str) -> Wired {
     )
     .expect("writer");
     let state = AppState {
-        store: store.clone(),
+        history: rollbook::store::History::new(store.clone()),
         read: read.clone(),
         writer: handle,
         clock: clock.clone(),

@@ -1,0 +1,75 @@
+//! Idempotency: a request's fingerprint, stored with its key so that a key reused for a
+//! different request is refused, and the answer to a repeated key (earlier in the batch, or
+//! recorded by an earlier one).
+
+use sha2::{Digest as _, Sha256};
+
+use super::batch::{BatchWork, Pending};
+use super::request::{Committed, Request};
+use super::{CommandError, Writer};
+use crate::domain::RuleViolation;
+use crate::store::{CommandOutcome, Reader, StoreError};
+
+impl Request {
+    /// The request's fingerprint, stored with its idempotency key so a key reused for a
+    /// different request is refused: the SHA-256 of its canonical text, so that no personal
+    /// data (keys, names, reasons) is kept with it.
+    pub(super) fn fingerprint(&self) -> String {
+        format!(
+            "sha256:{}",
+            crate::store::chain::show(&Sha256::digest(self.canonical().as_bytes()).into())
+        )
+    }
+}
+
+/// How an idempotency key was used earlier in the batch.
+pub(super) enum KeyUse {
+    Appended(usize),
+    Rejected(RuleViolation),
+}
+
+impl Writer {
+    /// The answer to a repeated idempotency key (earlier in this batch, or recorded), if it is
+    /// one.
+    pub(super) fn repeat(
+        reader: &Reader,
+        work: &BatchWork,
+        key: &[u8; 32],
+        fingerprint: &str,
+    ) -> Result<Option<Pending>, StoreError> {
+        if let Some((earlier, earlier_fingerprint)) = work.keys.get(key) {
+            if earlier_fingerprint != fingerprint {
+                return Ok(Some(Pending::Done(Err(CommandError::IdempotencyKeyReused))));
+            }
+            return Ok(Some(match earlier {
+                KeyUse::Appended(i) => Pending::Repeat(*i),
+                KeyUse::Rejected(violation) => {
+                    Pending::Done(Err(CommandError::Rejected(violation.clone())))
+                }
+            }));
+        }
+        let Some(record) = reader.command_record(key)? else {
+            return Ok(None);
+        };
+        if record.fingerprint != fingerprint {
+            return Ok(Some(Pending::Done(Err(CommandError::IdempotencyKeyReused))));
+        }
+        Ok(Some(Pending::Done(match record.outcome {
+            CommandOutcome::Rejected(violation) => Err(CommandError::Rejected(violation)),
+            CommandOutcome::Committed {
+                cohort,
+                version,
+                first_position,
+                last_position,
+            } => {
+                let positions: Vec<u64> = (first_position..=last_position).collect();
+                Ok(Committed {
+                    cohort,
+                    version,
+                    events: reader.events_at(&positions)?,
+                    replayed: true,
+                })
+            }
+        })))
+    }
+}

@@ -1,0 +1,307 @@
+//! What callers submit to the writer and what they get back: a [`Request`] for one cohort
+//! (learners named by key), the [`Submission`] around it, and the [`Committed`] answer.
+
+use uuid::Uuid;
+
+use super::stored_precision;
+use crate::domain::{Capacity, CohortCommand, CohortId, LearnerId, NewCohort, ReasonCode};
+use crate::learner_key::LearnerKey;
+use crate::metrics::CommandKind;
+use crate::store::{Actor, Envelope};
+
+/// Declares the commands: for each, in one place, its request (the variant of [`Request`] and
+/// its fields), its metrics kind, what the journal says it asked, the learner it names (if
+/// any), its canonical text for the idempotency fingerprint, and the domain command it
+/// becomes once its learner is resolved. Every method of [`Request`] is generated from these.
+macro_rules! commands {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident { $($(#[$field_doc:meta])* $field:ident : $type:ty),* $(,)? }
+        kind: $kind:expr;
+        describe: $describe:expr;
+        learner: $learner:expr;
+        fingerprint: $fingerprint:expr;
+        decide($resolve:ident): $decide:expr;
+    )*) => {
+        /// What a caller asks of one cohort, with learners named by key.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum Request {
+            $(
+                $(#[$doc])*
+                $variant { $($(#[$field_doc])* $field: $type),* },
+            )*
+        }
+
+        impl Request {
+            /// The cohort addressed.
+            #[must_use]
+            pub const fn cohort(&self) -> CohortId {
+                match self {
+                    $(Self::$variant { cohort, .. } => *cohort,)*
+                }
+            }
+
+            /// The kind of command, for metrics.
+            #[must_use]
+            pub const fn kind(&self) -> CommandKind {
+                match self {
+                    $(Self::$variant { .. } => $kind,)*
+                }
+            }
+
+            /// What was asked, in words, without personal data (for the rejected-command
+            /// journal).
+            #[must_use]
+            #[allow(unused_variables, reason = "each command uses the fields it names")]
+            pub fn describe(&self) -> String {
+                match self {
+                    $(Self::$variant { $($field),* } => $describe,)*
+                }
+            }
+
+            /// The learner named, for learner commands.
+            #[must_use]
+            #[allow(unused_variables, reason = "each command uses the fields it names")]
+            pub const fn learner_key(&self) -> Option<&LearnerKey> {
+                match self {
+                    $(Self::$variant { $($field),* } => $learner,)*
+                }
+            }
+
+            /// A canonical text of the request, for its fingerprint: the fields form a JSON
+            /// array, so no text in one field can pass for another. Frozen: a stored
+            /// fingerprint must keep matching a retry of its request.
+            #[allow(unused_variables, reason = "each command uses the fields it names")]
+            pub(super) fn canonical(&self) -> String {
+                let fields: Vec<String> = match self {
+                    $(Self::$variant { $($field),* } => $fingerprint,)*
+                };
+                serde_json::to_string(&fields).unwrap_or_default()
+            }
+
+            /// The domain command, its learner resolved by `resolve` (called once, for
+            /// learner commands only).
+            #[allow(unused_variables, reason = "each command uses the fields it names")]
+            pub(super) fn command<E>(
+                &self,
+                resolve: impl FnOnce(&LearnerKey) -> Result<LearnerId, E>,
+            ) -> Result<CohortCommand, E> {
+                match self {
+                    $(Self::$variant { $($field),* } => {
+                        let $resolve = resolve;
+                        Ok($decide)
+                    })*
+                }
+            }
+        }
+    };
+}
+
+commands! {
+    /// Create a cohort under a fresh id.
+    Create {
+        /// The id to create (a UUID v7 chosen by the caller).
+        cohort: CohortId,
+        /// Its data.
+        new: NewCohort,
+    }
+    kind: CommandKind::Create;
+    describe: format!("create with {} seats", new.capacity);
+    learner: None;
+    // Fingerprinted without its generated id.
+    fingerprint: vec![
+        "create".into(),
+        new.name.clone(),
+        new.course.clone(),
+        new.instructor.clone(),
+        new.capacity.to_string(),
+        new.starts_at.to_string(),
+        new.enrollment_deadline.to_string(),
+        new.withdrawal_deadline.to_string(),
+    ];
+    // Times are decided at the precision they are stored at, so that what is answered and
+    // shown now is what a replay shows.
+    decide(resolve): CohortCommand::Create(NewCohort {
+        starts_at: stored_precision(new.starts_at),
+        enrollment_deadline: stored_precision(new.enrollment_deadline),
+        withdrawal_deadline: stored_precision(new.withdrawal_deadline),
+        ..new.clone()
+    });
+
+    /// Enroll (or waitlist) a learner, filing them in the directory if new.
+    Enroll {
+        /// The cohort.
+        cohort: CohortId,
+        /// Who.
+        learner: LearnerKey,
+        /// Display name to file (kept as is when `None`).
+        name: Option<String>,
+    }
+    kind: CommandKind::Enroll;
+    describe: "enroll".to_owned();
+    learner: Some(learner);
+    fingerprint: vec![
+        "enroll".into(),
+        cohort.to_string(),
+        learner.to_string(),
+        name.clone().unwrap_or_default(),
+    ];
+    decide(resolve): CohortCommand::Enroll {
+        learner: resolve(learner)?,
+    };
+
+    /// Withdraw an enrolled learner, or take a waitlisted one off the waitlist.
+    Withdraw {
+        /// The cohort.
+        cohort: CohortId,
+        /// Who.
+        learner: LearnerKey,
+        /// Why, as a code (kept for a seat given up; not for a waitlist place).
+        reason_code: ReasonCode,
+        /// Staff's free text.
+        reason: String,
+    }
+    kind: CommandKind::Withdraw;
+    describe: "withdraw".to_owned();
+    learner: Some(learner);
+    fingerprint: {
+        let mut fields = vec![
+            "withdraw".into(),
+            cohort.to_string(),
+            learner.to_string(),
+            reason.clone(),
+        ];
+        // Without a code, the text of requests made before codes existed: a retry of one
+        // still matches its record.
+        if *reason_code != ReasonCode::Other {
+            fields.push(reason_code.as_str().to_owned());
+        }
+        fields
+    };
+    decide(resolve): CohortCommand::Withdraw {
+        learner: resolve(learner)?,
+        reason_code: *reason_code,
+        reason: reason.clone(),
+    };
+
+    /// Take a learner off the waitlist.
+    LeaveWaitlist {
+        /// The cohort.
+        cohort: CohortId,
+        /// Who.
+        learner: LearnerKey,
+        /// Staff's free text.
+        reason: String,
+    }
+    kind: CommandKind::LeaveWaitlist;
+    describe: "leave the waitlist".to_owned();
+    learner: Some(learner);
+    fingerprint: vec![
+        "leave".into(),
+        cohort.to_string(),
+        learner.to_string(),
+        reason.clone(),
+    ];
+    decide(resolve): CohortCommand::LeaveWaitlist {
+        learner: resolve(learner)?,
+        reason: reason.clone(),
+    };
+
+    /// Promote the waitlist head.
+    Promote {
+        /// The cohort.
+        cohort: CohortId,
+    }
+    kind: CommandKind::Promote;
+    describe: "promote the waitlist head".to_owned();
+    learner: None;
+    fingerprint: vec!["promote".into(), cohort.to_string()];
+    decide(resolve): CohortCommand::Promote;
+
+    /// Change the number of seats.
+    ChangeCapacity {
+        /// The cohort.
+        cohort: CohortId,
+        /// New seats.
+        capacity: Capacity,
+    }
+    kind: CommandKind::ChangeCapacity;
+    describe: format!("change seats to {capacity}");
+    learner: None;
+    fingerprint: vec!["capacity".into(), cohort.to_string(), capacity.to_string()];
+    decide(resolve): CohortCommand::ChangeCapacity {
+        capacity: *capacity,
+    };
+
+    /// Close enrollment.
+    Close {
+        /// The cohort.
+        cohort: CohortId,
+    }
+    kind: CommandKind::Close;
+    describe: "close enrollment".to_owned();
+    learner: None;
+    fingerprint: vec!["close".into(), cohort.to_string()];
+    decide(resolve): CohortCommand::CloseEnrollment;
+}
+
+/// A request with everything the writer records about it.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    /// What to do.
+    pub request: Request,
+    /// `If-Match`: refuse unless the cohort is at this version.
+    pub expected_version: Option<u64>,
+    /// `Idempotency-Key`: a repeat answers the first outcome and writes nothing.
+    pub idempotency_key: Option<String>,
+    /// Who acts.
+    pub actor: Actor,
+    /// Groups commands of one flow; defaults to the command id.
+    pub correlation_id: Option<Uuid>,
+    /// What caused the command; defaults to the command id.
+    pub causation_id: Option<Uuid>,
+    /// The command's id; the writer mints one (a version 7 UUID) when none is given. For tools that
+    /// must write the same history twice (`rollbook generate`); it must be unique.
+    pub command_id: Option<Uuid>,
+    /// The id to file the command's learner under if their key is new; minted when none is
+    /// given. Same purpose and rule as `command_id`.
+    pub new_learner_id: Option<LearnerId>,
+}
+
+impl Submission {
+    /// A submission with no preconditions, acting as `actor`.
+    #[must_use]
+    pub const fn new(request: Request, actor: Actor) -> Self {
+        Self {
+            request,
+            expected_version: None,
+            idempotency_key: None,
+            actor,
+            correlation_id: None,
+            causation_id: None,
+            command_id: None,
+            new_learner_id: None,
+        }
+    }
+}
+
+/// A command the writer committed (or had committed before, for an idempotent repeat).
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// The cohort.
+    pub cohort: CohortId,
+    /// Its stream version after the command.
+    pub version: u64,
+    /// The events the command stored, in order.
+    pub events: Vec<Envelope>,
+    /// True when this answers a repeated idempotency key.
+    pub replayed: bool,
+}
+
+impl Committed {
+    /// Position of the command's last event.
+    #[must_use]
+    pub fn position(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.position)
+    }
+}
