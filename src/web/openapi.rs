@@ -17,9 +17,11 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 
 use super::api::bodies::{
-    BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail, CohortList, Created,
-    Enrolled, Enrollment, LEARNER_KEY, NewCohort, Promoted, Withdrawal, Withdrawn,
+    BackupManifest, BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail,
+    CohortList, Created, Enrolled, Enrollment, EventList, Feed, LEARNER_KEY, NewCohort,
+    ProjectionStatus, Promoted, Timeline, Withdrawal, Withdrawn,
 };
+use super::error::ErrorBody;
 use super::route::{Access, Operation, Route, Shape};
 
 /// Errors of every authenticated operation.
@@ -190,7 +192,11 @@ pub(super) fn cohort_events() -> Operation {
         if_match: false,
         parameters: vec![cohort_id()],
         body: None,
-        success: (200, Shape::Named("EventList"), "The cohort's stream."),
+        success: (
+            200,
+            Shape::Typed(typed::<EventList>),
+            "The cohort's stream.",
+        ),
         errors: errors(&[AUTH, COHORT_PATH, INTERNAL]),
     }
 }
@@ -346,7 +352,7 @@ pub(super) fn events() -> Operation {
             ),
         ],
         body: None,
-        success: (200, Shape::Named("Feed"), "A page of the feed."),
+        success: (200, Shape::Typed(typed::<Feed>), "A page of the feed."),
         errors: errors(&[AUTH, &[(400, "invalid_parameter")], INTERNAL]),
     }
 }
@@ -364,7 +370,7 @@ pub(super) fn projections() -> Operation {
         body: None,
         success: (
             200,
-            Shape::Named("ProjectionStatus"),
+            Shape::Typed(typed::<ProjectionStatus>),
             "The read side's status.",
         ),
         errors: errors(&[AUTH, INTERNAL]),
@@ -388,7 +394,7 @@ pub(super) fn create_backup() -> Operation {
         body: Some(Shape::Typed(typed::<BackupRequest>)),
         success: (
             201,
-            Shape::Named("BackupManifest"),
+            Shape::Typed(typed::<BackupManifest>),
             "The backup was written and verified.",
         ),
         errors: errors(&[
@@ -418,7 +424,11 @@ pub(super) fn learner_timeline() -> Operation {
             json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": LEARNER_KEY}),
         )],
         body: None,
-        success: (200, Shape::Named("Timeline"), "The learner's events."),
+        success: (
+            200,
+            Shape::Typed(typed::<Timeline>),
+            "The learner's events.",
+        ),
         errors: errors(&[
             AUTH,
             &[(400, "invalid_path"), (404, "learner_not_found")],
@@ -490,7 +500,7 @@ fn typed<T: JsonSchema>(generator: &mut SchemaGenerator) -> schemars::Schema {
 fn shape(shape: Shape, generator: &mut SchemaGenerator) -> Value {
     match shape {
         Shape::Typed(schema) => schema(generator).to_value(),
-        Shape::Named(name) => schema_ref(name),
+        Shape::Named(name) => json!({"$ref": format!("#/components/schemas/{name}")}),
     }
 }
 
@@ -513,6 +523,7 @@ fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator
             "content": {"application/json": {"schema": shape(success, generator)}},
         }),
     );
+    let error = typed::<ErrorBody>(generator).to_value();
     let mut by_status: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
     for (status, code) in &op.errors {
         by_status.entry(*status).or_default().push(code);
@@ -528,7 +539,7 @@ fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator
             json!({
                 "description": format!("Error: {listed}."),
                 "x-error-codes": codes,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                "content": {"application/json": {"schema": error.clone()}},
             }),
         );
     }
@@ -553,125 +564,10 @@ fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator
     operation
 }
 
-fn uuid() -> Value {
-    json!({"type": "string", "format": "uuid"})
-}
-
-fn time() -> Value {
-    json!({"type": "string", "format": "date-time"})
-}
-
-fn count() -> Value {
-    json!({"type": "integer", "minimum": 0})
-}
-
-fn string() -> Value {
-    json!({"type": "string"})
-}
-
-fn nullable(mut schema: Value) -> Value {
-    let kind = schema["type"].clone();
-    schema["type"] = json!([kind, "null"]);
-    schema
-}
-
-fn array(items: Value) -> Value {
-    let mut array = json!({"type": "array"});
-    array["items"] = items;
-    array
-}
-
-fn schema_ref(name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{name}")})
-}
-
-/// An answer object: every property is always present (`null` when empty), and more may be
-/// added in later versions.
-fn answer(properties: Value) -> Value {
-    let required: Vec<String> = properties
-        .as_object()
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
-    let mut object = json!({"type": "object", "required": required});
-    object["properties"] = properties;
-    object
-}
-
-#[allow(clippy::too_many_lines, reason = "every shape of the API, listed once")]
-/// The shapes written by hand, and the `derived` ones (definitions of the typed bodies).
+/// The shapes written by hand (only this document's own), and the `derived` ones (definitions
+/// of the typed bodies).
 fn schemas(derived: Map<String, Value>) -> Value {
-    let progress = nullable(answer(json!({"done": count(), "total": count()})));
-    let event_types = [
-        "cohort.created",
-        "student.enrolled",
-        "student.waitlisted",
-        "student.withdrawn",
-        "waitlist.left",
-        "waitlist.promoted",
-        "cohort.capacity_changed",
-        "enrollment.closed",
-    ];
     let mut schemas = json!({
-        "Error": answer(json!({
-            "error": answer(json!({
-                "code": {"type": "string", "description": "Stable, machine-readable."},
-                "message": {"type": "string", "description": "For people."},
-            })),
-        })),
-        "Event": answer(json!({
-            "position": count(),
-            "cohort": uuid(),
-            "version": count(),
-            "type": {"type": "string", "enum": event_types},
-            "schema_version": count(),
-            "data": {"type": "object", "description": "Always in the current schema; its fields depend on `type` (see API.md)."},
-            "occurred_at": time(),
-            "recorded_at": time(),
-            "actor": string(),
-            "actor_id": uuid(),
-            "command_id": uuid(),
-            "correlation_id": uuid(),
-            "causation_id": uuid(),
-        })),
-        "EventList": answer(json!({"events": array(schema_ref("Event"))})),
-        "Feed": answer(json!({
-            "events": array(schema_ref("Event")),
-            "head": count(),
-            "next_after": count(),
-        })),
-        "Timeline": answer(json!({
-            "learner": string(),
-            "name": string(),
-            "events": array(schema_ref("Event")),
-        })),
-        "ProjectionStatus": answer(json!({
-            "head": count(),
-            "events_applied": count(),
-            "projections": array(answer(json!({"name": string(), "position": count(), "lag": count()}))),
-            "last_rebuild": nullable(answer(json!({
-                "events": count(),
-                "seconds": {"type": "number"},
-                "events_per_second": {"type": "number"},
-                "finished_at": time(),
-            }))),
-            "rebuilding": progress,
-            "checking": progress,
-            "last_check": nullable(answer(json!({
-                "position": count(),
-                "at": time(),
-                "differences": array(string()),
-            }))),
-            "last_error": nullable(string()),
-        })),
-        "BackupManifest": answer(json!({
-            "file": string(),
-            "created_at": time(),
-            "position": count(),
-            "chain_head": string(),
-            "sha256": string(),
-            "rollbook_version": string(),
-            "verified": {"type": "boolean"},
-        })),
         "OpenApi": {"type": "object", "required": ["openapi", "info", "paths"]},
     });
     if let Value::Object(map) = &mut schemas {

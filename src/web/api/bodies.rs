@@ -347,6 +347,200 @@ pub struct CohortDetail {
     pub withdrawal_deadline: Timestamp,
 }
 
+/// A count or position: a whole number.
+fn count(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "integer", "minimum": 0})
+}
+
+/// A number of any kind.
+fn number(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "number"})
+}
+
+/// A UUID.
+fn uuid(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "format": "uuid"})
+}
+
+/// `T`'s schema written inline, or `null` (always present, as the old answers had it).
+fn nullable<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    let mut schema = T::json_schema(generator);
+    if let Some(object) = schema.as_object_mut() {
+        let kind = object
+            .get("type")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        object.insert("type".into(), serde_json::json!([kind, "null"]));
+    }
+    schema
+}
+
+/// An event's type name.
+fn event_type(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": [
+        "cohort.created",
+        "student.enrolled",
+        "student.waitlisted",
+        "student.withdrawn",
+        "waitlist.left",
+        "waitlist.promoted",
+        "cohort.capacity_changed",
+        "enrollment.closed",
+    ]})
+}
+
+/// An event's own fields.
+fn event_data(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "object", "description": "Always in the current schema; its fields depend on `type` (see API.md)."})
+}
+
+/// An event as the API shows it: learner keys, not internal ids.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Event")]
+pub struct EventBody {
+    pub actor: String,
+    #[schemars(schema_with = "uuid")]
+    pub actor_id: Uuid,
+    #[schemars(schema_with = "uuid")]
+    pub causation_id: Uuid,
+    #[schemars(schema_with = "uuid")]
+    pub cohort: Uuid,
+    #[schemars(schema_with = "uuid")]
+    pub command_id: Uuid,
+    #[schemars(schema_with = "uuid")]
+    pub correlation_id: Uuid,
+    #[schemars(schema_with = "event_data")]
+    pub data: serde_json::Value,
+    #[schemars(schema_with = "time")]
+    pub occurred_at: Timestamp,
+    #[schemars(schema_with = "count")]
+    pub position: u64,
+    #[schemars(schema_with = "time")]
+    pub recorded_at: Timestamp,
+    #[schemars(schema_with = "count")]
+    pub schema_version: u16,
+    #[serde(rename = "type")]
+    #[schemars(schema_with = "event_type")]
+    pub kind: &'static str,
+    #[schemars(schema_with = "count")]
+    pub version: u64,
+}
+
+/// A cohort's stream.
+#[derive(Serialize, JsonSchema)]
+pub struct EventList {
+    pub events: Vec<EventBody>,
+}
+
+/// A page of the global feed.
+#[derive(Serialize, JsonSchema)]
+pub struct Feed {
+    pub events: Vec<EventBody>,
+    #[schemars(schema_with = "count")]
+    pub head: u64,
+    #[schemars(schema_with = "count")]
+    pub next_after: u64,
+}
+
+/// A learner's events.
+#[derive(Serialize, JsonSchema)]
+pub struct Timeline {
+    pub events: Vec<EventBody>,
+    pub learner: String,
+    pub name: String,
+}
+
+/// One projection's position.
+#[derive(Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct ProjectionRow {
+    #[schemars(schema_with = "count")]
+    pub lag: u64,
+    pub name: &'static str,
+    #[schemars(schema_with = "count")]
+    pub position: u64,
+}
+
+/// The last rebuild of the read side.
+#[derive(Serialize, JsonSchema)]
+pub struct LastRebuild {
+    #[schemars(schema_with = "count")]
+    pub events: u64,
+    #[schemars(schema_with = "number")]
+    pub events_per_second: f64,
+    #[schemars(schema_with = "time")]
+    pub finished_at: Timestamp,
+    #[schemars(schema_with = "number")]
+    pub seconds: f64,
+}
+
+/// How far a job under way has come.
+#[derive(Serialize, JsonSchema)]
+pub struct JobProgress {
+    #[schemars(schema_with = "count")]
+    pub done: u64,
+    #[schemars(schema_with = "count")]
+    pub total: u64,
+}
+
+/// The last shadow check.
+#[derive(Serialize, JsonSchema)]
+pub struct LastCheck {
+    #[schemars(schema_with = "time")]
+    pub at: Timestamp,
+    pub differences: Vec<String>,
+    #[schemars(schema_with = "count")]
+    pub position: u64,
+}
+
+/// The read side's status.
+#[derive(Serialize, JsonSchema)]
+pub struct ProjectionStatus {
+    #[schemars(schema_with = "nullable::<JobProgress>", required)]
+    pub checking: Option<JobProgress>,
+    #[schemars(schema_with = "count")]
+    pub events_applied: u64,
+    #[schemars(schema_with = "count")]
+    pub head: u64,
+    #[schemars(schema_with = "nullable::<LastCheck>", required)]
+    pub last_check: Option<LastCheck>,
+    #[schemars(schema_with = "nullable::<String>", required)]
+    pub last_error: Option<String>,
+    #[schemars(schema_with = "nullable::<LastRebuild>", required)]
+    pub last_rebuild: Option<LastRebuild>,
+    pub projections: Vec<ProjectionRow>,
+    #[schemars(schema_with = "nullable::<JobProgress>", required)]
+    pub rebuilding: Option<JobProgress>,
+}
+
+/// A backup's manifest, as the API answers it.
+#[derive(Serialize, JsonSchema)]
+pub struct BackupManifest {
+    pub chain_head: String,
+    #[schemars(schema_with = "time")]
+    pub created_at: Timestamp,
+    pub file: std::path::PathBuf,
+    #[schemars(schema_with = "count")]
+    pub position: u64,
+    pub rollbook_version: String,
+    pub sha256: String,
+    pub verified: bool,
+}
+
+impl From<crate::backup::Manifest> for BackupManifest {
+    fn from(m: crate::backup::Manifest) -> Self {
+        Self {
+            chain_head: m.chain_head,
+            created_at: m.created_at,
+            file: m.file,
+            position: m.position,
+            rollbook_version: m.rollbook_version,
+            sha256: m.sha256,
+            verified: m.verified,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

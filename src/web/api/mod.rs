@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 pub(super) mod bodies;
@@ -21,9 +21,10 @@ use crate::projections::{AsOf, CatalogFilter, CohortView, Directory, Projections
 use crate::store::Envelope;
 use crate::writer::{Committed, Request, Submission};
 use bodies::{
-    BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail, CohortList,
-    CohortSummary, Created, EnrollOutcome, Enrolled, Enrollment, NewCohort, Person, Promoted,
-    WithdrawOutcome, Withdrawal, Withdrawn,
+    BackupManifest, BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail,
+    CohortList, CohortSummary, Created, EnrollOutcome, Enrolled, Enrollment, EventBody, EventList,
+    Feed, JobProgress, LastCheck, LastRebuild, NewCohort, Person, ProjectionRow, ProjectionStatus,
+    Promoted, Timeline, WithdrawOutcome, Withdrawal, Withdrawn,
 };
 
 /// Most items one page of a listing returns.
@@ -233,7 +234,7 @@ pub(super) async fn cohort(
 }
 
 /// An event as the API shows it: learner keys, not internal ids.
-fn event_json(env: &Envelope, directory: &Directory) -> Value {
+fn event_json(env: &Envelope, directory: &Directory) -> EventBody {
     let key = |l: &LearnerId| directory.key_of(*l);
     let data = match &env.event {
         Event::CohortCreated(c) => json!({
@@ -262,31 +263,31 @@ fn event_json(env: &Envelope, directory: &Directory) -> Value {
         Event::CapacityChanged { from, to } => json!({"from": from.seats(), "to": to.seats()}),
         Event::EnrollmentClosed => json!({}),
     };
-    json!({
-        "position": env.position,
-        "cohort": env.cohort,
-        "version": env.version,
-        "type": env.event.type_name(),
-        "schema_version": env.schema_version,
-        "data": data,
-        "occurred_at": env.occurred_at,
-        "recorded_at": env.recorded_at,
-        "actor": env.meta.actor.name,
-        "actor_id": env.meta.actor.id,
-        "command_id": env.meta.command_id,
-        "correlation_id": env.meta.correlation_id,
-        "causation_id": env.meta.causation_id,
-    })
+    EventBody {
+        actor: env.meta.actor.name.clone(),
+        actor_id: env.meta.actor.id,
+        causation_id: env.meta.causation_id,
+        cohort: env.cohort.0,
+        command_id: env.meta.command_id,
+        correlation_id: env.meta.correlation_id,
+        data,
+        occurred_at: env.occurred_at,
+        position: env.position,
+        recorded_at: env.recorded_at,
+        schema_version: env.schema_version,
+        kind: env.event.type_name(),
+        version: env.version,
+    }
 }
 
-fn events_json(envelopes: &[Envelope], directory: &Directory) -> Vec<Value> {
+fn events_json(envelopes: &[Envelope], directory: &Directory) -> Vec<EventBody> {
     envelopes.iter().map(|e| event_json(e, directory)).collect()
 }
 
 pub(super) async fn cohort_events(
     State(state): State<AppState>,
     ApiPath(id): ApiPath,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventList>, ApiError> {
     let cohort = input::parse_cohort::<ApiError>(&id)?;
     if state.read.read().catalog.get(cohort).is_none() {
         return Err(ApiError::cohort_not_found(&id));
@@ -297,9 +298,9 @@ pub(super) async fn cohort_events(
         .await
         .map_err(|e| ApiError::internal("store read", &e))?;
     let read = state.read.read();
-    Ok(Json(
-        json!({"events": events_json(&envelopes, &read.directory)}),
-    ))
+    Ok(Json(EventList {
+        events: events_json(&envelopes, &read.directory),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -311,7 +312,7 @@ pub(super) struct FeedQuery {
 pub(super) async fn events(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<FeedQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Feed>, ApiError> {
     let after = number_param("after", q.after.as_deref(), 0)? as u64;
     let limit = number_param("limit", q.limit.as_deref(), 100)?.clamp(1, MAX_LIMIT);
     // Serve only what the projections have applied: the learner directory then knows every
@@ -324,17 +325,17 @@ pub(super) async fn events(
     envelopes.retain(|e| e.position <= head);
     let read = state.read.read();
     let next = envelopes.last().map_or(after, |e| e.position);
-    Ok(Json(json!({
-        "events": events_json(&envelopes, &read.directory),
-        "head": head,
-        "next_after": next,
-    })))
+    Ok(Json(Feed {
+        events: events_json(&envelopes, &read.directory),
+        head,
+        next_after: next,
+    }))
 }
 
 pub(super) async fn timeline(
     State(state): State<AppState>,
     ApiPath(raw): ApiPath,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Timeline>, ApiError> {
     let (learner, positions) = {
         let read = state.read.read();
         let learner = super::find_learner(&read.directory, &raw)
@@ -348,11 +349,11 @@ pub(super) async fn timeline(
         .await
         .map_err(|e| ApiError::internal("store read", &e))?;
     let read = state.read.read();
-    Ok(Json(json!({
-        "learner": read.directory.key_of(learner),
-        "name": read.directory.name_of(learner),
-        "events": events_json(&envelopes, &read.directory),
-    })))
+    Ok(Json(Timeline {
+        events: events_json(&envelopes, &read.directory),
+        learner: read.directory.key_of(learner),
+        name: read.directory.name_of(learner).to_owned(),
+    }))
 }
 
 pub(super) async fn enroll(
@@ -510,7 +511,9 @@ pub(super) async fn close(
 
 /// `GET /api/v1/projections`: each projection's position against the store head, the last
 /// rebuild and shadow check, and any job under way.
-pub(super) async fn projections(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn projections(
+    State(state): State<AppState>,
+) -> Result<Json<ProjectionStatus>, ApiError> {
     let head = state
         .read_store(|s| s.read()?.head_position())
         .await
@@ -520,24 +523,36 @@ pub(super) async fn projections(State(state): State<AppState>) -> Result<Json<Va
     let events_applied = read.events_applied;
     drop(read);
     let status = state.read.status();
-    let progress = |p: &crate::projections::Progress| json!({"done": p.done.load(std::sync::atomic::Ordering::Relaxed), "total": p.total});
-    Ok(Json(json!({
-        "head": head,
-        "events_applied": events_applied,
-        "projections": rows.iter().map(|(name, position)| json!({
-            "name": name, "position": position, "lag": head.saturating_sub(*position),
-        })).collect::<Vec<_>>(),
-        "last_rebuild": status.last_rebuild.as_ref().map(|r| json!({
-            "events": r.events, "seconds": r.seconds, "events_per_second": r.events_per_second,
-            "finished_at": r.finished_at,
-        })),
-        "rebuilding": status.rebuilding.as_deref().map(progress),
-        "checking": status.checking.as_deref().map(progress),
-        "last_check": status.last_check.as_ref().map(|c| json!({
-            "position": c.position, "at": c.at, "differences": c.differences,
-        })),
-        "last_error": status.last_error,
-    })))
+    let progress = |p: &crate::projections::Progress| JobProgress {
+        done: p.done.load(std::sync::atomic::Ordering::Relaxed),
+        total: p.total,
+    };
+    Ok(Json(ProjectionStatus {
+        checking: status.checking.as_deref().map(progress),
+        events_applied,
+        head,
+        last_check: status.last_check.as_ref().map(|c| LastCheck {
+            at: c.at,
+            differences: c.differences.clone(),
+            position: c.position,
+        }),
+        last_error: status.last_error.clone(),
+        last_rebuild: status.last_rebuild.as_ref().map(|r| LastRebuild {
+            events: r.events,
+            events_per_second: r.events_per_second,
+            finished_at: r.finished_at,
+            seconds: r.seconds,
+        }),
+        projections: rows
+            .iter()
+            .map(|&(name, position)| ProjectionRow {
+                lag: head.saturating_sub(position),
+                name,
+                position,
+            })
+            .collect(),
+        rebuilding: status.rebuilding.as_deref().map(progress),
+    }))
 }
 
 /// `POST /api/v1/admin/backups`: writes a consistent copy of the live database (one read
@@ -584,7 +599,9 @@ pub(super) async fn create_backup(
         crate::backup::record(&state.last_backup, &outcome);
     }
     match outcome {
-        Ok(manifest) => Ok((StatusCode::CREATED, Json(json!(manifest))).into_response()),
+        Ok(manifest) => {
+            Ok((StatusCode::CREATED, Json(BackupManifest::from(manifest))).into_response())
+        }
         Err(crate::backup::BackupError::Exists { .. }) => Err(ApiError {
             status: StatusCode::CONFLICT,
             code: "exists",
