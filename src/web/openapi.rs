@@ -6,8 +6,9 @@
 //! server and checks the answers against it.
 //!
 //! Built from code rather than kept as a static JSON file so that the roles cannot drift from
-//! the table, and shared shapes (the error body, the command headers, the event) are written
-//! once.
+//! the table. Every request and answer body is a serde type whose schema is derived
+//! (`web::api::bodies`, and `web::error::ErrorBody` for errors); written here are only the
+//! parameters, the command headers and this document's own shape.
 
 use std::collections::BTreeMap;
 

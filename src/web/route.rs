@@ -63,7 +63,7 @@ pub type SchemaFn = fn(&mut schemars::SchemaGenerator) -> schemars::Schema;
 pub enum Shape {
     /// Derived from a type's declaration: see `web::api::bodies`.
     Typed(SchemaFn),
-    /// Written by hand under this name in `openapi::schemas`.
+    /// Written by hand under this name in `openapi::schemas` (only the document itself).
     Named(&'static str),
 }
 
