@@ -545,6 +545,24 @@ impl From<crate::backup::Manifest> for BackupManifest {
 mod tests {
     use super::*;
 
+    /// The backup answer is the manifest exactly as `json!(manifest)` wrote it (keys sorted); the
+    /// page recorder does not make backups, so this holds it byte for byte.
+    #[test]
+    fn a_backup_manifest_answers_as_the_json_map_did() {
+        let manifest = crate::backup::Manifest {
+            file: "/backups/b1".into(),
+            created_at: "2026-03-01T10:00:00Z".parse().unwrap(),
+            position: 42,
+            chain_head: "ab".repeat(32),
+            sha256: "cd".repeat(32),
+            rollbook_version: "0.2.0".into(),
+            verified: true,
+        };
+        let before = serde_json::to_string(&serde_json::json!(manifest)).unwrap();
+        let after = serde_json::to_string(&BackupManifest::from(manifest)).unwrap();
+        assert_eq!(after, before);
+    }
+
     /// Schemathesis' case: `2775.0` is an integer in JSON Schema, so a schema-valid capacity.
     #[test]
     fn a_capacity_with_a_zero_fraction_is_a_whole_number() {
