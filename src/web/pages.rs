@@ -1,5 +1,6 @@
 //! HTML pages and the forms that post to them (Post/Redirect/Get; a refused form is rendered
 //! again with 422 and the rule's message beside it).
+#![warn(clippy::cast_possible_truncation)]
 
 use axum::Form;
 use axum::extract::State;
@@ -11,12 +12,13 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::csv;
+use super::dashboard::{DashboardPage, signals};
 use super::error::{PageError, describe};
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, RawCohort, RawNumber};
 use super::views::{
-    CohortDetail, CohortForm, CohortPage, CohortRow, CommandForm, CommandValues, DashboardPage,
-    HistoryPage, HistoryRow, JournalRow, LearnerPage, Nav, NewCohortPage, PageLinks, TimelineRow,
+    CohortDetail, CohortForm, CohortPage, CohortRow, CommandForm, CommandValues, HistoryPage,
+    HistoryRow, JournalRow, LearnerPage, Nav, NewCohortPage, PageLinks, TimelineRow,
 };
 use crate::auth::Principal;
 use crate::domain::{CohortId, RuleViolation};
@@ -99,7 +101,7 @@ pub async fn dashboard(
         pages,
         total_cohorts: read.catalog.len(),
         error,
-        signals: super::reports::signals(&read, state.clock.now()),
+        signals: signals(&read, state.clock.now()),
     };
     drop(read);
     Ok(super::views::render_sized(&page, 96 << 10))

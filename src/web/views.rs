@@ -1,5 +1,6 @@
 //! Page templates and the view models they render, copied out of the projections so no lock is
 //! held while rendering.
+#![warn(clippy::cast_possible_truncation)]
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -97,7 +98,10 @@ impl CohortRow {
             starts_at: display_time(c.starts_at),
             enrollment_deadline: display_time(c.enrollment_deadline),
             withdrawal_deadline: display_time(c.withdrawal_deadline),
-            fill_percent: (u64::from(c.enrolled_count()) * 100 / u64::from(capacity.max(1))) as u32,
+            fill_percent: u32::try_from(
+                u64::from(c.enrolled_count()) * 100 / u64::from(capacity.max(1)),
+            )
+            .unwrap_or(u32::MAX),
             version: view.version,
         }
     }
@@ -287,21 +291,6 @@ pub struct PageLinks {
     pub first_shown: usize,
     pub last_shown: usize,
     pub total: usize,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "dashboard.html")]
-pub struct DashboardPage {
-    pub nav: Nav,
-    pub cohorts: Vec<CohortRow>,
-    pub instructors: std::sync::Arc<[String]>,
-    pub instructor: String,
-    pub status: String,
-    pub pages: PageLinks,
-    pub total_cohorts: usize,
-    pub error: Option<String>,
-    /// Near-full cohorts, seats free while learners wait, deadlines ahead, totals.
-    pub signals: super::reports::DashboardSignals,
 }
 
 /// Values and messages of the create-cohort form.
