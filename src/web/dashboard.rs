@@ -7,7 +7,8 @@ use askama_web::WebTemplate;
 use jiff::{SignedDuration, Timestamp};
 
 use super::input::display_time;
-use super::views::{CohortRow, Nav, PageLinks};
+use super::nav::Nav;
+use super::views::{CohortRow, PageLinks};
 use crate::domain::CohortId;
 use crate::projections::{Projections, Totals};
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::input::NoSuchCohort;
-use super::views::Nav;
+use super::nav::Nav;
 use crate::domain::RuleViolation;
 use crate::writer::CommandError;
 

@@ -16,9 +16,10 @@ use super::dashboard::{DashboardPage, signals};
 use super::error::{PageError, describe};
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, RawCohort, RawNumber};
+use super::nav::Nav;
 use super::views::{
     CohortDetail, CohortForm, CohortPage, CohortRow, CommandForm, CommandValues, HistoryPage,
-    HistoryRow, JournalRow, LearnerPage, Nav, NewCohortPage, PageLinks, TimelineRow,
+    HistoryRow, JournalRow, LearnerPage, NewCohortPage, PageLinks, TimelineRow,
 };
 use crate::auth::Principal;
 use crate::domain::{CohortId, RuleViolation};

@@ -26,7 +26,8 @@ use super::csv;
 use super::error::PageError;
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, display_time};
-use super::views::{CohortRow, Nav, PageLinks};
+use super::nav::Nav;
+use super::views::{CohortRow, PageLinks};
 use crate::domain::{ReasonCode, UnknownReasonCode};
 use crate::projections::{
     Projections, ReadModel, Totals, WeekCounts, Withdrawal, WithdrawalFilter, WithdrawalKey,

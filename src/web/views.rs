@@ -6,61 +6,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::input::display_time;
-use crate::auth::{Principal, Role};
+use super::nav::Nav;
 use crate::domain::{CohortStatus, ReasonCode};
 use crate::projections::{CohortView, Directory, HistoryEntry, Projections, TimelineEntry};
 use crate::store::JournalEntry;
-
-/// Who is signed in, for the navigation, and the CSRF token every form carries.
-#[derive(Clone, Debug, Default)]
-pub struct Nav {
-    /// Account name ("" when nobody is signed in).
-    pub name: String,
-    /// Role name.
-    pub role: &'static str,
-    /// The session's CSRF token.
-    pub csrf: String,
-    /// May run cohort commands.
-    pub can_act: bool,
-    /// May administer.
-    pub is_admin: bool,
-    /// The time zone pages show times in.
-    pub zone: String,
-}
-
-impl Nav {
-    /// Nobody signed in.
-    #[must_use]
-    pub fn anonymous() -> Self {
-        Self {
-            zone: super::zone::name(),
-            ..Self::default()
-        }
-    }
-
-    /// The signed-in principal.
-    #[must_use]
-    pub fn of(principal: &Principal) -> Self {
-        Self {
-            name: principal.name.clone(),
-            role: principal.role.as_str(),
-            csrf: principal
-                .session
-                .as_ref()
-                .map(|s| s.csrf.clone())
-                .unwrap_or_default(),
-            can_act: principal.role.allows(Role::Staff),
-            is_admin: principal.role.allows(Role::Admin),
-            zone: super::zone::name(),
-        }
-    }
-
-    /// Whether somebody is signed in.
-    #[must_use]
-    pub fn signed_in(&self) -> bool {
-        !self.name.is_empty()
-    }
-}
 
 /// One cohort in a listing.
 pub struct CohortRow {
