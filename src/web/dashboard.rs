@@ -1,17 +1,29 @@
-//! The dashboard's view model: the page's fields and the signals shown above the cohort list
-//! (near-full cohorts, seats free while learners wait, deadlines ahead, totals).
+//! The dashboard (`GET /`) and its list as CSV (`GET /cohorts.csv`): every cohort, filterable by
+//! instructor and status, and the signals shown above the list (near-full cohorts, seats free
+//! while learners wait, deadlines ahead, totals).
 #![warn(clippy::cast_possible_truncation)]
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
 
-use super::input::display_time;
+use super::AppState;
+use super::csv;
+use super::error::PageError;
+use super::extract::{Acting, PageQuery};
+use super::input::{self, display_time};
 use super::nav::Nav;
 use super::views::{CohortRow, PageLinks};
 use crate::domain::CohortId;
-use crate::projections::{Projections, Totals};
+use crate::projections::{CatalogFilter, Projections, Totals};
 
+/// Cohorts per dashboard page.
+const PAGE_SIZE: usize = 50;
+/// The last dashboard page number honoured; beyond it every page is empty anyway.
+const MAX_PAGE: usize = 1 << 32;
 /// Cohorts or dates each dashboard signal lists before saying how many more there are.
 const SIGNAL_ROWS: usize = 10;
 /// How far past the shown rows a signal's list is counted.
@@ -33,6 +45,123 @@ pub struct DashboardPage {
     pub error: Option<String>,
     /// Near-full cohorts, seats free while learners wait, deadlines ahead, totals.
     pub signals: DashboardSignals,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DashboardQuery {
+    instructor: String,
+    status: String,
+    page: String,
+}
+
+/// `GET /`: every cohort, filterable by instructor and status.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PageQuery(q): PageQuery<DashboardQuery>,
+) -> Result<Response, PageError> {
+    let (status, error) = match input::status_param(Some(&q.status)) {
+        Ok(s) => (s, None),
+        Err(message) => (None, Some(message)),
+    };
+    let page = q
+        .page
+        .trim()
+        .parse::<usize>()
+        .unwrap_or(1)
+        .clamp(1, MAX_PAGE);
+    let filter = CatalogFilter {
+        instructor: Some(q.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
+        status,
+    };
+    let read = state.read.read();
+    let offset = (page - 1) * PAGE_SIZE;
+    let (views, total) = read.catalog.list(&filter, offset, PAGE_SIZE);
+    let cohorts: Vec<CohortRow> = views.into_iter().map(CohortRow::of).collect();
+    let link = |p: usize| {
+        let query = serde_urlencoded::to_string([
+            ("instructor", q.instructor.as_str()),
+            ("status", q.status.as_str()),
+            ("page", &p.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/?{query}")
+    };
+    let pages = PageLinks {
+        previous: (page > 1).then(|| link(page - 1)),
+        next: (offset + cohorts.len() < total).then(|| link(page + 1)),
+        first_shown: if cohorts.is_empty() { 0 } else { offset + 1 },
+        last_shown: offset + cohorts.len(),
+        total,
+    };
+    let page = DashboardPage {
+        nav: Nav::of(&principal),
+        cohorts,
+        instructors: read.catalog.instructors(),
+        instructor: q.instructor.trim().to_owned(),
+        status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        pages,
+        total_cohorts: read.catalog.len(),
+        error,
+        signals: signals(&read, state.clock.now()),
+    };
+    drop(read);
+    Ok(super::views::render_sized(&page, 96 << 10))
+}
+
+/// `GET /cohorts.csv`: the dashboard's list, with the same filters, as CSV.
+pub async fn dashboard_csv(
+    PageQuery(q): PageQuery<DashboardQuery>,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
+    let status = input::status_param(Some(&q.status)).map_err(PageError::BadRequest)?;
+    let filter = CatalogFilter {
+        instructor: Some(q.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
+        status,
+    };
+    let rows: Vec<Vec<String>> = {
+        let read = state.read.read();
+        let (views, _) = read.catalog.list(&filter, 0, usize::MAX);
+        views
+            .into_iter()
+            .map(|v| {
+                let c = &v.state;
+                vec![
+                    c.id.to_string(),
+                    c.name.clone(),
+                    c.course.clone(),
+                    c.instructor.clone(),
+                    c.capacity.to_string(),
+                    c.enrolled_count().to_string(),
+                    c.waitlist.len().to_string(),
+                    c.seats_remaining().to_string(),
+                    c.status.as_str().to_owned(),
+                    c.starts_at.to_string(),
+                    c.enrollment_deadline.to_string(),
+                    c.withdrawal_deadline.to_string(),
+                ]
+            })
+            .collect()
+    };
+    Ok(csv::download(
+        "cohorts.csv",
+        &[
+            "id",
+            "name",
+            "course",
+            "instructor",
+            "capacity",
+            "enrolled",
+            "waitlisted",
+            "seats_free",
+            "status",
+            "starts_at",
+            "enrollment_deadline",
+            "withdrawal_deadline",
+        ],
+        rows.into_iter(),
+    ))
 }
 
 /// A cohort named by a signal.
