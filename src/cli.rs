@@ -135,11 +135,10 @@ pub fn user(db: &Path, command: UserCommand) -> anyhow::Result<()> {
             );
             for a in auth.accounts() {
                 let status = if a.disabled { "disabled" } else { "active" };
-                let last = a.last_login.map_or_else(
-                    || "never".to_owned(),
-                    |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-                );
-                let created = a.created_at.strftime("%Y-%m-%d %H:%M UTC").to_string();
+                let last = a
+                    .last_login
+                    .map_or_else(|| "never".to_owned(), crate::domain::utc_minute);
+                let created = crate::domain::utc_minute(a.created_at);
                 println!(
                     "{:<24} {:<8} {:<9} {:<22} {last}",
                     a.name,
@@ -243,7 +242,7 @@ pub fn token(db: &Path, command: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::List => {
             println!("{:<36} {:<24} {:<22} label", "id", "account", "created");
             for t in auth.tokens() {
-                let created = t.created_at.strftime("%Y-%m-%d %H:%M UTC").to_string();
+                let created = crate::domain::utc_minute(t.created_at);
                 println!("{:<36} {:<24} {:<22} {}", t.id, t.account, created, t.label);
             }
         }

@@ -11,6 +11,7 @@ mod event;
 mod ids;
 mod note;
 mod reason;
+mod time_format;
 mod violation;
 
 pub use cohort::{Cohort, CohortStatus, InvariantBroken, WaitlistEntry};
@@ -19,6 +20,7 @@ pub use event::{CohortCreated, Event};
 pub use ids::{Capacity, CapacityError, CohortId, LearnerId};
 pub use note::Note;
 pub use reason::{ReasonCode, UnknownReasonCode};
+pub use time_format::{UTC_MINUTE, utc_minute};
 pub use violation::{RuleViolation, ScheduleProblem};
 
 #[cfg(test)]

@@ -136,5 +136,5 @@ impl RuleViolation {
 
 /// Times in messages: minute precision, always UTC and saying so.
 fn fmt_time(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+    super::utc_minute(t)
 }

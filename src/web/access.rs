@@ -462,7 +462,7 @@ pub async fn guard(
         let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
         // Only a path that may be a redirect target, and not too long, is reflected.
         let next_param = if method == Method::GET {
-            super::session::safe_next(target)
+            super::redirect::safe_next(target)
         } else {
             "/"
         };

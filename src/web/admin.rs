@@ -14,7 +14,7 @@ use super::AppState;
 use super::error::PageError;
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::display_time;
-use super::views::Nav;
+use super::nav::Nav;
 use crate::auth::{Auth, AuthError, Principal, Role};
 use crate::projections::Projection as _;
 

@@ -10,7 +10,7 @@ use askama_web::WebTemplate;
 use serde_json::Value;
 
 use super::extract::Acting;
-use super::views::Nav;
+use super::nav::Nav;
 
 /// One operation as the page shows it.
 pub struct OperationView {

@@ -22,7 +22,8 @@ use super::csv;
 use super::error::PageError;
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, display_time};
-use super::views::{CohortRow, HistoryRow, Nav};
+use super::nav::Nav;
+use super::views::{CohortRow, HistoryRow};
 use crate::domain::{CohortStatus, Event, LearnerId};
 use crate::projections::{
     AsOf, COHORT_FIELDS, CohortDiff, CohortView, Cursor, Directory, EventFilter, EventPage,

@@ -15,7 +15,7 @@ use super::AppState;
 use super::admin::page;
 use super::error::PageError;
 use super::extract::{Acting, PageQuery};
-use super::views::Nav;
+use super::nav::Nav;
 use crate::auth::Principal;
 use crate::learner_key::LearnerKey;
 use crate::writer::CommandError;

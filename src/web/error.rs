@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::input::NoSuchCohort;
-use super::views::Nav;
+use super::nav::Nav;
 use crate::domain::RuleViolation;
 use crate::writer::CommandError;
 

@@ -1,5 +1,6 @@
 //! Raw input (form fields, JSON bodies, path segments, headers) parsed once into typed values,
 //! with messages that name the field at fault.
+#![warn(clippy::cast_possible_truncation)]
 
 use std::fmt;
 
@@ -356,14 +357,19 @@ fn display_utc(t: Timestamp) -> String {
         let mut buf = [b'0'; 4];
         let mut v = value.unsigned_abs();
         for slot in buf[..width].iter_mut().rev() {
-            *slot = b'0' + (v % 10) as u8;
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "a remainder of 10 is one digit"
+            )]
+            let digit = (v % 10) as u8;
+            *slot = b'0' + digit;
             v /= 10;
         }
         out.extend(buf[..width].iter().map(|b| char::from(*b)));
     }
     let dt = TimeZone::UTC.to_datetime(t);
     if !(0..=9999).contains(&dt.year()) {
-        return t.strftime("%Y-%m-%d %H:%M UTC").to_string();
+        return crate::domain::utc_minute(t);
     }
     let mut out = String::with_capacity(20);
     digits(&mut out, i32::from(dt.year()), 4);

@@ -1,5 +1,6 @@
 //! HTML pages and the forms that post to them (Post/Redirect/Get; a refused form is rendered
 //! again with 422 and the rule's message beside it).
+#![warn(clippy::cast_possible_truncation)]
 
 use axum::Form;
 use axum::extract::State;
@@ -10,27 +11,23 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
-use super::csv;
 use super::error::{PageError, describe};
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, RawCohort, RawNumber};
+use super::nav::Nav;
 use super::views::{
-    CohortDetail, CohortForm, CohortPage, CohortRow, CommandForm, CommandValues, DashboardPage,
-    HistoryPage, HistoryRow, JournalRow, LearnerPage, Nav, NewCohortPage, PageLinks, TimelineRow,
+    CohortDetail, CohortForm, CohortPage, CommandForm, CommandValues, HistoryPage, HistoryRow,
+    JournalRow, LearnerPage, NewCohortPage, TimelineRow,
 };
 use crate::auth::Principal;
 use crate::domain::{CohortId, RuleViolation};
-use crate::projections::{AsOf, CatalogFilter};
+use crate::projections::AsOf;
 use crate::writer::{CommandError, Committed, Request};
 
-/// Cohorts per dashboard page.
-const PAGE_SIZE: usize = 50;
 /// History lines shown on the cohort page.
 const RECENT: usize = 10;
 /// History lines per page of the history page.
 const HISTORY_PAGE: usize = 200;
-/// The last dashboard page number honoured; beyond it every page is empty anyway.
-const MAX_PAGE: usize = 1 << 32;
 
 /// Fallback: 404 page.
 pub async fn not_found(uri: Uri) -> PageError {
@@ -40,123 +37,6 @@ pub async fn not_found(uri: Uri) -> PageError {
 /// Fallback for a known path asked with the wrong method: 405 page.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> PageError {
     PageError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct DashboardQuery {
-    instructor: String,
-    status: String,
-    page: String,
-}
-
-/// `GET /`: every cohort, filterable by instructor and status.
-pub async fn dashboard(
-    State(state): State<AppState>,
-    Acting(principal): Acting,
-    PageQuery(q): PageQuery<DashboardQuery>,
-) -> Result<Response, PageError> {
-    let (status, error) = match input::status_param(Some(&q.status)) {
-        Ok(s) => (s, None),
-        Err(message) => (None, Some(message)),
-    };
-    let page = q
-        .page
-        .trim()
-        .parse::<usize>()
-        .unwrap_or(1)
-        .clamp(1, MAX_PAGE);
-    let filter = CatalogFilter {
-        instructor: Some(q.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
-        status,
-    };
-    let read = state.read.read();
-    let offset = (page - 1) * PAGE_SIZE;
-    let (views, total) = read.catalog.list(&filter, offset, PAGE_SIZE);
-    let cohorts: Vec<CohortRow> = views.into_iter().map(CohortRow::of).collect();
-    let link = |p: usize| {
-        let query = serde_urlencoded::to_string([
-            ("instructor", q.instructor.as_str()),
-            ("status", q.status.as_str()),
-            ("page", &p.to_string()),
-        ])
-        .unwrap_or_default();
-        format!("/?{query}")
-    };
-    let pages = PageLinks {
-        previous: (page > 1).then(|| link(page - 1)),
-        next: (offset + cohorts.len() < total).then(|| link(page + 1)),
-        first_shown: if cohorts.is_empty() { 0 } else { offset + 1 },
-        last_shown: offset + cohorts.len(),
-        total,
-    };
-    let page = DashboardPage {
-        nav: Nav::of(&principal),
-        cohorts,
-        instructors: read.catalog.instructors(),
-        instructor: q.instructor.trim().to_owned(),
-        status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        pages,
-        total_cohorts: read.catalog.len(),
-        error,
-        signals: super::reports::signals(&read, state.clock.now()),
-    };
-    drop(read);
-    Ok(super::views::render_sized(&page, 96 << 10))
-}
-
-/// `GET /cohorts.csv`: the dashboard's list, with the same filters, as CSV.
-pub async fn dashboard_csv(
-    PageQuery(q): PageQuery<DashboardQuery>,
-    State(state): State<AppState>,
-) -> Result<Response, PageError> {
-    let status = input::status_param(Some(&q.status)).map_err(PageError::BadRequest)?;
-    let filter = CatalogFilter {
-        instructor: Some(q.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
-        status,
-    };
-    let rows: Vec<Vec<String>> = {
-        let read = state.read.read();
-        let (views, _) = read.catalog.list(&filter, 0, usize::MAX);
-        views
-            .into_iter()
-            .map(|v| {
-                let c = &v.state;
-                vec![
-                    c.id.to_string(),
-                    c.name.clone(),
-                    c.course.clone(),
-                    c.instructor.clone(),
-                    c.capacity.to_string(),
-                    c.enrolled_count().to_string(),
-                    c.waitlist.len().to_string(),
-                    c.seats_remaining().to_string(),
-                    c.status.as_str().to_owned(),
-                    c.starts_at.to_string(),
-                    c.enrollment_deadline.to_string(),
-                    c.withdrawal_deadline.to_string(),
-                ]
-            })
-            .collect()
-    };
-    Ok(csv::download(
-        "cohorts.csv",
-        &[
-            "id",
-            "name",
-            "course",
-            "instructor",
-            "capacity",
-            "enrolled",
-            "waitlisted",
-            "seats_free",
-            "status",
-            "starts_at",
-            "enrollment_deadline",
-            "withdrawal_deadline",
-        ],
-        rows.into_iter(),
-    ))
 }
 
 /// `GET /cohorts/new`.

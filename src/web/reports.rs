@@ -1,11 +1,12 @@
 //! The support reports: cohorts by instructor, recent withdrawals, seat changes per ISO week
-//! (overall and per cohort, as a table and a server-rendered SVG chart), their CSV downloads,
-//! a cohort's roster as CSV, and the dashboard's signals.
+//! (overall and per cohort, as a table and the SVG chart of [`super::chart`]), their CSV
+//! downloads, and a cohort's roster as CSV.
 //!
-//! Handlers only read the report projections (`Instructors`, `Withdrawals`, `SeatWeeks`,
-//! `Signals` in `crate::projections`) and copy out the rows a page shows; they never scan the
+//! Handlers only read the report projections (`Instructors`, `Withdrawals`, `SeatWeeks` in
+//! `crate::projections`) and copy out the rows a page shows; they never scan the
 //! event log. CSV downloads stream in chunks, taking the read lock once per chunk, so a large
 //! export neither sits in memory whole nor blocks the writer.
+#![warn(clippy::cast_possible_truncation)]
 
 use std::sync::Arc;
 
@@ -20,12 +21,14 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use super::AppState;
+use super::chart::Chart;
 use super::csv;
 use super::error::PageError;
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, display_time};
-use super::views::{CohortRow, Nav, PageLinks};
-use crate::domain::{CohortId, ReasonCode, UnknownReasonCode};
+use super::nav::Nav;
+use super::views::{CohortRow, PageLinks};
+use crate::domain::{ReasonCode, UnknownReasonCode};
 use crate::projections::{
     Projections, ReadModel, Totals, WeekCounts, Withdrawal, WithdrawalFilter, WithdrawalKey,
     WithdrawalKind, next_deadline, week_page,
@@ -39,12 +42,6 @@ const WEEKS_PER_PAGE: usize = 26;
 const MAX_PAGE: usize = 1 << 32;
 /// Rows a CSV download copies out per hold of the read lock.
 const CSV_CHUNK: usize = 1000;
-/// Cohorts or dates each dashboard signal lists before saying how many more there are.
-const SIGNAL_ROWS: usize = 10;
-/// How far past the shown rows a signal's list is counted.
-const MAX_COUNTED: usize = 1000;
-/// How far ahead the dashboard looks for deadlines.
-const SIGNAL_DAYS: i64 = 7;
 
 fn page_number(raw: &str) -> usize {
     raw.trim().parse::<usize>().unwrap_or(1).clamp(1, MAX_PAGE)
@@ -685,188 +682,6 @@ fn week_label(monday: Date) -> String {
     format!("{}-W{:02}", week.year(), week.week())
 }
 
-/// A horizontal grid line and its value.
-pub struct YTick {
-    pub y: u32,
-    pub label: u64,
-}
-
-/// A week's label under the x axis; the year is shown under the first week and where it changes.
-pub struct XTick {
-    pub x: u32,
-    pub label: String,
-    pub year: String,
-}
-
-/// One bar of the chart.
-pub struct Bar {
-    pub x: u32,
-    pub y: u32,
-    pub width: u32,
-    pub height: u32,
-    pub fill: &'static str,
-    /// What it shows, in words (the bar's tooltip and accessible name).
-    pub title: String,
-}
-
-/// One entry of the legend.
-pub struct LegendItem {
-    pub x: u32,
-    pub fill: &'static str,
-    pub label: &'static str,
-}
-
-/// A grouped bar chart of seat changes per week, laid out here and drawn as inline SVG by the
-/// template: four bars per week (enrolled, withdrawn, promoted, capacity changes).
-pub struct Chart {
-    pub width: u32,
-    pub height: u32,
-    pub title: String,
-    pub desc: String,
-    pub left: u32,
-    pub right: u32,
-    pub top: u32,
-    pub bottom: u32,
-    pub y_ticks: Vec<YTick>,
-    pub x_ticks: Vec<XTick>,
-    pub bars: Vec<Bar>,
-    pub legend: Vec<LegendItem>,
-    /// Where the axis titles go.
-    pub x_title_x: u32,
-    pub x_title_y: u32,
-    pub y_title_x: i64,
-}
-
-/// The charted series: label and colour (the stylesheet's accent, danger, ok and warning).
-const SERIES: [(&str, &str); 4] = [
-    ("enrolled", "#2f5bd3"),
-    ("withdrawn", "#b3261e"),
-    ("promoted", "#1f7a4a"),
-    ("capacity changes", "#9a6400"),
-];
-
-impl Chart {
-    const LEFT: u32 = 76;
-    const TOP: u32 = 36;
-    const PLOT_HEIGHT: u32 = 180;
-    /// Narrowest week group, and the narrowest plot (so a few weeks still read well).
-    const MIN_GROUP: u32 = 44;
-    const MIN_PLOT_WIDTH: u32 = 440;
-    const MAX_BAR: u32 = 16;
-    const BOTTOM: u32 = 60;
-
-    /// The smallest round step (1, 2 or 5 times a power of ten) that covers `max` in at most
-    /// five steps.
-    fn step(max: u64) -> u64 {
-        let mut power = 1u64;
-        loop {
-            for factor in [1, 2, 5] {
-                let step = factor * power;
-                if max.div_ceil(step) <= 5 {
-                    return step;
-                }
-            }
-            power = power.saturating_mul(10);
-        }
-    }
-
-    fn of(rows: &[WeekRow], subject: &str) -> Option<Self> {
-        let (first, last) = (rows.first()?, rows.last()?);
-        let peak = rows
-            .iter()
-            .map(|r| r.counts.peak())
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let step = Self::step(peak);
-        let top_value = peak.div_ceil(step) * step;
-        let weeks = rows.len() as u32;
-        let group = (Self::MIN_PLOT_WIDTH / weeks).max(Self::MIN_GROUP);
-        let plot_width = weeks * group;
-        let width = Self::LEFT + plot_width + 16;
-        // Four bars a group, one pixel apart, centred, with room on both sides.
-        let bar = ((group - 12) / 4 - 1).min(Self::MAX_BAR);
-        let pad = (group - 4 * bar - 3) / 2;
-        let bottom = Self::TOP + Self::PLOT_HEIGHT;
-        let y_of = |value: u64| bottom - (value * u64::from(Self::PLOT_HEIGHT) / top_value) as u32;
-        let y_ticks = (0..=top_value / step)
-            .map(|i| YTick {
-                y: y_of(i * step),
-                label: i * step,
-            })
-            .collect();
-        let mut x_ticks = Vec::new();
-        let mut bars = Vec::new();
-        let mut year = String::new();
-        for (i, row) in rows.iter().enumerate() {
-            let x0 = Self::LEFT + i as u32 * group;
-            let (row_year, week) = row.label.split_once("-W").unwrap_or(("", &row.label));
-            x_ticks.push(XTick {
-                x: x0 + group / 2,
-                label: format!("W{week}"),
-                year: if row_year == year {
-                    String::new()
-                } else {
-                    row_year.to_owned()
-                },
-            });
-            row_year.clone_into(&mut year);
-            let c = &row.counts;
-            let values = [c.enrolled, c.withdrawn, c.promoted, c.capacity_changes];
-            for (j, (value, (label, fill))) in values.into_iter().zip(SERIES).enumerate() {
-                if value == 0 {
-                    continue;
-                }
-                let y = y_of(value).min(bottom - 1);
-                bars.push(Bar {
-                    x: x0 + pad + j as u32 * (bar + 1),
-                    y,
-                    width: bar,
-                    height: bottom - y,
-                    fill,
-                    title: format!("{}: {value} {label}", row.label),
-                });
-            }
-        }
-        // Each key: a swatch, its label (about 7 px a character at 11 px), then a gap.
-        let mut x = Self::LEFT;
-        let legend = SERIES
-            .iter()
-            .map(|(label, fill)| {
-                let item = LegendItem { x, fill, label };
-                x += 32 + 7 * label.len() as u32;
-                item
-            })
-            .collect();
-        let span = if first.label == last.label {
-            first.label.clone()
-        } else {
-            format!("{} to {}", first.label, last.label)
-        };
-        Some(Self {
-            width,
-            height: bottom + Self::BOTTOM,
-            title: format!("Seat changes per ISO week, {subject}, {span}"),
-            desc: format!(
-                "Grouped bars, one group per week from {span}: students enrolled, withdrawn, \
-                 promoted from the waitlist, and capacity changes. The vertical axis counts \
-                 events, from 0 to {top_value}. The table below lists the same numbers."
-            ),
-            left: Self::LEFT,
-            right: Self::LEFT + plot_width,
-            top: Self::TOP,
-            bottom,
-            y_ticks,
-            x_ticks,
-            bars,
-            legend,
-            x_title_x: Self::LEFT + plot_width / 2,
-            x_title_y: bottom + 52,
-            y_title_x: -i64::from(Self::TOP + Self::PLOT_HEIGHT / 2),
-        })
-    }
-}
-
 /// The cohort a seat page is about.
 pub struct SeatsCohort {
     pub id: String,
@@ -920,7 +735,13 @@ fn seats_page(
     SeatsPage {
         nav,
         tab: Tab::Seats,
-        chart: Chart::of(&rows, &subject),
+        chart: Chart::of(
+            &rows
+                .iter()
+                .map(|r| (r.label.as_str(), r.counts))
+                .collect::<Vec<_>>(),
+            &subject,
+        ),
         rows,
         has_data: window.pages > 0,
         earlier: (page < window.pages).then(|| link(page + 1)),
@@ -1060,145 +881,4 @@ pub async fn roster_csv(
         ],
         rows.into_iter(),
     ))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Dashboard signals
-// ---------------------------------------------------------------------------------------------
-
-/// A cohort named by a signal.
-pub struct SignalCohort {
-    pub id: String,
-    pub name: String,
-    pub enrolled: u32,
-    pub capacity: u32,
-    pub waitlist: usize,
-    pub fill_percent: u32,
-    pub enrollment_deadline: String,
-}
-
-impl SignalCohort {
-    fn of(read: &Projections, id: CohortId) -> Option<Self> {
-        let row = CohortRow::of(read.catalog.get(id)?);
-        Some(Self {
-            id: row.id,
-            name: row.name,
-            enrolled: row.enrolled,
-            capacity: row.capacity,
-            waitlist: row.waitlist,
-            fill_percent: row.fill_percent,
-            enrollment_deadline: row.enrollment_deadline,
-        })
-    }
-}
-
-/// A date coming up.
-pub struct SignalDeadline {
-    pub id: String,
-    pub name: String,
-    pub what: &'static str,
-    pub time: String,
-}
-
-/// Up to [`SIGNAL_ROWS`] items and how many more there are.
-pub struct Listed<T> {
-    pub items: Vec<T>,
-    pub more: usize,
-    /// Counting stopped at [`MAX_COUNTED`]: there are more than `more`.
-    pub more_capped: bool,
-}
-
-impl<T> Listed<T> {
-    /// The first [`SIGNAL_ROWS`] items shown, and the rest counted up to [`MAX_COUNTED`], so a
-    /// dashboard costs the same however many cohorts are near full.
-    fn of<I>(ids: impl Iterator<Item = I>, mut show: impl FnMut(I) -> Option<T>) -> Self {
-        let mut items = Vec::new();
-        let mut more = 0;
-        for id in ids {
-            if items.len() < SIGNAL_ROWS {
-                items.extend(show(id));
-            } else if more < MAX_COUNTED {
-                more += 1;
-            } else {
-                return Self {
-                    items,
-                    more,
-                    more_capped: true,
-                };
-            }
-        }
-        Self {
-            items,
-            more,
-            more_capped: false,
-        }
-    }
-
-    /// "12", or "1000+" when counting stopped.
-    pub fn more_words(&self) -> String {
-        if self.more_capped {
-            format!("{}+", self.more)
-        } else {
-            self.more.to_string()
-        }
-    }
-}
-
-/// What the dashboard shows above the cohort list.
-pub struct DashboardSignals {
-    pub totals: Totals,
-    /// Learners on file.
-    pub learners: usize,
-    pub near_full_percent: u64,
-    pub near_full: Listed<SignalCohort>,
-    pub seat_free_while_waiting: Listed<SignalCohort>,
-    pub deadlines: Listed<SignalDeadline>,
-    pub days: i64,
-}
-
-/// The dashboard's signals at `now`. Costs one step per near-full cohort still taking
-/// enrollments, per open cohort with a seat free while learners wait, and per date in the next
-/// seven days (each from its own index); at most [`SIGNAL_ROWS`] of each are copied out.
-#[must_use]
-pub fn signals(read: &Projections, now: Timestamp) -> DashboardSignals {
-    let signals = &read.signals;
-    let horizon = now + SignedDuration::from_hours(24 * SIGNAL_DAYS);
-    DashboardSignals {
-        totals: signals.totals(),
-        learners: read.directory.len(),
-        near_full_percent: crate::projections::NEAR_FULL_PERCENT,
-        near_full: Listed::of(signals.near_full(now), |id| SignalCohort::of(read, id)),
-        seat_free_while_waiting: Listed::of(signals.seat_free_while_waiting(), |id| {
-            SignalCohort::of(read, id)
-        }),
-        deadlines: Listed::of(signals.deadlines_between(now, horizon), |(at, id, kind)| {
-            let view = read.catalog.get(id)?;
-            Some(SignalDeadline {
-                id: id.to_string(),
-                name: view.state.name.clone(),
-                what: kind.label(),
-                time: display_time(at),
-            })
-        }),
-        days: SIGNAL_DAYS,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_signal_list_shows_its_first_rows_and_counts_the_rest_up_to_a_cap() {
-        let few = Listed::of(0..15, Some);
-        assert_eq!(
-            (few.items.len(), few.more, few.more_words()),
-            (10, 5, "5".to_owned())
-        );
-        let many = Listed::of(0..5000, Some);
-        assert_eq!(many.items, (0..10).collect::<Vec<_>>());
-        assert_eq!(many.more_words(), format!("{MAX_COUNTED}+"));
-        let exactly = Listed::of(0..(SIGNAL_ROWS + MAX_COUNTED), Some);
-        assert_eq!(exactly.more_words(), MAX_COUNTED.to_string());
-    }
 }

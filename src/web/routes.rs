@@ -19,7 +19,7 @@ use super::route::Access::{Public, Role as R, Scrape};
 use super::route::Route;
 use super::{AppState, BODY_LIMIT};
 use super::{access, admin, api, api_docs, assets, browse, erase, metrics, openapi, pages};
-use super::{reports, session};
+use super::{dashboard, reports, session};
 use crate::auth::Role::{Admin, Staff, Viewer};
 
 /// One table entry: `route!(GET "/path", access, handler)`, with `api operation` for an
@@ -53,9 +53,9 @@ pub static ROUTES: &[Route] = &[
     route!(GET "/login", Public, session::form),
     route!(POST "/login", Public, session::login),
     route!(POST "/logout", R(Viewer), session::logout),
-    route!(GET "/", R(Viewer), pages::dashboard),
+    route!(GET "/", R(Viewer), dashboard::dashboard),
     route!(GET "/cohorts/new", R(Staff), pages::new_cohort),
-    route!(GET "/cohorts.csv", R(Viewer), pages::dashboard_csv),
+    route!(GET "/cohorts.csv", R(Viewer), dashboard::dashboard_csv),
     route!(POST "/cohorts", R(Staff), pages::create_cohort),
     route!(GET "/cohorts/{id}", R(Viewer), pages::cohort),
     route!(GET "/cohorts/{id}/history", R(Viewer), pages::history),

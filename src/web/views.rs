@@ -1,65 +1,15 @@
 //! Page templates and the view models they render, copied out of the projections so no lock is
 //! held while rendering.
+#![warn(clippy::cast_possible_truncation)]
 
 use askama::Template;
 use askama_web::WebTemplate;
 
 use super::input::display_time;
-use crate::auth::{Principal, Role};
+use super::nav::Nav;
 use crate::domain::{CohortStatus, ReasonCode};
 use crate::projections::{CohortView, Directory, HistoryEntry, Projections, TimelineEntry};
 use crate::store::JournalEntry;
-
-/// Who is signed in, for the navigation, and the CSRF token every form carries.
-#[derive(Clone, Debug, Default)]
-pub struct Nav {
-    /// Account name ("" when nobody is signed in).
-    pub name: String,
-    /// Role name.
-    pub role: &'static str,
-    /// The session's CSRF token.
-    pub csrf: String,
-    /// May run cohort commands.
-    pub can_act: bool,
-    /// May administer.
-    pub is_admin: bool,
-    /// The time zone pages show times in.
-    pub zone: String,
-}
-
-impl Nav {
-    /// Nobody signed in.
-    #[must_use]
-    pub fn anonymous() -> Self {
-        Self {
-            zone: super::zone::name(),
-            ..Self::default()
-        }
-    }
-
-    /// The signed-in principal.
-    #[must_use]
-    pub fn of(principal: &Principal) -> Self {
-        Self {
-            name: principal.name.clone(),
-            role: principal.role.as_str(),
-            csrf: principal
-                .session
-                .as_ref()
-                .map(|s| s.csrf.clone())
-                .unwrap_or_default(),
-            can_act: principal.role.allows(Role::Staff),
-            is_admin: principal.role.allows(Role::Admin),
-            zone: super::zone::name(),
-        }
-    }
-
-    /// Whether somebody is signed in.
-    #[must_use]
-    pub fn signed_in(&self) -> bool {
-        !self.name.is_empty()
-    }
-}
 
 /// One cohort in a listing.
 pub struct CohortRow {
@@ -97,7 +47,10 @@ impl CohortRow {
             starts_at: display_time(c.starts_at),
             enrollment_deadline: display_time(c.enrollment_deadline),
             withdrawal_deadline: display_time(c.withdrawal_deadline),
-            fill_percent: (u64::from(c.enrolled_count()) * 100 / u64::from(capacity.max(1))) as u32,
+            fill_percent: u32::try_from(
+                u64::from(c.enrolled_count()) * 100 / u64::from(capacity.max(1)),
+            )
+            .unwrap_or(u32::MAX),
             version: view.version,
         }
     }
@@ -287,21 +240,6 @@ pub struct PageLinks {
     pub first_shown: usize,
     pub last_shown: usize,
     pub total: usize,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "dashboard.html")]
-pub struct DashboardPage {
-    pub nav: Nav,
-    pub cohorts: Vec<CohortRow>,
-    pub instructors: std::sync::Arc<[String]>,
-    pub instructor: String,
-    pub status: String,
-    pub pages: PageLinks,
-    pub total_cohorts: usize,
-    pub error: Option<String>,
-    /// Near-full cohorts, seats free while learners wait, deadlines ahead, totals.
-    pub signals: super::reports::DashboardSignals,
 }
 
 /// Values and messages of the create-cohort form.

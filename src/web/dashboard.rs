@@ -1,0 +1,302 @@
+//! The dashboard (`GET /`) and its list as CSV (`GET /cohorts.csv`): every cohort, filterable by
+//! instructor and status, and the signals shown above the list (near-full cohorts, seats free
+//! while learners wait, deadlines ahead, totals).
+#![warn(clippy::cast_possible_truncation)]
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::response::Response;
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+
+use super::AppState;
+use super::csv;
+use super::error::PageError;
+use super::extract::{Acting, PageQuery};
+use super::input::{self, display_time};
+use super::nav::Nav;
+use super::views::{CohortRow, PageLinks};
+use crate::domain::CohortId;
+use crate::projections::{CatalogFilter, Projections, Totals};
+
+/// Cohorts per dashboard page.
+const PAGE_SIZE: usize = 50;
+/// The last dashboard page number honoured; beyond it every page is empty anyway.
+const MAX_PAGE: usize = 1 << 32;
+/// Cohorts or dates each dashboard signal lists before saying how many more there are.
+const SIGNAL_ROWS: usize = 10;
+/// How far past the shown rows a signal's list is counted.
+const MAX_COUNTED: usize = 1000;
+/// How far ahead the dashboard looks for deadlines.
+const SIGNAL_DAYS: i64 = 7;
+
+/// The dashboard page.
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    pub nav: Nav,
+    pub cohorts: Vec<CohortRow>,
+    pub instructors: std::sync::Arc<[String]>,
+    pub instructor: String,
+    pub status: String,
+    pub pages: PageLinks,
+    pub total_cohorts: usize,
+    pub error: Option<String>,
+    /// Near-full cohorts, seats free while learners wait, deadlines ahead, totals.
+    pub signals: DashboardSignals,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DashboardQuery {
+    instructor: String,
+    status: String,
+    page: String,
+}
+
+/// `GET /`: every cohort, filterable by instructor and status.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PageQuery(q): PageQuery<DashboardQuery>,
+) -> Result<Response, PageError> {
+    let (status, error) = match input::status_param(Some(&q.status)) {
+        Ok(s) => (s, None),
+        Err(message) => (None, Some(message)),
+    };
+    let page = q
+        .page
+        .trim()
+        .parse::<usize>()
+        .unwrap_or(1)
+        .clamp(1, MAX_PAGE);
+    let filter = CatalogFilter {
+        instructor: Some(q.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
+        status,
+    };
+    let read = state.read.read();
+    let offset = (page - 1) * PAGE_SIZE;
+    let (views, total) = read.catalog.list(&filter, offset, PAGE_SIZE);
+    let cohorts: Vec<CohortRow> = views.into_iter().map(CohortRow::of).collect();
+    let link = |p: usize| {
+        let query = serde_urlencoded::to_string([
+            ("instructor", q.instructor.as_str()),
+            ("status", q.status.as_str()),
+            ("page", &p.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/?{query}")
+    };
+    let pages = PageLinks {
+        previous: (page > 1).then(|| link(page - 1)),
+        next: (offset + cohorts.len() < total).then(|| link(page + 1)),
+        first_shown: if cohorts.is_empty() { 0 } else { offset + 1 },
+        last_shown: offset + cohorts.len(),
+        total,
+    };
+    let page = DashboardPage {
+        nav: Nav::of(&principal),
+        cohorts,
+        instructors: read.catalog.instructors(),
+        instructor: q.instructor.trim().to_owned(),
+        status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        pages,
+        total_cohorts: read.catalog.len(),
+        error,
+        signals: signals(&read, state.clock.now()),
+    };
+    drop(read);
+    Ok(super::views::render_sized(&page, 96 << 10))
+}
+
+/// `GET /cohorts.csv`: the dashboard's list, with the same filters, as CSV.
+pub async fn dashboard_csv(
+    PageQuery(q): PageQuery<DashboardQuery>,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
+    let status = input::status_param(Some(&q.status)).map_err(PageError::BadRequest)?;
+    let filter = CatalogFilter {
+        instructor: Some(q.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
+        status,
+    };
+    let rows: Vec<Vec<String>> = {
+        let read = state.read.read();
+        let (views, _) = read.catalog.list(&filter, 0, usize::MAX);
+        views
+            .into_iter()
+            .map(|v| {
+                let c = &v.state;
+                vec![
+                    c.id.to_string(),
+                    c.name.clone(),
+                    c.course.clone(),
+                    c.instructor.clone(),
+                    c.capacity.to_string(),
+                    c.enrolled_count().to_string(),
+                    c.waitlist.len().to_string(),
+                    c.seats_remaining().to_string(),
+                    c.status.as_str().to_owned(),
+                    c.starts_at.to_string(),
+                    c.enrollment_deadline.to_string(),
+                    c.withdrawal_deadline.to_string(),
+                ]
+            })
+            .collect()
+    };
+    Ok(csv::download(
+        "cohorts.csv",
+        &[
+            "id",
+            "name",
+            "course",
+            "instructor",
+            "capacity",
+            "enrolled",
+            "waitlisted",
+            "seats_free",
+            "status",
+            "starts_at",
+            "enrollment_deadline",
+            "withdrawal_deadline",
+        ],
+        rows.into_iter(),
+    ))
+}
+
+/// A cohort named by a signal.
+pub struct SignalCohort {
+    pub id: String,
+    pub name: String,
+    pub enrolled: u32,
+    pub capacity: u32,
+    pub waitlist: usize,
+    pub fill_percent: u32,
+    pub enrollment_deadline: String,
+}
+
+impl SignalCohort {
+    fn of(read: &Projections, id: CohortId) -> Option<Self> {
+        let row = CohortRow::of(read.catalog.get(id)?);
+        Some(Self {
+            id: row.id,
+            name: row.name,
+            enrolled: row.enrolled,
+            capacity: row.capacity,
+            waitlist: row.waitlist,
+            fill_percent: row.fill_percent,
+            enrollment_deadline: row.enrollment_deadline,
+        })
+    }
+}
+
+/// A date coming up.
+pub struct SignalDeadline {
+    pub id: String,
+    pub name: String,
+    pub what: &'static str,
+    pub time: String,
+}
+
+/// Up to [`SIGNAL_ROWS`] items and how many more there are.
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub more: usize,
+    /// Counting stopped at [`MAX_COUNTED`]: there are more than `more`.
+    pub more_capped: bool,
+}
+
+impl<T> Listed<T> {
+    /// The first [`SIGNAL_ROWS`] items shown, and the rest counted up to [`MAX_COUNTED`], so a
+    /// dashboard costs the same however many cohorts are near full.
+    fn of<I>(ids: impl Iterator<Item = I>, mut show: impl FnMut(I) -> Option<T>) -> Self {
+        let mut items = Vec::new();
+        let mut more = 0;
+        for id in ids {
+            if items.len() < SIGNAL_ROWS {
+                items.extend(show(id));
+            } else if more < MAX_COUNTED {
+                more += 1;
+            } else {
+                return Self {
+                    items,
+                    more,
+                    more_capped: true,
+                };
+            }
+        }
+        Self {
+            items,
+            more,
+            more_capped: false,
+        }
+    }
+
+    /// "12", or "1000+" when counting stopped.
+    pub fn more_words(&self) -> String {
+        if self.more_capped {
+            format!("{}+", self.more)
+        } else {
+            self.more.to_string()
+        }
+    }
+}
+
+/// What the dashboard shows above the cohort list.
+pub struct DashboardSignals {
+    pub totals: Totals,
+    /// Learners on file.
+    pub learners: usize,
+    pub near_full_percent: u64,
+    pub near_full: Listed<SignalCohort>,
+    pub seat_free_while_waiting: Listed<SignalCohort>,
+    pub deadlines: Listed<SignalDeadline>,
+    pub days: i64,
+}
+
+/// The dashboard's signals at `now`. Costs one step per near-full cohort still taking
+/// enrollments, per open cohort with a seat free while learners wait, and per date in the next
+/// seven days (each from its own index); at most [`SIGNAL_ROWS`] of each are copied out.
+#[must_use]
+pub fn signals(read: &Projections, now: Timestamp) -> DashboardSignals {
+    let signals = &read.signals;
+    let horizon = now + SignedDuration::from_hours(24 * SIGNAL_DAYS);
+    DashboardSignals {
+        totals: signals.totals(),
+        learners: read.directory.len(),
+        near_full_percent: crate::projections::NEAR_FULL_PERCENT,
+        near_full: Listed::of(signals.near_full(now), |id| SignalCohort::of(read, id)),
+        seat_free_while_waiting: Listed::of(signals.seat_free_while_waiting(), |id| {
+            SignalCohort::of(read, id)
+        }),
+        deadlines: Listed::of(signals.deadlines_between(now, horizon), |(at, id, kind)| {
+            let view = read.catalog.get(id)?;
+            Some(SignalDeadline {
+                id: id.to_string(),
+                name: view.state.name.clone(),
+                what: kind.label(),
+                time: display_time(at),
+            })
+        }),
+        days: SIGNAL_DAYS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_list_shows_its_first_rows_and_counts_the_rest_up_to_a_cap() {
+        let few = Listed::of(0..15, Some);
+        assert_eq!(
+            (few.items.len(), few.more, few.more_words()),
+            (10, 5, "5".to_owned())
+        );
+        let many = Listed::of(0..5000, Some);
+        assert_eq!(many.items, (0..10).collect::<Vec<_>>());
+        assert_eq!(many.more_words(), format!("{MAX_COUNTED}+"));
+        let exactly = Listed::of(0..(SIGNAL_ROWS + MAX_COUNTED), Some);
+        assert_eq!(exactly.more_words(), MAX_COUNTED.to_string());
+    }
+}

@@ -1,0 +1,56 @@
+//! The navigation every page carries: who is signed in, what they may do, the CSRF token their
+//! forms post back, and the time zone times are shown in.
+#![warn(clippy::cast_possible_truncation)]
+
+use crate::auth::{Principal, Role};
+
+/// Who is signed in, for the navigation, and the CSRF token every form carries.
+#[derive(Clone, Debug, Default)]
+pub struct Nav {
+    /// Account name ("" when nobody is signed in).
+    pub name: String,
+    /// Role name.
+    pub role: &'static str,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// May run cohort commands.
+    pub can_act: bool,
+    /// May administer.
+    pub is_admin: bool,
+    /// The time zone pages show times in.
+    pub zone: String,
+}
+
+impl Nav {
+    /// Nobody signed in.
+    #[must_use]
+    pub fn anonymous() -> Self {
+        Self {
+            zone: super::zone::name(),
+            ..Self::default()
+        }
+    }
+
+    /// The signed-in principal.
+    #[must_use]
+    pub fn of(principal: &Principal) -> Self {
+        Self {
+            name: principal.name.clone(),
+            role: principal.role.as_str(),
+            csrf: principal
+                .session
+                .as_ref()
+                .map(|s| s.csrf.clone())
+                .unwrap_or_default(),
+            can_act: principal.role.allows(Role::Staff),
+            is_admin: principal.role.allows(Role::Admin),
+            zone: super::zone::name(),
+        }
+    }
+
+    /// Whether somebody is signed in.
+    #[must_use]
+    pub fn signed_in(&self) -> bool {
+        !self.name.is_empty()
+    }
+}
