@@ -174,7 +174,7 @@ impl Visit<'_> {
 
     /// Clicks `element` and waits until the document it was in is gone: a click returns once
     /// the browser has the event, not once the form's answer (or its redirect) has loaded. The
-    /// old document's root going stale is the sign; `WebDriver` offers no event to wait on, so it
+    /// old document's root going stale (or detached) is the sign; `WebDriver` offers no event to wait on, so it
     /// is polled, up to ten seconds.
     async fn navigate_by(&self, element: fantoccini::elements::Element) {
         let old = self.browser.find(Locator::Css("html")).await.expect("html");
@@ -182,7 +182,14 @@ impl Visit<'_> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             match old.tag_name().await {
-                Err(e) if e.to_string().contains("stale") => break,
+                // Chromium says either "stale element reference" or, when the new document
+                // came in between, that the node "does not belong to the document": gone, both.
+                Err(e)
+                    if e.to_string().contains("stale")
+                        || e.to_string().contains("does not belong to the document") =>
+                {
+                    break;
+                }
                 Err(e) => panic!("waiting for the next page: {e}"),
                 Ok(_) => {}
             }
