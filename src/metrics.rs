@@ -41,51 +41,6 @@ const REQUEST_BOUNDS: [f64; 12] = [
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1., 2.5, 5., 10.,
 ];
 
-/// The kind of a writer command, a label of the command counters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CommandKind {
-    /// Create a cohort.
-    Create,
-    /// Enroll or waitlist a learner.
-    Enroll,
-    /// Withdraw a learner.
-    Withdraw,
-    /// Take a learner off the waitlist.
-    LeaveWaitlist,
-    /// Promote the waitlist head.
-    Promote,
-    /// Change the number of seats.
-    ChangeCapacity,
-    /// Close enrollment.
-    Close,
-}
-
-impl CommandKind {
-    const ALL: [Self; 7] = [
-        Self::Create,
-        Self::Enroll,
-        Self::Withdraw,
-        Self::LeaveWaitlist,
-        Self::Promote,
-        Self::ChangeCapacity,
-        Self::Close,
-    ];
-
-    /// The label value.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "create",
-            Self::Enroll => "enroll",
-            Self::Withdraw => "withdraw",
-            Self::LeaveWaitlist => "leave_waitlist",
-            Self::Promote => "promote",
-            Self::ChangeCapacity => "change_capacity",
-            Self::Close => "close",
-        }
-    }
-}
-
 /// How the writer answered a command, a label of the command counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
@@ -131,14 +86,7 @@ impl Outcome {
     }
 }
 
-const KINDS: usize = CommandKind::ALL.len();
 const OUTCOMES: usize = Outcome::ALL.len();
-
-impl EncodeLabelValue for CommandKind {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
-        std::fmt::Write::write_str(encoder, self.as_str())
-    }
-}
 
 impl EncodeLabelValue for Outcome {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
@@ -148,13 +96,13 @@ impl EncodeLabelValue for Outcome {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CommandLabels {
-    kind: CommandKind,
+    kind: &'static str,
     outcome: Outcome,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RejectedLabels {
-    kind: CommandKind,
+    kind: &'static str,
     code: &'static str,
 }
 
@@ -210,7 +158,10 @@ pub struct Metrics {
     started: f64,
     /// The family of `commands`, which holds a handle to each of its counters.
     command_family: Family<CommandLabels, Counter>,
-    commands: [[Counter; OUTCOMES]; KINDS],
+    /// The label of each command kind, in the order the writer declares them.
+    command_kinds: &'static [&'static str],
+    /// The counter of each (kind, outcome), indexed like `command_kinds` and [`Outcome`].
+    commands: Vec<[Counter; OUTCOMES]>,
     rejected: Family<RejectedLabels, Counter>,
     batch_size: Histogram,
     commit_seconds: Histogram,
@@ -218,12 +169,6 @@ pub struct Metrics {
     replay_events: WholeGauge,
     http_requests: Family<ResponseLabels, Counter>,
     http_seconds: RouteHistograms,
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// The values [`Metrics::render`] reads from elsewhere at scrape time.
@@ -259,21 +204,28 @@ pub struct PasswordHashes {
 }
 
 impl Metrics {
-    /// An empty registry; the process start time is now.
+    /// An empty registry; the process start time is now. `command_kinds` labels the writer's
+    /// commands, in the order it declares them (`writer::CommandKind::LABELS`); a command is
+    /// counted by its index in it.
     #[must_use]
-    pub fn new() -> Self {
+    pub fn new(command_kinds: &'static [&'static str]) -> Self {
         let command_family = Family::<CommandLabels, Counter>::default();
         // Every (kind, outcome) series exists from the start, at zero.
-        let commands = CommandKind::ALL.map(|kind| {
-            Outcome::ALL
-                .map(|outcome| command_family.get_or_create_owned(&CommandLabels { kind, outcome }))
-        });
+        let commands = command_kinds
+            .iter()
+            .map(|&kind| {
+                Outcome::ALL.map(|outcome| {
+                    command_family.get_or_create_owned(&CommandLabels { kind, outcome })
+                })
+            })
+            .collect();
         Self {
             started: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_secs_f64(),
             command_family,
+            command_kinds,
             commands,
             rejected: Family::default(),
             batch_size: Histogram::new(BATCH_BOUNDS),
@@ -285,9 +237,14 @@ impl Metrics {
         }
     }
 
-    /// Counts a command's outcome; a refusal also by its rule's code.
-    pub fn command(&self, kind: CommandKind, outcome: Outcome, rule_code: Option<&'static str>) {
-        self.commands[kind as usize][outcome as usize].inc();
+    /// Counts a command's outcome, `kind` being its index in the kinds given to [`Self::new`]
+    /// (an unknown index is not counted); a refusal also by its rule's code.
+    pub fn command(&self, kind: usize, outcome: Outcome, rule_code: Option<&'static str>) {
+        let (Some(counters), Some(&kind)) = (self.commands.get(kind), self.command_kinds.get(kind))
+        else {
+            return;
+        };
+        counters[outcome as usize].inc();
         if let Some(code) = rule_code {
             self.rejected
                 .get_or_create(&RejectedLabels { kind, code })
@@ -482,9 +439,20 @@ fn register_password_hashes(registry: &mut Registry, hashes: &PasswordHashes) {
 mod tests {
     use super::*;
 
+    /// The writer's command kinds, as it declares them.
+    const KINDS: &[&str] = &[
+        "create",
+        "enroll",
+        "withdraw",
+        "leave_waitlist",
+        "promote",
+        "change_capacity",
+        "close",
+    ];
+
     #[test]
     fn label_values_and_help_are_escaped() {
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(KINDS);
         for route in [r#"a\b"c"#, "line\nbreak", "plain /cohorts/{id}"] {
             metrics.request(route, "GET", 200, Duration::ZERO);
         }
@@ -509,7 +477,7 @@ mod tests {
 
     #[test]
     fn families_are_declared_before_their_first_series() {
-        let text = Metrics::new().render(&Snapshot::default());
+        let text = Metrics::new(KINDS).render(&Snapshot::default());
         for declared in [
             "# TYPE rollbook_commands_rejected_total counter",
             "# TYPE rollbook_http_requests_total counter",
@@ -522,7 +490,7 @@ mod tests {
 
     #[test]
     fn an_escaped_label_is_rendered_inside_quotes() {
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(KINDS);
         metrics.request("/we\"ird\\", "GET", 200, Duration::from_millis(2));
         let text = metrics.render(&Snapshot::default());
         assert!(
@@ -535,7 +503,7 @@ mod tests {
 
     #[test]
     fn histograms_are_cumulative_with_sum_and_count() {
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(KINDS);
         for size in [1, 1, 3, 600] {
             metrics.batch(size);
         }
@@ -564,9 +532,9 @@ mod tests {
 
     #[test]
     fn every_family_has_help_and_type_before_its_samples() {
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(KINDS);
         metrics.command(
-            CommandKind::Enroll,
+            1, // enroll
             Outcome::Rejected,
             Some("already_enrolled"),
         );

@@ -9,6 +9,8 @@
 //! and the aggregate's invariants must agree; at the end, replaying each stream must give the
 //! state built step by step.
 
+#![warn(clippy::cast_possible_truncation)]
+
 use std::collections::{BTreeSet, VecDeque};
 
 use jiff::{SignedDuration, Timestamp};
@@ -275,12 +277,12 @@ type Outcome = Result<Vec<Effect>, Refusal>;
 
 impl ModelCohort {
     fn count(&self) -> u32 {
-        self.enrolled.len() as u32
+        u32::try_from(self.enrolled.len()).unwrap()
     }
 
     fn place_of(&self, learner: usize) -> Option<u32> {
         let index = self.waitlist.iter().position(|&(l, _)| l == learner)?;
-        Some(index as u32 + 1)
+        Some(u32::try_from(index + 1).unwrap())
     }
 
     fn leave_waitlist(&mut self, learner: usize, reason: &str) -> Vec<Effect> {
@@ -319,14 +321,14 @@ impl ModelCohort {
             return Err(Refusal::AlreadyWaitlisted {
                 learner,
                 place,
-                len: self.waitlist.len() as u32,
+                len: u32::try_from(self.waitlist.len()).unwrap(),
             });
         }
         if self.count() < self.seats {
             self.enrolled.push(learner);
             Ok(vec![Effect::Enrolled(learner)])
         } else {
-            let place = self.waitlist.len() as u32 + 1;
+            let place = u32::try_from(self.waitlist.len() + 1).unwrap();
             self.waitlist.push_back((learner, place));
             Ok(vec![Effect::Waitlisted { learner, place }])
         }

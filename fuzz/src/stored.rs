@@ -6,6 +6,8 @@
 //! The tables are written by name: their names and key/value types are the file format, frozen
 //! like the bytes in them (see `src/store/tables.rs`).
 
+#![warn(clippy::cast_possible_truncation)]
+
 use std::io;
 use std::path::Path;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
@@ -48,7 +50,7 @@ pub fn envelope(data: &[u8]) {
     // What decodes must be the same whichever way it is read.
     if let (Ok(after), Ok(at)) = (&after, &at) {
         assert_eq!(
-            after.get(FUZZED_POSITION as usize - 1),
+            after.get(usize::try_from(FUZZED_POSITION - 1).unwrap()),
             at.first(),
             "events_after and events_at disagree"
         );
@@ -152,8 +154,11 @@ fn template() -> &'static Vec<u8> {
             Store::open_with_backend(image.clone(), Path::new("fuzz.redb"), true, &options())
                 .expect("a fresh store opens");
         let events = template_events();
-        let snapshot = Cohort::replay(COHORT, &events[..SNAPSHOT_VERSION as usize])
-            .expect("the template stream starts with its creation");
+        let snapshot = Cohort::replay(
+            COHORT,
+            &events[..usize::try_from(SNAPSHOT_VERSION).unwrap()],
+        )
+        .expect("the template stream starts with its creation");
         let batch = Batch {
             appends: vec![StreamAppend {
                 cohort: COHORT,

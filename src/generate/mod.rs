@@ -55,6 +55,7 @@
     clippy::cast_possible_wrap,
     reason = "simulation arithmetic: counts and milliseconds far below 2^52, rates rounded back"
 )]
+#![warn(clippy::cast_possible_truncation)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -223,6 +224,7 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 const SPAN_MS: i64 = 84 * DAY_MS;
 /// Exposure is integrated per minute; a step is at most a day.
 const SLOT_MS: i64 = MINUTE_MS;
+#[allow(clippy::cast_possible_truncation, reason = "1440 minutes")]
 const MAX_STEP_SLOTS: usize = (DAY_MS / SLOT_MS) as usize;
 
 fn at(ms: i64) -> Timestamp {

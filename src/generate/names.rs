@@ -196,6 +196,10 @@ pub(super) fn learner_key(index: u32) -> LearnerKey {
         .expect("generated learner keys are valid")
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "reduced modulo a list's length, a usize"
+)]
 pub(super) fn learner_name(seed: u64, index: u32) -> String {
     let h = mix(seed ^ 0x6C65_6172_6E65_7273 ^ u64::from(index).wrapping_mul(0x9E37_79B9));
     let first = FIRST_NAMES[(h % FIRST_NAMES.len() as u64) as usize];

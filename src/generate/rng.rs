@@ -30,8 +30,21 @@ impl Rng {
     }
 
     /// Uniform index into a non-empty collection of `len` items.
+    #[allow(clippy::cast_possible_truncation, reason = "below(len) < len, a usize")]
     pub(super) fn index(&mut self, len: usize) -> usize {
         self.below(len as u64) as usize
+    }
+
+    /// Uniform in `0..n`, for counts kept as `u32`.
+    #[allow(clippy::cast_possible_truncation, reason = "below(n) < n, a u32")]
+    pub(super) fn below_u32(&mut self, n: u32) -> u32 {
+        self.below(u64::from(n)) as u32
+    }
+
+    /// Uniform in `lo..=hi`, for counts kept as `u32`.
+    #[allow(clippy::cast_possible_truncation, reason = "at most hi, a u32")]
+    pub(super) fn range_u32(&mut self, lo: u32, hi: u32) -> u32 {
+        self.range(u64::from(lo), u64::from(hi)) as u32
     }
 
     /// Uniform in `[0, 1)`.

@@ -59,7 +59,7 @@ impl SimCohort {
     /// Promotes the waitlist head into free seats while open, as the rules do; returns how many.
     pub(super) fn promote(&mut self) -> u64 {
         let mut promoted = 0;
-        while !self.closed && (self.enrolled.len() as u32) < self.capacity {
+        while !self.closed && count(self.enrolled.len()) < self.capacity {
             let Some(head) = self.waitlist.pop_front() else {
                 break;
             };
@@ -122,6 +122,10 @@ impl Sim {
             .collect();
         created.sort_unstable();
         let day_floor = |ms: i64| ms - ms.rem_euclid(DAY_MS);
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "indexes below the course and instructor counts (u32 options) and a handful of variants"
+        )]
         let cohorts: Vec<SimCohort> = created
             .into_iter()
             .map(|created_ms| {
@@ -138,7 +142,7 @@ impl Sim {
                 // Roughly normal (sum of three uniforms), so popularity is log-normal.
                 let z = (rng.unit() + rng.unit() + rng.unit() - 1.5) * 2.0;
                 let weight = (0.7 * z).exp().clamp(0.25, 4.0);
-                let capacity = u64::midpoint(rng.range(8, 60), rng.range(8, 60)) as u32;
+                let capacity = u32::midpoint(rng.range_u32(8, 60), rng.range_u32(8, 60));
                 let closes_when_full = rng.chance(SHARE_CLOSED_WHEN_FULL);
                 SimCohort {
                     id: CohortId(rng.uuid_at(created_ms)),
@@ -185,8 +189,10 @@ impl Sim {
             .enumerate()
             .filter_map(|(i, c)| {
                 let delay = rng.below((72 * HOUR_MS) as u64) as i64;
-                rng.chance(SHARE_CLOSED_AFTER_DEADLINE)
-                    .then_some((c.enroll_by_ms + delay, i as u32))
+                let closes = rng.chance(SHARE_CLOSED_AFTER_DEADLINE);
+                // Never skips: there are at most `options.cohorts` (a u32) cohorts.
+                let i = u32::try_from(i).ok()?;
+                closes.then_some((c.enroll_by_ms + delay, i))
             })
             .collect();
         closings.sort_unstable();
@@ -247,8 +253,8 @@ impl Sim {
         let waiting = !c.waitlist.is_empty();
         let u = self.rng.unit();
         if taking_enrollments {
-            let full = c.enrolled.len() as u32 >= c.capacity;
-            let crowded = c.waitlist.len() as u32 >= c.capacity / 4 + 2;
+            let full = count(c.enrolled.len()) >= c.capacity;
+            let crowded = count(c.waitlist.len()) >= c.capacity / 4 + 2;
             if u < 0.03 && before_start {
                 return self.change_capacity(i);
             }
@@ -289,15 +295,15 @@ impl Sim {
         let busy = (self.learners / 10).max(1);
         for _ in 0..8 {
             let learner = if self.rng.chance(0.25) {
-                self.rng.below(u64::from(busy)) as u32
+                self.rng.below_u32(busy)
             } else {
-                self.rng.below(u64::from(self.learners)) as u32
+                self.rng.below_u32(self.learners)
             };
             let c = &mut self.cohorts[i as usize];
             if c.holds(learner) {
                 continue;
             }
-            if (c.enrolled.len() as u32) < c.capacity {
+            if count(c.enrolled.len()) < c.capacity {
                 c.enrolled.push(learner);
             } else {
                 c.waitlist.push_back(learner);
@@ -347,7 +353,7 @@ impl Sim {
 
     pub(super) fn change_capacity(&mut self, i: u32) -> Option<(Request, u64)> {
         let c = &self.cohorts[i as usize];
-        let enrolled = c.enrolled.len() as u32;
+        let enrolled = count(c.enrolled.len());
         let low = enrolled.max(c.capacity * 2 / 3).max(MIN_SEATS);
         let up = match (c.capacity < MAX_SEATS, low < c.capacity) {
             (false, false) => return None,
@@ -355,9 +361,9 @@ impl Sim {
             (up, _) => up,
         };
         let capacity = if up {
-            (c.capacity + self.rng.range(1, 6) as u32).min(MAX_SEATS)
+            (c.capacity + self.rng.range_u32(1, 6)).min(MAX_SEATS)
         } else {
-            self.rng.range(u64::from(low), u64::from(c.capacity - 1)) as u32
+            self.rng.range_u32(low, c.capacity - 1)
         };
         let new = Capacity::new(u64::from(capacity)).ok()?;
         let c = &mut self.cohorts[i as usize];
@@ -381,8 +387,12 @@ pub(super) fn plan_steps(
     end_ms: i64,
     target_steps: usize,
 ) -> Vec<Step> {
-    let slots = ((end_ms - start_ms) / SLOT_MS) as usize;
-    let slot_of = |ms: i64| (((ms - start_ms) / SLOT_MS).max(0) as usize).min(slots);
+    let slots = usize::try_from((end_ms - start_ms) / SLOT_MS).unwrap_or(0);
+    let slot_of = |ms: i64| {
+        usize::try_from(((ms - start_ms) / SLOT_MS).max(0))
+            .unwrap_or(usize::MAX)
+            .min(slots)
+    };
     let mut delta = vec![0.0f64; slots + 1];
     for c in cohorts {
         delta[slot_of(c.created_ms)] += c.weight;
@@ -452,6 +462,10 @@ impl Schedule {
         let mut closings = sim.closings();
         closings.retain(|&(t, _)| t <= end_ms);
         // About 1.1 events per submission (promotions ride along with withdrawals).
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a float-to-int cast saturates, as a step count should"
+        )]
         let target_steps = (options.events as f64 / 1.1 / batch as f64).ceil() as usize;
         let steps = plan_steps(&sim.cohorts, start_ms, end_ms, target_steps);
         Self {
@@ -488,6 +502,10 @@ impl Schedule {
     }
 
     pub(super) fn push(&mut self, planned: &mut Vec<Planned>, request: Request, events: u64) {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "STAFF has a handful of names"
+        )]
         let actor = self.sim.rng.index(STAFF.len()) as u8;
         planned.push(Planned { request, actor });
         self.tally.predicted += events;
@@ -499,6 +517,10 @@ impl Schedule {
             && self.sim.cohorts[self.next_create].created_ms <= t
             && self.tally.predicted < self.target
         {
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "below the cohort count, a u32 option"
+            )]
             let request = self.sim.create(self.next_create as u32);
             self.push(planned, request, 1);
             self.next_create += 1;
@@ -538,7 +560,12 @@ impl Schedule {
             _ => (wanted / per_command).ceil(),
         };
         let mut misses = 0;
-        for _ in 0..(commands as usize).min(self.max_commands) {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a float-to-int cast saturates, as a command count should"
+        )]
+        let commands = commands as usize;
+        for _ in 0..commands.min(self.max_commands) {
             if self.tally.predicted >= self.target {
                 break;
             }
@@ -557,4 +584,10 @@ impl Schedule {
             self.tally.commands += 1;
         }
     }
+}
+
+/// A collection's length as a count of seats or learners, saturating (the simulator's hold at
+/// most a few thousand).
+fn count(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }

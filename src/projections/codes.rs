@@ -37,10 +37,18 @@ impl CodeColumn {
     pub fn push(&mut self, code: u32) {
         match &mut self.0 {
             Repr::Bytes(column) if fits(code, u8::MAX.into()) => {
-                column.push(if code == NONE { u8::MAX } else { code as u8 });
+                column.push(if code == NONE {
+                    u8::MAX
+                } else {
+                    u8::try_from(code).unwrap_or(u8::MAX)
+                });
             }
             Repr::Halves(column) if fits(code, u16::MAX.into()) => {
-                column.push(if code == NONE { u16::MAX } else { code as u16 });
+                column.push(if code == NONE {
+                    u16::MAX
+                } else {
+                    u16::try_from(code).unwrap_or(u16::MAX)
+                });
             }
             Repr::Words(column) => column.push(code),
             Repr::Bytes(column) => {

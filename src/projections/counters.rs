@@ -24,7 +24,7 @@ impl Counters {
     pub fn of(view: Option<&CohortView>) -> Self {
         view.map_or_else(Self::default, |v| Self {
             enrolled: v.state.enrolled_count(),
-            waitlist: v.state.waitlist.len() as u32,
+            waitlist: u32::try_from(v.state.waitlist.len()).unwrap_or(u32::MAX),
             capacity: v.state.capacity.seats(),
             open: v.state.status == CohortStatus::Open,
         })

@@ -44,7 +44,7 @@ impl CohortDiff {
                     .waitlist
                     .iter()
                     .enumerate()
-                    .map(|(i, e)| (e.learner, i as u32 + 1))
+                    .map(|(i, e)| (e.learner, place(i)))
                     .collect()
             })
             .unwrap_or_default()
@@ -78,7 +78,7 @@ impl CohortDiff {
         let mut joined = Vec::new();
         let mut moved = Vec::new();
         for (i, entry) in now.waitlist.iter().enumerate() {
-            let place = i as u32 + 1;
+            let place = place(i);
             match then_places.get(&entry.learner) {
                 None => joined.push((entry.learner, place)),
                 Some(&then) if then != place => moved.push((entry.learner, then, place)),
@@ -94,7 +94,7 @@ impl CohortDiff {
                     .filter(|(_, e)| {
                         !now_places.contains_key(&e.learner) && !now.is_enrolled(e.learner)
                     })
-                    .map(|(i, e)| (e.learner, i as u32 + 1))
+                    .map(|(i, e)| (e.learner, place(i)))
                     .collect()
             })
             .unwrap_or_default();
@@ -135,4 +135,9 @@ impl CohortDiff {
             && self.left.is_empty()
             && self.moved.is_empty()
     }
+}
+
+/// The waitlist place (from 1) of index `i`, saturating.
+fn place(i: usize) -> u32 {
+    u32::try_from(i + 1).unwrap_or(u32::MAX)
 }

@@ -373,7 +373,10 @@ impl EventIndex {
             };
             // Only the positions an event was applied at (a broken store's gaps are not).
             out.extend((start..end).rev().filter(|p| self.row(*p).is_some()));
-            run = self.previous_run.get(&(r as u32)).copied();
+            run = u32::try_from(r)
+                .ok()
+                .and_then(|r| self.previous_run.get(&r))
+                .copied();
         }
         out.reverse();
         out
@@ -383,7 +386,9 @@ impl EventIndex {
     fn compile(&self, filter: &EventFilter) -> Option<Compiled> {
         let kind = match filter.event_type {
             None => None,
-            Some(name) => Some(Event::TYPE_NAMES.iter().position(|n| *n == name)? as u8),
+            Some(name) => {
+                Some(u8::try_from(Event::TYPE_NAMES.iter().position(|n| *n == name)?).ok()?)
+            }
         };
         let cohort = match filter.cohort {
             None => None,
@@ -400,7 +405,7 @@ impl EventIndex {
                     .values
                     .iter()
                     .position(|a| a.eq_ignore_ascii_case(name))
-                    .map(|i| i as u32)
+                    .and_then(|i| u32::try_from(i).ok())
             })?),
         };
         Some(Compiled {

@@ -42,6 +42,10 @@ impl<T: Hash + Eq + Clone> Interner<T> {
                 return (code, false);
             }
         }
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "codes are u32: fewer distinct values than events, whose positions fit"
+        )]
         let next = self.values.len() as u32;
         let code = *self.codes.entry(value.clone()).or_insert(next);
         self.recent = Some(code);

@@ -298,7 +298,7 @@ impl<Id: Hash + Eq + Copy, const N: usize> Corpus<Id, N> {
             }
         }
         if hits.len() <= limit && query.chars().count() >= MIN_SUBSTRING {
-            for code in 0..self.texts.len() as u32 {
+            for code in 0..u32::try_from(self.texts.len()).unwrap_or(u32::MAX) {
                 if hits.len() > limit {
                     break;
                 }

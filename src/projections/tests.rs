@@ -84,7 +84,7 @@ mod registry {
         for n in 1..=20 {
             events.push(Event::StudentWaitlisted {
                 learner: who(n),
-                position: n as u32,
+                position: u32::try_from(n).unwrap(),
             });
         }
         events.push(capacity(1, 5));

@@ -26,12 +26,12 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::clock::Clock;
 use crate::domain::RuleViolation;
-use crate::metrics::{CommandKind, Metrics};
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 pub use batch::BatchOutcome;
 pub use maintenance::{ErasureError, erase_learner};
-pub use request::{Committed, Request, Submission};
+pub use request::{CommandKind, Committed, Request, Submission};
 pub use thread::{WriterHandle, WriterThread, spawn};
 
 use cache::CohortCache;

@@ -1,12 +1,13 @@
 //! What callers submit to the writer and what they get back: a [`Request`] for one cohort
-//! (learners named by key), the [`Submission`] around it, and the [`Committed`] answer.
+//! (learners named by key), its [`CommandKind`] for metrics, the [`Submission`] around it, and
+//! the [`Committed`] answer.
 
 use uuid::Uuid;
 
 use super::stored_precision;
 use crate::domain::{Capacity, CohortCommand, CohortId, LearnerId, NewCohort, ReasonCode};
 use crate::learner_key::LearnerKey;
-use crate::metrics::CommandKind;
+use crate::metrics::Metrics;
 use crate::store::{Actor, Envelope};
 
 /// Declares the commands: for each, in one place, its request (the variant of [`Request`] and
@@ -17,12 +18,39 @@ macro_rules! commands {
     ($(
         $(#[$doc:meta])*
         $variant:ident { $($(#[$field_doc:meta])* $field:ident : $type:ty),* $(,)? }
-        kind: $kind:expr;
+        kind: $kind:literal;
         describe: $describe:expr;
         learner: $learner:expr;
         fingerprint: $fingerprint:expr;
         decide($resolve:ident): $decide:expr;
     )*) => {
+        /// The kind of a command, a label of the command counters in metrics.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum CommandKind {
+            $(
+                $(#[$doc])*
+                $variant,
+            )*
+        }
+
+        impl CommandKind {
+            /// The label of every kind, in declaration order (the order of the counters in
+            /// `/metrics`), for `Metrics::new`.
+            pub const LABELS: &'static [&'static str] = &[$($kind),*];
+
+            /// Its index in [`Self::LABELS`], by which metrics count it.
+            #[must_use]
+            pub const fn index(self) -> usize {
+                self as usize
+            }
+
+            /// The label value.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                Self::LABELS[self.index()]
+            }
+        }
+
         /// What a caller asks of one cohort, with learners named by key.
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum Request {
@@ -45,7 +73,7 @@ macro_rules! commands {
             #[must_use]
             pub const fn kind(&self) -> CommandKind {
                 match self {
-                    $(Self::$variant { .. } => $kind,)*
+                    $(Self::$variant { .. } => CommandKind::$variant,)*
                 }
             }
 
@@ -97,6 +125,14 @@ macro_rules! commands {
     };
 }
 
+/// A registry that counts the declared commands (defined here, where the commands are, as
+/// metrics know nothing of the writer).
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new(CommandKind::LABELS)
+    }
+}
+
 commands! {
     /// Create a cohort under a fresh id.
     Create {
@@ -105,7 +141,7 @@ commands! {
         /// Its data.
         new: NewCohort,
     }
-    kind: CommandKind::Create;
+    kind: "create";
     describe: format!("create with {} seats", new.capacity);
     learner: None;
     // Fingerprinted without its generated id.
@@ -137,7 +173,7 @@ commands! {
         /// Display name to file (kept as is when `None`).
         name: Option<String>,
     }
-    kind: CommandKind::Enroll;
+    kind: "enroll";
     describe: "enroll".to_owned();
     learner: Some(learner);
     fingerprint: vec![
@@ -161,7 +197,7 @@ commands! {
         /// Staff's free text.
         reason: String,
     }
-    kind: CommandKind::Withdraw;
+    kind: "withdraw";
     describe: "withdraw".to_owned();
     learner: Some(learner);
     fingerprint: {
@@ -193,7 +229,7 @@ commands! {
         /// Staff's free text.
         reason: String,
     }
-    kind: CommandKind::LeaveWaitlist;
+    kind: "leave_waitlist";
     describe: "leave the waitlist".to_owned();
     learner: Some(learner);
     fingerprint: vec![
@@ -212,7 +248,7 @@ commands! {
         /// The cohort.
         cohort: CohortId,
     }
-    kind: CommandKind::Promote;
+    kind: "promote";
     describe: "promote the waitlist head".to_owned();
     learner: None;
     fingerprint: vec!["promote".into(), cohort.to_string()];
@@ -225,7 +261,7 @@ commands! {
         /// New seats.
         capacity: Capacity,
     }
-    kind: CommandKind::ChangeCapacity;
+    kind: "change_capacity";
     describe: format!("change seats to {capacity}");
     learner: None;
     fingerprint: vec!["capacity".into(), cohort.to_string(), capacity.to_string()];
@@ -238,7 +274,7 @@ commands! {
         /// The cohort.
         cohort: CohortId,
     }
-    kind: CommandKind::Close;
+    kind: "close";
     describe: "close enrollment".to_owned();
     learner: None;
     fingerprint: vec!["close".into(), cohort.to_string()];

@@ -199,7 +199,7 @@ impl Writer {
             metrics.batch(count);
             for (kind, result) in kinds.iter().zip(&results) {
                 let (outcome, code) = outcome_of(result);
-                metrics.command(*kind, outcome, code);
+                metrics.command(kind.index(), outcome, code);
             }
         }
         self.kinds = kinds;

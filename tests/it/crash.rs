@@ -116,7 +116,7 @@ async fn client_loop(
     let mut anomalies = Vec::new();
     for _ in 0..2_000 {
         let index = rng.below(cohorts.len() as u64);
-        let cohort = cohorts[index as usize].clone();
+        let cohort = cohorts[usize::try_from(index).unwrap()].clone();
         let learner = format!(
             "learner-{index}-{}@example.org",
             rng.below(LEARNERS_PER_COHORT)
@@ -593,7 +593,9 @@ fn crash_image(
         .filter(|&n| matches!(pending[n], StorageOp::Write(..)))
         .collect();
     let torn = match keep {
-        Keep::Torn if !writes.is_empty() => Some(writes[rng.below(writes.len() as u64) as usize]),
+        Keep::Torn if !writes.is_empty() => {
+            Some(writes[usize::try_from(rng.below(writes.len() as u64)).unwrap()])
+        }
         _ => None,
     };
     let mut image = durable.to_vec();
@@ -602,7 +604,7 @@ fn crash_image(
         match (pending[n], torn == Some(n)) {
             (StorageOp::Write(offset, data), true) => {
                 let sectors = data.len().div_ceil(512) as u64;
-                let reached = (rng.below(sectors) as usize * 512).min(data.len());
+                let reached = (usize::try_from(rng.below(sectors)).unwrap() * 512).min(data.len());
                 write_at(&mut image, *offset, &data[..reached]);
                 kept.push(format!("{n} (torn)"));
             }

@@ -336,7 +336,12 @@ async fn a_login_redirects_only_to_a_local_path() {
     // A refused login re-renders the form with a local `next` only (each from its own address,
     // to stay below the throttle).
     for (i, next) in HOSTILE_NEXTS.iter().enumerate() {
-        let client = client_from(Some(IpAddr::from([127, 0, 1, i as u8 + 1])));
+        let client = client_from(Some(IpAddr::from([
+            127,
+            0,
+            1,
+            u8::try_from(i + 1).unwrap(),
+        ])));
         let r = login(&app, &client, "staff", "the wrong password", next).await;
         assert_eq!(r.status(), 401, "{next:?}");
         assert!(r.headers().get("set-cookie").is_none());
