@@ -9,8 +9,6 @@
 //! and the aggregate's invariants must agree; at the end, replaying each stream must give the
 //! state built step by step.
 
-#![warn(clippy::cast_possible_truncation)]
-
 use std::collections::{BTreeSet, VecDeque};
 
 use jiff::{SignedDuration, Timestamp};

@@ -6,8 +6,6 @@
 //! The tables are written by name: their names and key/value types are the file format, frozen
 //! like the bytes in them (see `src/store/tables.rs`).
 
-#![warn(clippy::cast_possible_truncation)]
-
 use std::io;
 use std::path::Path;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};

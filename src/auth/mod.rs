@@ -6,8 +6,6 @@
 //! the web layer calls them on the blocking pool. Every hash runs under one [`HashLimiter`]:
 //! a login that finds it full is refused ([`LoginError::Busy`]) without hashing.
 
-#![warn(clippy::cast_possible_truncation)]
-
 mod limiter;
 mod password;
 mod role;

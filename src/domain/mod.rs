@@ -3,8 +3,6 @@
 //! Nothing here performs I/O, reads the clock or knows about redb, axum, askama or tokio.
 //! `decide` holds every business rule; `apply` holds none and cannot fail.
 
-#![warn(clippy::cast_possible_truncation)]
-
 mod cohort;
 mod command;
 mod event;

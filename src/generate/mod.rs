@@ -55,7 +55,6 @@
     clippy::cast_possible_wrap,
     reason = "simulation arithmetic: counts and milliseconds far below 2^52, rates rounded back"
 )]
-#![warn(clippy::cast_possible_truncation)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

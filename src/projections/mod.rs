@@ -7,8 +7,6 @@
 //! replaying the store must give exactly the projections that were built incrementally (a
 //! property test checks this). They never write.
 
-#![warn(clippy::cast_possible_truncation)]
-
 mod codes;
 mod counters;
 mod diff;

@@ -5,8 +5,6 @@
 //! cohort's state from its newest snapshot plus the tail, idempotency records, the learner
 //! directory). Every call blocks: callers keep it off async worker threads.
 
-#![warn(clippy::cast_possible_truncation)]
-
 mod accounts;
 pub mod chain;
 mod codec;

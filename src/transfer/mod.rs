@@ -8,8 +8,6 @@
 //! Accounts, tokens and sessions are not part of an export. An erased learner appears by id
 //! only, and is filed as erased again by an import.
 
-#![warn(clippy::cast_possible_truncation)]
-
 mod line;
 
 use std::collections::HashMap;

@@ -1,6 +1,5 @@
 //! The seat-change chart: a grouped bar chart of counts per ISO week, laid out here (every
 //! coordinate computed on the server) and drawn as inline SVG by the seat report's template.
-#![warn(clippy::cast_possible_truncation)]
 
 use crate::projections::WeekCounts;
 

@@ -1,7 +1,6 @@
 //! The dashboard (`GET /`) and its list as CSV (`GET /cohorts.csv`): every cohort, filterable by
 //! instructor and status, and the signals shown above the list (near-full cohorts, seats free
 //! while learners wait, deadlines ahead, totals).
-#![warn(clippy::cast_possible_truncation)]
 
 use askama::Template;
 use askama_web::WebTemplate;

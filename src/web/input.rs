@@ -1,6 +1,5 @@
 //! Raw input (form fields, JSON bodies, path segments, headers) parsed once into typed values,
 //! with messages that name the field at fault.
-#![warn(clippy::cast_possible_truncation)]
 
 use std::fmt;
 

@@ -1,6 +1,5 @@
 //! The navigation every page carries: who is signed in, what they may do, the CSRF token their
 //! forms post back, and the time zone times are shown in.
-#![warn(clippy::cast_possible_truncation)]
 
 use crate::auth::{Principal, Role};
 

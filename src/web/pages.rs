@@ -1,6 +1,5 @@
 //! HTML pages and the forms that post to them (Post/Redirect/Get; a refused form is rendered
 //! again with 422 and the rule's message beside it).
-#![warn(clippy::cast_possible_truncation)]
 
 use axum::Form;
 use axum::extract::State;

@@ -1,6 +1,5 @@
 //! Where a redirect may go: only a path on this site (the login form's `next`, the access
 //! check's sign-in redirect).
-#![warn(clippy::cast_possible_truncation)]
 
 /// The longest `next` reflected into a redirect or a form; a longer one becomes `/`.
 pub const MAX_NEXT: usize = 2048;

@@ -6,7 +6,6 @@
 //! `crate::projections`) and copy out the rows a page shows; they never scan the
 //! event log. CSV downloads stream in chunks, taking the read lock once per chunk, so a large
 //! export neither sits in memory whole nor blocks the writer.
-#![warn(clippy::cast_possible_truncation)]
 
 use std::sync::Arc;
 

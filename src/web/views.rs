@@ -1,6 +1,5 @@
 //! Page templates and the view models they render, copied out of the projections so no lock is
 //! held while rendering.
-#![warn(clippy::cast_possible_truncation)]
 
 use askama::Template;
 use askama_web::WebTemplate;

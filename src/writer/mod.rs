@@ -11,8 +11,6 @@
 //! states kept between batches), [`maintenance`] (erasure and journal pruning, between
 //! batches) and [`thread`] (the queue, the thread and its handle).
 
-#![warn(clippy::cast_possible_truncation)]
-
 mod batch;
 mod cache;
 mod idempotency;

@@ -1,8 +1,6 @@
 //! Integration tests: the real store, writer, projections and HTTP server, on temporary
 //! databases and port 0.
 
-#![warn(clippy::cast_possible_truncation)]
-
 mod api;
 mod auth;
 mod backup;
