@@ -106,16 +106,16 @@ impl Projection for Catalog {
     fn apply(&mut self, envelope: &Envelope, (): ()) {
         self.position = envelope.position;
         if let Some(view) = self.cohorts.get_mut(&envelope.cohort) {
-            let before = Counters::of(Some(view));
+            let before = Counters::of(Some(&view.state));
             view.apply(envelope);
             self.change = Change {
                 before,
-                after: Counters::of(Some(view)),
+                after: Counters::of(Some(&view.state)),
             };
         } else if let Some(view) = CohortView::start(envelope) {
             self.change = Change {
                 before: Counters::default(),
-                after: Counters::of(Some(&view)),
+                after: Counters::of(Some(&view.state)),
             };
             self.order.push(envelope.cohort);
             let name = &view.state.instructor;

@@ -2,8 +2,7 @@
 //! changed in them, and sums of them over a set of cohorts: what the history, the report
 //! models and the dashboard keep instead of whole cohort states.
 
-use super::catalog::CohortView;
-use crate::domain::{CohortStatus, Event};
+use crate::domain::{Cohort, CohortStatus, Event};
 
 /// The counters an event may change, before and after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -19,14 +18,14 @@ pub struct Counters {
 }
 
 impl Counters {
-    /// The counters of a view (all zero before creation).
+    /// The counters of a cohort's state (all zero before creation).
     #[must_use]
-    pub fn of(view: Option<&CohortView>) -> Self {
-        view.map_or_else(Self::default, |v| Self {
-            enrolled: v.state.enrolled_count(),
-            waitlist: u32::try_from(v.state.waitlist.len()).unwrap_or(u32::MAX),
-            capacity: v.state.capacity.seats(),
-            open: v.state.status == CohortStatus::Open,
+    pub fn of(state: Option<&Cohort>) -> Self {
+        state.map_or_else(Self::default, |s| Self {
+            enrolled: s.enrolled_count(),
+            waitlist: u32::try_from(s.waitlist.len()).unwrap_or(u32::MAX),
+            capacity: s.capacity.seats(),
+            open: s.status == CohortStatus::Open,
         })
     }
 

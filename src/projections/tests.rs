@@ -110,9 +110,17 @@ mod registry {
         let mut expected = Vec::new();
         for (i, event) in events.into_iter().enumerate() {
             let n = i as u64 + 1;
-            let before = Counters::of(p.catalog.get(CohortId(Uuid::from_u128(1))));
+            let before = Counters::of(
+                p.catalog
+                    .get(CohortId(Uuid::from_u128(1)))
+                    .map(|v| &v.state),
+            );
             p.apply(&envelope(n, n, event));
-            let after = Counters::of(p.catalog.get(CohortId(Uuid::from_u128(1))));
+            let after = Counters::of(
+                p.catalog
+                    .get(CohortId(Uuid::from_u128(1)))
+                    .map(|v| &v.state),
+            );
             expected.push((before, after));
         }
         let cohort = CohortId(Uuid::from_u128(1));

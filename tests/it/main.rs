@@ -29,5 +29,6 @@ mod record;
 mod reports;
 mod restart;
 mod store;
+mod structure;
 mod transfer;
 mod verify;
