@@ -199,22 +199,7 @@ fn from_1(txn: &redb::WriteTransaction) -> Result<(), Step> {
             break;
         };
         for (position, bytes) in chunk {
-            if position != after + 1 {
-                return Err(Step::Refused(format!(
-                    "position {} is missing from the history",
-                    after + 1
-                )));
-            }
-            let envelope = codec::decode_envelope(&bytes).map_err(|e| {
-                Step::Refused(format!(
-                    "the event at position {position} does not decode: {e}"
-                ))
-            })?;
-            let digest = format2_digest(&envelope).map_err(|e| {
-                Step::Refused(format!(
-                    "the event at position {position} does not encode: {e}"
-                ))
-            })?;
+            let (_, digest) = format2_event(after, position, &bytes)?;
             let link = chain::link(&previous, position, &digest);
             let stored = match &links {
                 Some(table) => table.get(position)?.map(|v| v.value()),
@@ -251,6 +236,28 @@ fn from_1(txn: &redb::WriteTransaction) -> Result<(), Step> {
         )?;
     }
     Ok(())
+}
+
+/// The event stored at `position`, which must follow `after` with no gap, decoded, with its
+/// digest as store format 2 took it ([`format2_digest`]).
+fn format2_event(after: u64, position: u64, bytes: &[u8]) -> Result<(Envelope, [u8; 32]), Step> {
+    if position != after + 1 {
+        return Err(Step::Refused(format!(
+            "position {} is missing from the history",
+            after + 1
+        )));
+    }
+    let envelope = codec::decode_envelope(bytes).map_err(|e| {
+        Step::Refused(format!(
+            "the event at position {position} does not decode: {e}"
+        ))
+    })?;
+    let digest = format2_digest(&envelope).map_err(|e| {
+        Step::Refused(format!(
+            "the event at position {position} does not encode: {e}"
+        ))
+    })?;
+    Ok((envelope, digest))
 }
 
 /// An event's digest as store format 2 took it: its reason (text, in that format) entered as
@@ -297,25 +304,10 @@ fn relink(
             break;
         }
         for (position, value) in chunk {
-            if position != after + 1 {
-                return Err(Step::Refused(format!(
-                    "position {} is missing from the history",
-                    after + 1
-                )));
-            }
             let (stored_link, bytes) = tables::split_event(&value).ok_or_else(|| {
                 Step::Refused(format!("the event at position {position} is truncated"))
             })?;
-            let mut envelope = codec::decode_envelope(bytes).map_err(|e| {
-                Step::Refused(format!(
-                    "the event at position {position} does not decode: {e}"
-                ))
-            })?;
-            let old_digest = format2_digest(&envelope).map_err(|e| {
-                Step::Refused(format!(
-                    "the event at position {position} does not encode: {e}"
-                ))
-            })?;
+            let (mut envelope, old_digest) = format2_event(after, position, bytes)?;
             old_previous = chain::link(&old_previous, position, &old_digest);
             if old_previous != stored_link {
                 return Err(Step::Refused(format!(
