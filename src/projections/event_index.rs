@@ -1,6 +1,7 @@
 //! The event browser's index: the event log as compact columns, one row per position, with
 //! the filters and keyset pages the browser and the CSV export walk. The history, timelines
-//! and withdrawals read their lines from here rather than keeping copies.
+//! and withdrawals read their lines from here rather than keeping copies; so the index never
+//! reads them: a filter on one cohort or learner walks the positions its caller hands it.
 //!
 //! Folded from envelopes in position order like every projection, equal whether built live or
 //! replayed; it answers from memory and never reads or writes the store.
@@ -11,10 +12,8 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::codes::{CodeColumn, NONE};
-use super::history::History;
 use super::interner::Interner;
 use super::positions::PositionList;
-use super::timeline::Timelines;
 use super::{FastMap, Projection};
 use crate::domain::{CohortId, Event, LearnerId};
 use crate::store::Envelope;
@@ -52,6 +51,19 @@ pub enum Cursor {
     Before(u64),
     /// The oldest events with a position above this one (shown newest first all the same).
     After(u64),
+}
+
+/// The positions a filter naming a cohort or a learner may walk instead of the whole log: the
+/// cohort's (its history) and the learner's (their timeline), ascending. Read by the caller
+/// from those models, which resolve their own lines through this index. Only a shortcut: every
+/// candidate is still checked against the filter, so a list left out gives the same answer,
+/// walking more; a list given must be the filter's cohort's or learner's.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Narrowing<'a> {
+    /// The positions of the filter's cohort.
+    pub cohort: Option<&'a PositionList>,
+    /// The positions of the filter's learner.
+    pub learner: Option<&'a PositionList>,
 }
 
 /// One page of matching positions.
@@ -419,19 +431,12 @@ impl EventIndex {
     }
 
     /// The narrowest list of candidates the filter allows.
-    fn source<'a>(
-        &self,
-        filter: &EventFilter,
-        history: &'a History,
-        timelines: &'a Timelines,
-    ) -> Option<Source<'a>> {
+    fn source<'a>(&self, filter: &EventFilter, lists: Narrowing<'a>) -> Option<Source<'a>> {
         if let Some(id) = filter.correlation {
             let newest = self.newest_run.get(&id, &self.run_correlation)?;
             return Some(Source::Chain(self.chain(newest)));
         }
-        let cohort = filter.cohort.map(|c| history.of(c));
-        let learner = filter.learner.map(|l| timelines.of(l));
-        Some(match (cohort, learner) {
+        Some(match (lists.cohort, lists.learner) {
             (Some(c), Some(l)) if c.len() < l.len() => Source::List(c),
             (_, Some(l)) | (Some(l), None) => Source::List(l),
             (None, None) => Source::All(self.kind.len() as u64),
@@ -450,20 +455,18 @@ impl EventIndex {
     }
 
     /// Up to `limit` matching positions from `cursor` on, in walk order: descending for
-    /// [`Cursor::Newest`] and [`Cursor::Before`], ascending for [`Cursor::After`].
+    /// [`Cursor::Newest`] and [`Cursor::Before`], ascending for [`Cursor::After`]; walking
+    /// `lists` where the filter names a cohort or a learner.
     #[must_use]
     pub fn walk(
         &self,
         filter: &EventFilter,
         cursor: Cursor,
         limit: usize,
-        history: &History,
-        timelines: &Timelines,
+        lists: Narrowing<'_>,
     ) -> Vec<u64> {
-        let (Some(compiled), Some(source)) = (
-            self.compile(filter),
-            self.source(filter, history, timelines),
-        ) else {
+        let (Some(compiled), Some(source)) = (self.compile(filter), self.source(filter, lists))
+        else {
             return Vec::new();
         };
         Self::collect(self, &compiled, &source, cursor, limit)
@@ -481,20 +484,17 @@ impl EventIndex {
             .collect()
     }
 
-    /// One page of matching positions, newest first, and whether there are more either side.
+    /// One page of matching positions, newest first, and whether there are more either side;
+    /// walking `lists` where the filter names a cohort or a learner.
     #[must_use]
     pub fn page(
         &self,
         filter: &EventFilter,
         cursor: Cursor,
         limit: usize,
-        history: &History,
-        timelines: &Timelines,
+        lists: Narrowing<'_>,
     ) -> EventPage {
-        let (Some(c), Some(source)) = (
-            self.compile(filter),
-            self.source(filter, history, timelines),
-        ) else {
+        let (Some(c), Some(source)) = (self.compile(filter), self.source(filter, lists)) else {
             return EventPage::default();
         };
         let limit = limit.max(1);

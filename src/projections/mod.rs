@@ -28,7 +28,7 @@ pub use catalog::{CatalogFilter, CohortView};
 pub use counters::{Change, Counters, Totals};
 pub use diff::CohortDiff;
 pub use directory::Directory;
-pub use event_index::{Cursor, EventFilter, EventPage, IndexedEvent};
+pub use event_index::{Cursor, EventFilter, EventPage, IndexedEvent, Narrowing};
 pub use history::HistoryEntry;
 pub use instructors::InstructorEntry;
 pub use journal::Journal;
@@ -85,6 +85,21 @@ impl Projections {
         range: std::ops::Range<usize>,
     ) -> Vec<HistoryEntry> {
         self.history.entries(cohort, range, &self.events)
+    }
+
+    /// One page of the events matching `filter`, newest first (see [`EventIndex::page`]).
+    #[must_use]
+    pub fn event_page(&self, filter: &EventFilter, cursor: Cursor, limit: usize) -> EventPage {
+        let lists = narrowing(filter, &self.history, &self.timelines);
+        self.events.page(filter, cursor, limit, lists)
+    }
+
+    /// Up to `limit` positions of the events matching `filter` from `cursor` on, in walk order
+    /// (see [`EventIndex::walk`]).
+    #[must_use]
+    pub fn walk_events(&self, filter: &EventFilter, cursor: Cursor, limit: usize) -> Vec<u64> {
+        let lists = narrowing(filter, &self.history, &self.timelines);
+        self.events.walk(filter, cursor, limit, lists)
     }
 
     /// When `learner` got the seat or waitlist place they hold in `view` (a current or past
@@ -213,6 +228,19 @@ impl Projections {
         }
         projections.shrink();
         Ok(projections)
+    }
+}
+
+/// The positions the event index may walk for `filter`: its cohort's history and its learner's
+/// timeline, when it names them.
+fn narrowing<'a>(
+    filter: &EventFilter,
+    history: &'a History,
+    timelines: &'a Timelines,
+) -> Narrowing<'a> {
+    Narrowing {
+        cohort: filter.cohort.map(|c| history.of(c)),
+        learner: filter.learner.map(|l| timelines.of(l)),
     }
 }
 

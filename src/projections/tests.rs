@@ -240,7 +240,7 @@ mod browse {
     }
 
     fn all(index: &EventIndex, h: &History, t: &Timelines, filter: &EventFilter) -> Vec<u64> {
-        index.walk(filter, Cursor::Newest, usize::MAX, h, t)
+        index.walk(filter, Cursor::Newest, usize::MAX, narrowing(filter, h, t))
     }
 
     #[test]
@@ -333,7 +333,12 @@ mod browse {
                 correlation: Some(Uuid::from_u128(n)),
                 ..EventFilter::default()
             };
-            index.walk(&filter, Cursor::Newest, usize::MAX, &history, &timelines)
+            index.walk(
+                &filter,
+                Cursor::Newest,
+                usize::MAX,
+                narrowing(&filter, &history, &timelines),
+            )
         };
         assert_eq!(chain(1), [7, 4, 3, 1]);
         assert_eq!(chain(2), [2], "the gap at 6 is no event");
@@ -354,23 +359,23 @@ mod browse {
     fn pages_go_both_ways_and_cover_every_match_once() {
         let (index, h, t) = scripted();
         let f = EventFilter::default();
-        let first = index.page(&f, Cursor::Newest, 3, &h, &t);
+        let first = index.page(&f, Cursor::Newest, 3, narrowing(&f, &h, &t));
         assert_eq!(first.positions, [7, 6, 5]);
         assert!(!first.newer && first.older);
-        let second = index.page(&f, Cursor::Before(5), 3, &h, &t);
+        let second = index.page(&f, Cursor::Before(5), 3, narrowing(&f, &h, &t));
         assert_eq!(second.positions, [4, 3, 2]);
         assert!(second.newer && second.older);
-        let third = index.page(&f, Cursor::Before(2), 3, &h, &t);
+        let third = index.page(&f, Cursor::Before(2), 3, narrowing(&f, &h, &t));
         assert_eq!(third.positions, [1]);
         assert!(third.newer && !third.older);
-        let back = index.page(&f, Cursor::After(1), 3, &h, &t);
+        let back = index.page(&f, Cursor::After(1), 3, narrowing(&f, &h, &t));
         assert_eq!(back.positions, [4, 3, 2]);
         assert!(back.newer && back.older);
         let cohort = EventFilter {
             cohort: Some(id(1)),
             ..f
         };
-        let page = index.page(&cohort, Cursor::Before(6), 1, &h, &t);
+        let page = index.page(&cohort, Cursor::Before(6), 1, narrowing(&cohort, &h, &t));
         assert_eq!(page.positions, [5]);
         assert!(page.newer && page.older);
     }

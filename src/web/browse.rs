@@ -303,13 +303,7 @@ pub async fn events(
         page.note = Some(format!("No learner {raw:?} is on file."));
         EventPage::default()
     } else {
-        read.events.page(
-            &parsed.filter,
-            parsed.cursor,
-            parsed.limit,
-            &read.history,
-            &read.timelines,
-        )
+        read.event_page(&parsed.filter, parsed.cursor, parsed.limit)
     };
     page.rows = found
         .positions
@@ -354,13 +348,7 @@ pub async fn events_csv(
         let mut positions = if parsed.nobody.is_some() {
             Vec::new()
         } else {
-            read.events.walk(
-                &parsed.filter,
-                Cursor::Newest,
-                MAX_CSV_ROWS + 1,
-                &read.history,
-                &read.timelines,
-            )
+            read.walk_events(&parsed.filter, Cursor::Newest, MAX_CSV_ROWS + 1)
         };
         let truncated = positions.len() > MAX_CSV_ROWS;
         positions.truncate(MAX_CSV_ROWS);
