@@ -8,7 +8,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use super::idempotency::KeyUse;
+use super::idempotency::{BatchKeys, KeyUse, Repeat};
 use super::request::{Committed, Request, Submission};
 use super::{CommandError, Writer, stored_precision};
 use crate::domain::{Cohort, CohortId, Event, LearnerId, RuleViolation};
@@ -32,7 +32,7 @@ pub struct BatchOutcome {
 }
 
 /// How a submission of the batch is answered once the batch is committed.
-pub(super) enum Pending {
+enum Pending {
     Done(Result<Committed, CommandError>),
     /// Refused, with the refusal recorded under its idempotency key by this batch.
     Recorded(RuleViolation),
@@ -142,8 +142,11 @@ impl Writer {
             )
         });
         if let Some((key, fingerprint)) = &idempotency {
-            if let Some(answer) = Self::repeat(reader, work, key, fingerprint)? {
-                return Ok(answer);
+            if let Some(repeat) = Self::repeat(reader, &work.keys, key, fingerprint)? {
+                return Ok(match repeat {
+                    Repeat::Answer(result) => Pending::Done(result),
+                    Repeat::Append(i) => Pending::Repeat(i),
+                });
             }
         }
 
@@ -411,17 +414,16 @@ fn fold(
 
 /// What a batch has decided so far.
 #[derive(Default)]
-pub(super) struct BatchWork {
-    pub(super) batch: Batch,
+struct BatchWork {
+    batch: Batch,
     /// Cohort states after this batch's events (taken out of the cache until committed).
-    pub(super) states: HashMap<CohortId, (Option<Cohort>, u64)>,
+    states: HashMap<CohortId, (Option<Cohort>, u64)>,
     /// Learners filed by this batch.
-    pub(super) learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
-    /// Idempotency keys used in this batch, as filed (hashed with the account) → (how,
-    /// fingerprint).
-    pub(super) keys: HashMap<[u8; 32], (KeyUse, String)>,
+    learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
+    /// Idempotency keys used in this batch.
+    keys: BatchKeys,
     /// The id of the last journal entry (stored or of this batch).
-    pub(super) journal_next: u64,
+    journal_next: u64,
 }
 
 fn fail_all(n: usize, error: &Arc<StoreError>) -> BatchOutcome {

@@ -2,9 +2,10 @@
 //! different request is refused, and the answer to a repeated key (earlier in the batch, or
 //! recorded by an earlier one).
 
+use std::collections::HashMap;
+
 use sha2::{Digest as _, Sha256};
 
-use super::batch::{BatchWork, Pending};
 use super::request::{Committed, Request};
 use super::{CommandError, Writer};
 use crate::domain::RuleViolation;
@@ -28,23 +29,37 @@ pub(super) enum KeyUse {
     Rejected(RuleViolation),
 }
 
+/// The idempotency keys a batch has used so far, as filed (hashed with the account) → (how,
+/// fingerprint).
+pub(super) type BatchKeys = HashMap<[u8; 32], (KeyUse, String)>;
+
+/// The answer to a repeated idempotency key.
+pub(super) enum Repeat {
+    /// Known now: refused, reused for a different request, or committed by an earlier batch.
+    Answer(Result<Committed, CommandError>),
+    /// The answer of the append at this index of the batch, once it is committed.
+    Append(usize),
+}
+
 impl Writer {
-    /// The answer to a repeated idempotency key (earlier in this batch, or recorded), if it is
-    /// one.
+    /// The answer to a repeated idempotency key (earlier in this batch, `keys`, or recorded),
+    /// if it is one.
     pub(super) fn repeat(
         reader: &Reader,
-        work: &BatchWork,
+        keys: &BatchKeys,
         key: &[u8; 32],
         fingerprint: &str,
-    ) -> Result<Option<Pending>, StoreError> {
-        if let Some((earlier, earlier_fingerprint)) = work.keys.get(key) {
+    ) -> Result<Option<Repeat>, StoreError> {
+        if let Some((earlier, earlier_fingerprint)) = keys.get(key) {
             if earlier_fingerprint != fingerprint {
-                return Ok(Some(Pending::Done(Err(CommandError::IdempotencyKeyReused))));
+                return Ok(Some(Repeat::Answer(Err(
+                    CommandError::IdempotencyKeyReused,
+                ))));
             }
             return Ok(Some(match earlier {
-                KeyUse::Appended(i) => Pending::Repeat(*i),
+                KeyUse::Appended(i) => Repeat::Append(*i),
                 KeyUse::Rejected(violation) => {
-                    Pending::Done(Err(CommandError::Rejected(violation.clone())))
+                    Repeat::Answer(Err(CommandError::Rejected(violation.clone())))
                 }
             }));
         }
@@ -52,9 +67,11 @@ impl Writer {
             return Ok(None);
         };
         if record.fingerprint != fingerprint {
-            return Ok(Some(Pending::Done(Err(CommandError::IdempotencyKeyReused))));
+            return Ok(Some(Repeat::Answer(Err(
+                CommandError::IdempotencyKeyReused,
+            ))));
         }
-        Ok(Some(Pending::Done(match record.outcome {
+        Ok(Some(Repeat::Answer(match record.outcome {
             CommandOutcome::Rejected(violation) => Err(CommandError::Rejected(violation)),
             CommandOutcome::Committed {
                 cohort,
