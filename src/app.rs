@@ -108,7 +108,7 @@ impl Core {
         let options = config.store.clone();
         let passwords = config.passwords.clone();
         let (clock, idle) = (config.clock.clone(), config.session_idle);
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::new(writer::CommandKind::LABELS));
         let replay_metrics = metrics.clone();
         let (store, read_model, auth, initial_admin_password) =
             tokio::task::spawn_blocking(move || {

@@ -614,7 +614,9 @@ mod tests {
             auth: Arc::new(auth),
             cookies: CookiePolicy::default(),
             last_backup: Arc::default(),
-            metrics: Arc::default(),
+            metrics: Arc::new(crate::metrics::Metrics::new(
+                crate::writer::CommandKind::LABELS,
+            )),
             metrics_allow: crate::web::AllowList::default(),
         };
         let app: Router = Router::new()

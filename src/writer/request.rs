@@ -7,7 +7,6 @@ use uuid::Uuid;
 use super::stored_precision;
 use crate::domain::{Capacity, CohortCommand, CohortId, LearnerId, NewCohort, ReasonCode};
 use crate::learner_key::LearnerKey;
-use crate::metrics::Metrics;
 use crate::store::{Actor, Envelope};
 
 /// Declares the commands: for each, in one place, its request (the variant of [`Request`] and
@@ -123,14 +122,6 @@ macro_rules! commands {
             }
         }
     };
-}
-
-/// A registry that counts the declared commands (defined here, where the commands are, as
-/// metrics know nothing of the writer).
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new(CommandKind::LABELS)
-    }
 }
 
 commands! {

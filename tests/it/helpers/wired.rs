@@ -9,6 +9,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use rollbook::auth::{Auth, Passwords, Role};
 use rollbook::clock::FixedClock;
+use rollbook::metrics::Metrics;
 use rollbook::projections::ReadModel;
 use rollbook::store::Store;
 use rollbook::web::{self, AppState, CookiePolicy};
@@ -58,7 +59,7 @@ pub fn wire(store: &Arc<Store>, clock: &Arc<FixedClock>, label: &str) -> Wired {
         auth: Arc::new(auth),
         cookies: CookiePolicy::default(),
         last_backup: Arc::default(),
-        metrics: Arc::default(),
+        metrics: Arc::new(Metrics::new(writer::CommandKind::LABELS)),
         metrics_allow: web::AllowList::default(),
     };
     Wired {
