@@ -23,8 +23,8 @@ use crate::writer::{Committed, Request, Submission};
 use bodies::{
     BackupManifest, BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail,
     CohortList, CohortSummary, Created, EnrollOutcome, Enrolled, Enrollment, EventBody, EventList,
-    Feed, JobProgress, LastCheck, LastRebuild, NewCohort, Person, ProjectionRow, ProjectionStatus,
-    Promoted, Timeline, WithdrawOutcome, Withdrawal, Withdrawn,
+    Feed, Health, HealthStatus, JobProgress, LastCheck, LastRebuild, NewCohort, Person,
+    ProjectionRow, ProjectionStatus, Promoted, Timeline, WithdrawOutcome, Withdrawal, Withdrawn,
 };
 
 /// Most items one page of a listing returns.
@@ -36,15 +36,17 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     let storage_failed = state.writer.storage_failed();
     let writer = state.writer.is_running() && !storage_failed;
     let read = state.read.read();
-    let body = json!({
-        "status": if storage_failed { "storage_failed" } else if writer { "ok" } else { "writer_stopped" },
-        "position": read.position,
-        "projections": read
-            .positions()
-            .into_iter()
-            .map(|(name, position)| (name.to_owned(), json!(position)))
-            .collect::<serde_json::Map<_, _>>(),
-    });
+    let body = Health {
+        position: read.position,
+        projections: read.positions().into_iter().collect(),
+        status: if storage_failed {
+            HealthStatus::StorageFailed
+        } else if writer {
+            HealthStatus::Ok
+        } else {
+            HealthStatus::WriterStopped
+        },
+    };
     let status = if writer {
         StatusCode::OK
     } else {
