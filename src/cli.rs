@@ -2,6 +2,9 @@
 //! work on a database file directly, so they run while the server is stopped (a running server
 //! holds the file, and they say so), except `backup --server`, which asks the running server
 //! over HTTP. What they print is their own output (standard output), apart from the logs.
+//!
+//! Those that change the file hold an [`OfflineStore`] (the file opened exclusively), never the
+//! server's store; those that only read open it read-only ([`crate::store::verify`], `export`).
 
 use std::io::{BufRead as _, IsTerminal as _};
 use std::path::{Path, PathBuf};
@@ -16,7 +19,7 @@ use crate::auth::{Auth, Passwords};
 use crate::clock::SystemClock;
 use crate::config::{LearnerCommand, ServeArgs, TokenCommand, UserCommand};
 use crate::learner_key::LearnerKey;
-use crate::store::{Actor, ErasureRecord, Store, StoreOptions};
+use crate::store::{Actor, ErasureError, ErasureRecord, OfflineStore, StoreOptions};
 
 /// Runs `rollbook serve`: checks the flags, sets the time zone, seeds the demo term if asked,
 /// then serves until Ctrl-C or SIGTERM.
@@ -73,8 +76,9 @@ pub async fn blocking(
     tokio::task::spawn_blocking(run).await?
 }
 
+/// The accounts of a file no server holds.
 fn open(db: &Path) -> anyhow::Result<Auth> {
-    let store = Store::open(db, &StoreOptions::default())
+    let store = OfflineStore::open(db, &StoreOptions::default())
         .with_context(|| format!("cannot open {}", db.display()))?;
     Ok(Auth::load(
         Arc::new(store),
@@ -186,7 +190,7 @@ pub fn learner(db: &Path, command: LearnerCommand) -> anyhow::Result<()> {
                     "not confirmed; nothing was erased"
                 );
             }
-            let store = Store::open(db, &StoreOptions::default())?;
+            let store = OfflineStore::open(db, &StoreOptions::default())?;
             let record = ErasureRecord {
                 erased_at: Timestamp::now(),
                 actor: Actor {
@@ -195,10 +199,10 @@ pub fn learner(db: &Path, command: LearnerCommand) -> anyhow::Result<()> {
                 },
             };
             // The very steps the server's writer takes.
-            let erased = match crate::writer::erase_learner(&store, &key, &record) {
+            let erased = match store.erase_learner(key.as_str(), &record) {
                 Ok(erased) => erased,
-                Err(crate::writer::ErasureError::Erase(e)) => return Err(e.into()),
-                Err(crate::writer::ErasureError::Rewrite(e)) => {
+                Err(ErasureError::Erase(e)) => return Err(e.into()),
+                Err(ErasureError::Rewrite(e)) => {
                     return Err(anyhow::Error::new(e).context(
                         "the erasure is stored, but the file could not be rewritten; run the \
                          command again",
@@ -460,7 +464,7 @@ pub async fn backup(
 
 /// A backup straight from a database file no server holds.
 fn backup_file(db: &Path, out: &Path) -> anyhow::Result<crate::backup::Manifest> {
-    let store = match Store::open(db, &StoreOptions::default()) {
+    let store = match OfflineStore::open(db, &StoreOptions::default()) {
         Ok(store) => store,
         Err(e @ crate::store::StoreError::InUse { .. }) => {
             bail!(

@@ -27,7 +27,7 @@ use throttle::Throttle;
 use write_back::{SessionWrite, WriteBack};
 
 use crate::clock::Clock;
-use crate::store::{AccountRecord, Actor, SessionRecord, Store, StoreError, TokenRecord};
+use crate::store::{AccountRecord, AccountStore, Actor, SessionRecord, StoreError, TokenRecord};
 
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +148,7 @@ struct State {
 
 /// Accounts, tokens and sessions, in memory and in the store.
 pub struct Auth {
-    store: Arc<Store>,
+    store: Arc<dyn AccountStore>,
     passwords: Passwords,
     clock: Arc<dyn Clock>,
     idle_timeout: SignedDuration,
@@ -179,9 +179,11 @@ fn normalise_name(raw: &str) -> Result<String, AuthError> {
 }
 
 impl Auth {
-    /// Loads every account, token and session from the store.
+    /// Loads every account, token and session from `store`: the server's open store, or an
+    /// [`crate::store::OfflineStore`] for the `user` and `token` subcommands. Only the account
+    /// tables are written through it.
     pub fn load(
-        store: Arc<Store>,
+        store: Arc<dyn AccountStore>,
         passwords: Passwords,
         clock: Arc<dyn Clock>,
         idle_timeout: SignedDuration,
@@ -599,7 +601,7 @@ mod tests {
 
     use super::*;
     use crate::clock::FixedClock;
-    use crate::store::StoreOptions;
+    use crate::store::{Store, StoreOptions};
 
     const PASSWORD: &str = "a long enough password";
 

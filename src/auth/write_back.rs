@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use crate::store::{SessionRecord, Store};
+use crate::store::{AccountStore, SessionRecord};
 
 /// One queued session write.
 pub(super) enum SessionWrite {
@@ -25,11 +25,11 @@ pub(super) struct WriteBack {
 
 impl WriteBack {
     /// Starts the write-back thread over `store`.
-    pub(super) fn start(store: Arc<Store>) -> std::io::Result<Self> {
+    pub(super) fn start(store: Arc<dyn AccountStore>) -> std::io::Result<Self> {
         let (queue, received) = channel();
         let thread = std::thread::Builder::new()
             .name("rollbook-sessions".to_owned())
-            .spawn(move || run(&store, &received))?;
+            .spawn(move || run(store.as_ref(), &received))?;
         Ok(Self {
             queue: Mutex::new(Some(queue)),
             thread: Mutex::new(Some(thread)),
@@ -67,7 +67,7 @@ impl WriteBack {
 }
 
 /// Takes a write, then everything queued behind it, and commits them in one transaction.
-fn run(store: &Store, received: &Receiver<SessionWrite>) {
+fn run(store: &dyn AccountStore, received: &Receiver<SessionWrite>) {
     while let Ok(first) = received.recv() {
         let mut touched = Vec::new();
         let mut deleted = Vec::new();

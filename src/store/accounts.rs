@@ -1,6 +1,8 @@
 //! Staff accounts, API tokens and sessions in the database: who may act, kept beside the events
 //! (never in them). Secrets are stored only as SHA-256 hashes; passwords only as argon2id hashes.
 
+use std::path::Path;
+
 use redb::{Durability, ReadableTable};
 use uuid::Uuid;
 
@@ -23,9 +25,53 @@ fn corrupt(what: String, source: codec::CodecError) -> StoreError {
     StoreError::Corrupt { what, source }
 }
 
-impl Store {
+/// Where accounts, API tokens and sessions are kept: all that [`crate::auth`] may write. The
+/// server's open [`Store`] is one (its request-caused session writes go through the write-back
+/// thread), and so is an [`super::OfflineStore`] (the `user` and `token` subcommands). Nothing
+/// holding only this can touch the history.
+pub trait AccountStore: Send + Sync {
+    /// The database file, for messages.
+    fn path(&self) -> &Path;
+
     /// Every account, token and session.
-    pub fn load_accounts(&self) -> Result<AccountsSnapshot, StoreError> {
+    fn load_accounts(&self) -> Result<AccountsSnapshot, StoreError>;
+
+    /// Inserts or replaces an account, durably.
+    fn put_account(&self, id: Uuid, record: &AccountRecord) -> Result<(), StoreError>;
+
+    /// Inserts or replaces an API token, durably.
+    fn put_token(&self, id: Uuid, record: &TokenRecord) -> Result<(), StoreError>;
+
+    /// Deletes an API token, durably; whether it existed.
+    fn delete_token(&self, id: Uuid) -> Result<bool, StoreError>;
+
+    /// Stores a session. Creating one is durable (a login must survive a restart); refreshing
+    /// its last-seen time need not be (`durable: false` rides on the next durable commit).
+    fn put_session(
+        &self,
+        key: [u8; 32],
+        record: &SessionRecord,
+        durable: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes sessions, durably (logout, expiry, a disabled account).
+    fn delete_sessions(&self, keys: &[[u8; 32]]) -> Result<(), StoreError>;
+
+    /// Stores refreshed sessions and deletes others, in one transaction: durable when it
+    /// deletes (an expired session must stay gone), otherwise riding on the next durable commit.
+    fn write_sessions(
+        &self,
+        touched: &[([u8; 32], SessionRecord)],
+        deleted: &[[u8; 32]],
+    ) -> Result<(), StoreError>;
+}
+
+impl AccountStore for Store {
+    fn path(&self) -> &Path {
+        Self::path(self)
+    }
+
+    fn load_accounts(&self) -> Result<AccountsSnapshot, StoreError> {
         let reader = self.read()?;
         let txn = &reader.txn;
         let mut out = AccountsSnapshot::default();
@@ -52,8 +98,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Inserts or replaces an account, durably.
-    pub fn put_account(&self, id: Uuid, record: &AccountRecord) -> Result<(), StoreError> {
+    fn put_account(&self, id: Uuid, record: &AccountRecord) -> Result<(), StoreError> {
         let bytes = codec::encode_account(record).map_err(StoreError::Encode)?;
         self.write_small(Durability::Immediate, |txn| {
             txn.open_table(ACCOUNTS)?.insert(id, bytes.as_slice())?;
@@ -61,8 +106,7 @@ impl Store {
         })
     }
 
-    /// Inserts or replaces an API token, durably.
-    pub fn put_token(&self, id: Uuid, record: &TokenRecord) -> Result<(), StoreError> {
+    fn put_token(&self, id: Uuid, record: &TokenRecord) -> Result<(), StoreError> {
         let bytes = codec::encode_token(record).map_err(StoreError::Encode)?;
         self.write_small(Durability::Immediate, |txn| {
             txn.open_table(TOKENS)?.insert(id, bytes.as_slice())?;
@@ -70,8 +114,7 @@ impl Store {
         })
     }
 
-    /// Deletes an API token, durably; whether it existed.
-    pub fn delete_token(&self, id: Uuid) -> Result<bool, StoreError> {
+    fn delete_token(&self, id: Uuid) -> Result<bool, StoreError> {
         let mut existed = false;
         self.write_small(Durability::Immediate, |txn| {
             existed = txn.open_table(TOKENS)?.remove(id)?.is_some();
@@ -80,9 +123,7 @@ impl Store {
         Ok(existed)
     }
 
-    /// Stores a session. Creating one is durable (a login must survive a restart); refreshing
-    /// its last-seen time need not be (`durable: false` rides on the next durable commit).
-    pub fn put_session(
+    fn put_session(
         &self,
         key: [u8; 32],
         record: &SessionRecord,
@@ -100,8 +141,7 @@ impl Store {
         })
     }
 
-    /// Deletes sessions, durably (logout, expiry, a disabled account).
-    pub fn delete_sessions(&self, keys: &[[u8; 32]]) -> Result<(), StoreError> {
+    fn delete_sessions(&self, keys: &[[u8; 32]]) -> Result<(), StoreError> {
         if keys.is_empty() {
             return Ok(());
         }
@@ -114,9 +154,7 @@ impl Store {
         })
     }
 
-    /// Stores refreshed sessions and deletes others, in one transaction: durable when it
-    /// deletes (an expired session must stay gone), otherwise riding on the next durable commit.
-    pub fn write_sessions(
+    fn write_sessions(
         &self,
         touched: &[([u8; 32], SessionRecord)],
         deleted: &[[u8; 32]],
@@ -147,7 +185,10 @@ impl Store {
             Ok(())
         })
     }
+}
 
+impl Store {
+    /// One small write transaction of the account tables.
     fn write_small(
         &self,
         durability: Durability,

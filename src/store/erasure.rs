@@ -16,6 +16,27 @@ use super::tables::{self, DIRECTORY, ERASURES, EVENTS};
 use super::{ErasureRecord, Reader, Store, StoreError, chain, codec};
 use crate::domain::LearnerId;
 
+/// Why an erasure failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ErasureError {
+    /// Nothing was erased.
+    #[error(transparent)]
+    Erase(StoreError),
+    /// The erasure is stored, but the file still holds the old pages: run it again.
+    #[error("the erasure is stored, but the file could not be rewritten: {0}")]
+    Rewrite(StoreError),
+}
+
+impl ErasureError {
+    /// The store's error, whichever step failed.
+    #[must_use]
+    pub fn into_store_error(self) -> StoreError {
+        match self {
+            Self::Erase(e) | Self::Rewrite(e) => e,
+        }
+    }
+}
+
 /// What an erasure changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Erasure {
@@ -26,6 +47,35 @@ pub struct Erasure {
 }
 
 impl Store {
+    /// The erasure steps, for the writer thread and the offline `rollbook learner erase` (through
+    /// [`super::OfflineStore::erase_learner`]) alike: erases the personal data of the learner
+    /// filed under the normalised `key` in one durable transaction, then rewrites the file
+    /// without the old pages. `None` when no learner has that key. The caller rebuilds what it
+    /// derived from the text (the server: its projections).
+    pub fn erase_and_rewrite(
+        &self,
+        key: &str,
+        record: &ErasureRecord,
+    ) -> Result<Option<Erasure>, ErasureError> {
+        let Some(erased) = self
+            .erase_learner(key, record)
+            .map_err(ErasureError::Erase)?
+        else {
+            return Ok(None);
+        };
+        tracing::info!(
+            learner = %erased.learner,
+            events_rewritten = erased.events_rewritten,
+            by = %record.actor.name,
+            "learner erased; rewriting the database file without the old pages"
+        );
+        self.rewrite_file().map_err(|e| {
+            tracing::error!(error = %e, "the erasure is stored, but the file could not be rewritten");
+            ErasureError::Rewrite(e)
+        })?;
+        Ok(Some(erased))
+    }
+
     /// Erases the learner filed under the normalised `key`, in one durable transaction;
     /// `None` when no learner has that key (never filed, or already erased). The caller then
     /// rewrites the file ([`Store::rewrite_file`]) and rebuilds what it derived from the text.
@@ -88,8 +138,8 @@ impl Store {
     }
 
     /// Files erasure records for learners the directory never held (an import of a history
-    /// with erased learners).
-    pub fn record_erasures(
+    /// with erased learners): for [`super::OfflineStore`] only.
+    pub(super) fn record_erasures(
         &self,
         erasures: &[(LearnerId, ErasureRecord)],
     ) -> Result<(), StoreError> {

@@ -2,7 +2,8 @@
 //!
 //! [`History`] reads (a consistent view, streams, time travel, snapshots, a backup copy) and
 //! has no method that writes: appending, erasing and rewriting the file are methods of
-//! [`Store`], which only the writer thread, the startup and offline tools hold. Like redb's own
+//! [`Store`], which only the writer thread and the startup hold (offline tools hold an
+//! [`super::OfflineStore`], the accounts an [`super::AccountStore`]). Like redb's own
 //! split of `Database` and `ReadOnlyDatabase` behind its `ReadableDatabase` trait, code that only
 //! reads takes a [`ReadableStore`], and the server hands out a [`History`].
 //!

@@ -4,6 +4,13 @@
 //! of appends in one durable transaction, and read (a range of positions, one stream, a
 //! cohort's state from its newest snapshot plus the tail, idempotency records, the learner
 //! directory). Every call blocks: callers keep it off async worker threads.
+//!
+//! Who may write depends on the handle held. The server's startup opens the [`Store`] and gives
+//! it to the writer thread, the only code that appends, erases or rewrites the file; the
+//! accounts get it as an [`AccountStore`] (account, token and session tables only); the web
+//! layer gets a read-only [`History`]. Offline tools open an [`OfflineStore`], which holds the
+//! file exclusively and writes only what they need; tools that only read open a
+//! [`ReadOnlyStore`].
 
 mod accounts;
 pub mod chain;
@@ -14,6 +21,7 @@ mod envelope;
 mod erasure;
 mod error;
 mod history;
+mod offline;
 mod read_only;
 mod scan;
 mod tables;
@@ -32,7 +40,7 @@ use redb::{
 };
 use uuid::Uuid;
 
-pub use accounts::AccountsSnapshot;
+pub use accounts::{AccountStore, AccountsSnapshot};
 /// For the benchmark suite's `SQLite` peer, which decodes the very bytes rollbook stores.
 #[doc(hidden)]
 pub use codec::decode_envelope;
@@ -43,9 +51,10 @@ pub use codec::{
 };
 pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
-pub use erasure::Erasure;
+pub use erasure::{Erasure, ErasureError};
 pub use error::StoreError;
 pub use history::{History, ReadableStore};
+pub use offline::OfflineStore;
 pub use read_only::ReadOnlyStore;
 pub use scan::{ScanSummary, scan};
 pub use upgrade::file_sha256;
@@ -287,8 +296,9 @@ impl Store {
     }
 
     /// [`Store::commit`] without waiting for the disk: for filling a new file that is made
-    /// durable with [`Store::sync`] and checked before anyone uses it (an import).
-    pub fn commit_unsynced(
+    /// durable with [`Store::sync`] and checked before anyone uses it (an import, through
+    /// [`OfflineStore`] only).
+    fn commit_unsynced(
         &self,
         batch: &Batch,
         recorded_at: Timestamp,
@@ -296,8 +306,8 @@ impl Store {
         self.commit_with(batch, recorded_at, Durability::None)
     }
 
-    /// Makes every earlier commit durable.
-    pub fn sync(&self) -> Result<(), StoreError> {
+    /// Makes every earlier commit durable (for [`OfflineStore`] only).
+    fn sync(&self) -> Result<(), StoreError> {
         let db = self.database();
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;

@@ -22,8 +22,8 @@ pub use line::{ActorLine, EventLine, LearnerLine, Line};
 
 use crate::domain::{CohortId, LearnerId, Note};
 use crate::store::{
-    Actor, Batch, ErasureRecord, LearnerRecord, ReadOnlyStore, Store, StoreError, StoreOptions,
-    StreamAppend, VerifyError, chain, event_schema_version, storable_at, verify,
+    Actor, Batch, ErasureRecord, LearnerRecord, OfflineStore, ReadOnlyStore, StoreError,
+    StoreOptions, StreamAppend, VerifyError, chain, event_schema_version, storable_at, verify,
 };
 
 /// Events read per store read while exporting, and at most per commit while importing.
@@ -164,7 +164,8 @@ enum Refused {
 
 /// Batches being built from the lines, in order.
 struct Loader {
-    store: Store,
+    /// The new file, held exclusively.
+    store: OfflineStore,
     batch: Batch,
     batch_events: usize,
     recorded_at: Option<Timestamp>,
@@ -304,7 +305,7 @@ fn load(
     let size = input.metadata().map_err(io(file))?.len();
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut loader = Loader {
-        store: Store::open(target, &StoreOptions::default())?,
+        store: OfflineStore::open(target, &StoreOptions::default())?,
         batch: Batch::default(),
         batch_events: 0,
         recorded_at: None,

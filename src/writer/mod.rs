@@ -28,7 +28,6 @@ use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 pub use batch::BatchOutcome;
-pub use maintenance::{ErasureError, erase_learner};
 pub use request::{CommandKind, Committed, Request, Submission};
 pub use thread::{WriterHandle, WriterThread, spawn};
 

@@ -2,6 +2,8 @@
 //! reach each other, directly or through others of that folder (a parent's `mod.rs` declares
 //! its children and is left out: that link is Rust's, not a dependency). References are read from
 //! the source text: every `crate::…` and `super::…` path outside comments and unit tests.
+//! And who may hold the whole store: only its owners name the type (see
+//! [`only_the_store_s_owners_name_the_store_type`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -261,4 +263,120 @@ fn the_finder_names_each_circle_once_and_only_circles() {
         circles(&edges).into_iter().collect::<Vec<_>>(),
         ["src/projections: catalog <-> history <-> index"]
     );
+}
+
+/// The modules (first segment below `src/`) whose code may name the store type [`Store`], the
+/// one handle that appends, erases and rewrites the file, and why. Everyone else holds a
+/// narrower capability: the web layer a read-only `History`, the accounts an `AccountStore`,
+/// the offline tools (`src/cli.rs`, import) an `OfflineStore`, the read-only tools a
+/// `ReadOnlyStore`. The list may only shrink: a module listed that no longer names it fails.
+///
+/// [`Store`]: rollbook::store::Store
+const STORE_OWNERS: &[(&str, &str)] = &[
+    (
+        "store",
+        "the store itself, and the capabilities it hands out",
+    ),
+    (
+        "writer",
+        "the only code that appends, erases and rewrites the file",
+    ),
+    (
+        "app",
+        "the server's startup: opens it, gives it to the writer, the accounts and a History",
+    ),
+    (
+        "generate",
+        "`rollbook generate` and `serve --demo` drive the real writer over a new file",
+    ),
+];
+
+/// Whether `code` names the type `Store` itself: not `StoreError` or `OfflineStore`, nor an
+/// error variant `Store(..)` or `Refused::Store` (a path to it goes through a module, in lower
+/// case).
+fn names_store(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    let ident = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    code.match_indices("Store").any(|(at, _)| {
+        let after = bytes.get(at + "Store".len());
+        let before = &code[..at];
+        let through_a_type = before.strip_suffix("::").is_some_and(|path| {
+            let segment = path
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or_default();
+            segment.starts_with(|c: char| c.is_ascii_uppercase())
+        });
+        !ident(at.checked_sub(1).and_then(|i| bytes.get(i)))
+            && !ident(after)
+            && after != Some(&b'(')
+            && !through_a_type
+    })
+}
+
+#[test]
+fn only_the_store_s_owners_name_the_store_type() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut offending = Vec::new();
+    let mut owners_naming = BTreeSet::new();
+    for file in &files {
+        let relative = file.strip_prefix(&src).unwrap();
+        let module = module_of(relative);
+        let top = module.first().map_or("", String::as_str);
+        let text = std::fs::read_to_string(file).unwrap();
+        let naming: Vec<String> = code(&text)
+            .lines()
+            .filter(|line| names_store(line))
+            .map(|line| line.trim().to_owned())
+            .collect();
+        if naming.is_empty() {
+            continue;
+        }
+        if STORE_OWNERS.iter().any(|(owner, _)| *owner == top) {
+            owners_naming.insert(top.to_owned());
+        } else {
+            offending.push(format!("src/{}: {naming:?}", relative.display()));
+        }
+    }
+    assert!(
+        files.len() > 50,
+        "only {} files under {}",
+        files.len(),
+        src.display()
+    );
+    assert!(
+        offending.is_empty(),
+        "only the store's owners ({:?}) may name the store type: hold a History, an \
+         AccountStore or an OfflineStore instead: {offending:#?}",
+        STORE_OWNERS.iter().map(|(o, _)| o).collect::<Vec<_>>()
+    );
+    let idle: Vec<&str> = STORE_OWNERS
+        .iter()
+        .map(|(owner, _)| *owner)
+        .filter(|owner| !owners_naming.contains(*owner))
+        .collect();
+    assert!(
+        idle.is_empty(),
+        "listed in STORE_OWNERS but no longer naming the store: take them off: {idle:?}"
+    );
+}
+
+#[test]
+fn the_store_check_finds_the_type_and_only_it() {
+    assert!(names_store("state: Arc<Store>,"));
+    assert!(names_store(
+        "use crate::store::{Actor, Store, StoreOptions};"
+    ));
+    assert!(names_store("let store = Store::open(path, &options)?;"));
+    assert!(names_store("fn run(store: &crate::store::Store) {"));
+    assert!(!names_store(
+        "use crate::store::{OfflineStore, ReadOnlyStore, StoreError, AccountStore};"
+    ));
+    assert!(!names_store("Err(AuthError::Store(e)) => {}"));
+    assert!(!names_store("self.flush().map_err(Refused::Store)?;"));
+    assert!(!names_store(
+        "let store = OfflineStore::open(db, &StoreOptions::default())?;"
+    ));
 }
