@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -250,6 +250,16 @@ impl IntoResponse for PageError {
         };
         (status, page).into_response()
     }
+}
+
+/// Fallback: 404 page.
+pub async fn not_found(uri: Uri) -> PageError {
+    PageError::NotFound(format!("nothing at {}", uri.path()))
+}
+
+/// Fallback for a known path asked with the wrong method: 405 page.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> PageError {
+    PageError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
 impl NoSuchCohort for ApiError {
