@@ -616,6 +616,7 @@ mod tests {
             last_backup: Arc::default(),
             metrics: Arc::default(),
             metrics_allow: crate::web::AllowList::default(),
+            zone: crate::web::Zone::default(),
         };
         let app: Router = Router::new()
             .route("/api/v1/undeclared", get(|| async { "secret" }))

@@ -31,9 +31,9 @@ const RECENT: usize = 10;
 const HISTORY_PAGE: usize = 200;
 
 /// `GET /cohorts/new`.
-pub async fn new_cohort(Acting(principal): Acting) -> NewCohortPage {
+pub async fn new_cohort(State(state): State<AppState>, Acting(principal): Acting) -> NewCohortPage {
     NewCohortPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, &state.zone),
         form: CohortForm::default(),
     }
 }
@@ -89,13 +89,13 @@ pub async fn create_cohort(
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             NewCohortPage {
-                nav: Nav::of(&principal),
+                nav: Nav::of(&principal, &state.zone),
                 form,
             },
         )
             .into_response()
     };
-    let new = match input::new_cohort(&raw) {
+    let new = match input::new_cohort(&raw, &state.zone) {
         Ok(new) => new,
         Err(errors) => {
             return Ok(refused(
@@ -216,21 +216,21 @@ async fn render_cohort(
         .history_entries(cohort, shown.saturating_sub(RECENT)..shown)
         .iter()
         .rev()
-        .map(|h| HistoryRow::of(h, &read.directory))
+        .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
         .collect();
     let done = done.map_or_else(Vec::new, |(first, last)| {
         let start = history.partition_point(|p| p < first);
         let end = history.partition_point(|p| p <= last);
         read.history_entries(cohort, start..end.min(start + RECENT))
             .iter()
-            .map(|h| HistoryRow::of(h, &read.directory))
+            .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
             .collect()
     });
     let as_of_words = as_of.map(|point| match point {
         AsOf::Position(p) => format!("after event {p} (cohort version {})", view.version),
         AsOf::Time(t) => format!(
             "at {} (cohort version {})",
-            input::display_time(t),
+            state.zone.show(t),
             view.version
         ),
     });
@@ -238,12 +238,12 @@ async fn render_cohort(
         .journal
         .of_cohort(cohort, RECENT)
         .into_iter()
-        .map(|(_, e)| JournalRow::of(e, &read))
+        .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
         .collect();
     Ok(CohortPage {
-        nav: Nav::of(principal),
+        nav: Nav::of(principal, &state.zone),
         refused,
-        cohort: CohortDetail::of(view, &read),
+        cohort: CohortDetail::of(view, &read, &state.zone),
         recent,
         done: if as_of.is_some() { Vec::new() } else { done },
         as_of: as_of_words,
@@ -498,10 +498,10 @@ pub async fn history(
         .history_entries(cohort, start..end)
         .iter()
         .rev()
-        .map(|h| HistoryRow::of(h, &read.directory))
+        .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
         .collect();
     Ok(HistoryPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, &state.zone),
         id: cohort.to_string(),
         name: view.state.name.clone(),
         older: all.get(start).filter(|_| start > 0),

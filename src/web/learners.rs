@@ -39,10 +39,10 @@ pub async fn learner(
         .journal
         .of_learner(id, 50)
         .into_iter()
-        .map(|(_, e)| JournalRow::of(e, &read))
+        .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
         .collect();
     Ok(LearnerPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, &state.zone),
         refused,
         key: read.directory.key_of(id),
         name: read.directory.name_of(id).to_owned(),
@@ -51,7 +51,7 @@ pub async fn learner(
         rows: timeline
             .iter()
             .rev()
-            .map(|e| TimelineRow::of(e, &read))
+            .map(|e| TimelineRow::of(e, &read, &state.zone))
             .collect(),
     })
 }

@@ -81,8 +81,8 @@ pub static ROUTES: &[Route] = &[
     route!(GET "/events.csv", R(Viewer), browse::events_csv),
     route!(GET "/cohorts/{id}/diff", R(Viewer), browse::diff),
     route!(GET "/search", R(Viewer), browse::search),
-    route!(GET "/api", R(Viewer), |acting: Acting| async {
-        api_docs::page(acting, document())
+    route!(GET "/api", R(Viewer), |State(state): State<AppState>, acting: Acting| async move {
+        api_docs::page(acting, &state.zone, document())
     }),
     // ---- admin ----
     route!(GET "/admin", R(Admin), admin::overview),
@@ -183,5 +183,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(super::catch_panics())
+        // Outermost: error pages (a panic's too) name the time zone, which is the state's.
+        .layer(axum::middleware::map_response_with_state(
+            state.zone.clone(),
+            error::render_error_pages,
+        ))
         .with_state(state)
 }

@@ -11,7 +11,6 @@ use super::super::AppState;
 use super::super::csv;
 use super::super::error::PageError;
 use super::super::extract::{Acting, PageQuery};
-use super::super::input::display_time;
 use super::super::nav::Nav;
 use super::super::views::{CohortRow, PageLinks};
 use crate::projections::{Projections, Totals, next_deadline};
@@ -109,9 +108,9 @@ pub async fn instructors(
         };
         let next = next_deadline(&view.state, now);
         let cohort = InstructorCohort {
-            row: CohortRow::of(view),
+            row: CohortRow::of(view, &state.zone),
             next_kind: next.map_or("", |(kind, _)| kind.label()),
-            next_at: next.map(|(_, at)| display_time(at)).unwrap_or_default(),
+            next_at: next.map(|(_, at)| state.zone.show(at)).unwrap_or_default(),
         };
         match groups.last_mut() {
             Some(group) if group.name == entry.name => group.cohorts.push(cohort),
@@ -140,7 +139,7 @@ pub async fn instructors(
         total,
     };
     Ok(InstructorsPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, &state.zone),
         tab: Tab::Instructors,
         groups,
         instructors,
@@ -168,7 +167,7 @@ pub async fn instructors_csv(
                 let view = read.catalog.get(id)?;
                 let c = &view.state;
                 let next = next_deadline(c, now);
-                let row = CohortRow::of(view);
+                let row = CohortRow::of(view, &state.zone);
                 Some(vec![
                     entry.name.clone(),
                     c.id.to_string(),

@@ -150,7 +150,7 @@ pub async fn seats(
 ) -> SeatsPage {
     let read = state.read.read();
     seats_page(
-        Nav::of(&principal),
+        Nav::of(&principal, &state.zone),
         None,
         read.seat_weeks.overall(),
         page_number(&q.page),
@@ -176,7 +176,7 @@ pub async fn cohort_seats(
         name: view.state.name.clone(),
     };
     Ok(seats_page(
-        Nav::of(&principal),
+        Nav::of(&principal, &state.zone),
         Some(subject),
         read.seat_weeks.of(cohort),
         page_number(&q.page),

@@ -15,8 +15,9 @@ use super::super::AppState;
 use super::super::csv;
 use super::super::error::PageError;
 use super::super::extract::{Acting, PageQuery};
-use super::super::input::{self, display_time};
+use super::super::input;
 use super::super::nav::Nav;
+use super::super::zone::Zone;
 use crate::domain::{ReasonCode, UnknownReasonCode};
 use crate::projections::{
     Projections, Withdrawal, WithdrawalFilter, WithdrawalKey, WithdrawalKind,
@@ -48,11 +49,11 @@ pub struct WithdrawalRow {
 }
 
 impl WithdrawalRow {
-    fn of(w: &Withdrawal, read: &Projections) -> Self {
+    fn of(w: &Withdrawal, read: &Projections, zone: &Zone) -> Self {
         let view = read.catalog.get(w.cohort);
         Self {
             position: w.position,
-            time: display_time(w.occurred_at),
+            time: zone.show(w.occurred_at),
             cohort_id: w.cohort.to_string(),
             cohort_name: view.map_or_else(|| w.cohort.to_string(), |v| v.state.name.clone()),
             course: view.map(|v| v.state.course.clone()).unwrap_or_default(),
@@ -155,12 +156,13 @@ impl WithdrawalsQuery {
         ]
     }
 
-    /// The filter, or a message naming the field at fault.
-    fn filter(&self) -> Result<WithdrawalFilter, String> {
+    /// The filter (times without an offset read in `zone`), or a message naming the field at
+    /// fault.
+    fn filter(&self, zone: &Zone) -> Result<WithdrawalFilter, String> {
         let text = |raw: &str| Some(raw.trim().to_owned()).filter(|t| !t.is_empty());
         Ok(WithdrawalFilter {
-            from: time_bound("from", &self.from, false)?,
-            to: time_bound("to", &self.to, true)?,
+            from: time_bound("from", &self.from, false, zone)?,
+            to: time_bound("to", &self.to, true, zone)?,
             course: text(&self.course),
             instructor: text(&self.instructor),
             reason_code: match self.reason.trim() {
@@ -174,12 +176,13 @@ impl WithdrawalsQuery {
     }
 }
 
-/// A date (`2026-03-01`, the whole day in UTC) or an instant (RFC 3339). A date as the upper
-/// bound includes its whole day.
+/// A date (`2026-03-01`, the whole day in UTC) or an instant (RFC 3339; a date and time
+/// without an offset is read in `zone`). A date as the upper bound includes its whole day.
 fn time_bound(
     field: &'static str,
     raw: &str,
     end_of_day: bool,
+    zone: &Zone,
 ) -> Result<Option<Timestamp>, String> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -200,7 +203,7 @@ fn time_bound(
             start
         }));
     }
-    input::parse_time(field, raw).map(Some).map_err(|_| {
+    input::parse_time(field, raw, zone).map(Some).map_err(|_| {
         format!(
             "{field}: {raw:?} is not a date (2026-03-01) or an RFC 3339 time (2026-03-01T09:00:00Z)"
         )
@@ -218,7 +221,7 @@ pub async fn withdrawals(
 ) -> Result<Response, PageError> {
     let page = page_number(&q.page);
     let offset = (page - 1) * PAGE_SIZE;
-    let (filter, error) = match q.filter() {
+    let (filter, error) = match q.filter(&state.zone) {
         Ok(filter) => (Some(filter), None),
         Err(message) => (None, Some(message)),
     };
@@ -227,7 +230,7 @@ pub async fn withdrawals(
         read.withdrawals(f, None)
             .skip(offset)
             .take(PAGE_SIZE + 1)
-            .map(|w| WithdrawalRow::of(&w, &read))
+            .map(|w| WithdrawalRow::of(&w, &read, &state.zone))
             .collect()
     });
     let counts = filter.as_ref().map_or([0; 5], |f| {
@@ -272,7 +275,7 @@ pub async fn withdrawals(
         StatusCode::OK
     };
     let page = WithdrawalsPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, &state.zone),
         tab: Tab::Withdrawals,
         rows,
         from: q.from.trim().to_owned(),
@@ -295,14 +298,15 @@ pub async fn withdrawals_csv(
     State(state): State<AppState>,
     PageQuery(q): PageQuery<WithdrawalsQuery>,
 ) -> Result<Response, PageError> {
-    let filter = q.filter().map_err(PageError::BadRequest)?;
+    let filter = q.filter(&state.zone).map_err(PageError::BadRequest)?;
     let mut cursor: Option<WithdrawalKey> = None;
+    let zone = state.zone.clone();
     let rows = Chunks::new(state.read.clone(), move |read: &Projections| {
         read.withdrawals(&filter, cursor)
             .take(CSV_CHUNK)
             .map(|w| {
                 cursor = Some(w.key());
-                WithdrawalRow::of(&w, read).cells(w.occurred_at)
+                WithdrawalRow::of(&w, read, &zone).cells(w.occurred_at)
             })
             .collect()
     });
