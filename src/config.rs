@@ -460,4 +460,21 @@ mod tests {
             assert_eq!(error.to_string(), message);
         }
     }
+
+    #[test]
+    fn the_time_zone_is_parsed_with_the_flags() {
+        let zoned = AppConfig::try_from(&serve_args(&["--timezone", "Europe/Lisbon"])).unwrap();
+        assert_eq!(zoned.zone.name(), "Europe/Lisbon");
+        assert_eq!(
+            AppConfig::try_from(&serve_args(&[])).unwrap().zone.name(),
+            "UTC"
+        );
+        let error = AppConfig::try_from(&serve_args(&["--timezone", "Mars/Olympus_Mons"]))
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "unknown time zone \"Mars/Olympus_Mons\": use an IANA name such as Europe/Lisbon, or UTC"
+        );
+    }
 }
