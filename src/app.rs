@@ -64,6 +64,8 @@ pub struct AppConfig {
     pub backup: Option<crate::backup::Schedule>,
     /// Addresses that may read `/metrics` without signing in.
     pub metrics_allow: web::AllowList,
+    /// The time zone pages show times in and read form times in (UTC by default).
+    pub zone: web::Zone,
 }
 
 impl AppConfig {
@@ -86,6 +88,7 @@ impl AppConfig {
             public_url: None,
             backup: None,
             metrics_allow: web::AllowList::default(),
+            zone: web::Zone::default(),
         }
     }
 }
@@ -175,6 +178,7 @@ impl Core {
             )),
             metrics,
             metrics_allow: config.metrics_allow.clone(),
+            zone: config.zone.clone(),
         };
         Ok(Self {
             state,
@@ -266,11 +270,17 @@ impl Application {
         // are counted outside the time limit, so its 503s are counted too.
         let metrics = state.metrics.clone();
         let auth = state.auth.clone();
+        let zone = state.zone.clone();
         // Innermost: form bodies are checked for UTF-8 within the time limit, and only for a
         // host rollbook answers to.
         let router = web::router(state)
             .layer(middleware::from_fn(web::strict_form_bodies))
             .layer(middleware::from_fn_with_state(hosts, web::check_host))
+            // The checks above answer with error pages too: rendered with the zone here.
+            .layer(middleware::map_response_with_state(
+                zone,
+                web::render_error_pages,
+            ))
             .layer(middleware::from_fn_with_state(request_timeout, time_limit))
             .layer(middleware::from_fn_with_state(metrics, web::count_requests))
             .layer(middleware::map_response(web::security_headers));

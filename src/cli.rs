@@ -21,12 +21,11 @@ use crate::config::{LearnerCommand, ServeArgs, TokenCommand, UserCommand};
 use crate::learner_key::LearnerKey;
 use crate::store::{Actor, ErasureError, ErasureRecord, OfflineStore, StoreOptions};
 
-/// Runs `rollbook serve`: checks the flags, sets the time zone, seeds the demo term if asked,
-/// then serves until Ctrl-C or SIGTERM.
+/// Runs `rollbook serve`: checks the flags (the time zone among them), seeds the demo term
+/// if asked, then serves until Ctrl-C or SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal().context("cannot listen for Ctrl-C and SIGTERM")?;
     let config = AppConfig::try_from(&args)?;
-    crate::web::zone::configure(&args.timezone).map_err(anyhow::Error::msg)?;
     if args.demo {
         let db = args.db.clone();
         let end = Timestamp::from_second(Timestamp::now().as_second())?;

@@ -302,13 +302,16 @@ pub enum ConfigError {
     /// `--backup-every` is under a minute.
     #[error("--backup-every must be at least 1m")]
     BackupEveryTooShort,
+    /// `--timezone` names no known zone.
+    #[error(transparent)]
+    TimeZone(#[from] crate::web::UnknownZone),
 }
 
 impl TryFrom<&ServeArgs> for AppConfig {
     type Error = ConfigError;
 
     /// The server's settings from `serve`'s flags; the defaults of [`AppConfig::new`] stay for
-    /// what no flag sets. (`--timezone` and `--demo` act before the server starts: see
+    /// what no flag sets. (`--demo` acts before the server starts: see
     /// [`crate::cli::serve`].)
     fn try_from(args: &ServeArgs) -> Result<Self, ConfigError> {
         let mut config = AppConfig::new(args.db.clone(), args.listen);
@@ -340,6 +343,7 @@ impl TryFrom<&ServeArgs> for AppConfig {
             });
         }
         config.session_idle = SignedDuration::from_hours(i64::from(args.session_idle_hours.max(1)));
+        config.zone = crate::web::Zone::parse(&args.timezone)?;
         Ok(config)
     }
 }
@@ -455,5 +459,22 @@ mod tests {
             .unwrap();
             assert_eq!(error.to_string(), message);
         }
+    }
+
+    #[test]
+    fn the_time_zone_is_parsed_with_the_flags() {
+        let zoned = AppConfig::try_from(&serve_args(&["--timezone", "Europe/Lisbon"])).unwrap();
+        assert_eq!(zoned.zone.name(), "Europe/Lisbon");
+        assert_eq!(
+            AppConfig::try_from(&serve_args(&[])).unwrap().zone.name(),
+            "UTC"
+        );
+        let error = AppConfig::try_from(&serve_args(&["--timezone", "Mars/Olympus_Mons"]))
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "unknown time zone \"Mars/Olympus_Mons\": use an IANA name such as Europe/Lisbon, or UTC"
+        );
     }
 }

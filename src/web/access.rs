@@ -618,6 +618,7 @@ mod tests {
                 crate::writer::CommandKind::LABELS,
             )),
             metrics_allow: crate::web::AllowList::default(),
+            zone: crate::web::Zone::default(),
         };
         let app: Router = Router::new()
             .route("/api/v1/undeclared", get(|| async { "secret" }))

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::PageError;
 use super::extract::{Acting, PagePath, PageQuery};
-use super::input::display_time;
 use super::nav::Nav;
 use crate::auth::{Auth, AuthError, Principal, Role};
 use crate::projections::Projection as _;
@@ -93,14 +92,14 @@ pub fn maintenance(state: &AppState) -> Maintenance {
                 r.events,
                 r.seconds,
                 r.events_per_second,
-                display_time(r.finished_at)
+                state.zone.show(r.finished_at)
             )
         }),
         rebuilding: status.rebuilding.as_deref().map(progress_text),
         checking: status.checking.as_deref().map(progress_text),
         last_check: status.last_check.as_ref().map(|c| {
             (
-                format!("at event {}, {}", c.position, display_time(c.at)),
+                format!("at event {}, {}", c.position, state.zone.show(c.at)),
                 c.differences.clone(),
             )
         }),
@@ -163,7 +162,7 @@ pub(super) fn page(
         .map(|(id, e)| {
             (
                 id.to_string(),
-                display_time(e.erased_at),
+                state.zone.show(e.erased_at),
                 e.actor.name.clone(),
             )
         })
@@ -181,7 +180,7 @@ pub(super) fn page(
                 format!(
                     "{} — {}, up to event {}, verified, SHA-256 {}",
                     m.file.display(),
-                    display_time(m.created_at),
+                    state.zone.show(m.created_at),
                     m.position,
                     m.sha256
                 ),
@@ -192,7 +191,7 @@ pub(super) fn page(
         erasures,
         last_backup,
         maintenance,
-        nav: Nav::of(principal),
+        nav: Nav::of(principal, &state.zone),
         message,
         failed,
         new_token,
@@ -205,10 +204,10 @@ pub(super) fn page(
                 name: a.name,
                 role: a.role.as_str(),
                 disabled: a.disabled,
-                created: display_time(a.created_at),
+                created: state.zone.show(a.created_at),
                 last_login: a
                     .last_login
-                    .map_or_else(|| "never".to_owned(), display_time),
+                    .map_or_else(|| "never".to_owned(), |t| state.zone.show(t)),
             })
             .collect(),
         tokens: state
@@ -219,7 +218,7 @@ pub(super) fn page(
                 id: t.id.to_string(),
                 account: t.account,
                 label: t.label,
-                created: display_time(t.created_at),
+                created: state.zone.show(t.created_at),
             })
             .collect(),
     }

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::extract::Acting;
 use super::nav::Nav;
+use super::zone::Zone;
 
 /// One operation as the page shows it.
 pub struct OperationView {
@@ -111,11 +112,11 @@ pub struct ApiDocsPage {
     shapes: &'static [ShapeView],
 }
 
-/// `GET /api`: `document` is the served `OpenAPI` document.
-pub fn page(Acting(principal): Acting, document: &'static Value) -> ApiDocsPage {
+/// `GET /api`: `document` is the served `OpenAPI` document; times in `zone`.
+pub fn page(Acting(principal): Acting, zone: &Zone, document: &'static Value) -> ApiDocsPage {
     let contents = CONTENTS.get_or_init(|| contents(document));
     ApiDocsPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, zone),
         version: &contents.version,
         operations: &contents.operations,
         shapes: &contents.shapes,

@@ -21,9 +21,10 @@ use super::AppState;
 use super::csv;
 use super::error::PageError;
 use super::extract::{Acting, PagePath, PageQuery};
-use super::input::{self, display_time};
+use super::input;
 use super::nav::Nav;
 use super::views::{CohortRow, HistoryRow};
+use super::zone::Zone;
 use crate::domain::{CohortStatus, Event, LearnerId};
 use crate::projections::{
     AsOf, COHORT_FIELDS, CohortDiff, CohortView, Cursor, Directory, EventFilter, EventPage,
@@ -93,7 +94,11 @@ struct Parsed {
 }
 
 /// Parses the query, naming every field that is wrong.
-fn parse_events(q: &EventsQuery, directory: &Directory) -> Result<Parsed, Vec<String>> {
+fn parse_events(
+    q: &EventsQuery,
+    directory: &Directory,
+    zone: &Zone,
+) -> Result<Parsed, Vec<String>> {
     let mut errors = Vec::new();
     let mut filter = EventFilter::default();
     match q.event_type.trim() {
@@ -124,7 +129,7 @@ fn parse_events(q: &EventsQuery, directory: &Directory) -> Result<Parsed, Vec<St
     filter.actor = Some(q.actor.trim().to_owned()).filter(|a| !a.is_empty());
     let mut time = |field: &'static str, raw: &str| match raw.trim() {
         "" => None,
-        raw => input::parse_time(field, raw)
+        raw => input::parse_time(field, raw, zone)
             .map_err(|e| errors.push(e.to_string()))
             .ok(),
     };
@@ -191,13 +196,13 @@ pub struct EventRow {
 
 impl EventRow {
     /// The row of the event at `position`, from the event index and the cohort's history.
-    fn of(position: u64, read: &Projections) -> Option<Self> {
+    fn of(position: u64, read: &Projections, zone: &Zone) -> Option<Self> {
         let event = read.events.event(position)?;
         let entry = read
             .history
             .entry_at(event.cohort, position, &read.events)?;
         Some(Self {
-            line: HistoryRow::of(&entry, &read.directory),
+            line: HistoryRow::of(&entry, &read.directory, zone),
             cohort_id: event.cohort.to_string(),
             cohort_name: cohort_name(read, event.cohort),
             correlation: event.correlation.to_string(),
@@ -277,7 +282,7 @@ pub async fn events(
         correlation: q.correlation.trim().to_owned(),
     };
     let mut page = EventsPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, &state.zone),
         form,
         types: &Event::TYPE_NAMES,
         rows: Vec::new(),
@@ -291,7 +296,7 @@ pub async fn events(
         total: read.events.len(),
         max_csv: MAX_CSV_ROWS,
     };
-    let parsed = match parse_events(&q, &read.directory) {
+    let parsed = match parse_events(&q, &read.directory, &state.zone) {
         Ok(parsed) => parsed,
         Err(errors) => {
             page.errors = errors;
@@ -308,7 +313,7 @@ pub async fn events(
     page.rows = found
         .positions
         .iter()
-        .filter_map(|p| EventRow::of(*p, &read))
+        .filter_map(|p| EventRow::of(*p, &read, &state.zone))
         .collect();
     drop(read);
     let limit = parsed.limit.to_string();
@@ -343,7 +348,7 @@ pub async fn events_csv(
 ) -> Result<Response, PageError> {
     let (positions, truncated) = {
         let read = state.read.read();
-        let parsed = parse_events(&q, &read.directory)
+        let parsed = parse_events(&q, &read.directory, &state.zone)
             .map_err(|errors| PageError::BadRequest(errors.join("; ")))?;
         let mut positions = if parsed.nobody.is_some() {
             Vec::new()
@@ -358,6 +363,7 @@ pub async fn events_csv(
         read: state.read.clone(),
         positions: positions.into_iter(),
         buffer: VecDeque::new(),
+        zone: state.zone.clone(),
     };
     let mut response = csv::download("events.csv", &CSV_HEADER, rows);
     if truncated {
@@ -387,6 +393,8 @@ struct CsvRows {
     read: Arc<ReadModel>,
     positions: std::vec::IntoIter<u64>,
     buffer: VecDeque<Vec<String>>,
+    /// The zone [`EventRow`] shows times in (the CSV itself writes RFC 3339).
+    zone: Zone,
 }
 
 impl Iterator for CsvRows {
@@ -399,16 +407,19 @@ impl Iterator for CsvRows {
                 return None;
             }
             let read = self.read.read();
-            self.buffer
-                .extend(chunk.into_iter().filter_map(|p| csv_row(p, &read)));
+            self.buffer.extend(
+                chunk
+                    .into_iter()
+                    .filter_map(|p| csv_row(p, &read, &self.zone)),
+            );
         }
         self.buffer.pop_front()
     }
 }
 
-fn csv_row(position: u64, read: &Projections) -> Option<Vec<String>> {
+fn csv_row(position: u64, read: &Projections, zone: &Zone) -> Option<Vec<String>> {
     let event = read.events.event(position)?;
-    let row = EventRow::of(position, read)?;
+    let row = EventRow::of(position, read, zone)?;
     Some(vec![
         position.to_string(),
         event.occurred_at.to_string(),
@@ -489,7 +500,7 @@ fn point(field: &str, raw: &str, default: AsOf) -> Result<AsOf, PageError> {
 }
 
 /// A point in words, given the cohort as it was there.
-fn point_words(point: AsOf, view: Option<&CohortView>) -> String {
+fn point_words(point: AsOf, view: Option<&CohortView>, zone: &Zone) -> String {
     let Some(view) = view else {
         return "before the cohort was created".to_owned();
     };
@@ -498,7 +509,7 @@ fn point_words(point: AsOf, view: Option<&CohortView>) -> String {
             format!("now (event {}, version {})", view.position, view.version)
         }
         AsOf::Position(p) => format!("after event {p} (version {})", view.version),
-        AsOf::Time(t) => format!("at {} (version {})", display_time(t), view.version),
+        AsOf::Time(t) => format!("at {} (version {})", zone.show(t), view.version),
     }
 }
 
@@ -537,8 +548,8 @@ pub async fn diff(
         std::mem::swap(&mut then, &mut now);
     }
     let (from_label, to_label) = (
-        point_words(then.0, then.1.as_ref()),
-        point_words(now.0, now.1.as_ref()),
+        point_words(then.0, then.1.as_ref(), &state.zone),
+        point_words(now.0, now.1.as_ref(), &state.zone),
     );
     let (then, now) = (
         then.1,
@@ -549,7 +560,7 @@ pub async fn diff(
     let read = state.read.read();
     Ok(diff_page(
         &read,
-        Nav::of(&principal),
+        Nav::of(&principal, &state.zone),
         &q,
         (from_label, to_label),
         then.as_ref(),
@@ -567,6 +578,7 @@ fn diff_page(
     now: &CohortView,
 ) -> DiffPage {
     let cohort = now.state.id;
+    let zone = nav.zone.clone();
     let diff = CohortDiff::between(then, now);
     let person = |learner: LearnerId, note: String| DiffPerson {
         key: read.directory.key_of(learner),
@@ -637,7 +649,7 @@ fn diff_page(
         events: read
             .history_entries(cohort, start..start + between.min(MAX_DIFF_EVENTS))
             .iter()
-            .map(|h| HistoryRow::of(h, &read.directory))
+            .map(|h| HistoryRow::of(h, &read.directory, &zone))
             .collect(),
         more_events: between.saturating_sub(MAX_DIFF_EVENTS),
     }
@@ -700,7 +712,7 @@ pub async fn search(
         .iter()
         .filter_map(|hit| {
             read.catalog.get(hit.id).map(|view| CohortHit {
-                row: CohortRow::of(view),
+                row: CohortRow::of(view, &state.zone),
                 matched: matched(&COHORT_FIELDS, hit.field, hit.rank),
             })
         })
@@ -715,7 +727,7 @@ pub async fn search(
         })
         .collect();
     SearchPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, &state.zone),
         q,
         cohorts,
         learners,

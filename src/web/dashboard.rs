@@ -13,9 +13,10 @@ use super::AppState;
 use super::csv;
 use super::error::PageError;
 use super::extract::{Acting, PageQuery};
-use super::input::{self, display_time};
+use super::input;
 use super::nav::Nav;
 use super::views::{CohortRow, PageLinks};
+use super::zone::Zone;
 use crate::domain::CohortId;
 use crate::projections::{CatalogFilter, Projections, Totals};
 
@@ -77,7 +78,10 @@ pub async fn dashboard(
     let read = state.read.read();
     let offset = (page - 1) * PAGE_SIZE;
     let (views, total) = read.catalog.list(&filter, offset, PAGE_SIZE);
-    let cohorts: Vec<CohortRow> = views.into_iter().map(CohortRow::of).collect();
+    let cohorts: Vec<CohortRow> = views
+        .into_iter()
+        .map(|view| CohortRow::of(view, &state.zone))
+        .collect();
     let link = |p: usize| {
         let query = serde_urlencoded::to_string([
             ("instructor", q.instructor.as_str()),
@@ -95,7 +99,7 @@ pub async fn dashboard(
         total,
     };
     let page = DashboardPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, &state.zone),
         cohorts,
         instructors: read.catalog.instructors(),
         instructor: q.instructor.trim().to_owned(),
@@ -103,7 +107,7 @@ pub async fn dashboard(
         pages,
         total_cohorts: read.catalog.len(),
         error,
-        signals: signals(&read, state.clock.now()),
+        signals: signals(&read, state.clock.now(), &state.zone),
     };
     drop(read);
     Ok(super::views::render_sized(&page, 96 << 10))
@@ -175,8 +179,8 @@ pub struct SignalCohort {
 }
 
 impl SignalCohort {
-    fn of(read: &Projections, id: CohortId) -> Option<Self> {
-        let row = CohortRow::of(read.catalog.get(id)?);
+    fn of(read: &Projections, id: CohortId, zone: &Zone) -> Option<Self> {
+        let row = CohortRow::of(read.catalog.get(id)?, zone);
         Some(Self {
             id: row.id,
             name: row.name,
@@ -255,18 +259,21 @@ pub struct DashboardSignals {
 
 /// The dashboard's signals at `now`. Costs one step per near-full cohort still taking
 /// enrollments, per open cohort with a seat free while learners wait, and per date in the next
-/// seven days (each from its own index); at most [`SIGNAL_ROWS`] of each are copied out.
+/// seven days (each from its own index); at most [`SIGNAL_ROWS`] of each are copied out. Times
+/// are shown in `zone`.
 #[must_use]
-pub fn signals(read: &Projections, now: Timestamp) -> DashboardSignals {
+pub fn signals(read: &Projections, now: Timestamp, zone: &Zone) -> DashboardSignals {
     let signals = &read.signals;
     let horizon = now + SignedDuration::from_hours(24 * SIGNAL_DAYS);
     DashboardSignals {
         totals: signals.totals(),
         learners: read.directory.len(),
         near_full_percent: crate::projections::NEAR_FULL_PERCENT,
-        near_full: Listed::of(signals.near_full(now), |id| SignalCohort::of(read, id)),
+        near_full: Listed::of(signals.near_full(now), |id| {
+            SignalCohort::of(read, id, zone)
+        }),
         seat_free_while_waiting: Listed::of(signals.seat_free_while_waiting(), |id| {
-            SignalCohort::of(read, id)
+            SignalCohort::of(read, id, zone)
         }),
         deadlines: Listed::of(signals.deadlines_between(now, horizon), |(at, id, kind)| {
             let view = read.catalog.get(id)?;
@@ -274,7 +281,7 @@ pub fn signals(read: &Projections, now: Timestamp) -> DashboardSignals {
                 id: id.to_string(),
                 name: view.state.name.clone(),
                 what: kind.label(),
-                time: display_time(at),
+                time: zone.show(at),
             })
         }),
         days: SIGNAL_DAYS,

@@ -59,7 +59,7 @@ fn review(
         return Err(no_such_learner(&key));
     };
     Ok(ConfirmPage {
-        nav: Nav::of(principal),
+        nav: Nav::of(principal, &state.zone),
         key: key.as_str().to_owned(),
         name: read.directory.name_of(id).to_owned(),
         id: id.to_string(),

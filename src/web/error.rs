@@ -4,13 +4,15 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::input::NoSuchCohort;
 use super::nav::Nav;
+use super::zone::Zone;
 use crate::domain::RuleViolation;
 use crate::writer::CommandError;
 
@@ -242,14 +244,53 @@ impl IntoResponse for PageError {
                 "An internal error occurred and was logged.".to_owned(),
             ),
         };
-        let page = ErrorPage {
-            nav: Nav::anonymous(),
-            status: status.as_u16(),
-            title,
-            message,
-        };
-        (status, page).into_response()
+        // The page names the time zone, which is the application's: it is rendered on the way
+        // out, by `render_error_pages`, which has the state.
+        let mut response = status.into_response();
+        response
+            .extensions_mut()
+            .insert(PendingErrorPage { title, message });
+        response
     }
+}
+
+/// An error page's title and message, waiting in its response's extensions for
+/// [`render_error_pages`] to render them with the application's time zone.
+#[derive(Clone)]
+struct PendingErrorPage {
+    title: &'static str,
+    message: String,
+}
+
+/// Renders the error page of a response made from a [`PageError`] (it knows the status, title
+/// and message, not the time zone the page's footer names); any other response passes as it is.
+/// The router applies it outermost, and so does the application around the checks it adds
+/// outside the router.
+pub async fn render_error_pages(State(zone): State<Zone>, mut response: Response) -> Response {
+    let Some(PendingErrorPage { title, message }) = response.extensions_mut().remove() else {
+        return response;
+    };
+    let status = response.status();
+    let page = ErrorPage {
+        nav: Nav::anonymous(&zone),
+        status: status.as_u16(),
+        title,
+        message,
+    };
+    let (mut parts, _) = response.into_parts();
+    let (rendered, body) = (status, page).into_response().into_parts();
+    parts.headers.extend(rendered.headers);
+    Response::from_parts(parts, body)
+}
+
+/// Fallback: 404 page.
+pub async fn not_found(uri: Uri) -> PageError {
+    PageError::NotFound(format!("nothing at {}", uri.path()))
+}
+
+/// Fallback for a known path asked with the wrong method: 405 page.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> PageError {
+    PageError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
 impl NoSuchCohort for ApiError {

@@ -6,9 +6,9 @@ use std::fmt;
 use axum::http::HeaderMap;
 use jiff::Timestamp;
 use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
 use uuid::Uuid;
 
+use super::zone::Zone;
 use crate::domain::{Capacity, CohortId, CohortStatus, NewCohort, ReasonCode, UnknownReasonCode};
 use crate::learner_key::LearnerKey;
 
@@ -75,8 +75,9 @@ impl Default for RawNumber<'_> {
     }
 }
 
-/// Checks a new cohort's fields; every problem is reported, in form order.
-pub fn new_cohort(raw: &RawCohort<'_>) -> Result<NewCohort, Vec<FieldError>> {
+/// Checks a new cohort's fields, reading times without an offset in `zone`; every problem is
+/// reported, in form order.
+pub fn new_cohort(raw: &RawCohort<'_>, zone: &Zone) -> Result<NewCohort, Vec<FieldError>> {
     let mut errors = Vec::new();
     let name = required_text(&mut errors, "name", raw.name);
     let course = required_text(&mut errors, "course", raw.course);
@@ -88,7 +89,7 @@ pub fn new_cohort(raw: &RawCohort<'_>) -> Result<NewCohort, Vec<FieldError>> {
             None
         }
     };
-    let mut time = |field, raw| match parse_time(field, raw) {
+    let mut time = |field, raw| match parse_time(field, raw, zone) {
         Ok(t) => Some(t),
         Err(e) => {
             errors.push(e);
@@ -223,19 +224,15 @@ pub fn reason_code(field: &'static str, raw: &str) -> Result<ReasonCode, FieldEr
 }
 
 /// An instant: RFC 3339 with an offset (`2026-03-01T09:00:00Z`), or a date and time without
-/// one (`2026-03-01T09:00`, as browsers send `datetime-local`), read as UTC.
-pub fn parse_time(field: &'static str, raw: &str) -> Result<Timestamp, FieldError> {
+/// one (`2026-03-01T09:00`, as browsers send `datetime-local`), read in `zone`.
+pub fn parse_time(field: &'static str, raw: &str, zone: &Zone) -> Result<Timestamp, FieldError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(FieldError::new(field, "is required"));
     }
     raw.parse::<Timestamp>()
         .ok()
-        .or_else(|| {
-            raw.parse::<DateTime>()
-                .ok()
-                .and_then(super::zone::civil_to_timestamp)
-        })
+        .or_else(|| raw.parse::<DateTime>().ok().and_then(|dt| zone.read(dt)))
         // The store keeps microseconds: what is decided and shown now is what a replay shows.
         .and_then(|t| Timestamp::from_microsecond(t.as_microsecond()).ok())
         .ok_or_else(|| {
@@ -338,77 +335,13 @@ pub fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, FieldError
     })
 }
 
-/// Times as staff read them: minute precision, in the configured zone (UTC by default), saying
-/// which.
-#[must_use]
-pub fn display_time(t: Timestamp) -> String {
-    match super::zone::current() {
-        Some(tz) => super::zone::show(t, &tz),
-        None => display_utc(t),
-    }
-}
-
-/// [`display_time`] in UTC.
-fn display_utc(t: Timestamp) -> String {
-    // Written digit by digit: pages show dozens of times each, and `strftime` or `format!`
-    // with padded integers cost most of a microsecond a time.
-    fn digits(out: &mut String, value: i32, width: usize) {
-        let mut buf = [b'0'; 4];
-        let mut v = value.unsigned_abs();
-        for slot in buf[..width].iter_mut().rev() {
-            #[allow(
-                clippy::cast_possible_truncation,
-                reason = "a remainder of 10 is one digit"
-            )]
-            let digit = (v % 10) as u8;
-            *slot = b'0' + digit;
-            v /= 10;
-        }
-        out.extend(buf[..width].iter().map(|b| char::from(*b)));
-    }
-    let dt = TimeZone::UTC.to_datetime(t);
-    if !(0..=9999).contains(&dt.year()) {
-        return crate::domain::utc_minute(t);
-    }
-    let mut out = String::with_capacity(20);
-    digits(&mut out, i32::from(dt.year()), 4);
-    out.push('-');
-    digits(&mut out, i32::from(dt.month()), 2);
-    out.push('-');
-    digits(&mut out, i32::from(dt.day()), 2);
-    out.push(' ');
-    digits(&mut out, i32::from(dt.hour()), 2);
-    out.push(':');
-    digits(&mut out, i32::from(dt.minute()), 2);
-    out.push_str(" UTC");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn times_show_to_the_minute_in_utc_as_strftime_would() {
-        for raw in [
-            "2026-03-10T00:00:00Z",
-            "2026-12-31T23:59:59.999999Z",
-            "0999-01-02T03:04:05Z",
-            "2024-02-29T12:30:00+05:30",
-            "-000001-06-01T00:00:00Z",
-        ] {
-            let t: Timestamp = raw.parse().unwrap();
-            assert_eq!(
-                display_time(t),
-                t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-                "{raw}"
-            );
-        }
-    }
-
-    #[test]
     fn times_keep_the_microseconds_the_store_keeps() {
-        let t = parse_time("t", "2026-03-10T00:00:00.123456789Z").unwrap();
+        let t = parse_time("t", "2026-03-10T00:00:00.123456789Z", &Zone::default()).unwrap();
         assert_eq!(
             t,
             "2026-03-10T00:00:00.123456Z".parse::<Timestamp>().unwrap()
@@ -417,12 +350,12 @@ mod tests {
 
     #[test]
     fn times_read_rfc3339_and_browser_local_as_utc() {
-        let a = parse_time("t", "2026-03-01T09:00:00Z").unwrap();
-        let b = parse_time("t", "2026-03-01T09:00").unwrap();
-        let c = parse_time("t", "2026-03-01T10:00:00+01:00").unwrap();
+        let a = parse_time("t", "2026-03-01T09:00:00Z", &Zone::default()).unwrap();
+        let b = parse_time("t", "2026-03-01T09:00", &Zone::default()).unwrap();
+        let c = parse_time("t", "2026-03-01T10:00:00+01:00", &Zone::default()).unwrap();
         assert_eq!(a, b);
         assert_eq!(a, c);
-        let err = parse_time("starts_at", "next tuesday").unwrap_err();
+        let err = parse_time("starts_at", "next tuesday", &Zone::default()).unwrap_err();
         assert_eq!(err.field, "starts_at");
     }
 
@@ -437,7 +370,7 @@ mod tests {
             enrollment_deadline: "soon",
             withdrawal_deadline: "2026-03-10T09:00:00Z",
         };
-        let fields: Vec<_> = new_cohort(&raw)
+        let fields: Vec<_> = new_cohort(&raw, &Zone::default())
             .unwrap_err()
             .into_iter()
             .map(|e| e.field)

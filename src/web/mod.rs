@@ -12,6 +12,7 @@ mod api_docs;
 mod assets;
 mod browse;
 mod chart;
+mod cohorts;
 mod csv;
 mod dashboard;
 mod erase;
@@ -19,10 +20,10 @@ mod error;
 mod extract;
 mod headers;
 mod input;
+mod learners;
 mod metrics;
 mod nav;
 mod openapi;
-mod pages;
 mod redirect;
 mod reports;
 mod request_count;
@@ -30,7 +31,7 @@ mod route;
 pub mod routes;
 mod session;
 mod views;
-pub mod zone;
+mod zone;
 
 use std::sync::Arc;
 
@@ -50,12 +51,13 @@ use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
 
 pub use access::{CookiePolicy, HostPolicy, SESSION_COOKIE, check_host};
 pub use allow_list::{AllowList, IpRange, IpRangeError};
-pub use error::{ApiError, PageError};
+pub use error::{ApiError, PageError, render_error_pages};
 pub use extract::strict_form_bodies;
 pub use headers::security_headers;
 pub use request_count::count_requests;
 pub use route::{Access, Route};
 pub use routes::{ROUTES, router};
+pub use zone::{UnknownZone, Zone};
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -83,6 +85,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Addresses that may read `/metrics` without signing in.
     pub metrics_allow: AllowList,
+    /// The time zone pages show times in and read form times in.
+    pub zone: Zone,
 }
 
 impl AppState {
@@ -177,7 +181,11 @@ mod tests {
         }
         let app: Router = Router::new()
             .route("/boom", get(boom))
-            .layer(catch_panics());
+            .layer(catch_panics())
+            .layer(axum::middleware::map_response_with_state(
+                Zone::default(),
+                render_error_pages,
+            ));
         let response = app
             .oneshot(HttpRequest::get("/boom").body(Body::empty()).unwrap())
             .await

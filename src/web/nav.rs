@@ -1,6 +1,7 @@
 //! The navigation every page carries: who is signed in, what they may do, the CSRF token their
 //! forms post back, and the time zone times are shown in.
 
+use super::zone::Zone;
 use crate::auth::{Principal, Role};
 
 /// Who is signed in, for the navigation, and the CSRF token every form carries.
@@ -16,23 +17,23 @@ pub struct Nav {
     pub can_act: bool,
     /// May administer.
     pub is_admin: bool,
-    /// The time zone pages show times in.
-    pub zone: String,
+    /// The time zone pages show times in (and read form times in).
+    pub zone: Zone,
 }
 
 impl Nav {
-    /// Nobody signed in.
+    /// Nobody signed in; times in `zone`.
     #[must_use]
-    pub fn anonymous() -> Self {
+    pub fn anonymous(zone: &Zone) -> Self {
         Self {
-            zone: super::zone::name(),
+            zone: zone.clone(),
             ..Self::default()
         }
     }
 
-    /// The signed-in principal.
+    /// The signed-in principal; times in `zone`.
     #[must_use]
-    pub fn of(principal: &Principal) -> Self {
+    pub fn of(principal: &Principal, zone: &Zone) -> Self {
         Self {
             name: principal.name.clone(),
             role: principal.role.as_str(),
@@ -43,7 +44,7 @@ impl Nav {
                 .unwrap_or_default(),
             can_act: principal.role.allows(Role::Staff),
             is_admin: principal.role.allows(Role::Admin),
-            zone: super::zone::name(),
+            zone: zone.clone(),
         }
     }
 

@@ -18,8 +18,8 @@ use super::extract::Acting;
 use super::route::Access::{Public, Role as R, Scrape};
 use super::route::Route;
 use super::{AppState, BODY_LIMIT};
-use super::{access, admin, api, api_docs, assets, browse, erase, metrics, openapi, pages};
-use super::{dashboard, reports, session};
+use super::{access, admin, api, api_docs, assets, browse, erase, metrics, openapi};
+use super::{cohorts, dashboard, error, learners, reports, session};
 use crate::auth::Role::{Admin, Staff, Viewer};
 
 /// One table entry: `route!(GET "/path", access, handler)`, with `api operation` for an
@@ -54,35 +54,35 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/login", Public, session::login),
     route!(POST "/logout", R(Viewer), session::logout),
     route!(GET "/", R(Viewer), dashboard::dashboard),
-    route!(GET "/cohorts/new", R(Staff), pages::new_cohort),
+    route!(GET "/cohorts/new", R(Staff), cohorts::new_cohort),
     route!(GET "/cohorts.csv", R(Viewer), dashboard::dashboard_csv),
-    route!(POST "/cohorts", R(Staff), pages::create_cohort),
-    route!(GET "/cohorts/{id}", R(Viewer), pages::cohort),
-    route!(GET "/cohorts/{id}/history", R(Viewer), pages::history),
-    route!(POST "/cohorts/{id}/enroll", R(Staff), pages::enroll),
-    route!(POST "/cohorts/{id}/withdraw", R(Staff), pages::withdraw),
-    route!(POST "/cohorts/{id}/leave-waitlist", R(Staff), pages::leave_waitlist),
-    route!(POST "/cohorts/{id}/promote", R(Staff), pages::promote),
-    route!(POST "/cohorts/{id}/capacity", R(Staff), pages::change_capacity),
-    route!(POST "/cohorts/{id}/close", R(Staff), pages::close),
-    route!(GET "/learners/{learner}", R(Viewer), pages::learner),
+    route!(POST "/cohorts", R(Staff), cohorts::create_cohort),
+    route!(GET "/cohorts/{id}", R(Viewer), cohorts::cohort),
+    route!(GET "/cohorts/{id}/history", R(Viewer), cohorts::history),
+    route!(POST "/cohorts/{id}/enroll", R(Staff), cohorts::enroll),
+    route!(POST "/cohorts/{id}/withdraw", R(Staff), cohorts::withdraw),
+    route!(POST "/cohorts/{id}/leave-waitlist", R(Staff), cohorts::leave_waitlist),
+    route!(POST "/cohorts/{id}/promote", R(Staff), cohorts::promote),
+    route!(POST "/cohorts/{id}/capacity", R(Staff), cohorts::change_capacity),
+    route!(POST "/cohorts/{id}/close", R(Staff), cohorts::close),
+    route!(GET "/learners/{learner}", R(Viewer), learners::learner),
     // ---- reports ----
-    route!(GET "/reports/instructors", R(Viewer), reports::instructors),
-    route!(GET "/reports/instructors.csv", R(Viewer), reports::instructors_csv),
-    route!(GET "/reports/withdrawals", R(Viewer), reports::withdrawals),
-    route!(GET "/reports/withdrawals.csv", R(Viewer), reports::withdrawals_csv),
-    route!(GET "/reports/seats", R(Viewer), reports::seats),
-    route!(GET "/reports/seats.csv", R(Viewer), reports::seats_csv),
-    route!(GET "/cohorts/{id}/seats", R(Viewer), reports::cohort_seats),
-    route!(GET "/cohorts/{id}/seats.csv", R(Viewer), reports::cohort_seats_csv),
-    route!(GET "/cohorts/{id}/roster.csv", R(Viewer), reports::roster_csv),
+    route!(GET "/reports/instructors", R(Viewer), reports::instructors::instructors),
+    route!(GET "/reports/instructors.csv", R(Viewer), reports::instructors::instructors_csv),
+    route!(GET "/reports/withdrawals", R(Viewer), reports::withdrawals::withdrawals),
+    route!(GET "/reports/withdrawals.csv", R(Viewer), reports::withdrawals::withdrawals_csv),
+    route!(GET "/reports/seats", R(Viewer), reports::seats::seats),
+    route!(GET "/reports/seats.csv", R(Viewer), reports::seats::seats_csv),
+    route!(GET "/cohorts/{id}/seats", R(Viewer), reports::seats::cohort_seats),
+    route!(GET "/cohorts/{id}/seats.csv", R(Viewer), reports::seats::cohort_seats_csv),
+    route!(GET "/cohorts/{id}/roster.csv", R(Viewer), cohorts::roster_csv),
     // ---- browse ----
     route!(GET "/events", R(Viewer), browse::events),
     route!(GET "/events.csv", R(Viewer), browse::events_csv),
     route!(GET "/cohorts/{id}/diff", R(Viewer), browse::diff),
     route!(GET "/search", R(Viewer), browse::search),
-    route!(GET "/api", R(Viewer), |acting: Acting| async {
-        api_docs::page(acting, document())
+    route!(GET "/api", R(Viewer), |State(state): State<AppState>, acting: Acting| async move {
+        api_docs::page(acting, &state.zone, document())
     }),
     // ---- admin ----
     route!(GET "/admin", R(Admin), admin::overview),
@@ -172,8 +172,8 @@ pub fn router(state: AppState) -> Router {
             }
         });
     site.nest("/api/v1", api)
-        .fallback(pages::not_found)
-        .method_not_allowed_fallback(pages::method_not_allowed)
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         // Runs after routing, so it knows each route's declared access (deny by default).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -183,5 +183,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(super::catch_panics())
+        // Outermost: error pages (a panic's too) name the time zone, which is the state's.
+        .layer(axum::middleware::map_response_with_state(
+            state.zone.clone(),
+            error::render_error_pages,
+        ))
         .with_state(state)
 }

@@ -47,9 +47,9 @@ fn logged(name: &str) -> &str {
 }
 
 /// `GET /login`.
-pub async fn form(PageQuery(q): PageQuery<LoginQuery>) -> LoginPage {
+pub async fn form(State(state): State<AppState>, PageQuery(q): PageQuery<LoginQuery>) -> LoginPage {
     LoginPage {
-        nav: Nav::anonymous(),
+        nav: Nav::anonymous(&state.zone),
         error: String::new(),
         name: String::new(),
         next: safe_next(&q.next).to_owned(),
@@ -88,7 +88,7 @@ pub async fn login(
     .await
     .map_err(|e| PageError::internal("login task failed", &e))?;
     let refused = |error: String| LoginPage {
-        nav: Nav::anonymous(),
+        nav: Nav::anonymous(&state.zone),
         error,
         name: f.name.clone(),
         next: safe_next(&f.next).to_owned(),

@@ -4,8 +4,8 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::input::display_time;
 use super::nav::Nav;
+use super::zone::Zone;
 use crate::domain::{CohortStatus, ReasonCode};
 use crate::projections::{CohortView, Directory, HistoryEntry, Projections, TimelineEntry};
 use crate::store::JournalEntry;
@@ -30,7 +30,7 @@ pub struct CohortRow {
 }
 
 impl CohortRow {
-    pub fn of(view: &CohortView) -> Self {
+    pub fn of(view: &CohortView, zone: &Zone) -> Self {
         let c = &view.state;
         let capacity = c.capacity.seats();
         Self {
@@ -43,9 +43,9 @@ impl CohortRow {
             waitlist: c.waitlist.len(),
             seats_remaining: c.seats_remaining(),
             open: c.status == CohortStatus::Open,
-            starts_at: display_time(c.starts_at),
-            enrollment_deadline: display_time(c.enrollment_deadline),
-            withdrawal_deadline: display_time(c.withdrawal_deadline),
+            starts_at: zone.show(c.starts_at),
+            enrollment_deadline: zone.show(c.enrollment_deadline),
+            withdrawal_deadline: zone.show(c.withdrawal_deadline),
             fill_percent: u32::try_from(
                 u64::from(c.enrolled_count()) * 100 / u64::from(capacity.max(1)),
             )
@@ -78,11 +78,15 @@ pub struct CohortDetail {
 }
 
 impl CohortDetail {
-    pub fn of(view: &CohortView, read: &Projections) -> Self {
+    pub fn of(view: &CohortView, read: &Projections, zone: &Zone) -> Self {
         let directory = &read.directory;
-        let since = |l| read.since(view, l).map(display_time).unwrap_or_default();
+        let since = |l| {
+            read.since(view, l)
+                .map(|t| zone.show(t))
+                .unwrap_or_default()
+        };
         Self {
-            row: CohortRow::of(view),
+            row: CohortRow::of(view, zone),
             enrolled: view
                 .state
                 .enrolled
@@ -135,7 +139,7 @@ pub struct HistoryRow {
 }
 
 impl HistoryRow {
-    pub fn of(entry: &HistoryEntry, directory: &Directory) -> Self {
+    pub fn of(entry: &HistoryEntry, directory: &Directory, zone: &Zone) -> Self {
         let (b, a) = (entry.before, entry.after);
         let mut changes = Vec::new();
         let mut diff = |label: &str, from: u32, to: u32| {
@@ -153,7 +157,7 @@ impl HistoryRow {
             position: entry.position,
             version: entry.version,
             event_type: entry.event_type,
-            time: display_time(entry.occurred_at),
+            time: zone.show(entry.occurred_at),
             actor: entry.actor.clone(),
             learner: entry
                 .learner
@@ -188,10 +192,10 @@ pub struct JournalRow {
 }
 
 impl JournalRow {
-    pub fn of(entry: &JournalEntry, read: &Projections) -> Self {
+    pub fn of(entry: &JournalEntry, read: &Projections, zone: &Zone) -> Self {
         let learner = entry.learner.map(|l| read.directory.key_of(l));
         Self {
-            time: display_time(entry.at),
+            time: zone.show(entry.at),
             actor: entry.actor.name.clone(),
             cohort_id: entry.cohort.to_string(),
             cohort_name: read
@@ -217,7 +221,7 @@ pub struct TimelineRow {
 }
 
 impl TimelineRow {
-    pub fn of(entry: &TimelineEntry, read: &Projections) -> Self {
+    pub fn of(entry: &TimelineEntry, read: &Projections, zone: &Zone) -> Self {
         Self {
             position: entry.position,
             cohort_id: entry.cohort.to_string(),
@@ -226,7 +230,7 @@ impl TimelineRow {
                 .get(entry.cohort)
                 .map_or_else(|| entry.cohort.to_string(), |c| c.state.name.clone()),
             event_type: entry.event_type,
-            time: display_time(entry.occurred_at),
+            time: zone.show(entry.occurred_at),
             actor: entry.actor.clone(),
         }
     }

@@ -1,58 +1,141 @@
 //! The time zone pages show and read times in: UTC unless the operator configures another
-//! (`serve --timezone Europe/Lisbon`), always named next to the time. Set once at startup; the
-//! zone database is compiled into the binary, so no system files are needed.
+//! (`serve --timezone Europe/Lisbon`), always named next to the time. Parsed once at startup into
+//! a [`Zone`], which the application state carries and hands to each page (its navigation) and
+//! to the parsing of form times; there is no process-wide setting. The zone database is compiled
+//! into the binary, so no system files are needed.
 
-use std::sync::{PoisonError, RwLock};
+use std::fmt;
 
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
-/// The configured zone and its IANA name; `None` is UTC.
-static ZONE: RwLock<Option<(TimeZone, String)>> = RwLock::new(None);
+/// A time zone for people: UTC (the default) or a zone named by its IANA name.
+#[derive(Clone, Debug, Default)]
+pub struct Zone(Option<(TimeZone, String)>);
 
-/// Sets the zone by IANA name (`Europe/Lisbon`, `America/New_York`) or `UTC`.
-pub fn configure(name: &str) -> Result<(), String> {
-    let name = name.trim();
-    let zone = if name.is_empty() || name.eq_ignore_ascii_case("utc") {
-        None
-    } else {
-        let tz = TimeZone::get(name).map_err(|_| {
-            format!("unknown time zone {name:?}: use an IANA name such as Europe/Lisbon, or UTC")
+/// A zone name that is neither `UTC` nor in the IANA database.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown time zone {name:?}: use an IANA name such as Europe/Lisbon, or UTC")]
+pub struct UnknownZone {
+    /// The name given (trimmed).
+    pub name: String,
+}
+
+impl Zone {
+    /// The zone of an IANA name (`Europe/Lisbon`, `America/New_York`), or UTC for `UTC` or
+    /// nothing.
+    pub fn parse(name: &str) -> Result<Self, UnknownZone> {
+        let name = name.trim();
+        if name.is_empty() || name.eq_ignore_ascii_case("utc") {
+            return Ok(Self::default());
+        }
+        let tz = TimeZone::get(name).map_err(|_| UnknownZone {
+            name: name.to_owned(),
         })?;
-        Some((tz, name.to_owned()))
-    };
-    *ZONE.write().unwrap_or_else(PoisonError::into_inner) = zone;
-    Ok(())
+        Ok(Self(Some((tz, name.to_owned()))))
+    }
+
+    /// The zone's name, for pages: `UTC` or the IANA name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.0.as_ref().map_or("UTC", |(_, name)| name.as_str())
+    }
+
+    /// `t` as staff read it: to the minute, in this zone, saying which (`2026-03-15 09:00 EDT`,
+    /// `2026-03-15 13:00 UTC`).
+    #[must_use]
+    pub fn show(&self, t: Timestamp) -> String {
+        match &self.0 {
+            Some((tz, _)) => jiff::ZonedDateTime::new(t, tz.clone())
+                .strftime("%Y-%m-%d %H:%M %Z")
+                .to_string(),
+            None => show_utc(t),
+        }
+    }
+
+    /// A civil date and time (as `datetime-local` sends it) read in this zone; in a gap or fold
+    /// of a daylight-saving change, the earlier instant.
+    #[must_use]
+    pub fn read(&self, dt: DateTime) -> Option<Timestamp> {
+        let utc = TimeZone::UTC;
+        let tz = self.0.as_ref().map_or(&utc, |(tz, _)| tz);
+        tz.to_ambiguous_timestamp(dt).compatible().ok()
+    }
 }
 
-/// The zone's name, for pages: `UTC` or the IANA name.
-#[must_use]
-pub fn name() -> String {
-    ZONE.read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        .map_or_else(|| "UTC".to_owned(), |(_, name)| name.clone())
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
-/// The configured zone, `None` for UTC.
-pub(super) fn current() -> Option<TimeZone> {
-    ZONE.read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        .map(|(tz, _)| tz.clone())
+/// [`Zone::show`] in UTC.
+fn show_utc(t: Timestamp) -> String {
+    // Written digit by digit: pages show dozens of times each, and `strftime` or `format!`
+    // with padded integers cost most of a microsecond a time.
+    fn digits(out: &mut String, value: i32, width: usize) {
+        let mut buf = [b'0'; 4];
+        let mut v = value.unsigned_abs();
+        for slot in buf[..width].iter_mut().rev() {
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "a remainder of 10 is one digit"
+            )]
+            let digit = (v % 10) as u8;
+            *slot = b'0' + digit;
+            v /= 10;
+        }
+        out.extend(buf[..width].iter().map(|b| char::from(*b)));
+    }
+    let dt = TimeZone::UTC.to_datetime(t);
+    if !(0..=9999).contains(&dt.year()) {
+        return crate::domain::utc_minute(t);
+    }
+    let mut out = String::with_capacity(20);
+    digits(&mut out, i32::from(dt.year()), 4);
+    out.push('-');
+    digits(&mut out, i32::from(dt.month()), 2);
+    out.push('-');
+    digits(&mut out, i32::from(dt.day()), 2);
+    out.push(' ');
+    digits(&mut out, i32::from(dt.hour()), 2);
+    out.push(':');
+    digits(&mut out, i32::from(dt.minute()), 2);
+    out.push_str(" UTC");
+    out
 }
 
-/// A civil date and time (as `datetime-local` sends it) read in the configured zone; in a gap
-/// or fold of a daylight-saving change, the earlier instant.
-pub(super) fn civil_to_timestamp(dt: DateTime) -> Option<Timestamp> {
-    let tz = current().unwrap_or(TimeZone::UTC);
-    tz.to_ambiguous_timestamp(dt).compatible().ok()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `t` in the configured zone, to the minute, with the zone's abbreviation (`EDT`, `WET`).
-pub(super) fn show(t: Timestamp, tz: &TimeZone) -> String {
-    jiff::ZonedDateTime::new(t, tz.clone())
-        .strftime("%Y-%m-%d %H:%M %Z")
-        .to_string()
+    #[test]
+    fn times_show_to_the_minute_in_utc_as_strftime_would() {
+        for raw in [
+            "2026-03-10T00:00:00Z",
+            "2026-12-31T23:59:59.999999Z",
+            "0999-01-02T03:04:05Z",
+            "2024-02-29T12:30:00+05:30",
+            "-000001-06-01T00:00:00Z",
+        ] {
+            let t: Timestamp = raw.parse().unwrap();
+            assert_eq!(
+                Zone::default().show(t),
+                t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_zone_is_refused_by_name() {
+        let err = Zone::parse("Mars/Olympus_Mons").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown time zone \"Mars/Olympus_Mons\": use an IANA name such as Europe/Lisbon, or UTC"
+        );
+        assert_eq!(Zone::parse(" utc ").unwrap().name(), "UTC");
+        assert_eq!(Zone::parse("").unwrap().name(), "UTC");
+    }
 }

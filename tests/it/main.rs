@@ -30,5 +30,6 @@ mod reports;
 mod restart;
 mod store;
 mod structure;
+mod timezone;
 mod transfer;
 mod verify;

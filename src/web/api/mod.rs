@@ -96,7 +96,7 @@ pub(super) async fn create_cohort(
         enrollment_deadline: &body.enrollment_deadline,
         withdrawal_deadline: &body.withdrawal_deadline,
     };
-    let new = input::new_cohort(&raw).map_err(|errors| field_error(&errors[0]))?;
+    let new = input::new_cohort(&raw, &state.zone).map_err(|errors| field_error(&errors[0]))?;
     let request = Request::Create {
         cohort: CohortId(Uuid::now_v7()),
         new,

@@ -61,6 +61,7 @@ pub fn wire(store: &Arc<Store>, clock: &Arc<FixedClock>, label: &str) -> Wired {
         last_backup: Arc::default(),
         metrics: Arc::new(Metrics::new(writer::CommandKind::LABELS)),
         metrics_allow: web::AllowList::default(),
+        zone: web::Zone::default(),
     };
     Wired {
         router: web::router(state),

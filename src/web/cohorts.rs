@@ -1,22 +1,24 @@
-//! HTML pages and the forms that post to them (Post/Redirect/Get; a refused form is rendered
-//! again with 422 and the rule's message beside it).
+//! The cohort pages and the forms that post to them: the new-cohort form, a cohort's page and
+//! history, its commands (Post/Redirect/Get; a refused form is rendered again with 422 and the
+//! rule's message beside it), and its roster as CSV.
 
 use axum::Form;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
+use super::csv;
 use super::error::{PageError, describe};
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, RawCohort, RawNumber};
 use super::nav::Nav;
 use super::views::{
     CohortDetail, CohortForm, CohortPage, CommandForm, CommandValues, HistoryPage, HistoryRow,
-    JournalRow, LearnerPage, NewCohortPage, TimelineRow,
+    JournalRow, NewCohortPage,
 };
 use crate::auth::Principal;
 use crate::domain::{CohortId, RuleViolation};
@@ -28,20 +30,10 @@ const RECENT: usize = 10;
 /// History lines per page of the history page.
 const HISTORY_PAGE: usize = 200;
 
-/// Fallback: 404 page.
-pub async fn not_found(uri: Uri) -> PageError {
-    PageError::NotFound(format!("nothing at {}", uri.path()))
-}
-
-/// Fallback for a known path asked with the wrong method: 405 page.
-pub async fn method_not_allowed(method: Method, uri: Uri) -> PageError {
-    PageError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
-}
-
 /// `GET /cohorts/new`.
-pub async fn new_cohort(Acting(principal): Acting) -> NewCohortPage {
+pub async fn new_cohort(State(state): State<AppState>, Acting(principal): Acting) -> NewCohortPage {
     NewCohortPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, &state.zone),
         form: CohortForm::default(),
     }
 }
@@ -97,13 +89,13 @@ pub async fn create_cohort(
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             NewCohortPage {
-                nav: Nav::of(&principal),
+                nav: Nav::of(&principal, &state.zone),
                 form,
             },
         )
             .into_response()
     };
-    let new = match input::new_cohort(&raw) {
+    let new = match input::new_cohort(&raw, &state.zone) {
         Ok(new) => new,
         Err(errors) => {
             return Ok(refused(
@@ -224,21 +216,21 @@ async fn render_cohort(
         .history_entries(cohort, shown.saturating_sub(RECENT)..shown)
         .iter()
         .rev()
-        .map(|h| HistoryRow::of(h, &read.directory))
+        .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
         .collect();
     let done = done.map_or_else(Vec::new, |(first, last)| {
         let start = history.partition_point(|p| p < first);
         let end = history.partition_point(|p| p <= last);
         read.history_entries(cohort, start..end.min(start + RECENT))
             .iter()
-            .map(|h| HistoryRow::of(h, &read.directory))
+            .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
             .collect()
     });
     let as_of_words = as_of.map(|point| match point {
         AsOf::Position(p) => format!("after event {p} (cohort version {})", view.version),
         AsOf::Time(t) => format!(
             "at {} (cohort version {})",
-            input::display_time(t),
+            state.zone.show(t),
             view.version
         ),
     });
@@ -246,12 +238,12 @@ async fn render_cohort(
         .journal
         .of_cohort(cohort, RECENT)
         .into_iter()
-        .map(|(_, e)| JournalRow::of(e, &read))
+        .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
         .collect();
     Ok(CohortPage {
-        nav: Nav::of(principal),
+        nav: Nav::of(principal, &state.zone),
         refused,
-        cohort: CohortDetail::of(view, &read),
+        cohort: CohortDetail::of(view, &read, &state.zone),
         recent,
         done: if as_of.is_some() { Vec::new() } else { done },
         as_of: as_of_words,
@@ -506,10 +498,10 @@ pub async fn history(
         .history_entries(cohort, start..end)
         .iter()
         .rev()
-        .map(|h| HistoryRow::of(h, &read.directory))
+        .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
         .collect();
     Ok(HistoryPage {
-        nav: Nav::of(&principal),
+        nav: Nav::of(&principal, &state.zone),
         id: cohort.to_string(),
         name: view.state.name.clone(),
         older: all.get(start).filter(|_| start > 0),
@@ -525,51 +517,59 @@ pub struct HistoryQuery {
     before: String,
 }
 
-/// `GET /learners/{learner}`: where the learner stands, and their timeline across cohorts.
-pub async fn learner(
+/// `GET /cohorts/{id}/roster.csv`: the enrolled learners in seat order, then the waitlist in
+/// order. Costs one row per learner of the cohort (at most its capacity plus its waitlist).
+pub async fn roster_csv(
     State(state): State<AppState>,
-    Acting(principal): Acting,
-    PagePath(raw): PagePath,
-) -> Result<LearnerPage, PageError> {
-    let read = state.read.read();
-    let id = super::find_learner(&read.directory, &raw)
-        .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
-        .ok_or_else(|| PageError::NotFound(format!("no learner {raw:?}")))?;
-    let timeline = read.timeline(id);
-    let mut cohorts: Vec<CohortId> = timeline.iter().map(|e| e.cohort).collect();
-    cohorts.sort_unstable();
-    cohorts.dedup();
-    let mut enrolled_in = Vec::new();
-    let mut waitlisted_in = Vec::new();
-    for cohort in cohorts {
-        if let Some(view) = read.catalog.get(cohort) {
-            let entry = (cohort.to_string(), view.state.name.clone());
-            if view.state.is_enrolled(id) {
-                enrolled_in.push(entry);
-            } else if let Some(place) = view.state.waitlist_place(id) {
-                waitlisted_in.push((entry.0, entry.1, place as usize));
-            }
-        }
-    }
-    let refused = read
-        .journal
-        .of_learner(id, 50)
-        .into_iter()
-        .map(|(_, e)| JournalRow::of(e, &read))
-        .collect();
-    Ok(LearnerPage {
-        nav: Nav::of(&principal),
-        refused,
-        key: read.directory.key_of(id),
-        name: read.directory.name_of(id).to_owned(),
-        enrolled_in,
-        waitlisted_in,
-        rows: timeline
-            .iter()
-            .rev()
-            .map(|e| TimelineRow::of(e, &read))
-            .collect(),
-    })
+    PagePath(id): PagePath,
+) -> Result<Response, PageError> {
+    let cohort = input::parse_cohort::<PageError>(&id)?;
+    let rows: Vec<Vec<String>> = {
+        let read = state.read.read();
+        let view = read
+            .catalog
+            .get(cohort)
+            .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))?;
+        let directory = &read.directory;
+        let since = |l| {
+            read.since(view, l)
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        };
+        let enrolled = view.state.enrolled.iter().enumerate().map(|(i, l)| {
+            vec![
+                "enrolled".to_owned(),
+                (i + 1).to_string(),
+                directory.key_of(*l),
+                directory.name_of(*l).to_owned(),
+                since(*l),
+                String::new(),
+            ]
+        });
+        let waiting = view.state.waitlist.iter().enumerate().map(|(i, e)| {
+            vec![
+                "waitlisted".to_owned(),
+                (i + 1).to_string(),
+                directory.key_of(e.learner),
+                directory.name_of(e.learner).to_owned(),
+                since(e.learner),
+                e.joined_at_place.to_string(),
+            ]
+        });
+        enrolled.chain(waiting).collect()
+    };
+    Ok(csv::download(
+        &format!("cohort-{cohort}-roster.csv"),
+        &[
+            "status",
+            "place",
+            "learner",
+            "name",
+            "since",
+            "joined_at_place",
+        ],
+        rows.into_iter(),
+    ))
 }
 
 #[cfg(test)]
