@@ -126,9 +126,7 @@ pub struct Predicted {
 #[non_exhaustive]
 pub enum StageError {
     /// `as_of` names a position no event holds (yet).
-    #[error(
-        "as_of position {position} names no event: positions run from 1 to {head}, the newest"
-    )]
+    #[error("as_of position {position} names no event: positions run from 1 to {head}, the newest")]
     NoSuchPosition {
         /// What was asked.
         position: u64,
