@@ -254,7 +254,7 @@ pub struct Withdrawn {
     pub outcome: WithdrawOutcome,
     pub position: u64,
     /// The learner promoted into the freed seat, if any.
-    #[schemars(required)]
+    #[schemars(schema_with = "nullable::<String>", required)]
     pub promoted: Option<String>,
     pub version: u64,
 }
@@ -267,7 +267,7 @@ pub struct Withdrawn {
 )]
 pub struct Promoted {
     pub position: u64,
-    #[schemars(required)]
+    #[schemars(schema_with = "nullable::<String>", required)]
     pub promoted: Option<String>,
     pub version: u64,
 }

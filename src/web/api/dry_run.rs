@@ -219,7 +219,7 @@ fn time(_: &mut SchemaGenerator) -> Schema {
 }
 
 fn always_true(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({"const": true})
+    json_schema!({"type": "boolean", "enum": [true]})
 }
 
 fn event_data(_: &mut SchemaGenerator) -> Schema {
