@@ -268,3 +268,154 @@ impl std::fmt::Debug for Preview {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The preview against the writer itself: requests previewed in order on one stage foretell
+    //! what one batch of the writer then commits, and the preview writes nothing.
+
+    use std::sync::Arc;
+
+    use jiff::Timestamp;
+    use uuid::Uuid;
+
+    use super::{Preview, Request};
+    use crate::clock::FixedClock;
+    use crate::domain::{Capacity, CohortId, Event, NewCohort, ReasonCode};
+    use crate::learner_key::LearnerKey;
+    use crate::projections::{AsOf, ReadModel};
+    use crate::store::{Actor, History, Store, StoreOptions};
+    use crate::writer::{CommandError, Submission, Writer, WriterOptions};
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn key(s: &str) -> LearnerKey {
+        LearnerKey::parse(s).unwrap()
+    }
+
+    /// An event, its learner (if any) shown by `name`: ids differ between a preview (provisional)
+    /// and the writer (minted), keys do not.
+    fn shown(event: &Event, name: &dyn Fn(crate::domain::LearnerId) -> String) -> String {
+        let mut text = format!("{event:?}");
+        if let Some(learner) = event.learner() {
+            text = text.replace(&format!("{learner:?}"), &name(learner));
+        }
+        text
+    }
+
+    #[test]
+    fn a_preview_of_several_requests_foretells_the_batch_that_commits_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(Store::open(&dir.path().join("db.redb"), &StoreOptions::default()).unwrap());
+        let now = at("2026-03-01T09:00:00Z");
+        let mut writer = Writer::new(
+            store.clone(),
+            Arc::new(FixedClock::new(now)),
+            WriterOptions::default(),
+        );
+        let cohort = CohortId(Uuid::now_v7());
+        let create = Request::Create {
+            cohort,
+            new: NewCohort {
+                name: "Preview".to_owned(),
+                course: "PV-1".to_owned(),
+                instructor: "Ada".to_owned(),
+                capacity: Capacity::new(2).unwrap(),
+                starts_at: at("2026-04-01T09:00:00Z"),
+                enrollment_deadline: at("2026-03-20T00:00:00Z"),
+                withdrawal_deadline: at("2026-04-10T00:00:00Z"),
+            },
+        };
+        let enroll = |learner: &str| Request::Enroll {
+            cohort,
+            learner: key(learner),
+            name: None,
+        };
+        let withdraw = |learner: &str| Request::Withdraw {
+            cohort,
+            learner: key(learner),
+            reason_code: ReasonCode::Personal,
+            reason: "moved".to_owned(),
+        };
+        let requests = vec![
+            create,
+            enroll("ana@x.org"),
+            enroll("ben@x.org"),
+            enroll("cy@x.org"),
+            enroll("ana@x.org"),
+            withdraw("ana@x.org"),
+            Request::ChangeCapacity {
+                cohort,
+                capacity: Capacity::new(3).unwrap(),
+            },
+            enroll("dee@x.org"),
+            Request::Close { cohort },
+            enroll("eve@x.org"),
+        ];
+
+        let (read, _) = ReadModel::rebuild(&*store).unwrap();
+        let read = Arc::new(read);
+        let preview = Preview::new(History::new(store.clone()), read.clone());
+        let mut stage = preview.now(cohort, now);
+        let foretold: Vec<Result<(Vec<String>, u64, u64), String>> = requests
+            .iter()
+            .map(|request| {
+                preview
+                    .decide(&mut stage, request, None)
+                    .map(|p| {
+                        let name = |id| stage.provisional_key(id).unwrap().to_string();
+                        let events = p.events.iter().map(|e| shown(e, &name)).collect();
+                        (events, p.version, p.position)
+                    })
+                    .map_err(|e| e.to_string())
+            })
+            .collect();
+        assert_eq!(
+            store.read().unwrap().head_position().unwrap(),
+            0,
+            "the preview wrote nothing"
+        );
+        assert!(matches!(foretold[4], Err(ref e) if e.contains("already enrolled")));
+
+        let outcome = writer.process(
+            requests
+                .into_iter()
+                .map(|r| Submission::new(r, Actor::local()))
+                .collect(),
+        );
+        read.publish(&outcome.learners, &outcome.journal, &outcome.envelopes);
+        let directory = &read.read().directory;
+        let committed: Vec<Result<(Vec<String>, u64, u64), String>> = outcome
+            .results
+            .iter()
+            .map(|result| match result {
+                Ok(done) => {
+                    let name = |id| directory.key_of(id);
+                    let events = done.events.iter().map(|e| shown(&e.event, &name)).collect();
+                    Ok((events, done.version, done.position()))
+                }
+                Err(e) => Err(e.to_string()),
+            })
+            .collect();
+        assert_eq!(foretold, committed);
+
+        // As of position 2 (ana's enrollment), cy would still have had a seat; asked of
+        // another cohort, the stage refuses rather than deciding on the wrong state.
+        let mut then = preview.as_of(cohort, AsOf::Position(2)).unwrap();
+        assert_eq!(then.version(), 2);
+        let seat = preview
+            .decide(&mut then, &enroll("cy@x.org"), None)
+            .unwrap();
+        assert!(matches!(seat.events[..], [Event::StudentEnrolled { .. }]));
+        let other = Request::Close {
+            cohort: CohortId(Uuid::now_v7()),
+        };
+        assert!(matches!(
+            preview.decide(&mut then, &other, None),
+            Err(CommandError::Internal)
+        ));
+    }
+}
