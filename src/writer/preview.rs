@@ -211,18 +211,15 @@ impl Preview {
         let command = {
             let read = self.read.read();
             request.command(|key| {
-                let id = match read.directory.id_of(key.as_str()) {
-                    Some(id) => id,
-                    None => {
-                        let id = *stage
-                            .provisional
-                            .entry(key.clone())
-                            .or_insert_with(|| LearnerId(Uuid::now_v7()));
-                        provisional = Some((id, key.clone()));
-                        id
-                    }
-                };
-                Ok::<_, Infallible>(id)
+                if let Some(filed) = read.directory.id_of(key.as_str()) {
+                    return Ok::<_, Infallible>(filed);
+                }
+                let id = *stage
+                    .provisional
+                    .entry(key.clone())
+                    .or_insert_with(|| LearnerId(Uuid::now_v7()));
+                provisional = Some((id, key.clone()));
+                Ok(id)
             })
         };
         let Ok(command) = command;
@@ -243,7 +240,7 @@ impl Preview {
                 (None, Event::CohortCreated(data)) => {
                     stage.state = Some(Cohort::created(stage.cohort, data));
                 }
-                (Some(state), event) => state.apply(event),
+                (Some(cohort), event) => cohort.apply(event),
                 (None, _) => {}
             }
         }
@@ -291,6 +288,10 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// Each request's outcome as compared: its events shown, version and position, or the
+    /// refusal's text.
+    type Outcome = Result<(Vec<String>, u64, u64), String>;
+
     fn key(s: &str) -> LearnerKey {
         LearnerKey::parse(s).unwrap()
     }
@@ -305,18 +306,8 @@ mod tests {
         text
     }
 
-    #[test]
-    fn a_preview_of_several_requests_foretells_the_batch_that_commits_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let store =
-            Arc::new(Store::open(&dir.path().join("db.redb"), &StoreOptions::default()).unwrap());
-        let now = at("2026-03-01T09:00:00Z");
-        let mut writer = Writer::new(
-            store.clone(),
-            Arc::new(FixedClock::new(now)),
-            WriterOptions::default(),
-        );
-        let cohort = CohortId(Uuid::now_v7());
+    /// Create a cohort of two seats, fill it, refuse one, free a seat, grow, close, refuse.
+    fn requests(cohort: CohortId) -> Vec<Request> {
         let create = Request::Create {
             cohort,
             new: NewCohort {
@@ -340,7 +331,7 @@ mod tests {
             reason_code: ReasonCode::Personal,
             reason: "moved".to_owned(),
         };
-        let requests = vec![
+        vec![
             create,
             enroll("ana@x.org"),
             enroll("ben@x.org"),
@@ -354,13 +345,27 @@ mod tests {
             enroll("dee@x.org"),
             Request::Close { cohort },
             enroll("eve@x.org"),
-        ];
+        ]
+    }
 
+    #[test]
+    fn a_preview_of_several_requests_foretells_the_batch_that_commits_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(Store::open(&dir.path().join("db.redb"), &StoreOptions::default()).unwrap());
+        let now = at("2026-03-01T09:00:00Z");
+        let mut writer = Writer::new(
+            store.clone(),
+            Arc::new(FixedClock::new(now)),
+            WriterOptions::default(),
+        );
+        let cohort = CohortId(Uuid::now_v7());
+        let requests = requests(cohort);
         let (read, _) = ReadModel::rebuild(&*store).unwrap();
         let read = Arc::new(read);
         let preview = Preview::new(History::new(store.clone()), read.clone());
         let mut stage = preview.now(cohort, now);
-        let foretold: Vec<Result<(Vec<String>, u64, u64), String>> = requests
+        let foretold: Vec<Outcome> = requests
             .iter()
             .map(|request| {
                 preview
@@ -380,6 +385,7 @@ mod tests {
         );
         assert!(matches!(foretold[4], Err(ref e) if e.contains("already enrolled")));
 
+        let enroll_cy = requests[3].clone();
         let outcome = writer.process(
             requests
                 .into_iter()
@@ -388,7 +394,7 @@ mod tests {
         );
         read.publish(&outcome.learners, &outcome.journal, &outcome.envelopes);
         let directory = &read.read().directory;
-        let committed: Vec<Result<(Vec<String>, u64, u64), String>> = outcome
+        let committed: Vec<Outcome> = outcome
             .results
             .iter()
             .map(|result| match result {
@@ -406,9 +412,7 @@ mod tests {
         // another cohort, the stage refuses rather than deciding on the wrong state.
         let mut then = preview.as_of(cohort, AsOf::Position(2)).unwrap();
         assert_eq!(then.version(), 2);
-        let seat = preview
-            .decide(&mut then, &enroll("cy@x.org"), None)
-            .unwrap();
+        let seat = preview.decide(&mut then, &enroll_cy, None).unwrap();
         assert!(matches!(seat.events[..], [Event::StudentEnrolled { .. }]));
         let other = Request::Close {
             cohort: CohortId(Uuid::now_v7()),

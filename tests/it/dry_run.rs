@@ -31,6 +31,11 @@ async fn send(
     (status, response.json().await.expect("a JSON answer"))
 }
 
+/// [`send`] as staff.
+async fn post(app: &TestApp, path: &str, body: &Value, headers: &[(&str, &str)]) -> (u16, Value) {
+    send(app, &app.client, path, Some(body), headers).await
+}
+
 /// `path` with `query` added.
 fn with(path: &str, query: &str) -> String {
     format!("{path}?{query}")
@@ -222,11 +227,11 @@ async fn dry_runs_write_no_event_journal_entry_learner_idempotency_record_or_cou
     }
     // A refused enrollment of a learner nobody filed: for real, it files them and journals.
     app.clock.set(ts("2026-03-11T00:00:00Z"));
-    let (status, late) = send(
+    let late = json!({"learner": "late@example.org", "name": "Late"});
+    let (status, late) = post(
         &app,
-        &app.client,
         &path("enrollments"),
-        Some(&json!({"learner": "late@example.org", "name": "Late"})),
+        &late,
         &[("Idempotency-Key", "k-8")],
     )
     .await;
@@ -245,50 +250,38 @@ async fn dry_runs_write_no_event_journal_entry_learner_idempotency_record_or_cou
         assert_eq!(status, 404, "{learner} was not filed");
     }
     // The keys are free: a different request under each is decided, not refused as a reuse.
-    let (status, body) = send(
-        &app,
-        &app.client,
-        &format!("/api/v1/cohorts/{id}/enrollments"),
-        Some(&json!({"learner": "carl@example.org"})),
-        &[("Idempotency-Key", "k-1")],
-    )
-    .await;
-    assert_eq!((status, &body["outcome"]), (200, &json!("waitlisted")));
-    let (status, body) = send(
-        &app,
-        &app.client,
-        &format!("/api/v1/cohorts/{id}/enrollments"),
-        Some(&json!({"learner": "bob@example.org"})),
-        &[("Idempotency-Key", "k-2")],
-    )
-    .await;
-    assert_eq!((status, &body["outcome"]), (200, &json!("waitlisted")));
+    let enroll = format!("/api/v1/cohorts/{id}/enrollments");
+    for (learner, key) in [("carl@example.org", "k-1"), ("bob@example.org", "k-2")] {
+        let (status, body) = post(
+            &app,
+            &enroll,
+            &json!({"learner": learner}),
+            &[("Idempotency-Key", key)],
+        )
+        .await;
+        assert_eq!((status, &body["outcome"]), (200, &json!("waitlisted")));
+    }
     let actor = events_feed_actor(&app).await;
-
     let (_dir, db, _, _) = app.stop().await;
-    let store = Store::open(&db, &StoreOptions::default()).unwrap();
+    nothing_stored(&db, actor, &["k-3", "k-4", "k-5", "k-6", "k-7", "k-8"]);
+}
+
+/// The file at `db` holds no journal entry and no idempotency record under `keys` of `actor`
+/// (but one under `k-1`, used for real: the check sees records).
+fn nothing_stored(db: &std::path::Path, actor: uuid::Uuid, keys: &[&str]) {
+    let store = Store::open(db, &StoreOptions::default()).unwrap();
     let reader = store.read().unwrap();
     assert!(reader.journal().unwrap().is_empty(), "no journal entry");
-    for (_, _, key, _) in &runs[2..] {
-        let filed = idempotency_key(actor, key);
-        assert!(
-            reader.command_record(&filed).unwrap().is_none(),
-            "nothing recorded under {key}"
-        );
+    let recorded = |key: &str| {
+        reader
+            .command_record(&idempotency_key(actor, key))
+            .unwrap()
+            .is_some()
+    };
+    for key in keys {
+        assert!(!recorded(key), "nothing recorded under {key}");
     }
-    assert!(
-        reader
-            .command_record(&idempotency_key(actor, "k-8"))
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        reader
-            .command_record(&idempotency_key(actor, "k-1"))
-            .unwrap()
-            .is_some(),
-        "the real command's key is recorded: the check can see one"
-    );
+    assert!(recorded("k-1"), "the real command's key is recorded");
 }
 
 /// The account id on the newest event (the staff account's).
@@ -298,41 +291,33 @@ async fn events_feed_actor(app: &TestApp) -> uuid::Uuid {
     last["actor_id"].as_str().unwrap().parse().unwrap()
 }
 
+/// A cohort of one seat created at 09:00 on the 1st, ana enrolled at 10:00, and the clock on
+/// the 21st (both deadlines passed); its id and the positions of those two events.
+async fn full_and_late(app: &TestApp) -> (String, u64, u64) {
+    let id = app.create_cohort("What if", 1).await;
+    let created_at = head(app).await;
+    app.clock.set(ts("2026-03-01T10:00:00Z"));
+    app.enroll(&id, "ana@example.org").await;
+    let enrolled_at = head(app).await;
+    app.clock.set(ts("2026-03-21T00:00:00Z"));
+    (id, created_at, enrolled_at)
+}
+
 #[tokio::test]
 async fn as_of_runs_against_the_cohort_as_it_was_then_at_that_time() {
     let app = TestApp::spawn().await;
-    let id = app.create_cohort("What if", 1).await;
-    let created_at = head(&app).await;
-    app.clock.set(ts("2026-03-01T10:00:00Z"));
-    app.enroll(&id, "ana@example.org").await;
-    let enrolled_at = head(&app).await;
-    // Now both deadlines have passed.
-    app.clock.set(ts("2026-03-21T00:00:00Z"));
+    let (id, created_at, enrolled_at) = full_and_late(&app).await;
     let enroll = format!("/api/v1/cohorts/{id}/enrollments");
     let bob = json!({"learner": "bob@example.org"});
     let dry = |query: &str| with(&enroll, &format!("dry_run=true&{query}"));
 
-    let (status, now) = send(
-        &app,
-        &app.client,
-        &with(&enroll, "dry_run=true"),
-        Some(&bob),
-        &[],
-    )
-    .await;
+    let (status, now) = post(&app, &with(&enroll, "dry_run=true"), &bob, &[]).await;
     assert_eq!(
         (status, &now["error"]["code"]),
         (422, &json!("enrollment_deadline_passed"))
     );
     // Had bob enrolled at 09:30 on the 1st, he would have had the seat.
-    let (status, then) = send(
-        &app,
-        &app.client,
-        &dry("as_of=2026-03-01T09:30:00Z"),
-        Some(&bob),
-        &[],
-    )
-    .await;
+    let (status, then) = post(&app, &dry("as_of=2026-03-01T09:30:00Z"), &bob, &[]).await;
     assert_eq!(status, 200, "{then}");
     assert_eq!(then["outcome"], "enrolled");
     assert_eq!(then["decided_at"], "2026-03-01T09:30:00Z");
@@ -342,99 +327,58 @@ async fn as_of_runs_against_the_cohort_as_it_was_then_at_that_time() {
         json!([{"type": "student.enrolled", "data": {"learner": "bob@example.org"}}])
     );
     // After ana took it, he would have been waitlisted.
-    let (_, later) = send(
-        &app,
-        &app.client,
-        &dry("as_of=2026-03-05T12:00:00%2B01:00"),
-        Some(&bob),
-        &[],
-    )
-    .await;
+    let (_, later) = post(&app, &dry("as_of=2026-03-05T12:00:00%2B01:00"), &bob, &[]).await;
     assert_eq!(later["outcome"], "waitlisted", "{later}");
     assert_eq!(later["decided_at"], "2026-03-05T11:00:00Z");
 
     // By position: right after that event, at the time it was decided.
-    let (_, first) = send(
-        &app,
-        &app.client,
-        &dry(&format!("as_of={created_at}")),
-        Some(&bob),
-        &[],
-    )
-    .await;
+    let (_, first) = post(&app, &dry(&format!("as_of={created_at}")), &bob, &[]).await;
     assert_eq!(
         (&first["outcome"], &first["decided_at"]),
         (&json!("enrolled"), &json!(NOW))
     );
-    let (_, second) = send(
-        &app,
-        &app.client,
-        &dry(&format!("as_of={enrolled_at}")),
-        Some(&bob),
-        &[],
-    )
-    .await;
+    let (_, second) = post(&app, &dry(&format!("as_of={enrolled_at}")), &bob, &[]).await;
     assert_eq!(
         (&second["outcome"], &second["decided_at"]),
         (&json!("waitlisted"), &json!("2026-03-01T10:00:00Z"))
     );
+    // Before the cohort existed.
+    let (status, before) = post(&app, &dry("as_of=2026-02-01T00:00:00Z"), &bob, &[]).await;
+    assert_eq!(
+        (status, &before["error"]["code"]),
+        (404, &json!("cohort_not_found"))
+    );
+    assert_eq!(head(&app).await, enrolled_at, "nothing written");
+}
 
-    // A withdrawal: past its deadline now, not then.
+#[tokio::test]
+async fn as_of_finds_a_deadline_not_yet_passed_and_checks_if_match_against_then() {
+    let app = TestApp::spawn().await;
+    let (id, created_at, enrolled_at) = full_and_late(&app).await;
     let withdraw = format!("/api/v1/cohorts/{id}/withdrawals");
     let ana = json!({"learner": "ana@example.org"});
-    let (status, _) = send(
-        &app,
-        &app.client,
-        &with(&withdraw, "dry_run=true"),
-        Some(&ana),
-        &[],
-    )
-    .await;
-    assert_eq!(status, 422);
-    let (status, then) = send(
-        &app,
-        &app.client,
-        &with(&withdraw, "dry_run=true&as_of=2026-03-19T23:59:59Z"),
-        Some(&ana),
-        &[],
-    )
-    .await;
+    let (status, now) = post(&app, &with(&withdraw, "dry_run=true"), &ana, &[]).await;
+    assert_eq!(
+        (status, &now["error"]["code"]),
+        (422, &json!("withdrawal_deadline_passed"))
+    );
+    let then = with(&withdraw, "dry_run=true&as_of=2026-03-19T23:59:59Z");
+    let (status, then) = post(&app, &then, &ana, &[]).await;
     assert_eq!(
         (status, &then["outcome"]),
         (200, &json!("withdrawn")),
         "{then}"
     );
-    // Before the cohort existed.
-    let (status, before) = send(
-        &app,
-        &app.client,
-        &dry("as_of=2026-02-01T00:00:00Z"),
-        Some(&bob),
-        &[],
-    )
-    .await;
-    assert_eq!(
-        (status, &before["error"]["code"]),
-        (404, &json!("cohort_not_found"))
-    );
+
     // `If-Match` is checked against the version decided on.
-    let (status, _) = send(
-        &app,
-        &app.client,
-        &dry(&format!("as_of={created_at}")),
-        Some(&bob),
-        &[("If-Match", "\"1\"")],
-    )
-    .await;
+    let enroll = format!("/api/v1/cohorts/{id}/enrollments");
+    let bob = json!({"learner": "bob@example.org"});
+    let version_1 = [("If-Match", "\"1\"")];
+    let at_creation = with(&enroll, &format!("dry_run=true&as_of={created_at}"));
+    let (status, _) = post(&app, &at_creation, &bob, &version_1).await;
     assert_eq!(status, 200);
-    let (status, conflict) = send(
-        &app,
-        &app.client,
-        &dry(&format!("as_of={enrolled_at}")),
-        Some(&bob),
-        &[("If-Match", "\"1\"")],
-    )
-    .await;
+    let at_enrollment = with(&enroll, &format!("dry_run=true&as_of={enrolled_at}"));
+    let (status, conflict) = post(&app, &at_enrollment, &bob, &version_1).await;
     assert_eq!(
         (status, &conflict["error"]["code"]),
         (409, &json!("version_conflict"))

@@ -74,23 +74,23 @@ impl DryRunQuery {
 /// Runs `request` as a dry run: on the cohort now, or as it was at `as_of`. Writes nothing.
 /// Refusals are answered as the real command's are (`learner` names the learner in them).
 pub(super) async fn run(
-    state: &AppState,
+    app: &AppState,
     request: Request,
     expected_version: Option<u64>,
     as_of: Option<AsOf>,
     learner: Option<&str>,
 ) -> Result<Predicted, ApiError> {
-    let preview = state.preview();
+    let preview = app.preview();
     let cohort = request.cohort();
     let mut stage = match as_of {
-        None => preview.now(cohort, state.clock.now()),
+        None => preview.now(cohort, app.clock.now()),
         Some(as_of) => {
             let staged = {
                 let preview = preview.clone();
                 tokio::task::spawn_blocking(move || preview.as_of(cohort, as_of)).await
             };
             match staged {
-                Ok(Ok(stage)) => stage,
+                Ok(Ok(staged)) => staged,
                 Ok(Err(e @ StageError::NoSuchPosition { .. })) => {
                     return Err(ApiError {
                         status: StatusCode::UNPROCESSABLE_ENTITY,
