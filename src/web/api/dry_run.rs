@@ -50,14 +50,7 @@ impl DryRunQuery {
                 ));
             }
         };
-        let as_of = match self.as_of.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => Some(
-                raw.parse::<AsOf>()
-                    .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string()))?,
-            ),
-        };
-        match (dry_run, as_of) {
+        match (dry_run, super::as_of_param(self.as_of.as_deref())?) {
             (false, None) => Ok(Mode::Commit),
             (false, Some(_)) => Err(ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,

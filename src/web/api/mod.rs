@@ -203,6 +203,17 @@ fn detail(view: &CohortView, read: &Projections) -> CohortDetail {
     }
 }
 
+/// An `as_of` query parameter: a global position or an RFC 3339 time; absent or empty for none.
+fn as_of_param(raw: Option<&str>) -> Result<Option<AsOf>, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => raw
+            .parse::<AsOf>()
+            .map(Some)
+            .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string())),
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct AsOfQuery {
     as_of: Option<String>,
@@ -214,14 +225,7 @@ pub(super) async fn cohort(
     ApiQuery(q): ApiQuery<AsOfQuery>,
 ) -> Result<Json<CohortDetail>, ApiError> {
     let cohort = input::parse_cohort::<ApiError>(&id)?;
-    let as_of = match q.as_of.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(raw) => Some(
-            raw.parse::<AsOf>()
-                .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string()))?,
-        ),
-    };
-    let past = match as_of {
+    let past = match as_of_param(q.as_of.as_deref())? {
         None => None,
         Some(as_of) => {
             let view = state
