@@ -47,7 +47,7 @@ use crate::domain::LearnerId;
 use crate::learner_key::LearnerKey;
 use crate::projections::{AsOf, CohortView, Directory, ReadModel, cohort_as_of};
 use crate::store::{History, StoreError};
-use crate::writer::{CommandError, Committed, Request, Submission, WriterHandle};
+use crate::writer::{CommandError, Committed, Preview, Request, Submission, WriterHandle};
 
 pub use access::{CookiePolicy, HostPolicy, SESSION_COOKIE, check_host};
 pub use allow_list::{AllowList, IpRange, IpRangeError};
@@ -107,6 +107,12 @@ impl AppState {
     ) -> Result<Committed, CommandError> {
         self.submit(principal, Submission::new(request, principal.actor()))
             .await
+    }
+
+    /// Dry runs over the same read side and history: decides as the writer would, and cannot
+    /// write.
+    fn preview(&self) -> Preview {
+        Preview::new(self.history.clone(), self.read.clone())
     }
 
     /// Runs a blocking store read on the blocking pool, never on the async threads.

@@ -10,7 +10,7 @@
 //! (`web::api::bodies`, and `web::error::ErrorBody` for errors); written here are only the
 //! parameters, the command headers and this document's own shape.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -22,6 +22,7 @@ use super::api::bodies::{
     CohortList, Created, Enrolled, Enrollment, EventList, Feed, LEARNER_KEY, NewCohort,
     ProjectionStatus, Promoted, Timeline, Withdrawal, Withdrawn,
 };
+use super::api::dry_run::DryRunFields;
 use super::error::ErrorBody;
 use super::route::{Access, Operation, Route, Shape};
 
@@ -48,6 +49,12 @@ const COMMAND: &[(u16, &str)] = &[
 const COHORT_COMMAND: &[(u16, &str)] = &[(409, "version_conflict")];
 /// A failed read of the store.
 const INTERNAL: &[(u16, &str)] = &[(500, "internal")];
+/// Errors of `dry_run` and `as_of`, which every command takes.
+const DRY_RUN: &[(u16, &str)] = &[
+    (400, "invalid_parameter"),
+    (422, "as_of_needs_dry_run"),
+    (422, "as_of_out_of_range"),
+];
 
 fn errors(groups: &[&[(u16, &'static str)]]) -> Vec<(u16, &'static str)> {
     let mut all: Vec<(u16, &'static str)> = groups.iter().flat_map(|g| g.iter().copied()).collect();
@@ -492,6 +499,38 @@ fn command_headers(if_match: bool) -> Vec<Value> {
     headers
 }
 
+/// `dry_run` and `as_of`, which every command takes.
+fn dry_run_params() -> Vec<Value> {
+    vec![
+        query_param(
+            "dry_run",
+            "`true`: answer what the command would do (200, its usual fields and `dry_run`, \
+             `decided_at`, `events`), or the refusal it would meet, and write nothing: no event, \
+             no journal entry, no idempotency record (an `Idempotency-Key` is not recorded). \
+             `version` and `position` are predictions: what the cohort and the log would reach \
+             were the events appended now.",
+            json!({"type": "boolean", "default": false}),
+        ),
+        query_param(
+            "as_of",
+            "Only with `dry_run=true` (else 422 `as_of_needs_dry_run`): run against the cohort as \
+             it was then, at that time. A global position (the cohort right after that event, \
+             decided at the time that event was; 422 `as_of_out_of_range` unless an event holds \
+             it), or an RFC 3339 time (after every event that occurred by then, decided at that \
+             time). 404 if the cohort did not exist yet.",
+            json!({"type": "string", "anyOf": [
+                {"pattern": "^[0-9]{1,19}$"},
+                {"format": "date-time"},
+            ]}),
+        ),
+    ]
+}
+
+/// The name of the schema of `answer`'s dry run: its fields and [`DryRunFields`]'.
+fn dry_run_name(answer: &str) -> String {
+    format!("{answer}DryRun")
+}
+
 /// A type's schema: a reference to its definition, which the generator keeps.
 fn typed<T: JsonSchema>(generator: &mut SchemaGenerator) -> schemars::Schema {
     generator.subschema_for::<T>()
@@ -510,6 +549,7 @@ fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator
     let mut parameters = op.parameters.clone();
     if op.command {
         parameters.extend(command_headers(op.if_match));
+        parameters.extend(dry_run_params());
     }
     let needs = role.map_or_else(
         || "Public: needs no token.".to_owned(),
@@ -517,16 +557,42 @@ fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator
     );
     let (status, success, description) = op.success;
     let mut responses = Map::new();
+    let success = shape(success, generator);
+    // A command's dry run answers 200: the usual answer's fields and the dry run's.
+    let dry_run = success["$ref"]
+        .as_str()
+        .filter(|_| op.command)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        .map(|name| json!({"$ref": format!("#/components/schemas/{}", dry_run_name(name))}));
+    let success = match &dry_run {
+        Some(dry_run) if status == 200 => json!({"anyOf": [success, dry_run]}),
+        _ => success,
+    };
     responses.insert(
         status.to_string(),
         json!({
             "description": description,
-            "content": {"application/json": {"schema": shape(success, generator)}},
+            "content": {"application/json": {"schema": success}},
         }),
     );
+    if let (Some(dry_run), false) = (&dry_run, status == 200) {
+        responses.insert(
+            "200".to_owned(),
+            json!({
+                "description": "With `dry_run=true`: what the command would do; nothing was written.",
+                "content": {"application/json": {"schema": dry_run}},
+            }),
+        );
+    }
     let error = typed::<ErrorBody>(generator).to_value();
+    let mut errors = op.errors.clone();
+    if op.command {
+        errors.extend_from_slice(DRY_RUN);
+        errors.sort_unstable();
+        errors.dedup();
+    }
     let mut by_status: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
-    for (status, code) in &op.errors {
+    for (status, code) in &errors {
         by_status.entry(*status).or_default().push(code);
     }
     for (status, codes) in by_status {
@@ -565,9 +631,34 @@ fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator
     operation
 }
 
-/// The shapes written by hand (only this document's own), and the `derived` ones (definitions
-/// of the typed bodies).
-fn schemas(derived: Map<String, Value>) -> Value {
+/// The shapes written by hand (only this document's own), the `derived` ones (definitions
+/// of the typed bodies), and those of the dry runs of the answers named in `dry_runs`: each the
+/// answer's properties and [`DryRunFields`]' together.
+fn schemas(mut derived: Map<String, Value>, dry_runs: &BTreeSet<String>) -> Value {
+    let fields = derived.get("DryRun").cloned().unwrap_or_default();
+    for name in dry_runs {
+        let Some(answer) = derived.get(name) else {
+            continue;
+        };
+        let mut merged = answer.clone();
+        for key in ["properties", "required"] {
+            match (&mut merged[key], &fields[key]) {
+                (Value::Object(mine), Value::Object(more)) => {
+                    mine.extend(more.clone());
+                }
+                (Value::Array(mine), Value::Array(more)) => {
+                    mine.extend(more.iter().cloned());
+                }
+                (mine @ Value::Null, more) => *mine = more.clone(),
+                _ => {}
+            }
+        }
+        merged["description"] = json!(format!(
+            "What the command would do (`dry_run=true`): its usual answer ({name}) and the dry \
+             run's fields; nothing was written."
+        ));
+        derived.insert(dry_run_name(name), merged);
+    }
     let mut schemas = json!({
         "OpenApi": {"type": "object", "required": ["openapi", "info", "paths"]},
     });
@@ -586,13 +677,27 @@ pub fn build(routes: &[Route]) -> Value {
         })
         .into_generator();
     let mut paths = Map::new();
+    // The answers whose dry runs the commands declare.
+    let mut dry_runs = BTreeSet::new();
+    typed::<DryRunFields>(&mut generator);
     for route in routes {
         let Some(op) = route.api else { continue };
+        let op = op();
         let item = paths
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));
-        item[route.method.as_str().to_ascii_lowercase()] =
-            operation_json(route, &op(), &mut generator);
+        let operation = operation_json(route, &op, &mut generator);
+        if op.command {
+            let answer = &operation["responses"][op.success.0.to_string()]["content"]["application/json"]
+                ["schema"];
+            let reference = answer["$ref"]
+                .as_str()
+                .or_else(|| answer["anyOf"][0]["$ref"].as_str());
+            if let Some(name) = reference.and_then(|r| r.strip_prefix("#/components/schemas/")) {
+                dry_runs.insert(name.to_owned());
+            }
+        }
+        item[route.method.as_str().to_ascii_lowercase()] = operation;
     }
     json!({
         "openapi": "3.1.0",
@@ -619,7 +724,7 @@ pub fn build(routes: &[Route]) -> Value {
                     "description": "An API token; roles viewer, staff and admin (each allows what the one before does).",
                 },
             },
-            "schemas": schemas(generator.take_definitions(true)),
+            "schemas": schemas(generator.take_definitions(true), &dry_runs),
         },
     })
 }

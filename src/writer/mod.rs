@@ -9,12 +9,14 @@
 //! Its parts: [`request`] (what callers submit and get back), [`batch`] (deciding and
 //! committing one batch), [`idempotency`] (fingerprints and repeated keys), [`cache`] (cohort
 //! states kept between batches), [`maintenance`] (erasure and journal pruning, between
-//! batches) and [`thread`] (the queue, the thread and its handle).
+//! batches) and [`thread`] (the queue, the thread and its handle). Apart from them,
+//! [`preview`] decides without committing (dry runs), and holds nothing that could write.
 
 mod batch;
 mod cache;
 mod idempotency;
 mod maintenance;
+mod preview;
 mod request;
 mod thread;
 
@@ -28,6 +30,7 @@ use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 pub use batch::BatchOutcome;
+pub use preview::{Predicted, Preview, Stage, StageError};
 pub use request::{CommandKind, Committed, Request, Submission};
 pub use thread::{WriterHandle, WriterThread, spawn};
 

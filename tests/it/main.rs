@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod crash;
 mod demo;
+mod dry_run;
 mod edges;
 mod erasure;
 mod file_modes;

@@ -20,6 +20,16 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Ve
         assert!(resolved.is_object(), "{target} does not resolve");
         return check(doc, resolved, value, at, problems);
     }
+    if let Some(alternatives) = schema["anyOf"].as_array() {
+        let fits_one = alternatives.iter().any(|alternative| {
+            let mut misfits = Vec::new();
+            check(doc, alternative, value, at, &mut misfits);
+            misfits.is_empty()
+        });
+        if !fits_one {
+            problems.push(format!("{at}: {value} fits none of {alternatives:?}"));
+        }
+    }
     let kinds: Vec<&str> = match &schema["type"] {
         Value::String(kind) => vec![kind.as_str()],
         Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
@@ -205,6 +215,7 @@ async fn every_operation_answers_as_the_document_declares() {
 
     let id = create_and_enroll(&mut c, &staff).await;
     read(&mut c, &staff, &anonymous, &id).await;
+    dry_runs(&mut c, &staff, &id).await;
     change(&mut c, &staff, &id).await;
     administer(&mut c, &admin, &staff).await;
 
@@ -392,6 +403,94 @@ async fn read(c: &mut Checker<'_>, staff: &Client, anonymous: &Client, id: &str)
         404,
     )
     .await;
+}
+
+/// A dry run of every command (`?dry_run=true`, with and without `as_of`), and the refusals of
+/// its parameters: each answer as declared, and nothing written.
+async fn dry_runs(c: &mut Checker<'_>, staff: &Client, id: &str) {
+    let post = Method::POST;
+    let before = head(c.app).await;
+    let at = |p: &str| format!("/api/v1/cohorts/{id}{p}");
+    let cohorts = "/api/v1/cohorts";
+    let created = c
+        .call(
+            staff,
+            post.clone(),
+            (cohorts, "/api/v1/cohorts?dry_run=true"),
+            Some(cohort_body("Spec", 1)),
+            &[],
+            200,
+        )
+        .await;
+    assert_eq!(created["events"][0]["type"], "cohort.created");
+    let with_body = [
+        (
+            "/api/v1/cohorts/{id}/enrollments",
+            "/enrollments",
+            json!({"learner": "cy@example.org"}),
+        ),
+        (
+            "/api/v1/cohorts/{id}/withdrawals",
+            "/withdrawals",
+            json!({"learner": "ana@example.org"}),
+        ),
+        (
+            "/api/v1/cohorts/{id}/capacity",
+            "/capacity",
+            json!({"capacity": 2}),
+        ),
+    ];
+    for (template, rest, body) in &with_body {
+        for query in ["?dry_run=true", "?dry_run=true&as_of=2"] {
+            let answer = c
+                .call(
+                    staff,
+                    post.clone(),
+                    (template, &at(&format!("{rest}{query}"))),
+                    Some(body.clone()),
+                    &[],
+                    200,
+                )
+                .await;
+            assert_eq!(answer["dry_run"], true, "{answer}");
+        }
+    }
+    let close = "/api/v1/cohorts/{id}/close";
+    c.call(
+        staff,
+        post.clone(),
+        (close, &at("/close?dry_run=true")),
+        None,
+        &[],
+        200,
+    )
+    .await;
+    let promote = "/api/v1/cohorts/{id}/promotions";
+    c.call(
+        staff,
+        post.clone(),
+        (promote, &at("/promotions?dry_run=true")),
+        None,
+        &[],
+        422,
+    )
+    .await;
+    for (query, status) in [
+        ("?as_of=1", 422),
+        ("?dry_run=true&as_of=9999", 422),
+        ("?dry_run=true&as_of=soon", 400),
+    ] {
+        c.call(
+            staff,
+            post.clone(),
+            (close, &at(&format!("/close{query}"))),
+            None,
+            &[],
+            status,
+        )
+        .await;
+    }
+    assert_eq!(head(c.app).await, before, "the dry runs wrote nothing");
 }
 
 /// Withdraws, changes the capacity and closes.

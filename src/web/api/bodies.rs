@@ -256,7 +256,7 @@ pub struct Withdrawn {
     pub outcome: WithdrawOutcome,
     pub position: u64,
     /// The learner promoted into the freed seat, if any.
-    #[schemars(required)]
+    #[schemars(schema_with = "nullable::<String>", required)]
     pub promoted: Option<String>,
     pub version: u64,
 }
@@ -269,7 +269,7 @@ pub struct Withdrawn {
 )]
 pub struct Promoted {
     pub position: u64,
-    #[schemars(required)]
+    #[schemars(schema_with = "nullable::<String>", required)]
     pub promoted: Option<String>,
     pub version: u64,
 }

@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 pub(super) mod bodies;
+pub(super) mod dry_run;
 
 use super::AppState;
 use super::error::ApiError;
@@ -19,13 +20,14 @@ use crate::auth::Principal;
 use crate::domain::{CohortId, Event, LearnerId};
 use crate::projections::{AsOf, CatalogFilter, CohortView, Directory, Projections};
 use crate::store::Envelope;
-use crate::writer::{Committed, Request, Submission};
+use crate::writer::{Request, Submission};
 use bodies::{
     BackupManifest, BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail,
     CohortList, CohortSummary, Created, EnrollOutcome, Enrolled, Enrollment, EventBody, EventList,
     Feed, Health, HealthStatus, JobProgress, LastCheck, LastRebuild, NewCohort, Person,
     ProjectionRow, ProjectionStatus, Promoted, Timeline, WithdrawOutcome, Withdrawal, Withdrawn,
 };
+use dry_run::{Done, DryRunQuery, Mode};
 
 /// Most items one page of a listing returns.
 pub(super) const MAX_LIMIT: usize = 1000;
@@ -59,15 +61,24 @@ fn field_error(e: &input::FieldError) -> ApiError {
     ApiError::bad_request("invalid_field", e.to_string())
 }
 
-/// Submits `request` with the command headers; errors name `learner`.
+/// Submits `request` with the command headers, or with `?dry_run=true` runs it as a dry run
+/// (writing nothing); errors name `learner`.
 pub(super) async fn execute(
     state: &AppState,
     principal: &Principal,
     headers: &HeaderMap,
+    query: &DryRunQuery,
     request: Request,
     learner: Option<&str>,
-) -> Result<Committed, ApiError> {
+) -> Result<Done, ApiError> {
     let h = input::command_headers(headers).map_err(|e| field_error(&e))?;
+    if let Mode::DryRun(as_of) = query.mode()? {
+        // The Idempotency-Key and correlation headers are read (a malformed one is still
+        // refused) but nothing is recorded under them.
+        return dry_run::run(state, request, h.expected_version, as_of, learner)
+            .await
+            .map(Done::Predicted);
+    }
     let submission = Submission {
         expected_version: h.expected_version,
         idempotency_key: h.idempotency_key,
@@ -78,6 +89,7 @@ pub(super) async fn execute(
     state
         .submit(principal, submission)
         .await
+        .map(Done::Committed)
         .map_err(|e| ApiError::from_command(e, learner))
 }
 
@@ -85,6 +97,7 @@ pub(super) async fn create_cohort(
     State(state): State<AppState>,
     ApiActing(principal): ApiActing,
     headers: HeaderMap,
+    ApiQuery(query): ApiQuery<DryRunQuery>,
     ApiJson(body): ApiJson<NewCohort>,
 ) -> Result<Response, ApiError> {
     let raw = RawCohort {
@@ -101,13 +114,13 @@ pub(super) async fn create_cohort(
         cohort: CohortId(Uuid::now_v7()),
         new,
     };
-    let done = execute(&state, &principal, &headers, request, None).await?;
+    let done = execute(&state, &principal, &headers, &query, request, None).await?;
     let body = Created {
-        id: done.cohort.0,
+        id: done.cohort().0,
         position: done.position(),
-        version: done.version,
+        version: done.version(),
     };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    Ok(done.respond(StatusCode::CREATED, &body, &state.read.read().directory))
 }
 
 #[derive(Deserialize)]
@@ -192,6 +205,17 @@ fn detail(view: &CohortView, read: &Projections) -> CohortDetail {
     }
 }
 
+/// An `as_of` query parameter: a global position or an RFC 3339 time; absent or empty for none.
+fn as_of_param(raw: Option<&str>) -> Result<Option<AsOf>, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => raw
+            .parse::<AsOf>()
+            .map(Some)
+            .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string())),
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct AsOfQuery {
     as_of: Option<String>,
@@ -203,14 +227,7 @@ pub(super) async fn cohort(
     ApiQuery(q): ApiQuery<AsOfQuery>,
 ) -> Result<Json<CohortDetail>, ApiError> {
     let cohort = input::parse_cohort::<ApiError>(&id)?;
-    let as_of = match q.as_of.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(raw) => Some(
-            raw.parse::<AsOf>()
-                .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string()))?,
-        ),
-    };
-    let past = match as_of {
+    let past = match as_of_param(q.as_of.as_deref())? {
         None => None,
         Some(as_of) => {
             let view = state
@@ -237,8 +254,27 @@ pub(super) async fn cohort(
 
 /// An event as the API shows it: learner keys, not internal ids.
 fn event_json(env: &Envelope, directory: &Directory) -> EventBody {
-    let key = |l: &LearnerId| directory.key_of(*l);
-    let data = match &env.event {
+    EventBody {
+        actor: env.meta.actor.name.clone(),
+        actor_id: env.meta.actor.id,
+        causation_id: env.meta.causation_id,
+        cohort: env.cohort.0,
+        command_id: env.meta.command_id,
+        correlation_id: env.meta.correlation_id,
+        data: event_data(&env.event, &|l| directory.key_of(l)),
+        occurred_at: env.occurred_at,
+        position: env.position,
+        recorded_at: env.recorded_at,
+        schema_version: env.schema_version,
+        kind: env.event.type_name(),
+        version: env.version,
+    }
+}
+
+/// An event's own fields as the API shows them, its learners named by `key_of` (their keys).
+fn event_data(event: &Event, key_of: &dyn Fn(LearnerId) -> String) -> serde_json::Value {
+    let key = |l: &LearnerId| key_of(*l);
+    match event {
         Event::CohortCreated(c) => json!({
             "name": c.name, "course": c.course, "instructor": c.instructor,
             "capacity": c.capacity.seats(), "starts_at": c.starts_at,
@@ -264,21 +300,6 @@ fn event_json(env: &Envelope, directory: &Directory) -> EventBody {
         }
         Event::CapacityChanged { from, to } => json!({"from": from.seats(), "to": to.seats()}),
         Event::EnrollmentClosed => json!({}),
-    };
-    EventBody {
-        actor: env.meta.actor.name.clone(),
-        actor_id: env.meta.actor.id,
-        causation_id: env.meta.causation_id,
-        cohort: env.cohort.0,
-        command_id: env.meta.command_id,
-        correlation_id: env.meta.correlation_id,
-        data,
-        occurred_at: env.occurred_at,
-        position: env.position,
-        recorded_at: env.recorded_at,
-        schema_version: env.schema_version,
-        kind: env.event.type_name(),
-        version: env.version,
     }
 }
 
@@ -363,8 +384,9 @@ pub(super) async fn enroll(
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
+    ApiQuery(query): ApiQuery<DryRunQuery>,
     ApiJson(body): ApiJson<Enrollment>,
-) -> Result<Json<Enrolled>, ApiError> {
+) -> Result<Response, ApiError> {
     let cohort = input::parse_cohort::<ApiError>(&id)?;
     let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
     let name = body
@@ -379,22 +401,22 @@ pub(super) async fn enroll(
         learner,
         name,
     };
-    let done = execute(&state, &principal, &headers, request, Some(&key)).await?;
-    let outcome = match done.events.first().map(|e| &e.event) {
+    let done = execute(&state, &principal, &headers, &query, request, Some(&key)).await?;
+    let outcome = match done.events().next() {
         Some(Event::StudentWaitlisted { .. }) => EnrollOutcome::Waitlisted,
         _ => EnrollOutcome::Enrolled,
     };
-    Ok(Json(Enrolled {
+    let body = Enrolled {
         outcome,
         position: done.position(),
-        version: done.version,
-    }))
+        version: done.version(),
+    };
+    Ok(done.respond(StatusCode::OK, &body, &state.read.read().directory))
 }
 
-fn promoted_keys(done: &Committed, directory: &Directory) -> Vec<String> {
-    done.events
-        .iter()
-        .filter_map(|e| match &e.event {
+fn promoted_keys(done: &Done, directory: &Directory) -> Vec<String> {
+    done.events()
+        .filter_map(|e| match e {
             Event::WaitlistPromoted { learner } => Some(directory.key_of(*learner)),
             _ => None,
         })
@@ -406,8 +428,9 @@ pub(super) async fn withdraw(
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
+    ApiQuery(query): ApiQuery<DryRunQuery>,
     ApiJson(body): ApiJson<Withdrawal>,
-) -> Result<Json<Withdrawn>, ApiError> {
+) -> Result<Response, ApiError> {
     let cohort = input::parse_cohort::<ApiError>(&id)?;
     let learner = input::learner("learner", &body.learner).map_err(|e| field_error(&e))?;
     let reason = input::text(
@@ -425,19 +448,20 @@ pub(super) async fn withdraw(
         reason_code,
         reason,
     };
-    let done = execute(&state, &principal, &headers, request, Some(&key)).await?;
-    let outcome = match done.events.first().map(|e| &e.event) {
+    let done = execute(&state, &principal, &headers, &query, request, Some(&key)).await?;
+    let outcome = match done.events().next() {
         Some(Event::WaitlistLeft { .. }) => WithdrawOutcome::LeftWaitlist,
         _ => WithdrawOutcome::Withdrawn,
     };
     let read = state.read.read();
     let promoted = promoted_keys(&done, &read.directory).into_iter().next();
-    Ok(Json(Withdrawn {
+    let body = Withdrawn {
         outcome,
         position: done.position(),
         promoted,
-        version: done.version,
-    }))
+        version: done.version(),
+    };
+    Ok(done.respond(StatusCode::OK, &body, &read.directory))
 }
 
 pub(super) async fn promote(
@@ -445,23 +469,19 @@ pub(super) async fn promote(
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-) -> Result<Json<Promoted>, ApiError> {
+    ApiQuery(query): ApiQuery<DryRunQuery>,
+) -> Result<Response, ApiError> {
     let cohort = input::parse_cohort::<ApiError>(&id)?;
-    let done = execute(
-        &state,
-        &principal,
-        &headers,
-        Request::Promote { cohort },
-        None,
-    )
-    .await?;
+    let request = Request::Promote { cohort };
+    let done = execute(&state, &principal, &headers, &query, request, None).await?;
     let read = state.read.read();
     let promoted = promoted_keys(&done, &read.directory).into_iter().next();
-    Ok(Json(Promoted {
+    let body = Promoted {
         position: done.position(),
         promoted,
-        version: done.version,
-    }))
+        version: done.version(),
+    };
+    Ok(done.respond(StatusCode::OK, &body, &read.directory))
 }
 
 pub(super) async fn change_capacity(
@@ -469,25 +489,21 @@ pub(super) async fn change_capacity(
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
+    ApiQuery(query): ApiQuery<DryRunQuery>,
     ApiJson(body): ApiJson<CapacityChange>,
-) -> Result<Json<CapacityChanged>, ApiError> {
+) -> Result<Response, ApiError> {
     let cohort = input::parse_cohort::<ApiError>(&id)?;
     let capacity = input::capacity("capacity", RawNumber::Number(body.capacity))
         .map_err(|e| field_error(&e))?;
-    let done = execute(
-        &state,
-        &principal,
-        &headers,
-        Request::ChangeCapacity { cohort, capacity },
-        None,
-    )
-    .await?;
+    let request = Request::ChangeCapacity { cohort, capacity };
+    let done = execute(&state, &principal, &headers, &query, request, None).await?;
     let read = state.read.read();
-    Ok(Json(CapacityChanged {
+    let body = CapacityChanged {
         position: done.position(),
         promoted: promoted_keys(&done, &read.directory),
-        version: done.version,
-    }))
+        version: done.version(),
+    };
+    Ok(done.respond(StatusCode::OK, &body, &read.directory))
 }
 
 pub(super) async fn close(
@@ -495,20 +511,16 @@ pub(super) async fn close(
     ApiActing(principal): ApiActing,
     ApiPath(id): ApiPath,
     headers: HeaderMap,
-) -> Result<Json<Closed>, ApiError> {
+    ApiQuery(query): ApiQuery<DryRunQuery>,
+) -> Result<Response, ApiError> {
     let cohort = input::parse_cohort::<ApiError>(&id)?;
-    let done = execute(
-        &state,
-        &principal,
-        &headers,
-        Request::Close { cohort },
-        None,
-    )
-    .await?;
-    Ok(Json(Closed {
+    let request = Request::Close { cohort };
+    let done = execute(&state, &principal, &headers, &query, request, None).await?;
+    let body = Closed {
         position: done.position(),
-        version: done.version,
-    }))
+        version: done.version(),
+    };
+    Ok(done.respond(StatusCode::OK, &body, &state.read.read().directory))
 }
 
 /// `GET /api/v1/projections`: each projection's position against the store head, the last
