@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use super::{
     Capacity, Cohort, CohortCommand, CohortCreated, CohortId, CohortStatus, Event, InvariantBroken,
-    LearnerId, NewCohort, ReasonCode, RuleViolation, ScheduleProblem, WaitlistEntry,
+    LearnerId, NewCohort, Offer, PromotionPolicy, ReasonCode, RuleViolation, ScheduleProblem,
+    WaitlistEntry, decide_transfer,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -49,6 +50,8 @@ fn new_cohort(capacity: u64) -> NewCohort {
         starts_at: at("2026-03-02T09:00:00Z"),
         enrollment_deadline: enrollment_deadline(),
         withdrawal_deadline: withdrawal_deadline(),
+        promotion: PromotionPolicy::Automatic,
+        waitlist_cap: None,
     }
 }
 

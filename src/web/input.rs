@@ -123,6 +123,8 @@ pub fn new_cohort(raw: &RawCohort<'_>) -> Result<NewCohort, Vec<FieldError>> {
             starts_at,
             enrollment_deadline,
             withdrawal_deadline,
+            promotion: crate::domain::PromotionPolicy::Automatic,
+            waitlist_cap: None,
         }),
         _ => Err(errors),
     }
