@@ -281,12 +281,9 @@ impl Cohort {
                 starts_at,
                 enrollment_deadline,
                 withdrawal_deadline,
-            } => self.decide_reschedule(
-                *starts_at,
-                *enrollment_deadline,
-                *withdrawal_deadline,
-                now,
-            ),
+            } => {
+                self.decide_reschedule(*starts_at, *enrollment_deadline, *withdrawal_deadline, now)
+            }
             CohortCommand::ChangeDetails {
                 name,
                 course,
@@ -374,7 +371,11 @@ impl Cohort {
         }
     }
 
-    fn decide_enroll(&self, learner: LearnerId, now: Timestamp) -> Result<Vec<Event>, RuleViolation> {
+    fn decide_enroll(
+        &self,
+        learner: LearnerId,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, RuleViolation> {
         self.check_joinable(now)?;
         self.check_not_held(learner)?;
         if self.seats_remaining() > 0 {
@@ -451,7 +452,11 @@ impl Cohort {
         Ok(vec![self.fill_event(head.learner, now)])
     }
 
-    fn decide_capacity(&self, capacity: Capacity, now: Timestamp) -> Result<Vec<Event>, RuleViolation> {
+    fn decide_capacity(
+        &self,
+        capacity: Capacity,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, RuleViolation> {
         if capacity == self.capacity {
             return Err(RuleViolation::CapacityUnchanged {
                 capacity: capacity.seats(),
@@ -512,7 +517,11 @@ impl Cohort {
         let enrollment = enrollment_deadline.unwrap_or(self.enrollment_deadline);
         let withdrawal = withdrawal_deadline.unwrap_or(self.withdrawal_deadline);
         if (starts, enrollment, withdrawal)
-            == (self.starts_at, self.enrollment_deadline, self.withdrawal_deadline)
+            == (
+                self.starts_at,
+                self.enrollment_deadline,
+                self.withdrawal_deadline,
+            )
         {
             return Err(RuleViolation::NothingChanged);
         }

@@ -143,7 +143,8 @@ mod tests {
         assert_eq!(parse_hold("500ms"), Err(HoldError::TooShort));
         assert_eq!(parse_hold("1.5s"), Err(HoldError::TooShort));
         assert_eq!(parse_hold("-5m"), Err(HoldError::TooShort));
-        assert_eq!(parse_hold("366d"), Err(HoldError::TooLong));
+        assert_eq!(parse_hold("8761h"), Err(HoldError::TooLong));
+        assert!(parse_hold("8760h").is_ok());
         assert!(matches!(parse_hold("soon"), Err(HoldError::Unreadable(_))));
     }
 

@@ -533,14 +533,12 @@ pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, Co
         | Event::WaitlistPromoted { learner: l }
         | Event::StudentReleased { learner: l }
         | Event::OfferAccepted { learner: l }
-        | Event::OfferExpired { learner: l } => {
-            encode_native(
-                what,
-                &LearnerV1 {
-                    learner: learner_bytes(*l),
-                },
-            )
-        }
+        | Event::OfferExpired { learner: l } => encode_native(
+            what,
+            &LearnerV1 {
+                learner: learner_bytes(*l),
+            },
+        ),
         Event::StudentWaitlisted {
             learner: l,
             position,

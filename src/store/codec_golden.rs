@@ -681,7 +681,11 @@ fn every_rule_violation_round_trips_through_a_command_record() {
     let mut codes: Vec<&str> = violations.iter().map(RuleViolation::code).collect();
     codes.sort_unstable();
     codes.dedup();
-    assert_eq!(codes.len(), violations.len() - 1, "one of each kind (no_offer_due twice)");
+    assert_eq!(
+        codes.len(),
+        violations.len() - 1,
+        "one of each kind (no_offer_due twice)"
+    );
     for violation in violations {
         let record = CommandRecord {
             fingerprint: String::new(),
@@ -749,7 +753,10 @@ fn the_other_shapes_of_the_new_events_match_their_fixtures_and_decode() {
             event,
             "{name}"
         );
-        assert!(encode_event_at(&event, 2).is_err(), "{name} has no schema 2");
+        assert!(
+            encode_event_at(&event, 2).is_err(),
+            "{name} has no schema 2"
+        );
     }
     // A hold is stored as whole seconds: 48 h is 172 800 s.
     let policy = Event::PolicyChanged {
