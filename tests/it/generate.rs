@@ -82,9 +82,54 @@ fn canonical(events: &[Envelope]) -> Vec<Envelope> {
                 Event::WaitlistPromoted { learner } => Event::WaitlistPromoted {
                     learner: who(learner),
                 },
+                Event::StudentReleased { learner } => Event::StudentReleased {
+                    learner: who(learner),
+                },
+                Event::WaitlistOffered {
+                    learner,
+                    offered_at,
+                    expires_at,
+                } => Event::WaitlistOffered {
+                    learner: who(learner),
+                    offered_at,
+                    expires_at,
+                },
+                Event::OfferAccepted { learner } => Event::OfferAccepted {
+                    learner: who(learner),
+                },
+                Event::OfferDeclined { learner, reason } => Event::OfferDeclined {
+                    learner: who(learner),
+                    reason,
+                },
+                Event::OfferExpired { learner } => Event::OfferExpired {
+                    learner: who(learner),
+                },
+                Event::StudentTransferredOut {
+                    learner,
+                    to,
+                    reason,
+                } => Event::StudentTransferredOut {
+                    learner: who(learner),
+                    to,
+                    reason,
+                },
+                Event::StudentTransferredIn {
+                    learner,
+                    from,
+                    waitlisted_at,
+                } => Event::StudentTransferredIn {
+                    learner: who(learner),
+                    from,
+                    waitlisted_at,
+                },
                 other @ (Event::CohortCreated(_)
                 | Event::CapacityChanged { .. }
-                | Event::EnrollmentClosed) => other,
+                | Event::EnrollmentClosed
+                | Event::EnrollmentReopened { .. }
+                | Event::CohortRescheduled { .. }
+                | Event::CohortDetailsChanged { .. }
+                | Event::CohortCancelled { .. }
+                | Event::PolicyChanged { .. }) => other,
             };
             e
         })
