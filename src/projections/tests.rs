@@ -660,7 +660,9 @@ mod reports {
                 open: 1,
                 seats: 2,
                 enrolled: 2,
-                waitlisted: 0
+                waitlisted: 0,
+                offers: 0,
+                cancelled: 0,
             }
         );
         // Past its enrollment deadline a near-full cohort is no longer a signal.
