@@ -179,3 +179,229 @@ fn a_damaged_or_impossible_export_is_refused_with_the_line_and_leaves_nothing() 
         "{message}"
     );
 }
+
+/// A store holding every event type of issue 15, each decided by the rules: offers made,
+/// accepted, declined and expired, a transfer, a reopening, a reschedule, changed details, a
+/// policy and a cancellation. Returns the events in order.
+fn issue15_history(db: &Path) -> Vec<rollbook::domain::Event> {
+    use rollbook::domain::{
+        Capacity, Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort, PromotionPolicy,
+        ReasonCode, decide_transfer,
+    };
+    use rollbook::store::{
+        Actor, Batch, CommandMeta, LearnerRecord, Store, StoreOptions, StreamAppend,
+    };
+    use uuid::Uuid;
+
+    let store = Store::open(db, &StoreOptions::default()).unwrap();
+    let (a, b) = (
+        CohortId(Uuid::from_u128(0xa)),
+        CohortId(Uuid::from_u128(0xb)),
+    );
+    let learner = |n: u128| LearnerId(Uuid::from_u128(0x100 + n));
+    let learners: Vec<_> = (1..=6)
+        .map(|n| {
+            (
+                learner(n),
+                LearnerRecord {
+                    key: format!("l{n}@example.org"),
+                    name: format!("Learner {n}"),
+                },
+            )
+        })
+        .collect();
+    let new = |capacity: u64, promotion| NewCohort {
+        name: "Term".to_owned(),
+        course: "T-1".to_owned(),
+        instructor: "Ada".to_owned(),
+        capacity: Capacity::new(capacity).unwrap(),
+        starts_at: ts("2026-04-01T09:00:00Z"),
+        enrollment_deadline: ts("2026-03-20T00:00:00Z"),
+        withdrawal_deadline: ts("2026-03-25T00:00:00Z"),
+        promotion,
+        waitlist_cap: Some(10),
+    };
+    let offers = PromotionPolicy::Offer {
+        hold: jiff::SignedDuration::from_hours(48),
+    };
+    let mut states: std::collections::HashMap<CohortId, Cohort> = std::collections::HashMap::new();
+    let mut all = Vec::new();
+    let mut command = 0_u128;
+    let mut commit =
+        |appends: Vec<(CohortId, Vec<Event>)>,
+         when: &str,
+         states: &mut std::collections::HashMap<CohortId, Cohort>| {
+            command += 1;
+            let id = Uuid::from_u128(0xc000 + command);
+            let meta = CommandMeta {
+                actor: Actor::local(),
+                command_id: id,
+                correlation_id: id,
+                causation_id: id,
+            };
+            let mut batch = Batch {
+                learners: if command == 1 {
+                    learners.clone()
+                } else {
+                    Vec::new()
+                },
+                ..Batch::default()
+            };
+            for (cohort, events) in appends {
+                let version = store.read().unwrap().stream_version(cohort).unwrap();
+                for event in &events {
+                    match states.get_mut(&cohort) {
+                        Some(state) => state.apply(event),
+                        None => {
+                            let state = Cohort::replay(cohort, [event]).unwrap();
+                            states.insert(cohort, state);
+                        }
+                    }
+                }
+                all.extend(events.iter().cloned());
+                batch.appends.push(StreamAppend {
+                    cohort,
+                    expected_version: version,
+                    events,
+                    occurred_at: ts(when),
+                    meta: meta.clone(),
+                    idempotency: None,
+                });
+            }
+            store.commit(&batch, ts(when)).unwrap();
+        };
+    let decide = |states: &std::collections::HashMap<CohortId, Cohort>,
+                  cohort: CohortId,
+                  command: CohortCommand,
+                  when: &str| {
+        Cohort::decide(states.get(&cohort), cohort, &command, ts(when))
+            .unwrap_or_else(|v| panic!("{command:?} refused: {v}"))
+    };
+    let t0 = "2026-03-01T09:00:00Z";
+    for (cohort, n, policy) in [(a, 2, offers), (b, 3, PromotionPolicy::Automatic)] {
+        let events = decide(&states, cohort, CohortCommand::Create(new(n, policy)), t0);
+        commit(vec![(cohort, events)], t0, &mut states);
+    }
+    for n in 1..=5 {
+        let events = decide(
+            &states,
+            a,
+            CohortCommand::Enroll {
+                learner: learner(n),
+            },
+            t0,
+        );
+        commit(vec![(a, events)], t0, &mut states);
+    }
+    // 1, 2 enrolled; 3, 4, 5 waiting. 1 withdraws: 3 is offered the seat and accepts.
+    let t1 = "2026-03-02T09:00:00Z";
+    let withdraw = CohortCommand::Withdraw {
+        learner: learner(1),
+        reason_code: ReasonCode::Personal,
+        reason: "moved".to_owned(),
+    };
+    for command in [
+        withdraw,
+        CohortCommand::AcceptOffer {
+            learner: learner(3),
+        },
+    ] {
+        let events = decide(&states, a, command, t1);
+        commit(vec![(a, events)], t1, &mut states);
+    }
+    // 2 transfers to B: 4 is offered the freed seat, declines; 5 is offered it and lets it run out.
+    let transfer = decide_transfer(
+        &states[&a],
+        &states[&b],
+        learner(2),
+        false,
+        "evenings",
+        ts(t1),
+    )
+    .unwrap();
+    commit(
+        vec![(a, transfer.from_events), (b, transfer.to_events)],
+        t1,
+        &mut states,
+    );
+    let decline = CohortCommand::DeclineOffer {
+        learner: learner(4),
+        reason: "took a job".to_owned(),
+    };
+    let events = decide(&states, a, decline, t1);
+    commit(vec![(a, events)], t1, &mut states);
+    let t2 = "2026-03-05T09:00:00Z";
+    let events = decide(&states, a, CohortCommand::ExpireOffers, t2);
+    commit(vec![(a, events)], t2, &mut states);
+    // B: closed, then reopened with a later deadline; rescheduled, renamed, its policy set,
+    // then cancelled (releasing 2).
+    let b_commands = [
+        CohortCommand::CloseEnrollment,
+        CohortCommand::Reopen {
+            reason: "closed by mistake".to_owned(),
+            enrollment_deadline: Some(ts("2026-03-21T00:00:00Z")),
+        },
+        CohortCommand::Reschedule {
+            starts_at: Some(ts("2026-04-02T09:00:00Z")),
+            enrollment_deadline: None,
+            withdrawal_deadline: None,
+        },
+        CohortCommand::ChangeDetails {
+            name: Some("Term — evenings".to_owned()),
+            course: None,
+            instructor: Some("Grace".to_owned()),
+        },
+        CohortCommand::SetPolicy {
+            promotion: offers,
+            waitlist_cap: None,
+        },
+        CohortCommand::Cancel {
+            reason: "too few".to_owned(),
+        },
+    ];
+    for command in b_commands {
+        let events = decide(&states, b, command, t2);
+        commit(vec![(b, events)], t2, &mut states);
+    }
+    all
+}
+
+#[test]
+fn every_event_type_of_issue_15_round_trips_through_export_and_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, copy) = (dir.path().join("a.redb"), dir.path().join("b.redb"));
+    let events = issue15_history(&source);
+    let types: std::collections::BTreeSet<&str> = events
+        .iter()
+        .map(rollbook::domain::Event::type_name)
+        .collect();
+    for name in rollbook::domain::Event::TYPE_NAMES.iter().skip(8) {
+        assert!(types.contains(name), "the history holds a {name}");
+    }
+    let first = exported(&source);
+    for name in rollbook::domain::Event::TYPE_NAMES {
+        let wanted = format!("\"type\":\"{name}\"");
+        assert!(
+            first.contains(&wanted) || !types.contains(name),
+            "export names {name}"
+        );
+    }
+    let file = dir.path().join("history.jsonl");
+    std::fs::write(&file, &first).unwrap();
+    let summary = import(&file, &copy, |_, _| {}).expect("import");
+    assert_eq!(summary.events, events.len() as u64);
+    assert_eq!(
+        exported(&copy),
+        first,
+        "export → import → export is the same"
+    );
+    let store =
+        rollbook::store::Store::open(&copy, &rollbook::store::StoreOptions::default()).unwrap();
+    let mut imported = Vec::new();
+    store
+        .read()
+        .unwrap()
+        .for_each_event(|e| imported.push(e.event))
+        .unwrap();
+    assert_eq!(imported, events, "import gives back the same events");
+}
