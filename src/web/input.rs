@@ -265,15 +265,14 @@ pub fn cohort_id(raw: &str) -> Option<CohortId> {
     Uuid::parse_str(raw).ok().map(CohortId)
 }
 
-/// Parses `open`/`closed`/`cancelled` (empty means all).
+/// Parses `open`/`closed` (empty means both).
 pub fn status_param(raw: Option<&str>) -> Result<Option<CohortStatus>, String> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
         Some("open") => Ok(Some(CohortStatus::Open)),
         Some("closed") => Ok(Some(CohortStatus::Closed)),
-        Some("cancelled") => Ok(Some(CohortStatus::Cancelled)),
         Some(other) => Err(format!(
-            "status: must be \"open\", \"closed\" or \"cancelled\", got {other:?}"
+            "status: must be \"open\" or \"closed\", got {other:?}"
         )),
     }
 }
