@@ -1704,10 +1704,10 @@ fn accepting_an_offer_enrolls_the_learner_even_after_close_and_the_enrollment_de
 fn accept_or_decline_without_an_offer_is_no_offer() {
     let state = offer_held_by_bob();
     for command in [accept_offer(CARLA), decline_offer(CARLA), accept_offer(DAN)] {
-        let learner = match command {
-            CohortCommand::AcceptOffer { learner }
-            | CohortCommand::DeclineOffer { learner, .. } => learner,
-            _ => unreachable!(),
+        let (CohortCommand::AcceptOffer { learner } | CohortCommand::DeclineOffer { learner, .. }) =
+            command
+        else {
+            unreachable!()
         };
         assert_eq!(
             when(Some(&state), &command, now()),

@@ -983,8 +983,9 @@ mod reports {
         }
     }
 
-    #[test]
-    fn offers_count_as_taken_fall_due_by_expiry_and_a_cancellation_removes_the_seats() {
+    /// Two seats under 48-hour offers: learner 2 enrolled, 4 waiting, 3 offered 1's seat
+    /// (until the returned instant).
+    fn offer_made() -> (Script, Timestamp) {
         let mut s = Script::new();
         s.command("2026-03-02T09:00:00Z", vec![created(2), offer_policy()]);
         s.command("2026-03-02T10:00:00Z", vec![enroll(1), enroll(2)]);
@@ -1005,6 +1006,12 @@ mod reports {
                 },
             ],
         );
+        (s, expires)
+    }
+
+    #[test]
+    fn offers_count_as_taken_and_fall_due_by_expiry() {
+        let (s, expires) = offer_made();
         let signals = &s.projections.signals;
         let totals = signals.totals();
         assert_eq!(
@@ -1049,7 +1056,11 @@ mod reports {
         );
         assert_eq!(offer.freed_by.map(|(_, t)| t), Some("student.withdrawn"));
         assert_eq!((offer.after.offers, offer.after.waitlist), (1, 1));
+    }
 
+    #[test]
+    fn a_cancellation_releases_everyone_and_removes_the_seats_dates_and_offers() {
+        let (mut s, expires) = offer_made();
         s.command(
             "2026-03-04T09:00:00Z",
             vec![

@@ -560,6 +560,23 @@ pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, Co
             },
         ),
         Event::EnrollmentClosed => Ok(Vec::new()),
+        Event::EnrollmentReopened { .. }
+        | Event::CohortRescheduled { .. }
+        | Event::CohortDetailsChanged { .. }
+        | Event::CohortCancelled { .. }
+        | Event::PolicyChanged { .. }
+        | Event::WaitlistOffered { .. }
+        | Event::OfferDeclined { .. }
+        | Event::StudentTransferredOut { .. }
+        | Event::StudentTransferredIn { .. } => encode_term_event(event),
+    }
+}
+
+/// The payloads of the events of issue 15 (a term's corrections, offers and transfers), all at
+/// schema 1.
+fn encode_term_event(event: &Event) -> Result<Vec<u8>, CodecError> {
+    let what = "event payload";
+    match event {
         Event::EnrollmentReopened { reason } | Event::CohortCancelled { reason } => encode_native(
             what,
             &ReasonV1 {
@@ -643,6 +660,7 @@ pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, Co
                 waitlisted_at: *waitlisted_at,
             },
         ),
+        _ => unreachable!("encoded by `encode_event_at`"),
     }
 }
 
@@ -812,6 +830,19 @@ pub fn decode_event(
             }
         }
         ("enrollment.closed", 1) if payload.is_empty() => Event::EnrollmentClosed,
+        _ => return decode_term_event(event_type, schema_version, payload),
+    };
+    Ok(event)
+}
+
+/// Decodes the events of issue 15 (all at schema 1); any other type or version is unknown.
+fn decode_term_event(
+    event_type: &str,
+    schema_version: u16,
+    payload: &[u8],
+) -> Result<Event, CodecError> {
+    let what = "event payload";
+    let event = match (event_type, schema_version) {
         ("enrollment.reopened", 1) => {
             let p: ReasonV1 = decode_native(what, payload)?;
             Event::EnrollmentReopened {

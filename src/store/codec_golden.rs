@@ -65,7 +65,7 @@ fn cohort_id() -> CohortId {
 
 fn every_event_v1() -> Vec<(&'static str, Event)> {
     let cap = |n| Capacity::new(n).unwrap();
-    vec![
+    let mut events = vec![
         (
             "event-cohort.created-v1",
             Event::CohortCreated(CohortCreated {
@@ -116,6 +116,14 @@ fn every_event_v1() -> Vec<(&'static str, Event)> {
             },
         ),
         ("event-enrollment.closed-v1", Event::EnrollmentClosed),
+    ];
+    events.extend(term_events_v1());
+    events
+}
+
+/// The events of issue 15 (a term's corrections, offers and transfers), at schema 1.
+fn term_events_v1() -> Vec<(&'static str, Event)> {
+    vec![
         (
             "event-enrollment.reopened-v1",
             Event::EnrollmentReopened {

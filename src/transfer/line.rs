@@ -245,88 +245,7 @@ impl Line {
                 to: u64::from(to.seats()),
             },
             Event::EnrollmentClosed => EventLine::EnrollmentClosed {},
-            Event::EnrollmentReopened { reason } => EventLine::EnrollmentReopened {
-                reason: reason.text().map(str::to_owned),
-                reason_erased: reason.is_erased(),
-                reason_sha256: erased_digest(reason),
-            },
-            Event::CohortRescheduled {
-                starts_at,
-                enrollment_deadline,
-                withdrawal_deadline,
-            } => EventLine::CohortRescheduled {
-                starts_at: *starts_at,
-                enrollment_deadline: *enrollment_deadline,
-                withdrawal_deadline: *withdrawal_deadline,
-            },
-            Event::CohortDetailsChanged {
-                name,
-                course,
-                instructor,
-            } => EventLine::CohortDetailsChanged {
-                name: name.clone(),
-                course: course.clone(),
-                instructor: instructor.clone(),
-            },
-            Event::CohortCancelled { reason } => EventLine::CohortCancelled {
-                reason: reason.text().map(str::to_owned),
-                reason_erased: reason.is_erased(),
-                reason_sha256: erased_digest(reason),
-            },
-            Event::StudentReleased { learner: l } => EventLine::StudentReleased {
-                learner: learner(l),
-            },
-            Event::PolicyChanged {
-                promotion,
-                waitlist_cap,
-            } => EventLine::PolicyChanged {
-                promotion: promotion.as_str().to_owned(),
-                offer_hold_seconds: promotion
-                    .hold()
-                    .and_then(|h| u64::try_from(h.as_secs()).ok()),
-                waitlist_cap: *waitlist_cap,
-            },
-            Event::WaitlistOffered {
-                learner: l,
-                offered_at,
-                expires_at,
-            } => EventLine::WaitlistOffered {
-                learner: learner(l),
-                offered_at: *offered_at,
-                expires_at: *expires_at,
-            },
-            Event::OfferAccepted { learner: l } => EventLine::OfferAccepted {
-                learner: learner(l),
-            },
-            Event::OfferDeclined { learner: l, reason } => EventLine::OfferDeclined {
-                learner: learner(l),
-                reason: reason.text().map(str::to_owned),
-                reason_erased: reason.is_erased(),
-                reason_sha256: erased_digest(reason),
-            },
-            Event::OfferExpired { learner: l } => EventLine::OfferExpired {
-                learner: learner(l),
-            },
-            Event::StudentTransferredOut {
-                learner: l,
-                to,
-                reason,
-            } => EventLine::StudentTransferredOut {
-                learner: learner(l),
-                to: *to,
-                reason: reason.text().map(str::to_owned),
-                reason_erased: reason.is_erased(),
-                reason_sha256: erased_digest(reason),
-            },
-            Event::StudentTransferredIn {
-                learner: l,
-                from,
-                waitlisted_at,
-            } => EventLine::StudentTransferredIn {
-                learner: learner(l),
-                from: *from,
-                waitlisted_at: *waitlisted_at,
-            },
+            term => term_line(term, &learner),
         };
         let meta = &envelope.meta;
         Self {
@@ -446,6 +365,104 @@ impl Line {
                 to: seats(*to)?,
             },
             EventLine::EnrollmentClosed {} => Event::EnrollmentClosed,
+            term => term.term_event()?,
+        })
+    }
+}
+
+/// The line of an event of issue 15 (a term's corrections, offers and transfers).
+fn term_line(event: &Event, learner: &dyn Fn(&LearnerId) -> LearnerLine) -> EventLine {
+    match event {
+        Event::EnrollmentReopened { reason } => EventLine::EnrollmentReopened {
+            reason: reason.text().map(str::to_owned),
+            reason_erased: reason.is_erased(),
+            reason_sha256: erased_digest(reason),
+        },
+        Event::CohortRescheduled {
+            starts_at,
+            enrollment_deadline,
+            withdrawal_deadline,
+        } => EventLine::CohortRescheduled {
+            starts_at: *starts_at,
+            enrollment_deadline: *enrollment_deadline,
+            withdrawal_deadline: *withdrawal_deadline,
+        },
+        Event::CohortDetailsChanged {
+            name,
+            course,
+            instructor,
+        } => EventLine::CohortDetailsChanged {
+            name: name.clone(),
+            course: course.clone(),
+            instructor: instructor.clone(),
+        },
+        Event::CohortCancelled { reason } => EventLine::CohortCancelled {
+            reason: reason.text().map(str::to_owned),
+            reason_erased: reason.is_erased(),
+            reason_sha256: erased_digest(reason),
+        },
+        Event::StudentReleased { learner: l } => EventLine::StudentReleased {
+            learner: learner(l),
+        },
+        Event::PolicyChanged {
+            promotion,
+            waitlist_cap,
+        } => EventLine::PolicyChanged {
+            promotion: promotion.as_str().to_owned(),
+            offer_hold_seconds: promotion
+                .hold()
+                .and_then(|h| u64::try_from(h.as_secs()).ok()),
+            waitlist_cap: *waitlist_cap,
+        },
+        Event::WaitlistOffered {
+            learner: l,
+            offered_at,
+            expires_at,
+        } => EventLine::WaitlistOffered {
+            learner: learner(l),
+            offered_at: *offered_at,
+            expires_at: *expires_at,
+        },
+        Event::OfferAccepted { learner: l } => EventLine::OfferAccepted {
+            learner: learner(l),
+        },
+        Event::OfferDeclined { learner: l, reason } => EventLine::OfferDeclined {
+            learner: learner(l),
+            reason: reason.text().map(str::to_owned),
+            reason_erased: reason.is_erased(),
+            reason_sha256: erased_digest(reason),
+        },
+        Event::OfferExpired { learner: l } => EventLine::OfferExpired {
+            learner: learner(l),
+        },
+        Event::StudentTransferredOut {
+            learner: l,
+            to,
+            reason,
+        } => EventLine::StudentTransferredOut {
+            learner: learner(l),
+            to: *to,
+            reason: reason.text().map(str::to_owned),
+            reason_erased: reason.is_erased(),
+            reason_sha256: erased_digest(reason),
+        },
+        Event::StudentTransferredIn {
+            learner: l,
+            from,
+            waitlisted_at,
+        } => EventLine::StudentTransferredIn {
+            learner: learner(l),
+            from: *from,
+            waitlisted_at: *waitlisted_at,
+        },
+        _ => unreachable!("the older events are written by `Line::of`"),
+    }
+}
+
+impl EventLine {
+    /// The domain event of a line of issue 15's events.
+    fn term_event(&self) -> Result<Event, String> {
+        Ok(match self {
             EventLine::EnrollmentReopened {
                 reason,
                 reason_erased,
@@ -533,6 +550,7 @@ impl Line {
                 from: *from,
                 waitlisted_at: *waitlisted_at,
             },
+            _ => unreachable!("the older events are read by `Line::event`"),
         })
     }
 }

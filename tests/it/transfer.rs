@@ -180,162 +180,78 @@ fn a_damaged_or_impossible_export_is_refused_with_the_line_and_leaves_nothing() 
     );
 }
 
-/// A store holding every event type of issue 15, each decided by the rules: offers made,
-/// accepted, declined and expired, a transfer, a reopening, a reschedule, changed details, a
-/// policy and a cancellation. Returns the events in order.
-fn issue15_history(db: &Path) -> Vec<rollbook::domain::Event> {
-    use rollbook::domain::{
-        Capacity, Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort, PromotionPolicy,
-        ReasonCode, decide_transfer,
-    };
-    use rollbook::store::{
-        Actor, Batch, CommandMeta, LearnerRecord, Store, StoreOptions, StreamAppend,
-    };
-    use uuid::Uuid;
+/// A history written by the rules themselves: each command decided against the folded states
+/// and committed as the writer would (one batch per command, both streams of a transfer in it).
+struct Term {
+    store: rollbook::store::Store,
+    states: std::collections::HashMap<rollbook::domain::CohortId, rollbook::domain::Cohort>,
+    events: Vec<rollbook::domain::Event>,
+    commands: u128,
+}
 
-    let store = Store::open(db, &StoreOptions::default()).unwrap();
-    let (a, b) = (
-        CohortId(Uuid::from_u128(0xa)),
-        CohortId(Uuid::from_u128(0xb)),
-    );
-    let learner = |n: u128| LearnerId(Uuid::from_u128(0x100 + n));
-    let learners: Vec<_> = (1..=6)
-        .map(|n| {
-            (
-                learner(n),
-                LearnerRecord {
-                    key: format!("l{n}@example.org"),
-                    name: format!("Learner {n}"),
-                },
-            )
-        })
-        .collect();
-    let new = |capacity: u64, promotion| NewCohort {
-        name: "Term".to_owned(),
-        course: "T-1".to_owned(),
-        instructor: "Ada".to_owned(),
-        capacity: Capacity::new(capacity).unwrap(),
-        starts_at: ts("2026-04-01T09:00:00Z"),
-        enrollment_deadline: ts("2026-03-20T00:00:00Z"),
-        withdrawal_deadline: ts("2026-03-25T00:00:00Z"),
-        promotion,
-        waitlist_cap: Some(10),
-    };
-    let offers = PromotionPolicy::Offer {
-        hold: jiff::SignedDuration::from_hours(48),
-    };
-    let mut states: std::collections::HashMap<CohortId, Cohort> = std::collections::HashMap::new();
-    let mut all = Vec::new();
-    let mut command = 0_u128;
-    let mut commit =
-        |appends: Vec<(CohortId, Vec<Event>)>,
-         when: &str,
-         states: &mut std::collections::HashMap<CohortId, Cohort>| {
-            command += 1;
-            let id = Uuid::from_u128(0xc000 + command);
-            let meta = CommandMeta {
-                actor: Actor::local(),
-                command_id: id,
-                correlation_id: id,
-                causation_id: id,
-            };
-            let mut batch = Batch {
-                learners: if command == 1 {
-                    learners.clone()
-                } else {
-                    Vec::new()
-                },
-                ..Batch::default()
-            };
-            for (cohort, events) in appends {
-                let version = store.read().unwrap().stream_version(cohort).unwrap();
-                for event in &events {
-                    match states.get_mut(&cohort) {
-                        Some(state) => state.apply(event),
-                        None => {
-                            let state = Cohort::replay(cohort, [event]).unwrap();
-                            states.insert(cohort, state);
-                        }
-                    }
-                }
-                all.extend(events.iter().cloned());
-                batch.appends.push(StreamAppend {
-                    cohort,
-                    expected_version: version,
-                    events,
-                    occurred_at: ts(when),
-                    meta: meta.clone(),
-                    idempotency: None,
-                });
-            }
-            store.commit(&batch, ts(when)).unwrap();
+impl Term {
+    fn commit(
+        &mut self,
+        appends: Vec<(rollbook::domain::CohortId, Vec<rollbook::domain::Event>)>,
+        when: &str,
+        learners: Vec<(rollbook::domain::LearnerId, rollbook::store::LearnerRecord)>,
+    ) {
+        use rollbook::store::{Actor, Batch, CommandMeta, StreamAppend};
+        self.commands += 1;
+        let id = uuid::Uuid::from_u128(0xc000 + self.commands);
+        let meta = CommandMeta {
+            actor: Actor::local(),
+            command_id: id,
+            correlation_id: id,
+            causation_id: id,
         };
-    let decide = |states: &std::collections::HashMap<CohortId, Cohort>,
-                  cohort: CohortId,
-                  command: CohortCommand,
-                  when: &str| {
-        Cohort::decide(states.get(&cohort), cohort, &command, ts(when))
-            .unwrap_or_else(|v| panic!("{command:?} refused: {v}"))
-    };
-    let t0 = "2026-03-01T09:00:00Z";
-    for (cohort, n, policy) in [(a, 2, offers), (b, 3, PromotionPolicy::Automatic)] {
-        let events = decide(&states, cohort, CohortCommand::Create(new(n, policy)), t0);
-        commit(vec![(cohort, events)], t0, &mut states);
+        let mut batch = Batch {
+            learners,
+            ..Batch::default()
+        };
+        for (cohort, events) in appends {
+            let version = self.store.read().unwrap().stream_version(cohort).unwrap();
+            for event in &events {
+                if let Some(state) = self.states.get_mut(&cohort) {
+                    state.apply(event);
+                } else {
+                    let state = rollbook::domain::Cohort::replay(cohort, [event]).unwrap();
+                    self.states.insert(cohort, state);
+                }
+            }
+            self.events.extend(events.iter().cloned());
+            batch.appends.push(StreamAppend {
+                cohort,
+                expected_version: version,
+                events,
+                occurred_at: ts(when),
+                meta: meta.clone(),
+                idempotency: None,
+            });
+        }
+        self.store.commit(&batch, ts(when)).unwrap();
     }
-    for n in 1..=5 {
-        let events = decide(
-            &states,
-            a,
-            CohortCommand::Enroll {
-                learner: learner(n),
-            },
-            t0,
-        );
-        commit(vec![(a, events)], t0, &mut states);
+
+    fn run(
+        &mut self,
+        cohort: rollbook::domain::CohortId,
+        command: &rollbook::domain::CohortCommand,
+        when: &str,
+    ) {
+        let events =
+            rollbook::domain::Cohort::decide(self.states.get(&cohort), cohort, command, ts(when))
+                .unwrap_or_else(|v| panic!("{command:?} refused: {v}"));
+        self.commit(vec![(cohort, events)], when, Vec::new());
     }
-    // 1, 2 enrolled; 3, 4, 5 waiting. 1 withdraws: 3 is offered the seat and accepts.
-    let t1 = "2026-03-02T09:00:00Z";
-    let withdraw = CohortCommand::Withdraw {
-        learner: learner(1),
-        reason_code: ReasonCode::Personal,
-        reason: "moved".to_owned(),
-    };
-    for command in [
-        withdraw,
-        CohortCommand::AcceptOffer {
-            learner: learner(3),
-        },
-    ] {
-        let events = decide(&states, a, command, t1);
-        commit(vec![(a, events)], t1, &mut states);
-    }
-    // 2 transfers to B: 4 is offered the freed seat, declines; 5 is offered it and lets it run out.
-    let transfer = decide_transfer(
-        &states[&a],
-        &states[&b],
-        learner(2),
-        false,
-        "evenings",
-        ts(t1),
-    )
-    .unwrap();
-    commit(
-        vec![(a, transfer.from_events), (b, transfer.to_events)],
-        t1,
-        &mut states,
-    );
-    let decline = CohortCommand::DeclineOffer {
-        learner: learner(4),
-        reason: "took a job".to_owned(),
-    };
-    let events = decide(&states, a, decline, t1);
-    commit(vec![(a, events)], t1, &mut states);
-    let t2 = "2026-03-05T09:00:00Z";
-    let events = decide(&states, a, CohortCommand::ExpireOffers, t2);
-    commit(vec![(a, events)], t2, &mut states);
-    // B: closed, then reopened with a later deadline; rescheduled, renamed, its policy set,
-    // then cancelled (releasing 2).
-    let b_commands = [
+}
+
+/// B's commands after the transfer: closed, reopened with a later deadline, rescheduled,
+/// renamed, its policy set, then cancelled.
+fn closing_to_cancelled(
+    offers: rollbook::domain::PromotionPolicy,
+) -> [rollbook::domain::CohortCommand; 6] {
+    use rollbook::domain::CohortCommand;
+    [
         CohortCommand::CloseEnrollment,
         CohortCommand::Reopen {
             reason: "closed by mistake".to_owned(),
@@ -358,12 +274,112 @@ fn issue15_history(db: &Path) -> Vec<rollbook::domain::Event> {
         CohortCommand::Cancel {
             reason: "too few".to_owned(),
         },
-    ];
-    for command in b_commands {
-        let events = decide(&states, b, command, t2);
-        commit(vec![(b, events)], t2, &mut states);
+    ]
+}
+
+/// A store holding every event type of issue 15, each decided by the rules: offers made,
+/// accepted, declined and expired, a transfer, a reopening, a reschedule, changed details, a
+/// policy and a cancellation. Returns the events in order.
+fn issue15_history(db: &Path) -> Vec<rollbook::domain::Event> {
+    use rollbook::domain::{
+        Capacity, CohortCommand, CohortId, LearnerId, NewCohort, PromotionPolicy, ReasonCode,
+        decide_transfer,
+    };
+    use rollbook::store::{LearnerRecord, Store, StoreOptions};
+    use uuid::Uuid;
+
+    let mut term = Term {
+        store: Store::open(db, &StoreOptions::default()).unwrap(),
+        states: std::collections::HashMap::new(),
+        events: Vec::new(),
+        commands: 0,
+    };
+    let (a, b) = (
+        CohortId(Uuid::from_u128(0xa)),
+        CohortId(Uuid::from_u128(0xb)),
+    );
+    let learner = |n: u128| LearnerId(Uuid::from_u128(0x100 + n));
+    let learners = (1..=6)
+        .map(|n| {
+            let record = LearnerRecord {
+                key: format!("l{n}@example.org"),
+                name: format!("Learner {n}"),
+            };
+            (learner(n), record)
+        })
+        .collect();
+    term.commit(Vec::new(), "2026-03-01T08:00:00Z", learners);
+    let offers = PromotionPolicy::Offer {
+        hold: jiff::SignedDuration::from_hours(48),
+    };
+    let t0 = "2026-03-01T09:00:00Z";
+    for (cohort, seats, promotion) in [(a, 2, offers), (b, 3, PromotionPolicy::Automatic)] {
+        let new = NewCohort {
+            name: "Term".to_owned(),
+            course: "T-1".to_owned(),
+            instructor: "Ada".to_owned(),
+            capacity: Capacity::new(seats).unwrap(),
+            starts_at: ts("2026-04-01T09:00:00Z"),
+            enrollment_deadline: ts("2026-03-20T00:00:00Z"),
+            withdrawal_deadline: ts("2026-03-25T00:00:00Z"),
+            promotion,
+            waitlist_cap: Some(10),
+        };
+        term.run(cohort, &CohortCommand::Create(new), t0);
     }
-    all
+    for n in 1..=5 {
+        term.run(
+            a,
+            &CohortCommand::Enroll {
+                learner: learner(n),
+            },
+            t0,
+        );
+    }
+    // 1, 2 enrolled; 3, 4, 5 waiting. 1 withdraws: 3 is offered the seat and accepts.
+    let t1 = "2026-03-02T09:00:00Z";
+    let withdraw = CohortCommand::Withdraw {
+        learner: learner(1),
+        reason_code: ReasonCode::Personal,
+        reason: "moved".to_owned(),
+    };
+    term.run(a, &withdraw, t1);
+    term.run(
+        a,
+        &CohortCommand::AcceptOffer {
+            learner: learner(3),
+        },
+        t1,
+    );
+    // 2 transfers to B: 4 is offered the freed seat and declines; 5 lets the next run out.
+    let transfer = decide_transfer(
+        &term.states[&a],
+        &term.states[&b],
+        learner(2),
+        false,
+        "evenings",
+        ts(t1),
+    )
+    .unwrap();
+    term.commit(
+        vec![(a, transfer.from_events), (b, transfer.to_events)],
+        t1,
+        Vec::new(),
+    );
+    let decline = CohortCommand::DeclineOffer {
+        learner: learner(4),
+        reason: "took a job".to_owned(),
+    };
+    term.run(a, &decline, t1);
+    let t2 = "2026-03-05T09:00:00Z";
+    term.run(a, &CohortCommand::ExpireOffers, t2);
+    // B: closed, reopened with a later deadline, rescheduled, renamed, its policy set, then
+    // cancelled (releasing 2).
+    let b_commands = closing_to_cancelled(offers);
+    for command in b_commands {
+        term.run(b, &command, t2);
+    }
+    term.events
 }
 
 #[test]

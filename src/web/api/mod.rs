@@ -258,7 +258,7 @@ fn event_json(env: &Envelope, directory: &Directory) -> EventBody {
             json!({"learner": key(learner), "reason_code": reason_code.as_str(),
                    "reason": reason.text(), "reason_erased": reason.is_erased()})
         }
-        Event::WaitlistLeft { learner, reason } => {
+        Event::WaitlistLeft { learner, reason } | Event::OfferDeclined { learner, reason } => {
             json!({"learner": key(learner), "reason": reason.text(),
                    "reason_erased": reason.is_erased()})
         }
@@ -289,10 +289,6 @@ fn event_json(env: &Envelope, directory: &Directory) -> EventBody {
             offered_at,
             expires_at,
         } => json!({"learner": key(learner), "offered_at": offered_at, "expires_at": expires_at}),
-        Event::OfferDeclined { learner, reason } => {
-            json!({"learner": key(learner), "reason": reason.text(),
-                   "reason_erased": reason.is_erased()})
-        }
         Event::StudentTransferredOut {
             learner,
             to,

@@ -218,30 +218,36 @@ pub fn command_ranges(events: &[Envelope]) -> Result<Vec<Range<usize>>, String> 
     Ok(ranges)
 }
 
-/// The command that decided a command's events (on one stream): read from its first event
-/// once the offers it expired first (and the seats they refilled) are set aside. `None` for a
-/// transfer, which is decided over two streams.
-pub fn command_of(events: &[Event]) -> Option<CohortCommand> {
+/// The events of a command after the offers it expired first and the seats they refilled;
+/// `None` when that is all it did (the scheduler's expiry).
+fn past_expiries(events: &[Event]) -> Option<&[Event]> {
     let expiries = events
         .iter()
         .take_while(|e| matches!(e, Event::OfferExpired { .. }))
         .count();
-    let mut rest = &events[expiries..];
-    if expiries > 0 {
-        let fills = rest
-            .iter()
-            .take_while(|e| {
-                matches!(
-                    e,
-                    Event::WaitlistPromoted { .. } | Event::WaitlistOffered { .. }
-                )
-            })
-            .count();
-        rest = &rest[fills..];
-        if rest.is_empty() {
-            return Some(CohortCommand::ExpireOffers);
-        }
+    let rest = &events[expiries..];
+    if expiries == 0 {
+        return Some(rest);
     }
+    let fills = rest
+        .iter()
+        .take_while(|e| {
+            matches!(
+                e,
+                Event::WaitlistPromoted { .. } | Event::WaitlistOffered { .. }
+            )
+        })
+        .count();
+    Some(&rest[fills..]).filter(|rest| !rest.is_empty())
+}
+
+/// The command that decided a command's events (on one stream): read from its first event
+/// once the offers it expired first (and the seats they refilled) are set aside. `None` for a
+/// transfer, which is decided over two streams.
+pub fn command_of(events: &[Event]) -> Option<CohortCommand> {
+    let Some(rest) = past_expiries(events) else {
+        return Some(CohortCommand::ExpireOffers);
+    };
     let text = |note: &rollbook::domain::Note| note.text().unwrap_or_default().to_owned();
     Some(match rest.first()? {
         Event::CohortCreated(data) => {
