@@ -494,6 +494,8 @@ fn command(op: &Op) -> CohortCommand {
             starts_at: instant(deadline(DEADLINE_GRID_SECS.len() - 1) + 1_000_000),
             enrollment_deadline: instant(deadline(enrollment)),
             withdrawal_deadline: instant(deadline(withdrawal)),
+            promotion: rollbook::domain::PromotionPolicy::Automatic,
+            waitlist_cap: None,
         }),
         Op::Enroll { learner, .. } => CohortCommand::Enroll {
             learner: learner_id(learner),
@@ -563,6 +565,22 @@ fn effect_of(event: &Event) -> Effect {
             to: to.seats(),
         },
         Event::EnrollmentClosed => Effect::Closed,
+        // The model issues only the commands above, under the automatic policy without a cap,
+        // and never cancels or transfers: the rules decide none of these for it.
+        other @ (Event::EnrollmentReopened { .. }
+        | Event::CohortRescheduled { .. }
+        | Event::CohortDetailsChanged { .. }
+        | Event::CohortCancelled { .. }
+        | Event::StudentReleased { .. }
+        | Event::PolicyChanged { .. }
+        | Event::WaitlistOffered { .. }
+        | Event::OfferAccepted { .. }
+        | Event::OfferDeclined { .. }
+        | Event::OfferExpired { .. }
+        | Event::StudentTransferredOut { .. }
+        | Event::StudentTransferredIn { .. }) => {
+            panic!("the model's commands never decide {}", other.type_name())
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The cohort aggregate: its state, the rules that decide events (`decide`), and the fold that
 //! applies them (`apply`).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use jiff::Timestamp;
@@ -9,6 +10,7 @@ use super::command::{CohortCommand, NewCohort};
 use super::event::{CohortCreated, Event};
 use super::ids::{Capacity, CohortId, LearnerId};
 use super::note::Note;
+use super::policy::{Offer, PromotionPolicy};
 use super::reason::ReasonCode;
 use super::violation::{RuleViolation, ScheduleProblem};
 
@@ -17,17 +19,20 @@ use super::violation::{RuleViolation, ScheduleProblem};
 pub enum CohortStatus {
     /// Enrollments and promotions allowed (subject to the deadline).
     Open,
-    /// Closed by staff: no enrollments or promotions.
+    /// Closed by staff: no enrollments or promotions (offers already made may be answered).
     Closed,
+    /// Cancelled: holds nobody and accepts no command.
+    Cancelled,
 }
 
 impl CohortStatus {
-    /// `"open"` or `"closed"`, as the API spells it.
+    /// `"open"`, `"closed"` or `"cancelled"`, as the API spells it.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",
             Self::Closed => "closed",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -60,27 +65,34 @@ pub struct Cohort {
     pub enrollment_deadline: Timestamp,
     /// No withdrawal after this instant.
     pub withdrawal_deadline: Timestamp,
-    /// Open or closed.
+    /// Open, closed or cancelled.
     pub status: CohortStatus,
     /// Learners holding a seat, in the order they got it.
     pub enrolled: Vec<LearnerId>,
     /// Learners waiting, head first.
     pub waitlist: VecDeque<WaitlistEntry>,
+    /// How freed seats are filled.
+    pub promotion: PromotionPolicy,
+    /// The most learners that may wait (`None`: no limit).
+    pub waitlist_cap: Option<u32>,
+    /// Seats held for learners (off the waitlist, not yet enrolled), in the order offered. A
+    /// held seat counts as taken.
+    pub offers: Vec<Offer>,
 }
 
 /// A broken invariant: something the rules should have made impossible.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InvariantBroken {
-    /// More learners enrolled than seats.
-    #[error("{enrolled} enrolled exceeds capacity {capacity}")]
+    /// More learners enrolled (or holding an offer) than seats.
+    #[error("{enrolled} enrolled or offered exceeds capacity {capacity}")]
     OverCapacity {
-        /// Seats taken.
+        /// Seats taken (held offers count).
         enrolled: usize,
         /// Seats in all.
         capacity: u32,
     },
-    /// A learner appears twice, or both enrolled and waitlisted.
-    #[error("learner {0} appears more than once in roster and waitlist")]
+    /// A learner appears twice across roster, offers and waitlist.
+    #[error("learner {0} appears more than once in roster, offers and waitlist")]
     Duplicate(LearnerId),
     /// An open cohort has a free seat while learners wait.
     #[error("open cohort has {free} free seats and {waiting} waiting")]
@@ -90,6 +102,33 @@ pub enum InvariantBroken {
         /// Learners waiting.
         waiting: usize,
     },
+    /// A cancelled cohort still holds learners.
+    #[error("cancelled cohort still holds {held} learners")]
+    CancelledHoldsLearners {
+        /// Learners enrolled, offered or waiting.
+        held: usize,
+    },
+}
+
+/// One transfer decided: the events of each stream, appended together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    /// For the cohort the learner leaves: overdue offers expired, `student.transferred_out`,
+    /// then the seat it frees filled.
+    pub from_events: Vec<Event>,
+    /// For the cohort the learner joins: overdue offers expired, then
+    /// `student.transferred_in`.
+    pub to_events: Vec<Event>,
+}
+
+/// A transfer refused, naming the cohort whose rule refused it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cohort {cohort}: {violation}")]
+pub struct TransferRefused {
+    /// The cohort the refusal concerns (the one left, or the one joined).
+    pub cohort: CohortId,
+    /// The rule and its facts.
+    pub violation: RuleViolation,
 }
 
 impl Cohort {
@@ -108,19 +147,28 @@ impl Cohort {
             status: CohortStatus::Open,
             enrolled: Vec::new(),
             waitlist: VecDeque::new(),
+            promotion: PromotionPolicy::Automatic,
+            waitlist_cap: None,
+            offers: Vec::new(),
         }
     }
 
-    /// Seats taken.
+    /// Seats enrolled (held offers not included).
     #[must_use]
     pub fn enrolled_count(&self) -> u32 {
         count(self.enrolled.len())
     }
 
-    /// Seats free (never negative).
+    /// Seats taken: enrolled plus held for an offer.
+    #[must_use]
+    pub fn seats_taken(&self) -> u32 {
+        count(self.enrolled.len().saturating_add(self.offers.len()))
+    }
+
+    /// Seats free (never negative); a seat held for an offer is taken.
     #[must_use]
     pub fn seats_remaining(&self) -> u32 {
-        self.capacity.seats().saturating_sub(self.enrolled_count())
+        self.capacity.seats().saturating_sub(self.seats_taken())
     }
 
     /// Whether `learner` holds a seat.
@@ -138,8 +186,25 @@ impl Cohort {
             .map(|i| count(i).saturating_add(1))
     }
 
+    /// The offer `learner` holds, if any.
+    #[must_use]
+    pub fn offer_of(&self, learner: LearnerId) -> Option<&Offer> {
+        self.offers.iter().find(|o| o.learner == learner)
+    }
+
+    /// How many learners the cohort holds: enrolled, offered and waiting (what cancelling it
+    /// releases).
+    #[must_use]
+    pub fn held_count(&self) -> usize {
+        self.enrolled.len() + self.offers.len() + self.waitlist.len()
+    }
+
     /// Decides which events `command` produces against `state` (`None` before creation) at
     /// `now`, or which rule refuses it. Every business rule of a cohort lives here.
+    ///
+    /// On an existing cohort, offers whose hold ran out by `now` are expired first (and the
+    /// seats they free filled); the command is decided against that state and its events follow
+    /// in the same decision. A refused command writes nothing, expiries included.
     pub fn decide(
         state: Option<&Self>,
         id: CohortId,
@@ -154,16 +219,45 @@ impl Cohort {
             (None, _) => return Err(RuleViolation::CohortNotFound { cohort: id }),
             (Some(cohort), _) => cohort,
         };
+        if cohort.status == CohortStatus::Cancelled {
+            return Err(RuleViolation::CohortCancelled);
+        }
+        let mut draft = Draft::new(cohort);
+        let expired = draft.expire_overdue(now);
+        let more = match command {
+            CohortCommand::ExpireOffers if expired.is_empty() => {
+                return Err(RuleViolation::NoOfferDue {
+                    now,
+                    next: cohort.offers.iter().map(|o| o.expires_at).min(),
+                });
+            }
+            CohortCommand::ExpireOffers => Vec::new(),
+            command => draft.state.decide_after_expiry(command, &expired, now)?,
+        };
+        let mut events = draft.events;
+        events.extend(more);
+        Ok(events)
+    }
+
+    /// Decides `command` against a cohort whose overdue offers were just expired (`expired`).
+    fn decide_after_expiry(
+        &self,
+        command: &CohortCommand,
+        expired: &[Offer],
+        now: Timestamp,
+    ) -> Result<Vec<Event>, RuleViolation> {
         match command {
-            CohortCommand::Create(_) => unreachable!("handled above"),
-            CohortCommand::Enroll { learner } => cohort.decide_enroll(*learner, now),
+            CohortCommand::Create(_) | CohortCommand::ExpireOffers => {
+                unreachable!("decided in `decide`")
+            }
+            CohortCommand::Enroll { learner } => self.decide_enroll(*learner, now),
             CohortCommand::Withdraw {
                 learner,
                 reason_code,
                 reason,
-            } => cohort.decide_withdraw(*learner, *reason_code, reason, now),
+            } => self.decide_withdraw(*learner, *reason_code, reason, expired, now),
             CohortCommand::LeaveWaitlist { learner, reason } => {
-                if cohort.waitlist_place(*learner).is_none() {
+                if self.waitlist_place(*learner).is_none() {
                     return Err(RuleViolation::NotWaitlisted { learner: *learner });
                 }
                 Ok(vec![Event::WaitlistLeft {
@@ -171,29 +265,68 @@ impl Cohort {
                     reason: Note::Text(reason.clone()),
                 }])
             }
-            CohortCommand::Promote => cohort.decide_promote(),
-            CohortCommand::ChangeCapacity { capacity } => cohort.decide_capacity(*capacity),
-            CohortCommand::CloseEnrollment => match cohort.status {
-                CohortStatus::Closed => Err(RuleViolation::EnrollmentClosed),
+            CohortCommand::Promote => self.decide_promote(now),
+            CohortCommand::ChangeCapacity { capacity } => self.decide_capacity(*capacity, now),
+            CohortCommand::CloseEnrollment => match self.status {
                 CohortStatus::Open => Ok(vec![Event::EnrollmentClosed]),
+                CohortStatus::Closed | CohortStatus::Cancelled => {
+                    Err(RuleViolation::EnrollmentClosed)
+                }
             },
+            CohortCommand::Reopen {
+                reason,
+                enrollment_deadline,
+            } => self.decide_reopen(reason, *enrollment_deadline, now),
+            CohortCommand::Reschedule {
+                starts_at,
+                enrollment_deadline,
+                withdrawal_deadline,
+            } => {
+                self.decide_reschedule(*starts_at, *enrollment_deadline, *withdrawal_deadline, now)
+            }
+            CohortCommand::ChangeDetails {
+                name,
+                course,
+                instructor,
+            } => self.decide_details(name.as_deref(), course.as_deref(), instructor.as_deref()),
+            CohortCommand::Cancel { reason } => Ok(self.decide_cancel(reason)),
+            CohortCommand::SetPolicy {
+                promotion,
+                waitlist_cap,
+            } => self.decide_policy(*promotion, *waitlist_cap, now),
+            CohortCommand::AcceptOffer { learner } => {
+                self.answerable_offer(*learner, expired)?;
+                Ok(vec![Event::OfferAccepted { learner: *learner }])
+            }
+            CohortCommand::DeclineOffer { learner, reason } => {
+                self.answerable_offer(*learner, expired)?;
+                let mut draft = Draft::new(self);
+                draft.push(Event::OfferDeclined {
+                    learner: *learner,
+                    reason: Note::Text(reason.clone()),
+                });
+                draft.fill_seats(now);
+                Ok(draft.events)
+            }
         }
     }
 
-    fn decide_enroll(
-        &self,
-        learner: LearnerId,
-        now: Timestamp,
-    ) -> Result<Vec<Event>, RuleViolation> {
-        if self.status == CohortStatus::Closed {
-            return Err(RuleViolation::EnrollmentClosed);
-        }
-        if now > self.enrollment_deadline {
-            return Err(RuleViolation::EnrollmentDeadlinePassed {
-                deadline: self.enrollment_deadline,
-                now,
+    /// The learner's offer may be answered: it is held, and was not just expired.
+    fn answerable_offer(&self, learner: LearnerId, expired: &[Offer]) -> Result<(), RuleViolation> {
+        if let Some(lapsed) = expired.iter().find(|o| o.learner == learner) {
+            return Err(RuleViolation::OfferExpired {
+                learner,
+                expired_at: lapsed.expires_at,
             });
         }
+        if self.offer_of(learner).is_none() {
+            return Err(RuleViolation::NoOffer { learner });
+        }
+        Ok(())
+    }
+
+    /// Refuses a learner this cohort already holds, as enrolling them again would be.
+    fn check_not_held(&self, learner: LearnerId) -> Result<(), RuleViolation> {
         if self.is_enrolled(learner) {
             return Err(RuleViolation::AlreadyEnrolled { learner });
         }
@@ -204,23 +337,64 @@ impl Cohort {
                 waitlist_len: count(self.waitlist.len()),
             });
         }
+        if let Some(offer) = self.offer_of(learner) {
+            return Err(RuleViolation::AlreadyOffered {
+                learner,
+                expires_at: offer.expires_at,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a join (enrollment or transfer in) while closed or past the enrollment deadline.
+    fn check_joinable(&self, now: Timestamp) -> Result<(), RuleViolation> {
+        match self.status {
+            CohortStatus::Open => {}
+            CohortStatus::Closed => return Err(RuleViolation::EnrollmentClosed),
+            CohortStatus::Cancelled => return Err(RuleViolation::CohortCancelled),
+        }
+        if now > self.enrollment_deadline {
+            return Err(RuleViolation::EnrollmentDeadlinePassed {
+                deadline: self.enrollment_deadline,
+                now,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a join to the back of the waitlist once it is at its cap.
+    fn check_waitlist_room(&self) -> Result<u32, RuleViolation> {
+        let waiting = count(self.waitlist.len());
+        match self.waitlist_cap {
+            Some(cap) if waiting >= cap => Err(RuleViolation::WaitlistFull { cap, waiting }),
+            _ => Ok(waiting.saturating_add(1)),
+        }
+    }
+
+    fn decide_enroll(
+        &self,
+        learner: LearnerId,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, RuleViolation> {
+        self.check_joinable(now)?;
+        self.check_not_held(learner)?;
         if self.seats_remaining() > 0 {
             Ok(vec![Event::StudentEnrolled { learner }])
         } else {
-            Ok(vec![Event::StudentWaitlisted {
-                learner,
-                position: count(self.waitlist.len()).saturating_add(1),
-            }])
+            let position = self.check_waitlist_room()?;
+            Ok(vec![Event::StudentWaitlisted { learner, position }])
         }
     }
 
     /// A waitlisted learner leaves the waitlist (the code is for seats given up, and is not
-    /// kept); an enrolled one gives up their seat before the withdrawal deadline.
+    /// kept); a learner holding an offer declines it; an enrolled one gives up their seat
+    /// before the withdrawal deadline.
     fn decide_withdraw(
         &self,
         learner: LearnerId,
         reason_code: ReasonCode,
         reason: &str,
+        expired: &[Offer],
         now: Timestamp,
     ) -> Result<Vec<Event>, RuleViolation> {
         if self.waitlist_place(learner).is_some() {
@@ -229,7 +403,22 @@ impl Cohort {
                 reason: Note::Text(reason.to_owned()),
             }]);
         }
+        let mut draft = Draft::new(self);
+        if self.offer_of(learner).is_some() {
+            draft.push(Event::OfferDeclined {
+                learner,
+                reason: Note::Text(reason.to_owned()),
+            });
+            draft.fill_seats(now);
+            return Ok(draft.events);
+        }
         if !self.is_enrolled(learner) {
+            if let Some(lapsed) = expired.iter().find(|o| o.learner == learner) {
+                return Err(RuleViolation::OfferExpired {
+                    learner,
+                    expired_at: lapsed.expires_at,
+                });
+            }
             return Err(RuleViolation::NotEnrolled { learner });
         }
         if now > self.withdrawal_deadline {
@@ -238,16 +427,17 @@ impl Cohort {
                 now,
             });
         }
-        let withdrawn = Event::StudentWithdrawn {
+        draft.push(Event::StudentWithdrawn {
             learner,
             reason_code,
             reason: Note::Text(reason.to_owned()),
-        };
-        Ok(self.then_promote(vec![withdrawn]))
+        });
+        draft.fill_seats(now);
+        Ok(draft.events)
     }
 
-    fn decide_promote(&self) -> Result<Vec<Event>, RuleViolation> {
-        if self.status == CohortStatus::Closed {
+    fn decide_promote(&self, now: Timestamp) -> Result<Vec<Event>, RuleViolation> {
+        if self.status != CohortStatus::Open {
             return Err(RuleViolation::EnrollmentClosed);
         }
         let Some(head) = self.waitlist.front() else {
@@ -255,52 +445,176 @@ impl Cohort {
         };
         if self.seats_remaining() == 0 {
             return Err(RuleViolation::NoSeatFree {
-                enrolled: self.enrolled_count(),
+                enrolled: self.seats_taken(),
                 capacity: self.capacity.seats(),
             });
         }
-        Ok(vec![Event::WaitlistPromoted {
-            learner: head.learner,
-        }])
+        Ok(vec![self.fill_event(head.learner, now)])
     }
 
-    fn decide_capacity(&self, capacity: Capacity) -> Result<Vec<Event>, RuleViolation> {
+    fn decide_capacity(
+        &self,
+        capacity: Capacity,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, RuleViolation> {
         if capacity == self.capacity {
             return Err(RuleViolation::CapacityUnchanged {
                 capacity: capacity.seats(),
             });
         }
-        if capacity.seats() < self.enrolled_count() {
+        if capacity.seats() < self.seats_taken() {
             return Err(RuleViolation::CapacityBelowEnrolled {
                 requested: capacity.seats(),
-                enrolled: self.enrolled_count(),
+                enrolled: self.seats_taken(),
             });
         }
-        let changed = Event::CapacityChanged {
+        let mut draft = Draft::new(self);
+        draft.push(Event::CapacityChanged {
             from: self.capacity,
             to: capacity,
-        };
-        Ok(self.then_promote(vec![changed]))
+        });
+        draft.fill_seats(now);
+        Ok(draft.events)
     }
 
-    /// Appends to `events` the promotions they make due: while the cohort is open, seats are
-    /// free and learners wait, the waitlist head is promoted, strictly in order.
-    fn then_promote(&self, mut events: Vec<Event>) -> Vec<Event> {
-        let mut after = self.clone();
-        for event in &events {
-            after.apply(event);
+    fn decide_reopen(
+        &self,
+        reason: &str,
+        enrollment_deadline: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, RuleViolation> {
+        if self.status == CohortStatus::Open {
+            return Err(RuleViolation::NotClosed);
         }
-        while after.status == CohortStatus::Open && after.seats_remaining() > 0 {
-            let Some(head) = after.waitlist.front() else {
-                break;
-            };
-            let promoted = Event::WaitlistPromoted {
-                learner: head.learner,
-            };
-            after.apply(&promoted);
-            events.push(promoted);
+        let deadline = enrollment_deadline.unwrap_or(self.enrollment_deadline);
+        if deadline <= now {
+            return Err(RuleViolation::DeadlineInPast { deadline, now });
         }
+        check_schedule(deadline, self.withdrawal_deadline)?;
+        let mut draft = Draft::new(self);
+        if deadline != self.enrollment_deadline {
+            draft.push(Event::CohortRescheduled {
+                starts_at: self.starts_at,
+                enrollment_deadline: deadline,
+                withdrawal_deadline: self.withdrawal_deadline,
+            });
+        }
+        draft.push(Event::EnrollmentReopened {
+            reason: Note::Text(reason.to_owned()),
+        });
+        draft.fill_seats(now);
+        Ok(draft.events)
+    }
+
+    fn decide_reschedule(
+        &self,
+        starts_at: Option<Timestamp>,
+        enrollment_deadline: Option<Timestamp>,
+        withdrawal_deadline: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, RuleViolation> {
+        let starts = starts_at.unwrap_or(self.starts_at);
+        let enrollment = enrollment_deadline.unwrap_or(self.enrollment_deadline);
+        let withdrawal = withdrawal_deadline.unwrap_or(self.withdrawal_deadline);
+        if (starts, enrollment, withdrawal)
+            == (
+                self.starts_at,
+                self.enrollment_deadline,
+                self.withdrawal_deadline,
+            )
+        {
+            return Err(RuleViolation::NothingChanged);
+        }
+        for (before, after) in [
+            (self.enrollment_deadline, enrollment),
+            (self.withdrawal_deadline, withdrawal),
+        ] {
+            if after != before && after <= now {
+                return Err(RuleViolation::DeadlineInPast {
+                    deadline: after,
+                    now,
+                });
+            }
+        }
+        check_schedule(enrollment, withdrawal)?;
+        Ok(vec![Event::CohortRescheduled {
+            starts_at: starts,
+            enrollment_deadline: enrollment,
+            withdrawal_deadline: withdrawal,
+        }])
+    }
+
+    fn decide_details(
+        &self,
+        name: Option<&str>,
+        course: Option<&str>,
+        instructor: Option<&str>,
+    ) -> Result<Vec<Event>, RuleViolation> {
+        let name = name.unwrap_or(&self.name);
+        let course = course.unwrap_or(&self.course);
+        let instructor = instructor.unwrap_or(&self.instructor);
+        if (name, course, instructor)
+            == (
+                self.name.as_str(),
+                self.course.as_str(),
+                self.instructor.as_str(),
+            )
+        {
+            return Err(RuleViolation::NothingChanged);
+        }
+        Ok(vec![Event::CohortDetailsChanged {
+            name: name.to_owned(),
+            course: course.to_owned(),
+            instructor: instructor.to_owned(),
+        }])
+    }
+
+    /// `cohort.cancelled`, then one `student.released` per learner held: the enrolled in
+    /// roster order, then the offers in the order made, then the waitlist head first.
+    fn decide_cancel(&self, reason: &str) -> Vec<Event> {
+        let mut events = Vec::with_capacity(1 + self.held_count());
+        events.push(Event::CohortCancelled {
+            reason: Note::Text(reason.to_owned()),
+        });
+        let held = self
+            .enrolled
+            .iter()
+            .copied()
+            .chain(self.offers.iter().map(|o| o.learner))
+            .chain(self.waitlist.iter().map(|e| e.learner));
+        events.extend(held.map(|learner| Event::StudentReleased { learner }));
         events
+    }
+
+    fn decide_policy(
+        &self,
+        promotion: PromotionPolicy,
+        waitlist_cap: Option<u32>,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, RuleViolation> {
+        let promotion = promotion.normalized();
+        if (promotion, waitlist_cap) == (self.promotion, self.waitlist_cap) {
+            return Err(RuleViolation::NothingChanged);
+        }
+        let mut draft = Draft::new(self);
+        draft.push(Event::PolicyChanged {
+            promotion,
+            waitlist_cap,
+        });
+        draft.fill_seats(now);
+        Ok(draft.events)
+    }
+
+    /// The event that gives a free seat to the waitlist head `learner` under the policy.
+    fn fill_event(&self, learner: LearnerId, now: Timestamp) -> Event {
+        match self.promotion {
+            PromotionPolicy::Automatic => Event::WaitlistPromoted { learner },
+            PromotionPolicy::Offer { hold } => Event::WaitlistOffered {
+                learner,
+                offered_at: now,
+                expires_at: now.checked_add(hold).unwrap_or(Timestamp::MAX),
+            },
+        }
     }
 
     /// Folds one event into the state. Holds no rules and cannot fail: an event is a fact.
@@ -318,17 +632,93 @@ impl Cohort {
             Event::StudentWithdrawn { learner, .. } => self.enrolled.retain(|l| l != learner),
             Event::WaitlistLeft { learner, .. } => self.waitlist.retain(|e| e.learner != *learner),
             Event::WaitlistPromoted { learner } => {
-                // Promotion is always of the head: O(1), so raising capacity by thousands of
-                // seats stays linear. Any other place is still removed correctly.
-                if self.waitlist.front().is_some_and(|e| e.learner == *learner) {
-                    self.waitlist.pop_front();
-                } else {
-                    self.waitlist.retain(|e| e.learner != *learner);
-                }
+                self.take_off_waitlist(*learner);
                 self.enrolled.push(*learner);
             }
             Event::CapacityChanged { to, .. } => self.capacity = *to,
             Event::EnrollmentClosed => self.status = CohortStatus::Closed,
+            Event::EnrollmentReopened { .. } => self.status = CohortStatus::Open,
+            Event::CohortRescheduled {
+                starts_at,
+                enrollment_deadline,
+                withdrawal_deadline,
+            } => {
+                self.starts_at = *starts_at;
+                self.enrollment_deadline = *enrollment_deadline;
+                self.withdrawal_deadline = *withdrawal_deadline;
+            }
+            Event::CohortDetailsChanged {
+                name,
+                course,
+                instructor,
+            } => {
+                self.name.clone_from(name);
+                self.course.clone_from(course);
+                self.instructor.clone_from(instructor);
+            }
+            Event::CohortCancelled { .. } => self.status = CohortStatus::Cancelled,
+            Event::StudentReleased { learner } | Event::StudentTransferredOut { learner, .. } => {
+                self.release(*learner);
+            }
+            Event::PolicyChanged {
+                promotion,
+                waitlist_cap,
+            } => {
+                self.promotion = *promotion;
+                self.waitlist_cap = *waitlist_cap;
+            }
+            Event::WaitlistOffered {
+                learner,
+                offered_at,
+                expires_at,
+            } => {
+                self.take_off_waitlist(*learner);
+                self.offers.push(Offer {
+                    learner: *learner,
+                    offered_at: *offered_at,
+                    expires_at: *expires_at,
+                });
+            }
+            Event::OfferAccepted { learner } => {
+                self.offers.retain(|o| o.learner != *learner);
+                self.enrolled.push(*learner);
+            }
+            Event::OfferDeclined { learner, .. } | Event::OfferExpired { learner } => {
+                self.offers.retain(|o| o.learner != *learner);
+            }
+            Event::StudentTransferredIn {
+                learner,
+                waitlisted_at,
+                ..
+            } => match waitlisted_at {
+                None => self.enrolled.push(*learner),
+                Some(place) => self.waitlist.push_back(WaitlistEntry {
+                    learner: *learner,
+                    joined_at_place: *place,
+                }),
+            },
+        }
+    }
+
+    /// Removes `learner` from the waitlist: O(1) for the head (what promotions and offers
+    /// take, so raising capacity by thousands of seats stays linear); any other place is still
+    /// removed correctly.
+    fn take_off_waitlist(&mut self, learner: LearnerId) {
+        if self.waitlist.front().is_some_and(|e| e.learner == learner) {
+            self.waitlist.pop_front();
+        } else {
+            self.waitlist.retain(|e| e.learner != learner);
+        }
+    }
+
+    /// Removes `learner` from wherever the cohort holds them.
+    fn release(&mut self, learner: LearnerId) {
+        if let Some(i) = self.enrolled.iter().position(|l| *l == learner) {
+            self.enrolled.remove(i);
+        } else if let Some(i) = self.offers.iter().position(|o| o.learner == learner) {
+            self.offers.remove(i);
+        } else {
+            self.take_off_waitlist(learner);
         }
     }
 
@@ -348,9 +738,9 @@ impl Cohort {
 
     /// Checks what the rules promise always holds.
     pub fn check_invariants(&self) -> Result<(), InvariantBroken> {
-        if self.enrolled.len() > self.capacity.seats() as usize {
+        if self.seats_taken() > self.capacity.seats() {
             return Err(InvariantBroken::OverCapacity {
-                enrolled: self.enrolled.len(),
+                enrolled: self.enrolled.len() + self.offers.len(),
                 capacity: self.capacity.seats(),
             });
         }
@@ -359,6 +749,7 @@ impl Cohort {
             .enrolled
             .iter()
             .copied()
+            .chain(self.offers.iter().map(|o| o.learner))
             .chain(self.waitlist.iter().map(|e| e.learner));
         for learner in everyone {
             if !seen.insert(learner) {
@@ -374,20 +765,167 @@ impl Cohort {
                 waiting: self.waitlist.len(),
             });
         }
+        if self.status == CohortStatus::Cancelled && self.held_count() > 0 {
+            return Err(InvariantBroken::CancelledHoldsLearners {
+                held: self.held_count(),
+            });
+        }
         Ok(())
     }
 }
 
-fn decide_create(new: &NewCohort) -> Result<Vec<Event>, RuleViolation> {
-    if new.withdrawal_deadline < new.enrollment_deadline {
+/// A decision in progress: the events so far and the state they lead to (copied from the
+/// cohort only once an event is added).
+struct Draft<'a> {
+    state: Cow<'a, Cohort>,
+    events: Vec<Event>,
+}
+
+impl<'a> Draft<'a> {
+    fn new(cohort: &'a Cohort) -> Self {
+        Self {
+            state: Cow::Borrowed(cohort),
+            events: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, event: Event) {
+        self.state.to_mut().apply(&event);
+        self.events.push(event);
+    }
+
+    /// Expires, in the order made, every offer whose hold ran out by `now`, then fills the
+    /// seats they free. Returns the offers expired.
+    fn expire_overdue(&mut self, now: Timestamp) -> Vec<Offer> {
+        let overdue: Vec<Offer> = self
+            .state
+            .offers
+            .iter()
+            .filter(|o| o.expires_at <= now)
+            .copied()
+            .collect();
+        for offer in &overdue {
+            self.push(Event::OfferExpired {
+                learner: offer.learner,
+            });
+        }
+        if !overdue.is_empty() {
+            self.fill_seats(now);
+        }
+        overdue
+    }
+
+    /// Fills free seats from the waitlist head, strictly in order, while the cohort is open:
+    /// promotions under the automatic policy, offers held from `now` under the offer policy.
+    fn fill_seats(&mut self, now: Timestamp) {
+        while self.state.status == CohortStatus::Open && self.state.seats_remaining() > 0 {
+            let Some(head) = self.state.waitlist.front() else {
+                break;
+            };
+            let event = self.state.fill_event(head.learner, now);
+            self.push(event);
+        }
+    }
+}
+
+/// Decides moving `learner` from cohort `from` to cohort `to` at `now`: one decision over
+/// both streams, appended together or not at all.
+///
+/// Each side first has its overdue offers expired. The learner may leave `from` while
+/// enrolled (before its withdrawal deadline), waitlisted or holding an offer; they join `to`
+/// as an enrollment would (open, before its enrollment deadline, not already held), taking a
+/// free seat, or joining its waitlist only if `allow_waitlist` and its cap allow. The seat
+/// freed in `from` is filled in the same decision.
+pub fn decide_transfer(
+    from: &Cohort,
+    to: &Cohort,
+    learner: LearnerId,
+    allow_waitlist: bool,
+    reason: &str,
+    now: Timestamp,
+) -> Result<Transfer, TransferRefused> {
+    let refused_by = |cohort: &Cohort| {
+        let cohort = cohort.id;
+        move |violation| TransferRefused { cohort, violation }
+    };
+    if from.id == to.id {
+        return Err(refused_by(from)(RuleViolation::SameCohort));
+    }
+    // The side left.
+    if from.status == CohortStatus::Cancelled {
+        return Err(refused_by(from)(RuleViolation::CohortCancelled));
+    }
+    let mut out = Draft::new(from);
+    let expired = out.expire_overdue(now);
+    let a: &Cohort = &out.state;
+    if a.is_enrolled(learner) {
+        if now > a.withdrawal_deadline {
+            return Err(refused_by(from)(RuleViolation::WithdrawalDeadlinePassed {
+                deadline: a.withdrawal_deadline,
+                now,
+            }));
+        }
+    } else if a.waitlist_place(learner).is_none() && a.offer_of(learner).is_none() {
+        let violation = match expired.iter().find(|o| o.learner == learner) {
+            Some(lapsed) => RuleViolation::OfferExpired {
+                learner,
+                expired_at: lapsed.expires_at,
+            },
+            None => RuleViolation::NotEnrolled { learner },
+        };
+        return Err(refused_by(from)(violation));
+    }
+    // The side joined.
+    if to.status == CohortStatus::Cancelled {
+        return Err(refused_by(to)(RuleViolation::CohortCancelled));
+    }
+    let mut into = Draft::new(to);
+    into.expire_overdue(now);
+    let b: &Cohort = &into.state;
+    b.check_joinable(now).map_err(refused_by(to))?;
+    b.check_not_held(learner).map_err(refused_by(to))?;
+    let waitlisted_at = if b.seats_remaining() > 0 {
+        None
+    } else if allow_waitlist {
+        Some(b.check_waitlist_room().map_err(refused_by(to))?)
+    } else {
+        return Err(refused_by(to)(RuleViolation::NoSeatFree {
+            enrolled: b.seats_taken(),
+            capacity: b.capacity.seats(),
+        }));
+    };
+    into.push(Event::StudentTransferredIn {
+        learner,
+        from: from.id,
+        waitlisted_at,
+    });
+    out.push(Event::StudentTransferredOut {
+        learner,
+        to: to.id,
+        reason: Note::Text(reason.to_owned()),
+    });
+    out.fill_seats(now);
+    Ok(Transfer {
+        from_events: out.events,
+        to_events: into.events,
+    })
+}
+
+fn check_schedule(enrollment: Timestamp, withdrawal: Timestamp) -> Result<(), RuleViolation> {
+    if withdrawal < enrollment {
         return Err(RuleViolation::InvalidSchedule(
             ScheduleProblem::WithdrawalBeforeEnrollment {
-                withdrawal: new.withdrawal_deadline,
-                enrollment: new.enrollment_deadline,
+                withdrawal,
+                enrollment,
             },
         ));
     }
-    Ok(vec![Event::CohortCreated(CohortCreated {
+    Ok(())
+}
+
+fn decide_create(new: &NewCohort) -> Result<Vec<Event>, RuleViolation> {
+    check_schedule(new.enrollment_deadline, new.withdrawal_deadline)?;
+    let mut events = vec![Event::CohortCreated(CohortCreated {
         name: new.name.clone(),
         course: new.course.clone(),
         instructor: new.instructor.clone(),
@@ -395,7 +933,15 @@ fn decide_create(new: &NewCohort) -> Result<Vec<Event>, RuleViolation> {
         starts_at: new.starts_at,
         enrollment_deadline: new.enrollment_deadline,
         withdrawal_deadline: new.withdrawal_deadline,
-    })])
+    })];
+    let promotion = new.promotion.normalized();
+    if (promotion, new.waitlist_cap) != (PromotionPolicy::Automatic, None) {
+        events.push(Event::PolicyChanged {
+            promotion,
+            waitlist_cap: new.waitlist_cap,
+        });
+    }
+    Ok(events)
 }
 
 /// A count of learners as the events and rules carry it: seats are bounded by

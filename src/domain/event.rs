@@ -5,8 +5,9 @@
 
 use jiff::Timestamp;
 
-use super::ids::{Capacity, LearnerId};
+use super::ids::{Capacity, CohortId, LearnerId};
 use super::note::Note;
+use super::policy::PromotionPolicy;
 use super::reason::ReasonCode;
 
 /// The payload of `cohort.created`.
@@ -75,6 +76,92 @@ pub enum Event {
     },
     /// `enrollment.closed`
     EnrollmentClosed,
+    /// `enrollment.reopened`: a closed cohort takes enrollments again.
+    EnrollmentReopened {
+        /// Staff's free text.
+        reason: Note,
+    },
+    /// `cohort.rescheduled`: the schedule after the change (all three dates).
+    CohortRescheduled {
+        /// First session.
+        starts_at: Timestamp,
+        /// Enrollment deadline.
+        enrollment_deadline: Timestamp,
+        /// Withdrawal deadline.
+        withdrawal_deadline: Timestamp,
+    },
+    /// `cohort.details_changed`: name, course and instructor after the change.
+    CohortDetailsChanged {
+        /// Display name.
+        name: String,
+        /// Course taught.
+        course: String,
+        /// Who teaches it.
+        instructor: String,
+    },
+    /// `cohort.cancelled`: the cohort will not run; `student.released` follows for everyone
+    /// it held.
+    CohortCancelled {
+        /// Staff's free text.
+        reason: Note,
+    },
+    /// `student.released`: a learner let go because the cohort was cancelled.
+    StudentReleased {
+        /// Who.
+        learner: LearnerId,
+    },
+    /// `cohort.policy_changed`: how freed seats are filled, and the waitlist cap.
+    PolicyChanged {
+        /// Automatic promotion, or offers held for a while.
+        promotion: PromotionPolicy,
+        /// The most learners that may wait (`None`: no limit).
+        waitlist_cap: Option<u32>,
+    },
+    /// `waitlist.offered`: the waitlist head was offered a freed seat, held until `expires_at`.
+    WaitlistOffered {
+        /// Who.
+        learner: LearnerId,
+        /// When the offer was made.
+        offered_at: Timestamp,
+        /// When it lapses.
+        expires_at: Timestamp,
+    },
+    /// `offer.accepted`: the learner took the seat held for them.
+    OfferAccepted {
+        /// Who.
+        learner: LearnerId,
+    },
+    /// `offer.declined`: the learner (or staff for them) turned the offer down.
+    OfferDeclined {
+        /// Who.
+        learner: LearnerId,
+        /// Staff's free text.
+        reason: Note,
+    },
+    /// `offer.expired`: the hold ran out unanswered.
+    OfferExpired {
+        /// Who.
+        learner: LearnerId,
+    },
+    /// `student.transferred_out`: the learner left this cohort for cohort `to`, in the same
+    /// append as their `student.transferred_in` there.
+    StudentTransferredOut {
+        /// Who.
+        learner: LearnerId,
+        /// The cohort they moved to.
+        to: CohortId,
+        /// Staff's free text.
+        reason: Note,
+    },
+    /// `student.transferred_in`: the learner came from cohort `from`.
+    StudentTransferredIn {
+        /// Who.
+        learner: LearnerId,
+        /// The cohort they came from.
+        from: CohortId,
+        /// `None`: took a seat; `Some(place)`: joined the waitlist at that 1-based place.
+        waitlisted_at: Option<u32>,
+    },
 }
 
 impl Event {
@@ -90,6 +177,18 @@ impl Event {
             Self::WaitlistPromoted { .. } => "waitlist.promoted",
             Self::CapacityChanged { .. } => "cohort.capacity_changed",
             Self::EnrollmentClosed => "enrollment.closed",
+            Self::EnrollmentReopened { .. } => "enrollment.reopened",
+            Self::CohortRescheduled { .. } => "cohort.rescheduled",
+            Self::CohortDetailsChanged { .. } => "cohort.details_changed",
+            Self::CohortCancelled { .. } => "cohort.cancelled",
+            Self::StudentReleased { .. } => "student.released",
+            Self::PolicyChanged { .. } => "cohort.policy_changed",
+            Self::WaitlistOffered { .. } => "waitlist.offered",
+            Self::OfferAccepted { .. } => "offer.accepted",
+            Self::OfferDeclined { .. } => "offer.declined",
+            Self::OfferExpired { .. } => "offer.expired",
+            Self::StudentTransferredOut { .. } => "student.transferred_out",
+            Self::StudentTransferredIn { .. } => "student.transferred_in",
         }
     }
 
@@ -105,11 +204,24 @@ impl Event {
             Self::WaitlistPromoted { .. } => 5,
             Self::CapacityChanged { .. } => 6,
             Self::EnrollmentClosed => 7,
+            Self::EnrollmentReopened { .. } => 8,
+            Self::CohortRescheduled { .. } => 9,
+            Self::CohortDetailsChanged { .. } => 10,
+            Self::CohortCancelled { .. } => 11,
+            Self::StudentReleased { .. } => 12,
+            Self::PolicyChanged { .. } => 13,
+            Self::WaitlistOffered { .. } => 14,
+            Self::OfferAccepted { .. } => 15,
+            Self::OfferDeclined { .. } => 16,
+            Self::OfferExpired { .. } => 17,
+            Self::StudentTransferredOut { .. } => 18,
+            Self::StudentTransferredIn { .. } => 19,
         }
     }
 
-    /// Every stable event name, for filters and documentation.
-    pub const TYPE_NAMES: [&'static str; 8] = [
+    /// Every stable event name, for filters and documentation. Only ever appended: the index
+    /// of a name is [`Self::type_index`].
+    pub const TYPE_NAMES: [&'static str; 20] = [
         "cohort.created",
         "student.enrolled",
         "student.waitlisted",
@@ -118,15 +230,30 @@ impl Event {
         "waitlist.promoted",
         "cohort.capacity_changed",
         "enrollment.closed",
+        "enrollment.reopened",
+        "cohort.rescheduled",
+        "cohort.details_changed",
+        "cohort.cancelled",
+        "student.released",
+        "cohort.policy_changed",
+        "waitlist.offered",
+        "offer.accepted",
+        "offer.declined",
+        "offer.expired",
+        "student.transferred_out",
+        "student.transferred_in",
     ];
 
     /// The free-text note this event carries (its reason), if any.
     #[must_use]
     pub const fn note(&self) -> Option<&Note> {
         match self {
-            Self::StudentWithdrawn { reason, .. } | Self::WaitlistLeft { reason, .. } => {
-                Some(reason)
-            }
+            Self::StudentWithdrawn { reason, .. }
+            | Self::WaitlistLeft { reason, .. }
+            | Self::EnrollmentReopened { reason }
+            | Self::CohortCancelled { reason }
+            | Self::OfferDeclined { reason, .. }
+            | Self::StudentTransferredOut { reason, .. } => Some(reason),
             _ => None,
         }
     }
@@ -134,9 +261,12 @@ impl Event {
     /// The note this event carries, to change (erase) it.
     pub const fn note_mut(&mut self) -> Option<&mut Note> {
         match self {
-            Self::StudentWithdrawn { reason, .. } | Self::WaitlistLeft { reason, .. } => {
-                Some(reason)
-            }
+            Self::StudentWithdrawn { reason, .. }
+            | Self::WaitlistLeft { reason, .. }
+            | Self::EnrollmentReopened { reason }
+            | Self::CohortCancelled { reason }
+            | Self::OfferDeclined { reason, .. }
+            | Self::StudentTransferredOut { reason, .. } => Some(reason),
             _ => None,
         }
     }
@@ -149,8 +279,22 @@ impl Event {
             | Self::StudentWaitlisted { learner, .. }
             | Self::StudentWithdrawn { learner, .. }
             | Self::WaitlistLeft { learner, .. }
-            | Self::WaitlistPromoted { learner } => Some(*learner),
-            Self::CohortCreated(_) | Self::CapacityChanged { .. } | Self::EnrollmentClosed => None,
+            | Self::WaitlistPromoted { learner }
+            | Self::StudentReleased { learner }
+            | Self::WaitlistOffered { learner, .. }
+            | Self::OfferAccepted { learner }
+            | Self::OfferDeclined { learner, .. }
+            | Self::OfferExpired { learner }
+            | Self::StudentTransferredOut { learner, .. }
+            | Self::StudentTransferredIn { learner, .. } => Some(*learner),
+            Self::CohortCreated(_)
+            | Self::CapacityChanged { .. }
+            | Self::EnrollmentClosed
+            | Self::EnrollmentReopened { .. }
+            | Self::CohortRescheduled { .. }
+            | Self::CohortDetailsChanged { .. }
+            | Self::CohortCancelled { .. }
+            | Self::PolicyChanged { .. } => None,
         }
     }
 }

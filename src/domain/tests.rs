@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use super::{
     Capacity, Cohort, CohortCommand, CohortCreated, CohortId, CohortStatus, Event, InvariantBroken,
-    LearnerId, NewCohort, ReasonCode, RuleViolation, ScheduleProblem, WaitlistEntry,
+    LearnerId, NewCohort, Offer, PromotionPolicy, ReasonCode, RuleViolation, ScheduleProblem,
+    WaitlistEntry, decide_transfer,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -49,6 +50,8 @@ fn new_cohort(capacity: u64) -> NewCohort {
         starts_at: at("2026-03-02T09:00:00Z"),
         enrollment_deadline: enrollment_deadline(),
         withdrawal_deadline: withdrawal_deadline(),
+        promotion: PromotionPolicy::Automatic,
+        waitlist_cap: None,
     }
 }
 
@@ -996,9 +999,19 @@ mod any_sequence {
     use proptest::prelude::*;
 
     use super::{
-        ALICE, BOB, CARLA, COHORT, Cohort, CohortCommand, DAN, ERIN, Event, LearnerId, Timestamp,
-        at, change_capacity, enroll, leave_waitlist, new_cohort, now, withdraw,
+        ALICE, BOB, CARLA, COHORT, Cohort, CohortCommand, DAN, ERIN, Event, LearnerId, NewCohort,
+        OTHER, PromotionPolicy, Timestamp, accept_offer, at, change_capacity, decide_transfer,
+        decline_offer, enroll, leave_waitlist, new_cohort, now, offer_48h, reopen, withdraw,
     };
+
+    fn policy() -> impl Strategy<Value = (PromotionPolicy, Option<u32>)> {
+        prop::sample::select(vec![
+            (PromotionPolicy::Automatic, None),
+            (PromotionPolicy::Automatic, Some(1)),
+            (offer_48h(), None),
+            (offer_48h(), Some(2)),
+        ])
+    }
 
     fn learner() -> impl Strategy<Value = LearnerId> {
         prop::sample::select(vec![ALICE, BOB, CARLA, DAN, ERIN])
@@ -1012,6 +1025,30 @@ mod any_sequence {
             1 => Just(CohortCommand::Promote),
             2 => (1_u64..=5).prop_map(change_capacity),
             1 => Just(CohortCommand::CloseEnrollment),
+            1 => Just(reopen("", None)),
+            1 => Just(reopen("", Some(at("2026-03-05T00:00:00Z")))),
+            1 => policy().prop_map(|(promotion, waitlist_cap)| CohortCommand::SetPolicy {
+                promotion,
+                waitlist_cap,
+            }),
+            2 => learner().prop_map(accept_offer),
+            1 => learner().prop_map(decline_offer),
+            1 => Just(CohortCommand::ExpireOffers),
+            1 => Just(CohortCommand::Reschedule {
+                starts_at: None,
+                enrollment_deadline: Some(at("2026-03-06T00:00:00Z")),
+                withdrawal_deadline: Some(at("2026-03-10T00:00:00Z")),
+            }),
+            1 => Just(CohortCommand::ChangeDetails {
+                name: Some("renamed".to_owned()),
+                course: None,
+                instructor: None,
+            }),
+            // A transfer out, against a fresh cohort with one seat (only A's side is kept).
+            1 => learner().prop_map(|learner| CohortCommand::LeaveWaitlist {
+                learner,
+                reason: "transfer".to_owned(),
+            }),
         ]
     }
 
@@ -1019,6 +1056,8 @@ mod any_sequence {
     fn instant() -> impl Strategy<Value = Timestamp> {
         prop::sample::select(vec![
             now(),
+            at("2026-02-23T12:00:00Z"),
+            at("2026-02-26T12:00:00Z"),
             at("2026-03-04T12:00:00Z"),
             at("2026-03-09T12:00:00Z"),
         ])
@@ -1028,19 +1067,32 @@ mod any_sequence {
         #[test]
         fn accepted_commands_keep_the_invariants_and_replay_to_the_same_state(
             capacity in 1_u64..=3,
-            steps in prop::collection::vec((command(), instant()), 0..40),
+            (promotion, waitlist_cap) in policy(),
+            steps in prop::collection::vec((command(), instant(), any::<bool>()), 0..40),
+            cancel_at_end in any::<bool>(),
         ) {
-            let mut history = Cohort::decide(
-                None,
-                COHORT,
-                &CohortCommand::Create(new_cohort(capacity)),
-                now(),
-            )
-            .expect("a valid cohort is created");
+            let new = NewCohort { promotion, waitlist_cap, ..new_cohort(capacity) };
+            let mut history = Cohort::decide(None, COHORT, &CohortCommand::Create(new), now())
+                .expect("a valid cohort is created");
             let mut state = Cohort::replay(COHORT, &history).expect("created");
-            for (command, at) in &steps {
+            let elsewhere = Cohort::replay(OTHER, &Cohort::decide(
+                None, OTHER, &CohortCommand::Create(new_cohort(1)), now(),
+            ).expect("created")).expect("created");
+            let mut steps = steps;
+            if cancel_at_end {
+                steps.push((CohortCommand::Cancel { reason: String::new() }, now(), false));
+            }
+            for (command, at, as_transfer) in &steps {
                 // Refusals are fine here; the rule tests above check which ones are right.
-                let Ok(events) = Cohort::decide(Some(&state), COHORT, command, *at) else {
+                let decided = match command {
+                    CohortCommand::LeaveWaitlist { learner, .. } if *as_transfer => {
+                        decide_transfer(&state, &elsewhere, *learner, true, "", *at)
+                            .map(|t| t.from_events)
+                            .map_err(|r| r.violation)
+                    }
+                    command => Cohort::decide(Some(&state), COHORT, command, *at),
+                };
+                let Ok(events) = decided else {
                     continue;
                 };
                 for event in &events {
@@ -1088,4 +1140,1071 @@ fn promoting_the_head_takes_it_off_the_front_and_keeps_the_rest_in_order() {
     state.apply(&promoted(DAN));
     assert_eq!(waitlist_of(&state), [CARLA]);
     assert_eq!(state.enrolled, [BOB, DAN]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15: reopen, reschedule, details, cancel, policy, offers, cap, transfers
+// ---------------------------------------------------------------------------------------------
+
+const OTHER: CohortId = CohortId(Uuid::from_u128(0xC1));
+
+fn hours(n: i64) -> jiff::SignedDuration {
+    jiff::SignedDuration::from_hours(n)
+}
+
+/// Offers held for 48 hours.
+fn offer_48h() -> PromotionPolicy {
+    PromotionPolicy::Offer { hold: hours(48) }
+}
+
+fn policy_changed(promotion: PromotionPolicy, waitlist_cap: Option<u32>) -> Event {
+    Event::PolicyChanged {
+        promotion,
+        waitlist_cap,
+    }
+}
+
+/// The 48-hour offer made to `learner` at `at`.
+fn offered(learner: LearnerId, at: Timestamp) -> Event {
+    Event::WaitlistOffered {
+        learner,
+        offered_at: at,
+        expires_at: at.checked_add(hours(48)).unwrap(),
+    }
+}
+
+fn expired(learner: LearnerId) -> Event {
+    Event::OfferExpired { learner }
+}
+
+fn released(learner: LearnerId) -> Event {
+    Event::StudentReleased { learner }
+}
+
+fn reopen(reason: &str, enrollment_deadline: Option<Timestamp>) -> CohortCommand {
+    CohortCommand::Reopen {
+        reason: reason.to_owned(),
+        enrollment_deadline,
+    }
+}
+
+fn reschedule(
+    starts_at: Option<Timestamp>,
+    enrollment_deadline: Option<Timestamp>,
+    withdrawal_deadline: Option<Timestamp>,
+) -> CohortCommand {
+    CohortCommand::Reschedule {
+        starts_at,
+        enrollment_deadline,
+        withdrawal_deadline,
+    }
+}
+
+fn accept_offer(learner: LearnerId) -> CohortCommand {
+    CohortCommand::AcceptOffer { learner }
+}
+
+fn decline_offer(learner: LearnerId) -> CohortCommand {
+    CohortCommand::DeclineOffer {
+        learner,
+        reason: "took a job".to_owned(),
+    }
+}
+
+fn rescheduled(enrollment: Timestamp, withdrawal: Timestamp) -> Event {
+    Event::CohortRescheduled {
+        starts_at: at("2026-03-02T09:00:00Z"),
+        enrollment_deadline: enrollment,
+        withdrawal_deadline: withdrawal,
+    }
+}
+
+/// One seat, offers held 48 h: ALICE enrolled, BOB and CARLA waiting.
+fn full_offer_cohort() -> Cohort {
+    cohort(&[
+        created(1),
+        policy_changed(offer_48h(), None),
+        enrolled(ALICE),
+        waitlisted(BOB, 1),
+        waitlisted(CARLA, 2),
+    ])
+}
+
+/// `full_offer_cohort` after ALICE withdrew at `now()`: BOB holds the seat until now + 48 h.
+fn offer_held_by_bob() -> Cohort {
+    let state = full_offer_cohort();
+    let events = when(Some(&state), &withdraw(ALICE), now()).unwrap();
+    assert_eq!(events, [withdrawn(ALICE), offered(BOB, now())]);
+    then_state(state, &events)
+}
+
+fn bobs_expiry() -> Timestamp {
+    now().checked_add(hours(48)).unwrap()
+}
+
+// ---- create with a policy ----
+
+#[test]
+fn create_with_the_default_policy_emits_only_cohort_created() {
+    assert_eq!(
+        when(None, &CohortCommand::Create(new_cohort(2)), now()),
+        Ok(vec![created(2)])
+    );
+}
+
+#[test]
+fn create_with_offers_or_a_cap_also_emits_the_policy() {
+    let new = NewCohort {
+        promotion: offer_48h(),
+        waitlist_cap: Some(3),
+        ..new_cohort(2)
+    };
+    assert_eq!(
+        when(None, &CohortCommand::Create(new), now()),
+        Ok(vec![created(2), policy_changed(offer_48h(), Some(3))])
+    );
+}
+
+// ---- reopen ----
+
+#[test]
+fn reopen_an_open_cohort_is_not_closed() {
+    let state = cohort(&[created(2)]);
+    assert_eq!(
+        when(Some(&state), &reopen("oops", None), now()),
+        Err(RuleViolation::NotClosed)
+    );
+}
+
+#[test]
+fn reopen_after_the_enrollment_deadline_without_a_new_one_is_deadline_in_past() {
+    let state = cohort(&[created(2), Event::EnrollmentClosed]);
+    let later = at("2026-03-03T00:00:00Z");
+    assert_eq!(
+        when(Some(&state), &reopen("oops", None), later),
+        Err(RuleViolation::DeadlineInPast {
+            deadline: enrollment_deadline(),
+            now: later,
+        })
+    );
+    // A deadline exactly now has passed for this rule too.
+    assert_eq!(
+        when(Some(&state), &reopen("oops", Some(later)), later),
+        Err(RuleViolation::DeadlineInPast {
+            deadline: later,
+            now: later,
+        })
+    );
+}
+
+#[test]
+fn reopen_with_a_deadline_after_the_withdrawal_deadline_is_invalid_schedule() {
+    let state = cohort(&[created(2), Event::EnrollmentClosed]);
+    let too_late = at("2026-03-09T00:00:00Z");
+    assert_eq!(
+        when(Some(&state), &reopen("oops", Some(too_late)), now()),
+        Err(RuleViolation::InvalidSchedule(
+            ScheduleProblem::WithdrawalBeforeEnrollment {
+                withdrawal: withdrawal_deadline(),
+                enrollment: too_late,
+            }
+        ))
+    );
+}
+
+#[test]
+fn reopen_promotes_waiting_learners_into_seats_freed_while_closed_in_the_same_append() {
+    let state = cohort(&[
+        created(1),
+        enrolled(ALICE),
+        waitlisted(BOB, 1),
+        waitlisted(CARLA, 2),
+        Event::EnrollmentClosed,
+        withdrawn(ALICE),
+    ]);
+    let events = when(Some(&state), &reopen("closed by mistake", None), now()).unwrap();
+    assert_eq!(
+        events,
+        [
+            Event::EnrollmentReopened {
+                reason: "closed by mistake".into()
+            },
+            promoted(BOB),
+        ]
+    );
+    let after = then_state(state, &events);
+    assert_eq!(after.status, CohortStatus::Open);
+    assert_eq!(waitlist_of(&after), [CARLA]);
+}
+
+#[test]
+fn reopen_with_a_new_deadline_moves_it_first_then_reopens_then_offers_under_the_offer_policy() {
+    let state = cohort(&[
+        created(1),
+        policy_changed(offer_48h(), None),
+        enrolled(ALICE),
+        waitlisted(BOB, 1),
+        Event::EnrollmentClosed,
+        withdrawn(ALICE),
+    ]);
+    let later = at("2026-03-03T00:00:00Z");
+    let moved = at("2026-03-06T00:00:00Z");
+    let events = when(Some(&state), &reopen("", Some(moved)), later).unwrap();
+    assert_eq!(
+        events,
+        [
+            rescheduled(moved, withdrawal_deadline()),
+            Event::EnrollmentReopened { reason: "".into() },
+            offered(BOB, later),
+        ]
+    );
+    let after = then_state(state, &events);
+    assert_eq!(after.enrollment_deadline, moved);
+    assert_eq!(after.seats_remaining(), 0, "a held seat is taken");
+}
+
+// ---- reschedule and details ----
+
+#[test]
+fn reschedule_to_the_current_dates_is_nothing_changed() {
+    let state = cohort(&[created(2)]);
+    assert_eq!(
+        when(Some(&state), &reschedule(None, None, None), now()),
+        Err(RuleViolation::NothingChanged)
+    );
+    assert_eq!(
+        when(
+            Some(&state),
+            &reschedule(None, Some(enrollment_deadline()), None),
+            now()
+        ),
+        Err(RuleViolation::NothingChanged)
+    );
+}
+
+#[test]
+fn reschedule_emits_all_three_dates_after_the_change() {
+    let state = cohort(&[created(2)]);
+    let later = at("2026-03-05T00:00:00Z");
+    let events = when(Some(&state), &reschedule(None, Some(later), None), now()).unwrap();
+    assert_eq!(events, [rescheduled(later, withdrawal_deadline())]);
+    assert_eq!(then_state(state, &events).enrollment_deadline, later);
+}
+
+#[test]
+fn reschedule_a_deadline_to_a_time_already_past_is_deadline_in_past() {
+    let state = cohort(&[created(2)]);
+    let past = at("2026-02-19T00:00:00Z");
+    assert_eq!(
+        when(Some(&state), &reschedule(None, Some(past), None), now()),
+        Err(RuleViolation::DeadlineInPast {
+            deadline: past,
+            now: now(),
+        })
+    );
+    assert_eq!(
+        when(Some(&state), &reschedule(None, None, Some(now())), now()),
+        Err(RuleViolation::DeadlineInPast {
+            deadline: now(),
+            now: now(),
+        })
+    );
+}
+
+#[test]
+fn reschedule_keeps_an_unchanged_deadline_that_has_passed_and_the_start_may_be_anything() {
+    let state = cohort(&[created(2)]);
+    let later = at("2026-03-04T00:00:00Z");
+    assert!(later > enrollment_deadline());
+    let start = at("2026-01-01T09:00:00Z");
+    let events = when(
+        Some(&state),
+        &reschedule(Some(start), None, Some(at("2026-03-10T00:00:00Z"))),
+        later,
+    )
+    .unwrap();
+    assert_eq!(
+        events,
+        [Event::CohortRescheduled {
+            starts_at: start,
+            enrollment_deadline: enrollment_deadline(),
+            withdrawal_deadline: at("2026-03-10T00:00:00Z"),
+        }]
+    );
+}
+
+#[test]
+fn reschedule_that_puts_withdrawals_before_enrollment_is_invalid_schedule() {
+    let state = cohort(&[created(2)]);
+    let late = at("2026-03-09T00:00:00Z");
+    assert_eq!(
+        when(Some(&state), &reschedule(None, Some(late), None), now()),
+        Err(RuleViolation::InvalidSchedule(
+            ScheduleProblem::WithdrawalBeforeEnrollment {
+                withdrawal: withdrawal_deadline(),
+                enrollment: late,
+            }
+        ))
+    );
+}
+
+#[test]
+fn change_details_emits_all_three_after_and_nothing_changed_is_refused() {
+    let state = cohort(&[created(2)]);
+    let same = CohortCommand::ChangeDetails {
+        name: None,
+        course: Some("RUST-201".to_owned()),
+        instructor: None,
+    };
+    assert_eq!(
+        when(Some(&state), &same, now()),
+        Err(RuleViolation::NothingChanged)
+    );
+    let change = CohortCommand::ChangeDetails {
+        name: None,
+        course: None,
+        instructor: Some("Grace".to_owned()),
+    };
+    let events = when(Some(&state), &change, now()).unwrap();
+    assert_eq!(
+        events,
+        [Event::CohortDetailsChanged {
+            name: "Rust in Practice — spring".to_owned(),
+            course: "RUST-201".to_owned(),
+            instructor: "Grace".to_owned(),
+        }]
+    );
+    assert_eq!(then_state(state, &events).instructor, "Grace");
+}
+
+// ---- cancel ----
+
+#[test]
+fn cancel_releases_everyone_enrolled_then_offered_then_waiting_in_the_same_append() {
+    let state = then_state(
+        offer_held_by_bob(),
+        &[waitlisted(DAN, 2), waitlisted(ERIN, 3)],
+    );
+    let events = when(Some(&state), &change_capacity(2), now()).unwrap();
+    let state = then_state(state, &events);
+    // CARLA holds the second seat's offer now; DAN and ERIN wait; nobody is enrolled.
+    let state = then_state(state, &[Event::OfferAccepted { learner: BOB }]);
+    let events = when(
+        Some(&state),
+        &CohortCommand::Cancel {
+            reason: "too few".to_owned(),
+        },
+        now(),
+    )
+    .unwrap();
+    assert_eq!(
+        events,
+        [
+            Event::CohortCancelled {
+                reason: "too few".into()
+            },
+            released(BOB),
+            released(CARLA),
+            released(DAN),
+            released(ERIN),
+        ]
+    );
+    let after = then_state(state, &events);
+    assert_eq!(after.status, CohortStatus::Cancelled);
+    assert_eq!(after.held_count(), 0);
+}
+
+#[test]
+fn every_command_on_a_cancelled_cohort_is_cohort_cancelled() {
+    let state = cohort(&[
+        created(1),
+        enrolled(ALICE),
+        Event::CohortCancelled { reason: "".into() },
+        released(ALICE),
+    ]);
+    let commands = [
+        enroll(BOB),
+        withdraw(ALICE),
+        leave_waitlist(ALICE),
+        CohortCommand::Promote,
+        change_capacity(5),
+        CohortCommand::CloseEnrollment,
+        reopen("", None),
+        reschedule(None, Some(at("2026-02-25T00:00:00Z")), None),
+        CohortCommand::ChangeDetails {
+            name: Some("x".to_owned()),
+            course: None,
+            instructor: None,
+        },
+        CohortCommand::Cancel {
+            reason: String::new(),
+        },
+        CohortCommand::SetPolicy {
+            promotion: offer_48h(),
+            waitlist_cap: None,
+        },
+        accept_offer(ALICE),
+        decline_offer(ALICE),
+        CohortCommand::ExpireOffers,
+    ];
+    for command in commands {
+        assert_eq!(
+            when(Some(&state), &command, now()),
+            Err(RuleViolation::CohortCancelled),
+            "{command:?}"
+        );
+    }
+    assert_eq!(
+        decide_transfer(&state, &other(&[created(1)]), ALICE, true, "", now()),
+        Err(super::TransferRefused {
+            cohort: COHORT,
+            violation: RuleViolation::CohortCancelled
+        })
+    );
+}
+
+// ---- policy and cap ----
+
+#[test]
+fn set_policy_to_the_current_one_is_nothing_changed() {
+    let state = cohort(&[created(1)]);
+    assert_eq!(
+        when(
+            Some(&state),
+            &CohortCommand::SetPolicy {
+                promotion: PromotionPolicy::Automatic,
+                waitlist_cap: None,
+            },
+            now()
+        ),
+        Err(RuleViolation::NothingChanged)
+    );
+}
+
+#[test]
+fn set_policy_stores_whole_seconds_and_a_cap_below_the_waitlist_removes_nobody() {
+    let state = cohort(&[
+        created(1),
+        enrolled(ALICE),
+        waitlisted(BOB, 1),
+        waitlisted(CARLA, 2),
+    ]);
+    let events = when(
+        Some(&state),
+        &CohortCommand::SetPolicy {
+            promotion: PromotionPolicy::Offer {
+                hold: jiff::SignedDuration::from_millis(90_500),
+            },
+            waitlist_cap: Some(1),
+        },
+        now(),
+    )
+    .unwrap();
+    let stored = PromotionPolicy::Offer {
+        hold: jiff::SignedDuration::from_secs(90),
+    };
+    assert_eq!(events, [policy_changed(stored, Some(1))]);
+    let after = then_state(state, &events);
+    assert_eq!(waitlist_of(&after), [BOB, CARLA]);
+    assert_eq!(
+        when(Some(&after), &enroll(DAN), now()),
+        Err(RuleViolation::WaitlistFull { cap: 1, waiting: 2 })
+    );
+}
+
+#[test]
+fn enroll_beyond_the_waitlist_cap_is_waitlist_full_with_the_numbers() {
+    let state = cohort(&[
+        created(1),
+        policy_changed(PromotionPolicy::Automatic, Some(2)),
+        enrolled(ALICE),
+        waitlisted(BOB, 1),
+    ]);
+    assert_eq!(
+        when(Some(&state), &enroll(CARLA), now()),
+        Ok(vec![waitlisted(CARLA, 2)])
+    );
+    let state = then_state(state, &[waitlisted(CARLA, 2)]);
+    assert_eq!(
+        when(Some(&state), &enroll(DAN), now()),
+        Err(RuleViolation::WaitlistFull { cap: 2, waiting: 2 })
+    );
+}
+
+#[test]
+fn a_cap_of_zero_still_lets_learners_take_free_seats() {
+    let state = cohort(&[
+        created(1),
+        policy_changed(PromotionPolicy::Automatic, Some(0)),
+    ]);
+    assert_eq!(
+        when(Some(&state), &enroll(ALICE), now()),
+        Ok(vec![enrolled(ALICE)])
+    );
+    let state = then_state(state, &[enrolled(ALICE)]);
+    assert_eq!(
+        when(Some(&state), &enroll(BOB), now()),
+        Err(RuleViolation::WaitlistFull { cap: 0, waiting: 0 })
+    );
+}
+
+// ---- offers ----
+
+#[test]
+fn under_the_offer_policy_a_freed_seat_is_offered_and_held_not_promoted() {
+    let state = offer_held_by_bob();
+    assert_eq!(state.offers.len(), 1);
+    assert_eq!(state.offer_of(BOB).unwrap().expires_at, bobs_expiry());
+    assert_eq!(waitlist_of(&state), [CARLA]);
+    assert!(state.enrolled.is_empty());
+    assert_eq!(state.seats_remaining(), 0, "the held seat counts as taken");
+    // So a newcomer waits behind CARLA rather than taking the held seat.
+    assert_eq!(
+        when(Some(&state), &enroll(DAN), now()),
+        Ok(vec![waitlisted(DAN, 2)])
+    );
+    assert_eq!(
+        when(Some(&state), &CohortCommand::Promote, now()),
+        Err(RuleViolation::NoSeatFree {
+            enrolled: 1,
+            capacity: 1
+        })
+    );
+}
+
+#[test]
+fn promote_under_the_offer_policy_offers_the_head() {
+    // A free seat while BOB waits cannot arise from the rules (they fill it themselves); it is
+    // made by hand, as `free_seat_with_waitlist` does, to test the command alone.
+    let mut state = cohort(&[
+        created(1),
+        policy_changed(offer_48h(), None),
+        enrolled(ALICE),
+        waitlisted(BOB, 1),
+    ]);
+    state.enrolled.clear();
+    assert_eq!(
+        when(Some(&state), &CohortCommand::Promote, now()),
+        Ok(vec![offered(BOB, now())])
+    );
+}
+
+#[test]
+fn accepting_an_offer_enrolls_the_learner_even_after_close_and_the_enrollment_deadline() {
+    let state = then_state(offer_held_by_bob(), &[Event::EnrollmentClosed]);
+    let later = at("2026-02-21T09:00:00Z");
+    let events = when(Some(&state), &accept_offer(BOB), later).unwrap();
+    assert_eq!(events, [Event::OfferAccepted { learner: BOB }]);
+    let after = then_state(state, &events);
+    assert_eq!(after.enrolled, [BOB]);
+    assert!(after.offers.is_empty());
+}
+
+#[test]
+fn accept_or_decline_without_an_offer_is_no_offer() {
+    let state = offer_held_by_bob();
+    for command in [accept_offer(CARLA), decline_offer(CARLA), accept_offer(DAN)] {
+        let (CohortCommand::AcceptOffer { learner } | CohortCommand::DeclineOffer { learner, .. }) =
+            command
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            when(Some(&state), &command, now()),
+            Err(RuleViolation::NoOffer { learner })
+        );
+    }
+}
+
+#[test]
+fn declining_an_offer_offers_the_seat_to_the_next_in_line() {
+    let state = offer_held_by_bob();
+    let later = at("2026-02-21T09:00:00Z");
+    let events = when(Some(&state), &decline_offer(BOB), later).unwrap();
+    assert_eq!(
+        events,
+        [
+            Event::OfferDeclined {
+                learner: BOB,
+                reason: "took a job".into()
+            },
+            offered(CARLA, later),
+        ]
+    );
+    let after = then_state(state, &events);
+    assert!(after.waitlist.is_empty());
+    assert_eq!(after.offer_of(CARLA).unwrap().offered_at, later);
+}
+
+#[test]
+fn withdrawing_a_learner_who_holds_an_offer_declines_it_and_offers_the_next() {
+    let state = offer_held_by_bob();
+    let events = when(Some(&state), &withdraw(BOB), now()).unwrap();
+    assert_eq!(
+        events,
+        [
+            Event::OfferDeclined {
+                learner: BOB,
+                reason: "".into()
+            },
+            offered(CARLA, now()),
+        ]
+    );
+}
+
+#[test]
+fn enrolling_a_learner_who_holds_an_offer_is_already_offered() {
+    let state = offer_held_by_bob();
+    assert_eq!(
+        when(Some(&state), &enroll(BOB), now()),
+        Err(RuleViolation::AlreadyOffered {
+            learner: BOB,
+            expires_at: bobs_expiry(),
+        })
+    );
+}
+
+#[test]
+fn expire_offers_before_any_is_due_is_no_offer_due_with_the_next_expiry() {
+    let state = offer_held_by_bob();
+    let just_before = at("2026-02-22T08:59:59Z");
+    assert_eq!(
+        when(Some(&state), &CohortCommand::ExpireOffers, just_before),
+        Err(RuleViolation::NoOfferDue {
+            now: just_before,
+            next: Some(bobs_expiry()),
+        })
+    );
+    assert_eq!(
+        when(
+            Some(&cohort(&[created(1)])),
+            &CohortCommand::ExpireOffers,
+            now()
+        ),
+        Err(RuleViolation::NoOfferDue {
+            now: now(),
+            next: None
+        })
+    );
+}
+
+#[test]
+fn an_offer_expires_at_its_expiry_and_the_next_in_line_is_offered_from_then() {
+    let state = offer_held_by_bob();
+    let events = when(Some(&state), &CohortCommand::ExpireOffers, bobs_expiry()).unwrap();
+    assert_eq!(events, [expired(BOB), offered(CARLA, bobs_expiry())]);
+    let after = then_state(state, &events);
+    // CARLA's offer lapses in turn; nobody is left to offer the seat to.
+    let carlas_expiry = after.offer_of(CARLA).unwrap().expires_at;
+    let events = when(Some(&after), &CohortCommand::ExpireOffers, carlas_expiry).unwrap();
+    assert_eq!(events, [expired(CARLA)]);
+    let last = then_state(after, &events);
+    assert_eq!(last.seats_remaining(), 1);
+    assert!(last.waitlist.is_empty() && last.offers.is_empty());
+}
+
+#[test]
+fn a_command_reaching_a_cohort_with_an_overdue_offer_expires_it_first_in_the_same_append() {
+    let state = offer_held_by_bob();
+    let late = at("2026-02-23T12:00:00Z");
+    assert!(late > bobs_expiry());
+    let events = when(Some(&state), &enroll(DAN), late).unwrap();
+    assert_eq!(
+        events,
+        [expired(BOB), offered(CARLA, late), waitlisted(DAN, 1)]
+    );
+    then_state(state, &events);
+}
+
+#[test]
+fn accepting_an_offer_that_ran_out_is_offer_expired_and_writes_nothing() {
+    let state = offer_held_by_bob();
+    for command in [accept_offer(BOB), decline_offer(BOB), withdraw(BOB)] {
+        assert_eq!(
+            when(Some(&state), &command, bobs_expiry()),
+            Err(RuleViolation::OfferExpired {
+                learner: BOB,
+                expired_at: bobs_expiry(),
+            }),
+            "{command:?}"
+        );
+    }
+}
+
+#[test]
+fn switching_to_automatic_leaves_the_outstanding_offer_and_promotes_on_the_next_fill() {
+    let state = offer_held_by_bob();
+    let events = when(
+        Some(&state),
+        &CohortCommand::SetPolicy {
+            promotion: PromotionPolicy::Automatic,
+            waitlist_cap: None,
+        },
+        now(),
+    )
+    .unwrap();
+    assert_eq!(events, [policy_changed(PromotionPolicy::Automatic, None)]);
+    let after = then_state(state, &events);
+    assert_eq!(after.offers.len(), 1, "BOB's offer stands");
+    assert_eq!(
+        when(Some(&after), &decline_offer(BOB), now()),
+        Ok(vec![
+            Event::OfferDeclined {
+                learner: BOB,
+                reason: "took a job".into()
+            },
+            promoted(CARLA),
+        ])
+    );
+}
+
+#[test]
+fn capacity_below_enrolled_plus_offers_is_refused() {
+    let state = offer_held_by_bob();
+    let events = when(Some(&state), &change_capacity(2), now()).unwrap();
+    let state = then_state(state, &events);
+    // BOB and CARLA hold offers: two seats taken.
+    assert_eq!(
+        when(Some(&state), &change_capacity(1), now()),
+        Err(RuleViolation::CapacityBelowEnrolled {
+            requested: 1,
+            enrolled: 2,
+        })
+    );
+}
+
+#[test]
+fn invariants_count_offers_as_taken_and_a_cancelled_cohort_holds_nobody() {
+    let mut state = offer_held_by_bob();
+    state.offers.push(Offer {
+        learner: DAN,
+        offered_at: now(),
+        expires_at: now(),
+    });
+    assert_eq!(
+        state.check_invariants(),
+        Err(InvariantBroken::OverCapacity {
+            enrolled: 2,
+            capacity: 1
+        })
+    );
+    let mut state = offer_held_by_bob();
+    state.waitlist.push_back(WaitlistEntry {
+        learner: BOB,
+        joined_at_place: 2,
+    });
+    assert_eq!(
+        state.check_invariants(),
+        Err(InvariantBroken::Duplicate(BOB))
+    );
+    let mut state = offer_held_by_bob();
+    state.status = CohortStatus::Cancelled;
+    assert_eq!(
+        state.check_invariants(),
+        Err(InvariantBroken::CancelledHoldsLearners { held: 2 })
+    );
+}
+
+// ---- transfers ----
+
+fn other(events: &[Event]) -> Cohort {
+    Cohort::replay(OTHER, events).expect("history creates the cohort")
+}
+
+fn refused(
+    cohort: CohortId,
+    violation: RuleViolation,
+) -> Result<super::Transfer, super::TransferRefused> {
+    Err(super::TransferRefused { cohort, violation })
+}
+
+#[test]
+fn a_transfer_to_the_same_cohort_is_same_cohort() {
+    let a = cohort(&[created(2), enrolled(ALICE)]);
+    assert_eq!(
+        decide_transfer(&a, &a, ALICE, true, "", now()),
+        refused(COHORT, RuleViolation::SameCohort)
+    );
+}
+
+#[test]
+fn a_transfer_moves_the_learner_into_a_free_seat_and_promotes_in_the_cohort_left() {
+    let a = cohort(&[created(1), enrolled(ALICE), waitlisted(BOB, 1)]);
+    let b = other(&[created(2)]);
+    let transfer = decide_transfer(&a, &b, ALICE, false, "evenings", now()).unwrap();
+    assert_eq!(
+        transfer.from_events,
+        [
+            Event::StudentTransferredOut {
+                learner: ALICE,
+                to: OTHER,
+                reason: "evenings".into()
+            },
+            promoted(BOB),
+        ]
+    );
+    assert_eq!(
+        transfer.to_events,
+        [Event::StudentTransferredIn {
+            learner: ALICE,
+            from: COHORT,
+            waitlisted_at: None
+        }]
+    );
+    let a = then_state(a, &transfer.from_events);
+    let mut b = b;
+    for e in &transfer.to_events {
+        b.apply(e);
+    }
+    assert_eq!(a.enrolled, [BOB]);
+    assert_eq!(b.enrolled, [ALICE]);
+}
+
+#[test]
+fn a_transfer_into_a_full_cohort_waitlists_only_when_allowed_and_the_cap_permits() {
+    let a = cohort(&[created(2), enrolled(ALICE)]);
+    let b = other(&[created(1), enrolled(BOB), waitlisted(CARLA, 1)]);
+    assert_eq!(
+        decide_transfer(&a, &b, ALICE, false, "", now()),
+        refused(
+            OTHER,
+            RuleViolation::NoSeatFree {
+                enrolled: 1,
+                capacity: 1
+            }
+        )
+    );
+    let transfer = decide_transfer(&a, &b, ALICE, true, "", now()).unwrap();
+    assert_eq!(
+        transfer.to_events,
+        [Event::StudentTransferredIn {
+            learner: ALICE,
+            from: COHORT,
+            waitlisted_at: Some(2)
+        }]
+    );
+    let capped = other(&[
+        created(1),
+        policy_changed(PromotionPolicy::Automatic, Some(1)),
+        enrolled(BOB),
+        waitlisted(CARLA, 1),
+    ]);
+    assert_eq!(
+        decide_transfer(&a, &capped, ALICE, true, "", now()),
+        refused(OTHER, RuleViolation::WaitlistFull { cap: 1, waiting: 1 })
+    );
+}
+
+#[test]
+fn transfer_deadlines_a_seat_is_left_before_the_withdrawal_deadline_a_place_at_any_time() {
+    let a = cohort(&[created(1), enrolled(ALICE), waitlisted(BOB, 1)]);
+    let b = other(&[
+        created(2),
+        Event::CohortRescheduled {
+            starts_at: at("2026-04-01T09:00:00Z"),
+            enrollment_deadline: at("2026-03-20T00:00:00Z"),
+            withdrawal_deadline: at("2026-03-25T00:00:00Z"),
+        },
+    ]);
+    let after_withdrawals = at("2026-03-09T00:00:00Z");
+    assert_eq!(
+        decide_transfer(&a, &b, ALICE, false, "", after_withdrawals),
+        refused(
+            COHORT,
+            RuleViolation::WithdrawalDeadlinePassed {
+                deadline: withdrawal_deadline(),
+                now: after_withdrawals,
+            }
+        )
+    );
+    // A waitlisted learner may leave for another cohort whatever A's deadlines say.
+    assert!(decide_transfer(&a, &b, BOB, false, "", after_withdrawals).is_ok());
+    // The cohort joined must still take enrollments.
+    let after_b = at("2026-03-21T00:00:00Z");
+    assert_eq!(
+        decide_transfer(&a, &b, BOB, false, "", after_b),
+        refused(
+            OTHER,
+            RuleViolation::EnrollmentDeadlinePassed {
+                deadline: at("2026-03-20T00:00:00Z"),
+                now: after_b,
+            }
+        )
+    );
+}
+
+#[test]
+fn a_transfer_is_refused_naming_the_cohort_whose_rule_refuses_it() {
+    let a = cohort(&[created(2), enrolled(ALICE)]);
+    assert_eq!(
+        decide_transfer(&a, &other(&[created(2)]), BOB, false, "", now()),
+        refused(COHORT, RuleViolation::NotEnrolled { learner: BOB })
+    );
+    assert_eq!(
+        decide_transfer(
+            &a,
+            &other(&[created(2), Event::EnrollmentClosed]),
+            ALICE,
+            false,
+            "",
+            now()
+        ),
+        refused(OTHER, RuleViolation::EnrollmentClosed)
+    );
+    assert_eq!(
+        decide_transfer(
+            &a,
+            &other(&[created(2), Event::CohortCancelled { reason: "".into() }]),
+            ALICE,
+            false,
+            "",
+            now()
+        ),
+        refused(OTHER, RuleViolation::CohortCancelled)
+    );
+    assert_eq!(
+        decide_transfer(
+            &a,
+            &other(&[created(2), enrolled(ALICE)]),
+            ALICE,
+            false,
+            "",
+            now()
+        ),
+        refused(OTHER, RuleViolation::AlreadyEnrolled { learner: ALICE })
+    );
+}
+
+#[test]
+fn a_transfer_expires_overdue_offers_in_both_cohorts_first() {
+    // A: BOB's offer is overdue, CARLA waits; ALICE waits too? No: ALICE is enrolled in a
+    // second seat.
+    let a = cohort(&[
+        created(2),
+        policy_changed(offer_48h(), None),
+        enrolled(ALICE),
+        enrolled(DAN),
+        waitlisted(BOB, 1),
+        waitlisted(CARLA, 2),
+        withdrawn(DAN),
+        offered(BOB, now()),
+    ]);
+    let b = other(&[
+        created(1),
+        policy_changed(offer_48h(), None),
+        enrolled(ERIN),
+        waitlisted(DAN, 1),
+        withdrawn(ERIN),
+        offered(DAN, now()),
+    ]);
+    let late = at("2026-02-23T12:00:00Z");
+    let transfer = decide_transfer(&a, &b, ALICE, false, "", late).unwrap();
+    assert_eq!(
+        transfer.from_events,
+        [
+            expired(BOB),
+            offered(CARLA, late),
+            Event::StudentTransferredOut {
+                learner: ALICE,
+                to: OTHER,
+                reason: "".into()
+            },
+        ]
+    );
+    assert_eq!(
+        transfer.to_events,
+        [
+            expired(DAN),
+            Event::StudentTransferredIn {
+                learner: ALICE,
+                from: COHORT,
+                waitlisted_at: None
+            },
+        ]
+    );
+}
+
+#[test]
+fn transferring_an_offer_holder_out_offers_the_seat_to_the_next_in_line() {
+    let a = offer_held_by_bob();
+    let b = other(&[created(2)]);
+    let transfer = decide_transfer(&a, &b, BOB, false, "", now()).unwrap();
+    assert_eq!(
+        transfer.from_events,
+        [
+            Event::StudentTransferredOut {
+                learner: BOB,
+                to: OTHER,
+                reason: "".into()
+            },
+            offered(CARLA, now()),
+        ]
+    );
+    // An offer that ran out cannot be transferred.
+    assert_eq!(
+        decide_transfer(&a, &b, BOB, false, "", bobs_expiry()),
+        refused(
+            COHORT,
+            RuleViolation::OfferExpired {
+                learner: BOB,
+                expired_at: bobs_expiry()
+            }
+        )
+    );
+}
+
+#[test]
+fn new_violations_have_the_codes_the_api_promises() {
+    let t = now();
+    let cases = [
+        (RuleViolation::NotClosed, "not_closed"),
+        (RuleViolation::CohortCancelled, "cohort_cancelled"),
+        (
+            RuleViolation::DeadlineInPast {
+                deadline: t,
+                now: t,
+            },
+            "deadline_in_past",
+        ),
+        (
+            RuleViolation::WaitlistFull { cap: 1, waiting: 1 },
+            "waitlist_full",
+        ),
+        (RuleViolation::NoOffer { learner: ALICE }, "no_offer"),
+        (
+            RuleViolation::OfferExpired {
+                learner: ALICE,
+                expired_at: t,
+            },
+            "offer_expired",
+        ),
+        (RuleViolation::SameCohort, "same_cohort"),
+        (RuleViolation::NothingChanged, "nothing_changed"),
+        (
+            RuleViolation::AlreadyOffered {
+                learner: ALICE,
+                expires_at: t,
+            },
+            "already_offered",
+        ),
+        (
+            RuleViolation::NoOfferDue { now: t, next: None },
+            "no_offer_due",
+        ),
+    ];
+    for (violation, code) in cases {
+        assert_eq!(violation.code(), code);
+    }
+    assert_eq!(
+        RuleViolation::WaitlistFull { cap: 3, waiting: 3 }.to_string(),
+        "the waitlist is full: 3 waiting, cap 3"
+    );
+    assert_eq!(
+        RuleViolation::OfferExpired {
+            learner: ALICE,
+            expired_at: at("2026-03-02T09:30:00Z")
+        }
+        .to_string(),
+        "the offer expired at 2026-03-02 09:30 UTC"
+    );
 }

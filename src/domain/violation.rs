@@ -96,6 +96,64 @@ pub enum RuleViolation {
     /// Deadlines that cannot hold together.
     #[error("{0}")]
     InvalidSchedule(ScheduleProblem),
+    /// Reopen asked for, but enrollment is open.
+    #[error("enrollment is not closed")]
+    NotClosed,
+    /// The cohort was cancelled: it accepts no command.
+    #[error("the cohort was cancelled")]
+    CohortCancelled,
+    /// A deadline that would already have passed.
+    #[error("the deadline {} is not after now ({})", fmt_time(*.deadline), fmt_time(*.now))]
+    DeadlineInPast {
+        /// The deadline asked for (or kept).
+        deadline: Timestamp,
+        /// When the command was decided.
+        now: Timestamp,
+    },
+    /// Every seat is taken and the waitlist is at its cap.
+    #[error("the waitlist is full: {waiting} waiting, cap {cap}")]
+    WaitlistFull {
+        /// The cohort's waitlist cap.
+        cap: u32,
+        /// How many wait now.
+        waiting: u32,
+    },
+    /// The learner holds no offer in this cohort.
+    #[error("learner holds no offer in this cohort")]
+    NoOffer {
+        /// Who.
+        learner: LearnerId,
+    },
+    /// The learner's offer ran out before they answered.
+    #[error("the offer expired at {}", fmt_time(*.expired_at))]
+    OfferExpired {
+        /// Who.
+        learner: LearnerId,
+        /// When the hold ran out.
+        expired_at: Timestamp,
+    },
+    /// A transfer from a cohort to itself.
+    #[error("a learner cannot be transferred to the cohort they are in")]
+    SameCohort,
+    /// The values given are the cohort's current ones.
+    #[error("nothing would change: the values given are the current ones")]
+    NothingChanged,
+    /// The learner already holds an offer of a seat.
+    #[error("learner already holds an offer of a seat, until {}", fmt_time(*.expires_at))]
+    AlreadyOffered {
+        /// Who.
+        learner: LearnerId,
+        /// When the offer lapses.
+        expires_at: Timestamp,
+    },
+    /// Expiry asked for, but no offer is due.
+    #[error("no offer is due at {}", fmt_time(*.now))]
+    NoOfferDue {
+        /// When the command was decided.
+        now: Timestamp,
+        /// When the next offer falls due, if any is outstanding.
+        next: Option<Timestamp>,
+    },
 }
 
 /// What is wrong with a new cohort's dates.
@@ -130,6 +188,16 @@ impl RuleViolation {
             Self::CapacityBelowEnrolled { .. } => "capacity_below_enrolled",
             Self::CapacityUnchanged { .. } => "capacity_unchanged",
             Self::InvalidSchedule(_) => "invalid_schedule",
+            Self::NotClosed => "not_closed",
+            Self::CohortCancelled => "cohort_cancelled",
+            Self::DeadlineInPast { .. } => "deadline_in_past",
+            Self::WaitlistFull { .. } => "waitlist_full",
+            Self::NoOffer { .. } => "no_offer",
+            Self::OfferExpired { .. } => "offer_expired",
+            Self::SameCohort => "same_cohort",
+            Self::NothingChanged => "nothing_changed",
+            Self::AlreadyOffered { .. } => "already_offered",
+            Self::NoOfferDue { .. } => "no_offer_due",
         }
     }
 }

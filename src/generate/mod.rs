@@ -136,7 +136,7 @@ pub struct GenerateSummary {
     /// Writer calls made.
     pub batches: u64,
     /// Events per type, in the order of [`Event::TYPE_NAMES`].
-    pub by_type: [u64; 8],
+    pub by_type: [u64; Event::TYPE_NAMES.len()],
     /// The first instant of the history.
     pub start: Timestamp,
     /// The instant the last batch was decided at.
@@ -379,7 +379,7 @@ struct Tally {
     command_events: u64,
     refused: u64,
     batches: u64,
-    by_type: [u64; 8],
+    by_type: [u64; Event::TYPE_NAMES.len()],
     last_ms: i64,
 }
 

@@ -214,6 +214,8 @@ impl Sim {
             starts_at: at(c.first_session_ms),
             enrollment_deadline: at(c.enroll_by_ms),
             withdrawal_deadline: at(c.withdraw_by_ms),
+            promotion: crate::domain::PromotionPolicy::Automatic,
+            waitlist_cap: None,
         };
         Request::Create { cohort: c.id, new }
     }

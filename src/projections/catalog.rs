@@ -112,6 +112,16 @@ impl Projection for Catalog {
                 before,
                 after: Counters::of(Some(&view.state)),
             };
+            // A renamed instructor joins the list (the old name stays: other cohorts, and
+            // this one's past, may carry it).
+            if let Event::CohortDetailsChanged { instructor, .. } = &envelope.event {
+                if let std::collections::btree_map::Entry::Vacant(entry) =
+                    self.instructors.entry(instructor.to_lowercase())
+                {
+                    entry.insert(instructor.clone());
+                    self.instructor_list = self.instructors.values().cloned().collect();
+                }
+            }
         } else if let Some(view) = CohortView::start(envelope) {
             self.change = Change {
                 before: Counters::default(),

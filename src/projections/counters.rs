@@ -1,4 +1,5 @@
-//! The counters of one cohort (seats taken, learners waiting, seats, open), what one event
+//! The counters of one cohort (seats taken, learners waiting, offers held, seats, open,
+//! cancelled), what one event
 //! changed in them, and sums of them over a set of cohorts: what the history, the report
 //! models and the dashboard keep instead of whole cohort states.
 
@@ -15,6 +16,10 @@ pub struct Counters {
     pub capacity: u32,
     /// Whether enrollment is open.
     pub open: bool,
+    /// Seats held for an offer.
+    pub offers: u32,
+    /// Whether the cohort was cancelled (its seats no longer count).
+    pub cancelled: bool,
 }
 
 impl Counters {
@@ -26,12 +31,26 @@ impl Counters {
             waitlist: u32::try_from(s.waitlist.len()).unwrap_or(u32::MAX),
             capacity: s.capacity.seats(),
             open: s.status == CohortStatus::Open,
+            offers: u32::try_from(s.offers.len()).unwrap_or(u32::MAX),
+            cancelled: s.status == CohortStatus::Cancelled,
         })
     }
 
+    /// Seats taken: enrolled plus held for an offer.
+    #[must_use]
+    pub const fn taken(&self) -> u32 {
+        self.enrolled.saturating_add(self.offers)
+    }
+
+    /// The seats that count in sums: none once cancelled.
+    #[must_use]
+    pub const fn live_seats(&self) -> u32 {
+        if self.cancelled { 0 } else { self.capacity }
+    }
+
     /// The counters after an event of type `kind` (an index into [`Event::TYPE_NAMES`]), when
-    /// they follow from these by the type alone; `None` for creation and capacity changes,
-    /// whose counters depend on the event's data.
+    /// they follow from these by the type alone; `None` for creation, capacity changes and
+    /// transfers, whose counters depend on the event's data or the learner's place.
     pub(super) fn follow(self, kind: u8) -> Option<Self> {
         let mut next = self;
         match Event::TYPE_NAMES.get(usize::from(kind)).copied()? {
@@ -44,6 +63,31 @@ impl Counters {
                 next.enrolled = next.enrolled.checked_add(1)?;
             }
             "enrollment.closed" => next.open = false,
+            "enrollment.reopened" => next.open = true,
+            "cohort.rescheduled" | "cohort.details_changed" | "cohort.policy_changed" => {}
+            "cohort.cancelled" => {
+                next.open = false;
+                next.cancelled = true;
+            }
+            // Released in the order the rules emit: the enrolled, then offers, then waiting.
+            "student.released" => {
+                if next.enrolled > 0 {
+                    next.enrolled -= 1;
+                } else if next.offers > 0 {
+                    next.offers -= 1;
+                } else {
+                    next.waitlist = next.waitlist.checked_sub(1)?;
+                }
+            }
+            "waitlist.offered" => {
+                next.waitlist = next.waitlist.checked_sub(1)?;
+                next.offers = next.offers.checked_add(1)?;
+            }
+            "offer.accepted" => {
+                next.offers = next.offers.checked_sub(1)?;
+                next.enrolled = next.enrolled.checked_add(1)?;
+            }
+            "offer.declined" | "offer.expired" => next.offers = next.offers.checked_sub(1)?,
             _ => return None,
         }
         Some(next)
@@ -72,6 +116,10 @@ pub struct Totals {
     pub enrolled: u64,
     /// Learners waiting (a learner waiting for two cohorts counts twice).
     pub waitlisted: u64,
+    /// Seats held for an offer.
+    pub offers: u64,
+    /// Cohorts cancelled (still counted in `cohorts`; their seats are not in `seats`).
+    pub cancelled: u64,
 }
 
 impl Totals {
@@ -92,9 +140,15 @@ impl Totals {
             u32::from(before.open),
             u32::from(after.open),
         );
-        by(&mut self.seats, before.capacity, after.capacity);
+        by(&mut self.seats, before.live_seats(), after.live_seats());
         by(&mut self.enrolled, before.enrolled, after.enrolled);
         by(&mut self.waitlisted, before.waitlist, after.waitlist);
+        by(&mut self.offers, before.offers, after.offers);
+        by(
+            &mut self.cancelled,
+            u32::from(before.cancelled),
+            u32::from(after.cancelled),
+        );
     }
 
     /// Seats taken, in percent of all seats (0 when there are none).

@@ -308,7 +308,8 @@ impl EventIndex {
 
     /// When a learner took the seat or waitlist place they hold in `cohort` as of position
     /// `up_to`, from their timeline (`positions`, ascending): the newest enrollment,
-    /// waitlisting or promotion there, unless they left after it.
+    /// waitlisting, promotion, offer, accepted offer or transfer in there, unless they left
+    /// after it (withdrawn, left, declined, expired, released or transferred out).
     #[must_use]
     pub fn joined_at(
         &self,
@@ -326,10 +327,24 @@ impl EventIndex {
                 continue;
             }
             match Event::TYPE_NAMES.get(usize::from(self.kind[i])).copied() {
-                Some("student.enrolled" | "student.waitlisted" | "waitlist.promoted") => {
+                Some(
+                    "student.enrolled"
+                    | "student.waitlisted"
+                    | "waitlist.promoted"
+                    | "waitlist.offered"
+                    | "offer.accepted"
+                    | "student.transferred_in",
+                ) => {
                     return Timestamp::from_microsecond(self.at[i]).ok();
                 }
-                Some("student.withdrawn" | "waitlist.left") => return None,
+                Some(
+                    "student.withdrawn"
+                    | "waitlist.left"
+                    | "offer.declined"
+                    | "offer.expired"
+                    | "student.released"
+                    | "student.transferred_out",
+                ) => return None,
                 _ => {}
             }
         }

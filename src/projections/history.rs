@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::catalog::Catalog;
 use super::counters::Counters;
+use super::detail::EventDetail;
 use super::event_index::EventIndex;
 use super::interner::Interner;
 use super::positions::PositionList;
@@ -114,9 +115,13 @@ pub struct HistoryEntry {
     pub before: Counters,
     /// Counters after the event.
     pub after: Counters,
-    /// For a promotion: what freed the seat — the withdrawal or capacity change of the same
-    /// command, as (position, event type); `None` for a manual promotion.
+    /// For a promotion or offer: what freed the seat — the withdrawal, capacity change,
+    /// declined or expired offer, transfer or reopening of the same command, as (position,
+    /// event type); `None` for a manual promotion.
     pub freed_by: Option<(u64, &'static str)>,
+    /// What the event index does not hold of the events of issue 15 (dates, names, policy,
+    /// an offer's expiry, a transfer's other cohort, how many a cancellation released).
+    pub detail: Option<EventDetail>,
 }
 
 /// The last event of a cohort, as far as the next one's counters and provenance need it.
@@ -148,6 +153,9 @@ pub struct History {
     /// of `promotions[i]`.
     promotions: PositionList,
     freed_by: PositionList,
+    /// The data history lines show of the events that carry more than counters and a
+    /// learner, by position.
+    details: FastMap<u64, EventDetail>,
     position: u64,
 }
 
@@ -185,18 +193,28 @@ impl Projection for History {
                 self.reason_kinds.push(reason_code.to_u8());
                 Some(position)
             }
-            Event::WaitlistLeft { reason, .. } => {
+            Event::WaitlistLeft { reason, .. } | Event::CohortCancelled { reason } => {
                 let id = Self::intern_reason(&mut self.reason_texts, reason);
                 self.reason_positions.push(position);
                 self.reason_ids.push(id);
                 self.reason_kinds.push(0);
                 None
             }
-            Event::CapacityChanged { .. } => Some(position),
+            // Seat-freeing events that carry a reason.
+            Event::OfferDeclined { reason, .. }
+            | Event::StudentTransferredOut { reason, .. }
+            | Event::EnrollmentReopened { reason } => {
+                let id = Self::intern_reason(&mut self.reason_texts, reason);
+                self.reason_positions.push(position);
+                self.reason_ids.push(id);
+                self.reason_kinds.push(0);
+                Some(position)
+            }
+            Event::CapacityChanged { .. } | Event::OfferExpired { .. } => Some(position),
             // A promotion is caused by the seat-freeing event just before it in the same
             // command (or, for the second of several promotions, by the same event as the
             // one before it).
-            Event::WaitlistPromoted { .. } => {
+            Event::WaitlistPromoted { .. } | Event::WaitlistOffered { .. } => {
                 let cause = previous
                     .filter(|p| p.command == command)
                     .and_then(|p| p.frees);
@@ -208,6 +226,9 @@ impl Projection for History {
             }
             _ => None,
         };
+        if let Some(detail) = detail_of(envelope, &catalog, previous.map(|p| p.after)) {
+            self.details.insert(position, detail);
+        }
         let i = steps.positions.len();
         steps.positions.push(position);
         if i % CHECKPOINT == 0 {
@@ -238,6 +259,7 @@ impl Projection for History {
         self.reason_kinds.shrink_to_fit();
         self.promotions.shrink_to_fit();
         self.freed_by.shrink_to_fit();
+        self.details.shrink_to_fit();
     }
 
     fn position(&self) -> u64 {
@@ -401,6 +423,72 @@ impl History {
                     .event(cause)
                     .map(|freeing| (cause, freeing.event_type))
             }),
+            detail: self.details.get(&position).cloned(),
         })
     }
+}
+
+/// What a history line shows of `envelope`'s data beyond counters and learner; `before` is the
+/// cohort's counters before it.
+fn detail_of(
+    envelope: &Envelope,
+    catalog: &Catalog,
+    before: Option<Counters>,
+) -> Option<EventDetail> {
+    let name_of = |id: CohortId| {
+        catalog
+            .get(id)
+            .map_or_else(|| id.to_string(), |v| v.state.name.clone())
+    };
+    Some(match &envelope.event {
+        Event::CohortRescheduled {
+            starts_at,
+            enrollment_deadline,
+            withdrawal_deadline,
+        } => EventDetail::Rescheduled {
+            starts_at: *starts_at,
+            enrollment_deadline: *enrollment_deadline,
+            withdrawal_deadline: *withdrawal_deadline,
+        },
+        Event::CohortDetailsChanged {
+            name,
+            course,
+            instructor,
+        } => EventDetail::DetailsChanged {
+            name: name.clone(),
+            course: course.clone(),
+            instructor: instructor.clone(),
+        },
+        Event::CohortCancelled { .. } => EventDetail::Cancelled {
+            released: before.map_or(0, |b| {
+                b.enrolled
+                    .saturating_add(b.offers)
+                    .saturating_add(b.waitlist)
+            }),
+        },
+        Event::PolicyChanged {
+            promotion,
+            waitlist_cap,
+        } => EventDetail::Policy {
+            promotion: *promotion,
+            waitlist_cap: *waitlist_cap,
+        },
+        Event::WaitlistOffered { expires_at, .. } => EventDetail::Offered {
+            expires_at: *expires_at,
+        },
+        Event::StudentTransferredOut { to, .. } => EventDetail::TransferredOut {
+            to: *to,
+            to_name: name_of(*to),
+        },
+        Event::StudentTransferredIn {
+            from,
+            waitlisted_at,
+            ..
+        } => EventDetail::TransferredIn {
+            from: *from,
+            from_name: name_of(*from),
+            waitlisted_at: *waitlisted_at,
+        },
+        _ => return None,
+    })
 }

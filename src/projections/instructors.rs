@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::catalog::{Catalog, name_key};
-use super::counters::Totals;
+use super::counters::{Counters, Totals};
 use super::{Applied, FastMap, Projection};
-use crate::domain::CohortId;
+use crate::domain::{CohortId, Event};
 use crate::store::Envelope;
 
 /// One instructor: their cohorts and the sums over them.
@@ -46,29 +46,30 @@ impl Projection for Instructors {
             let Some(view) = catalog.get(envelope.cohort) else {
                 return;
             };
-            let cohort = &view.state;
-            let next = self.entries.len();
-            let index = *self
-                .by_key
-                .entry(name_key(&cohort.instructor))
-                .or_insert(next);
-            if index == next {
-                self.entries.push(InstructorEntry {
-                    name: cohort.instructor.clone(),
-                    ..InstructorEntry::default()
-                });
-            }
-            self.of_cohort.insert(cohort.id, index);
-            let item = (cohort.starts_at, cohort.id);
-            let cohorts = &mut self.entries[index].cohorts;
-            let at = cohorts.partition_point(|c| *c < item);
-            cohorts.insert(at, item);
-            index
+            self.file(&view.state)
         };
         let change = catalog.change();
-        self.entries[index]
-            .totals
-            .shift(change.before, change.after);
+        let moved = matches!(
+            envelope.event,
+            Event::CohortDetailsChanged { .. } | Event::CohortRescheduled { .. }
+        );
+        match catalog.get(envelope.cohort) {
+            Some(view) if moved => {
+                // The cohort leaves its instructor's list and joins its (new) instructor's at
+                // its (new) first session, with its counters.
+                let entry = &mut self.entries[index];
+                entry.cohorts.retain(|(_, id)| *id != envelope.cohort);
+                entry.totals.shift(change.before, Counters::default());
+                self.of_cohort.remove(&envelope.cohort);
+                let index = self.file(&view.state);
+                self.entries[index]
+                    .totals
+                    .shift(Counters::default(), change.after);
+            }
+            _ => self.entries[index]
+                .totals
+                .shift(change.before, change.after),
+        }
     }
 
     fn position(&self) -> u64 {
@@ -77,6 +78,28 @@ impl Projection for Instructors {
 }
 
 impl Instructors {
+    /// Files `cohort` under its instructor at its first session; returns the instructor's
+    /// index.
+    fn file(&mut self, cohort: &crate::domain::Cohort) -> usize {
+        let next = self.entries.len();
+        let index = *self
+            .by_key
+            .entry(name_key(&cohort.instructor))
+            .or_insert(next);
+        if index == next {
+            self.entries.push(InstructorEntry {
+                name: cohort.instructor.clone(),
+                ..InstructorEntry::default()
+            });
+        }
+        self.of_cohort.insert(cohort.id, index);
+        let item = (cohort.starts_at, cohort.id);
+        let cohorts = &mut self.entries[index].cohorts;
+        let at = cohorts.partition_point(|c| *c < item);
+        cohorts.insert(at, item);
+        index
+    }
+
     /// How many distinct instructors (names ignoring ASCII case) have a cohort.
     #[must_use]
     pub fn len(&self) -> usize {

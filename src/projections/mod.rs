@@ -9,6 +9,7 @@
 
 mod codes;
 mod counters;
+mod detail;
 mod diff;
 mod directory;
 mod interner;
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 
 pub use catalog::{CatalogFilter, CohortView};
 pub use counters::{Change, Counters, Totals};
+pub use detail::EventDetail;
 pub use diff::CohortDiff;
 pub use directory::Directory;
 pub use event_index::{Cursor, EventFilter, EventPage, IndexedEvent, Narrowing};

@@ -351,11 +351,18 @@ impl Projection for SearchIndex {
             return;
         }
         self.position = envelope.position;
-        if let Event::CohortCreated(data) = &envelope.event {
-            self.cohorts.set(
+        match &envelope.event {
+            Event::CohortCreated(data) => self.cohorts.set(
                 envelope.cohort,
                 [&data.name, &data.course, &data.instructor],
-            );
+            ),
+            // Found by what it is called now.
+            Event::CohortDetailsChanged {
+                name,
+                course,
+                instructor,
+            } => self.cohorts.set(envelope.cohort, [name, course, instructor]),
+            _ => {}
         }
     }
 

@@ -14,11 +14,11 @@ use crate::store::Envelope;
 /// What happened to seats in one week.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WeekCounts {
-    /// `student.enrolled` events.
+    /// `student.enrolled` events, and `student.transferred_in` that took a seat.
     pub enrolled: u64,
     /// `student.withdrawn` events.
     pub withdrawn: u64,
-    /// `waitlist.promoted` events.
+    /// `waitlist.promoted` and `offer.accepted` events: a waitlisted learner took a seat.
     pub promoted: u64,
     /// `cohort.capacity_changed` events.
     pub capacity_changes: u64,
@@ -42,9 +42,13 @@ impl WeekCounts {
     fn of(event: &Event) -> Self {
         let mut counts = Self::default();
         match event {
-            Event::StudentEnrolled { .. } => counts.enrolled = 1,
+            Event::StudentEnrolled { .. }
+            | Event::StudentTransferredIn {
+                waitlisted_at: None,
+                ..
+            } => counts.enrolled = 1,
             Event::StudentWithdrawn { .. } => counts.withdrawn = 1,
-            Event::WaitlistPromoted { .. } => counts.promoted = 1,
+            Event::WaitlistPromoted { .. } | Event::OfferAccepted { .. } => counts.promoted = 1,
             Event::CapacityChanged { from, to } => {
                 counts.capacity_changes = 1;
                 counts.seats_added = u64::from(to.seats().saturating_sub(from.seats()));
@@ -53,7 +57,20 @@ impl WeekCounts {
             Event::CohortCreated(_)
             | Event::StudentWaitlisted { .. }
             | Event::WaitlistLeft { .. }
-            | Event::EnrollmentClosed => {}
+            | Event::EnrollmentClosed
+            // Seats given up by a transfer or a cancellation are not withdrawals: the event
+            // alone does not say whether a seat or a waitlist place was left.
+            | Event::EnrollmentReopened { .. }
+            | Event::CohortRescheduled { .. }
+            | Event::CohortDetailsChanged { .. }
+            | Event::CohortCancelled { .. }
+            | Event::StudentReleased { .. }
+            | Event::PolicyChanged { .. }
+            | Event::WaitlistOffered { .. }
+            | Event::OfferDeclined { .. }
+            | Event::OfferExpired { .. }
+            | Event::StudentTransferredOut { .. }
+            | Event::StudentTransferredIn { .. } => {}
         }
         counts
     }

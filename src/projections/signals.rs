@@ -1,5 +1,5 @@
 //! The dashboard's signals: near-full cohorts, seats free while learners wait, dates coming
-//! up, and totals over every cohort, kept as small indexes so a dashboard costs only what it
+//! up, offers falling due, and totals over every cohort, kept as small indexes so a dashboard costs only what it
 //! shows. Queries take `now`; the model never reads the clock.
 
 use std::collections::BTreeSet;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::catalog::Catalog;
 use super::counters::{Counters, Totals};
 use super::{Applied, Projection};
-use crate::domain::{Cohort, CohortId, CohortStatus};
+use crate::domain::{Cohort, CohortId, CohortStatus, Event, LearnerId};
 use crate::store::Envelope;
 
 /// A cohort is near full at this share of its seats taken, in percent.
@@ -55,11 +55,12 @@ pub fn next_deadline(cohort: &Cohort, now: Timestamp) -> Option<(DeadlineKind, T
     .min_by_key(|(kind, at)| (*at, *kind))
 }
 
-/// Whether `cohort` is open with at least [`NEAR_FULL_PERCENT`] of its seats taken.
+/// Whether `cohort` is open with at least [`NEAR_FULL_PERCENT`] of its seats taken (a seat
+/// held for an offer is taken).
 #[must_use]
 pub fn is_near_full(cohort: &Cohort) -> bool {
     cohort.status == CohortStatus::Open
-        && u64::from(cohort.enrolled_count()) * 100
+        && u64::from(cohort.seats_taken()) * 100
             >= u64::from(cohort.capacity.seats()) * NEAR_FULL_PERCENT
 }
 
@@ -83,8 +84,11 @@ pub struct Signals {
     near_full: BTreeSet<(Timestamp, CohortId)>,
     /// Open cohorts with a free seat and a waitlist.
     seat_free_while_waiting: BTreeSet<CohortId>,
-    /// Every date of every cohort (a closed cohort's enrollment deadline is dropped).
+    /// Every date of every cohort (a closed cohort's enrollment deadline is dropped; a
+    /// cancelled cohort has none).
     deadlines: BTreeSet<Deadline>,
+    /// Outstanding offers by expiry: what falls due next, and when.
+    offers: BTreeSet<(Timestamp, CohortId, LearnerId)>,
     totals: Totals,
     position: u64,
 }
@@ -110,20 +114,49 @@ impl Projection for Signals {
             return;
         };
         let cohort = &view.state;
+        match &envelope.event {
+            // The dates move (or stop mattering): the cohort's entries keyed by them are
+            // dropped and filed again from its state.
+            Event::CohortRescheduled { .. }
+            | Event::EnrollmentReopened { .. }
+            | Event::CohortCancelled { .. } => {
+                self.deadlines.retain(|(_, id, _)| *id != cohort.id);
+                self.near_full.retain(|(_, id)| *id != cohort.id);
+                self.seat_free_while_waiting.remove(&cohort.id);
+                if cohort.status != CohortStatus::Cancelled {
+                    self.file_dates(cohort);
+                }
+                keep(
+                    &mut self.near_full,
+                    (cohort.enrollment_deadline, cohort.id),
+                    is_near_full(cohort),
+                );
+                keep(
+                    &mut self.seat_free_while_waiting,
+                    cohort.id,
+                    seat_free_while_waiting(cohort),
+                );
+                return;
+            }
+            Event::WaitlistOffered {
+                learner,
+                expires_at,
+                ..
+            } => {
+                self.offers.insert((*expires_at, cohort.id, *learner));
+            }
+            Event::OfferAccepted { learner }
+            | Event::OfferDeclined { learner, .. }
+            | Event::OfferExpired { learner }
+            | Event::StudentReleased { learner }
+            | Event::StudentTransferredOut { learner, .. } => {
+                let (id, learner) = (cohort.id, *learner);
+                self.offers.retain(|(_, c, l)| (*c, *l) != (id, learner));
+            }
+            _ => {}
+        }
         if before.capacity == 0 {
-            self.deadlines.extend([
-                (
-                    cohort.enrollment_deadline,
-                    cohort.id,
-                    DeadlineKind::Enrollment,
-                ),
-                (
-                    cohort.withdrawal_deadline,
-                    cohort.id,
-                    DeadlineKind::Withdrawal,
-                ),
-                (cohort.starts_at, cohort.id, DeadlineKind::Start),
-            ]);
+            self.file_dates(cohort);
         }
         if cohort.status == CohortStatus::Closed {
             self.deadlines.remove(&(
@@ -137,10 +170,10 @@ impl Projection for Signals {
         let near_full = |c: Counters| {
             c.capacity > 0
                 && c.open
-                && u64::from(c.enrolled) * 100 >= u64::from(c.capacity) * NEAR_FULL_PERCENT
+                && u64::from(c.taken()) * 100 >= u64::from(c.capacity) * NEAR_FULL_PERCENT
         };
         let free_while_waiting =
-            |c: Counters| c.capacity > 0 && c.open && c.capacity > c.enrolled && c.waitlist > 0;
+            |c: Counters| c.capacity > 0 && c.open && c.capacity > c.taken() && c.waitlist > 0;
         if near_full(before) != near_full(after) {
             keep(
                 &mut self.near_full,
@@ -163,6 +196,44 @@ impl Projection for Signals {
 }
 
 impl Signals {
+    /// Files the three dates of `cohort` (its enrollment deadline only while not closed).
+    fn file_dates(&mut self, cohort: &Cohort) {
+        if cohort.status == CohortStatus::Open {
+            self.deadlines.insert((
+                cohort.enrollment_deadline,
+                cohort.id,
+                DeadlineKind::Enrollment,
+            ));
+        }
+        self.deadlines.extend([
+            (
+                cohort.withdrawal_deadline,
+                cohort.id,
+                DeadlineKind::Withdrawal,
+            ),
+            (cohort.starts_at, cohort.id, DeadlineKind::Start),
+        ]);
+    }
+
+    /// Outstanding offers expiring at or before `until`, soonest first: (expires at, cohort,
+    /// learner). An offer already past its expiry is still listed until `offer.expired` is
+    /// recorded.
+    pub fn offers_due_by(
+        &self,
+        until: Timestamp,
+    ) -> impl Iterator<Item = (Timestamp, CohortId, LearnerId)> + '_ {
+        self.offers
+            .iter()
+            .take_while(move |(at, _, _)| *at <= until)
+            .copied()
+    }
+
+    /// When the next outstanding offer expires, if any.
+    #[must_use]
+    pub fn next_offer_expiry(&self) -> Option<Timestamp> {
+        self.offers.first().map(|(at, _, _)| *at)
+    }
+
     /// Sums over every cohort.
     #[must_use]
     pub const fn totals(&self) -> Totals {

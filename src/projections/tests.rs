@@ -562,7 +562,7 @@ mod reports {
     struct Script {
         projections: Projections,
         position: u64,
-        version: u64,
+        versions: std::collections::HashMap<CohortId, u64>,
     }
 
     impl Script {
@@ -570,19 +570,24 @@ mod reports {
             Self {
                 projections: Projections::default(),
                 position: 0,
-                version: 0,
+                versions: std::collections::HashMap::new(),
             }
         }
 
         fn command(&mut self, when: &str, events: Vec<Event>) {
+            self.command_on(COHORT, when, events);
+        }
+
+        fn command_on(&mut self, cohort: CohortId, when: &str, events: Vec<Event>) {
             let command_id = Uuid::from_u128(u128::from(self.position) + 1_000);
             for event in events {
                 self.position += 1;
-                self.version += 1;
+                let version = self.versions.entry(cohort).or_default();
+                *version += 1;
                 self.projections.apply(&Envelope {
                     position: self.position,
-                    cohort: COHORT,
-                    version: self.version,
+                    cohort,
+                    version: *version,
                     schema_version: 1,
                     event,
                     occurred_at: at(when),
@@ -665,7 +670,9 @@ mod reports {
                 open: 1,
                 seats: 2,
                 enrolled: 2,
-                waitlisted: 0
+                waitlisted: 0,
+                offers: 0,
+                cancelled: 0,
             }
         );
         // Past its enrollment deadline a near-full cohort is no longer a signal.
@@ -953,5 +960,324 @@ mod reports {
         assert_eq!((ids(rows), total), (vec!["Cy:4".to_owned()], 1));
         assert_eq!(instructors.page(Some("nobody"), 0, 10).1, 0);
         assert!(instructors.page(None, usize::MAX, 10).0.is_empty());
+    }
+
+    // ---- issue 15 ----------------------------------------------------------------------------
+
+    const OTHER: CohortId = CohortId(Uuid::from_u128(2));
+
+    fn offer_policy() -> Event {
+        Event::PolicyChanged {
+            promotion: crate::domain::PromotionPolicy::Offer {
+                hold: SignedDuration::from_hours(48),
+            },
+            waitlist_cap: None,
+        }
+    }
+
+    fn enroll(n: u128) -> Event {
+        Event::StudentEnrolled {
+            learner: learner(n),
+        }
+    }
+
+    fn waitlist(n: u128, position: u32) -> Event {
+        Event::StudentWaitlisted {
+            learner: learner(n),
+            position,
+        }
+    }
+
+    /// Two seats under 48-hour offers: learner 2 enrolled, 4 waiting, 3 offered 1's seat
+    /// (until the returned instant).
+    fn offer_made() -> (Script, Timestamp) {
+        let mut s = Script::new();
+        s.command("2026-03-02T09:00:00Z", vec![created(2), offer_policy()]);
+        s.command("2026-03-02T10:00:00Z", vec![enroll(1), enroll(2)]);
+        s.command("2026-03-02T11:00:00Z", vec![waitlist(3, 1), waitlist(4, 2)]);
+        let expires = at("2026-03-05T12:00:00Z");
+        s.command(
+            "2026-03-03T12:00:00Z",
+            vec![
+                Event::StudentWithdrawn {
+                    learner: learner(1),
+                    reason_code: crate::domain::ReasonCode::Other,
+                    reason: "moved".into(),
+                },
+                Event::WaitlistOffered {
+                    learner: learner(3),
+                    offered_at: at("2026-03-03T12:00:00Z"),
+                    expires_at: expires,
+                },
+            ],
+        );
+        (s, expires)
+    }
+
+    #[test]
+    fn offers_count_as_taken_and_fall_due_by_expiry() {
+        let (s, expires) = offer_made();
+        let signals = &s.projections.signals;
+        let totals = signals.totals();
+        assert_eq!(
+            (
+                totals.enrolled,
+                totals.offers,
+                totals.waitlisted,
+                totals.seats
+            ),
+            (1, 1, 1, 2)
+        );
+        assert_eq!(
+            signals.seat_free_while_waiting().count(),
+            0,
+            "a held seat is taken"
+        );
+        assert_eq!(
+            signals
+                .near_full(at("2026-03-03T13:00:00Z"))
+                .collect::<Vec<_>>(),
+            [COHORT],
+            "two of two seats taken, one of them held"
+        );
+        assert!(
+            signals
+                .offers_due_by(at("2026-03-05T11:59:59Z"))
+                .next()
+                .is_none()
+        );
+        assert_eq!(
+            signals.offers_due_by(expires).collect::<Vec<_>>(),
+            [(expires, COHORT, learner(3))]
+        );
+        let lines = s.projections.history_entries(COHORT, 0..20);
+        let offer = lines.last().unwrap();
+        assert_eq!(offer.event_type, "waitlist.offered");
+        assert_eq!(
+            offer.detail,
+            Some(EventDetail::Offered {
+                expires_at: expires
+            })
+        );
+        assert_eq!(offer.freed_by.map(|(_, t)| t), Some("student.withdrawn"));
+        assert_eq!((offer.after.offers, offer.after.waitlist), (1, 1));
+    }
+
+    #[test]
+    fn a_cancellation_releases_everyone_and_removes_the_seats_dates_and_offers() {
+        let (mut s, expires) = offer_made();
+        s.command(
+            "2026-03-04T09:00:00Z",
+            vec![
+                Event::CohortCancelled {
+                    reason: "too few".into(),
+                },
+                Event::StudentReleased {
+                    learner: learner(2),
+                },
+                Event::StudentReleased {
+                    learner: learner(3),
+                },
+                Event::StudentReleased {
+                    learner: learner(4),
+                },
+            ],
+        );
+        let signals = &s.projections.signals;
+        let totals = signals.totals();
+        assert_eq!(
+            (
+                totals.cohorts,
+                totals.cancelled,
+                totals.open,
+                totals.seats,
+                totals.enrolled,
+                totals.offers,
+                totals.waitlisted
+            ),
+            (1, 1, 0, 0, 0, 0, 0)
+        );
+        assert!(signals.offers_due_by(expires).next().is_none());
+        assert!(
+            signals
+                .deadlines_between(at("2026-03-01T00:00:00Z"), at("2026-04-01T00:00:00Z"))
+                .next()
+                .is_none(),
+            "a cancelled cohort has no dates coming up"
+        );
+        assert_eq!(signals.near_full(at("2026-03-04T10:00:00Z")).count(), 0);
+        let lines = s.projections.history_entries(COHORT, 0..20);
+        let cancelled = lines
+            .iter()
+            .find(|l| l.event_type == "cohort.cancelled")
+            .unwrap();
+        assert_eq!(
+            cancelled.detail,
+            Some(EventDetail::Cancelled { released: 3 })
+        );
+        assert_eq!(cancelled.reason.as_deref(), Some("too few"));
+        let last = lines.last().unwrap();
+        assert_eq!(
+            (last.after.enrolled, last.after.offers, last.after.waitlist),
+            (0, 0, 0)
+        );
+        // Every learner's timeline shows the release.
+        let timeline = s.projections.timeline(learner(3));
+        assert_eq!(
+            timeline.iter().map(|t| t.event_type).collect::<Vec<_>>(),
+            ["student.waitlisted", "waitlist.offered", "student.released"]
+        );
+    }
+
+    #[test]
+    fn a_reschedule_moves_the_dates_and_reopening_brings_the_enrollment_deadline_back() {
+        let mut s = Script::new();
+        s.command("2026-03-02T09:00:00Z", vec![created(1)]);
+        s.command("2026-03-02T10:00:00Z", vec![Event::EnrollmentClosed]);
+        let dates = |s: &Script| {
+            s.projections
+                .signals
+                .deadlines_between(at("2026-03-01T00:00:00Z"), at("2026-04-01T00:00:00Z"))
+                .map(|(t, _, k)| (t, k))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            !dates(&s)
+                .iter()
+                .any(|(_, k)| *k == DeadlineKind::Enrollment)
+        );
+        let moved = at("2026-03-12T00:00:00Z");
+        s.command(
+            "2026-03-03T09:00:00Z",
+            vec![
+                Event::CohortRescheduled {
+                    starts_at: at("2026-03-15T09:00:00Z"),
+                    enrollment_deadline: moved,
+                    withdrawal_deadline: at("2026-03-20T00:00:00Z"),
+                },
+                Event::EnrollmentReopened {
+                    reason: "closed by mistake".into(),
+                },
+            ],
+        );
+        assert_eq!(
+            dates(&s),
+            [
+                (moved, DeadlineKind::Enrollment),
+                (at("2026-03-15T09:00:00Z"), DeadlineKind::Start),
+                (at("2026-03-20T00:00:00Z"), DeadlineKind::Withdrawal),
+            ]
+        );
+        assert_eq!(s.projections.signals.totals().open, 1);
+        let lines = s.projections.history_entries(COHORT, 0..20);
+        let reopened = lines.last().unwrap();
+        assert_eq!(reopened.reason.as_deref(), Some("closed by mistake"));
+        assert!(!reopened.before.open && reopened.after.open);
+    }
+
+    #[test]
+    fn changed_details_move_the_cohort_to_its_new_instructor_and_search_finds_the_new_name() {
+        let mut s = Script::new();
+        s.command("2026-03-02T09:00:00Z", vec![created(3)]);
+        s.command("2026-03-02T10:00:00Z", vec![enroll(1)]);
+        s.command(
+            "2026-03-03T09:00:00Z",
+            vec![Event::CohortDetailsChanged {
+                name: "Evening Rust".to_owned(),
+                course: "Rust-1".to_owned(),
+                instructor: "Grace".to_owned(),
+            }],
+        );
+        let instructors = &s.projections.instructors;
+        let grace = instructors.get("grace").unwrap();
+        assert_eq!(grace.cohorts.len(), 1);
+        assert_eq!((grace.totals.seats, grace.totals.enrolled), (3, 1));
+        let ada = instructors.get("ada").unwrap();
+        assert!(ada.cohorts.is_empty());
+        assert_eq!((ada.totals.cohorts, ada.totals.seats), (0, 0));
+        assert!(
+            s.projections
+                .catalog
+                .instructors()
+                .iter()
+                .any(|i| i == "Grace")
+        );
+        let found = s.projections.search.search("evening", 5);
+        assert_eq!(found.cohorts.len(), 1);
+        let lines = s.projections.history_entries(COHORT, 0..20);
+        assert!(matches!(
+            lines.last().unwrap().detail,
+            Some(EventDetail::DetailsChanged { ref instructor, .. }) if instructor == "Grace"
+        ));
+    }
+
+    #[test]
+    fn a_transfer_counts_as_its_own_kind_of_withdrawal_and_shows_in_the_learners_timeline() {
+        let mut s = Script::new();
+        s.command("2026-03-02T09:00:00Z", vec![created(1)]);
+        s.command_on(OTHER, "2026-03-02T09:30:00Z", vec![created(2)]);
+        s.command("2026-03-02T10:00:00Z", vec![enroll(1)]);
+        s.command("2026-03-02T11:00:00Z", vec![waitlist(2, 1)]);
+        // One command over both streams (the writer appends them together).
+        s.command(
+            "2026-03-03T09:00:00Z",
+            vec![
+                Event::StudentTransferredOut {
+                    learner: learner(1),
+                    to: OTHER,
+                    reason: "evenings".into(),
+                },
+                Event::WaitlistPromoted {
+                    learner: learner(2),
+                },
+            ],
+        );
+        s.command_on(
+            OTHER,
+            "2026-03-03T09:00:00Z",
+            vec![Event::StudentTransferredIn {
+                learner: learner(1),
+                from: COHORT,
+                waitlisted_at: None,
+            }],
+        );
+        let all: Vec<_> = s
+            .projections
+            .withdrawals(&WithdrawalFilter::default(), None)
+            .map(|w| (w.learner, w.kind, w.reason, w.promoted))
+            .collect();
+        assert_eq!(
+            all,
+            [(
+                learner(1),
+                WithdrawalKind::Transfer,
+                "evenings".to_owned(),
+                Some(learner(2))
+            )]
+        );
+        assert_eq!(
+            s.projections
+                .timeline(learner(1))
+                .iter()
+                .map(|t| (t.cohort, t.event_type))
+                .collect::<Vec<_>>(),
+            [
+                (COHORT, "student.enrolled"),
+                (COHORT, "student.transferred_out"),
+                (OTHER, "student.transferred_in"),
+            ]
+        );
+        let other = s.projections.catalog.get(OTHER).unwrap();
+        assert_eq!(other.state.enrolled, [learner(1)]);
+        assert!(s.projections.since(other, learner(1)).is_some());
+        let lines = s.projections.history_entries(OTHER, 0..20);
+        assert_eq!(
+            lines.last().unwrap().detail,
+            Some(EventDetail::TransferredIn {
+                from: COHORT,
+                from_name: "P".to_owned(),
+                waitlisted_at: None,
+            })
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Withdrawals from a seat (`student.withdrawn`) or a waitlist (`waitlist.left`), ordered by
+//! Withdrawals from a seat (`student.withdrawn`), a waitlist (`waitlist.left`) or to another
+//! cohort (`student.transferred_out`), ordered by
 //! time and indexed by instructor and by course, with the learner a freed seat went to: the
 //! withdrawals report and its reason counts, read without scanning the event log.
 
@@ -23,6 +24,8 @@ pub enum WithdrawalKind {
     Seat,
     /// `waitlist.left`: a place in the waitlist.
     Waitlist,
+    /// `student.transferred_out`: a seat, offer or waitlist place left for another cohort.
+    Transfer,
 }
 
 impl WithdrawalKind {
@@ -32,6 +35,7 @@ impl WithdrawalKind {
         match self {
             Self::Seat => "student.withdrawn",
             Self::Waitlist => "waitlist.left",
+            Self::Transfer => "student.transferred_out",
         }
     }
 }
@@ -186,6 +190,14 @@ impl Projection for Withdrawals {
                     events,
                 );
             }
+            Event::StudentTransferredOut { .. } => {
+                self.record(
+                    envelope,
+                    catalog.get(envelope.cohort),
+                    WithdrawalKind::Transfer,
+                    events,
+                );
+            }
             Event::WaitlistPromoted { .. } => {
                 if let Some((withdrawn, command)) = awaiting {
                     if withdrawn + 1 == envelope.position && command == envelope.meta.command_id {
@@ -197,7 +209,18 @@ impl Projection for Withdrawals {
             | Event::StudentEnrolled { .. }
             | Event::StudentWaitlisted { .. }
             | Event::CapacityChanged { .. }
-            | Event::EnrollmentClosed => {}
+            | Event::EnrollmentClosed
+            | Event::EnrollmentReopened { .. }
+            | Event::CohortRescheduled { .. }
+            | Event::CohortDetailsChanged { .. }
+            | Event::CohortCancelled { .. }
+            | Event::StudentReleased { .. }
+            | Event::PolicyChanged { .. }
+            | Event::WaitlistOffered { .. }
+            | Event::OfferAccepted { .. }
+            | Event::OfferDeclined { .. }
+            | Event::OfferExpired { .. }
+            | Event::StudentTransferredIn { .. } => {}
         }
     }
 
@@ -241,7 +264,7 @@ impl Withdrawals {
             );
         }
         insert_by_key(&mut self.entries, key, events);
-        if kind == WithdrawalKind::Seat {
+        if matches!(kind, WithdrawalKind::Seat | WithdrawalKind::Transfer) {
             self.awaiting_promotion = Some((envelope.position, envelope.meta.command_id));
         }
     }
@@ -286,6 +309,8 @@ impl Withdrawals {
                 learner: event.learner?,
                 kind: if event.event_type == WithdrawalKind::Seat.event_type() {
                     WithdrawalKind::Seat
+                } else if event.event_type == WithdrawalKind::Transfer.event_type() {
+                    WithdrawalKind::Transfer
                 } else {
                     WithdrawalKind::Waitlist
                 },

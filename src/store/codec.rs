@@ -7,14 +7,14 @@
 //! shape becomes a new schema version, and older versions are upcast here on read. Golden-bytes
 //! tests at the bottom pin every format.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
 use super::envelope::{Actor, CommandMeta, Envelope};
 use crate::domain::{
-    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, Note, ReasonCode,
-    RuleViolation, ScheduleProblem, WaitlistEntry,
+    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, Note, Offer,
+    PromotionPolicy, ReasonCode, RuleViolation, ScheduleProblem, WaitlistEntry,
 };
 
 /// Codec id of bincode 2.0.1, standard configuration.
@@ -33,8 +33,10 @@ pub const fn event_schema_version(event: &Event) -> u16 {
         _ => 1,
     }
 }
-/// Current schema version of cohort snapshots. Snapshots of any other version are ignored.
-pub const SNAPSHOT_SCHEMA_VERSION: u16 = 1;
+/// Current schema version of cohort snapshots. Snapshots of any other version are ignored (the
+/// stream is replayed instead). 2 added the promotion policy, the waitlist cap, the offers and
+/// the cancelled status.
+pub const SNAPSHOT_SCHEMA_VERSION: u16 = 2;
 /// Largest value the codec encodes or decodes: a guard against corrupt length prefixes. It
 /// holds a snapshot of a cohort of about three million learners; events are far smaller.
 pub const MAX_VALUE_BYTES: usize = 64 << 20;
@@ -381,6 +383,101 @@ struct CapacityChangedV1 {
     to: u32,
 }
 
+/// `enrollment.reopened` and `cohort.cancelled`: the reason as a typed note.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct ReasonV1 {
+    reason: NoteV1,
+}
+
+/// `cohort.rescheduled`: the three dates after the change.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct RescheduledV1 {
+    starts_at: i64,
+    enrollment_deadline: i64,
+    withdrawal_deadline: i64,
+}
+
+/// `cohort.details_changed`: the three texts after the change.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct DetailsChangedV1 {
+    name: String,
+    course: String,
+    instructor: String,
+}
+
+/// A promotion policy as stored; the hold in whole seconds. Variants are only ever appended.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+enum PromotionV1 {
+    Automatic,
+    Offer { hold_seconds: u64 },
+}
+
+impl From<PromotionPolicy> for PromotionV1 {
+    fn from(policy: PromotionPolicy) -> Self {
+        match policy {
+            PromotionPolicy::Automatic => Self::Automatic,
+            PromotionPolicy::Offer { hold } => Self::Offer {
+                // The rules store whole, positive seconds (`PromotionPolicy::normalized`).
+                hold_seconds: u64::try_from(hold.as_secs()).unwrap_or(0),
+            },
+        }
+    }
+}
+
+impl PromotionV1 {
+    fn upcast(self, what: &'static str) -> Result<PromotionPolicy, CodecError> {
+        Ok(match self {
+            Self::Automatic => PromotionPolicy::Automatic,
+            Self::Offer { hold_seconds } => PromotionPolicy::Offer {
+                hold: i64::try_from(hold_seconds)
+                    .map(SignedDuration::from_secs)
+                    .map_err(|_| CodecError::Malformed {
+                        what,
+                        detail: format!("offer hold of {hold_seconds} s"),
+                    })?,
+            },
+        })
+    }
+}
+
+/// `cohort.policy_changed`.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct PolicyChangedV1 {
+    promotion: PromotionV1,
+    waitlist_cap: Option<u32>,
+}
+
+/// `waitlist.offered`.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct OfferedV1 {
+    learner: [u8; 16],
+    offered_at: i64,
+    expires_at: i64,
+}
+
+/// `offer.declined`: the learner and the reason as a typed note.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct LearnerNoteV1 {
+    learner: [u8; 16],
+    reason: NoteV1,
+}
+
+/// `student.transferred_out`.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct TransferredOutV1 {
+    learner: [u8; 16],
+    to: [u8; 16],
+    reason: NoteV1,
+}
+
+/// `student.transferred_in`: `waitlisted_at` is `None` for a seat taken.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct TransferredInV1 {
+    learner: [u8; 16],
+    from: [u8; 16],
+    waitlisted_at: Option<u32>,
+}
+
 fn learner_bytes(id: LearnerId) -> [u8; 16] {
     *id.0.as_bytes()
 }
@@ -432,14 +529,16 @@ pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, Co
                 withdrawal_deadline: micros(c.withdrawal_deadline),
             },
         ),
-        Event::StudentEnrolled { learner: l } | Event::WaitlistPromoted { learner: l } => {
-            encode_native(
-                what,
-                &LearnerV1 {
-                    learner: learner_bytes(*l),
-                },
-            )
-        }
+        Event::StudentEnrolled { learner: l }
+        | Event::WaitlistPromoted { learner: l }
+        | Event::StudentReleased { learner: l }
+        | Event::OfferAccepted { learner: l }
+        | Event::OfferExpired { learner: l } => encode_native(
+            what,
+            &LearnerV1 {
+                learner: learner_bytes(*l),
+            },
+        ),
         Event::StudentWaitlisted {
             learner: l,
             position,
@@ -461,6 +560,107 @@ pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, Co
             },
         ),
         Event::EnrollmentClosed => Ok(Vec::new()),
+        Event::EnrollmentReopened { .. }
+        | Event::CohortRescheduled { .. }
+        | Event::CohortDetailsChanged { .. }
+        | Event::CohortCancelled { .. }
+        | Event::PolicyChanged { .. }
+        | Event::WaitlistOffered { .. }
+        | Event::OfferDeclined { .. }
+        | Event::StudentTransferredOut { .. }
+        | Event::StudentTransferredIn { .. } => encode_term_event(event),
+    }
+}
+
+/// The payloads of the events of issue 15 (a term's corrections, offers and transfers), all at
+/// schema 1.
+fn encode_term_event(event: &Event) -> Result<Vec<u8>, CodecError> {
+    let what = "event payload";
+    match event {
+        Event::EnrollmentReopened { reason } | Event::CohortCancelled { reason } => encode_native(
+            what,
+            &ReasonV1 {
+                reason: reason.into(),
+            },
+        ),
+        Event::CohortRescheduled {
+            starts_at,
+            enrollment_deadline,
+            withdrawal_deadline,
+        } => encode_native(
+            what,
+            &RescheduledV1 {
+                starts_at: micros(*starts_at),
+                enrollment_deadline: micros(*enrollment_deadline),
+                withdrawal_deadline: micros(*withdrawal_deadline),
+            },
+        ),
+        Event::CohortDetailsChanged {
+            name,
+            course,
+            instructor,
+        } => encode_native(
+            what,
+            &DetailsChangedV1 {
+                name: name.clone(),
+                course: course.clone(),
+                instructor: instructor.clone(),
+            },
+        ),
+        Event::PolicyChanged {
+            promotion,
+            waitlist_cap,
+        } => encode_native(
+            what,
+            &PolicyChangedV1 {
+                promotion: (*promotion).into(),
+                waitlist_cap: *waitlist_cap,
+            },
+        ),
+        Event::WaitlistOffered {
+            learner: l,
+            offered_at,
+            expires_at,
+        } => encode_native(
+            what,
+            &OfferedV1 {
+                learner: learner_bytes(*l),
+                offered_at: micros(*offered_at),
+                expires_at: micros(*expires_at),
+            },
+        ),
+        Event::OfferDeclined { learner: l, reason } => encode_native(
+            what,
+            &LearnerNoteV1 {
+                learner: learner_bytes(*l),
+                reason: reason.into(),
+            },
+        ),
+        Event::StudentTransferredOut {
+            learner: l,
+            to,
+            reason,
+        } => encode_native(
+            what,
+            &TransferredOutV1 {
+                learner: learner_bytes(*l),
+                to: *to.0.as_bytes(),
+                reason: reason.into(),
+            },
+        ),
+        Event::StudentTransferredIn {
+            learner: l,
+            from,
+            waitlisted_at,
+        } => encode_native(
+            what,
+            &TransferredInV1 {
+                learner: learner_bytes(*l),
+                from: *from.0.as_bytes(),
+                waitlisted_at: *waitlisted_at,
+            },
+        ),
+        _ => unreachable!("encoded by `encode_event_at`"),
     }
 }
 
@@ -630,6 +830,103 @@ pub fn decode_event(
             }
         }
         ("enrollment.closed", 1) if payload.is_empty() => Event::EnrollmentClosed,
+        _ => return decode_term_event(event_type, schema_version, payload),
+    };
+    Ok(event)
+}
+
+/// Decodes the events of issue 15 (all at schema 1); any other type or version is unknown.
+fn decode_term_event(
+    event_type: &str,
+    schema_version: u16,
+    payload: &[u8],
+) -> Result<Event, CodecError> {
+    let what = "event payload";
+    let event = match (event_type, schema_version) {
+        ("enrollment.reopened", 1) => {
+            let p: ReasonV1 = decode_native(what, payload)?;
+            Event::EnrollmentReopened {
+                reason: p.reason.into(),
+            }
+        }
+        ("cohort.rescheduled", 1) => {
+            let p: RescheduledV1 = decode_native(what, payload)?;
+            Event::CohortRescheduled {
+                starts_at: from_micros(what, p.starts_at)?,
+                enrollment_deadline: from_micros(what, p.enrollment_deadline)?,
+                withdrawal_deadline: from_micros(what, p.withdrawal_deadline)?,
+            }
+        }
+        ("cohort.details_changed", 1) => {
+            let p: DetailsChangedV1 = decode_native(what, payload)?;
+            Event::CohortDetailsChanged {
+                name: p.name,
+                course: p.course,
+                instructor: p.instructor,
+            }
+        }
+        ("cohort.cancelled", 1) => {
+            let p: ReasonV1 = decode_native(what, payload)?;
+            Event::CohortCancelled {
+                reason: p.reason.into(),
+            }
+        }
+        ("student.released", 1) => {
+            let p: LearnerV1 = decode_native(what, payload)?;
+            Event::StudentReleased {
+                learner: learner(p.learner),
+            }
+        }
+        ("cohort.policy_changed", 1) => {
+            let p: PolicyChangedV1 = decode_native(what, payload)?;
+            Event::PolicyChanged {
+                promotion: p.promotion.upcast(what)?,
+                waitlist_cap: p.waitlist_cap,
+            }
+        }
+        ("waitlist.offered", 1) => {
+            let p: OfferedV1 = decode_native(what, payload)?;
+            Event::WaitlistOffered {
+                learner: learner(p.learner),
+                offered_at: from_micros(what, p.offered_at)?,
+                expires_at: from_micros(what, p.expires_at)?,
+            }
+        }
+        ("offer.accepted", 1) => {
+            let p: LearnerV1 = decode_native(what, payload)?;
+            Event::OfferAccepted {
+                learner: learner(p.learner),
+            }
+        }
+        ("offer.declined", 1) => {
+            let p: LearnerNoteV1 = decode_native(what, payload)?;
+            Event::OfferDeclined {
+                learner: learner(p.learner),
+                reason: p.reason.into(),
+            }
+        }
+        ("offer.expired", 1) => {
+            let p: LearnerV1 = decode_native(what, payload)?;
+            Event::OfferExpired {
+                learner: learner(p.learner),
+            }
+        }
+        ("student.transferred_out", 1) => {
+            let p: TransferredOutV1 = decode_native(what, payload)?;
+            Event::StudentTransferredOut {
+                learner: learner(p.learner),
+                to: CohortId(Uuid::from_bytes(p.to)),
+                reason: p.reason.into(),
+            }
+        }
+        ("student.transferred_in", 1) => {
+            let p: TransferredInV1 = decode_native(what, payload)?;
+            Event::StudentTransferredIn {
+                learner: learner(p.learner),
+                from: CohortId(Uuid::from_bytes(p.from)),
+                waitlisted_at: p.waitlisted_at,
+            }
+        }
         _ => {
             return Err(CodecError::UnknownEvent {
                 event_type: event_type.to_owned(),
@@ -642,6 +939,9 @@ pub fn decode_event(
 
 // ---- snapshots --------------------------------------------------------------------------------
 
+/// Snapshot schema 1, frozen: no longer written or read (a stream whose snapshot is at 1 is
+/// replayed), kept so its golden fixture still pins what older stores hold.
+#[cfg(test)]
 #[derive(Serialize, Deserialize)]
 struct SnapshotV1 {
     name: String,
@@ -657,9 +957,38 @@ struct SnapshotV1 {
     waitlist: Vec<([u8; 16], u32)>,
 }
 
+/// The status as snapshot schema 2 stores it. Variants are only ever appended.
+#[derive(Serialize, Deserialize)]
+enum StatusV2 {
+    Open,
+    Closed,
+    Cancelled,
+}
+
+/// Snapshot schema 2: schema 1's fields (the status as [`StatusV2`]) and the promotion
+/// policy, the waitlist cap and the offers.
+#[derive(Serialize, Deserialize)]
+struct SnapshotV2 {
+    name: String,
+    course: String,
+    instructor: String,
+    capacity: u32,
+    starts_at: i64,
+    enrollment_deadline: i64,
+    withdrawal_deadline: i64,
+    status: StatusV2,
+    enrolled: Vec<[u8; 16]>,
+    /// (learner, place when joined), head first.
+    waitlist: Vec<([u8; 16], u32)>,
+    promotion: PromotionV1,
+    waitlist_cap: Option<u32>,
+    /// (learner, offered at, expires at), in the order made.
+    offers: Vec<([u8; 16], i64, i64)>,
+}
+
 /// Encodes a cohort snapshot at [`SNAPSHOT_SCHEMA_VERSION`].
 pub fn encode_snapshot(cohort: &Cohort) -> Result<Vec<u8>, CodecError> {
-    let stored = SnapshotV1 {
+    let stored = SnapshotV2 {
         name: cohort.name.clone(),
         course: cohort.course.clone(),
         instructor: cohort.instructor.clone(),
@@ -667,12 +996,29 @@ pub fn encode_snapshot(cohort: &Cohort) -> Result<Vec<u8>, CodecError> {
         starts_at: micros(cohort.starts_at),
         enrollment_deadline: micros(cohort.enrollment_deadline),
         withdrawal_deadline: micros(cohort.withdrawal_deadline),
-        closed: cohort.status == CohortStatus::Closed,
+        status: match cohort.status {
+            CohortStatus::Open => StatusV2::Open,
+            CohortStatus::Closed => StatusV2::Closed,
+            CohortStatus::Cancelled => StatusV2::Cancelled,
+        },
         enrolled: cohort.enrolled.iter().map(|l| learner_bytes(*l)).collect(),
         waitlist: cohort
             .waitlist
             .iter()
             .map(|e| (learner_bytes(e.learner), e.joined_at_place))
+            .collect(),
+        promotion: cohort.promotion.into(),
+        waitlist_cap: cohort.waitlist_cap,
+        offers: cohort
+            .offers
+            .iter()
+            .map(|o| {
+                (
+                    learner_bytes(o.learner),
+                    micros(o.offered_at),
+                    micros(o.expires_at),
+                )
+            })
             .collect(),
     };
     encode_framed("snapshot", &stored)
@@ -685,28 +1031,29 @@ pub fn decode_snapshot(
     schema_version: u16,
     bytes: &[u8],
 ) -> Result<Cohort, CodecError> {
+    let what = "snapshot";
     if schema_version != SNAPSHOT_SCHEMA_VERSION {
         return Err(CodecError::Malformed {
-            what: "snapshot",
+            what,
             detail: format!(
                 "schema version {schema_version}, current is {SNAPSHOT_SCHEMA_VERSION}"
             ),
         });
     }
-    let s: SnapshotV1 = decode("snapshot", unframe(bytes)?)?;
+    let s: SnapshotV2 = decode(what, unframe(bytes)?)?;
     Ok(Cohort {
         id,
         name: s.name,
         course: s.course,
         instructor: s.instructor,
-        capacity: capacity("snapshot", s.capacity)?,
-        starts_at: from_micros("snapshot", s.starts_at)?,
-        enrollment_deadline: from_micros("snapshot", s.enrollment_deadline)?,
-        withdrawal_deadline: from_micros("snapshot", s.withdrawal_deadline)?,
-        status: if s.closed {
-            CohortStatus::Closed
-        } else {
-            CohortStatus::Open
+        capacity: capacity(what, s.capacity)?,
+        starts_at: from_micros(what, s.starts_at)?,
+        enrollment_deadline: from_micros(what, s.enrollment_deadline)?,
+        withdrawal_deadline: from_micros(what, s.withdrawal_deadline)?,
+        status: match s.status {
+            StatusV2::Open => CohortStatus::Open,
+            StatusV2::Closed => CohortStatus::Closed,
+            StatusV2::Cancelled => CohortStatus::Cancelled,
         },
         enrolled: s.enrolled.into_iter().map(learner).collect(),
         waitlist: s
@@ -717,6 +1064,19 @@ pub fn decode_snapshot(
                 joined_at_place: place,
             })
             .collect(),
+        promotion: s.promotion.upcast(what)?,
+        waitlist_cap: s.waitlist_cap,
+        offers: s
+            .offers
+            .into_iter()
+            .map(|(l, offered_at, expires_at)| {
+                Ok(Offer {
+                    learner: learner(l),
+                    offered_at: from_micros(what, offered_at)?,
+                    expires_at: from_micros(what, expires_at)?,
+                })
+            })
+            .collect::<Result<_, CodecError>>()?,
     })
 }
 
@@ -819,6 +1179,33 @@ enum ViolationV1 {
         withdrawal: i64,
         enrollment: i64,
     },
+    NotClosed,
+    CohortCancelled,
+    DeadlineInPast {
+        deadline: i64,
+        now: i64,
+    },
+    WaitlistFull {
+        cap: u32,
+        waiting: u32,
+    },
+    NoOffer {
+        learner: [u8; 16],
+    },
+    OfferExpired {
+        learner: [u8; 16],
+        expired_at: i64,
+    },
+    SameCohort,
+    NothingChanged,
+    AlreadyOffered {
+        learner: [u8; 16],
+        expires_at: i64,
+    },
+    NoOfferDue {
+        now: i64,
+        next: Option<i64>,
+    },
 }
 
 impl From<&RuleViolation> for ViolationV1 {
@@ -880,6 +1267,39 @@ impl From<&RuleViolation> for ViolationV1 {
                 withdrawal: micros(*withdrawal),
                 enrollment: micros(*enrollment),
             },
+            R::NotClosed => Self::NotClosed,
+            R::CohortCancelled => Self::CohortCancelled,
+            R::DeadlineInPast { deadline, now } => Self::DeadlineInPast {
+                deadline: micros(*deadline),
+                now: micros(*now),
+            },
+            R::WaitlistFull { cap, waiting } => Self::WaitlistFull {
+                cap: *cap,
+                waiting: *waiting,
+            },
+            R::NoOffer { learner: l } => Self::NoOffer {
+                learner: learner_bytes(*l),
+            },
+            R::OfferExpired {
+                learner: l,
+                expired_at,
+            } => Self::OfferExpired {
+                learner: learner_bytes(*l),
+                expired_at: micros(*expired_at),
+            },
+            R::SameCohort => Self::SameCohort,
+            R::NothingChanged => Self::NothingChanged,
+            R::AlreadyOffered {
+                learner: l,
+                expires_at,
+            } => Self::AlreadyOffered {
+                learner: learner_bytes(*l),
+                expires_at: micros(*expires_at),
+            },
+            R::NoOfferDue { now, next } => Self::NoOfferDue {
+                now: micros(*now),
+                next: next.map(micros),
+            },
         }
     }
 }
@@ -936,6 +1356,36 @@ impl ViolationV1 {
                 withdrawal: t(withdrawal)?,
                 enrollment: t(enrollment)?,
             }),
+            Self::NotClosed => R::NotClosed,
+            Self::CohortCancelled => R::CohortCancelled,
+            Self::DeadlineInPast { deadline, now } => R::DeadlineInPast {
+                deadline: t(deadline)?,
+                now: t(now)?,
+            },
+            Self::WaitlistFull { cap, waiting } => R::WaitlistFull { cap, waiting },
+            Self::NoOffer { learner: l } => R::NoOffer {
+                learner: learner(l),
+            },
+            Self::OfferExpired {
+                learner: l,
+                expired_at,
+            } => R::OfferExpired {
+                learner: learner(l),
+                expired_at: t(expired_at)?,
+            },
+            Self::SameCohort => R::SameCohort,
+            Self::NothingChanged => R::NothingChanged,
+            Self::AlreadyOffered {
+                learner: l,
+                expires_at,
+            } => R::AlreadyOffered {
+                learner: learner(l),
+                expires_at: t(expires_at)?,
+            },
+            Self::NoOfferDue { now, next } => R::NoOfferDue {
+                now: t(now)?,
+                next: next.map(t).transpose()?,
+            },
         })
     }
 }

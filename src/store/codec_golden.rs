@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::*;
 use crate::domain::{
-    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, Note, ReasonCode,
-    RuleViolation, WaitlistEntry,
+    Capacity, Cohort, CohortCreated, CohortId, CohortStatus, Event, LearnerId, Note, Offer,
+    PromotionPolicy, ReasonCode, RuleViolation, WaitlistEntry,
 };
 use crate::store::chain::hex;
 use crate::store::envelope::{Actor, CommandMeta, Envelope};
@@ -65,7 +65,7 @@ fn cohort_id() -> CohortId {
 
 fn every_event_v1() -> Vec<(&'static str, Event)> {
     let cap = |n| Capacity::new(n).unwrap();
-    vec![
+    let mut events = vec![
         (
             "event-cohort.created-v1",
             Event::CohortCreated(CohortCreated {
@@ -116,6 +116,94 @@ fn every_event_v1() -> Vec<(&'static str, Event)> {
             },
         ),
         ("event-enrollment.closed-v1", Event::EnrollmentClosed),
+    ];
+    events.extend(term_events_v1());
+    events
+}
+
+/// The events of issue 15 (a term's corrections, offers and transfers), at schema 1.
+fn term_events_v1() -> Vec<(&'static str, Event)> {
+    vec![
+        (
+            "event-enrollment.reopened-v1",
+            Event::EnrollmentReopened {
+                reason: "closed by mistake".into(),
+            },
+        ),
+        (
+            "event-cohort.rescheduled-v1",
+            Event::CohortRescheduled {
+                starts_at: at("2026-03-22T09:00:00Z"),
+                enrollment_deadline: at("2026-03-17T00:00:00Z"),
+                withdrawal_deadline: at("2026-03-27T00:00:00Z"),
+            },
+        ),
+        (
+            "event-cohort.details_changed-v1",
+            Event::CohortDetailsChanged {
+                name: "Rust in Practice — evenings".to_owned(),
+                course: "RUST-202".to_owned(),
+                instructor: "Grace Hopper".to_owned(),
+            },
+        ),
+        (
+            "event-cohort.cancelled-v1",
+            Event::CohortCancelled {
+                reason: "too few learners".into(),
+            },
+        ),
+        (
+            "event-student.released-v1",
+            Event::StudentReleased { learner: ana() },
+        ),
+        (
+            "event-cohort.policy_changed-v1",
+            Event::PolicyChanged {
+                promotion: PromotionPolicy::Offer {
+                    hold: jiff::SignedDuration::from_hours(48),
+                },
+                waitlist_cap: Some(12),
+            },
+        ),
+        (
+            "event-waitlist.offered-v1",
+            Event::WaitlistOffered {
+                learner: ana(),
+                offered_at: at("2026-03-05T10:14:00Z"),
+                expires_at: at("2026-03-07T10:14:00Z"),
+            },
+        ),
+        (
+            "event-offer.accepted-v1",
+            Event::OfferAccepted { learner: ana() },
+        ),
+        (
+            "event-offer.declined-v1",
+            Event::OfferDeclined {
+                learner: ana(),
+                reason: "took a job".into(),
+            },
+        ),
+        (
+            "event-offer.expired-v1",
+            Event::OfferExpired { learner: ana() },
+        ),
+        (
+            "event-student.transferred_out-v1",
+            Event::StudentTransferredOut {
+                learner: ana(),
+                to: CohortId(Uuid::from_u128(0x0195_0000_0000_7000_8000_0000_0000_0c02)),
+                reason: "evenings suit better".into(),
+            },
+        ),
+        (
+            "event-student.transferred_in-v1",
+            Event::StudentTransferredIn {
+                learner: ana(),
+                from: cohort_id(),
+                waitlisted_at: Some(4),
+            },
+        ),
     ]
 }
 
@@ -365,6 +453,29 @@ fn the_envelope_matches_its_fixture_and_decodes() {
     assert_eq!(decode_envelope(&bytes).unwrap(), envelope);
 }
 
+/// Snapshot schema 1 is no longer read (its stream is replayed instead), but its bytes stay
+/// pinned: they are what older stores hold.
+#[test]
+fn the_snapshot_of_schema_1_still_matches_its_fixture_and_is_not_read() {
+    let stored = SnapshotV1 {
+        name: "Rust in Practice".to_owned(),
+        course: "RUST-201".to_owned(),
+        instructor: "Ada Lovelace".to_owned(),
+        capacity: 1,
+        starts_at: micros(at("2026-03-15T09:00:00Z")),
+        enrollment_deadline: micros(at("2026-03-10T00:00:00Z")),
+        withdrawal_deadline: micros(at("2026-03-20T00:00:00Z")),
+        closed: true,
+        enrolled: vec![*ana().0.as_bytes()],
+        waitlist: vec![(*Uuid::from_u128(0xb0b).as_bytes(), 1)],
+    };
+    let bytes = golden("snapshot-v1", &encode_framed("snapshot", &stored).unwrap());
+    assert!(matches!(
+        decode_snapshot(cohort_id(), 1, &bytes),
+        Err(CodecError::Malformed { .. })
+    ));
+}
+
 #[test]
 fn the_snapshot_matches_its_fixture_and_decodes() {
     let mut cohort = Cohort {
@@ -372,23 +483,51 @@ fn the_snapshot_matches_its_fixture_and_decodes() {
         name: "Rust in Practice".to_owned(),
         course: "RUST-201".to_owned(),
         instructor: "Ada Lovelace".to_owned(),
-        capacity: Capacity::new(1).unwrap(),
+        capacity: Capacity::new(2).unwrap(),
         starts_at: at("2026-03-15T09:00:00Z"),
         enrollment_deadline: at("2026-03-10T00:00:00Z"),
         withdrawal_deadline: at("2026-03-20T00:00:00Z"),
         status: CohortStatus::Closed,
         enrolled: vec![ana()],
         waitlist: std::collections::VecDeque::new(),
+        promotion: PromotionPolicy::Offer {
+            hold: jiff::SignedDuration::from_hours(48),
+        },
+        waitlist_cap: Some(10),
+        offers: vec![Offer {
+            learner: LearnerId(Uuid::from_u128(0xca7)),
+            offered_at: at("2026-03-05T10:14:00Z"),
+            expires_at: at("2026-03-07T10:14:00Z"),
+        }],
     };
     cohort.waitlist.push_back(WaitlistEntry {
         learner: LearnerId(Uuid::from_u128(0xb0b)),
         joined_at_place: 1,
     });
-    let bytes = golden("snapshot-v1", &encode_snapshot(&cohort).unwrap());
+    assert_eq!(SNAPSHOT_SCHEMA_VERSION, 2);
+    let bytes = golden("snapshot-v2", &encode_snapshot(&cohort).unwrap());
     assert_eq!(
         decode_snapshot(cohort_id(), SNAPSHOT_SCHEMA_VERSION, &bytes).unwrap(),
         cohort
     );
+    // Every status has its own tag; a cancelled cohort reads back cancelled.
+    for status in [
+        CohortStatus::Open,
+        CohortStatus::Closed,
+        CohortStatus::Cancelled,
+    ] {
+        let cohort = Cohort {
+            status,
+            promotion: PromotionPolicy::Automatic,
+            waitlist_cap: None,
+            ..cohort.clone()
+        };
+        let bytes = encode_snapshot(&cohort).unwrap();
+        assert_eq!(
+            decode_snapshot(cohort_id(), SNAPSHOT_SCHEMA_VERSION, &bytes).unwrap(),
+            cohort
+        );
+    }
 }
 
 #[test]
@@ -523,11 +662,38 @@ fn every_rule_violation_round_trips_through_a_command_record() {
                 enrollment: t,
             },
         ),
+        RuleViolation::NotClosed,
+        RuleViolation::CohortCancelled,
+        RuleViolation::DeadlineInPast {
+            deadline: t,
+            now: t,
+        },
+        RuleViolation::WaitlistFull { cap: 4, waiting: 4 },
+        RuleViolation::NoOffer { learner: ana() },
+        RuleViolation::OfferExpired {
+            learner: ana(),
+            expired_at: t,
+        },
+        RuleViolation::SameCohort,
+        RuleViolation::NothingChanged,
+        RuleViolation::AlreadyOffered {
+            learner: ana(),
+            expires_at: t,
+        },
+        RuleViolation::NoOfferDue {
+            now: t,
+            next: Some(t),
+        },
+        RuleViolation::NoOfferDue { now: t, next: None },
     ];
     let mut codes: Vec<&str> = violations.iter().map(RuleViolation::code).collect();
     codes.sort_unstable();
     codes.dedup();
-    assert_eq!(codes.len(), violations.len(), "one of each kind");
+    assert_eq!(
+        codes.len(),
+        violations.len() - 1,
+        "one of each kind (no_offer_due twice)"
+    );
     for violation in violations {
         let record = CommandRecord {
             fingerprint: String::new(),
@@ -537,4 +703,82 @@ fn every_rule_violation_round_trips_through_a_command_record() {
         let bytes = encode_command_record(&record).unwrap();
         assert_eq!(decode_command_record(&bytes).unwrap(), record);
     }
+}
+
+/// The other shapes of the events of issue 15 at schema 1: the automatic policy without a cap,
+/// a transfer that took a seat, and every reason erased (a typed note from their first schema).
+#[test]
+fn the_other_shapes_of_the_new_events_match_their_fixtures_and_decode() {
+    let cases = [
+        (
+            "event-cohort.policy_changed-v1-automatic",
+            Event::PolicyChanged {
+                promotion: PromotionPolicy::Automatic,
+                waitlist_cap: None,
+            },
+        ),
+        (
+            "event-student.transferred_in-v1-seat",
+            Event::StudentTransferredIn {
+                learner: ana(),
+                from: cohort_id(),
+                waitlisted_at: None,
+            },
+        ),
+        (
+            "event-offer.declined-v1-erased",
+            Event::OfferDeclined {
+                learner: ana(),
+                reason: Note::Erased(erased_digest()),
+            },
+        ),
+        (
+            "event-student.transferred_out-v1-erased",
+            Event::StudentTransferredOut {
+                learner: ana(),
+                to: cohort_id(),
+                reason: Note::Erased(erased_digest()),
+            },
+        ),
+        (
+            "event-cohort.cancelled-v1-erased",
+            Event::CohortCancelled {
+                reason: Note::Erased(erased_digest()),
+            },
+        ),
+        (
+            "event-enrollment.reopened-v1-erased",
+            Event::EnrollmentReopened {
+                reason: Note::Erased(erased_digest()),
+            },
+        ),
+    ];
+    for (name, event) in cases {
+        assert_eq!(event_schema_version(&event), 1, "{name}");
+        let bytes = golden(name, &encode_event(&event).unwrap());
+        assert_eq!(
+            decode_event(event.type_name(), 1, &bytes).unwrap(),
+            event,
+            "{name}"
+        );
+        assert!(
+            encode_event_at(&event, 2).is_err(),
+            "{name} has no schema 2"
+        );
+    }
+    // A hold is stored as whole seconds: 48 h is 172 800 s.
+    let policy = Event::PolicyChanged {
+        promotion: PromotionPolicy::Offer {
+            hold: jiff::SignedDuration::from_hours(48),
+        },
+        waitlist_cap: None,
+    };
+    let bytes = encode_event(&policy).unwrap();
+    let stored: PolicyChangedV1 = decode_native("event payload", &bytes).unwrap();
+    assert!(matches!(
+        stored.promotion,
+        PromotionV1::Offer {
+            hold_seconds: 172_800
+        }
+    ));
 }

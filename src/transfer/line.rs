@@ -7,7 +7,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{Capacity, CohortCreated, CohortId, Event, LearnerId, Note, UnknownReasonCode};
+use crate::domain::{
+    Capacity, CohortCreated, CohortId, Event, LearnerId, Note, PromotionPolicy, UnknownReasonCode,
+};
 use crate::store::{Actor, CommandMeta, Envelope, LearnerRecord};
 
 /// An event as a line of an export.
@@ -110,6 +112,80 @@ pub enum EventLine {
     CapacityChanged { from: u64, to: u64 },
     #[serde(rename = "enrollment.closed")]
     EnrollmentClosed {},
+    #[serde(rename = "enrollment.reopened")]
+    EnrollmentReopened {
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reason_erased: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_sha256: Option<String>,
+    },
+    #[serde(rename = "cohort.rescheduled")]
+    CohortRescheduled {
+        starts_at: Timestamp,
+        enrollment_deadline: Timestamp,
+        withdrawal_deadline: Timestamp,
+    },
+    #[serde(rename = "cohort.details_changed")]
+    CohortDetailsChanged {
+        name: String,
+        course: String,
+        instructor: String,
+    },
+    #[serde(rename = "cohort.cancelled")]
+    CohortCancelled {
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reason_erased: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_sha256: Option<String>,
+    },
+    #[serde(rename = "student.released")]
+    StudentReleased { learner: LearnerLine },
+    /// `promotion` is `automatic` or `offer`; an offer's hold is in whole seconds.
+    #[serde(rename = "cohort.policy_changed")]
+    PolicyChanged {
+        promotion: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offer_hold_seconds: Option<u64>,
+        waitlist_cap: Option<u32>,
+    },
+    #[serde(rename = "waitlist.offered")]
+    WaitlistOffered {
+        learner: LearnerLine,
+        offered_at: Timestamp,
+        expires_at: Timestamp,
+    },
+    #[serde(rename = "offer.accepted")]
+    OfferAccepted { learner: LearnerLine },
+    #[serde(rename = "offer.declined")]
+    OfferDeclined {
+        learner: LearnerLine,
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reason_erased: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_sha256: Option<String>,
+    },
+    #[serde(rename = "offer.expired")]
+    OfferExpired { learner: LearnerLine },
+    #[serde(rename = "student.transferred_out")]
+    StudentTransferredOut {
+        learner: LearnerLine,
+        to: CohortId,
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reason_erased: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_sha256: Option<String>,
+    },
+    /// `waitlisted_at` is `null` for a seat taken, else the waitlist place joined.
+    #[serde(rename = "student.transferred_in")]
+    StudentTransferredIn {
+        learner: LearnerLine,
+        from: CohortId,
+        waitlisted_at: Option<u32>,
+    },
 }
 
 impl Line {
@@ -169,6 +245,7 @@ impl Line {
                 to: u64::from(to.seats()),
             },
             Event::EnrollmentClosed => EventLine::EnrollmentClosed {},
+            term => term_line(term, &learner),
         };
         let meta = &envelope.meta;
         Self {
@@ -211,10 +288,22 @@ impl Line {
             | EventLine::StudentWaitlisted { learner, .. }
             | EventLine::StudentWithdrawn { learner, .. }
             | EventLine::WaitlistLeft { learner, .. }
-            | EventLine::WaitlistPromoted { learner } => Some(learner),
+            | EventLine::WaitlistPromoted { learner }
+            | EventLine::StudentReleased { learner }
+            | EventLine::WaitlistOffered { learner, .. }
+            | EventLine::OfferAccepted { learner }
+            | EventLine::OfferDeclined { learner, .. }
+            | EventLine::OfferExpired { learner }
+            | EventLine::StudentTransferredOut { learner, .. }
+            | EventLine::StudentTransferredIn { learner, .. } => Some(learner),
             EventLine::CohortCreated { .. }
             | EventLine::CapacityChanged { .. }
-            | EventLine::EnrollmentClosed {} => None,
+            | EventLine::EnrollmentClosed {}
+            | EventLine::EnrollmentReopened { .. }
+            | EventLine::CohortRescheduled { .. }
+            | EventLine::CohortDetailsChanged { .. }
+            | EventLine::CohortCancelled { .. }
+            | EventLine::PolicyChanged { .. } => None,
         }
     }
 
@@ -276,7 +365,210 @@ impl Line {
                 to: seats(*to)?,
             },
             EventLine::EnrollmentClosed {} => Event::EnrollmentClosed,
+            term => term.term_event()?,
         })
+    }
+}
+
+/// The line of an event of issue 15 (a term's corrections, offers and transfers).
+fn term_line(event: &Event, learner: &dyn Fn(&LearnerId) -> LearnerLine) -> EventLine {
+    match event {
+        Event::EnrollmentReopened { reason } => EventLine::EnrollmentReopened {
+            reason: reason.text().map(str::to_owned),
+            reason_erased: reason.is_erased(),
+            reason_sha256: erased_digest(reason),
+        },
+        Event::CohortRescheduled {
+            starts_at,
+            enrollment_deadline,
+            withdrawal_deadline,
+        } => EventLine::CohortRescheduled {
+            starts_at: *starts_at,
+            enrollment_deadline: *enrollment_deadline,
+            withdrawal_deadline: *withdrawal_deadline,
+        },
+        Event::CohortDetailsChanged {
+            name,
+            course,
+            instructor,
+        } => EventLine::CohortDetailsChanged {
+            name: name.clone(),
+            course: course.clone(),
+            instructor: instructor.clone(),
+        },
+        Event::CohortCancelled { reason } => EventLine::CohortCancelled {
+            reason: reason.text().map(str::to_owned),
+            reason_erased: reason.is_erased(),
+            reason_sha256: erased_digest(reason),
+        },
+        Event::StudentReleased { learner: l } => EventLine::StudentReleased {
+            learner: learner(l),
+        },
+        Event::PolicyChanged {
+            promotion,
+            waitlist_cap,
+        } => EventLine::PolicyChanged {
+            promotion: promotion.as_str().to_owned(),
+            offer_hold_seconds: promotion
+                .hold()
+                .and_then(|h| u64::try_from(h.as_secs()).ok()),
+            waitlist_cap: *waitlist_cap,
+        },
+        Event::WaitlistOffered {
+            learner: l,
+            offered_at,
+            expires_at,
+        } => EventLine::WaitlistOffered {
+            learner: learner(l),
+            offered_at: *offered_at,
+            expires_at: *expires_at,
+        },
+        Event::OfferAccepted { learner: l } => EventLine::OfferAccepted {
+            learner: learner(l),
+        },
+        Event::OfferDeclined { learner: l, reason } => EventLine::OfferDeclined {
+            learner: learner(l),
+            reason: reason.text().map(str::to_owned),
+            reason_erased: reason.is_erased(),
+            reason_sha256: erased_digest(reason),
+        },
+        Event::OfferExpired { learner: l } => EventLine::OfferExpired {
+            learner: learner(l),
+        },
+        Event::StudentTransferredOut {
+            learner: l,
+            to,
+            reason,
+        } => EventLine::StudentTransferredOut {
+            learner: learner(l),
+            to: *to,
+            reason: reason.text().map(str::to_owned),
+            reason_erased: reason.is_erased(),
+            reason_sha256: erased_digest(reason),
+        },
+        Event::StudentTransferredIn {
+            learner: l,
+            from,
+            waitlisted_at,
+        } => EventLine::StudentTransferredIn {
+            learner: learner(l),
+            from: *from,
+            waitlisted_at: *waitlisted_at,
+        },
+        _ => unreachable!("the older events are written by `Line::of`"),
+    }
+}
+
+impl EventLine {
+    /// The domain event of a line of issue 15's events.
+    fn term_event(&self) -> Result<Event, String> {
+        Ok(match self {
+            EventLine::EnrollmentReopened {
+                reason,
+                reason_erased,
+                reason_sha256,
+            } => Event::EnrollmentReopened {
+                reason: note(reason.as_deref(), *reason_erased, reason_sha256.as_deref())?,
+            },
+            EventLine::CohortRescheduled {
+                starts_at,
+                enrollment_deadline,
+                withdrawal_deadline,
+            } => Event::CohortRescheduled {
+                starts_at: *starts_at,
+                enrollment_deadline: *enrollment_deadline,
+                withdrawal_deadline: *withdrawal_deadline,
+            },
+            EventLine::CohortDetailsChanged {
+                name,
+                course,
+                instructor,
+            } => Event::CohortDetailsChanged {
+                name: name.clone(),
+                course: course.clone(),
+                instructor: instructor.clone(),
+            },
+            EventLine::CohortCancelled {
+                reason,
+                reason_erased,
+                reason_sha256,
+            } => Event::CohortCancelled {
+                reason: note(reason.as_deref(), *reason_erased, reason_sha256.as_deref())?,
+            },
+            EventLine::StudentReleased { learner } => Event::StudentReleased {
+                learner: learner.id,
+            },
+            EventLine::PolicyChanged {
+                promotion,
+                offer_hold_seconds,
+                waitlist_cap,
+            } => Event::PolicyChanged {
+                promotion: policy(promotion, *offer_hold_seconds)?,
+                waitlist_cap: *waitlist_cap,
+            },
+            EventLine::WaitlistOffered {
+                learner,
+                offered_at,
+                expires_at,
+            } => Event::WaitlistOffered {
+                learner: learner.id,
+                offered_at: *offered_at,
+                expires_at: *expires_at,
+            },
+            EventLine::OfferAccepted { learner } => Event::OfferAccepted {
+                learner: learner.id,
+            },
+            EventLine::OfferDeclined {
+                learner,
+                reason,
+                reason_erased,
+                reason_sha256,
+            } => Event::OfferDeclined {
+                learner: learner.id,
+                reason: note(reason.as_deref(), *reason_erased, reason_sha256.as_deref())?,
+            },
+            EventLine::OfferExpired { learner } => Event::OfferExpired {
+                learner: learner.id,
+            },
+            EventLine::StudentTransferredOut {
+                learner,
+                to,
+                reason,
+                reason_erased,
+                reason_sha256,
+            } => Event::StudentTransferredOut {
+                learner: learner.id,
+                to: *to,
+                reason: note(reason.as_deref(), *reason_erased, reason_sha256.as_deref())?,
+            },
+            EventLine::StudentTransferredIn {
+                learner,
+                from,
+                waitlisted_at,
+            } => Event::StudentTransferredIn {
+                learner: learner.id,
+                from: *from,
+                waitlisted_at: *waitlisted_at,
+            },
+            _ => unreachable!("the older events are read by `Line::event`"),
+        })
+    }
+}
+
+/// The promotion policy of an export line: `automatic` (no hold), or `offer` with its hold in
+/// whole seconds (as the rules store it: at least one second, at most a year).
+fn policy(promotion: &str, hold_seconds: Option<u64>) -> Result<PromotionPolicy, String> {
+    match (promotion, hold_seconds) {
+        ("automatic", None) => Ok(PromotionPolicy::Automatic),
+        ("offer", Some(seconds)) => i64::try_from(seconds)
+            .map_err(|_| format!("offer_hold_seconds {seconds} is out of range"))
+            .map(jiff::SignedDuration::from_secs)
+            .and_then(|hold| PromotionPolicy::offer(hold).map_err(|e| e.to_string())),
+        _ => Err(
+            "a promotion policy is `automatic` (no `offer_hold_seconds`) or `offer` with its \
+             `offer_hold_seconds`"
+                .to_owned(),
+        ),
     }
 }
 

@@ -6,8 +6,10 @@ use askama_web::WebTemplate;
 
 use super::nav::Nav;
 use super::zone::Zone;
-use crate::domain::{CohortStatus, ReasonCode};
-use crate::projections::{CohortView, Directory, HistoryEntry, Projections, TimelineEntry};
+use crate::domain::{CohortStatus, PromotionPolicy, ReasonCode, format_hold};
+use crate::projections::{
+    CohortView, Directory, EventDetail, HistoryEntry, Projections, TimelineEntry,
+};
 use crate::store::JournalEntry;
 
 /// One cohort in a listing.
@@ -136,6 +138,9 @@ pub struct HistoryRow {
     pub freed_by: Option<(u64, &'static str)>,
     /// A promotion with nothing freeing a seat in its command: a manual one.
     pub manual_promotion: bool,
+    /// What happened in plain words, for the events that need more than their counters
+    /// ("Ana was offered a seat until …"); "" for the others.
+    pub summary: String,
 }
 
 impl HistoryRow {
@@ -150,8 +155,13 @@ impl HistoryRow {
         diff("enrolled", b.enrolled, a.enrolled);
         diff("waitlist", b.waitlist, a.waitlist);
         diff("seats", b.capacity, a.capacity);
-        if b.open && !a.open {
+        diff("offers", b.offers, a.offers);
+        if !b.cancelled && a.cancelled {
+            changes.push("cohort cancelled".to_owned());
+        } else if b.open && !a.open {
             changes.push("enrollment open → closed".to_owned());
+        } else if !b.open && a.open && b.capacity > 0 {
+            changes.push("enrollment closed → open".to_owned());
         }
         Self {
             position: entry.position,
@@ -175,7 +185,95 @@ impl HistoryRow {
             changes,
             freed_by: entry.freed_by,
             manual_promotion: entry.event_type == "waitlist.promoted" && entry.freed_by.is_none(),
+            summary: summary(entry, directory, zone),
         }
+    }
+}
+
+/// A history line in plain words, for the events whose counters do not say it all.
+fn summary(entry: &HistoryEntry, directory: &Directory, zone: &Zone) -> String {
+    let who = entry
+        .learner
+        .map(|l| directory.label_of(l))
+        .unwrap_or_default();
+    let reason = entry
+        .reason
+        .as_deref()
+        .filter(|r| !r.is_empty())
+        .map(|r| format!(" — {r}"))
+        .unwrap_or_default();
+    match (entry.event_type, &entry.detail) {
+        ("enrollment.reopened", _) => format!("Enrollment reopened{reason}"),
+        (
+            _,
+            Some(EventDetail::Rescheduled {
+                starts_at,
+                enrollment_deadline,
+                withdrawal_deadline,
+            }),
+        ) => format!(
+            "Rescheduled: starts {}, enrollment deadline {}, withdrawal deadline {}",
+            zone.show(*starts_at),
+            zone.show(*enrollment_deadline),
+            zone.show(*withdrawal_deadline)
+        ),
+        (
+            _,
+            Some(EventDetail::DetailsChanged {
+                name,
+                course,
+                instructor,
+            }),
+        ) => format!("Details changed: {name} ({course}), taught by {instructor}"),
+        (_, Some(EventDetail::Cancelled { released })) => format!(
+            "Cohort cancelled — {released} learner{} released",
+            if *released == 1 { "" } else { "s" }
+        ),
+        ("student.released", _) => format!("{who} was released: the cohort was cancelled"),
+        (
+            _,
+            Some(EventDetail::Policy {
+                promotion,
+                waitlist_cap,
+            }),
+        ) => {
+            let promotion = match promotion {
+                PromotionPolicy::Automatic => {
+                    "freed seats go to the waitlist head at once".to_owned()
+                }
+                PromotionPolicy::Offer { hold } => {
+                    format!("freed seats are offered and held {}", format_hold(*hold))
+                }
+            };
+            let cap = waitlist_cap.map_or_else(
+                || "no waitlist cap".to_owned(),
+                |cap| format!("waitlist capped at {cap}"),
+            );
+            format!("Policy: {promotion}; {cap}")
+        }
+        (_, Some(EventDetail::Offered { expires_at })) => {
+            format!("{who} was offered a seat until {}", zone.show(*expires_at))
+        }
+        ("offer.accepted", _) => format!("{who} accepted the seat offered"),
+        ("offer.declined", _) => format!("{who} declined the seat offered{reason}"),
+        ("offer.expired", _) => format!("{who}'s offer expired unanswered"),
+        (_, Some(EventDetail::TransferredOut { to_name, .. })) => {
+            format!("{who} transferred to {to_name}{reason}")
+        }
+        (
+            _,
+            Some(EventDetail::TransferredIn {
+                from_name,
+                waitlisted_at,
+                ..
+            }),
+        ) => match waitlisted_at {
+            None => format!("{who} transferred in from {from_name} and took a seat"),
+            Some(place) => format!(
+                "{who} transferred in from {from_name} and joined the waitlist at place {place}"
+            ),
+        },
+        _ => String::new(),
     }
 }
 

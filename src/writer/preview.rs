@@ -318,6 +318,8 @@ mod tests {
                 starts_at: at("2026-04-01T09:00:00Z"),
                 enrollment_deadline: at("2026-03-20T00:00:00Z"),
                 withdrawal_deadline: at("2026-04-10T00:00:00Z"),
+                promotion: crate::domain::PromotionPolicy::Automatic,
+                waitlist_cap: None,
             },
         };
         let enroll = |learner: &str| Request::Enroll {

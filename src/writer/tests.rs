@@ -41,6 +41,8 @@ fn create(writer: &mut Writer, capacity: u64) -> CohortId {
         starts_at: at("2026-04-01T09:00:00Z"),
         enrollment_deadline: at("2026-03-20T00:00:00Z"),
         withdrawal_deadline: at("2026-04-10T00:00:00Z"),
+        promotion: crate::domain::PromotionPolicy::Automatic,
+        waitlist_cap: None,
     };
     let request = Request::Create { cohort, new };
     let outcome = writer.process(vec![Submission::new(request, Actor::local())]);

@@ -330,6 +330,8 @@ fn the_shadow_check_names_a_corrupted_live_projection() {
         starts_at: ts(STARTS_AT),
         enrollment_deadline: ts(ENROLLMENT_DEADLINE),
         withdrawal_deadline: ts(WITHDRAWAL_DEADLINE),
+        promotion: rollbook::domain::PromotionPolicy::Automatic,
+        waitlist_cap: None,
     };
     let outcome = writer.process(vec![rollbook::writer::Submission::new(
         rollbook::writer::Request::Create { cohort, new },

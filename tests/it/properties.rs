@@ -62,6 +62,8 @@ fn to_request(op: &Op, cohorts: &[CohortId], now: Timestamp) -> Option<Request> 
                 starts_at: now + SignedDuration::from_hours(200),
                 enrollment_deadline: now + SignedDuration::from_hours(100),
                 withdrawal_deadline: now + SignedDuration::from_hours(150),
+                promotion: rollbook::domain::PromotionPolicy::Automatic,
+                waitlist_cap: None,
             },
         },
         Op::Enroll(c, l) => Request::Enroll {

@@ -35,6 +35,8 @@ fn new_cohort(capacity: u64) -> NewCohort {
         starts_at: ts(STARTS_AT),
         enrollment_deadline: ts(ENROLLMENT_DEADLINE),
         withdrawal_deadline: ts(WITHDRAWAL_DEADLINE),
+        promotion: rollbook::domain::PromotionPolicy::Automatic,
+        waitlist_cap: None,
     }
 }
 

@@ -179,3 +179,245 @@ fn a_damaged_or_impossible_export_is_refused_with_the_line_and_leaves_nothing() 
         "{message}"
     );
 }
+
+/// A history written by the rules themselves: each command decided against the folded states
+/// and committed as the writer would (one batch per command, both streams of a transfer in it).
+struct Term {
+    store: rollbook::store::Store,
+    states: std::collections::HashMap<rollbook::domain::CohortId, rollbook::domain::Cohort>,
+    events: Vec<rollbook::domain::Event>,
+    commands: u128,
+}
+
+impl Term {
+    fn commit(
+        &mut self,
+        appends: Vec<(rollbook::domain::CohortId, Vec<rollbook::domain::Event>)>,
+        when: &str,
+        learners: Vec<(rollbook::domain::LearnerId, rollbook::store::LearnerRecord)>,
+    ) {
+        use rollbook::store::{Actor, Batch, CommandMeta, StreamAppend};
+        self.commands += 1;
+        let id = uuid::Uuid::from_u128(0xc000 + self.commands);
+        let meta = CommandMeta {
+            actor: Actor::local(),
+            command_id: id,
+            correlation_id: id,
+            causation_id: id,
+        };
+        let mut batch = Batch {
+            learners,
+            ..Batch::default()
+        };
+        for (cohort, events) in appends {
+            let version = self.store.read().unwrap().stream_version(cohort).unwrap();
+            for event in &events {
+                if let Some(state) = self.states.get_mut(&cohort) {
+                    state.apply(event);
+                } else {
+                    let state = rollbook::domain::Cohort::replay(cohort, [event]).unwrap();
+                    self.states.insert(cohort, state);
+                }
+            }
+            self.events.extend(events.iter().cloned());
+            batch.appends.push(StreamAppend {
+                cohort,
+                expected_version: version,
+                events,
+                occurred_at: ts(when),
+                meta: meta.clone(),
+                idempotency: None,
+            });
+        }
+        self.store.commit(&batch, ts(when)).unwrap();
+    }
+
+    fn run(
+        &mut self,
+        cohort: rollbook::domain::CohortId,
+        command: &rollbook::domain::CohortCommand,
+        when: &str,
+    ) {
+        let events =
+            rollbook::domain::Cohort::decide(self.states.get(&cohort), cohort, command, ts(when))
+                .unwrap_or_else(|v| panic!("{command:?} refused: {v}"));
+        self.commit(vec![(cohort, events)], when, Vec::new());
+    }
+}
+
+/// B's commands after the transfer: closed, reopened with a later deadline, rescheduled,
+/// renamed, its policy set, then cancelled.
+fn closing_to_cancelled(
+    offers: rollbook::domain::PromotionPolicy,
+) -> [rollbook::domain::CohortCommand; 6] {
+    use rollbook::domain::CohortCommand;
+    [
+        CohortCommand::CloseEnrollment,
+        CohortCommand::Reopen {
+            reason: "closed by mistake".to_owned(),
+            enrollment_deadline: Some(ts("2026-03-21T00:00:00Z")),
+        },
+        CohortCommand::Reschedule {
+            starts_at: Some(ts("2026-04-02T09:00:00Z")),
+            enrollment_deadline: None,
+            withdrawal_deadline: None,
+        },
+        CohortCommand::ChangeDetails {
+            name: Some("Term — evenings".to_owned()),
+            course: None,
+            instructor: Some("Grace".to_owned()),
+        },
+        CohortCommand::SetPolicy {
+            promotion: offers,
+            waitlist_cap: None,
+        },
+        CohortCommand::Cancel {
+            reason: "too few".to_owned(),
+        },
+    ]
+}
+
+/// A store holding every event type of issue 15, each decided by the rules: offers made,
+/// accepted, declined and expired, a transfer, a reopening, a reschedule, changed details, a
+/// policy and a cancellation. Returns the events in order.
+fn issue15_history(db: &Path) -> Vec<rollbook::domain::Event> {
+    use rollbook::domain::{
+        Capacity, CohortCommand, CohortId, LearnerId, NewCohort, PromotionPolicy, ReasonCode,
+        decide_transfer,
+    };
+    use rollbook::store::{LearnerRecord, Store, StoreOptions};
+    use uuid::Uuid;
+
+    let mut term = Term {
+        store: Store::open(db, &StoreOptions::default()).unwrap(),
+        states: std::collections::HashMap::new(),
+        events: Vec::new(),
+        commands: 0,
+    };
+    let (a, b) = (
+        CohortId(Uuid::from_u128(0xa)),
+        CohortId(Uuid::from_u128(0xb)),
+    );
+    let learner = |n: u128| LearnerId(Uuid::from_u128(0x100 + n));
+    let learners = (1..=6)
+        .map(|n| {
+            let record = LearnerRecord {
+                key: format!("l{n}@example.org"),
+                name: format!("Learner {n}"),
+            };
+            (learner(n), record)
+        })
+        .collect();
+    term.commit(Vec::new(), "2026-03-01T08:00:00Z", learners);
+    let offers = PromotionPolicy::Offer {
+        hold: jiff::SignedDuration::from_hours(48),
+    };
+    let t0 = "2026-03-01T09:00:00Z";
+    for (cohort, seats, promotion) in [(a, 2, offers), (b, 3, PromotionPolicy::Automatic)] {
+        let new = NewCohort {
+            name: "Term".to_owned(),
+            course: "T-1".to_owned(),
+            instructor: "Ada".to_owned(),
+            capacity: Capacity::new(seats).unwrap(),
+            starts_at: ts("2026-04-01T09:00:00Z"),
+            enrollment_deadline: ts("2026-03-20T00:00:00Z"),
+            withdrawal_deadline: ts("2026-03-25T00:00:00Z"),
+            promotion,
+            waitlist_cap: Some(10),
+        };
+        term.run(cohort, &CohortCommand::Create(new), t0);
+    }
+    for n in 1..=5 {
+        term.run(
+            a,
+            &CohortCommand::Enroll {
+                learner: learner(n),
+            },
+            t0,
+        );
+    }
+    // 1, 2 enrolled; 3, 4, 5 waiting. 1 withdraws: 3 is offered the seat and accepts.
+    let t1 = "2026-03-02T09:00:00Z";
+    let withdraw = CohortCommand::Withdraw {
+        learner: learner(1),
+        reason_code: ReasonCode::Personal,
+        reason: "moved".to_owned(),
+    };
+    term.run(a, &withdraw, t1);
+    term.run(
+        a,
+        &CohortCommand::AcceptOffer {
+            learner: learner(3),
+        },
+        t1,
+    );
+    // 2 transfers to B: 4 is offered the freed seat and declines; 5 lets the next run out.
+    let transfer = decide_transfer(
+        &term.states[&a],
+        &term.states[&b],
+        learner(2),
+        false,
+        "evenings",
+        ts(t1),
+    )
+    .unwrap();
+    term.commit(
+        vec![(a, transfer.from_events), (b, transfer.to_events)],
+        t1,
+        Vec::new(),
+    );
+    let decline = CohortCommand::DeclineOffer {
+        learner: learner(4),
+        reason: "took a job".to_owned(),
+    };
+    term.run(a, &decline, t1);
+    let t2 = "2026-03-05T09:00:00Z";
+    term.run(a, &CohortCommand::ExpireOffers, t2);
+    // B: closed, reopened with a later deadline, rescheduled, renamed, its policy set, then
+    // cancelled (releasing 2).
+    let b_commands = closing_to_cancelled(offers);
+    for command in b_commands {
+        term.run(b, &command, t2);
+    }
+    term.events
+}
+
+#[test]
+fn every_event_type_of_issue_15_round_trips_through_export_and_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, copy) = (dir.path().join("a.redb"), dir.path().join("b.redb"));
+    let events = issue15_history(&source);
+    let types: std::collections::BTreeSet<&str> = events
+        .iter()
+        .map(rollbook::domain::Event::type_name)
+        .collect();
+    for name in rollbook::domain::Event::TYPE_NAMES.iter().skip(8) {
+        assert!(types.contains(name), "the history holds a {name}");
+    }
+    let first = exported(&source);
+    for name in rollbook::domain::Event::TYPE_NAMES {
+        let wanted = format!("\"type\":\"{name}\"");
+        assert!(
+            first.contains(&wanted) || !types.contains(name),
+            "export names {name}"
+        );
+    }
+    let file = dir.path().join("history.jsonl");
+    std::fs::write(&file, &first).unwrap();
+    let summary = import(&file, &copy, |_, _| {}).expect("import");
+    assert_eq!(summary.events, events.len() as u64);
+    assert_eq!(
+        exported(&copy),
+        first,
+        "export → import → export is the same"
+    );
+    let store =
+        rollbook::store::Store::open(&copy, &rollbook::store::StoreOptions::default()).unwrap();
+    let mut imported = Vec::new();
+    store
+        .read()
+        .unwrap()
+        .for_each_event(|e| imported.push(e.event))
+        .unwrap();
+    assert_eq!(imported, events, "import gives back the same events");
+}

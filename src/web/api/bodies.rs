@@ -379,16 +379,7 @@ fn nullable<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
 
 /// An event's type name.
 fn event_type(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({"type": "string", "enum": [
-        "cohort.created",
-        "student.enrolled",
-        "student.waitlisted",
-        "student.withdrawn",
-        "waitlist.left",
-        "waitlist.promoted",
-        "cohort.capacity_changed",
-        "enrollment.closed",
-    ]})
+    json_schema!({"type": "string", "enum": crate::domain::Event::TYPE_NAMES})
 }
 
 /// An event's own fields.

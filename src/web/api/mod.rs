@@ -280,9 +280,11 @@ fn event_data(event: &Event, key_of: &dyn Fn(LearnerId) -> String) -> serde_json
             "capacity": c.capacity.seats(), "starts_at": c.starts_at,
             "enrollment_deadline": c.enrollment_deadline, "withdrawal_deadline": c.withdrawal_deadline,
         }),
-        Event::StudentEnrolled { learner } | Event::WaitlistPromoted { learner } => {
-            json!({"learner": key(learner)})
-        }
+        Event::StudentEnrolled { learner }
+        | Event::WaitlistPromoted { learner }
+        | Event::StudentReleased { learner }
+        | Event::OfferAccepted { learner }
+        | Event::OfferExpired { learner } => json!({"learner": key(learner)}),
         Event::StudentWaitlisted { learner, position } => {
             json!({"learner": key(learner), "position": position})
         }
@@ -294,12 +296,48 @@ fn event_data(event: &Event, key_of: &dyn Fn(LearnerId) -> String) -> serde_json
             json!({"learner": key(learner), "reason_code": reason_code.as_str(),
                    "reason": reason.text(), "reason_erased": reason.is_erased()})
         }
-        Event::WaitlistLeft { learner, reason } => {
+        Event::WaitlistLeft { learner, reason } | Event::OfferDeclined { learner, reason } => {
             json!({"learner": key(learner), "reason": reason.text(),
                    "reason_erased": reason.is_erased()})
         }
         Event::CapacityChanged { from, to } => json!({"from": from.seats(), "to": to.seats()}),
         Event::EnrollmentClosed => json!({}),
+        Event::EnrollmentReopened { reason } | Event::CohortCancelled { reason } => {
+            json!({"reason": reason.text(), "reason_erased": reason.is_erased()})
+        }
+        Event::CohortRescheduled {
+            starts_at,
+            enrollment_deadline,
+            withdrawal_deadline,
+        } => json!({"starts_at": starts_at, "enrollment_deadline": enrollment_deadline,
+                    "withdrawal_deadline": withdrawal_deadline}),
+        Event::CohortDetailsChanged {
+            name,
+            course,
+            instructor,
+        } => json!({"name": name, "course": course, "instructor": instructor}),
+        Event::PolicyChanged {
+            promotion,
+            waitlist_cap,
+        } => json!({"promotion": promotion.as_str(),
+                    "offer_hold": promotion.hold().map(crate::domain::format_hold),
+                    "waitlist_cap": waitlist_cap}),
+        Event::WaitlistOffered {
+            learner,
+            offered_at,
+            expires_at,
+        } => json!({"learner": key(learner), "offered_at": offered_at, "expires_at": expires_at}),
+        Event::StudentTransferredOut {
+            learner,
+            to,
+            reason,
+        } => json!({"learner": key(learner), "to": to.0, "reason": reason.text(),
+                    "reason_erased": reason.is_erased()}),
+        Event::StudentTransferredIn {
+            learner,
+            from,
+            waitlisted_at,
+        } => json!({"learner": key(learner), "from": from.0, "waitlisted_at": waitlisted_at}),
     }
 }
 

@@ -63,6 +63,7 @@ impl WithdrawalRow {
             gave_up: match w.kind {
                 WithdrawalKind::Seat => "seat",
                 WithdrawalKind::Waitlist => "waitlist place",
+                WithdrawalKind::Transfer => "transfer",
             },
             event_type: w.kind.event_type(),
             reason_code: w.reason_code.map_or("", ReasonCode::as_str),

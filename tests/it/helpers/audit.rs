@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use rollbook::domain::{Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort};
+use rollbook::domain::{
+    Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort, PromotionPolicy,
+};
 use rollbook::store::{Envelope, Store};
 use rollbook::writer::Committed;
 
@@ -116,12 +118,13 @@ pub fn audit(store: &Store) -> Result<Audit, String> {
             }
         }
         let events_of: Vec<Event> = stored.iter().map(|e| e.event.clone()).collect();
-        let decided = Cohort::decide(
-            state.as_ref(),
-            first.cohort,
-            &command_of(&first.event),
-            first.occurred_at,
-        );
+        // A transfer is decided over two streams at once: its events are applied unchecked.
+        let decided = match command_of(&events_of) {
+            Some(command) => {
+                Cohort::decide(state.as_ref(), first.cohort, &command, first.occurred_at)
+            }
+            None => Ok(events_of.clone()),
+        };
         let span = format!(
             "the command at positions {}..={}",
             first.position,
@@ -215,18 +218,58 @@ pub fn command_ranges(events: &[Envelope]) -> Result<Vec<Range<usize>>, String> 
     Ok(ranges)
 }
 
-/// The command that decided a command's first event.
-pub fn command_of(first: &Event) -> CohortCommand {
-    match first {
-        Event::CohortCreated(data) => CohortCommand::Create(NewCohort {
-            name: data.name.clone(),
-            course: data.course.clone(),
-            instructor: data.instructor.clone(),
-            capacity: data.capacity,
-            starts_at: data.starts_at,
-            enrollment_deadline: data.enrollment_deadline,
-            withdrawal_deadline: data.withdrawal_deadline,
-        }),
+/// The events of a command after the offers it expired first and the seats they refilled;
+/// `None` when that is all it did (the scheduler's expiry).
+fn past_expiries(events: &[Event]) -> Option<&[Event]> {
+    let expiries = events
+        .iter()
+        .take_while(|e| matches!(e, Event::OfferExpired { .. }))
+        .count();
+    let rest = &events[expiries..];
+    if expiries == 0 {
+        return Some(rest);
+    }
+    let fills = rest
+        .iter()
+        .take_while(|e| {
+            matches!(
+                e,
+                Event::WaitlistPromoted { .. } | Event::WaitlistOffered { .. }
+            )
+        })
+        .count();
+    Some(&rest[fills..]).filter(|rest| !rest.is_empty())
+}
+
+/// The command that decided a command's events (on one stream): read from its first event
+/// once the offers it expired first (and the seats they refilled) are set aside. `None` for a
+/// transfer, which is decided over two streams.
+pub fn command_of(events: &[Event]) -> Option<CohortCommand> {
+    let Some(rest) = past_expiries(events) else {
+        return Some(CohortCommand::ExpireOffers);
+    };
+    let text = |note: &rollbook::domain::Note| note.text().unwrap_or_default().to_owned();
+    Some(match rest.first()? {
+        Event::CohortCreated(data) => {
+            let (promotion, waitlist_cap) = match rest.get(1) {
+                Some(Event::PolicyChanged {
+                    promotion,
+                    waitlist_cap,
+                }) => (*promotion, *waitlist_cap),
+                _ => (PromotionPolicy::Automatic, None),
+            };
+            CohortCommand::Create(NewCohort {
+                name: data.name.clone(),
+                course: data.course.clone(),
+                instructor: data.instructor.clone(),
+                capacity: data.capacity,
+                starts_at: data.starts_at,
+                enrollment_deadline: data.enrollment_deadline,
+                withdrawal_deadline: data.withdrawal_deadline,
+                promotion,
+                waitlist_cap,
+            })
+        }
         Event::StudentEnrolled { learner } | Event::StudentWaitlisted { learner, .. } => {
             CohortCommand::Enroll { learner: *learner }
         }
@@ -237,16 +280,64 @@ pub fn command_of(first: &Event) -> CohortCommand {
         } => CohortCommand::Withdraw {
             learner: *learner,
             reason_code: *reason_code,
-            reason: reason.text().unwrap_or_default().to_owned(),
+            reason: text(reason),
         },
         Event::WaitlistLeft { learner, reason } => CohortCommand::LeaveWaitlist {
             learner: *learner,
-            reason: reason.text().unwrap_or_default().to_owned(),
+            reason: text(reason),
         },
-        Event::WaitlistPromoted { .. } => CohortCommand::Promote,
+        Event::WaitlistPromoted { .. } | Event::WaitlistOffered { .. } => CohortCommand::Promote,
         Event::CapacityChanged { to, .. } => CohortCommand::ChangeCapacity { capacity: *to },
         Event::EnrollmentClosed => CohortCommand::CloseEnrollment,
-    }
+        Event::EnrollmentReopened { reason } => CohortCommand::Reopen {
+            reason: text(reason),
+            enrollment_deadline: None,
+        },
+        Event::CohortRescheduled {
+            starts_at,
+            enrollment_deadline,
+            withdrawal_deadline,
+        } => match rest.get(1) {
+            Some(Event::EnrollmentReopened { reason }) => CohortCommand::Reopen {
+                reason: text(reason),
+                enrollment_deadline: Some(*enrollment_deadline),
+            },
+            _ => CohortCommand::Reschedule {
+                starts_at: Some(*starts_at),
+                enrollment_deadline: Some(*enrollment_deadline),
+                withdrawal_deadline: Some(*withdrawal_deadline),
+            },
+        },
+        Event::CohortDetailsChanged {
+            name,
+            course,
+            instructor,
+        } => CohortCommand::ChangeDetails {
+            name: Some(name.clone()),
+            course: Some(course.clone()),
+            instructor: Some(instructor.clone()),
+        },
+        Event::CohortCancelled { reason } => CohortCommand::Cancel {
+            reason: text(reason),
+        },
+        Event::PolicyChanged {
+            promotion,
+            waitlist_cap,
+        } => CohortCommand::SetPolicy {
+            promotion: *promotion,
+            waitlist_cap: *waitlist_cap,
+        },
+        Event::OfferAccepted { learner } => CohortCommand::AcceptOffer { learner: *learner },
+        // A withdrawal of an offer holder decides the same events.
+        Event::OfferDeclined { learner, reason } => CohortCommand::DeclineOffer {
+            learner: *learner,
+            reason: text(reason),
+        },
+        Event::StudentTransferredOut { .. } | Event::StudentTransferredIn { .. } => return None,
+        // Never first (a release follows `cohort.cancelled`, expiries are set aside above): a
+        // command no rule decides this way, so the check reports the run.
+        Event::StudentReleased { .. } | Event::OfferExpired { .. } => CohortCommand::ExpireOffers,
+    })
 }
 
 /// Stream heads, the stream index and snapshot-based loading agree with the replay.

@@ -35,6 +35,8 @@ pub fn create(cohort: CohortId, capacity: u64) -> Request {
             starts_at: ts(STARTS_AT),
             enrollment_deadline: ts(ENROLLMENT_DEADLINE),
             withdrawal_deadline: ts(WITHDRAWAL_DEADLINE),
+            promotion: rollbook::domain::PromotionPolicy::Automatic,
+            waitlist_cap: None,
         },
     }
 }
