@@ -5,7 +5,11 @@
 use uuid::Uuid;
 
 use super::stored_precision;
-use crate::domain::{Capacity, CohortCommand, CohortId, LearnerId, NewCohort, ReasonCode};
+use jiff::Timestamp;
+
+use crate::domain::{
+    Capacity, CohortCommand, CohortId, LearnerId, NewCohort, PromotionPolicy, ReasonCode,
+};
 use crate::learner_key::LearnerKey;
 use crate::store::{Actor, Envelope};
 
@@ -136,7 +140,7 @@ commands! {
     describe: format!("create with {} seats", new.capacity);
     learner: None;
     // Fingerprinted without its generated id.
-    fingerprint: vec![
+    fingerprint: [
         "create".into(),
         new.name.clone(),
         new.course.clone(),
@@ -145,7 +149,12 @@ commands! {
         new.starts_at.to_string(),
         new.enrollment_deadline.to_string(),
         new.withdrawal_deadline.to_string(),
-    ];
+    ]
+    .into_iter()
+    // The policy joins the text only when it is not the default, so that a retry of a request
+    // made before policies existed still matches its record.
+    .chain(policy_fields(new.promotion, new.waitlist_cap))
+    .collect();
     // Times are decided at the precision they are stored at, so that what is answered and
     // shown now is what a replay shows.
     decide(resolve): CohortCommand::Create(NewCohort {
@@ -270,6 +279,187 @@ commands! {
     learner: None;
     fingerprint: vec!["close".into(), cohort.to_string()];
     decide(resolve): CohortCommand::CloseEnrollment;
+
+    /// Take enrollments again after closing, moving the enrollment deadline if given.
+    Reopen {
+        /// The cohort.
+        cohort: CohortId,
+        /// Staff's free text.
+        reason: String,
+        /// A new enrollment deadline (it must lie ahead).
+        enrollment_deadline: Option<Timestamp>,
+    }
+    kind: "reopen";
+    describe: "reopen enrollment".to_owned();
+    learner: None;
+    fingerprint: vec![
+        "reopen".into(),
+        cohort.to_string(),
+        reason.clone(),
+        time_field(*enrollment_deadline),
+    ];
+    decide(resolve): CohortCommand::Reopen {
+        reason: reason.clone(),
+        enrollment_deadline: enrollment_deadline.map(stored_precision),
+    };
+
+    /// Move the start and/or either deadline.
+    Reschedule {
+        /// The cohort.
+        cohort: CohortId,
+        /// New first session (`None`: unchanged).
+        starts_at: Option<Timestamp>,
+        /// New enrollment deadline (`None`: unchanged).
+        enrollment_deadline: Option<Timestamp>,
+        /// New withdrawal deadline (`None`: unchanged).
+        withdrawal_deadline: Option<Timestamp>,
+    }
+    kind: "reschedule";
+    describe: "reschedule".to_owned();
+    learner: None;
+    fingerprint: vec![
+        "schedule".into(),
+        cohort.to_string(),
+        time_field(*starts_at),
+        time_field(*enrollment_deadline),
+        time_field(*withdrawal_deadline),
+    ];
+    decide(resolve): CohortCommand::Reschedule {
+        starts_at: starts_at.map(stored_precision),
+        enrollment_deadline: enrollment_deadline.map(stored_precision),
+        withdrawal_deadline: withdrawal_deadline.map(stored_precision),
+    };
+
+    /// Change the name, course or instructor.
+    ChangeDetails {
+        /// The cohort.
+        cohort: CohortId,
+        /// New display name (`None`: unchanged).
+        name: Option<String>,
+        /// New course (`None`: unchanged).
+        course: Option<String>,
+        /// New instructor (`None`: unchanged).
+        instructor: Option<String>,
+    }
+    kind: "change_details";
+    describe: "change details".to_owned();
+    learner: None;
+    fingerprint: vec![
+        "details".into(),
+        cohort.to_string(),
+        serde_json::to_string(&(name, course, instructor)).unwrap_or_default(),
+    ];
+    decide(resolve): CohortCommand::ChangeDetails {
+        name: name.clone(),
+        course: course.clone(),
+        instructor: instructor.clone(),
+    };
+
+    /// Cancel the cohort, releasing everyone it holds.
+    Cancel {
+        /// The cohort.
+        cohort: CohortId,
+        /// Staff's free text.
+        reason: String,
+    }
+    kind: "cancel";
+    describe: "cancel the cohort".to_owned();
+    learner: None;
+    fingerprint: vec!["cancel".into(), cohort.to_string(), reason.clone()];
+    decide(resolve): CohortCommand::Cancel {
+        reason: reason.clone(),
+    };
+
+    /// Set how freed seats are filled and the waitlist cap.
+    SetPolicy {
+        /// The cohort.
+        cohort: CohortId,
+        /// Automatic promotion, or offers held for a while.
+        promotion: PromotionPolicy,
+        /// The most learners that may wait (`None`: no limit).
+        waitlist_cap: Option<u32>,
+    }
+    kind: "set_policy";
+    describe: format!("set the policy to {}", promotion.as_str());
+    learner: None;
+    fingerprint: [ "policy".into(), cohort.to_string()]
+        .into_iter()
+        .chain(policy_fields(*promotion, *waitlist_cap))
+        .collect();
+    decide(resolve): CohortCommand::SetPolicy {
+        promotion: *promotion,
+        waitlist_cap: *waitlist_cap,
+    };
+
+    /// The learner takes the seat offered to them.
+    AcceptOffer {
+        /// The cohort.
+        cohort: CohortId,
+        /// Who.
+        learner: LearnerKey,
+    }
+    kind: "accept_offer";
+    describe: "accept an offer".to_owned();
+    learner: Some(learner);
+    fingerprint: vec!["accept".into(), cohort.to_string(), learner.to_string()];
+    decide(resolve): CohortCommand::AcceptOffer {
+        learner: resolve(learner)?,
+    };
+
+    /// The learner turns the offer down; the next in line is offered the seat.
+    DeclineOffer {
+        /// The cohort.
+        cohort: CohortId,
+        /// Who.
+        learner: LearnerKey,
+        /// Staff's free text.
+        reason: String,
+    }
+    kind: "decline_offer";
+    describe: "decline an offer".to_owned();
+    learner: Some(learner);
+    fingerprint: vec![
+        "decline".into(),
+        cohort.to_string(),
+        learner.to_string(),
+        reason.clone(),
+    ];
+    decide(resolve): CohortCommand::DeclineOffer {
+        learner: resolve(learner)?,
+        reason: reason.clone(),
+    };
+
+    /// Expire the offers whose hold has run out (submitted by the offer scheduler).
+    ExpireOffers {
+        /// The cohort.
+        cohort: CohortId,
+    }
+    kind: "expire_offers";
+    describe: "expire overdue offers".to_owned();
+    learner: None;
+    fingerprint: vec!["expire".into(), cohort.to_string()];
+    decide(resolve): CohortCommand::ExpireOffers;
+}
+
+/// A time as a fingerprint field: empty when not given.
+fn time_field(t: Option<Timestamp>) -> String {
+    t.map(|t| t.to_string()).unwrap_or_default()
+}
+
+/// The policy as fingerprint fields: none for the default (automatic, no cap), so that
+/// fingerprints of creations made before policies existed still match.
+fn policy_fields(promotion: PromotionPolicy, waitlist_cap: Option<u32>) -> Vec<String> {
+    if promotion == PromotionPolicy::Automatic && waitlist_cap.is_none() {
+        return Vec::new();
+    }
+    vec![
+        promotion.as_str().to_owned(),
+        promotion
+            .hold()
+            .map(|h| h.as_secs().to_string())
+            .unwrap_or_default(),
+        waitlist_cap.map(|c| c.to_string()).unwrap_or_default(),
+    ]
 }
 
 /// A request with everything the writer records about it.
