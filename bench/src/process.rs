@@ -226,6 +226,9 @@ impl Server {
             .arg(db)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
+            // Every wrk connection comes from 127.0.0.1, as behind a reverse proxy: the
+            // per-address limit (64 by default) would close the 65th of the 256 clients.
+            .args(["--max-connections-per-address", "1024"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(out)
