@@ -65,6 +65,13 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/cohorts/{id}/promote", R(Staff), cohorts::promote),
     route!(POST "/cohorts/{id}/capacity", R(Staff), cohorts::change_capacity),
     route!(POST "/cohorts/{id}/close", R(Staff), cohorts::close),
+    // ---- running a term (issue 15) ----
+    route!(POST "/cohorts/{id}/reopen", R(Staff), cohorts::reopen),
+    route!(POST "/cohorts/{id}/schedule", R(Staff), cohorts::reschedule),
+    route!(POST "/cohorts/{id}/details", R(Staff), cohorts::change_details),
+    route!(POST "/cohorts/{id}/cancel", R(Staff), cohorts::cancel),
+    route!(POST "/cohorts/{id}/policy", R(Staff), cohorts::set_policy),
+    // ----
     route!(GET "/learners/{learner}", R(Viewer), learners::learner),
     // ---- reports ----
     route!(GET "/reports/instructors", R(Viewer), reports::instructors::instructors),
