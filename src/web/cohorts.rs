@@ -289,7 +289,11 @@ async fn render_cohort(
         },
         error,
         values,
-        headline: if as_of.is_some() { String::new() } else { headline },
+        headline: if as_of.is_some() {
+            String::new()
+        } else {
+            headline
+        },
         term,
     })
 }
@@ -647,7 +651,11 @@ fn cancel_preview(
 
 /// "Cancelled — reason" for a cancelled cohort, from the newest `cohort.cancelled` of its
 /// history up to `position`.
-fn cancelled_words(read: &crate::projections::Projections, cohort: CohortId, position: u64) -> String {
+fn cancelled_words(
+    read: &crate::projections::Projections,
+    cohort: CohortId,
+    position: u64,
+) -> String {
     const CHUNK: usize = 64;
     let history = read.history.of(cohort);
     let mut end = history.partition_point(|p| p <= position);
@@ -756,7 +764,15 @@ pub async fn reopen(
         ],
         ..CommandValues::default()
     };
-    run_command(&state, &principal, cohort, CommandForm::Reopen, request, values).await
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Reopen,
+        request,
+        values,
+    )
+    .await
 }
 
 /// `POST /cohorts/{id}/schedule`.
@@ -795,7 +811,15 @@ pub async fn reschedule(
         ],
         ..CommandValues::default()
     };
-    run_command(&state, &principal, cohort, CommandForm::Reschedule, request, values).await
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Reschedule,
+        request,
+        values,
+    )
+    .await
 }
 
 /// `POST /cohorts/{id}/details`.
@@ -825,7 +849,15 @@ pub async fn change_details(
         ],
         ..CommandValues::default()
     };
-    run_command(&state, &principal, cohort, CommandForm::Details, request, values).await
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Details,
+        request,
+        values,
+    )
+    .await
 }
 
 /// `POST /cohorts/{id}/cancel`: only with the box ticked that confirms it.
@@ -847,7 +879,15 @@ pub async fn cancel(
         term: vec![("cancel_reason", f.reason)],
         ..CommandValues::default()
     };
-    run_command(&state, &principal, cohort, CommandForm::Cancel, request, values).await
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Cancel,
+        request,
+        values,
+    )
+    .await
 }
 
 /// A waitlist cap as a form sends it: empty for none.
@@ -895,7 +935,15 @@ pub async fn set_policy(
         ],
         ..CommandValues::default()
     };
-    run_command(&state, &principal, cohort, CommandForm::Policy, request, values).await
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Policy,
+        request,
+        values,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -217,6 +217,7 @@ async fn every_operation_answers_as_the_document_declares() {
     read(&mut c, &staff, &anonymous, &id).await;
     dry_runs(&mut c, &staff, &id).await;
     change(&mut c, &staff, &id).await;
+    term(&mut c, &staff, &id).await;
     administer(&mut c, &admin, &staff).await;
 
     let all = operations(&c.doc);
@@ -538,6 +539,134 @@ async fn change(c: &mut Checker<'_>, staff: &Client, id: &str) {
         .await;
     c.call(staff, post.clone(), (close, &at("/close")), None, &[], 422)
         .await;
+}
+
+/// Reopens the closed cohort, reschedules it, edits its details, sets its policy and cancels it
+/// (issue 15); each refusal's code is one the document declares.
+async fn term(c: &mut Checker<'_>, staff: &Client, id: &str) {
+    let post = Method::POST;
+    let at = |p: &str| format!("/api/v1/cohorts/{id}{p}");
+    let reopen = "/api/v1/cohorts/{id}/reopen";
+    let body = json!({"reason": "closed by mistake"});
+    let reopened = c
+        .call(
+            staff,
+            post.clone(),
+            (reopen, &at("/reopen")),
+            Some(body.clone()),
+            &[],
+            200,
+        )
+        .await;
+    assert_eq!(reopened["promoted"], json!([]), "{reopened}");
+    c.call(
+        staff,
+        post.clone(),
+        (reopen, &at("/reopen")),
+        Some(body),
+        &[],
+        422,
+    )
+    .await;
+    let schedule = "/api/v1/cohorts/{id}/schedule";
+    let moved = json!({"starts_at": "2026-03-16T09:00:00Z"});
+    c.call(
+        staff,
+        post.clone(),
+        (schedule, &at("/schedule")),
+        Some(moved.clone()),
+        &[],
+        200,
+    )
+    .await;
+    c.call(
+        staff,
+        post.clone(),
+        (schedule, &at("/schedule")),
+        Some(moved),
+        &[],
+        422,
+    )
+    .await;
+    let details = "/api/v1/cohorts/{id}/details";
+    let grace = json!({"instructor": "Grace Hopper"});
+    c.call(
+        staff,
+        post.clone(),
+        (details, &at("/details")),
+        Some(grace.clone()),
+        &[],
+        200,
+    )
+    .await;
+    let policy = "/api/v1/cohorts/{id}/policy";
+    let offers = json!({"promotion": "offer", "offer_hold": "48h", "waitlist_cap": 5});
+    c.call(
+        staff,
+        post.clone(),
+        (policy, &at("/policy")),
+        Some(offers.clone()),
+        &[],
+        200,
+    )
+    .await;
+    c.call(
+        staff,
+        post.clone(),
+        (policy, &at("/policy")),
+        Some(offers),
+        &[],
+        422,
+    )
+    .await;
+    let read = c
+        .call(
+            staff,
+            Method::GET,
+            ("/api/v1/cohorts/{id}", &at("")),
+            None,
+            &[],
+            200,
+        )
+        .await;
+    assert_eq!(
+        (
+            &read["promotion"],
+            &read["offer_hold"],
+            &read["waitlist_cap"]
+        ),
+        (&json!("offer"), &json!("48h"), &json!(5))
+    );
+    let cancel = "/api/v1/cohorts/{id}/cancel";
+    c.call(
+        staff,
+        post.clone(),
+        (cancel, &at("/cancel")),
+        Some(json!({"reason": "too few"})),
+        &[],
+        200,
+    )
+    .await;
+    c.call(
+        staff,
+        post.clone(),
+        (details, &at("/details")),
+        Some(grace),
+        &[],
+        422,
+    )
+    .await;
+    let read = c
+        .call(
+            staff,
+            Method::GET,
+            ("/api/v1/cohorts/{id}", &at("")),
+            None,
+            &[],
+            200,
+        )
+        .await;
+    assert_eq!(read["status"], "cancelled");
 }
 
 /// The admin operations.
