@@ -224,7 +224,10 @@ async fn render_cohort(
         }
     };
     let now = state.clock.now();
-    let releases = cancel_preview(state, cohort, now);
+    // Only staff see the cancel form, and only on the cohort as it is now.
+    let releases = (as_of.is_none() && principal.role.allows(crate::auth::Role::Staff))
+        .then(|| cancel_preview(state, cohort, now))
+        .flatten();
     let read = state.read.read();
     let current = read
         .catalog
@@ -624,13 +627,13 @@ fn cancel_preview(
     now: jiff::Timestamp,
 ) -> Option<(usize, usize, usize)> {
     let preview = state.preview();
-    let mut stage = preview.now(cohort, now);
-    let held = stage.state().cloned()?;
+    let mut staged = preview.now(cohort, now);
+    let held = staged.state().cloned()?;
     let request = Request::Cancel {
         cohort,
         reason: "preview".to_owned(),
     };
-    let predicted = preview.decide(&mut stage, &request, None).ok()?;
+    let predicted = preview.decide(&mut staged, &request, None).ok()?;
     let released: Vec<_> = predicted
         .events
         .iter()

@@ -389,6 +389,12 @@ async fn cancelling_releases_everyone_and_then_every_command_is_refused() {
     }
     assert_eq!(head(&app).await, position, "nothing written");
 
+    shows_cancelled(&app, &id).await;
+}
+
+/// The cohort page, the dashboard (its filter too), the CSV and the history all show the
+/// cancelled cohort as cancelled.
+async fn shows_cancelled(app: &TestApp, id: &str) {
     let page = app
         .get(&format!("/cohorts/{id}"))
         .await
@@ -403,11 +409,11 @@ async fn cancelling_releases_everyone_and_then_every_command_is_refused() {
     let dashboard = app.get("/?status=cancelled").await.text().await.unwrap();
     assert!(dashboard.contains(r#"<span class="status cancelled">cancelled</span>"#));
     let open = app.get("/?status=open").await.text().await.unwrap();
-    assert!(!open.contains(&id));
+    assert!(!open.contains(id));
     let csv = app.get("/cohorts.csv").await.text().await.unwrap();
     let row = csv
         .lines()
-        .find(|l| l.contains(&id))
+        .find(|l| l.contains(id))
         .expect("the cohort's row");
     assert!(row.contains(",cancelled,"), "{row}");
     let history = app
@@ -519,7 +525,7 @@ async fn the_policy_is_set_at_creation_and_later_and_the_cap_refuses_with_its_nu
 }
 
 #[tokio::test]
-async fn the_forms_reopen_and_reschedule_with_plain_words_and_refusals_beside_them() {
+async fn the_reopen_form_shows_only_when_closed_and_says_what_it_did() {
     let app = TestApp::spawn().await;
     let id = filled(&app, 1, 2).await;
     let page = app
@@ -586,9 +592,14 @@ async fn the_forms_reopen_and_reschedule_with_plain_words_and_refusals_beside_th
         done.contains("Enrollment reopened — 1 learner promoted from the waitlist."),
         "{done}"
     );
+}
 
-    // Reschedule: the form comes pre-filled with the current dates (in the page's zone); an
-    // untouched date is no change, a deadline moved into the past is refused.
+/// Reschedule: the form comes pre-filled with the current dates (in the page's zone); an
+/// untouched date is no change, a deadline moved into the past is refused.
+#[tokio::test]
+async fn the_reschedule_form_is_pre_filled_and_refuses_a_past_deadline() {
+    let app = TestApp::spawn().await;
+    let id = filled(&app, 1, 2).await;
     let page = app
         .get(&format!("/cohorts/{id}"))
         .await
@@ -631,7 +642,7 @@ async fn the_forms_reopen_and_reschedule_with_plain_words_and_refusals_beside_th
 }
 
 #[tokio::test]
-async fn the_forms_edit_details_set_the_policy_and_cancel_after_confirming() {
+async fn the_forms_edit_details_and_set_the_policy() {
     let app = TestApp::spawn().await;
     let id = filled(&app, 1, 2).await;
     let (status, done) = form(
@@ -704,7 +715,18 @@ async fn the_forms_edit_details_set_the_policy_and_cancel_after_confirming() {
         (&cohort["promotion"], &cohort["waitlist_cap"]),
         (&json!("offer"), &json!(3))
     );
+}
 
+#[tokio::test]
+async fn the_cancel_form_counts_whom_it_releases_and_asks_to_confirm() {
+    let app = TestApp::spawn().await;
+    let id = filled(&app, 1, 2).await;
+    let done = app
+        .get(&format!("/cohorts/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     let cancel = form_of(&done, "cancel");
     assert!(
         cancel.contains("Cancelling releases 2 learners: 1 enrolled, 0 offered a seat, 1 waiting."),
