@@ -669,7 +669,9 @@ pub fn headline(types: &[&str]) -> String {
             learners(o)
         ),
     };
-    if types.contains(&"cohort.cancelled") {
+    if types.contains(&"cohort.created") {
+        String::new()
+    } else if types.contains(&"cohort.cancelled") {
         format!(
             "Cohort cancelled — {} released",
             learners(count("student.released"))
@@ -689,5 +691,32 @@ pub fn headline(types: &[&str]) -> String {
         format!("Policy saved{fills}")
     } else {
         String::new()
+    }
+}
+
+#[cfg(test)]
+mod term_tests {
+    use super::headline;
+
+    /// The headline says what a term command did, fills included; a creation (whose policy
+    /// event is part of it) and the older commands keep the plain "Recorded." list.
+    #[test]
+    fn the_headline_words_the_command_and_its_fills() {
+        let reopened = [
+            "enrollment.reopened",
+            "waitlist.promoted",
+            "waitlist.promoted",
+        ];
+        assert_eq!(
+            headline(&reopened),
+            "Enrollment reopened — 2 learners promoted from the waitlist"
+        );
+        let cancelled = ["cohort.cancelled", "student.released"];
+        assert_eq!(
+            headline(&cancelled),
+            "Cohort cancelled — 1 learner released"
+        );
+        assert_eq!(headline(&["cohort.created", "cohort.policy_changed"]), "");
+        assert_eq!(headline(&["student.enrolled"]), "");
     }
 }
