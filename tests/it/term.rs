@@ -820,3 +820,28 @@ async fn the_new_cohort_form_takes_the_policy() {
         (&json!("offer"), &json!("48h"), &json!(4))
     );
 }
+
+#[tokio::test]
+async fn reopening_under_the_offer_policy_offers_the_freed_seat() {
+    let app = TestApp::spawn().await;
+    let mut body = cohort_body("Offers", 1);
+    body["promotion"] = json!("offer");
+    body["offer_hold"] = json!("48h");
+    let (status, created) = app.post_json("/api/v1/cohorts", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    app.enroll(&id, "a0@x.org").await;
+    app.enroll(&id, "a1@x.org").await;
+    command(&app, &id, "/close", &json!(null)).await;
+    withdraw(&app, &id, "a0@x.org", "moved").await;
+    let (status, reopened) = command(&app, &id, "/reopen", &json!({"reason": "again"})).await;
+    assert_eq!(status, 200, "{reopened}");
+    assert_eq!(
+        (&reopened["promoted"], &reopened["offered"]),
+        (&json!([]), &json!(["a1@x.org"]))
+    );
+    let cohort = app.cohort(&id).await;
+    assert_eq!(cohort["offers"][0]["learner"], "a1@x.org");
+    assert_eq!(cohort["offers"][0]["expires_at"], "2026-03-03T09:00:00Z");
+    assert_eq!(cohort["seats_remaining"], 0, "the held seat is taken");
+}
