@@ -18,7 +18,7 @@ use super::input::{self, RawCohort, RawNumber};
 use super::nav::Nav;
 use super::views::{
     CohortDetail, CohortForm, CohortPage, CommandForm, CommandValues, HistoryPage, HistoryRow,
-    JournalRow, NewCohortPage,
+    JournalRow, NewCohortPage, TermForms, headline,
 };
 use crate::auth::Principal;
 use crate::domain::{CohortId, RuleViolation};
@@ -48,6 +48,9 @@ pub struct CreateCohortForm {
     starts_at: String,
     enrollment_deadline: String,
     withdrawal_deadline: String,
+    promotion: String,
+    offer_hold: String,
+    waitlist_cap: String,
 }
 
 fn form_or_400<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
@@ -84,6 +87,9 @@ pub async fn create_cohort(
             starts_at: f.starts_at.clone(),
             enrollment_deadline: f.enrollment_deadline.clone(),
             withdrawal_deadline: f.withdrawal_deadline.clone(),
+            promotion: f.promotion.clone(),
+            offer_hold: f.offer_hold.clone(),
+            waitlist_cap: f.waitlist_cap.clone(),
             errors,
         };
         (
@@ -95,13 +101,26 @@ pub async fn create_cohort(
         )
             .into_response()
     };
+    let policy = policy_fields(&f.promotion, &f.offer_hold);
+    let cap = cap_field(&f.waitlist_cap);
     let new = match input::new_cohort(&raw, &state.zone) {
         Ok(new) => new,
         Err(errors) => {
-            return Ok(refused(
-                errors.into_iter().map(|e| (e.field, e.message)).collect(),
-            ));
+            let mut errors: Vec<(&'static str, String)> =
+                errors.into_iter().map(|e| (e.field, e.message)).collect();
+            errors.extend(policy.err().map(|m| ("offer_hold", m)));
+            errors.extend(cap.err().map(|m| ("waitlist_cap", m)));
+            return Ok(refused(errors));
         }
+    };
+    let new = match (policy, cap) {
+        (Ok(promotion), Ok(waitlist_cap)) => crate::domain::NewCohort {
+            promotion,
+            waitlist_cap,
+            ..new
+        },
+        (Err(message), _) => return Ok(refused(vec![("offer_hold", message)])),
+        (_, Err(message)) => return Ok(refused(vec![("waitlist_cap", message)])),
     };
     let request = Request::Create {
         cohort: CohortId(Uuid::now_v7()),
@@ -204,6 +223,11 @@ async fn render_cohort(
             })?)
         }
     };
+    let now = state.clock.now();
+    // Only staff see the cancel form, and only on the cohort as it is now.
+    let releases = (as_of.is_none() && principal.role.allows(crate::auth::Role::Staff))
+        .then(|| cancel_preview(state, cohort, now))
+        .flatten();
     let read = state.read.read();
     let current = read
         .catalog
@@ -211,6 +235,20 @@ async fn render_cohort(
         .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))?;
     let view = past.as_ref().unwrap_or(current);
     let history = read.history.of(cohort);
+    let mut term = TermForms::of(view, &state.zone, now, &values.term);
+    if let Some(releases) = releases {
+        term.releases = releases;
+    }
+    if view.state.status == crate::domain::CohortStatus::Cancelled {
+        term.cancelled = Some(cancelled_words(&read, cohort, view.position));
+    }
+    let headline = done.map_or_else(String::new, |(first, last)| {
+        let start = history.partition_point(|p| p < first);
+        let end = history.partition_point(|p| p <= last);
+        let entries = read.history_entries(cohort, start..end);
+        let types: Vec<&str> = entries.iter().map(|h| h.event_type).collect();
+        headline(&types)
+    });
     let shown = history.partition_point(|p| p <= view.position);
     let recent = read
         .history_entries(cohort, shown.saturating_sub(RECENT)..shown)
@@ -254,6 +292,12 @@ async fn render_cohort(
         },
         error,
         values,
+        headline: if as_of.is_some() {
+            String::new()
+        } else {
+            headline
+        },
+        term,
     })
 }
 
@@ -570,6 +614,339 @@ pub async fn roster_csv(
         ],
         rows.into_iter(),
     ))
+}
+
+// ---- running a term (issue 15): reopen, reschedule, details, cancel, policy ----
+
+/// Whom cancelling the cohort now would release, as (enrolled, offered, waiting): counted from
+/// the same dry run the API's `?dry_run=true` runs (never a second copy of the rules). `None`
+/// when the cohort would refuse it (cancelled already) or does not exist.
+fn cancel_preview(
+    state: &AppState,
+    cohort: CohortId,
+    now: jiff::Timestamp,
+) -> Option<(usize, usize, usize)> {
+    let preview = state.preview();
+    let mut staged = preview.now(cohort, now);
+    let held = staged.state().cloned()?;
+    let request = Request::Cancel {
+        cohort,
+        reason: "preview".to_owned(),
+    };
+    let predicted = preview.decide(&mut staged, &request, None).ok()?;
+    let released: Vec<_> = predicted
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            crate::domain::Event::StudentReleased { learner } => Some(*learner),
+            _ => None,
+        })
+        .collect();
+    let of = |pick: &dyn Fn(crate::domain::LearnerId) -> bool| {
+        released.iter().filter(|l| pick(**l)).count()
+    };
+    Some((
+        of(&|l| held.is_enrolled(l)),
+        of(&|l| held.offer_of(l).is_some()),
+        of(&|l| held.waitlist_place(l).is_some()),
+    ))
+}
+
+/// "Cancelled — reason" for a cancelled cohort, from the newest `cohort.cancelled` of its
+/// history up to `position`.
+fn cancelled_words(
+    read: &crate::projections::Projections,
+    cohort: CohortId,
+    position: u64,
+) -> String {
+    const CHUNK: usize = 64;
+    let history = read.history.of(cohort);
+    let mut end = history.partition_point(|p| p <= position);
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let entries = read.history_entries(cohort, start..end);
+        if let Some(entry) = entries
+            .iter()
+            .rev()
+            .find(|h| h.event_type == "cohort.cancelled")
+        {
+            let reason = super::views::shown_reason(
+                entry.reason.as_deref().unwrap_or_default(),
+                entry.reason_erased,
+            );
+            return if reason.is_empty() {
+                "Cancelled".to_owned()
+            } else {
+                format!("Cancelled — {reason}")
+            };
+        }
+        end = start;
+    }
+    "Cancelled".to_owned()
+}
+
+/// The fields of the term forms (each form sends its own).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TermForm {
+    reason: String,
+    enrollment_deadline: String,
+    starts_at: String,
+    withdrawal_deadline: String,
+    name: String,
+    course: String,
+    instructor: String,
+    confirm: String,
+    promotion: String,
+    offer_hold: String,
+    waitlist_cap: String,
+}
+
+/// A time field of a term form: `None` when empty or when it still holds `current` as the form
+/// showed it (to the minute), so an untouched field never counts as a change.
+fn changed_time(
+    state: &AppState,
+    field: &'static str,
+    raw: &str,
+    current: Option<jiff::Timestamp>,
+) -> Result<Option<jiff::Timestamp>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() || current.is_some_and(|c| state.zone.input(c) == raw) {
+        return Ok(None);
+    }
+    input::parse_time(field, raw, &state.zone)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// The cohort's current state, for the fields a form pre-filled from it.
+fn current_state(state: &AppState, cohort: CohortId) -> Result<crate::domain::Cohort, PageError> {
+    state
+        .read
+        .read()
+        .catalog
+        .get(cohort)
+        .map(|v| v.state.clone())
+        .ok_or_else(|| PageError::NotFound(format!("no cohort {cohort}")))
+}
+
+/// A reason a term form requires.
+fn required_reason(raw: &str) -> Result<String, String> {
+    let reason = input::text("reason", raw, input::MAX_REASON).map_err(|e| e.to_string())?;
+    if reason.is_empty() {
+        return Err("reason: is required — say why, in a few words".to_owned());
+    }
+    Ok(reason)
+}
+
+/// `POST /cohorts/{id}/reopen`.
+pub async fn reopen(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+    form: Result<Form<TermForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let cohort = input::parse_cohort::<PageError>(&id)?;
+    let f = form_or_400(form)?;
+    let request = required_reason(&f.reason).and_then(|reason| {
+        Ok(Request::Reopen {
+            cohort,
+            reason,
+            enrollment_deadline: changed_time(
+                &state,
+                "enrollment_deadline",
+                &f.enrollment_deadline,
+                None,
+            )?,
+        })
+    });
+    let values = CommandValues {
+        term: vec![
+            ("reason", f.reason),
+            ("reopen_deadline", f.enrollment_deadline),
+        ],
+        ..CommandValues::default()
+    };
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Reopen,
+        request,
+        values,
+    )
+    .await
+}
+
+/// `POST /cohorts/{id}/schedule`.
+pub async fn reschedule(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+    form: Result<Form<TermForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let cohort = input::parse_cohort::<PageError>(&id)?;
+    let f = form_or_400(form)?;
+    let c = current_state(&state, cohort)?;
+    let request = (|| {
+        Ok(Request::Reschedule {
+            cohort,
+            starts_at: changed_time(&state, "starts_at", &f.starts_at, Some(c.starts_at))?,
+            enrollment_deadline: changed_time(
+                &state,
+                "enrollment_deadline",
+                &f.enrollment_deadline,
+                Some(c.enrollment_deadline),
+            )?,
+            withdrawal_deadline: changed_time(
+                &state,
+                "withdrawal_deadline",
+                &f.withdrawal_deadline,
+                Some(c.withdrawal_deadline),
+            )?,
+        })
+    })();
+    let values = CommandValues {
+        term: vec![
+            ("starts_at", f.starts_at),
+            ("enrollment_deadline", f.enrollment_deadline),
+            ("withdrawal_deadline", f.withdrawal_deadline),
+        ],
+        ..CommandValues::default()
+    };
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Reschedule,
+        request,
+        values,
+    )
+    .await
+}
+
+/// `POST /cohorts/{id}/details`.
+pub async fn change_details(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+    form: Result<Form<TermForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    use super::api::term::optional_line;
+    let cohort = input::parse_cohort::<PageError>(&id)?;
+    let f = form_or_400(form)?;
+    let required = |field, raw: &str| optional_line(field, Some(raw)).map_err(|e| e.to_string());
+    let request = (|| {
+        Ok(Request::ChangeDetails {
+            cohort,
+            name: required("name", &f.name)?,
+            course: required("course", &f.course)?,
+            instructor: required("instructor", &f.instructor)?,
+        })
+    })();
+    let values = CommandValues {
+        term: vec![
+            ("name", f.name),
+            ("course", f.course),
+            ("instructor", f.instructor),
+        ],
+        ..CommandValues::default()
+    };
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Details,
+        request,
+        values,
+    )
+    .await
+}
+
+/// `POST /cohorts/{id}/cancel`: only with the box ticked that confirms it.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+    form: Result<Form<TermForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let cohort = input::parse_cohort::<PageError>(&id)?;
+    let f = form_or_400(form)?;
+    let request = required_reason(&f.reason).and_then(|reason| {
+        if f.confirm != "yes" {
+            return Err("tick the box to confirm: cancelling cannot be undone".to_owned());
+        }
+        Ok(Request::Cancel { cohort, reason })
+    });
+    let values = CommandValues {
+        term: vec![("cancel_reason", f.reason)],
+        ..CommandValues::default()
+    };
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Cancel,
+        request,
+        values,
+    )
+    .await
+}
+
+/// A waitlist cap as a form sends it: empty for none.
+fn cap_field(raw: &str) -> Result<Option<u32>, String> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => raw.parse::<u32>().map(Some).map_err(|_| {
+            "waitlist_cap: must be a whole number of learners, e.g. 20 (empty: no cap)".to_owned()
+        }),
+    }
+}
+
+/// The promotion policy as a form sends it: the hold only counts with `offer`.
+fn policy_fields(
+    promotion: &str,
+    offer_hold: &str,
+) -> Result<crate::domain::PromotionPolicy, String> {
+    let promotion = promotion.trim();
+    let hold = Some(offer_hold.trim()).filter(|h| !h.is_empty() && promotion == "offer");
+    super::api::term::policy(Some(promotion).filter(|p| !p.is_empty()), hold)
+        .map_err(|e| e.to_string())
+}
+
+/// `POST /cohorts/{id}/policy`.
+pub async fn set_policy(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+    form: Result<Form<TermForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let cohort = input::parse_cohort::<PageError>(&id)?;
+    let f = form_or_400(form)?;
+    let request = policy_fields(&f.promotion, &f.offer_hold).and_then(|promotion| {
+        Ok(Request::SetPolicy {
+            cohort,
+            promotion,
+            waitlist_cap: cap_field(&f.waitlist_cap)?,
+        })
+    });
+    let values = CommandValues {
+        term: vec![
+            ("promotion", f.promotion),
+            ("offer_hold", f.offer_hold),
+            ("waitlist_cap", f.waitlist_cap),
+        ],
+        ..CommandValues::default()
+    };
+    run_command(
+        &state,
+        &principal,
+        cohort,
+        CommandForm::Policy,
+        request,
+        values,
+    )
+    .await
 }
 
 #[cfg(test)]

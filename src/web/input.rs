@@ -262,14 +262,15 @@ pub fn cohort_id(raw: &str) -> Option<CohortId> {
     Uuid::parse_str(raw).ok().map(CohortId)
 }
 
-/// Parses `open`/`closed` (empty means both).
+/// Parses `open`/`closed`/`cancelled` (empty means all).
 pub fn status_param(raw: Option<&str>) -> Result<Option<CohortStatus>, String> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
         Some("open") => Ok(Some(CohortStatus::Open)),
         Some("closed") => Ok(Some(CohortStatus::Closed)),
+        Some("cancelled") => Ok(Some(CohortStatus::Cancelled)),
         Some(other) => Err(format!(
-            "status: must be \"open\" or \"closed\", got {other:?}"
+            "status: must be \"open\", \"closed\" or \"cancelled\", got {other:?}"
         )),
     }
 }

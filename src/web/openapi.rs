@@ -22,6 +22,10 @@ use super::api::bodies::{
     CohortList, Created, Enrolled, Enrollment, EventList, Feed, LEARNER_KEY, NewCohort,
     ProjectionStatus, Promoted, Timeline, Withdrawal, Withdrawn,
 };
+use super::api::bodies::{
+    Cancel, Cancelled, Details, DetailsChanged, Policy, PolicySet, Reopen, Reopened, Rescheduled,
+    Schedule,
+};
 use super::api::dry_run::DryRunFields;
 use super::error::ErrorBody;
 use super::route::{Access, Operation, Route, Shape};
@@ -139,8 +143,8 @@ pub(super) fn list_cohorts() -> Operation {
             ),
             query_param(
                 "status",
-                "Only open or only closed cohorts.",
-                json!({"type": "string", "enum": ["open", "closed"]}),
+                "Only open, only closed or only cancelled cohorts.",
+                json!({"type": "string", "enum": ["open", "closed", "cancelled"]}),
             ),
             whole(
                 "limit",
@@ -235,6 +239,8 @@ pub(super) fn enroll() -> Operation {
                 "enrollment_deadline_passed",
                 "already_enrolled",
                 "already_waitlisted",
+                CANCELLED,
+                "waitlist_full",
             ]),
         ]),
     }
@@ -263,7 +269,7 @@ pub(super) fn withdraw() -> Operation {
             COHORT_PATH,
             COMMAND,
             COHORT_COMMAND,
-            &rules(&["not_enrolled", "withdrawal_deadline_passed"]),
+            &rules(&["not_enrolled", "withdrawal_deadline_passed", CANCELLED]),
         ]),
     }
 }
@@ -288,7 +294,12 @@ pub(super) fn promote() -> Operation {
             COHORT_PATH,
             COMMAND,
             COHORT_COMMAND,
-            &rules(&["enrollment_closed", "waitlist_empty", "no_seat_free"]),
+            &rules(&[
+                "enrollment_closed",
+                "waitlist_empty",
+                "no_seat_free",
+                CANCELLED,
+            ]),
         ]),
     }
 }
@@ -315,7 +326,7 @@ pub(super) fn change_capacity() -> Operation {
             COHORT_PATH,
             COMMAND,
             COHORT_COMMAND,
-            &rules(&["capacity_unchanged", "capacity_below_enrolled"]),
+            &rules(&["capacity_unchanged", "capacity_below_enrolled", CANCELLED]),
         ]),
     }
 }
@@ -336,7 +347,7 @@ pub(super) fn close_enrollment() -> Operation {
             COHORT_PATH,
             COMMAND,
             COHORT_COMMAND,
-            &rules(&["enrollment_closed"]),
+            &rules(&["enrollment_closed", CANCELLED]),
         ]),
     }
 }
@@ -458,6 +469,129 @@ pub(super) fn openapi() -> Operation {
         success: (200, Shape::Named("OpenApi"), "The OpenAPI document."),
         errors: vec![],
     }
+}
+
+// ---- running a term (issue 15): reopen, reschedule, details, cancel, policy ----
+
+/// The refusal every command on an existing cohort may meet once it is cancelled.
+const CANCELLED: &str = "cohort_cancelled";
+
+/// A term command's operation: a body, an answer, and its rules' codes.
+fn term_operation(
+    id: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    body: Shape,
+    success: (Shape, &'static str),
+    codes: &[&'static str],
+) -> Operation {
+    Operation {
+        id,
+        summary,
+        description,
+        command: true,
+        if_match: true,
+        parameters: vec![cohort_id()],
+        body: Some(body),
+        success: (200, success.0, success.1),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(codes),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/reopen`.
+pub(super) fn reopen() -> Operation {
+    term_operation(
+        "reopenEnrollment",
+        "Reopen enrollment",
+        "Reopens a closed cohort's enrollment, with a reason. The enrollment deadline must then \
+         lie ahead: give a new one (it must be after now) or keep one that does. Free seats are \
+         filled from the waitlist in the same append (promoted, or offered under the offer \
+         policy).",
+        Shape::Typed(typed::<Reopen>),
+        (Shape::Typed(typed::<Reopened>), "Enrollment was reopened."),
+        &[
+            "not_closed",
+            CANCELLED,
+            "deadline_in_past",
+            "invalid_schedule",
+        ],
+    )
+}
+
+/// `POST /api/v1/cohorts/{id}/schedule`.
+pub(super) fn reschedule() -> Operation {
+    term_operation(
+        "reschedule",
+        "Reschedule a cohort",
+        "Moves the start and/or either deadline; a field left out keeps its value. A deadline \
+         that changes must lie ahead, and the withdrawal deadline may not come before the \
+         enrollment deadline.",
+        Shape::Typed(typed::<Schedule>),
+        (
+            Shape::Typed(typed::<Rescheduled>),
+            "The cohort was rescheduled.",
+        ),
+        &[
+            "nothing_changed",
+            CANCELLED,
+            "deadline_in_past",
+            "invalid_schedule",
+        ],
+    )
+}
+
+/// `POST /api/v1/cohorts/{id}/details`.
+pub(super) fn change_details() -> Operation {
+    term_operation(
+        "changeDetails",
+        "Edit a cohort's details",
+        "Changes the name, course and/or instructor; a field left out keeps its value. The \
+         instructor report follows the change from then on.",
+        Shape::Typed(typed::<Details>),
+        (
+            Shape::Typed(typed::<DetailsChanged>),
+            "The details were changed.",
+        ),
+        &["nothing_changed", CANCELLED],
+    )
+}
+
+/// `POST /api/v1/cohorts/{id}/cancel`.
+pub(super) fn cancel() -> Operation {
+    term_operation(
+        "cancelCohort",
+        "Cancel a cohort",
+        "Cancels the cohort, with a reason, releasing every learner it holds (enrolled, offered \
+         and waiting) in the same append. Cannot be undone: the cohort accepts no command \
+         afterwards.",
+        Shape::Typed(typed::<Cancel>),
+        (
+            Shape::Typed(typed::<Cancelled>),
+            "The cohort was cancelled.",
+        ),
+        &[CANCELLED],
+    )
+}
+
+/// `POST /api/v1/cohorts/{id}/policy`.
+pub(super) fn set_policy() -> Operation {
+    term_operation(
+        "setPolicy",
+        "Set the promotion policy and waitlist cap",
+        "Sets how freed seats are filled (`automatic`, or `offer` held for `offer_hold`) and the \
+         waitlist cap (`null` or absent: none). Offers already made stay until answered or \
+         expired; a cap below the current waitlist removes nobody.",
+        Shape::Typed(typed::<Policy>),
+        (Shape::Typed(typed::<PolicySet>), "The policy was set."),
+        &["nothing_changed", CANCELLED],
+    )
 }
 
 /// The role a route requires: `None` for a public route.

@@ -65,6 +65,13 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/cohorts/{id}/promote", R(Staff), cohorts::promote),
     route!(POST "/cohorts/{id}/capacity", R(Staff), cohorts::change_capacity),
     route!(POST "/cohorts/{id}/close", R(Staff), cohorts::close),
+    // ---- running a term (issue 15) ----
+    route!(POST "/cohorts/{id}/reopen", R(Staff), cohorts::reopen),
+    route!(POST "/cohorts/{id}/schedule", R(Staff), cohorts::reschedule),
+    route!(POST "/cohorts/{id}/details", R(Staff), cohorts::change_details),
+    route!(POST "/cohorts/{id}/cancel", R(Staff), cohorts::cancel),
+    route!(POST "/cohorts/{id}/policy", R(Staff), cohorts::set_policy),
+    // ----
     route!(GET "/learners/{learner}", R(Viewer), learners::learner),
     // ---- reports ----
     route!(GET "/reports/instructors", R(Viewer), reports::instructors::instructors),
@@ -108,6 +115,13 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/api/v1/cohorts/{id}/promotions", R(Staff), api::promote, api openapi::promote),
     route!(POST "/api/v1/cohorts/{id}/capacity", R(Staff), api::change_capacity, api openapi::change_capacity),
     route!(POST "/api/v1/cohorts/{id}/close", R(Staff), api::close, api openapi::close_enrollment),
+    // ---- the JSON API: running a term (issue 15) ----
+    route!(POST "/api/v1/cohorts/{id}/reopen", R(Staff), api::term::reopen, api openapi::reopen),
+    route!(POST "/api/v1/cohorts/{id}/schedule", R(Staff), api::term::reschedule, api openapi::reschedule),
+    route!(POST "/api/v1/cohorts/{id}/details", R(Staff), api::term::change_details, api openapi::change_details),
+    route!(POST "/api/v1/cohorts/{id}/cancel", R(Staff), api::term::cancel, api openapi::cancel),
+    route!(POST "/api/v1/cohorts/{id}/policy", R(Staff), api::term::set_policy, api openapi::set_policy),
+    // ----
     route!(GET "/api/v1/events", R(Viewer), api::events, api openapi::events),
     route!(GET "/api/v1/learners/{learner}/timeline", R(Viewer), api::timeline, api openapi::learner_timeline),
     // Public: holds no data, only the shapes API.md publishes.

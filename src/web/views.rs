@@ -23,6 +23,8 @@ pub struct CohortRow {
     pub waitlist: usize,
     pub seats_remaining: u32,
     pub open: bool,
+    /// Cancelled: holds nobody and takes no command.
+    pub cancelled: bool,
     pub starts_at: String,
     pub enrollment_deadline: String,
     pub withdrawal_deadline: String,
@@ -45,6 +47,7 @@ impl CohortRow {
             waitlist: c.waitlist.len(),
             seats_remaining: c.seats_remaining(),
             open: c.status == CohortStatus::Open,
+            cancelled: c.status == CohortStatus::Cancelled,
             starts_at: zone.show(c.starts_at),
             enrollment_deadline: zone.show(c.enrollment_deadline),
             withdrawal_deadline: zone.show(c.withdrawal_deadline),
@@ -57,7 +60,13 @@ impl CohortRow {
     }
 
     pub fn status(&self) -> &'static str {
-        if self.open { "open" } else { "closed" }
+        if self.cancelled {
+            "cancelled"
+        } else if self.open {
+            "open"
+        } else {
+            "closed"
+        }
     }
 }
 
@@ -353,6 +362,10 @@ pub struct CohortForm {
     pub starts_at: String,
     pub enrollment_deadline: String,
     pub withdrawal_deadline: String,
+    /// `automatic` (empty: automatic) or `offer`.
+    pub promotion: String,
+    pub offer_hold: String,
+    pub waitlist_cap: String,
     /// (field, message) pairs.
     pub errors: Vec<(&'static str, String)>,
 }
@@ -383,6 +396,11 @@ pub enum CommandForm {
     Promote,
     Capacity,
     Close,
+    Reopen,
+    Reschedule,
+    Details,
+    Cancel,
+    Policy,
 }
 
 impl CommandForm {
@@ -394,6 +412,11 @@ impl CommandForm {
             Self::Promote => "promote",
             Self::Capacity => "capacity",
             Self::Close => "close",
+            Self::Reopen => "reopen",
+            Self::Reschedule => "reschedule",
+            Self::Details => "details",
+            Self::Cancel => "cancel",
+            Self::Policy => "policy",
         }
     }
 
@@ -416,6 +439,8 @@ pub struct CommandValues {
     pub reason_code: String,
     pub reason: String,
     pub capacity: String,
+    /// What was typed into a term form (reopen, reschedule, details, cancel, policy), by field.
+    pub term: Vec<(&'static str, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -434,6 +459,11 @@ pub struct CohortPage {
     /// The refused form and its message.
     pub error: Option<(CommandForm, String)>,
     pub values: CommandValues,
+    /// The command just done in plain words ("Enrollment reopened — 2 learners promoted from
+    /// the waitlist"); empty for the commands the event list says enough about.
+    pub headline: String,
+    /// The term forms: which show, and what they hold.
+    pub term: TermForms,
 }
 
 impl CohortPage {
@@ -503,5 +533,190 @@ pub fn render_sized(page: &impl askama::Template, capacity: usize) -> axum::resp
     match page.render_into(&mut body) {
         Ok(()) => axum::response::Html(body).into_response(),
         Err(e) => super::error::PageError::internal("rendering a page", &e).into_response(),
+    }
+}
+
+// ---- the term forms of the cohort page (issue 15) ----
+
+/// What the cohort page's term forms (reopen, reschedule, details, cancel, policy) show: which
+/// of them the rules allow now, and their fields pre-filled (times as `datetime-local` reads
+/// them, in the page's zone), or as typed when one was refused.
+#[derive(Default)]
+pub struct TermForms {
+    /// Set for a cancelled cohort: "Cancelled — reason". No form shows then.
+    pub cancelled: Option<String>,
+    /// The reopen form shows (closed, not cancelled, and a deadline ahead is possible).
+    pub can_reopen: bool,
+    /// Closed, but reopening needs the withdrawal deadline moved first: why.
+    pub reopen_blocked: String,
+    /// The current enrollment deadline has passed: reopening must move it.
+    pub deadline_passed: bool,
+    /// The current enrollment deadline, as pages show it.
+    pub current_deadline: String,
+    /// The reopen form's fields.
+    pub reason: String,
+    pub reopen_deadline: String,
+    /// The reschedule form's fields.
+    pub starts_at: String,
+    pub enrollment_deadline: String,
+    pub withdrawal_deadline: String,
+    /// The details form's fields.
+    pub name: String,
+    pub course: String,
+    pub instructor: String,
+    /// The cancel form: its reason, and whom cancelling releases (by the dry run), as
+    /// (enrolled, offered, waiting).
+    pub cancel_reason: String,
+    pub releases: (usize, usize, usize),
+    /// The policy form's fields.
+    pub promotion: String,
+    pub offer_hold: String,
+    pub waitlist_cap: String,
+}
+
+impl TermForms {
+    /// The forms for `view` at `now`, typed values from `typed` overriding the pre-filled ones.
+    #[must_use]
+    pub fn of(
+        view: &CohortView,
+        zone: &Zone,
+        now: jiff::Timestamp,
+        typed: &[(&'static str, String)],
+    ) -> Self {
+        let c = &view.state;
+        let pick = |field: &str, default: String| {
+            typed
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map_or(default, |(_, v)| v.clone())
+        };
+        let deadline_passed = c.enrollment_deadline <= now;
+        let withdrawal_passed = c.withdrawal_deadline <= now;
+        let closed = c.status == CohortStatus::Closed;
+        // A new enrollment deadline must lie ahead and not after the withdrawal deadline: a
+        // week from now, or the withdrawal deadline if sooner.
+        let suggested = if deadline_passed && !withdrawal_passed {
+            let week = now
+                .checked_add(jiff::SignedDuration::from_hours(24 * 7))
+                .unwrap_or(now);
+            zone.input(week.min(c.withdrawal_deadline))
+        } else {
+            String::new()
+        };
+        Self {
+            cancelled: None,
+            can_reopen: closed && !(deadline_passed && withdrawal_passed),
+            reopen_blocked: if closed && deadline_passed && withdrawal_passed {
+                format!(
+                    "To reopen enrollment, first move the withdrawal deadline ({}) past now: \
+                     the enrollment deadline must lie ahead and not after it.",
+                    zone.show(c.withdrawal_deadline)
+                )
+            } else {
+                String::new()
+            },
+            deadline_passed,
+            current_deadline: zone.show(c.enrollment_deadline),
+            reason: pick("reason", String::new()),
+            reopen_deadline: pick("reopen_deadline", suggested),
+            starts_at: pick("starts_at", zone.input(c.starts_at)),
+            enrollment_deadline: pick("enrollment_deadline", zone.input(c.enrollment_deadline)),
+            withdrawal_deadline: pick("withdrawal_deadline", zone.input(c.withdrawal_deadline)),
+            name: pick("name", c.name.clone()),
+            course: pick("course", c.course.clone()),
+            instructor: pick("instructor", c.instructor.clone()),
+            cancel_reason: pick("cancel_reason", String::new()),
+            releases: (c.enrolled.len(), c.offers.len(), c.waitlist.len()),
+            promotion: pick("promotion", c.promotion.as_str().to_owned()),
+            offer_hold: pick(
+                "offer_hold",
+                c.promotion.hold().map(format_hold).unwrap_or_default(),
+            ),
+            waitlist_cap: pick(
+                "waitlist_cap",
+                c.waitlist_cap.map(|n| n.to_string()).unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// How many learners cancelling releases, in all.
+    #[must_use]
+    pub const fn releases_total(&self) -> usize {
+        self.releases.0 + self.releases.1 + self.releases.2
+    }
+}
+
+/// A count of learners in words: "1 learner", "3 learners".
+#[must_use]
+pub fn learners(n: usize) -> String {
+    format!("{n} learner{}", if n == 1 { "" } else { "s" })
+}
+
+/// The headline of a command just done, from its events' types, for the commands of issue 15
+/// (and the fills they cause); empty for the others.
+#[must_use]
+pub fn headline(types: &[&str]) -> String {
+    let count = |t: &str| types.iter().filter(|x| **x == t).count();
+    let promoted = count("waitlist.promoted");
+    let offered = count("waitlist.offered");
+    let fills = match (promoted, offered) {
+        (0, 0) => String::new(),
+        (p, 0) => format!(" — {} promoted from the waitlist", learners(p)),
+        (0, o) => format!(" — {} offered a seat", learners(o)),
+        (p, o) => format!(
+            " — {} promoted from the waitlist, {} offered a seat",
+            learners(p),
+            learners(o)
+        ),
+    };
+    if types.contains(&"cohort.created") {
+        String::new()
+    } else if types.contains(&"cohort.cancelled") {
+        format!(
+            "Cohort cancelled — {} released",
+            learners(count("student.released"))
+        )
+    } else if types.contains(&"enrollment.reopened") {
+        let moved = if types.contains(&"cohort.rescheduled") {
+            ", with a new enrollment deadline"
+        } else {
+            ""
+        };
+        format!("Enrollment reopened{moved}{fills}")
+    } else if types.contains(&"cohort.rescheduled") {
+        "Cohort rescheduled".to_owned()
+    } else if types.contains(&"cohort.details_changed") {
+        "Details changed".to_owned()
+    } else if types.contains(&"cohort.policy_changed") {
+        format!("Policy saved{fills}")
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod term_tests {
+    use super::headline;
+
+    /// The headline says what a term command did, fills included; a creation (whose policy
+    /// event is part of it) and the older commands keep the plain "Recorded." list.
+    #[test]
+    fn the_headline_words_the_command_and_its_fills() {
+        let reopened = [
+            "enrollment.reopened",
+            "waitlist.promoted",
+            "waitlist.promoted",
+        ];
+        assert_eq!(
+            headline(&reopened),
+            "Enrollment reopened — 2 learners promoted from the waitlist"
+        );
+        let cancelled = ["cohort.cancelled", "student.released"];
+        assert_eq!(
+            headline(&cancelled),
+            "Cohort cancelled — 1 learner released"
+        );
+        assert_eq!(headline(&["cohort.created", "cohort.policy_changed"]), "");
+        assert_eq!(headline(&["student.enrolled"]), "");
     }
 }

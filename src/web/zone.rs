@@ -54,6 +54,16 @@ impl Zone {
         }
     }
 
+    /// `t` as a `datetime-local` field holds it, in this zone, to the minute
+    /// (`2026-03-15T09:00`): what [`Zone::read`] reads back.
+    #[must_use]
+    pub fn input(&self, t: Timestamp) -> String {
+        let tz = self.0.as_ref().map_or(TimeZone::UTC, |(tz, _)| tz.clone());
+        jiff::ZonedDateTime::new(t, tz)
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string()
+    }
+
     /// A civil date and time (as `datetime-local` sends it) read in this zone; in a gap or fold
     /// of a daylight-saving change, the earlier instant.
     #[must_use]

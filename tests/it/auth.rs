@@ -240,6 +240,17 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("POST", "/api/v1/cohorts/{id}/promotions", Who::Staff),
     ("POST", "/api/v1/cohorts/{id}/capacity", Who::Staff),
     ("POST", "/api/v1/cohorts/{id}/close", Who::Staff),
+    // Running a term (issue 15): staff.
+    ("POST", "/cohorts/{id}/reopen", Who::Staff),
+    ("POST", "/cohorts/{id}/schedule", Who::Staff),
+    ("POST", "/cohorts/{id}/details", Who::Staff),
+    ("POST", "/cohorts/{id}/cancel", Who::Staff),
+    ("POST", "/cohorts/{id}/policy", Who::Staff),
+    ("POST", "/api/v1/cohorts/{id}/reopen", Who::Staff),
+    ("POST", "/api/v1/cohorts/{id}/schedule", Who::Staff),
+    ("POST", "/api/v1/cohorts/{id}/details", Who::Staff),
+    ("POST", "/api/v1/cohorts/{id}/cancel", Who::Staff),
+    ("POST", "/api/v1/cohorts/{id}/policy", Who::Staff),
     // Accounts, tokens, erasure, projections, backups: admins only.
     ("GET", "/admin", Who::Admin),
     ("POST", "/admin/accounts", Who::Admin),

@@ -31,6 +31,7 @@ mod reports;
 mod restart;
 mod store;
 mod structure;
+mod term;
 mod timezone;
 mod transfer;
 mod verify;

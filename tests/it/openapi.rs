@@ -217,6 +217,7 @@ async fn every_operation_answers_as_the_document_declares() {
     read(&mut c, &staff, &anonymous, &id).await;
     dry_runs(&mut c, &staff, &id).await;
     change(&mut c, &staff, &id).await;
+    term(&mut c, &staff, &id).await;
     administer(&mut c, &admin, &staff).await;
 
     let all = operations(&c.doc);
@@ -538,6 +539,64 @@ async fn change(c: &mut Checker<'_>, staff: &Client, id: &str) {
         .await;
     c.call(staff, post.clone(), (close, &at("/close")), None, &[], 422)
         .await;
+}
+
+/// Reopens the closed cohort, reschedules it, edits its details, sets its policy and cancels it
+/// (issue 15); each refusal's code is one the document declares.
+async fn term(c: &mut Checker<'_>, staff: &Client, id: &str) {
+    let grace = json!({"instructor": "Grace Hopper"});
+    let offers = json!({"promotion": "offer", "offer_hold": "48h", "waitlist_cap": 5});
+    let moved = json!({"starts_at": "2026-03-16T09:00:00Z"});
+    let reopen = json!({"reason": "closed by mistake"});
+    let steps = [
+        ("reopen", reopen.clone(), 200),
+        ("reopen", reopen, 422),
+        ("schedule", moved.clone(), 200),
+        ("schedule", moved, 422),
+        ("details", grace.clone(), 200),
+        ("policy", offers.clone(), 200),
+        ("policy", offers, 422),
+        ("cancel", json!({"reason": "too few"}), 200),
+        ("details", grace, 422),
+    ];
+    for (command, body, status) in steps {
+        let template = format!("/api/v1/cohorts/{{id}}/{command}");
+        let path = format!("/api/v1/cohorts/{id}/{command}");
+        c.call(
+            staff,
+            Method::POST,
+            (&template, &path),
+            Some(body),
+            &[],
+            status,
+        )
+        .await;
+    }
+    let path = format!("/api/v1/cohorts/{id}");
+    let read = c
+        .call(
+            staff,
+            Method::GET,
+            ("/api/v1/cohorts/{id}", &path),
+            None,
+            &[],
+            200,
+        )
+        .await;
+    assert_eq!(
+        (
+            &read["status"],
+            &read["promotion"],
+            &read["offer_hold"],
+            &read["waitlist_cap"]
+        ),
+        (
+            &json!("cancelled"),
+            &json!("offer"),
+            &json!("48h"),
+            &json!(5)
+        )
+    );
 }
 
 /// The admin operations.

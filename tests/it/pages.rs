@@ -305,7 +305,7 @@ async fn an_unknown_status_filter_is_explained_on_a_200_page() {
     assert_eq!(status, 200);
     assert!(
         html.contains(
-            r#"<p class="notice error" role="alert">status: must be &quot;open&quot; or &quot;closed&quot;, got &quot;bogus&quot;</p>"#
+            r#"<p class="notice error" role="alert">status: must be &quot;open&quot;, &quot;closed&quot; or &quot;cancelled&quot;, got &quot;bogus&quot;</p>"#
         ),
         "{html}"
     );
@@ -370,7 +370,11 @@ async fn the_new_cohort_form_labels_every_input() {
             "capacity",
             "starts_at",
             "enrollment_deadline",
-            "withdrawal_deadline"
+            "withdrawal_deadline",
+            "promotion",
+            "promotion",
+            "offer_hold",
+            "waitlist_cap"
         ]
     );
     assert_inputs_labelled(&html);

@@ -78,9 +78,9 @@ fn backup_name(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-/// `open` or `closed`.
+/// A cohort's status as answers show it: `open`, `closed` or `cancelled`.
 fn status(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({"type": "string", "enum": ["open", "closed"]})
+    json_schema!({"type": "string", "enum": ["open", "closed", "cancelled"]})
 }
 
 /// A whole number as JSON Schema's `integer` has it: `30` or `30.0` (a number whose fraction is
@@ -124,6 +124,7 @@ fn no_null_defaults(schema: &mut Schema) {
 /// A cohort to create.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults, transform = hold_with_offer)]
 pub struct NewCohort {
     #[schemars(schema_with = "required_line")]
     pub name: String,
@@ -140,6 +141,18 @@ pub struct NewCohort {
     pub enrollment_deadline: String,
     #[schemars(schema_with = "time")]
     pub withdrawal_deadline: String,
+    /// How freed seats are filled (default `automatic`).
+    #[serde(default)]
+    #[schemars(schema_with = "promotion")]
+    pub promotion: Option<String>,
+    /// With `promotion: "offer"` (and only then): how long an offer is held.
+    #[serde(default)]
+    #[schemars(schema_with = "offer_hold")]
+    pub offer_hold: Option<String>,
+    /// The most learners that may wait; absent or `null` for no limit.
+    #[serde(default, deserialize_with = "whole_cap")]
+    #[schemars(schema_with = "waitlist_cap")]
+    pub waitlist_cap: Option<u32>,
 }
 
 /// A learner to enroll.
@@ -336,7 +349,15 @@ pub struct CohortDetail {
     pub id: Uuid,
     pub instructor: String,
     pub name: String,
+    /// The hold of an offer policy (`48h`), else `null`.
+    #[schemars(schema_with = "nullable::<String>", required)]
+    pub offer_hold: Option<String>,
+    /// Seats offered and held, in the order made.
+    pub offers: Vec<OfferRow>,
     pub position: u64,
+    #[schemars(schema_with = "promotion_answer")]
+    pub promotion: &'static str,
+    /// Free seats: a seat held by an offer counts as taken.
     pub seats_remaining: u32,
     #[schemars(schema_with = "time")]
     pub starts_at: Timestamp,
@@ -344,9 +365,16 @@ pub struct CohortDetail {
     pub status: &'static str,
     pub version: u64,
     pub waitlist: Vec<Person>,
+    #[schemars(schema_with = "nullable_cap", required)]
+    pub waitlist_cap: Option<u32>,
     pub waitlist_count: usize,
     #[schemars(schema_with = "time")]
     pub withdrawal_deadline: Timestamp,
+}
+
+/// A waitlist cap, or `null` for none.
+fn nullable_cap(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": ["integer", "null"], "minimum": 0})
 }
 
 /// A count or position: a whole number.
@@ -560,6 +588,219 @@ impl From<crate::backup::Manifest> for BackupManifest {
             verified: m.verified,
         }
     }
+}
+
+// ---- issue 15: reopen, reschedule, details, cancel, policy ----
+
+/// Free text of at most 1000 characters with at least one that is not white space.
+const REQUIRED_TEXT: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*[^\s\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$";
+
+/// A required reason: free text, not blank, at most 1000 characters.
+fn required_reason(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string", "minLength": 1, "maxLength": 1000, "pattern": REQUIRED_TEXT,
+        "description": "Why, in free text (not blank).",
+    })
+}
+
+/// An optional RFC 3339 instant.
+fn optional_time(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "format": "date-time"})
+}
+
+/// An optional required line: when given, not blank.
+fn optional_line(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": REQUIRED_LINE})
+}
+
+/// `automatic` or `offer`.
+fn promotion(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string", "enum": ["automatic", "offer"],
+        "description": "`automatic`: a freed seat goes to the waitlist head at once; `offer`: it \
+                        is offered to the head and held for `offer_hold`.",
+    })
+}
+
+/// A hold period as the schema states it (the server also reads combined forms such as `1h30m`).
+fn offer_hold(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "pattern": "^(?:[1-9][0-9]{0,6}s|[1-9][0-9]{0,4}m|[1-9][0-9]{0,2}h|[1-7][0-9]{3}h)$",
+        "description": "How long an offer is held: a duration such as `48h`, `90m` or `30s`, \
+                        at least 1 s and at most 365 days. Required with `promotion: \"offer\"`, \
+                        refused otherwise.",
+    })
+}
+
+/// A waitlist cap, or `null` for none.
+fn waitlist_cap(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": ["integer", "null"], "minimum": 0, "maximum": u32::MAX,
+        "description": "The most learners that may wait (0: nobody waits); `null` or absent: no \
+                        limit.",
+    })
+}
+
+/// A cap: a whole number (`5` or `5.0`) that fits in 32 bits, or `null`.
+fn whole_cap<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole")] u64);
+    Option::<Whole>::deserialize(deserializer)?
+        .map(|Whole(n)| {
+            u32::try_from(n).map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "invalid value: {n}, expected at most {}",
+                    u32::MAX
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// `offer_hold` is required when `promotion` is `offer`, and refused otherwise.
+fn hold_with_offer(schema: &mut Schema) {
+    if let Some(object) = schema.as_object_mut() {
+        object.insert(
+            "if".into(),
+            serde_json::json!({"properties": {"promotion": {"const": "offer"}}, "required": ["promotion"]}),
+        );
+        object.insert(
+            "then".into(),
+            serde_json::json!({"required": ["offer_hold"]}),
+        );
+        object.insert(
+            "else".into(),
+            serde_json::json!({"not": {"required": ["offer_hold"]}}),
+        );
+    }
+}
+
+/// Reopen enrollment.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
+pub struct Reopen {
+    #[schemars(schema_with = "required_reason")]
+    pub reason: String,
+    /// A new enrollment deadline; it must lie ahead. Without it, the current one must.
+    #[serde(default)]
+    #[schemars(schema_with = "optional_time")]
+    pub enrollment_deadline: Option<String>,
+}
+
+/// Move the start and/or either deadline; a field left out keeps its value.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
+pub struct Schedule {
+    #[serde(default)]
+    #[schemars(schema_with = "optional_time")]
+    pub starts_at: Option<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "optional_time")]
+    pub enrollment_deadline: Option<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "optional_time")]
+    pub withdrawal_deadline: Option<String>,
+}
+
+/// Change the name, course or instructor; a field left out keeps its value.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
+pub struct Details {
+    #[serde(default)]
+    #[schemars(schema_with = "optional_line")]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "optional_line")]
+    pub course: Option<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "optional_line")]
+    pub instructor: Option<String>,
+}
+
+/// Cancel the cohort.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cancel {
+    #[schemars(schema_with = "required_reason")]
+    pub reason: String,
+}
+
+/// The cohort's whole policy: a cap left out means no cap.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults, transform = hold_with_offer)]
+pub struct Policy {
+    #[schemars(schema_with = "promotion")]
+    pub promotion: String,
+    #[serde(default)]
+    #[schemars(schema_with = "offer_hold")]
+    pub offer_hold: Option<String>,
+    #[serde(default, deserialize_with = "whole_cap")]
+    #[schemars(schema_with = "waitlist_cap")]
+    pub waitlist_cap: Option<u32>,
+}
+
+/// Enrollment was reopened.
+#[derive(Serialize, JsonSchema)]
+pub struct Reopened {
+    /// Learners offered a freed seat in the same append (offer policy).
+    pub offered: Vec<String>,
+    pub position: u64,
+    /// Learners promoted into free seats in the same append.
+    pub promoted: Vec<String>,
+    pub version: u64,
+}
+
+/// The schedule was changed.
+#[derive(Serialize, JsonSchema)]
+pub struct Rescheduled {
+    pub position: u64,
+    pub version: u64,
+}
+
+/// The details were changed.
+#[derive(Serialize, JsonSchema)]
+pub struct DetailsChanged {
+    pub position: u64,
+    pub version: u64,
+}
+
+/// The cohort was cancelled.
+#[derive(Serialize, JsonSchema)]
+pub struct Cancelled {
+    pub position: u64,
+    /// Every learner it held, released: enrolled first, then offers, then the waitlist.
+    pub released: Vec<String>,
+    pub version: u64,
+}
+
+/// The policy was set.
+#[derive(Serialize, JsonSchema)]
+pub struct PolicySet {
+    pub position: u64,
+    pub version: u64,
+}
+
+/// A seat offered and held for a learner.
+#[derive(Serialize, JsonSchema)]
+pub struct OfferRow {
+    #[schemars(schema_with = "time")]
+    pub expires_at: Timestamp,
+    /// The learner's key, or opaque id once erased.
+    pub learner: String,
+    /// Empty when not on file.
+    pub name: String,
+    #[schemars(schema_with = "time")]
+    pub offered_at: Timestamp,
+}
+
+/// `automatic` or `offer`.
+fn promotion_answer(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": ["automatic", "offer"]})
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 pub(super) mod bodies;
 pub(super) mod dry_run;
+pub(super) mod term;
 
 use super::AppState;
 use super::error::ApiError;
@@ -109,7 +110,10 @@ pub(super) async fn create_cohort(
         enrollment_deadline: &body.enrollment_deadline,
         withdrawal_deadline: &body.withdrawal_deadline,
     };
-    let new = input::new_cohort(&raw, &state.zone).map_err(|errors| field_error(&errors[0]))?;
+    let mut new = input::new_cohort(&raw, &state.zone).map_err(|errors| field_error(&errors[0]))?;
+    new.promotion = term::policy(body.promotion.as_deref(), body.offer_hold.as_deref())
+        .map_err(|e| field_error(&e))?;
+    new.waitlist_cap = body.waitlist_cap;
     let request = Request::Create {
         cohort: CohortId(Uuid::now_v7()),
         new,
@@ -178,6 +182,17 @@ fn summary(view: &CohortView) -> CohortSummary {
 }
 
 fn detail(view: &CohortView, read: &Projections) -> CohortDetail {
+    let offers = view
+        .state
+        .offers
+        .iter()
+        .map(|o| bodies::OfferRow {
+            expires_at: o.expires_at,
+            learner: read.directory.key_of(o.learner),
+            name: read.directory.name_of(o.learner).to_owned(),
+            offered_at: o.offered_at,
+        })
+        .collect();
     let c = &view.state;
     let directory = &read.directory;
     let person = |learner: LearnerId| Person {
@@ -194,12 +209,16 @@ fn detail(view: &CohortView, read: &Projections) -> CohortDetail {
         id: c.id.0,
         instructor: c.instructor.clone(),
         name: c.name.clone(),
+        offer_hold: c.promotion.hold().map(crate::domain::format_hold),
+        offers,
         position: view.position,
+        promotion: c.promotion.as_str(),
         seats_remaining: c.seats_remaining(),
         starts_at: c.starts_at,
         status: c.status.as_str(),
         version: view.version,
         waitlist: c.waitlist.iter().map(|e| person(e.learner)).collect(),
+        waitlist_cap: c.waitlist_cap,
         waitlist_count: c.waitlist.len(),
         withdrawal_deadline: c.withdrawal_deadline,
     }

@@ -122,7 +122,13 @@ pub async fn instructors(
             }),
         }
     }
-    let instructors = read.instructors.iter().map(|e| e.name.clone()).collect();
+    // An instructor whose cohorts all moved to another (a details change) is no longer offered.
+    let instructors = read
+        .instructors
+        .iter()
+        .filter(|e| !e.cohorts.is_empty())
+        .map(|e| e.name.clone())
+        .collect();
     drop(read);
     let instructor = filter.unwrap_or_default().to_owned();
     let link = |p: usize| {
