@@ -34,3 +34,4 @@ mod structure;
 mod timezone;
 mod transfer;
 mod verify;
+mod what_if;
