@@ -759,6 +759,81 @@ impl ModelCohort {
         Ok(effects)
     }
 
+    fn promote(&mut self, now: i64) -> Outcome {
+        if !self.open {
+            return Err(Refusal::Closed);
+        }
+        if self.waitlist.is_empty() {
+            return Err(Refusal::WaitlistEmpty);
+        }
+        if self.taken() >= self.seats {
+            return Err(Refusal::NoSeatFree {
+                enrolled: self.taken(),
+                seats: self.seats,
+            });
+        }
+        let mut effects = Vec::new();
+        self.give_head_the_seat(now, &mut effects);
+        Ok(effects)
+    }
+
+    fn change_capacity(&mut self, seats: u32, now: i64) -> Outcome {
+        if seats == self.seats {
+            return Err(Refusal::Unchanged(seats));
+        }
+        if seats < self.taken() {
+            return Err(Refusal::BelowEnrolled {
+                requested: seats,
+                enrolled: self.taken(),
+            });
+        }
+        let mut effects = vec![Effect::CapacityChanged {
+            from: self.seats,
+            to: seats,
+        }];
+        self.seats = seats;
+        self.fill_from_waitlist(now, &mut effects);
+        Ok(effects)
+    }
+
+    fn details(
+        &mut self,
+        name: Option<usize>,
+        course: Option<usize>,
+        instructor: Option<usize>,
+    ) -> Outcome {
+        let after = (
+            name.map_or_else(|| self.name.clone(), |i| NAMES[i].to_owned()),
+            course.map_or_else(|| self.course.clone(), |i| COURSES[i].to_owned()),
+            instructor.map_or_else(|| self.instructor.clone(), |i| INSTRUCTORS[i].to_owned()),
+        );
+        if after
+            == (
+                self.name.clone(),
+                self.course.clone(),
+                self.instructor.clone(),
+            )
+        {
+            return Err(Refusal::NothingChanged);
+        }
+        (self.name, self.course, self.instructor) = after.clone();
+        Ok(vec![Effect::DetailsChanged {
+            name: after.0,
+            course: after.1,
+            instructor: after.2,
+        }])
+    }
+
+    fn set_policy(&mut self, hold: Option<i64>, cap: Option<u32>, now: i64) -> Outcome {
+        if (hold, cap) == (self.hold, self.cap) {
+            return Err(Refusal::NothingChanged);
+        }
+        (self.hold, self.cap) = (hold, cap);
+        let mut effects = vec![Effect::PolicyChanged { hold, cap }];
+        self.fill_from_waitlist(now, &mut effects);
+        Ok(effects)
+    }
+
     fn decide(&mut self, op: &Op, lapsed: &[(usize, i64, i64)], now: i64) -> Outcome {
         match *op {
             Op::Create { .. } | Op::Clock(_) | Op::Wait(_) => unreachable!("not decided here"),
@@ -774,41 +849,8 @@ impl ModelCohort {
                 }
                 Ok(self.leave_waitlist(learner, REASONS[reason]))
             }
-            Op::Promote { .. } => {
-                if !self.open {
-                    return Err(Refusal::Closed);
-                }
-                if self.waitlist.is_empty() {
-                    return Err(Refusal::WaitlistEmpty);
-                }
-                if self.taken() >= self.seats {
-                    return Err(Refusal::NoSeatFree {
-                        enrolled: self.taken(),
-                        seats: self.seats,
-                    });
-                }
-                let mut effects = Vec::new();
-                self.give_head_the_seat(now, &mut effects);
-                Ok(effects)
-            }
-            Op::ChangeCapacity { seats, .. } => {
-                if seats == self.seats {
-                    return Err(Refusal::Unchanged(seats));
-                }
-                if seats < self.taken() {
-                    return Err(Refusal::BelowEnrolled {
-                        requested: seats,
-                        enrolled: self.taken(),
-                    });
-                }
-                let mut effects = vec![Effect::CapacityChanged {
-                    from: self.seats,
-                    to: seats,
-                }];
-                self.seats = seats;
-                self.fill_from_waitlist(now, &mut effects);
-                Ok(effects)
-            }
+            Op::Promote { .. } => self.promote(now),
+            Op::ChangeCapacity { seats, .. } => self.change_capacity(seats, now),
             Op::Close { .. } => {
                 if !self.open {
                     return Err(Refusal::Closed);
@@ -837,40 +879,9 @@ impl ModelCohort {
                 course,
                 instructor,
                 ..
-            } => {
-                let after = (
-                    name.map_or_else(|| self.name.clone(), |i| NAMES[i].to_owned()),
-                    course.map_or_else(|| self.course.clone(), |i| COURSES[i].to_owned()),
-                    instructor
-                        .map_or_else(|| self.instructor.clone(), |i| INSTRUCTORS[i].to_owned()),
-                );
-                if after
-                    == (
-                        self.name.clone(),
-                        self.course.clone(),
-                        self.instructor.clone(),
-                    )
-                {
-                    return Err(Refusal::NothingChanged);
-                }
-                (self.name, self.course, self.instructor) = after.clone();
-                Ok(vec![Effect::DetailsChanged {
-                    name: after.0,
-                    course: after.1,
-                    instructor: after.2,
-                }])
-            }
+            } => self.details(name, course, instructor),
             Op::Cancel { reason, .. } => Ok(self.cancel(REASONS[reason])),
-            Op::SetPolicy { hold: h, cap, .. } => {
-                let h = h.map(hold);
-                if (h, cap) == (self.hold, self.cap) {
-                    return Err(Refusal::NothingChanged);
-                }
-                (self.hold, self.cap) = (h, cap);
-                let mut effects = vec![Effect::PolicyChanged { hold: h, cap }];
-                self.fill_from_waitlist(now, &mut effects);
-                Ok(effects)
-            }
+            Op::SetPolicy { hold: h, cap, .. } => self.set_policy(h.map(hold), cap, now),
             Op::Accept { learner, .. } => {
                 self.answerable(learner, lapsed)?;
                 self.offers.retain(|o| o.0 != learner);

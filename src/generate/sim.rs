@@ -18,6 +18,10 @@ use crate::writer::Request;
 // ---- the plan and the mirror ----
 
 /// One cohort: its plan (fixed by the seed) and a mirror of its state.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent facts: created, closed, cancelled, and a trait of the plan"
+)]
 pub(super) struct SimCohort {
     pub(super) id: CohortId,
     pub(super) created_ms: i64,

@@ -251,14 +251,14 @@ pub async fn what_if(
 
 /// Runs the dry run and fills in the page's answer and events.
 async fn answer(
-    state: &AppState,
+    app: &AppState,
     page: &mut WhatIfPage,
     cohort: CohortId,
     command: Asked,
     key: &LearnerKey,
     at: Timestamp,
 ) -> Result<(), PageError> {
-    let preview = state.preview();
+    let preview = app.preview();
     let staged = {
         let preview = preview.clone();
         tokio::task::spawn_blocking(move || preview.as_of(cohort, AsOf::Time(at))).await
@@ -268,8 +268,8 @@ async fn answer(
         Ok(Err(e)) => return Err(PageError::internal("what-if: history read", &e)),
         Err(e) => return Err(PageError::internal("what-if: history read task", &e)),
     };
-    let when = state.zone.show(stage.now());
-    let read = state.read.read();
+    let when = app.zone.show(stage.now());
+    let read = app.read.read();
     let who = read
         .directory
         .id_of(key.as_str())
@@ -322,13 +322,37 @@ async fn answer(
         }
     };
     let mine = |id: &LearnerId| label(*id) == key.as_str();
-    let capacity = before.capacity.seats();
-    let free = before.seats_remaining();
     let own = predicted
         .events
         .iter()
         .find(|e| e.learner().as_ref().is_some_and(mine));
-    page.answer = Some(match own {
+    let seats = (before.seats_remaining(), before.capacity.seats());
+    page.answer = Some(plain_words(own, &who, seats, &when));
+    page.events = predicted
+        .events
+        .iter()
+        .map(|event| WhatIfEvent {
+            event_type: event.type_name(),
+            detail: match event {
+                Event::StudentWaitlisted { learner, position } => {
+                    format!("{}, place {position}", label(*learner))
+                }
+                Event::WaitlistOffered {
+                    learner,
+                    expires_at,
+                    ..
+                } => format!("{}, until {}", label(*learner), app.zone.show(*expires_at)),
+                event => event.learner().map(label).unwrap_or_default(),
+            },
+        })
+        .collect();
+    Ok(())
+}
+
+/// What the learner's own event says, in words: `seats` is (free, capacity) before it.
+fn plain_words(own: Option<&Event>, who: &str, seats: (u32, u32), when: &str) -> String {
+    let (free, capacity) = seats;
+    match own {
         Some(Event::StudentEnrolled { .. }) => {
             format!("{who} would have taken a seat — {free} of {capacity} were free at {when}.")
         }
@@ -346,28 +370,5 @@ async fn answer(
             format!("{who} would have turned down the seat offered to them at {when}.")
         }
         _ => format!("The rules would have accepted it at {when}."),
-    });
-    page.events = predicted
-        .events
-        .iter()
-        .map(|event| WhatIfEvent {
-            event_type: event.type_name(),
-            detail: match event {
-                Event::StudentWaitlisted { learner, position } => {
-                    format!("{}, place {position}", label(*learner))
-                }
-                Event::WaitlistOffered {
-                    learner,
-                    expires_at,
-                    ..
-                } => format!(
-                    "{}, until {}",
-                    label(*learner),
-                    state.zone.show(*expires_at)
-                ),
-                event => event.learner().map(label).unwrap_or_default(),
-            },
-        })
-        .collect();
-    Ok(())
+    }
 }
