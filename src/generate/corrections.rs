@@ -7,7 +7,8 @@ use jiff::SignedDuration;
 
 use super::names::{CANCEL_REASON, DECLINE_REASONS, REOPEN_REASON, learner_key};
 use super::rng::Rng;
-use super::sim::{Sim, SimCohort};
+use super::sim::Sim;
+use super::special::Special;
 use super::{DAY_MS, HOUR_MS, at};
 use crate::domain::PromotionPolicy;
 use crate::writer::Request;
@@ -23,21 +24,6 @@ const SHARE_ANSWERING: f64 = 0.4;
 /// Of the answers, the share that accepts (the rest decline); unanswered offers expire.
 const SHARE_ACCEPTING: f64 = 0.75;
 
-/// A one-off command at a planned instant.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Special {
-    /// Cancel the cohort.
-    Cancel,
-    /// Reopen the closed cohort, its enrollment deadline moved to an hour before its start.
-    Reopen,
-    /// Move the start and the withdrawal deadline a week later.
-    Reschedule,
-    /// Give the cohort the next instructor (or, with one instructor, a new name).
-    Details,
-    /// Switch an automatic cohort to offers held 48 h, with a waitlist cap.
-    Policy,
-}
-
 /// The offer policy's hold in milliseconds as the domain's duration.
 fn policy(hold_ms: Option<i64>) -> PromotionPolicy {
     hold_ms.map_or(PromotionPolicy::Automatic, |ms| PromotionPolicy::Offer {
@@ -51,83 +37,83 @@ fn cap_for(capacity: u32) -> u32 {
     capacity / 3 + 3
 }
 
-/// Gives a share of the cohorts the offer policy (a hold of 24, 48 or 72 h) and a waitlist
-/// cap, from a stream of their own (the rest of the plan is as before).
-pub(super) fn assign_policies(cohorts: &mut [SimCohort], seed: u64) {
-    let mut rng = Rng::new(seed, 5);
-    for c in cohorts {
-        if rng.chance(SHARE_OFFER_POLICY) {
-            c.hold_ms = Some(rng.pick(&HOLDS_HOURS) * HOUR_MS);
-            c.waitlist_cap = Some(cap_for(c.initial_capacity));
+impl Sim {
+    /// Gives a share of the cohorts the offer policy (a hold of 24, 48 or 72 h) and a
+    /// waitlist cap, from a stream of their own (the rest of the plan is as before).
+    pub(super) fn assign_policies(&mut self) {
+        let mut rng = Rng::new(self.seed, 5);
+        for c in &mut self.cohorts {
+            if rng.chance(SHARE_OFFER_POLICY) {
+                c.hold_ms = Some(rng.pick(&HOLDS_HOURS) * HOUR_MS);
+                c.waitlist_cap = Some(cap_for(c.initial_capacity));
+            }
         }
     }
-}
 
-/// The one-off commands of the history, in time order: each on its own cohort, early enough
-/// to fall inside the history. The reopening follows the first scheduled closing that leaves
-/// time before the cohort starts.
-pub(super) fn plan_specials(
-    cohorts: &[SimCohort],
-    closings: &[(i64, u32)],
-    seed: u64,
-    end_ms: i64,
-) -> Vec<(i64, u32, Special)> {
-    let mut rng = Rng::new(seed, 6);
-    let mut specials = Vec::new();
-    let reopen = closings.iter().find(|&&(t, i)| {
-        let c = &cohorts[i as usize];
-        t + 2 * HOUR_MS < c.first_session_ms - HOUR_MS && t + 2 * HOUR_MS <= end_ms
-    });
-    if let Some(&(t, i)) = reopen {
-        specials.push((t + 2 * HOUR_MS, i, Special::Reopen));
-    }
-    let mut candidates: Vec<u32> = (0..cohorts.len())
-        .filter_map(|i| u32::try_from(i).ok())
-        .filter(|&i| {
-            cohorts[i as usize].created_ms + 8 * DAY_MS <= end_ms
-                && reopen.is_none_or(|&(_, r)| r != i)
-        })
-        .collect();
-    for (special, after_days) in [
-        (Special::Policy, 3),
-        (Special::Cancel, 7),
-        (Special::Reschedule, 2),
-        (Special::Details, 1),
-    ] {
-        let eligible: Vec<usize> = (0..candidates.len())
-            .filter(|&k| {
-                !matches!(special, Special::Policy)
-                    || cohorts[candidates[k] as usize].hold_ms.is_none()
+    /// The one-off commands of the history, in time order: each on its own cohort, early
+    /// enough to fall inside the history. The reopening follows the first scheduled closing
+    /// that leaves time before the cohort starts.
+    pub(super) fn plan_specials(
+        &self,
+        closings: &[(i64, u32)],
+        end_ms: i64,
+    ) -> Vec<(i64, u32, Special)> {
+        let cohorts = &self.cohorts;
+        let mut rng = Rng::new(self.seed, 6);
+        let mut specials = Vec::new();
+        let reopen = closings.iter().find(|&&(t, i)| {
+            let c = &cohorts[i as usize];
+            t + 2 * HOUR_MS < c.first_session_ms - HOUR_MS && t + 2 * HOUR_MS <= end_ms
+        });
+        if let Some(&(t, i)) = reopen {
+            specials.push((t + 2 * HOUR_MS, i, Special::Reopen));
+        }
+        let mut candidates: Vec<u32> = (0..cohorts.len())
+            .filter_map(|i| u32::try_from(i).ok())
+            .filter(|&i| {
+                cohorts[i as usize].created_ms + 8 * DAY_MS <= end_ms
+                    && reopen.is_none_or(|&(_, r)| r != i)
             })
             .collect();
-        if eligible.is_empty() {
-            continue;
-        }
-        // The cancelled cohort is the least popular: the one that would not fill.
-        let k = if matches!(special, Special::Cancel) {
-            eligible
-                .iter()
-                .copied()
-                .min_by(|&a, &b| {
-                    let weight = |k: usize| cohorts[candidates[k] as usize].weight;
-                    weight(a).total_cmp(&weight(b))
+        for (special, after_days) in [
+            (Special::Policy, 3),
+            (Special::Cancel, 7),
+            (Special::Reschedule, 2),
+            (Special::Details, 1),
+        ] {
+            let eligible: Vec<usize> = (0..candidates.len())
+                .filter(|&k| {
+                    !matches!(special, Special::Policy)
+                        || cohorts[candidates[k] as usize].hold_ms.is_none()
                 })
-                .expect("not empty")
-        } else {
-            eligible[rng.index(eligible.len())]
-        };
-        let i = candidates.swap_remove(k);
-        specials.push((
-            cohorts[i as usize].created_ms + after_days * DAY_MS,
-            i,
-            special,
-        ));
+                .collect();
+            if eligible.is_empty() {
+                continue;
+            }
+            // The cancelled cohort is the least popular: the one that would not fill.
+            let k = if matches!(special, Special::Cancel) {
+                eligible
+                    .iter()
+                    .copied()
+                    .min_by(|&a, &b| {
+                        let weight = |k: usize| cohorts[candidates[k] as usize].weight;
+                        weight(a).total_cmp(&weight(b))
+                    })
+                    .expect("not empty")
+            } else {
+                eligible[rng.index(eligible.len())]
+            };
+            let i = candidates.swap_remove(k);
+            specials.push((
+                cohorts[i as usize].created_ms + after_days * DAY_MS,
+                i,
+                special,
+            ));
+        }
+        specials.sort_by_key(|&(t, i, _)| (t, i));
+        specials
     }
-    specials.sort_by_key(|&(t, i, _)| (t, i));
-    specials
-}
 
-impl Sim {
     /// The request creating cohort `i` under its policy, with the events it writes (its
     /// creation, and the policy when not the default).
     pub(super) fn create_with_policy(&mut self, i: u32) -> (Request, u64) {

@@ -87,6 +87,7 @@ mod corrections;
 mod names;
 mod rng;
 mod sim;
+mod special;
 
 use names::STAFF;
 use rng::Rng;

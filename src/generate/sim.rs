@@ -3,12 +3,12 @@
 
 use std::collections::VecDeque;
 
-use super::corrections::{self, Special};
 use super::names::{
     STAFF, TOPICS, VARIANTS, WAITLIST_REASONS, WITHDRAWAL_REASONS, course_name, instructor_name,
     learner_key, learner_name,
 };
 use super::rng::Rng;
+use super::special::Special;
 use super::{
     DAY_MS, GenerateOptions, HOUR_MS, MAX_STEP_SLOTS, MINUTE_MS, SLOT_MS, SPAN_MS, Tally, at,
 };
@@ -212,10 +212,8 @@ impl Sim {
                 }
             })
             .collect();
-        let mut cohorts = cohorts;
-        corrections::assign_policies(&mut cohorts, options.seed);
         let max_weight = cohorts.iter().map(|c| c.weight).fold(0.0, f64::max);
-        Self {
+        let mut sim = Self {
             seed: options.seed,
             learners: options.learners,
             cohorts,
@@ -226,7 +224,9 @@ impl Sim {
             filed: vec![false; options.learners as usize],
             filed_count: 0,
             rng: Rng::new(options.seed, 2),
-        }
+        };
+        sim.assign_policies();
+        sim
     }
 
     /// The scheduled closings: (instant, cohort), in time order.
@@ -528,7 +528,7 @@ impl Schedule {
         let mut sim = Sim::plan(options, start_ms);
         let mut closings = sim.closings();
         closings.retain(|&(t, _)| t <= end_ms);
-        let specials = corrections::plan_specials(&sim.cohorts, &closings, options.seed, end_ms);
+        let specials = sim.plan_specials(&closings, end_ms);
         // About 1.1 events per submission (promotions ride along with withdrawals).
         #[allow(
             clippy::cast_possible_truncation,
