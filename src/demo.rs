@@ -2,7 +2,9 @@
 //! at rollbook has something to show. The term is a small run of `generate` (the real writer
 //! and rules, with past timestamps over the 12 weeks ending now): about 40 cohorts across
 //! several courses and instructors, a few hundred learners, enrollments, waitlists,
-//! withdrawals with reasons, promotions, capacity changes and closings, some cohorts near full
+//! withdrawals with reasons, promotions, capacity changes and closings, offers accepted,
+//! declined and expired, a reopening, a reschedule, a change of details and of policy, one
+//! cancelled cohort, some cohorts near full
 //! and some still open. The same seed and end give the same term.
 
 use std::path::Path;

@@ -3,8 +3,11 @@
 //! A small reference model of a cohort, written from the rules in the design (not from the
 //! domain code), runs side by side with `Cohort::decide` + `apply` over thousands of random
 //! command sequences: creations, enrollments, withdrawals, waitlist departures, promotions,
-//! capacity changes, closings, and clock moves across both deadlines (exactly-at-deadline
-//! instants included), over two cohorts and a small pool of learners. After every step the
+//! capacity changes, closings, reopenings, reschedules, changes of details, cancellations,
+//! policy changes (offers held for a while, waitlist caps), offers accepted, declined and
+//! expired (by any command reaching an overdue offer, or by the scheduler's expiry), and clock
+//! moves across both deadlines and offers' expiry (exactly-at instants included), over two
+//! cohorts and a small pool of learners. After every step the
 //! decision (accepted, or refused with which rule and facts), the events, the resulting state
 //! and the aggregate's invariants must agree; at the end, replaying each stream must give the
 //! state built step by step.
@@ -17,7 +20,7 @@ use proptest::strategy::ValueTree as _;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use rollbook::domain::{
     Capacity, Cohort, CohortCommand, CohortCreated, CohortId, CohortStatus, Event, LearnerId,
-    NewCohort, ReasonCode, RuleViolation, ScheduleProblem,
+    NewCohort, PromotionPolicy, ReasonCode, RuleViolation, ScheduleProblem,
 };
 use uuid::Uuid;
 
@@ -34,6 +37,14 @@ const DEADLINE_GRID_SECS: [i64; 3] = [100, 200, 300];
 /// One microsecond: the store keeps microseconds, so this is the smallest step that matters.
 const TICK: i64 = 1;
 const REASONS: [&str; 3] = ["", "moved away", "changé d’avis"];
+/// Offer holds drawn for policies (seconds).
+const HOLD_SECS: [i64; 2] = [50, 120];
+/// Waitlist caps drawn for policies: small, so they are reached.
+const MAX_CAP: u32 = 2;
+/// Names, courses and instructors a change of details draws from (the first is the creation's).
+const NAMES: [&str; 2] = ["Model cohort", "Renamed cohort"];
+const COURSES: [&str; 2] = ["RUST-101", "RUST-102"];
+const INSTRUCTORS: [&str; 2] = ["Ada", "Grace"];
 
 /// Instants are microseconds after this one: 2026-03-01T00:00:00Z.
 fn base() -> Timestamp {
@@ -52,13 +63,25 @@ fn deadline(grid_index: usize) -> i64 {
     DEADLINE_GRID_SECS[grid_index] * 1_000_000
 }
 
-/// Where the clock may move: the start, each deadline, one tick either side of it, and long
-/// after everything.
+fn hold(index: usize) -> i64 {
+    HOLD_SECS[index] * 1_000_000
+}
+
+/// Where the clock may move: the start, each deadline, one tick either side of it, the expiry
+/// of an offer made at the start or at a deadline (and one tick before it), and long after
+/// everything.
 fn clock_points() -> Vec<i64> {
     let mut points = vec![0, 10_000 * 1_000_000];
+    let mut bases = vec![0];
     for i in 0..DEADLINE_GRID_SECS.len() {
         let d = deadline(i);
         points.extend([d - TICK, d, d + TICK]);
+        bases.push(d);
+    }
+    for base in bases {
+        for h in 0..HOLD_SECS.len() {
+            points.extend([base + hold(h) - TICK, base + hold(h)]);
+        }
     }
     points
 }
@@ -91,6 +114,9 @@ enum Op {
         seats: u32,
         enrollment: usize,
         withdrawal: usize,
+        /// Offers held `HOLD_SECS[i]` (`None`: automatic), and a waitlist cap.
+        hold: Option<usize>,
+        cap: Option<u32>,
     },
     Enroll {
         cohort: usize,
@@ -116,8 +142,51 @@ enum Op {
     Close {
         cohort: usize,
     },
+    /// Reopen, moving the enrollment deadline to a grid point if given.
+    Reopen {
+        cohort: usize,
+        deadline: Option<usize>,
+        reason: usize,
+    },
+    /// Grid points (starts on the grid too), `None` unchanged.
+    Reschedule {
+        cohort: usize,
+        starts: Option<usize>,
+        enrollment: Option<usize>,
+        withdrawal: Option<usize>,
+    },
+    /// Indexes into NAMES, COURSES, INSTRUCTORS, `None` unchanged.
+    Details {
+        cohort: usize,
+        name: Option<usize>,
+        course: Option<usize>,
+        instructor: Option<usize>,
+    },
+    Cancel {
+        cohort: usize,
+        reason: usize,
+    },
+    SetPolicy {
+        cohort: usize,
+        hold: Option<usize>,
+        cap: Option<u32>,
+    },
+    Accept {
+        cohort: usize,
+        learner: usize,
+    },
+    Decline {
+        cohort: usize,
+        learner: usize,
+        reason: usize,
+    },
+    Expire {
+        cohort: usize,
+    },
     /// Move the clock to this many microseconds after [`base`] (forwards or back).
     Clock(i64),
+    /// Move the clock forward by `HOLD_SECS[i]`: exactly to the expiry of the offers just made.
+    Wait(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -125,10 +194,65 @@ fn op() -> impl Strategy<Value = Op> {
     let learner = 0..LEARNERS;
     let grid = 0..DEADLINE_GRID_SECS.len();
     let reason = 0..REASONS.len();
+    let holds = 0..HOLD_SECS.len();
+    let two = 0..2usize;
     prop_oneof![
-        1 => (cohort.clone(), 1..=MAX_SEATS, grid.clone(), grid).prop_map(
-            |(cohort, seats, enrollment, withdrawal)| Op::Create { cohort, seats, enrollment, withdrawal }
-        ),
+        1 => (
+            cohort.clone(),
+            1..=MAX_SEATS,
+            grid.clone(),
+            grid.clone(),
+            prop::option::of(holds.clone()),
+            prop::option::of(0..=MAX_CAP),
+        )
+            .prop_map(|(cohort, seats, enrollment, withdrawal, hold, cap)| Op::Create {
+                cohort,
+                seats,
+                enrollment,
+                withdrawal,
+                hold,
+                cap,
+            }),
+        1 => (cohort.clone(), prop::option::of(grid.clone()), reason.clone())
+            .prop_map(|(cohort, deadline, reason)| Op::Reopen { cohort, deadline, reason }),
+        1 => (
+            cohort.clone(),
+            prop::option::of(0..=DEADLINE_GRID_SECS.len()),
+            prop::option::of(grid.clone()),
+            prop::option::of(grid.clone()),
+        )
+            .prop_map(|(cohort, starts, enrollment, withdrawal)| Op::Reschedule {
+                cohort,
+                starts,
+                enrollment,
+                withdrawal,
+            }),
+        1 => (
+            cohort.clone(),
+            prop::option::of(two.clone()),
+            prop::option::of(two.clone()),
+            prop::option::of(two),
+        )
+            .prop_map(|(cohort, name, course, instructor)| Op::Details {
+                cohort,
+                name,
+                course,
+                instructor,
+            }),
+        1 => (cohort.clone(), 0..8usize, reason.clone())
+            // A cancellation only one time in four: it ends the cohort's sequence.
+            .prop_map(|(cohort, roll, reason)| if roll < 2 {
+                Op::Cancel { cohort, reason }
+            } else {
+                Op::Close { cohort }
+            }),
+        2 => (cohort.clone(), prop::option::of(holds), prop::option::of(0..=MAX_CAP))
+            .prop_map(|(cohort, hold, cap)| Op::SetPolicy { cohort, hold, cap }),
+        4 => (cohort.clone(), learner.clone())
+            .prop_map(|(cohort, learner)| Op::Accept { cohort, learner }),
+        2 => (cohort.clone(), learner.clone(), reason.clone())
+            .prop_map(|(cohort, learner, reason)| Op::Decline { cohort, learner, reason }),
+        1 => cohort.clone().prop_map(|cohort| Op::Expire { cohort }),
         10 => (cohort.clone(), learner.clone())
             .prop_map(|(cohort, learner)| Op::Enroll { cohort, learner }),
         5 => (cohort.clone(), learner.clone(), reason.clone())
@@ -140,6 +264,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(cohort, seats)| Op::ChangeCapacity { cohort, seats }),
         1 => cohort.prop_map(|cohort| Op::Close { cohort }),
         4 => prop::sample::select(clock_points()).prop_map(Op::Clock),
+        2 => (0..HOLD_SECS.len()).prop_map(Op::Wait),
     ]
 }
 
@@ -151,14 +276,18 @@ fn sequence() -> impl Strategy<Value = Vec<Op>> {
         1..=MAX_SEATS,
         grid.clone(),
         grid,
+        prop::option::of(0..HOLD_SECS.len()),
+        prop::option::of(0..=MAX_CAP),
         prop::collection::vec(op(), 1..80),
     )
-        .prop_map(|(seats, a, b, rest)| {
+        .prop_map(|(seats, a, b, hold, cap, rest)| {
             let first = Op::Create {
                 cohort: 0,
                 seats,
                 enrollment: a.min(b),
                 withdrawal: a.max(b),
+                hold,
+                cap,
             };
             std::iter::once(first).chain(rest).collect()
         })
@@ -174,10 +303,20 @@ fn sequence() -> impl Strategy<Value = Vec<Op>> {
 struct ModelCohort {
     seats: u32,
     open: bool,
+    cancelled: bool,
+    name: String,
+    course: String,
+    instructor: String,
+    starts: i64,
     enrollment_deadline: i64,
     withdrawal_deadline: i64,
+    /// How long a freed seat is held as an offer (`None`: promoted at once).
+    hold: Option<i64>,
+    cap: Option<u32>,
     /// In the order they got their seat.
     enrolled: Vec<usize>,
+    /// Outstanding offers, in the order made: (learner, offered at, expires at).
+    offers: Vec<(usize, i64, i64)>,
     /// Head first, with the 1-based place each joined at.
     waitlist: VecDeque<(usize, u32)>,
 }
@@ -209,6 +348,34 @@ enum Effect {
         to: u32,
     },
     Closed,
+    Reopened(String),
+    Rescheduled {
+        starts: i64,
+        enrollment: i64,
+        withdrawal: i64,
+    },
+    DetailsChanged {
+        name: String,
+        course: String,
+        instructor: String,
+    },
+    Cancelled(String),
+    Released(usize),
+    PolicyChanged {
+        hold: Option<i64>,
+        cap: Option<u32>,
+    },
+    Offered {
+        learner: usize,
+        offered_at: i64,
+        expires_at: i64,
+    },
+    Accepted(usize),
+    Declined {
+        learner: usize,
+        reason: String,
+    },
+    Expired(usize),
 }
 
 /// Why a command is refused, with the facts the rule checked.
@@ -247,10 +414,34 @@ enum Refusal {
         withdrawal: i64,
         enrollment: i64,
     },
+    NotClosed,
+    Cancelled,
+    DeadlineInPast {
+        deadline: i64,
+        now: i64,
+    },
+    WaitlistFull {
+        cap: u32,
+        waiting: u32,
+    },
+    NoOffer(usize),
+    OfferExpired {
+        learner: usize,
+        expired_at: i64,
+    },
+    NothingChanged,
+    AlreadyOffered {
+        learner: usize,
+        expires_at: i64,
+    },
+    NoOfferDue {
+        now: i64,
+        next: Option<i64>,
+    },
 }
 
 impl Refusal {
-    /// The API's code for the rule (issue 2's list).
+    /// The API's code for the rule (issue 2's list, and issue 15's).
     fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "cohort_not_found",
@@ -267,6 +458,15 @@ impl Refusal {
             Self::BelowEnrolled { .. } => "capacity_below_enrolled",
             Self::Unchanged(_) => "capacity_unchanged",
             Self::InvalidSchedule { .. } => "invalid_schedule",
+            Self::NotClosed => "not_closed",
+            Self::Cancelled => "cohort_cancelled",
+            Self::DeadlineInPast { .. } => "deadline_in_past",
+            Self::WaitlistFull { .. } => "waitlist_full",
+            Self::NoOffer(_) => "no_offer",
+            Self::OfferExpired { .. } => "offer_expired",
+            Self::NothingChanged => "nothing_changed",
+            Self::AlreadyOffered { .. } => "already_offered",
+            Self::NoOfferDue { .. } => "no_offer_due",
         }
     }
 }
@@ -278,9 +478,18 @@ impl ModelCohort {
         u32::try_from(self.enrolled.len()).unwrap()
     }
 
+    /// Seats enrolled or held by an offer: a held seat counts as taken.
+    fn taken(&self) -> u32 {
+        u32::try_from(self.enrolled.len() + self.offers.len()).unwrap()
+    }
+
     fn place_of(&self, learner: usize) -> Option<u32> {
         let index = self.waitlist.iter().position(|&(l, _)| l == learner)?;
         Some(u32::try_from(index + 1).unwrap())
+    }
+
+    fn offer_of(&self, learner: usize) -> Option<(usize, i64, i64)> {
+        self.offers.iter().copied().find(|&(l, _, _)| l == learner)
     }
 
     fn leave_waitlist(&mut self, learner: usize, reason: &str) -> Vec<Effect> {
@@ -291,15 +500,52 @@ impl ModelCohort {
         }]
     }
 
-    /// While open with a seat free, the waitlist head takes it, strictly in order.
-    fn fill_from_waitlist(&mut self, effects: &mut Vec<Effect>) {
-        while self.open && self.count() < self.seats {
-            let Some((head, _)) = self.waitlist.pop_front() else {
-                break;
-            };
-            self.enrolled.push(head);
-            effects.push(Effect::Promoted(head));
+    /// The waitlist head takes a free seat: at once, or as an offer held from `now`.
+    fn give_head_the_seat(&mut self, now: i64, effects: &mut Vec<Effect>) {
+        let Some((head, _)) = self.waitlist.pop_front() else {
+            return;
+        };
+        match self.hold {
+            None => {
+                self.enrolled.push(head);
+                effects.push(Effect::Promoted(head));
+            }
+            Some(hold) => {
+                self.offers.push((head, now, now + hold));
+                effects.push(Effect::Offered {
+                    learner: head,
+                    offered_at: now,
+                    expires_at: now + hold,
+                });
+            }
         }
+    }
+
+    /// While open with a seat free (offers count as taken), the waitlist head takes it,
+    /// strictly in order.
+    fn fill_from_waitlist(&mut self, now: i64, effects: &mut Vec<Effect>) {
+        while self.open && self.taken() < self.seats && !self.waitlist.is_empty() {
+            self.give_head_the_seat(now, effects);
+        }
+    }
+
+    /// Offers whose hold ran out by `now` lapse, in the order made; the seats they free are
+    /// filled. Returns the lapsed offers.
+    fn expire(&mut self, now: i64, effects: &mut Vec<Effect>) -> Vec<(usize, i64, i64)> {
+        let lapsed: Vec<_> = self
+            .offers
+            .iter()
+            .copied()
+            .filter(|&(_, _, expires)| expires <= now)
+            .collect();
+        self.offers.retain(|&(_, _, expires)| expires > now);
+        for &(learner, _, _) in &lapsed {
+            effects.push(Effect::Expired(learner));
+        }
+        if !lapsed.is_empty() {
+            self.fill_from_waitlist(now, effects);
+        }
+        lapsed
     }
 
     fn enroll(&mut self, learner: usize, now: i64) -> Outcome {
@@ -322,23 +568,48 @@ impl ModelCohort {
                 len: u32::try_from(self.waitlist.len()).unwrap(),
             });
         }
-        if self.count() < self.seats {
-            self.enrolled.push(learner);
-            Ok(vec![Effect::Enrolled(learner)])
-        } else {
-            let place = u32::try_from(self.waitlist.len() + 1).unwrap();
-            self.waitlist.push_back((learner, place));
-            Ok(vec![Effect::Waitlisted { learner, place }])
+        if let Some((_, _, expires_at)) = self.offer_of(learner) {
+            return Err(Refusal::AlreadyOffered {
+                learner,
+                expires_at,
+            });
         }
+        if self.taken() < self.seats {
+            self.enrolled.push(learner);
+            return Ok(vec![Effect::Enrolled(learner)]);
+        }
+        let waiting = u32::try_from(self.waitlist.len()).unwrap();
+        if let Some(cap) = self.cap.filter(|&cap| waiting >= cap) {
+            return Err(Refusal::WaitlistFull { cap, waiting });
+        }
+        let place = waiting + 1;
+        self.waitlist.push_back((learner, place));
+        Ok(vec![Effect::Waitlisted { learner, place }])
     }
 
-    fn withdraw(&mut self, learner: usize, reason: &str, now: i64) -> Outcome {
+    fn withdraw(
+        &mut self,
+        learner: usize,
+        reason: &str,
+        lapsed: &[(usize, i64, i64)],
+        now: i64,
+    ) -> Outcome {
         // A waitlisted learner holds no seat: withdrawing them is leaving the waitlist, which no
         // deadline limits.
         if self.place_of(learner).is_some() {
             return Ok(self.leave_waitlist(learner, reason));
         }
+        // Holding an offer: withdrawing declines it.
+        if self.offer_of(learner).is_some() {
+            return Ok(self.decline(learner, reason, now));
+        }
         if !self.enrolled.contains(&learner) {
+            if let Some(&(_, _, expired_at)) = lapsed.iter().find(|o| o.0 == learner) {
+                return Err(Refusal::OfferExpired {
+                    learner,
+                    expired_at,
+                });
+            }
             return Err(Refusal::NotEnrolled(learner));
         }
         if now > self.withdrawal_deadline {
@@ -352,18 +623,224 @@ impl ModelCohort {
             learner,
             reason: reason.to_owned(),
         }];
-        self.fill_from_waitlist(&mut effects);
+        self.fill_from_waitlist(now, &mut effects);
         Ok(effects)
     }
 
-    /// The rules of design.md, in the order they are listed there; mutates only on success.
+    fn decline(&mut self, learner: usize, reason: &str, now: i64) -> Vec<Effect> {
+        self.offers.retain(|o| o.0 != learner);
+        let mut effects = vec![Effect::Declined {
+            learner,
+            reason: reason.to_owned(),
+        }];
+        self.fill_from_waitlist(now, &mut effects);
+        effects
+    }
+
+    /// The learner's offer can be answered: not just lapsed, and held.
+    fn answerable(&self, learner: usize, lapsed: &[(usize, i64, i64)]) -> Result<(), Refusal> {
+        if let Some(&(_, _, expired_at)) = lapsed.iter().find(|o| o.0 == learner) {
+            return Err(Refusal::OfferExpired {
+                learner,
+                expired_at,
+            });
+        }
+        if self.offer_of(learner).is_none() {
+            return Err(Refusal::NoOffer(learner));
+        }
+        Ok(())
+    }
+
+    fn check_schedule(enrollment: i64, withdrawal: i64) -> Result<(), Refusal> {
+        if withdrawal < enrollment {
+            return Err(Refusal::InvalidSchedule {
+                withdrawal,
+                enrollment,
+            });
+        }
+        Ok(())
+    }
+
+    fn reopen(&mut self, deadline: Option<i64>, reason: &str, now: i64) -> Outcome {
+        if self.open {
+            return Err(Refusal::NotClosed);
+        }
+        let d = deadline.unwrap_or(self.enrollment_deadline);
+        if d <= now {
+            return Err(Refusal::DeadlineInPast { deadline: d, now });
+        }
+        Self::check_schedule(d, self.withdrawal_deadline)?;
+        let mut effects = Vec::new();
+        if d != self.enrollment_deadline {
+            self.enrollment_deadline = d;
+            effects.push(Effect::Rescheduled {
+                starts: self.starts,
+                enrollment: d,
+                withdrawal: self.withdrawal_deadline,
+            });
+        }
+        self.open = true;
+        effects.push(Effect::Reopened(reason.to_owned()));
+        self.fill_from_waitlist(now, &mut effects);
+        Ok(effects)
+    }
+
+    fn reschedule(
+        &mut self,
+        starts: Option<i64>,
+        enrollment: Option<i64>,
+        withdrawal: Option<i64>,
+        now: i64,
+    ) -> Outcome {
+        let s = starts.unwrap_or(self.starts);
+        let e = enrollment.unwrap_or(self.enrollment_deadline);
+        let w = withdrawal.unwrap_or(self.withdrawal_deadline);
+        if (s, e, w)
+            == (
+                self.starts,
+                self.enrollment_deadline,
+                self.withdrawal_deadline,
+            )
+        {
+            return Err(Refusal::NothingChanged);
+        }
+        for (before, after) in [(self.enrollment_deadline, e), (self.withdrawal_deadline, w)] {
+            if after != before && after <= now {
+                return Err(Refusal::DeadlineInPast {
+                    deadline: after,
+                    now,
+                });
+            }
+        }
+        Self::check_schedule(e, w)?;
+        (
+            self.starts,
+            self.enrollment_deadline,
+            self.withdrawal_deadline,
+        ) = (s, e, w);
+        Ok(vec![Effect::Rescheduled {
+            starts: s,
+            enrollment: e,
+            withdrawal: w,
+        }])
+    }
+
+    fn cancel(&mut self, reason: &str) -> Vec<Effect> {
+        let mut effects = vec![Effect::Cancelled(reason.to_owned())];
+        let held = self
+            .enrolled
+            .iter()
+            .copied()
+            .chain(self.offers.iter().map(|o| o.0))
+            .chain(self.waitlist.iter().map(|w| w.0));
+        effects.extend(held.map(Effect::Released));
+        self.enrolled.clear();
+        self.offers.clear();
+        self.waitlist.clear();
+        self.cancelled = true;
+        self.open = false;
+        effects
+    }
+
+    /// The rules of design.md and issue 15's design; mutates only on success (the caller
+    /// restores the state on a refusal).
     fn step(&mut self, op: &Op, now: i64) -> Outcome {
+        if let Op::Create { cohort, .. } = *op {
+            return Err(Refusal::AlreadyExists(cohort));
+        }
+        if self.cancelled {
+            return Err(Refusal::Cancelled);
+        }
+        // First, as every decision does: overdue offers lapse and their seats are filled.
+        let mut effects = Vec::new();
+        let lapsed = self.expire(now, &mut effects);
+        let more = self.decide(op, &lapsed, now)?;
+        effects.extend(more);
+        Ok(effects)
+    }
+
+    fn promote(&mut self, now: i64) -> Outcome {
+        if !self.open {
+            return Err(Refusal::Closed);
+        }
+        if self.waitlist.is_empty() {
+            return Err(Refusal::WaitlistEmpty);
+        }
+        if self.taken() >= self.seats {
+            return Err(Refusal::NoSeatFree {
+                enrolled: self.taken(),
+                seats: self.seats,
+            });
+        }
+        let mut effects = Vec::new();
+        self.give_head_the_seat(now, &mut effects);
+        Ok(effects)
+    }
+
+    fn change_capacity(&mut self, seats: u32, now: i64) -> Outcome {
+        if seats == self.seats {
+            return Err(Refusal::Unchanged(seats));
+        }
+        if seats < self.taken() {
+            return Err(Refusal::BelowEnrolled {
+                requested: seats,
+                enrolled: self.taken(),
+            });
+        }
+        let mut effects = vec![Effect::CapacityChanged {
+            from: self.seats,
+            to: seats,
+        }];
+        self.seats = seats;
+        self.fill_from_waitlist(now, &mut effects);
+        Ok(effects)
+    }
+
+    fn details(
+        &mut self,
+        name: Option<usize>,
+        course: Option<usize>,
+        instructor: Option<usize>,
+    ) -> Outcome {
+        let after = (
+            name.map_or_else(|| self.name.clone(), |i| NAMES[i].to_owned()),
+            course.map_or_else(|| self.course.clone(), |i| COURSES[i].to_owned()),
+            instructor.map_or_else(|| self.instructor.clone(), |i| INSTRUCTORS[i].to_owned()),
+        );
+        if after
+            == (
+                self.name.clone(),
+                self.course.clone(),
+                self.instructor.clone(),
+            )
+        {
+            return Err(Refusal::NothingChanged);
+        }
+        (self.name, self.course, self.instructor) = after.clone();
+        Ok(vec![Effect::DetailsChanged {
+            name: after.0,
+            course: after.1,
+            instructor: after.2,
+        }])
+    }
+
+    fn set_policy(&mut self, hold: Option<i64>, cap: Option<u32>, now: i64) -> Outcome {
+        if (hold, cap) == (self.hold, self.cap) {
+            return Err(Refusal::NothingChanged);
+        }
+        (self.hold, self.cap) = (hold, cap);
+        let mut effects = vec![Effect::PolicyChanged { hold, cap }];
+        self.fill_from_waitlist(now, &mut effects);
+        Ok(effects)
+    }
+
+    fn decide(&mut self, op: &Op, lapsed: &[(usize, i64, i64)], now: i64) -> Outcome {
         match *op {
-            Op::Create { cohort, .. } => Err(Refusal::AlreadyExists(cohort)),
+            Op::Create { .. } | Op::Clock(_) | Op::Wait(_) => unreachable!("not decided here"),
             Op::Enroll { learner, .. } => self.enroll(learner, now),
             Op::Withdraw {
                 learner, reason, ..
-            } => self.withdraw(learner, REASONS[reason], now),
+            } => self.withdraw(learner, REASONS[reason], lapsed, now),
             Op::LeaveWaitlist {
                 learner, reason, ..
             } => {
@@ -372,41 +849,8 @@ impl ModelCohort {
                 }
                 Ok(self.leave_waitlist(learner, REASONS[reason]))
             }
-            Op::Promote { .. } => {
-                if !self.open {
-                    return Err(Refusal::Closed);
-                }
-                let Some(&(head, _)) = self.waitlist.front() else {
-                    return Err(Refusal::WaitlistEmpty);
-                };
-                if self.count() >= self.seats {
-                    return Err(Refusal::NoSeatFree {
-                        enrolled: self.count(),
-                        seats: self.seats,
-                    });
-                }
-                self.waitlist.pop_front();
-                self.enrolled.push(head);
-                Ok(vec![Effect::Promoted(head)])
-            }
-            Op::ChangeCapacity { seats, .. } => {
-                if seats == self.seats {
-                    return Err(Refusal::Unchanged(seats));
-                }
-                if seats < self.count() {
-                    return Err(Refusal::BelowEnrolled {
-                        requested: seats,
-                        enrolled: self.count(),
-                    });
-                }
-                let mut effects = vec![Effect::CapacityChanged {
-                    from: self.seats,
-                    to: seats,
-                }];
-                self.seats = seats;
-                self.fill_from_waitlist(&mut effects);
-                Ok(effects)
-            }
+            Op::Promote { .. } => self.promote(now),
+            Op::ChangeCapacity { seats, .. } => self.change_capacity(seats, now),
             Op::Close { .. } => {
                 if !self.open {
                     return Err(Refusal::Closed);
@@ -414,9 +858,58 @@ impl ModelCohort {
                 self.open = false;
                 Ok(vec![Effect::Closed])
             }
-            Op::Clock(_) => unreachable!("clock moves are not commands"),
+            Op::Reopen {
+                deadline: d,
+                reason,
+                ..
+            } => self.reopen(d.map(deadline), REASONS[reason], now),
+            Op::Reschedule {
+                starts,
+                enrollment,
+                withdrawal,
+                ..
+            } => self.reschedule(
+                starts.map(start_point),
+                enrollment.map(deadline),
+                withdrawal.map(deadline),
+                now,
+            ),
+            Op::Details {
+                name,
+                course,
+                instructor,
+                ..
+            } => self.details(name, course, instructor),
+            Op::Cancel { reason, .. } => Ok(self.cancel(REASONS[reason])),
+            Op::SetPolicy { hold: h, cap, .. } => self.set_policy(h.map(hold), cap, now),
+            Op::Accept { learner, .. } => {
+                self.answerable(learner, lapsed)?;
+                self.offers.retain(|o| o.0 != learner);
+                self.enrolled.push(learner);
+                Ok(vec![Effect::Accepted(learner)])
+            }
+            Op::Decline {
+                learner, reason, ..
+            } => {
+                self.answerable(learner, lapsed)?;
+                Ok(self.decline(learner, REASONS[reason], now))
+            }
+            Op::Expire { .. } => {
+                if lapsed.is_empty() {
+                    return Err(Refusal::NoOfferDue {
+                        now,
+                        next: self.offers.iter().map(|o| o.2).min(),
+                    });
+                }
+                Ok(Vec::new())
+            }
         }
     }
+}
+
+/// The first session on the grid: the deadline grid, and one point after it.
+fn start_point(index: usize) -> i64 {
+    (DEADLINE_GRID_SECS.get(index).copied().unwrap_or(400)) * 1_000_000
 }
 
 /// A command against a cohort that may not exist yet.
@@ -428,33 +921,50 @@ fn model_step(cohort: &mut Option<ModelCohort>, op: &Op, now: i64) -> Outcome {
                 seats,
                 enrollment,
                 withdrawal,
+                hold: h,
+                cap,
                 ..
             },
         ) => {
             let (enrollment_deadline, withdrawal_deadline) =
                 (deadline(enrollment), deadline(withdrawal));
-            if withdrawal_deadline < enrollment_deadline {
-                return Err(Refusal::InvalidSchedule {
-                    withdrawal: withdrawal_deadline,
-                    enrollment: enrollment_deadline,
-                });
-            }
+            ModelCohort::check_schedule(enrollment_deadline, withdrawal_deadline)?;
+            let h = h.map(hold);
             *cohort = Some(ModelCohort {
                 seats,
                 open: true,
+                cancelled: false,
+                name: NAMES[0].to_owned(),
+                course: COURSES[0].to_owned(),
+                instructor: INSTRUCTORS[0].to_owned(),
+                starts: start_point(DEADLINE_GRID_SECS.len()),
                 enrollment_deadline,
                 withdrawal_deadline,
+                hold: h,
+                cap,
                 enrolled: Vec::new(),
+                offers: Vec::new(),
                 waitlist: VecDeque::new(),
             });
-            Ok(vec![Effect::Created {
+            let mut effects = vec![Effect::Created {
                 seats,
                 enrollment_deadline,
                 withdrawal_deadline,
-            }])
+            }];
+            if (h, cap) != (None, None) {
+                effects.push(Effect::PolicyChanged { hold: h, cap });
+            }
+            Ok(effects)
         }
         (None, op) => Err(Refusal::NotFound(target(op))),
-        (Some(model), op) => model.step(op, now),
+        (Some(model), op) => {
+            let before = model.clone();
+            let outcome = model.step(op, now);
+            if outcome.is_err() {
+                *model = before;
+            }
+            outcome
+        }
     }
 }
 
@@ -466,8 +976,16 @@ fn target(op: &Op) -> usize {
         | Op::LeaveWaitlist { cohort, .. }
         | Op::Promote { cohort }
         | Op::ChangeCapacity { cohort, .. }
-        | Op::Close { cohort } => cohort,
-        Op::Clock(_) => unreachable!("clock moves are not commands"),
+        | Op::Close { cohort }
+        | Op::Reopen { cohort, .. }
+        | Op::Reschedule { cohort, .. }
+        | Op::Details { cohort, .. }
+        | Op::Cancel { cohort, .. }
+        | Op::SetPolicy { cohort, .. }
+        | Op::Accept { cohort, .. }
+        | Op::Decline { cohort, .. }
+        | Op::Expire { cohort } => cohort,
+        Op::Clock(_) | Op::Wait(_) => unreachable!("clock moves are not commands"),
     }
 }
 
@@ -485,17 +1003,19 @@ fn command(op: &Op) -> CohortCommand {
             seats: n,
             enrollment,
             withdrawal,
+            hold: h,
+            cap,
             ..
         } => CohortCommand::Create(NewCohort {
-            name: "Model cohort".to_owned(),
-            course: "RUST-101".to_owned(),
-            instructor: "Ada".to_owned(),
+            name: NAMES[0].to_owned(),
+            course: COURSES[0].to_owned(),
+            instructor: INSTRUCTORS[0].to_owned(),
             capacity: seats(n),
-            starts_at: instant(deadline(DEADLINE_GRID_SECS.len() - 1) + 1_000_000),
+            starts_at: instant(start_point(DEADLINE_GRID_SECS.len())),
             enrollment_deadline: instant(deadline(enrollment)),
             withdrawal_deadline: instant(deadline(withdrawal)),
-            promotion: rollbook::domain::PromotionPolicy::Automatic,
-            waitlist_cap: None,
+            promotion: policy(h),
+            waitlist_cap: cap,
         }),
         Op::Enroll { learner, .. } => CohortCommand::Enroll {
             learner: learner_id(learner),
@@ -516,8 +1036,72 @@ fn command(op: &Op) -> CohortCommand {
         Op::Promote { .. } => CohortCommand::Promote,
         Op::ChangeCapacity { seats: n, .. } => CohortCommand::ChangeCapacity { capacity: seats(n) },
         Op::Close { .. } => CohortCommand::CloseEnrollment,
-        Op::Clock(_) => unreachable!("clock moves are not commands"),
+        Op::Reopen {
+            deadline: d,
+            reason,
+            ..
+        } => CohortCommand::Reopen {
+            reason: REASONS[reason].to_owned(),
+            enrollment_deadline: d.map(|d| instant(deadline(d))),
+        },
+        Op::Reschedule {
+            starts,
+            enrollment,
+            withdrawal,
+            ..
+        } => CohortCommand::Reschedule {
+            starts_at: starts.map(|i| instant(start_point(i))),
+            enrollment_deadline: enrollment.map(|i| instant(deadline(i))),
+            withdrawal_deadline: withdrawal.map(|i| instant(deadline(i))),
+        },
+        Op::Details {
+            name,
+            course,
+            instructor,
+            ..
+        } => CohortCommand::ChangeDetails {
+            name: name.map(|i| NAMES[i].to_owned()),
+            course: course.map(|i| COURSES[i].to_owned()),
+            instructor: instructor.map(|i| INSTRUCTORS[i].to_owned()),
+        },
+        Op::Cancel { reason, .. } => CohortCommand::Cancel {
+            reason: REASONS[reason].to_owned(),
+        },
+        Op::SetPolicy { hold: h, cap, .. } => CohortCommand::SetPolicy {
+            promotion: policy(h),
+            waitlist_cap: cap,
+        },
+        Op::Accept { learner, .. } => CohortCommand::AcceptOffer {
+            learner: learner_id(learner),
+        },
+        Op::Decline {
+            learner, reason, ..
+        } => CohortCommand::DeclineOffer {
+            learner: learner_id(learner),
+            reason: REASONS[reason].to_owned(),
+        },
+        Op::Expire { .. } => CohortCommand::ExpireOffers,
+        Op::Clock(_) | Op::Wait(_) => unreachable!("clock moves are not commands"),
     }
+}
+
+/// The policy of a hold index: offers held that long, or automatic promotion.
+fn policy(h: Option<usize>) -> PromotionPolicy {
+    h.map_or(PromotionPolicy::Automatic, |h| PromotionPolicy::Offer {
+        hold: SignedDuration::from_secs(HOLD_SECS[h]),
+    })
+}
+
+/// A policy in the model's terms: the hold in microseconds.
+fn hold_of(promotion: PromotionPolicy) -> Option<i64> {
+    match promotion {
+        PromotionPolicy::Automatic => None,
+        PromotionPolicy::Offer { hold } => Some(i64::try_from(hold.as_micros()).unwrap()),
+    }
+}
+
+fn text_of(note: &rollbook::domain::Note) -> String {
+    note.text().expect("decided as text").to_owned()
 }
 
 fn effect_of(event: &Event) -> Effect {
@@ -565,20 +1149,52 @@ fn effect_of(event: &Event) -> Effect {
             to: to.seats(),
         },
         Event::EnrollmentClosed => Effect::Closed,
-        // The model issues only the commands above, under the automatic policy without a cap,
-        // and never cancels or transfers: the rules decide none of these for it.
-        other @ (Event::EnrollmentReopened { .. }
-        | Event::CohortRescheduled { .. }
-        | Event::CohortDetailsChanged { .. }
-        | Event::CohortCancelled { .. }
-        | Event::StudentReleased { .. }
-        | Event::PolicyChanged { .. }
-        | Event::WaitlistOffered { .. }
-        | Event::OfferAccepted { .. }
-        | Event::OfferDeclined { .. }
-        | Event::OfferExpired { .. }
-        | Event::StudentTransferredOut { .. }
-        | Event::StudentTransferredIn { .. }) => {
+        Event::EnrollmentReopened { reason } => Effect::Reopened(text_of(reason)),
+        Event::CohortRescheduled {
+            starts_at,
+            enrollment_deadline,
+            withdrawal_deadline,
+        } => Effect::Rescheduled {
+            starts: micros_of(*starts_at),
+            enrollment: micros_of(*enrollment_deadline),
+            withdrawal: micros_of(*withdrawal_deadline),
+        },
+        Event::CohortDetailsChanged {
+            name,
+            course,
+            instructor,
+        } => Effect::DetailsChanged {
+            name: name.clone(),
+            course: course.clone(),
+            instructor: instructor.clone(),
+        },
+        Event::CohortCancelled { reason } => Effect::Cancelled(text_of(reason)),
+        Event::StudentReleased { learner } => Effect::Released(learner_index(*learner)),
+        Event::PolicyChanged {
+            promotion,
+            waitlist_cap,
+        } => Effect::PolicyChanged {
+            hold: hold_of(*promotion),
+            cap: *waitlist_cap,
+        },
+        Event::WaitlistOffered {
+            learner,
+            offered_at,
+            expires_at,
+        } => Effect::Offered {
+            learner: learner_index(*learner),
+            offered_at: micros_of(*offered_at),
+            expires_at: micros_of(*expires_at),
+        },
+        Event::OfferAccepted { learner } => Effect::Accepted(learner_index(*learner)),
+        Event::OfferDeclined { learner, reason } => Effect::Declined {
+            learner: learner_index(*learner),
+            reason: text_of(reason),
+        },
+        Event::OfferExpired { learner } => Effect::Expired(learner_index(*learner)),
+        // The model has one cohort per stream and never transfers (decide_transfer is tested
+        // on its own): a single cohort's decision never yields these.
+        other @ (Event::StudentTransferredOut { .. } | Event::StudentTransferredIn { .. }) => {
             panic!("the model's commands never decide {}", other.type_name())
         }
     }
@@ -643,6 +1259,36 @@ fn refusal_of(violation: &RuleViolation) -> Refusal {
             withdrawal: micros_of(*withdrawal),
             enrollment: micros_of(*enrollment),
         },
+        RuleViolation::NotClosed => Refusal::NotClosed,
+        RuleViolation::CohortCancelled => Refusal::Cancelled,
+        RuleViolation::DeadlineInPast { deadline, now } => Refusal::DeadlineInPast {
+            deadline: micros_of(*deadline),
+            now: micros_of(*now),
+        },
+        RuleViolation::WaitlistFull { cap, waiting } => Refusal::WaitlistFull {
+            cap: *cap,
+            waiting: *waiting,
+        },
+        RuleViolation::NoOffer { learner } => Refusal::NoOffer(learner_index(*learner)),
+        RuleViolation::OfferExpired {
+            learner,
+            expired_at,
+        } => Refusal::OfferExpired {
+            learner: learner_index(*learner),
+            expired_at: micros_of(*expired_at),
+        },
+        RuleViolation::NothingChanged => Refusal::NothingChanged,
+        RuleViolation::AlreadyOffered {
+            learner,
+            expires_at,
+        } => Refusal::AlreadyOffered {
+            learner: learner_index(*learner),
+            expires_at: micros_of(*expires_at),
+        },
+        RuleViolation::NoOfferDue { now, next } => Refusal::NoOfferDue {
+            now: micros_of(*now),
+            next: next.map(micros_of),
+        },
         other => panic!("a rule the model does not know: {other:?}"),
     }
 }
@@ -652,9 +1298,27 @@ fn view(cohort: &Cohort) -> ModelCohort {
     ModelCohort {
         seats: cohort.capacity.seats(),
         open: cohort.status == CohortStatus::Open,
+        cancelled: cohort.status == CohortStatus::Cancelled,
+        name: cohort.name.clone(),
+        course: cohort.course.clone(),
+        instructor: cohort.instructor.clone(),
+        starts: micros_of(cohort.starts_at),
         enrollment_deadline: micros_of(cohort.enrollment_deadline),
         withdrawal_deadline: micros_of(cohort.withdrawal_deadline),
+        hold: hold_of(cohort.promotion),
+        cap: cohort.waitlist_cap,
         enrolled: cohort.enrolled.iter().map(|l| learner_index(*l)).collect(),
+        offers: cohort
+            .offers
+            .iter()
+            .map(|o| {
+                (
+                    learner_index(o.learner),
+                    micros_of(o.offered_at),
+                    micros_of(o.expires_at),
+                )
+            })
+            .collect(),
         waitlist: cohort
             .waitlist
             .iter()
@@ -691,6 +1355,10 @@ impl Run {
     fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
         if let Op::Clock(to) = *op {
             self.now = to;
+            return Ok(());
+        }
+        if let Op::Wait(h) = *op {
+            self.now += hold(h);
             return Ok(());
         }
         let i = target(op);
@@ -764,12 +1432,31 @@ impl Run {
                 }
                 let Some(before) = before else { return };
                 let promoted = effects.iter().any(|e| matches!(e, Effect::Promoted(_)));
+                for effect in effects {
+                    if let Effect::Expired(learner) = effect {
+                        if !matches!(op, Op::Expire { .. }) {
+                            self.seen
+                                .insert("an offer expired first by another command");
+                        }
+                        if before.offer_of(*learner).is_some_and(|o| o.2 == self.now) {
+                            self.seen.insert("an offer expired exactly at its expiry");
+                        }
+                    }
+                }
+                if matches!(op, Op::Accept { .. })
+                    && (!before.open || self.now > before.enrollment_deadline)
+                {
+                    self.seen
+                        .insert("an offer accepted once enrollment closed or its deadline passed");
+                }
                 match op {
                     Op::Enroll { .. } if self.now == before.enrollment_deadline => {
                         self.seen.insert("enrolled exactly at the deadline");
                     }
                     Op::Withdraw { .. } => {
-                        let left = matches!(effects[0], Effect::LeftWaitlist { .. });
+                        let left = effects
+                            .iter()
+                            .any(|e| matches!(e, Effect::LeftWaitlist { .. }));
                         if left && self.now > before.withdrawal_deadline {
                             self.seen
                                 .insert("left the waitlist after the withdrawal deadline");
@@ -801,6 +1488,16 @@ fn effect_name(effect: &Effect) -> &'static str {
         Effect::Promoted(_) => "waitlist.promoted",
         Effect::CapacityChanged { .. } => "cohort.capacity_changed",
         Effect::Closed => "enrollment.closed",
+        Effect::Reopened(_) => "enrollment.reopened",
+        Effect::Rescheduled { .. } => "cohort.rescheduled",
+        Effect::DetailsChanged { .. } => "cohort.details_changed",
+        Effect::Cancelled(_) => "cohort.cancelled",
+        Effect::Released(_) => "student.released",
+        Effect::PolicyChanged { .. } => "cohort.policy_changed",
+        Effect::Offered { .. } => "waitlist.offered",
+        Effect::Accepted(_) => "offer.accepted",
+        Effect::Declined { .. } => "offer.declined",
+        Effect::Expired(_) => "offer.expired",
     }
 }
 
@@ -840,6 +1537,8 @@ fn lesson_example_agrees() {
             seats: 2,
             enrollment: 0,
             withdrawal: 1,
+            hold: None,
+            cap: None,
         },
         Op::Enroll {
             cohort: 0,
@@ -908,6 +1607,28 @@ fn random_sequences_reach_every_rule_and_deadline_edge() {
         "left the waitlist after the withdrawal deadline",
         "promoted after the enrollment deadline",
         "promoted by a capacity increase",
+        "not_closed",
+        "cohort_cancelled",
+        "deadline_in_past",
+        "waitlist_full",
+        "no_offer",
+        "offer_expired",
+        "nothing_changed",
+        "already_offered",
+        "no_offer_due",
+        "enrollment.reopened",
+        "cohort.rescheduled",
+        "cohort.details_changed",
+        "cohort.cancelled",
+        "student.released",
+        "cohort.policy_changed",
+        "waitlist.offered",
+        "offer.accepted",
+        "offer.declined",
+        "offer.expired",
+        "an offer expired first by another command",
+        "an offer expired exactly at its expiry",
+        "an offer accepted once enrollment closed or its deadline passed",
     ];
     let missing: Vec<_> = expected.iter().filter(|s| !seen.contains(*s)).collect();
     assert!(missing.is_empty(), "never exercised: {missing:?}");

@@ -41,6 +41,19 @@
 //!   session), otherwise a withdrawal (70 %) or a departure from the waitlist, until the
 //!   withdrawal deadline and at most `capacity / 6` (at least 1) of them per cohort, so most
 //!   learners stay. The generator mirrors each cohort, so no command is refused.
+//! - **Offers and corrections** (module `corrections`, from seed streams of their own): a quarter
+//!   of the cohorts are created holding freed seats as offers (24, 48 or 72 h) with a waitlist
+//!   cap of `capacity / 3 + 3` (an enrollment that would pass the cap is not asked). A command
+//!   chosen for a cohort holding offers answers one 40 % of the time (accepted 75 %, otherwise
+//!   declined and the seat offered to the next in line); unanswered offers expire: at each step,
+//!   before anything else, the offers due are expired by the `system` actor (as the scheduler
+//!   does) and the next in line offered. One-offs: the first scheduled closing that leaves time
+//!   before the start is followed 2 h later by a reopening (enrollment deadline moved to an hour
+//!   before the start); the least popular cohort created 8 days or more before the end is
+//!   cancelled 7 days after its creation (everyone it holds released); one cohort is
+//!   rescheduled (start and withdrawal deadline a week later) 2 days after its creation, one
+//!   gets the next instructor after a day, and one automatic cohort switches to offers held
+//!   48 h (with a cap) after 3 days.
 //! - **People**: learners are `learner-000123@example.org`, named from 48 × 48 first and last
 //!   names, filed in the directory at their first enrollment; withdrawals carry one of 12
 //!   reasons, departures from a waitlist one of 6; each command is issued by one of six staff
@@ -70,9 +83,11 @@ use crate::domain::Event;
 use crate::store::{Actor, Store, StoreError, StoreOptions};
 use crate::writer::{BatchOutcome, CommandError, Submission, Writer, WriterOptions};
 
+mod corrections;
 mod names;
 mod rng;
 mod sim;
+mod special;
 
 use names::STAFF;
 use rng::Rng;
@@ -295,13 +310,18 @@ pub fn generate(
 
     let mut schedule = Schedule::new(options, start_ms, end_ms);
     let mut ids = Rng::new(options.seed, 4);
-    let staff: Vec<Actor> = STAFF
+    let mut staff: Vec<Actor> = STAFF
         .iter()
         .map(|name| Actor {
             id: ids.uuid_at(start_ms),
             name: (*name).to_owned(),
         })
         .collect();
+    // Rollbook itself (index `sim::SYSTEM`), which expires offers as its scheduler does.
+    staff.push(Actor {
+        id: uuid::Uuid::max(),
+        name: "system".to_owned(),
+    });
     let mut previous_ms = start_ms;
     let mut idle_after_end = 0;
     while schedule.tally.predicted < options.events {

@@ -229,3 +229,17 @@ pub(super) fn instructor_name(rng: &mut Rng) -> String {
         format!("{first} {last}")
     }
 }
+
+/// Why a learner turns down a seat offered to them.
+pub(super) const DECLINE_REASONS: [&str; 4] = [
+    "no longer available on those dates",
+    "took a place elsewhere",
+    "will wait for the next cohort",
+    "",
+];
+
+/// Why the one cancelled cohort of a history was cancelled.
+pub(super) const CANCEL_REASON: &str = "instructor unavailable; learners offered the next cohort";
+
+/// Why the reopened cohort of a history was reopened.
+pub(super) const REOPEN_REASON: &str = "closed too early: the employer's group confirmed late";

@@ -8,6 +8,7 @@ use super::names::{
     learner_key, learner_name,
 };
 use super::rng::Rng;
+use super::special::Special;
 use super::{
     DAY_MS, GenerateOptions, HOUR_MS, MAX_STEP_SLOTS, MINUTE_MS, SLOT_MS, SPAN_MS, Tally, at,
 };
@@ -17,6 +18,10 @@ use crate::writer::Request;
 // ---- the plan and the mirror ----
 
 /// One cohort: its plan (fixed by the seed) and a mirror of its state.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent facts: created, closed, cancelled, and a trait of the plan"
+)]
 pub(super) struct SimCohort {
     pub(super) id: CohortId,
     pub(super) created_ms: i64,
@@ -38,6 +43,14 @@ pub(super) struct SimCohort {
     pub(super) late_departures: u32,
     /// Staff close this cohort early once it is full and learners wait.
     pub(super) closes_when_full: bool,
+    /// How long a freed seat is held as an offer (`None`: promoted at once).
+    pub(super) hold_ms: Option<i64>,
+    /// The most learners that may wait (`None`: no limit).
+    pub(super) waitlist_cap: Option<u32>,
+    /// Outstanding offers: (learner, expiry instant), in the order made.
+    pub(super) offers: Vec<(u32, i64)>,
+    /// Cancelled: holds nobody and takes no command.
+    pub(super) cancelled: bool,
 }
 
 impl SimCohort {
@@ -53,20 +66,43 @@ impl SimCohort {
     }
 
     pub(super) fn holds(&self, learner: u32) -> bool {
-        self.enrolled.contains(&learner) || self.waitlist.contains(&learner)
+        self.enrolled.contains(&learner)
+            || self.waitlist.contains(&learner)
+            || self.offers.iter().any(|&(l, _)| l == learner)
     }
 
-    /// Promotes the waitlist head into free seats while open, as the rules do; returns how many.
-    pub(super) fn promote(&mut self) -> u64 {
-        let mut promoted = 0;
-        while !self.closed && count(self.enrolled.len()) < self.capacity {
+    /// Seats enrolled or held by an offer: a held seat counts as taken.
+    pub(super) fn seats_taken(&self) -> u32 {
+        count(self.enrolled.len() + self.offers.len())
+    }
+
+    /// Fills free seats from the waitlist head while open, as the rules do at `t`: promoted at
+    /// once, or offered until `t` + the hold. Returns how many events that writes.
+    pub(super) fn promote(&mut self, t: i64) -> u64 {
+        let mut filled = 0;
+        while !self.closed && self.seats_taken() < self.capacity {
             let Some(head) = self.waitlist.pop_front() else {
                 break;
             };
-            self.enrolled.push(head);
-            promoted += 1;
+            match self.hold_ms {
+                None => self.enrolled.push(head),
+                Some(hold) => self.offers.push((head, t + hold)),
+            }
+            filled += 1;
         }
-        promoted
+        filled
+    }
+
+    /// Expires the offers due by `t` and fills the seats they free, as the decision of any
+    /// command at `t` does first. Returns how many events that writes (0: nothing was due).
+    pub(super) fn expire(&mut self, t: i64) -> u64 {
+        let before = self.offers.len();
+        self.offers.retain(|&(_, expires)| expires > t);
+        let expired = (before - self.offers.len()) as u64;
+        if expired == 0 {
+            return 0;
+        }
+        expired + self.promote(t)
     }
 }
 
@@ -92,6 +128,13 @@ pub(super) struct Sim {
     pub(super) filed_count: u64,
     pub(super) rng: Rng,
 }
+
+/// The actor index of rollbook itself (after the staff), which expires offers.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "STAFF has a handful of names"
+)]
+pub(super) const SYSTEM: u8 = STAFF.len() as u8;
 
 /// A command of a step, before it gets its ids.
 pub(super) struct Planned {
@@ -162,11 +205,15 @@ impl Sim {
                     waitlist: VecDeque::new(),
                     late_departures: 0,
                     closes_when_full,
+                    hold_ms: None,
+                    waitlist_cap: None,
+                    offers: Vec::new(),
+                    cancelled: false,
                 }
             })
             .collect();
         let max_weight = cohorts.iter().map(|c| c.weight).fold(0.0, f64::max);
-        Self {
+        let mut sim = Self {
             seed: options.seed,
             learners: options.learners,
             cohorts,
@@ -177,7 +224,9 @@ impl Sim {
             filed: vec![false; options.learners as usize],
             filed_count: 0,
             rng: Rng::new(options.seed, 2),
-        }
+        };
+        sim.assign_policies();
+        sim
     }
 
     /// The scheduled closings: (instant, cohort), in time order.
@@ -223,8 +272,10 @@ impl Sim {
     /// Forgets cohorts past their withdrawal deadline: no command is chosen for them any more.
     pub(super) fn retire(&mut self, t: i64) {
         let cohorts = &self.cohorts;
-        self.active
-            .retain(|&i| t <= cohorts[i as usize].withdraw_by_ms);
+        self.active.retain(|&i| {
+            let c = &cohorts[i as usize];
+            t <= c.withdraw_by_ms && !c.cancelled
+        });
     }
 
     /// Chooses one random command at `t`, applies it to the mirror, and returns it with the
@@ -247,6 +298,11 @@ impl Sim {
     }
 
     pub(super) fn command_for(&mut self, i: u32, t: i64) -> Option<(Request, u64)> {
+        // The mix, in order: an answer to an offer, then (below) enrollments, departures,
+        // capacity changes and closings; each branch returns when it applies.
+        if let Some(answer) = self.answer_offer(i, t) {
+            return Some(answer);
+        }
         let c = &self.cohorts[i as usize];
         let id = c.id;
         let taking_enrollments = !c.closed && t <= c.enroll_by_ms;
@@ -255,10 +311,10 @@ impl Sim {
         let waiting = !c.waitlist.is_empty();
         let u = self.rng.unit();
         if taking_enrollments {
-            let full = count(c.enrolled.len()) >= c.capacity;
+            let full = c.seats_taken() >= c.capacity;
             let crowded = count(c.waitlist.len()) >= c.capacity / 4 + 2;
             if u < 0.03 && before_start {
-                return self.change_capacity(i);
+                return self.change_capacity(i, t);
             }
             if c.closes_when_full && full && c.waitlist.len() >= 2 && self.rng.chance(0.2) {
                 self.cohorts[i as usize].closed = true;
@@ -269,7 +325,7 @@ impl Sim {
                     return Some(self.leave_waitlist(i));
                 }
                 if can_withdraw {
-                    return Some(self.withdraw(i));
+                    return Some(self.withdraw(i, t));
                 }
             }
             return self.enroll(i);
@@ -277,13 +333,13 @@ impl Sim {
         // After the enrollment deadline most learners stay: late departures are capped.
         let late_quota_left = c.late_departures < (c.capacity / 6).max(1);
         if u < 0.06 && before_start {
-            return self.change_capacity(i);
+            return self.change_capacity(i, t);
         }
         if !late_quota_left {
             return None;
         }
         let departure = if can_withdraw && (!waiting || self.rng.chance(0.7)) {
-            self.withdraw(i)
+            self.withdraw(i, t)
         } else if waiting {
             self.leave_waitlist(i)
         } else {
@@ -305,8 +361,14 @@ impl Sim {
             if c.holds(learner) {
                 continue;
             }
-            if count(c.enrolled.len()) < c.capacity {
+            if c.seats_taken() < c.capacity {
                 c.enrolled.push(learner);
+            } else if c
+                .waitlist_cap
+                .is_some_and(|cap| count(c.waitlist.len()) >= cap)
+            {
+                // Full, and the waitlist at its cap: the rules would refuse.
+                return None;
             } else {
                 c.waitlist.push_back(learner);
             }
@@ -325,12 +387,12 @@ impl Sim {
         None
     }
 
-    pub(super) fn withdraw(&mut self, i: u32) -> (Request, u64) {
+    pub(super) fn withdraw(&mut self, i: u32, t: i64) -> (Request, u64) {
         let at = self.rng.index(self.cohorts[i as usize].enrolled.len());
         let (reason_code, reason) = self.rng.pick(&WITHDRAWAL_REASONS);
         let c = &mut self.cohorts[i as usize];
         let learner = c.enrolled.swap_remove(at);
-        let events = 1 + c.promote();
+        let events = 1 + c.promote(t);
         let request = Request::Withdraw {
             cohort: c.id,
             learner: learner_key(learner),
@@ -353,9 +415,9 @@ impl Sim {
         (request, 1)
     }
 
-    pub(super) fn change_capacity(&mut self, i: u32) -> Option<(Request, u64)> {
+    pub(super) fn change_capacity(&mut self, i: u32, t: i64) -> Option<(Request, u64)> {
         let c = &self.cohorts[i as usize];
-        let enrolled = count(c.enrolled.len());
+        let enrolled = c.seats_taken();
         let low = enrolled.max(c.capacity * 2 / 3).max(MIN_SEATS);
         let up = match (c.capacity < MAX_SEATS, low < c.capacity) {
             (false, false) => return None,
@@ -370,7 +432,7 @@ impl Sim {
         let new = Capacity::new(u64::from(capacity)).ok()?;
         let c = &mut self.cohorts[i as usize];
         c.capacity = capacity;
-        let events = 1 + c.promote();
+        let events = 1 + c.promote(t);
         Some((
             Request::ChangeCapacity {
                 cohort: c.id,
@@ -445,6 +507,9 @@ pub(super) struct Schedule {
     pub(super) sim: Sim,
     /// Scheduled closings within the history: (instant, cohort), in time order.
     pub(super) closings: Vec<(i64, u32)>,
+    /// The one-off commands: (instant, cohort, what), in time order.
+    pub(super) specials: Vec<(i64, u32, Special)>,
+    pub(super) next_special: usize,
     pub(super) steps: Vec<Step>,
     pub(super) next_step: usize,
     /// Exposure of the steps not taken yet.
@@ -463,6 +528,7 @@ impl Schedule {
         let mut sim = Sim::plan(options, start_ms);
         let mut closings = sim.closings();
         closings.retain(|&(t, _)| t <= end_ms);
+        let specials = sim.plan_specials(&closings, end_ms);
         // About 1.1 events per submission (promotions ride along with withdrawals).
         #[allow(
             clippy::cast_possible_truncation,
@@ -474,6 +540,8 @@ impl Schedule {
             exposure_ahead: steps.iter().map(|s| s.exposure).sum(),
             sim,
             closings,
+            specials,
+            next_special: 0,
             steps,
             next_step: 0,
             next_create: 0,
@@ -513,8 +581,19 @@ impl Schedule {
         self.tally.predicted += events;
     }
 
-    /// The creations and scheduled closings due by `t`.
+    /// The expiries, creations, scheduled closings and one-off commands due by `t`.
     pub(super) fn due(&mut self, t: i64, planned: &mut Vec<Planned>) {
+        // First, as a command at `t` would: the offers whose hold ran out, by the scheduler.
+        for k in 0..self.sim.cohorts.len() {
+            let i = u32::try_from(k).expect("below the cohort count, a u32 option");
+            if let Some((request, events)) = self.sim.expire_offers(i, t) {
+                planned.push(Planned {
+                    request,
+                    actor: SYSTEM,
+                });
+                self.tally.predicted += events;
+            }
+        }
         while self.next_create < self.sim.cohorts.len()
             && self.sim.cohorts[self.next_create].created_ms <= t
             && self.tally.predicted < self.target
@@ -523,8 +602,8 @@ impl Schedule {
                 clippy::cast_possible_truncation,
                 reason = "below the cohort count, a u32 option"
             )]
-            let request = self.sim.create(self.next_create as u32);
-            self.push(planned, request, 1);
+            let (request, events) = self.sim.create_with_policy(self.next_create as u32);
+            self.push(planned, request, events);
             self.next_create += 1;
         }
         while self.next_close < self.closings.len() && self.closings[self.next_close].0 <= t {
@@ -537,6 +616,16 @@ impl Schedule {
                 self.push(planned, Request::Close { cohort }, 1);
             }
         }
+        while self.next_special < self.specials.len() && self.specials[self.next_special].0 <= t {
+            let (_, i, special) = self.specials[self.next_special];
+            self.next_special += 1;
+            if self.tally.predicted >= self.target {
+                continue;
+            }
+            if let Some((request, events)) = self.sim.special(i, special, t) {
+                self.push(planned, request, events);
+            }
+        }
     }
 
     /// The step's random commands: the events still wanted (less the creations and closings
@@ -547,8 +636,9 @@ impl Schedule {
         t: i64,
         planned: &mut Vec<Planned>,
     ) {
-        let fixed_ahead =
-            (self.sim.cohorts.len() - self.next_create) + (self.closings.len() - self.next_close);
+        let fixed_ahead = (self.sim.cohorts.len() - self.next_create)
+            + (self.closings.len() - self.next_close)
+            + (self.specials.len() - self.next_special);
         let wanted = self
             .target
             .saturating_sub(self.tally.predicted + fixed_ahead as u64) as f64;

@@ -538,13 +538,15 @@ pub async fn history(
     // Entries are in position order: the page is a slice found by binary search.
     let end = before.map_or(all.len(), |b| all.partition_point(|p| p < b));
     let start = end.saturating_sub(HISTORY_PAGE);
-    let rows: Vec<HistoryRow> = read
-        .history_entries(cohort, start..end)
+    let entries = read.history_entries(cohort, start..end);
+    let rows: Vec<HistoryRow> = entries
         .iter()
         .rev()
         .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
         .collect();
+    let what_if = super::what_if::history_links(cohort, &entries, &read, &state.zone);
     Ok(HistoryPage {
+        what_if,
         nav: Nav::of(&principal, &state.zone),
         id: cohort.to_string(),
         name: view.state.name.clone(),

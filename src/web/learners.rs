@@ -41,7 +41,9 @@ pub async fn learner(
         .into_iter()
         .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
         .collect();
+    let what_if = super::what_if::learner_links(id, &read, &state.zone);
     Ok(LearnerPage {
+        what_if,
         nav: Nav::of(&principal, &state.zone),
         refused,
         key: read.directory.key_of(id),

@@ -31,6 +31,7 @@ mod route;
 pub mod routes;
 mod session;
 mod views;
+mod what_if;
 mod zone;
 
 use std::sync::Arc;

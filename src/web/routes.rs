@@ -19,7 +19,7 @@ use super::route::Access::{Public, Role as R, Scrape};
 use super::route::Route;
 use super::{AppState, BODY_LIMIT};
 use super::{access, admin, api, api_docs, assets, browse, erase, metrics, openapi};
-use super::{cohorts, dashboard, error, learners, reports, session};
+use super::{cohorts, dashboard, error, learners, reports, session, what_if};
 use crate::auth::Role::{Admin, Staff, Viewer};
 
 /// One table entry: `route!(GET "/path", access, handler)`, with `api operation` for an
@@ -73,6 +73,8 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/cohorts/{id}/policy", R(Staff), cohorts::set_policy),
     // ----
     route!(GET "/learners/{learner}", R(Viewer), learners::learner),
+    // ---- what if (a dry run at a time; writes nothing) ----
+    route!(GET "/cohorts/{id}/what-if", R(Viewer), what_if::what_if),
     // ---- reports ----
     route!(GET "/reports/instructors", R(Viewer), reports::instructors::instructors),
     route!(GET "/reports/instructors.csv", R(Viewer), reports::instructors::instructors_csv),

@@ -498,6 +498,8 @@ pub struct HistoryPage {
     pub newest_link: bool,
     /// Events of the cohort in all.
     pub total: usize,
+    /// What-if links for the learners' rows of this page, newest first.
+    pub what_if: Vec<super::what_if::WhatIfLink>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -511,6 +513,8 @@ pub struct LearnerPage {
     pub enrolled_in: Vec<(String, String)>,
     pub waitlisted_in: Vec<(String, String, usize)>,
     pub rows: Vec<TimelineRow>,
+    /// What-if links: each refused enrollment, and an enrollment in each cohort.
+    pub what_if: Vec<super::what_if::WhatIfLink>,
 }
 
 /// A reason as pages show it: the text as typed (whatever it looks like), or "(erased)" for a

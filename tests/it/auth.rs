@@ -206,6 +206,8 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("GET", "/cohorts/{id}", Who::Viewer),
     ("GET", "/cohorts/{id}/history", Who::Viewer),
     ("GET", "/learners/{learner}", Who::Viewer),
+    // A dry run at a time: reads only, writes nothing.
+    ("GET", "/cohorts/{id}/what-if", Who::Viewer),
     ("GET", "/reports/instructors", Who::Viewer),
     ("GET", "/reports/instructors.csv", Who::Viewer),
     ("GET", "/reports/withdrawals", Who::Viewer),

@@ -35,3 +35,4 @@ mod term;
 mod timezone;
 mod transfer;
 mod verify;
+mod what_if;

@@ -1,6 +1,8 @@
 //! Property test: random command sequences through the real writer and store. After every
 //! batch no invariant is broken; at the end, the projections built incrementally equal the
-//! projections rebuilt from the store, and the writer's states equal full replays.
+//! projections rebuilt from the store, and the writer's states equal full replays. The commands
+//! include those of issue 15 (reopen, reschedule, details, cancel, policy with offers and a
+//! cap, accept, decline, expire), with time passing so that offers fall due.
 
 use std::sync::Arc;
 
@@ -18,13 +20,26 @@ use crate::helpers::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Create(u64),
+    /// Seats, and offers held this many hours (`None`: automatic promotion).
+    Create(u64, Option<i64>),
     Enroll(usize, usize),
     Withdraw(usize, usize),
     LeaveWaitlist(usize, usize),
     Promote(usize),
     Capacity(usize, u64),
     Close(usize),
+    /// Reopen; with `Some(hours)`, the enrollment deadline moved to that many hours ahead.
+    Reopen(usize, Option<i64>),
+    /// Move the start, enrollment and withdrawal deadlines to these hours from now (`None`:
+    /// unchanged).
+    Reschedule(usize, Option<i64>, Option<i64>, Option<i64>),
+    Details(usize, u8),
+    Cancel(usize),
+    /// Offers held this many hours (`None`: automatic), and a waitlist cap.
+    Policy(usize, Option<i64>, Option<u32>),
+    Accept(usize, usize),
+    Decline(usize, usize),
+    Expire(usize),
     /// Let time pass (hours), so deadlines are crossed.
     Wait(i64),
     /// Let a little time pass (nanoseconds), so times are not whole microseconds.
@@ -33,10 +48,25 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        1 => (1u64..5).prop_map(Op::Create),
-        8 => (0usize..4, 0usize..12).prop_map(|(c, l)| Op::Enroll(c, l)),
-        4 => (0usize..4, 0usize..12).prop_map(|(c, l)| Op::Withdraw(c, l)),
-        2 => (0usize..4, 0usize..12).prop_map(|(c, l)| Op::LeaveWaitlist(c, l)),
+        1 => (1u64..5, prop::option::of(1i64..48)).prop_map(|(n, h)| Op::Create(n, h)),
+        1 => (0usize..4, prop::option::of(1i64..140)).prop_map(|(c, h)| Op::Reopen(c, h)),
+        1 => (
+            0usize..4,
+            prop::option::of(1i64..300),
+            prop::option::of(1i64..140),
+            prop::option::of(1i64..200),
+        )
+            .prop_map(|(c, s, e, w)| Op::Reschedule(c, s, e, w)),
+        1 => (0usize..4, 0u8..3).prop_map(|(c, d)| Op::Details(c, d)),
+        1 => (0usize..8).prop_map(Op::Cancel),
+        1 => (0usize..4, prop::option::of(1i64..48), prop::option::of(0u32..3))
+            .prop_map(|(c, h, cap)| Op::Policy(c, h, cap)),
+        3 => (0usize..4, 0usize..8).prop_map(|(c, l)| Op::Accept(c, l)),
+        2 => (0usize..4, 0usize..8).prop_map(|(c, l)| Op::Decline(c, l)),
+        1 => (0usize..4).prop_map(Op::Expire),
+        8 => (0usize..4, 0usize..8).prop_map(|(c, l)| Op::Enroll(c, l)),
+        6 => (0usize..4, 0usize..8).prop_map(|(c, l)| Op::Withdraw(c, l)),
+        2 => (0usize..4, 0usize..8).prop_map(|(c, l)| Op::LeaveWaitlist(c, l)),
         2 => (0usize..4).prop_map(Op::Promote),
         2 => (0usize..4, 1u64..7).prop_map(|(c, n)| Op::Capacity(c, n)),
         1 => (0usize..4).prop_map(Op::Close),
@@ -49,10 +79,19 @@ fn learner(i: usize) -> LearnerKey {
     LearnerKey::parse(&format!("learner-{i}@example.org")).unwrap()
 }
 
+/// Offers held `hold` hours, or automatic promotion.
+fn offers(hold: Option<i64>) -> rollbook::domain::PromotionPolicy {
+    hold.map_or(rollbook::domain::PromotionPolicy::Automatic, |h| {
+        rollbook::domain::PromotionPolicy::Offer {
+            hold: SignedDuration::from_hours(h),
+        }
+    })
+}
+
 fn to_request(op: &Op, cohorts: &[CohortId], now: Timestamp) -> Option<Request> {
     let pick = |i: usize| cohorts.get(i % cohorts.len().max(1)).copied();
     Some(match *op {
-        Op::Create(capacity) => Request::Create {
+        Op::Create(capacity, hold) => Request::Create {
             cohort: CohortId(Uuid::now_v7()),
             new: NewCohort {
                 name: format!("cohort {}", cohorts.len()),
@@ -62,7 +101,7 @@ fn to_request(op: &Op, cohorts: &[CohortId], now: Timestamp) -> Option<Request> 
                 starts_at: now + SignedDuration::from_hours(200),
                 enrollment_deadline: now + SignedDuration::from_hours(100),
                 withdrawal_deadline: now + SignedDuration::from_hours(150),
-                promotion: rollbook::domain::PromotionPolicy::Automatic,
+                promotion: offers(hold),
                 waitlist_cap: None,
             },
         },
@@ -88,6 +127,46 @@ fn to_request(op: &Op, cohorts: &[CohortId], now: Timestamp) -> Option<Request> 
             capacity: Capacity::new(n).unwrap(),
         },
         Op::Close(c) => Request::Close { cohort: pick(c)? },
+        Op::Reopen(c, hours) => Request::Reopen {
+            cohort: pick(c)?,
+            reason: "prop".to_owned(),
+            enrollment_deadline: hours.map(|h| now + SignedDuration::from_hours(h)),
+        },
+        Op::Reschedule(c, starts, enrollment, withdrawal) => {
+            let hours = |h: Option<i64>| h.map(|h| now + SignedDuration::from_hours(h));
+            Request::Reschedule {
+                cohort: pick(c)?,
+                starts_at: hours(starts),
+                enrollment_deadline: hours(enrollment),
+                withdrawal_deadline: hours(withdrawal),
+            }
+        }
+        Op::Details(c, d) => Request::ChangeDetails {
+            cohort: pick(c)?,
+            name: (d == 0).then(|| format!("renamed {d}")),
+            course: (d == 1).then(|| "PROP-2".to_owned()),
+            instructor: (d == 2).then(|| "Another Tester".to_owned()),
+        },
+        // Cancels only now and then: indexes past the cohorts cancel nothing.
+        Op::Cancel(c) => Request::Cancel {
+            cohort: cohorts.get(c).copied()?,
+            reason: "prop".to_owned(),
+        },
+        Op::Policy(c, hold, cap) => Request::SetPolicy {
+            cohort: pick(c)?,
+            promotion: offers(hold),
+            waitlist_cap: cap,
+        },
+        Op::Accept(c, l) => Request::AcceptOffer {
+            cohort: pick(c)?,
+            learner: learner(l),
+        },
+        Op::Decline(c, l) => Request::DeclineOffer {
+            cohort: pick(c)?,
+            learner: learner(l),
+            reason: "prop".to_owned(),
+        },
+        Op::Expire(c) => Request::ExpireOffers { cohort: pick(c)? },
         Op::Wait(_) | Op::WaitNanos(_) => return None,
     })
 }
@@ -173,8 +252,16 @@ proptest! {
         first in prop::collection::vec(op(), 1..4),
         batches in prop::collection::vec(prop::collection::vec(op(), 1..8), 1..12),
     ) {
-        // Start every history with at least one cohort so most commands have a target.
-        let mut all = vec![vec![Op::Create(2)]];
+        // Start every history with at least one cohort so most commands have a target: two
+        // seats held as offers for a day, two learners enrolled and two waiting, so that a
+        // withdrawal, a capacity change or a reopening offers a seat.
+        let mut all = vec![vec![
+            Op::Create(2, Some(24)),
+            Op::Enroll(0, 0),
+            Op::Enroll(0, 1),
+            Op::Enroll(0, 2),
+            Op::Enroll(0, 3),
+        ]];
         all.push(first);
         all.extend(batches);
         run(&all)?;
