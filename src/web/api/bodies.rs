@@ -124,6 +124,7 @@ fn no_null_defaults(schema: &mut Schema) {
 /// A cohort to create.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults, transform = hold_needs_offer)]
 pub struct NewCohort {
     #[schemars(schema_with = "required_line")]
     pub name: String,
@@ -140,6 +141,21 @@ pub struct NewCohort {
     pub enrollment_deadline: String,
     #[schemars(schema_with = "time")]
     pub withdrawal_deadline: String,
+    // ---- the promotion policy at creation (issue 15, offers helper; the same three fields
+    // as `POST /api/v1/cohorts/{id}/policy`, whose helper owns them: keep one copy) ----
+    /// `automatic` (the default) or `offer`.
+    #[serde(default)]
+    #[schemars(schema_with = "promotion")]
+    pub promotion: Option<String>,
+    /// How long an offer is held, such as `48h`, `90m`, `30s` (only with `offer`; 48h if
+    /// absent).
+    #[serde(default)]
+    #[schemars(schema_with = "offer_hold")]
+    pub offer_hold: Option<String>,
+    /// The most learners that may wait; `null` or absent for no limit.
+    #[serde(default, deserialize_with = "optional_whole")]
+    #[schemars(schema_with = "waitlist_cap")]
+    pub waitlist_cap: Option<u64>,
 }
 
 /// A learner to enroll.
@@ -627,4 +643,78 @@ mod tests {
             );
         }
     }
+}
+
+// ---- waitlist offers (issue 15): the promotion policy's fields at creation, and the answers to
+// an offer ----
+
+/// `automatic` or `offer`.
+fn promotion(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": ["automatic", "offer"],
+                  "description": "How a freed seat is filled: at once (automatic) or offered to the waitlist head for offer_hold."})
+}
+
+/// A hold period such as `48h`, `90m`, `30s`: whole seconds, from 1s to 365 days. The pattern
+/// publishes the simple forms (the server also reads `1h 30m`).
+fn offer_hold(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "pattern": "^([1-9][0-9]{0,2}h|[1-9][0-9]{0,4}m|[1-9][0-9]{0,6}s)$",
+                  "description": "How long an offer is held, such as 48h, 90m or 30s (at least 1s). Only with promotion offer."})
+}
+
+/// A waitlist cap: a whole number, or `null` for none.
+fn waitlist_cap(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": ["integer", "null"], "minimum": 0, "maximum": u32::MAX,
+                  "description": "The most learners that may wait; null for no limit."})
+}
+
+/// `offer_hold` goes only with `promotion: offer` (or no `promotion`, which it then implies).
+fn hold_needs_offer(schema: &mut Schema) {
+    if let Some(object) = schema.as_object_mut() {
+        object.insert(
+            "dependentSchemas".into(),
+            serde_json::json!({"offer_hold": {"properties": {"promotion": {"const": "offer"}}}}),
+        );
+    }
+}
+
+/// [`whole`], or `null`.
+fn optional_whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    Option::<serde_json::Number>::deserialize(deserializer)?
+        .map(|n| whole(n).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// A decline's body.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
+pub struct OfferDecline {
+    /// Why, in the learner's or staff's words.
+    #[serde(default)]
+    #[schemars(schema_with = "reason")]
+    pub reason: Option<String>,
+}
+
+/// What answering an offer did.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferOutcome {
+    Enrolled,
+    Declined,
+}
+
+/// An offer was accepted or declined.
+#[derive(Serialize, JsonSchema)]
+pub struct OfferAnswered {
+    #[schemars(schema_with = "offer_outcome")]
+    pub outcome: OfferOutcome,
+    /// The learner offered the seat in the same append (the next in line, after a decline).
+    #[schemars(schema_with = "nullable::<String>", required)]
+    pub offered: Option<String>,
+    pub position: u64,
+    pub version: u64,
+}
+
+fn offer_outcome(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": ["enrolled", "declined"]})
 }

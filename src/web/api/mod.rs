@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 pub(super) mod bodies;
 pub(super) mod dry_run;
+pub(super) mod offers;
 
 use super::AppState;
 use super::error::ApiError;
@@ -109,7 +110,14 @@ pub(super) async fn create_cohort(
         enrollment_deadline: &body.enrollment_deadline,
         withdrawal_deadline: &body.withdrawal_deadline,
     };
-    let new = input::new_cohort(&raw, &state.zone).map_err(|errors| field_error(&errors[0]))?;
+    let mut new = input::new_cohort(&raw, &state.zone).map_err(|errors| field_error(&errors[0]))?;
+    // The promotion policy's fields (issue 15; read in `offers`, until the policy route's own
+    // reading of them replaces it).
+    (new.promotion, new.waitlist_cap) = offers::creation_policy(
+        body.promotion.as_deref(),
+        body.offer_hold.as_deref(),
+        body.waitlist_cap,
+    )?;
     let request = Request::Create {
         cohort: CohortId(Uuid::now_v7()),
         new,
