@@ -19,7 +19,7 @@ use super::route::Access::{Public, Role as R, Scrape};
 use super::route::Route;
 use super::{AppState, BODY_LIMIT};
 use super::{access, admin, api, api_docs, assets, browse, erase, metrics, openapi};
-use super::{cohorts, dashboard, error, learners, reports, session};
+use super::{cohorts, dashboard, error, learners, offers, reports, session};
 use crate::auth::Role::{Admin, Staff, Viewer};
 
 /// One table entry: `route!(GET "/path", access, handler)`, with `api operation` for an
@@ -65,6 +65,8 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/cohorts/{id}/promote", R(Staff), cohorts::promote),
     route!(POST "/cohorts/{id}/capacity", R(Staff), cohorts::change_capacity),
     route!(POST "/cohorts/{id}/close", R(Staff), cohorts::close),
+    route!(POST "/cohorts/{id}/offers/accept", R(Staff), offers::accept),
+    route!(POST "/cohorts/{id}/offers/decline", R(Staff), offers::decline),
     route!(GET "/learners/{learner}", R(Viewer), learners::learner),
     // ---- reports ----
     route!(GET "/reports/instructors", R(Viewer), reports::instructors::instructors),

@@ -383,6 +383,8 @@ pub enum CommandForm {
     Promote,
     Capacity,
     Close,
+    /// Accepting or declining an offer (issue 15).
+    Offer,
 }
 
 impl CommandForm {
@@ -394,6 +396,7 @@ impl CommandForm {
             Self::Promote => "promote",
             Self::Capacity => "capacity",
             Self::Close => "close",
+            Self::Offer => "offer",
         }
     }
 
@@ -402,6 +405,7 @@ impl CommandForm {
     pub const fn anchor(self) -> &'static str {
         match self {
             Self::LeaveWaitlist => "waitlist-h",
+            Self::Offer => "offers-h",
             other => other.name(),
         }
     }
@@ -425,6 +429,8 @@ pub struct CohortPage {
     /// Refused commands, newest first.
     pub refused: Vec<JournalRow>,
     pub cohort: CohortDetail,
+    /// Outstanding offers and the confirmation of an answer (issue 15).
+    pub offers: super::offer_views::OfferPanel,
     pub recent: Vec<HistoryRow>,
     /// Events of the command just done (Post/Redirect/Get), to confirm it.
     pub done: Vec<HistoryRow>,
@@ -480,6 +486,8 @@ pub struct LearnerPage {
     pub name: String,
     pub enrolled_in: Vec<(String, String)>,
     pub waitlisted_in: Vec<(String, String, usize)>,
+    /// Seats offered to the learner (issue 15).
+    pub offered_in: Vec<super::offer_views::LearnerOffer>,
     pub rows: Vec<TimelineRow>,
 }
 

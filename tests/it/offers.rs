@@ -344,3 +344,90 @@ async fn the_real_binary_expires_an_offer_held_two_seconds() {
     server.terminate();
     assert!(server.wait().success());
 }
+
+/// Follows a form's redirect and returns the page it lands on.
+async fn landed(app: &TestApp, response: reqwest::Response) -> String {
+    assert_eq!(response.status(), 303, "Post/Redirect/Get");
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    app.get(&location).await.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_pages_show_offers_and_their_forms_accept_and_decline() {
+    let app = TestApp::spawn().await;
+    let id = bo_offered(&app, "2h").await;
+    // The cohort page lists the offer with its buttons and the decline's confirmation.
+    let page = app
+        .get(&format!("/cohorts/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Seats offered (1)"), "{page}");
+    assert!(page.contains("Accept for bo@x.org"));
+    assert!(page.contains("bo@x.org declines the seat; it is offered to cy@x.org"));
+    assert!(page.contains("in 2 h 0 min"));
+    // The learner page says until when.
+    let learner = app.get("/learners/bo@x.org").await.text().await.unwrap();
+    assert!(learner.contains("Offered a seat in <a"), "{learner}");
+    assert!(learner.contains("Accept the seat"));
+    // The dashboard lists it among the offers due within 24 hours.
+    let dashboard = app.get("/").await.text().await.unwrap();
+    assert!(
+        dashboard.contains("expiring within 24 hours"),
+        "{dashboard}"
+    );
+    assert!(dashboard.contains("bo@x.org</a> · <a"));
+
+    // A decline without its box ticked is refused beside the offers, and writes nothing.
+    let before = head(&app).await;
+    let refused = app
+        .post_form(
+            &format!("/cohorts/{id}/offers/decline"),
+            &[("learner", "bo@x.org"), ("reason", "moved")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("tick the box to confirm"), "{text}");
+    assert_eq!(head(&app).await, before);
+
+    let done = app
+        .post_form(
+            &format!("/cohorts/{id}/offers/decline"),
+            &[
+                ("learner", "bo@x.org"),
+                ("reason", "moved"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    let page = landed(&app, done).await;
+    assert!(
+        page.contains("bo@x.org declined the seat — cy@x.org is offered the seat until"),
+        "{page}"
+    );
+    // Accepting for someone holding no offer: refused in plain words, nothing written.
+    let before = head(&app).await;
+    let refused = app
+        .post_form(
+            &format!("/cohorts/{id}/offers/accept"),
+            &[("learner", "bo@x.org")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("Not done:"), "{text}");
+    assert_eq!(head(&app).await, before);
+
+    let done = app
+        .post_form(
+            &format!("/cohorts/{id}/offers/accept"),
+            &[("learner", "cy@x.org")],
+        )
+        .await;
+    let page = landed(&app, done).await;
+    assert!(page.contains("cy@x.org accepted the seat"), "{page}");
+    assert!(!page.contains("Seats offered ("), "no offer left");
+    assert_eq!(keys(&app.cohort(&id).await, "enrolled"), ["cy@x.org"]);
+}
