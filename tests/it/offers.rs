@@ -247,7 +247,7 @@ async fn the_scheduler_expires_an_offer_when_the_clock_passes_its_hold_and_offer
         .text()
         .await
         .unwrap();
-    assert!(page.contains("system"), "{page}");
+    assert!(page.contains("<td>system</td>"), "{page}");
 }
 
 #[tokio::test]
