@@ -207,12 +207,12 @@ async fn the_policy_fields_of_a_creation_are_checked() {
 async fn the_scheduler_expires_an_offer_when_the_clock_passes_its_hold_and_offers_the_next() {
     let app = TestApp::spawn().await;
     let id = bo_offered(&app, "2h").await;
-    let expires: Timestamp = cohort_events(&app, &id).await.last().unwrap()["data"]["expires_at"]
+    let hold_ends: Timestamp = cohort_events(&app, &id).await.last().unwrap()["data"]["expires_at"]
         .as_str()
         .unwrap()
         .parse()
         .unwrap();
-    let later = expires + SignedDuration::from_secs(1);
+    let later = hold_ends + SignedDuration::from_secs(1);
     app.clock.set(later);
     let events = until_event(&app, &id, "offer.expired").await;
     let at = events
