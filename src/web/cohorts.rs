@@ -16,7 +16,7 @@ use super::error::{PageError, describe};
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, RawCohort, RawNumber};
 use super::nav::Nav;
-use super::offer_views::OfferPanel;
+use super::offer_views::{DoneEvent, OfferPanel};
 use super::views::{
     CohortDetail, CohortForm, CohortPage, CommandForm, CommandValues, HistoryPage, HistoryRow,
     JournalRow, NewCohortPage,
@@ -245,7 +245,18 @@ async fn render_cohort(
     Ok(CohortPage {
         nav: Nav::of(principal, &state.zone),
         refused,
-        offers: OfferPanel::of(view, &read, &state.zone, state.clock.now(), &done),
+        offers: OfferPanel::of(
+            view,
+            &read,
+            &state.zone,
+            state.clock.now(),
+            done.iter().map(|d| DoneEvent {
+                event_type: d.event_type,
+                learner: &d.learner,
+                learner_label: &d.learner_label,
+                summary: &d.summary,
+            }),
+        ),
         cohort: CohortDetail::of(view, &read, &state.zone),
         recent,
         done,

@@ -6,7 +6,6 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::views::HistoryRow;
 use super::zone::Zone;
 use crate::domain::{CohortId, CohortStatus, LearnerId};
 use crate::projections::{CohortView, Projections};
@@ -45,6 +44,15 @@ pub struct OfferRow {
     pub expires_in: String,
 }
 
+/// One event of the command just done, as the confirmation reads it: its type, the learner's
+/// key and label, and its history line in words.
+pub struct DoneEvent<'a> {
+    pub event_type: &'a str,
+    pub learner: &'a str,
+    pub learner_label: &'a str,
+    pub summary: &'a str,
+}
+
 /// The cohort page's offers: the outstanding ones, who is next in line, and the line
 /// confirming the command just done (when it concerned offers).
 #[derive(Default)]
@@ -59,15 +67,15 @@ pub struct OfferPanel {
 }
 
 impl OfferPanel {
-    /// The panel of `view` at `now`, with the confirmation of `done` (the rows of the command
-    /// just done).
+    /// The panel of `view` at `now`, with the confirmation of `done` (the events of the
+    /// command just done).
     #[must_use]
-    pub fn of(
+    pub fn of<'a>(
         view: &CohortView,
         read: &Projections,
         zone: &Zone,
         now: Timestamp,
-        done: &[HistoryRow],
+        done: impl IntoIterator<Item = DoneEvent<'a>>,
     ) -> Self {
         let directory = &read.directory;
         let state = &view.state;
@@ -79,18 +87,18 @@ impl OfferPanel {
                 .map(|o| zone.show(o.expires_at))
         };
         let flash_parts: Vec<String> = done
-            .iter()
+            .into_iter()
             .filter_map(|row| {
-                let who = &row.learner_label;
+                let who = row.learner_label;
                 match row.event_type {
                     "offer.accepted" => Some(format!("{who} accepted the seat")),
                     "offer.declined" => Some(format!("{who} declined the seat")),
                     "offer.expired" => Some(format!("{who}'s offer expired unanswered")),
                     "waitlist.offered" => {
-                        let learner = directory.id_of(&row.learner);
+                        let learner = directory.id_of(row.learner);
                         Some(match learner.and_then(until) {
                             Some(time) => format!("{who} is offered the seat until {time}"),
-                            None => row.summary.clone(),
+                            None => row.summary.to_owned(),
                         })
                     }
                     _ => None,
