@@ -20,6 +20,7 @@ use jiff::SignedDuration;
 use crate::auth::{Auth, Passwords, Role, secret};
 use crate::clock::{Clock, SystemClock};
 use crate::metrics::Metrics;
+use crate::offer_expiry::OfferExpiry;
 use crate::projections::ReadModel;
 use crate::serve::{self, Limits};
 use crate::store::{History, Store, StoreOptions};
@@ -266,6 +267,17 @@ impl Application {
             );
             tokio::spawn(run_backups(schedule, history, clock, last))
         });
+        // The offer scheduler: started after the replay (so what fell due while the server
+        // was down is expired at once), stopped before the writer.
+        let (stop_offers, offers_stopped) = tokio::sync::watch::channel(false);
+        let offers = tokio::spawn(
+            OfferExpiry::new(
+                state.read.clone(),
+                state.writer.clone(),
+                state.clock.clone(),
+            )
+            .run(offers_stopped),
+        );
         // The headers layer is outermost, so time-limit answers carry the headers too; requests
         // are counted outside the time limit, so its 503s are counted too.
         let metrics = state.metrics.clone();
@@ -285,6 +297,11 @@ impl Application {
             .layer(middleware::from_fn_with_state(metrics, web::count_requests))
             .layer(middleware::map_response(web::security_headers));
         serve::serve(listener, router, limits, shutdown).await;
+        // It holds a handle to the writer: let it finish its step and go first.
+        stop_offers.send_replace(true);
+        if let Err(e) = offers.await {
+            tracing::error!("offer scheduler failed: {e}");
+        }
         if let Some(scheduler) = scheduler {
             scheduler.abort();
             // The backup task holds a handle to the store; let it go before the writer stops.

@@ -20,6 +20,7 @@ pub mod generate;
 pub mod learner_key;
 pub mod logs;
 pub mod metrics;
+pub mod offer_expiry;
 pub mod private_file;
 pub mod projections;
 pub mod serve;

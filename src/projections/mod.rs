@@ -279,6 +279,9 @@ impl ReplaySummary {
 pub struct ReadModel {
     inner: RwLock<Projections>,
     status: std::sync::Mutex<status::Status>,
+    /// When the next outstanding offer expires, announced after each publish that changed it
+    /// (the offer scheduler waits on it).
+    next_offer: tokio::sync::watch::Sender<Option<jiff::Timestamp>>,
 }
 
 impl ReadModel {
@@ -299,9 +302,11 @@ impl ReadModel {
             cohorts: projections.catalog.len(),
             elapsed: started.elapsed(),
         };
+        let next_offer = tokio::sync::watch::Sender::new(projections.signals.next_offer_expiry());
         let model = Self {
             inner: RwLock::new(projections),
             status: std::sync::Mutex::default(),
+            next_offer,
         };
         model.status().last_rebuild = Some(status::RebuildInfo::of(&summary));
         Ok((model, summary))
@@ -331,6 +336,23 @@ impl ReadModel {
         for envelope in envelopes {
             inner.apply(envelope);
         }
+        self.announce_next_offer(&inner);
+    }
+
+    /// A receiver of when the next outstanding offer expires, told each time a commit changes
+    /// it (see [`Signals::next_offer_expiry`]).
+    #[must_use]
+    pub fn next_offer_changes(&self) -> tokio::sync::watch::Receiver<Option<jiff::Timestamp>> {
+        self.next_offer.subscribe()
+    }
+
+    fn announce_next_offer(&self, inner: &Projections) {
+        let next = inner.signals.next_offer_expiry();
+        self.next_offer.send_if_modified(|current| {
+            let changed = *current != next;
+            *current = next;
+            changed
+        });
     }
 
     /// Brings the projections up to the store: reloads the learner directory and applies every
@@ -342,6 +364,7 @@ impl ReadModel {
         loop {
             let batch = reader.events_after(inner.position, 4096)?;
             if batch.is_empty() {
+                self.announce_next_offer(&inner);
                 return Ok(());
             }
             for envelope in &batch {

@@ -23,6 +23,19 @@ impl Actor {
             name: "local".to_owned(),
         }
     }
+
+    /// The id of [`Actor::system`]: no account has it (accounts get random v4/v7 ids).
+    pub const SYSTEM_ID: Uuid = Uuid::max();
+
+    /// rollbook itself, for what it records on its own, such as an offer expiring when its
+    /// hold runs out. Shown as "system" in history.
+    #[must_use]
+    pub fn system() -> Self {
+        Self {
+            id: Self::SYSTEM_ID,
+            name: "system".to_owned(),
+        }
+    }
 }
 
 /// Metadata shared by every event one command produced.

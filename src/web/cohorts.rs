@@ -16,6 +16,7 @@ use super::error::{PageError, describe};
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input::{self, RawCohort, RawNumber};
 use super::nav::Nav;
+use super::offer_views::{DoneEvent, OfferPanel};
 use super::views::{
     CohortDetail, CohortForm, CohortPage, CommandForm, CommandValues, HistoryPage, HistoryRow,
     JournalRow, NewCohortPage, TermForms, headline,
@@ -53,7 +54,7 @@ pub struct CreateCohortForm {
     waitlist_cap: String,
 }
 
-fn form_or_400<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
+pub(super) fn form_or_400<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
     form.map(|Form(f)| f).map_err(|e| match e {
         FormRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             PageError::TooLarge
@@ -278,12 +279,25 @@ async fn render_cohort(
         .into_iter()
         .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
         .collect();
+    let done = if as_of.is_some() { Vec::new() } else { done };
     Ok(CohortPage {
         nav: Nav::of(principal, &state.zone),
         refused,
+        offers: OfferPanel::of(
+            view,
+            &read,
+            &state.zone,
+            state.clock.now(),
+            done.iter().map(|d| DoneEvent {
+                event_type: d.event_type,
+                learner: &d.learner,
+                learner_label: &d.learner_label,
+                summary: &d.summary,
+            }),
+        ),
         cohort: CohortDetail::of(view, &read, &state.zone),
         recent,
-        done: if as_of.is_some() { Vec::new() } else { done },
+        done,
         as_of: as_of_words,
         as_of_input: match as_of {
             Some(AsOf::Position(p)) => p.to_string(),
@@ -303,7 +317,7 @@ async fn render_cohort(
 
 /// Runs a cohort-page command: redirect to the cohort on success, or render the page again
 /// (422) with the message beside the form that was refused.
-async fn run_command(
+pub(super) async fn run_command(
     state: &AppState,
     principal: &Principal,
     cohort: CohortId,

@@ -45,6 +45,8 @@ pub struct DashboardPage {
     pub error: Option<String>,
     /// Near-full cohorts, seats free while learners wait, deadlines ahead, totals.
     pub signals: DashboardSignals,
+    /// Offers falling due in the next 24 hours, and how many more (issue 15).
+    pub offers_due: (Vec<super::offer_views::DueOffer>, usize),
 }
 
 #[derive(Deserialize, Default)]
@@ -108,6 +110,7 @@ pub async fn dashboard(
         total_cohorts: read.catalog.len(),
         error,
         signals: signals(&read, state.clock.now(), &state.zone),
+        offers_due: super::offer_views::due_soon(&read, state.clock.now()),
     };
     drop(read);
     Ok(super::views::render_sized(&page, 96 << 10))

@@ -25,7 +25,7 @@ pub async fn learner(
     cohorts.dedup();
     let mut enrolled_in = Vec::new();
     let mut waitlisted_in = Vec::new();
-    for cohort in cohorts {
+    for &cohort in &cohorts {
         if let Some(view) = read.catalog.get(cohort) {
             let entry = (cohort.to_string(), view.state.name.clone());
             if view.state.is_enrolled(id) {
@@ -35,6 +35,8 @@ pub async fn learner(
             }
         }
     }
+    let offered_in =
+        super::offer_views::offers_of(&read, id, &cohorts, &state.zone, state.clock.now());
     let refused = read
         .journal
         .of_learner(id, 50)
@@ -50,6 +52,7 @@ pub async fn learner(
         name: read.directory.name_of(id).to_owned(),
         enrolled_in,
         waitlisted_in,
+        offered_in,
         rows: timeline
             .iter()
             .rev()

@@ -23,6 +23,8 @@ mod input;
 mod learners;
 mod metrics;
 mod nav;
+mod offer_views;
+mod offers;
 mod openapi;
 mod redirect;
 mod reports;

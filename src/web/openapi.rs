@@ -26,6 +26,7 @@ use super::api::bodies::{
     Cancel, Cancelled, Details, DetailsChanged, Policy, PolicySet, Reopen, Reopened, Rescheduled,
     Schedule,
 };
+use super::api::bodies::{OfferAnswered, OfferDecline};
 use super::api::dry_run::DryRunFields;
 use super::error::ErrorBody;
 use super::route::{Access, Operation, Route, Shape};
@@ -452,6 +453,76 @@ pub(super) fn learner_timeline() -> Operation {
             AUTH,
             &[(400, "invalid_path"), (404, "learner_not_found")],
             INTERNAL,
+        ]),
+    }
+}
+
+// ---- waitlist offers (issue 15) ----
+
+fn offer_params() -> Vec<Value> {
+    vec![
+        cohort_id(),
+        path_param(
+            "learner",
+            "The key of the learner holding the offer (URL-encoded).",
+            json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": LEARNER_KEY}),
+        ),
+    ]
+}
+
+/// Refusals of answering an offer.
+const OFFER_RULES: &[&str] = &["cohort_cancelled", "no_offer", "offer_expired"];
+
+/// `POST /api/v1/cohorts/{id}/offers/{learner}/accept`.
+pub(super) fn accept_offer() -> Operation {
+    Operation {
+        id: "acceptOffer",
+        summary: "Accept a seat offered",
+        description: "No body. The learner takes the seat held for them (`offer.accepted`). \
+                      Refused with `no_offer` when they hold none, `offer_expired` when its \
+                      hold ran out (overdue offers expire before any command).",
+        command: true,
+        if_match: true,
+        parameters: offer_params(),
+        body: None,
+        success: (
+            200,
+            Shape::Typed(typed::<OfferAnswered>),
+            "The learner is enrolled.",
+        ),
+        errors: errors(&[
+            AUTH,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(OFFER_RULES),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/offers/{learner}/decline`.
+pub(super) fn decline_offer() -> Operation {
+    Operation {
+        id: "declineOffer",
+        summary: "Decline a seat offered",
+        description: "The learner turns the seat down (`offer.declined`, with the reason); the \
+                      next in line is offered it in the same append (`offered`).",
+        command: true,
+        if_match: true,
+        parameters: offer_params(),
+        body: Some(Shape::Typed(typed::<OfferDecline>)),
+        success: (
+            200,
+            Shape::Typed(typed::<OfferAnswered>),
+            "The offer was declined.",
+        ),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            &rules(OFFER_RULES),
         ]),
     }
 }

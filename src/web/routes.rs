@@ -19,7 +19,7 @@ use super::route::Access::{Public, Role as R, Scrape};
 use super::route::Route;
 use super::{AppState, BODY_LIMIT};
 use super::{access, admin, api, api_docs, assets, browse, erase, metrics, openapi};
-use super::{cohorts, dashboard, error, learners, reports, session, what_if};
+use super::{cohorts, dashboard, error, learners, offers, reports, session, what_if};
 use crate::auth::Role::{Admin, Staff, Viewer};
 
 /// One table entry: `route!(GET "/path", access, handler)`, with `api operation` for an
@@ -72,6 +72,8 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/cohorts/{id}/cancel", R(Staff), cohorts::cancel),
     route!(POST "/cohorts/{id}/policy", R(Staff), cohorts::set_policy),
     // ----
+    route!(POST "/cohorts/{id}/offers/accept", R(Staff), offers::accept),
+    route!(POST "/cohorts/{id}/offers/decline", R(Staff), offers::decline),
     route!(GET "/learners/{learner}", R(Viewer), learners::learner),
     // ---- what if (a dry run at a time; writes nothing) ----
     route!(GET "/cohorts/{id}/what-if", R(Viewer), what_if::what_if),
@@ -124,6 +126,9 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/api/v1/cohorts/{id}/cancel", R(Staff), api::term::cancel, api openapi::cancel),
     route!(POST "/api/v1/cohorts/{id}/policy", R(Staff), api::term::set_policy, api openapi::set_policy),
     // ----
+    // ---- waitlist offers (issue 15) ----
+    route!(POST "/api/v1/cohorts/{id}/offers/{learner}/accept", R(Staff), api::offers::accept, api openapi::accept_offer),
+    route!(POST "/api/v1/cohorts/{id}/offers/{learner}/decline", R(Staff), api::offers::decline, api openapi::decline_offer),
     route!(GET "/api/v1/events", R(Viewer), api::events, api openapi::events),
     route!(GET "/api/v1/learners/{learner}/timeline", R(Viewer), api::timeline, api openapi::learner_timeline),
     // Public: holds no data, only the shapes API.md publishes.

@@ -401,6 +401,8 @@ pub enum CommandForm {
     Details,
     Cancel,
     Policy,
+    /// Accepting or declining an offer (issue 15).
+    Offer,
 }
 
 impl CommandForm {
@@ -417,6 +419,7 @@ impl CommandForm {
             Self::Details => "details",
             Self::Cancel => "cancel",
             Self::Policy => "policy",
+            Self::Offer => "offer",
         }
     }
 
@@ -425,6 +428,7 @@ impl CommandForm {
     pub const fn anchor(self) -> &'static str {
         match self {
             Self::LeaveWaitlist => "waitlist-h",
+            Self::Offer => "offers-h",
             other => other.name(),
         }
     }
@@ -450,6 +454,8 @@ pub struct CohortPage {
     /// Refused commands, newest first.
     pub refused: Vec<JournalRow>,
     pub cohort: CohortDetail,
+    /// Outstanding offers and the confirmation of an answer (issue 15).
+    pub offers: super::offer_views::OfferPanel,
     pub recent: Vec<HistoryRow>,
     /// Events of the command just done (Post/Redirect/Get), to confirm it.
     pub done: Vec<HistoryRow>,
@@ -512,6 +518,8 @@ pub struct LearnerPage {
     pub name: String,
     pub enrolled_in: Vec<(String, String)>,
     pub waitlisted_in: Vec<(String, String, usize)>,
+    /// Seats offered to the learner (issue 15).
+    pub offered_in: Vec<super::offer_views::LearnerOffer>,
     pub rows: Vec<TimelineRow>,
     /// What-if links: each refused enrollment, and an enrollment in each cohort.
     pub what_if: Vec<super::what_if::WhatIfLink>,

@@ -253,6 +253,19 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("POST", "/api/v1/cohorts/{id}/details", Who::Staff),
     ("POST", "/api/v1/cohorts/{id}/cancel", Who::Staff),
     ("POST", "/api/v1/cohorts/{id}/policy", Who::Staff),
+    // Waitlist offers (issue 15): staff answer them.
+    ("POST", "/cohorts/{id}/offers/accept", Who::Staff),
+    ("POST", "/cohorts/{id}/offers/decline", Who::Staff),
+    (
+        "POST",
+        "/api/v1/cohorts/{id}/offers/{learner}/accept",
+        Who::Staff,
+    ),
+    (
+        "POST",
+        "/api/v1/cohorts/{id}/offers/{learner}/decline",
+        Who::Staff,
+    ),
     // Accounts, tokens, erasure, projections, backups: admins only.
     ("GET", "/admin", Who::Admin),
     ("POST", "/admin/accounts", Who::Admin),

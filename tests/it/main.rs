@@ -22,6 +22,7 @@ mod login_attacks;
 mod logs;
 mod maintenance;
 mod metrics;
+mod offers;
 mod old_release;
 mod openapi;
 mod pages;

@@ -218,6 +218,7 @@ async fn every_operation_answers_as_the_document_declares() {
     dry_runs(&mut c, &staff, &id).await;
     change(&mut c, &staff, &id).await;
     term(&mut c, &staff, &id).await;
+    offers(&mut c, &staff).await;
     administer(&mut c, &admin, &staff).await;
 
     let all = operations(&c.doc);
@@ -638,6 +639,72 @@ async fn administer(c: &mut Checker<'_>, admin: &Client, staff: &Client) {
         Some(json!({"name": "spec.redb"})),
         &[],
         409,
+    )
+    .await;
+}
+
+/// Waitlist offers (issue 15): answered, declined (the next in line is offered), refused.
+async fn offers(c: &mut Checker<'_>, staff: &Client) {
+    let post = Method::POST;
+    let mut body = cohort_body("Offers", 1);
+    body["promotion"] = json!("offer");
+    body["offer_hold"] = json!("48h");
+    let created = c
+        .call(
+            staff,
+            post.clone(),
+            ("/api/v1/cohorts", "/api/v1/cohorts"),
+            Some(body),
+            &[],
+            201,
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    for learner in ["ana@x.org", "bo@x.org", "cy@x.org"] {
+        c.app.enroll(&id, learner).await;
+    }
+    withdraw(c.app, &id, "ana@x.org", "moved").await;
+    let accept = "/api/v1/cohorts/{id}/offers/{learner}/accept";
+    let decline = "/api/v1/cohorts/{id}/offers/{learner}/decline";
+    let at = |learner: &str, what: &str| format!("/api/v1/cohorts/{id}/offers/{learner}/{what}");
+    let declined = c
+        .call(
+            staff,
+            post.clone(),
+            (decline, &at("bo@x.org", "decline")),
+            Some(json!({"reason": "found another"})),
+            &[],
+            200,
+        )
+        .await;
+    assert_eq!(declined["offered"], "cy@x.org");
+    c.call(
+        staff,
+        post.clone(),
+        (decline, &at("bo@x.org", "decline")),
+        Some(json!({})),
+        &[],
+        422,
+    )
+    .await;
+    let accepted = c
+        .call(
+            staff,
+            post.clone(),
+            (accept, &at("cy@x.org", "accept")),
+            None,
+            &[],
+            200,
+        )
+        .await;
+    assert_eq!(accepted["outcome"], "enrolled");
+    c.call(
+        staff,
+        post.clone(),
+        (accept, &at("cy@x.org", "accept")),
+        None,
+        &[],
+        422,
     )
     .await;
 }

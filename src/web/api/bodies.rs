@@ -869,3 +869,40 @@ mod tests {
         }
     }
 }
+
+// ---- waitlist offers (issue 15): the answers to an offer ----
+
+/// A decline's body.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
+pub struct OfferDecline {
+    /// Why, in the learner's or staff's words.
+    #[serde(default)]
+    #[schemars(schema_with = "reason")]
+    pub reason: Option<String>,
+}
+
+/// What answering an offer did.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferOutcome {
+    Enrolled,
+    Declined,
+}
+
+/// An offer was accepted or declined.
+#[derive(Serialize, JsonSchema)]
+pub struct OfferAnswered {
+    #[schemars(schema_with = "offer_outcome")]
+    pub outcome: OfferOutcome,
+    /// The learner offered the seat in the same append (the next in line, after a decline).
+    #[schemars(schema_with = "nullable::<String>", required)]
+    pub offered: Option<String>,
+    pub position: u64,
+    pub version: u64,
+}
+
+fn offer_outcome(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": ["enrolled", "declined"]})
+}
