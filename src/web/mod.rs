@@ -11,6 +11,7 @@ mod api;
 mod api_docs;
 mod assets;
 mod browse;
+mod bulk;
 mod chart;
 mod cohorts;
 mod csv;

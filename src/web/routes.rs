@@ -19,7 +19,7 @@ use super::route::Access::{Public, Role as R, Scrape};
 use super::route::Route;
 use super::{AppState, BODY_LIMIT};
 use super::{access, admin, api, api_docs, assets, browse, erase, metrics, openapi};
-use super::{cohorts, dashboard, error, learners, reports, session};
+use super::{bulk, cohorts, dashboard, error, learners, reports, session};
 use crate::auth::Role::{Admin, Staff, Viewer};
 
 /// One table entry: `route!(GET "/path", access, handler)`, with `api operation` for an
@@ -66,6 +66,10 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/cohorts/{id}/capacity", R(Staff), cohorts::change_capacity),
     route!(POST "/cohorts/{id}/close", R(Staff), cohorts::close),
     route!(GET "/learners/{learner}", R(Viewer), learners::learner),
+    // ---- bulk enrollment ----
+    route!(POST "/cohorts/{id}/bulk/preview", R(Staff), bulk::preview_form),
+    route!(POST "/cohorts/{id}/bulk/apply", R(Staff), bulk::apply_form),
+    route!(GET "/cohorts/{id}/bulk/refused.csv", R(Staff), bulk::refused_csv),
     // ---- reports ----
     route!(GET "/reports/instructors", R(Viewer), reports::instructors::instructors),
     route!(GET "/reports/instructors.csv", R(Viewer), reports::instructors::instructors_csv),
@@ -108,6 +112,7 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/api/v1/cohorts/{id}/promotions", R(Staff), api::promote, api openapi::promote),
     route!(POST "/api/v1/cohorts/{id}/capacity", R(Staff), api::change_capacity, api openapi::change_capacity),
     route!(POST "/api/v1/cohorts/{id}/close", R(Staff), api::close, api openapi::close_enrollment),
+    route!(POST "/api/v1/cohorts/{id}/enrollments/bulk", R(Staff), api::bulk::bulk_enroll, api openapi::bulk_enroll),
     route!(GET "/api/v1/events", R(Viewer), api::events, api openapi::events),
     route!(GET "/api/v1/learners/{learner}/timeline", R(Viewer), api::timeline, api openapi::learner_timeline),
     // Public: holds no data, only the shapes API.md publishes.

@@ -434,6 +434,8 @@ pub struct CohortPage {
     /// The refused form and its message.
     pub error: Option<(CommandForm, String)>,
     pub values: CommandValues,
+    /// A bulk enrollment just applied: its summary.
+    pub bulk: Option<super::bulk::Applied>,
 }
 
 impl CohortPage {
