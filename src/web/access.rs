@@ -537,7 +537,7 @@ async fn check_csrf(
         return Err(PageError::Forbidden.into_response());
     }
     let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, super::bulk::body_limit(parts.uri.path()))
+    let bytes = to_bytes(body, super::body_limit(parts.uri.path()))
         .await
         .map_err(|_| PageError::TooLarge.into_response())?;
     let sent = form_urlencoded_field(&bytes, "csrf");

@@ -34,25 +34,12 @@ use crate::writer::{BulkEnroll, BulkRow, CommandError, Preview, Request, Stage};
 pub const MAX_ROWS: usize = 5_000;
 /// Largest CSV body the API takes: 5,000 rows of a long key and name each (~400 bytes).
 pub const API_BODY_LIMIT: usize = 2 * 1024 * 1024;
-/// Largest bulk form the pages take: the file percent-encoded in a form can triple in size.
-pub const FORM_BODY_LIMIT: usize = 3 * API_BODY_LIMIT;
+/// Largest bulk form the pages take (see [`super::body_limit`]).
+pub const FORM_BODY_LIMIT: usize = super::BULK_FORM_LIMIT;
 /// Summaries of applied files kept for the cohort page and the refused-rows download.
 const KEPT: usize = 64;
 /// How long a summary is kept.
 const KEPT_FOR: SignedDuration = SignedDuration::from_hours(1);
-
-/// The body limit of a request to `path`: the bulk forms' for those pages' posts, the
-/// site's otherwise (for the checks that read a form body before its handler does).
-#[must_use]
-pub fn body_limit(path: &str) -> usize {
-    let bulk = path.starts_with("/cohorts/")
-        && (path.ends_with("/bulk/preview") || path.ends_with("/bulk/apply"));
-    if bulk {
-        FORM_BODY_LIMIT
-    } else {
-        super::BODY_LIMIT
-    }
-}
 
 /// Why a file cannot be read at all (no row of it is previewed).
 #[derive(Debug, thiserror::Error)]
