@@ -9,6 +9,7 @@
 //! that applied.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use askama::Template;
@@ -114,10 +115,8 @@ pub struct FileRow {
 /// learner per line; blank lines are skipped.
 pub fn read_file(bytes: &[u8]) -> Result<Vec<FileRow>, FileError> {
     let text = std::str::from_utf8(bytes).map_err(|e| FileError::NotUtf8 {
-        line: bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
+        line: std::str::from_utf8(&bytes[..e.valid_up_to()])
+            .map_or(0, |valid| valid.matches('\n').count())
             + 1,
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -343,15 +342,15 @@ pub async fn apply(
     rows: Vec<FileRow>,
     correlation: (Option<uuid::Uuid>, Option<uuid::Uuid>),
 ) -> Result<Outcomes, BulkError> {
-    let previewer = state.preview();
-    let mut stage = previewer.now(cohort, state.clock.now());
-    if stage.state().is_some() && stage.version() != expected {
+    let dry = state.preview();
+    let mut now = dry.now(cohort, state.clock.now());
+    if now.state().is_some() && now.version() != expected {
         return Err(BulkError::Moved {
             expected,
-            actual: stage.version(),
+            actual: now.version(),
         });
     }
-    let mut previewed = preview(&previewer, &mut stage, rows)?;
+    let mut previewed = preview(&dry, &mut now, rows)?;
     let accepted: Vec<usize> = (0..previewed.rows.len())
         .filter(|&i| previewed.rows[i].outcome.is_ok())
         .collect();
@@ -499,7 +498,7 @@ fn preview_page(
     state: &AppState,
     principal: &Principal,
     cohort: CohortId,
-    csv: String,
+    csv: &str,
     message: Option<String>,
 ) -> Result<Response, PageError> {
     let name = cohort_name(state, cohort)?;
@@ -508,7 +507,7 @@ fn preview_page(
         id: cohort.to_string(),
         name: name.clone(),
         message,
-        csv: csv.clone(),
+        csv: csv.to_owned(),
         version,
         rows,
         counts,
@@ -525,9 +524,9 @@ fn preview_page(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let previewer = state.preview();
-    let mut stage = previewer.now(cohort, state.clock.now());
-    let outcomes = preview(&previewer, &mut stage, rows).map_err(page_error)?;
+    let dry = state.preview();
+    let mut now = dry.now(cohort, state.clock.now());
+    let outcomes = preview(&dry, &mut now, rows).map_err(page_error)?;
     let counts = outcomes.counts();
     let status = if message.is_some() {
         StatusCode::CONFLICT
@@ -552,7 +551,7 @@ pub async fn preview_form(
 ) -> Result<Response, PageError> {
     let cohort = input::parse_cohort::<PageError>(&id)?;
     let form = read_form(body).await?;
-    preview_page(&state, &principal, cohort, form.csv, None)
+    preview_page(&state, &principal, cohort, &form.csv, None)
 }
 
 /// `POST /cohorts/{id}/bulk/apply`: applies the file if the cohort is still at the version
@@ -571,9 +570,8 @@ pub async fn apply_form(
             "the form lacks the version it was previewed at: preview the file again".to_owned(),
         ));
     };
-    let rows = match read_file(form.csv.as_bytes()) {
-        Ok(rows) => rows,
-        Err(_) => return preview_page(&state, &principal, cohort, form.csv, None),
+    let Ok(rows) = read_file(form.csv.as_bytes()) else {
+        return preview_page(&state, &principal, cohort, &form.csv, None);
     };
     match apply(&state, &principal, cohort, expected, rows, (None, None)).await {
         Ok(outcomes) => {
@@ -585,7 +583,7 @@ pub async fn apply_form(
                 "Nothing was enrolled: the cohort changed since the preview (it is now at version \
                  {actual}). Here is a fresh preview; check it and apply again."
             );
-            preview_page(&state, &principal, cohort, form.csv, Some(message))
+            preview_page(&state, &principal, cohort, &form.csv, Some(message))
         }
         Err(e) => Err(page_error(e)),
     }
@@ -610,16 +608,19 @@ fn keep(principal: &Principal, cohort: CohortId, outcomes: &Outcomes, now: Times
     if getrandom::fill(&mut bytes).is_err() {
         bytes = uuid::Uuid::now_v7().into_bytes();
     }
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = bytes.iter().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
     let (enrolled, waitlisted, offered, refused) = outcomes.counts();
     let mut summary = format!("Enrolled {enrolled}, waitlisted {waitlisted}");
     if offered > 0 {
-        summary.push_str(&format!(", offered {offered}"));
+        let _ = write!(summary, ", offered {offered}");
     }
-    summary.push_str(&match refused {
-        1 => ", 1 row refused.".to_owned(),
-        n => format!(", {n} rows refused."),
-    });
+    let _ = match refused {
+        1 => write!(summary, ", 1 row refused."),
+        n => write!(summary, ", {n} rows refused."),
+    };
     let refused = row_views(outcomes, true)
         .into_iter()
         .filter(|r| r.refused)

@@ -15,9 +15,11 @@ use uuid::Uuid;
 use super::batch::{BatchWork, fold};
 use super::request::Request;
 use super::{CommandError, Writer, stored_precision};
-use crate::domain::{Cohort, CohortId, LearnerId, RuleViolation};
+use jiff::Timestamp;
+
+use crate::domain::{Cohort, CohortId, Event, LearnerId, RuleViolation};
 use crate::learner_key::LearnerKey;
-use crate::store::{Actor, CommandMeta, Envelope, LearnerRecord, StoreError, StreamAppend};
+use crate::store::{Actor, CommandMeta, Envelope, LearnerRecord, Reader, StoreError, StreamAppend};
 
 /// One row of a bulk enrollment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,46 +97,14 @@ impl Writer {
             });
         }
         let expected_version = version;
-        let mut counts: Vec<Result<usize, RuleViolation>> = Vec::with_capacity(bulk.rows.len());
-        let mut events = Vec::new();
-        for row in &bulk.rows {
-            let request = Request::Enroll {
-                cohort,
-                learner: row.learner.clone(),
-                name: row.name.clone(),
-            };
-            let mut learner = None;
-            let command = match request.command(|key| {
-                let resolved = Self::resolve_learner(&reader, &work, key, None)?;
-                let id = resolved.0;
-                learner = Some(resolved);
-                Ok::<_, StoreError>(id)
-            }) {
-                Ok(command) => command,
-                Err(e) => {
-                    self.return_state(cohort, state, version, expected_version);
-                    return Err(store_error(e));
-                }
-            };
-            match Cohort::decide(state.as_ref(), cohort, &command, now) {
-                Ok(decided) => {
-                    fold(
-                        cohort,
-                        &mut state,
-                        &mut version,
-                        &decided,
-                        self.options.snapshot_every,
-                        &mut work.batch,
-                    );
-                    if let Some((id, known)) = learner {
-                        work.file_enrolled(&row.learner, row.name.as_ref(), id, known.as_ref());
-                    }
-                    counts.push(Ok(decided.len()));
-                    events.extend(decided);
-                }
-                Err(violation) => counts.push(Err(violation)),
+        let decided = self.decide_rows(&reader, &mut work, &bulk, &mut state, &mut version, now);
+        let (counts, events) = match decided {
+            Ok(decided) => decided,
+            Err(e) => {
+                self.return_state(cohort, state, version, expected_version);
+                return Err(store_error(e));
             }
-        }
+        };
         drop(reader);
         if events.is_empty() {
             self.return_state(cohort, state, version, version);
@@ -206,6 +176,56 @@ impl Writer {
             learners: work.batch.learners,
             envelopes,
         })
+    }
+
+    /// Decides each row in order on `state` (moved on past each accepted row's events, noted in
+    /// `work`): per row the number of events it appended or its violation, and every event.
+    #[allow(clippy::type_complexity, reason = "one use, read right below")]
+    fn decide_rows(
+        &self,
+        reader: &Reader,
+        work: &mut BatchWork,
+        bulk: &BulkEnroll,
+        state: &mut Option<Cohort>,
+        version: &mut u64,
+        now: Timestamp,
+    ) -> Result<(Vec<Result<usize, RuleViolation>>, Vec<Event>), StoreError> {
+        let cohort = bulk.cohort;
+        let mut counts = Vec::with_capacity(bulk.rows.len());
+        let mut events = Vec::new();
+        for row in &bulk.rows {
+            let request = Request::Enroll {
+                cohort,
+                learner: row.learner.clone(),
+                name: row.name.clone(),
+            };
+            let mut learner = None;
+            let command = request.command(|key| {
+                let resolved = Self::resolve_learner(reader, work, key, None)?;
+                let id = resolved.0;
+                learner = Some(resolved);
+                Ok::<_, StoreError>(id)
+            })?;
+            match Cohort::decide(state.as_ref(), cohort, &command, now) {
+                Ok(decided) => {
+                    fold(
+                        cohort,
+                        state,
+                        version,
+                        &decided,
+                        self.options.snapshot_every,
+                        &mut work.batch,
+                    );
+                    if let Some((id, known)) = learner {
+                        work.file_enrolled(&row.learner, row.name.as_ref(), id, known.as_ref());
+                    }
+                    counts.push(Ok(decided.len()));
+                    events.extend(decided);
+                }
+                Err(violation) => counts.push(Err(violation)),
+            }
+        }
+        Ok((counts, events))
     }
 
     /// Puts a state taken out for a bulk enrollment back into the cache, unless what was

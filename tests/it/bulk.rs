@@ -2,6 +2,8 @@
 //! `If-Match`), the limits and attacks on the file, and the page flow (preview page → Apply →
 //! summary on the cohort page → the refused rows as CSV).
 
+use std::fmt::Write as _;
+
 use reqwest::Client;
 use rollbook::auth::Role;
 use serde_json::{Value, json};
@@ -247,7 +249,7 @@ async fn apply_needs_if_match_and_writes_nothing_once_the_cohort_moved() {
 fn file_of(n: usize) -> String {
     let mut file = String::from("learner,name\n");
     for i in 0..n {
-        file.push_str(&format!("learner{i}@example.org,Learner {i}\n"));
+        let _ = writeln!(file, "learner{i}@example.org,Learner {i}");
     }
     file
 }

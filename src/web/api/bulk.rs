@@ -177,16 +177,16 @@ pub(in crate::web) async fn bulk_enroll(
     let outcomes = match mode {
         Mode::DryRun(as_of) => {
             let previewer = state.preview();
-            let mut stage = dry_run::stage(&state, cohort, as_of).await?;
+            let mut staged = dry_run::stage(&state, cohort, as_of).await?;
             if let Some(expected) = h.expected_version {
-                if stage.state().is_some() && stage.version() != expected {
+                if staged.state().is_some() && staged.version() != expected {
                     return Err(api_error(BulkError::Moved {
                         expected,
-                        actual: stage.version(),
+                        actual: staged.version(),
                     }));
                 }
             }
-            let outcomes = bulk::preview(&previewer, &mut stage, rows).map_err(api_error)?;
+            let outcomes = bulk::preview(&previewer, &mut staged, rows).map_err(api_error)?;
             return Ok(Json(answer(outcomes, true)).into_response());
         }
         Mode::Commit => {
