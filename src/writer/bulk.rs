@@ -242,3 +242,98 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The bulk enrollment against the writer itself: the expected version is checked where
+    //! the append is made (so a cohort that moved after the web layer's check still writes
+    //! nothing), and the accepted rows land as one append.
+
+    use std::sync::Arc;
+
+    use jiff::Timestamp;
+    use uuid::Uuid;
+
+    use super::{BulkEnroll, BulkRow, CommandError, Writer};
+    use crate::clock::FixedClock;
+    use crate::domain::{Capacity, CohortId, NewCohort, PromotionPolicy};
+    use crate::learner_key::LearnerKey;
+    use crate::store::{Actor, Store, StoreOptions};
+    use crate::writer::{Request, Submission, WriterOptions};
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn row(key: &str, name: &str) -> BulkRow {
+        BulkRow {
+            learner: LearnerKey::parse(key).unwrap(),
+            name: Some(name.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_rows_land_as_one_append_only_at_the_expected_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(Store::open(&dir.path().join("db.redb"), &StoreOptions::default()).unwrap());
+        let clock = Arc::new(FixedClock::new(at("2026-03-01T09:00:00Z")));
+        let mut writer = Writer::new(store.clone(), clock, WriterOptions::default());
+        let cohort = CohortId(Uuid::now_v7());
+        let new = NewCohort {
+            name: "Bulk".to_owned(),
+            course: "B-1".to_owned(),
+            instructor: "Ada".to_owned(),
+            capacity: Capacity::new(1).unwrap(),
+            starts_at: at("2026-04-01T09:00:00Z"),
+            enrollment_deadline: at("2026-03-20T00:00:00Z"),
+            withdrawal_deadline: at("2026-04-10T00:00:00Z"),
+            promotion: PromotionPolicy::Automatic,
+            waitlist_cap: None,
+        };
+        let created = writer.process(vec![Submission::new(
+            Request::Create { cohort, new },
+            Actor::local(),
+        )]);
+        assert!(created.results[0].is_ok());
+        let bulk = |expected_version| BulkEnroll {
+            cohort,
+            rows: vec![
+                row("ana@x.org", "Ana"),
+                row("bo@x.org", "Bo"),
+                row("ana@x.org", "A"),
+            ],
+            expected_version,
+            actor: Actor::local(),
+            correlation_id: None,
+            causation_id: None,
+        };
+        let head = || store.read().unwrap().head_position().unwrap();
+
+        let moved = writer.bulk_enroll(bulk(0));
+        assert!(
+            matches!(
+                moved,
+                Err(CommandError::VersionConflict {
+                    expected: 0,
+                    actual: 1
+                })
+            ),
+            "{:?}",
+            moved.err()
+        );
+        assert_eq!(head(), 1, "nothing written");
+
+        let done = writer.bulk_enroll(bulk(1)).unwrap();
+        assert_eq!(done.committed.version, 3);
+        assert_eq!(head(), 3);
+        let rows = &done.committed.rows;
+        assert_eq!(rows[0].as_ref().unwrap()[0].version, 2);
+        assert_eq!(rows[1].as_ref().unwrap()[0].version, 3);
+        assert_eq!(rows[2].as_ref().unwrap_err().code(), "already_enrolled");
+        let ids: Vec<Uuid> = done.envelopes.iter().map(|e| e.meta.command_id).collect();
+        assert_eq!(ids, [ids[0], ids[0]], "one command: one append");
+        let names: Vec<&str> = done.learners.iter().map(|(_, r)| r.name.as_str()).collect();
+        assert_eq!(names, ["Ana", "Bo"], "new learners filed with their names");
+    }
+}
