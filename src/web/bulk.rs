@@ -120,6 +120,8 @@ pub fn read_file(bytes: &[u8]) -> Result<Vec<FileRow>, FileError> {
             + 1,
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Line ends as LF: the reader counts a CRLF file's lines one short (browsers send CRLF).
+    let text = text.replace("\r\n", "\n");
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

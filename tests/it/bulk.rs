@@ -130,6 +130,13 @@ async fn a_dry_run_previews_every_row_in_file_order_and_writes_nothing() {
             && refused.as_str().unwrap().contains("already enrolled"),
         "{refused}"
     );
+    let (status, crlf) = preview(&app, &id, &mixed_file().replace('\n', "\r\n")).await;
+    assert_eq!(status, 200, "{crlf}");
+    assert_eq!(
+        rows(&crlf),
+        expected_rows(),
+        "CRLF line ends count the same lines"
+    );
     assert_eq!(head(&app).await, before, "the dry run wrote nothing");
     let cohort = app.cohort(&id).await;
     assert_eq!(keys(&cohort, "enrolled"), ["ana@example.org"]);
