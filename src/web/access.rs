@@ -11,9 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::AppState;
 use super::error::{ApiError, PageError};
 use super::route::{Access, Route, required};
-use super::{AppState, BODY_LIMIT};
 use crate::auth::{Principal, Role, secret};
 use crate::serve::LocalAddr;
 
@@ -537,7 +537,7 @@ async fn check_csrf(
         return Err(PageError::Forbidden.into_response());
     }
     let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, BODY_LIMIT)
+    let bytes = to_bytes(body, super::body_limit(parts.uri.path()))
         .await
         .map_err(|_| PageError::TooLarge.into_response())?;
     let sent = form_urlencoded_field(&bytes, "csrf");

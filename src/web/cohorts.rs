@@ -170,6 +170,8 @@ fn command_page_error(error: CommandError) -> PageError {
 pub struct CohortQuery {
     as_of: String,
     done: String,
+    /// A bulk enrollment just applied (its kept summary's token).
+    bulk: String,
 }
 
 /// `GET /cohorts/{id}[?as_of=…]`: roster, waitlist, command forms, recent history; or the
@@ -189,7 +191,7 @@ pub async fn cohort(
         ),
     };
     let done = done_range(&q.done);
-    let page = render_cohort(
+    let mut page = render_cohort(
         &state,
         &principal,
         cohort,
@@ -199,6 +201,7 @@ pub async fn cohort(
         CommandValues::default(),
     )
     .await?;
+    page.bulk = super::bulk::applied(&q.bulk, &principal, cohort);
     Ok(page.into_response())
 }
 
@@ -312,6 +315,7 @@ async fn render_cohort(
             headline
         },
         term,
+        bulk: None,
     })
 }
 

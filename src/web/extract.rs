@@ -174,7 +174,8 @@ pub async fn strict_form_bodies(request: HttpRequest, next: Next) -> Response {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, super::BODY_LIMIT).await else {
+    let limit = super::body_limit(parts.uri.path());
+    let Ok(bytes) = to_bytes(body, limit).await else {
         return PageError::TooLarge.into_response();
     };
     if let Err(field) = form_is_utf8(&bytes) {

@@ -11,6 +11,7 @@ mod api;
 mod api_docs;
 mod assets;
 mod browse;
+mod bulk;
 mod chart;
 mod cohorts;
 mod csv;
@@ -64,6 +65,17 @@ pub use zone::{UnknownZone, Zone};
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 64 * 1024;
+/// Largest bulk-enrollment form accepted (its CSV of 5,000 rows, 2 MiB through the API, can
+/// triple once percent-encoded in a form).
+const BULK_FORM_LIMIT: usize = 6 * 1024 * 1024;
+
+/// The body limit of a request to `path`, for the checks that read a form body before its
+/// handler does: the bulk-enrollment forms' for their posts, [`BODY_LIMIT`] otherwise.
+fn body_limit(path: &str) -> usize {
+    let bulk = path.starts_with("/cohorts/")
+        && (path.ends_with("/bulk/preview") || path.ends_with("/bulk/apply"));
+    if bulk { BULK_FORM_LIMIT } else { BODY_LIMIT }
+}
 
 /// What every handler shares.
 #[derive(Clone)]

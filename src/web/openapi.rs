@@ -27,6 +27,7 @@ use super::api::bodies::{
     Schedule,
 };
 use super::api::bodies::{OfferAnswered, OfferDecline};
+use super::api::bulk::BulkAnswer;
 use super::api::dry_run::DryRunFields;
 use super::error::ErrorBody;
 use super::route::{Access, Operation, Route, Shape};
@@ -243,6 +244,67 @@ pub(super) fn enroll() -> Operation {
                 CANCELLED,
                 "waitlist_full",
             ]),
+        ]),
+    }
+}
+
+/// `POST /api/v1/cohorts/{id}/enrollments/bulk`.
+pub(super) fn bulk_enroll() -> Operation {
+    let mut parameters = vec![cohort_id()];
+    parameters.push(json!({
+        "name": "If-Match", "in": "header", "required": false,
+        "description": "Required to apply (without it: 428 precondition_required): the version \
+                        the preview (`dry_run=true`) answered, e.g. \"3\" (quotes included). \
+                        If the cohort moved since, 409 version_conflict and nothing is written.",
+        "schema": {"type": "string", "pattern": "^\"[0-9]{1,19}\"$"},
+    }));
+    for name in ["X-Correlation-Id", "X-Causation-Id"] {
+        parameters.push(json!({
+            "name": name, "in": "header", "required": false,
+            "description": "Recorded on the events (default: the command's own id).",
+            "schema": {"type": "string", "format": "uuid"},
+        }));
+    }
+    parameters.extend(dry_run_params());
+    Operation {
+        id: "bulk_enroll",
+        summary: "Enroll learners from a CSV file",
+        description: "A `text/csv` body: the header `learner,name`, then at most 5,000 rows \
+                      (UTF-8; at most 2 MiB). With `dry_run=true`: every row with what it would \
+                      do, decided in file order on the cohort now (or `as_of`), and the version \
+                      that was decided at; nothing is written. Without: needs `If-Match` with \
+                      that version, and appends every row the preview accepts, in file order, \
+                      as one append; answers the same shape for what it did. Malformed rows \
+                      (`invalid_learner`, `missing_name_column`, `extra_column`, \
+                      `duplicate_learner`, `too_long`, `invalid_name`) and rows a rule refuses \
+                      (its 422 code) are answered with their line and never written. Takes no \
+                      `Idempotency-Key` (400 `idempotency_key_not_supported`): `If-Match` makes \
+                      a retry safe.",
+        command: false,
+        if_match: false,
+        parameters,
+        body: Some(Shape::Csv),
+        success: (
+            200,
+            Shape::Typed(typed::<BulkAnswer>),
+            "Every row of the file: what it did, or would do with `dry_run=true`, or why not.",
+        ),
+        errors: errors(&[
+            AUTH,
+            COHORT_PATH,
+            COMMAND,
+            COHORT_COMMAND,
+            DRY_RUN,
+            &[
+                (400, "idempotency_key_not_supported"),
+                (400, "invalid_csv_header"),
+                (400, "not_utf8"),
+                (400, "unreadable_csv"),
+                (413, "payload_too_large"),
+                (413, "too_many_rows"),
+                (415, "unsupported_media_type"),
+                (428, "precondition_required"),
+            ],
         ]),
     }
 }
@@ -746,6 +808,12 @@ fn shape(shape: Shape, generator: &mut SchemaGenerator) -> Value {
     match shape {
         Shape::Typed(schema) => schema(generator).to_value(),
         Shape::Named(name) => json!({"$ref": format!("#/components/schemas/{name}")}),
+        Shape::Csv => json!({
+            "type": "string",
+            "description": "CSV (UTF-8): the header `learner,name`, then one learner per line.",
+            "pattern": "^learner,name(\r?\n|$)",
+            "maxLength": super::bulk::API_BODY_LIMIT,
+        }),
     }
 }
 
@@ -828,9 +896,14 @@ fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator
         "responses": responses,
     });
     if let Some(body) = op.body {
+        let media = if matches!(body, Shape::Csv) {
+            "text/csv"
+        } else {
+            "application/json"
+        };
         operation["requestBody"] = json!({
             "required": true,
-            "content": {"application/json": {"schema": shape(body, generator)}},
+            "content": {media: {"schema": shape(body, generator)}},
         });
     }
     operation

@@ -65,6 +65,8 @@ pub enum Shape {
     Typed(SchemaFn),
     /// Written by hand under this name in `openapi::schemas` (only the document itself).
     Named(&'static str),
+    /// A `text/csv` file (a bulk enrollment's), not JSON.
+    Csv,
 }
 
 /// What one API operation takes and answers; its method, path and role come from its [`Route`].

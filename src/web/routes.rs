@@ -19,7 +19,7 @@ use super::route::Access::{Public, Role as R, Scrape};
 use super::route::Route;
 use super::{AppState, BODY_LIMIT};
 use super::{access, admin, api, api_docs, assets, browse, erase, metrics, openapi};
-use super::{cohorts, dashboard, error, learners, offers, reports, session, what_if};
+use super::{bulk, cohorts, dashboard, error, learners, offers, reports, session, what_if};
 use crate::auth::Role::{Admin, Staff, Viewer};
 
 /// One table entry: `route!(GET "/path", access, handler)`, with `api operation` for an
@@ -77,6 +77,10 @@ pub static ROUTES: &[Route] = &[
     route!(GET "/learners/{learner}", R(Viewer), learners::learner),
     // ---- what if (a dry run at a time; writes nothing) ----
     route!(GET "/cohorts/{id}/what-if", R(Viewer), what_if::what_if),
+    // ---- bulk enrollment ----
+    route!(POST "/cohorts/{id}/bulk/preview", R(Staff), bulk::preview_form),
+    route!(POST "/cohorts/{id}/bulk/apply", R(Staff), bulk::apply_form),
+    route!(GET "/cohorts/{id}/bulk/refused.csv", R(Staff), bulk::refused_csv),
     // ---- reports ----
     route!(GET "/reports/instructors", R(Viewer), reports::instructors::instructors),
     route!(GET "/reports/instructors.csv", R(Viewer), reports::instructors::instructors_csv),
@@ -129,6 +133,7 @@ pub static ROUTES: &[Route] = &[
     // ---- waitlist offers (issue 15) ----
     route!(POST "/api/v1/cohorts/{id}/offers/{learner}/accept", R(Staff), api::offers::accept, api openapi::accept_offer),
     route!(POST "/api/v1/cohorts/{id}/offers/{learner}/decline", R(Staff), api::offers::decline, api openapi::decline_offer),
+    route!(POST "/api/v1/cohorts/{id}/enrollments/bulk", R(Staff), api::bulk::bulk_enroll, api openapi::bulk_enroll),
     route!(GET "/api/v1/events", R(Viewer), api::events, api openapi::events),
     route!(GET "/api/v1/learners/{learner}/timeline", R(Viewer), api::timeline, api openapi::learner_timeline),
     // Public: holds no data, only the shapes API.md publishes.

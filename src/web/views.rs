@@ -470,6 +470,8 @@ pub struct CohortPage {
     pub headline: String,
     /// The term forms: which show, and what they hold.
     pub term: TermForms,
+    /// A bulk enrollment just applied: its summary.
+    pub bulk: Option<super::bulk::Applied>,
 }
 
 impl CohortPage {

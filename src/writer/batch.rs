@@ -201,18 +201,7 @@ impl Writer {
             },
         ) = (learner, request)
         {
-            let record = LearnerRecord {
-                key: key.as_str().to_owned(),
-                name: name
-                    .clone()
-                    .or_else(|| known.as_ref().map(|r| r.name.clone()))
-                    .unwrap_or_default(),
-            };
-            if known.as_ref() != Some(&record) {
-                work.learners
-                    .insert(key.clone(), (id, Some(record.clone())));
-                work.batch.learners.push((id, record));
-            }
+            work.file_enrolled(key, name.as_ref(), id, known.as_ref());
         }
 
         let command_id = submission.command_id.unwrap_or_else(Uuid::now_v7);
@@ -241,7 +230,7 @@ impl Writer {
     /// in this batch. On first touch the state moves from the cache (or the store) into the
     /// batch's work, so deciding never clones a roster; it goes back into the cache only once
     /// the batch is committed.
-    fn load_state(
+    pub(super) fn load_state(
         &mut self,
         reader: &Reader,
         work: &mut BatchWork,
@@ -272,7 +261,7 @@ impl Writer {
 
     /// The learner filed under `key` (as of this batch), or a fresh id not yet filed (`fresh`
     /// when given).
-    fn resolve_learner(
+    pub(super) fn resolve_learner(
         reader: &Reader,
         work: &BatchWork,
         key: &LearnerKey,
@@ -389,7 +378,7 @@ fn refuse(
 }
 
 /// Applies decided events to the state in place, noting snapshots due at every N-th version.
-fn fold(
+pub(super) fn fold(
     cohort: CohortId,
     state: &mut Option<Cohort>,
     version: &mut u64,
@@ -414,16 +403,41 @@ fn fold(
 
 /// What a batch has decided so far.
 #[derive(Default)]
-struct BatchWork {
-    batch: Batch,
+pub(super) struct BatchWork {
+    pub(super) batch: Batch,
     /// Cohort states after this batch's events (taken out of the cache until committed).
-    states: HashMap<CohortId, (Option<Cohort>, u64)>,
+    pub(super) states: HashMap<CohortId, (Option<Cohort>, u64)>,
     /// Learners filed by this batch.
-    learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
+    pub(super) learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
     /// Idempotency keys used in this batch.
     keys: BatchKeys,
     /// The id of the last journal entry (stored or of this batch).
     journal_next: u64,
+}
+
+impl BatchWork {
+    /// Files the learner an accepted enrollment named under `key` with `name` (kept as filed
+    /// when `None`), unless the directory already holds exactly that.
+    pub(super) fn file_enrolled(
+        &mut self,
+        key: &LearnerKey,
+        name: Option<&String>,
+        id: LearnerId,
+        known: Option<&LearnerRecord>,
+    ) {
+        let record = LearnerRecord {
+            key: key.as_str().to_owned(),
+            name: name
+                .cloned()
+                .or_else(|| known.map(|r| r.name.clone()))
+                .unwrap_or_default(),
+        };
+        if known != Some(&record) {
+            self.learners
+                .insert(key.clone(), (id, Some(record.clone())));
+            self.batch.learners.push((id, record));
+        }
+    }
 }
 
 fn fail_all(n: usize, error: &Arc<StoreError>) -> BatchOutcome {

@@ -9,10 +9,12 @@
 //! Its parts: [`request`] (what callers submit and get back), [`batch`] (deciding and
 //! committing one batch), [`idempotency`] (fingerprints and repeated keys), [`cache`] (cohort
 //! states kept between batches), [`maintenance`] (erasure and journal pruning, between
-//! batches) and [`thread`] (the queue, the thread and its handle). Apart from them,
+//! batches), [`bulk`] (many enrollments into one cohort as one append, between batches) and
+//! [`thread`] (the queue, the thread and its handle). Apart from them,
 //! [`preview`] decides without committing (dry runs), and holds nothing that could write.
 
 mod batch;
+mod bulk;
 mod cache;
 mod idempotency;
 mod maintenance;
@@ -30,6 +32,7 @@ use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 pub use batch::BatchOutcome;
+pub use bulk::{BulkCommitted, BulkEnroll, BulkRow};
 pub use preview::{Predicted, Preview, Stage, StageError};
 pub use request::{CommandKind, Committed, Request, Submission};
 pub use thread::{WriterHandle, WriterThread, spawn};

@@ -6,7 +6,8 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::request::{Committed, Submission};
+use super::bulk::{BulkCommitted, BulkEnroll};
+use super::request::{CommandKind, Committed, Submission};
 use super::{CommandError, Writer, WriterOptions};
 use crate::clock::Clock;
 use crate::learner_key::LearnerKey;
@@ -16,6 +17,7 @@ use crate::store::{Actor, Erasure, Store};
 
 type Reply = oneshot::Sender<Result<Committed, CommandError>>;
 type ErasureReply = oneshot::Sender<Result<Option<Erasure>, CommandError>>;
+type BulkReply = oneshot::Sender<Result<BulkCommitted, CommandError>>;
 
 /// Work for the writer thread.
 #[derive(Debug)]
@@ -28,6 +30,8 @@ enum Job {
     Command(Submission, Reply),
     /// A learner's erasure, done between batches.
     Erase(LearnerKey, Actor, ErasureReply),
+    /// A bulk enrollment (one append), done between batches.
+    Bulk(BulkEnroll, BulkReply),
 }
 
 /// A cheap, cloneable handle to submit commands to the writer.
@@ -67,6 +71,17 @@ impl WriterHandle {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job::Command(submission, reply))
+            .await
+            .map_err(|_| CommandError::Stopped)?;
+        answer.await.map_err(|_| CommandError::Stopped)?
+    }
+
+    /// Queues a bulk enrollment and waits until its one append is durably committed, or the
+    /// whole of it refused (a version conflict, an unknown cohort).
+    pub async fn bulk_enroll(&self, bulk: BulkEnroll) -> Result<BulkCommitted, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::Bulk(bulk, reply))
             .await
             .map_err(|_| CommandError::Stopped)?;
         answer.await.map_err(|_| CommandError::Stopped)?
@@ -130,6 +145,10 @@ pub fn spawn(
                 let (submission, reply) = match first {
                     Job::Erase(key, actor, reply) => {
                         let _ = reply.send(core.erase(&key, actor, &read_model));
+                        continue;
+                    }
+                    Job::Bulk(bulk, reply) => {
+                        let _ = reply.send(core.bulk_and_publish(bulk, &read_model));
                         continue;
                     }
                     Job::Command(submission, reply) => (submission, reply),
@@ -204,6 +223,62 @@ impl Writer {
         }
         self.kinds = kinds;
         results
+    }
+}
+
+impl Writer {
+    /// Runs a bulk enrollment and publishes what it committed; a panic while deciding is
+    /// recovered from as in [`Self::process_and_publish`]. Metrics count each row as one
+    /// `enroll` command (accepted or refused with its rule), and the append as one batch.
+    fn bulk_and_publish(
+        &mut self,
+        bulk: BulkEnroll,
+        read_model: &ReadModel,
+    ) -> Result<BulkCommitted, CommandError> {
+        let rows = bulk.rows.len();
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.bulk_enroll(bulk)));
+        let result = match outcome {
+            Ok(Ok(done)) => {
+                read_model.publish(&done.learners, &[], &done.envelopes);
+                Ok(done.committed)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                tracing::error!("the writer panicked deciding a bulk enrollment; recovering");
+                self.cache.clear();
+                if let Err(e) = read_model.catch_up(&self.store) {
+                    tracing::error!(error = %e, "projections could not catch up after a writer panic");
+                }
+                Err(CommandError::Internal)
+            }
+        };
+        if let Some(metrics) = &self.options.metrics {
+            metrics.batch(1);
+            let kind = CommandKind::Enroll.index();
+            match &result {
+                Ok(done) => {
+                    for row in &done.rows {
+                        match row {
+                            Ok(_) => metrics.command(kind, Outcome::Accepted, None),
+                            Err(v) => metrics.command(kind, Outcome::Rejected, Some(v.code())),
+                        }
+                    }
+                }
+                Err(e) => {
+                    let (outcome, code) = match e {
+                        CommandError::Rejected(v) => (Outcome::Rejected, Some(v.code())),
+                        CommandError::VersionConflict { .. } => (Outcome::VersionConflict, None),
+                        CommandError::Store(_) => (Outcome::StorageFailed, None),
+                        _ => (Outcome::Internal, None),
+                    };
+                    for _ in 0..rows {
+                        metrics.command(kind, outcome, code);
+                    }
+                }
+            }
+        }
+        result
     }
 }
 

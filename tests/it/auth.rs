@@ -236,6 +236,10 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("POST", "/cohorts/{id}/promote", Who::Staff),
     ("POST", "/cohorts/{id}/capacity", Who::Staff),
     ("POST", "/cohorts/{id}/close", Who::Staff),
+    ("POST", "/cohorts/{id}/bulk/preview", Who::Staff),
+    ("POST", "/cohorts/{id}/bulk/apply", Who::Staff),
+    // The refused rows of a bulk enrollment: staff (and only the account that applied it).
+    ("GET", "/cohorts/{id}/bulk/refused.csv", Who::Staff),
     ("POST", "/api/v1/cohorts", Who::Staff),
     ("POST", "/api/v1/cohorts/{id}/enrollments", Who::Staff),
     ("POST", "/api/v1/cohorts/{id}/withdrawals", Who::Staff),
@@ -266,6 +270,7 @@ const POLICY: &[(&str, &str, Who)] = &[
         "/api/v1/cohorts/{id}/offers/{learner}/decline",
         Who::Staff,
     ),
+    ("POST", "/api/v1/cohorts/{id}/enrollments/bulk", Who::Staff),
     // Accounts, tokens, erasure, projections, backups: admins only.
     ("GET", "/admin", Who::Admin),
     ("POST", "/admin/accounts", Who::Admin),

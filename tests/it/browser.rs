@@ -473,3 +473,58 @@ async fn the_demo_term_is_alive_in_the_browser() {
     visit.check("api").await;
     visit.browser.close().await.expect("session closed");
 }
+
+/// Bulk enrollment in a real browser: a file pasted on the cohort page, its preview page (every
+/// row in words), Apply (the file carried by the form, line breaks and all), and the summary
+/// on the cohort page.
+#[tokio::test]
+async fn a_staff_member_enrolls_a_file_in_a_real_browser() {
+    let app = TestApp::spawn().await;
+    let cohort = app.create_cohort("Bulk in a browser", 2).await;
+    let driver = Driver::start();
+    let mut visit = Visit {
+        browser: driver.session().await,
+        app: &app,
+        shots: screenshot_dir(),
+        taken: Vec::new(),
+    };
+    visit.go(&format!("/cohorts/{cohort}")).await;
+    visit.fill("#name", "staff").await;
+    visit.fill("#password", &password_of(Role::Staff)).await;
+    visit.click("form.stack button[type=submit]").await;
+    assert_eq!(visit.path().await, format!("/cohorts/{cohort}"));
+
+    visit
+        .fill(
+            "#bulk-csv",
+            "learner,name\nana@example.org,Ana Lima\nbo@example.org,Bo\ncy@example.org,\"Cy, Jr.\"\nana@example.org,Ana again\n",
+        )
+        .await;
+    visit.click("#bulk button[type=submit]").await;
+    assert_eq!(
+        visit.path().await,
+        format!("/cohorts/{cohort}/bulk/preview")
+    );
+    let preview = visit.text("main").await;
+    assert!(
+        preview.contains("Ana Lima — would take a seat"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("Cy, Jr. — would join the waitlist at place 1"),
+        "{preview}"
+    );
+    assert!(preview.contains("line 5: refused"), "{preview}");
+    visit.check("bulk-preview").await;
+
+    visit.click("#apply button[type=submit]").await;
+    assert_eq!(visit.path().await, format!("/cohorts/{cohort}"));
+    let summary = visit.text("#bulk-done").await;
+    assert!(
+        summary.contains("Enrolled 2, waitlisted 1, 1 row refused."),
+        "{summary}"
+    );
+    assert_eq!(visit.text("#roster-h").await, "Enrolled (2)");
+    assert_eq!(visit.text("#waitlist-h").await, "Waitlist (1)");
+    visit.check("bulk-applied").await;
+}

@@ -17,7 +17,7 @@ use super::super::AppState;
 use super::super::error::ApiError;
 use crate::domain::{CohortId, Event, LearnerId};
 use crate::projections::{AsOf, Directory};
-use crate::writer::{Committed, Predicted, Request, StageError};
+use crate::writer::{Committed, Predicted, Request, Stage, StageError};
 
 /// The query parameters of a command.
 #[derive(Debug, Default, Deserialize)]
@@ -73,32 +73,36 @@ pub(super) async fn run(
     as_of: Option<AsOf>,
     learner: Option<&str>,
 ) -> Result<Predicted, ApiError> {
-    let preview = app.preview();
-    let cohort = request.cohort();
-    let mut stage = match as_of {
-        None => preview.now(cohort, app.clock.now()),
-        Some(as_of) => {
-            let staged = {
-                let preview = preview.clone();
-                tokio::task::spawn_blocking(move || preview.as_of(cohort, as_of)).await
-            };
-            match staged {
-                Ok(Ok(staged)) => staged,
-                Ok(Err(e @ StageError::NoSuchPosition { .. })) => {
-                    return Err(ApiError {
-                        status: StatusCode::UNPROCESSABLE_ENTITY,
-                        code: "as_of_out_of_range",
-                        message: e.to_string(),
-                    });
-                }
-                Ok(Err(e)) => return Err(ApiError::internal("dry run: history read", &e)),
-                Err(e) => return Err(ApiError::internal("dry run: history read task", &e)),
-            }
-        }
-    };
-    preview
+    let mut stage = stage(app, request.cohort(), as_of).await?;
+    app.preview()
         .decide(&mut stage, &request, expected_version)
         .map_err(|e| ApiError::from_command(e, learner))
+}
+
+/// The stage a dry run decides on: the cohort now, or as it was at `as_of` (read from the
+/// history off the async threads).
+pub(super) async fn stage(
+    app: &AppState,
+    cohort: CohortId,
+    as_of: Option<AsOf>,
+) -> Result<Stage, ApiError> {
+    let preview = app.preview();
+    match as_of {
+        None => Ok(preview.now(cohort, app.clock.now())),
+        Some(as_of) => {
+            let staged = tokio::task::spawn_blocking(move || preview.as_of(cohort, as_of)).await;
+            match staged {
+                Ok(Ok(staged)) => Ok(staged),
+                Ok(Err(e @ StageError::NoSuchPosition { .. })) => Err(ApiError {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    code: "as_of_out_of_range",
+                    message: e.to_string(),
+                }),
+                Ok(Err(e)) => Err(ApiError::internal("dry run: history read", &e)),
+                Err(e) => Err(ApiError::internal("dry run: history read task", &e)),
+            }
+        }
+    }
 }
 
 /// What a command did, or would do: what every command's answer is built from.

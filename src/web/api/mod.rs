@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 pub(super) mod bodies;
+pub(super) mod bulk;
 pub(super) mod dry_run;
 pub(super) mod offers;
 pub(super) mod term;
