@@ -205,6 +205,27 @@ pub async fn cohort(
     Ok(page.into_response())
 }
 
+/// The command just done, the entries `start..end` of the cohort's history: its headline in
+/// plain words and its events as rows (none without one).
+fn just_done(
+    read: &crate::projections::Projections,
+    cohort: CohortId,
+    span: Option<(usize, usize)>,
+    zone: &super::zone::Zone,
+) -> (String, Vec<HistoryRow>) {
+    let Some((start, end)) = span else {
+        return (String::new(), Vec::new());
+    };
+    let entries = read.history_entries(cohort, start..end);
+    let types: Vec<&str> = entries.iter().map(|h| h.event_type).collect();
+    let rows = entries
+        .iter()
+        .take(RECENT)
+        .map(|h| HistoryRow::of(h, &read.directory, zone))
+        .collect();
+    (headline(&types), rows)
+}
+
 /// Builds the cohort page, current or as of a point, with an optional refused form.
 async fn render_cohort(
     state: &AppState,
@@ -246,13 +267,6 @@ async fn render_cohort(
     if view.state.status == crate::domain::CohortStatus::Cancelled {
         term.cancelled = Some(cancelled_words(&read, cohort, view.position));
     }
-    let headline = done.map_or_else(String::new, |(first, last)| {
-        let start = history.partition_point(|p| p < first);
-        let end = history.partition_point(|p| p <= last);
-        let entries = read.history_entries(cohort, start..end);
-        let types: Vec<&str> = entries.iter().map(|h| h.event_type).collect();
-        headline(&types)
-    });
     let shown = history.partition_point(|p| p <= view.position);
     let recent = read
         .history_entries(cohort, shown.saturating_sub(RECENT)..shown)
@@ -260,14 +274,13 @@ async fn render_cohort(
         .rev()
         .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
         .collect();
-    let done = done.map_or_else(Vec::new, |(first, last)| {
-        let start = history.partition_point(|p| p < first);
-        let end = history.partition_point(|p| p <= last);
-        read.history_entries(cohort, start..end.min(start + RECENT))
-            .iter()
-            .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
-            .collect()
+    let span = done.map(|(first, last)| {
+        (
+            history.partition_point(|p| p < first),
+            history.partition_point(|p| p <= last),
+        )
     });
+    let (headline, done) = just_done(&read, cohort, span, &state.zone);
     let as_of_words = as_of.map(|point| match point {
         AsOf::Position(p) => format!("after event {p} (cohort version {})", view.version),
         AsOf::Time(t) => format!(
