@@ -105,6 +105,10 @@ pub enum AuthError {
     /// The name is not usable.
     #[error("account names are 1 to 64 letters, digits, dots, dashes or underscores")]
     BadName,
+    /// The name rollbook records its own actions under (an offer expiring), which no person
+    /// may take: history would not tell them apart.
+    #[error("the name {0:?} is reserved: rollbook records what it does on its own under it")]
+    ReservedName(String),
     /// The password is too weak.
     #[error(transparent)]
     WeakPassword(#[from] WeakPassword),
@@ -246,6 +250,9 @@ impl Auth {
         password: &str,
     ) -> Result<Uuid, AuthError> {
         let name = normalise_name(name)?;
+        if name == crate::store::Actor::system().name {
+            return Err(AuthError::ReservedName(name));
+        }
         Passwords::check(password)?;
         if self.read().by_name.contains_key(&name) {
             return Err(AuthError::NameTaken(name));
@@ -618,6 +625,25 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn no_account_may_pass_for_the_system_actor() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::new("2026-03-01T09:00:00Z".parse().unwrap()));
+        let auth = auth(
+            &dir.path().join("t.redb"),
+            &clock,
+            Passwords::cheap_for_tests(),
+        );
+        for name in ["system", " System "] {
+            assert!(matches!(
+                auth.create_account(name, Role::Admin, PASSWORD),
+                Err(AuthError::ReservedName(n)) if n == "system"
+            ));
+        }
+        auth.create_account("systems", Role::Staff, PASSWORD)
+            .unwrap();
     }
 
     #[test]
