@@ -21,6 +21,8 @@ pub struct CohortRow {
     pub capacity: u32,
     pub enrolled: u32,
     pub waitlist: usize,
+    /// Seats held for an offer (taken, not yet enrolled).
+    pub offers: usize,
     pub seats_remaining: u32,
     pub open: bool,
     /// Cancelled: holds nobody and takes no command.
@@ -45,6 +47,7 @@ impl CohortRow {
             capacity,
             enrolled: c.enrolled_count(),
             waitlist: c.waitlist.len(),
+            offers: c.offers.len(),
             seats_remaining: c.seats_remaining(),
             open: c.status == CohortStatus::Open,
             cancelled: c.status == CohortStatus::Cancelled,

@@ -365,6 +365,11 @@ async fn the_pages_show_offers_and_their_forms_accept_and_decline() {
         .await
         .unwrap();
     assert!(page.contains("Seats offered (1)"), "{page}");
+    // A held seat counts as taken, and the summary says so.
+    assert!(
+        page.contains("0 of 1 taken, 1 more held for an offer · 0 free"),
+        "{page}"
+    );
     assert!(page.contains("Accept for bo@x.org"));
     assert!(page.contains("bo@x.org declines the seat; it is offered to cy@x.org"));
     assert!(page.contains("in 2 h 0 min"));
