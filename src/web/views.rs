@@ -589,6 +589,9 @@ pub struct TermForms {
     pub promotion: String,
     pub offer_hold: String,
     pub waitlist_cap: String,
+    /// Why no enrollment would be taken now (closed, or its deadline passed), in plain words;
+    /// empty while the cohort takes enrollments. The enroll forms show only then.
+    pub enrollment_stops: String,
 }
 
 impl TermForms {
@@ -653,6 +656,17 @@ impl TermForms {
                 "waitlist_cap",
                 c.waitlist_cap.map(|n| n.to_string()).unwrap_or_default(),
             ),
+            enrollment_stops: if closed {
+                "Enrollment is closed: reopen it (below) to enroll learners again.".to_owned()
+            } else if c.enrollment_deadline < now {
+                format!(
+                    "The enrollment deadline passed on {}: move it (Reschedule, below) to enroll \
+                     learners again.",
+                    zone.show(c.enrollment_deadline)
+                )
+            } else {
+                String::new()
+            },
         }
     }
 

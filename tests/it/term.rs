@@ -845,3 +845,36 @@ async fn reopening_under_the_offer_policy_offers_the_freed_seat() {
     assert_eq!(cohort["offers"][0]["expires_at"], "2026-03-03T09:00:00Z");
     assert_eq!(cohort["seats_remaining"], 0, "the held seat is taken");
 }
+
+/// No enroll form where the rules would refuse every enrollment: a closed cohort says to
+/// reopen it, one past its enrollment deadline says to move it; an open one offers both forms.
+#[tokio::test]
+async fn the_enroll_forms_show_only_while_the_cohort_takes_enrollments() {
+    let app = TestApp::spawn().await;
+    let id = filled(&app, 2, 0).await;
+    let url = format!("/cohorts/{id}");
+    let open = app.get(&url).await.text().await.unwrap();
+    assert!(
+        open.contains(&format!(r#"action="/cohorts/{id}/enroll""#)),
+        "{open}"
+    );
+    assert!(open.contains(&format!(r#"action="/cohorts/{id}/bulk/preview""#)));
+
+    app.clock.set(ts("2026-03-10T00:01:00Z"));
+    let late = app.get(&url).await.text().await.unwrap();
+    assert!(
+        !late.contains(&format!(r#"action="/cohorts/{id}/enroll""#)),
+        "{late}"
+    );
+    assert!(!late.contains(&format!(r#"action="/cohorts/{id}/bulk/preview""#)));
+    assert!(late.contains("The enrollment deadline passed on 2026-03-10 00:00 UTC: move it"));
+
+    let (status, _) = command(&app, &id, "/close", &json!({})).await;
+    assert_eq!(status, 200);
+    let closed = app.get(&url).await.text().await.unwrap();
+    assert!(
+        !closed.contains(&format!(r#"action="/cohorts/{id}/enroll""#)),
+        "{closed}"
+    );
+    assert!(closed.contains("Enrollment is closed: reopen it (below) to enroll learners again."));
+}
