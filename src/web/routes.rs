@@ -108,6 +108,7 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/api/v1/cohorts/{id}/promotions", R(Staff), api::promote, api openapi::promote),
     route!(POST "/api/v1/cohorts/{id}/capacity", R(Staff), api::change_capacity, api openapi::change_capacity),
     route!(POST "/api/v1/cohorts/{id}/close", R(Staff), api::close, api openapi::close_enrollment),
+    route!(POST "/api/v1/transfers", R(Staff), api::transfers::transfer, api openapi::transfer),
     route!(GET "/api/v1/events", R(Viewer), api::events, api openapi::events),
     route!(GET "/api/v1/learners/{learner}/timeline", R(Viewer), api::timeline, api openapi::learner_timeline),
     // Public: holds no data, only the shapes API.md publishes.

@@ -34,7 +34,7 @@ pub use batch::BatchOutcome;
 pub use preview::{Predicted, Preview, Stage, StageError};
 pub use request::{CommandKind, Committed, Request, Submission};
 pub use thread::{WriterHandle, WriterThread, spawn};
-pub use transfer::{PredictedTransfer, refused_cohort, transfer_events};
+pub use transfer::{PredictedTransfer, TransferSummary, refused_cohort, transfer_events};
 
 use cache::CohortCache;
 

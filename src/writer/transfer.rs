@@ -261,3 +261,43 @@ pub const fn refused_cohort(error: &CommandError) -> Option<CohortId> {
         _ => None,
     }
 }
+
+/// What a transfer did, read off its events (committed or predicted): where the learner landed
+/// in the cohort joined, and who the seat freed in the cohort left went to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TransferSummary {
+    /// `None`: took a seat; `Some(place)`: joined the waitlist at that place.
+    pub waitlisted_at: Option<u32>,
+    /// The learner promoted into the seat freed in the cohort left.
+    pub promoted: Option<LearnerId>,
+    /// The learner offered the seat freed in the cohort left.
+    pub offered: Option<LearnerId>,
+}
+
+impl TransferSummary {
+    /// Reads a transfer's events in append order (the cohort left's, then the cohort joined's):
+    /// the promotion or offer that follows `student.transferred_out` (not those of offers that
+    /// had expired before it), and `student.transferred_in`'s place.
+    #[must_use]
+    pub fn of<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut summary = Self::default();
+        let mut left = false;
+        for event in events {
+            match event {
+                Event::StudentTransferredOut { .. } => left = true,
+                Event::WaitlistPromoted { learner } if left && summary.promoted.is_none() => {
+                    summary.promoted = Some(*learner);
+                }
+                Event::WaitlistOffered { learner, .. } if left && summary.offered.is_none() => {
+                    summary.offered = Some(*learner);
+                }
+                Event::StudentTransferredIn { waitlisted_at, .. } => {
+                    summary.waitlisted_at = *waitlisted_at;
+                    left = false;
+                }
+                _ => {}
+            }
+        }
+        summary
+    }
+}

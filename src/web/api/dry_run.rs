@@ -17,7 +17,7 @@ use super::super::AppState;
 use super::super::error::ApiError;
 use crate::domain::{CohortId, Event, LearnerId};
 use crate::projections::{AsOf, Directory};
-use crate::writer::{Committed, Predicted, Request, StageError};
+use crate::writer::{Committed, Predicted, Preview, Request, Stage, StageError};
 
 /// The query parameters of a command.
 #[derive(Debug, Default, Deserialize)]
@@ -74,8 +74,20 @@ pub(super) async fn run(
     learner: Option<&str>,
 ) -> Result<Predicted, ApiError> {
     let preview = app.preview();
-    let cohort = request.cohort();
-    let mut stage = match as_of {
+    let mut stage = stage(app, &preview, request.cohort(), as_of).await?;
+    preview
+        .decide(&mut stage, &request, expected_version)
+        .map_err(|e| ApiError::from_command(e, learner))
+}
+
+/// The cohort a dry run decides on: as it is now, or as it was at `as_of`.
+pub(super) async fn stage(
+    app: &AppState,
+    preview: &Preview,
+    cohort: CohortId,
+    as_of: Option<AsOf>,
+) -> Result<Stage, ApiError> {
+    Ok(match as_of {
         None => preview.now(cohort, app.clock.now()),
         Some(as_of) => {
             let staged = {
@@ -95,10 +107,7 @@ pub(super) async fn run(
                 Err(e) => return Err(ApiError::internal("dry run: history read task", &e)),
             }
         }
-    };
-    preview
-        .decide(&mut stage, &request, expected_version)
-        .map_err(|e| ApiError::from_command(e, learner))
+    })
 }
 
 /// What a command did, or would do: what every command's answer is built from.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 pub(super) mod bodies;
 pub(super) mod dry_run;
+pub(super) mod transfers;
 
 use super::AppState;
 use super::error::ApiError;
