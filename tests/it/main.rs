@@ -33,4 +33,5 @@ mod store;
 mod structure;
 mod timezone;
 mod transfer;
+mod transfers;
 mod verify;
