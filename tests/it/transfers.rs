@@ -130,7 +130,7 @@ async fn a_transfer_is_one_append_across_both_streams_and_the_freed_seat_is_fill
     let audited = audit(&store).expect("the store passes the audit");
     assert_eq!(
         audited.commands.len(),
-        6,
+        5,
         "one command for the transfer's three events"
     );
 }
