@@ -22,6 +22,7 @@ mod headers;
 mod input;
 mod learners;
 mod metrics;
+mod moves;
 mod nav;
 mod openapi;
 mod redirect;

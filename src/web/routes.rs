@@ -66,6 +66,7 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/cohorts/{id}/capacity", R(Staff), cohorts::change_capacity),
     route!(POST "/cohorts/{id}/close", R(Staff), cohorts::close),
     route!(GET "/learners/{learner}", R(Viewer), learners::learner),
+    route!(POST "/learners/{learner}/transfer", R(Staff), learners::transfer),
     // ---- reports ----
     route!(GET "/reports/instructors", R(Viewer), reports::instructors::instructors),
     route!(GET "/reports/instructors.csv", R(Viewer), reports::instructors::instructors_csv),

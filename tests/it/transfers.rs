@@ -363,3 +363,91 @@ async fn a_failed_commit_keeps_neither_side() {
         );
     }
 }
+
+/// The learner page: a preview line decided by the writer's preview (writing nothing), the move
+/// itself with Post/Redirect/Get and its plain words, and a refusal beside the form.
+#[tokio::test]
+async fn the_learner_page_previews_and_moves_with_post_redirect_get() {
+    let app = TestApp::spawn().await;
+    let a = app.create_cohort("Mornings", 1).await;
+    let b = app.create_cohort("Evenings", 2).await;
+    let full = app.create_cohort("Weekends", 1).await;
+    for (cohort, learner, name) in [
+        (&a, "ana@example.org", "Ana"),
+        (&a, "bo@example.org", "Bo"),
+        (&full, "cy@example.org", "Cy"),
+    ] {
+        let (status, body) = app
+            .post_json(
+                &format!("/api/v1/cohorts/{cohort}/enrollments"),
+                &json!({"learner": learner, "name": name}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let before = head(&app).await;
+    let (status, html) = page(&app, "/learners/ana%40example.org").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Move to another cohort"), "{html}");
+    assert!(
+        html.contains(&format!(r#"<option value="{b}">Evenings</option>"#)),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&format!(r#"<option value="{a}">"#)),
+        "not the cohort left"
+    );
+
+    let (status, html) = page(
+        &app,
+        &format!("/learners/ana%40example.org?move_from={a}&move_to={b}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(
+            "Ana would take a seat in Evenings; the head of the waitlist in Mornings, Bo, would \
+             be promoted."
+        ),
+        "{html}"
+    );
+    assert_eq!(head(&app).await, before, "the preview wrote nothing");
+
+    // Weekends is full: refused beside the form, at the top, nothing written.
+    let response = app
+        .post_form(
+            "/learners/ana%40example.org/transfer",
+            &[("from", &a), ("to", &full), ("reason", "")],
+        )
+        .await;
+    let (status, html) = text(response).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("Not done:</strong> Weekends: "), "{html}");
+    assert_eq!(head(&app).await, before);
+
+    let response = app
+        .post_form(
+            "/learners/ana%40example.org/transfer",
+            &[("from", &a), ("to", &b), ("reason", "evenings")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!(
+            "/learners/ana%40example.org?moved={}-{}",
+            before + 1,
+            before + 3
+        )
+    );
+    let (status, html) = page(&app, &location).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(
+            "Ana moved from Mornings to Evenings — took a seat; Bo promoted in Mornings."
+        ),
+        "{html}"
+    );
+    assert_eq!(keys(&app.cohort(&b).await, "enrolled"), ["ana@example.org"]);
+}
