@@ -451,3 +451,37 @@ async fn the_learner_page_previews_and_moves_with_post_redirect_get() {
     );
     assert_eq!(keys(&app.cohort(&b).await, "enrolled"), ["ana@example.org"]);
 }
+
+/// `rollbook generate` (and so `serve --demo`) moves a few learners between cohorts, through the
+/// real writer, every one allowed by the rules, and the history passes the audit that re-decides
+/// each transfer.
+#[test]
+fn the_generator_makes_a_few_transfers_the_audit_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("generated.redb");
+    let mut options = rollbook::generate::GenerateOptions::new(
+        40,
+        300,
+        4000,
+        1,
+        "2026-03-01T09:00:00Z".parse().unwrap(),
+    );
+    options.batch = 512;
+    let summary = rollbook::generate::generate(&path, &options, &|_| {}).expect("generates");
+    assert_eq!(
+        summary.refused, 0,
+        "the generator asks only what the rules allow"
+    );
+    let store = Store::open(&path, &StoreOptions::default()).unwrap();
+    let audited = audit(&store).expect("the generated history passes the audit");
+    let count = |kind: &str| {
+        audited
+            .events
+            .iter()
+            .filter(|e| e.event.type_name() == kind)
+            .count()
+    };
+    let transfers = count("student.transferred_out");
+    assert!(transfers >= 3, "a few transfers: {transfers}");
+    assert_eq!(count("student.transferred_in"), transfers);
+}
