@@ -450,6 +450,20 @@ async fn the_learner_page_previews_and_moves_with_post_redirect_get() {
         "{html}"
     );
     assert_eq!(keys(&app.cohort(&b).await, "enrolled"), ["ana@example.org"]);
+
+    // Both cohorts' histories say it in plain words, and the withdrawals report counts it.
+    let (_, history) = page(&app, &format!("/cohorts/{a}/history")).await;
+    assert!(history.contains("transferred to Evenings"), "{history}");
+    let (_, history) = page(&app, &format!("/cohorts/{b}/history")).await;
+    assert!(
+        history.contains("transferred in from Mornings and took a seat"),
+        "{history}"
+    );
+    let (_, report) = page(&app, "/reports/withdrawals.csv").await;
+    assert!(
+        report.lines().any(|l| l.contains("ana@example.org") && l.contains("transfer")),
+        "{report}"
+    );
 }
 
 /// `rollbook generate` (and so `serve --demo`) moves a few learners between cohorts, through the
