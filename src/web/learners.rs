@@ -143,11 +143,15 @@ pub async fn transfer(
     let key = LearnerKey::parse(&page.key)
         .map_err(|_| PageError::NotFound(format!("no learner {raw:?}")))?;
     let (Some(from), Some(to)) = (input::cohort_id(&f.from), input::cohort_id(&f.to)) else {
-        return refused(page, &f, "Choose the cohort to move to.".to_owned());
+        return Ok(refused(
+            page,
+            &f,
+            "Choose the cohort to move to.".to_owned(),
+        ));
     };
     let reason = match input::text("reason", &f.reason, input::MAX_REASON) {
         Ok(reason) => reason,
-        Err(e) => return refused(page, &f, e.to_string()),
+        Err(e) => return Ok(refused(page, &f, e.to_string())),
     };
     let request = Request::Transfer {
         cohort: from,
@@ -173,7 +177,7 @@ pub async fn transfer(
                 page.name.clone()
             };
             let message = moves::refusal(&state.read.read(), &e, &who);
-            refused(page, &f, message)
+            Ok(refused(page, &f, message))
         }
         Err(CommandError::Stopped) => Err(PageError::Unavailable),
         Err(CommandError::Store(e)) if e.is_storage_failure() => {
@@ -185,7 +189,7 @@ pub async fn transfer(
 }
 
 /// The page again, 422, with the refusal at the top and the move form's values kept.
-fn refused(mut page: LearnerPage, f: &MoveForm, message: String) -> Result<Response, PageError> {
+fn refused(mut page: LearnerPage, f: &MoveForm, message: String) -> Response {
     page.move_error = Some(message.clone());
     page.preview = Some(MovePreview {
         from: f.from.clone(),
@@ -194,7 +198,7 @@ fn refused(mut page: LearnerPage, f: &MoveForm, message: String) -> Result<Respo
         words: message,
         allowed: false,
     });
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
 }
 
 /// A learner key as a path segment (`@` and every other reserved character escaped).

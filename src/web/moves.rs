@@ -222,21 +222,20 @@ fn words(
             format!("{ana} moved from {a} to {b} — joined the waitlist at place {place}")
         }
     };
-    match (would, summary.promoted, summary.offered) {
-        (true, Some(l), _) => text.push_str(&format!(
+    let filled = match (would, summary.promoted, summary.offered) {
+        (true, Some(l), _) => format!(
             "; the head of the waitlist in {a}, {}, would be promoted",
             person(l)
-        )),
-        (true, None, Some(l)) => text.push_str(&format!(
+        ),
+        (true, None, Some(l)) => format!(
             "; the head of the waitlist in {a}, {}, would be offered the seat",
             person(l)
-        )),
-        (false, Some(l), _) => text.push_str(&format!("; {} promoted in {a}", person(l))),
-        (false, None, Some(l)) => {
-            text.push_str(&format!("; {} offered the seat in {a}", person(l)));
-        }
-        (_, None, None) => {}
-    }
+        ),
+        (false, Some(l), _) => format!("; {} promoted in {a}", person(l)),
+        (false, None, Some(l)) => format!("; {} offered the seat in {a}", person(l)),
+        (_, None, None) => String::new(),
+    };
+    text.push_str(&filled);
     text.push('.');
     text
 }

@@ -143,20 +143,8 @@ impl Writer {
                 request.fingerprint(),
             )
         });
-        if let Some((key, fingerprint)) = &idempotency {
-            if let Some(repeat) = Self::repeat(reader, &work.keys, key, fingerprint)? {
-                return Ok(match repeat {
-                    Repeat::Answer(Err(CommandError::Rejected(violation)))
-                        if request.other_cohort().is_some() =>
-                    {
-                        Pending::Done(Err(
-                            self.repeated_transfer_refusal(reader, work, request, violation)?
-                        ))
-                    }
-                    Repeat::Answer(result) => Pending::Done(result),
-                    Repeat::Append(i) => Pending::Repeat(i),
-                });
-            }
+        if let Some(repeat) = self.repeated(reader, work, request, idempotency.as_ref())? {
+            return Ok(repeat);
         }
 
         let cohort = request.cohort();
@@ -218,26 +206,7 @@ impl Writer {
             snapshot_every,
             &mut work.batch,
         );
-        if let (
-            Some((id, known)),
-            Request::Enroll {
-                learner: key, name, ..
-            },
-        ) = (learner, request)
-        {
-            let record = LearnerRecord {
-                key: key.as_str().to_owned(),
-                name: name
-                    .clone()
-                    .or_else(|| known.as_ref().map(|r| r.name.clone()))
-                    .unwrap_or_default(),
-            };
-            if known.as_ref() != Some(&record) {
-                work.learners
-                    .insert(key.clone(), (id, Some(record.clone())));
-                work.batch.learners.push((id, record));
-            }
-        }
+        file_enrolled(work, learner, request);
 
         let command_id = submission.command_id.unwrap_or_else(Uuid::now_v7);
         let index = work.batch.appends.len();
@@ -261,6 +230,34 @@ impl Writer {
             idempotency,
         });
         Ok(Pending::Appended(index..index + 1))
+    }
+
+    /// The answer to a repeated idempotency key, if `idempotency` is one (a transfer's refusal
+    /// naming its cohort again).
+    fn repeated(
+        &mut self,
+        reader: &Reader,
+        work: &mut BatchWork,
+        request: &Request,
+        idempotency: Option<&([u8; 32], String)>,
+    ) -> Result<Option<Pending>, StoreError> {
+        let Some((key, fingerprint)) = idempotency else {
+            return Ok(None);
+        };
+        let Some(repeat) = Self::repeat(reader, &work.keys, key, fingerprint)? else {
+            return Ok(None);
+        };
+        Ok(Some(match repeat {
+            Repeat::Answer(Err(CommandError::Rejected(violation)))
+                if request.other_cohort().is_some() =>
+            {
+                Pending::Done(Err(
+                    self.repeated_transfer_refusal(reader, work, request, violation)?
+                ))
+            }
+            Repeat::Answer(result) => Pending::Done(result),
+            Repeat::Append(i) => Pending::Repeat(i),
+        }))
     }
 
     /// Makes `work.states` hold the cohort's state and version as of everything decided so far
@@ -311,6 +308,34 @@ impl Writer {
             Some((id, record)) => (id, Some(record)),
             None => (fresh.unwrap_or_else(|| LearnerId(Uuid::now_v7())), None),
         })
+    }
+}
+
+/// Files (or updates) in the directory the learner an enrollment named, as it gives them.
+fn file_enrolled(
+    work: &mut BatchWork,
+    learner: Option<(LearnerId, Option<LearnerRecord>)>,
+    request: &Request,
+) {
+    if let (
+        Some((id, known)),
+        Request::Enroll {
+            learner: key, name, ..
+        },
+    ) = (learner, request)
+    {
+        let record = LearnerRecord {
+            key: key.as_str().to_owned(),
+            name: name
+                .clone()
+                .or_else(|| known.as_ref().map(|r| r.name.clone()))
+                .unwrap_or_default(),
+        };
+        if known.as_ref() != Some(&record) {
+            work.learners
+                .insert(key.clone(), (id, Some(record.clone())));
+            work.batch.learners.push((id, record));
+        }
     }
 }
 

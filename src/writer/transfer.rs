@@ -247,7 +247,6 @@ impl Preview {
 
 /// A transfer's events in the order the store appends them: the cohort left's, then the
 /// cohort joined's.
-#[must_use]
 pub fn transfer_events(transfer: &PredictedTransfer) -> impl Iterator<Item = &Event> {
     transfer.from.events.iter().chain(&transfer.to.events)
 }
@@ -256,8 +255,8 @@ pub fn transfer_events(transfer: &PredictedTransfer) -> impl Iterator<Item = &Ev
 #[must_use]
 pub const fn refused_cohort(error: &CommandError) -> Option<CohortId> {
     match error {
-        CommandError::TransferRefused(TransferRefused { cohort, .. }) => Some(*cohort),
-        CommandError::Rejected(RuleViolation::CohortNotFound { cohort }) => Some(*cohort),
+        CommandError::TransferRefused(TransferRefused { cohort, .. })
+        | CommandError::Rejected(RuleViolation::CohortNotFound { cohort }) => Some(*cohort),
         _ => None,
     }
 }

@@ -461,7 +461,9 @@ async fn the_learner_page_previews_and_moves_with_post_redirect_get() {
     );
     let (_, report) = page(&app, "/reports/withdrawals.csv").await;
     assert!(
-        report.lines().any(|l| l.contains("ana@example.org") && l.contains("transfer")),
+        report
+            .lines()
+            .any(|l| l.contains("ana@example.org") && l.contains("transfer")),
         "{report}"
     );
 }

@@ -113,11 +113,7 @@ pub fn audit(store: &Store) -> Result<Audit, String> {
             first.position,
             first.position + stored.len() as u64 - 1
         );
-        let split = stored
-            .iter()
-            .position(|e| e.cohort != first.cohort)
-            .unwrap_or(stored.len());
-        if split < stored.len() {
+        if let Some(split) = stored.iter().position(|e| e.cohort != first.cohort) {
             audit_transfer(&mut streams, &stored[..split], &stored[split..], &span)?;
             continue;
         }
@@ -220,7 +216,7 @@ fn audit_transfer(
         } if *named == to => Some((*learner, reason.text().unwrap_or_default().to_owned())),
         _ => None,
     });
-    let joined = stored_in.iter().find_map(|e| match e {
+    let arrived = stored_in.iter().find_map(|e| match e {
         Event::StudentTransferredIn {
             learner,
             from: named,
@@ -228,7 +224,7 @@ fn audit_transfer(
         } if *named == from => Some((*learner, *waitlisted_at)),
         _ => None,
     });
-    let (Some((learner, reason)), Some((joiner, waitlisted_at))) = (left, joined) else {
+    let (Some((learner, reason)), Some((joiner, waitlisted_at))) = (left, arrived) else {
         return Err(format!(
             "{span} spans two streams but is not a transfer from {from} to {to}"
         ));
