@@ -206,6 +206,7 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("GET", "/cohorts/{id}", Who::Viewer),
     ("GET", "/cohorts/{id}/history", Who::Viewer),
     ("GET", "/learners/{learner}", Who::Viewer),
+    ("POST", "/learners/{learner}/transfer", Who::Staff),
     ("GET", "/reports/instructors", Who::Viewer),
     ("GET", "/reports/instructors.csv", Who::Viewer),
     ("GET", "/reports/withdrawals", Who::Viewer),
@@ -223,6 +224,7 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/cohorts", Who::Viewer),
     ("GET", "/api/v1/cohorts/{id}", Who::Viewer),
     ("GET", "/api/v1/cohorts/{id}/events", Who::Viewer),
+    ("POST", "/api/v1/transfers", Who::Staff),
     ("GET", "/api/v1/events", Who::Viewer),
     ("GET", "/api/v1/learners/{learner}/timeline", Who::Viewer),
     // Changing enrollments and cohorts: staff.

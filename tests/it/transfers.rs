@@ -501,3 +501,150 @@ fn the_generator_makes_a_few_transfers_the_audit_accepts() {
     assert!(transfers >= 3, "a few transfers: {transfers}");
     assert_eq!(count("student.transferred_in"), transfers);
 }
+
+fn move_request(
+    from: rollbook::domain::CohortId,
+    to: rollbook::domain::CohortId,
+    learner: &str,
+) -> rollbook::writer::Request {
+    rollbook::writer::Request::Transfer {
+        cohort: from,
+        to,
+        learner: crate::helpers::workload::key(learner),
+        allow_waitlist: true,
+        reason: String::new(),
+    }
+}
+
+/// In one batch, a transfer is decided on both cohorts as of the commands before it (the last
+/// seat of B taken just before: waitlisted), a later command sees its outcome (A's freed seat
+/// went to its waitlist head), and a repeat of its key within the batch answers it again.
+#[test]
+fn a_transfer_in_a_batch_is_decided_as_of_the_commands_before_it() {
+    use crate::helpers::workload::{cohort_id, create, enroll, keyed, plain, test_writer};
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(
+        Store::open(&dir.path().join("db.redb"), &StoreOptions::default()).unwrap(),
+    );
+    let mut writer = test_writer(&store);
+    let (a, b) = (cohort_id(1), cohort_id(2));
+    let setup = writer.process(vec![
+        plain(create(a, 1)),
+        plain(create(b, 1)),
+        plain(enroll(a, "ana@example.org")),
+        plain(enroll(a, "bo@example.org")),
+    ]);
+    assert!(setup.results.iter().all(Result::is_ok));
+    let outcome = writer.process(vec![
+        plain(enroll(b, "cy@example.org")),
+        keyed(move_request(a, b, "ana@example.org"), "k"),
+        plain(enroll(a, "dee@example.org")),
+        keyed(move_request(a, b, "ana@example.org"), "k"),
+    ]);
+    let moved = outcome.results[1].as_ref().expect("moved");
+    let kinds: Vec<(&str, u64)> = moved
+        .events
+        .iter()
+        .map(|e| (e.event.type_name(), e.version))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("student.transferred_out", 4),
+            ("waitlist.promoted", 5),
+            ("student.transferred_in", 3),
+        ],
+        "B was full by then: ana waits, at B's version after cy"
+    );
+    assert!(matches!(
+        moved.events[2].event,
+        rollbook::domain::Event::StudentTransferredIn {
+            waitlisted_at: Some(1),
+            ..
+        }
+    ));
+    assert_eq!((moved.cohort, moved.version), (a, 5));
+    let dee = outcome.results[2].as_ref().expect("dee");
+    assert_eq!(
+        dee.events[0].event.type_name(),
+        "student.waitlisted",
+        "bo took A's freed seat"
+    );
+    let again = outcome.results[3].as_ref().expect("answered again");
+    assert!(again.replayed);
+    assert_eq!(again.events, moved.events);
+    audit(&store).expect("the store passes the audit");
+}
+
+/// The audit re-decides a transfer: one invented (a waitlist place where a seat was free), or
+/// half a transfer (one stream only), is reported.
+#[test]
+fn the_audit_reports_an_invented_or_half_transfer() {
+    use crate::helpers::workload::{cohort_id, create, enroll, plain, test_writer};
+    use rollbook::domain::{Event, Note};
+    use rollbook::store::{Actor, Batch, CommandMeta, StreamAppend};
+    for half in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(
+            Store::open(&dir.path().join("db.redb"), &StoreOptions::default()).unwrap(),
+        );
+        let mut writer = test_writer(&store);
+        let (a, b) = (cohort_id(1), cohort_id(2));
+        let setup = writer.process(vec![
+            plain(create(a, 1)),
+            plain(create(b, 3)),
+            plain(enroll(a, "ana@example.org")),
+        ]);
+        let ana = setup.envelopes[2].event.learner().unwrap();
+        audit(&store).expect("whole before");
+        let id = uuid::Uuid::now_v7();
+        let meta = CommandMeta {
+            actor: Actor::local(),
+            command_id: id,
+            correlation_id: id,
+            causation_id: id,
+        };
+        let append = |cohort, expected_version, events| StreamAppend {
+            cohort,
+            expected_version,
+            events,
+            occurred_at: ts(NOW),
+            meta: meta.clone(),
+            idempotency: None,
+        };
+        let mut appends = vec![append(
+            a,
+            2,
+            vec![Event::StudentTransferredOut {
+                learner: ana,
+                to: b,
+                reason: Note::Text(String::new()),
+            }],
+        )];
+        if !half {
+            appends.push(append(
+                b,
+                1,
+                vec![Event::StudentTransferredIn {
+                    learner: ana,
+                    from: a,
+                    waitlisted_at: Some(1),
+                }],
+            ));
+        }
+        let batch = Batch {
+            appends,
+            ..Batch::default()
+        };
+        store.commit(&batch, ts(NOW)).unwrap();
+        let Err(found) = audit(&store) else {
+            panic!("the audit passed a forged transfer (half: {half})");
+        };
+        let expected = if half {
+            "half a transfer"
+        } else {
+            "half-applied or invented"
+        };
+        assert!(found.contains(expected), "{found}");
+    }
+}
