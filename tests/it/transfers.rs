@@ -188,6 +188,14 @@ async fn a_refusal_names_its_cohort_and_changes_neither() {
     assert_eq!(head(&app).await, before, "nothing was written");
     assert_eq!(app.cohort(&a).await, a_before, "A is untouched");
     assert!(keys(&app.cohort(&full).await, "waitlist").is_empty());
+    // Each refusal is journalled under the cohort it concerns.
+    let (_, html) = page(&app, &format!("/cohorts/{full}")).await;
+    assert!(html.contains("transfer to another cohort"), "{html}");
+    let (_, html) = page(&app, &format!("/cohorts/{b}")).await;
+    assert!(
+        html.contains("transfer to another cohort"),
+        "already enrolled in B: {html}"
+    );
 
     // Allowed to wait, ana joins B's waitlist and bo takes her seat in A.
     let mut body = transfer("ana@example.org", &a, &full);
