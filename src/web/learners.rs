@@ -84,7 +84,7 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
     cohorts.dedup();
     let mut enrolled_in = Vec::new();
     let mut waitlisted_in = Vec::new();
-    for cohort in cohorts {
+    for &cohort in &cohorts {
         if let Some(view) = read.catalog.get(cohort) {
             let entry = (cohort.to_string(), view.state.name.clone());
             if view.state.is_enrolled(id) {
@@ -94,6 +94,13 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
             }
         }
     }
+    let nav = Nav::of(principal, &state.zone);
+    // Only staff see the move forms: the open cohorts are listed only for them.
+    let moves = if nav.can_act {
+        moves::moves_out(&read, id, &cohorts, state.clock.now(), &state.zone)
+    } else {
+        Vec::new()
+    };
     let refused = read
         .journal
         .of_learner(id, 50)
@@ -101,7 +108,7 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
         .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
         .collect();
     Ok(LearnerPage {
-        nav: Nav::of(principal, &state.zone),
+        nav,
         refused,
         key: read.directory.key_of(id),
         name: read.directory.name_of(id).to_owned(),
@@ -112,7 +119,7 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
             .rev()
             .map(|e| TimelineRow::of(e, &read, &state.zone))
             .collect(),
-        moves: moves::moves_out(&read, id, state.clock.now(), &state.zone),
+        moves,
         preview: None,
         moved: None,
         move_error: None,

@@ -40,12 +40,13 @@ pub struct MovePreview {
     pub allowed: bool,
 }
 
-/// The cohorts `learner` is in (enrolled, waitlisted, or holding an offer), each with the open
-/// cohorts they could join, at `now`.
+/// The cohorts of `cohorts` (those of the learner's timeline) that `learner` is in (enrolled,
+/// waitlisted, or holding an offer), each with the open cohorts they could join, at `now`.
 #[must_use]
 pub fn moves_out(
     read: &Projections,
     learner: LearnerId,
+    cohorts: &[CohortId],
     now: Timestamp,
     zone: &super::zone::Zone,
 ) -> Vec<MoveOut> {
@@ -53,12 +54,9 @@ pub fn moves_out(
         instructor: None,
         status: Some(CohortStatus::Open),
     };
-    let (open, _) = read.catalog.list(&filter, 0, usize::MAX);
-    let mut held: Vec<_> = read
-        .catalog
-        .list(&CatalogFilter::default(), 0, usize::MAX)
-        .0
-        .into_iter()
+    let mut held: Vec<_> = cohorts
+        .iter()
+        .filter_map(|c| read.catalog.get(*c))
         .filter(|v| {
             let c = &v.state;
             c.status != CohortStatus::Cancelled
@@ -67,7 +65,11 @@ pub fn moves_out(
                     || c.offer_of(learner).is_some())
         })
         .collect();
+    if held.is_empty() {
+        return Vec::new();
+    }
     held.sort_by(|a, b| a.state.name.cmp(&b.state.name));
+    let (open, _) = read.catalog.list(&filter, 0, usize::MAX);
     held.into_iter()
         .map(|view| {
             let a = &view.state;

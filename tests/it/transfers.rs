@@ -405,6 +405,20 @@ async fn the_learner_page_previews_and_moves_with_post_redirect_get() {
         !html.contains(&format!(r#"<option value="{a}">"#)),
         "not the cohort left"
     );
+    let (viewer, _) = app.page_client(rollbook::auth::Role::Viewer).await;
+    let (_, html) = text(
+        viewer
+            .get(app.url("/learners/ana%40example.org"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(html.contains("ana@example.org"), "{html}");
+    assert!(
+        !html.contains("Move to another cohort"),
+        "a viewer is offered no move"
+    );
 
     let (status, html) = page(
         &app,
