@@ -372,11 +372,8 @@ async fn a_failed_commit_keeps_neither_side() {
     }
 }
 
-/// The learner page: a preview line decided by the writer's preview (writing nothing), the move
-/// itself with Post/Redirect/Get and its plain words, and a refusal beside the form.
-#[tokio::test]
-async fn the_learner_page_previews_and_moves_with_post_redirect_get() {
-    let app = TestApp::spawn().await;
+/// Mornings (one seat: Ana, Bo waiting), Evenings (two seats, empty), Weekends (one seat: Cy).
+async fn three_named_cohorts(app: &TestApp) -> (String, String, String) {
     let a = app.create_cohort("Mornings", 1).await;
     let b = app.create_cohort("Evenings", 2).await;
     let full = app.create_cohort("Weekends", 1).await;
@@ -393,18 +390,13 @@ async fn the_learner_page_previews_and_moves_with_post_redirect_get() {
             .await;
         assert_eq!(status, 200, "{body}");
     }
-    let before = head(&app).await;
-    let (status, html) = page(&app, "/learners/ana%40example.org").await;
-    assert_eq!(status, 200);
-    assert!(html.contains("Move to another cohort"), "{html}");
-    assert!(
-        html.contains(&format!(r#"<option value="{b}">Evenings</option>"#)),
-        "{html}"
-    );
-    assert!(
-        !html.contains(&format!(r#"<option value="{a}">"#)),
-        "not the cohort left"
-    );
+    (a, b, full)
+}
+
+#[tokio::test]
+async fn a_viewer_is_offered_no_move() {
+    let app = TestApp::spawn().await;
+    three_named_cohorts(&app).await;
     let (viewer, _) = app.page_client(rollbook::auth::Role::Viewer).await;
     let (_, html) = text(
         viewer
@@ -418,6 +410,26 @@ async fn the_learner_page_previews_and_moves_with_post_redirect_get() {
     assert!(
         !html.contains("Move to another cohort"),
         "a viewer is offered no move"
+    );
+}
+
+/// The learner page: a preview line decided by the writer's preview (writing nothing), the move
+/// itself with Post/Redirect/Get and its plain words, and a refusal beside the form.
+#[tokio::test]
+async fn the_learner_page_previews_and_moves_with_post_redirect_get() {
+    let app = TestApp::spawn().await;
+    let (a, b, full) = three_named_cohorts(&app).await;
+    let before = head(&app).await;
+    let (status, html) = page(&app, "/learners/ana%40example.org").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Move to another cohort"), "{html}");
+    assert!(
+        html.contains(&format!(r#"<option value="{b}">Evenings</option>"#)),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&format!(r#"<option value="{a}">"#)),
+        "not the cohort left"
     );
 
     let (status, html) = page(
