@@ -410,7 +410,12 @@ impl Tally {
         for result in outcome.results {
             match result {
                 Ok(_) => {}
-                Err(CommandError::Rejected(violation)) => {
+                Err(
+                    CommandError::Rejected(violation)
+                    | CommandError::TransferRefused(crate::domain::TransferRefused {
+                        violation, ..
+                    }),
+                ) => {
                     tracing::warn!(%violation, "generate: a command was refused");
                     self.refused += 1;
                 }

@@ -107,6 +107,8 @@ impl SimCohort {
 }
 
 pub(super) const POST_DEADLINE_WEIGHT: f64 = 0.1;
+/// The chance a step starts with a transfer.
+pub(super) const TRANSFER_CHANCE: f64 = 0.25;
 /// Capacity changes stay within these seats.
 pub(super) const MIN_SEATS: u32 = 6;
 pub(super) const MAX_SEATS: u32 = 80;
@@ -415,6 +417,79 @@ impl Sim {
         (request, 1)
     }
 
+    /// Moves a learner of a live cohort (enrolled or waitlisted) to another cohort taking
+    /// enrollments at `t` that does not hold them: a seat there if one is free, else its
+    /// waitlist; the seat freed goes to the waitlist head. `None` when the cohorts drawn allow
+    /// no move.
+    ///
+    /// A step's commands are decided grouped by cohort id, each cohort's in the order asked. A
+    /// transfer, asked first in its step, is grouped under the cohort left; so that it is also
+    /// decided before every command of its step on the cohort joined, as the mirror has it, the
+    /// cohort joined is one of a higher id.
+    pub(super) fn transfer(&mut self, t: i64) -> Option<(Request, u64)> {
+        const REASONS: [&str; 3] = ["prefers the other time", "schedule change", "asked to move"];
+        let i = *self.active.get(self.rng.index(self.active.len()))?;
+        let from = &self.cohorts[i as usize];
+        let held = from.enrolled.len() + from.waitlist.len();
+        if held == 0 {
+            return None;
+        }
+        let at = self.rng.index(held);
+        let learner = from
+            .enrolled
+            .iter()
+            .chain(&from.waitlist)
+            .nth(at)
+            .copied()?;
+        let j = *self.active.get(self.rng.index(self.active.len()))?;
+        let to = &self.cohorts[j as usize];
+        // Created a day ago or more, so in an earlier step (a step lasts a day at most): a
+        // creation asked in this step is decided after the transfer, grouped under its cohort.
+        let to_full = to.seats_taken() >= to.capacity;
+        // Into an automatic cohort holding no offer: an offer of its falling due in this step
+        // is expired by its own group, decided after the transfer (see above).
+        if to.id <= from.id
+            || !to.created
+            || t - to.created_ms < DAY_MS
+            || to.closed
+            || to.cancelled
+            || from.cancelled
+            || to.hold_ms.is_some()
+            || !to.offers.is_empty()
+            || t > to.enroll_by_ms
+            || to.holds(learner)
+            || (to_full
+                && to
+                    .waitlist_cap
+                    .is_some_and(|cap| count(to.waitlist.len()) >= cap))
+            || (from.enrolled.contains(&learner) && t > from.withdraw_by_ms)
+        {
+            return None;
+        }
+        let reason = self.rng.pick(&REASONS).to_owned();
+        let from = &mut self.cohorts[i as usize];
+        if let Some(seat) = from.enrolled.iter().position(|l| *l == learner) {
+            from.enrolled.remove(seat);
+        } else {
+            from.waitlist.retain(|l| *l != learner);
+        }
+        let (cohort, promoted) = (from.id, from.promote(t));
+        let to = &mut self.cohorts[j as usize];
+        if !to_full {
+            to.enrolled.push(learner);
+        } else {
+            to.waitlist.push_back(learner);
+        }
+        let request = Request::Transfer {
+            cohort,
+            to: to.id,
+            learner: learner_key(learner),
+            allow_waitlist: true,
+            reason,
+        };
+        Some((request, 2 + promoted))
+    }
+
     pub(super) fn change_capacity(&mut self, i: u32, t: i64) -> Option<(Request, u64)> {
         let c = &self.cohorts[i as usize];
         let enrolled = c.seats_taken();
@@ -651,6 +726,14 @@ impl Schedule {
             }
             _ => (wanted / per_command).ceil(),
         };
+        // Now and then a learner moves between cohorts: first in the step (see `Sim::transfer`).
+        if commands > 0.0 && self.sim.rng.chance(TRANSFER_CHANCE) {
+            if let Some((request, events)) = self.sim.transfer(t) {
+                self.push(planned, request, events);
+                self.tally.command_events += events;
+                self.tally.commands += 1;
+            }
+        }
         let mut misses = 0;
         #[allow(
             clippy::cast_possible_truncation,

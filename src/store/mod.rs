@@ -353,8 +353,17 @@ impl Store {
                 Some((key, value)) => (key.value(), link_at(key.value(), value.value())?),
                 None => (0, chain::GENESIS),
             };
+            // Where the command of the append under way began: a command appending to two
+            // streams (a transfer) is two adjacent appends sharing a command id, and its
+            // idempotency record (on its last append) spans both.
+            let mut command_start: Option<(uuid::Uuid, u64)> = None;
             for (nth_append, append) in batch.appends.iter().enumerate() {
                 let versions = batch.schema_versions.get(nth_append);
+                let command_first = match command_start {
+                    Some((id, first)) if id == append.meta.command_id => first,
+                    _ => position + 1,
+                };
+                command_start = Some((append.meta.command_id, command_first));
                 let stream = append.cohort.0;
                 let actual = head_version(&index, stream)?;
                 if actual != append.expected_version {
@@ -388,8 +397,8 @@ impl Store {
                     index.insert((stream, version), position)?;
                     envelopes.push(envelope);
                 }
-                if let (Some((key, fingerprint)), Some(first), Some(last)) =
-                    (&append.idempotency, envelopes.first(), envelopes.last())
+                if let (Some((key, fingerprint)), Some(last)) =
+                    (&append.idempotency, envelopes.last())
                 {
                     let record = CommandRecord {
                         fingerprint: fingerprint.clone(),
@@ -397,7 +406,7 @@ impl Store {
                         outcome: CommandOutcome::Committed {
                             cohort: append.cohort,
                             version,
-                            first_position: first.position,
+                            first_position: command_first,
                             last_position: last.position,
                         },
                     };

@@ -137,6 +137,9 @@ pub struct ErrorDetail {
     pub code: &'static str,
     /// For people.
     pub message: String,
+    /// A transfer's refusal: the cohort whose rule refused it (or that does not exist).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<uuid::Uuid>,
 }
 
 impl IntoResponse for ApiError {
@@ -145,6 +148,7 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.code,
                 message: self.message,
+                cohort: None,
             },
         };
         (self.status, Json(body)).into_response()

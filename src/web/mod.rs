@@ -23,6 +23,7 @@ mod headers;
 mod input;
 mod learners;
 mod metrics;
+mod moves;
 mod nav;
 mod offer_views;
 mod offers;

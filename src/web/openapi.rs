@@ -27,6 +27,7 @@ use super::api::bodies::{
     Schedule,
 };
 use super::api::bodies::{OfferAnswered, OfferDecline};
+use super::api::bodies::{TransferRequest, Transferred};
 use super::api::bulk::BulkAnswer;
 use super::api::dry_run::DryRunFields;
 use super::error::ErrorBody;
@@ -411,6 +412,54 @@ pub(super) fn close_enrollment() -> Operation {
             COMMAND,
             COHORT_COMMAND,
             &rules(&["enrollment_closed", CANCELLED]),
+        ]),
+    }
+}
+
+/// `POST /api/v1/transfers`.
+pub(super) fn transfer() -> Operation {
+    Operation {
+        id: "transfer",
+        summary: "Move a learner to another cohort",
+        description: "Moves a learner (enrolled, waitlisted, or holding an offer) from cohort \
+                      `from` to cohort `to` in one append across both streams, both events \
+                      sharing the command's correlation id: the seat freed in `from` is filled \
+                      (promoted or offered) in the same append; the learner takes a free seat \
+                      in `to`, or, when `to` is full, joins its waitlist only if \
+                      `allow_waitlist` is true. A refusal changes neither cohort and names the \
+                      one whose rule refused it in `error.cohort`. `If-Match` is not taken (a \
+                      transfer has two versions): give `expected_from_version` and \
+                      `expected_to_version` in the body. A dry run's `events` are those of \
+                      `from`, then those of `to`.",
+        command: true,
+        if_match: false,
+        parameters: vec![],
+        body: Some(Shape::Typed(typed::<TransferRequest>)),
+        success: (
+            200,
+            Shape::Typed(typed::<Transferred>),
+            "The learner was moved.",
+        ),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            COMMAND,
+            COHORT_COMMAND,
+            &[(404, "cohort_not_found")],
+            &rules(&[
+                "same_cohort",
+                "not_enrolled",
+                "withdrawal_deadline_passed",
+                "offer_expired",
+                "cohort_cancelled",
+                "enrollment_closed",
+                "enrollment_deadline_passed",
+                "already_enrolled",
+                "already_waitlisted",
+                "already_offered",
+                "no_seat_free",
+                "waitlist_full",
+            ]),
         ]),
     }
 }

@@ -81,6 +81,7 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/cohorts/{id}/bulk/preview", R(Staff), bulk::preview_form),
     route!(POST "/cohorts/{id}/bulk/apply", R(Staff), bulk::apply_form),
     route!(GET "/cohorts/{id}/bulk/refused.csv", R(Staff), bulk::refused_csv),
+    route!(POST "/learners/{learner}/transfer", R(Staff), learners::transfer),
     // ---- reports ----
     route!(GET "/reports/instructors", R(Viewer), reports::instructors::instructors),
     route!(GET "/reports/instructors.csv", R(Viewer), reports::instructors::instructors_csv),
@@ -134,6 +135,7 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/api/v1/cohorts/{id}/offers/{learner}/accept", R(Staff), api::offers::accept, api openapi::accept_offer),
     route!(POST "/api/v1/cohorts/{id}/offers/{learner}/decline", R(Staff), api::offers::decline, api openapi::decline_offer),
     route!(POST "/api/v1/cohorts/{id}/enrollments/bulk", R(Staff), api::bulk::bulk_enroll, api openapi::bulk_enroll),
+    route!(POST "/api/v1/transfers", R(Staff), api::transfers::transfer, api openapi::transfer),
     route!(GET "/api/v1/events", R(Viewer), api::events, api openapi::events),
     route!(GET "/api/v1/learners/{learner}/timeline", R(Viewer), api::timeline, api openapi::learner_timeline),
     // Public: holds no data, only the shapes API.md publishes.

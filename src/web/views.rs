@@ -528,6 +528,14 @@ pub struct LearnerPage {
     pub rows: Vec<TimelineRow>,
     /// What-if links: each refused enrollment, and an enrollment in each cohort.
     pub what_if: Vec<super::what_if::WhatIfLink>,
+    /// The cohorts the learner could be moved out of, each with where to.
+    pub moves: Vec<super::moves::MoveOut>,
+    /// A move previewed (or refused, with the form's values).
+    pub preview: Option<super::moves::MovePreview>,
+    /// A move just done, in plain words.
+    pub moved: Option<String>,
+    /// A move refused, in plain words (shown at the top).
+    pub move_error: Option<String>,
 }
 
 /// A reason as pages show it: the text as typed (whatever it looks like), or "(erased)" for a

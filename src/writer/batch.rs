@@ -2,6 +2,7 @@
 //! before it, commit what was decided in one durable transaction, answer each submission.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,7 +10,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::idempotency::{BatchKeys, KeyUse, Repeat};
-use super::request::{Committed, Request, Submission};
+use super::request::{Committed, Decided, Request, Submission};
 use super::{CommandError, Writer, stored_precision};
 use crate::domain::{Cohort, CohortId, Event, LearnerId, RuleViolation};
 use crate::learner_key::LearnerKey;
@@ -32,14 +33,15 @@ pub struct BatchOutcome {
 }
 
 /// How a submission of the batch is answered once the batch is committed.
-enum Pending {
+pub(super) enum Pending {
     Done(Result<Committed, CommandError>),
-    /// Refused, with the refusal recorded under its idempotency key by this batch.
-    Recorded(RuleViolation),
-    /// The index of its append in the batch.
-    Appended(usize),
-    /// A repeat, within the batch, of the append at this index.
-    Repeat(usize),
+    /// Refused, with the refusal recorded under its idempotency key by this batch (and, for a
+    /// transfer, the cohort whose rule refused it).
+    Recorded(RuleViolation, Option<CohortId>),
+    /// The indexes of its appends in the batch (two for a transfer, one for any other).
+    Appended(Range<usize>),
+    /// A repeat, within the batch, of the appends at these indexes.
+    Repeat(Range<usize>),
 }
 
 impl Writer {
@@ -95,7 +97,7 @@ impl Writer {
                     .into_iter()
                     .map(|p| match p {
                         Pending::Done(result) => result,
-                        Pending::Recorded(_) | Pending::Appended(_) | Pending::Repeat(_) => {
+                        Pending::Recorded(..) | Pending::Appended(_) | Pending::Repeat(_) => {
                             Err(CommandError::Store(e.clone()))
                         }
                     })
@@ -141,23 +143,33 @@ impl Writer {
                 request.fingerprint(),
             )
         });
-        if let Some((key, fingerprint)) = &idempotency {
-            if let Some(repeat) = Self::repeat(reader, &work.keys, key, fingerprint)? {
-                return Ok(match repeat {
-                    Repeat::Answer(result) => Pending::Done(result),
-                    Repeat::Append(i) => Pending::Repeat(i),
-                });
-            }
+        if let Some(repeat) = self.repeated(reader, work, request, idempotency.as_ref())? {
+            return Ok(repeat);
         }
 
         let cohort = request.cohort();
         let mut learner = None;
-        let command = request.command(|key| {
+        let decided = request.command(|key| {
             let resolved = Self::resolve_learner(reader, work, key, submission.new_learner_id)?;
             let id = resolved.0;
             learner = Some(resolved);
             Ok::<_, StoreError>(id)
         })?;
+        let command = match decided {
+            Decided::Cohort(command) => command,
+            Decided::Transfer(transfer) => {
+                let learner = learner.map(|(id, known)| (id, known.is_some()));
+                return self.decide_transfer(
+                    reader,
+                    work,
+                    &submission,
+                    idempotency,
+                    learner,
+                    &transfer,
+                    now,
+                );
+            }
+        };
         self.load_state(reader, work, cohort)?;
         let (state, version) = work.states.get_mut(&cohort).expect("loaded above");
         let exists = state.is_some() || matches!(request, Request::Create { .. });
@@ -178,7 +190,7 @@ impl Writer {
                     &submission,
                     idempotency,
                     learner,
-                    violation,
+                    (violation, None),
                     now,
                 ));
             }
@@ -207,8 +219,10 @@ impl Writer {
         let command_id = submission.command_id.unwrap_or_else(Uuid::now_v7);
         let index = work.batch.appends.len();
         if let Some((key, fingerprint)) = &idempotency {
-            work.keys
-                .insert(*key, (KeyUse::Appended(index), fingerprint.clone()));
+            work.keys.insert(
+                *key,
+                (KeyUse::Appended(index..index + 1), fingerprint.clone()),
+            );
         }
         work.batch.appends.push(StreamAppend {
             cohort,
@@ -223,7 +237,35 @@ impl Writer {
             },
             idempotency,
         });
-        Ok(Pending::Appended(index))
+        Ok(Pending::Appended(index..index + 1))
+    }
+
+    /// The answer to a repeated idempotency key, if `idempotency` is one (a transfer's refusal
+    /// naming its cohort again).
+    fn repeated(
+        &mut self,
+        reader: &Reader,
+        work: &mut BatchWork,
+        request: &Request,
+        idempotency: Option<&([u8; 32], String)>,
+    ) -> Result<Option<Pending>, StoreError> {
+        let Some((key, fingerprint)) = idempotency else {
+            return Ok(None);
+        };
+        let Some(repeat) = Self::repeat(reader, &work.keys, key, fingerprint)? else {
+            return Ok(None);
+        };
+        Ok(Some(match repeat {
+            Repeat::Answer(Err(CommandError::Rejected(violation)))
+                if request.other_cohort().is_some() =>
+            {
+                Pending::Done(Err(
+                    self.repeated_transfer_refusal(reader, work, request, violation)?
+                ))
+            }
+            Repeat::Answer(result) => Pending::Done(result),
+            Repeat::Append(i) => Pending::Repeat(i),
+        }))
     }
 
     /// Makes `work.states` hold the cohort's state and version as of everything decided so far
@@ -296,10 +338,17 @@ fn answer(
     // append's own (a repeat within the batch, rare, copies its first answer's).
     let envelopes: Vec<Envelope> = per_append.iter().flatten().cloned().collect();
     let mut per_append = per_append;
-    let committed = |i: usize, events: Vec<Envelope>, replayed: bool| {
+    // A command's answer: the cohort it addresses (a transfer's first, the one left) at its
+    // version after the command, and every event it stored (of both streams, for a transfer).
+    let committed = |range: Range<usize>, events: Vec<Envelope>, replayed: bool| {
+        let cohort = appends[range.start].cohort;
         Ok(Committed {
-            cohort: appends[i].cohort,
-            version: events.last().map_or(0, |e| e.version),
+            cohort,
+            version: events
+                .iter()
+                .rev()
+                .find(|e| e.cohort == cohort)
+                .map_or(0, |e| e.version),
             events,
             replayed,
         })
@@ -308,11 +357,20 @@ fn answer(
         .into_iter()
         .map(|p| match p {
             Pending::Done(result) => result,
-            Pending::Recorded(violation) => Err(CommandError::Rejected(violation)),
-            Pending::Appended(i) => committed(i, std::mem::take(&mut per_append[i]), false),
-            Pending::Repeat(i) => {
-                let (from, to) = spans[i];
-                committed(i, envelopes[from..to].to_vec(), true)
+            Pending::Recorded(violation, None) => Err(CommandError::Rejected(violation)),
+            Pending::Recorded(violation, Some(cohort)) => Err(CommandError::TransferRefused(
+                crate::domain::TransferRefused { cohort, violation },
+            )),
+            Pending::Appended(range) => {
+                let events = range
+                    .clone()
+                    .flat_map(|i| std::mem::take(&mut per_append[i]))
+                    .collect();
+                committed(range, events, false)
+            }
+            Pending::Repeat(range) => {
+                let (from, to) = (spans[range.start].0, spans[range.end - 1].1);
+                committed(range, envelopes[from..to].to_vec(), true)
             }
         })
         .collect();
@@ -320,13 +378,15 @@ fn answer(
 }
 
 /// Records a refusal: in the journal (filing a new learner an enrollment named, so their page
-/// can say why they could not enroll), and under the idempotency key if there is one.
-fn refuse(
+/// can say why they could not enroll), and under the idempotency key if there is one. A
+/// transfer's refusal names the cohort whose rule refused it (`side`); the journal files it
+/// under that cohort.
+pub(super) fn refuse(
     work: &mut BatchWork,
     submission: &Submission,
     idempotency: Option<([u8; 32], String)>,
     learner: Option<(LearnerId, bool)>,
-    violation: RuleViolation,
+    (violation, side): (RuleViolation, Option<CohortId>),
     now: Timestamp,
 ) -> Pending {
     let request = &submission.request;
@@ -356,7 +416,7 @@ fn refuse(
         let entry = JournalEntry {
             at: now,
             actor: submission.actor.clone(),
-            cohort: request.cohort(),
+            cohort: side.unwrap_or_else(|| request.cohort()),
             learner: filed,
             command: request.describe(),
             violation: violation.clone(),
@@ -364,7 +424,12 @@ fn refuse(
         work.batch.journal.push((work.journal_next, entry));
     }
     let Some((key, fingerprint)) = idempotency else {
-        return Pending::Done(Err(CommandError::Rejected(violation)));
+        return Pending::Done(Err(match side {
+            None => CommandError::Rejected(violation),
+            Some(cohort) => {
+                CommandError::TransferRefused(crate::domain::TransferRefused { cohort, violation })
+            }
+        }));
     };
     let record = CommandRecord {
         fingerprint: fingerprint.clone(),
@@ -374,7 +439,7 @@ fn refuse(
     work.keys
         .insert(key, (KeyUse::Rejected(violation.clone()), fingerprint));
     work.batch.rejections.push((key, record));
-    Pending::Recorded(violation)
+    Pending::Recorded(violation, side)
 }
 
 /// Applies decided events to the state in place, noting snapshots due at every N-th version.
@@ -410,7 +475,7 @@ pub(super) struct BatchWork {
     /// Learners filed by this batch.
     pub(super) learners: HashMap<LearnerKey, (LearnerId, Option<LearnerRecord>)>,
     /// Idempotency keys used in this batch.
-    keys: BatchKeys,
+    pub(super) keys: BatchKeys,
     /// The id of the last journal entry (stored or of this batch).
     journal_next: u64,
 }

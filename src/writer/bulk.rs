@@ -13,7 +13,7 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use super::batch::{BatchWork, fold};
-use super::request::Request;
+use super::request::{Decided, Request};
 use super::{CommandError, Writer, stored_precision};
 use jiff::Timestamp;
 
@@ -200,12 +200,15 @@ impl Writer {
                 name: row.name.clone(),
             };
             let mut learner = None;
-            let command = request.command(|key| {
+            let Decided::Cohort(command) = request.command(|key| {
                 let resolved = Self::resolve_learner(reader, work, key, None)?;
                 let id = resolved.0;
                 learner = Some(resolved);
                 Ok::<_, StoreError>(id)
-            })?;
+            })?
+            else {
+                unreachable!("an enrollment is a command of its own cohort")
+            };
             match Cohort::decide(state.as_ref(), cohort, &command, now) {
                 Ok(decided) => {
                     fold(

@@ -3,6 +3,7 @@
 //! recorded by an earlier one).
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use sha2::{Digest as _, Sha256};
 
@@ -25,7 +26,7 @@ impl Request {
 
 /// How an idempotency key was used earlier in the batch.
 pub(super) enum KeyUse {
-    Appended(usize),
+    Appended(Range<usize>),
     Rejected(RuleViolation),
 }
 
@@ -37,8 +38,8 @@ pub(super) type BatchKeys = HashMap<[u8; 32], (KeyUse, String)>;
 pub(super) enum Repeat {
     /// Known now: refused, reused for a different request, or committed by an earlier batch.
     Answer(Result<Committed, CommandError>),
-    /// The answer of the append at this index of the batch, once it is committed.
-    Append(usize),
+    /// The answer of the appends at these indexes of the batch, once they are committed.
+    Append(Range<usize>),
 }
 
 impl Writer {
@@ -57,7 +58,7 @@ impl Writer {
                 ))));
             }
             return Ok(Some(match earlier {
-                KeyUse::Appended(i) => Repeat::Append(*i),
+                KeyUse::Appended(range) => Repeat::Append(range.clone()),
                 KeyUse::Rejected(violation) => {
                     Repeat::Answer(Err(CommandError::Rejected(violation.clone())))
                 }
@@ -80,10 +81,19 @@ impl Writer {
                 last_position,
             } => {
                 let positions: Vec<u64> = (first_position..=last_position).collect();
+                let events = reader.events_at(&positions)?;
+                // A transfer's record spans both its streams and names the last one: answered,
+                // as when it was committed, by the first cohort (the one left) and its version.
+                let first = events.first().map_or(cohort, |e| e.cohort);
+                let version = events
+                    .iter()
+                    .rev()
+                    .find(|e| e.cohort == first)
+                    .map_or(version, |e| e.version);
                 Ok(Committed {
-                    cohort,
+                    cohort: first,
                     version,
-                    events: reader.events_at(&positions)?,
+                    events,
                     replayed: true,
                 })
             }

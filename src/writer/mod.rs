@@ -21,13 +21,14 @@ mod maintenance;
 mod preview;
 mod request;
 mod thread;
+mod transfer;
 
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
 use crate::clock::Clock;
-use crate::domain::RuleViolation;
+use crate::domain::{RuleViolation, TransferRefused};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -36,6 +37,7 @@ pub use bulk::{BulkCommitted, BulkEnroll, BulkRow};
 pub use preview::{Predicted, Preview, Stage, StageError};
 pub use request::{CommandKind, Committed, Request, Submission};
 pub use thread::{WriterHandle, WriterThread, spawn};
+pub use transfer::{PredictedTransfer, TransferSummary, refused_cohort, transfer_events};
 
 use cache::CohortCache;
 
@@ -46,6 +48,9 @@ pub enum CommandError {
     /// A business rule refused it.
     #[error(transparent)]
     Rejected(RuleViolation),
+    /// A business rule of one of the two cohorts of a transfer refused it: which one, and why.
+    #[error(transparent)]
+    TransferRefused(TransferRefused),
     /// `If-Match` named another version than the cohort's.
     #[error("cohort is at version {actual}, the request expected {expected}")]
     VersionConflict {
@@ -110,6 +115,18 @@ pub struct Writer {
     head: Arc<std::sync::atomic::AtomicU64>,
     /// The command kinds of the batch in progress (kept to reuse its allocation).
     kinds: Vec<CommandKind>,
+}
+
+impl CommandError {
+    /// The rule that refused the command, if one did (of either cohort of a transfer).
+    #[must_use]
+    pub const fn violation(&self) -> Option<&RuleViolation> {
+        match self {
+            Self::Rejected(violation)
+            | Self::TransferRefused(TransferRefused { violation, .. }) => Some(violation),
+            _ => None,
+        }
+    }
 }
 
 impl Writer {

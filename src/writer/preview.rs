@@ -24,7 +24,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use super::request::Request;
+use super::request::{Decided, Request};
 use super::{CommandError, stored_precision};
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 use crate::learner_key::LearnerKey;
@@ -207,22 +207,14 @@ impl Preview {
             );
             return Err(CommandError::Internal);
         }
-        let mut provisional = None;
-        let command = {
-            let read = self.read.read();
-            request.command(|key| {
-                if let Some(filed) = read.directory.id_of(key.as_str()) {
-                    return Ok::<_, Infallible>(filed);
-                }
-                let id = *stage
-                    .provisional
-                    .entry(key.clone())
-                    .or_insert_with(|| LearnerId(Uuid::now_v7()));
-                provisional = Some((id, key.clone()));
-                Ok(id)
-            })
+        let Decided::Cohort(command) = self.command_of(stage, request) else {
+            // A transfer addresses two cohorts: `decide_transfer` stages both.
+            tracing::error!("a transfer's dry run was asked of one stage");
+            return Err(CommandError::Internal);
         };
-        let Ok(command) = command;
+        let provisional = request
+            .learner_key()
+            .and_then(|key| stage.provisional.get(key).map(|id| (*id, key.clone())));
         // As the writer checks it: only on a cohort that exists or is being created.
         let exists = stage.state.is_some() || matches!(request, Request::Create { .. });
         if let (true, Some(expected)) = (exists, expected_version) {
@@ -235,26 +227,60 @@ impl Preview {
         }
         let events = Cohort::decide(stage.state.as_ref(), stage.cohort, &command, stage.now)
             .map_err(CommandError::Rejected)?;
+        Ok(stage.advance(events, provisional))
+    }
+
+    /// The request made ready for the rules, its learner resolved read-only: from the
+    /// directory, or a provisional id kept on `stage` for a key nobody has filed.
+    pub(super) fn command_of(&self, stage: &mut Stage, request: &Request) -> Decided {
+        let read = self.read.read();
+        let command = request.command(|key| {
+            if let Some(filed) = read.directory.id_of(key.as_str()) {
+                return Ok::<_, Infallible>(filed);
+            }
+            Ok(*stage
+                .provisional
+                .entry(key.clone())
+                .or_insert_with(|| LearnerId(Uuid::now_v7())))
+        });
+        let Ok(command) = command;
+        command
+    }
+}
+
+impl Stage {
+    /// Moves the stage on past `events` decided on it, and answers what they predict.
+    pub(super) fn advance(
+        &mut self,
+        events: Vec<Event>,
+        provisional: Option<(LearnerId, LearnerKey)>,
+    ) -> Predicted {
         for event in &events {
-            match (&mut stage.state, event) {
+            match (&mut self.state, event) {
                 (None, Event::CohortCreated(data)) => {
-                    stage.state = Some(Cohort::created(stage.cohort, data));
+                    self.state = Some(Cohort::created(self.cohort, data));
                 }
                 (Some(cohort), event) => cohort.apply(event),
                 (None, _) => {}
             }
         }
         let count = events.len() as u64;
-        stage.version += count;
-        stage.head += count;
-        Ok(Predicted {
-            cohort: stage.cohort,
+        self.version += count;
+        self.head += count;
+        Predicted {
+            cohort: self.cohort,
             events,
-            version: stage.version,
-            position: stage.head,
-            decided_at: stage.now,
+            version: self.version,
+            position: self.head,
+            decided_at: self.now,
             provisional,
-        })
+        }
+    }
+
+    /// Takes on where `other`'s events end, for events appended after them (a transfer's two
+    /// cohorts, staged apart, in one append).
+    pub(super) const fn follow(&mut self, other: &Self) {
+        self.head = other.head;
     }
 }
 

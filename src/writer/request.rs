@@ -111,16 +111,16 @@ macro_rules! commands {
             }
 
             /// The domain command, its learner resolved by `resolve` (called once, for
-            /// learner commands only).
+            /// learner commands only): a command of one cohort, or a transfer between two.
             #[allow(unused_variables, reason = "each command uses the fields it names")]
             pub(super) fn command<E>(
                 &self,
                 resolve: impl FnOnce(&LearnerKey) -> Result<LearnerId, E>,
-            ) -> Result<CohortCommand, E> {
+            ) -> Result<Decided, E> {
                 match self {
                     $(Self::$variant { $($field),* } => {
                         let $resolve = resolve;
-                        Ok($decide)
+                        Ok(Decided::from($decide))
                     })*
                 }
             }
@@ -439,6 +439,86 @@ commands! {
     learner: None;
     fingerprint: vec!["expire".into(), cohort.to_string()];
     decide(resolve): CohortCommand::ExpireOffers;
+
+    /// Move a learner (enrolled, waitlisted or holding an offer) from `cohort` to `to`, in one
+    /// append across both streams. The only request addressing two cohorts: [`Request::cohort`]
+    /// is the one left, [`Request::other_cohort`] the one joined.
+    Transfer {
+        /// The cohort the learner leaves.
+        cohort: CohortId,
+        /// The cohort the learner joins.
+        to: CohortId,
+        /// Who.
+        learner: LearnerKey,
+        /// When `to` is full: join its waitlist (`true`) or refuse (`false`).
+        allow_waitlist: bool,
+        /// Staff's free text.
+        reason: String,
+    }
+    kind: "transfer";
+    describe: "transfer to another cohort".to_owned();
+    learner: Some(learner);
+    fingerprint: vec![
+        "transfer".into(),
+        cohort.to_string(),
+        to.to_string(),
+        learner.to_string(),
+        allow_waitlist.to_string(),
+        reason.clone(),
+    ];
+    decide(resolve): TransferCommand {
+        to: *to,
+        learner: resolve(learner)?,
+        allow_waitlist: *allow_waitlist,
+        reason: reason.clone(),
+    };
+}
+
+/// A request made ready for the rules: a command of one cohort (decided by
+/// [`crate::domain::Cohort::decide`]), or a transfer (decided by
+/// [`crate::domain::decide_transfer`] against both cohorts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Decided {
+    /// A command of the cohort the request addresses.
+    Cohort(CohortCommand),
+    /// A transfer from the cohort the request addresses.
+    Transfer(TransferCommand),
+}
+
+/// A transfer's facts once its learner is resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct TransferCommand {
+    /// The cohort joined.
+    pub to: CohortId,
+    /// Who moves.
+    pub learner: LearnerId,
+    /// Whether a full `to` may waitlist them.
+    pub allow_waitlist: bool,
+    /// Staff's free text.
+    pub reason: String,
+}
+
+impl From<CohortCommand> for Decided {
+    fn from(command: CohortCommand) -> Self {
+        Self::Cohort(command)
+    }
+}
+
+impl From<TransferCommand> for Decided {
+    fn from(command: TransferCommand) -> Self {
+        Self::Transfer(command)
+    }
+}
+
+impl Request {
+    /// The second cohort a request addresses: a transfer's `to` (`None` for every other).
+    #[must_use]
+    pub const fn other_cohort(&self) -> Option<CohortId> {
+        match self {
+            Self::Transfer { to, .. } => Some(*to),
+            _ => None,
+        }
+    }
 }
 
 /// A time as a fingerprint field: empty when not given.
@@ -469,6 +549,9 @@ pub struct Submission {
     pub request: Request,
     /// `If-Match`: refuse unless the cohort is at this version.
     pub expected_version: Option<u64>,
+    /// For a request addressing a second cohort (a transfer's `to`): refuse unless that cohort
+    /// is at this version. Ignored by requests of one cohort.
+    pub expected_other_version: Option<u64>,
     /// `Idempotency-Key`: a repeat answers the first outcome and writes nothing.
     pub idempotency_key: Option<String>,
     /// Who acts.
@@ -492,6 +575,7 @@ impl Submission {
         Self {
             request,
             expected_version: None,
+            expected_other_version: None,
             idempotency_key: None,
             actor,
             correlation_id: None,

@@ -287,7 +287,10 @@ fn outcome_of(result: &Result<Committed, CommandError>) -> (Outcome, Option<&'st
     match result {
         Ok(committed) if committed.replayed => (Outcome::Replayed, None),
         Ok(_) => (Outcome::Accepted, None),
-        Err(CommandError::Rejected(violation)) => (Outcome::Rejected, Some(violation.code())),
+        Err(
+            CommandError::Rejected(violation)
+            | CommandError::TransferRefused(crate::domain::TransferRefused { violation, .. }),
+        ) => (Outcome::Rejected, Some(violation.code())),
         Err(CommandError::VersionConflict { .. }) => (Outcome::VersionConflict, None),
         Err(CommandError::IdempotencyKeyReused) => (Outcome::IdempotencyKeyReused, None),
         Err(CommandError::Store(_)) => (Outcome::StorageFailed, None),

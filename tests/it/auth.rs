@@ -208,6 +208,7 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("GET", "/learners/{learner}", Who::Viewer),
     // A dry run at a time: reads only, writes nothing.
     ("GET", "/cohorts/{id}/what-if", Who::Viewer),
+    ("POST", "/learners/{learner}/transfer", Who::Staff),
     ("GET", "/reports/instructors", Who::Viewer),
     ("GET", "/reports/instructors.csv", Who::Viewer),
     ("GET", "/reports/withdrawals", Who::Viewer),
@@ -225,6 +226,7 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/cohorts", Who::Viewer),
     ("GET", "/api/v1/cohorts/{id}", Who::Viewer),
     ("GET", "/api/v1/cohorts/{id}/events", Who::Viewer),
+    ("POST", "/api/v1/transfers", Who::Staff),
     ("GET", "/api/v1/events", Who::Viewer),
     ("GET", "/api/v1/learners/{learner}/timeline", Who::Viewer),
     // Changing enrollments and cohorts: staff.

@@ -36,5 +36,6 @@ mod structure;
 mod term;
 mod timezone;
 mod transfer;
+mod transfers;
 mod verify;
 mod what_if;

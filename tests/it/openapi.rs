@@ -541,6 +541,7 @@ async fn change(c: &mut Checker<'_>, staff: &Client, id: &str) {
         200,
     )
     .await;
+    transfers(c, staff, id).await;
     let close = "/api/v1/cohorts/{id}/close";
     c.call(staff, post.clone(), (close, &at("/close")), None, &[], 200)
         .await;
@@ -604,6 +605,50 @@ async fn term(c: &mut Checker<'_>, staff: &Client, id: &str) {
             &json!(5)
         )
     );
+}
+
+/// `POST /api/v1/transfers`: a move (its dry run, then for real), a refusal naming its cohort,
+/// and a cohort that does not exist.
+async fn transfers(c: &mut Checker<'_>, staff: &Client, id: &str) {
+    let post = Method::POST;
+    let (status, other) = c
+        .app
+        .post_json("/api/v1/cohorts", &cohort_body("Other", 5))
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let other = other["id"].as_str().unwrap();
+    let path = "/api/v1/transfers";
+    let body = json!({"learner": "ben@example.org", "from": id, "to": other,
+                      "allow_waitlist": true, "reason": "evenings"});
+    let dry = format!("{path}?dry_run=true");
+    c.call(
+        staff,
+        post.clone(),
+        (path, &dry),
+        Some(body.clone()),
+        &[],
+        200,
+    )
+    .await;
+    let moved = c
+        .call(
+            staff,
+            post.clone(),
+            (path, path),
+            Some(body.clone()),
+            &[],
+            200,
+        )
+        .await;
+    assert_eq!(moved["outcome"], "enrolled", "{moved}");
+    let refused = c
+        .call(staff, post.clone(), (path, path), Some(body), &[], 422)
+        .await;
+    assert_eq!(refused["error"]["cohort"], id, "{refused}");
+    let missing = json!({"learner": "ben@example.org", "from": other,
+                         "to": "0190c3a4-0000-7000-8000-00000000dead"});
+    c.call(staff, post.clone(), (path, path), Some(missing), &[], 404)
+        .await;
 }
 
 /// The admin operations.

@@ -274,6 +274,80 @@ pub struct Withdrawn {
     pub version: u64,
 }
 
+// ---- transfers (`POST /api/v1/transfers`) ----
+
+/// A learner to move from one cohort to another, in one append across both.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
+pub struct TransferRequest {
+    #[schemars(schema_with = "learner_key")]
+    pub learner: String,
+    /// The cohort the learner leaves (enrolled, waitlisted or holding an offer there).
+    pub from: Uuid,
+    /// The cohort the learner joins.
+    pub to: Uuid,
+    /// When `to` has no free seat: join its waitlist (`true`), or refuse the transfer
+    /// (`false`, the default: 422 `no_seat_free`, nothing changes).
+    #[serde(default)]
+    pub allow_waitlist: Option<bool>,
+    /// Free text, at most 1000 characters.
+    #[serde(default)]
+    #[schemars(schema_with = "reason")]
+    pub reason: Option<String>,
+    /// Refuse with 409 `version_conflict` unless `from` is at this version (`If-Match` names
+    /// one cohort; a transfer has two).
+    #[serde(default, deserialize_with = "whole_or_null")]
+    #[schemars(schema_with = "version")]
+    pub expected_from_version: Option<u64>,
+    /// Refuse with 409 `version_conflict` unless `to` is at this version.
+    #[serde(default, deserialize_with = "whole_or_null")]
+    #[schemars(schema_with = "version")]
+    pub expected_to_version: Option<u64>,
+}
+
+/// A stream version a request expects.
+fn version(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "integer", "minimum": 0, "maximum": (1_u64 << 53) - 1})
+}
+
+/// [`whole`], for an optional field.
+fn whole_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    whole(deserializer).map(Some)
+}
+
+/// Where a transferred learner landed in the cohort joined.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferOutcome {
+    Enrolled,
+    Waitlisted,
+}
+
+fn transfer_outcome(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": ["enrolled", "waitlisted"]})
+}
+
+/// A learner was moved: where they landed in `to`, who the seat freed in `from` went to, and
+/// both cohorts' versions after the one append.
+#[derive(Serialize, JsonSchema)]
+pub struct Transferred {
+    /// The version of the cohort left, after the transfer.
+    pub from_version: u64,
+    /// The learner offered the seat freed in the cohort left, if any.
+    #[schemars(schema_with = "nullable::<String>", required)]
+    pub offered: Option<String>,
+    #[schemars(schema_with = "transfer_outcome")]
+    pub outcome: TransferOutcome,
+    /// The position of the transfer's last event.
+    pub position: u64,
+    /// The learner promoted into the seat freed in the cohort left, if any.
+    #[schemars(schema_with = "nullable::<String>", required)]
+    pub promoted: Option<String>,
+    /// The version of the cohort joined, after the transfer.
+    pub to_version: u64,
+}
+
 /// The waitlist head was promoted.
 #[derive(Serialize, JsonSchema)]
 #[allow(

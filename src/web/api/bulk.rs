@@ -92,6 +92,7 @@ fn answer(outcomes: Outcomes, dry_run: bool) -> BulkAnswer {
                     error: ErrorDetail {
                         code: e.code,
                         message: format!("line {}: {}", r.row.line, e.message),
+                        cohort: None,
                     },
                 },
             })

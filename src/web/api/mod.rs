@@ -14,6 +14,7 @@ pub(super) mod bulk;
 pub(super) mod dry_run;
 pub(super) mod offers;
 pub(super) mod term;
+pub(super) mod transfers;
 
 use super::AppState;
 use super::error::ApiError;

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use rollbook::domain::{
-    Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort, PromotionPolicy,
+    Cohort, CohortCommand, CohortId, Event, LearnerId, NewCohort, PromotionPolicy, decide_transfer,
 };
 use rollbook::store::{Envelope, Store};
 use rollbook::writer::Committed;
@@ -108,28 +108,28 @@ pub fn audit(store: &Store) -> Result<Audit, String> {
     for range in &commands {
         let stored = &events[range.clone()];
         let first = &stored[0];
-        let (state, version) = streams.entry(first.cohort).or_default();
-        for (offset, envelope) in stored.iter().enumerate() {
-            if envelope.version != *version + offset as u64 + 1 {
-                return Err(format!(
-                    "stream {} jumps to version {} at position {}",
-                    first.cohort, envelope.version, envelope.position
-                ));
-            }
-        }
-        let events_of: Vec<Event> = stored.iter().map(|e| e.event.clone()).collect();
-        // A transfer is decided over two streams at once: its events are applied unchecked.
-        let decided = match command_of(&events_of) {
-            Some(command) => {
-                Cohort::decide(state.as_ref(), first.cohort, &command, first.occurred_at)
-            }
-            None => Ok(events_of.clone()),
-        };
         let span = format!(
             "the command at positions {}..={}",
             first.position,
             first.position + stored.len() as u64 - 1
         );
+        if let Some(split) = stored.iter().position(|e| e.cohort != first.cohort) {
+            audit_transfer(&mut streams, &stored[..split], &stored[split..], &span)?;
+            continue;
+        }
+        let (state, version) = streams.entry(first.cohort).or_default();
+        check_versions(stored, *version)?;
+        let events_of: Vec<Event> = stored.iter().map(|e| e.event.clone()).collect();
+        let decided = match command_of(&events_of) {
+            Some(command) => {
+                Cohort::decide(state.as_ref(), first.cohort, &command, first.occurred_at)
+            }
+            None => {
+                return Err(format!(
+                    "{span} is half a transfer: it appends to one stream only"
+                ));
+            }
+        };
         match decided {
             Ok(decided) if decided == events_of => {}
             Ok(decided) => {
@@ -182,8 +182,95 @@ pub fn audit(store: &Store) -> Result<Audit, String> {
     })
 }
 
+/// A stream's events of one command continue its versions (`version` before them) without gaps.
+fn check_versions(stored: &[Envelope], version: u64) -> Result<(), String> {
+    for (offset, envelope) in stored.iter().enumerate() {
+        if envelope.version != version + offset as u64 + 1 {
+            return Err(format!(
+                "stream {} jumps to version {} at position {}",
+                envelope.cohort, envelope.version, envelope.position
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A transfer: the cohort left's events (`out`), then the cohort joined's (`into`), exactly what
+/// `decide_transfer` decides from both states before it (with `allow_waitlist` as the stored
+/// place says: a learner who took a seat would have taken it either way); both streams advance
+/// and keep their invariants.
+fn audit_transfer(
+    streams: &mut HashMap<CohortId, (Option<Cohort>, u64)>,
+    out: &[Envelope],
+    into: &[Envelope],
+    span: &str,
+) -> Result<(), String> {
+    let (from, to) = (out[0].cohort, into[0].cohort);
+    let stored_out: Vec<Event> = out.iter().map(|e| e.event.clone()).collect();
+    let stored_in: Vec<Event> = into.iter().map(|e| e.event.clone()).collect();
+    let left = stored_out.iter().find_map(|e| match e {
+        Event::StudentTransferredOut {
+            learner,
+            to: named,
+            reason,
+        } if *named == to => Some((*learner, reason.text().unwrap_or_default().to_owned())),
+        _ => None,
+    });
+    let arrived = stored_in.iter().find_map(|e| match e {
+        Event::StudentTransferredIn {
+            learner,
+            from: named,
+            waitlisted_at,
+        } if *named == from => Some((*learner, *waitlisted_at)),
+        _ => None,
+    });
+    let (Some((learner, reason)), Some((joiner, waitlisted_at))) = (left, arrived) else {
+        return Err(format!(
+            "{span} spans two streams but is not a transfer from {from} to {to}"
+        ));
+    };
+    if learner != joiner {
+        return Err(format!("{span} moves one learner out and another in"));
+    }
+    let (Some(Some(a)), Some(Some(b))) = (
+        streams.get(&from).map(|s| s.0.clone()),
+        streams.get(&to).map(|s| s.0.clone()),
+    ) else {
+        return Err(format!("{span} transfers between cohorts not yet created"));
+    };
+    let decided = decide_transfer(
+        &a,
+        &b,
+        learner,
+        waitlisted_at.is_some(),
+        &reason,
+        out[0].occurred_at,
+    )
+    .map_err(|refused| format!("{span} breaks a rule: {refused}"))?;
+    if decided.from_events != stored_out || decided.to_events != stored_in {
+        return Err(format!(
+            "{span} is half-applied or invented: stored {stored_out:?} and {stored_in:?}, the \
+             rules decide {decided:?}"
+        ));
+    }
+    for (cohort, stored) in [(from, out), (to, into)] {
+        let (state, version) = streams.get_mut(&cohort).expect("checked above");
+        check_versions(stored, *version)?;
+        *version += stored.len() as u64;
+        let state = state.as_mut().expect("checked above");
+        for envelope in stored {
+            state.apply(&envelope.event);
+        }
+        state
+            .check_invariants()
+            .map_err(|broken| format!("{span} leaves cohort {cohort} broken: {broken:?}"))?;
+    }
+    Ok(())
+}
+
 /// Splits the events into commands (runs of one command id) and checks each run is the only one
-/// of its command and shares its command's metadata.
+/// of its command and shares its command's metadata. A transfer's run holds two streams' events,
+/// one stream after the other.
 pub fn command_ranges(events: &[Envelope]) -> Result<Vec<Range<usize>>, String> {
     let mut ranges = Vec::new();
     let mut start = 0;
@@ -202,9 +289,18 @@ pub fn command_ranges(events: &[Envelope]) -> Result<Vec<Range<usize>>, String> 
                 first.meta.command_id, first.position
             ));
         }
+        let streams_in_run = events[range.clone()]
+            .windows(2)
+            .filter(|pair| pair[0].cohort != pair[1].cohort)
+            .count();
+        if streams_in_run > 1 {
+            return Err(format!(
+                "command {} goes back and forth between streams",
+                first.meta.command_id
+            ));
+        }
         for e in &events[range.clone()] {
-            if e.cohort != first.cohort
-                || e.meta != first.meta
+            if e.meta != first.meta
                 || e.occurred_at != first.occurred_at
                 || e.recorded_at != first.recorded_at
             {
