@@ -209,11 +209,8 @@ fn the_history_holds_every_kind_of_event_and_about_the_events_asked_for() {
     for e in &events {
         *by_type.entry(e.event.type_name()).or_default() += 1;
     }
-    // Every type but the two transfer events, which the transfer helper widens this to.
-    for name in Event::TYPE_NAMES
-        .iter()
-        .filter(|name| !name.starts_with("student.transferred_"))
-    {
+    // Every type of event, transfers included.
+    for name in Event::TYPE_NAMES {
         assert!(
             by_type.get(name).copied().unwrap_or(0) > 0,
             "no {name} in {by_type:?}"
