@@ -475,10 +475,10 @@ impl Sim {
         }
         let (cohort, promoted) = (from.id, from.promote(t));
         let to = &mut self.cohorts[j as usize];
-        if !to_full {
-            to.enrolled.push(learner);
-        } else {
+        if to_full {
             to.waitlist.push_back(learner);
+        } else {
+            to.enrolled.push(learner);
         }
         let request = Request::Transfer {
             cohort,
