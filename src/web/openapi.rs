@@ -253,10 +253,13 @@ pub(super) fn enroll() -> Operation {
 pub(super) fn bulk_enroll() -> Operation {
     let mut parameters = vec![cohort_id()];
     parameters.push(json!({
-        "name": "If-Match", "in": "header", "required": false,
-        "description": "Required to apply (without it: 428 precondition_required): the version \
-                        the preview (`dry_run=true`) answered, e.g. \"3\" (quotes included). \
-                        If the cohort moved since, 409 version_conflict and nothing is written.",
+        // Required: applying needs it (428 without); a dry run may leave it out, which the
+        // document cannot say of one operation, so it states the stricter rule.
+        "name": "If-Match", "in": "header", "required": true,
+        "description": "Required to apply (without it: 428 precondition_required; a dry run may \
+                        leave it out): the version the preview (`dry_run=true`) answered, e.g. \
+                        \"3\" (quotes included). If the cohort moved since, 409 \
+                        version_conflict and nothing is written.",
         "schema": {"type": "string", "pattern": "^\"[0-9]{1,19}\"$"},
     }));
     for name in ["X-Correlation-Id", "X-Causation-Id"] {
