@@ -1331,6 +1331,15 @@ fn effect_of(event: &Event) -> Effect {
             reason: text_of(reason),
         },
         Event::OfferExpired { learner } => Effect::Expired(learner_index(*learner)),
+        transfer @ (Event::StudentTransferredOut { .. } | Event::StudentTransferredIn { .. }) => {
+            transfer_effect_of(transfer)
+        }
+    }
+}
+
+/// The two events of a transfer, in the model's terms.
+fn transfer_effect_of(event: &Event) -> Effect {
+    match event {
         Event::StudentTransferredOut {
             learner,
             to,
@@ -1349,6 +1358,7 @@ fn effect_of(event: &Event) -> Effect {
             from: cohort_index(*from),
             waitlisted_at: *waitlisted_at,
         },
+        other => unreachable!("not a transfer's event: {}", other.type_name()),
     }
 }
 
