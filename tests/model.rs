@@ -5,7 +5,9 @@
 //! command sequences: creations, enrollments, withdrawals, waitlist departures, promotions,
 //! capacity changes, closings, reopenings, reschedules, changes of details, cancellations,
 //! policy changes (offers held for a while, waitlist caps), offers accepted, declined and
-//! expired (by any command reaching an overdue offer, or by the scheduler's expiry), and clock
+//! expired (by any command reaching an overdue offer, or by the scheduler's expiry), transfers
+//! between the two cohorts (checked against `decide_transfer`: the same refusal naming the same
+//! cohort, or the same events on both streams), and clock
 //! moves across both deadlines and offers' expiry (exactly-at instants included), over two
 //! cohorts and a small pool of learners. After every step the
 //! decision (accepted, or refused with which rule and facts), the events, the resulting state
@@ -20,7 +22,7 @@ use proptest::strategy::ValueTree as _;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use rollbook::domain::{
     Capacity, Cohort, CohortCommand, CohortCreated, CohortId, CohortStatus, Event, LearnerId,
-    NewCohort, PromotionPolicy, ReasonCode, RuleViolation, ScheduleProblem,
+    NewCohort, PromotionPolicy, ReasonCode, RuleViolation, ScheduleProblem, decide_transfer,
 };
 use uuid::Uuid;
 
@@ -183,6 +185,15 @@ enum Op {
     Expire {
         cohort: usize,
     },
+    /// Move a learner from cohort `from` to cohort `to` (the same one now and then), joining
+    /// a full target's waitlist only if `allow_waitlist`.
+    Transfer {
+        from: usize,
+        to: usize,
+        learner: usize,
+        allow_waitlist: bool,
+        reason: usize,
+    },
     /// Move the clock to this many microseconds after [`base`] (forwards or back).
     Clock(i64),
     /// Move the clock forward by `HOLD_SECS[i]`: exactly to the expiry of the offers just made.
@@ -253,6 +264,14 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (cohort.clone(), learner.clone(), reason.clone())
             .prop_map(|(cohort, learner, reason)| Op::Decline { cohort, learner, reason }),
         1 => cohort.clone().prop_map(|cohort| Op::Expire { cohort }),
+        8 => (cohort.clone(), cohort.clone(), learner.clone(), any::<bool>(), reason.clone())
+            .prop_map(|(from, to, learner, allow_waitlist, reason)| Op::Transfer {
+                from,
+                to,
+                learner,
+                allow_waitlist,
+                reason,
+            }),
         10 => (cohort.clone(), learner.clone())
             .prop_map(|(cohort, learner)| Op::Enroll { cohort, learner }),
         5 => (cohort.clone(), learner.clone(), reason.clone())
@@ -268,9 +287,8 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// A sequence: cohort 0 is created first with a valid schedule (so most steps meet a cohort),
-/// then random operations.
-fn sequence() -> impl Strategy<Value = Vec<Op>> {
+/// A valid creation of `cohort`: deadlines in order.
+fn valid_creation(cohort: usize) -> impl Strategy<Value = Op> {
     let grid = 0..DEADLINE_GRID_SECS.len();
     (
         1..=MAX_SEATS,
@@ -278,18 +296,27 @@ fn sequence() -> impl Strategy<Value = Vec<Op>> {
         grid,
         prop::option::of(0..HOLD_SECS.len()),
         prop::option::of(0..=MAX_CAP),
+    )
+        .prop_map(move |(seats, a, b, hold, cap)| Op::Create {
+            cohort,
+            seats,
+            enrollment: a.min(b),
+            withdrawal: a.max(b),
+            hold,
+            cap,
+        })
+}
+
+/// A sequence: cohort 0 is created first with a valid schedule (so most steps meet a cohort),
+/// and most often cohort 1 too (so transfers have somewhere to go), then random operations.
+fn sequence() -> impl Strategy<Value = Vec<Op>> {
+    (
+        valid_creation(0),
+        prop::option::weighted(0.75, valid_creation(1)),
         prop::collection::vec(op(), 1..80),
     )
-        .prop_map(|(seats, a, b, hold, cap, rest)| {
-            let first = Op::Create {
-                cohort: 0,
-                seats,
-                enrollment: a.min(b),
-                withdrawal: a.max(b),
-                hold,
-                cap,
-            };
-            std::iter::once(first).chain(rest).collect()
+        .prop_map(|(first, second, rest)| {
+            std::iter::once(first).chain(second).chain(rest).collect()
         })
 }
 
@@ -376,6 +403,16 @@ enum Effect {
         reason: String,
     },
     Expired(usize),
+    TransferredOut {
+        learner: usize,
+        to: usize,
+        reason: String,
+    },
+    TransferredIn {
+        learner: usize,
+        from: usize,
+        waitlisted_at: Option<u32>,
+    },
 }
 
 /// Why a command is refused, with the facts the rule checked.
@@ -438,6 +475,7 @@ enum Refusal {
         now: i64,
         next: Option<i64>,
     },
+    SameCohort,
 }
 
 impl Refusal {
@@ -467,11 +505,16 @@ impl Refusal {
             Self::NothingChanged => "nothing_changed",
             Self::AlreadyOffered { .. } => "already_offered",
             Self::NoOfferDue { .. } => "no_offer_due",
+            Self::SameCohort => "same_cohort",
         }
     }
 }
 
 type Outcome = Result<Vec<Effect>, Refusal>;
+
+/// A transfer decided by the model: the effects on the cohort left and on the cohort joined,
+/// or the refusal and the index of the cohort it names.
+type TransferOutcome = Result<(Vec<Effect>, Vec<Effect>), (usize, Refusal)>;
 
 impl ModelCohort {
     fn count(&self) -> u32 {
@@ -549,6 +592,23 @@ impl ModelCohort {
     }
 
     fn enroll(&mut self, learner: usize, now: i64) -> Outcome {
+        self.check_join(learner, now)?;
+        if self.taken() < self.seats {
+            self.enrolled.push(learner);
+            return Ok(vec![Effect::Enrolled(learner)]);
+        }
+        let waiting = u32::try_from(self.waitlist.len()).unwrap();
+        if let Some(cap) = self.cap.filter(|&cap| waiting >= cap) {
+            return Err(Refusal::WaitlistFull { cap, waiting });
+        }
+        let place = waiting + 1;
+        self.waitlist.push_back((learner, place));
+        Ok(vec![Effect::Waitlisted { learner, place }])
+    }
+
+    /// The learner may join (enroll, or transfer in): open, before the enrollment deadline,
+    /// not already held here.
+    fn check_join(&self, learner: usize, now: i64) -> Result<(), Refusal> {
         if !self.open {
             return Err(Refusal::Closed);
         }
@@ -574,17 +634,7 @@ impl ModelCohort {
                 expires_at,
             });
         }
-        if self.taken() < self.seats {
-            self.enrolled.push(learner);
-            return Ok(vec![Effect::Enrolled(learner)]);
-        }
-        let waiting = u32::try_from(self.waitlist.len()).unwrap();
-        if let Some(cap) = self.cap.filter(|&cap| waiting >= cap) {
-            return Err(Refusal::WaitlistFull { cap, waiting });
-        }
-        let place = waiting + 1;
-        self.waitlist.push_back((learner, place));
-        Ok(vec![Effect::Waitlisted { learner, place }])
+        Ok(())
     }
 
     fn withdraw(
@@ -836,7 +886,9 @@ impl ModelCohort {
 
     fn decide(&mut self, op: &Op, lapsed: &[(usize, i64, i64)], now: i64) -> Outcome {
         match *op {
-            Op::Create { .. } | Op::Clock(_) | Op::Wait(_) => unreachable!("not decided here"),
+            Op::Create { .. } | Op::Clock(_) | Op::Wait(_) | Op::Transfer { .. } => {
+                unreachable!("not decided here")
+            }
             Op::Enroll { learner, .. } => self.enroll(learner, now),
             Op::Withdraw {
                 learner, reason, ..
@@ -905,6 +957,91 @@ impl ModelCohort {
             }
         }
     }
+}
+
+/// A transfer from cohort `from` to cohort `to`, by the README's rules: an enrolled learner
+/// leaves A only until A's withdrawal deadline, a waitlisted or offered one at any time; B
+/// must be open, before its enrollment deadline and not hold the learner; the learner takes a
+/// free seat in B (offers count as taken), or joins B's waitlist only if allowed and under its
+/// cap; the seat freed in A is filled. Each side first lets its overdue offers lapse. Both
+/// cohorts are changed only on success.
+fn model_transfer(
+    cohorts: &mut [Option<ModelCohort>; COHORTS],
+    (from, to): (usize, usize),
+    learner: usize,
+    allow_waitlist: bool,
+    reason: &str,
+    now: i64,
+) -> TransferOutcome {
+    if from == to {
+        return Err((from, Refusal::SameCohort));
+    }
+    let mut a = cohorts[from].clone().expect("both cohorts exist");
+    let mut b = cohorts[to].clone().expect("both cohorts exist");
+    if a.cancelled {
+        return Err((from, Refusal::Cancelled));
+    }
+    let mut out = Vec::new();
+    let lapsed = a.expire(now, &mut out);
+    if a.enrolled.contains(&learner) {
+        if now > a.withdrawal_deadline {
+            return Err((
+                from,
+                Refusal::WithdrawalDeadlinePassed {
+                    deadline: a.withdrawal_deadline,
+                    now,
+                },
+            ));
+        }
+    } else if a.place_of(learner).is_none() && a.offer_of(learner).is_none() {
+        let refusal = match lapsed.iter().find(|o| o.0 == learner) {
+            Some(&(_, _, expired_at)) => Refusal::OfferExpired {
+                learner,
+                expired_at,
+            },
+            None => Refusal::NotEnrolled(learner),
+        };
+        return Err((from, refusal));
+    }
+    if b.cancelled {
+        return Err((to, Refusal::Cancelled));
+    }
+    let mut into = Vec::new();
+    b.expire(now, &mut into);
+    // Joining B is an enrollment into B, except that a full B is refused unless waiting is
+    // allowed.
+    b.check_join(learner, now).map_err(|r| (to, r))?;
+    if b.taken() >= b.seats && !allow_waitlist {
+        return Err((
+            to,
+            Refusal::NoSeatFree {
+                enrolled: b.taken(),
+                seats: b.seats,
+            },
+        ));
+    }
+    let waitlisted_at = match b.enroll(learner, now).map_err(|r| (to, r))?.as_slice() {
+        [Effect::Enrolled(_)] => None,
+        [Effect::Waitlisted { place, .. }] => Some(*place),
+        other => unreachable!("an enrollment is one effect: {other:?}"),
+    };
+    into.push(Effect::TransferredIn {
+        learner,
+        from,
+        waitlisted_at,
+    });
+    a.enrolled.retain(|&l| l != learner);
+    a.offers.retain(|o| o.0 != learner);
+    a.waitlist.retain(|w| w.0 != learner);
+    out.push(Effect::TransferredOut {
+        learner,
+        to,
+        reason: reason.to_owned(),
+    });
+    a.fill_from_waitlist(now, &mut out);
+    cohorts[from] = Some(a);
+    cohorts[to] = Some(b);
+    Ok((out, into))
 }
 
 /// The first session on the grid: the deadline grid, and one point after it.
@@ -986,6 +1123,7 @@ fn target(op: &Op) -> usize {
         | Op::Decline { cohort, .. }
         | Op::Expire { cohort } => cohort,
         Op::Clock(_) | Op::Wait(_) => unreachable!("clock moves are not commands"),
+        Op::Transfer { .. } => unreachable!("a transfer addresses two cohorts"),
     }
 }
 
@@ -1082,6 +1220,7 @@ fn command(op: &Op) -> CohortCommand {
         },
         Op::Expire { .. } => CohortCommand::ExpireOffers,
         Op::Clock(_) | Op::Wait(_) => unreachable!("clock moves are not commands"),
+        Op::Transfer { .. } => unreachable!("a transfer is decided by decide_transfer"),
     }
 }
 
@@ -1192,11 +1331,34 @@ fn effect_of(event: &Event) -> Effect {
             reason: text_of(reason),
         },
         Event::OfferExpired { learner } => Effect::Expired(learner_index(*learner)),
-        // The model has one cohort per stream and never transfers (decide_transfer is tested
-        // on its own): a single cohort's decision never yields these.
-        other @ (Event::StudentTransferredOut { .. } | Event::StudentTransferredIn { .. }) => {
-            panic!("the model's commands never decide {}", other.type_name())
+        transfer @ (Event::StudentTransferredOut { .. } | Event::StudentTransferredIn { .. }) => {
+            transfer_effect_of(transfer)
         }
+    }
+}
+
+/// The two events of a transfer, in the model's terms.
+fn transfer_effect_of(event: &Event) -> Effect {
+    match event {
+        Event::StudentTransferredOut {
+            learner,
+            to,
+            reason,
+        } => Effect::TransferredOut {
+            learner: learner_index(*learner),
+            to: cohort_index(*to),
+            reason: text_of(reason),
+        },
+        Event::StudentTransferredIn {
+            learner,
+            from,
+            waitlisted_at,
+        } => Effect::TransferredIn {
+            learner: learner_index(*learner),
+            from: cohort_index(*from),
+            waitlisted_at: *waitlisted_at,
+        },
+        other => unreachable!("not a transfer's event: {}", other.type_name()),
     }
 }
 
@@ -1278,6 +1440,7 @@ fn refusal_of(violation: &RuleViolation) -> Refusal {
             expired_at: micros_of(*expired_at),
         },
         RuleViolation::NothingChanged => Refusal::NothingChanged,
+        RuleViolation::SameCohort => Refusal::SameCohort,
         RuleViolation::AlreadyOffered {
             learner,
             expires_at,
@@ -1361,6 +1524,16 @@ impl Run {
             self.now += hold(h);
             return Ok(());
         }
+        if let Op::Transfer {
+            from,
+            to,
+            learner,
+            allow_waitlist,
+            reason,
+        } = *op
+        {
+            return self.transfer((from, to), learner, allow_waitlist, reason);
+        }
         let i = target(op);
         let before = self.model[i].clone();
         let expected = model_step(&mut self.model[i], op, self.now);
@@ -1409,6 +1582,169 @@ impl Run {
         }
         self.note(op, before.as_ref(), &expected);
         Ok(())
+    }
+
+    /// A transfer through the model and `decide_transfer`: the same refusal naming the same
+    /// cohort, or the same events on both sides, and the same states after.
+    fn transfer(
+        &mut self,
+        (from, to): (usize, usize),
+        learner: usize,
+        allow_waitlist: bool,
+        reason: usize,
+    ) -> Result<(), TestCaseError> {
+        // The writer refuses a transfer naming a cohort that does not exist before deciding.
+        let (Some(a), Some(b)) = (&self.domain[from], &self.domain[to]) else {
+            prop_assert!(self.model[from].is_none() || self.model[to].is_none());
+            return Ok(());
+        };
+        let before = self.model.clone();
+        let before_a = before[from].clone().expect("exists");
+        let expected = model_transfer(
+            &mut self.model,
+            (from, to),
+            learner,
+            allow_waitlist,
+            REASONS[reason],
+            self.now,
+        );
+        let decided = decide_transfer(
+            a,
+            b,
+            learner_id(learner),
+            allow_waitlist,
+            REASONS[reason],
+            instant(self.now),
+        );
+        let what = format!("transfer of {learner} from {from} to {to} (waiting {allow_waitlist})");
+        match decided {
+            Ok(transfer) => {
+                let effects = (
+                    transfer.from_events.iter().map(effect_of).collect(),
+                    transfer.to_events.iter().map(effect_of).collect(),
+                );
+                prop_assert_eq!(Ok(effects), expected.clone(), "decision for {}", &what);
+                for (i, events) in [(from, &transfer.from_events), (to, &transfer.to_events)] {
+                    let state = self.domain[i].as_mut().expect("exists");
+                    for event in events {
+                        state.apply(event);
+                    }
+                    self.streams[i].extend(events.iter().cloned());
+                }
+            }
+            Err(refused) => {
+                let (cohort, refusal) = expected.clone().expect_err("the model accepted it");
+                prop_assert_eq!(
+                    refused.violation.code(),
+                    refusal.code(),
+                    "rule for {}",
+                    &what
+                );
+                prop_assert_eq!(
+                    refusal_of(&refused.violation),
+                    refusal,
+                    "facts for {}",
+                    &what
+                );
+                prop_assert_eq!(
+                    cohort_index(refused.cohort),
+                    cohort,
+                    "cohort named for {}",
+                    &what
+                );
+                prop_assert_eq!(&self.model, &before, "the model changed on a refusal");
+            }
+        }
+        for i in [from, to] {
+            let state = self.domain[i].as_ref().expect("exists");
+            prop_assert_eq!(
+                Some(view(state)),
+                self.model[i].clone(),
+                "state after {}",
+                &what
+            );
+            prop_assert_eq!(
+                state.check_invariants(),
+                Ok(()),
+                "invariants after {}",
+                &what
+            );
+        }
+        self.note_transfer(&before_a, learner, from, &expected);
+        Ok(())
+    }
+
+    /// Records what kind of transfer this step exercised.
+    fn note_transfer(
+        &mut self,
+        before_a: &ModelCohort,
+        learner: usize,
+        from: usize,
+        outcome: &TransferOutcome,
+    ) {
+        match outcome {
+            Err((cohort, refusal)) => {
+                let side = if *cohort == from { "left" } else { "joined" };
+                let code = refusal.code();
+                self.seen.insert(code);
+                self.seen.insert(match (code, side) {
+                    ("same_cohort", _) => "transfer refused: same_cohort",
+                    ("no_seat_free", "joined") => "transfer refused: no_seat_free (joined)",
+                    ("withdrawal_deadline_passed", "left") => {
+                        "transfer refused: withdrawal_deadline_passed (left)"
+                    }
+                    ("enrollment_deadline_passed", "joined") => {
+                        "transfer refused: enrollment_deadline_passed (joined)"
+                    }
+                    ("enrollment_closed", "joined") => {
+                        "transfer refused: enrollment_closed (joined)"
+                    }
+                    ("cohort_cancelled", "left") => "transfer refused: cohort_cancelled (left)",
+                    ("cohort_cancelled", "joined") => "transfer refused: cohort_cancelled (joined)",
+                    ("not_enrolled", "left") => "transfer refused: not_enrolled (left)",
+                    ("offer_expired", "left") => "transfer refused: offer_expired (left)",
+                    ("waitlist_full", "joined") => "transfer refused: waitlist_full (joined)",
+                    (_, "joined") => "transfer refused: learner already held (joined)",
+                    _ => "transfer refused: another rule",
+                });
+            }
+            Ok((out, into)) => {
+                for effect in out.iter().chain(into) {
+                    self.seen.insert(effect_name(effect));
+                }
+                if into.iter().any(|e| {
+                    matches!(
+                        e,
+                        Effect::TransferredIn {
+                            waitlisted_at: Some(_),
+                            ..
+                        }
+                    )
+                }) {
+                    self.seen.insert("transfer waitlisted");
+                } else {
+                    self.seen.insert("transfer took a seat");
+                }
+                if before_a.place_of(learner).is_some() {
+                    self.seen.insert("transfer of a waitlisted learner");
+                }
+                if before_a.offer_of(learner).is_some() {
+                    self.seen.insert("transfer of a learner holding an offer");
+                }
+                if out
+                    .iter()
+                    .any(|e| matches!(e, Effect::Promoted(_) | Effect::Offered { .. }))
+                {
+                    self.seen.insert("transfer freed a seat that was filled");
+                }
+                if self.now > before_a.enrollment_deadline
+                    && self.now <= before_a.withdrawal_deadline
+                {
+                    self.seen
+                        .insert("transfer out after A's enrollment deadline, before its withdrawal deadline");
+                }
+            }
+        }
     }
 
     /// Replaying each stream from scratch gives the state built step by step.
@@ -1498,6 +1834,8 @@ fn effect_name(effect: &Effect) -> &'static str {
         Effect::Accepted(_) => "offer.accepted",
         Effect::Declined { .. } => "offer.declined",
         Effect::Expired(_) => "offer.expired",
+        Effect::TransferredOut { .. } => "student.transferred_out",
+        Effect::TransferredIn { .. } => "student.transferred_in",
     }
 }
 
@@ -1572,7 +1910,7 @@ fn random_sequences_reach_every_rule_and_deadline_edge() {
     let mut runner = TestRunner::deterministic();
     let strategy = sequence();
     let mut seen = BTreeSet::new();
-    for _ in 0..1000 {
+    for _ in 0..3000 {
         let ops = strategy
             .new_tree(&mut runner)
             .expect("a sequence")
@@ -1629,6 +1967,23 @@ fn random_sequences_reach_every_rule_and_deadline_edge() {
         "an offer expired first by another command",
         "an offer expired exactly at its expiry",
         "an offer accepted once enrollment closed or its deadline passed",
+        "student.transferred_out",
+        "student.transferred_in",
+        "transfer took a seat",
+        "transfer waitlisted",
+        "transfer of a waitlisted learner",
+        "transfer of a learner holding an offer",
+        "transfer freed a seat that was filled",
+        "transfer refused: same_cohort",
+        "transfer refused: no_seat_free (joined)",
+        "transfer refused: withdrawal_deadline_passed (left)",
+        "transfer refused: enrollment_deadline_passed (joined)",
+        "transfer refused: enrollment_closed (joined)",
+        "transfer refused: cohort_cancelled (left)",
+        "transfer refused: cohort_cancelled (joined)",
+        "transfer refused: not_enrolled (left)",
+        "transfer refused: waitlist_full (joined)",
+        "transfer refused: learner already held (joined)",
     ];
     let missing: Vec<_> = expected.iter().filter(|s| !seen.contains(*s)).collect();
     assert!(missing.is_empty(), "never exercised: {missing:?}");

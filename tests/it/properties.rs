@@ -2,7 +2,9 @@
 //! batch no invariant is broken; at the end, the projections built incrementally equal the
 //! projections rebuilt from the store, and the writer's states equal full replays. The commands
 //! include those of issue 15 (reopen, reschedule, details, cancel, policy with offers and a
-//! cap, accept, decline, expire), with time passing so that offers fall due.
+//! cap, accept, decline, expire, transfers between the cohorts — enrolled, waitlisted and
+//! offered learners, waiting allowed or not, into the same, a closed or a cancelled cohort),
+//! with time passing so that offers fall due.
 
 use std::sync::Arc;
 
@@ -40,6 +42,9 @@ enum Op {
     Accept(usize, usize),
     Decline(usize, usize),
     Expire(usize),
+    /// Move a learner from one cohort to another (the same one now and then), joining the
+    /// waitlist of a full target only when allowed.
+    Transfer(usize, usize, usize, bool),
     /// Let time pass (hours), so deadlines are crossed.
     Wait(i64),
     /// Let a little time pass (nanoseconds), so times are not whole microseconds.
@@ -64,6 +69,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0usize..4, 0usize..8).prop_map(|(c, l)| Op::Accept(c, l)),
         2 => (0usize..4, 0usize..8).prop_map(|(c, l)| Op::Decline(c, l)),
         1 => (0usize..4).prop_map(Op::Expire),
+        5 => (0usize..4, 0usize..4, 0usize..8, any::<bool>())
+            .prop_map(|(a, b, l, w)| Op::Transfer(a, b, l, w)),
         8 => (0usize..4, 0usize..8).prop_map(|(c, l)| Op::Enroll(c, l)),
         6 => (0usize..4, 0usize..8).prop_map(|(c, l)| Op::Withdraw(c, l)),
         2 => (0usize..4, 0usize..8).prop_map(|(c, l)| Op::LeaveWaitlist(c, l)),
@@ -167,11 +174,28 @@ fn to_request(op: &Op, cohorts: &[CohortId], now: Timestamp) -> Option<Request> 
             reason: "prop".to_owned(),
         },
         Op::Expire(c) => Request::ExpireOffers { cohort: pick(c)? },
+        Op::Transfer(from, to, l, allow_waitlist) => Request::Transfer {
+            cohort: pick(from)?,
+            to: pick(to)?,
+            learner: learner(l),
+            allow_waitlist,
+            reason: "prop".to_owned(),
+        },
         Op::Wait(_) | Op::WaitNanos(_) => return None,
     })
 }
 
-fn run(batches: &[Vec<Op>]) -> Result<(), TestCaseError> {
+/// What the transfers of a history did: accepted into a seat, onto the waitlist, or refused
+/// with these codes.
+#[derive(Debug, Default)]
+struct Transfers {
+    enrolled: usize,
+    waitlisted: usize,
+    refused: std::collections::BTreeSet<&'static str>,
+}
+
+fn run(batches: &[Vec<Op>]) -> Result<Transfers, TestCaseError> {
+    let mut transfers = Transfers::default();
     let dir = tempfile::tempdir().unwrap();
     let store =
         Arc::new(Store::open(&dir.path().join("prop.redb"), &StoreOptions::default()).unwrap());
@@ -188,6 +212,7 @@ fn run(batches: &[Vec<Op>]) -> Result<(), TestCaseError> {
 
     for batch in batches {
         let mut submissions = Vec::new();
+        let mut is_transfer = Vec::new();
         for op in batch {
             if let Op::Wait(hours) = op {
                 now += SignedDuration::from_hours(*hours);
@@ -199,6 +224,7 @@ fn run(batches: &[Vec<Op>]) -> Result<(), TestCaseError> {
                 if let Request::Create { cohort, .. } = &request {
                     cohorts.push(*cohort);
                 }
+                is_transfer.push(matches!(request, Request::Transfer { .. }));
                 submissions.push(Submission::new(request, Actor::local()));
             }
         }
@@ -207,6 +233,27 @@ fn run(batches: &[Vec<Op>]) -> Result<(), TestCaseError> {
         }
         let outcome = writer.process(submissions);
         read_model.publish(&outcome.learners, &outcome.journal, &outcome.envelopes);
+        for (result, _) in outcome
+            .results
+            .iter()
+            .zip(&is_transfer)
+            .filter(|(_, t)| **t)
+        {
+            if let Err(rollbook::writer::CommandError::TransferRefused(refused)) = result {
+                transfers.refused.insert(refused.violation.code());
+            }
+        }
+        for envelope in &outcome.envelopes {
+            if let rollbook::domain::Event::StudentTransferredIn { waitlisted_at, .. } =
+                &envelope.event
+            {
+                if waitlisted_at.is_some() {
+                    transfers.waitlisted += 1;
+                } else {
+                    transfers.enrolled += 1;
+                }
+            }
+        }
 
         let live = read_model.snapshot();
         for cohort in &cohorts {
@@ -241,7 +288,7 @@ fn run(batches: &[Vec<Op>]) -> Result<(), TestCaseError> {
         prop_assert_eq!(Some(&loaded), replayed.as_ref());
         prop_assert_eq!(Some(&loaded), live.catalog.get(*cohort).map(|v| &v.state));
     }
-    Ok(())
+    Ok(transfers)
 }
 
 proptest! {
@@ -252,18 +299,63 @@ proptest! {
         first in prop::collection::vec(op(), 1..4),
         batches in prop::collection::vec(prop::collection::vec(op(), 1..8), 1..12),
     ) {
-        // Start every history with at least one cohort so most commands have a target: two
-        // seats held as offers for a day, two learners enrolled and two waiting, so that a
-        // withdrawal, a capacity change or a reopening offers a seat.
-        let mut all = vec![vec![
-            Op::Create(2, Some(24)),
-            Op::Enroll(0, 0),
-            Op::Enroll(0, 1),
-            Op::Enroll(0, 2),
-            Op::Enroll(0, 3),
-        ]];
-        all.push(first);
-        all.extend(batches);
-        run(&all)?;
+        run(&history(first, batches))?;
+    }
+}
+
+/// Every history starts with two cohorts so most commands have a target and transfers have
+/// somewhere to go: the first has two seats held as offers for a day, two learners enrolled
+/// and two waiting, so that a withdrawal, a capacity change or a reopening offers a seat; the
+/// second promotes automatically and its one seat is taken.
+fn history(first: Vec<Op>, batches: Vec<Vec<Op>>) -> Vec<Vec<Op>> {
+    let mut all = vec![vec![
+        Op::Create(2, Some(24)),
+        Op::Enroll(0, 0),
+        Op::Enroll(0, 1),
+        Op::Enroll(0, 2),
+        Op::Enroll(0, 3),
+        Op::Create(1, None),
+        Op::Enroll(1, 4),
+    ]];
+    all.push(first);
+    all.extend(batches);
+    all
+}
+
+/// The random histories do transfer: into a seat, onto a waitlist, and refused by each rule a
+/// transfer meets (so the property above compares projections after transfers, not only after
+/// refusals).
+#[test]
+fn random_histories_reach_every_kind_of_transfer() {
+    use proptest::strategy::ValueTree as _;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = (
+        prop::collection::vec(op(), 1..4),
+        prop::collection::vec(prop::collection::vec(op(), 1..8), 1..12),
+    );
+    let mut seen = Transfers::default();
+    for _ in 0..32 {
+        let (first, batches) = strategy.new_tree(&mut runner).unwrap().current();
+        let transfers = run(&history(first, batches)).unwrap();
+        seen.enrolled += transfers.enrolled;
+        seen.waitlisted += transfers.waitlisted;
+        seen.refused.extend(transfers.refused);
+    }
+    assert!(seen.enrolled > 0, "no transfer took a seat: {seen:?}");
+    assert!(
+        seen.waitlisted > 0,
+        "no transfer joined a waitlist: {seen:?}"
+    );
+    for code in [
+        "same_cohort",
+        "no_seat_free",
+        "cohort_cancelled",
+        "enrollment_closed",
+        "not_enrolled",
+    ] {
+        assert!(
+            seen.refused.contains(code),
+            "no transfer refused by {code}: {seen:?}"
+        );
     }
 }
