@@ -768,6 +768,39 @@ async fn enrolling_twice_is_refused_beside_the_enroll_form() {
     assert!(roster(&html).contains(&learner_link("ana@example.org")));
 }
 
+/// A refused form's values come back in that form only: the key of a refused enrollment is not
+/// one click from being withdrawn, and a refused withdrawal does not fill the enroll form.
+#[tokio::test]
+async fn a_refused_form_fills_only_itself() {
+    let app = TestApp::spawn().await;
+    let id = app.create_cohort("Own Values", 2).await;
+    app.enroll(&id, "ana@example.org").await;
+    let html = command_refused(&app, &id, "enroll", &[("learner", "ana@example.org")]).await;
+    assert!(
+        form(&html, "enroll").contains(r#"value="ana@example.org""#),
+        "{html}"
+    );
+    assert!(
+        form(&html, "withdraw").contains(r#"id="withdraw-learner" name="learner" value="""#),
+        "{html}"
+    );
+    let html = command_refused(
+        &app,
+        &id,
+        "withdraw",
+        &[("learner", "zed@example.org"), ("reason", "moved")],
+    )
+    .await;
+    assert!(
+        form(&html, "withdraw").contains(r#"value="zed@example.org""#),
+        "{html}"
+    );
+    assert!(
+        form(&html, "enroll").contains(r#"id="enroll-learner" name="learner" value="""#),
+        "{html}"
+    );
+}
+
 #[tokio::test]
 async fn enrolling_a_waitlisted_learner_again_names_their_place() {
     let app = TestApp::spawn().await;
