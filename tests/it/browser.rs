@@ -463,6 +463,17 @@ async fn the_demo_term_is_alive_in_the_browser() {
     visit.click("main tbody tr a").await;
     assert!(visit.path().await.starts_with("/cohorts/"));
     visit.check("cohort").await;
+    // Its history, and a what-if from it: the dry run at a time, answered in words.
+    let cohort = visit.path().await;
+    visit.go(&format!("{cohort}/history")).await;
+    visit.check("history").await;
+    visit.click("ul.what-if a").await;
+    assert!(visit.path().await.ends_with("/what-if"));
+    assert!(
+        visit.text("main").await.contains(" would "),
+        "a plain answer"
+    );
+    visit.check("what-if").await;
     visit.go("/api").await;
     assert!(
         visit
