@@ -346,8 +346,9 @@ impl Cohort {
         Ok(())
     }
 
-    /// Refuses a join (enrollment or transfer in) while closed or past the enrollment deadline.
-    fn check_joinable(&self, now: Timestamp) -> Result<(), RuleViolation> {
+    /// Refuses a join (enrollment or transfer in) while closed, cancelled or past the enrollment
+    /// deadline at `now`: the rule pages ask before they offer an enroll form.
+    pub fn check_joinable(&self, now: Timestamp) -> Result<(), RuleViolation> {
         match self.status {
             CohortStatus::Open => {}
             CohortStatus::Closed => return Err(RuleViolation::EnrollmentClosed),

@@ -6,7 +6,7 @@ use askama_web::WebTemplate;
 
 use super::nav::Nav;
 use super::zone::Zone;
-use crate::domain::{CohortStatus, PromotionPolicy, ReasonCode, format_hold};
+use crate::domain::{CohortStatus, PromotionPolicy, ReasonCode, RuleViolation, format_hold};
 use crate::projections::{
     CohortView, Directory, EventDetail, HistoryEntry, Projections, TimelineEntry,
 };
@@ -664,16 +664,18 @@ impl TermForms {
                 "waitlist_cap",
                 c.waitlist_cap.map(|n| n.to_string()).unwrap_or_default(),
             ),
-            enrollment_stops: if closed {
-                "Enrollment is closed: reopen it (below) to enroll learners again.".to_owned()
-            } else if c.enrollment_deadline < now {
-                format!(
+            // The domain's own rule, asked: no second copy of it here.
+            enrollment_stops: match c.check_joinable(now) {
+                Ok(()) => String::new(),
+                Err(RuleViolation::EnrollmentClosed) => {
+                    "Enrollment is closed: reopen it (below) to enroll learners again.".to_owned()
+                }
+                Err(RuleViolation::EnrollmentDeadlinePassed { deadline, .. }) => format!(
                     "The enrollment deadline passed on {}: move it (Reschedule, below) to enroll \
                      learners again.",
-                    zone.show(c.enrollment_deadline)
-                )
-            } else {
-                String::new()
+                    zone.show(deadline)
+                ),
+                Err(other) => other.to_string(),
             },
         }
     }
