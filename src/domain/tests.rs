@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use super::{
     Capacity, Cohort, CohortCommand, CohortCreated, CohortId, CohortStatus, Event, InvariantBroken,
-    LearnerId, NewCohort, Offer, PromotionPolicy, ReasonCode, RuleViolation, ScheduleProblem,
-    WaitlistEntry, decide_transfer,
+    LearnerId, NewCohort, Offer, Phase, PromotionPolicy, ReasonCode, RuleViolation,
+    ScheduleProblem, WaitlistEntry, decide_transfer,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -2207,4 +2207,64 @@ fn new_violations_have_the_codes_the_api_promises() {
         .to_string(),
         "the offer expired at 2026-03-02 09:30 UTC"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The phase a page shows: status and dates together
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_open_cohort_is_open_only_until_its_enrollment_deadline() {
+    let c = cohort(&[created(2)]);
+    assert_eq!(Phase::of(&c, now()), Phase::Open);
+    assert_eq!(Phase::of(&c, enrollment_deadline()), Phase::Open);
+    let after = at("2026-03-01T00:01:00Z");
+    assert_eq!(Phase::of(&c, after), Phase::EnrollmentEnded);
+    assert!(
+        c.check_joinable(after).is_err(),
+        "the phase agrees with the rule"
+    );
+}
+
+#[test]
+fn a_closed_cohort_is_closed_until_it_starts_and_running_after() {
+    let c = cohort(&[created(2), Event::EnrollmentClosed]);
+    assert_eq!(Phase::of(&c, now()), Phase::Closed);
+    assert_eq!(Phase::of(&c, at("2026-03-02T09:00:00Z")), Phase::Running);
+    assert!(
+        !Phase::waitlist_moves(&c, now()),
+        "a closed cohort promotes nobody"
+    );
+}
+
+#[test]
+fn a_cancelled_cohort_stays_cancelled_whatever_the_date() {
+    let c = cohort(&[
+        created(2),
+        Event::CohortCancelled {
+            reason: super::Note::Text("instructor ill".to_owned()),
+        },
+    ]);
+    for t in [
+        now(),
+        at("2026-03-05T00:00:00Z"),
+        at("2027-01-01T00:00:00Z"),
+    ] {
+        assert_eq!(Phase::of(&c, t), Phase::Cancelled);
+    }
+    assert!(!Phase::waitlist_moves(&c, now()));
+}
+
+#[test]
+fn the_waitlist_of_an_open_cohort_still_moves_after_its_enrollment_deadline() {
+    let c = cohort(&[created(2)]);
+    assert!(Phase::waitlist_moves(&c, at("2026-03-03T00:00:00Z")));
+}
+
+#[test]
+fn phases_read_back_from_their_names() {
+    for p in Phase::ALL {
+        assert_eq!(p.as_str().parse::<Phase>(), Ok(p));
+    }
+    assert!("opened".parse::<Phase>().is_err());
 }

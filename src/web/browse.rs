@@ -712,7 +712,7 @@ pub async fn search(
         .iter()
         .filter_map(|hit| {
             read.catalog.get(hit.id).map(|view| CohortHit {
-                row: CohortRow::of(view, &state.zone),
+                row: CohortRow::of(view, &state.zone, state.clock.now()),
                 matched: matched(&COHORT_FIELDS, hit.field, hit.rank),
             })
         })

@@ -311,7 +311,7 @@ async fn render_cohort(
                 summary: &d.summary,
             }),
         ),
-        cohort: CohortDetail::of(view, &read, &state.zone),
+        cohort: CohortDetail::of(view, &read, &state.zone, now),
         recent,
         done,
         as_of: as_of_words,

@@ -82,7 +82,7 @@ pub async fn dashboard(
     let (views, total) = read.catalog.list(&filter, offset, PAGE_SIZE);
     let cohorts: Vec<CohortRow> = views
         .into_iter()
-        .map(|view| CohortRow::of(view, &state.zone))
+        .map(|view| CohortRow::of(view, &state.zone, state.clock.now()))
         .collect();
     let link = |p: usize| {
         let query = serde_urlencoded::to_string([
@@ -178,12 +178,12 @@ pub struct SignalCohort {
     pub capacity: u32,
     pub waitlist: usize,
     pub fill_percent: u32,
-    pub enrollment_deadline: String,
+    pub enrollment_deadline: super::zone::When,
 }
 
 impl SignalCohort {
-    fn of(read: &Projections, id: CohortId, zone: &Zone) -> Option<Self> {
-        let row = CohortRow::of(read.catalog.get(id)?, zone);
+    fn of(read: &Projections, id: CohortId, zone: &Zone, now: jiff::Timestamp) -> Option<Self> {
+        let row = CohortRow::of(read.catalog.get(id)?, zone, now);
         Some(Self {
             id: row.id,
             name: row.name,
@@ -273,10 +273,10 @@ pub fn signals(read: &Projections, now: Timestamp, zone: &Zone) -> DashboardSign
         learners: read.directory.len(),
         near_full_percent: crate::projections::NEAR_FULL_PERCENT,
         near_full: Listed::of(signals.near_full(now), |id| {
-            SignalCohort::of(read, id, zone)
+            SignalCohort::of(read, id, zone, now)
         }),
         seat_free_while_waiting: Listed::of(signals.seat_free_while_waiting(), |id| {
-            SignalCohort::of(read, id, zone)
+            SignalCohort::of(read, id, zone, now)
         }),
         deadlines: Listed::of(signals.deadlines_between(now, horizon), |(at, id, kind)| {
             let view = read.catalog.get(id)?;

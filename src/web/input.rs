@@ -225,8 +225,10 @@ pub fn reason_code(field: &'static str, raw: &str) -> Result<ReasonCode, FieldEr
         .map_err(|e: UnknownReasonCode| FieldError::new(field, e.to_string()))
 }
 
-/// An instant: RFC 3339 with an offset (`2026-03-01T09:00:00Z`), or a date and time without
-/// one (`2026-03-01T09:00`, as browsers send `datetime-local`), read in `zone`.
+/// An instant, in the format pages show times (`2026-03-01 09:00`, optionally followed by the
+/// zone's abbreviation as pages print it, `2026-03-01 09:00 UTC`; or a date alone, its
+/// midnight), read in `zone`; also RFC 3339 with an offset (`2026-03-01T09:00:00Z`) and what
+/// browsers send for `datetime-local` (`2026-03-01T09:00`).
 pub fn parse_time(field: &'static str, raw: &str, zone: &Zone) -> Result<Timestamp, FieldError> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -234,15 +236,48 @@ pub fn parse_time(field: &'static str, raw: &str, zone: &Zone) -> Result<Timesta
     }
     raw.parse::<Timestamp>()
         .ok()
-        .or_else(|| raw.parse::<DateTime>().ok().and_then(|dt| zone.read(dt)))
+        .or_else(|| civil_time(raw, zone))
         // The store keeps microseconds: what is decided and shown now is what a replay shows.
         .and_then(|t| Timestamp::from_microsecond(t.as_microsecond()).ok())
         .ok_or_else(|| {
             FieldError::new(
                 field,
-                format!("{raw:?} is not a time; use RFC 3339, e.g. 2026-03-01T09:00:00Z"),
+                format!(
+                    "{raw:?} is not a date and time; write it as pages show times, e.g. 2026-03-01 09:00 ({})",
+                    zone.name()
+                ),
             )
         })
+}
+
+/// A date and time without an offset, read in `zone`: `2026-03-01 09:00`, `2026-03-01T09:00`,
+/// `2026-03-01`, each optionally followed by the abbreviation `zone` shows for that time (or
+/// its name).
+fn civil_time(raw: &str, zone: &Zone) -> Option<Timestamp> {
+    let (civil, named) = match raw.rsplit_once(' ') {
+        Some((civil, tail))
+            if tail
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '/' || c == '_') =>
+        {
+            (civil.trim_end(), Some(tail))
+        }
+        _ => (raw, None),
+    };
+    let dt = civil.parse::<DateTime>().ok().or_else(|| {
+        civil
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+    })?;
+    let t = zone.read(dt)?;
+    match named {
+        None => Some(t),
+        Some(name) if name.eq_ignore_ascii_case(&zone.abbreviation(t)) || name == zone.name() => {
+            Some(t)
+        }
+        Some(_) => None,
+    }
 }
 
 /// What a surface answers for a path segment that names no cohort (a page's 404, the API's
@@ -360,6 +395,41 @@ mod tests {
         assert_eq!(a, c);
         let err = parse_time("starts_at", "next tuesday", &Zone::default()).unwrap_err();
         assert_eq!(err.field, "starts_at");
+    }
+
+    #[test]
+    fn times_read_back_as_pages_show_them() {
+        let utc = Zone::default();
+        let nine = parse_time("t", "2026-03-01T09:00:00Z", &utc).unwrap();
+        for shown in [
+            "2026-03-01 09:00",
+            "2026-03-01 09:00 UTC",
+            " 2026-03-01 09:00 utc ",
+        ] {
+            assert_eq!(parse_time("t", shown, &utc).unwrap(), nine, "{shown}");
+        }
+        let midnight = parse_time("t", "2026-03-01T00:00:00Z", &utc).unwrap();
+        assert_eq!(parse_time("t", "2026-03-01", &utc).unwrap(), midnight);
+        let lisbon = Zone::parse("Europe/Lisbon").unwrap();
+        let summer = parse_time("t", "2026-07-01T08:00:00Z", &utc).unwrap();
+        for shown in [
+            "2026-07-01 09:00 WEST",
+            "2026-07-01 09:00",
+            "2026-07-01 09:00 Europe/Lisbon",
+        ] {
+            assert_eq!(parse_time("t", shown, &lisbon).unwrap(), summer, "{shown}");
+        }
+        assert_eq!(
+            parse_time("t", &lisbon.field(summer), &lisbon).unwrap(),
+            summer
+        );
+        let err = parse_time("t", "2026-07-01 09:00 EST", &lisbon).unwrap_err();
+        assert!(
+            err.message
+                .contains("as pages show times, e.g. 2026-03-01 09:00 (Europe/Lisbon)"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

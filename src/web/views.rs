@@ -5,12 +5,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::nav::Nav;
-use super::zone::Zone;
-use crate::domain::{CohortStatus, PromotionPolicy, ReasonCode, RuleViolation, format_hold};
+use super::zone::{When, Zone};
+use crate::domain::{CohortStatus, Phase, PromotionPolicy, ReasonCode, RuleViolation, format_hold};
 use crate::projections::{
     CohortView, Directory, EventDetail, HistoryEntry, Projections, TimelineEntry,
 };
 use crate::store::JournalEntry;
+use jiff::Timestamp;
 
 /// One cohort in a listing.
 pub struct CohortRow {
@@ -27,16 +28,18 @@ pub struct CohortRow {
     pub open: bool,
     /// Cancelled: holds nobody and takes no command.
     pub cancelled: bool,
-    pub starts_at: String,
-    pub enrollment_deadline: String,
-    pub withdrawal_deadline: String,
+    pub starts_at: When,
+    pub enrollment_deadline: When,
+    pub withdrawal_deadline: When,
+    /// Where it stands: its status and its dates together.
+    pub phase: Phase,
     /// Seats taken, in percent (0–100), for the fill bar.
     pub fill_percent: u32,
     pub version: u64,
 }
 
 impl CohortRow {
-    pub fn of(view: &CohortView, zone: &Zone) -> Self {
+    pub fn of(view: &CohortView, zone: &Zone, now: Timestamp) -> Self {
         let c = &view.state;
         let capacity = c.capacity.seats();
         Self {
@@ -51,9 +54,10 @@ impl CohortRow {
             seats_remaining: c.seats_remaining(),
             open: c.status == CohortStatus::Open,
             cancelled: c.status == CohortStatus::Cancelled,
-            starts_at: zone.show(c.starts_at),
-            enrollment_deadline: zone.show(c.enrollment_deadline),
-            withdrawal_deadline: zone.show(c.withdrawal_deadline),
+            starts_at: zone.when(c.starts_at, now),
+            enrollment_deadline: zone.when(c.enrollment_deadline, now),
+            withdrawal_deadline: zone.when(c.withdrawal_deadline, now),
+            phase: Phase::of(c, now),
             fill_percent: u32::try_from(
                 u64::from(c.enrolled_count()) * 100 / u64::from(capacity.max(1)),
             )
@@ -62,14 +66,9 @@ impl CohortRow {
         }
     }
 
+    /// The phase as a CSS class and filter value (`enrollment_ended`).
     pub fn status(&self) -> &'static str {
-        if self.cancelled {
-            "cancelled"
-        } else if self.open {
-            "open"
-        } else {
-            "closed"
-        }
+        self.phase.as_str()
     }
 }
 
@@ -92,7 +91,7 @@ pub struct CohortDetail {
 }
 
 impl CohortDetail {
-    pub fn of(view: &CohortView, read: &Projections, zone: &Zone) -> Self {
+    pub fn of(view: &CohortView, read: &Projections, zone: &Zone, now: Timestamp) -> Self {
         let directory = &read.directory;
         let since = |l| {
             read.since(view, l)
@@ -100,7 +99,7 @@ impl CohortDetail {
                 .unwrap_or_default()
         };
         Self {
-            row: CohortRow::of(view, zone),
+            row: CohortRow::of(view, zone, now),
             enrolled: view
                 .state
                 .enrolled

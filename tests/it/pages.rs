@@ -275,7 +275,7 @@ async fn the_dashboard_filters_by_status() {
         "{html}"
     );
     assert!(!html.contains("Still Open Cohort"), "{html}");
-    assert!(html.contains(r#"<span class="status closed">closed</span>"#));
+    assert!(html.contains(r#"<span class="status closed">Closed</span>"#));
     assert!(
         html.contains(r#"<option value="closed" selected>Closed</option>"#),
         "{html}"
@@ -477,7 +477,7 @@ async fn bad_cohort_fields_are_shown_again_with_their_messages() {
     assert!(starts_field.contains(r#"value="next tuesday""#), "{html}");
     assert!(
         starts_field.contains(
-            "&quot;next tuesday&quot; is not a time; use RFC 3339, e.g. 2026-03-01T09:00:00Z"
+            "&quot;next tuesday&quot; is not a date and time; write it as pages show times, e.g. 2026-03-01 09:00 (UTC)"
         ),
         "{html}"
     );
@@ -731,7 +731,7 @@ async fn closing_enrollment_shows_the_cohort_closed() {
         "{html}"
     );
     assert!(
-        html.contains(r#"<span class="status closed">closed</span>"#),
+        html.contains(r#"<span class="status closed">Closed</span>"#),
         "{html}"
     );
     assert_eq!(app.cohort(&id).await["status"], "closed");

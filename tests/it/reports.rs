@@ -250,10 +250,13 @@ async fn cohorts_by_instructor_show_fill_waitlist_and_next_deadline() {
         spring.contains("enrollment deadline<br><small>2026-03-20 00:00 UTC</small>"),
         "{spring}"
     );
-    // Closed, every date past: nothing ahead.
+    // Closed, every date past: nothing ahead, and its classes have begun.
     let go = between(grace, "Go Basics", "</tr>");
     assert!(go.contains("<small>none ahead</small>"), "{go}");
-    assert!(go.contains("status closed"), "{go}");
+    assert!(
+        go.contains(r#"<span class="status running">Running</span>"#),
+        "{go}"
+    );
 
     // After the enrollment deadline, the next date of Rust Spring is its start.
     s.app.clock.set(ts("2026-03-21T00:00:00Z"));

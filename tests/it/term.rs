@@ -407,7 +407,7 @@ async fn shows_cancelled(app: &TestApp, id: &str) {
         "a cancelled cohort offers no command form"
     );
     let dashboard = app.get("/?status=cancelled").await.text().await.unwrap();
-    assert!(dashboard.contains(r#"<span class="status cancelled">cancelled</span>"#));
+    assert!(dashboard.contains(r#"<span class="status cancelled">Cancelled</span>"#));
     let open = app.get("/?status=open").await.text().await.unwrap();
     assert!(!open.contains(id));
     let csv = app.get("/cohorts.csv").await.text().await.unwrap();

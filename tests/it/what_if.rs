@@ -140,7 +140,10 @@ async fn bad_what_if_input_is_shown_next_to_the_form_not_a_500() {
         "{html}"
     );
     for (query, message) in [
-        ("learner=bob%40example.org&at=yesterday", "is not a time"),
+        (
+            "learner=bob%40example.org&at=yesterday",
+            "is not a date and time",
+        ),
         ("learner=&at=2026-03-01T09:30:00Z", "learner"),
         (
             "learner=bob%40example.org&at=2026-03-01T09:30:00Z&command=promote",

@@ -108,7 +108,7 @@ pub async fn instructors(
         };
         let next = next_deadline(&view.state, now);
         let cohort = InstructorCohort {
-            row: CohortRow::of(view, &state.zone),
+            row: CohortRow::of(view, &state.zone, now),
             next_kind: next.map_or("", |(kind, _)| kind.label()),
             next_at: next.map(|(_, at)| state.zone.show(at)).unwrap_or_default(),
         };
@@ -173,7 +173,7 @@ pub async fn instructors_csv(
                 let view = read.catalog.get(id)?;
                 let c = &view.state;
                 let next = next_deadline(c, now);
-                let row = CohortRow::of(view, &state.zone);
+                let row = CohortRow::of(view, &state.zone, now);
                 Some(vec![
                     entry.name.clone(),
                     c.id.to_string(),
