@@ -1154,6 +1154,7 @@ fn command(op: &Op) -> CohortCommand {
             withdrawal_deadline: instant(deadline(withdrawal)),
             promotion: policy(h),
             waitlist_cap: cap,
+            ends_at: None,
         }),
         Op::Enroll { learner, .. } => CohortCommand::Enroll {
             learner: learner_id(learner),
@@ -1191,6 +1192,7 @@ fn command(op: &Op) -> CohortCommand {
             starts_at: starts.map(|i| instant(start_point(i))),
             enrollment_deadline: enrollment.map(|i| instant(deadline(i))),
             withdrawal_deadline: withdrawal.map(|i| instant(deadline(i))),
+            ends_at: None,
         },
         Op::Details {
             name,
@@ -1293,6 +1295,7 @@ fn effect_of(event: &Event) -> Effect {
             starts_at,
             enrollment_deadline,
             withdrawal_deadline,
+            ends_at: _,
         } => Effect::Rescheduled {
             starts: micros_of(*starts_at),
             enrollment: micros_of(*enrollment_deadline),

@@ -120,6 +120,7 @@ fn template_events() -> Vec<Event> {
             starts_at: at("2026-03-15T09:00:00Z"),
             enrollment_deadline: at("2026-03-10T00:00:00Z"),
             withdrawal_deadline: at("2026-03-20T00:00:00Z"),
+            ends_at: None,
         }),
         Event::StudentEnrolled {
             learner: learner(1),

@@ -65,6 +65,8 @@ pub struct Cohort {
     pub enrollment_deadline: Timestamp,
     /// No withdrawal after this instant.
     pub withdrawal_deadline: Timestamp,
+    /// Last session, when known.
+    pub ends_at: Option<Timestamp>,
     /// Open, closed or cancelled.
     pub status: CohortStatus,
     /// Learners holding a seat, in the order they got it.
@@ -144,6 +146,7 @@ impl Cohort {
             starts_at: data.starts_at,
             enrollment_deadline: data.enrollment_deadline,
             withdrawal_deadline: data.withdrawal_deadline,
+            ends_at: data.ends_at,
             status: CohortStatus::Open,
             enrolled: Vec::new(),
             waitlist: VecDeque::new(),
@@ -281,9 +284,16 @@ impl Cohort {
                 starts_at,
                 enrollment_deadline,
                 withdrawal_deadline,
-            } => {
-                self.decide_reschedule(*starts_at, *enrollment_deadline, *withdrawal_deadline, now)
-            }
+                ends_at,
+            } => self.decide_reschedule(
+                Schedule {
+                    starts: starts_at.unwrap_or(self.starts_at),
+                    enrollment: enrollment_deadline.unwrap_or(self.enrollment_deadline),
+                    withdrawal: withdrawal_deadline.unwrap_or(self.withdrawal_deadline),
+                    ends: ends_at.or(self.ends_at),
+                },
+                now,
+            ),
             CohortCommand::ChangeDetails {
                 name,
                 course,
@@ -498,6 +508,7 @@ impl Cohort {
                 starts_at: self.starts_at,
                 enrollment_deadline: deadline,
                 withdrawal_deadline: self.withdrawal_deadline,
+                ends_at: self.ends_at,
             });
         }
         draft.push(Event::EnrollmentReopened {
@@ -509,19 +520,20 @@ impl Cohort {
 
     fn decide_reschedule(
         &self,
-        starts_at: Option<Timestamp>,
-        enrollment_deadline: Option<Timestamp>,
-        withdrawal_deadline: Option<Timestamp>,
+        Schedule {
+            starts,
+            enrollment,
+            withdrawal,
+            ends,
+        }: Schedule,
         now: Timestamp,
     ) -> Result<Vec<Event>, RuleViolation> {
-        let starts = starts_at.unwrap_or(self.starts_at);
-        let enrollment = enrollment_deadline.unwrap_or(self.enrollment_deadline);
-        let withdrawal = withdrawal_deadline.unwrap_or(self.withdrawal_deadline);
-        if (starts, enrollment, withdrawal)
+        if (starts, enrollment, withdrawal, ends)
             == (
                 self.starts_at,
                 self.enrollment_deadline,
                 self.withdrawal_deadline,
+                self.ends_at,
             )
         {
             return Err(RuleViolation::NothingChanged);
@@ -538,10 +550,12 @@ impl Cohort {
             }
         }
         check_schedule(enrollment, withdrawal)?;
+        check_end(starts, ends)?;
         Ok(vec![Event::CohortRescheduled {
             starts_at: starts,
             enrollment_deadline: enrollment,
             withdrawal_deadline: withdrawal,
+            ends_at: ends,
         }])
     }
 
@@ -643,10 +657,12 @@ impl Cohort {
                 starts_at,
                 enrollment_deadline,
                 withdrawal_deadline,
+                ends_at,
             } => {
                 self.starts_at = *starts_at;
                 self.enrollment_deadline = *enrollment_deadline;
                 self.withdrawal_deadline = *withdrawal_deadline;
+                self.ends_at = *ends_at;
             }
             Event::CohortDetailsChanged {
                 name,
@@ -924,8 +940,28 @@ fn check_schedule(enrollment: Timestamp, withdrawal: Timestamp) -> Result<(), Ru
     Ok(())
 }
 
+/// A schedule as a reschedule leaves it.
+#[derive(Clone, Copy)]
+struct Schedule {
+    starts: Timestamp,
+    enrollment: Timestamp,
+    withdrawal: Timestamp,
+    ends: Option<Timestamp>,
+}
+
+/// Refuses an end that is not after the start.
+fn check_end(starts: Timestamp, ends: Option<Timestamp>) -> Result<(), RuleViolation> {
+    match ends {
+        Some(ends) if ends <= starts => Err(RuleViolation::InvalidSchedule(
+            ScheduleProblem::EndsBeforeStart { ends, starts },
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn decide_create(new: &NewCohort) -> Result<Vec<Event>, RuleViolation> {
     check_schedule(new.enrollment_deadline, new.withdrawal_deadline)?;
+    check_end(new.starts_at, new.ends_at)?;
     let mut events = vec![Event::CohortCreated(CohortCreated {
         name: new.name.clone(),
         course: new.course.clone(),
@@ -934,6 +970,7 @@ fn decide_create(new: &NewCohort) -> Result<Vec<Event>, RuleViolation> {
         starts_at: new.starts_at,
         enrollment_deadline: new.enrollment_deadline,
         withdrawal_deadline: new.withdrawal_deadline,
+        ends_at: new.ends_at,
     })];
     let promotion = new.promotion.normalized();
     if (promotion, new.waitlist_cap) != (PromotionPolicy::Automatic, None) {

@@ -23,6 +23,8 @@ pub struct NewCohort {
     pub enrollment_deadline: Timestamp,
     /// No withdrawal of an enrolled learner after this instant.
     pub withdrawal_deadline: Timestamp,
+    /// When the last session ends, if known: after it the cohort is finished.
+    pub ends_at: Option<Timestamp>,
     /// How freed seats are filled (automatic unless said otherwise).
     pub promotion: PromotionPolicy,
     /// The most learners that may wait (`None`: no limit).
@@ -81,6 +83,8 @@ pub enum CohortCommand {
         enrollment_deadline: Option<Timestamp>,
         /// New withdrawal deadline.
         withdrawal_deadline: Option<Timestamp>,
+        /// New end (last session).
+        ends_at: Option<Timestamp>,
     },
     /// Change the name, course or instructor (`None`: unchanged).
     ChangeDetails {

@@ -27,6 +27,8 @@ pub struct CohortCreated {
     pub enrollment_deadline: Timestamp,
     /// Withdrawal deadline.
     pub withdrawal_deadline: Timestamp,
+    /// Last session, when known (a cohort without one is never finished).
+    pub ends_at: Option<Timestamp>,
 }
 
 /// Everything that can happen to a cohort.
@@ -81,7 +83,7 @@ pub enum Event {
         /// Staff's free text.
         reason: Note,
     },
-    /// `cohort.rescheduled`: the schedule after the change (all three dates).
+    /// `cohort.rescheduled`: the schedule after the change (all its dates).
     CohortRescheduled {
         /// First session.
         starts_at: Timestamp,
@@ -89,6 +91,8 @@ pub enum Event {
         enrollment_deadline: Timestamp,
         /// Withdrawal deadline.
         withdrawal_deadline: Timestamp,
+        /// Last session (`None`: not known).
+        ends_at: Option<Timestamp>,
     },
     /// `cohort.details_changed`: name, course and instructor after the change.
     CohortDetailsChanged {

@@ -39,6 +39,7 @@ impl Phase {
     pub fn of(cohort: &Cohort, now: Timestamp) -> Self {
         match cohort.status {
             CohortStatus::Cancelled => Self::Cancelled,
+            _ if cohort.ends_at.is_some_and(|end| now >= end) => Self::Finished,
             _ if now >= cohort.starts_at => Self::Running,
             CohortStatus::Closed => Self::Closed,
             CohortStatus::Open if now > cohort.enrollment_deadline => Self::EnrollmentEnded,

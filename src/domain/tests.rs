@@ -52,6 +52,7 @@ fn new_cohort(capacity: u64) -> NewCohort {
         withdrawal_deadline: withdrawal_deadline(),
         promotion: PromotionPolicy::Automatic,
         waitlist_cap: None,
+        ends_at: None,
     }
 }
 
@@ -67,6 +68,7 @@ fn created(capacity: u64) -> Event {
         starts_at: new.starts_at,
         enrollment_deadline: new.enrollment_deadline,
         withdrawal_deadline: new.withdrawal_deadline,
+        ends_at: None,
     })
 }
 
@@ -1038,6 +1040,13 @@ mod any_sequence {
                 starts_at: None,
                 enrollment_deadline: Some(at("2026-03-06T00:00:00Z")),
                 withdrawal_deadline: Some(at("2026-03-10T00:00:00Z")),
+                ends_at: None,
+            }),
+            1 => Just(CohortCommand::Reschedule {
+                starts_at: None,
+                enrollment_deadline: None,
+                withdrawal_deadline: None,
+                ends_at: Some(at("2026-04-20T17:00:00Z")),
             }),
             1 => Just(CohortCommand::ChangeDetails {
                 name: Some("renamed".to_owned()),
@@ -1197,6 +1206,7 @@ fn reschedule(
         starts_at,
         enrollment_deadline,
         withdrawal_deadline,
+        ends_at: None,
     }
 }
 
@@ -1216,6 +1226,7 @@ fn rescheduled(enrollment: Timestamp, withdrawal: Timestamp) -> Event {
         starts_at: at("2026-03-02T09:00:00Z"),
         enrollment_deadline: enrollment,
         withdrawal_deadline: withdrawal,
+        ends_at: None,
     }
 }
 
@@ -1429,6 +1440,7 @@ fn reschedule_keeps_an_unchanged_deadline_that_has_passed_and_the_start_may_be_a
             starts_at: start,
             enrollment_deadline: enrollment_deadline(),
             withdrawal_deadline: at("2026-03-10T00:00:00Z"),
+            ends_at: None,
         }]
     );
 }
@@ -2004,6 +2016,7 @@ fn transfer_deadlines_a_seat_is_left_before_the_withdrawal_deadline_a_place_at_a
             starts_at: at("2026-04-01T09:00:00Z"),
             enrollment_deadline: at("2026-03-20T00:00:00Z"),
             withdrawal_deadline: at("2026-03-25T00:00:00Z"),
+            ends_at: None,
         },
     ]);
     let after_withdrawals = at("2026-03-09T00:00:00Z");
@@ -2267,4 +2280,77 @@ fn phases_read_back_from_their_names() {
         assert_eq!(p.as_str().parse::<Phase>(), Ok(p));
     }
     assert!("opened".parse::<Phase>().is_err());
+}
+
+#[test]
+fn a_cohort_with_an_end_is_finished_once_it_has_passed() {
+    let ends = at("2026-04-20T17:00:00Z");
+    let events = when(
+        None,
+        &CohortCommand::Create(NewCohort {
+            ends_at: Some(ends),
+            ..new_cohort(2)
+        }),
+        now(),
+    )
+    .unwrap();
+    let c = cohort(&events);
+    assert_eq!(c.ends_at, Some(ends));
+    assert_eq!(Phase::of(&c, at("2026-03-10T00:00:00Z")), Phase::Running);
+    assert_eq!(Phase::of(&c, ends), Phase::Finished);
+    assert!(
+        !Phase::waitlist_moves(&c, ends),
+        "nobody is promoted into a finished cohort"
+    );
+    // Without an end, a cohort runs on.
+    let open_ended = cohort(&[created(2)]);
+    assert_eq!(
+        Phase::of(&open_ended, at("2030-01-01T00:00:00Z")),
+        Phase::Running
+    );
+}
+
+#[test]
+fn an_end_must_come_after_the_start() {
+    let starts = new_cohort(2).starts_at;
+    for ends in [starts, at("2026-03-01T09:00:00Z")] {
+        let refused = when(
+            None,
+            &CohortCommand::Create(NewCohort {
+                ends_at: Some(ends),
+                ..new_cohort(2)
+            }),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            refused,
+            RuleViolation::InvalidSchedule(ScheduleProblem::EndsBeforeStart { ends, starts })
+        );
+    }
+    let c = cohort(&[created(2)]);
+    let moved = reschedule_end(at("2026-03-01T00:00:00Z"));
+    assert!(matches!(
+        when(Some(&c), &moved, now()),
+        Err(RuleViolation::InvalidSchedule(
+            ScheduleProblem::EndsBeforeStart { .. }
+        ))
+    ));
+    let set = reschedule_end(at("2026-04-20T17:00:00Z"));
+    let state = accept(c, &set);
+    assert_eq!(state.ends_at, Some(at("2026-04-20T17:00:00Z")));
+    assert_eq!(
+        when(Some(&state), &set, now()),
+        Err(RuleViolation::NothingChanged),
+        "the same end again changes nothing"
+    );
+}
+
+fn reschedule_end(ends: Timestamp) -> CohortCommand {
+    CohortCommand::Reschedule {
+        starts_at: None,
+        enrollment_deadline: None,
+        withdrawal_deadline: None,
+        ends_at: Some(ends),
+    }
 }

@@ -167,6 +167,14 @@ pub enum ScheduleProblem {
         /// The enrollment deadline given.
         enrollment: Timestamp,
     },
+    /// The cohort would end before it starts.
+    #[error("the end {} is not after the start {}", fmt_time(*.ends), fmt_time(*.starts))]
+    EndsBeforeStart {
+        /// The end given.
+        ends: Timestamp,
+        /// The start.
+        starts: Timestamp,
+    },
 }
 
 impl RuleViolation {

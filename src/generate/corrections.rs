@@ -218,6 +218,7 @@ impl Sim {
                         starts_at: Some(at(c.first_session_ms)),
                         enrollment_deadline: None,
                         withdrawal_deadline: Some(at(c.withdraw_by_ms)),
+                        ends_at: Some(at(c.ends_ms())),
                     },
                     1,
                 ))

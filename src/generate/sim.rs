@@ -54,6 +54,13 @@ pub(super) struct SimCohort {
 }
 
 impl SimCohort {
+    /// The end of its last session: four to eight weeks after the first, from numbers already
+    /// drawn (so the random sequence, and every other part of a generated history, stays as it
+    /// was before cohorts had ends).
+    pub(super) fn ends_ms(&self) -> i64 {
+        self.first_session_ms + i64::from(4 + self.initial_capacity % 5) * 7 * DAY_MS
+    }
+
     /// Random commands' weight at `t`: popularity × phase.
     pub(super) fn weight_at(&self, t: i64) -> f64 {
         if !self.created || t > self.withdraw_by_ms {
@@ -265,6 +272,9 @@ impl Sim {
             starts_at: at(c.first_session_ms),
             enrollment_deadline: at(c.enroll_by_ms),
             withdrawal_deadline: at(c.withdraw_by_ms),
+            // Four to eight weeks of sessions, from numbers already drawn (the random sequence,
+            // and so every generated history, stays as it was apart from the end dates).
+            ends_at: Some(at(c.ends_ms())),
             promotion: crate::domain::PromotionPolicy::Automatic,
             waitlist_cap: None,
         };

@@ -17,6 +17,8 @@ pub enum EventDetail {
         enrollment_deadline: Timestamp,
         /// Withdrawal deadline.
         withdrawal_deadline: Timestamp,
+        /// Last session, if known.
+        ends_at: Option<Timestamp>,
     },
     /// `cohort.details_changed`: the texts after.
     DetailsChanged {

@@ -445,10 +445,12 @@ fn detail_of(
             starts_at,
             enrollment_deadline,
             withdrawal_deadline,
+            ends_at,
         } => EventDetail::Rescheduled {
             starts_at: *starts_at,
             enrollment_deadline: *enrollment_deadline,
             withdrawal_deadline: *withdrawal_deadline,
+            ends_at: *ends_at,
         },
         Event::CohortDetailsChanged {
             name,

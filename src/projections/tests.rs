@@ -41,6 +41,7 @@ mod registry {
             starts_at: at,
             enrollment_deadline: at,
             withdrawal_deadline: at,
+            ends_at: None,
         })
     }
 
@@ -178,6 +179,7 @@ mod browse {
             starts_at: at(0),
             enrollment_deadline: at(0),
             withdrawal_deadline: at(0),
+            ends_at: None,
         })
     }
 
@@ -612,6 +614,7 @@ mod reports {
             starts_at: at("2026-03-15T09:00:00Z"),
             enrollment_deadline: at("2026-03-10T00:00:00Z"),
             withdrawal_deadline: at("2026-03-20T00:00:00Z"),
+            ends_at: None,
         })
     }
 
@@ -931,6 +934,7 @@ mod reports {
                     starts_at: when + SignedDuration::from_hours(i64::try_from(n).unwrap()),
                     enrollment_deadline: when,
                     withdrawal_deadline: when,
+                    ends_at: None,
                 }),
                 occurred_at: when,
                 recorded_at: when,
@@ -1154,6 +1158,7 @@ mod reports {
                     starts_at: at("2026-03-15T09:00:00Z"),
                     enrollment_deadline: moved,
                     withdrawal_deadline: at("2026-03-20T00:00:00Z"),
+                    ends_at: None,
                 },
                 Event::EnrollmentReopened {
                     reason: "closed by mistake".into(),

@@ -21,7 +21,9 @@ use crate::domain::{
 pub const CODEC_BINCODE2: u8 = 1;
 /// The newest schema version of any event type. Each type has its own
 /// ([`event_schema_version`]): `student.withdrawn` is at 3 (2 gained a reason code, 3 a typed
-/// note that can be erased), `waitlist.left` at 2 (the typed note), every other type at 1.
+/// note that can be erased), `waitlist.left` at 2 (the typed note); `cohort.created` and
+/// `cohort.rescheduled` at 2 when they carry an end date (2 added it) and 1 otherwise, so a
+/// cohort without one is stored as before; every other type at 1.
 pub const EVENT_SCHEMA_VERSION: u16 = 3;
 
 /// The schema version an event of this type is written at now.
@@ -29,14 +31,20 @@ pub const EVENT_SCHEMA_VERSION: u16 = 3;
 pub const fn event_schema_version(event: &Event) -> u16 {
     match event {
         Event::StudentWithdrawn { .. } => 3,
-        Event::WaitlistLeft { .. } => 2,
+        Event::WaitlistLeft { .. }
+        | Event::CohortCreated(CohortCreated {
+            ends_at: Some(_), ..
+        })
+        | Event::CohortRescheduled {
+            ends_at: Some(_), ..
+        } => 2,
         _ => 1,
     }
 }
 /// Current schema version of cohort snapshots. Snapshots of any other version are ignored (the
 /// stream is replayed instead). 2 added the promotion policy, the waitlist cap, the offers and
-/// the cancelled status.
-pub const SNAPSHOT_SCHEMA_VERSION: u16 = 2;
+/// the cancelled status; 3 the end date.
+pub const SNAPSHOT_SCHEMA_VERSION: u16 = 3;
 /// Largest value the codec encodes or decodes: a guard against corrupt length prefixes. It
 /// holds a snapshot of a cohort of about three million learners; events are far smaller.
 pub const MAX_VALUE_BYTES: usize = 64 << 20;
@@ -310,6 +318,13 @@ struct CohortCreatedV1 {
     withdrawal_deadline: i64,
 }
 
+/// `cohort.created` at schema 2: schema 1 and the end date.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct CohortCreatedV2 {
+    created: CohortCreatedV1,
+    ends_at: i64,
+}
+
 #[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 struct LearnerV1 {
     learner: [u8; 16],
@@ -397,6 +412,13 @@ struct RescheduledV1 {
     withdrawal_deadline: i64,
 }
 
+/// `cohort.rescheduled` at schema 2: schema 1 and the end date.
+#[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+struct RescheduledV2 {
+    dates: RescheduledV1,
+    ends_at: i64,
+}
+
 /// `cohort.details_changed`: the three texts after the change.
 #[derive(Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 struct DetailsChangedV1 {
@@ -478,6 +500,86 @@ struct TransferredInV1 {
     waitlisted_at: Option<u32>,
 }
 
+/// `cohort.created` or `cohort.rescheduled` with an end date: at schema 2 only (1 has no room
+/// for it), and only with one.
+fn encode_with_end(event: &Event, schema_version: u16) -> Result<Vec<u8>, CodecError> {
+    let what = "event payload";
+    let refuse = || CodecError::Encode {
+        what,
+        detail: format!(
+            "{} {} an end date cannot be written at schema version {schema_version}",
+            event.type_name(),
+            if schema_version == 2 {
+                "without"
+            } else {
+                "with"
+            }
+        ),
+    };
+    match event {
+        Event::CohortCreated(c) if schema_version == 2 => encode_native(
+            what,
+            &CohortCreatedV2 {
+                created: created_v1(c),
+                ends_at: micros(c.ends_at.ok_or_else(refuse)?),
+            },
+        ),
+        Event::CohortRescheduled {
+            starts_at,
+            enrollment_deadline,
+            withdrawal_deadline,
+            ends_at,
+        } if schema_version == 2 => encode_native(
+            what,
+            &RescheduledV2 {
+                dates: RescheduledV1 {
+                    starts_at: micros(*starts_at),
+                    enrollment_deadline: micros(*enrollment_deadline),
+                    withdrawal_deadline: micros(*withdrawal_deadline),
+                },
+                ends_at: micros(ends_at.ok_or_else(refuse)?),
+            },
+        ),
+        _ => Err(refuse()),
+    }
+}
+
+fn created_v1(c: &CohortCreated) -> CohortCreatedV1 {
+    CohortCreatedV1 {
+        name: c.name.clone(),
+        course: c.course.clone(),
+        instructor: c.instructor.clone(),
+        capacity: c.capacity.seats(),
+        starts_at: micros(c.starts_at),
+        enrollment_deadline: micros(c.enrollment_deadline),
+        withdrawal_deadline: micros(c.withdrawal_deadline),
+    }
+}
+
+fn created_of(c: CohortCreatedV1, ends_at: Option<Timestamp>) -> Result<CohortCreated, CodecError> {
+    let what = "event payload";
+    Ok(CohortCreated {
+        name: c.name,
+        course: c.course,
+        instructor: c.instructor,
+        capacity: capacity(what, c.capacity)?,
+        starts_at: from_micros(what, c.starts_at)?,
+        enrollment_deadline: from_micros(what, c.enrollment_deadline)?,
+        withdrawal_deadline: from_micros(what, c.withdrawal_deadline)?,
+        ends_at,
+    })
+}
+
+fn rescheduled_of(p: &RescheduledV1, ends_at: Option<Timestamp>) -> Result<Event, CodecError> {
+    let what = "event payload";
+    Ok(Event::CohortRescheduled {
+        starts_at: from_micros(what, p.starts_at)?,
+        enrollment_deadline: from_micros(what, p.enrollment_deadline)?,
+        withdrawal_deadline: from_micros(what, p.withdrawal_deadline)?,
+        ends_at,
+    })
+}
+
 fn learner_bytes(id: LearnerId) -> [u8; 16] {
     *id.0.as_bytes()
 }
@@ -505,6 +607,12 @@ pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, Co
         Event::WaitlistLeft { learner: l, reason } => {
             return encode_left(*l, reason, schema_version);
         }
+        Event::CohortCreated(CohortCreated { ends_at, .. })
+        | Event::CohortRescheduled { ends_at, .. }
+            if schema_version == 2 || ends_at.is_some() =>
+        {
+            return encode_with_end(event, schema_version);
+        }
         _ if schema_version != 1 => {
             return Err(CodecError::Encode {
                 what,
@@ -517,18 +625,7 @@ pub fn encode_event_at(event: &Event, schema_version: u16) -> Result<Vec<u8>, Co
         _ => {}
     }
     match event {
-        Event::CohortCreated(c) => encode_native(
-            what,
-            &CohortCreatedV1 {
-                name: c.name.clone(),
-                course: c.course.clone(),
-                instructor: c.instructor.clone(),
-                capacity: c.capacity.seats(),
-                starts_at: micros(c.starts_at),
-                enrollment_deadline: micros(c.enrollment_deadline),
-                withdrawal_deadline: micros(c.withdrawal_deadline),
-            },
-        ),
+        Event::CohortCreated(c) => encode_native(what, &created_v1(c)),
         Event::StudentEnrolled { learner: l }
         | Event::WaitlistPromoted { learner: l }
         | Event::StudentReleased { learner: l }
@@ -587,6 +684,7 @@ fn encode_term_event(event: &Event) -> Result<Vec<u8>, CodecError> {
             starts_at,
             enrollment_deadline,
             withdrawal_deadline,
+            ends_at: _,
         } => encode_native(
             what,
             &RescheduledV1 {
@@ -752,15 +850,12 @@ pub fn decode_event(
     let event = match (event_type, schema_version) {
         ("cohort.created", 1) => {
             let c: CohortCreatedV1 = decode_native(what, payload)?;
-            Event::CohortCreated(CohortCreated {
-                name: c.name,
-                course: c.course,
-                instructor: c.instructor,
-                capacity: capacity(what, c.capacity)?,
-                starts_at: from_micros(what, c.starts_at)?,
-                enrollment_deadline: from_micros(what, c.enrollment_deadline)?,
-                withdrawal_deadline: from_micros(what, c.withdrawal_deadline)?,
-            })
+            Event::CohortCreated(created_of(c, None)?)
+        }
+        ("cohort.created", 2) => {
+            let c: CohortCreatedV2 = decode_native(what, payload)?;
+            let ends_at = from_micros(what, c.ends_at)?;
+            Event::CohortCreated(created_of(c.created, Some(ends_at))?)
         }
         ("student.enrolled", 1) => {
             let p: LearnerV1 = decode_native(what, payload)?;
@@ -851,11 +946,11 @@ fn decode_term_event(
         }
         ("cohort.rescheduled", 1) => {
             let p: RescheduledV1 = decode_native(what, payload)?;
-            Event::CohortRescheduled {
-                starts_at: from_micros(what, p.starts_at)?,
-                enrollment_deadline: from_micros(what, p.enrollment_deadline)?,
-                withdrawal_deadline: from_micros(what, p.withdrawal_deadline)?,
-            }
+            rescheduled_of(&p, None)?
+        }
+        ("cohort.rescheduled", 2) => {
+            let p: RescheduledV2 = decode_native(what, payload)?;
+            rescheduled_of(&p.dates, Some(from_micros(what, p.ends_at)?))?
         }
         ("cohort.details_changed", 1) => {
             let p: DetailsChangedV1 = decode_native(what, payload)?;
@@ -986,9 +1081,25 @@ struct SnapshotV2 {
     offers: Vec<([u8; 16], i64, i64)>,
 }
 
+/// Snapshot schema 3: schema 2's fields and the end date.
+#[derive(Serialize, Deserialize)]
+struct SnapshotV3 {
+    v2: SnapshotV2,
+    ends_at: Option<i64>,
+}
+
 /// Encodes a cohort snapshot at [`SNAPSHOT_SCHEMA_VERSION`].
 pub fn encode_snapshot(cohort: &Cohort) -> Result<Vec<u8>, CodecError> {
-    let stored = SnapshotV2 {
+    let stored = SnapshotV3 {
+        v2: snapshot_v2(cohort),
+        ends_at: cohort.ends_at.map(micros),
+    };
+    encode_framed("snapshot", &stored)
+}
+
+/// The fields of a snapshot at schema 2.
+fn snapshot_v2(cohort: &Cohort) -> SnapshotV2 {
+    SnapshotV2 {
         name: cohort.name.clone(),
         course: cohort.course.clone(),
         instructor: cohort.instructor.clone(),
@@ -1020,8 +1131,7 @@ pub fn encode_snapshot(cohort: &Cohort) -> Result<Vec<u8>, CodecError> {
                 )
             })
             .collect(),
-    };
-    encode_framed("snapshot", &stored)
+    }
 }
 
 /// Decodes a snapshot stored at `schema_version`; any other version than the current one is an
@@ -1040,7 +1150,7 @@ pub fn decode_snapshot(
             ),
         });
     }
-    let s: SnapshotV2 = decode(what, unframe(bytes)?)?;
+    let SnapshotV3 { v2: s, ends_at } = decode(what, unframe(bytes)?)?;
     Ok(Cohort {
         id,
         name: s.name,
@@ -1050,6 +1160,7 @@ pub fn decode_snapshot(
         starts_at: from_micros(what, s.starts_at)?,
         enrollment_deadline: from_micros(what, s.enrollment_deadline)?,
         withdrawal_deadline: from_micros(what, s.withdrawal_deadline)?,
+        ends_at: ends_at.map(|t| from_micros(what, t)).transpose()?,
         status: match s.status {
             StatusV2::Open => CohortStatus::Open,
             StatusV2::Closed => CohortStatus::Closed,
@@ -1206,6 +1317,10 @@ enum ViolationV1 {
         now: i64,
         next: Option<i64>,
     },
+    EndsBeforeStart {
+        ends: i64,
+        starts: i64,
+    },
 }
 
 impl From<&RuleViolation> for ViolationV1 {
@@ -1267,6 +1382,12 @@ impl From<&RuleViolation> for ViolationV1 {
                 withdrawal: micros(*withdrawal),
                 enrollment: micros(*enrollment),
             },
+            R::InvalidSchedule(ScheduleProblem::EndsBeforeStart { ends, starts }) => {
+                Self::EndsBeforeStart {
+                    ends: micros(*ends),
+                    starts: micros(*starts),
+                }
+            }
             R::NotClosed => Self::NotClosed,
             R::CohortCancelled => Self::CohortCancelled,
             R::DeadlineInPast { deadline, now } => Self::DeadlineInPast {
@@ -1356,6 +1477,12 @@ impl ViolationV1 {
                 withdrawal: t(withdrawal)?,
                 enrollment: t(enrollment)?,
             }),
+            Self::EndsBeforeStart { ends, starts } => {
+                R::InvalidSchedule(ScheduleProblem::EndsBeforeStart {
+                    ends: t(ends)?,
+                    starts: t(starts)?,
+                })
+            }
             Self::NotClosed => R::NotClosed,
             Self::CohortCancelled => R::CohortCancelled,
             Self::DeadlineInPast { deadline, now } => R::DeadlineInPast {

@@ -76,6 +76,7 @@ fn every_event_v1() -> Vec<(&'static str, Event)> {
                 starts_at: at("2026-03-15T09:00:00Z"),
                 enrollment_deadline: at("2026-03-10T00:00:00Z"),
                 withdrawal_deadline: at("2026-03-20T00:00:00Z"),
+                ends_at: None,
             }),
         ),
         (
@@ -136,6 +137,7 @@ fn term_events_v1() -> Vec<(&'static str, Event)> {
                 starts_at: at("2026-03-22T09:00:00Z"),
                 enrollment_deadline: at("2026-03-17T00:00:00Z"),
                 withdrawal_deadline: at("2026-03-27T00:00:00Z"),
+                ends_at: None,
             },
         ),
         (
@@ -499,13 +501,24 @@ fn the_snapshot_matches_its_fixture_and_decodes() {
             offered_at: at("2026-03-05T10:14:00Z"),
             expires_at: at("2026-03-07T10:14:00Z"),
         }],
+        ends_at: None,
     };
     cohort.waitlist.push_back(WaitlistEntry {
         learner: LearnerId(Uuid::from_u128(0xb0b)),
         joined_at_place: 1,
     });
-    assert_eq!(SNAPSHOT_SCHEMA_VERSION, 2);
-    let bytes = golden("snapshot-v2", &encode_snapshot(&cohort).unwrap());
+    // Schema 2 is no longer read (its stream is replayed instead), but its bytes stay pinned.
+    let v2 = golden(
+        "snapshot-v2",
+        &encode_framed("snapshot", &snapshot_v2(&cohort)).unwrap(),
+    );
+    assert!(matches!(
+        decode_snapshot(cohort_id(), 2, &v2),
+        Err(CodecError::Malformed { .. })
+    ));
+    cohort.ends_at = Some(at("2026-05-10T17:00:00Z"));
+    assert_eq!(SNAPSHOT_SCHEMA_VERSION, 3);
+    let bytes = golden("snapshot-v3", &encode_snapshot(&cohort).unwrap());
     assert_eq!(
         decode_snapshot(cohort_id(), SNAPSHOT_SCHEMA_VERSION, &bytes).unwrap(),
         cohort
@@ -781,4 +794,58 @@ fn the_other_shapes_of_the_new_events_match_their_fixtures_and_decode() {
             hold_seconds: 172_800
         }
     ));
+}
+
+/// Schema 2 of `cohort.created` and `cohort.rescheduled` added the end date; an event without one
+/// is still written at 1, byte for byte as before, and one with it cannot be written at 1.
+#[test]
+fn events_with_an_end_date_are_written_at_schema_2() {
+    let cap = Capacity::new(30).unwrap();
+    let ends = Some(at("2026-05-10T17:00:00Z"));
+    let created = CohortCreated {
+        name: "Rust in Practice".to_owned(),
+        course: "RUST-201".to_owned(),
+        instructor: "Ada Lovelace".to_owned(),
+        capacity: cap,
+        starts_at: at("2026-03-15T09:00:00Z"),
+        enrollment_deadline: at("2026-03-10T00:00:00Z"),
+        withdrawal_deadline: at("2026-03-20T00:00:00Z"),
+        ends_at: ends,
+    };
+    let cases = [
+        (
+            "event-cohort.created-v2",
+            Event::CohortCreated(created.clone()),
+        ),
+        (
+            "event-cohort.rescheduled-v2",
+            Event::CohortRescheduled {
+                starts_at: at("2026-03-22T09:00:00Z"),
+                enrollment_deadline: at("2026-03-17T00:00:00Z"),
+                withdrawal_deadline: at("2026-03-27T00:00:00Z"),
+                ends_at: ends,
+            },
+        ),
+    ];
+    for (name, event) in cases {
+        assert_eq!(event_schema_version(&event), 2, "{name}");
+        let bytes = golden(name, &encode_event(&event).unwrap());
+        assert_eq!(decode_event(event.type_name(), 2, &bytes).unwrap(), event);
+        assert!(
+            encode_event_at(&event, 1).is_err(),
+            "{name} loses its end at 1"
+        );
+    }
+    let without = Event::CohortCreated(CohortCreated {
+        ends_at: None,
+        ..created
+    });
+    assert_eq!(event_schema_version(&without), 1);
+    assert_eq!(
+        encode_event(&without).unwrap(),
+        golden(
+            "event-cohort.created-v1",
+            &encode_event_at(&without, 1).unwrap()
+        )
+    );
 }

@@ -82,6 +82,8 @@ pub enum EventLine {
         starts_at: Timestamp,
         enrollment_deadline: Timestamp,
         withdrawal_deadline: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ends_at: Option<Timestamp>,
     },
     #[serde(rename = "student.enrolled")]
     StudentEnrolled { learner: LearnerLine },
@@ -125,6 +127,8 @@ pub enum EventLine {
         starts_at: Timestamp,
         enrollment_deadline: Timestamp,
         withdrawal_deadline: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ends_at: Option<Timestamp>,
     },
     #[serde(rename = "cohort.details_changed")]
     CohortDetailsChanged {
@@ -209,6 +213,7 @@ impl Line {
                 starts_at: c.starts_at,
                 enrollment_deadline: c.enrollment_deadline,
                 withdrawal_deadline: c.withdrawal_deadline,
+                ends_at: c.ends_at,
             },
             Event::StudentEnrolled { learner: l } => EventLine::StudentEnrolled {
                 learner: learner(l),
@@ -319,6 +324,7 @@ impl Line {
                 starts_at,
                 enrollment_deadline,
                 withdrawal_deadline,
+                ends_at,
             } => Event::CohortCreated(CohortCreated {
                 name: name.clone(),
                 course: course.clone(),
@@ -327,6 +333,7 @@ impl Line {
                 starts_at: *starts_at,
                 enrollment_deadline: *enrollment_deadline,
                 withdrawal_deadline: *withdrawal_deadline,
+                ends_at: *ends_at,
             }),
             EventLine::StudentEnrolled { learner } => Event::StudentEnrolled {
                 learner: learner.id,
@@ -382,10 +389,12 @@ fn term_line(event: &Event, learner: &dyn Fn(&LearnerId) -> LearnerLine) -> Even
             starts_at,
             enrollment_deadline,
             withdrawal_deadline,
+            ends_at,
         } => EventLine::CohortRescheduled {
             starts_at: *starts_at,
             enrollment_deadline: *enrollment_deadline,
             withdrawal_deadline: *withdrawal_deadline,
+            ends_at: *ends_at,
         },
         Event::CohortDetailsChanged {
             name,
@@ -474,10 +483,12 @@ impl EventLine {
                 starts_at,
                 enrollment_deadline,
                 withdrawal_deadline,
+                ends_at,
             } => Event::CohortRescheduled {
                 starts_at: *starts_at,
                 enrollment_deadline: *enrollment_deadline,
                 withdrawal_deadline: *withdrawal_deadline,
+                ends_at: *ends_at,
             },
             EventLine::CohortDetailsChanged {
                 name,

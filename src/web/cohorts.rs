@@ -837,6 +837,7 @@ pub async fn reschedule(
                 &f.withdrawal_deadline,
                 Some(c.withdrawal_deadline),
             )?,
+            ends_at: None,
         })
     })();
     let values = CommandValues {

@@ -124,6 +124,7 @@ pub fn new_cohort(raw: &RawCohort<'_>, zone: &Zone) -> Result<NewCohort, Vec<Fie
             starts_at,
             enrollment_deadline,
             withdrawal_deadline,
+            ends_at: None,
             promotion: crate::domain::PromotionPolicy::Automatic,
             waitlist_cap: None,
         }),

@@ -221,12 +221,16 @@ fn summary(entry: &HistoryEntry, directory: &Directory, zone: &Zone) -> String {
                 starts_at,
                 enrollment_deadline,
                 withdrawal_deadline,
+                ends_at,
             }),
         ) => format!(
-            "Rescheduled: starts {}, enrollment deadline {}, withdrawal deadline {}",
+            "Rescheduled: starts {}, enrollment deadline {}, withdrawal deadline {}{}",
             zone.show(*starts_at),
             zone.show(*enrollment_deadline),
-            zone.show(*withdrawal_deadline)
+            zone.show(*withdrawal_deadline),
+            ends_at
+                .map(|t| format!(", ends {}", zone.show(t)))
+                .unwrap_or_default()
         ),
         (
             _,

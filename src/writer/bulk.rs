@@ -293,6 +293,7 @@ mod tests {
             withdrawal_deadline: at("2026-04-10T00:00:00Z"),
             promotion: PromotionPolicy::Automatic,
             waitlist_cap: None,
+            ends_at: None,
         };
         let created = writer.process(vec![Submission::new(
             Request::Create { cohort, new },

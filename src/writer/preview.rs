@@ -346,6 +346,7 @@ mod tests {
                 withdrawal_deadline: at("2026-04-10T00:00:00Z"),
                 promotion: crate::domain::PromotionPolicy::Automatic,
                 waitlist_cap: None,
+                ends_at: None,
             },
         };
         let enroll = |learner: &str| Request::Enroll {

@@ -151,6 +151,7 @@ commands! {
         new.withdrawal_deadline.to_string(),
     ]
     .into_iter()
+    .chain(new.ends_at.map(|t| format!("ends {t}")))
     // The policy joins the text only when it is not the default, so that a retry of a request
     // made before policies existed still matches its record.
     .chain(policy_fields(new.promotion, new.waitlist_cap))
@@ -161,6 +162,7 @@ commands! {
         starts_at: stored_precision(new.starts_at),
         enrollment_deadline: stored_precision(new.enrollment_deadline),
         withdrawal_deadline: stored_precision(new.withdrawal_deadline),
+        ends_at: new.ends_at.map(stored_precision),
         ..new.clone()
     });
 
@@ -313,6 +315,8 @@ commands! {
         enrollment_deadline: Option<Timestamp>,
         /// New withdrawal deadline (`None`: unchanged).
         withdrawal_deadline: Option<Timestamp>,
+        /// New end (`None`: unchanged).
+        ends_at: Option<Timestamp>,
     }
     kind: "reschedule";
     describe: "reschedule".to_owned();
@@ -323,11 +327,17 @@ commands! {
         time_field(*starts_at),
         time_field(*enrollment_deadline),
         time_field(*withdrawal_deadline),
-    ];
+    ]
+    .into_iter()
+    // The end joins the text only when given, so that a retry of a request made before ends
+    // existed still matches its record.
+    .chain(ends_at.map(|t| t.to_string()))
+    .collect();
     decide(resolve): CohortCommand::Reschedule {
         starts_at: starts_at.map(stored_precision),
         enrollment_deadline: enrollment_deadline.map(stored_precision),
         withdrawal_deadline: withdrawal_deadline.map(stored_precision),
+        ends_at: ends_at.map(stored_precision),
     };
 
     /// Change the name, course or instructor.

@@ -43,6 +43,7 @@ fn create(writer: &mut Writer, capacity: u64) -> CohortId {
         withdrawal_deadline: at("2026-04-10T00:00:00Z"),
         promotion: crate::domain::PromotionPolicy::Automatic,
         waitlist_cap: None,
+        ends_at: None,
     };
     let request = Request::Create { cohort, new };
     let outcome = writer.process(vec![Submission::new(request, Actor::local())]);

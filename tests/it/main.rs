@@ -28,6 +28,7 @@ mod offers;
 mod old_release;
 mod openapi;
 mod pages;
+mod phase;
 mod properties;
 mod record;
 mod reports;

@@ -332,6 +332,7 @@ fn the_shadow_check_names_a_corrupted_live_projection() {
         withdrawal_deadline: ts(WITHDRAWAL_DEADLINE),
         promotion: rollbook::domain::PromotionPolicy::Automatic,
         waitlist_cap: None,
+        ends_at: None,
     };
     let outcome = writer.process(vec![rollbook::writer::Submission::new(
         rollbook::writer::Request::Create { cohort, new },

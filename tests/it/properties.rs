@@ -110,6 +110,7 @@ fn to_request(op: &Op, cohorts: &[CohortId], now: Timestamp) -> Option<Request> 
                 withdrawal_deadline: now + SignedDuration::from_hours(150),
                 promotion: offers(hold),
                 waitlist_cap: None,
+                ends_at: None,
             },
         },
         Op::Enroll(c, l) => Request::Enroll {
@@ -146,6 +147,7 @@ fn to_request(op: &Op, cohorts: &[CohortId], now: Timestamp) -> Option<Request> 
                 starts_at: hours(starts),
                 enrollment_deadline: hours(enrollment),
                 withdrawal_deadline: hours(withdrawal),
+                ends_at: None,
             }
         }
         Op::Details(c, d) => Request::ChangeDetails {

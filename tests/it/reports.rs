@@ -857,6 +857,7 @@ async fn the_dashboard_flags_a_seat_free_while_learners_wait() {
                 starts_at: ts(STARTS_AT),
                 enrollment_deadline: ts(ENROLLMENT_DEADLINE),
                 withdrawal_deadline: ts(WITHDRAWAL_DEADLINE),
+                ends_at: None,
             }),
             Event::StudentEnrolled { learner: ana },
             Event::StudentWaitlisted {

@@ -37,6 +37,7 @@ fn new_cohort(capacity: u64) -> NewCohort {
         withdrawal_deadline: ts(WITHDRAWAL_DEADLINE),
         promotion: rollbook::domain::PromotionPolicy::Automatic,
         waitlist_cap: None,
+        ends_at: None,
     }
 }
 

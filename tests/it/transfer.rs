@@ -261,6 +261,7 @@ fn closing_to_cancelled(
             starts_at: Some(ts("2026-04-02T09:00:00Z")),
             enrollment_deadline: None,
             withdrawal_deadline: None,
+            ends_at: None,
         },
         CohortCommand::ChangeDetails {
             name: Some("Term — evenings".to_owned()),
@@ -324,6 +325,7 @@ fn issue15_history(db: &Path) -> Vec<rollbook::domain::Event> {
             withdrawal_deadline: ts("2026-03-25T00:00:00Z"),
             promotion,
             waitlist_cap: Some(10),
+            ends_at: None,
         };
         term.run(cohort, &CohortCommand::Create(new), t0);
     }

@@ -83,6 +83,11 @@ fn status(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "string", "enum": ["open", "closed", "cancelled"]})
 }
 
+/// `domain::Phase` as the API spells it.
+fn phase(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": ["open", "enrollment_ended", "closed", "running", "finished", "cancelled"]})
+}
+
 /// A whole number as JSON Schema's `integer` has it: `30` or `30.0` (a number whose fraction is
 /// zero is an integer there), never `30.5` or a negative.
 fn whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
@@ -141,6 +146,10 @@ pub struct NewCohort {
     pub enrollment_deadline: String,
     #[schemars(schema_with = "time")]
     pub withdrawal_deadline: String,
+    /// When the last session ends (optional): after it the cohort's phase is `finished`.
+    #[serde(default)]
+    #[schemars(schema_with = "optional_time")]
+    pub ends_at: Option<String>,
     /// How freed seats are filled (default `automatic`).
     #[serde(default)]
     #[schemars(schema_with = "promotion")]
@@ -386,6 +395,9 @@ pub struct CohortSummary {
     pub id: Uuid,
     pub instructor: String,
     pub name: String,
+    /// Where the cohort stands now: its status read with its dates.
+    #[schemars(schema_with = "phase")]
+    pub phase: &'static str,
     pub seats_remaining: u32,
     #[schemars(schema_with = "status")]
     pub status: &'static str,
@@ -420,6 +432,12 @@ pub struct CohortDetail {
     pub enrolled_count: u32,
     #[schemars(schema_with = "time")]
     pub enrollment_deadline: Timestamp,
+    /// When the last session ends, or `null` when not known.
+    #[schemars(schema_with = "time_or_null", required)]
+    pub ends_at: Option<Timestamp>,
+    /// Where the cohort stands now: its status (as shown) read with its dates and today's.
+    #[schemars(schema_with = "phase")]
+    pub phase: &'static str,
     pub id: Uuid,
     pub instructor: String,
     pub name: String,
@@ -777,6 +795,9 @@ pub struct Schedule {
     #[serde(default)]
     #[schemars(schema_with = "optional_time")]
     pub withdrawal_deadline: Option<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "optional_time")]
+    pub ends_at: Option<String>,
 }
 
 /// Change the name, course or instructor; a field left out keeps its value.

@@ -21,7 +21,7 @@ use super::error::ApiError;
 use super::extract::{ApiActing, ApiJson, ApiPath, ApiQuery};
 use super::input::{self, RawCohort, RawNumber};
 use crate::auth::Principal;
-use crate::domain::{CohortId, Event, LearnerId};
+use crate::domain::{CohortId, Event, LearnerId, Phase};
 use crate::projections::{AsOf, CatalogFilter, CohortView, Directory, Projections};
 use crate::store::Envelope;
 use crate::writer::{Request, Submission};
@@ -117,6 +117,7 @@ pub(super) async fn create_cohort(
     new.promotion = term::policy(body.promotion.as_deref(), body.offer_hold.as_deref())
         .map_err(|e| field_error(&e))?;
     new.waitlist_cap = body.waitlist_cap;
+    new.ends_at = term::optional_time(&state, "ends_at", body.ends_at.as_deref())?;
     let request = Request::Create {
         cohort: CohortId(Uuid::now_v7()),
         new,
@@ -164,13 +165,15 @@ pub(super) async fn list_cohorts(
     };
     let read = state.read.read();
     let (page, total) = read.catalog.list(&filter, offset, limit);
-    let cohorts = page.into_iter().map(summary).collect();
+    let now = state.clock.now();
+    let cohorts = page.into_iter().map(|view| summary(view, now)).collect();
     Ok(Json(CohortList { cohorts, total }))
 }
 
-fn summary(view: &CohortView) -> CohortSummary {
+fn summary(view: &CohortView, now: jiff::Timestamp) -> CohortSummary {
     let c = &view.state;
     CohortSummary {
+        phase: Phase::of(c, now).as_str(),
         capacity: c.capacity.seats(),
         course: c.course.clone(),
         enrolled_count: c.enrolled_count(),
@@ -184,7 +187,7 @@ fn summary(view: &CohortView) -> CohortSummary {
     }
 }
 
-fn detail(view: &CohortView, read: &Projections) -> CohortDetail {
+fn detail(view: &CohortView, read: &Projections, now: jiff::Timestamp) -> CohortDetail {
     let offers = view
         .state
         .offers
@@ -209,6 +212,8 @@ fn detail(view: &CohortView, read: &Projections) -> CohortDetail {
         enrolled: c.enrolled.iter().map(|l| person(*l)).collect(),
         enrolled_count: c.enrolled_count(),
         enrollment_deadline: c.enrollment_deadline,
+        ends_at: c.ends_at,
+        phase: Phase::of(c, now).as_str(),
         id: c.id.0,
         instructor: c.instructor.clone(),
         name: c.name.clone(),
@@ -271,7 +276,7 @@ pub(super) async fn cohort(
             .get(cohort)
             .ok_or_else(|| ApiError::cohort_not_found(&id))?,
     };
-    Ok(Json(detail(view, &read)))
+    Ok(Json(detail(view, &read, state.clock.now())))
 }
 
 /// An event as the API shows it: learner keys, not internal ids.
@@ -301,6 +306,7 @@ fn event_data(event: &Event, key_of: &dyn Fn(LearnerId) -> String) -> serde_json
             "name": c.name, "course": c.course, "instructor": c.instructor,
             "capacity": c.capacity.seats(), "starts_at": c.starts_at,
             "enrollment_deadline": c.enrollment_deadline, "withdrawal_deadline": c.withdrawal_deadline,
+            "ends_at": c.ends_at,
         }),
         Event::StudentEnrolled { learner }
         | Event::WaitlistPromoted { learner }
@@ -331,8 +337,9 @@ fn event_data(event: &Event, key_of: &dyn Fn(LearnerId) -> String) -> serde_json
             starts_at,
             enrollment_deadline,
             withdrawal_deadline,
+            ends_at,
         } => json!({"starts_at": starts_at, "enrollment_deadline": enrollment_deadline,
-                    "withdrawal_deadline": withdrawal_deadline}),
+                    "withdrawal_deadline": withdrawal_deadline, "ends_at": ends_at}),
         Event::CohortDetailsChanged {
             name,
             course,

@@ -61,7 +61,7 @@ fn named(
 }
 
 /// An optional time field, read as `POST /api/v1/cohorts` reads times.
-fn optional_time(
+pub(super) fn optional_time(
     state: &AppState,
     field: &'static str,
     raw: Option<&str>,
@@ -132,6 +132,7 @@ pub(in crate::web) async fn reschedule(
             "withdrawal_deadline",
             body.withdrawal_deadline.as_deref(),
         )?,
+        ends_at: optional_time(&state, "ends_at", body.ends_at.as_deref())?,
     };
     let done = execute(&state, &principal, &headers, &query, request, None).await?;
     let body = Rescheduled {

@@ -364,6 +364,7 @@ pub fn command_of(events: &[Event]) -> Option<CohortCommand> {
                 withdrawal_deadline: data.withdrawal_deadline,
                 promotion,
                 waitlist_cap,
+                ends_at: data.ends_at,
             })
         }
         Event::StudentEnrolled { learner } | Event::StudentWaitlisted { learner, .. } => {
@@ -393,6 +394,7 @@ pub fn command_of(events: &[Event]) -> Option<CohortCommand> {
             starts_at,
             enrollment_deadline,
             withdrawal_deadline,
+            ends_at,
         } => match rest.get(1) {
             Some(Event::EnrollmentReopened { reason }) => CohortCommand::Reopen {
                 reason: text(reason),
@@ -402,6 +404,7 @@ pub fn command_of(events: &[Event]) -> Option<CohortCommand> {
                 starts_at: Some(*starts_at),
                 enrollment_deadline: Some(*enrollment_deadline),
                 withdrawal_deadline: Some(*withdrawal_deadline),
+                ends_at: *ends_at,
             },
         },
         Event::CohortDetailsChanged {

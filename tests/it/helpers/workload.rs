@@ -37,6 +37,7 @@ pub fn create(cohort: CohortId, capacity: u64) -> Request {
             withdrawal_deadline: ts(WITHDRAWAL_DEADLINE),
             promotion: rollbook::domain::PromotionPolicy::Automatic,
             waitlist_cap: None,
+            ends_at: None,
         },
     }
 }
