@@ -212,7 +212,9 @@ fn named_learner(page: &mut ConfirmPage, raw: &str) -> Option<LearnerKey> {
     } else {
         match input::learner("learner", raw) {
             Ok(key) => return Some(key),
-            Err(e) => format!("{raw:?} is not a learner key: {e}. Choose the learner on the cohort page."),
+            Err(e) => {
+                format!("{raw:?} is not a learner key: {e}. Choose the learner on the cohort page.")
+            }
         }
     };
     page.problem = Some(Line::says(problem));
@@ -245,10 +247,13 @@ fn refusal(
         RuleViolation::NotWaitlisted { .. } => Line::says(format!(
             "{someone} is not on the waitlist of {cohort}, so there is nothing to remove."
         )),
-        RuleViolation::OfferExpired { expired_at, .. } => {
-            Line::says(format!("The seat offered to {someone} was no longer held: the offer ran out"))
-                .at(when(*expired_at), ". There is nothing left to withdraw from.")
-        }
+        RuleViolation::OfferExpired { expired_at, .. } => Line::says(format!(
+            "The seat offered to {someone} was no longer held: the offer ran out"
+        ))
+        .at(
+            when(*expired_at),
+            ". There is nothing left to withdraw from.",
+        ),
         RuleViolation::EnrollmentClosed => Line::says(format!(
             "Enrollment is already closed for {cohort}. It can be reopened from the cohort page."
         )),
@@ -280,6 +285,7 @@ fn outcomes(
             .waitlist_place(id)
             .map_or_else(String::new, |p| format!(" (place {p} on the waitlist)"))
     };
+    let lead = |freed: bool| if freed { "Frees a seat: " } else { "" };
     for event in events {
         match event {
             Event::OfferExpired { learner } => {
@@ -314,30 +320,14 @@ fn outcomes(
                 ));
             }
             Event::WaitlistLeft { learner, .. } => {
-                let place = before.waitlist_place(*learner).unwrap_or(0);
-                let behind = before
-                    .waitlist
-                    .len()
-                    .saturating_sub(usize::try_from(place).unwrap_or(usize::MAX));
-                let moving = match behind {
-                    0 => "nobody is behind them".to_owned(),
-                    1 => "1 learner behind moves up".to_owned(),
-                    n => format!("{} behind move up", learners(n)),
-                };
-                lines.push(Line::event(
-                    format!(
-                        "{} leaves the waitlist (place {place}); {moving}.",
-                        short(directory, *learner)
-                    ),
-                    "waitlist.left",
-                ));
+                lines.push(leaves_waitlist(before, directory, *learner));
             }
             Event::WaitlistPromoted { learner } => {
-                let lead = if freed { "Frees a seat: " } else { "" };
                 filled |= freed;
                 lines.push(Line::event(
                     format!(
-                        "{lead}{}{} will be promoted to it.",
+                        "{}{}{} will be promoted to it.",
+                        lead(freed),
                         short(directory, *learner),
                         place(*learner)
                     ),
@@ -349,12 +339,12 @@ fn outcomes(
                 expires_at,
                 ..
             } => {
-                let lead = if freed { "Frees a seat: " } else { "" };
                 filled |= freed;
                 lines.push(
                     Line::event(
                         format!(
-                            "{lead}{}{} will be offered the seat, held until",
+                            "{}{}{} will be offered the seat, held until",
+                            lead(freed),
                             short(directory, *learner),
                             place(*learner)
                         ),
@@ -368,24 +358,51 @@ fn outcomes(
                 "enrollment.closed",
             )),
             other => lines.push(Line::event(
-                other.learner().map_or_else(String::new, |l| short(directory, l)),
+                other
+                    .learner()
+                    .map_or_else(String::new, |l| short(directory, l)),
                 other.type_name(),
             )),
         }
     }
     if freed && !filled {
-        let waiting = before.waitlist.len();
-        lines.push(Line::says(if waiting == 0 {
-            "The seat stays empty: nobody is waiting.".to_owned()
-        } else {
-            format!(
-                "The seat stays empty: enrollment is closed, so the {} waiting {} not promoted.",
-                learners(waiting),
-                if waiting == 1 { "is" } else { "are" }
-            )
-        }));
+        lines.push(stays_empty(before.waitlist.len()));
     }
     lines
+}
+
+/// A waitlisted learner leaves: their place, and how many move up behind them.
+fn leaves_waitlist(before: &Cohort, directory: &Directory, learner: LearnerId) -> Line {
+    let place = before.waitlist_place(learner).unwrap_or(0);
+    let behind = before
+        .waitlist
+        .len()
+        .saturating_sub(usize::try_from(place).unwrap_or(usize::MAX));
+    let moving = match behind {
+        0 => "nobody is behind them".to_owned(),
+        1 => "1 learner behind moves up".to_owned(),
+        n => format!("{} behind move up", learners(n)),
+    };
+    Line::event(
+        format!(
+            "{} leaves the waitlist (place {place}); {moving}.",
+            short(directory, learner)
+        ),
+        "waitlist.left",
+    )
+}
+
+/// A seat given up that nobody takes: nobody waits, or enrollment is closed (`waiting` wait).
+fn stays_empty(waiting: usize) -> Line {
+    Line::says(if waiting == 0 {
+        "The seat stays empty: nobody is waiting.".to_owned()
+    } else {
+        format!(
+            "The seat stays empty: enrollment is closed, so the {} waiting {} not promoted.",
+            learners(waiting),
+            if waiting == 1 { "is" } else { "are" }
+        )
+    })
 }
 
 /// Decides `request` on the cohort as it is now and fills the page: its outcomes, or why not.
@@ -398,12 +415,15 @@ fn decide(
     now: Timestamp,
 ) -> Result<Option<Cohort>, PageError> {
     let preview = state.preview();
-    let mut stage = preview.now(request.cohort(), now);
-    let Some(before) = stage.state().cloned() else {
-        return Err(PageError::NotFound(format!("no cohort {}", request.cohort())));
+    let mut staged = preview.now(request.cohort(), now);
+    let Some(before) = staged.state().cloned() else {
+        return Err(PageError::NotFound(format!(
+            "no cohort {}",
+            request.cohort()
+        )));
     };
-    page.decided_at = state.zone.when(stage.now(), now);
-    match preview.decide(&mut stage, request, None) {
+    page.decided_at = state.zone.when(staged.now(), now);
+    match preview.decide(&mut staged, request, None) {
         Ok(predicted) => {
             let read = state.read.read();
             page.outcomes = outcomes(state, &before, &predicted.events, &read.directory, now);
@@ -432,12 +452,10 @@ fn answer(page: ConfirmPage, bad_query: bool) -> Response {
 /// The learner's names for the page (filed or not): (short, full).
 fn names(state: &AppState, key: &LearnerKey) -> (String, String) {
     let read = state.read.read();
-    read.directory
-        .id_of(key.as_str())
-        .map_or_else(
-            || (key.to_string(), key.to_string()),
-            |id| (short(&read.directory, id), full(&read.directory, id)),
-        )
+    read.directory.id_of(key.as_str()).map_or_else(
+        || (key.to_string(), key.to_string()),
+        |id| (short(&read.directory, id), full(&read.directory, id)),
+    )
 }
 
 /// `GET /cohorts/{id}/withdraw?learner=K[&reason_code=…&reason=…]`: what withdrawing the
@@ -462,7 +480,7 @@ pub async fn withdraw(
     page.learner = key.to_string();
     let code = q.reason_code.trim().parse::<ReasonCode>().ok();
     page.reason_code = code.map(|c| c.as_str().to_owned()).unwrap_or_default();
-    page.reason = q.reason.clone();
+    page.reason.clone_from(&q.reason);
     let request = Request::Withdraw {
         cohort,
         learner: key,
@@ -493,7 +511,7 @@ pub async fn leave_waitlist(
     page.title = format!("Remove {who} from the waitlist?");
     page.button = format!("Remove {who} from the waitlist");
     page.learner = key.to_string();
-    page.reason = q.reason.clone();
+    page.reason.clone_from(&q.reason);
     let request = Request::LeaveWaitlist {
         cohort,
         learner: key,
@@ -515,7 +533,7 @@ pub async fn close(
     let now = state.clock.now();
     let mut page = blank(&state, &principal, cohort, name, Kind::Close, now);
     page.title = format!("Close enrollment for {}?", page.cohort_name);
-    page.button = "Close enrollment".to_owned();
+    "Close enrollment".clone_into(&mut page.button);
     let Some(before) = decide(&state, &mut page, &Request::Close { cohort }, None, now)? else {
         return Ok(answer(page, false));
     };

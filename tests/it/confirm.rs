@@ -117,7 +117,10 @@ fn assert_labelled(html: &str) {
 fn assert_refused(html: &str, id: &str, words: &str) {
     assert!(html.contains(r#"id="confirm-problem""#), "{html}");
     assert!(html.contains(words), "expected {words:?} in:\n{html}");
-    assert!(form(html).is_none(), "a refused command offers no form:\n{html}");
+    assert!(
+        form(html).is_none(),
+        "a refused command offers no form:\n{html}"
+    );
     assert!(!html.contains(r#"type="submit" class="danger""#), "{html}");
     assert!(
         html.contains(&format!(r#"<a href="/cohorts/{id}">Back to "#)),
@@ -143,7 +146,9 @@ async fn the_withdraw_page_says_who_is_promoted_and_writes_nothing() {
         "{html}"
     );
     assert!(
-        html.contains("Ana Lima gives up their seat. <small><code>student.withdrawn</code></small>"),
+        html.contains(
+            "Ana Lima gives up their seat. <small><code>student.withdrawn</code></small>"
+        ),
         "{html}"
     );
     assert!(
@@ -182,10 +187,13 @@ async fn the_withdraw_page_says_who_is_promoted_and_writes_nothing() {
     assert!(select[0].contains(" required"), "{}", select[0]);
     assert_eq!(attribute(select[0], "name"), Some("reason_code"));
     let options = tags(form, "option");
-    assert_eq!(options.len(), 6, "a placeholder and the five codes: {options:?}");
     assert_eq!(
-        options[0],
-        r#"<option value="" disabled selected>"#,
+        options.len(),
+        6,
+        "a placeholder and the five codes: {options:?}"
+    );
+    assert_eq!(
+        options[0], r#"<option value="" disabled selected>"#,
         "the placeholder is what shows"
     );
     for option in &options[1..] {
@@ -231,7 +239,10 @@ async fn the_pages_state_the_waitlist_moves_offers_and_empty_seats() {
         leave.contains(&format!(r#"action="/cohorts/{id}/leave-waitlist""#)),
         "{leave}"
     );
-    assert!(!leave.contains("<select"), "no reason code to leave a waitlist");
+    assert!(
+        !leave.contains("<select"),
+        "no reason code to leave a waitlist"
+    );
     assert!(
         leave.contains(r#"<label for="confirm-reason">Reason (optional)</label>"#),
         "{leave}"
@@ -301,7 +312,10 @@ async fn the_close_page_says_what_closing_does_and_then_closes() {
 
     let (status, html) = page(&app, &app.client, &format!("/cohorts/{id}/close")).await;
     assert_eq!(status, 200, "{html}");
-    assert!(html.contains("<h1>Close enrollment for Closing?</h1>"), "{html}");
+    assert!(
+        html.contains("<h1>Close enrollment for Closing?</h1>"),
+        "{html}"
+    );
     assert!(
         html.contains(
             "Nobody can enroll any more: new enrollments are refused. \
@@ -390,7 +404,11 @@ async fn where_the_rules_refuse_the_page_says_why_and_offers_no_button() {
     )
     .await;
     assert_eq!(status, 200, "{html}");
-    assert_refused(&html, &id, "Too late: the withdrawal deadline passed <time class=\"when\" datetime=\"2026-03-20T00:00Z\">2026-03-20 00:00 UTC</time>");
+    assert_refused(
+        &html,
+        &id,
+        "Too late: the withdrawal deadline passed <time class=\"when\" datetime=\"2026-03-20T00:00Z\">2026-03-20 00:00 UTC</time>",
+    );
     assert!(html.contains(". Ana Lima stays enrolled."), "{html}");
 
     // A cancelled cohort takes no command.
@@ -473,7 +491,10 @@ async fn the_withdraw_form_posts_the_withdrawal_end_to_end() {
     .await;
     assert_eq!(status, 200, "{html}");
     let form = form(&html).expect("form");
-    assert!(form.contains(r#"<option value="financial" selected>"#), "{form}");
+    assert!(
+        form.contains(r#"<option value="financial" selected>"#),
+        "{form}"
+    );
     assert!(form.contains(r#"value="fees""#), "{form}");
 
     // The fields of the page's form as a browser sends them: hidden ones, a code chosen.
@@ -490,7 +511,10 @@ async fn the_withdraw_form_posts_the_withdrawal_end_to_end() {
         .expect("POST");
     assert_eq!(posted.status(), 303);
     let location = posted.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with(&format!("/cohorts/{id}?done=")), "{location}");
+    assert!(
+        location.starts_with(&format!("/cohorts/{id}?done=")),
+        "{location}"
+    );
 
     let cohort = app.cohort(&id).await;
     assert_eq!(keys(&cohort, "enrolled"), ["ben@example.org"]);
