@@ -406,7 +406,7 @@ fn stays_empty(waiting: usize) -> Line {
 }
 
 /// Decides `request` on the cohort as it is now and fills the page: its outcomes, or why not.
-/// `who` names the learner in a refusal.
+/// `who` names the learner in a refusal. Answers the cohort as the command would leave it.
 fn decide(
     state: &AppState,
     page: &mut ConfirmPage,
@@ -427,7 +427,7 @@ fn decide(
         Ok(predicted) => {
             let read = state.read.read();
             page.outcomes = outcomes(state, &before, &predicted.events, &read.directory, now);
-            Ok(Some(before))
+            Ok(staged.state().cloned())
         }
         Err(CommandError::Rejected(RuleViolation::CohortNotFound { cohort })) => {
             Err(PageError::NotFound(format!("no cohort {cohort}")))
@@ -534,20 +534,21 @@ pub async fn close(
     let mut page = blank(&state, &principal, cohort, name, Kind::Close, now);
     page.title = format!("Close enrollment for {}?", page.cohort_name);
     "Close enrollment".clone_into(&mut page.button);
-    let Some(before) = decide(&state, &mut page, &Request::Close { cohort }, None, now)? else {
+    // Counted on the cohort as closing leaves it (offers that ran out expired, seats filled).
+    let Some(after) = decide(&state, &mut page, &Request::Close { cohort }, None, now)? else {
         return Ok(answer(page, false));
     };
-    let waiting = before.waitlist.len();
-    page.outcomes.push(Line::says(match waiting {
+    page.outcomes.push(Line::says(match after.waitlist.len() {
         0 => "Nobody is waiting.".to_owned(),
+        1 => "The learner waiting stays on the list but is not promoted while enrollment is \
+              closed — not even when a seat frees up."
+            .to_owned(),
         n => format!(
-            "The {} waiting stay on the list, in order, but {} not promoted while enrollment \
-             is closed — not even when a seat frees up.",
-            learners(n),
-            if n == 1 { "is" } else { "are" }
+            "The {n} learners waiting stay on the list, in order, but are not promoted while \
+             enrollment is closed — not even when a seat frees up."
         ),
     }));
-    let offers = before.offers.len();
+    let offers = after.offers.len();
     if offers > 0 {
         page.outcomes.push(Line::says(match offers {
             1 => "The seat already offered may still be accepted or declined until its offer \

@@ -530,3 +530,52 @@ async fn the_withdraw_form_posts_the_withdrawal_end_to_end() {
     assert_eq!(withdrawn["data"]["reason_code"], "personal", "{withdrawn}");
     assert_eq!(withdrawn["data"]["reason"], "moved away", "{withdrawn}");
 }
+
+#[tokio::test]
+async fn a_seat_on_offer_is_confirmed_in_words_too() {
+    let app = TestApp::spawn().await;
+    let mut body = cohort_body("Offered", 1);
+    body["promotion"] = json!("offer");
+    body["offer_hold"] = json!("48h");
+    let id = full_with_waitlist(&app, body).await;
+    // Ana gives up her seat: Ben is offered it (until the 3rd), Cy waits at place 1.
+    withdraw(&app, &id, "ana@example.org", "moved").await;
+    let before = written(&app, &id).await;
+
+    let (status, html) = page(
+        &app,
+        &app.client,
+        &format!("/cohorts/{id}/withdraw?learner=ben%40example.org"),
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(
+            "Ben Okafor turns down the seat offered to them. \
+             <small><code>offer.declined</code></small>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "Frees a seat: Cy Diallo (place 1 on the waitlist) will be offered the seat, held until"
+        ),
+        "{html}"
+    );
+    assert!(form(&html).is_some(), "{html}");
+
+    let (_, html) = page(&app, &app.client, &format!("/cohorts/{id}/close")).await;
+    assert!(
+        html.contains(
+            "The learner waiting stays on the list but is not promoted while enrollment is closed"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "The seat already offered may still be accepted or declined until its offer runs out."
+        ),
+        "{html}"
+    );
+    assert_eq!(written(&app, &id).await, before, "the pages wrote nothing");
+}
