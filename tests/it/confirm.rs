@@ -579,3 +579,106 @@ async fn a_seat_on_offer_is_confirmed_in_words_too() {
     );
     assert_eq!(written(&app, &id).await, before, "the pages wrote nothing");
 }
+
+/// In Chromium at phone width: the page has every control labelled and nothing wider than the
+/// screen; the browser itself holds the form as invalid until a reason is chosen (the empty
+/// placeholder is what is selected); chosen, the form withdraws.
+#[tokio::test]
+async fn in_a_browser_the_reason_must_be_chosen_and_the_page_fits_a_phone() {
+    use fantoccini::Locator;
+
+    let app = TestApp::spawn().await;
+    let id = full_with_waitlist(&app, cohort_body("Phone", 1)).await;
+    let driver = crate::browser::Driver::start();
+    let browser = driver.session().await;
+    let script = |source: &'static str| {
+        let browser = browser.clone();
+        async move {
+            browser
+                .execute(source, Vec::new())
+                .await
+                .expect("script runs")
+        }
+    };
+
+    // Asked while signed out: the login form leads back to the page.
+    browser
+        .goto(&app.url(&format!("/cohorts/{id}/withdraw?learner=ana%40example.org")))
+        .await
+        .expect("navigates");
+    let field = |css: &'static str| browser.find(Locator::Css(css));
+    field("#name")
+        .await
+        .expect("name")
+        .send_keys("staff")
+        .await
+        .expect("types");
+    field("#password")
+        .await
+        .expect("password")
+        .send_keys(&password_of(Role::Staff))
+        .await
+        .expect("types");
+    field("button[type=submit]")
+        .await
+        .expect("log in")
+        .click()
+        .await
+        .expect("clicks");
+    browser
+        .wait()
+        .for_element(Locator::Css("#confirm-form"))
+        .await
+        .expect("the confirmation page");
+
+    let unlabelled = script(
+        "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]\
+         .filter(e => !(e.labels && e.labels.length)).map(e => e.outerHTML);",
+    )
+    .await;
+    assert_eq!(unlabelled, json!([]), "controls without a label");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    browser
+        .set_window_size(390, 844)
+        .await
+        .expect("phone width");
+    let overflow = script("return document.documentElement.scrollWidth - window.innerWidth;").await;
+    let shot = browser.screenshot().await.expect("screenshot");
+    std::fs::write(dir.join("confirm-withdraw.phone.png"), shot).expect("screenshot saved");
+    assert!(
+        overflow.as_i64().is_some_and(|px| px <= 0),
+        "wider than a phone by {overflow} px"
+    );
+
+    // Nothing chosen: the browser finds the form invalid, so will not send it.
+    let unchosen = script(
+        "const s = document.querySelector('#confirm-code'); \
+         return [s.value, s.checkValidity(), document.querySelector('#confirm-form').checkValidity()];",
+    )
+    .await;
+    assert_eq!(unchosen, json!(["", false, false]));
+    // Chosen: it withdraws, and the cohort page confirms it.
+    field("#confirm-code option[value=personal]")
+        .await
+        .expect("option")
+        .click()
+        .await
+        .expect("chooses");
+    field("#confirm-form button[type=submit]")
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("clicks");
+    browser
+        .wait()
+        .for_element(Locator::Css(".notice.ok"))
+        .await
+        .expect("the cohort page, confirming");
+    assert_eq!(
+        keys(&app.cohort(&id).await, "enrolled"),
+        ["ben@example.org"]
+    );
+    browser.close().await.expect("closes");
+}
