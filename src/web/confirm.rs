@@ -37,7 +37,7 @@ pub struct Line {
     pub when: Option<When>,
     /// The words after the time.
     pub after: String,
-    /// The event this line foretells, shown small after it.
+    /// The event this line foretells (or the refusal's code), shown small after it.
     pub code: Option<&'static str>,
 }
 
@@ -221,7 +221,7 @@ fn named_learner(page: &mut ConfirmPage, raw: &str) -> Option<LearnerKey> {
     None
 }
 
-/// Plain words for a refusal of `kind` for the learner `who` (None for close).
+/// A refusal in plain words, its code after them: `who` names the learner (`None` for close).
 fn refusal(
     state: &AppState,
     page: &ConfirmPage,
@@ -232,7 +232,7 @@ fn refusal(
     let cohort = &page.cohort_name;
     let someone = who.unwrap_or("The learner");
     let when = |t| state.zone.when(t, now);
-    match violation {
+    let line = match violation {
         RuleViolation::CohortCancelled => Line::says(format!(
             "{cohort} was cancelled: its learners were released, and it takes no command."
         )),
@@ -265,6 +265,10 @@ fn refusal(
             });
             Line::says(format!("{}.", text.trim_end_matches('.')))
         }
+    };
+    Line {
+        code: Some(violation.code()),
+        ..line
     }
 }
 

@@ -409,7 +409,12 @@ async fn where_the_rules_refuse_the_page_says_why_and_offers_no_button() {
         &id,
         "Too late: the withdrawal deadline passed <time class=\"when\" datetime=\"2026-03-20T00:00Z\">2026-03-20 00:00 UTC</time>",
     );
-    assert!(html.contains(". Ana Lima stays enrolled."), "{html}");
+    assert!(
+        html.contains(
+            ". Ana Lima stays enrolled. <small><code>withdrawal_deadline_passed</code></small>"
+        ),
+        "{html}"
+    );
 
     // A cancelled cohort takes no command.
     let gone = app.create_cohort("Gone", 3).await;
