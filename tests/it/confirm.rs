@@ -687,3 +687,31 @@ async fn in_a_browser_the_reason_must_be_chosen_and_the_page_fits_a_phone() {
     );
     browser.close().await.expect("closes");
 }
+
+#[tokio::test]
+async fn the_leave_waitlist_form_posts_the_removal_end_to_end() {
+    let app = TestApp::spawn().await;
+    let id = full_with_waitlist(&app, cohort_body("Left", 1)).await;
+    let (status, html) = page(
+        &app,
+        &app.client,
+        &format!("/cohorts/{id}/leave-waitlist?learner=ben%40example.org"),
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    let form = form(&html).expect("form");
+    let mut fields = hidden_fields(form);
+    fields.push(("reason".to_owned(), "found another course".to_owned()));
+    let action = attribute(tags(form, "form")[0], "action").expect("action");
+    let posted = app
+        .client
+        .post(app.url(action))
+        .form(&fields)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(posted.status(), 303);
+    let cohort = app.cohort(&id).await;
+    assert_eq!(keys(&cohort, "waitlist"), ["cy@example.org"]);
+    assert_eq!(keys(&cohort, "enrolled"), ["ana@example.org"]);
+}
