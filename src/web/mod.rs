@@ -14,6 +14,7 @@ mod browse;
 mod bulk;
 mod chart;
 mod cohorts;
+mod confirm;
 mod csv;
 mod dashboard;
 mod erase;

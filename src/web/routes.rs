@@ -18,7 +18,7 @@ use super::extract::Acting;
 use super::route::Access::{Public, Role as R, Scrape};
 use super::route::Route;
 use super::{AppState, BODY_LIMIT};
-use super::{access, admin, api, api_docs, assets, browse, erase, metrics, openapi};
+use super::{access, admin, api, api_docs, assets, browse, confirm, erase, metrics, openapi};
 use super::{bulk, cohorts, dashboard, error, learners, offers, reports, session, what_if};
 use crate::auth::Role::{Admin, Staff, Viewer};
 
@@ -65,6 +65,10 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/cohorts/{id}/promote", R(Staff), cohorts::promote),
     route!(POST "/cohorts/{id}/capacity", R(Staff), cohorts::change_capacity),
     route!(POST "/cohorts/{id}/close", R(Staff), cohorts::close),
+    // ---- confirmation steps: what the command would do (a dry run), then its form ----
+    route!(GET "/cohorts/{id}/withdraw", R(Staff), confirm::withdraw),
+    route!(GET "/cohorts/{id}/leave-waitlist", R(Staff), confirm::leave_waitlist),
+    route!(GET "/cohorts/{id}/close", R(Staff), confirm::close),
     // ---- running a term (issue 15) ----
     route!(POST "/cohorts/{id}/reopen", R(Staff), cohorts::reopen),
     route!(POST "/cohorts/{id}/schedule", R(Staff), cohorts::reschedule),

@@ -238,6 +238,10 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("POST", "/cohorts/{id}/promote", Who::Staff),
     ("POST", "/cohorts/{id}/capacity", Who::Staff),
     ("POST", "/cohorts/{id}/close", Who::Staff),
+    // Their confirmation pages: a dry run and the form, for those who may post it.
+    ("GET", "/cohorts/{id}/withdraw", Who::Staff),
+    ("GET", "/cohorts/{id}/leave-waitlist", Who::Staff),
+    ("GET", "/cohorts/{id}/close", Who::Staff),
     ("POST", "/cohorts/{id}/bulk/preview", Who::Staff),
     ("POST", "/cohorts/{id}/bulk/apply", Who::Staff),
     // The refused rows of a bulk enrollment: staff (and only the account that applied it).
