@@ -210,9 +210,10 @@ pub async fn cohort(
     };
     let refusal = super::flash::take(q.refused.trim(), &principal, cohort, state.clock.now());
     let done = done_range(&q.done);
-    let focus = refusal.as_ref().map(|r| r.form).or_else(|| {
-        done.and_then(|_| CommandForm::ALL.into_iter().find(|f| f.name() == q.form))
-    });
+    let focus = refusal
+        .as_ref()
+        .map(|r| r.form)
+        .or_else(|| done.and_then(|_| CommandForm::ALL.into_iter().find(|f| f.name() == q.form)));
     let (error, values) = match refusal {
         Some(r) => (Some((r.form, r.message)), r.values),
         None => (None, CommandValues::default()),
@@ -309,7 +310,10 @@ fn event_words(
     let a = entry.after;
     let words = match entry.event_type {
         "cohort.created" => "the cohort was created".to_owned(),
-        "student.enrolled" => format!("{who} was enrolled ({} of {} seats taken)", a.enrolled, a.capacity),
+        "student.enrolled" => format!(
+            "{who} was enrolled ({} of {} seats taken)",
+            a.enrolled, a.capacity
+        ),
         "student.waitlisted" => format!("{who} joined the waitlist at place {}", a.waitlist),
         "student.withdrawn" => format!("{who} withdrew"),
         "waitlist.left" => format!("{who} left the waitlist"),
@@ -507,12 +511,7 @@ pub(super) async fn run_command(
         Err(message) => message,
         Ok(request) => match state.submit_request(principal, request.clone()).await {
             Ok(done) => {
-                let url = format!(
-                    "{}&form={}#{}",
-                    done_url(&done),
-                    form.name(),
-                    form.anchor()
-                );
+                let url = format!("{}&form={}#{}", done_url(&done), form.name(), form.anchor());
                 return Ok(Redirect::to(&url).into_response());
             }
             Err(CommandError::Rejected(violation))
@@ -874,7 +873,11 @@ fn newest_of(
     while end > 0 {
         let start = end.saturating_sub(CHUNK);
         let entries = read.history_entries(cohort, start..end);
-        if let Some(entry) = entries.into_iter().rev().find(|h| h.event_type == event_type) {
+        if let Some(entry) = entries
+            .into_iter()
+            .rev()
+            .find(|h| h.event_type == event_type)
+        {
             return Some(entry);
         }
         end = start;

@@ -168,7 +168,10 @@ mod tests {
             assert!(flash.len() <= KEPT);
         }
         assert_eq!(flash.len(), KEPT);
-        assert!(flash.take(&first, &who, cohort, now).is_none(), "oldest dropped");
+        assert!(
+            flash.take(&first, &who, cohort, now).is_none(),
+            "oldest dropped"
+        );
     }
 
     /// A token is for its account and cohort, used once, and only for a few minutes.
@@ -179,9 +182,15 @@ mod tests {
         let cohort = CohortId(uuid::Uuid::now_v7());
         let now = Timestamp::UNIX_EPOCH;
         let token = flash.keep(&ana, cohort, refusal("no"), now);
-        assert!(flash.take(&token, &bo, cohort, now).is_none(), "other account");
+        assert!(
+            flash.take(&token, &bo, cohort, now).is_none(),
+            "other account"
+        );
         let other = CohortId(uuid::Uuid::now_v7());
-        assert!(flash.take(&token, &ana, other, now).is_none(), "other cohort");
+        assert!(
+            flash.take(&token, &ana, other, now).is_none(),
+            "other cohort"
+        );
         let got = flash.take(&token, &ana, cohort, now).expect("kept");
         assert_eq!(got.message, "no");
         assert!(flash.take(&token, &ana, cohort, now).is_none(), "used once");

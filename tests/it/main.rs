@@ -9,6 +9,7 @@ mod browse;
 mod browser;
 mod bulk;
 mod cli;
+mod cohort_page;
 mod contrast;
 mod crash;
 mod demo;

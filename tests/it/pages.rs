@@ -579,7 +579,9 @@ async fn the_cohort_page_labels_its_forms() {
     }
     // Closing and withdrawing are confirmed on a page of their own: links here.
     assert!(
-        html.contains(&format!(r#"href="/cohorts/{id}/close">Close enrollment…</a>"#)),
+        html.contains(&format!(
+            r#"href="/cohorts/{id}/close">Close enrollment…</a>"#
+        )),
         "{html}"
     );
     assert!(
@@ -614,7 +616,9 @@ async fn enrolling_fills_the_roster_then_the_waitlist() {
     )
     .await;
     assert!(
-        html.contains("<li><small><code>student.enrolled</code> ana@example.org · enrolled 0 → 1</small></li>"),
+        html.contains(
+            "<li><small><code>student.enrolled</code> ana@example.org · enrolled 0 → 1</small></li>"
+        ),
         "{html}"
     );
     assert!(
@@ -780,7 +784,9 @@ async fn closing_enrollment_shows_the_cohort_closed() {
     let id = app.create_cohort("Closing", 2).await;
     let html = command_ok(&app, &id, "close", &[]).await;
     assert!(
-        html.contains("<li><small><code>enrollment.closed</code> · enrollment open → closed</small></li>"),
+        html.contains(
+            "<li><small><code>enrollment.closed</code> · enrollment open → closed</small></li>"
+        ),
         "{html}"
     );
     assert!(
