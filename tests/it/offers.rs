@@ -373,7 +373,7 @@ async fn the_pages_show_offers_and_their_forms_accept_and_decline() {
         page.contains("0 of 1 taken, 1 more held for an offer · 0 free"),
         "{page}"
     );
-    assert!(page.contains("Accept for bo@x.org"));
+    assert!(page.contains(r#"aria-label="Accept the seat for bo@x.org">Accept</button>"#));
     assert!(page.contains("bo@x.org declines the seat; it is offered to cy@x.org"));
     assert!(page.contains("in 2 h 0 min"));
     // The learner page says until when.
