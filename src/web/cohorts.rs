@@ -308,7 +308,7 @@ fn event_words(
         .unwrap_or_default();
     let who = learner_words(read, entry, &label);
     let a = entry.after;
-    let words = match entry.event_type {
+    match entry.event_type {
         "cohort.created" => "the cohort was created".to_owned(),
         "student.enrolled" => format!(
             "{who} was enrolled ({} of {} seats taken)",
@@ -329,8 +329,7 @@ fn event_words(
                 summary
             }
         }
-    };
-    words
+    }
 }
 
 /// Builds the cohort page, current or as of a point, with an optional refused form.
@@ -351,15 +350,7 @@ async fn render_cohort(
     } = shown;
     let past = match as_of {
         None => None,
-        Some(point) => {
-            let view = state
-                .cohort_as_of(cohort, point)
-                .await
-                .map_err(|e| PageError::internal("time travel", &e))?;
-            Some(view.ok_or_else(|| {
-                PageError::NotFound(format!("cohort {cohort} did not exist yet at that point"))
-            })?)
-        }
+        Some(point) => Some(past_view(state, cohort, point).await?),
     };
     let now = state.clock.now();
     // Only staff see the cancel form, and only on the cohort as it is now.
@@ -378,22 +369,7 @@ async fn render_cohort(
         term.releases = releases;
     }
     if view.state.status == crate::domain::CohortStatus::Cancelled {
-        term.cancelled = Some(
-            newest_of(&read, cohort, view.position, "cohort.cancelled").map_or_else(
-                || "Cancelled".to_owned(),
-                |entry| {
-                    let reason = super::views::shown_reason(
-                        entry.reason.as_deref().unwrap_or_default(),
-                        entry.reason_erased,
-                    );
-                    if reason.is_empty() {
-                        "Cancelled".to_owned()
-                    } else {
-                        format!("Cancelled — {reason}")
-                    }
-                },
-            ),
-        );
+        term.cancelled = Some(cancelled_words(&read, cohort, view.position));
     }
     let closed_by = (view.state.status == crate::domain::CohortStatus::Closed)
         .then(|| newest_of(&read, cohort, view.position, "enrollment.closed"))
@@ -412,36 +388,24 @@ async fn render_cohort(
             history.partition_point(|p| p <= last),
         )
     });
-    let (headline, done) = just_done(&read, cohort, span, &state.zone, now);
-    let as_of_banner = as_of.map(|point| {
-        let last = shown_count
-            .checked_sub(1)
-            .and_then(|i| read.history_entries(cohort, i..i + 1).into_iter().next());
-        let at = match point {
-            AsOf::Time(t) => t,
-            AsOf::Position(_) => last.as_ref().map_or(now, |e| e.occurred_at),
-        };
-        AsOfBanner {
-            when: state.zone.when(at, now),
-            after: last
-                .as_ref()
-                .map(|e| event_words(&read, e, &state.zone))
-                .unwrap_or_default(),
-            position: view.position,
-        }
-    });
+    // A past page confirms nothing and focuses nothing.
+    let (headline, done) = match as_of {
+        None => just_done(&read, cohort, span, &state.zone, now),
+        Some(_) => (Headline::default(), Vec::new()),
+    };
+    let as_of_banner =
+        as_of.map(|point| as_of_banner(&read, cohort, point, shown_count, &state.zone, now));
     let refused = read
         .journal
         .of_cohort(cohort, RECENT)
         .into_iter()
         .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
         .collect();
-    let done = if as_of.is_some() { Vec::new() } else { done };
-    let learner_query = if learner.is_empty() {
-        String::new()
-    } else {
-        format!("&learner={}", urlencoding_strict(&learner))
-    };
+    let learner_query = Some(&learner)
+        .filter(|l| !l.is_empty())
+        .map_or_else(String::new, |l| {
+            format!("&learner={}", urlencoding_strict(l))
+        });
     Ok(CohortPage {
         nav: Nav::of(principal, &state.zone),
         refused,
@@ -461,25 +425,85 @@ async fn render_cohort(
         recent,
         done,
         as_of: as_of_banner,
-        as_of_input: match as_of {
-            Some(AsOf::Position(p)) => p.to_string(),
-            Some(AsOf::Time(t)) => state.zone.field(t),
-            None => String::new(),
-        },
+        as_of_input: as_of.map_or_else(String::new, |point| match point {
+            AsOf::Position(p) => p.to_string(),
+            AsOf::Time(t) => state.zone.field(t),
+        }),
         error,
         values,
-        headline: if as_of.is_some() {
-            Headline::default()
-        } else {
-            headline
-        },
-        focus: if as_of.is_some() { None } else { focus },
+        headline,
+        focus: focus.filter(|_| as_of.is_none()),
         closed_by,
         roster_all,
         learner_query,
         term,
         bulk: None,
     })
+}
+
+/// The cohort as it was at `point`; 404 when it did not exist yet.
+async fn past_view(
+    state: &AppState,
+    cohort: CohortId,
+    point: AsOf,
+) -> Result<crate::projections::CohortView, PageError> {
+    state
+        .cohort_as_of(cohort, point)
+        .await
+        .map_err(|e| PageError::internal("time travel", &e))?
+        .ok_or_else(|| {
+            PageError::NotFound(format!("cohort {cohort} did not exist yet at that point"))
+        })
+}
+
+/// "Cancelled — reason" for a cancelled cohort, from its newest `cohort.cancelled` up to
+/// `position`.
+fn cancelled_words(
+    read: &crate::projections::Projections,
+    cohort: CohortId,
+    position: u64,
+) -> String {
+    newest_of(read, cohort, position, "cohort.cancelled").map_or_else(
+        || "Cancelled".to_owned(),
+        |entry| {
+            let reason = super::views::shown_reason(
+                entry.reason.as_deref().unwrap_or_default(),
+                entry.reason_erased,
+            );
+            if reason.is_empty() {
+                "Cancelled".to_owned()
+            } else {
+                format!("Cancelled — {reason}")
+            }
+        },
+    )
+}
+
+/// The banner of the cohort as of `point`: the time (asked for, or of the newest event shown)
+/// and that event in words. `shown` counts the cohort's events up to the point.
+fn as_of_banner(
+    read: &crate::projections::Projections,
+    cohort: CohortId,
+    point: AsOf,
+    shown: usize,
+    zone: &super::zone::Zone,
+    now: jiff::Timestamp,
+) -> AsOfBanner {
+    let last = shown
+        .checked_sub(1)
+        .and_then(|i| read.history_entries(cohort, i..i + 1).into_iter().next());
+    let at = match point {
+        AsOf::Time(t) => t,
+        AsOf::Position(_) => last.as_ref().map_or(now, |e| e.occurred_at),
+    };
+    AsOfBanner {
+        when: zone.when(at, now),
+        after: last
+            .as_ref()
+            .map(|e| event_words(read, e, zone))
+            .unwrap_or_default(),
+        position: last.as_ref().map_or(0, |e| e.position),
+    }
 }
 
 /// `raw` with every byte but unreserved ones percent-encoded, for a query value.

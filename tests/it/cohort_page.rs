@@ -209,7 +209,7 @@ async fn the_actions_come_first_and_a_long_roster_is_cut() {
     assert_eq!(roster.matches(r#"<td data-label="Learner">"#).count(), 50);
     assert!(
         roster.contains(&format!(
-            r##"<a href="/cohorts/{id}?roster=all#roster-h">Show all 65</a>"##
+            r#"<a href="/cohorts/{id}?roster=all#roster-h">Show all 65</a>"#
         )),
         "{roster}"
     );
