@@ -490,11 +490,10 @@ pub struct DiffPage {
 }
 
 /// A point of a diff: empty means `default`.
-fn point(field: &str, raw: &str, default: AsOf) -> Result<AsOf, PageError> {
+fn point(field: &str, raw: &str, default: AsOf, zone: &Zone) -> Result<AsOf, PageError> {
     match raw.trim() {
         "" => Ok(default),
-        raw => raw
-            .parse::<AsOf>()
+        raw => super::cohorts::parse_point(raw, zone)
             .map_err(|e| PageError::BadRequest(format!("{field}: {e}"))),
     }
 }
@@ -527,8 +526,8 @@ pub async fn diff(
     PageQuery(q): PageQuery<DiffQuery>,
 ) -> Result<DiffPage, PageError> {
     let cohort = input::parse_cohort::<PageError>(&id)?;
-    let from = point("from", &q.from, AsOf::Position(0))?;
-    let to = point("to", &q.to, AsOf::Position(u64::MAX))?;
+    let from = point("from", &q.from, AsOf::Position(0), &state.zone)?;
+    let to = point("to", &q.to, AsOf::Position(u64::MAX), &state.zone)?;
     if state.read.read().catalog.get(cohort).is_none() {
         return Err(PageError::NotFound(format!("no cohort {cohort}")));
     }

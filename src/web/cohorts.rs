@@ -18,8 +18,8 @@ use super::input::{self, RawCohort, RawNumber};
 use super::nav::Nav;
 use super::offer_views::{DoneEvent, OfferPanel};
 use super::views::{
-    CohortDetail, CohortForm, CohortPage, CommandForm, CommandValues, HistoryPage, HistoryRow,
-    JournalRow, NewCohortPage, TermForms, headline,
+    AsOfBanner, CohortDetail, CohortForm, CohortPage, CommandForm, CommandValues, DoneFact,
+    Headline, HistoryPage, HistoryRow, JournalRow, NewCohortPage, TermForms, headline,
 };
 use crate::auth::Principal;
 use crate::domain::{CohortId, RuleViolation};
@@ -170,8 +170,29 @@ fn command_page_error(error: CommandError) -> PageError {
 pub struct CohortQuery {
     as_of: String,
     done: String,
+    /// The form the command just done (or refused) came from: it takes the focus.
+    form: String,
+    /// A refused form kept across the redirect (its token in the flash store).
+    refused: String,
+    /// `all`: list every roster and waitlist row.
+    roster: String,
+    /// A learner to mark in the roster or waitlist (from the learner page's links).
+    learner: String,
     /// A bulk enrollment just applied (its kept summary's token).
     bulk: String,
+}
+
+/// What a cohort page shows besides the cohort: the point in time, the command just done, a
+/// refused form, and how the lists are cut.
+#[derive(Default)]
+struct Shown {
+    as_of: Option<AsOf>,
+    done: Option<(u64, u64)>,
+    error: Option<(CommandForm, String)>,
+    values: CommandValues,
+    focus: Option<CommandForm>,
+    roster_all: bool,
+    learner: String,
 }
 
 /// `GET /cohorts/{id}[?as_of=…]`: roster, waitlist, command forms, recent history; or the
@@ -185,24 +206,51 @@ pub async fn cohort(
     let cohort = input::parse_cohort::<PageError>(&id)?;
     let as_of = match q.as_of.trim() {
         "" => None,
-        raw => Some(
-            raw.parse::<AsOf>()
-                .map_err(|e| PageError::BadRequest(e.to_string()))?,
-        ),
+        raw => Some(parse_point(raw, &state.zone).map_err(PageError::BadRequest)?),
     };
+    let refusal = super::flash::take(q.refused.trim(), &principal, cohort, state.clock.now());
     let done = done_range(&q.done);
-    let mut page = render_cohort(
-        &state,
-        &principal,
-        cohort,
+    let focus = refusal
+        .as_ref()
+        .map(|r| r.form)
+        .or_else(|| done.and_then(|_| CommandForm::ALL.into_iter().find(|f| f.name() == q.form)));
+    let (error, values) = match refusal {
+        Some(r) => (Some((r.form, r.message)), r.values),
+        None => (None, CommandValues::default()),
+    };
+    let learner = match q.learner.trim() {
+        "" => String::new(),
+        raw => input::learner("learner", raw).map_or_else(|_| raw.to_owned(), |k| k.to_string()),
+    };
+    let shown = Shown {
         as_of,
         done,
-        None,
-        CommandValues::default(),
-    )
-    .await?;
+        error,
+        values,
+        focus,
+        roster_all: q.roster == "all",
+        learner,
+    };
+    let mut page = render_cohort(&state, &principal, cohort, shown).await?;
     page.bulk = super::bulk::applied(&q.bulk, &principal, cohort);
     Ok(page.into_response())
+}
+
+/// A point in a cohort's history as people type it: an event number, or a time as pages show
+/// it (`2026-03-01 10:00`, with or without the zone, or RFC 3339).
+pub(super) fn parse_point(raw: &str, zone: &super::zone::Zone) -> Result<AsOf, String> {
+    let raw = raw.trim();
+    if let Ok(point) = raw.parse::<AsOf>() {
+        return Ok(point);
+    }
+    input::parse_time("as_of", raw, zone)
+        .map(AsOf::Time)
+        .map_err(|_| {
+            format!(
+                "{raw:?} is neither an event number nor a time: write e.g. 2026-03-01 10:00 (in {}) or 3385",
+                zone.name()
+            )
+        })
 }
 
 /// The command just done, the entries `start..end` of the cohort's history: its headline in
@@ -212,18 +260,76 @@ fn just_done(
     cohort: CohortId,
     span: Option<(usize, usize)>,
     zone: &super::zone::Zone,
-) -> (String, Vec<HistoryRow>) {
+    now: jiff::Timestamp,
+) -> (Headline, Vec<HistoryRow>) {
     let Some((start, end)) = span else {
-        return (String::new(), Vec::new());
+        return (Headline::default(), Vec::new());
     };
     let entries = read.history_entries(cohort, start..end);
-    let types: Vec<&str> = entries.iter().map(|h| h.event_type).collect();
-    let rows = entries
+    let rows: Vec<HistoryRow> = entries
         .iter()
-        .take(RECENT)
-        .map(|h| HistoryRow::of(h, &read.directory, zone))
+        .map(|h| HistoryRow::at(h, &read.directory, zone, now))
         .collect();
-    (headline(&types), rows)
+    let facts: Vec<DoneFact<'_>> = entries
+        .iter()
+        .zip(&rows)
+        .map(|(h, r)| DoneFact {
+            event_type: h.event_type,
+            who: learner_words(read, h, &r.learner_label),
+            after: h.after,
+        })
+        .collect();
+    let headline = headline(&facts);
+    (headline, rows.into_iter().take(RECENT).collect())
+}
+
+/// How a confirmation names the learner of `entry`: their name when on file, else `label`.
+fn learner_words<'a>(
+    read: &'a crate::projections::Projections,
+    entry: &crate::projections::HistoryEntry,
+    label: &'a str,
+) -> &'a str {
+    entry
+        .learner
+        .map(|l| read.directory.name_of(l))
+        .filter(|n| !n.is_empty())
+        .unwrap_or(label)
+}
+
+/// An event in plain words, for the time-travel banner ("Ana Lima was enrolled").
+fn event_words(
+    read: &crate::projections::Projections,
+    entry: &crate::projections::HistoryEntry,
+    zone: &super::zone::Zone,
+) -> String {
+    let label = entry
+        .learner
+        .map(|l| read.directory.label_of(l))
+        .unwrap_or_default();
+    let who = learner_words(read, entry, &label);
+    let a = entry.after;
+    match entry.event_type {
+        "cohort.created" => "the cohort was created".to_owned(),
+        "student.enrolled" => format!(
+            "{who} was enrolled ({} of {} seats taken)",
+            a.enrolled, a.capacity
+        ),
+        "student.waitlisted" => format!("{who} joined the waitlist at place {}", a.waitlist),
+        "student.withdrawn" => format!("{who} withdrew"),
+        "waitlist.left" => format!("{who} left the waitlist"),
+        "waitlist.promoted" => format!("{who} was promoted from the waitlist"),
+        "cohort.capacity_changed" => format!("seats were set to {}", a.capacity),
+        "enrollment.closed" => "enrollment was closed".to_owned(),
+        "enrollment.reopened" => "enrollment was reopened".to_owned(),
+        other => {
+            let summary = super::views::HistoryRow::of(entry, &read.directory, zone).summary;
+            if summary.is_empty() {
+                other.to_owned()
+            } else {
+                summary
+            }
+        }
+    }
 }
 
 /// Builds the cohort page, current or as of a point, with an optional refused form.
@@ -231,22 +337,20 @@ async fn render_cohort(
     state: &AppState,
     principal: &Principal,
     cohort: CohortId,
-    as_of: Option<AsOf>,
-    done: Option<(u64, u64)>,
-    error: Option<(CommandForm, String)>,
-    values: CommandValues,
+    shown: Shown,
 ) -> Result<CohortPage, PageError> {
+    let Shown {
+        as_of,
+        done,
+        error,
+        values,
+        focus,
+        roster_all,
+        learner,
+    } = shown;
     let past = match as_of {
         None => None,
-        Some(point) => {
-            let view = state
-                .cohort_as_of(cohort, point)
-                .await
-                .map_err(|e| PageError::internal("time travel", &e))?;
-            Some(view.ok_or_else(|| {
-                PageError::NotFound(format!("cohort {cohort} did not exist yet at that point"))
-            })?)
-        }
+        Some(point) => Some(past_view(state, cohort, point).await?),
     };
     let now = state.clock.now();
     // Only staff see the cancel form, and only on the cohort as it is now.
@@ -267,12 +371,16 @@ async fn render_cohort(
     if view.state.status == crate::domain::CohortStatus::Cancelled {
         term.cancelled = Some(cancelled_words(&read, cohort, view.position));
     }
-    let shown = history.partition_point(|p| p <= view.position);
+    let closed_by = (view.state.status == crate::domain::CohortStatus::Closed)
+        .then(|| newest_of(&read, cohort, view.position, "enrollment.closed"))
+        .flatten()
+        .map(|entry| (entry.actor, state.zone.when(entry.occurred_at, now)));
+    let shown_count = history.partition_point(|p| p <= view.position);
     let recent = read
-        .history_entries(cohort, shown.saturating_sub(RECENT)..shown)
+        .history_entries(cohort, shown_count.saturating_sub(RECENT)..shown_count)
         .iter()
         .rev()
-        .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
+        .map(|h| HistoryRow::at(h, &read.directory, &state.zone, now))
         .collect();
     let span = done.map(|(first, last)| {
         (
@@ -280,22 +388,24 @@ async fn render_cohort(
             history.partition_point(|p| p <= last),
         )
     });
-    let (headline, done) = just_done(&read, cohort, span, &state.zone);
-    let as_of_words = as_of.map(|point| match point {
-        AsOf::Position(p) => format!("after event {p} (cohort version {})", view.version),
-        AsOf::Time(t) => format!(
-            "at {} (cohort version {})",
-            state.zone.show(t),
-            view.version
-        ),
-    });
+    // A past page confirms nothing and focuses nothing.
+    let (headline, done) = match as_of {
+        None => just_done(&read, cohort, span, &state.zone, now),
+        Some(_) => (Headline::default(), Vec::new()),
+    };
+    let as_of_banner =
+        as_of.map(|point| as_of_banner(&read, cohort, point, shown_count, &state.zone, now));
     let refused = read
         .journal
         .of_cohort(cohort, RECENT)
         .into_iter()
         .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
         .collect();
-    let done = if as_of.is_some() { Vec::new() } else { done };
+    let learner_query = Some(&learner)
+        .filter(|l| !l.is_empty())
+        .map_or_else(String::new, |l| {
+            format!("&learner={}", urlencoding_strict(l))
+        });
     Ok(CohortPage {
         nav: Nav::of(principal, &state.zone),
         refused,
@@ -311,29 +421,108 @@ async fn render_cohort(
                 summary: &d.summary,
             }),
         ),
-        cohort: CohortDetail::of(view, &read, &state.zone, now),
+        cohort: CohortDetail::of(view, &read, &state.zone, now, roster_all, &learner),
         recent,
         done,
-        as_of: as_of_words,
-        as_of_input: match as_of {
-            Some(AsOf::Position(p)) => p.to_string(),
-            Some(AsOf::Time(t)) => t.to_string(),
-            None => String::new(),
-        },
+        as_of: as_of_banner,
+        as_of_input: as_of.map_or_else(String::new, |point| match point {
+            AsOf::Position(p) => p.to_string(),
+            AsOf::Time(t) => state.zone.field(t),
+        }),
         error,
         values,
-        headline: if as_of.is_some() {
-            String::new()
-        } else {
-            headline
-        },
+        headline,
+        focus: focus.filter(|_| as_of.is_none()),
+        closed_by,
+        roster_all,
+        learner_query,
         term,
         bulk: None,
     })
 }
 
-/// Runs a cohort-page command: redirect to the cohort on success, or render the page again
-/// (422) with the message beside the form that was refused.
+/// The cohort as it was at `point`; 404 when it did not exist yet.
+async fn past_view(
+    state: &AppState,
+    cohort: CohortId,
+    point: AsOf,
+) -> Result<crate::projections::CohortView, PageError> {
+    state
+        .cohort_as_of(cohort, point)
+        .await
+        .map_err(|e| PageError::internal("time travel", &e))?
+        .ok_or_else(|| {
+            PageError::NotFound(format!("cohort {cohort} did not exist yet at that point"))
+        })
+}
+
+/// "Cancelled — reason" for a cancelled cohort, from its newest `cohort.cancelled` up to
+/// `position`.
+fn cancelled_words(
+    read: &crate::projections::Projections,
+    cohort: CohortId,
+    position: u64,
+) -> String {
+    newest_of(read, cohort, position, "cohort.cancelled").map_or_else(
+        || "Cancelled".to_owned(),
+        |entry| {
+            let reason = super::views::shown_reason(
+                entry.reason.as_deref().unwrap_or_default(),
+                entry.reason_erased,
+            );
+            if reason.is_empty() {
+                "Cancelled".to_owned()
+            } else {
+                format!("Cancelled — {reason}")
+            }
+        },
+    )
+}
+
+/// The banner of the cohort as of `point`: the time (asked for, or of the newest event shown)
+/// and that event in words. `shown` counts the cohort's events up to the point.
+fn as_of_banner(
+    read: &crate::projections::Projections,
+    cohort: CohortId,
+    point: AsOf,
+    shown: usize,
+    zone: &super::zone::Zone,
+    now: jiff::Timestamp,
+) -> AsOfBanner {
+    let last = shown
+        .checked_sub(1)
+        .and_then(|i| read.history_entries(cohort, i..i + 1).into_iter().next());
+    let at = match point {
+        AsOf::Time(t) => t,
+        AsOf::Position(_) => last.as_ref().map_or(now, |e| e.occurred_at),
+    };
+    AsOfBanner {
+        when: zone.when(at, now),
+        after: last
+            .as_ref()
+            .map(|e| event_words(read, e, zone))
+            .unwrap_or_default(),
+        position: last.as_ref().map_or(0, |e| e.position),
+    }
+}
+
+/// `raw` with every byte but unreserved ones percent-encoded, for a query value.
+fn urlencoding_strict(raw: &str) -> String {
+    use std::fmt::Write as _;
+    raw.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
+}
+
+/// Runs a cohort-page command, then redirects (Post/Redirect/Get) to the cohort page at the
+/// form used: on success with the command's events to confirm (`?done=…&form=…#form`), on a
+/// refusal with the message and the form's values kept in the flash store for the page
+/// (`?refused=<token>#form`), so a refresh never posts again.
 pub(super) async fn run_command(
     state: &AppState,
     principal: &Principal,
@@ -346,7 +535,8 @@ pub(super) async fn run_command(
         Err(message) => message,
         Ok(request) => match state.submit_request(principal, request.clone()).await {
             Ok(done) => {
-                return Ok(Redirect::to(&done_url(&done)).into_response());
+                let url = format!("{}&form={}#{}", done_url(&done), form.name(), form.anchor());
+                return Ok(Redirect::to(&url).into_response());
             }
             Err(CommandError::Rejected(violation))
                 if !matches!(violation, RuleViolation::CohortNotFound { .. }) =>
@@ -357,17 +547,22 @@ pub(super) async fn run_command(
             Err(e) => return Err(command_page_error(e)),
         },
     };
-    let page = render_cohort(
-        state,
+    // The cohort must exist for its page to show the refusal.
+    if state.read.read().catalog.get(cohort).is_none() {
+        return Err(PageError::NotFound(format!("no cohort {cohort}")));
+    }
+    let token = super::flash::keep(
         principal,
         cohort,
-        None,
-        None,
-        Some((form, message)),
-        values,
-    )
-    .await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        super::flash::Refusal {
+            form,
+            message,
+            values,
+        },
+        state.clock.now(),
+    );
+    let url = format!("/cohorts/{cohort}?refused={token}#{}", form.anchor());
+    Ok(Redirect::to(&url).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -420,7 +615,8 @@ fn learner_with_reason(
     Ok((learner, reason))
 }
 
-/// `POST /cohorts/{id}/withdraw`.
+/// `POST /cohorts/{id}/withdraw` (from the confirmation page): a reason code is required here
+/// (the API keeps its default); refused without one, "choose a reason".
 pub async fn withdraw(
     State(state): State<AppState>,
     Acting(principal): Acting,
@@ -430,6 +626,11 @@ pub async fn withdraw(
     let cohort = input::parse_cohort::<PageError>(&id)?;
     let f = form_or_400(form)?;
     let request = learner_with_reason(&f).and_then(|(learner, reason)| {
+        if f.reason_code.trim().is_empty() {
+            return Err(
+                "choose a reason: say why the learner withdraws (the reason code)".to_owned(),
+            );
+        }
         let reason_code =
             input::reason_code("reason_code", &f.reason_code).map_err(|e| e.to_string())?;
         Ok(Request::Withdraw {
@@ -441,8 +642,6 @@ pub async fn withdraw(
     });
     let values = CommandValues {
         learner: f.learner,
-        reason_code: f.reason_code,
-        reason: f.reason,
         ..CommandValues::default()
     };
     run_command(
@@ -573,7 +772,7 @@ pub async fn history(
     let rows: Vec<HistoryRow> = entries
         .iter()
         .rev()
-        .map(|h| HistoryRow::of(h, &read.directory, &state.zone))
+        .map(|h| HistoryRow::at(h, &read.directory, &state.zone, state.clock.now()))
         .collect();
     let what_if = super::what_if::history_links(cohort, &entries, &read, &state.zone);
     Ok(HistoryPage {
@@ -685,13 +884,13 @@ fn cancel_preview(
     ))
 }
 
-/// "Cancelled — reason" for a cancelled cohort, from the newest `cohort.cancelled` of its
-/// history up to `position`.
-fn cancelled_words(
+/// The newest event of type `event_type` in the cohort's history up to `position`.
+fn newest_of(
     read: &crate::projections::Projections,
     cohort: CohortId,
     position: u64,
-) -> String {
+    event_type: &str,
+) -> Option<crate::projections::HistoryEntry> {
     const CHUNK: usize = 64;
     let history = read.history.of(cohort);
     let mut end = history.partition_point(|p| p <= position);
@@ -699,23 +898,15 @@ fn cancelled_words(
         let start = end.saturating_sub(CHUNK);
         let entries = read.history_entries(cohort, start..end);
         if let Some(entry) = entries
-            .iter()
+            .into_iter()
             .rev()
-            .find(|h| h.event_type == "cohort.cancelled")
+            .find(|h| h.event_type == event_type)
         {
-            let reason = super::views::shown_reason(
-                entry.reason.as_deref().unwrap_or_default(),
-                entry.reason_erased,
-            );
-            return if reason.is_empty() {
-                "Cancelled".to_owned()
-            } else {
-                format!("Cancelled — {reason}")
-            };
+            return Some(entry);
         }
         end = start;
     }
-    "Cancelled".to_owned()
+    None
 }
 
 /// The fields of the term forms (each form sends its own).
@@ -744,7 +935,9 @@ fn changed_time(
     current: Option<jiff::Timestamp>,
 ) -> Result<Option<jiff::Timestamp>, String> {
     let raw = raw.trim();
-    if raw.is_empty() || current.is_some_and(|c| state.zone.input(c) == raw) {
+    if raw.is_empty()
+        || current.is_some_and(|c| state.zone.field(c) == raw || state.zone.input(c) == raw)
+    {
         return Ok(None);
     }
     input::parse_time(field, raw, &state.zone)

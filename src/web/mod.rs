@@ -20,6 +20,7 @@ mod dashboard;
 mod erase;
 mod error;
 mod extract;
+mod flash;
 mod headers;
 mod input;
 mod learners;

@@ -39,8 +39,9 @@ pub fn time_left(now: Timestamp, at: Timestamp) -> String {
 pub struct OfferRow {
     pub key: String,
     pub name: String,
-    pub offered_at: String,
-    pub expires_at: String,
+    pub offered_at: super::zone::When,
+    pub expires_at: super::zone::When,
+    /// How long until it expires, to the minute ("in 3 h 20 min").
     pub expires_in: String,
 }
 
@@ -112,8 +113,8 @@ impl OfferPanel {
                 .map(|o| OfferRow {
                     key: directory.key_of(o.learner),
                     name: directory.name_of(o.learner).to_owned(),
-                    offered_at: zone.show(o.offered_at),
-                    expires_at: zone.show(o.expires_at),
+                    offered_at: zone.when(o.offered_at, now),
+                    expires_at: zone.when(o.expires_at, now),
                     expires_in: time_left(now, o.expires_at),
                 })
                 .collect(),

@@ -76,55 +76,124 @@ impl CohortRow {
 pub struct PersonRow {
     pub key: String,
     pub name: String,
-    pub since: String,
+    /// Since when they hold the seat or their place.
+    pub since: When,
     /// Place in the waitlist now (waitlist only).
     pub place: usize,
     /// Place when they joined (waitlist only).
     pub joined_at_place: u32,
+    /// The learner the page was opened for (`?learner=K`): marked in words and style.
+    pub highlight: bool,
 }
+
+/// Roster or waitlist rows the cohort page lists before "Show all N".
+pub const ROSTER_SHOWN: usize = 50;
 
 /// A cohort with its roster and waitlist.
 pub struct CohortDetail {
     pub row: CohortRow,
+    /// The roster, the first [`ROSTER_SHOWN`] unless all were asked for.
     pub enrolled: Vec<PersonRow>,
+    /// Learners enrolled in all.
+    pub enrolled_total: usize,
+    /// The waitlist, the first [`ROSTER_SHOWN`] unless all were asked for.
     pub waitlist: Vec<PersonRow>,
+    /// Learners waiting in all.
+    pub waitlist_total: usize,
+    /// What the waitlist section says when nobody waits, true for the cohort's phase.
+    pub empty_waitlist: &'static str,
+    /// Set when the waitlist cannot move now: nobody on it will be promoted, and why.
+    pub waitlist_stuck: &'static str,
 }
 
 impl CohortDetail {
-    pub fn of(view: &CohortView, read: &Projections, zone: &Zone, now: Timestamp) -> Self {
+    /// The detail of `view` at `now`: every row when `all`, else the first [`ROSTER_SHOWN`]
+    /// of each list (all, too, when `highlight` names a learner, so their row shows).
+    pub fn of(
+        view: &CohortView,
+        read: &Projections,
+        zone: &Zone,
+        now: Timestamp,
+        all: bool,
+        highlight: &str,
+    ) -> Self {
         let directory = &read.directory;
         let since = |l| {
             read.since(view, l)
-                .map(|t| zone.show(t))
+                .map(|t| zone.when(t, now))
                 .unwrap_or_default()
+        };
+        let shown = if all || !highlight.is_empty() {
+            usize::MAX
+        } else {
+            ROSTER_SHOWN
+        };
+        let c = &view.state;
+        let phase = Phase::of(c, now);
+        let moves = Phase::waitlist_moves(c, now);
+        let empty_waitlist = match phase {
+            Phase::Open => {
+                "Nobody is waiting. When every seat is taken, new enrollments join the waitlist here, in order."
+            }
+            Phase::Closed => {
+                "Nobody is waiting, and nobody can join: enrollment is closed unless it is reopened."
+            }
+            Phase::EnrollmentEnded | Phase::Running => {
+                "Nobody is waiting, and nobody can join: the enrollment deadline has passed."
+            }
+            Phase::Finished | Phase::Cancelled => "Nobody is waiting.",
+        };
+        let waitlist_stuck = match (moves, phase) {
+            (true, _) => "",
+            (false, Phase::Finished) => {
+                "The cohort has finished: nobody on this list will be promoted."
+            }
+            (false, Phase::Cancelled) => {
+                "The cohort was cancelled: nobody on this list will be promoted."
+            }
+            (false, _) => {
+                "Enrollment is closed: nobody on this list will be promoted unless it is reopened."
+            }
         };
         Self {
             row: CohortRow::of(view, zone, now),
-            enrolled: view
-                .state
+            enrolled: c
                 .enrolled
                 .iter()
-                .map(|l| PersonRow {
-                    key: directory.key_of(*l),
-                    name: directory.name_of(*l).to_owned(),
-                    since: since(*l),
-                    place: 0,
-                    joined_at_place: 0,
+                .take(shown)
+                .map(|l| {
+                    let key = directory.key_of(*l);
+                    PersonRow {
+                        highlight: !highlight.is_empty() && key == highlight,
+                        key,
+                        name: directory.name_of(*l).to_owned(),
+                        since: since(*l),
+                        place: 0,
+                        joined_at_place: 0,
+                    }
                 })
                 .collect(),
-            waitlist: view
-                .state
+            enrolled_total: c.enrolled.len(),
+            waitlist: c
                 .waitlist
                 .iter()
+                .take(shown)
                 .enumerate()
-                .map(|(i, e)| PersonRow {
-                    key: directory.key_of(e.learner),
-                    name: directory.name_of(e.learner).to_owned(),
-                    since: since(e.learner),
-                    place: i + 1,
-                    joined_at_place: e.joined_at_place,
+                .map(|(i, e)| {
+                    let key = directory.key_of(e.learner);
+                    PersonRow {
+                        highlight: !highlight.is_empty() && key == highlight,
+                        key,
+                        name: directory.name_of(e.learner).to_owned(),
+                        since: since(e.learner),
+                        place: i + 1,
+                        joined_at_place: e.joined_at_place,
+                    }
                 })
                 .collect(),
+            waitlist_total: c.waitlist.len(),
+            empty_waitlist,
+            waitlist_stuck,
         }
     }
 }
@@ -134,7 +203,8 @@ pub struct HistoryRow {
     pub position: u64,
     pub version: u64,
     pub event_type: &'static str,
-    pub time: String,
+    /// When it happened (without the relative part when built by [`HistoryRow::of`]).
+    pub time: When,
     pub actor: String,
     /// The learner's key, or opaque id: for links.
     pub learner: String,
@@ -155,7 +225,15 @@ pub struct HistoryRow {
 }
 
 impl HistoryRow {
+    /// The line of `entry`, its time without how long ago (see [`HistoryRow::at`]).
     pub fn of(entry: &HistoryEntry, directory: &Directory, zone: &Zone) -> Self {
+        let mut row = Self::at(entry, directory, zone, entry.occurred_at);
+        row.time.relative = String::new();
+        row
+    }
+
+    /// The line of `entry`, its time also said relative to `now` ("3 days ago").
+    pub fn at(entry: &HistoryEntry, directory: &Directory, zone: &Zone, now: Timestamp) -> Self {
         let (b, a) = (entry.before, entry.after);
         let mut changes = Vec::new();
         let mut diff = |label: &str, from: u32, to: u32| {
@@ -178,7 +256,7 @@ impl HistoryRow {
             position: entry.position,
             version: entry.version,
             event_type: entry.event_type,
-            time: zone.show(entry.occurred_at),
+            time: zone.when(entry.occurred_at, now),
             actor: entry.actor.clone(),
             learner: entry
                 .learner
@@ -412,6 +490,22 @@ pub enum CommandForm {
 }
 
 impl CommandForm {
+    /// Every form, for reading one back from its name.
+    pub const ALL: [Self; 12] = [
+        Self::Enroll,
+        Self::Withdraw,
+        Self::LeaveWaitlist,
+        Self::Promote,
+        Self::Capacity,
+        Self::Close,
+        Self::Reopen,
+        Self::Reschedule,
+        Self::Details,
+        Self::Cancel,
+        Self::Policy,
+        Self::Offer,
+    ];
+
     pub const fn name(self) -> &'static str {
         match self {
             Self::Enroll => "enroll",
@@ -440,17 +534,25 @@ impl CommandForm {
     }
 }
 
-/// What the staff typed into the cohort page's forms, kept when one is refused.
+/// What the staff typed into the cohort page's forms, kept when one is refused (and shown in
+/// that form only).
 #[derive(Default)]
 pub struct CommandValues {
     pub learner: String,
     pub name: String,
-    /// The reason code chosen (empty: `other`).
-    pub reason_code: String,
-    pub reason: String,
     pub capacity: String,
     /// What was typed into a term form (reopen, reschedule, details, cancel, policy), by field.
     pub term: Vec<(&'static str, String)>,
+}
+
+/// The banner of a cohort shown as it was: when, and just after what.
+pub struct AsOfBanner {
+    /// The moment shown: the time asked for, or the time of the event asked for.
+    pub when: When,
+    /// The newest event shown, in plain words ("Ana Lima was enrolled"), with its number.
+    pub after: String,
+    /// Its position, for the link to it in the history.
+    pub position: u64,
 }
 
 #[derive(Template, WebTemplate)]
@@ -466,14 +568,22 @@ pub struct CohortPage {
     /// Events of the command just done (Post/Redirect/Get), to confirm it.
     pub done: Vec<HistoryRow>,
     /// Set when showing the past: what point, in words.
-    pub as_of: Option<String>,
+    pub as_of: Option<AsOfBanner>,
     pub as_of_input: String,
     /// The refused form and its message.
     pub error: Option<(CommandForm, String)>,
     pub values: CommandValues,
-    /// The command just done in plain words ("Enrollment reopened — 2 learners promoted from
-    /// the waitlist"); empty for the commands the event list says enough about.
-    pub headline: String,
+    /// The command just done in plain words ("Ana Lima is enrolled — 12 of 20 seats taken"),
+    /// and whether it is not what was asked (amber).
+    pub headline: Headline,
+    /// The form used just before (done or refused): its first field takes the focus.
+    pub focus: Option<CommandForm>,
+    /// For a closed cohort: who closed it and when (its newest `enrollment.closed`).
+    pub closed_by: Option<(String, When)>,
+    /// Every roster row is listed (`?roster=all`).
+    pub roster_all: bool,
+    /// The learner the page was opened for (`?learner=K`), as a query suffix for links.
+    pub learner_query: String,
     /// The term forms: which show, and what they hold.
     pub term: TermForms,
     /// A bulk enrollment just applied: its summary.
@@ -481,13 +591,9 @@ pub struct CohortPage {
 }
 
 impl CohortPage {
-    /// The reason codes the withdrawal form offers.
-    #[allow(
-        clippy::unused_self,
-        reason = "called from the template as self.reason_codes()"
-    )]
-    pub const fn reason_codes(&self) -> [crate::domain::ReasonCode; 5] {
-        crate::domain::ReasonCode::ALL
+    /// Whether the form named `form` takes the focus (it was just used).
+    pub fn focus(&self, form: &str) -> bool {
+        self.focus.is_some_and(|f| f.name() == form)
     }
 
     /// The message for the form named `form`, or "".
@@ -567,8 +673,8 @@ pub fn render_sized(page: &impl askama::Template, capacity: usize) -> axum::resp
 // ---- the term forms of the cohort page (issue 15) ----
 
 /// What the cohort page's term forms (reopen, reschedule, details, cancel, policy) show: which
-/// of them the rules allow now, and their fields pre-filled (times as `datetime-local` reads
-/// them, in the page's zone), or as typed when one was refused.
+/// of them the rules allow now, and their fields pre-filled (times as pages show them, without
+/// the zone: `2026-03-01 09:00`, in the page's zone), or as typed when one was refused.
 #[derive(Default)]
 pub struct TermForms {
     /// Set for a cancelled cohort: "Cancelled — reason". No form shows then.
@@ -630,7 +736,7 @@ impl TermForms {
             let week = now
                 .checked_add(jiff::SignedDuration::from_hours(24 * 7))
                 .unwrap_or(now);
-            zone.input(week.min(c.withdrawal_deadline))
+            zone.field(week.min(c.withdrawal_deadline))
         } else {
             String::new()
         };
@@ -650,9 +756,9 @@ impl TermForms {
             current_deadline: zone.show(c.enrollment_deadline),
             reason: pick("reason", String::new()),
             reopen_deadline: pick("reopen_deadline", suggested),
-            starts_at: pick("starts_at", zone.input(c.starts_at)),
-            enrollment_deadline: pick("enrollment_deadline", zone.input(c.enrollment_deadline)),
-            withdrawal_deadline: pick("withdrawal_deadline", zone.input(c.withdrawal_deadline)),
+            starts_at: pick("starts_at", zone.field(c.starts_at)),
+            enrollment_deadline: pick("enrollment_deadline", zone.field(c.enrollment_deadline)),
+            withdrawal_deadline: pick("withdrawal_deadline", zone.field(c.withdrawal_deadline)),
             name: pick("name", c.name.clone()),
             course: pick("course", c.course.clone()),
             instructor: pick("instructor", c.instructor.clone()),
@@ -696,16 +802,52 @@ pub fn learners(n: usize) -> String {
     format!("{n} learner{}", if n == 1 { "" } else { "s" })
 }
 
-/// The headline of a command just done, from its events' types, for the commands of issue 15
-/// (and the fills they cause); empty for the others.
+/// One event of a command just done, as its headline reads it: its type, who it concerns (as
+/// pages name them), and the cohort's counters right after it.
+pub struct DoneFact<'a> {
+    pub event_type: &'a str,
+    pub who: &'a str,
+    pub after: crate::projections::Counters,
+}
+
+/// The confirmation of a command just done: a sentence in plain words, and whether it is not
+/// what was asked (a waitlisting instead of a seat), shown amber (`notice warn`), not green.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Headline {
+    /// "Ana Lima is enrolled — 12 of 20 seats taken"; empty when the event list says it all.
+    pub text: String,
+    /// Recorded, but not what was asked.
+    pub warn: bool,
+}
+
+/// "Ana Lima", "Ana Lima and Bo Chen", "3 learners".
+fn names(who: &[&str]) -> String {
+    match who {
+        [one] => (*one).to_owned(),
+        [a, b] => format!("{a} and {b}"),
+        more => learners(more.len()),
+    }
+}
+
+/// The headline of a command just done, from its events in order.
 #[must_use]
-pub fn headline(types: &[&str]) -> String {
-    let count = |t: &str| types.iter().filter(|x| **x == t).count();
-    let promoted = count("waitlist.promoted");
-    let offered = count("waitlist.offered");
-    let fills = match (promoted, offered) {
+pub fn headline(events: &[DoneFact<'_>]) -> Headline {
+    let of = |t: &str| -> Vec<&str> {
+        events
+            .iter()
+            .filter(|e| e.event_type == t)
+            .map(|e| e.who)
+            .collect()
+    };
+    let first = |t: &str| events.iter().find(|e| e.event_type == t);
+    let has = |t: &str| first(t).is_some();
+    let count = |t: &str| of(t).len();
+    let (promoted, offered) = (of("waitlist.promoted"), of("waitlist.offered"));
+    let fills = match (promoted.len(), offered.len()) {
         (0, 0) => String::new(),
+        (1, 0) => format!(" — {} was promoted from the waitlist", promoted[0]),
         (p, 0) => format!(" — {} promoted from the waitlist", learners(p)),
+        (0, 1) => format!(" — {} is offered the seat", offered[0]),
         (0, o) => format!(" — {} offered a seat", learners(o)),
         (p, o) => format!(
             " — {} promoted from the waitlist, {} offered a seat",
@@ -713,54 +855,180 @@ pub fn headline(types: &[&str]) -> String {
             learners(o)
         ),
     };
-    if types.contains(&"cohort.created") {
-        String::new()
-    } else if types.contains(&"cohort.cancelled") {
-        format!(
+    let seats = |c: crate::projections::Counters| {
+        format!(" — {} of {} seats taken", c.enrolled, c.capacity)
+    };
+    let ok = |text: String| Headline { text, warn: false };
+    if has("cohort.created") {
+        Headline::default()
+    } else if has("cohort.cancelled") {
+        ok(format!(
             "Cohort cancelled — {} released",
             learners(count("student.released"))
-        )
-    } else if types.contains(&"enrollment.reopened") {
-        let moved = if types.contains(&"cohort.rescheduled") {
+        ))
+    } else if has("enrollment.reopened") {
+        let moved = if has("cohort.rescheduled") {
             ", with a new enrollment deadline"
         } else {
             ""
         };
-        format!("Enrollment reopened{moved}{fills}")
-    } else if types.contains(&"cohort.rescheduled") {
-        "Cohort rescheduled".to_owned()
-    } else if types.contains(&"cohort.details_changed") {
-        "Details changed".to_owned()
-    } else if types.contains(&"cohort.policy_changed") {
-        format!("Policy saved{fills}")
+        ok(format!("Enrollment reopened{moved}{fills}"))
+    } else if has("cohort.rescheduled") {
+        ok("Cohort rescheduled".to_owned())
+    } else if has("cohort.details_changed") {
+        ok("Details changed".to_owned())
+    } else if has("cohort.policy_changed") {
+        ok(format!("Policy saved{fills}"))
+    } else if let Some(e) = first("student.waitlisted") {
+        Headline {
+            text: format!(
+                "Cohort full — {} joined the waitlist at place {}",
+                e.who, e.after.waitlist
+            ),
+            warn: true,
+        }
+    } else if let Some(e) = first("student.enrolled") {
+        ok(format!("{} is enrolled{}", e.who, seats(e.after)))
+    } else if let Some(e) = first("student.withdrawn") {
+        let after = events.last().map_or(e.after, |l| l.after);
+        let rest = if fills.is_empty() {
+            seats(after)
+        } else {
+            fills
+        };
+        ok(format!("{} withdrew{rest}", e.who))
+    } else if let Some(e) = first("waitlist.left") {
+        ok(format!(
+            "{} left the waitlist — {} still waiting",
+            e.who, e.after.waitlist
+        ))
+    } else if has("enrollment.closed") {
+        ok("Enrollment closed — nobody can enroll until it is reopened".to_owned())
+    } else if let Some(e) = first("cohort.capacity_changed") {
+        ok(format!(
+            "Seats set to {} — {} taken{fills}",
+            e.after.capacity, e.after.enrolled
+        ))
+    } else if let Some(e) = first("offer.accepted") {
+        ok(format!("{} accepted the seat{}", e.who, seats(e.after)))
+    } else if let Some(e) = first("offer.declined") {
+        ok(format!("{} declined the seat{fills}", e.who))
+    } else if !promoted.is_empty() {
+        ok(format!(
+            "{} {} promoted from the waitlist",
+            names(&promoted),
+            if promoted.len() == 1 { "was" } else { "were" }
+        ))
     } else {
-        String::new()
+        Headline::default()
     }
 }
 
 #[cfg(test)]
 mod term_tests {
-    use super::headline;
+    use super::{DoneFact, Headline, headline};
+    use crate::projections::Counters;
+
+    fn fact<'a>(event_type: &'a str, who: &'a str, counts: (u32, u32, u32)) -> DoneFact<'a> {
+        DoneFact {
+            event_type,
+            who,
+            after: Counters {
+                enrolled: counts.0,
+                capacity: counts.1,
+                waitlist: counts.2,
+                ..Counters::default()
+            },
+        }
+    }
+
+    fn ok(text: &str) -> Headline {
+        Headline {
+            text: text.to_owned(),
+            warn: false,
+        }
+    }
 
     /// The headline says what a term command did, fills included; a creation (whose policy
-    /// event is part of it) and the older commands keep the plain "Recorded." list.
+    /// event is part of it) keeps the plain "Recorded." list.
     #[test]
     fn the_headline_words_the_command_and_its_fills() {
         let reopened = [
-            "enrollment.reopened",
-            "waitlist.promoted",
-            "waitlist.promoted",
+            fact("enrollment.reopened", "", (0, 2, 2)),
+            fact("waitlist.promoted", "Ana", (1, 2, 1)),
+            fact("waitlist.promoted", "Bo", (2, 2, 0)),
         ];
         assert_eq!(
             headline(&reopened),
-            "Enrollment reopened — 2 learners promoted from the waitlist"
+            ok("Enrollment reopened — 2 learners promoted from the waitlist")
         );
-        let cancelled = ["cohort.cancelled", "student.released"];
+        let cancelled = [
+            fact("cohort.cancelled", "", (0, 2, 0)),
+            fact("student.released", "Ana", (0, 2, 0)),
+        ];
         assert_eq!(
             headline(&cancelled),
-            "Cohort cancelled — 1 learner released"
+            ok("Cohort cancelled — 1 learner released")
         );
-        assert_eq!(headline(&["cohort.created", "cohort.policy_changed"]), "");
-        assert_eq!(headline(&["student.enrolled"]), "");
+        let created = [
+            fact("cohort.created", "", (0, 2, 0)),
+            fact("cohort.policy_changed", "", (0, 2, 0)),
+        ];
+        assert_eq!(headline(&created), Headline::default());
+    }
+
+    /// Each cohort-page command leads with a sentence; a waitlisting is amber (not what was
+    /// asked), the others are not.
+    #[test]
+    fn each_command_has_its_sentence_and_a_waitlisting_is_amber() {
+        let enrolled = [fact("student.enrolled", "Ana Lima", (12, 20, 0))];
+        assert_eq!(
+            headline(&enrolled),
+            ok("Ana Lima is enrolled — 12 of 20 seats taken")
+        );
+        let waitlisted = [fact("student.waitlisted", "Ana Lima", (20, 20, 3))];
+        assert_eq!(
+            headline(&waitlisted),
+            Headline {
+                text: "Cohort full — Ana Lima joined the waitlist at place 3".to_owned(),
+                warn: true
+            }
+        );
+        let withdrew = [
+            fact("student.withdrawn", "Ana Lima", (19, 20, 1)),
+            fact("waitlist.promoted", "Ben Okafor", (20, 20, 0)),
+        ];
+        assert_eq!(
+            headline(&withdrew),
+            ok("Ana Lima withdrew — Ben Okafor was promoted from the waitlist")
+        );
+        let alone = [fact("student.withdrawn", "Ana Lima", (11, 20, 0))];
+        assert_eq!(
+            headline(&alone),
+            ok("Ana Lima withdrew — 11 of 20 seats taken")
+        );
+        let closed = [fact("enrollment.closed", "", (11, 20, 0))];
+        assert_eq!(
+            headline(&closed),
+            ok("Enrollment closed — nobody can enroll until it is reopened")
+        );
+        let seats = [
+            fact("cohort.capacity_changed", "", (20, 21, 1)),
+            fact("waitlist.promoted", "Ben Okafor", (21, 21, 0)),
+        ];
+        assert_eq!(
+            headline(&seats),
+            ok("Seats set to 21 — 20 taken — Ben Okafor was promoted from the waitlist")
+        );
+        let left = [fact("waitlist.left", "Ben Okafor", (20, 20, 2))];
+        assert_eq!(
+            headline(&left),
+            ok("Ben Okafor left the waitlist — 2 still waiting")
+        );
+        let promoted = [fact("waitlist.promoted", "Ben Okafor", (20, 20, 0))];
+        assert_eq!(
+            headline(&promoted),
+            ok("Ben Okafor was promoted from the waitlist")
+        );
     }
 }

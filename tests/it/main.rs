@@ -10,6 +10,7 @@ mod browser;
 mod bulk;
 mod cli;
 mod confirm;
+mod cohort_page;
 mod contrast;
 mod crash;
 mod demo;

@@ -60,8 +60,17 @@ async fn create_with_instructor(app: &TestApp, name: &str, instructor: &str) -> 
     body["id"].as_str().expect("id").to_owned()
 }
 
+/// The anchor of a cohort-page command's form (where the page scrolls back to).
+fn anchor_of(command: &str) -> &str {
+    match command {
+        "leave-waitlist" => "waitlist-h",
+        other => other,
+    }
+}
+
 /// Posts a cohort-page command, asserts it redirected to the cohort with `done` = the range of
-/// new positions, and returns the page it redirects to.
+/// new positions and the form used (focus and scroll return to it), and returns the page it
+/// redirects to.
 async fn command_ok(app: &TestApp, id: &str, command: &str, form: &[(&str, &str)]) -> String {
     let before = head(app).await;
     let response = app
@@ -72,31 +81,42 @@ async fn command_ok(app: &TestApp, id: &str, command: &str, form: &[(&str, &str)
     assert!(after > before, "{command} wrote no event");
     assert_eq!(
         location,
-        format!("/cohorts/{id}?done={}-{after}", before + 1),
+        format!(
+            "/cohorts/{id}?done={}-{after}&form={command}#{}",
+            before + 1,
+            anchor_of(command)
+        ),
         "{command}"
     );
     let (status, html) = page(app, &location).await;
     assert_eq!(status, 200);
-    assert!(html.contains("<strong>Recorded.</strong>"), "{html}");
+    assert!(html.contains(r#"role="status" id="done">"#), "{html}");
     html
 }
 
-/// Posts a cohort-page command that a rule refuses: asserts 422, that nothing was written, and
-/// returns the re-rendered page.
+/// Posts a cohort-page command that a rule refuses: asserts it redirected (Post/Redirect/Get)
+/// to the cohort page at the form, that nothing was written, and returns the page the redirect
+/// leads to (the refusal shown once, beside its form).
 async fn command_refused(app: &TestApp, id: &str, command: &str, form: &[(&str, &str)]) -> String {
     let before = head(app).await;
-    let (status, html) = text(
-        app.post_form(&format!("/cohorts/{id}/{command}"), form)
-            .await,
-    )
-    .await;
-    assert_eq!(status, 422, "{command}: {html}");
+    let response = app
+        .post_form(&format!("/cohorts/{id}/{command}"), form)
+        .await;
+    let location = see_other(&response);
+    assert!(
+        location.starts_with(&format!("/cohorts/{id}?refused="))
+            && location.ends_with(&format!("#{}", anchor_of(command))),
+        "{command}: {location}"
+    );
     assert_eq!(
         head(app).await,
         before,
         "a refused {command} wrote an event"
     );
-    assert!(!html.contains("Recorded."), "{html}");
+    let (status, html) = page(app, &location).await;
+    assert_eq!(status, 200, "{command}: {html}");
+    assert!(html.contains("<strong>Not done:</strong>"), "{html}");
+    assert!(!html.contains(r#"id="done""#), "{html}");
     html
 }
 
@@ -405,17 +425,17 @@ async fn creating_a_cohort_redirects_to_it_and_confirms() {
     );
     assert!(html.contains("<strong>Recorded.</strong>"), "{html}");
     assert!(
-        html.contains("<li><code>cohort.created</code> · seats 0 → 2</li>"),
+        html.contains("<li><small><code>cohort.created</code> · seats 0 → 2</small></li>"),
         "{html}"
     );
     assert!(html.contains("RUST-201 · taught by Ada Lovelace"));
     // The datetime-local values were read as UTC.
     assert!(
-        html.contains("<dt>Starts</dt><dd>2026-03-15 09:00 UTC</dd>"),
+        html.contains("<dt>Starts</dt><dd><time class=\"when\" datetime=\"2026-03-15T09:00Z\">2026-03-15 09:00 UTC</time>"),
         "{html}"
     );
-    assert!(html.contains("<dt>Enrollment deadline</dt><dd>2026-03-10 00:00 UTC</dd>"));
-    assert!(html.contains("<dt>Withdrawal deadline</dt><dd>2026-03-20 00:00 UTC</dd>"));
+    assert!(html.contains("<dt>Enrollment deadline</dt><dd><time class=\"when\" datetime=\"2026-03-10T00:00Z\">2026-03-10 00:00 UTC</time>"));
+    assert!(html.contains("<dt>Withdrawal deadline</dt><dd><time class=\"when\" datetime=\"2026-03-20T00:00Z\">2026-03-20 00:00 UTC</time>"));
     assert!(html.contains("<dd>0 of 2 taken · 2 free</dd>"), "{html}");
 
     // Without `done`, no confirmation.
@@ -434,7 +454,7 @@ async fn creating_a_cohort_redirects_to_it_and_confirms() {
     let (second, _) = parse_created(&see_other(&response));
     let (_, html) = page(&app, &format!("/cohorts/{second}")).await;
     assert!(
-        html.contains("<dt>Starts</dt><dd>2026-03-15 09:00 UTC</dd>"),
+        html.contains("<dt>Starts</dt><dd><time class=\"when\" datetime=\"2026-03-15T09:00Z\">2026-03-15 09:00 UTC</time>"),
         "{html}"
     );
 }
@@ -551,12 +571,25 @@ async fn the_cohort_page_labels_its_forms() {
     app.enroll(&id, "ana@example.org").await;
     let (status, html) = page(&app, &format!("/cohorts/{id}")).await;
     assert_eq!(status, 200);
-    for command in ["enroll", "withdraw", "capacity", "close"] {
+    for command in ["enroll", "withdraw", "capacity"] {
         assert!(
             html.contains(&format!(r#"action="/cohorts/{id}/{command}""#)),
             "{command}: {html}"
         );
     }
+    // Closing and withdrawing are confirmed on a page of their own: links here.
+    assert!(
+        html.contains(&format!(
+            r#"href="/cohorts/{id}/close">Close enrollment…</a>"#
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/cohorts/{id}/withdraw?learner=ana%40example.org" aria-label="Withdraw ana@example.org…">Withdraw…</a>"#
+        )),
+        "{html}"
+    );
     // Promotion is automatic: the manual form shows only when a seat is free while learners
     // wait, which the rules never allow on an open cohort.
     assert!(
@@ -583,7 +616,13 @@ async fn enrolling_fills_the_roster_then_the_waitlist() {
     )
     .await;
     assert!(
-        html.contains("<li><code>student.enrolled</code> ana@example.org · enrolled 0 → 1</li>"),
+        html.contains(
+            "<li><small><code>student.enrolled</code> ana@example.org · enrolled 0 → 1</small></li>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<div class="notice ok" role="status" id="done"><strong>Ana Silva is enrolled — 1 of 2 seats taken.</strong>"#),
         "{html}"
     );
     let enrolled = roster(&html);
@@ -601,15 +640,21 @@ async fn enrolling_fills_the_roster_then_the_waitlist() {
 
     let html = command_ok(&app, &id, "enroll", &[("learner", "cy@example.org")]).await;
     assert!(
-        html.contains("<li><code>student.waitlisted</code> cy@example.org · waitlist 0 → 1</li>"),
+        html.contains("<li><small><code>student.waitlisted</code> cy@example.org · waitlist 0 → 1</small></li>"),
         "{html}"
     );
     let waiting = waitlist(&html);
     assert!(waiting.contains("Waitlist (1)"), "{html}");
     assert!(waiting.contains(&learner_link("cy@example.org")), "{html}");
     assert!(
-        waiting
-            .contains(r#"<button type="submit" class="secondary">Remove cy@example.org</button>"#)
+        waiting.contains(&format!(
+            r#"<a href="/cohorts/{id}/leave-waitlist?learner=cy%40example.org" aria-label="Remove cy@example.org from the waitlist…">Remove…</a>"#
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<div class="notice warn" role="status" id="done"><strong>Cohort full — cy@example.org joined the waitlist at place 1.</strong>"#),
+        "a waitlisting is amber and says so: {html}"
     );
     assert!(!roster(&html).contains("cy@example.org"), "{html}");
     assert!(html.contains("<dd>2 of 2 taken · 0 free</dd>"));
@@ -640,7 +685,13 @@ async fn withdrawing_promotes_the_head_of_the_waitlist() {
         ],
     )
     .await;
-    let done = between(&html, "<strong>Recorded.</strong>", "</div>");
+    let done = between(&html, r#"id="done">"#, "</div>");
+    assert!(
+        done.contains(
+            "<strong>ana@example.org withdrew — cy@example.org was promoted from the waitlist.</strong>"
+        ),
+        "{html}"
+    );
     assert!(
         done.contains("<code>student.withdrawn</code> ana@example.org · enrolled 2 → 1"),
         "{html}"
@@ -681,12 +732,18 @@ async fn withdrawing_a_waitlisted_learner_and_leaving_the_waitlist() {
     assert!(waiting.contains(&learner_link("cy@example.org")), "{html}");
     // cy moved up to place 1 and the page says where they joined.
     assert!(
-        waiting.contains("<td>1 <small>(joined at place 2)</small></td>"),
+        waiting.contains(r#"<td data-label="Place">1 <small>(joined at place 2)</small></td>"#),
         "{html}"
     );
 
     // The withdraw form takes a waitlisted learner off the waitlist too.
-    let html = command_ok(&app, &id, "withdraw", &[("learner", "cy@example.org")]).await;
+    let html = command_ok(
+        &app,
+        &id,
+        "withdraw",
+        &[("learner", "cy@example.org"), ("reason_code", "personal")],
+    )
+    .await;
     assert!(
         html.contains("<code>waitlist.left</code> cy@example.org"),
         "{html}"
@@ -703,7 +760,7 @@ async fn changing_capacity_updates_seats_and_promotes() {
         app.enroll(&id, learner).await;
     }
     let html = command_ok(&app, &id, "capacity", &[("capacity", "3")]).await;
-    let done = between(&html, "<strong>Recorded.</strong>", "</div>");
+    let done = between(&html, r#"id="done">"#, "</div>");
     assert!(
         done.contains("<code>cohort.capacity_changed</code> · seats 2 → 3"),
         "{html}"
@@ -727,11 +784,19 @@ async fn closing_enrollment_shows_the_cohort_closed() {
     let id = app.create_cohort("Closing", 2).await;
     let html = command_ok(&app, &id, "close", &[]).await;
     assert!(
-        html.contains("<li><code>enrollment.closed</code> · enrollment open → closed</li>"),
+        html.contains(
+            "<li><small><code>enrollment.closed</code> · enrollment open → closed</small></li>"
+        ),
         "{html}"
     );
     assert!(
         html.contains(r#"<span class="status closed">Closed</span>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<strong>Enrollment closed — nobody can enroll until it is reopened.</strong>"
+        ),
         "{html}"
     );
     assert_eq!(app.cohort(&id).await["status"], "closed");
@@ -858,7 +923,11 @@ async fn withdrawing_a_stranger_is_refused_beside_the_withdraw_form() {
         &app,
         &id,
         "withdraw",
-        &[("learner", "who@example.org"), ("reason", "typo")],
+        &[
+            ("learner", "who@example.org"),
+            ("reason_code", "personal"),
+            ("reason", "typo"),
+        ],
     )
     .await;
     let withdraw = form(&html, "withdraw");
@@ -867,7 +936,8 @@ async fn withdrawing_a_stranger_is_refused_beside_the_withdraw_form() {
         "{html}"
     );
     assert!(withdraw.contains(r#"value="who@example.org""#), "{html}");
-    assert!(withdraw.contains(r#"value="typo""#), "{html}");
+    // The card holds the learner only: the reason is chosen on the confirmation page.
+    assert!(!withdraw.contains("typo"), "{html}");
     assert!(!form(&html, "enroll").contains("field-error"), "{html}");
     // The refused command filed nobody.
     assert_eq!(
@@ -885,7 +955,13 @@ async fn withdrawing_after_the_withdrawal_deadline_is_refused() {
     let id = app.create_cohort("Too Late To Leave", 2).await;
     app.enroll(&id, "ana@example.org").await;
     app.clock.set(ts("2026-03-20T08:30:00Z"));
-    let html = command_refused(&app, &id, "withdraw", &[("learner", "ana@example.org")]).await;
+    let html = command_refused(
+        &app,
+        &id,
+        "withdraw",
+        &[("learner", "ana@example.org"), ("reason_code", "personal")],
+    )
+    .await;
     assert!(
         form(&html, "withdraw")
             .contains("withdrawal deadline 2026-03-20 00:00 UTC passed at 2026-03-20 08:30 UTC"),
@@ -1154,7 +1230,7 @@ async fn the_done_notice_confirms_only_the_commands_own_events() {
     app.enroll(&id, "ben@example.org").await;
     let (status, html) = page(&app, &location).await;
     assert_eq!(status, 200);
-    let done = between(&html, "<strong>Recorded.</strong>", "</div>");
+    let done = between(&html, r#"id="done">"#, "</div>");
     assert!(
         done.contains("<code>student.enrolled</code> ana@example.org"),
         "{html}"
@@ -1211,7 +1287,11 @@ async fn the_history_page_lists_every_event_with_actor_and_changes() {
         &app,
         &id,
         "withdraw",
-        &[("learner", "ana@example.org"), ("reason", "moved")],
+        &[
+            ("learner", "ana@example.org"),
+            ("reason_code", "other"),
+            ("reason", "moved"),
+        ],
     )
     .await;
     command_ok(&app, &id, "close", &[]).await;
@@ -1237,7 +1317,11 @@ async fn the_history_page_lists_every_event_with_actor_and_changes() {
             "{event_type}: {html}"
         );
     }
-    assert_eq!(html.matches("<td>staff</td>").count(), 10, "{html}");
+    assert_eq!(
+        html.matches(r#"<td data-label="By">staff</td>"#).count(),
+        10,
+        "{html}"
+    );
     for change in [
         "enrolled 0 → 1",
         "enrolled 1 → 2",
@@ -1251,7 +1335,7 @@ async fn the_history_page_lists_every_event_with_actor_and_changes() {
     ] {
         assert!(html.contains(change), "{change}: {html}");
     }
-    // A withdrawal without a code is `other`; leaving the waitlist has no code.
+    // The withdrawal's code as chosen (`other`); leaving the waitlist has no code.
     assert!(html.contains("reason: Other — moved") && html.contains("reason: found another"));
     assert!(html.contains(&format!(r#"<a href="/cohorts/{id}?as_of=1">as of</a>"#)));
     // Newest first.
@@ -1282,8 +1366,18 @@ async fn time_travel_by_position_shows_the_past_without_forms() {
 
     let (status, html) = page(&app, &format!("/cohorts/{id}?as_of=3")).await;
     assert_eq!(status, 200, "{html}");
-    assert!(html.contains("You are looking at the past"), "{html}");
-    assert!(html.contains("after event 3 (cohort version 3)"), "{html}");
+    // The banner names a time and the event in words, not a version.
+    assert!(
+        html.contains(r#"You are looking at this cohort as it was on <time class="when" datetime="2026-03-01T11:00Z">2026-03-01 11:00 UTC</time>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            r#"just after ben@example.org was enrolled (2 of 3 seats taken) (<a href="/cohorts/{id}/history?before=4#event-3">event #3</a>)"#
+        )),
+        "{html}"
+    );
+    assert!(!html.contains("cohort version"), "{html}");
     let enrolled = roster(&html);
     assert!(
         enrolled.contains(&learner_link("ana@example.org")),
@@ -1322,7 +1416,7 @@ async fn time_travel_by_position_shows_the_past_without_forms() {
 
     // Now, everyone and the forms.
     let (_, html) = page(&app, &format!("/cohorts/{id}")).await;
-    assert!(!html.contains("You are looking at the past"));
+    assert!(!html.contains("You are looking at this cohort as it was"));
     assert!(roster(&html).contains(&learner_link("cy@example.org")));
     assert!(html.contains(&format!(r#"action="/cohorts/{id}/enroll""#)));
 }
@@ -1334,9 +1428,12 @@ async fn time_travel_by_time_shows_who_was_enrolled_then() {
 
     let (status, html) = page(&app, &format!("/cohorts/{id}?as_of=2026-03-01T10:30:00Z")).await;
     assert_eq!(status, 200, "{html}");
-    assert!(html.contains("You are looking at the past"), "{html}");
     assert!(
-        html.contains("at 2026-03-01 10:30 UTC (cohort version 2)"),
+        html.contains(r#"You are looking at this cohort as it was on <time class="when" datetime="2026-03-01T10:30Z">2026-03-01 10:30 UTC</time>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("just after ana@example.org was enrolled (1 of 3 seats taken)"),
         "{html}"
     );
     assert!(
@@ -1375,8 +1472,10 @@ async fn time_travel_refuses_garbage_and_points_before_the_cohort() {
     let (status, html) = page(&app, &format!("/cohorts/{first}?as_of=garbage")).await;
     assert_eq!(status, 400, "{html}");
     assert!(html.contains("<h1>Bad request</h1>"), "{html}");
-    assert!(html.contains("as_of must be an event position"), "{html}");
-    assert!(html.contains("got &quot;garbage&quot;"), "{html}");
+    assert!(
+        html.contains("&quot;garbage&quot; is neither an event number nor a time"),
+        "{html}"
+    );
 
     // Position 1 is the first cohort's creation: the second did not exist yet.
     let (status, html) = page(&app, &format!("/cohorts/{second}?as_of=1")).await;
@@ -1394,7 +1493,12 @@ async fn time_travel_refuses_garbage_and_points_before_the_cohort() {
     assert_eq!(status, 200);
     let (status, html) = page(&app, &format!("/cohorts/{second}?as_of=2")).await;
     assert_eq!(status, 200);
-    assert!(html.contains("after event 2 (cohort version 1)"), "{html}");
+    assert!(
+        html.contains(&format!(
+            r#"just after the cohort was created (<a href="/cohorts/{second}/history?before=3#event-2">event #2</a>)"#
+        )),
+        "{html}"
+    );
     // A random cohort as of any point is 404 too.
     let (status, _) = page(&app, &format!("/cohorts/{}?as_of=2", Uuid::now_v7())).await;
     assert_eq!(status, 404);
@@ -1483,7 +1587,13 @@ async fn a_learner_who_left_everything_says_so_and_unknown_learners_are_404() {
     let app = TestApp::spawn().await;
     let id = app.create_cohort("Brief Stay", 2).await;
     app.enroll(&id, "ana@example.org").await;
-    command_ok(&app, &id, "withdraw", &[("learner", "ana@example.org")]).await;
+    command_ok(
+        &app,
+        &id,
+        "withdraw",
+        &[("learner", "ana@example.org"), ("reason_code", "personal")],
+    )
+    .await;
     let (status, html) = page(&app, "/learners/ana%40example.org").await;
     assert_eq!(status, 200);
     assert!(
