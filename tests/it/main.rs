@@ -11,6 +11,7 @@ mod bulk;
 mod cli;
 mod contrast;
 mod crash;
+mod dashboard;
 mod demo;
 mod dry_run;
 mod edges;
