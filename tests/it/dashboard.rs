@@ -142,3 +142,184 @@ async fn the_status_filter_reads_the_phase_not_the_stored_status() {
         "{html}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// New-cohort form
+// ---------------------------------------------------------------------------------------------
+
+/// A valid new-cohort form in the format pages show times, with `overrides` applied.
+fn new_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("name", "Compilers in Practice"),
+        ("course", "CC-301"),
+        ("instructor", "Grace Hopper"),
+        ("capacity", "12"),
+        ("starts_at", "2026-04-15 09:00"),
+        ("enrollment_deadline", "2026-04-08 23:59"),
+        ("withdrawal_deadline", "2026-04-22 23:59"),
+    ];
+    for (field, value) in overrides {
+        match form.iter_mut().find(|(f, _)| f == field) {
+            Some(slot) => slot.1 = value,
+            None => form.push((field, value)),
+        }
+    }
+    form
+}
+
+async fn cohort_count(app: &TestApp) -> u64 {
+    let (status, body) = app.get_json("/api/v1/cohorts").await;
+    assert_eq!(status, 200, "{body}");
+    body["total"].as_u64().expect("total")
+}
+
+#[tokio::test]
+async fn a_cohort_named_like_an_existing_one_waits_for_create_it_anyway() {
+    let app = TestApp::spawn().await;
+    let existing = create(&app, "Rust in Practice", 3, &[]).await;
+
+    // Same name in another case, with stray spaces: warned, not created.
+    let typed = new_form(&[("name", "  rust IN   practice ")]);
+    let (status, html) = text(app.post_form("/cohorts", &typed).await).await;
+    assert_eq!(status, 422, "{html}");
+    let warning = between(
+        &html,
+        r#"<div class="notice warn" role="alert" id="similar">"#,
+        "</div>",
+    );
+    assert!(
+        warning.contains(&format!(
+            r#"A cohort with this name already exists: <a href="/cohorts/{existing}">Rust in Practice</a> (RUST-101), starts <time class="when" datetime="2026-03-15T09:00Z">2026-03-15 09:00 UTC</time> <small class="rel">in 2 weeks</small>."#
+        )),
+        "{warning}"
+    );
+    assert!(
+        html.contains(r#"<input type="checkbox" id="create_anyway" name="create_anyway" value="yes"> <label for="create_anyway">Create it anyway</label>"#),
+        "{html}"
+    );
+    // What was typed stays in the form.
+    assert!(html.contains(r#"value="  rust IN   practice ""#), "{html}");
+    assert!(html.contains(r#"value="2026-04-15 09:00""#), "{html}");
+    assert!(
+        !html.contains("field-error"),
+        "a warning is not a field error: {html}"
+    );
+    assert_eq!(cohort_count(&app).await, 1);
+
+    // Ticked: created.
+    let anyway = new_form(&[("name", "Rust in Practice"), ("create_anyway", "yes")]);
+    let response = app.post_form("/cohorts", &anyway).await;
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(cohort_count(&app).await, 2);
+
+    // Another name entirely: no warning, no checkbox.
+    let response = app.post_form("/cohorts", &new_form(&[])).await;
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(cohort_count(&app).await, 3);
+}
+
+#[tokio::test]
+async fn an_instructor_spelled_in_another_case_is_warned_about() {
+    let app = TestApp::spawn().await;
+    create(&app, "Analytical Engines", 3, &[]).await; // taught by Ada Lovelace
+
+    let typed = new_form(&[("instructor", "ada lovelace")]);
+    let (status, html) = text(app.post_form("/cohorts", &typed).await).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains("The instructor “ada lovelace” is on file as “Ada Lovelace”: use that spelling if it is the same person."),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="create_anyway""#), "{html}");
+    assert_eq!(cohort_count(&app).await, 1);
+
+    // The known spelling is no duplicate.
+    let response = app
+        .post_form("/cohorts", &new_form(&[("instructor", "Ada Lovelace")]))
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    // Ticked, the other spelling is kept as typed.
+    let response = app
+        .post_form(
+            "/cohorts",
+            &new_form(&[
+                ("name", "Engines II"),
+                ("instructor", "ada lovelace"),
+                ("create_anyway", "yes"),
+            ]),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(cohort_count(&app).await, 3);
+}
+
+#[tokio::test]
+async fn the_new_cohort_form_suggests_courses_and_instructors_and_reads_times_as_shown() {
+    let app = TestApp::spawn().await;
+    create(&app, "Analytical Engines", 3, &[]).await;
+    create(
+        &app,
+        "Compilers",
+        3,
+        &[("instructor", "Grace Hopper"), ("course", "CC-301")],
+    )
+    .await;
+
+    let (status, html) = page(&app, "/cohorts/new").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"list="course-list""#)
+            && html.contains(r#"<datalist id="course-list"><option value="CC-301"><option value="RUST-101"></datalist>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"list="instructor-list""#)
+            && html.contains(r#"<datalist id="instructor-list"><option value="Ada Lovelace"><option value="Grace Hopper"></datalist>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<a href="/">Cancel</a>"#), "{html}");
+    assert!(!html.contains("datetime-local"), "{html}");
+    // Text fields in the format pages show, prefilled four weeks ahead (now: 2026-03-01 09:00).
+    for (field, label, value) in [
+        ("starts_at", "Starts", "2026-03-29 09:00"),
+        (
+            "enrollment_deadline",
+            "Enrollment deadline",
+            "2026-03-22 23:59",
+        ),
+        (
+            "withdrawal_deadline",
+            "Withdrawal deadline",
+            "2026-04-05 23:59",
+        ),
+    ] {
+        assert!(
+            html.contains(&format!(
+                r#"<label for="{field}">{label} (YYYY-MM-DD HH:MM, UTC)</label>"#
+            )),
+            "{field}: {html}"
+        );
+        let input = between(&html, &format!(r#"<input id="{field}""#), ">");
+        assert!(
+            input.contains(r#"type="text""#) && input.contains(&format!(r#"value="{value}""#)),
+            "{field}: {input}"
+        );
+    }
+    // The prefilled times are read back as they are shown.
+    let response = app
+        .post_form(
+            "/cohorts",
+            &new_form(&[
+                ("starts_at", "2026-03-29 09:00"),
+                ("enrollment_deadline", "2026-03-22 23:59"),
+                ("withdrawal_deadline", "2026-04-05 23:59 UTC"),
+            ]),
+        )
+        .await;
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let id = &location["/cohorts/".len()..location.find('?').expect("done")];
+    let created = app.cohort(id).await;
+    assert_eq!(created["starts_at"], "2026-03-29T09:00:00Z", "{created}");
+    assert_eq!(created["enrollment_deadline"], "2026-03-22T23:59:00Z");
+    assert_eq!(created["withdrawal_deadline"], "2026-04-05T23:59:00Z");
+}
