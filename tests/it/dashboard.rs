@@ -323,3 +323,85 @@ async fn the_new_cohort_form_suggests_courses_and_instructors_and_reads_times_as
     assert_eq!(created["enrollment_deadline"], "2026-03-22T23:59:00Z");
     assert_eq!(created["withdrawal_deadline"], "2026-04-05T23:59:00Z");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sorting
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_columns_sort_on_the_server_and_the_sort_survives_filters_and_paging() {
+    let app = TestApp::spawn().await;
+    let later = [
+        ("enrollment_deadline", "2026-04-01T00:00:00Z"),
+        ("starts_at", "2026-04-15T09:00:00Z"),
+        ("withdrawal_deadline", "2026-04-20T00:00:00Z"),
+    ];
+    let bravo = create(&app, "bravo", 2, &later).await; // 2 of 2 and 1 waiting
+    let alpha = create(&app, "Alpha", 4, &[]).await; // 1 of 4
+    let _charlie = create(&app, "Charlie", 10, &later).await; // empty
+    for learner in ["a@x.org", "b@x.org", "c@x.org"] {
+        app.enroll(&bravo, learner).await;
+    }
+    app.enroll(&alpha, "d@x.org").await;
+
+    let order = |html: &str| listed(html).join(",");
+    let (status, html) = page(&app, "/?sort=name&dir=asc").await;
+    assert_eq!(status, 200);
+    assert_eq!(order(&html), "Alpha,bravo,Charlie", "ignoring case");
+    assert!(
+        html.contains(r#"<th scope="col" aria-sort="ascending"><a href="/?instructor=&amp;status=&amp;sort=name&amp;dir=desc&amp;page=1">Cohort ▲</a></th>"#),
+        "the sorted column says so and its link turns the order round: {html}"
+    );
+    assert_eq!(html.matches("aria-sort=").count(), 1, "{html}");
+    assert!(html.contains("sorted by name, ascending"), "{html}");
+    let (_, html) = page(&app, "/?sort=name&dir=desc").await;
+    assert_eq!(order(&html), "Charlie,bravo,Alpha");
+    // Fill and waitlist start from the largest; dates from the soonest.
+    let (_, html) = page(&app, "/?sort=fill").await;
+    assert_eq!(order(&html), "bravo,Alpha,Charlie");
+    assert!(html.contains(r#"aria-sort="descending""#), "{html}");
+    let (_, html) = page(&app, "/?sort=waitlist&dir=desc").await;
+    assert_eq!(
+        order(&html),
+        "bravo,Charlie,Alpha",
+        "ties stay newest first"
+    );
+    let (_, html) = page(&app, "/?sort=starts").await;
+    assert_eq!(order(&html), "Alpha,Charlie,bravo");
+    let (_, html) = page(&app, "/?sort=deadline&dir=desc").await;
+    assert_eq!(order(&html), "Charlie,bravo,Alpha");
+
+    // The header links keep the filters; the filter form keeps the sort.
+    let (_, html) = page(&app, "/?status=open&sort=starts&dir=asc").await;
+    assert!(
+        html.contains(r#"<a href="/?instructor=&amp;status=open&amp;sort=fill&amp;dir=desc&amp;page=1">Seats used</a>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<input type="hidden" name="sort" value="starts"><input type="hidden" name="dir" value="asc">"#),
+        "{html}"
+    );
+
+    // A bad sort or direction is explained on the page, which still lists (newest first).
+    let (status, html) = page(&app, "/?sort=colour&dir=sideways").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(r#"<p class="notice error" role="alert">sort: must be one of name, starts, fill, waitlist, deadline; got &quot;colour&quot;; showing newest first. dir: must be asc or desc; got &quot;sideways&quot;</p>"#),
+        "{html}"
+    );
+    assert_eq!(order(&html), "Charlie,Alpha,bravo");
+
+    // Paging keeps the sort.
+    for i in 0..50 {
+        create(&app, &format!("Zulu {i:02}"), 1, &[]).await;
+    }
+    let (_, html) = page(&app, "/?sort=name&dir=asc").await;
+    assert!(
+        html.contains(
+            r#"<a href="/?instructor=&amp;status=&amp;sort=name&amp;dir=asc&amp;page=2">Next →</a>"#
+        ),
+        "{html}"
+    );
+    let (_, html) = page(&app, "/?sort=name&dir=asc&page=2").await;
+    assert_eq!(order(&html), "Zulu 47,Zulu 48,Zulu 49");
+}
