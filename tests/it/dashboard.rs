@@ -405,3 +405,91 @@ async fn the_columns_sort_on_the_server_and_the_sort_survives_filters_and_paging
     let (_, html) = page(&app, "/?sort=name&dir=asc&page=2").await;
     assert_eq!(order(&html), "Zulu 47,Zulu 48,Zulu 49");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fill bar, times and cards
+// ---------------------------------------------------------------------------------------------
+
+/// The dashboard row of the cohort `id`.
+fn row<'a>(html: &'a str, id: &str) -> &'a str {
+    let link = format!(r#"<td data-label="Cohort"><a href="/cohorts/{id}">"#);
+    let at = html
+        .find(&link)
+        .unwrap_or_else(|| panic!("{id} not listed: {html}"));
+    let start = html[..at].rfind("<tr>").expect("row start");
+    &html[start..at + html[at..].find("</tr>").expect("row end")]
+}
+
+#[tokio::test]
+async fn the_fill_bar_says_full_near_full_and_the_waitlist_in_words() {
+    let app = TestApp::spawn().await;
+    let full = create(&app, "Full Up", 2, &[]).await;
+    let near = create(&app, "Nearly There", 10, &[]).await;
+    let roomy = create(&app, "Plenty Of Room", 20, &[]).await;
+    for learner in ["a@x.org", "b@x.org", "c@x.org"] {
+        app.enroll(&full, learner).await;
+    }
+    for i in 0..9 {
+        app.enroll(&near, &format!("n{i}@x.org")).await;
+    }
+    app.enroll(&roomy, "r@x.org").await;
+
+    let (_, html) = page(&app, "/").await;
+    assert!(
+        row(&html, &full).contains(r#"<td data-label="Seats used" class="seats"><meter class="fill" min="0" max="100" low="90" high="99" optimum="0" value="100" aria-hidden="true"></meter> 2 / 2 <strong class="full">Full</strong> <span class="waiting">Waitlist 1</span></td>"#),
+        "{}",
+        row(&html, &full)
+    );
+    assert!(
+        row(&html, &near).contains(r#"<meter class="fill" min="0" max="100" low="90" high="99" optimum="0" value="90" aria-hidden="true"></meter> 9 / 10 <span class="near-full">1 left</span></td>"#),
+        "{}",
+        row(&html, &near)
+    );
+    assert!(
+        row(&html, &roomy).contains(r#"value="5" aria-hidden="true"></meter> 1 / 20</td>"#),
+        "{}",
+        row(&html, &roomy)
+    );
+}
+
+#[tokio::test]
+async fn the_list_shows_times_with_how_far_off_they_are_and_labels_every_cell() {
+    let app = TestApp::spawn().await;
+    let id = create(&app, "Labelled", 2, &[]).await;
+    let (_, html) = page(&app, "/").await;
+    let row = row(&html, &id);
+    // Name first, then phase, seats and the start: the card order on a phone.
+    let labels: Vec<&str> = row
+        .match_indices(r#"<td data-label=""#)
+        .map(|(i, m)| {
+            let from = i + m.len();
+            &row[from..from + row[from..].find('"').expect("closed")]
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "Cohort",
+            "Phase",
+            "Seats used",
+            "Starts",
+            "Waitlist",
+            "Enrollment deadline",
+            "Withdrawal deadline",
+            "Instructor"
+        ]
+    );
+    assert_eq!(
+        row.matches("<td").count(),
+        labels.len(),
+        "every cell labelled: {row}"
+    );
+    assert!(
+        row.contains(r#"<td data-label="Starts"><time class="when" datetime="2026-03-15T09:00Z">2026-03-15 09:00 UTC</time> <small class="rel">in 2 weeks</small></td>"#),
+        "{row}"
+    );
+    assert!(
+        row.contains(r#"<td data-label="Enrollment deadline"><time class="when" datetime="2026-03-10T00:00Z">2026-03-10 00:00 UTC</time> <small class="rel">in 8 days</small></td>"#),
+        "{row}"
+    );
+}
