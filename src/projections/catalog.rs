@@ -166,11 +166,8 @@ impl SortKey {
     fn compare(self, a: &Cohort, b: &Cohort) -> Ordering {
         match self {
             Self::Created => Ordering::Equal,
-            Self::Name => a
-                .name
-                .chars()
-                .flat_map(char::to_lowercase)
-                .cmp(b.name.chars().flat_map(char::to_lowercase)),
+            // The catalog lists by name from its index of names; this is the same order.
+            Self::Name => fold_key(&a.name).cmp(&fold_key(&b.name)),
             Self::Starts => a.starts_at.cmp(&b.starts_at),
             Self::Fill => (u64::from(a.enrolled_count()) * u64::from(b.capacity.seats().max(1)))
                 .cmp(&(u64::from(b.enrolled_count()) * u64::from(a.capacity.seats().max(1)))),
@@ -453,6 +450,44 @@ impl Catalog {
         }
     }
 
+    /// A page of the cohorts matching `query` at `now` in name order, from the index of names
+    /// (no sort): a pass over the index, which stops once the page is full when nothing is
+    /// filtered. Equal names stay newest first.
+    fn by_name(
+        &self,
+        query: &CatalogQuery,
+        descending: bool,
+        now: Timestamp,
+        offset: usize,
+        limit: usize,
+    ) -> (Vec<&CohortView>, usize) {
+        let groups: Box<dyn Iterator<Item = &Vec<CohortId>>> = if descending {
+            Box::new(self.names.values().rev())
+        } else {
+            Box::new(self.names.values())
+        };
+        let matching = groups
+            .flat_map(|ids| ids.iter().rev())
+            .filter_map(|id| self.cohorts.get(id))
+            .filter(|v| {
+                query.filter.matches(v)
+                    && query.phase.is_none_or(|p| Phase::of(&v.state, now) == p)
+            });
+        let unfiltered = query.filter == CatalogFilter::default() && query.phase.is_none();
+        if unfiltered {
+            return (matching.skip(offset).take(limit).collect(), self.order.len());
+        }
+        let mut total = 0;
+        let mut page = Vec::with_capacity(limit.min(256));
+        for view in matching {
+            if total >= offset && page.len() < limit {
+                page.push(view);
+            }
+            total += 1;
+        }
+        (page, total)
+    }
+
     /// A page of the cohorts matching `query` at `now`, in its order, and how many match in
     /// all. Creation order unfiltered is a slice; anything else is one pass over the cohorts
     /// (not the events) and, for a column order, a partial selection of the first
@@ -470,6 +505,9 @@ impl Catalog {
         let sort = query.sort;
         if sort == CatalogSort::default() && query.phase.is_none() {
             return self.list(&query.filter, offset, limit);
+        }
+        if sort.key == SortKey::Name {
+            return self.by_name(query, sort.descending, now, offset, limit);
         }
         let mut matching: Vec<(usize, &CohortView)> = self
             .order
@@ -511,3 +549,4 @@ impl Catalog {
         (page, total)
     }
 }
+
