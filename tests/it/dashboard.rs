@@ -493,3 +493,71 @@ async fn the_list_shows_times_with_how_far_off_they_are_and_labels_every_cell() 
         "{row}"
     );
 }
+
+#[tokio::test]
+async fn a_renamed_cohort_is_warned_about_under_its_new_name_only() {
+    let app = TestApp::spawn().await;
+    let id = create(&app, "Old Name", 3, &[]).await;
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/details"),
+            &json!({"name": "Fresh Name", "course": "NEW-1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, html) = text(
+        app.post_form("/cohorts", &new_form(&[("name", "fresh name")]))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains(&format!(
+            r#"<a href="/cohorts/{id}">Fresh Name</a> (NEW-1)"#
+        )),
+        "{html}"
+    );
+    let response = app
+        .post_form("/cohorts", &new_form(&[("name", "old name")]))
+        .await;
+    assert_eq!(
+        response.status().as_u16(),
+        303,
+        "the old name is free again"
+    );
+    // The renamed course joins the suggestions.
+    let (_, html) = page(&app, "/cohorts/new").await;
+    assert!(html.contains(r#"<option value="NEW-1">"#), "{html}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phone width
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn on_a_phone_the_list_comes_before_the_panels_and_on_a_desktop_after() {
+    let app = TestApp::spawn().await;
+    let id = create(&app, "Nearly Full Cohort", 1, &[]).await;
+    app.enroll(&id, "a@x.org").await; // a signal: nearly full
+    let (_, html) = page(&app, "/").await;
+    // In reading order (and on a desktop) the panels come first...
+    let panels = html.find(r#"<div class="dash-panels">"#).expect("panels");
+    let signals = html
+        .find(r#"<section aria-labelledby="signals-h""#)
+        .expect("signals");
+    let list = html.find(r#"<table class="cohort-list">"#).expect("list");
+    assert!(html.find(r#"<div class="dashboard">"#).expect("wrapper") < panels);
+    assert!(panels < signals && signals < list, "{html}");
+    // ...and below 40rem the stylesheet moves them under the list.
+    let css = app.get("/static/style.css").await.text().await.unwrap();
+    let phone = css
+        .match_indices("@media (max-width: 40rem) {")
+        .map(|(i, _)| &css[i..i + css[i..].find("\n}").expect("block end")])
+        .find(|block| block.contains(".dashboard"))
+        .expect("a phone block for the dashboard");
+    assert!(
+        phone.contains(".dashboard { display: flex; flex-direction: column; }")
+            && phone.contains(".dashboard > .dash-panels { order: 1; }"),
+        "{phone}"
+    );
+}
