@@ -25,7 +25,7 @@ mod time_travel;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-pub use catalog::{CatalogFilter, CohortView};
+pub use catalog::{CatalogFilter, CatalogQuery, CatalogSort, CohortView, SortKey, fold_key};
 pub use counters::{Change, Counters, Totals};
 pub use detail::EventDetail;
 pub use diff::CohortDiff;

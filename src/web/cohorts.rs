@@ -8,18 +8,17 @@ use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::AppState;
 use super::csv;
 use super::error::{PageError, describe};
 use super::extract::{Acting, PagePath, PageQuery};
-use super::input::{self, RawCohort, RawNumber};
+use super::input::{self, RawNumber};
 use super::nav::Nav;
 use super::offer_views::{DoneEvent, OfferPanel};
 use super::views::{
-    AsOfBanner, CohortDetail, CohortForm, CohortPage, CommandForm, CommandValues, DoneFact,
-    Headline, HistoryPage, HistoryRow, JournalRow, NewCohortPage, TermForms, headline,
+    AsOfBanner, CohortDetail, CohortPage, CommandForm, CommandValues, DoneFact, Headline,
+    HistoryPage, HistoryRow, JournalRow, TermForms, headline,
 };
 use crate::auth::Principal;
 use crate::domain::{CohortId, RuleViolation};
@@ -31,29 +30,6 @@ const RECENT: usize = 10;
 /// History lines per page of the history page.
 const HISTORY_PAGE: usize = 200;
 
-/// `GET /cohorts/new`.
-pub async fn new_cohort(State(state): State<AppState>, Acting(principal): Acting) -> NewCohortPage {
-    NewCohortPage {
-        nav: Nav::of(&principal, &state.zone),
-        form: CohortForm::default(),
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CreateCohortForm {
-    name: String,
-    course: String,
-    instructor: String,
-    capacity: String,
-    starts_at: String,
-    enrollment_deadline: String,
-    withdrawal_deadline: String,
-    promotion: String,
-    offer_hold: String,
-    waitlist_cap: String,
-}
-
 pub(super) fn form_or_400<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
     form.map(|Form(f)| f).map_err(|e| match e {
         FormRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -63,82 +39,9 @@ pub(super) fn form_or_400<T>(form: Result<Form<T>, FormRejection>) -> Result<T, 
     })
 }
 
-/// `POST /cohorts`: create, then redirect to the new cohort.
-pub async fn create_cohort(
-    State(state): State<AppState>,
-    Acting(principal): Acting,
-    form: Result<Form<CreateCohortForm>, FormRejection>,
-) -> Result<Response, PageError> {
-    let f = form_or_400(form)?;
-    let raw = RawCohort {
-        name: &f.name,
-        course: &f.course,
-        instructor: &f.instructor,
-        capacity: RawNumber::Text(&f.capacity),
-        starts_at: &f.starts_at,
-        enrollment_deadline: &f.enrollment_deadline,
-        withdrawal_deadline: &f.withdrawal_deadline,
-    };
-    let refused = |errors: Vec<(&'static str, String)>| {
-        let form = CohortForm {
-            name: f.name.clone(),
-            course: f.course.clone(),
-            instructor: f.instructor.clone(),
-            capacity: f.capacity.clone(),
-            starts_at: f.starts_at.clone(),
-            enrollment_deadline: f.enrollment_deadline.clone(),
-            withdrawal_deadline: f.withdrawal_deadline.clone(),
-            promotion: f.promotion.clone(),
-            offer_hold: f.offer_hold.clone(),
-            waitlist_cap: f.waitlist_cap.clone(),
-            errors,
-        };
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            NewCohortPage {
-                nav: Nav::of(&principal, &state.zone),
-                form,
-            },
-        )
-            .into_response()
-    };
-    let policy = policy_fields(&f.promotion, &f.offer_hold);
-    let cap = cap_field(&f.waitlist_cap);
-    let new = match input::new_cohort(&raw, &state.zone) {
-        Ok(new) => new,
-        Err(errors) => {
-            let mut errors: Vec<(&'static str, String)> =
-                errors.into_iter().map(|e| (e.field, e.message)).collect();
-            errors.extend(policy.err().map(|m| ("offer_hold", m)));
-            errors.extend(cap.err().map(|m| ("waitlist_cap", m)));
-            return Ok(refused(errors));
-        }
-    };
-    let new = match (policy, cap) {
-        (Ok(promotion), Ok(waitlist_cap)) => crate::domain::NewCohort {
-            promotion,
-            waitlist_cap,
-            ..new
-        },
-        (Err(message), _) => return Ok(refused(vec![("offer_hold", message)])),
-        (_, Err(message)) => return Ok(refused(vec![("waitlist_cap", message)])),
-    };
-    let request = Request::Create {
-        cohort: CohortId(Uuid::now_v7()),
-        new,
-    };
-    match state.submit_request(&principal, request).await {
-        Ok(done) => Ok(Redirect::to(&done_url(&done)).into_response()),
-        Err(CommandError::Rejected(RuleViolation::InvalidSchedule(problem))) => {
-            Ok(refused(vec![("withdrawal_deadline", problem.to_string())]))
-        }
-        Err(e) => Err(command_page_error(e)),
-    }
-}
-
 /// Where a successful form redirects: the cohort page, confirming the command's own events
 /// (`?done=<first position>-<last position>`).
-fn done_url(done: &Committed) -> String {
+pub(super) fn done_url(done: &Committed) -> String {
     let first = done.events.first().map_or(0, |e| e.position);
     format!("/cohorts/{}?done={first}-{}", done.cohort, done.position())
 }
@@ -151,7 +54,7 @@ fn done_range(raw: &str) -> Option<(u64, u64)> {
     (first <= last).then_some((first, last))
 }
 
-fn command_page_error(error: CommandError) -> PageError {
+pub(super) fn command_page_error(error: CommandError) -> PageError {
     match error {
         CommandError::Stopped => PageError::Unavailable,
         CommandError::Store(e) if e.is_storage_failure() => {
@@ -1121,7 +1024,7 @@ pub async fn cancel(
 }
 
 /// A waitlist cap as a form sends it: empty for none.
-fn cap_field(raw: &str) -> Result<Option<u32>, String> {
+pub(super) fn cap_field(raw: &str) -> Result<Option<u32>, String> {
     match raw.trim() {
         "" => Ok(None),
         raw => raw.parse::<u32>().map(Some).map_err(|_| {
@@ -1131,7 +1034,7 @@ fn cap_field(raw: &str) -> Result<Option<u32>, String> {
 }
 
 /// The promotion policy as a form sends it: the hold only counts with `offer`.
-fn policy_fields(
+pub(super) fn policy_fields(
     promotion: &str,
     offer_hold: &str,
 ) -> Result<crate::domain::PromotionPolicy, String> {

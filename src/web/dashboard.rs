@@ -1,6 +1,7 @@
 //! The dashboard (`GET /`) and its list as CSV (`GET /cohorts.csv`): every cohort, filterable by
-//! instructor and status, and the signals shown above the list (near-full cohorts, seats free
-//! while learners wait, deadlines ahead, totals).
+//! instructor and phase (the status read with the dates), sortable by column, and the signals
+//! shown with the list (near-full cohorts, seats free while learners wait, deadlines ahead,
+//! totals).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -13,12 +14,13 @@ use super::AppState;
 use super::csv;
 use super::error::PageError;
 use super::extract::{Acting, PageQuery};
-use super::input;
 use super::nav::Nav;
 use super::views::{CohortRow, PageLinks};
 use super::zone::Zone;
-use crate::domain::CohortId;
-use crate::projections::{CatalogFilter, Projections, Totals};
+use crate::domain::{CohortId, Phase};
+use crate::projections::{
+    CatalogFilter, CatalogQuery, CatalogSort, CohortView, Projections, SortKey, Totals,
+};
 
 /// Cohorts per dashboard page.
 const PAGE_SIZE: usize = 50;
@@ -39,7 +41,17 @@ pub struct DashboardPage {
     pub cohorts: Vec<CohortRow>,
     pub instructors: std::sync::Arc<[String]>,
     pub instructor: String,
+    /// The phase filter's value (`""` for every phase).
     pub status: String,
+    /// The phases the filter offers.
+    pub phases: [Phase; 6],
+    /// The sort as the links carry it (`""` for newest first).
+    pub sort: &'static str,
+    pub dir: &'static str,
+    /// The sortable header cells, by column.
+    pub headers: SortHeaders,
+    /// Seats taken (percent) from which the fill bar turns amber and says how many are left.
+    pub near_full_percent: u32,
     pub pages: PageLinks,
     pub total_cohorts: usize,
     pub error: Option<String>,
@@ -53,46 +65,159 @@ pub struct DashboardPage {
 #[serde(default)]
 pub struct DashboardQuery {
     instructor: String,
+    /// A phase (`open`, `enrollment_ended`, `closed`, `running`, `finished`, `cancelled`).
+    /// The old stored-status values `open`, `closed` and `cancelled` are phase names too, so
+    /// links made before phases keep working (they now mean the phase of the same name).
     status: String,
+    sort: String,
+    dir: String,
     page: String,
 }
 
-/// `GET /`: every cohort, filterable by instructor and status.
+/// The dashboard's query read: the catalog query, and a message for each part that was not
+/// understood (that part is then ignored, so the page still lists cohorts).
+struct ReadQuery {
+    query: CatalogQuery,
+    errors: Vec<String>,
+}
+
+impl DashboardQuery {
+    fn read(&self) -> ReadQuery {
+        let mut errors = Vec::new();
+        let phase = match self.status.trim() {
+            "" => None,
+            raw => match raw.parse::<Phase>() {
+                Ok(p) => Some(p),
+                Err(message) => {
+                    errors.push(format!("status: {message}"));
+                    None
+                }
+            },
+        };
+        let key = self.sort.parse::<SortKey>().unwrap_or_else(|message| {
+            errors.push(format!("{message}; showing newest first"));
+            SortKey::Created
+        });
+        let descending = match self.dir.trim() {
+            "" => key.descending_first(),
+            "asc" => false,
+            "desc" => true,
+            other => {
+                errors.push(format!("dir: must be asc or desc; got {other:?}"));
+                key.descending_first()
+            }
+        };
+        ReadQuery {
+            query: CatalogQuery {
+                filter: CatalogFilter {
+                    instructor: Some(self.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
+                    status: None,
+                },
+                phase,
+                sort: CatalogSort { key, descending },
+            },
+            errors,
+        }
+    }
+}
+
+/// A header cell that sorts by its column: the link, and where the list stands.
+pub struct SortHeader {
+    /// The list sorted by this column (the other direction when it already is).
+    pub href: String,
+    /// `ascending` or `descending` when the list is sorted by this column, else `""`.
+    pub aria_sort: &'static str,
+    /// ▲ or ▼ beside the sorted column's name, else `""`.
+    pub arrow: &'static str,
+}
+
+/// The dashboard's sortable columns.
+pub struct SortHeaders {
+    pub name: SortHeader,
+    pub fill: SortHeader,
+    pub waitlist: SortHeader,
+    pub starts: SortHeader,
+    pub deadline: SortHeader,
+}
+
+/// The dashboard's address for these filters, sort and page; the sort and page are left out
+/// where they are the defaults.
+fn dashboard_link(instructor: &str, status: &str, sort: CatalogSort, page: usize) -> String {
+    let mut pairs = vec![("instructor", instructor), ("status", status)];
+    let dir = if sort.descending { "desc" } else { "asc" };
+    if sort != CatalogSort::default() {
+        pairs.push(("sort", sort.key.as_str()));
+        pairs.push(("dir", dir));
+    }
+    let page = page.to_string();
+    pairs.push(("page", &page));
+    format!(
+        "/?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}
+
+impl SortHeaders {
+    fn of(instructor: &str, status: &str, current: CatalogSort) -> Self {
+        let header = |key: SortKey| {
+            let sorted = current.key == key;
+            let next = CatalogSort {
+                key,
+                descending: if sorted {
+                    !current.descending
+                } else {
+                    key.descending_first()
+                },
+            };
+            SortHeader {
+                href: dashboard_link(instructor, status, next, 1),
+                aria_sort: match (sorted, current.descending) {
+                    (false, _) => "",
+                    (true, false) => "ascending",
+                    (true, true) => "descending",
+                },
+                arrow: match (sorted, current.descending) {
+                    (false, _) => "",
+                    (true, false) => " ▲",
+                    (true, true) => " ▼",
+                },
+            }
+        };
+        Self {
+            name: header(SortKey::Name),
+            fill: header(SortKey::Fill),
+            waitlist: header(SortKey::Waitlist),
+            starts: header(SortKey::Starts),
+            deadline: header(SortKey::Deadline),
+        }
+    }
+}
+
+/// `GET /`: every cohort, filterable by instructor and phase, sortable by column.
 pub async fn dashboard(
     State(state): State<AppState>,
     Acting(principal): Acting,
     PageQuery(q): PageQuery<DashboardQuery>,
 ) -> Result<Response, PageError> {
-    let (status, error) = match input::status_param(Some(&q.status)) {
-        Ok(s) => (s, None),
-        Err(message) => (None, Some(message)),
-    };
+    let ReadQuery { query, errors } = q.read();
+    let error = (!errors.is_empty()).then(|| errors.join(". "));
     let page = q
         .page
         .trim()
         .parse::<usize>()
         .unwrap_or(1)
         .clamp(1, MAX_PAGE);
-    let filter = CatalogFilter {
-        instructor: Some(q.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
-        status,
-    };
+    let now = state.clock.now();
     let read = state.read.read();
     let offset = (page - 1) * PAGE_SIZE;
-    let (views, total) = read.catalog.list(&filter, offset, PAGE_SIZE);
+    let (views, total) = read.catalog.query(&query, now, offset, PAGE_SIZE);
     let cohorts: Vec<CohortRow> = views
         .into_iter()
-        .map(|view| CohortRow::of(view, &state.zone, state.clock.now()))
+        .map(|view| CohortRow::of(view, &state.zone, now))
         .collect();
-    let link = |p: usize| {
-        let query = serde_urlencoded::to_string([
-            ("instructor", q.instructor.as_str()),
-            ("status", q.status.as_str()),
-            ("page", &p.to_string()),
-        ])
-        .unwrap_or_default();
-        format!("/?{query}")
-    };
+    let instructor = q.instructor.trim();
+    let status = query.phase.map_or("", Phase::as_str);
+    let link = |p: usize| dashboard_link(instructor, status, query.sort, p);
     let pages = PageLinks {
         previous: (page > 1).then(|| link(page - 1)),
         next: (offset + cohorts.len() < total).then(|| link(page + 1)),
@@ -104,13 +229,26 @@ pub async fn dashboard(
         nav: Nav::of(&principal, &state.zone),
         cohorts,
         instructors: read.catalog.instructors(),
-        instructor: q.instructor.trim().to_owned(),
-        status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        instructor: instructor.to_owned(),
+        status: status.to_owned(),
+        phases: Phase::ALL,
+        sort: if query.sort == CatalogSort::default() {
+            ""
+        } else {
+            query.sort.key.as_str()
+        },
+        dir: match (query.sort == CatalogSort::default(), query.sort.descending) {
+            (true, _) => "",
+            (false, true) => "desc",
+            (false, false) => "asc",
+        },
+        headers: SortHeaders::of(instructor, status, query.sort),
+        near_full_percent: u32::try_from(crate::projections::NEAR_FULL_PERCENT).unwrap_or(90),
         pages,
         total_cohorts: read.catalog.len(),
         error,
-        signals: signals(&read, state.clock.now(), &state.zone),
-        offers_due: super::offer_views::due_soon(&read, state.clock.now()),
+        signals: signals(&read, now, &state.zone),
+        offers_due: super::offer_views::due_soon(&read, now),
     };
     drop(read);
     Ok(super::views::render_sized(&page, 96 << 10))
@@ -121,17 +259,17 @@ pub async fn dashboard_csv(
     PageQuery(q): PageQuery<DashboardQuery>,
     State(state): State<AppState>,
 ) -> Result<Response, PageError> {
-    let status = input::status_param(Some(&q.status)).map_err(PageError::BadRequest)?;
-    let filter = CatalogFilter {
-        instructor: Some(q.instructor.trim().to_owned()).filter(|i| !i.is_empty()),
-        status,
-    };
+    let ReadQuery { query, errors } = q.read();
+    if !errors.is_empty() {
+        return Err(PageError::BadRequest(errors.join(". ")));
+    }
+    let now = state.clock.now();
     let rows: Vec<Vec<String>> = {
         let read = state.read.read();
-        let (views, _) = read.catalog.list(&filter, 0, usize::MAX);
+        let (views, _) = read.catalog.query(&query, now, 0, usize::MAX);
         views
             .into_iter()
-            .map(|v| {
+            .map(|v: &CohortView| {
                 let c = &v.state;
                 vec![
                     c.id.to_string(),
@@ -143,6 +281,7 @@ pub async fn dashboard_csv(
                     c.waitlist.len().to_string(),
                     c.seats_remaining().to_string(),
                     c.status.as_str().to_owned(),
+                    Phase::of(c, now).as_str().to_owned(),
                     c.starts_at.to_string(),
                     c.enrollment_deadline.to_string(),
                     c.withdrawal_deadline.to_string(),
@@ -162,6 +301,7 @@ pub async fn dashboard_csv(
             "waitlisted",
             "seats_free",
             "status",
+            "phase",
             "starts_at",
             "enrollment_deadline",
             "withdrawal_deadline",
@@ -201,7 +341,7 @@ pub struct SignalDeadline {
     pub id: String,
     pub name: String,
     pub what: &'static str,
-    pub time: String,
+    pub time: super::zone::When,
 }
 
 /// Up to [`SIGNAL_ROWS`] items and how many more there are.
@@ -284,7 +424,7 @@ pub fn signals(read: &Projections, now: Timestamp, zone: &Zone) -> DashboardSign
                 id: id.to_string(),
                 name: view.state.name.clone(),
                 what: kind.label(),
-                time: zone.show(at),
+                time: zone.when(at, now),
             })
         }),
         days: SIGNAL_DAYS,

@@ -13,6 +13,7 @@ mod assets;
 mod browse;
 mod bulk;
 mod chart;
+mod cohort_new;
 mod cohorts;
 mod confirm;
 mod csv;

@@ -19,7 +19,9 @@ use super::route::Access::{Public, Role as R, Scrape};
 use super::route::Route;
 use super::{AppState, BODY_LIMIT};
 use super::{access, admin, api, api_docs, assets, browse, confirm, erase, metrics, openapi};
-use super::{bulk, cohorts, dashboard, error, learners, offers, reports, session, what_if};
+use super::{
+    bulk, cohort_new, cohorts, dashboard, error, learners, offers, reports, session, what_if,
+};
 use crate::auth::Role::{Admin, Staff, Viewer};
 
 /// One table entry: `route!(GET "/path", access, handler)`, with `api operation` for an
@@ -54,9 +56,9 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/login", Public, session::login),
     route!(POST "/logout", R(Viewer), session::logout),
     route!(GET "/", R(Viewer), dashboard::dashboard),
-    route!(GET "/cohorts/new", R(Staff), cohorts::new_cohort),
+    route!(GET "/cohorts/new", R(Staff), cohort_new::new_cohort),
     route!(GET "/cohorts.csv", R(Viewer), dashboard::dashboard_csv),
-    route!(POST "/cohorts", R(Staff), cohorts::create_cohort),
+    route!(POST "/cohorts", R(Staff), cohort_new::create_cohort),
     route!(GET "/cohorts/{id}", R(Viewer), cohorts::cohort),
     route!(GET "/cohorts/{id}/history", R(Viewer), cohorts::history),
     route!(POST "/cohorts/{id}/enroll", R(Staff), cohorts::enroll),

@@ -436,41 +436,6 @@ pub struct PageLinks {
     pub total: usize,
 }
 
-/// Values and messages of the create-cohort form.
-#[derive(Default)]
-pub struct CohortForm {
-    pub name: String,
-    pub course: String,
-    pub instructor: String,
-    pub capacity: String,
-    pub starts_at: String,
-    pub enrollment_deadline: String,
-    pub withdrawal_deadline: String,
-    /// `automatic` (empty: automatic) or `offer`.
-    pub promotion: String,
-    pub offer_hold: String,
-    pub waitlist_cap: String,
-    /// (field, message) pairs.
-    pub errors: Vec<(&'static str, String)>,
-}
-
-impl CohortForm {
-    /// The message for `field`, or "".
-    pub fn error(&self, field: &str) -> &str {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map_or("", |(_, m)| m.as_str())
-    }
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "cohort_new.html")]
-pub struct NewCohortPage {
-    pub nav: Nav,
-    pub form: CohortForm,
-}
-
 /// Which command form of the cohort page a message belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommandForm {

@@ -325,7 +325,7 @@ async fn an_unknown_status_filter_is_explained_on_a_200_page() {
     assert_eq!(status, 200);
     assert!(
         html.contains(
-            r#"<p class="notice error" role="alert">status: must be &quot;open&quot;, &quot;closed&quot; or &quot;cancelled&quot;, got &quot;bogus&quot;</p>"#
+            r#"<p class="notice error" role="alert">status: must be one of open, enrollment_ended, closed, running, finished, cancelled; got &quot;bogus&quot;</p>"#
         ),
         "{html}"
     );

@@ -22,7 +22,10 @@ async fn pages_show_and_read_times_in_the_configured_zone() {
     let app = new_york().await;
 
     let form = app.get("/cohorts/new").await.text().await.unwrap();
-    assert!(form.contains("Starts (America/New_York)"), "{form}");
+    assert!(
+        form.contains("Starts (YYYY-MM-DD HH:MM, America/New_York)"),
+        "{form}"
+    );
     assert!(form.contains("All times are shown in America/New_York."));
     let csrf = csrf_of(&form);
     // 2026-03-15 09:00 in New York is daylight time (UTC-4): 13:00 UTC.
@@ -90,5 +93,5 @@ async fn error_pages_name_the_configured_zone_and_other_apps_keep_utc() {
     let html = plain.get("/no/such/page").await.text().await.unwrap();
     assert!(html.contains("All times are shown in UTC."), "{html}");
     let form = plain.get("/cohorts/new").await.text().await.unwrap();
-    assert!(form.contains("Starts (UTC)"), "{form}");
+    assert!(form.contains("Starts (YYYY-MM-DD HH:MM, UTC)"), "{form}");
 }
