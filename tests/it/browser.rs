@@ -21,12 +21,12 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, password_of};
 
 /// `WebDriver`'s codes of the Tab and Enter keys.
-const TAB: &str = "\u{e004}";
-const ENTER: &str = "\u{e007}";
+pub(crate) const TAB: &str = "\u{e004}";
+pub(crate) const ENTER: &str = "\u{e007}";
 
 /// A chromedriver process in a process group of its own, which is killed on drop with the
 /// browsers it started (a failing test must not leave Chromium running).
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
     profile: tempfile::TempDir,
@@ -63,7 +63,7 @@ fn find_program(env: &str, candidates: &[&str]) -> PathBuf {
 
 impl Driver {
     /// Starts chromedriver on a free port and waits until it says it listens.
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let program = find_program(
             "ROLLBOOK_CHROMEDRIVER",
             &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
@@ -97,7 +97,7 @@ impl Driver {
     }
 
     /// A headless Chromium session, offline (no background networking), with a fresh profile.
-    async fn session(&self) -> Client {
+    pub(crate) async fn session(&self) -> Client {
         let binary = find_program("ROLLBOOK_CHROMIUM", &["/usr/bin/chromium"]);
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
@@ -276,7 +276,7 @@ impl Visit<'_> {
     }
 }
 
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     dir

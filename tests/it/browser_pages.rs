@@ -1,0 +1,342 @@
+//! Every kind of page in a real browser (Debian's headless Chromium over `WebDriver`, as in
+//! `browser.rs`), at desktop (1280 px) and phone (390 px) width, on the demo term plus a cohort
+//! of the test's own: each page has every form control labelled, nothing wider than a phone's
+//! screen, text at WCAG contrast against what it is drawn on (4.5:1, 3:1 when large), form
+//! controls' edges and the focus ring at 3:1 (the audits are `browser_audit.js` and
+//! `browser_focus.js`, run in the page). A screenshot of each page at each width is saved under
+//! `target/browser-screenshots/pages/` (`<page>-1280.png`, `<page>-390.png`).
+//!
+//! Then the cohort page's flows with a keyboard and a mouse: a closed cohort offers no Enroll
+//! form, a refused enrollment fills nothing into the Withdraw form, and the Enroll form is a few
+//! Tab presses from the top and has the focus again after an enrollment.
+
+use std::path::PathBuf;
+
+use fantoccini::{Client, Locator};
+use rollbook::auth::Role;
+use serde_json::{Value, json};
+
+use crate::browser::{Driver, TAB, screenshot_dir};
+use crate::helpers::{TestApp, password_of};
+
+/// The in-page audits.
+const AUDIT: &str = include_str!("browser_audit.js");
+const FOCUS: &str = include_str!("browser_focus.js");
+
+/// The browser on one app: visits pages, audits each at both widths and keeps every problem
+/// found, so that one run reports them all.
+struct Pages<'a> {
+    browser: Client,
+    app: &'a TestApp,
+    shots: PathBuf,
+    problems: Vec<String>,
+    audited: usize,
+}
+
+impl Pages<'_> {
+    async fn go(&self, path: &str) {
+        self.browser
+            .goto(&self.app.url(path))
+            .await
+            .expect("navigates");
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self.browser.find(Locator::Css(css)).await.expect(css);
+        field.clear().await.expect("clears");
+        field.send_keys(text).await.expect("types");
+    }
+
+    /// Clicks what leads to another page and waits until it has replaced this one (the old
+    /// document's root goes stale; polled, as `WebDriver` offers no event to wait on).
+    async fn click(&self, css: &str) {
+        let old = self.browser.find(Locator::Css("html")).await.expect("html");
+        self.browser
+            .find(Locator::Css(css))
+            .await
+            .expect(css)
+            .click()
+            .await
+            .expect("clicks");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match old.tag_name().await {
+                Err(e)
+                    if e.to_string().contains("stale")
+                        || e.to_string().contains("does not belong to the document") =>
+                {
+                    break;
+                }
+                Err(e) => panic!("waiting for the next page: {e}"),
+                Ok(_) => {}
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the click did not lead to another page"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn script(&self, source: &str) -> Value {
+        self.browser
+            .execute(source, Vec::new())
+            .await
+            .expect("script runs")
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.browser
+            .find(Locator::Css(css))
+            .await
+            .expect(css)
+            .text()
+            .await
+            .expect("text")
+    }
+
+    async fn path(&self) -> String {
+        self.browser
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .to_owned()
+    }
+
+    async fn log_in(&self, role: Role) {
+        self.go("/login").await;
+        self.fill("#name", role.as_str()).await;
+        self.fill("#password", &password_of(role)).await;
+        self.click("form.stack button[type=submit]").await;
+        assert_eq!(self.path().await, "/", "signed in as {role}");
+    }
+
+    async fn log_out(&self) {
+        self.go("/").await;
+        self.click("form.who button[type=submit]").await;
+        assert_eq!(self.path().await, "/login");
+    }
+
+    /// Audits the page at 1280 px and at 390 px, saving a screenshot at each width.
+    async fn check(&mut self, name: &str) {
+        let unlabelled = self
+            .script(
+                "return [...document.querySelectorAll('input:not([type=hidden]), select, \
+                 textarea')].filter(e => !(e.labels && e.labels.length) && \
+                 !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))\
+                 .map(e => e.outerHTML);",
+            )
+            .await;
+        if unlabelled != json!([]) {
+            self.problems
+                .push(format!("{name}: controls without a label: {unlabelled}"));
+        }
+        for width in [1280, 390] {
+            self.browser
+                .set_window_size(width, if width == 390 { 844 } else { 1000 })
+                .await
+                .expect("window size");
+            let shot = self.browser.screenshot().await.expect("screenshot");
+            std::fs::write(self.shots.join(format!("{name}-{width}.png")), shot)
+                .expect("screenshot saved");
+            if width == 390 {
+                let overflow = self
+                    .script("return document.documentElement.scrollWidth - window.innerWidth;")
+                    .await;
+                if !overflow.as_i64().is_some_and(|px| px <= 0) {
+                    self.problems
+                        .push(format!("{name}@390: wider than a phone by {overflow} px"));
+                }
+            }
+            let found = self.script(AUDIT).await;
+            if found["texts"].as_u64().unwrap_or(0) < 5 {
+                self.problems
+                    .push(format!("{name}@{width}: hardly any text was checked: {found}"));
+            }
+            for problem in found["problems"].as_array().expect("a list") {
+                self.problems
+                    .push(format!("{name}@{width}: {}", problem.as_str().unwrap_or("?")));
+            }
+            // A real key press first, so that focus moved by the script counts as keyboard
+            // focus (:focus-visible).
+            // (from the page's first link: from the last control, Tab would leave the page).
+            self.script("document.querySelector('a[href]').focus();").await;
+            self.browser
+                .active_element()
+                .await
+                .expect("focus")
+                .send_keys(TAB)
+                .await
+                .expect("tab");
+            let focus = self.script(FOCUS).await;
+            for problem in focus["problems"].as_array().expect("a list") {
+                self.problems
+                    .push(format!("{name}@{width}: {}", problem.as_str().unwrap_or("?")));
+            }
+            if focus["count"].as_u64().unwrap_or(0) == 0 {
+                self.problems
+                    .push(format!("{name}@{width}: nothing could take the focus"));
+            }
+        }
+        self.browser
+            .set_window_size(1280, 1000)
+            .await
+            .expect("desktop width");
+        self.audited += 1;
+    }
+
+    /// Notes a problem unless the page keeps the signed-in navigation (the main menu and the
+    /// account's name with Log out).
+    async fn expect_nav(&mut self, what: &str) {
+        let kept = self
+            .script(
+                "return !!document.querySelector('header nav[aria-label=Main]') && \
+                 !!document.querySelector('header form.who');",
+            )
+            .await;
+        if kept != json!(true) {
+            self.problems.push(format!("{what}: no"));
+        }
+    }
+}
+
+/// A database with the demo term, and an app on it (the demo term ends at the tests' `NOW`).
+async fn demo_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.redb");
+    let clock = std::sync::Arc::new(rollbook::clock::FixedClock::new(crate::helpers::ts(
+        crate::helpers::NOW,
+    )));
+    let credentials = crate::helpers::seed(&db, clock.clone());
+    rollbook::demo::seed(&db, crate::helpers::ts(crate::helpers::NOW)).expect("demo seeded");
+    let mut app = TestApp::spawn_on(db, clock, credentials).await;
+    app.keep(dir);
+    app
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = screenshot_dir().join("pages");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+#[tokio::test]
+async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
+    let app = demo_app().await;
+    // A cohort of the test's own, open, with two learners and a waitlist.
+    let cohort = app.create_cohort("Audit Cohort", 2).await;
+    for learner in ["ana@example.org", "ben@example.org", "cy@example.org"] {
+        app.enroll(&cohort, learner).await;
+    }
+    let driver = Driver::start();
+    let mut pages = Pages {
+        browser: driver.session().await,
+        app: &app,
+        shots: shots_dir(),
+        problems: Vec::new(),
+        audited: 0,
+    };
+
+    pages.go("/login").await;
+    // The audits can fail: grey text on white, and an input with a faint border and no
+    // focus ring, added to the page, are reported.
+    pages
+        .script(
+            "const p = document.createElement('p'); p.id = 'faint'; p.textContent = 'faint'; \
+             p.style.color = '#aaaaaa'; p.style.background = '#ffffff'; \
+             const i = document.createElement('input'); i.id = 'faint-input'; \
+             i.setAttribute('aria-label', 'faint'); i.style.border = '1px solid #eeeeee'; \
+             i.style.outline = 'none'; document.querySelector('main').append(p, i);",
+        )
+        .await;
+    pages.check("self-check").await;
+    let caught = std::mem::take(&mut pages.problems).join("\n");
+    for expected in [
+        "text \"faint\" at p#faint: #aaaaaa on #ffffff = 2.32:1, needs 4.5:1",
+        "control input#faint-input: border #eeeeee",
+        "focus input#faint-input: no outline",
+    ] {
+        assert!(caught.contains(expected), "{expected} in:\n{caught}");
+    }
+    std::fs::remove_file(pages.shots.join("self-check-1280.png")).ok();
+    std::fs::remove_file(pages.shots.join("self-check-390.png")).ok();
+    pages.go("/login").await;
+    pages.check("login").await;
+    pages.log_in(Role::Admin).await;
+    pages.check("dashboard").await;
+
+    let at = format!("/cohorts/{cohort}");
+    pages.go(&at).await;
+    pages.check("cohort").await;
+    // As it was after its second event (positions are the log's, after the demo term's).
+    let (_, events) = app.get_json(&format!("/api/v1/cohorts/{cohort}/events")).await;
+    let second = events["events"][1]["position"].as_u64().expect("a position");
+    pages.go(&format!("{at}?as_of={second}")).await;
+    assert!(pages.text(".notice.past").await.contains("looking at the past"));
+    pages.check("cohort-past").await;
+    pages.go(&format!("{at}/history")).await;
+    pages.check("history").await;
+    pages.click("ul.what-if a").await;
+    assert!(pages.path().await.ends_with("/what-if"));
+    pages.check("what-if").await;
+    pages.go(&format!("{at}/diff?from={second}&to=")).await;
+    pages.check("diff").await;
+    pages.go(&format!("{at}/seats")).await;
+    pages.check("seats-chart").await;
+
+    pages.go(&at).await;
+    pages
+        .fill(
+            "#bulk-csv",
+            "learner,name\ndee@example.org,Dee\ncy@example.org,Cy again\n",
+        )
+        .await;
+    pages.click("#bulk button[type=submit]").await;
+    assert!(pages.path().await.ends_with("/bulk/preview"));
+    pages.check("bulk-preview").await;
+
+    pages.go("/cohorts/new").await;
+    pages.check("new-cohort").await;
+    pages.go("/learners/ana@example.org").await;
+    pages.check("learner").await;
+    pages.go("/search?q=ana").await;
+    pages.check("search").await;
+    pages.go("/events").await;
+    pages.check("events").await;
+    for tab in ["instructors", "withdrawals", "seats"] {
+        pages.go(&format!("/reports/{tab}")).await;
+        pages.check(&format!("report-{tab}")).await;
+    }
+    pages.go("/admin").await;
+    pages.check("admin").await;
+    pages.go("/admin/erase?key=ana@example.org").await;
+    assert!(pages.path().await.ends_with("/admin/erase"));
+    pages.check("erase").await;
+    pages.go("/api").await;
+    pages.check("api").await;
+
+    // Error pages, signed in: they keep the navigation.
+    pages.go("/no/such/page").await;
+    assert!(pages.text("h1").await.contains("Not found"));
+    pages.expect_nav("a 404 page keeps the navigation").await;
+    pages.check("error-404").await;
+    pages.go("/cohorts/00000000-0000-0000-0000-000000000000").await;
+    assert!(pages.text("h1").await.contains("Not found"));
+    pages.expect_nav("a missing cohort's page keeps the navigation").await;
+    pages.log_out().await;
+    pages.log_in(Role::Viewer).await;
+    pages.go("/admin").await;
+    assert!(pages.text("h1").await.contains("Not allowed"));
+    pages.expect_nav("a 403 page keeps the navigation").await;
+    pages.check("error-403").await;
+
+    let problems = pages.problems.join("\n");
+    println!(
+        "{} pages audited at two widths; screenshots in {}",
+        pages.audited,
+        pages.shots.display()
+    );
+    pages.browser.close().await.expect("session closed");
+    assert!(problems.is_empty(), "accessibility problems:\n{problems}");
+}
