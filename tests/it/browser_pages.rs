@@ -12,6 +12,7 @@
 
 use std::path::PathBuf;
 
+use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
 use rollbook::auth::Role;
 use serde_json::{Value, json};
@@ -339,4 +340,131 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     );
     pages.browser.close().await.expect("session closed");
     assert!(problems.is_empty(), "accessibility problems:\n{problems}");
+}
+
+impl Pages<'_> {
+    /// One press of the Tab key, as a keyboard sends it (`WebDriver` key actions, to whatever has
+    /// the focus).
+    async fn press_tab(&self) {
+        let tab = char::from(fantoccini::key::Key::Tab);
+        let keys = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: tab })
+            .then(KeyAction::Up { value: tab });
+        self.browser
+            .perform_actions(keys)
+            .await
+            .expect("Tab pressed");
+    }
+
+    /// The id of the element that has the focus ("" for none or the page itself).
+    async fn focused_id(&self) -> String {
+        self.script("return document.activeElement ? document.activeElement.id : '';")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// A browser signed in as staff on a fresh app.
+async fn staff_pages<'a>(app: &'a TestApp, driver: &Driver) -> Pages<'a> {
+    let pages = Pages {
+        browser: driver.session().await,
+        app,
+        shots: shots_dir(),
+        problems: Vec::new(),
+        audited: 0,
+    };
+    pages.log_in(Role::Staff).await;
+    pages
+}
+
+/// A closed cohort offers no Enroll form; a refused enrollment fills nothing into the Withdraw
+/// form (which would invite withdrawing the learner just refused).
+#[tokio::test]
+async fn a_closed_cohort_offers_no_enroll_form_and_a_refusal_prefills_no_withdrawal() {
+    let app = TestApp::spawn().await;
+    let open = app.create_cohort("Open in a browser", 2).await;
+    let closed = app.create_cohort("Closed in a browser", 2).await;
+    let (status, body) = app
+        .post_json(&format!("/api/v1/cohorts/{closed}/close"), &json!(null))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let driver = Driver::start();
+    let pages = staff_pages(&app, &driver).await;
+
+    pages.go(&format!("/cohorts/{closed}")).await;
+    let forms = pages
+        .script(
+            "return [!!document.querySelector('form#enroll'), \
+             !!document.querySelector('#enroll-learner'), \
+             [...document.querySelectorAll('main button')].some(b => b.textContent.trim() === 'Enroll')];",
+        )
+        .await;
+    assert_eq!(
+        forms,
+        json!([false, false, false]),
+        "a closed cohort offers no Enroll form"
+    );
+
+    pages.go(&format!("/cohorts/{open}")).await;
+    for _ in 0..2 {
+        pages.fill("#enroll-learner", "ana@example.org").await;
+        pages.click("#enroll button[type=submit]").await;
+    }
+    let error = pages.text("#enroll .field-error").await;
+    assert!(error.contains("already enrolled"), "{error}");
+    let withdraw = pages
+        .script("return document.querySelector('#withdraw-learner').value;")
+        .await;
+    assert_eq!(withdraw, json!(""), "the Withdraw form is left empty");
+    pages.browser.close().await.expect("session closed");
+}
+
+/// The Enroll form is within eight Tab presses of the top of the cohort page, and has the focus
+/// again after an enrollment (the next learner can be typed at once). Contract with the cohort
+/// page's action bar (issue 16): the Enroll input is `#enroll-learner`.
+#[tokio::test]
+async fn the_enroll_form_is_a_few_tabs_away_and_keeps_the_focus() {
+    let app = TestApp::spawn().await;
+    let open = app.create_cohort("Keyboard cohort", 3).await;
+    let driver = Driver::start();
+    let pages = staff_pages(&app, &driver).await;
+    pages.go(&format!("/cohorts/{open}")).await;
+
+    let mut presses = 0;
+    let mut path = Vec::new();
+    while pages.focused_id().await != "enroll-learner" && presses < 40 {
+        pages.press_tab().await;
+        presses += 1;
+        path.push(
+            pages
+                .script("const e = document.activeElement; return e ? (e.id || e.textContent.trim().slice(0, 20) || e.tagName) : '';")
+                .await
+                .to_string(),
+        );
+    }
+    assert!(
+        presses <= 8,
+        "{presses} Tab presses to reach the Enroll form: {}",
+        path.join(" → ")
+    );
+
+    let field = pages
+        .browser
+        .find(Locator::Css("#enroll-learner"))
+        .await
+        .expect("the Enroll input");
+    field.send_keys("ana@example.org").await.expect("types");
+    pages.click("#enroll button[type=submit]").await;
+    assert!(
+        pages.text("main").await.contains("ana@example.org"),
+        "enrolled"
+    );
+    assert_eq!(
+        pages.focused_id().await,
+        "enroll-learner",
+        "the Enroll input has the focus after an enrollment"
+    );
+    pages.browser.close().await.expect("session closed");
 }
