@@ -307,6 +307,24 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     pages.check("events").await;
     for tab in ["instructors", "withdrawals", "seats"] {
         pages.go(&format!("/reports/{tab}")).await;
+        // The current tab is marked for the eye too (weight, colour, underline), not only by
+        // aria-current: its look differs from the other tabs'.
+        let marked = pages
+            .script(
+                "const look = a => { const s = getComputedStyle(a); \
+                 return [s.fontWeight, s.color, s.borderBottomColor, s.textDecorationLine].join(); }; \
+                 const tabs = [...document.querySelectorAll('nav[aria-label=Reports] a')]; \
+                 const current = tabs.filter(a => a.getAttribute('aria-current') === 'page'); \
+                 return current.length === 1 && tabs.length === 3 && \
+                   tabs.filter(a => a !== current[0]).every(a => look(a) !== look(current[0])) && \
+                   new Set(tabs.filter(a => a !== current[0]).map(look)).size === 1;",
+            )
+            .await;
+        if marked != json!(true) {
+            pages
+                .problems
+                .push(format!("report-{tab}: the current tab does not look different"));
+        }
         pages.check(&format!("report-{tab}")).await;
     }
     pages.go("/admin").await;
