@@ -284,6 +284,24 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     pages.go(&format!("{at}/diff?from={second}&to=")).await;
     pages.check("diff").await;
     pages.go(&format!("{at}/seats")).await;
+    // Readable without colour: the legend's four swatches have four different fill patterns
+    // (the bars use the same); this week, still under way, is flagged in the chart and the table.
+    let chart = pages
+        .script(
+            "const svg = document.querySelector('svg[role=img]'); \
+             const swatches = [...svg.querySelectorAll('g[aria-hidden] > rect')].map(r => r.getAttribute('fill')); \
+             const bars = new Set([...svg.querySelectorAll(':scope > rect')].map(r => r.getAttribute('fill'))); \
+             return { patterns: new Set(swatches.filter(f => /^url\\(#/.test(f) && svg.querySelector(f.slice(4, -1)))).size, \
+               bars_patterned: [...bars].every(f => swatches.includes(f)), \
+               chart_flag: [...svg.querySelectorAll('text')].some(t => t.textContent === 'this week so far'), \
+               table_flag: [...document.querySelectorAll('tbody th')].filter(th => th.textContent.includes('this week so far')).length };",
+        )
+        .await;
+    assert_eq!(
+        chart,
+        json!({"patterns": 4, "bars_patterned": true, "chart_flag": true, "table_flag": 1}),
+        "the seat chart reads without colour and flags this week"
+    );
     pages.check("seats-chart").await;
 
     pages.go(&at).await;
