@@ -202,8 +202,9 @@ impl Pages<'_> {
     }
 }
 
-/// A database with the demo term, and an app on it (the demo term ends at the tests' `NOW`).
-async fn demo_app() -> TestApp {
+/// A database with the demo term and its staff accounts, as `serve --demo` makes it, and an app
+/// on it (the demo term ends at the tests' `NOW`); and the names of the demo's staff accounts.
+async fn demo_app() -> (TestApp, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.redb");
     let clock = std::sync::Arc::new(rollbook::clock::FixedClock::new(crate::helpers::ts(
@@ -211,9 +212,24 @@ async fn demo_app() -> TestApp {
     )));
     let credentials = crate::helpers::seed(&db, clock.clone());
     rollbook::demo::seed(&db, crate::helpers::ts(crate::helpers::NOW)).expect("demo seeded");
+    let actors = rollbook::demo::actors(&db).expect("actors read");
+    let created = {
+        let store = std::sync::Arc::new(
+            rollbook::store::Store::open(&db, &rollbook::store::StoreOptions::default())
+                .expect("store opens"),
+        );
+        let auth = rollbook::auth::Auth::load(
+            store,
+            rollbook::auth::Passwords::cheap_for_tests(),
+            clock.clone(),
+            jiff::SignedDuration::from_hours(12),
+        )
+        .expect("auth loads");
+        rollbook::demo::create_accounts(&auth, &actors).expect("accounts created")
+    };
     let mut app = TestApp::spawn_on(db, clock, credentials).await;
     app.keep(dir);
-    app
+    (app, created)
 }
 
 fn shots_dir() -> PathBuf {
@@ -224,7 +240,7 @@ fn shots_dir() -> PathBuf {
 
 #[tokio::test]
 async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
-    let app = demo_app().await;
+    let (app, _) = demo_app().await;
     // A cohort of the test's own, open, with two learners and a waitlist.
     let cohort = app.create_cohort("Audit Cohort", 2).await;
     for learner in ["ana@example.org", "ben@example.org", "cy@example.org"] {
@@ -503,4 +519,60 @@ async fn the_enroll_form_is_a_few_tabs_away_and_keeps_the_focus() {
         "the Enroll input has the focus after an enrollment"
     );
     pages.browser.close().await.expect("session closed");
+}
+
+/// `serve --demo`: the staff the demo's history names are accounts (so an admin finds them,
+/// and can hand one out), but nobody can log in as one: disabled, with a password nobody was
+/// told. Not a browser test: HTTP through the real server.
+#[tokio::test]
+async fn the_demo_staff_are_accounts_nobody_can_log_in_as() {
+    let (app, created) = demo_app().await;
+    assert!(
+        created.len() >= 3 && !created.iter().any(|n| n == "system" || n == "local"),
+        "the history's staff: {created:?}"
+    );
+    // The history names them.
+    let (_, events) = app.get_json("/api/v1/events?limit=200").await;
+    let named = events.to_string();
+    assert!(
+        created.iter().filter(|n| named.contains(n.as_str())).count() >= 2,
+        "the history names them"
+    );
+    let (admin, _) = app.page_client(Role::Admin).await;
+    let page = admin
+        .get(app.url("/admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in &created {
+        let row = page
+            .split(&format!("<td>{name}</td>"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{name} is listed on the Admin page"));
+        let row = row.split("</tr>").next().unwrap();
+        assert!(
+            row.contains(r#"<td data-label="Role">staff</td>"#)
+                && row.contains(r#"<td data-label="Status">disabled</td>"#),
+            "{name}: {row}"
+        );
+        for guess in [
+            name.clone(),
+            "password".to_owned(),
+            "demo".to_owned(),
+            "rollbook".to_owned(),
+            format!("{name} password"),
+        ] {
+            let login = app
+                .anonymous()
+                .post(app.url("/login"))
+                .form(&[("name", name.as_str()), ("password", &guess), ("next", "/")])
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(login.status(), 303, "{name} logged in with {guess:?}");
+        }
+    }
 }
