@@ -187,6 +187,21 @@ impl Pages<'_> {
         self.audited += 1;
     }
 
+    /// Notes a problem unless every cell but a row's first (its card's title below 40rem) of
+    /// the page's tables names its column in `data-label`, which the phone layout shows.
+    async fn expect_data_labels(&mut self, name: &str) {
+        let missing = self
+            .script(
+                "return [...new Set([...document.querySelectorAll('.table-wrap tbody td:not(:first-child):not([data-label])')]\
+                 .map(td => td.closest('table').querySelector('thead th:nth-child(' + (td.cellIndex + 1) + ')')?.textContent || td.textContent.slice(0, 20)))];",
+            )
+            .await;
+        if missing != json!([]) {
+            self.problems
+                .push(format!("{name}: cells without data-label, columns {missing}"));
+        }
+    }
+
     /// Notes a problem unless the page keeps the signed-in navigation (the main menu and the
     /// account's name with Log out).
     async fn expect_nav(&mut self, what: &str) {
@@ -293,9 +308,11 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     assert!(pages.text(".notice.past").await.contains("looking at the past"));
     pages.check("cohort-past").await;
     pages.go(&format!("{at}/history")).await;
+    pages.expect_data_labels("history").await;
     pages.check("history").await;
     pages.click("ul.what-if a").await;
     assert!(pages.path().await.ends_with("/what-if"));
+    pages.expect_data_labels("what-if").await;
     pages.check("what-if").await;
     pages.go(&format!("{at}/diff?from={second}&to=")).await;
     pages.check("diff").await;
@@ -318,6 +335,7 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
         json!({"patterns": 4, "bars_patterned": true, "chart_flag": true, "table_flag": 1}),
         "the seat chart reads without colour and flags this week"
     );
+    pages.expect_data_labels("seats-chart").await;
     pages.check("seats-chart").await;
 
     pages.go(&at).await;
@@ -329,6 +347,7 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
         .await;
     pages.click("#bulk button[type=submit]").await;
     assert!(pages.path().await.ends_with("/bulk/preview"));
+    pages.expect_data_labels("bulk-preview").await;
     pages.check("bulk-preview").await;
 
     pages.go("/cohorts/new").await;
@@ -359,14 +378,19 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
                 .problems
                 .push(format!("report-{tab}: the current tab does not look different"));
         }
+        if tab == "seats" {
+            pages.expect_data_labels("report-seats").await;
+        }
         pages.check(&format!("report-{tab}")).await;
     }
     pages.go("/admin").await;
+    pages.expect_data_labels("admin").await;
     pages.check("admin").await;
     pages.go("/admin/erase?key=ana@example.org").await;
     assert!(pages.path().await.ends_with("/admin/erase"));
     pages.check("erase").await;
     pages.go("/api").await;
+    pages.expect_data_labels("api").await;
     pages.check("api").await;
 
     // Error pages, signed in: they keep the navigation.

@@ -1237,7 +1237,11 @@ async fn the_history_page_lists_every_event_with_actor_and_changes() {
             "{event_type}: {html}"
         );
     }
-    assert_eq!(html.matches("<td>staff</td>").count(), 10, "{html}");
+    assert_eq!(
+        html.matches(r#"<td data-label="By">staff</td>"#).count(),
+        10,
+        "{html}"
+    );
     for change in [
         "enrolled 0 → 1",
         "enrolled 1 → 2",
