@@ -248,7 +248,10 @@ async fn the_scheduler_expires_an_offer_when_the_clock_passes_its_hold_and_offer
         .text()
         .await
         .unwrap();
-    assert!(page.contains("<td>system</td>"), "{page}");
+    assert!(
+        page.contains(r#"<td data-label="By">system</td>"#),
+        "{page}"
+    );
 }
 
 #[tokio::test]
