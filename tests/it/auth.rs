@@ -749,7 +749,8 @@ async fn events_record_the_acting_account() {
         .await
         .unwrap();
     assert!(
-        history.contains("<td>admin</td>") && history.contains("<td>staff</td>"),
+        history.contains(r#"<td data-label="By">admin</td>"#)
+            && history.contains(r#"<td data-label="By">staff</td>"#),
         "{history}"
     );
 }
