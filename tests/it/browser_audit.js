@@ -5,8 +5,8 @@
 //   against the background it is drawn on (the nearest ancestors' background colours, blended;
 //   for SVG text, the shape under it), at least 4.5:1, or 3:1 for large text (24px, or 18.66px
 //   bold); placeholders too;
-// - form controls' boundary (1.4.11): an input's or select's border, or its fill, at least 3:1
-//   against what surrounds it.
+// - form controls' boundary (1.4.11): an input's, select's or textarea's border at least 3:1
+//   against what surrounds it and against its own fill.
 // Each problem is one line: what, where (a short selector), the colours and the ratio.
 const problems = [];
 const parse = (c) => {
@@ -123,10 +123,10 @@ for (const el of document.querySelectorAll('input:not([type=hidden]):not([type=c
   const fill = over(parse(cs.backgroundColor) || [0, 0, 0, 0], outside);
   const border = parse(cs.borderTopColor);
   const width = parseFloat(cs.borderTopWidth);
-  const edge = border && width > 0 ? ratio(over(border, outside), outside) : 0;
-  const body = ratio(fill, outside);
-  if (Math.max(edge, body) < 3) {
-    report(`control ${selector(el)}: border ${border ? hex(border) : 'none'} (${edge.toFixed(2)}:1) and fill ${hex(fill)} (${body.toFixed(2)}:1) on ${hex(outside)}, needs 3:1`);
+  // The border against what is around the control and against its own fill.
+  const edge = border && width > 0 ? Math.min(ratio(over(border, outside), outside), ratio(over(border, outside), fill)) : 0;
+  if (edge < 3) {
+    report(`control ${selector(el)}: border ${border && width > 0 ? hex(border) : 'none'} on ${hex(outside)} around, fill ${hex(fill)} = ${edge.toFixed(2)}:1, needs 3:1`);
   }
   const text = parse(cs.color);
   if (text && ratio(over(text, fill), fill) < 4.5) {

@@ -281,7 +281,7 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     let caught = std::mem::take(&mut pages.problems).join("\n");
     for expected in [
         "text \"faint\" at p#faint: #aaaaaa on #ffffff = 2.32:1, needs 4.5:1",
-        "control input#faint-input: border #eeeeee",
+        "control input#faint-input: border #eeeeee on #f6f7fb around, fill #ffffff = 1.08:1",
         "focus input#faint-input: no outline",
     ] {
         assert!(caught.contains(expected), "{expected} in:\n{caught}");
