@@ -95,10 +95,7 @@ pub fn create_accounts(auth: &Auth, names: &[String]) -> Result<Vec<String>, Aut
     let mut created = Vec::new();
     for name in names {
         // 256 random bits, hex: nobody knows it, and nobody can guess it.
-        let unusable: String = secret::random_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let unusable = crate::store::chain::hex(&secret::random_bytes());
         match auth.create_account(name, Role::Staff, &unusable) {
             Ok(_) => {}
             Err(AuthError::NameTaken(_)) => continue,

@@ -107,6 +107,29 @@ impl Chart {
         }
     }
 
+    /// The legend: each key a swatch, its label (about 7 px a character at 11 px), then a gap.
+    fn legend() -> Vec<LegendItem> {
+        let mut x = Self::LEFT;
+        SERIES
+            .iter()
+            .map(|&(label, fill, stroke)| {
+                let item = LegendItem {
+                    x,
+                    fill,
+                    stroke,
+                    label,
+                };
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "a series label is a short constant"
+                )]
+                let chars = label.len() as u32;
+                x += 32 + 7 * chars;
+                item
+            })
+            .collect()
+    }
+
     /// The chart of `rows`, one per week in order: its label (`2026-W10`), its counts and
     /// whether it is still under way (only the last can be); none for no weeks.
     pub fn of(rows: &[(&str, WeekCounts, bool)], subject: &str) -> Option<Self> {
@@ -156,8 +179,7 @@ impl Chart {
             });
             row_year.clone_into(&mut year);
             let values = [c.enrolled, c.withdrawn, c.promoted, c.capacity_changes];
-            for (j, (value, (label, fill, stroke))) in
-                (0u32..).zip(values.into_iter().zip(SERIES))
+            for (j, (value, (label, fill, stroke))) in (0u32..).zip(values.into_iter().zip(SERIES))
             {
                 if value == 0 {
                     continue;
@@ -174,26 +196,7 @@ impl Chart {
                 });
             }
         }
-        // Each key: a swatch, its label (about 7 px a character at 11 px), then a gap.
-        let mut x = Self::LEFT;
-        let legend = SERIES
-            .iter()
-            .map(|&(label, fill, stroke)| {
-                let item = LegendItem {
-                    x,
-                    fill,
-                    stroke,
-                    label,
-                };
-                #[allow(
-                    clippy::cast_possible_truncation,
-                    reason = "a series label is a short constant"
-                )]
-                let chars = label.len() as u32;
-                x += 32 + 7 * chars;
-                item
-            })
-            .collect();
+        let legend = Self::legend();
         let span = if first == last {
             first.to_owned()
         } else {

@@ -145,24 +145,28 @@ impl Pages<'_> {
                 let overflow = self
                     .script("return document.documentElement.scrollWidth - window.innerWidth;")
                     .await;
-                if !overflow.as_i64().is_some_and(|px| px <= 0) {
+                if overflow.as_i64().is_none_or(|px| px > 0) {
                     self.problems
                         .push(format!("{name}@390: wider than a phone by {overflow} px"));
                 }
             }
             let found = self.script(AUDIT).await;
             if found["texts"].as_u64().unwrap_or(0) < 5 {
-                self.problems
-                    .push(format!("{name}@{width}: hardly any text was checked: {found}"));
+                self.problems.push(format!(
+                    "{name}@{width}: hardly any text was checked: {found}"
+                ));
             }
             for problem in found["problems"].as_array().expect("a list") {
-                self.problems
-                    .push(format!("{name}@{width}: {}", problem.as_str().unwrap_or("?")));
+                self.problems.push(format!(
+                    "{name}@{width}: {}",
+                    problem.as_str().unwrap_or("?")
+                ));
             }
             // A real key press first, so that focus moved by the script counts as keyboard
             // focus (:focus-visible).
             // (from the page's first link: from the last control, Tab would leave the page).
-            self.script("document.querySelector('a[href]').focus();").await;
+            self.script("document.querySelector('a[href]').focus();")
+                .await;
             self.browser
                 .active_element()
                 .await
@@ -172,8 +176,10 @@ impl Pages<'_> {
                 .expect("tab");
             let focus = self.script(FOCUS).await;
             for problem in focus["problems"].as_array().expect("a list") {
-                self.problems
-                    .push(format!("{name}@{width}: {}", problem.as_str().unwrap_or("?")));
+                self.problems.push(format!(
+                    "{name}@{width}: {}",
+                    problem.as_str().unwrap_or("?")
+                ));
             }
             if focus["count"].as_u64().unwrap_or(0) == 0 {
                 self.problems
@@ -197,8 +203,9 @@ impl Pages<'_> {
             )
             .await;
         if missing != json!([]) {
-            self.problems
-                .push(format!("{name}: cells without data-label, columns {missing}"));
+            self.problems.push(format!(
+                "{name}: cells without data-label, columns {missing}"
+            ));
         }
     }
 
@@ -214,6 +221,96 @@ impl Pages<'_> {
         if kept != json!(true) {
             self.problems.push(format!("{what}: no"));
         }
+    }
+}
+
+impl Pages<'_> {
+    /// The audits can fail: grey text on white, and an input with a faint border and no focus
+    /// ring, added to the page, are reported (then forgotten, with their screenshots).
+    async fn self_check(&mut self) {
+        self.script(
+            "const p = document.createElement('p'); p.id = 'faint'; p.textContent = 'faint'; \
+                 p.style.color = '#aaaaaa'; p.style.background = '#ffffff'; \
+                 const i = document.createElement('input'); i.id = 'faint-input'; \
+                 i.setAttribute('aria-label', 'faint'); i.style.border = '1px solid #eeeeee'; \
+                 i.style.outline = 'none'; document.querySelector('main').append(p, i);",
+        )
+        .await;
+        self.check("self-check").await;
+        let caught = std::mem::take(&mut self.problems).join("\n");
+        for expected in [
+            "text \"faint\" at p#faint: #aaaaaa on #ffffff = 2.32:1, needs 4.5:1",
+            "control input#faint-input: border #eeeeee on #f6f7fb around, fill #ffffff = 1.08:1",
+            "focus input#faint-input: no outline",
+        ] {
+            assert!(caught.contains(expected), "{expected} in:\n{caught}");
+        }
+        std::fs::remove_file(self.shots.join("self-check-1280.png")).ok();
+        std::fs::remove_file(self.shots.join("self-check-390.png")).ok();
+    }
+
+    /// The seat chart reads without colour: the legend's four swatches have four different fill
+    /// patterns (the bars use the same); this week, still under way, is flagged in the chart and
+    /// in the table.
+    async fn expect_chart_without_colour(&self) {
+        let chart = self
+            .script(
+                "const svg = document.querySelector('svg[role=img]'); \
+                 const swatches = [...svg.querySelectorAll('g[aria-hidden] > rect')].map(r => r.getAttribute('fill')); \
+                 const bars = new Set([...svg.querySelectorAll(':scope > rect')].map(r => r.getAttribute('fill'))); \
+                 return { patterns: new Set(swatches.filter(f => /^url\\(#/.test(f) && svg.querySelector(f.slice(4, -1)))).size, \
+                   bars_patterned: [...bars].every(f => swatches.includes(f)), \
+                   chart_flag: [...svg.querySelectorAll('text')].some(t => t.textContent === 'this week so far'), \
+                   table_flag: [...document.querySelectorAll('tbody th')].filter(th => th.textContent.includes('this week so far')).length };",
+            )
+            .await;
+        assert_eq!(
+            chart,
+            json!({"patterns": 4, "bars_patterned": true, "chart_flag": true, "table_flag": 1}),
+            "the seat chart reads without colour and flags this week"
+        );
+    }
+
+    /// The current report tab is marked for the eye too (weight, colour, underline), not only
+    /// by aria-current: its look differs from the other tabs', which look alike.
+    async fn expect_current_tab_marked(&mut self, tab: &str) {
+        let marked = self
+            .script(
+                "const look = a => { const s = getComputedStyle(a); \
+                 return [s.fontWeight, s.color, s.borderBottomColor, s.textDecorationLine].join(); }; \
+                 const tabs = [...document.querySelectorAll('nav[aria-label=Reports] a')]; \
+                 const current = tabs.filter(a => a.getAttribute('aria-current') === 'page'); \
+                 return current.length === 1 && tabs.length === 3 && \
+                   tabs.filter(a => a !== current[0]).every(a => look(a) !== look(current[0])) && \
+                   new Set(tabs.filter(a => a !== current[0]).map(look)).size === 1;",
+            )
+            .await;
+        if marked != json!(true) {
+            self.problems.push(format!(
+                "report-{tab}: the current tab does not look different"
+            ));
+        }
+    }
+}
+
+impl Pages<'_> {
+    /// The 404 and 403 pages, signed in (as an admin, then a viewer): they keep the navigation.
+    async fn error_pages(&mut self) {
+        self.go("/no/such/page").await;
+        assert!(self.text("h1").await.contains("Not found"));
+        self.expect_nav("a 404 page keeps the navigation").await;
+        self.check("error-404").await;
+        self.go("/cohorts/00000000-0000-0000-0000-000000000000")
+            .await;
+        assert!(self.text("h1").await.contains("Not found"));
+        self.expect_nav("a missing cohort's page keeps the navigation")
+            .await;
+        self.log_out().await;
+        self.log_in(Role::Viewer).await;
+        self.go("/admin").await;
+        assert!(self.text("h1").await.contains("Not allowed"));
+        self.expect_nav("a 403 page keeps the navigation").await;
+        self.check("error-403").await;
     }
 }
 
@@ -266,28 +363,7 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     };
 
     pages.go("/login").await;
-    // The audits can fail: grey text on white, and an input with a faint border and no
-    // focus ring, added to the page, are reported.
-    pages
-        .script(
-            "const p = document.createElement('p'); p.id = 'faint'; p.textContent = 'faint'; \
-             p.style.color = '#aaaaaa'; p.style.background = '#ffffff'; \
-             const i = document.createElement('input'); i.id = 'faint-input'; \
-             i.setAttribute('aria-label', 'faint'); i.style.border = '1px solid #eeeeee'; \
-             i.style.outline = 'none'; document.querySelector('main').append(p, i);",
-        )
-        .await;
-    pages.check("self-check").await;
-    let caught = std::mem::take(&mut pages.problems).join("\n");
-    for expected in [
-        "text \"faint\" at p#faint: #aaaaaa on #ffffff = 2.32:1, needs 4.5:1",
-        "control input#faint-input: border #eeeeee on #f6f7fb around, fill #ffffff = 1.08:1",
-        "focus input#faint-input: no outline",
-    ] {
-        assert!(caught.contains(expected), "{expected} in:\n{caught}");
-    }
-    std::fs::remove_file(pages.shots.join("self-check-1280.png")).ok();
-    std::fs::remove_file(pages.shots.join("self-check-390.png")).ok();
+    pages.self_check().await;
     pages.go("/login").await;
     pages.check("login").await;
     pages.log_in(Role::Admin).await;
@@ -304,10 +380,19 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     pages.go(&at).await;
     pages.check("cohort").await;
     // As it was after its second event (positions are the log's, after the demo term's).
-    let (_, events) = app.get_json(&format!("/api/v1/cohorts/{cohort}/events")).await;
-    let second = events["events"][1]["position"].as_u64().expect("a position");
+    let (_, events) = app
+        .get_json(&format!("/api/v1/cohorts/{cohort}/events"))
+        .await;
+    let second = events["events"][1]["position"]
+        .as_u64()
+        .expect("a position");
     pages.go(&format!("{at}?as_of={second}")).await;
-    assert!(pages.text(".notice.past").await.contains("looking at the past"));
+    assert!(
+        pages
+            .text(".notice.past")
+            .await
+            .contains("looking at the past")
+    );
     pages.check("cohort-past").await;
     pages.go(&format!("{at}/history")).await;
     pages.expect_data_labels("history").await;
@@ -319,24 +404,7 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     pages.go(&format!("{at}/diff?from={second}&to=")).await;
     pages.check("diff").await;
     pages.go(&format!("{at}/seats")).await;
-    // Readable without colour: the legend's four swatches have four different fill patterns
-    // (the bars use the same); this week, still under way, is flagged in the chart and the table.
-    let chart = pages
-        .script(
-            "const svg = document.querySelector('svg[role=img]'); \
-             const swatches = [...svg.querySelectorAll('g[aria-hidden] > rect')].map(r => r.getAttribute('fill')); \
-             const bars = new Set([...svg.querySelectorAll(':scope > rect')].map(r => r.getAttribute('fill'))); \
-             return { patterns: new Set(swatches.filter(f => /^url\\(#/.test(f) && svg.querySelector(f.slice(4, -1)))).size, \
-               bars_patterned: [...bars].every(f => swatches.includes(f)), \
-               chart_flag: [...svg.querySelectorAll('text')].some(t => t.textContent === 'this week so far'), \
-               table_flag: [...document.querySelectorAll('tbody th')].filter(th => th.textContent.includes('this week so far')).length };",
-        )
-        .await;
-    assert_eq!(
-        chart,
-        json!({"patterns": 4, "bars_patterned": true, "chart_flag": true, "table_flag": 1}),
-        "the seat chart reads without colour and flags this week"
-    );
+    pages.expect_chart_without_colour().await;
     pages.expect_data_labels("seats-chart").await;
     pages.check("seats-chart").await;
 
@@ -362,24 +430,7 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     pages.check("events").await;
     for tab in ["instructors", "withdrawals", "seats"] {
         pages.go(&format!("/reports/{tab}")).await;
-        // The current tab is marked for the eye too (weight, colour, underline), not only by
-        // aria-current: its look differs from the other tabs'.
-        let marked = pages
-            .script(
-                "const look = a => { const s = getComputedStyle(a); \
-                 return [s.fontWeight, s.color, s.borderBottomColor, s.textDecorationLine].join(); }; \
-                 const tabs = [...document.querySelectorAll('nav[aria-label=Reports] a')]; \
-                 const current = tabs.filter(a => a.getAttribute('aria-current') === 'page'); \
-                 return current.length === 1 && tabs.length === 3 && \
-                   tabs.filter(a => a !== current[0]).every(a => look(a) !== look(current[0])) && \
-                   new Set(tabs.filter(a => a !== current[0]).map(look)).size === 1;",
-            )
-            .await;
-        if marked != json!(true) {
-            pages
-                .problems
-                .push(format!("report-{tab}: the current tab does not look different"));
-        }
+        pages.expect_current_tab_marked(tab).await;
         if tab == "seats" {
             pages.expect_data_labels("report-seats").await;
         }
@@ -395,20 +446,7 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     pages.expect_data_labels("api").await;
     pages.check("api").await;
 
-    // Error pages, signed in: they keep the navigation.
-    pages.go("/no/such/page").await;
-    assert!(pages.text("h1").await.contains("Not found"));
-    pages.expect_nav("a 404 page keeps the navigation").await;
-    pages.check("error-404").await;
-    pages.go("/cohorts/00000000-0000-0000-0000-000000000000").await;
-    assert!(pages.text("h1").await.contains("Not found"));
-    pages.expect_nav("a missing cohort's page keeps the navigation").await;
-    pages.log_out().await;
-    pages.log_in(Role::Viewer).await;
-    pages.go("/admin").await;
-    assert!(pages.text("h1").await.contains("Not allowed"));
-    pages.expect_nav("a 403 page keeps the navigation").await;
-    pages.check("error-403").await;
+    pages.error_pages().await;
 
     let problems = pages.problems.join("\n");
     println!(
@@ -561,7 +599,11 @@ async fn the_demo_staff_are_accounts_nobody_can_log_in_as() {
     let (_, events) = app.get_json("/api/v1/events?limit=200").await;
     let named = events.to_string();
     assert!(
-        created.iter().filter(|n| named.contains(n.as_str())).count() >= 2,
+        created
+            .iter()
+            .filter(|n| named.contains(n.as_str()))
+            .count()
+            >= 2,
         "the history names them"
     );
     let (admin, _) = app.page_client(Role::Admin).await;
