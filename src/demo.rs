@@ -20,7 +20,7 @@ use jiff::Timestamp;
 
 use crate::auth::{Auth, AuthError, Role, secret};
 use crate::generate::{GenerateError, GenerateOptions, GenerateSummary, generate};
-use crate::store::{Actor, Store, StoreOptions};
+use crate::store::{Actor, OfflineStore, StoreOptions};
 
 /// The seed of the demo term.
 pub const SEED: u64 = 2026;
@@ -69,7 +69,7 @@ pub fn seed(db: &Path, end: Timestamp) -> anyhow::Result<GenerateSummary> {
 /// The names of the people the history in `db` names as actors (rollbook's own `system` and
 /// the `local` actor left out), sorted. Read from the events, so they are the generator's.
 pub fn actors(db: &Path) -> anyhow::Result<Vec<String>> {
-    let store = Store::open(db, &StoreOptions::default())
+    let store = OfflineStore::open(db, &StoreOptions::default())
         .with_context(|| format!("cannot open {}", db.display()))?;
     let reader = store.read()?;
     let mut names = std::collections::BTreeSet::new();
