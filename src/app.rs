@@ -239,6 +239,12 @@ impl Application {
         self.core.initial_admin_password.as_deref()
     }
 
+    /// The accounts (for `serve --demo`, which gives the demo's staff accounts).
+    #[must_use]
+    pub fn auth(&self) -> Arc<crate::auth::Auth> {
+        self.core.state.auth.clone()
+    }
+
     /// The address actually bound.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()

@@ -26,10 +26,16 @@ use crate::store::{Actor, ErasureError, ErasureRecord, OfflineStore, StoreOption
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal().context("cannot listen for Ctrl-C and SIGTERM")?;
     let config = AppConfig::try_from(&args)?;
+    let mut demo_staff = Vec::new();
     if args.demo {
         let db = args.db.clone();
         let end = Timestamp::from_second(Timestamp::now().as_second())?;
-        let summary = tokio::task::spawn_blocking(move || crate::demo::seed(&db, end)).await??;
+        let (summary, actors) = tokio::task::spawn_blocking(move || {
+            let summary = crate::demo::seed(&db, end)?;
+            Ok::<_, anyhow::Error>((summary, crate::demo::actors(&db)?))
+        })
+        .await??;
+        demo_staff = actors;
         tracing::info!(
             events = summary.events,
             cohorts = summary.cohorts,
@@ -38,6 +44,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let app = Application::build(&config).await?;
+    if !demo_staff.is_empty() {
+        let auth = app.auth();
+        let created =
+            tokio::task::spawn_blocking(move || crate::demo::create_accounts(&auth, &demo_staff))
+                .await??;
+        println!(
+            "\nDemo: the staff the history names have accounts: {}. They are disabled and have no \
+             usable password; an admin enables one and sets its password on the Admin page.",
+            created.join(", ")
+        );
+    }
     if let Some(password) = app.initial_admin_password() {
         println!(
             "\nFirst start: created the account \"admin\" with the password\n\n    {password}\n\n\

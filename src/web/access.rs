@@ -402,8 +402,16 @@ pub async fn guard(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
     else {
-        // No route matched: the fallback answers 404 or 405 without revealing anything.
-        return next.run(request).await;
+        // No route matched: the fallback answers 404 or 405 without revealing anything (to a
+        // signed-in person, with their navigation).
+        let viewer = session_cookie(request.headers())
+            .and_then(|c| state.auth.authenticate_session(c))
+            .map(|(principal, _)| principal);
+        let mut response = next.run(request).await;
+        if let Some(principal) = viewer {
+            super::error::shown_to(&mut response, &principal);
+        }
+        return response;
     };
     let method = request.method().clone();
     let Some(access) = required(routes, &method, &path) else {
@@ -476,14 +484,19 @@ pub async fn guard(
         }
     }
     if !principal.role.allows(role) {
-        return PageError::Forbidden.into_response();
+        let mut response = PageError::Forbidden.into_response();
+        super::error::shown_to(&mut response, &principal);
+        return response;
     }
     if method == Method::GET || method == Method::HEAD {
-        return run_as(principal, request, next).await;
+        return run_page_as(principal, request, next).await;
     }
     match check_csrf(&state, &principal, request).await {
-        Ok(request) => run_as(principal, request, next).await,
-        Err(response) => response,
+        Ok(request) => run_page_as(principal, request, next).await,
+        Err(mut response) => {
+            super::error::shown_to(&mut response, &principal);
+            response
+        }
     }
 }
 
@@ -518,6 +531,14 @@ async fn scrape(state: &AppState, request: Request, next: Next) -> Response {
         return forbidden_api(Role::Admin);
     }
     run_as(principal, request, next).await
+}
+
+/// [`run_as`] for a page: an error page it answers keeps the principal's navigation.
+async fn run_page_as(principal: Principal, mut request: Request, next: Next) -> Response {
+    request.extensions_mut().insert(principal.clone());
+    let mut response = next.run(request).await;
+    super::error::shown_to(&mut response, &principal);
+    response
 }
 
 async fn run_as(principal: Principal, mut request: Request, next: Next) -> Response {

@@ -1,5 +1,8 @@
 //! The seat-change chart: a grouped bar chart of counts per ISO week, laid out here (every
 //! coordinate computed on the server) and drawn as inline SVG by the seat report's template.
+//! It reads without colour: each series has its own fill pattern (solid, hatched, dotted,
+//! striped; the template's `<defs>`), in the bars and in the legend, and a week still under way
+//! is fenced off by a dashed line and labelled "this week so far".
 
 use crate::projections::WeekCounts;
 
@@ -22,16 +25,29 @@ pub struct Bar {
     pub y: u32,
     pub width: u32,
     pub height: u32,
+    /// Its series' pattern (`url(#…)`, defined by the template).
     pub fill: &'static str,
+    /// Its series' colour: the bar's outline.
+    pub stroke: &'static str,
     /// What it shows, in words (the bar's tooltip and accessible name).
     pub title: String,
 }
 
-/// One entry of the legend.
+/// One entry of the legend: a swatch in the series' pattern, and its name.
 pub struct LegendItem {
     pub x: u32,
     pub fill: &'static str,
+    pub stroke: &'static str,
     pub label: &'static str,
+}
+
+/// The week still under way (the last one shown, when it holds "now"): a dashed line at its
+/// left and a label over it.
+pub struct SoFar {
+    /// The dashed line's x.
+    pub line_x: u32,
+    /// The label's right end (it is anchored there, so it stays inside the drawing).
+    pub label_x: u32,
 }
 
 /// A grouped bar chart of seat changes per week, laid out here and drawn as inline SVG by the
@@ -49,18 +65,21 @@ pub struct Chart {
     pub x_ticks: Vec<XTick>,
     pub bars: Vec<Bar>,
     pub legend: Vec<LegendItem>,
+    /// The week still under way, if it is shown.
+    pub so_far: Option<SoFar>,
     /// Where the axis titles go.
     pub x_title_x: u32,
     pub x_title_y: u32,
     pub y_title_x: i64,
 }
 
-/// The charted series: label and colour (the stylesheet's accent, danger, ok and warning).
-const SERIES: [(&str, &str); 4] = [
-    ("enrolled", "#2f5bd3"),
-    ("withdrawn", "#b3261e"),
-    ("promoted", "#1f7a4a"),
-    ("capacity changes", "#9a6400"),
+/// The charted series: label, fill pattern (defined in the template's `<defs>`) and colour
+/// (the stylesheet's accent, danger, ok and warning). Told apart without colour by the pattern.
+const SERIES: [(&str, &str, &str); 4] = [
+    ("enrolled", "url(#seats-solid)", "#2f5bd3"),
+    ("withdrawn", "url(#seats-hatched)", "#b3261e"),
+    ("promoted", "url(#seats-dotted)", "#1f7a4a"),
+    ("capacity changes", "url(#seats-striped)", "#9a6400"),
 ];
 
 impl Chart {
@@ -88,13 +107,36 @@ impl Chart {
         }
     }
 
-    /// The chart of `rows`, one per week in order: its label (`2026-W10`) and its counts; none
-    /// for no weeks.
-    pub fn of(rows: &[(&str, WeekCounts)], subject: &str) -> Option<Self> {
-        let (&(first, _), &(last, _)) = (rows.first()?, rows.last()?);
+    /// The legend: each key a swatch, its label (about 7 px a character at 11 px), then a gap.
+    fn legend() -> Vec<LegendItem> {
+        let mut x = Self::LEFT;
+        SERIES
+            .iter()
+            .map(|&(label, fill, stroke)| {
+                let item = LegendItem {
+                    x,
+                    fill,
+                    stroke,
+                    label,
+                };
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "a series label is a short constant"
+                )]
+                let chars = label.len() as u32;
+                x += 32 + 7 * chars;
+                item
+            })
+            .collect()
+    }
+
+    /// The chart of `rows`, one per week in order: its label (`2026-W10`), its counts and
+    /// whether it is still under way (only the last can be); none for no weeks.
+    pub fn of(rows: &[(&str, WeekCounts, bool)], subject: &str) -> Option<Self> {
+        let (&(first, _, _), &(last, _, under_way)) = (rows.first()?, rows.last()?);
         let peak = rows
             .iter()
-            .map(|(_, counts)| counts.peak())
+            .map(|(_, counts, _)| counts.peak())
             .max()
             .unwrap_or(0)
             .max(1);
@@ -123,7 +165,7 @@ impl Chart {
         let mut x_ticks = Vec::new();
         let mut bars = Vec::new();
         let mut year = String::new();
-        for (i, &(row_label, ref c)) in (0u32..).zip(rows) {
+        for (i, &(row_label, ref c, _)) in (0u32..).zip(rows) {
             let x0 = Self::LEFT + i * group;
             let (row_year, week) = row_label.split_once("-W").unwrap_or(("", row_label));
             x_ticks.push(XTick {
@@ -137,7 +179,8 @@ impl Chart {
             });
             row_year.clone_into(&mut year);
             let values = [c.enrolled, c.withdrawn, c.promoted, c.capacity_changes];
-            for (j, (value, (label, fill))) in (0u32..).zip(values.into_iter().zip(SERIES)) {
+            for (j, (value, (label, fill, stroke))) in (0u32..).zip(values.into_iter().zip(SERIES))
+            {
                 if value == 0 {
                     continue;
                 }
@@ -148,38 +191,35 @@ impl Chart {
                     width: bar,
                     height: bottom - y,
                     fill,
+                    stroke,
                     title: format!("{row_label}: {value} {label}"),
                 });
             }
         }
-        // Each key: a swatch, its label (about 7 px a character at 11 px), then a gap.
-        let mut x = Self::LEFT;
-        let legend = SERIES
-            .iter()
-            .map(|(label, fill)| {
-                let item = LegendItem { x, fill, label };
-                #[allow(
-                    clippy::cast_possible_truncation,
-                    reason = "a series label is a short constant"
-                )]
-                let chars = label.len() as u32;
-                x += 32 + 7 * chars;
-                item
-            })
-            .collect();
+        let legend = Self::legend();
         let span = if first == last {
             first.to_owned()
         } else {
             format!("{first} to {last}")
+        };
+        let so_far = under_way.then(|| SoFar {
+            line_x: Self::LEFT + (weeks - 1) * group,
+            label_x: Self::LEFT + plot_width,
+        });
+        let partial = if under_way {
+            format!(" The last week, {last}, is this week so far: it is not over yet.")
+        } else {
+            String::new()
         };
         Some(Self {
             width,
             height: bottom + Self::BOTTOM,
             title: format!("Seat changes per ISO week, {subject}, {span}"),
             desc: format!(
-                "Grouped bars, one group per week from {span}: students enrolled, withdrawn, \
-                 promoted from the waitlist, and capacity changes. The vertical axis counts \
-                 events, from 0 to {top_value}. The table below lists the same numbers."
+                "Grouped bars, one group per week from {span}: students enrolled (solid), \
+                 withdrawn (hatched), promoted from the waitlist (dotted), and capacity changes \
+                 (striped). The vertical axis counts events, from 0 to {top_value}.{partial} The \
+                 table below lists the same numbers."
             ),
             left: Self::LEFT,
             right: Self::LEFT + plot_width,
@@ -189,6 +229,7 @@ impl Chart {
             x_ticks,
             bars,
             legend,
+            so_far,
             x_title_x: Self::LEFT + plot_width / 2,
             x_title_y: bottom + 52,
             y_title_x: -i64::from(Self::TOP + Self::PLOT_HEIGHT / 2),

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::input::NoSuchCohort;
 use super::nav::Nav;
 use super::zone::Zone;
+use crate::auth::Principal;
 use crate::domain::RuleViolation;
 use crate::writer::CommandError;
 
@@ -266,6 +267,21 @@ struct PendingErrorPage {
     message: String,
 }
 
+/// Who was signed in when a page failed: the error page keeps their navigation (menu, name,
+/// Log out), so a 404 or 403 is not a dead end. Set by the access guard, which knows them.
+#[derive(Clone)]
+struct ErrorPageViewer(Principal);
+
+/// Marks `response`, if it is an error page still to render, as shown to `principal`: the page
+/// then carries the signed-in navigation. Any other response is left alone.
+pub fn shown_to(response: &mut Response, principal: &Principal) {
+    if response.extensions().get::<PendingErrorPage>().is_some() {
+        response
+            .extensions_mut()
+            .insert(ErrorPageViewer(principal.clone()));
+    }
+}
+
 /// Renders the error page of a response made from a [`PageError`] (it knows the status, title
 /// and message, not the time zone the page's footer names); any other response passes as it is.
 /// The router applies it outermost, and so does the application around the checks it adds
@@ -274,9 +290,13 @@ pub async fn render_error_pages(State(zone): State<Zone>, mut response: Response
     let Some(PendingErrorPage { title, message }) = response.extensions_mut().remove() else {
         return response;
     };
+    let viewer = response.extensions_mut().remove::<ErrorPageViewer>();
     let status = response.status();
     let page = ErrorPage {
-        nav: Nav::anonymous(&zone),
+        nav: viewer.map_or_else(
+            || Nav::anonymous(&zone),
+            |ErrorPageViewer(principal)| Nav::of(&principal, &zone),
+        ),
         status: status.as_u16(),
         title,
         message,

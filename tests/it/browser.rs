@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, password_of};
 
 /// `WebDriver`'s codes of the Tab and Enter keys.
-const TAB: &str = "\u{e004}";
-const ENTER: &str = "\u{e007}";
+pub(crate) const TAB: &str = "\u{e004}";
+pub(crate) const ENTER: &str = "\u{e007}";
 
 /// A chromedriver process in a process group of its own, which is killed on drop with the
 /// browsers it started (a failing test must not leave Chromium running).
@@ -280,7 +280,7 @@ impl Visit<'_> {
     }
 }
 
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     dir

@@ -7,6 +7,7 @@ mod backup;
 mod bad_files;
 mod browse;
 mod browser;
+mod browser_pages;
 mod bulk;
 mod cli;
 mod cohort_page;

@@ -105,7 +105,10 @@ async fn refused_commands_are_journaled_and_shown_where_support_looks() {
         learner.contains("<code>enrollment_deadline_passed</code>"),
         "{learner}"
     );
-    assert!(learner.contains("<td>staff</td>"), "the actor: {learner}");
+    assert!(
+        learner.contains(r#"<td data-label="By">staff</td>"#),
+        "the actor: {learner}"
+    );
 
     let (viewer, _) = app.signed_in(Role::Viewer).await;
     let cohort = viewer
@@ -121,7 +124,10 @@ async fn refused_commands_are_journaled_and_shown_where_support_looks() {
         cohort.contains(r#"<a href="/learners/ben%40x.org">ben@x.org</a>"#),
         "{cohort}"
     );
-    assert!(cohort.contains("<td>enroll</td>"), "{cohort}");
+    assert!(
+        cohort.contains(r#"<td data-label="Tried">enroll</td>"#),
+        "{cohort}"
+    );
 
     // The journal is not history: no event was written, and it survives a restart.
     let (_, feed) = app.get_json("/api/v1/events").await;

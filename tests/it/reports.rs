@@ -563,7 +563,8 @@ async fn withdrawals_and_instructors_are_paginated() {
 
 /// The body cells of the week row labelled `week`.
 fn week_row<'a>(html: &'a str, week: &str) -> &'a str {
-    between(html, &format!("<th scope=\"row\">{week}</th>"), "</tr>")
+    // The label may be followed by "this week so far".
+    between(html, &format!("<th scope=\"row\">{week}"), "</tr>")
 }
 
 /// The cells after the week label: its Monday, then enrolled, withdrawn, promoted, capacity
@@ -571,7 +572,10 @@ fn week_row<'a>(html: &'a str, week: &str) -> &'a str {
 fn cells(values: [u64; 6], monday: &str) -> String {
     let [e, w, p, c, added, removed] = values;
     format!(
-        "<td>{monday}</td><td>{e}</td><td>{w}</td><td>{p}</td><td>{c}</td><td>{added}</td><td>{removed}</td>"
+        "<td data-label=\"Starts\">{monday}</td><td data-label=\"Enrolled\">{e}</td>\
+         <td data-label=\"Withdrawn\">{w}</td><td data-label=\"Promoted\">{p}</td>\
+         <td data-label=\"Capacity changes\">{c}</td><td data-label=\"Seats added\">{added}</td>\
+         <td data-label=\"Seats removed\">{removed}</td>"
     )
 }
 
@@ -615,8 +619,11 @@ async fn seat_changes_are_counted_per_iso_week_overall_and_per_cohort() {
         svg.contains("<title>2026-W11: 1 capacity changes</title>"),
         "{svg}"
     );
+    // Outside the fill patterns' definitions (one per series, so it reads without colour).
+    let defs = between(svg, "<defs>", "</defs>");
+    assert_eq!(defs.matches("<pattern ").count(), 4, "{defs}");
     assert_eq!(
-        svg.matches("<rect").count(),
+        svg.replace(defs, "").matches("<rect").count(),
         4 + 7,
         "4 legend keys, 7 non-zero bars"
     );
@@ -707,7 +714,7 @@ async fn seat_change_weeks_are_paginated_and_an_empty_report_says_so() {
     assert!(!html.contains("Later weeks"));
     let (_, html) = page(&app, "/reports/seats?page=2").await;
     assert_eq!(html.matches("<th scope=\"row\">").count(), 2, "{html}");
-    assert!(week_row(&html, "2026-W09").contains("<td>1</td>"));
+    assert!(week_row(&html, "2026-W09").contains(r#"<td data-label="Enrolled">1</td>"#));
     assert!(html.contains(r#"<a href="/reports/seats?page=1">Later weeks →</a>"#));
     assert!(!html.contains("Earlier weeks"));
     // The year is written under the first week label only.

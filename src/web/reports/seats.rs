@@ -15,7 +15,7 @@ use super::super::error::PageError;
 use super::super::extract::{Acting, PagePath, PageQuery};
 use super::super::input;
 use super::super::nav::Nav;
-use crate::projections::{WeekCounts, week_page};
+use crate::projections::{WeekCounts, week_of, week_page};
 
 /// Weeks per page of a seat-change report (half a year).
 const WEEKS_PER_PAGE: usize = 26;
@@ -29,14 +29,17 @@ pub struct WeekRow {
     /// Its Monday, `2026-03-02`.
     pub monday: String,
     pub counts: WeekCounts,
+    /// The week is still under way (it holds "now"): its counts are so far.
+    pub so_far: bool,
 }
 
 impl WeekRow {
-    fn of(monday: Date, counts: WeekCounts) -> Self {
+    fn of(monday: Date, counts: WeekCounts, this_week: Date) -> Self {
         Self {
             label: week_label(monday),
             monday: monday.to_string(),
             counts,
+            so_far: monday == this_week,
         }
     }
 
@@ -107,12 +110,13 @@ fn seats_page(
     cohort: Option<SeatsCohort>,
     weeks: &std::collections::BTreeMap<Date, WeekCounts>,
     page: usize,
+    this_week: Date,
 ) -> SeatsPage {
     let window = week_page(weeks, page, WEEKS_PER_PAGE);
     let rows: Vec<WeekRow> = window
         .weeks
         .into_iter()
-        .map(|(monday, counts)| WeekRow::of(monday, counts))
+        .map(|(monday, counts)| WeekRow::of(monday, counts, this_week))
         .collect();
     let path = cohort.as_ref().map_or_else(
         || "/reports/seats".to_owned(),
@@ -128,7 +132,7 @@ fn seats_page(
         chart: Chart::of(
             &rows
                 .iter()
-                .map(|r| (r.label.as_str(), r.counts))
+                .map(|r| (r.label.as_str(), r.counts, r.so_far))
                 .collect::<Vec<_>>(),
             &subject,
         ),
@@ -154,6 +158,7 @@ pub async fn seats(
         None,
         read.seat_weeks.overall(),
         page_number(&q.page),
+        week_of(state.clock.now()),
     )
 }
 
@@ -180,6 +185,7 @@ pub async fn cohort_seats(
         Some(subject),
         read.seat_weeks.of(cohort),
         page_number(&q.page),
+        week_of(state.clock.now()),
     ))
 }
 
@@ -188,7 +194,7 @@ fn all_weeks(weeks: &std::collections::BTreeMap<Date, WeekCounts>) -> Vec<Vec<St
     week_page(weeks, 1, usize::MAX)
         .weeks
         .into_iter()
-        .map(|(monday, counts)| WeekRow::of(monday, counts).cells())
+        .map(|(monday, counts)| WeekRow::of(monday, counts, Date::MAX).cells())
         .collect()
 }
 
