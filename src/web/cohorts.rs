@@ -423,9 +423,11 @@ fn urlencoding_strict(raw: &str) -> String {
 }
 
 /// Runs a cohort-page command, then redirects (Post/Redirect/Get) to the cohort page at the
-/// form used: on success with the command's events to confirm (`?done=…&form=…#form`), on a
+/// form used: on success with the command's events to confirm (`?done=…&form=…`), on a
 /// refusal with the message and the form's values kept in the flash store for the page
-/// (`?refused=<token>#form`), so a refresh never posts again.
+/// (`?refused=<token>`), so a refresh never posts again. The form's first field then takes the
+/// focus (`autofocus`, which also scrolls to it); no `#fragment`, because browsers skip
+/// `autofocus` on a page opened at one.
 pub(super) async fn run_command(
     state: &AppState,
     principal: &Principal,
@@ -438,7 +440,7 @@ pub(super) async fn run_command(
         Err(message) => message,
         Ok(request) => match state.submit_request(principal, request.clone()).await {
             Ok(done) => {
-                let url = format!("{}&form={}#{}", done_url(&done), form.name(), form.anchor());
+                let url = format!("{}&form={}", done_url(&done), form.name());
                 return Ok(Redirect::to(&url).into_response());
             }
             Err(CommandError::Rejected(violation))
@@ -464,7 +466,7 @@ pub(super) async fn run_command(
         },
         state.clock.now(),
     );
-    let url = format!("/cohorts/{cohort}?refused={token}#{}", form.anchor());
+    let url = format!("/cohorts/{cohort}?refused={token}");
     Ok(Redirect::to(&url).into_response())
 }
 
