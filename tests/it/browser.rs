@@ -202,10 +202,6 @@ impl Visit<'_> {
     }
 
     /// Chooses an option of a select (no page load).
-    #[allow(
-        dead_code,
-        reason = "the withdraw step chooses its reason code on the confirmation page once merged"
-    )]
     async fn choose(&self, css: &str) {
         self.browser
             .find(Locator::Css(css))
@@ -332,20 +328,18 @@ async fn a_staff_member_runs_a_cohort_in_a_real_browser() {
     assert!(visit.text("main").await.contains("waitlisted"));
     visit.check("cohort-full").await;
 
-    // Withdraw Ana: the card above the roster leads to the confirmation page (another part of
-    // issue 16, where the reason code is chosen); the withdrawal it confirms is recorded with
-    // a reason code, and Cy is promoted.
+    // Withdraw Ana: the card above the roster leads to the confirmation page, which says who
+    // will get the seat and asks for the reason code; confirming records it and promotes Cy.
     visit.fill("#withdraw-learner", "ana@example.org").await;
     visit.click("#withdraw button[type=submit]").await;
     assert_eq!(visit.path().await, format!("{cohort}/withdraw"));
-    let (status, body) = app
-        .post_json(
-            &format!("/api/v1{cohort}/withdrawals"),
-            &serde_json::json!({"learner": "ana@example.org", "reason_code": "personal", "reason": "moved away"}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    visit.go(&cohort).await;
+    let confirm = visit.text("main").await;
+    assert!(confirm.contains("cy@example.org"), "names who is promoted: {confirm}");
+    visit.check("withdraw-confirm").await;
+    visit.choose("#confirm-code option[value=personal]").await;
+    visit.fill("#confirm-reason", "moved away").await;
+    visit.click("main form button[type=submit]").await;
+    assert_eq!(visit.path().await, cohort, "back on the cohort page");
     let page = visit.text("main").await;
     assert!(page.contains("waitlist.promoted"), "{page}");
     assert_eq!(visit.text("#waitlist-h").await, "Waitlist (0)");
