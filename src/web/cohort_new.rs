@@ -21,7 +21,7 @@ use super::extract::Acting;
 use super::input::{self, RawCohort, RawNumber};
 use super::nav::Nav;
 use super::zone::{When, Zone};
-use crate::domain::{CohortId, RuleViolation};
+use crate::domain::{CohortId, RuleViolation, ScheduleProblem};
 use crate::projections::Projections;
 use crate::writer::{CommandError, Request};
 
@@ -46,6 +46,8 @@ pub struct CohortForm {
     pub starts_at: String,
     pub enrollment_deadline: String,
     pub withdrawal_deadline: String,
+    /// When the last session ends (optional).
+    pub ends_at: String,
     /// `automatic` (empty: automatic) or `offer`.
     pub promotion: String,
     pub offer_hold: String,
@@ -154,6 +156,7 @@ pub struct CreateCohortForm {
     starts_at: String,
     enrollment_deadline: String,
     withdrawal_deadline: String,
+    ends_at: String,
     promotion: String,
     offer_hold: String,
     waitlist_cap: String,
@@ -172,6 +175,7 @@ impl CreateCohortForm {
             starts_at: self.starts_at.clone(),
             enrollment_deadline: self.enrollment_deadline.clone(),
             withdrawal_deadline: self.withdrawal_deadline.clone(),
+            ends_at: self.ends_at.clone(),
             promotion: self.promotion.clone(),
             offer_hold: self.offer_hold.clone(),
             waitlist_cap: self.waitlist_cap.clone(),
@@ -234,11 +238,20 @@ pub async fn create_cohort(
     };
     let policy = policy_fields(&f.promotion, &f.offer_hold);
     let cap = cap_field(&f.waitlist_cap);
-    let new = match input::new_cohort(&raw, &state.zone) {
-        Ok(new) => new,
-        Err(errors) => {
-            let mut errors: Vec<(&'static str, String)> =
-                errors.into_iter().map(|e| (e.field, e.message)).collect();
+    let ends_at = match f.ends_at.trim() {
+        "" => Ok(None),
+        raw => input::parse_time("ends_at", raw, &state.zone).map(Some),
+    };
+    let new = match (input::new_cohort(&raw, &state.zone), ends_at) {
+        (Ok(new), Ok(ends_at)) => crate::domain::NewCohort { ends_at, ..new },
+        (new, ends_at) => {
+            let mut errors: Vec<(&'static str, String)> = new
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .chain(ends_at.err())
+                .map(|e| (e.field, e.message))
+                .collect();
             errors.extend(policy.err().map(|m| ("offer_hold", m)));
             errors.extend(cap.err().map(|m| ("waitlist_cap", m)));
             return Ok(refused(f.shown(errors)));
@@ -278,9 +291,13 @@ pub async fn create_cohort(
     };
     match state.submit_request(&principal, request).await {
         Ok(done) => Ok(Redirect::to(&done_url(&done)).into_response()),
-        Err(CommandError::Rejected(RuleViolation::InvalidSchedule(problem))) => Ok(refused(
-            f.shown(vec![("withdrawal_deadline", problem.to_string())]),
-        )),
+        Err(CommandError::Rejected(RuleViolation::InvalidSchedule(problem))) => {
+            let field = match problem {
+                ScheduleProblem::EndsBeforeStart { .. } => "ends_at",
+                ScheduleProblem::WithdrawalBeforeEnrollment { .. } => "withdrawal_deadline",
+            };
+            Ok(refused(f.shown(vec![(field, problem.to_string())])))
+        }
         Err(e) => Err(command_page_error(e)),
     }
 }

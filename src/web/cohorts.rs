@@ -822,6 +822,7 @@ pub struct TermForm {
     enrollment_deadline: String,
     starts_at: String,
     withdrawal_deadline: String,
+    ends_at: String,
     name: String,
     course: String,
     instructor: String,
@@ -935,7 +936,7 @@ pub async fn reschedule(
                 &f.withdrawal_deadline,
                 Some(c.withdrawal_deadline),
             )?,
-            ends_at: None,
+            ends_at: changed_time(&state, "ends_at", &f.ends_at, c.ends_at)?,
         })
     })();
     let values = CommandValues {
@@ -943,6 +944,7 @@ pub async fn reschedule(
             ("starts_at", f.starts_at),
             ("enrollment_deadline", f.enrollment_deadline),
             ("withdrawal_deadline", f.withdrawal_deadline),
+            ("ends_at", f.ends_at),
         ],
         ..CommandValues::default()
     };

@@ -31,6 +31,8 @@ pub struct CohortRow {
     pub starts_at: When,
     pub enrollment_deadline: When,
     pub withdrawal_deadline: When,
+    /// After the last session (`None`: not known).
+    pub ends_at: Option<When>,
     /// Where it stands: its status and its dates together.
     pub phase: Phase,
     /// Seats taken, in percent (0–100), for the fill bar.
@@ -57,6 +59,7 @@ impl CohortRow {
             starts_at: zone.when(c.starts_at, now),
             enrollment_deadline: zone.when(c.enrollment_deadline, now),
             withdrawal_deadline: zone.when(c.withdrawal_deadline, now),
+            ends_at: c.ends_at.map(|t| zone.when(t, now)),
             phase: Phase::of(c, now),
             fill_percent: u32::try_from(
                 u64::from(c.enrolled_count()) * 100 / u64::from(capacity.max(1)),
@@ -659,6 +662,7 @@ pub struct TermForms {
     pub starts_at: String,
     pub enrollment_deadline: String,
     pub withdrawal_deadline: String,
+    pub ends_at: String,
     /// The details form's fields.
     pub name: String,
     pub course: String,
@@ -724,6 +728,10 @@ impl TermForms {
             starts_at: pick("starts_at", zone.field(c.starts_at)),
             enrollment_deadline: pick("enrollment_deadline", zone.field(c.enrollment_deadline)),
             withdrawal_deadline: pick("withdrawal_deadline", zone.field(c.withdrawal_deadline)),
+            ends_at: pick(
+                "ends_at",
+                c.ends_at.map(|t| zone.field(t)).unwrap_or_default(),
+            ),
             name: pick("name", c.name.clone()),
             course: pick("course", c.course.clone()),
             instructor: pick("instructor", c.instructor.clone()),

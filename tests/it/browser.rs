@@ -334,7 +334,10 @@ async fn a_staff_member_runs_a_cohort_in_a_real_browser() {
     visit.click("#withdraw button[type=submit]").await;
     assert_eq!(visit.path().await, format!("{cohort}/withdraw"));
     let confirm = visit.text("main").await;
-    assert!(confirm.contains("cy@example.org"), "names who is promoted: {confirm}");
+    assert!(
+        confirm.contains("cy@example.org"),
+        "names who is promoted: {confirm}"
+    );
     visit.check("withdraw-confirm").await;
     visit.choose("#confirm-code option[value=personal]").await;
     visit.fill("#confirm-reason", "moved away").await;

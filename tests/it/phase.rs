@@ -100,3 +100,71 @@ async fn an_end_is_set_by_rescheduling_and_never_before_the_start() {
     assert_eq!(status, 422, "{refused}");
     assert_eq!(refused["error"]["code"], "invalid_schedule");
 }
+
+fn form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("name", "Ends on the page"),
+        ("course", "CC-301"),
+        ("instructor", "Grace Hopper"),
+        ("capacity", "12"),
+        ("starts_at", "2026-04-15 09:00"),
+        ("enrollment_deadline", "2026-04-08 23:59"),
+        ("withdrawal_deadline", "2026-04-22 23:59"),
+    ];
+    fields.extend_from_slice(extra);
+    fields
+}
+
+#[tokio::test]
+async fn the_pages_take_an_end_and_show_it() {
+    let app = TestApp::spawn().await;
+    // Before the start: refused beside its own field, what was typed kept.
+    let refused = app
+        .post_form("/cohorts", &form(&[("ends_at", "2026-04-01 17:00")]))
+        .await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    let field = &html[html.find(r#"<label for="ends_at">"#).unwrap()..];
+    let field = &field[..field.find("</p>\n").map_or(field.len(), |i| i + 5)];
+    assert!(field.contains(r#"value="2026-04-01 17:00""#), "{field}");
+    assert!(html.contains("is not after the start"), "{html}");
+
+    let created = app
+        .post_form("/cohorts", &form(&[("ends_at", "2026-05-20 17:00")]))
+        .await;
+    assert_eq!(created.status(), 303);
+    let to = created.headers()["location"].to_str().unwrap().to_owned();
+    let id = to
+        .trim_start_matches("/cohorts/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.cohort(&id).await["ends_at"], "2026-05-20T17:00:00Z");
+    let page = app.get(&to).await.text().await.unwrap();
+    assert!(
+        page.contains(r#"<dt>Ends</dt><dd><time class="when" datetime="2026-05-20T17:00Z">2026-05-20 17:00 UTC</time>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="ends_at" type="text" maxlength="40" value="2026-05-20 17:00""#),
+        "the reschedule form holds the end: {page}"
+    );
+
+    // Moved by the reschedule form; the other dates, untouched, stay as they were.
+    let moved = app
+        .post_form(
+            &format!("/cohorts/{id}/schedule"),
+            &[
+                ("starts_at", "2026-04-15 09:00"),
+                ("enrollment_deadline", "2026-04-08 23:59"),
+                ("withdrawal_deadline", "2026-04-22 23:59"),
+                ("ends_at", "2026-05-27 17:00"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status(), 303);
+    let cohort = app.cohort(&id).await;
+    assert_eq!(cohort["ends_at"], "2026-05-27T17:00:00Z");
+    assert_eq!(cohort["starts_at"], "2026-04-15T09:00:00Z");
+}
