@@ -20,6 +20,9 @@ use crate::domain::CohortId;
 use crate::learner_key::LearnerKey;
 use crate::writer::{CommandError, Request};
 
+mod story;
+pub use story::SeatStory;
+
 /// The learner page's query: a move to preview (`move_from`, `move_to`, `allow_waitlist`), or
 /// the positions of a move just done (`moved=F-L`).
 #[derive(Deserialize, Default)]
@@ -79,6 +82,7 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
         .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
         .ok_or_else(|| PageError::NotFound(format!("no learner {raw:?}")))?;
     let timeline = read.timeline(id);
+    let now = state.clock.now();
     let mut cohorts: Vec<CohortId> = timeline.iter().map(|e| e.cohort).collect();
     cohorts.sort_unstable();
     cohorts.dedup();
@@ -90,7 +94,10 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
             if view.state.is_enrolled(id) {
                 enrolled_in.push(entry);
             } else if let Some(place) = view.state.waitlist_place(id) {
-                waitlisted_in.push((entry.0, entry.1, place as usize));
+                // A place is shown only where the waitlist can still move.
+                let place = crate::domain::Phase::waitlist_moves(&view.state, now)
+                    .then_some(place as usize);
+                waitlisted_in.push((entry.0, entry.1, place));
             }
         }
     }
@@ -110,11 +117,14 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
         .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
         .collect();
     let what_if = super::what_if::learner_links(id, &read, &state.zone);
+    let key = read.directory.key_of(id);
+    let stories = story::stories(&read, id, &key, &timeline, &state.zone, now);
     Ok(LearnerPage {
+        stories,
         what_if,
         nav,
         refused,
-        key: read.directory.key_of(id),
+        key,
         name: read.directory.name_of(id).to_owned(),
         enrolled_in,
         waitlisted_in,
@@ -122,7 +132,7 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
         rows: timeline
             .iter()
             .rev()
-            .map(|e| TimelineRow::of(e, &read, &state.zone))
+            .map(|e| TimelineRow::of(e, &read, &state.zone, now))
             .collect(),
         moves,
         preview: None,

@@ -32,6 +32,7 @@ mod properties;
 mod record;
 mod reports;
 mod restart;
+mod seat_story;
 mod store;
 mod structure;
 mod term;
