@@ -24,6 +24,7 @@ mod input;
 mod learners;
 mod metrics;
 mod moves;
+mod name_match;
 mod nav;
 mod offer_views;
 mod offers;

@@ -19,7 +19,8 @@ fn positions(html: &str) -> Vec<u64> {
     html.match_indices("<br><small>v")
         .filter_map(|(i, _)| {
             let cell = &html[..i];
-            let start = cell.rfind("<td>")? + "<td>".len();
+            // The cell's text starts after its opening tag (`<td>` or `<td data-label="#">`).
+            let start = cell.rfind('>')? + 1;
             cell[start..].parse().ok()
         })
         .collect()
@@ -113,7 +114,7 @@ async fn each_filter_of_the_event_browser_narrows_a_scripted_history() {
     assert_eq!(status, 200);
     assert!(positions(&html).is_empty());
     assert!(
-        html.contains("No learner &quot;nobody@example.org&quot; is on file."),
+        html.contains("No learner “nobody@example.org” is on file, by key or name."),
         "{html}"
     );
     for query in [

@@ -16,6 +16,7 @@ mod dry_run;
 mod edges;
 mod erasure;
 mod file_modes;
+mod filters;
 mod generate;
 mod hardening;
 mod helpers;
