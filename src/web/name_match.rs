@@ -152,3 +152,53 @@ pub fn cohort_suggestions(read: &Projections) -> Vec<String> {
     }
     names
 }
+
+/// An instructor filter as typed, resolved against the instructors on file.
+#[derive(Debug, Default)]
+pub struct InstructorFilter {
+    /// The instructor to filter by (`None`: no filter, or nothing resolved).
+    pub name: Option<String>,
+    /// True when a name was typed that matched none or several: nothing is shown.
+    pub unresolved: bool,
+    /// What to say: how the typed text was read, or why nothing is shown.
+    pub note: Option<String>,
+    /// Names to pick instead.
+    pub choices: Vec<String>,
+}
+
+impl InstructorFilter {
+    /// Resolves `typed` against `names` ([`instructor`]).
+    #[must_use]
+    pub fn of(names: &[String], typed: &str) -> Self {
+        let typed = typed.trim();
+        if typed.is_empty() {
+            return Self::default();
+        }
+        match instructor(names, typed) {
+            Match::One(name) => Self {
+                note: (!name.eq_ignore_ascii_case(typed))
+                    .then(|| format!("Instructor \u{201c}{typed}\u{201d} read as {name}.")),
+                name: Some(name),
+                ..Self::default()
+            },
+            Match::Several(choices) => Self {
+                unresolved: true,
+                note: Some(format!(
+                    "Several instructors match \u{201c}{typed}\u{201d}: pick one."
+                )),
+                choices,
+                ..Self::default()
+            },
+            Match::Nothing(choices) => Self {
+                unresolved: true,
+                note: Some(if choices.is_empty() {
+                    format!("No instructor matches \u{201c}{typed}\u{201d}.")
+                } else {
+                    format!("No instructor matches \u{201c}{typed}\u{201d}. Nearest names:")
+                }),
+                choices,
+                ..Self::default()
+            },
+        }
+    }
+}

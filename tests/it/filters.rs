@@ -160,3 +160,66 @@ async fn the_event_caption_reads_as_a_range_oldest_to_newest_with_thousands_grou
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn the_reports_find_an_instructor_by_part_of_the_name_or_offer_the_nearest() {
+    let app = TestApp::spawn().await;
+    let (basics, _, welding) = scene(&app).await;
+    withdraw(&app, &basics, "elif@example.org", "moved").await;
+    withdraw(&app, &welding, "ana.ng@example.org", "busy").await;
+
+    // "chen" finds Wei Chen by a word's beginning, and says how it was read.
+    let (status, html) = page(&app, "/reports/withdrawals?instructor=chen").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Instructor “chen” read as Wei Chen."), "{html}");
+    assert!(html.contains(">Elif Ali<") || html.contains("elif@example.org</a>"), "{html}");
+    assert!(!html.contains("ana.ng@example.org</a>"), "{html}");
+    assert!(
+        html.contains(r#"aria-label="Remove the filter Instructor: Wei Chen">Instructor: Wei Chen"#),
+        "{html}"
+    );
+
+    // Nothing matches: says so, and offers the nearest name.
+    let (status, html) = page(&app, "/reports/withdrawals?instructor=Okoya").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("No instructor matches “Okoya”. Nearest names:"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<a href="/reports/withdrawals?from=&amp;to=&amp;course=&amp;reason=&amp;instructor=Ruth+Okoye">Ruth Okoye</a>"#),
+        "{html}"
+    );
+    assert!(!html.contains("No withdrawal matches"), "{html}");
+    assert!(!html.contains("elif@example.org</a>"), "{html}");
+
+    // The instructors report reads names the same way.
+    let (_, html) = page(&app, "/reports/instructors?instructor=chen").await;
+    assert!(html.contains("Instructor “chen” read as Wei Chen."), "{html}");
+    assert!(html.contains("Pottery Basics") && !html.contains(">Welding<"), "{html}");
+    let (_, html) = page(&app, "/reports/instructors?instructor=xyz").await;
+    assert!(html.contains("No instructor matches “xyz”."), "{html}");
+    assert!(!html.contains("Pottery Basics"), "{html}");
+}
+
+#[tokio::test]
+async fn placeholders_are_not_applied_filters() {
+    let app = TestApp::spawn().await;
+    scene(&app).await;
+    // No filter typed: no chips, the date fields empty with a placeholder saying the format.
+    let (_, html) = page(&app, "/reports/withdrawals").await;
+    assert!(!html.contains("Filters applied"), "{html}");
+    assert!(
+        html.contains(r#"<input name="from" value="" placeholder="e.g. 2026-03-01">"#),
+        "{html}"
+    );
+    assert!(!html.contains("RFC 3339"), "{html}");
+    let (_, html) = page(&app, "/events").await;
+    assert!(!html.contains("Filters applied"), "{html}");
+    // Placeholders are muted and of normal weight, never bold like a value.
+    let css = app.get("/static/style.css").await.text().await.unwrap();
+    assert!(
+        css.contains("input::placeholder { color: var(--muted); font-weight: 400;"),
+        "the placeholder rule is missing"
+    );
+}
