@@ -22,14 +22,14 @@ use super::csv;
 use super::error::PageError;
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input;
+use super::name_match::{self, Match};
 use super::nav::Nav;
 use super::views::{CohortRow, HistoryRow};
 use super::zone::{When, Zone};
-use super::name_match::{self, Match};
 use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
 use crate::projections::{
-    AsOf, COHORT_FIELDS, CohortDiff, CohortView, Cursor, EventFilter, EventPage,
-    LEARNER_FIELDS, MIN_SUBSTRING, Projections, ReadModel,
+    AsOf, COHORT_FIELDS, CohortDiff, CohortView, Cursor, EventFilter, EventPage, LEARNER_FIELDS,
+    MIN_SUBSTRING, Projections, ReadModel,
 };
 
 /// Events per page of the browser, unless `?limit=` says otherwise.
@@ -111,6 +111,74 @@ fn parse_events(q: &EventsQuery, read: &Projections, zone: &Zone) -> Result<Pars
             )),
         },
     }
+    let (unresolved, choices) = resolve_names(q, read, zone, &mut filter);
+    filter.actor = Some(q.actor.trim().to_owned()).filter(|a| !a.is_empty());
+    let mut time = |field: &'static str, raw: &str| match raw.trim() {
+        "" => None,
+        raw => input::parse_time(field, raw, zone)
+            .map_err(|e| errors.push(e.to_string()))
+            .ok(),
+    };
+    filter.from = time("from", &q.from);
+    filter.to = time("to", &q.to);
+    if let (Some(from), Some(to)) = (filter.from, filter.to) {
+        if from > to {
+            errors.push("from: must not be after to".to_owned());
+        }
+    }
+    match q.correlation.trim() {
+        "" => {}
+        raw => match Uuid::parse_str(raw) {
+            Ok(id) => filter.correlation = Some(id),
+            Err(_) => errors.push(format!("correlation: {raw:?} is not a correlation id")),
+        },
+    }
+    let mut position = |field: &str, raw: &str| match raw.trim() {
+        "" => None,
+        raw => raw
+            .parse::<u64>()
+            .map_err(|_| errors.push(format!("{field}: must be an event position, e.g. 120")))
+            .ok(),
+    };
+    let cursor = match (position("before", &q.before), position("after", &q.after)) {
+        (Some(before), _) => Cursor::Before(before),
+        (None, Some(after)) => Cursor::After(after),
+        (None, None) => Cursor::Newest,
+    };
+    let limit = match q.limit.trim() {
+        "" => PAGE_SIZE,
+        raw => raw.parse::<usize>().map_or_else(
+            |_| {
+                errors.push(format!(
+                    "limit: must be a number of events from 1 to {MAX_PAGE_SIZE}"
+                ));
+                PAGE_SIZE
+            },
+            |n| n.clamp(1, MAX_PAGE_SIZE),
+        ),
+    };
+    if errors.is_empty() {
+        Ok(Parsed {
+            filter,
+            cursor,
+            limit,
+            unresolved: (!unresolved.is_empty()).then(|| unresolved.join(" ")),
+            choices,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads the cohort and learner filters, which may name them ([`name_match`]): sets the ones
+/// that name exactly one, and for the others says why nothing is shown and what to pick
+/// instead: (field, value, label).
+fn resolve_names(
+    q: &EventsQuery,
+    read: &Projections,
+    zone: &Zone,
+    filter: &mut EventFilter,
+) -> (Vec<String>, Vec<(&'static str, String, String)>) {
     let mut unresolved: Vec<String> = Vec::new();
     let mut choices = Vec::new();
     let cohort_choice = |id: CohortId| {
@@ -179,62 +247,7 @@ fn parse_events(q: &EventsQuery, read: &Projections, zone: &Zone) -> Result<Pars
             }
         },
     }
-    filter.actor = Some(q.actor.trim().to_owned()).filter(|a| !a.is_empty());
-    let mut time = |field: &'static str, raw: &str| match raw.trim() {
-        "" => None,
-        raw => input::parse_time(field, raw, zone)
-            .map_err(|e| errors.push(e.to_string()))
-            .ok(),
-    };
-    filter.from = time("from", &q.from);
-    filter.to = time("to", &q.to);
-    if let (Some(from), Some(to)) = (filter.from, filter.to) {
-        if from > to {
-            errors.push("from: must not be after to".to_owned());
-        }
-    }
-    match q.correlation.trim() {
-        "" => {}
-        raw => match Uuid::parse_str(raw) {
-            Ok(id) => filter.correlation = Some(id),
-            Err(_) => errors.push(format!("correlation: {raw:?} is not a correlation id")),
-        },
-    }
-    let mut position = |field: &str, raw: &str| match raw.trim() {
-        "" => None,
-        raw => raw
-            .parse::<u64>()
-            .map_err(|_| errors.push(format!("{field}: must be an event position, e.g. 120")))
-            .ok(),
-    };
-    let cursor = match (position("before", &q.before), position("after", &q.after)) {
-        (Some(before), _) => Cursor::Before(before),
-        (None, Some(after)) => Cursor::After(after),
-        (None, None) => Cursor::Newest,
-    };
-    let limit = match q.limit.trim() {
-        "" => PAGE_SIZE,
-        raw => raw.parse::<usize>().map_or_else(
-            |_| {
-                errors.push(format!(
-                    "limit: must be a number of events from 1 to {MAX_PAGE_SIZE}"
-                ));
-                PAGE_SIZE
-            },
-            |n| n.clamp(1, MAX_PAGE_SIZE),
-        ),
-    };
-    if errors.is_empty() {
-        Ok(Parsed {
-            filter,
-            cursor,
-            limit,
-            unresolved: (!unresolved.is_empty()).then(|| unresolved.join(" ")),
-            choices,
-        })
-    } else {
-        Err(errors)
-    }
+    (unresolved, choices)
 }
 
 /// One event in the browser or the diff, ready to show.
@@ -427,7 +440,11 @@ pub async fn events(
 }
 
 /// The applied filters as chips: what each filters by, in words, and the link without it.
-fn chips(params: &[(&str, &str)], filter: &EventFilter, read: &Projections) -> Vec<(String, String)> {
+fn chips(
+    params: &[(&str, &str)],
+    filter: &EventFilter,
+    read: &Projections,
+) -> Vec<(String, String)> {
     params
         .iter()
         .map(|(key, value)| {
@@ -447,7 +464,11 @@ fn chips(params: &[(&str, &str)], filter: &EventFilter, read: &Projections) -> V
                         |l| {
                             let name = read.directory.name_of(l);
                             let key = read.directory.label_of(l);
-                            if name.is_empty() { key } else { format!("{name} ({key})") }
+                            if name.is_empty() {
+                                key
+                            } else {
+                                format!("{name} ({key})")
+                            }
                         }
                     )
                 ),

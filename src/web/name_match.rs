@@ -54,9 +54,7 @@ pub fn cohort(read: &Projections, raw: &str) -> Match<CohortId> {
     if !names.is_empty() {
         return Match::Nothing(names.into_iter().take(MAX_OFFERED).collect());
     }
-    let (newest, _) = read
-        .catalog
-        .list(&CatalogFilter::default(), 0, 5_000);
+    let (newest, _) = read.catalog.list(&CatalogFilter::default(), 0, 5_000);
     let near = nearest(raw, newest.iter().map(|v| v.state.name.as_str()), 5);
     let mut ids: Vec<CohortId> = Vec::new();
     for name in near {
@@ -86,9 +84,10 @@ pub fn learner(read: &Projections, raw: &str) -> Match<LearnerId> {
         .filter(|h| h.rank == Rank::Exact)
         .map(|h| h.id)
         .collect();
-    let pick = |mut found: Vec<LearnerId>| match found.len() {
-        1 => Match::One(found[0]),
-        _ => {
+    let pick = |mut found: Vec<LearnerId>| {
+        if found.len() == 1 {
+            Match::One(found[0])
+        } else {
             found.truncate(MAX_OFFERED);
             Match::Several(found)
         }
@@ -115,7 +114,11 @@ pub fn instructor(names: &[String], raw: &str) -> Match<String> {
         .iter()
         .filter_map(|n| rank_text(n, raw).map(|r| (r, n)))
         .collect();
-    for ranks in [&[Rank::Exact][..], &[Rank::Prefix, Rank::WordPrefix], &[Rank::Substring]] {
+    for ranks in [
+        &[Rank::Exact][..],
+        &[Rank::Prefix, Rank::WordPrefix],
+        &[Rank::Substring],
+    ] {
         let mut found: Vec<String> = ranked
             .iter()
             .filter(|(r, _)| ranks.contains(r))

@@ -54,7 +54,11 @@ async fn the_event_browser_finds_a_cohort_by_its_name_or_the_beginning_of_it() {
     let (basics, advanced, _) = scene(&app).await;
 
     // The whole name, in any case, and a unique beginning, apply the filter.
-    for query in ["cohort=pottery%20basics", "cohort=POTTERY+B", "cohort=Welding"] {
+    for query in [
+        "cohort=pottery%20basics",
+        "cohort=POTTERY+B",
+        "cohort=Welding",
+    ] {
         let (status, html) = page(&app, &format!("/events?{query}")).await;
         assert_eq!(status, 200, "{query}: {html}");
         assert!(!positions(&html).is_empty(), "{query}: {html}");
@@ -126,13 +130,18 @@ async fn the_event_browser_finds_a_learner_by_name_and_lists_several() {
     // Two learners begin with "ana": both are offered, none applied.
     let (_, html) = page(&app, "/events?learner=ana").await;
     assert!(positions(&html).is_empty(), "{html}");
-    assert!(html.contains("Several learners match “ana”: pick one."), "{html}");
+    assert!(
+        html.contains("Several learners match “ana”: pick one."),
+        "{html}"
+    );
     assert!(
         html.contains(r#"<a href="/events?learner=ana.lima%40example.org">Ana Lima (ana.lima@example.org)</a>"#),
         "{html}"
     );
     assert!(
-        html.contains(r#"<a href="/events?learner=ana.ng%40example.org">Ana Ng (ana.ng@example.org)</a>"#),
+        html.contains(
+            r#"<a href="/events?learner=ana.ng%40example.org">Ana Ng (ana.ng@example.org)</a>"#
+        ),
         "{html}"
     );
 }
@@ -171,11 +180,19 @@ async fn the_reports_find_an_instructor_by_part_of_the_name_or_offer_the_nearest
     // "chen" finds Wei Chen by a word's beginning, and says how it was read.
     let (status, html) = page(&app, "/reports/withdrawals?instructor=chen").await;
     assert_eq!(status, 200, "{html}");
-    assert!(html.contains("Instructor “chen” read as Wei Chen."), "{html}");
-    assert!(html.contains(">Elif Ali<") || html.contains("elif@example.org</a>"), "{html}");
+    assert!(
+        html.contains("Instructor “chen” read as Wei Chen."),
+        "{html}"
+    );
+    assert!(
+        html.contains(">Elif Ali<") || html.contains("elif@example.org</a>"),
+        "{html}"
+    );
     assert!(!html.contains("ana.ng@example.org</a>"), "{html}");
     assert!(
-        html.contains(r#"aria-label="Remove the filter Instructor: Wei Chen">Instructor: Wei Chen"#),
+        html.contains(
+            r#"aria-label="Remove the filter Instructor: Wei Chen">Instructor: Wei Chen"#
+        ),
         "{html}"
     );
 
@@ -195,8 +212,14 @@ async fn the_reports_find_an_instructor_by_part_of_the_name_or_offer_the_nearest
 
     // The instructors report reads names the same way.
     let (_, html) = page(&app, "/reports/instructors?instructor=chen").await;
-    assert!(html.contains("Instructor “chen” read as Wei Chen."), "{html}");
-    assert!(html.contains("Pottery Basics") && !html.contains(">Welding<"), "{html}");
+    assert!(
+        html.contains("Instructor “chen” read as Wei Chen."),
+        "{html}"
+    );
+    assert!(
+        html.contains("Pottery Basics") && !html.contains(">Welding<"),
+        "{html}"
+    );
     let (_, html) = page(&app, "/reports/instructors?instructor=xyz").await;
     assert!(html.contains("No instructor matches “xyz”."), "{html}");
     assert!(!html.contains("Pottery Basics"), "{html}");

@@ -1459,7 +1459,9 @@ async fn the_learner_page_shows_a_timeline_across_cohorts() {
         "{html}"
     );
     assert_eq!(
-        timeline.matches(r#"<td data-label="By">staff</td>"#).count(),
+        timeline
+            .matches(r#"<td data-label="By">staff</td>"#)
+            .count(),
         2,
         "{html}"
     );

@@ -283,10 +283,7 @@ async fn cohorts_by_instructor_show_fill_waitlist_and_next_deadline() {
 
     let (status, html) = page(&s.app, "/reports/instructors?instructor=Nobody").await;
     assert_eq!(status, 200);
-    assert!(
-        html.contains("No instructor matches “Nobody”."),
-        "{html}"
-    );
+    assert!(html.contains("No instructor matches “Nobody”."), "{html}");
 }
 
 #[tokio::test]

@@ -20,7 +20,11 @@ async fn enroll_named(app: &TestApp, cohort: &str, learner: &str, name: &str) ->
 
 /// The story of the cohort named `cohort_name` on the learner page `html`.
 fn story_of<'a>(html: &'a str, cohort_name: &str) -> &'a str {
-    let stories = between(html, r#"<section aria-labelledby="stories-h""#, "</section>");
+    let stories = between(
+        html,
+        r#"<section aria-labelledby="stories-h""#,
+        "</section>",
+    );
     let at = stories
         .find(&format!(">{cohort_name}</a>"))
         .unwrap_or_else(|| panic!("no story for {cohort_name}:\n{stories}"));
@@ -76,12 +80,13 @@ async fn the_seat_story_says_how_full_it_was_her_place_who_was_promoted_ahead_an
         "{story}"
     );
     assert!(story.contains("Cleo Park left the waitlist"), "{story}");
-    assert!(story.contains("Moved up from place 4 to place 2."), "{story}");
+    assert!(
+        story.contains("Moved up from place 4 to place 2."),
+        "{story}"
+    );
     // What happens next, with the name of who is ahead.
     assert!(
-        story.contains(
-            "Place 2 of 2 — the next freed seat goes to Dan Wu, then to Elif Ali."
-        ),
+        story.contains("Place 2 of 2 — the next freed seat goes to Dan Wu, then to Elif Ali."),
         "{story}"
     );
     // The link to the cohort as it was when she tried, naming her.
@@ -108,9 +113,7 @@ async fn a_closed_cohort_says_no_seat_will_come_and_shows_no_place() {
     assert_eq!(status, 200, "{html}");
     let story = story_of(&html, "Pottery Basics");
     assert!(
-        story.contains(
-            "Enrollment is closed: Elif Ali will not get a seat unless it is reopened."
-        ),
+        story.contains("Enrollment is closed: Elif Ali will not get a seat unless it is reopened."),
         "{story}"
     );
     assert!(story.contains("Enrollment closed by staff"), "{story}");
@@ -148,7 +151,10 @@ async fn a_cancelled_cohort_says_released_and_a_seat_says_when_classes_start() {
         cancelled.contains("Cancelled on 2026-03-04 12:00 UTC — Elif Ali was released."),
         "{cancelled}"
     );
-    assert!(cancelled.contains("Cohort cancelled by staff"), "{cancelled}");
+    assert!(
+        cancelled.contains("Cohort cancelled by staff"),
+        "{cancelled}"
+    );
     assert!(!cancelled.contains("Place 1"), "{cancelled}");
     let seat = story_of(&html, "Glass Blowing");
     assert!(seat.contains("Tried when 0 of 3 seats taken."), "{seat}");

@@ -8,6 +8,8 @@
 //! cohort's history (counters before and after each event, what freed a promoted seat) and the
 //! event index. Only the cohort's own events after the learner joined are walked, never the log.
 
+use std::fmt::Write as _;
+
 use jiff::Timestamp;
 
 use crate::domain::{CohortId, LearnerId, Phase, PromotionPolicy};
@@ -94,7 +96,8 @@ pub fn stories(
     cohorts
         .into_iter()
         .filter_map(|cohort| {
-            let mine: Vec<&TimelineEntry> = timeline.iter().filter(|e| e.cohort == cohort).collect();
+            let mine: Vec<&TimelineEntry> =
+                timeline.iter().filter(|e| e.cohort == cohort).collect();
             ctx.story(cohort, key, &mine)
         })
         .collect()
@@ -122,7 +125,9 @@ impl Context<'_> {
                 "student.enrolled" | "student.waitlisted" | "student.transferred_in"
             )
         })?;
-        let join = read.history.entry_at(cohort, mine[at].position, &read.events)?;
+        let join = read
+            .history
+            .entry_at(cohort, mine[at].position, &read.events)?;
         let joined = match (&join.detail, join.event_type) {
             (
                 Some(EventDetail::TransferredIn {
@@ -135,13 +140,9 @@ impl Context<'_> {
             _ => Joined::Seat,
         };
         let before = join.before;
-        let mut fullness = format!(
-            "{} of {} seats taken",
-            before.taken(),
-            before.capacity
-        );
+        let mut fullness = format!("{} of {} seats taken", before.taken(), before.capacity);
         if before.waitlist > 0 {
-            fullness.push_str(&format!(", {} waiting", before.waitlist));
+            let _ = write!(fullness, ", {} waiting", before.waitlist);
         }
         let came = match &join.detail {
             Some(EventDetail::TransferredIn { from_name, .. }) => {
@@ -252,7 +253,10 @@ impl Context<'_> {
                     )
                 }
                 (
-                    "student.withdrawn" | "offer.declined" | "offer.expired" | "student.released"
+                    "student.withdrawn"
+                    | "offer.declined"
+                    | "offer.expired"
+                    | "student.released"
                     | "student.transferred_out",
                     false,
                 ) => continue,
@@ -284,9 +288,8 @@ impl Context<'_> {
 
     /// One change in words.
     fn words(&self, entry: &HistoryEntry, mine: bool) -> String {
-        let name = |l: Option<LearnerId>| {
-            l.map_or_else(|| "someone".to_owned(), |l| person(self.read, l))
-        };
+        let name =
+            |l: Option<LearnerId>| l.map_or_else(|| "someone".to_owned(), |l| person(self.read, l));
         let subject = if mine {
             self.who.clone()
         } else {
@@ -309,7 +312,9 @@ impl Context<'_> {
             "enrollment.reopened" => format!("Enrollment reopened by {}", entry.actor),
             "cohort.rescheduled" => format!("Dates changed by {}", entry.actor),
             "cohort.cancelled" => format!("Cohort cancelled by {}", entry.actor),
-            "cohort.policy_changed" => format!("How freed seats are filled changed by {}", entry.actor),
+            "cohort.policy_changed" => {
+                format!("How freed seats are filled changed by {}", entry.actor)
+            }
             other => other.to_owned(),
         }
     }

@@ -13,8 +13,8 @@ use super::super::error::PageError;
 use super::super::extract::{Acting, PageQuery};
 use super::super::name_match::InstructorFilter;
 use super::super::nav::Nav;
-use super::super::zone::When;
 use super::super::views::{CohortRow, PageLinks};
+use super::super::zone::When;
 use crate::projections::{Projections, Totals, next_deadline};
 
 use super::{CSV_CHUNK, Chunks, PAGE_SIZE, Tab, page_number, query_link};

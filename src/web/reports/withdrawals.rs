@@ -16,8 +16,8 @@ use super::super::csv;
 use super::super::error::PageError;
 use super::super::extract::{Acting, PageQuery};
 use super::super::input;
-use super::super::nav::Nav;
 use super::super::name_match::InstructorFilter;
+use super::super::nav::Nav;
 use super::super::zone::{When, Zone};
 use crate::domain::{ReasonCode, UnknownReasonCode};
 use crate::projections::{
@@ -216,9 +216,7 @@ fn time_bound(
         }));
     }
     input::parse_time(field, raw, zone).map(Some).map_err(|_| {
-        format!(
-            "{field}: {raw:?} is not a date (2026-03-01) or a date and time (2026-03-01 09:00)"
-        )
+        format!("{field}: {raw:?} is not a date (2026-03-01) or a date and time (2026-03-01 09:00)")
     })
 }
 
@@ -305,35 +303,7 @@ pub async fn withdrawals(
             (name.clone(), query_link("/reports/withdrawals", &all))
         })
         .collect();
-    let chips = pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(key, value)| {
-            let label = match *key {
-                "from" => format!("From: {value}"),
-                "to" => format!("To: {value}"),
-                "course" => format!("Course: {value}"),
-                "instructor" => format!(
-                    "Instructor: {}",
-                    who.name.as_deref().unwrap_or(value)
-                ),
-                "reason" => format!(
-                    "Reason: {}",
-                    value
-                        .parse::<ReasonCode>()
-                        .map_or((*value).to_owned(), |c| c.label().to_owned())
-                ),
-                other => format!("{other}: {value}"),
-            };
-            let mut rest = pairs.to_vec();
-            for pair in &mut rest {
-                if pair.0 == *key {
-                    pair.1 = "";
-                }
-            }
-            (label, query_link("/reports/withdrawals", &rest))
-        })
-        .collect();
+    let chips = chips(&pairs, &who);
     let page = WithdrawalsPage {
         nav: Nav::of(&principal, &state.zone),
         tab: Tab::Withdrawals,
@@ -356,6 +326,36 @@ pub async fn withdrawals(
         by_reason,
     };
     Ok((status, page).into_response())
+}
+
+/// The applied filters as chips: what each filters by, in words, and the link without it.
+fn chips(pairs: &[(&'static str, &str)], who: &InstructorFilter) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(key, value)| {
+            let label = match *key {
+                "from" => format!("From: {value}"),
+                "to" => format!("To: {value}"),
+                "course" => format!("Course: {value}"),
+                "instructor" => format!("Instructor: {}", who.name.as_deref().unwrap_or(value)),
+                "reason" => format!(
+                    "Reason: {}",
+                    value
+                        .parse::<ReasonCode>()
+                        .map_or((*value).to_owned(), |c| c.label().to_owned())
+                ),
+                other => format!("{other}: {value}"),
+            };
+            let mut rest = pairs.to_vec();
+            for pair in &mut rest {
+                if pair.0 == *key {
+                    pair.1 = "";
+                }
+            }
+            (label, query_link("/reports/withdrawals", &rest))
+        })
+        .collect()
 }
 
 /// `GET /reports/withdrawals.csv`: every withdrawal the filters match, newest first.
