@@ -1,4 +1,5 @@
-//! The learner page: where a learner stands in each cohort, their timeline across cohorts, and
+//! The learner page: where a learner stands in each cohort, the seat story of each (see
+//! `seat_story`), their timeline across cohorts, and
 //! moving them to another cohort (a preview line first, then Post/Redirect/Get with the move in
 //! plain words).
 
@@ -19,9 +20,6 @@ use crate::auth::Principal;
 use crate::domain::CohortId;
 use crate::learner_key::LearnerKey;
 use crate::writer::{CommandError, Request};
-
-mod story;
-pub use story::SeatStory;
 
 /// The learner page's query: a move to preview (`move_from`, `move_to`, `allow_waitlist`), or
 /// the positions of a move just done (`moved=F-L`).
@@ -118,7 +116,8 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
         .collect();
     let what_if = super::what_if::learner_links(id, &read, &state.zone);
     let key = read.directory.key_of(id);
-    let stories = story::stories(&read, id, &key, &timeline, &state.zone, now);
+    let stories =
+        super::seat_story::stories(&read, id, &urlencoding(&key), &timeline, &state.zone, now);
     Ok(LearnerPage {
         stories,
         what_if,

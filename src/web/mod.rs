@@ -34,6 +34,7 @@ mod reports;
 mod request_count;
 mod route;
 pub mod routes;
+mod seat_story;
 mod session;
 mod views;
 mod what_if;

@@ -525,7 +525,7 @@ pub struct LearnerPage {
     /// cannot, so no place is shown).
     pub waitlisted_in: Vec<(String, String, Option<usize>)>,
     /// Per cohort joined: when they tried, how full it was, what changed, what happens next.
-    pub stories: Vec<super::learners::SeatStory>,
+    pub stories: Vec<super::seat_story::SeatStory>,
     /// Seats offered to the learner (issue 15).
     pub offered_in: Vec<super::offer_views::LearnerOffer>,
     pub rows: Vec<TimelineRow>,

@@ -69,8 +69,8 @@ enum Joined {
     Waitlist(u32),
 }
 
-/// The stories of `learner` (key `key`) in every cohort of `timeline` they joined, the most
-/// recently tried first.
+/// The stories of `learner` in every cohort of `timeline` they joined, the most recently tried
+/// first; `key` is their key escaped for a query string (the links name them).
 #[must_use]
 pub fn stories(
     read: &Projections,
@@ -194,11 +194,7 @@ impl Context<'_> {
             moved,
             next,
             next_kind,
-            as_of_href: format!(
-                "/cohorts/{cohort}?as_of={}&learner={}",
-                join.position,
-                super::urlencoding(key)
-            ),
+            as_of_href: format!("/cohorts/{cohort}?as_of={}&learner={key}", join.position),
         })
     }
 
