@@ -1,7 +1,6 @@
 //! The learner page: where a learner stands in each cohort, the seat story of each (see
-//! `seat_story`), their timeline across cohorts, and
-//! moving them to another cohort (a preview line first, then Post/Redirect/Get with the move in
-//! plain words).
+//! `seat_story`), their timeline across cohorts, and moving them to another cohort (a preview
+//! line first, then Post/Redirect/Get with the move in plain words).
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
