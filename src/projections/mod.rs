@@ -36,7 +36,9 @@ pub use instructors::InstructorEntry;
 pub use journal::Journal;
 pub use positions::{PositionIter, PositionList};
 pub use registry::{Applied, Projection};
-pub use search::{COHORT_FIELDS, Hit, LEARNER_FIELDS, MIN_SUBSTRING, Rank, SearchResults};
+pub use search::{
+    COHORT_FIELDS, Hit, LEARNER_FIELDS, MIN_SUBSTRING, Rank, SearchResults, nearest, rank_text,
+};
 pub use seat_weeks::{WeekCounts, WeekPage, week_of, week_page};
 pub use signals::{
     Deadline, DeadlineKind, NEAR_FULL_PERCENT, is_near_full, next_deadline, seat_free_while_waiting,

@@ -83,6 +83,61 @@ pub fn normalise(text: &str) -> String {
         .join(" ")
 }
 
+/// How `text` matches `query` as the search box ranks them (both normalised here): for filters
+/// that take a name ("chen" finds "Wei Chen" by a word's beginning).
+#[must_use]
+pub fn rank_text(text: &str, query: &str) -> Option<Rank> {
+    let (text, query) = (normalise(text), normalise(query));
+    if query.is_empty() {
+        return None;
+    }
+    rank_field(&text, &query)
+}
+
+/// The at most `n` of `candidates` nearest to `query`, nearest first: by the fewest letters
+/// to change to turn the query into the whole text or into one of its words (ignoring case),
+/// and only those within half the query's length of it. For "did you mean" lists when a name
+/// matches nothing.
+#[must_use]
+pub fn nearest<'a>(query: &str, candidates: impl IntoIterator<Item = &'a str>, n: usize) -> Vec<&'a str> {
+    let query = normalise(query);
+    let q: Vec<char> = query.chars().collect();
+    let limit = (q.len() / 2).max(1);
+    let mut scored: Vec<(usize, &'a str)> = candidates
+        .into_iter()
+        .filter_map(|c| {
+            let text = normalise(c);
+            let whole = edit_distance(&q, &text.chars().collect::<Vec<_>>());
+            let best = words(&text)
+                .map(|w| edit_distance(&q, &w.chars().collect::<Vec<_>>()))
+                .fold(whole, usize::min);
+            (best <= limit).then_some((best, c))
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored.into_iter().take(n).map(|(_, c)| c).collect()
+}
+
+/// The Levenshtein distance between two texts, as characters.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// The words of a normalised text: runs of letters and digits.
 fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric())
@@ -431,5 +486,16 @@ mod tests {
         assert!(!same_text("Ana", "ana lópez"));
         assert!(!same_text("Ana Lopez x", "ana lopez"));
         assert!(same_text("", ""));
+    }
+
+    #[test]
+    fn names_are_matched_by_a_word_and_the_nearest_are_offered() {
+        assert_eq!(rank_text("Wei Chen", "chen"), Some(Rank::WordPrefix));
+        assert_eq!(rank_text("Wei Chen", "WEI  chen"), Some(Rank::Exact));
+        assert_eq!(rank_text("Wei Chen", "lopez"), None);
+        let names = ["Wei Chen", "Ana Lopez", "Cheng Li", "Bo Zhang"];
+        assert_eq!(nearest("chem", names, 3), vec!["Wei Chen", "Cheng Li"]);
+        assert_eq!(nearest("lopes", names, 3), vec!["Ana Lopez"]);
+        assert!(nearest("xxxxxxxx", names, 3).is_empty());
     }
 }

@@ -22,13 +22,14 @@ use super::csv;
 use super::error::PageError;
 use super::extract::{Acting, PagePath, PageQuery};
 use super::input;
+use super::name_match::{self, Match};
 use super::nav::Nav;
 use super::views::{CohortRow, HistoryRow};
-use super::zone::Zone;
-use crate::domain::{CohortStatus, Event, LearnerId};
+use super::zone::{When, Zone};
+use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
 use crate::projections::{
-    AsOf, COHORT_FIELDS, CohortDiff, CohortView, Cursor, Directory, EventFilter, EventPage,
-    LEARNER_FIELDS, MIN_SUBSTRING, Projections, ReadModel,
+    AsOf, COHORT_FIELDS, CohortDiff, CohortView, Cursor, EventFilter, EventPage, LEARNER_FIELDS,
+    MIN_SUBSTRING, Projections, ReadModel,
 };
 
 /// Events per page of the browser, unless `?limit=` says otherwise.
@@ -89,16 +90,15 @@ struct Parsed {
     filter: EventFilter,
     cursor: Cursor,
     limit: usize,
-    /// A learner was named that is not on file: nothing can match.
-    nobody: Option<String>,
+    /// A cohort or learner name matched none or several: nothing is shown, this says why.
+    unresolved: Option<String>,
+    /// What to pick instead: (field, value for it, label).
+    choices: Vec<(&'static str, String, String)>,
 }
 
-/// Parses the query, naming every field that is wrong.
-fn parse_events(
-    q: &EventsQuery,
-    directory: &Directory,
-    zone: &Zone,
-) -> Result<Parsed, Vec<String>> {
+/// Parses the query, naming every field that is wrong. A cohort may be named by its id, its
+/// name or the beginning of one name; a learner by key, id or name.
+fn parse_events(q: &EventsQuery, read: &Projections, zone: &Zone) -> Result<Parsed, Vec<String>> {
     let mut errors = Vec::new();
     let mut filter = EventFilter::default();
     match q.event_type.trim() {
@@ -111,21 +111,7 @@ fn parse_events(
             )),
         },
     }
-    match q.cohort.trim() {
-        "" => {}
-        raw => match input::cohort_id(raw) {
-            Some(id) => filter.cohort = Some(id),
-            None => errors.push(format!("cohort: {raw:?} is not a cohort id")),
-        },
-    }
-    let mut nobody = None;
-    match q.learner.trim() {
-        "" => {}
-        raw => match super::find_learner(directory, raw) {
-            Some(id) => filter.learner = Some(id),
-            None => nobody = Some(raw.to_owned()),
-        },
-    }
+    let (unresolved, choices) = resolve_names(q, read, zone, &mut filter);
     filter.actor = Some(q.actor.trim().to_owned()).filter(|a| !a.is_empty());
     let mut time = |field: &'static str, raw: &str| match raw.trim() {
         "" => None,
@@ -176,11 +162,92 @@ fn parse_events(
             filter,
             cursor,
             limit,
-            nobody,
+            unresolved: (!unresolved.is_empty()).then(|| unresolved.join(" ")),
+            choices,
         })
     } else {
         Err(errors)
     }
+}
+
+/// Reads the cohort and learner filters, which may name them ([`name_match`]): sets the ones
+/// that name exactly one, and for the others says why nothing is shown and what to pick
+/// instead: (field, value, label).
+fn resolve_names(
+    q: &EventsQuery,
+    read: &Projections,
+    zone: &Zone,
+    filter: &mut EventFilter,
+) -> (Vec<String>, Vec<(&'static str, String, String)>) {
+    let mut unresolved: Vec<String> = Vec::new();
+    let mut choices = Vec::new();
+    let cohort_choice = |id: CohortId| {
+        let label = read.catalog.get(id).map_or_else(
+            || id.to_string(),
+            |v| {
+                format!(
+                    "{} ({}, starts {})",
+                    v.state.name,
+                    v.state.instructor,
+                    zone.show(v.state.starts_at)
+                )
+            },
+        );
+        ("cohort", id.to_string(), label)
+    };
+    match q.cohort.trim() {
+        "" => {}
+        raw => match name_match::cohort(read, raw) {
+            Match::One(id) => filter.cohort = Some(id),
+            Match::Several(ids) => {
+                unresolved.push(format!(
+                    "Several cohorts match \u{201c}{raw}\u{201d}: pick one."
+                ));
+                choices.extend(ids.into_iter().map(cohort_choice));
+            }
+            Match::Nothing(near) => {
+                unresolved.push(if near.is_empty() {
+                    format!("No cohort is named \u{201c}{raw}\u{201d}.")
+                } else {
+                    format!("No cohort is named \u{201c}{raw}\u{201d}. Nearest names:")
+                });
+                choices.extend(near.into_iter().map(cohort_choice));
+            }
+        },
+    }
+    let learner_choice = |id: LearnerId| {
+        let key = read.directory.key_of(id);
+        let name = read.directory.name_of(id);
+        let label = if name.is_empty() {
+            key.clone()
+        } else {
+            format!("{name} ({key})")
+        };
+        ("learner", key, label)
+    };
+    match q.learner.trim() {
+        "" => {}
+        raw => match name_match::learner(read, raw) {
+            Match::One(id) => filter.learner = Some(id),
+            Match::Several(ids) => {
+                unresolved.push(format!(
+                    "Several learners match \u{201c}{raw}\u{201d}: pick one."
+                ));
+                choices.extend(ids.into_iter().map(learner_choice));
+            }
+            Match::Nothing(near) => {
+                unresolved.push(if near.is_empty() {
+                    format!("No learner \u{201c}{raw}\u{201d} is on file, by key or name.")
+                } else {
+                    format!(
+                        "No learner \u{201c}{raw}\u{201d} is on file, by key or name. Learners whose key or name contains it:"
+                    )
+                });
+                choices.extend(near.into_iter().map(learner_choice));
+            }
+        },
+    }
+    (unresolved, choices)
 }
 
 /// One event in the browser or the diff, ready to show.
@@ -192,6 +259,8 @@ pub struct EventRow {
     pub correlation: String,
     /// How many events share the correlation id (this one included).
     pub correlated: usize,
+    /// When it happened, absolute and relative (filled by the pages that show it).
+    pub when: When,
 }
 
 impl EventRow {
@@ -207,6 +276,7 @@ impl EventRow {
             cohort_name: cohort_name(read, event.cohort),
             correlation: event.correlation.to_string(),
             correlated: read.events.correlated(position),
+            when: When::default(),
         })
     }
 }
@@ -238,8 +308,18 @@ pub struct EventsPage {
     pub rows: Vec<EventRow>,
     /// Why the query was refused.
     pub errors: Vec<String>,
-    /// Why nothing can match (a learner not on file).
+    /// Why nothing is shown (a name that matched none or several).
     pub note: Option<String>,
+    /// What to pick instead: (label, link).
+    pub choices: Vec<(String, String)>,
+    /// The filters applied, each with the link that drops it: (label, link).
+    pub chips: Vec<(String, String)>,
+    /// Cohort names to suggest, newest first.
+    pub cohort_names: Vec<String>,
+    /// "Events 2,652–3,999 of 3,999, newest first".
+    pub caption: String,
+    /// The zone's abbreviation, for the time fields' labels.
+    pub zone_abbr: String,
     pub newer: Option<String>,
     pub older: Option<String>,
     /// Back to the newest page, when paging.
@@ -288,6 +368,11 @@ pub async fn events(
         rows: Vec::new(),
         errors: Vec::new(),
         note: None,
+        choices: Vec::new(),
+        chips: Vec::new(),
+        cohort_names: name_match::cohort_suggestions(&read),
+        caption: String::new(),
+        zone_abbr: state.zone.abbreviation(state.clock.now()),
         newer: None,
         older: None,
         newest: None,
@@ -296,7 +381,7 @@ pub async fn events(
         total: read.events.len(),
         max_csv: MAX_CSV_ROWS,
     };
-    let parsed = match parse_events(&q, &read.directory, &state.zone) {
+    let parsed = match parse_events(&q, &read, &state.zone) {
         Ok(parsed) => parsed,
         Err(errors) => {
             page.errors = errors;
@@ -304,17 +389,34 @@ pub async fn events(
             return (StatusCode::BAD_REQUEST, page).into_response();
         }
     };
-    let found = if let Some(raw) = &parsed.nobody {
-        page.note = Some(format!("No learner {raw:?} is on file."));
+    page.chips = chips(&params, &parsed.filter, &read);
+    let found = if let Some(why) = &parsed.unresolved {
+        page.note = Some(why.clone());
+        page.choices = parsed
+            .choices
+            .iter()
+            .map(|(field, value, label)| {
+                let mut pairs: Vec<(&str, &str)> =
+                    params.iter().copied().filter(|(k, _)| k != field).collect();
+                pairs.push((field, value));
+                (label.clone(), events_link("/events", &pairs, &[]))
+            })
+            .collect();
         EventPage::default()
     } else {
         read.event_page(&parsed.filter, parsed.cursor, parsed.limit)
     };
+    let now = state.clock.now();
     page.rows = found
         .positions
         .iter()
-        .filter_map(|p| EventRow::of(*p, &read, &state.zone))
+        .filter_map(|p| {
+            let mut row = EventRow::of(*p, &read, &state.zone)?;
+            row.when = state.zone.when(read.events.occurred_at(*p)?, now);
+            Some(row)
+        })
         .collect();
+    page.caption = caption(&found.positions, page.filtered, page.total);
     drop(read);
     let limit = parsed.limit.to_string();
     let mut paging: Vec<(&str, &str)> = Vec::new();
@@ -337,6 +439,89 @@ pub async fn events(
     super::views::render_sized(&page, 96 << 10)
 }
 
+/// The applied filters as chips: what each filters by, in words, and the link without it.
+fn chips(
+    params: &[(&str, &str)],
+    filter: &EventFilter,
+    read: &Projections,
+) -> Vec<(String, String)> {
+    params
+        .iter()
+        .map(|(key, value)| {
+            let label = match *key {
+                "type" => format!("Type: {value}"),
+                "cohort" => format!(
+                    "Cohort: {}",
+                    filter
+                        .cohort
+                        .and_then(|c| read.catalog.get(c))
+                        .map_or_else(|| (*value).to_owned(), |v| v.state.name.clone())
+                ),
+                "learner" => format!(
+                    "Learner: {}",
+                    filter.learner.map_or_else(
+                        || (*value).to_owned(),
+                        |l| {
+                            let name = read.directory.name_of(l);
+                            let key = read.directory.label_of(l);
+                            if name.is_empty() {
+                                key
+                            } else {
+                                format!("{name} ({key})")
+                            }
+                        }
+                    )
+                ),
+                "actor" => format!("By: {value}"),
+                "from" => format!("From: {value}"),
+                "to" => format!("To: {value}"),
+                "correlation" => "One command's events".to_owned(),
+                other => format!("{other}: {value}"),
+            };
+            let rest: Vec<(&str, &str)> =
+                params.iter().copied().filter(|(k, _)| k != key).collect();
+            (label, events_link("/events", &rest, &[]))
+        })
+        .collect()
+}
+
+/// A number with thousands separated: `3,999`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The caption of a page of events (`positions` newest first): "Events 2,652–3,999 of 3,999,
+/// newest first", or for filtered events "12 matching events, #2,652 to #3,999, newest first".
+fn caption(positions: &[u64], filtered: bool, total: usize) -> String {
+    let (Some(&newest), Some(&oldest)) = (positions.first(), positions.last()) else {
+        return String::new();
+    };
+    let n = positions.len();
+    match (filtered, n) {
+        (false, 1) => format!("Event {} of {}", grouped(newest), grouped(total as u64)),
+        (false, _) => format!(
+            "Events {}\u{2013}{} of {}, newest first",
+            grouped(oldest),
+            grouped(newest),
+            grouped(total as u64)
+        ),
+        (true, 1) => format!("1 matching event, #{}", grouped(newest)),
+        (true, _) => format!(
+            "{n} matching events, #{} to #{}, newest first",
+            grouped(oldest),
+            grouped(newest)
+        ),
+    }
+}
+
 /// `GET /events.csv`: the events matching the browser's filters, newest first, at most
 /// [`MAX_CSV_ROWS`] (a response cut there says so in an `X-Rollbook-Truncated` header).
 /// Streams: the matching positions are found once (8 bytes each), then rows are copied out a
@@ -348,9 +533,9 @@ pub async fn events_csv(
 ) -> Result<Response, PageError> {
     let (positions, truncated) = {
         let read = state.read.read();
-        let parsed = parse_events(&q, &read.directory, &state.zone)
+        let parsed = parse_events(&q, &read, &state.zone)
             .map_err(|errors| PageError::BadRequest(errors.join("; ")))?;
-        let mut positions = if parsed.nobody.is_some() {
+        let mut positions = if parsed.unresolved.is_some() {
             Vec::new()
         } else {
             read.walk_events(&parsed.filter, Cursor::Newest, MAX_CSV_ROWS + 1)

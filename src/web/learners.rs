@@ -1,6 +1,6 @@
-//! The learner page: where a learner stands in each cohort, their timeline across cohorts, and
-//! moving them to another cohort (a preview line first, then Post/Redirect/Get with the move in
-//! plain words).
+//! The learner page: where a learner stands in each cohort, the seat story of each (see
+//! `seat_story`), their timeline across cohorts, and moving them to another cohort (a preview
+//! line first, then Post/Redirect/Get with the move in plain words).
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
@@ -79,6 +79,7 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
         .filter(|id| read.directory.get(*id).is_some() || !read.timelines.of(*id).is_empty())
         .ok_or_else(|| PageError::NotFound(format!("no learner {raw:?}")))?;
     let timeline = read.timeline(id);
+    let now = state.clock.now();
     let mut cohorts: Vec<CohortId> = timeline.iter().map(|e| e.cohort).collect();
     cohorts.sort_unstable();
     cohorts.dedup();
@@ -90,7 +91,10 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
             if view.state.is_enrolled(id) {
                 enrolled_in.push(entry);
             } else if let Some(place) = view.state.waitlist_place(id) {
-                waitlisted_in.push((entry.0, entry.1, place as usize));
+                // A place is shown only where the waitlist can still move.
+                let place = crate::domain::Phase::waitlist_moves(&view.state, now)
+                    .then_some(place as usize);
+                waitlisted_in.push((entry.0, entry.1, place));
             }
         }
     }
@@ -110,11 +114,15 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
         .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
         .collect();
     let what_if = super::what_if::learner_links(id, &read, &state.zone);
+    let key = read.directory.key_of(id);
+    let stories =
+        super::seat_story::stories(&read, id, &urlencoding(&key), &timeline, &state.zone, now);
     Ok(LearnerPage {
+        stories,
         what_if,
         nav,
         refused,
-        key: read.directory.key_of(id),
+        key,
         name: read.directory.name_of(id).to_owned(),
         enrolled_in,
         waitlisted_in,
@@ -122,7 +130,7 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
         rows: timeline
             .iter()
             .rev()
-            .map(|e| TimelineRow::of(e, &read, &state.zone))
+            .map(|e| TimelineRow::of(e, &read, &state.zone, now))
             .collect(),
         moves,
         preview: None,

@@ -410,12 +410,12 @@ pub struct TimelineRow {
     pub cohort_id: String,
     pub cohort_name: String,
     pub event_type: &'static str,
-    pub time: String,
+    pub time: When,
     pub actor: String,
 }
 
 impl TimelineRow {
-    pub fn of(entry: &TimelineEntry, read: &Projections, zone: &Zone) -> Self {
+    pub fn of(entry: &TimelineEntry, read: &Projections, zone: &Zone, now: Timestamp) -> Self {
         Self {
             position: entry.position,
             cohort_id: entry.cohort.to_string(),
@@ -424,7 +424,7 @@ impl TimelineRow {
                 .get(entry.cohort)
                 .map_or_else(|| entry.cohort.to_string(), |c| c.state.name.clone()),
             event_type: entry.event_type,
-            time: zone.show(entry.occurred_at),
+            time: zone.when(entry.occurred_at, now),
             actor: entry.actor.clone(),
         }
     }
@@ -599,7 +599,11 @@ pub struct LearnerPage {
     pub key: String,
     pub name: String,
     pub enrolled_in: Vec<(String, String)>,
-    pub waitlisted_in: Vec<(String, String, usize)>,
+    /// Waiting in: id, name, and the place where the waitlist can still move (`None`: it
+    /// cannot, so no place is shown).
+    pub waitlisted_in: Vec<(String, String, Option<usize>)>,
+    /// Per cohort joined: when they tried, how full it was, what changed, what happens next.
+    pub stories: Vec<super::seat_story::SeatStory>,
     /// Seats offered to the learner (issue 15).
     pub offered_in: Vec<super::offer_views::LearnerOffer>,
     pub rows: Vec<TimelineRow>,

@@ -19,6 +19,7 @@ fn positions(html: &str) -> Vec<u64> {
     html.match_indices("<br><small>v")
         .filter_map(|(i, _)| {
             let cell = &html[..i];
+            // The cell's text starts after its opening tag (`<td>` or `<td data-label="#">`).
             let start = cell.rfind('>')? + 1;
             cell[start..].parse().ok()
         })
@@ -113,7 +114,7 @@ async fn each_filter_of_the_event_browser_narrows_a_scripted_history() {
     assert_eq!(status, 200);
     assert!(positions(&html).is_empty());
     assert!(
-        html.contains("No learner &quot;nobody@example.org&quot; is on file."),
+        html.contains("No learner “nobody@example.org” is on file, by key or name."),
         "{html}"
     );
     for query in [
@@ -620,7 +621,9 @@ async fn search_ranks_exact_before_prefix_before_word_prefix_before_substring() 
         "{html}"
     );
     assert!(html.contains("<small>name: contains</small>"), "{html}");
-    assert!(html.contains(r#"<a href="/learners/s1234">s1234</a></td><td>Rust Cohle</td>"#));
+    assert!(html.contains(
+        r#"<a href="/learners/s1234">s1234</a></td><td data-label="Name">Rust Cohle</td>"#
+    ));
 
     // Case and surrounding space do not matter; a learner's name is found by any word.
     let (_, html) = page(&app, "/search?q=++COHLE+").await;

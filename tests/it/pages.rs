@@ -1552,17 +1552,23 @@ async fn the_learner_page_shows_a_timeline_across_cohorts() {
     );
     assert!(
         timeline.contains(&format!(
-            r#"<a href="/cohorts/{first}?as_of=3">First Cohort</a>"#
+            r#"<a href="/cohorts/{first}?as_of=3&amp;learner=ana%40example.org">First Cohort</a>"#
         )),
         "{html}"
     );
     assert!(
         timeline.contains(&format!(
-            r#"<a href="/cohorts/{second}?as_of=5">Second Cohort</a>"#
+            r#"<a href="/cohorts/{second}?as_of=5&amp;learner=ana%40example.org">Second Cohort</a>"#
         )),
         "{html}"
     );
-    assert_eq!(timeline.matches("<td>staff</td>").count(), 2, "{html}");
+    assert_eq!(
+        timeline
+            .matches(r#"<td data-label="By">staff</td>"#)
+            .count(),
+        2,
+        "{html}"
+    );
     assert!(!timeline.contains("ben@example.org"));
     // Newest first.
     assert!(timeline.find("Second Cohort").unwrap() < timeline.find("First Cohort").unwrap());

@@ -4,15 +4,17 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::super::AppState;
 use super::super::csv;
 use super::super::error::PageError;
 use super::super::extract::{Acting, PageQuery};
+use super::super::name_match::InstructorFilter;
 use super::super::nav::Nav;
 use super::super::views::{CohortRow, PageLinks};
+use super::super::zone::When;
 use crate::projections::{Projections, Totals, next_deadline};
 
 use super::{CSV_CHUNK, Chunks, PAGE_SIZE, Tab, page_number, query_link};
@@ -45,7 +47,7 @@ pub struct InstructorCohort {
     pub row: CohortRow,
     /// What comes next and when, or "".
     pub next_kind: &'static str,
-    pub next_at: String,
+    pub next_at: When,
 }
 
 /// One instructor's part of the page.
@@ -66,6 +68,12 @@ pub struct InstructorsPage {
     pub groups: Vec<InstructorGroup>,
     pub instructors: Vec<String>,
     pub instructor: String,
+    /// How the instructor typed was read, or why nothing is shown.
+    pub instructor_note: Option<String>,
+    /// The instructor typed matched none or several: nothing is shown.
+    pub unresolved: bool,
+    /// Instructors to pick instead: (name, link).
+    pub instructor_choices: Vec<(String, String)>,
     pub pages: PageLinks,
     pub csv: String,
 }
@@ -78,8 +86,14 @@ pub struct InstructorsQuery {
     page: String,
 }
 
-fn instructor_filter(raw: &str) -> Option<&str> {
-    Some(raw.trim()).filter(|i| !i.is_empty())
+/// The instructors offered: those with at least one cohort (one whose cohorts all moved to
+/// another by a details change is no longer offered).
+fn offered(read: &Projections) -> Vec<String> {
+    read.instructors
+        .iter()
+        .filter(|e| !e.cohorts.is_empty())
+        .map(|e| e.name.clone())
+        .collect()
 }
 
 /// `GET /reports/instructors`: per instructor, their cohorts with fill rate, waitlist and next
@@ -92,9 +106,15 @@ pub async fn instructors(
     let now = state.clock.now();
     let page = page_number(&q.page);
     let offset = (page - 1) * PAGE_SIZE;
-    let filter = instructor_filter(&q.instructor);
     let read = state.read.read();
-    let (rows, total) = read.instructors.page(filter, offset, PAGE_SIZE);
+    let instructors = offered(&read);
+    let who = InstructorFilter::of(&instructors, &q.instructor);
+    let filter = who.name.as_deref();
+    let (rows, total) = if who.unresolved {
+        (Vec::new(), 0)
+    } else {
+        read.instructors.page(filter, offset, PAGE_SIZE)
+    };
     // The instructor of the row before this page: their group continues here.
     let previous = offset.checked_sub(1).and_then(|before| {
         let (row, _) = read.instructors.page(filter, before, 1);
@@ -110,7 +130,9 @@ pub async fn instructors(
         let cohort = InstructorCohort {
             row: CohortRow::of(view, &state.zone, now),
             next_kind: next.map_or("", |(kind, _)| kind.label()),
-            next_at: next.map(|(_, at)| state.zone.show(at)).unwrap_or_default(),
+            next_at: next
+                .map(|(_, at)| state.zone.when(at, now))
+                .unwrap_or_default(),
         };
         match groups.last_mut() {
             Some(group) if group.name == entry.name => group.cohorts.push(cohort),
@@ -122,15 +144,21 @@ pub async fn instructors(
             }),
         }
     }
-    // An instructor whose cohorts all moved to another (a details change) is no longer offered.
-    let instructors = read
-        .instructors
-        .iter()
-        .filter(|e| !e.cohorts.is_empty())
-        .map(|e| e.name.clone())
-        .collect();
     drop(read);
-    let instructor = filter.unwrap_or_default().to_owned();
+    let instructor = who
+        .name
+        .clone()
+        .unwrap_or_else(|| q.instructor.trim().to_owned());
+    let instructor_choices = who
+        .choices
+        .iter()
+        .map(|name| {
+            (
+                name.clone(),
+                query_link("/reports/instructors", &[("instructor", name)]),
+            )
+        })
+        .collect();
     let link = |p: usize| {
         query_link(
             "/reports/instructors",
@@ -151,6 +179,9 @@ pub async fn instructors(
         instructors,
         csv: query_link("/reports/instructors.csv", &[("instructor", &instructor)]),
         instructor,
+        instructor_note: who.note,
+        unresolved: who.unresolved,
+        instructor_choices,
         pages,
     })
 }
@@ -161,7 +192,11 @@ pub async fn instructors_csv(
     PageQuery(q): PageQuery<InstructorsQuery>,
 ) -> Response {
     let now = state.clock.now();
-    let instructor = instructor_filter(&q.instructor).map(str::to_owned);
+    let who = InstructorFilter::of(&offered(&state.read.read()), &q.instructor);
+    if who.unresolved {
+        return PageError::BadRequest(who.note.unwrap_or_default()).into_response();
+    }
+    let instructor = who.name;
     let mut offset = 0;
     let rows = Chunks::new(state.read.clone(), move |read: &Projections| {
         let (rows, _) = read

@@ -16,8 +16,9 @@ use super::super::csv;
 use super::super::error::PageError;
 use super::super::extract::{Acting, PageQuery};
 use super::super::input;
+use super::super::name_match::InstructorFilter;
 use super::super::nav::Nav;
-use super::super::zone::Zone;
+use super::super::zone::{When, Zone};
 use crate::domain::{ReasonCode, UnknownReasonCode};
 use crate::projections::{
     Projections, Withdrawal, WithdrawalFilter, WithdrawalKey, WithdrawalKind,
@@ -28,7 +29,7 @@ use super::{CSV_CHUNK, Chunks, PAGE_SIZE, Tab, page_number, query_link};
 /// One withdrawal, ready to show.
 pub struct WithdrawalRow {
     pub position: u64,
-    pub time: String,
+    pub time: When,
     pub cohort_id: String,
     pub cohort_name: String,
     pub course: String,
@@ -49,11 +50,11 @@ pub struct WithdrawalRow {
 }
 
 impl WithdrawalRow {
-    fn of(w: &Withdrawal, read: &Projections, zone: &Zone) -> Self {
+    fn of(w: &Withdrawal, read: &Projections, zone: &Zone, now: Timestamp) -> Self {
         let view = read.catalog.get(w.cohort);
         Self {
             position: w.position,
-            time: zone.show(w.occurred_at),
+            time: zone.when(w.occurred_at, now),
             cohort_id: w.cohort.to_string(),
             cohort_name: view.map_or_else(|| w.cohort.to_string(), |v| v.state.name.clone()),
             course: view.map(|v| v.state.course.clone()).unwrap_or_default(),
@@ -117,6 +118,16 @@ pub struct WithdrawalsPage {
     pub instructors: Vec<String>,
     pub filtered: bool,
     pub error: Option<String>,
+    /// How the instructor typed was read, or why nothing is shown.
+    pub instructor_note: Option<String>,
+    /// The instructor typed matched none or several: nothing is shown.
+    pub unresolved: bool,
+    /// Instructors to pick instead: (name, link).
+    pub instructor_choices: Vec<(String, String)>,
+    /// The filters applied, each with the link that drops it: (label, link).
+    pub chips: Vec<(String, String)>,
+    /// The zone's abbreviation, for the time fields' labels.
+    pub zone_abbr: String,
     pub pages: Pager,
     pub csv: String,
     /// The chosen reason code (empty: all).
@@ -205,9 +216,7 @@ fn time_bound(
         }));
     }
     input::parse_time(field, raw, zone).map(Some).map_err(|_| {
-        format!(
-            "{field}: {raw:?} is not a date (2026-03-01) or an RFC 3339 time (2026-03-01T09:00:00Z)"
-        )
+        format!("{field}: {raw:?} is not a date (2026-03-01) or a date and time (2026-03-01 09:00)")
     })
 }
 
@@ -222,16 +231,25 @@ pub async fn withdrawals(
 ) -> Result<Response, PageError> {
     let page = page_number(&q.page);
     let offset = (page - 1) * PAGE_SIZE;
+    let now = state.clock.now();
+    let read = state.read.read();
+    let who = InstructorFilter::of(&read.catalog.instructors(), &q.instructor);
     let (filter, error) = match q.filter(&state.zone) {
-        Ok(filter) => (Some(filter), None),
+        Ok(filter) => (
+            Some(WithdrawalFilter {
+                instructor: who.name.clone(),
+                ..filter
+            })
+            .filter(|_| !who.unresolved),
+            None,
+        ),
         Err(message) => (None, Some(message)),
     };
-    let read = state.read.read();
     let mut rows: Vec<WithdrawalRow> = filter.as_ref().map_or_else(Vec::new, |f| {
         read.withdrawals(f, None)
             .skip(offset)
             .take(PAGE_SIZE + 1)
-            .map(|w| WithdrawalRow::of(&w, &read, &state.zone))
+            .map(|w| WithdrawalRow::of(&w, &read, &state.zone, now))
             .collect()
     });
     let counts = filter.as_ref().map_or([0; 5], |f| {
@@ -275,9 +293,25 @@ pub async fn withdrawals(
     } else {
         StatusCode::OK
     };
+    let instructor_choices = who
+        .choices
+        .iter()
+        .map(|name| {
+            let mut all = pairs.to_vec();
+            all.retain(|(k, _)| *k != "instructor");
+            all.push(("instructor", name));
+            (name.clone(), query_link("/reports/withdrawals", &all))
+        })
+        .collect();
+    let chips = chips(&pairs, &who);
     let page = WithdrawalsPage {
         nav: Nav::of(&principal, &state.zone),
         tab: Tab::Withdrawals,
+        instructor_note: who.note,
+        unresolved: who.unresolved,
+        instructor_choices,
+        chips,
+        zone_abbr: state.zone.abbreviation(now),
         rows,
         from: q.from.trim().to_owned(),
         to: q.to.trim().to_owned(),
@@ -294,20 +328,59 @@ pub async fn withdrawals(
     Ok((status, page).into_response())
 }
 
+/// The applied filters as chips: what each filters by, in words, and the link without it.
+fn chips(pairs: &[(&'static str, &str)], who: &InstructorFilter) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(key, value)| {
+            let label = match *key {
+                "from" => format!("From: {value}"),
+                "to" => format!("To: {value}"),
+                "course" => format!("Course: {value}"),
+                "instructor" => format!("Instructor: {}", who.name.as_deref().unwrap_or(value)),
+                "reason" => format!(
+                    "Reason: {}",
+                    value
+                        .parse::<ReasonCode>()
+                        .map_or((*value).to_owned(), |c| c.label().to_owned())
+                ),
+                other => format!("{other}: {value}"),
+            };
+            let mut rest = pairs.to_vec();
+            for pair in &mut rest {
+                if pair.0 == *key {
+                    pair.1 = "";
+                }
+            }
+            (label, query_link("/reports/withdrawals", &rest))
+        })
+        .collect()
+}
+
 /// `GET /reports/withdrawals.csv`: every withdrawal the filters match, newest first.
 pub async fn withdrawals_csv(
     State(state): State<AppState>,
     PageQuery(q): PageQuery<WithdrawalsQuery>,
 ) -> Result<Response, PageError> {
     let filter = q.filter(&state.zone).map_err(PageError::BadRequest)?;
+    let who = InstructorFilter::of(&state.read.read().catalog.instructors(), &q.instructor);
+    if who.unresolved {
+        return Err(PageError::BadRequest(who.note.unwrap_or_default()));
+    }
+    let filter = WithdrawalFilter {
+        instructor: who.name,
+        ..filter
+    };
     let mut cursor: Option<WithdrawalKey> = None;
     let zone = state.zone.clone();
+    let now = state.clock.now();
     let rows = Chunks::new(state.read.clone(), move |read: &Projections| {
         read.withdrawals(&filter, cursor)
             .take(CSV_CHUNK)
             .map(|w| {
                 cursor = Some(w.key());
-                WithdrawalRow::of(&w, read, &zone).cells(w.occurred_at)
+                WithdrawalRow::of(&w, read, &zone, now).cells(w.occurred_at)
             })
             .collect()
     });
