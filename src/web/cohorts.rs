@@ -426,8 +426,9 @@ fn urlencoding_strict(raw: &str) -> String {
 /// form used: on success with the command's events to confirm (`?done=…&form=…`), on a
 /// refusal with the message and the form's values kept in the flash store for the page
 /// (`?refused=<token>`), so a refresh never posts again. The form's first field then takes the
-/// focus (`autofocus`, which also scrolls to it); no `#fragment`, because browsers skip
-/// `autofocus` on a page opened at one.
+/// focus (`autofocus`, which also scrolls to it); a form without one (promote, close, the
+/// offers) is scrolled to by a `#fragment` instead — browsers skip `autofocus` on a page opened
+/// at one.
 pub(super) async fn run_command(
     state: &AppState,
     principal: &Principal,
@@ -440,7 +441,12 @@ pub(super) async fn run_command(
         Err(message) => message,
         Ok(request) => match state.submit_request(principal, request.clone()).await {
             Ok(done) => {
-                let url = format!("{}&form={}", done_url(&done), form.name());
+                let url = format!(
+                    "{}&form={}{}",
+                    done_url(&done),
+                    form.name(),
+                    form.fragment()
+                );
                 return Ok(Redirect::to(&url).into_response());
             }
             Err(CommandError::Rejected(violation))
@@ -466,7 +472,7 @@ pub(super) async fn run_command(
         },
         state.clock.now(),
     );
-    let url = format!("/cohorts/{cohort}?refused={token}");
+    let url = format!("/cohorts/{cohort}?refused={token}{}", form.fragment());
     Ok(Redirect::to(&url).into_response())
 }
 

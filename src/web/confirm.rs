@@ -627,6 +627,7 @@ mod tests {
             withdrawal_deadline: at("2026-04-10T00:00:00Z"),
             promotion: PromotionPolicy::offer(SignedDuration::from_hours(24)).unwrap(),
             waitlist_cap: None,
+            ends_at: None,
         };
         let created = Cohort::decide(
             None,

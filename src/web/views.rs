@@ -500,6 +500,34 @@ impl CommandForm {
             other => other.name(),
         }
     }
+
+    /// Whether the form's first field takes the focus when the page comes back to it
+    /// (`autofocus`); the others are scrolled to by a `#fragment` (browsers skip `autofocus` on
+    /// a page opened at one, so a form gets one or the other).
+    #[must_use]
+    pub const fn takes_focus(self) -> bool {
+        matches!(
+            self,
+            Self::Enroll
+                | Self::Withdraw
+                | Self::Capacity
+                | Self::Reopen
+                | Self::Reschedule
+                | Self::Details
+                | Self::Cancel
+                | Self::Policy
+        )
+    }
+
+    /// Where the page comes back to after this form: `#anchor` when it takes no focus.
+    #[must_use]
+    pub fn fragment(self) -> String {
+        if self.takes_focus() {
+            String::new()
+        } else {
+            format!("#{}", self.anchor())
+        }
+    }
 }
 
 /// What the staff typed into the cohort page's forms, kept when one is refused (and shown in
