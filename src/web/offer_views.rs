@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::zone::Zone;
 use crate::domain::{CohortId, CohortStatus, LearnerId};
-use crate::projections::{CohortView, Projections};
+use crate::projections::{CohortView, Directory, Projections};
 
 /// How far ahead the dashboard lists offers falling due.
 pub const DUE_WITHIN: SignedDuration = SignedDuration::from_hours(24);
@@ -59,8 +59,9 @@ pub struct DoneEvent<'a> {
 #[derive(Default)]
 pub struct OfferPanel {
     pub rows: Vec<OfferRow>,
-    /// The label of the waitlist head, offered the seat if one is declined.
-    pub next_in_line: Option<String>,
+    /// What happens to a seat declined now, in words ("it is offered to Cy Diaz", "the seat
+    /// stays empty: enrollment is closed").
+    pub after_decline: String,
     /// Whether staff may answer here (the cohort is not cancelled).
     pub can_answer: bool,
     /// "Ana accepted the seat", "Bo declined — Cy is offered the seat until …".
@@ -118,10 +119,7 @@ impl OfferPanel {
                     expires_in: time_left(now, o.expires_at),
                 })
                 .collect(),
-            next_in_line: state
-                .waitlist
-                .front()
-                .map(|e| directory.label_of(e.learner)),
+            after_decline: after_decline(state, directory),
             can_answer: state.status != CohortStatus::Cancelled,
             flash: (!flash_parts.is_empty()).then(|| flash_parts.join(" — ")),
         }
@@ -134,6 +132,29 @@ pub struct LearnerOffer {
     pub cohort_name: String,
     pub until: String,
     pub expires_in: String,
+    /// What happens to the seat if they decline, in words.
+    pub after_decline: String,
+}
+
+/// What the rules do with a seat declined (or let go) in `cohort` now: while enrollment is open
+/// the head of the waitlist gets it — promoted or offered, by the cohort's policy — else it stays
+/// empty. The same rule as the domain's `fill_seats`, said in words.
+#[must_use]
+pub fn after_decline(cohort: &crate::domain::Cohort, directory: &Directory) -> String {
+    if cohort.status != CohortStatus::Open {
+        return "the seat stays empty: enrollment is closed".to_owned();
+    }
+    match (cohort.waitlist.front(), cohort.promotion) {
+        (None, _) => "the seat stays free: nobody is waiting".to_owned(),
+        (Some(head), crate::domain::PromotionPolicy::Automatic) => format!(
+            "{} (head of the waitlist) is promoted to it",
+            directory.label_of(head.learner)
+        ),
+        (Some(head), crate::domain::PromotionPolicy::Offer { .. }) => format!(
+            "it is offered to {} (head of the waitlist)",
+            directory.label_of(head.learner)
+        ),
+    }
 }
 
 /// The seats offered to `learner`, in cohort order.
@@ -155,6 +176,7 @@ pub fn offers_of(
                 cohort_name: view.state.name.clone(),
                 until: zone.show(offer.expires_at),
                 expires_in: time_left(now, offer.expires_at),
+                after_decline: after_decline(&view.state, &read.directory),
             })
         })
         .collect()

@@ -396,8 +396,14 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     pages.check("cohort-past").await;
     // The confirmation steps (issue 16: what cannot be undone is confirmed on a page of its own).
     for (kind, path) in [
-        ("confirm-withdraw", format!("{at}/withdraw?learner=ana@example.org")),
-        ("confirm-leave-waitlist", format!("{at}/leave-waitlist?learner=cy@example.org")),
+        (
+            "confirm-withdraw",
+            format!("{at}/withdraw?learner=ana@example.org"),
+        ),
+        (
+            "confirm-leave-waitlist",
+            format!("{at}/leave-waitlist?learner=cy@example.org"),
+        ),
         ("confirm-close", format!("{at}/close")),
     ] {
         pages.go(&path).await;

@@ -374,7 +374,11 @@ async fn the_pages_show_offers_and_their_forms_accept_and_decline() {
         "{page}"
     );
     assert!(page.contains(r#"aria-label="Accept the seat for bo@x.org">Accept</button>"#));
-    assert!(page.contains("bo@x.org declines the seat; it is offered to cy@x.org"));
+    assert!(
+        page.contains(
+            "bo@x.org declines the seat; it is offered to cy@x.org (head of the waitlist)"
+        )
+    );
     assert!(page.contains("in 2 h 0 min"));
     // The learner page says until when.
     let learner = app.get("/learners/bo@x.org").await.text().await.unwrap();
@@ -444,4 +448,36 @@ async fn the_pages_show_offers_and_their_forms_accept_and_decline() {
     assert!(page.contains("cy@x.org accepted the seat"), "{page}");
     assert!(!page.contains("Seats offered ("), "no offer left");
     assert_eq!(keys(&app.cohort(&id).await, "enrolled"), ["cy@x.org"]);
+}
+
+/// The decline's confirmation says what the rules will do with the seat: offered to the head
+/// while enrollment is open, left empty once it is closed — on the cohort page and the
+/// learner's.
+#[tokio::test]
+async fn a_decline_says_where_the_seat_goes_and_not_to_anyone_while_closed() {
+    let app = TestApp::spawn().await;
+    let id = bo_offered(&app, "2h").await;
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{id}/close"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let page = app
+        .get(&format!("/cohorts/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("bo@x.org declines the seat; the seat stays empty: enrollment is closed."),
+        "{page}"
+    );
+    assert!(!page.contains("it is offered to cy@x.org"), "{page}");
+    let learner = app.get("/learners/bo@x.org").await.text().await.unwrap();
+    assert!(
+        learner.contains("; the seat stays empty: enrollment is closed. This cannot be undone."),
+        "{learner}"
+    );
 }
