@@ -302,7 +302,7 @@ async fn render_cohort(
         .journal
         .of_cohort(cohort, RECENT)
         .into_iter()
-        .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
+        .map(|(_, e)| JournalRow::of(e, &read, &state.zone, state.clock.now()))
         .collect();
     let learner_query = Some(&learner)
         .filter(|l| !l.is_empty())

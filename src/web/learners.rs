@@ -111,7 +111,7 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
         .journal
         .of_learner(id, 50)
         .into_iter()
-        .map(|(_, e)| JournalRow::of(e, &read, &state.zone))
+        .map(|(_, e)| JournalRow::of(e, &read, &state.zone, state.clock.now()))
         .collect();
     let what_if = super::what_if::learner_links(id, &read, &state.zone);
     let key = read.directory.key_of(id);

@@ -375,7 +375,7 @@ fn summary(entry: &HistoryEntry, directory: &Directory, zone: &Zone) -> String {
 
 /// One refused command, ready to show.
 pub struct JournalRow {
-    pub time: String,
+    pub time: When,
     pub actor: String,
     pub cohort_id: String,
     pub cohort_name: String,
@@ -386,10 +386,10 @@ pub struct JournalRow {
 }
 
 impl JournalRow {
-    pub fn of(entry: &JournalEntry, read: &Projections, zone: &Zone) -> Self {
+    pub fn of(entry: &JournalEntry, read: &Projections, zone: &Zone, now: Timestamp) -> Self {
         let learner = entry.learner.map(|l| read.directory.key_of(l));
         Self {
-            time: zone.show(entry.at),
+            time: zone.when(entry.at, now),
             actor: entry.actor.name.clone(),
             cohort_id: entry.cohort.to_string(),
             cohort_name: read

@@ -813,8 +813,8 @@ async fn the_dashboard_shows_near_full_cohorts_deadlines_and_totals() {
     );
     assert!(
         deadlines.contains(&format!(
-            "<li>2026-03-05 12:00 UTC: <a href=\"/cohorts/{}\">Go Basics</a> enrollment deadline</li>\
-             <li>2026-03-06 09:00 UTC: <a href=\"/cohorts/{}\">Go Basics</a> starts</li>",
+            "<li><time class=\"when\" datetime=\"2026-03-05T12:00Z\">2026-03-05 12:00 UTC</time> <small class=\"rel\">in 4 days</small>: <a href=\"/cohorts/{}\">Go Basics</a> enrollment deadline</li>\
+             <li><time class=\"when\" datetime=\"2026-03-06T09:00Z\">2026-03-06 09:00 UTC</time> <small class=\"rel\">in 5 days</small>: <a href=\"/cohorts/{}\">Go Basics</a> starts</li>",
             s.b, s.b
         )),
         "{deadlines}"
