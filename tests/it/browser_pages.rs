@@ -35,6 +35,25 @@ struct Pages<'a> {
 }
 
 impl Pages<'_> {
+    /// The confirmation steps of the cohort at `at` (issue 16: what cannot be undone is
+    /// confirmed on a page of its own): withdraw, remove from the waitlist, close.
+    async fn confirmation_pages(&mut self, at: &str) {
+        for (kind, path) in [
+            (
+                "confirm-withdraw",
+                format!("{at}/withdraw?learner=ana@example.org"),
+            ),
+            (
+                "confirm-leave-waitlist",
+                format!("{at}/leave-waitlist?learner=cy@example.org"),
+            ),
+            ("confirm-close", format!("{at}/close")),
+        ] {
+            self.go(&path).await;
+            self.check(kind).await;
+        }
+    }
+
     async fn go(&self, path: &str) {
         self.browser
             .goto(&self.app.url(path))
@@ -394,21 +413,7 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
             .contains("looking at this cohort as it was on")
     );
     pages.check("cohort-past").await;
-    // The confirmation steps (issue 16: what cannot be undone is confirmed on a page of its own).
-    for (kind, path) in [
-        (
-            "confirm-withdraw",
-            format!("{at}/withdraw?learner=ana@example.org"),
-        ),
-        (
-            "confirm-leave-waitlist",
-            format!("{at}/leave-waitlist?learner=cy@example.org"),
-        ),
-        ("confirm-close", format!("{at}/close")),
-    ] {
-        pages.go(&path).await;
-        pages.check(kind).await;
-    }
+    pages.confirmation_pages(&at).await;
     pages.go(&format!("{at}/history")).await;
     pages.expect_data_labels("history").await;
     pages.check("history").await;
