@@ -172,33 +172,8 @@ impl Visit<'_> {
         self.navigate_by(element).await;
     }
 
-    /// Clicks `element` and waits until the document it was in is gone: a click returns once
-    /// the browser has the event, not once the form's answer (or its redirect) has loaded. The
-    /// old document's root going stale (or detached) is the sign; `WebDriver` offers no event to wait on, so it
-    /// is polled, up to ten seconds.
     async fn navigate_by(&self, element: fantoccini::elements::Element) {
-        let old = self.browser.find(Locator::Css("html")).await.expect("html");
-        element.click().await.expect("clicks");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match old.tag_name().await {
-                // Chromium says either "stale element reference" or, when the new document
-                // came in between, that the node "does not belong to the document": gone, both.
-                Err(e)
-                    if e.to_string().contains("stale")
-                        || e.to_string().contains("does not belong to the document") =>
-                {
-                    break;
-                }
-                Err(e) => panic!("waiting for the next page: {e}"),
-                Ok(_) => {}
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the click did not lead to another page"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        click_to_next_page(&self.browser, element).await;
     }
 
     /// Chooses an option of a select (no page load).
@@ -551,4 +526,33 @@ async fn a_staff_member_enrolls_a_file_in_a_real_browser() {
     assert_eq!(visit.text("#roster-h").await, "Enrolled (2)");
     assert_eq!(visit.text("#waitlist-h").await, "Waitlist (1)");
     visit.check("bulk-applied").await;
+}
+
+/// Clicks `element` and waits until the document it was in is gone: a click returns once
+/// the browser has the event, not once the form's answer (or its redirect) has loaded. The
+/// old document's root going stale (or detached) is the sign; `WebDriver` offers no event to wait on, so it
+/// is polled, up to ten seconds.
+pub(crate) async fn click_to_next_page(browser: &Client, element: fantoccini::elements::Element) {
+    let old = browser.find(Locator::Css("html")).await.expect("html");
+    element.click().await.expect("clicks");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match old.tag_name().await {
+            // Chromium says either "stale element reference" or, when the new document
+            // came in between, that the node "does not belong to the document": gone, both.
+            Err(e)
+                if e.to_string().contains("stale")
+                    || e.to_string().contains("does not belong to the document") =>
+            {
+                break;
+            }
+            Err(e) => panic!("waiting for the next page: {e}"),
+            Ok(_) => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the click did not lead to another page"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

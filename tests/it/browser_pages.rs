@@ -21,8 +21,14 @@ use crate::browser::{Driver, TAB, screenshot_dir};
 use crate::helpers::{TestApp, password_of};
 
 /// The in-page audits.
-const AUDIT: &str = include_str!("browser_audit.js");
-const FOCUS: &str = include_str!("browser_focus.js");
+const AUDIT: &str = concat!(
+    include_str!("browser_colour.js"),
+    include_str!("browser_audit.js")
+);
+const FOCUS: &str = concat!(
+    include_str!("browser_colour.js"),
+    include_str!("browser_focus.js")
+);
 
 /// The browser on one app: visits pages, audits each at both widths and keeps every problem
 /// found, so that one run reports them all.
@@ -67,35 +73,10 @@ impl Pages<'_> {
         field.send_keys(text).await.expect("types");
     }
 
-    /// Clicks what leads to another page and waits until it has replaced this one (the old
-    /// document's root goes stale; polled, as `WebDriver` offers no event to wait on).
+    /// Clicks what leads to another page and waits until it has replaced this one.
     async fn click(&self, css: &str) {
-        let old = self.browser.find(Locator::Css("html")).await.expect("html");
-        self.browser
-            .find(Locator::Css(css))
-            .await
-            .expect(css)
-            .click()
-            .await
-            .expect("clicks");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match old.tag_name().await {
-                Err(e)
-                    if e.to_string().contains("stale")
-                        || e.to_string().contains("does not belong to the document") =>
-                {
-                    break;
-                }
-                Err(e) => panic!("waiting for the next page: {e}"),
-                Ok(_) => {}
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the click did not lead to another page"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let element = self.browser.find(Locator::Css(css)).await.expect(css);
+        crate::browser::click_to_next_page(&self.browser, element).await;
     }
 
     async fn script(&self, source: &str) -> Value {
