@@ -18,7 +18,7 @@ use rollbook::auth::Role;
 use serde_json::{Value, json};
 
 use crate::browser::{Driver, TAB, screenshot_dir};
-use crate::helpers::{TestApp, password_of};
+use crate::helpers::{TestApp, cohort_body, password_of, withdraw};
 
 /// The in-page audits.
 const AUDIT: &str = concat!(
@@ -41,6 +41,38 @@ struct Pages<'a> {
 }
 
 impl Pages<'_> {
+    /// The operations issue's forms in their other states: a cohort under the offer policy with a
+    /// seat offered (the offers panel, its accept and decline forms), the offered learner's page
+    /// (answering from there), and a move previewed from the learner page (its confirm form).
+    async fn offer_and_move_pages(&mut self, audit_cohort: &str) {
+        let mut body = cohort_body("Offer Cohort", 1);
+        body["promotion"] = json!("offer");
+        body["offer_hold"] = json!("48h");
+        let (status, created) = self.app.post_json("/api/v1/cohorts", &body).await;
+        assert_eq!(status, 201, "{created}");
+        let offers = created["id"].as_str().expect("id").to_owned();
+        for learner in ["olga@example.org", "pat@example.org", "quin@example.org"] {
+            self.app.enroll(&offers, learner).await;
+        }
+        withdraw(self.app, &offers, "olga@example.org", "moved").await;
+        self.go(&format!("/cohorts/{offers}")).await;
+        let panel = self.text("main").await;
+        assert!(
+            panel.contains("pat@example.org"),
+            "the seat offered: {panel}"
+        );
+        self.check("cohort-offers").await;
+        self.go("/learners/pat@example.org").await;
+        self.check("learner-offered").await;
+        self.go(&format!(
+            "/learners/ana@example.org?move_from={audit_cohort}&move_to={offers}&allow_waitlist=on"
+        ))
+        .await;
+        let preview = self.text("#move-preview").await;
+        assert!(preview.contains("Offer Cohort"), "{preview}");
+        self.check("learner-move-preview").await;
+    }
+
     /// The confirmation steps of the cohort at `at` (issue 16: what cannot be undone is
     /// confirmed on a page of its own): withdraw, remove from the waitlist, close.
     async fn confirmation_pages(&mut self, at: &str) {
@@ -425,6 +457,7 @@ async fn every_page_kind_is_labelled_fits_a_phone_and_has_contrast() {
     pages.check("new-cohort").await;
     pages.go("/learners/ana@example.org").await;
     pages.check("learner").await;
+    pages.offer_and_move_pages(&cohort).await;
     pages.go("/search?q=ana").await;
     pages.check("search").await;
     pages.go("/events").await;
