@@ -621,6 +621,19 @@ impl Cohort {
     }
 
     /// The event that gives a free seat to the waitlist head `learner` under the policy.
+    /// What a seat freed at `now` turns into: while enrollment is open, the head of the waitlist
+    /// promoted to it or offered it, by the cohort's policy; `None` when nobody is waiting or
+    /// enrollment is not open (it stays free, or empty). The one rule filling seats follows, so
+    /// pages can say where a seat will go before it is freed.
+    #[must_use]
+    pub fn freed_seat_goes(&self, now: Timestamp) -> Option<Event> {
+        if self.status != CohortStatus::Open {
+            return None;
+        }
+        let head = self.waitlist.front()?;
+        Some(self.fill_event(head.learner, now))
+    }
+
     fn fill_event(&self, learner: LearnerId, now: Timestamp) -> Event {
         match self.promotion {
             PromotionPolicy::Automatic => Event::WaitlistPromoted { learner },
@@ -835,11 +848,10 @@ impl<'a> Draft<'a> {
     /// Fills free seats from the waitlist head, strictly in order, while the cohort is open:
     /// promotions under the automatic policy, offers held from `now` under the offer policy.
     fn fill_seats(&mut self, now: Timestamp) {
-        while self.state.status == CohortStatus::Open && self.state.seats_remaining() > 0 {
-            let Some(head) = self.state.waitlist.front() else {
+        while self.state.seats_remaining() > 0 {
+            let Some(event) = self.state.freed_seat_goes(now) else {
                 break;
             };
-            let event = self.state.fill_event(head.learner, now);
             self.push(event);
         }
     }

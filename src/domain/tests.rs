@@ -2354,3 +2354,20 @@ fn reschedule_end(ends: Timestamp) -> CohortCommand {
         ends_at: Some(ends),
     }
 }
+
+#[test]
+fn a_freed_seat_goes_to_the_head_by_the_policy_and_to_nobody_while_closed() {
+    let waiting = cohort(&[created(1), enrolled(ALICE), waitlisted(BOB, 1)]);
+    assert_eq!(
+        waiting.freed_seat_goes(now()),
+        Some(Event::WaitlistPromoted { learner: BOB })
+    );
+    let offering = full_offer_cohort();
+    assert!(matches!(
+        offering.freed_seat_goes(now()),
+        Some(Event::WaitlistOffered { learner: BOB, .. })
+    ));
+    let closed = accept(waiting, &CohortCommand::CloseEnrollment);
+    assert_eq!(closed.freed_seat_goes(now()), None);
+    assert_eq!(cohort(&[created(1)]).freed_seat_goes(now()), None);
+}

@@ -7,7 +7,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::zone::Zone;
-use crate::domain::{CohortId, CohortStatus, LearnerId};
+use crate::domain::{CohortId, CohortStatus, Event, LearnerId};
 use crate::projections::{CohortView, Directory, Projections};
 
 /// How far ahead the dashboard lists offers falling due.
@@ -119,7 +119,7 @@ impl OfferPanel {
                     expires_in: time_left(now, o.expires_at),
                 })
                 .collect(),
-            after_decline: after_decline(state, directory),
+            after_decline: after_decline(state, directory, now),
             can_answer: state.status != CohortStatus::Cancelled,
             flash: (!flash_parts.is_empty()).then(|| flash_parts.join(" — ")),
         }
@@ -136,24 +136,27 @@ pub struct LearnerOffer {
     pub after_decline: String,
 }
 
-/// What the rules do with a seat declined (or let go) in `cohort` now: while enrollment is open
-/// the head of the waitlist gets it — promoted or offered, by the cohort's policy — else it stays
-/// empty. The same rule as the domain's `fill_seats`, said in words.
+/// What the rules do with a seat declined (or let go) in `cohort` at `now`, in words: the
+/// domain's [`crate::domain::Cohort::freed_seat_goes`].
 #[must_use]
-pub fn after_decline(cohort: &crate::domain::Cohort, directory: &Directory) -> String {
-    if cohort.status != CohortStatus::Open {
-        return "the seat stays empty: enrollment is closed".to_owned();
-    }
-    match (cohort.waitlist.front(), cohort.promotion) {
-        (None, _) => "the seat stays free: nobody is waiting".to_owned(),
-        (Some(head), crate::domain::PromotionPolicy::Automatic) => format!(
+pub fn after_decline(
+    cohort: &crate::domain::Cohort,
+    directory: &Directory,
+    now: Timestamp,
+) -> String {
+    match cohort.freed_seat_goes(now) {
+        Some(Event::WaitlistPromoted { learner }) => format!(
             "{} (head of the waitlist) is promoted to it",
-            directory.label_of(head.learner)
+            directory.label_of(learner)
         ),
-        (Some(head), crate::domain::PromotionPolicy::Offer { .. }) => format!(
+        Some(Event::WaitlistOffered { learner, .. }) => format!(
             "it is offered to {} (head of the waitlist)",
-            directory.label_of(head.learner)
+            directory.label_of(learner)
         ),
+        _ if cohort.status != CohortStatus::Open => {
+            "the seat stays empty: enrollment is closed".to_owned()
+        }
+        _ => "the seat stays free: nobody is waiting".to_owned(),
     }
 }
 
@@ -176,7 +179,7 @@ pub fn offers_of(
                 cohort_name: view.state.name.clone(),
                 until: zone.show(offer.expires_at),
                 expires_in: time_left(now, offer.expires_at),
-                after_decline: after_decline(&view.state, &read.directory),
+                after_decline: after_decline(&view.state, &read.directory, now),
             })
         })
         .collect()
