@@ -106,6 +106,25 @@ impl Projections {
         self.events.walk(filter, cursor, limit, lists)
     }
 
+    /// Up to `limit` positions of the global feed above `after`, ascending: of the types
+    /// `kinds` (any when empty) and, when `cohorts` is not empty, of those cohorts only, walking
+    /// their histories (see [`EventIndex::feed_positions`]).
+    #[must_use]
+    pub fn feed_positions(
+        &self,
+        after: u64,
+        kinds: &[u8],
+        cohorts: &[CohortId],
+        limit: usize,
+    ) -> Vec<u64> {
+        if cohorts.is_empty() {
+            return self.events.feed_positions(after, kinds, None, limit);
+        }
+        let lists: Vec<&PositionList> = cohorts.iter().map(|c| self.history.of(*c)).collect();
+        self.events
+            .feed_positions(after, kinds, Some(&lists), limit)
+    }
+
     /// When `learner` got the seat or waitlist place they hold in `view` (a current or past
     /// view of a cohort), read from their timeline.
     #[must_use]

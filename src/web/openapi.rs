@@ -108,6 +108,38 @@ fn whole(name: &str, description: &str, default: u64) -> Value {
     )
 }
 
+/// The feeds' repeatable `type` filter.
+fn event_types() -> Value {
+    let mut param = query_param(
+        "type",
+        "Only events of this type; repeat for several (any of them).",
+        json!({
+            "type": "array",
+            "maxItems": super::api::feed::MAX_FILTER_VALUES,
+            "items": {"type": "string", "enum": crate::domain::Event::TYPE_NAMES},
+        }),
+    );
+    param["style"] = json!("form");
+    param["explode"] = json!(true);
+    param
+}
+
+/// The feeds' repeatable `cohort` filter.
+fn cohorts() -> Value {
+    let mut param = query_param(
+        "cohort",
+        "Only events of this cohort (its id); repeat for several (any of them).",
+        json!({
+            "type": "array",
+            "maxItems": super::api::feed::MAX_FILTER_VALUES,
+            "items": {"type": "string", "format": "uuid"},
+        }),
+    );
+    param["style"] = json!("form");
+    param["explode"] = json!(true);
+    param
+}
+
 // ---- the operations, one per `/api/v1` route of the table ----
 
 /// `POST /api/v1/cohorts`.
@@ -474,7 +506,10 @@ pub(super) fn events() -> Operation {
         id: "events",
         summary: "The global event feed",
         description: "Events after a position, oldest first; pass `next_after` as `after` for \
-                      the next page. Serves exactly what the read side has applied.",
+                      the next page. Serves exactly what the read side has applied. `type` and \
+                      `cohort` (each repeatable) keep only events of those types and cohorts; \
+                      a filtered page that is not full has looked up to `head`, and its \
+                      `next_after` is `head`.",
         command: false,
         if_match: false,
         parameters: vec![
@@ -484,6 +519,8 @@ pub(super) fn events() -> Operation {
                 &format!("Most events to return; 0 counts as 1, more than {max} as {max}."),
                 100,
             ),
+            event_types(),
+            cohorts(),
         ],
         body: None,
         success: (200, Shape::Typed(typed::<Feed>), "A page of the feed."),
