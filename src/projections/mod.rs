@@ -303,6 +303,9 @@ pub struct ReadModel {
     /// When the next outstanding offer expires, announced after each publish that changed it
     /// (the offer scheduler waits on it).
     next_offer: tokio::sync::watch::Sender<Option<jiff::Timestamp>>,
+    /// The position the projections have applied, announced after each publish that moved it
+    /// (the live feed waits on it; a send never blocks the writer).
+    applied: tokio::sync::watch::Sender<u64>,
 }
 
 impl ReadModel {
@@ -324,10 +327,12 @@ impl ReadModel {
             elapsed: started.elapsed(),
         };
         let next_offer = tokio::sync::watch::Sender::new(projections.signals.next_offer_expiry());
+        let applied = tokio::sync::watch::Sender::new(projections.position);
         let model = Self {
             inner: RwLock::new(projections),
             status: std::sync::Mutex::default(),
             next_offer,
+            applied,
         };
         model.status().last_rebuild = Some(status::RebuildInfo::of(&summary));
         Ok((model, summary))
@@ -374,6 +379,19 @@ impl ReadModel {
             *current = next;
             changed
         });
+        let position = inner.position;
+        self.applied.send_if_modified(|current| {
+            let moved = *current < position;
+            *current = (*current).max(position);
+            moved
+        });
+    }
+
+    /// A receiver of the position the projections have applied, told each time a commit
+    /// moves it.
+    #[must_use]
+    pub fn applied_positions(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.applied.subscribe()
     }
 
     /// Brings the projections up to the store: reloads the learner directory and applies every

@@ -528,6 +528,48 @@ pub(super) fn events() -> Operation {
     }
 }
 
+/// `GET /api/v1/events/stream`.
+pub(super) fn event_stream() -> Operation {
+    Operation {
+        id: "eventStream",
+        summary: "The live feed (Server-Sent Events)",
+        description: "The global feed as Server-Sent Events: the events after `after` (or the \
+                      `Last-Event-ID` header, which wins), then each event as it commits, \
+                      filtered by `type` and `cohort` as the feed is. `id:` is the position, \
+                      `event:` the type, `data:` the feed's JSON of the event; a `: keep-alive` \
+                      comment follows 15 s without an event. A client that falls too far \
+                      behind gets a last `event: error` (`slow_consumer`) and the stream ends; \
+                      reconnect with `Last-Event-ID` to resume.",
+        command: false,
+        if_match: false,
+        parameters: vec![
+            whole("after", "Events after this global position.", 0),
+            event_types(),
+            cohorts(),
+            json!({
+                "name": "Last-Event-ID", "in": "header", "required": false,
+                "description": "Resume after this position (the `id:` of the last event \
+                                received); wins over `after`.",
+                "schema": {"type": "string", "pattern": "^ *[0-9]{1,19} *$"},
+            }),
+        ],
+        body: None,
+        success: (
+            200,
+            Shape::EventStream,
+            "The stream (it does not end on its own).",
+        ),
+        errors: errors(&[
+            AUTH,
+            &[
+                (400, "invalid_parameter"),
+                (503, "shutting_down"),
+                (503, "too_many_streams"),
+            ],
+        ]),
+    }
+}
+
 /// `GET /api/v1/projections`.
 pub(super) fn projections() -> Operation {
     Operation {
@@ -903,6 +945,13 @@ fn shape(shape: Shape, generator: &mut SchemaGenerator) -> Value {
             "pattern": "^learner,name(\r?\n|$)",
             "maxLength": super::bulk::API_BODY_LIMIT,
         }),
+        Shape::EventStream => json!({
+            "type": "string",
+            "description": "Server-Sent Events: per event `id:` (its position), `event:` (its \
+                            type) and `data:` (the feed's JSON of it); `: keep-alive` comments; \
+                            a last `event: error` with `{\"code\",\"message\"}` when the server \
+                            ends the stream.",
+        }),
     }
 }
 
@@ -930,11 +979,16 @@ fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator
         Some(dry_run) if status == 200 => json!({"anyOf": [success, dry_run]}),
         _ => success,
     };
+    let media = if matches!(op.success.1, Shape::EventStream) {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
     responses.insert(
         status.to_string(),
         json!({
             "description": description,
-            "content": {"application/json": {"schema": success}},
+            "content": {media: {"schema": success}},
         }),
     );
     if let (Some(dry_run), false) = (&dry_run, status == 200) {

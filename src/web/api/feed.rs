@@ -11,6 +11,7 @@ use super::super::error::ApiError;
 use super::bodies::Feed;
 use super::{MAX_LIMIT, events_json};
 use crate::domain::{CohortId, Event};
+use crate::store::Envelope;
 
 /// Most values one of the repeatable filters (`type`, `cohort`) takes.
 pub(in crate::web) const MAX_FILTER_VALUES: usize = 100;
@@ -95,6 +96,12 @@ impl FeedParams {
     /// Whether `type` or `cohort` narrows the feed.
     pub fn is_filtered(&self) -> bool {
         !self.kinds.is_empty() || !self.cohorts.is_empty()
+    }
+
+    /// Whether the filters let `envelope` through.
+    pub fn matches(&self, envelope: &Envelope) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&envelope.event.type_index()))
+            && (self.cohorts.is_empty() || self.cohorts.contains(&envelope.cohort))
     }
 }
 

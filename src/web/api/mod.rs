@@ -13,6 +13,7 @@ pub(super) mod bodies;
 pub(super) mod bulk;
 pub(super) mod dry_run;
 pub(super) mod feed;
+pub(super) mod live;
 pub(super) mod offers;
 pub(super) mod term;
 pub(super) mod transfers;
