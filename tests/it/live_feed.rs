@@ -489,3 +489,19 @@ async fn a_client_that_does_not_read_is_cut_while_another_keeps_receiving() {
     app.enroll(&cohort, "late@x.org").await;
     assert_eq!(fast.event().await.id, Some(2 + 200 * BULK as u64));
 }
+
+#[tokio::test]
+async fn at_shutdown_streams_end_with_a_reason_and_do_not_hold_the_server() {
+    let app = TestApp::spawn().await;
+    app.create_cohort("A", 1).await;
+    let mut stream = Stream::open(&app, Role::Viewer, "", None).await;
+    assert_eq!(stream.event().await.id, Some(1));
+    // The graceful stop would wait for open answers: the stream ends first.
+    tokio::time::timeout(GUARD, app.stop())
+        .await
+        .expect("the server stops with a stream open");
+    let last = stream.event().await;
+    assert_eq!(last.event.as_deref(), Some("error"));
+    assert_eq!(last.json()["code"], "shutting_down");
+    assert!(stream.next().await.is_none(), "the stream ended");
+}
