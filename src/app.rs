@@ -170,6 +170,7 @@ impl Core {
         .await
         .context("startup task failed")?
         .context("cannot start the writer thread")?;
+        let applied = read_model.read().position;
         let state = AppState {
             history: History::new(store),
             read: read_model,
@@ -183,7 +184,7 @@ impl Core {
             metrics,
             metrics_allow: config.metrics_allow.clone(),
             zone: config.zone.clone(),
-            live: Arc::new(web::LiveFeed::new(config.live_feed)),
+            live: Arc::new(web::LiveFeed::starting_at(config.live_feed, applied)),
         };
         Ok(Self {
             state,

@@ -431,7 +431,8 @@ async fn a_client_that_does_not_read_is_cut_while_another_keeps_receiving() {
     socket.set_recv_buffer_size(4096).unwrap();
     let mut slow = socket.connect(app.addr).await.unwrap();
     let request = format!(
-        "GET /api/v1/events/stream HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
+        "GET /api/v1/events/stream HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+         Connection: close\r\n\r\n",
         app.addr,
         app.credentials.token(Role::Viewer)
     );

@@ -124,7 +124,16 @@ impl Default for LiveFeed {
 }
 
 impl LiveFeed {
-    /// A live feed with these limits; [`LiveFeed::run`] serves it.
+    /// A live feed with these limits whose hub starts after `position` (what the projections
+    /// have applied when the server starts); [`LiveFeed::run`] serves it.
+    #[must_use]
+    pub fn starting_at(options: LiveFeedOptions, position: u64) -> Self {
+        let live = Self::new(options);
+        live.hub().position = position;
+        live
+    }
+
+    /// A live feed with these limits, its hub starting at position 0.
     #[must_use]
     pub fn new(options: LiveFeedOptions) -> Self {
         Self {
@@ -158,7 +167,7 @@ impl LiveFeed {
         }
     }
 
-    /// The hub: from the projections' position at the start, reads each commit's events once
+    /// The hub: from the position it was made at, reads each commit's events once
     /// (after the projections have applied them, off the async threads) and hands them to the
     /// streams, until `stop` turns true.
     pub async fn run(
@@ -168,9 +177,9 @@ impl LiveFeed {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut applied = read.applied_positions();
-        let start = *applied.borrow_and_update();
-        self.hub().position = start;
-        let mut position = start;
+        // Streams may join before this task first runs: they join at the hub's position, so
+        // the hub goes on from there, not from what has been applied since.
+        let mut position = self.hub().position;
         loop {
             let head = *applied.borrow_and_update();
             while position < head {
