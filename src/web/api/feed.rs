@@ -50,6 +50,11 @@ impl FeedParams {
             limit: 100,
             ..Self::default()
         };
+        for single in ["after", "limit"] {
+            if pairs.iter().filter(|(name, _)| name == single).count() > 1 {
+                return Err(invalid(format!("{single}: given more than once")));
+            }
+        }
         for (name, value) in &pairs {
             match name.as_str() {
                 "after" if !value.is_empty() => params.after = whole("after", value)?,

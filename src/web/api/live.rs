@@ -182,6 +182,15 @@ impl LiveFeed {
         let mut position = self.hub().position;
         loop {
             let head = *applied.borrow_and_update();
+            {
+                // No stream to hand events to: nothing to read (a stream joining later reads
+                // its history up to the hub's position itself).
+                let mut hub = self.hub();
+                if hub.subscribers.is_empty() {
+                    hub.position = hub.position.max(head);
+                    position = hub.position;
+                }
+            }
             while position < head {
                 let after = position;
                 let history = history.clone();
