@@ -67,6 +67,8 @@ pub struct AppConfig {
     pub metrics_allow: web::AllowList,
     /// The time zone pages show times in and read form times in (UTC by default).
     pub zone: web::Zone,
+    /// The live feed's limits (`GET /api/v1/events/stream`).
+    pub live_feed: web::LiveFeedOptions,
 }
 
 impl AppConfig {
@@ -90,6 +92,7 @@ impl AppConfig {
             backup: None,
             metrics_allow: web::AllowList::default(),
             zone: web::Zone::default(),
+            live_feed: web::LiveFeedOptions::default(),
         }
     }
 }
@@ -167,6 +170,7 @@ impl Core {
         .await
         .context("startup task failed")?
         .context("cannot start the writer thread")?;
+        let applied = read_model.read().position;
         let state = AppState {
             history: History::new(store),
             read: read_model,
@@ -180,6 +184,7 @@ impl Core {
             metrics,
             metrics_allow: config.metrics_allow.clone(),
             zone: config.zone.clone(),
+            live: Arc::new(web::LiveFeed::starting_at(config.live_feed, applied)),
         };
         Ok(Self {
             state,
@@ -284,6 +289,20 @@ impl Application {
             )
             .run(offers_stopped),
         );
+        // The live feed's hub: follows the applied position until stopped after the server.
+        let (stop_live, live_stopped) = tokio::sync::watch::channel(false);
+        let live = state.live.clone();
+        let hub = tokio::spawn(live.clone().run(
+            state.read.clone(),
+            state.history.clone(),
+            live_stopped,
+        ));
+        // At shutdown the streams end first (each with a last `shutting_down` event), so the
+        // graceful stop does not wait for them.
+        let shutdown = async move {
+            shutdown.await;
+            live.close();
+        };
         // The headers layer is outermost, so time-limit answers carry the headers too; requests
         // are counted outside the time limit, so its 503s are counted too.
         let metrics = state.metrics.clone();
@@ -303,6 +322,11 @@ impl Application {
             .layer(middleware::from_fn_with_state(metrics, web::count_requests))
             .layer(middleware::map_response(web::security_headers));
         serve::serve(listener, router, limits, shutdown).await;
+        // It holds a handle to the store: let it go before the writer stops.
+        stop_live.send_replace(true);
+        if let Err(e) = hub.await {
+            tracing::error!("live feed hub failed: {e}");
+        }
         // It holds a handle to the writer: let it finish its step and go first.
         stop_offers.send_replace(true);
         if let Err(e) = offers.await {

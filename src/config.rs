@@ -280,6 +280,15 @@ pub struct ServeArgs {
     /// any host (no protection against DNS rebinding).
     #[arg(long, env = "ROLLBOOK_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
+    /// The most live-feed streams (`GET /api/v1/events/stream`) open at once; one more is
+    /// refused with 503 `too_many_streams`.
+    #[arg(
+        long,
+        env = "ROLLBOOK_MAX_STREAMS",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_streams: u32,
     /// For benchmarks only: commit each command on its own instead of grouping concurrent
     /// commands into one commit (the baseline group commit is measured against).
     #[arg(long, hide = true)]
@@ -324,6 +333,7 @@ impl TryFrom<&ServeArgs> for AppConfig {
         config.public_url.clone_from(&args.public_url);
         config.metrics_allow = AllowList::new(args.metrics_allow.clone());
         config.max_connections_per_address = args.max_connections_per_address as usize;
+        config.live_feed.max_streams = args.max_streams as usize;
         config.allowed_hosts.clone_from(&args.allowed_hosts);
         if let Some(dir) = &args.backup_dir {
             let every: SignedDuration =
@@ -411,6 +421,8 @@ mod tests {
             "3",
             "--max-connections-per-address",
             "5",
+            "--max-streams",
+            "7",
             "--allowed-hosts",
             "rollbook.lan,example.org:8443",
             "--public-url",
@@ -430,6 +442,7 @@ mod tests {
         assert_eq!(backup.every, SignedDuration::from_mins(30));
         assert_eq!(backup.keep, 3);
         assert_eq!(config.max_connections_per_address, 5);
+        assert_eq!(config.live_feed.max_streams, 7);
         assert_eq!(config.allowed_hosts, ["rollbook.lan", "example.org:8443"]);
         assert_eq!(
             config.public_url.as_deref(),

@@ -499,6 +499,42 @@ impl EventIndex {
             .collect()
     }
 
+    /// Up to `limit` positions above `after`, ascending, whose type is one of `kinds` (indexes
+    /// into [`Event::TYPE_NAMES`]; any type when empty), for the global feed's filters. With
+    /// `lists` (the histories of the cohorts asked for), only their positions are walked;
+    /// otherwise the type column from `after` on, in memory.
+    #[must_use]
+    pub fn feed_positions(
+        &self,
+        after: u64,
+        kinds: &[u8],
+        lists: Option<&[&PositionList]>,
+        limit: usize,
+    ) -> Vec<u64> {
+        let wanted = |p: &u64| {
+            self.row(*p)
+                .is_some_and(|i| kinds.is_empty() || kinds.contains(&self.kind[i]))
+        };
+        let Some(lists) = lists else {
+            return Source::All(self.kind.len() as u64)
+                .up(after)
+                .filter(wanted)
+                .take(limit)
+                .collect();
+        };
+        let mut out: Vec<u64> = lists
+            .iter()
+            .flat_map(|list| {
+                let start = list.partition_point(|p| p <= after);
+                list.range(start..list.len()).filter(wanted).take(limit)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out.truncate(limit);
+        out
+    }
+
     /// One page of matching positions, newest first, and whether there are more either side;
     /// walking `lists` where the filter names a cohort or a learner.
     #[must_use]

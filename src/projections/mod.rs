@@ -106,6 +106,25 @@ impl Projections {
         self.events.walk(filter, cursor, limit, lists)
     }
 
+    /// Up to `limit` positions of the global feed above `after`, ascending: of the types
+    /// `kinds` (any when empty) and, when `cohorts` is not empty, of those cohorts only, walking
+    /// their histories (see [`EventIndex::feed_positions`]).
+    #[must_use]
+    pub fn feed_positions(
+        &self,
+        after: u64,
+        kinds: &[u8],
+        cohorts: &[CohortId],
+        limit: usize,
+    ) -> Vec<u64> {
+        if cohorts.is_empty() {
+            return self.events.feed_positions(after, kinds, None, limit);
+        }
+        let lists: Vec<&PositionList> = cohorts.iter().map(|c| self.history.of(*c)).collect();
+        self.events
+            .feed_positions(after, kinds, Some(&lists), limit)
+    }
+
     /// When `learner` got the seat or waitlist place they hold in `view` (a current or past
     /// view of a cohort), read from their timeline.
     #[must_use]
@@ -284,6 +303,9 @@ pub struct ReadModel {
     /// When the next outstanding offer expires, announced after each publish that changed it
     /// (the offer scheduler waits on it).
     next_offer: tokio::sync::watch::Sender<Option<jiff::Timestamp>>,
+    /// The position the projections have applied, announced after each publish that moved it
+    /// (the live feed waits on it; a send never blocks the writer).
+    applied: tokio::sync::watch::Sender<u64>,
 }
 
 impl ReadModel {
@@ -305,10 +327,12 @@ impl ReadModel {
             elapsed: started.elapsed(),
         };
         let next_offer = tokio::sync::watch::Sender::new(projections.signals.next_offer_expiry());
+        let applied = tokio::sync::watch::Sender::new(projections.position);
         let model = Self {
             inner: RwLock::new(projections),
             status: std::sync::Mutex::default(),
             next_offer,
+            applied,
         };
         model.status().last_rebuild = Some(status::RebuildInfo::of(&summary));
         Ok((model, summary))
@@ -355,6 +379,19 @@ impl ReadModel {
             *current = next;
             changed
         });
+        let position = inner.position;
+        self.applied.send_if_modified(|current| {
+            let moved = *current < position;
+            *current = (*current).max(position);
+            moved
+        });
+    }
+
+    /// A receiver of the position the projections have applied, told each time a commit
+    /// moves it.
+    #[must_use]
+    pub fn applied_positions(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.applied.subscribe()
     }
 
     /// Brings the projections up to the store: reloads the learner directory and applies every

@@ -640,6 +640,7 @@ mod tests {
             )),
             metrics_allow: crate::web::AllowList::default(),
             zone: crate::web::Zone::default(),
+            live: Arc::default(),
         };
         let app: Router = Router::new()
             .route("/api/v1/undeclared", get(|| async { "secret" }))

@@ -61,6 +61,7 @@ use crate::writer::{CommandError, Committed, Preview, Request, Submission, Write
 
 pub use access::{CookiePolicy, HostPolicy, SESSION_COOKIE, check_host};
 pub use allow_list::{AllowList, IpRange, IpRangeError};
+pub use api::live::{LiveFeed, LiveFeedOptions};
 pub use error::{ApiError, PageError, render_error_pages};
 pub use extract::strict_form_bodies;
 pub use headers::security_headers;
@@ -108,6 +109,8 @@ pub struct AppState {
     pub metrics_allow: AllowList,
     /// The time zone pages show times in and read form times in.
     pub zone: Zone,
+    /// The live feed's streams and hub (`GET /api/v1/events/stream`).
+    pub live: Arc<LiveFeed>,
 }
 
 impl AppState {

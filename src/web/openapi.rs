@@ -108,6 +108,38 @@ fn whole(name: &str, description: &str, default: u64) -> Value {
     )
 }
 
+/// The feeds' repeatable `type` filter.
+fn event_types() -> Value {
+    let mut param = query_param(
+        "type",
+        "Only events of this type; repeat for several (any of them).",
+        json!({
+            "type": "array",
+            "maxItems": super::api::feed::MAX_FILTER_VALUES,
+            "items": {"type": "string", "enum": crate::domain::Event::TYPE_NAMES},
+        }),
+    );
+    param["style"] = json!("form");
+    param["explode"] = json!(true);
+    param
+}
+
+/// The feeds' repeatable `cohort` filter.
+fn cohorts() -> Value {
+    let mut param = query_param(
+        "cohort",
+        "Only events of this cohort (its id); repeat for several (any of them).",
+        json!({
+            "type": "array",
+            "maxItems": super::api::feed::MAX_FILTER_VALUES,
+            "items": {"type": "string", "format": "uuid"},
+        }),
+    );
+    param["style"] = json!("form");
+    param["explode"] = json!(true);
+    param
+}
+
 // ---- the operations, one per `/api/v1` route of the table ----
 
 /// `POST /api/v1/cohorts`.
@@ -474,7 +506,10 @@ pub(super) fn events() -> Operation {
         id: "events",
         summary: "The global event feed",
         description: "Events after a position, oldest first; pass `next_after` as `after` for \
-                      the next page. Serves exactly what the read side has applied.",
+                      the next page. Serves exactly what the read side has applied. `type` and \
+                      `cohort` (each repeatable) keep only events of those types and cohorts; \
+                      a filtered page that is not full has looked up to `head`, and its \
+                      `next_after` is `head`.",
         command: false,
         if_match: false,
         parameters: vec![
@@ -484,10 +519,54 @@ pub(super) fn events() -> Operation {
                 &format!("Most events to return; 0 counts as 1, more than {max} as {max}."),
                 100,
             ),
+            event_types(),
+            cohorts(),
         ],
         body: None,
         success: (200, Shape::Typed(typed::<Feed>), "A page of the feed."),
         errors: errors(&[AUTH, &[(400, "invalid_parameter")], INTERNAL]),
+    }
+}
+
+/// `GET /api/v1/events/stream`.
+pub(super) fn event_stream() -> Operation {
+    Operation {
+        id: "eventStream",
+        summary: "The live feed (Server-Sent Events)",
+        description: "The global feed as Server-Sent Events: the events after `after` (or the \
+                      `Last-Event-ID` header, which wins), then each event as it commits, \
+                      filtered by `type` and `cohort` as the feed is. `id:` is the position, \
+                      `event:` the type, `data:` the feed's JSON of the event; a `: keep-alive` \
+                      comment follows 15 s without an event. A client that falls too far \
+                      behind gets a last `event: error` (`slow_consumer`) and the stream ends; \
+                      reconnect with `Last-Event-ID` to resume.",
+        command: false,
+        if_match: false,
+        parameters: vec![
+            whole("after", "Events after this global position.", 0),
+            event_types(),
+            cohorts(),
+            json!({
+                "name": "Last-Event-ID", "in": "header", "required": false,
+                "description": "Resume after this position (the `id:` of the last event \
+                                received); wins over `after`.",
+                "schema": {"type": "string", "pattern": "^ *[0-9]{1,19} *$"},
+            }),
+        ],
+        body: None,
+        success: (
+            200,
+            Shape::EventStream,
+            "The stream (it does not end on its own).",
+        ),
+        errors: errors(&[
+            AUTH,
+            &[
+                (400, "invalid_parameter"),
+                (503, "shutting_down"),
+                (503, "too_many_streams"),
+            ],
+        ]),
     }
 }
 
@@ -866,6 +945,13 @@ fn shape(shape: Shape, generator: &mut SchemaGenerator) -> Value {
             "pattern": "^learner,name(\r?\n|$)",
             "maxLength": super::bulk::API_BODY_LIMIT,
         }),
+        Shape::EventStream => json!({
+            "type": "string",
+            "description": "Server-Sent Events: per event `id:` (its position), `event:` (its \
+                            type) and `data:` (the feed's JSON of it); `: keep-alive` comments; \
+                            a last `event: error` with `{\"code\",\"message\"}` when the server \
+                            ends the stream.",
+        }),
     }
 }
 
@@ -893,11 +979,16 @@ fn operation_json(route: &Route, op: &Operation, generator: &mut SchemaGenerator
         Some(dry_run) if status == 200 => json!({"anyOf": [success, dry_run]}),
         _ => success,
     };
+    let media = if matches!(op.success.1, Shape::EventStream) {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
     responses.insert(
         status.to_string(),
         json!({
             "description": description,
-            "content": {"application/json": {"schema": success}},
+            "content": {media: {"schema": success}},
         }),
     );
     if let (Some(dry_run), false) = (&dry_run, status == 200) {

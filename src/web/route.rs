@@ -67,6 +67,8 @@ pub enum Shape {
     Named(&'static str),
     /// A `text/csv` file (a bulk enrollment's), not JSON.
     Csv,
+    /// Server-Sent Events (`text/event-stream`), not JSON.
+    EventStream,
 }
 
 /// What one API operation takes and answers; its method, path and role come from its [`Route`].

@@ -142,7 +142,8 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/api/v1/cohorts/{id}/offers/{learner}/decline", R(Staff), api::offers::decline, api openapi::decline_offer),
     route!(POST "/api/v1/cohorts/{id}/enrollments/bulk", R(Staff), api::bulk::bulk_enroll, api openapi::bulk_enroll),
     route!(POST "/api/v1/transfers", R(Staff), api::transfers::transfer, api openapi::transfer),
-    route!(GET "/api/v1/events", R(Viewer), api::events, api openapi::events),
+    route!(GET "/api/v1/events", R(Viewer), api::feed::events, api openapi::events),
+    route!(GET "/api/v1/events/stream", R(Viewer), api::live::stream, api openapi::event_stream),
     route!(GET "/api/v1/learners/{learner}/timeline", R(Viewer), api::timeline, api openapi::learner_timeline),
     // Public: holds no data, only the shapes API.md publishes.
     route!(GET "/api/v1/openapi.json", Public, openapi_json, api openapi::openapi),

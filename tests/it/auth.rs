@@ -228,6 +228,7 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/cohorts/{id}/events", Who::Viewer),
     ("POST", "/api/v1/transfers", Who::Staff),
     ("GET", "/api/v1/events", Who::Viewer),
+    ("GET", "/api/v1/events/stream", Who::Viewer),
     ("GET", "/api/v1/learners/{learner}/timeline", Who::Viewer),
     // Changing enrollments and cohorts: staff.
     ("GET", "/cohorts/new", Who::Staff),

@@ -185,6 +185,30 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// Opens a Server-Sent Events operation at `path` as `client`: a 200 whose content type
+    /// is the one the document declares for it, and its first chunk.
+    async fn stream(&mut self, client: &Client, (template, path): (&str, &str)) -> String {
+        let op = &self.doc["paths"][template]["get"];
+        assert!(
+            op["responses"]["200"]["content"]["text/event-stream"].is_object(),
+            "GET {template} declares a text/event-stream answer"
+        );
+        let mut response = client.get(self.app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), response.chunk())
+            .await
+            .expect("the first event")
+            .unwrap()
+            .unwrap();
+        let key = ("GET".to_owned(), template.to_owned());
+        self.succeeded.insert(key.clone());
+        self.called.insert(key);
+        String::from_utf8(chunk.to_vec()).unwrap()
+    }
+}
+
 #[tokio::test]
 async fn every_operation_answers_as_the_document_declares() {
     let app = TestApp::spawn_with(crate::backup::backups_beside_the_database).await;
@@ -392,6 +416,27 @@ async fn read(c: &mut Checker<'_>, staff: &Client, anonymous: &Client, id: &str)
         200,
     )
     .await;
+    let stream = "/api/v1/events/stream";
+    let first = c
+        .stream(staff, (stream, "/api/v1/events/stream?after=0"))
+        .await;
+    assert!(
+        first.starts_with("id: 1\nevent: cohort.created\n"),
+        "{first}"
+    );
+    for query in ["?type=nope", "?cohort=nope", "?after=x"] {
+        c.call(
+            staff,
+            get.clone(),
+            (stream, &format!("{stream}{query}")),
+            None,
+            &[],
+            400,
+        )
+        .await;
+    }
+    c.call(anonymous, get.clone(), (stream, stream), None, &[], 401)
+        .await;
     let timeline = "/api/v1/learners/{learner}/timeline";
     c.call(
         staff,

@@ -12,6 +12,8 @@ use uuid::Uuid;
 pub(super) mod bodies;
 pub(super) mod bulk;
 pub(super) mod dry_run;
+pub(super) mod feed;
+pub(super) mod live;
 pub(super) mod offers;
 pub(super) mod term;
 pub(super) mod transfers;
@@ -28,8 +30,8 @@ use crate::writer::{Request, Submission};
 use bodies::{
     BackupManifest, BackupRequest, CapacityChange, CapacityChanged, Closed, CohortDetail,
     CohortList, CohortSummary, Created, EnrollOutcome, Enrolled, Enrollment, EventBody, EventList,
-    Feed, Health, HealthStatus, JobProgress, LastCheck, LastRebuild, NewCohort, Person,
-    ProjectionRow, ProjectionStatus, Promoted, Timeline, WithdrawOutcome, Withdrawal, Withdrawn,
+    Health, HealthStatus, JobProgress, LastCheck, LastRebuild, NewCohort, Person, ProjectionRow,
+    ProjectionStatus, Promoted, Timeline, WithdrawOutcome, Withdrawal, Withdrawn,
 };
 use dry_run::{Done, DryRunQuery, Mode};
 
@@ -390,35 +392,6 @@ pub(super) async fn cohort_events(
     let read = state.read.read();
     Ok(Json(EventList {
         events: events_json(&envelopes, &read.directory),
-    }))
-}
-
-#[derive(Deserialize)]
-pub(super) struct FeedQuery {
-    after: Option<String>,
-    limit: Option<String>,
-}
-
-pub(super) async fn events(
-    State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<FeedQuery>,
-) -> Result<Json<Feed>, ApiError> {
-    let after = number_param("after", q.after.as_deref(), 0)? as u64;
-    let limit = number_param("limit", q.limit.as_deref(), 100)?.clamp(1, MAX_LIMIT);
-    // Serve only what the projections have applied: the learner directory then knows every
-    // learner the events name, and `head` never runs ahead of what the pages show.
-    let head = state.read.read().position;
-    let mut envelopes = state
-        .read_store(move |s| s.read()?.events_after(after, limit))
-        .await
-        .map_err(|e| ApiError::internal("store read", &e))?;
-    envelopes.retain(|e| e.position <= head);
-    let read = state.read.read();
-    let next = envelopes.last().map_or(after, |e| e.position);
-    Ok(Json(Feed {
-        events: events_json(&envelopes, &read.directory),
-        head,
-        next_after: next,
     }))
 }
 

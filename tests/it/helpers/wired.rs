@@ -62,6 +62,7 @@ pub fn wire(store: &Arc<Store>, clock: &Arc<FixedClock>, label: &str) -> Wired {
         metrics: Arc::new(Metrics::new(writer::CommandKind::LABELS)),
         metrics_allow: web::AllowList::default(),
         zone: web::Zone::default(),
+        live: Arc::default(),
     };
     Wired {
         router: web::router(state),

@@ -1,0 +1,476 @@
+//! The live feed, `GET /api/v1/events/stream`: the global feed as Server-Sent Events. Each
+//! stream first sends the history after `after` (or `Last-Event-ID`) from the store, page by
+//! page, then joins the hub, which reads each commit's events once, after the projections have
+//! applied them, and hands them to every stream whose filters let them through.
+//!
+//! Bounded everywhere: a stream holds at most `buffer` events waiting for its client; one that
+//! would need more is cut with a final `event: error` (`slow_consumer`) and its client can
+//! resume with `Last-Event-ID`. At most `max_streams` are open at once. The writer is never
+//! waited on: the hub learns of commits from a `watch` of the applied position, and hands
+//! events on with `try_send` under a lock held for no await.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+
+use super::super::AppState;
+use super::super::error::ApiError;
+use super::event_json;
+use super::feed::FeedParams;
+use crate::projections::ReadModel;
+use crate::store::{Envelope, History};
+
+/// Events read from the store at a time, for the history and for the hub.
+const PAGE: usize = 256;
+
+/// The live feed's limits.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveFeedOptions {
+    /// The most streams open at once; one more is refused (503 `too_many_streams`).
+    pub max_streams: usize,
+    /// The most events one stream holds for a client that has not taken them yet; a client
+    /// that falls further behind is cut.
+    pub buffer: usize,
+    /// A `: keep-alive` comment is sent after this long without an event.
+    pub heartbeat: Duration,
+}
+
+impl Default for LiveFeedOptions {
+    fn default() -> Self {
+        Self {
+            max_streams: 1000,
+            buffer: 8192,
+            heartbeat: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Why a stream was ended by the server, sent as its last event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cut {
+    /// The client did not take its events fast enough.
+    SlowConsumer,
+    /// The server is stopping.
+    ShuttingDown,
+}
+
+impl Cut {
+    fn code(self) -> &'static str {
+        match self {
+            Self::SlowConsumer => "slow_consumer",
+            Self::ShuttingDown => "shutting_down",
+        }
+    }
+
+    fn message(self, buffer: usize) -> String {
+        match self {
+            Self::SlowConsumer => format!(
+                "the client fell more than {buffer} events behind; reconnect with Last-Event-ID \
+                 to resume after the last event received"
+            ),
+            Self::ShuttingDown => "the server is stopping; reconnect with Last-Event-ID to \
+                                   resume after the last event received"
+                .to_owned(),
+        }
+    }
+}
+
+/// One stream as the hub knows it, once its history is sent.
+struct Subscriber {
+    /// It has been sent every event up to here.
+    from: u64,
+    params: FeedParams,
+    events: mpsc::Sender<Arc<SseEvent>>,
+    cut: Arc<OnceLock<Cut>>,
+}
+
+#[derive(Default)]
+struct Hub {
+    /// The hub has handed on every event up to here.
+    position: u64,
+    subscribers: Vec<Subscriber>,
+    closed: bool,
+}
+
+/// The live feed: its limits, the streams open and the hub.
+pub struct LiveFeed {
+    options: LiveFeedOptions,
+    open: AtomicUsize,
+    hub: Mutex<Hub>,
+}
+
+impl std::fmt::Debug for LiveFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveFeed")
+            .field("options", &self.options)
+            .field("open", &self.open.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for LiveFeed {
+    fn default() -> Self {
+        Self::new(LiveFeedOptions::default())
+    }
+}
+
+impl LiveFeed {
+    /// A live feed with these limits whose hub starts after `position` (what the projections
+    /// have applied when the server starts); [`LiveFeed::run`] serves it.
+    #[must_use]
+    pub fn starting_at(options: LiveFeedOptions, position: u64) -> Self {
+        let live = Self::new(options);
+        live.hub().position = position;
+        live
+    }
+
+    /// A live feed with these limits, its hub starting at position 0.
+    #[must_use]
+    pub fn new(options: LiveFeedOptions) -> Self {
+        Self {
+            options: LiveFeedOptions {
+                max_streams: options.max_streams.max(1),
+                buffer: options.buffer.max(1),
+                ..options
+            },
+            open: AtomicUsize::new(0),
+            hub: Mutex::default(),
+        }
+    }
+
+    fn hub(&self) -> std::sync::MutexGuard<'_, Hub> {
+        self.hub.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Streams open now.
+    #[must_use]
+    pub fn open_streams(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Ends every stream (each gets a final `shutting_down` event) and refuses new ones: at
+    /// shutdown, so the server's graceful stop does not wait on them.
+    pub fn close(&self) {
+        let mut hub = self.hub();
+        hub.closed = true;
+        for subscriber in hub.subscribers.drain(..) {
+            let _ = subscriber.cut.set(Cut::ShuttingDown);
+        }
+    }
+
+    /// The hub: from the position it was made at, reads each commit's events once
+    /// (after the projections have applied them, off the async threads) and hands them to the
+    /// streams, until `stop` turns true.
+    pub async fn run(
+        self: Arc<Self>,
+        read: Arc<ReadModel>,
+        history: History,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut applied = read.applied_positions();
+        // Streams may join before this task first runs: they join at the hub's position, so
+        // the hub goes on from there, not from what has been applied since.
+        let mut position = self.hub().position;
+        loop {
+            let head = *applied.borrow_and_update();
+            {
+                // No stream to hand events to: nothing to read (a stream joining later reads
+                // its history up to the hub's position itself).
+                let mut hub = self.hub();
+                if hub.subscribers.is_empty() {
+                    hub.position = hub.position.max(head);
+                    position = hub.position;
+                }
+            }
+            while position < head {
+                let after = position;
+                let history = history.clone();
+                let read_page =
+                    tokio::task::spawn_blocking(move || history.read()?.events_after(after, PAGE))
+                        .await;
+                let envelopes = match read_page {
+                    Ok(Ok(envelopes)) => envelopes,
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "live feed: cannot read committed events");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "live feed: read task failed");
+                        break;
+                    }
+                };
+                let envelopes: Vec<Envelope> = envelopes
+                    .into_iter()
+                    .take_while(|e| e.position <= head)
+                    .collect();
+                let Some(last) = envelopes.last().map(|e| e.position) else {
+                    break;
+                };
+                let frames: Vec<Arc<SseEvent>> = {
+                    let read = read.read();
+                    envelopes
+                        .iter()
+                        .map(|e| Arc::new(frame(e, &read.directory)))
+                        .collect()
+                };
+                self.hand_on(&envelopes, &frames, last);
+                position = last;
+            }
+            tokio::select! {
+                changed = applied.changed() => if changed.is_err() { break },
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        self.close();
+    }
+
+    /// Hands `envelopes` (with their `frames`) to every stream that wants them; cuts those
+    /// whose buffer is full and forgets those whose client has gone.
+    fn hand_on(&self, envelopes: &[Envelope], frames: &[Arc<SseEvent>], last: u64) {
+        let buffer = self.options.buffer;
+        let mut hub = self.hub();
+        hub.subscribers.retain(|s| {
+            for (envelope, frame) in envelopes.iter().zip(frames) {
+                if envelope.position <= s.from || !s.params.matches(envelope) {
+                    continue;
+                }
+                match s.events.try_send(frame.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::info!(buffer, "live feed: a client fell behind; stream cut");
+                        let _ = s.cut.set(Cut::SlowConsumer);
+                        return false;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                }
+            }
+            !s.events.is_closed()
+        });
+        hub.position = hub.position.max(last);
+    }
+}
+
+/// An event as the live feed sends it: `id:` its position, `event:` its type, `data:` the
+/// feed's JSON of it.
+fn frame(envelope: &Envelope, directory: &crate::projections::Directory) -> SseEvent {
+    let data = serde_json::to_string(&event_json(envelope, directory))
+        .unwrap_or_else(|_| String::from("{}"));
+    SseEvent::default()
+        .id(envelope.position.to_string())
+        .event(envelope.event.type_name())
+        .data(data)
+}
+
+/// A place among the open streams, given back when the stream ends.
+struct Place(Arc<LiveFeed>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What the client receives: the events handed to its channel, then, if the server cut the
+/// stream, one `error` event saying why.
+struct LiveStream {
+    events: mpsc::Receiver<Arc<SseEvent>>,
+    cut: Arc<OnceLock<Cut>>,
+    buffer: usize,
+    done: bool,
+    _place: Place,
+}
+
+impl futures_core::Stream for LiveStream {
+    type Item = Result<SseEvent, std::convert::Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.events.poll_recv(cx) {
+            Poll::Ready(Some(event)) => Poll::Ready(Some(Ok((*event).clone()))),
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(self.cut.get().map(|cut| {
+                    let data = json!({"code": cut.code(), "message": cut.message(self.buffer)});
+                    Ok(SseEvent::default().event("error").data(data.to_string()))
+                }))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// `GET /api/v1/events/stream`.
+pub(in crate::web) async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut params = FeedParams::parse(query.as_deref())?;
+    if let Some(last) = headers.get("last-event-id") {
+        params.after = last
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_parameter",
+                    "Last-Event-ID: must be the id (a position) of an event this feed sent",
+                )
+            })?;
+    }
+    let live = state.live.clone();
+    if live.hub().closed {
+        return Err(unavailable(
+            "shutting_down",
+            "the server is stopping".to_owned(),
+        ));
+    }
+    let max = live.options.max_streams;
+    if live.open.fetch_add(1, Ordering::Relaxed) >= max {
+        live.open.fetch_sub(1, Ordering::Relaxed);
+        return Err(unavailable(
+            "too_many_streams",
+            format!("{max} live streams are open, the most this server serves; try again later"),
+        ));
+    }
+    let place = Place(live.clone());
+    let (sender, events) = mpsc::channel(live.options.buffer);
+    let cut = Arc::new(OnceLock::new());
+    tokio::spawn(send_history(state, params, sender, cut.clone()));
+    let body = LiveStream {
+        events,
+        cut,
+        buffer: live.options.buffer,
+        done: false,
+        _place: place,
+    };
+    let keep_alive = KeepAlive::new()
+        .interval(live.options.heartbeat)
+        .text("keep-alive");
+    let mut response = Sse::new(body).keep_alive(keep_alive).into_response();
+    // Proxies that buffer answers (nginx) pass this one on as it comes.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+fn unavailable(code: &'static str, message: String) -> ApiError {
+    ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        code,
+        message,
+    }
+}
+
+/// Sends the history after `params.after` up to what the projections have applied, then hands
+/// the stream to the hub at the position it reached (the hub sends only what comes after).
+async fn send_history(
+    state: AppState,
+    params: FeedParams,
+    events: mpsc::Sender<Arc<SseEvent>>,
+    cut: Arc<OnceLock<Cut>>,
+) {
+    let live = state.live.clone();
+    let mut from = params.after;
+    loop {
+        let head = state.read.read().position;
+        while from < head {
+            if live.hub().closed {
+                let _ = cut.set(Cut::ShuttingDown);
+                return;
+            }
+            let (envelopes, reached) = match history_page(&state, &params, from, head).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::error!(error = %e, "live feed: cannot read the history");
+                    return;
+                }
+            };
+            let frames: Vec<SseEvent> = {
+                let read = state.read.read();
+                envelopes
+                    .iter()
+                    .map(|e| frame(e, &read.directory))
+                    .collect()
+            };
+            for frame in frames {
+                // The history waits for a slow client (it is in the store, not in memory), but
+                // not forever.
+                match tokio::time::timeout(live.options.heartbeat * 2, events.send(Arc::new(frame)))
+                    .await
+                {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        let _ = cut.set(Cut::SlowConsumer);
+                        return;
+                    }
+                }
+            }
+            from = reached;
+        }
+        let mut hub = live.hub();
+        if hub.closed {
+            let _ = cut.set(Cut::ShuttingDown);
+            return;
+        }
+        if hub.position <= from {
+            hub.subscribers.push(Subscriber {
+                from,
+                params,
+                events,
+                cut,
+            });
+            return;
+        }
+    }
+}
+
+/// The events of the history after `from` up to `head` that `params` lets through, a page at a
+/// time, and the position the page reached.
+async fn history_page(
+    state: &AppState,
+    params: &FeedParams,
+    from: u64,
+    head: u64,
+) -> Result<(Vec<Envelope>, u64), super::super::ReadError> {
+    if params.is_filtered() {
+        let positions =
+            state
+                .read
+                .read()
+                .feed_positions(from, &params.kinds, &params.cohorts, PAGE);
+        let reached = if positions.len() < PAGE {
+            head
+        } else {
+            positions.last().copied().unwrap_or(head)
+        };
+        let positions: Vec<u64> = positions.into_iter().filter(|p| *p <= head).collect();
+        let envelopes = state
+            .read_store(move |s| s.read()?.events_at(&positions))
+            .await?;
+        Ok((envelopes, reached.min(head)))
+    } else {
+        let mut envelopes = state
+            .read_store(move |s| s.read()?.events_after(from, PAGE))
+            .await?;
+        envelopes.retain(|e| e.position <= head);
+        let reached = envelopes.last().map_or(head, |e| e.position);
+        Ok((envelopes, reached))
+    }
+}
