@@ -67,6 +67,8 @@ pub struct AppConfig {
     pub metrics_allow: web::AllowList,
     /// The time zone pages show times in and read form times in (UTC by default).
     pub zone: web::Zone,
+    /// How webhooks are delivered.
+    pub webhooks: crate::webhooks::WebhookOptions,
 }
 
 impl AppConfig {
@@ -90,6 +92,7 @@ impl AppConfig {
             backup: None,
             metrics_allow: web::AllowList::default(),
             zone: web::Zone::default(),
+            webhooks: crate::webhooks::WebhookOptions::default(),
         }
     }
 }
@@ -167,7 +170,27 @@ impl Core {
         .await
         .context("startup task failed")?
         .context("cannot start the writer thread")?;
+        let (hook_store, hook_history, hook_read, hook_clock, hook_options) = (
+            store.clone(),
+            History::new(store.clone()),
+            read_model.clone(),
+            config.clock.clone(),
+            config.webhooks.clone(),
+        );
+        let webhooks = tokio::task::spawn_blocking(move || {
+            crate::webhooks::Webhooks::load(
+                hook_store,
+                hook_history,
+                hook_read,
+                hook_clock,
+                hook_options,
+            )
+        })
+        .await
+        .context("startup task failed")?
+        .context("cannot load the webhook subscriptions")?;
         let state = AppState {
+            webhooks: Arc::new(webhooks),
             history: History::new(store),
             read: read_model,
             writer: handle,
@@ -275,6 +298,9 @@ impl Application {
         });
         // The offer scheduler: started after the replay (so what fell due while the server
         // was down is expired at once), stopped before the writer.
+        // Webhook deliveries: after the replay, stopped with the server.
+        state.webhooks.start();
+        let webhooks = state.webhooks.clone();
         let (stop_offers, offers_stopped) = tokio::sync::watch::channel(false);
         let offers = tokio::spawn(
             OfferExpiry::new(
@@ -305,6 +331,9 @@ impl Application {
         serve::serve(listener, router, limits, shutdown).await;
         // It holds a handle to the writer: let it finish its step and go first.
         stop_offers.send_replace(true);
+        // The delivery tasks hold handles to the store: let them go before the writer stops.
+        webhooks.stop().await;
+        drop(webhooks);
         if let Err(e) = offers.await {
             tracing::error!("offer scheduler failed: {e}");
         }

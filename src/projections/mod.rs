@@ -284,6 +284,9 @@ pub struct ReadModel {
     /// When the next outstanding offer expires, announced after each publish that changed it
     /// (the offer scheduler waits on it).
     next_offer: tokio::sync::watch::Sender<Option<jiff::Timestamp>>,
+    /// The position applied, announced after each publish that advanced it (webhook delivery
+    /// waits on it).
+    head: tokio::sync::watch::Sender<u64>,
 }
 
 impl ReadModel {
@@ -305,10 +308,12 @@ impl ReadModel {
             elapsed: started.elapsed(),
         };
         let next_offer = tokio::sync::watch::Sender::new(projections.signals.next_offer_expiry());
+        let head = tokio::sync::watch::Sender::new(projections.position);
         let model = Self {
             inner: RwLock::new(projections),
             status: std::sync::Mutex::default(),
             next_offer,
+            head,
         };
         model.status().last_rebuild = Some(status::RebuildInfo::of(&summary));
         Ok((model, summary))
@@ -339,6 +344,22 @@ impl ReadModel {
             inner.apply(envelope);
         }
         self.announce_next_offer(&inner);
+        self.announce_head(&inner);
+    }
+
+    /// A receiver of the position applied, told each time a commit advances it.
+    #[must_use]
+    pub fn head_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.head.subscribe()
+    }
+
+    fn announce_head(&self, inner: &Projections) {
+        let position = inner.position;
+        self.head.send_if_modified(|current| {
+            let changed = *current != position;
+            *current = position;
+            changed
+        });
     }
 
     /// A receiver of when the next outstanding offer expires, told each time a commit changes
@@ -367,6 +388,7 @@ impl ReadModel {
             let batch = reader.events_after(inner.position, 4096)?;
             if batch.is_empty() {
                 self.announce_next_offer(&inner);
+                self.announce_head(&inner);
                 return Ok(());
             }
             for envelope in &batch {

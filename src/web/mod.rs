@@ -69,6 +69,15 @@ pub use route::{Access, Route};
 pub use routes::{ROUTES, router};
 pub use zone::{UnknownZone, Zone};
 
+/// An event as the feed (`GET /api/v1/events`) shows it: the body a webhook delivers.
+#[must_use]
+pub fn feed_event_json(
+    envelope: &crate::store::Envelope,
+    directory: &crate::projections::Directory,
+) -> serde_json::Value {
+    api::feed_event_json(envelope, directory)
+}
+
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 64 * 1024;
 /// Largest bulk-enrollment form accepted (its CSV of 5,000 rows, 2 MiB through the API, can
@@ -108,6 +117,8 @@ pub struct AppState {
     pub metrics_allow: AllowList,
     /// The time zone pages show times in and read form times in.
     pub zone: Zone,
+    /// Webhook subscriptions and their deliveries.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl AppState {

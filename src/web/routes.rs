@@ -121,6 +121,13 @@ pub static ROUTES: &[Route] = &[
     // ---- the JSON API ----
     route!(GET "/api/v1/projections", R(Admin), api::projections, api openapi::projections),
     route!(POST "/api/v1/admin/backups", R(Admin), api::create_backup, api openapi::create_backup),
+    // ---- webhook subscriptions (issue 17) ----
+    route!(POST "/api/v1/admin/webhooks", R(Admin), api::webhooks::create, api openapi::create_webhook),
+    route!(GET "/api/v1/admin/webhooks", R(Admin), api::webhooks::list, api openapi::list_webhooks),
+    route!(POST "/api/v1/admin/webhooks/{id}/pause", R(Admin), api::webhooks::pause, api openapi::pause_webhook),
+    route!(POST "/api/v1/admin/webhooks/{id}/resume", R(Admin), api::webhooks::resume, api openapi::resume_webhook),
+    route!(POST "/api/v1/admin/webhooks/{id}/position", R(Admin), api::webhooks::position, api openapi::move_webhook),
+    route!(DELETE "/api/v1/admin/webhooks/{id}", R(Admin), api::webhooks::delete, api openapi::delete_webhook),
     route!(POST "/api/v1/cohorts", R(Staff), api::create_cohort, api openapi::create_cohort),
     route!(GET "/api/v1/cohorts", R(Viewer), api::list_cohorts, api openapi::list_cohorts),
     route!(GET "/api/v1/cohorts/{id}", R(Viewer), api::cohort, api openapi::get_cohort),

@@ -46,4 +46,5 @@ mod timezone;
 mod transfer;
 mod transfers;
 mod verify;
+mod webhooks;
 mod what_if;
