@@ -184,6 +184,7 @@ impl Core {
                 hook_read,
                 hook_clock,
                 hook_options,
+                web::feed_event_json,
             )
         })
         .await

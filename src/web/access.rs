@@ -633,6 +633,7 @@ mod tests {
             read.clone(),
             clock.clone(),
             crate::webhooks::WebhookOptions::default(),
+            crate::web::feed_event_json,
         )
         .unwrap();
         let state = AppState {

@@ -116,8 +116,7 @@ async fn step(hooks: &Arc<Webhooks>, entry: &Arc<Entry>, failures: &mut u32) -> 
         }
         let body = {
             let read = hooks.read.read();
-            serde_json::to_vec(&crate::web::feed_event_json(envelope, &read.directory))
-                .unwrap_or_default()
+            serde_json::to_vec(&(hooks.render)(envelope, &read.directory)).unwrap_or_default()
         };
         let outcome = post(hooks, &record, envelope.position, body).await;
         let now = hooks.clock.now();

@@ -55,6 +55,11 @@ impl Default for WebhookOptions {
     }
 }
 
+/// Renders an event as the feed shows it (the web layer's `feed_event_json`), handed in by
+/// the application so this module does not depend on the web layer.
+pub type RenderEvent =
+    fn(&crate::store::Envelope, &crate::projections::Directory) -> serde_json::Value;
+
 /// Bytes of a new signing secret (the specification asks for 24 to 64).
 pub const SECRET_BYTES: usize = 32;
 /// Most subscriptions a server keeps.
@@ -214,6 +219,7 @@ pub struct Webhooks {
     clock: Arc<dyn Clock>,
     options: WebhookOptions,
     client: reqwest::Client,
+    render: RenderEvent,
     entries: Mutex<HashMap<Uuid, Arc<Entry>>>,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -245,6 +251,7 @@ impl Webhooks {
         read: Arc<ReadModel>,
         clock: Arc<dyn Clock>,
         options: WebhookOptions,
+        render: RenderEvent,
     ) -> Result<Self, StoreError> {
         let stored = store.load_webhooks()?;
         let mut builder = reqwest::Client::builder()
@@ -270,6 +277,7 @@ impl Webhooks {
             clock,
             options,
             client,
+            render,
             entries: Mutex::new(entries),
             stop: watch::Sender::new(false),
             tasks: Mutex::default(),

@@ -57,6 +57,7 @@ pub fn wire(store: &Arc<Store>, clock: &Arc<FixedClock>, label: &str) -> Wired {
         read.clone(),
         clock.clone(),
         rollbook::webhooks::WebhookOptions::default(),
+        web::feed_event_json,
     )
     .expect("webhooks");
     let state = AppState {
