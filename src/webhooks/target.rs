@@ -37,6 +37,9 @@ pub enum TargetError {
     },
 }
 
+/// The longest a host name lookup may take.
+pub const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The longest URL accepted.
 pub const MAX_URL_LEN: usize = 2000;
 
@@ -145,14 +148,18 @@ pub async fn check_url(url: &Url, allow_private: bool) -> Result<(), TargetError
         .parse::<IpAddr>();
     let addresses: Vec<IpAddr> = match literal {
         Ok(ip) => vec![ip],
-        Err(_) => tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| TargetError::Unresolved {
-                host: host.clone(),
-                detail: e.to_string(),
-            })?
-            .map(|a| a.ip())
-            .collect(),
+        Err(_) => tokio::time::timeout(
+            LOOKUP_TIMEOUT,
+            tokio::net::lookup_host((host.as_str(), port)),
+        )
+        .await
+        .unwrap_or_else(|_| Err(std::io::Error::other("the lookup timed out")))
+        .map_err(|e| TargetError::Unresolved {
+            host: host.clone(),
+            detail: e.to_string(),
+        })?
+        .map(|a| a.ip())
+        .collect(),
     };
     if addresses.is_empty() {
         return Err(TargetError::Unresolved {
@@ -173,7 +180,10 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let host = name.as_str().to_owned();
         Box::pin(async move {
             let addresses: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+                tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host.as_str(), 0)))
+                    .await
+                    .unwrap_or_else(|_| Err(std::io::Error::other("the lookup timed out")))?
+                    .collect();
             check_addresses(&host, addresses.iter().map(SocketAddr::ip))?;
             let addrs: reqwest::dns::Addrs = Box::new(addresses.into_iter());
             Ok(addrs)
