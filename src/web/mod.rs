@@ -6,6 +6,7 @@
 
 mod access;
 mod admin;
+mod admin_webhooks;
 mod allow_list;
 mod api;
 mod api_docs;

@@ -33,6 +33,9 @@ struct Received {
     position: u64,
     kind: String,
     signature_ok: bool,
+    /// The request as sent, to verify again with a secret learnt later.
+    headers: HeaderMap,
+    body: Bytes,
 }
 
 struct ReceiverState {
@@ -155,6 +158,8 @@ async fn receive(
         position: event["position"].as_u64().unwrap_or_default(),
         kind: event["type"].as_str().unwrap_or_default().to_owned(),
         signature_ok: verify(&secret, &headers, &body),
+        headers,
+        body,
     });
     StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap()
 }
@@ -569,4 +574,107 @@ async fn only_admins_manage_subscriptions() {
     )
     .await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_admin_page_creates_shows_and_changes_subscriptions() {
+    let app = TestApp::spawn().await;
+    let cohort = app.create_cohort("Rust 101", 10).await;
+    app.enroll(&cohort, "ana@example.org").await;
+    let end = head(&app).await;
+    let (state, mut rx) = receiver_state(None);
+    let receiver = Receiver::start("127.0.0.1:0".parse().unwrap(), state).await;
+    let (admin, csrf) = app.page_client(Role::Admin).await;
+    let url = receiver.url();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "crm"),
+        ("url", url.as_str()),
+        ("event_types", ""),
+        ("from_position", "0"),
+    ];
+    let created = admin
+        .post(app.url("/admin/webhooks"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    let html = created.text().await.unwrap();
+    let secret = html
+        .split("whsec_")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the secret is shown once");
+    let key = STANDARD.decode(secret).unwrap();
+    // From position 0: the whole history, in order, signed with the secret shown (checked
+    // here: the first requests may arrive before the page is read).
+    for position in 1..=end {
+        let got = next(&mut rx).await;
+        assert_eq!(got.position, position);
+        assert!(verify(&key, &got.headers, &got.body), "{got:?}");
+    }
+    let list = app
+        .api_client(Role::Admin)
+        .get(app.url("/api/v1/admin/webhooks"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let id = list["webhooks"][0]["id"].as_str().unwrap().to_owned();
+    until(&app, &id, |w| w["lag"] == 0).await;
+    let page = admin.get(app.url("/admin")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("crm") && page.contains("Recent deliveries"),
+        "{page}"
+    );
+    assert!(!page.contains("whsec_"), "the secret is not shown again");
+
+    // Without the CSRF token nothing changes; with it, the subscription is paused.
+    let forged = admin
+        .post(app.url(&format!("/admin/webhooks/{id}/pause")))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(forged.status(), 303);
+    assert_eq!(listed(&app, &id).await["status"], "active");
+    let paused = admin
+        .post(app.url(&format!("/admin/webhooks/{id}/pause")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paused.status(), 303);
+    assert_eq!(listed(&app, &id).await["status"], "paused");
+
+    // Staff cannot use the forms.
+    let (staff, staff_csrf) = app.page_client(Role::Staff).await;
+    let refused = staff
+        .post(app.url(&format!("/admin/webhooks/{id}/delete")))
+        .form(&[("csrf", staff_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let deleted = admin
+        .post(app.url(&format!("/admin/webhooks/{id}/delete")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 303);
+    let gone = app
+        .api_client(Role::Admin)
+        .get(app.url("/api/v1/admin/webhooks"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(gone["webhooks"], json!([]));
 }
