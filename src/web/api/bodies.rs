@@ -905,11 +905,6 @@ fn webhook_position(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "integer", "minimum": 0, "maximum": (1_u64 << 53) - 1})
 }
 
-/// A position, or absent / `null` for the head.
-fn webhook_position_or_null(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({"type": ["integer", "null"], "minimum": 0, "maximum": (1_u64 << 53) - 1})
-}
-
 /// `POST /api/v1/admin/webhooks`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -942,9 +937,9 @@ pub struct NewWebhookBody {
     )]
     pub cohorts: Vec<Uuid>,
     /// Where to start; the head when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_or_null")]
     #[schemars(
-        schema_with = "webhook_position_or_null",
+        schema_with = "webhook_position",
         description = "Deliver the events after this position; the newest event's position (the head) when absent."
     )]
     pub from_position: Option<u64>,
@@ -999,6 +994,7 @@ pub struct WebhookList {
 #[serde(deny_unknown_fields)]
 pub struct WebhookPosition {
     /// Deliver the events after this position (0 replays everything).
+    #[serde(deserialize_with = "whole")]
     #[schemars(
         schema_with = "webhook_position",
         description = "Deliver the events after this position: 0 replays everything, the head skips to now."
