@@ -69,6 +69,8 @@ pub struct AppConfig {
     pub zone: web::Zone,
     /// The live feed's limits (`GET /api/v1/events/stream`).
     pub live_feed: web::LiveFeedOptions,
+    /// How webhooks are delivered.
+    pub webhooks: crate::webhooks::WebhookOptions,
 }
 
 impl AppConfig {
@@ -93,6 +95,7 @@ impl AppConfig {
             metrics_allow: web::AllowList::default(),
             zone: web::Zone::default(),
             live_feed: web::LiveFeedOptions::default(),
+            webhooks: crate::webhooks::WebhookOptions::default(),
         }
     }
 }
@@ -171,7 +174,28 @@ impl Core {
         .context("startup task failed")?
         .context("cannot start the writer thread")?;
         let applied = read_model.read().position;
+        let (hook_store, hook_history, hook_read, hook_clock, hook_options) = (
+            store.clone(),
+            History::new(store.clone()),
+            read_model.clone(),
+            config.clock.clone(),
+            config.webhooks.clone(),
+        );
+        let webhooks = tokio::task::spawn_blocking(move || {
+            crate::webhooks::Webhooks::load(
+                hook_store,
+                hook_history,
+                hook_read,
+                hook_clock,
+                hook_options,
+                web::feed_event_json,
+            )
+        })
+        .await
+        .context("startup task failed")?
+        .context("cannot load the webhook subscriptions")?;
         let state = AppState {
+            webhooks: Arc::new(webhooks),
             history: History::new(store),
             read: read_model,
             writer: handle,
@@ -280,6 +304,9 @@ impl Application {
         });
         // The offer scheduler: started after the replay (so what fell due while the server
         // was down is expired at once), stopped before the writer.
+        // Webhook deliveries: after the replay, stopped with the server.
+        state.webhooks.start();
+        let webhooks = state.webhooks.clone();
         let (stop_offers, offers_stopped) = tokio::sync::watch::channel(false);
         let offers = tokio::spawn(
             OfferExpiry::new(
@@ -329,6 +356,9 @@ impl Application {
         }
         // It holds a handle to the writer: let it finish its step and go first.
         stop_offers.send_replace(true);
+        // The delivery tasks hold handles to the store: let them go before the writer stops.
+        webhooks.stop().await;
+        drop(webhooks);
         if let Err(e) = offers.await {
             tracing::error!("offer scheduler failed: {e}");
         }

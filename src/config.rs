@@ -289,6 +289,13 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_streams: u32,
+    /// Let webhooks reach loopback, link-local and other private addresses (refused by
+    /// default: a webhook URL must not become a way into the server's own network).
+    #[arg(long, env = "ROLLBOOK_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+    /// Pause a webhook subscription that has failed for this long, e.g. `24h`, `30m`.
+    #[arg(long, env = "ROLLBOOK_WEBHOOK_PAUSE_AFTER", default_value = "24h")]
+    pub webhook_pause_after: String,
     /// For benchmarks only: commit each command on its own instead of grouping concurrent
     /// commands into one commit (the baseline group commit is measured against).
     #[arg(long, hide = true)]
@@ -311,6 +318,15 @@ pub enum ConfigError {
     /// `--backup-every` is under a minute.
     #[error("--backup-every must be at least 1m")]
     BackupEveryTooShort,
+    /// `--webhook-pause-after` is not a period.
+    #[error("--webhook-pause-after {value:?}: use e.g. 24h, 30m or 1d")]
+    WebhookPauseAfter {
+        /// What was given.
+        value: String,
+        /// Why it is not a period.
+        #[source]
+        source: jiff::Error,
+    },
     /// `--timezone` names no known zone.
     #[error(transparent)]
     TimeZone(#[from] crate::web::UnknownZone),
@@ -335,6 +351,14 @@ impl TryFrom<&ServeArgs> for AppConfig {
         config.max_connections_per_address = args.max_connections_per_address as usize;
         config.live_feed.max_streams = args.max_streams as usize;
         config.allowed_hosts.clone_from(&args.allowed_hosts);
+        config.webhooks.allow_private = args.webhook_allow_private;
+        config.webhooks.pause_after =
+            args.webhook_pause_after
+                .parse()
+                .map_err(|source| ConfigError::WebhookPauseAfter {
+                    value: args.webhook_pause_after.clone(),
+                    source,
+                })?;
         if let Some(dir) = &args.backup_dir {
             let every: SignedDuration =
                 args.backup_every

@@ -27,4 +27,5 @@ pub mod serve;
 pub mod store;
 pub mod transfer;
 pub mod web;
+pub mod webhooks;
 pub mod writer;

@@ -1840,6 +1840,81 @@ pub fn decode_session(bytes: &[u8]) -> Result<SessionRecord, CodecError> {
     })
 }
 
+// ---- webhook subscriptions ------------------------------------------------------------------
+
+/// A webhook subscription as stored (its position is kept apart, in its own table).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookRecord {
+    /// What the admin called it.
+    pub name: String,
+    /// Where events are posted (http or https).
+    pub url: String,
+    /// Only events of these types are delivered (all when empty).
+    pub event_types: Vec<String>,
+    /// Only events of these cohorts are delivered (all when empty).
+    pub cohorts: Vec<Uuid>,
+    /// The signing secret's bytes (HMAC-SHA256 key; shown once, as `whsec_` + base64).
+    pub secret: Vec<u8>,
+    /// Paused by an admin or after failing too long: nothing is delivered.
+    pub paused: bool,
+    /// The last delivery failure, in words.
+    pub last_error: Option<String>,
+    /// Since when deliveries have failed without a success in between.
+    pub failing_since: Option<Timestamp>,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WebhookV1 {
+    name: String,
+    url: String,
+    event_types: Vec<String>,
+    cohorts: Vec<[u8; 16]>,
+    secret: Vec<u8>,
+    paused: bool,
+    last_error: Option<String>,
+    failing_since: Option<i64>,
+    created_at: i64,
+}
+
+/// Encodes a webhook subscription.
+pub fn encode_webhook(w: &WebhookRecord) -> Result<Vec<u8>, CodecError> {
+    encode_framed(
+        "webhook",
+        &WebhookV1 {
+            name: w.name.clone(),
+            url: w.url.clone(),
+            event_types: w.event_types.clone(),
+            cohorts: w.cohorts.iter().map(|c| *c.as_bytes()).collect(),
+            secret: w.secret.clone(),
+            paused: w.paused,
+            last_error: w.last_error.clone(),
+            failing_since: w.failing_since.map(micros),
+            created_at: micros(w.created_at),
+        },
+    )
+}
+
+/// Decodes a webhook subscription.
+pub fn decode_webhook(bytes: &[u8]) -> Result<WebhookRecord, CodecError> {
+    let w: WebhookV1 = decode("webhook", unframe(bytes)?)?;
+    Ok(WebhookRecord {
+        name: w.name,
+        url: w.url,
+        event_types: w.event_types,
+        cohorts: w.cohorts.into_iter().map(Uuid::from_bytes).collect(),
+        secret: w.secret,
+        paused: w.paused,
+        last_error: w.last_error,
+        failing_since: w
+            .failing_since
+            .map(|t| from_micros("webhook", t))
+            .transpose()?,
+        created_at: from_micros("webhook", w.created_at)?,
+    })
+}
+
 #[cfg(test)]
 #[path = "codec_golden.rs"]
 mod golden;

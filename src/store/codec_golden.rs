@@ -584,6 +584,37 @@ fn the_command_record_and_learner_entry_match_their_fixtures() {
 }
 
 #[test]
+fn the_webhook_subscription_matches_its_fixture_and_decodes() {
+    let webhook = WebhookRecord {
+        name: "crm".to_owned(),
+        url: "https://crm.example.org/hooks/rollbook".to_owned(),
+        event_types: vec![
+            "student.enrolled".to_owned(),
+            "waitlist.promoted".to_owned(),
+        ],
+        cohorts: vec![cohort_id().0],
+        secret: (0u8..24).collect(),
+        paused: true,
+        last_error: Some("HTTP 500 Internal Server Error".to_owned()),
+        failing_since: Some(at("2026-03-05T10:14:00.125Z")),
+        created_at: at("2026-03-01T09:00:00Z"),
+    };
+    let bytes = golden("webhook-v1", &encode_webhook(&webhook).unwrap());
+    assert_eq!(decode_webhook(&bytes).unwrap(), webhook);
+
+    let plain = WebhookRecord {
+        event_types: Vec::new(),
+        cohorts: Vec::new(),
+        paused: false,
+        last_error: None,
+        failing_since: None,
+        ..webhook
+    };
+    let bytes = golden("webhook-plain-v1", &encode_webhook(&plain).unwrap());
+    assert_eq!(decode_webhook(&bytes).unwrap(), plain);
+}
+
+#[test]
 fn unknown_codecs_types_and_versions_are_errors_not_panics() {
     assert!(matches!(decode_envelope(&[]), Err(CodecError::Empty)));
     assert!(matches!(

@@ -27,6 +27,7 @@ mod scan;
 mod tables;
 mod upgrade;
 mod verify;
+mod webhooks;
 
 use std::fs::File;
 use std::io::Read as _;
@@ -47,7 +48,7 @@ pub use codec::decode_envelope;
 pub use codec::{
     AccountRecord, CODEC_BINCODE2, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION,
     ErasureRecord, JournalEntry, LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION,
-    SessionRecord, TokenRecord, event_schema_version,
+    SessionRecord, TokenRecord, WebhookRecord, event_schema_version,
 };
 pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
@@ -59,12 +60,13 @@ pub use read_only::ReadOnlyStore;
 pub use scan::{ScanSummary, scan};
 pub use upgrade::file_sha256;
 pub use verify::{VerifyError, VerifyReport, verify};
+pub use webhooks::{StoredWebhook, WebhookStore};
 
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 pub use tables::idempotency_key;
 use tables::{
     ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, META_FORMAT_VERSION, SESSIONS,
-    SNAPSHOTS, STREAM_INDEX, TOKENS,
+    SNAPSHOTS, STREAM_INDEX, TOKENS, WEBHOOK_POSITIONS, WEBHOOKS,
 };
 
 /// The store format this build writes and the newest it reads. Older formats are upgraded in
@@ -733,6 +735,8 @@ fn table_names() -> Vec<String> {
         ACCOUNTS.name(),
         TOKENS.name(),
         SESSIONS.name(),
+        WEBHOOKS.name(),
+        WEBHOOK_POSITIONS.name(),
         JOURNAL.name(),
         META.name(),
     ]
@@ -751,6 +755,8 @@ fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ACCOUNTS)?;
     txn.open_table(TOKENS)?;
     txn.open_table(SESSIONS)?;
+    txn.open_table(WEBHOOKS)?;
+    txn.open_table(WEBHOOK_POSITIONS)?;
     txn.open_table(JOURNAL)?;
     let mut meta = txn.open_table(META)?;
     if meta.get(META_FORMAT_VERSION)?.is_none() {

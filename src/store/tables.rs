@@ -39,6 +39,13 @@ pub const TOKENS: TableDefinition<Uuid, &[u8]> = TableDefinition::new("tokens");
 /// SHA-256 of a session id → encoded session (account, CSRF secret, times).
 pub const SESSIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("sessions");
 
+/// Webhook subscription id → encoded subscription (name, URL, filters, signing secret,
+/// paused or not, last error, created). Managed by admins; not history.
+pub const WEBHOOKS: TableDefinition<Uuid, &[u8]> = TableDefinition::new("webhooks");
+/// Webhook subscription id → the position of the last event it delivered (answered with a
+/// 2xx). Apart from [`WEBHOOKS`] so that advancing it is a small write.
+pub const WEBHOOK_POSITIONS: TableDefinition<Uuid, u64> = TableDefinition::new("webhook_positions");
+
 /// Journal id (ascending) → encoded rejected command: who tried what, and the rule that refused
 /// it. Not history: pruned after a retention period.
 pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");

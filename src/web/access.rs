@@ -627,7 +627,17 @@ mod tests {
         auth.create_account("root", Role::Admin, "a long enough password")
             .unwrap();
         let (_, token) = auth.create_token("root", "").unwrap();
+        let webhooks = crate::webhooks::Webhooks::load(
+            store.clone(),
+            crate::store::History::new(store.clone()),
+            read.clone(),
+            clock.clone(),
+            crate::webhooks::WebhookOptions::default(),
+            crate::web::feed_event_json,
+        )
+        .unwrap();
         let state = AppState {
+            webhooks: Arc::new(webhooks),
             history: crate::store::History::new(store),
             read,
             writer,

@@ -1,5 +1,6 @@
-//! Admin pages: accounts (list, create, reset password, disable), API tokens (create, revoke)
-//! and an operations summary. Every change goes through [`crate::auth::Auth`].
+//! Admin pages: accounts (list, create, reset password, disable), API tokens (create, revoke),
+//! webhook subscriptions (their state; the forms are [`super::admin_webhooks`]') and an
+//! operations summary. Every change goes through [`crate::auth::Auth`].
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -117,6 +118,62 @@ pub struct Stats {
     writer_running: bool,
 }
 
+/// One subscription as the Admin page lists it.
+pub struct WebhookRow {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub filters: String,
+    pub paused: bool,
+    pub position: u64,
+    pub lag: u64,
+    pub lag_since: String,
+    pub last_success: String,
+    pub last_error: String,
+    pub log: Vec<(String, u64, bool, String)>,
+}
+
+/// Every webhook subscription, for the page's Webhooks section.
+pub fn webhook_rows(state: &AppState) -> Vec<WebhookRow> {
+    state
+        .webhooks
+        .list()
+        .into_iter()
+        .map(|v| {
+            let mut filters = Vec::new();
+            if !v.record.event_types.is_empty() {
+                filters.push(v.record.event_types.join(", "));
+            }
+            if !v.record.cohorts.is_empty() {
+                filters.push(format!("{} cohort(s)", v.record.cohorts.len()));
+            }
+            WebhookRow {
+                id: v.id.to_string(),
+                name: v.record.name.clone(),
+                url: v.record.url.clone(),
+                filters: if filters.is_empty() {
+                    "every event".to_owned()
+                } else {
+                    filters.join("; ")
+                },
+                paused: v.record.paused,
+                position: v.position,
+                lag: v.lag,
+                lag_since: v.lag_since.map_or_else(String::new, |t| state.zone.show(t)),
+                last_success: v
+                    .last_success
+                    .map_or_else(String::new, |t| state.zone.show(t)),
+                last_error: v.record.last_error.clone().unwrap_or_default(),
+                log: v
+                    .log
+                    .iter()
+                    .map(|l| (state.zone.show(l.at), l.position, l.ok, l.outcome.clone()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "admin.html")]
 pub struct AdminPage {
@@ -132,6 +189,9 @@ pub struct AdminPage {
     maintenance: Maintenance,
     /// The last backup this server made: (ok, text).
     last_backup: Option<(bool, String)>,
+    webhooks: Vec<WebhookRow>,
+    /// A subscription just created: its id and secret, shown once.
+    pub(super) new_webhook: Option<(String, String)>,
 }
 
 pub(super) fn page(
@@ -188,6 +248,8 @@ pub(super) fn page(
             Err(e) => (false, e.clone()),
         });
     AdminPage {
+        webhooks: webhook_rows(state),
+        new_webhook: None,
         erasures,
         last_backup,
         maintenance,
@@ -246,6 +308,10 @@ pub async fn overview(
         "rebuilding" => "Rebuilding the projections in the background; the live ones keep serving.",
         "checking" => "Shadow check started: a fresh copy is being rebuilt for comparison.",
         "busy" => "That job is already running.",
+        "webhook-paused" => "Webhook subscription paused.",
+        "webhook-resumed" => "Webhook subscription resumed from its position.",
+        "webhook-moved" => "Webhook subscription moved.",
+        "webhook-deleted" => "Webhook subscription deleted.",
         "erased" => {
             "The learner's personal data was erased and the database file rewritten without it. \
              Backups made before now still hold it: rotate them out."

@@ -6,6 +6,7 @@
 
 mod access;
 mod admin;
+mod admin_webhooks;
 mod allow_list;
 mod api;
 mod api_docs;
@@ -70,6 +71,15 @@ pub use route::{Access, Route};
 pub use routes::{ROUTES, router};
 pub use zone::{UnknownZone, Zone};
 
+/// An event as the feed (`GET /api/v1/events`) shows it: the body a webhook delivers.
+#[must_use]
+pub fn feed_event_json(
+    envelope: &crate::store::Envelope,
+    directory: &crate::projections::Directory,
+) -> serde_json::Value {
+    api::feed_event_json(envelope, directory)
+}
+
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 64 * 1024;
 /// Largest bulk-enrollment form accepted (its CSV of 5,000 rows, 2 MiB through the API, can
@@ -111,6 +121,8 @@ pub struct AppState {
     pub zone: Zone,
     /// The live feed's streams and hub (`GET /api/v1/events/stream`).
     pub live: Arc<LiveFeed>,
+    /// Webhook subscriptions and their deliveries.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl AppState {

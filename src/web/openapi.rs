@@ -26,6 +26,9 @@ use super::api::bodies::{
     Cancel, Cancelled, Details, DetailsChanged, Policy, PolicySet, Reopen, Reopened, Rescheduled,
     Schedule,
 };
+use super::api::bodies::{
+    NewWebhookBody, WebhookCreated, WebhookItem, WebhookList, WebhookPosition,
+};
 use super::api::bodies::{OfferAnswered, OfferDecline};
 use super::api::bodies::{TransferRequest, Transferred};
 use super::api::bulk::BulkAnswer;
@@ -621,6 +624,145 @@ pub(super) fn create_backup() -> Operation {
             ],
         ]),
     }
+}
+
+/// The `{id}` of a webhook subscription.
+fn webhook_path() -> Value {
+    path_param(
+        "id",
+        "The subscription's id.",
+        json!({"type": "string", "format": "uuid"}),
+    )
+}
+
+/// Errors of a webhook `{id}` path segment.
+const WEBHOOK_PATH: &[(u16, &str)] = &[(400, "invalid_path"), (404, "webhook_not_found")];
+
+/// `POST /api/v1/admin/webhooks`.
+pub(super) fn create_webhook() -> Operation {
+    Operation {
+        id: "createWebhook",
+        summary: "Subscribe a URL to events",
+        description: "Creates a webhook subscription: committed events after its position are \
+                      posted to `url` one at a time, in position order, signed as Standard \
+                      Webhooks says (`webhook-id`, `webhook-timestamp`, `webhook-signature`). \
+                      The answer holds the signing secret, shown only here. The position starts \
+                      at the head unless `from_position` is given. The URL's host may not be, or \
+                      resolve to, a loopback, link-local, unspecified or metadata address unless \
+                      the server runs with `--webhook-allow-private`.",
+        command: false,
+        if_match: false,
+        parameters: vec![],
+        body: Some(Shape::Typed(typed::<NewWebhookBody>)),
+        success: (
+            201,
+            Shape::Typed(typed::<WebhookCreated>),
+            "The subscription, with its secret.",
+        ),
+        errors: errors(&[
+            AUTH,
+            BODY,
+            INTERNAL,
+            &[
+                (409, "too_many_webhooks"),
+                (422, "invalid_webhook"),
+                (422, "invalid_url"),
+                (422, "url_not_allowed"),
+                (422, "url_unresolved"),
+                (422, "position_out_of_range"),
+            ],
+        ]),
+    }
+}
+
+/// `GET /api/v1/admin/webhooks`.
+pub(super) fn list_webhooks() -> Operation {
+    Operation {
+        id: "listWebhooks",
+        summary: "Webhook subscriptions",
+        description: "Every subscription with its position, lag (events committed after its \
+                      position), status and last error; never its secret.",
+        command: false,
+        if_match: false,
+        parameters: vec![],
+        body: None,
+        success: (
+            200,
+            Shape::Typed(typed::<WebhookList>),
+            "The subscriptions, oldest first.",
+        ),
+        errors: errors(&[AUTH]),
+    }
+}
+
+fn webhook_change(
+    id: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    body: Option<Shape>,
+) -> Operation {
+    let mut codes: Vec<&[(u16, &'static str)]> = vec![AUTH, WEBHOOK_PATH, INTERNAL];
+    if body.is_some() {
+        codes.push(BODY);
+        codes.push(&[(422, "position_out_of_range")]);
+    }
+    Operation {
+        id,
+        summary,
+        description,
+        command: false,
+        if_match: false,
+        parameters: vec![webhook_path()],
+        body,
+        success: (
+            200,
+            Shape::Typed(typed::<WebhookItem>),
+            "The subscription as it is now.",
+        ),
+        errors: errors(&codes),
+    }
+}
+
+/// `POST /api/v1/admin/webhooks/{id}/pause`.
+pub(super) fn pause_webhook() -> Operation {
+    webhook_change(
+        "pauseWebhook",
+        "Pause a webhook subscription",
+        "Nothing more is sent until it is resumed; its position is kept.",
+        None,
+    )
+}
+
+/// `POST /api/v1/admin/webhooks/{id}/resume`.
+pub(super) fn resume_webhook() -> Operation {
+    webhook_change(
+        "resumeWebhook",
+        "Resume a webhook subscription",
+        "Delivery continues from the stored position, with a fresh allowance of failing time \
+         (`--webhook-pause-after`).",
+        None,
+    )
+}
+
+/// `POST /api/v1/admin/webhooks/{id}/position`.
+pub(super) fn move_webhook() -> Operation {
+    webhook_change(
+        "moveWebhook",
+        "Move a webhook subscription's position",
+        "Delivery continues after the given position: back to replay events, or the head to \
+         skip to now.",
+        Some(Shape::Typed(typed::<WebhookPosition>)),
+    )
+}
+
+/// `DELETE /api/v1/admin/webhooks/{id}`.
+pub(super) fn delete_webhook() -> Operation {
+    webhook_change(
+        "deleteWebhook",
+        "Delete a webhook subscription",
+        "Stops its deliveries and forgets it (and its secret); answers it as it was.",
+        None,
+    )
 }
 
 /// `GET /api/v1/learners/{learner}/timeline`.

@@ -18,7 +18,9 @@ use super::extract::Acting;
 use super::route::Access::{Public, Role as R, Scrape};
 use super::route::Route;
 use super::{AppState, BODY_LIMIT};
-use super::{access, admin, api, api_docs, assets, browse, confirm, erase, metrics, openapi};
+use super::{
+    access, admin, admin_webhooks, api, api_docs, assets, browse, confirm, erase, metrics, openapi,
+};
 use super::{
     bulk, cohort_new, cohorts, dashboard, error, learners, offers, reports, session, what_if,
 };
@@ -114,6 +116,11 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/admin/accounts/{name}/enable", R(Admin), admin::enable),
     route!(POST "/admin/tokens", R(Admin), admin::create_token),
     route!(POST "/admin/tokens/{id}/revoke", R(Admin), admin::revoke_token),
+    route!(POST "/admin/webhooks", R(Admin), admin_webhooks::create),
+    route!(POST "/admin/webhooks/{id}/pause", R(Admin), admin_webhooks::pause),
+    route!(POST "/admin/webhooks/{id}/resume", R(Admin), admin_webhooks::resume),
+    route!(POST "/admin/webhooks/{id}/position", R(Admin), admin_webhooks::move_to),
+    route!(POST "/admin/webhooks/{id}/delete", R(Admin), admin_webhooks::delete),
     route!(POST "/admin/projections/rebuild", R(Admin), admin::rebuild),
     route!(POST "/admin/projections/check", R(Admin), admin::check),
     route!(GET "/admin/erase", R(Admin), erase::confirm),
@@ -121,6 +128,13 @@ pub static ROUTES: &[Route] = &[
     // ---- the JSON API ----
     route!(GET "/api/v1/projections", R(Admin), api::projections, api openapi::projections),
     route!(POST "/api/v1/admin/backups", R(Admin), api::create_backup, api openapi::create_backup),
+    // ---- webhook subscriptions (issue 17) ----
+    route!(POST "/api/v1/admin/webhooks", R(Admin), api::webhooks::create, api openapi::create_webhook),
+    route!(GET "/api/v1/admin/webhooks", R(Admin), api::webhooks::list, api openapi::list_webhooks),
+    route!(POST "/api/v1/admin/webhooks/{id}/pause", R(Admin), api::webhooks::pause, api openapi::pause_webhook),
+    route!(POST "/api/v1/admin/webhooks/{id}/resume", R(Admin), api::webhooks::resume, api openapi::resume_webhook),
+    route!(POST "/api/v1/admin/webhooks/{id}/position", R(Admin), api::webhooks::position, api openapi::move_webhook),
+    route!(DELETE "/api/v1/admin/webhooks/{id}", R(Admin), api::webhooks::delete, api openapi::delete_webhook),
     route!(POST "/api/v1/cohorts", R(Staff), api::create_cohort, api openapi::create_cohort),
     route!(GET "/api/v1/cohorts", R(Viewer), api::list_cohorts, api openapi::list_cohorts),
     route!(GET "/api/v1/cohorts/{id}", R(Viewer), api::cohort, api openapi::get_cohort),

@@ -292,6 +292,18 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("POST", "/admin/erase", Who::Admin),
     ("GET", "/api/v1/projections", Who::Admin),
     ("POST", "/api/v1/admin/backups", Who::Admin),
+    // Webhook subscriptions (issue 17): admins only; a URL is an address the server will call.
+    ("POST", "/admin/webhooks", Who::Admin),
+    ("POST", "/admin/webhooks/{id}/pause", Who::Admin),
+    ("POST", "/admin/webhooks/{id}/resume", Who::Admin),
+    ("POST", "/admin/webhooks/{id}/position", Who::Admin),
+    ("POST", "/admin/webhooks/{id}/delete", Who::Admin),
+    ("POST", "/api/v1/admin/webhooks", Who::Admin),
+    ("GET", "/api/v1/admin/webhooks", Who::Admin),
+    ("POST", "/api/v1/admin/webhooks/{id}/pause", Who::Admin),
+    ("POST", "/api/v1/admin/webhooks/{id}/resume", Who::Admin),
+    ("POST", "/api/v1/admin/webhooks/{id}/position", Who::Admin),
+    ("DELETE", "/api/v1/admin/webhooks/{id}", Who::Admin),
     // Holds no data, only the published shapes.
     ("GET", "/api/v1/openapi.json", Who::Anyone),
 ];

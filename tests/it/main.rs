@@ -47,4 +47,5 @@ mod timezone;
 mod transfer;
 mod transfers;
 mod verify;
+mod webhooks;
 mod what_if;

@@ -737,6 +737,64 @@ async fn administer(c: &mut Checker<'_>, admin: &Client, staff: &Client) {
         409,
     )
     .await;
+    webhooks(c, admin, staff).await;
+}
+
+/// Webhook subscriptions (issue 17): created, listed, paused, resumed, moved, deleted, refused.
+async fn webhooks(c: &mut Checker<'_>, admin: &Client, staff: &Client) {
+    let (get, post, delete) = (Method::GET, Method::POST, Method::DELETE);
+    let hooks = "/api/v1/admin/webhooks";
+    let body = json!({"name": "crm", "url": "http://127.0.0.1:9/hook", "from_position": 0});
+    c.call(
+        staff,
+        post.clone(),
+        (hooks, hooks),
+        Some(body.clone()),
+        &[],
+        403,
+    )
+    .await;
+    let created = c
+        .call(admin, post.clone(), (hooks, hooks), Some(body), &[], 201)
+        .await;
+    let bad = json!({"name": "x", "url": "ftp://example.org/"});
+    c.call(admin, post.clone(), (hooks, hooks), Some(bad), &[], 422)
+        .await;
+    c.call(admin, get.clone(), (hooks, hooks), None, &[], 200)
+        .await;
+    let id = created["id"].as_str().unwrap();
+    for action in ["pause", "resume"] {
+        let template = format!("{hooks}/{{id}}/{action}");
+        let path = format!("{hooks}/{id}/{action}");
+        c.call(admin, post.clone(), (&template, &path), None, &[], 200)
+            .await;
+    }
+    let template = format!("{hooks}/{{id}}/position");
+    let path = format!("{hooks}/{id}/position");
+    c.call(
+        admin,
+        post.clone(),
+        (&template, &path),
+        Some(json!({"position": 0})),
+        &[],
+        200,
+    )
+    .await;
+    c.call(
+        admin,
+        post.clone(),
+        (&template, &path),
+        Some(json!({"position": 9_000_000_000_u64})),
+        &[],
+        422,
+    )
+    .await;
+    let template = format!("{hooks}/{{id}}");
+    let path = format!("{hooks}/{id}");
+    c.call(admin, delete.clone(), (&template, &path), None, &[], 200)
+        .await;
+    c.call(admin, delete, (&template, &path), None, &[], 404)
+        .await;
 }
 
 /// Waitlist offers (issue 15): answered, declined (the next in line is offered), refused.

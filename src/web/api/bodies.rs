@@ -898,6 +898,110 @@ fn promotion_answer(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "string", "enum": ["automatic", "offer"]})
 }
 
+// ---- issue 17: webhook subscriptions ----
+
+/// A position a request may name (`0` … 2^53 − 1).
+fn webhook_position(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "integer", "minimum": 0, "maximum": (1_u64 << 53) - 1})
+}
+
+/// `POST /api/v1/admin/webhooks`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = no_null_defaults)]
+pub struct NewWebhookBody {
+    /// A name for people.
+    #[schemars(
+        length(min = 1, max = 100),
+        description = "A name for people (1 to 100 characters)."
+    )]
+    pub name: String,
+    /// The target URL.
+    #[schemars(
+        length(min = 1, max = 2000),
+        description = "Where events are posted: an absolute http or https URL."
+    )]
+    pub url: String,
+    /// Only these event types (all when absent or empty).
+    #[serde(default)]
+    #[schemars(
+        length(max = 100),
+        description = "Deliver only these event types (all when absent or empty)."
+    )]
+    pub event_types: Vec<String>,
+    /// Only these cohorts (all when absent or empty).
+    #[serde(default)]
+    #[schemars(
+        length(max = 100),
+        description = "Deliver only events of these cohorts (all when absent or empty)."
+    )]
+    pub cohorts: Vec<Uuid>,
+    /// Where to start; the head when absent.
+    #[serde(default, deserialize_with = "whole_or_null")]
+    #[schemars(
+        schema_with = "webhook_position",
+        description = "Deliver the events after this position; the newest event's position (the head) when absent."
+    )]
+    pub from_position: Option<u64>,
+}
+
+/// A created subscription: the secret is shown only here.
+#[derive(Serialize, JsonSchema)]
+pub struct WebhookCreated {
+    #[schemars(schema_with = "uuid")]
+    pub id: Uuid,
+    /// The position it starts after.
+    #[schemars(schema_with = "count")]
+    pub position: u64,
+    /// `whsec_` and the base64 of the signing key.
+    pub secret: String,
+}
+
+/// `active` or `paused`.
+fn webhook_status(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": ["active", "paused"]})
+}
+
+/// One subscription (never its secret).
+#[derive(Serialize, JsonSchema)]
+pub struct WebhookItem {
+    pub cohorts: Vec<Uuid>,
+    pub event_types: Vec<String>,
+    #[schemars(schema_with = "uuid")]
+    pub id: Uuid,
+    /// The last delivery failure (cleared by a success).
+    pub last_error: Option<String>,
+    /// Events committed after its position.
+    #[schemars(schema_with = "count")]
+    pub lag: u64,
+    pub name: String,
+    /// The last event delivered (or skipped by its filters).
+    #[schemars(schema_with = "count")]
+    pub position: u64,
+    #[schemars(schema_with = "webhook_status")]
+    pub status: &'static str,
+    pub url: String,
+}
+
+/// `GET /api/v1/admin/webhooks`.
+#[derive(Serialize, JsonSchema)]
+pub struct WebhookList {
+    pub webhooks: Vec<WebhookItem>,
+}
+
+/// `POST /api/v1/admin/webhooks/{id}/position`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPosition {
+    /// Deliver the events after this position (0 replays everything).
+    #[serde(deserialize_with = "whole")]
+    #[schemars(
+        schema_with = "webhook_position",
+        description = "Deliver the events after this position: 0 replays everything, the head skips to now."
+    )]
+    pub position: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

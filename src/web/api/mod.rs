@@ -17,6 +17,7 @@ pub(super) mod live;
 pub(super) mod offers;
 pub(super) mod term;
 pub(super) mod transfers;
+pub(super) mod webhooks;
 
 use super::AppState;
 use super::error::ApiError;
@@ -298,6 +299,11 @@ fn event_json(env: &Envelope, directory: &Directory) -> EventBody {
         kind: env.event.type_name(),
         version: env.version,
     }
+}
+
+/// [`event_json`] as a JSON value.
+pub(super) fn feed_event_json(env: &Envelope, directory: &Directory) -> serde_json::Value {
+    serde_json::to_value(event_json(env, directory)).unwrap_or_default()
 }
 
 /// An event's own fields as the API shows them, its learners named by `key_of` (their keys).

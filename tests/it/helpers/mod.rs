@@ -140,6 +140,10 @@ impl TestApp {
         // Tests move the clock by days to cross deadlines; sessions must outlive that unless a
         // test is about idle expiry (and sets it).
         config.session_idle = SignedDuration::from_hours(24 * 365);
+        // Webhook receivers in tests listen on loopback; retries are quick.
+        config.webhooks.allow_private = true;
+        config.webhooks.backoff_min = std::time::Duration::from_millis(5);
+        config.webhooks.backoff_max = std::time::Duration::from_millis(50);
         tweak(&mut config);
         let app = Application::build(&config).await.expect("app builds");
         assert!(

@@ -51,7 +51,17 @@ pub fn wire(store: &Arc<Store>, clock: &Arc<FixedClock>, label: &str) -> Wired {
         WriterOptions::default(),
     )
     .expect("writer");
+    let webhooks = rollbook::webhooks::Webhooks::load(
+        store.clone(),
+        rollbook::store::History::new(store.clone()),
+        read.clone(),
+        clock.clone(),
+        rollbook::webhooks::WebhookOptions::default(),
+        web::feed_event_json,
+    )
+    .expect("webhooks");
     let state = AppState {
+        webhooks: Arc::new(webhooks),
         history: rollbook::store::History::new(store.clone()),
         read: read.clone(),
         writer: handle,

@@ -1,0 +1,165 @@
+//! The Admin page's webhook forms: create a subscription (its secret is shown once), pause,
+//! resume, move and delete one. The page's section itself is rendered by [`super::admin`]; the
+//! subscriptions are [`crate::webhooks`]'.
+
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::AppState;
+use super::admin::page;
+use super::error::PageError;
+use super::extract::{Acting, PagePath};
+use crate::auth::Principal;
+use crate::webhooks::{NewWebhook, WebhookError};
+
+fn read_form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
+    form.map(|Form(f)| f)
+        .map_err(|e| PageError::BadRequest(e.body_text()))
+}
+
+/// The page again with a refusal, or a 500 for a storage failure.
+fn refused(
+    state: &AppState,
+    principal: &Principal,
+    error: WebhookError,
+) -> Result<Response, PageError> {
+    match error {
+        e @ (WebhookError::Store(_) | WebhookError::Task(_)) => {
+            Err(PageError::internal("webhook change failed", &e))
+        }
+        e => {
+            let page = page(state, principal, e.to_string(), true, None);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewWebhookForm {
+    name: String,
+    url: String,
+    event_types: String,
+    from_position: String,
+}
+
+/// `POST /admin/webhooks`: creates a subscription and shows its secret once.
+pub async fn create(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    form: Result<Form<NewWebhookForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let f = read_form(form)?;
+    let from_position = match f.from_position.trim() {
+        "" => None,
+        raw => match raw.parse::<u64>() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                return refused(
+                    &state,
+                    &principal,
+                    WebhookError::Invalid(format!("from position: {raw:?} is not a whole number")),
+                );
+            }
+        },
+    };
+    let new = NewWebhook {
+        name: f.name,
+        url: f.url,
+        event_types: f
+            .event_types
+            .split([',', ' ', '\n'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        cohorts: Vec::new(),
+        from_position,
+    };
+    match state.webhooks.create(new).await {
+        Ok(created) => {
+            tracing::info!(by = %principal.name, id = %created.id, "webhook subscription created");
+            let mut page = page(&state, &principal, String::new(), false, None);
+            page.new_webhook = Some((created.id.to_string(), created.secret));
+            Ok(page.into_response())
+        }
+        Err(e) => refused(&state, &principal, e),
+    }
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, PageError> {
+    Uuid::parse_str(raw)
+        .map_err(|_| PageError::NotFound(format!("no webhook subscription {raw:?}")))
+}
+
+/// `POST /admin/webhooks/{id}/pause`.
+pub async fn pause(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+) -> Result<Response, PageError> {
+    match state.webhooks.pause(parse_id(&id)?).await {
+        Ok(_) => Ok(Redirect::to("/admin?done=webhook-paused#webhooks").into_response()),
+        Err(e) => refused(&state, &principal, e),
+    }
+}
+
+/// `POST /admin/webhooks/{id}/resume`.
+pub async fn resume(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+) -> Result<Response, PageError> {
+    match state.webhooks.resume(parse_id(&id)?).await {
+        Ok(_) => Ok(Redirect::to("/admin?done=webhook-resumed#webhooks").into_response()),
+        Err(e) => refused(&state, &principal, e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MoveForm {
+    position: String,
+}
+
+/// `POST /admin/webhooks/{id}/position`.
+pub async fn move_to(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+    form: Result<Form<MoveForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let f = read_form(form)?;
+    let Ok(position) = f.position.trim().parse::<u64>() else {
+        return refused(
+            &state,
+            &principal,
+            WebhookError::Invalid(format!("position: {:?} is not a whole number", f.position)),
+        );
+    };
+    match state.webhooks.move_to(id, position).await {
+        Ok(_) => Ok(Redirect::to("/admin?done=webhook-moved#webhooks").into_response()),
+        Err(e) => refused(&state, &principal, e),
+    }
+}
+
+/// `POST /admin/webhooks/{id}/delete`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Acting(principal): Acting,
+    PagePath(id): PagePath,
+) -> Result<Response, PageError> {
+    match state.webhooks.delete(parse_id(&id)?).await {
+        Ok(()) => {
+            tracing::info!(by = %principal.name, %id, "webhook subscription deleted");
+            Ok(Redirect::to("/admin?done=webhook-deleted#webhooks").into_response())
+        }
+        Err(e) => refused(&state, &principal, e),
+    }
+}
