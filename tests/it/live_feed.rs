@@ -555,7 +555,10 @@ async fn a_client_that_reads_nothing_at_all_is_disconnected_and_its_place_releas
         }
     }
     let round = released.expect("the silent client's place was released");
-    assert!(round > 0, "the place was held while the client was connected");
+    assert!(
+        round > 0,
+        "the place was held while the client was connected"
+    );
     // The socket was closed by the server: what it had sent, then the end (or a reset).
     let mut received = Vec::new();
     let end = tokio::time::timeout(GUARD, silent.read_to_end(&mut received))
