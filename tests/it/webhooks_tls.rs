@@ -290,3 +290,54 @@ async fn a_ca_file_that_is_not_one_stops_the_start_naming_the_file() {
         "{error}"
     );
 }
+
+#[test]
+fn the_real_binary_refuses_a_bad_ca_file_at_startup_naming_it() {
+    use crate::helpers::process::{Launch, ServerProcess};
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, "-----BEGIN CERTIFICATE-----\nAAAA\n").unwrap();
+    let db = dir.path().join("rollbook.redb");
+    let Launch::Exited { status, log } = ServerProcess::launch_with_args(
+        &db,
+        &[],
+        &["--webhook-ca-file", ca_file.to_str().unwrap()],
+    ) else {
+        panic!("rollbook served with a CA file that is not one");
+    };
+    assert!(!status.success());
+    assert!(
+        log.contains(&format!("--webhook-ca-file {}", ca_file.display())),
+        "{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(
+        !db.exists(),
+        "nothing was opened before the flag was checked"
+    );
+}
+
+#[test]
+fn a_system_without_trusted_roots_still_serves_and_says_https_webhooks_will_fail() {
+    use crate::helpers::process::{Launch, ServerProcess};
+    let dir = tempfile::tempdir().unwrap();
+    // rustls-native-certs reads only these when they are set: an empty store.
+    let (empty_file, empty_dir) = (dir.path().join("none.pem"), dir.path().join("certs"));
+    std::fs::write(&empty_file, "").unwrap();
+    std::fs::create_dir(&empty_dir).unwrap();
+    let file_var = format!("SSL_CERT_FILE={}", empty_file.display());
+    let dir_var = format!("SSL_CERT_DIR={}", empty_dir.display());
+    let db = dir.path().join("rollbook.redb");
+    let Launch::Serving(server) = ServerProcess::launch_with(&db, &["env", &file_var, &dir_var])
+    else {
+        panic!("rollbook did not serve without trusted roots");
+    };
+    assert!(
+        server
+            .log
+            .iter()
+            .any(|line| line.contains("https webhooks will fail")),
+        "{:#?}",
+        server.log
+    );
+}
