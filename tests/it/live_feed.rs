@@ -424,7 +424,13 @@ async fn a_client_that_does_not_read_is_cut_while_another_keeps_receiving() {
 
     const BUFFER: usize = 64;
     const BULK: usize = 50;
-    let app = TestApp::spawn_with(|config| config.live_feed.buffer = BUFFER).await;
+    let app = TestApp::spawn_with(|config| {
+        config.live_feed.buffer = BUFFER;
+        // It reads what it was sent only at the end, however long the rounds take: it must
+        // not be disconnected for reading nothing meanwhile (another test covers that).
+        config.live_feed.cut_grace = std::time::Duration::from_secs(24 * 3600);
+    })
+    .await;
     let cohort = app.create_cohort("Big", 5000).await;
     // The slow client: a small receive buffer, and it reads nothing until the end.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
