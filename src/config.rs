@@ -296,6 +296,10 @@ pub struct ServeArgs {
     /// Pause a webhook subscription that has failed for this long, e.g. `24h`, `30m`.
     #[arg(long, env = "ROLLBOOK_WEBHOOK_PAUSE_AFTER", default_value = "24h")]
     pub webhook_pause_after: String,
+    /// A PEM file of certificate authorities to trust for https webhook receivers besides the
+    /// system's (for receivers behind a private CA).
+    #[arg(long, env = "ROLLBOOK_WEBHOOK_CA_FILE")]
+    pub webhook_ca_file: Option<PathBuf>,
     /// For benchmarks only: commit each command on its own instead of grouping concurrent
     /// commands into one commit (the baseline group commit is measured against).
     #[arg(long, hide = true)]
@@ -330,6 +334,9 @@ pub enum ConfigError {
     /// `--timezone` names no known zone.
     #[error(transparent)]
     TimeZone(#[from] crate::web::UnknownZone),
+    /// `--webhook-ca-file` cannot be read or holds no certificate.
+    #[error(transparent)]
+    WebhookCaFile(#[from] crate::webhooks::client::ClientError),
 }
 
 impl TryFrom<&ServeArgs> for AppConfig {
@@ -359,6 +366,11 @@ impl TryFrom<&ServeArgs> for AppConfig {
                     value: args.webhook_pause_after.clone(),
                     source,
                 })?;
+        if let Some(path) = &args.webhook_ca_file {
+            // Read now, so a bad file stops the start before anything is opened.
+            crate::webhooks::client::read_ca_file(path)?;
+            config.webhooks.ca_file = Some(path.clone());
+        }
         if let Some(dir) = &args.backup_dir {
             let every: SignedDuration =
                 args.backup_every
@@ -513,5 +525,37 @@ mod tests {
             error.to_string(),
             "unknown time zone \"Mars/Olympus_Mons\": use an IANA name such as Europe/Lisbon, or UTC"
         );
+    }
+
+    #[test]
+    fn a_webhook_ca_file_is_read_at_startup_and_a_bad_one_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let error = AppConfig::try_from(&serve_args(&[
+            "--webhook-ca-file",
+            missing.to_str().unwrap(),
+        ]))
+        .err()
+        .unwrap();
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("--webhook-ca-file {}: ", missing.display())),
+            "{error}"
+        );
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let error = AppConfig::try_from(&serve_args(&[
+            "--webhook-ca-file",
+            not_pem.to_str().unwrap(),
+        ]))
+        .err()
+        .unwrap();
+        assert!(
+            error.to_string().contains("no certificate in it"),
+            "{error}"
+        );
+        let defaults = AppConfig::try_from(&serve_args(&[])).unwrap();
+        assert_eq!(defaults.webhooks.ca_file, None);
     }
 }

@@ -8,8 +8,9 @@
 //! in the listen backlog), closes at once a new connection from an address that already holds
 //! its share of connections (so one client cannot take every slot), hands handlers the client's
 //! address as [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo) and the address it
-//! connected to as [`LocalAddr`], and at shutdown stops accepting, lets in-flight requests
-//! finish within a grace period, and closes whatever is left.
+//! connected to as [`LocalAddr`], lets a handler have its connection closed
+//! ([`CloseConnection`], for an answer its client stopped reading), and at shutdown stops
+//! accepting, lets in-flight requests finish within a grace period, and closes whatever is left.
 //!
 //! It knows nothing of routes or of time limits per request: it serves the [`Router`] it is
 //! given, which carries those as layers.
@@ -27,7 +28,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::{JoinError, JoinSet};
 
 /// How long to wait before accepting again after `accept` failed (typically: out of file
@@ -57,6 +58,27 @@ pub struct Limits {
 /// request extension: for a server listening on every address, the one this client used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LocalAddr(pub SocketAddr);
+
+/// A request extension through which a handler can have the server close its connection: for
+/// an answer still being sent to a client that stopped reading (a live-feed stream cut for
+/// falling behind), which would otherwise hold the connection, and what the answer holds, until
+/// that client reads again or goes away. The connection is dropped at once, whatever it was
+/// writing; every request of a kept-alive connection sees the same one.
+#[derive(Clone, Debug, Default)]
+pub struct CloseConnection(Arc<Notify>);
+
+impl CloseConnection {
+    /// Closes the connection (now if it is being served; a request served later on it would
+    /// find it closed).
+    pub fn close(&self) {
+        self.0.notify_one();
+    }
+
+    /// Completes when [`CloseConnection::close`] is called.
+    async fn closed(&self) {
+        self.0.notified().await;
+    }
+}
 
 /// Live connections per client address, with a cap. A connection counts from its acceptance
 /// until its task ends (the [`Slot`] it holds is dropped).
@@ -194,8 +216,11 @@ pub async fn serve(
             .await
             .unwrap_or_else(|never| match never {});
         let service = TowerToHyperService::new(service);
+        let closer = CloseConnection::default();
+        let handlers_closer = closer.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
             request.extensions_mut().insert(LocalAddr(local));
+            request.extensions_mut().insert(handlers_closer.clone());
             hyper::service::Service::call(&service, request)
         });
         let connection = http.serve_connection(TokioIo::new(stream), service);
@@ -203,9 +228,15 @@ pub async fn serve(
         connections.spawn(async move {
             let _permit = permit;
             let _slot = slot;
-            if let Err(error) = connection.await {
-                // Header-read timeouts, clients hanging up, malformed requests: routine.
-                tracing::debug!(%remote, %error, "connection ended with an error");
+            tokio::select! {
+                ended = connection => if let Err(error) = ended {
+                    // Header-read timeouts, clients hanging up, malformed requests: routine.
+                    tracing::debug!(%remote, %error, "connection ended with an error");
+                },
+                // Dropping the connection closes the socket and drops the answer being sent.
+                () = closer.closed() => {
+                    tracing::debug!(%remote, "connection closed by the server");
+                }
             }
         });
     }

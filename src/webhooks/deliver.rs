@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::{DeliveryLine, Entry, LOG_LINES, MAX_RESPONSE_BYTES, Webhooks, blocking};
+use super::{DeliveryLine, Entry, LOG_LINES, Webhooks, blocking};
 use crate::store::{Envelope, WebhookRecord};
 
 /// Most events read from the store at once.
@@ -170,68 +170,28 @@ async fn post(
     let id = super::webhook_id(position);
     let timestamp = hooks.clock.now().as_second();
     let signature = super::signature(&record.secret, &id, timestamp, &body);
-    let response = hooks
+    let answer = hooks
         .client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("webhook-id", &id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| describe(&e))?;
-    let status = response.status();
+        .post(
+            &url,
+            &[
+                ("webhook-id", id),
+                ("webhook-timestamp", timestamp.to_string()),
+                ("webhook-signature", signature),
+            ],
+            body,
+        )
+        .await?;
+    let status = answer.status;
     if status.is_success() {
         return Ok(status.as_u16());
     }
-    let excerpt = read_bounded(response).await;
     let redirect = if status.is_redirection() {
         " (redirects are not followed)"
     } else {
         ""
     };
-    Err(format!("HTTP {status}{redirect}{excerpt}"))
-}
-
-/// Up to [`MAX_RESPONSE_BYTES`] of an error answer, as a short excerpt.
-async fn read_bounded(mut response: reqwest::Response) -> String {
-    let mut bytes = Vec::new();
-    while bytes.len() < MAX_RESPONSE_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    bytes.truncate(MAX_RESPONSE_BYTES);
-    let text: String = String::from_utf8_lossy(&bytes)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    if text.trim().is_empty() {
-        String::new()
-    } else {
-        format!(": {}", text.trim())
-    }
-}
-
-/// A client error in words, with its causes (the resolver's refusal among them).
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "cannot connect".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    Err(format!("HTTP {status}{redirect}{}", answer.excerpt))
 }
 
 fn log(entry: &Entry, at: Timestamp, position: u64, outcome: &Result<u16, String>) {

@@ -8,6 +8,7 @@
 //! can drop duplicates. Deliveries read committed events from the store (off the async
 //! threads), never the writer's queue, so a slow receiver never slows a command.
 
+pub mod client;
 mod deliver;
 pub mod target;
 
@@ -41,6 +42,9 @@ pub struct WebhookOptions {
     pub backoff_min: Duration,
     /// The longest wait between attempts.
     pub backoff_max: Duration,
+    /// A PEM file of certificate authorities trusted for https receivers besides the
+    /// platform's (`--webhook-ca-file`), for receivers behind a private CA.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for WebhookOptions {
@@ -51,6 +55,7 @@ impl Default for WebhookOptions {
             timeout: Duration::from_secs(10),
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
+            ca_file: None,
         }
     }
 }
@@ -126,6 +131,9 @@ pub enum WebhookError {
     /// A blocking task failed.
     #[error("webhook task failed: {0}")]
     Task(String),
+    /// The HTTP client cannot be built (the CA file, the TLS configuration).
+    #[error(transparent)]
+    Client(#[from] client::ClientError),
 }
 
 /// What an admin asks for when creating a subscription.
@@ -218,7 +226,7 @@ pub struct Webhooks {
     read: Arc<ReadModel>,
     clock: Arc<dyn Clock>,
     options: WebhookOptions,
-    client: reqwest::Client,
+    client: client::WebhookClient,
     render: RenderEvent,
     entries: Mutex<HashMap<Uuid, Arc<Entry>>>,
     stop: watch::Sender<bool>,
@@ -243,8 +251,8 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Webhooks {
-    /// Loads the subscriptions (blocking: call it off the async threads). Delivery starts with
-    /// [`Webhooks::start`].
+    /// Loads the subscriptions and builds the HTTP client (reading the CA file: blocking, call
+    /// it off the async threads). Delivery starts with [`Webhooks::start`].
     pub fn load(
         store: Arc<dyn WebhookStore>,
         history: History,
@@ -252,20 +260,9 @@ impl Webhooks {
         clock: Arc<dyn Clock>,
         options: WebhookOptions,
         render: RenderEvent,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self, WebhookError> {
+        let client = client::WebhookClient::new(&options)?;
         let stored = store.load_webhooks()?;
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(options.timeout)
-            .connect_timeout(options.timeout)
-            .user_agent(concat!("rollbook-webhooks/", env!("CARGO_PKG_VERSION")));
-        if !options.allow_private {
-            builder = builder.dns_resolver(target::GuardedResolver);
-        }
-        let client = builder.build().map_err(|e| StoreError::Io {
-            path: history.path().to_owned(),
-            source: std::io::Error::other(format!("cannot build the webhook client: {e}")),
-        })?;
         let entries = stored
             .into_iter()
             .map(|w| (w.id, Arc::new(new_entry(w))))

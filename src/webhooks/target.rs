@@ -170,23 +170,51 @@ pub async fn check_url(url: &Url, allow_private: bool) -> Result<(), TargetError
     check_addresses(&host, addresses)
 }
 
-/// The HTTP client's resolver when private targets are not allowed: the system resolver, then
-/// the same check, on every new connection.
+/// The webhook client's resolver: the system resolver, then (unless private targets are
+/// allowed) the same check as at creation, on every new connection.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct GuardedResolver;
+pub struct GuardedResolver {
+    /// Whether private addresses are allowed (`--webhook-allow-private`).
+    pub allow_private: bool,
+}
 
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+/// What [`GuardedResolver`] answers.
+pub type Resolving = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<
+                    std::vec::IntoIter<SocketAddr>,
+                    Box<dyn std::error::Error + Send + Sync>,
+                >,
+            > + Send,
+    >,
+>;
+
+impl tower_service::Service<hyper_util::client::legacy::connect::dns::Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+    type Future = Resolving;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: hyper_util::client::legacy::connect::dns::Name) -> Self::Future {
         let host = name.as_str().to_owned();
+        let allow_private = self.allow_private;
         Box::pin(async move {
             let addresses: Vec<SocketAddr> =
                 tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host.as_str(), 0)))
                     .await
                     .unwrap_or_else(|_| Err(std::io::Error::other("the lookup timed out")))?
                     .collect();
-            check_addresses(&host, addresses.iter().map(SocketAddr::ip))?;
-            let addrs: reqwest::dns::Addrs = Box::new(addresses.into_iter());
-            Ok(addrs)
+            if !allow_private {
+                check_addresses(&host, addresses.iter().map(SocketAddr::ip))?;
+            }
+            Ok(addresses.into_iter())
         })
     }
 }

@@ -424,7 +424,13 @@ async fn a_client_that_does_not_read_is_cut_while_another_keeps_receiving() {
 
     const BUFFER: usize = 64;
     const BULK: usize = 50;
-    let app = TestApp::spawn_with(|config| config.live_feed.buffer = BUFFER).await;
+    let app = TestApp::spawn_with(|config| {
+        config.live_feed.buffer = BUFFER;
+        // It reads what it was sent only at the end, however long the rounds take: it must
+        // not be disconnected for reading nothing meanwhile (another test covers that).
+        config.live_feed.cut_grace = std::time::Duration::from_secs(24 * 3600);
+    })
+    .await;
     let cohort = app.create_cohort("Big", 5000).await;
     // The slow client: a small receive buffer, and it reads nothing until the end.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -489,6 +495,89 @@ async fn a_client_that_does_not_read_is_cut_while_another_keeps_receiving() {
     // The fast client is still served.
     app.enroll(&cohort, "late@x.org").await;
     assert_eq!(fast.event().await.id, Some(2 + 200 * BULK as u64));
+}
+
+#[tokio::test]
+async fn a_client_that_reads_nothing_at_all_is_disconnected_and_its_place_released() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    const BULK: usize = 50;
+    // More rounds than any socket and server buffer could hold (50 rounds: about 5 MB).
+    const ROUNDS: usize = 400;
+    let app = TestApp::spawn_with(|config| {
+        config.live_feed.buffer = 64;
+        config.live_feed.max_streams = 2;
+        // What is asserted is that the server lets go, not how soon.
+        config.live_feed.cut_grace = std::time::Duration::ZERO;
+    })
+    .await;
+    let cohort = app.create_cohort("Big", 5000).await;
+    // The client that stops reading: it sends its request and never reads again.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut silent = socket.connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET /api/v1/events/stream HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+         Connection: close\r\n\r\n",
+        app.addr,
+        app.credentials.token(Role::Viewer)
+    );
+    silent.write_all(request.as_bytes()).await.unwrap();
+    let mut reader = Stream::open(&app, Role::Viewer, "", None).await;
+    assert_eq!(reader.event().await.id, Some(1));
+    let viewer = app.api_client(Role::Viewer);
+    let staff = app.api_client(Role::Staff);
+    // Both places are taken while the silent client's stream is held. Each round commits a
+    // bulk, the reader takes it, and a third stream is tried: it is accepted once the server
+    // has let the silent client go.
+    let mut released = None;
+    for round in 0..ROUNDS {
+        let csv: String = std::iter::once("learner,name\n".to_owned())
+            .chain((0..BULK).map(|i| format!("l{round}-{i}@x.org,\n")))
+            .collect();
+        let response = staff
+            .post(app.url(&format!("/api/v1/cohorts/{cohort}/enrollments/bulk")))
+            .header("content-type", "text/csv")
+            .header("if-match", format!("\"{}\"", 1 + round * BULK))
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        let head = 1 + (round as u64 + 1) * BULK as u64;
+        assert_eq!(reader.until(head).await.last().unwrap().id, Some(head));
+        let third = viewer
+            .get(app.url("/api/v1/events/stream"))
+            .send()
+            .await
+            .unwrap();
+        match third.status().as_u16() {
+            503 => {}
+            200 => {
+                released = Some(round);
+                break;
+            }
+            other => panic!("a third stream answered {other}"),
+        }
+    }
+    let round = released.expect("the silent client's place was released");
+    assert!(
+        round > 0,
+        "the place was held while the client was connected"
+    );
+    // The socket was closed by the server: what it had sent, then the end (or a reset).
+    let mut received = Vec::new();
+    let end = tokio::time::timeout(GUARD, silent.read_to_end(&mut received))
+        .await
+        .expect("the silent client's connection ends");
+    match end {
+        Ok(_) => {}
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    // The reader was served throughout and still is.
+    app.enroll(&cohort, "late@x.org").await;
+    let last = 2 + (round as u64 + 1) * BULK as u64;
+    assert_eq!(reader.event().await.id, Some(last));
 }
 
 #[tokio::test]

@@ -48,4 +48,5 @@ mod transfer;
 mod transfers;
 mod verify;
 mod webhooks;
+mod webhooks_tls;
 mod what_if;

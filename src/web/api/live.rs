@@ -5,7 +5,10 @@
 //!
 //! Bounded everywhere: a stream holds at most `buffer` events waiting for its client; one that
 //! would need more is cut with a final `event: error` (`slow_consumer`) and its client can
-//! resume with `Last-Event-ID`. At most `max_streams` are open at once. The writer is never
+//! resume with `Last-Event-ID`; if it does not take what is left (the events it was sent and
+//! that last event) within `cut_grace`, because it reads nothing at all, the server closes its
+//! connection ([`CloseConnection`]), so its stream's place and memory are released. At most
+//! `max_streams` are open at once. The writer is never
 //! waited on: the hub learns of commits from a `watch` of the applied position, and hands
 //! events on with `try_send` under a lock held for no await.
 
@@ -15,18 +18,20 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::super::AppState;
 use super::super::error::ApiError;
 use super::event_json;
 use super::feed::FeedParams;
 use crate::projections::ReadModel;
+use crate::serve::CloseConnection;
 use crate::store::{Envelope, History};
 
 /// Events read from the store at a time, for the history and for the hub.
@@ -42,6 +47,9 @@ pub struct LiveFeedOptions {
     pub buffer: usize,
     /// A `: keep-alive` comment is sent after this long without an event.
     pub heartbeat: Duration,
+    /// How long the client of a stream the server cut has to take what is left (the events
+    /// already handed to it and the reason) before its connection is closed.
+    pub cut_grace: Duration,
 }
 
 impl Default for LiveFeedOptions {
@@ -50,6 +58,7 @@ impl Default for LiveFeedOptions {
             max_streams: 1000,
             buffer: 8192,
             heartbeat: Duration::from_secs(15),
+            cut_grace: Duration::from_secs(30),
         }
     }
 }
@@ -84,13 +93,33 @@ impl Cut {
     }
 }
 
+/// Why a stream was cut, once it is, and a signal to its watchdog when that happens.
+#[derive(Debug, Default)]
+struct CutSignal {
+    reason: OnceLock<Cut>,
+    set: Notify,
+}
+
+impl CutSignal {
+    /// Records the first reason a stream is cut for (its channel's sender is dropped next).
+    fn cut(&self, reason: Cut) {
+        if self.reason.set(reason).is_ok() {
+            self.set.notify_one();
+        }
+    }
+
+    fn reason(&self) -> Option<Cut> {
+        self.reason.get().copied()
+    }
+}
+
 /// One stream as the hub knows it, once its history is sent.
 struct Subscriber {
     /// It has been sent every event up to here.
     from: u64,
     params: FeedParams,
     events: mpsc::Sender<Arc<SseEvent>>,
-    cut: Arc<OnceLock<Cut>>,
+    cut: Arc<CutSignal>,
 }
 
 #[derive(Default)]
@@ -163,7 +192,7 @@ impl LiveFeed {
         let mut hub = self.hub();
         hub.closed = true;
         for subscriber in hub.subscribers.drain(..) {
-            let _ = subscriber.cut.set(Cut::ShuttingDown);
+            subscriber.cut.cut(Cut::ShuttingDown);
         }
     }
 
@@ -250,7 +279,7 @@ impl LiveFeed {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         tracing::info!(buffer, "live feed: a client fell behind; stream cut");
-                        let _ = s.cut.set(Cut::SlowConsumer);
+                        s.cut.cut(Cut::SlowConsumer);
                         return false;
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => return false,
@@ -286,10 +315,12 @@ impl Drop for Place {
 /// stream, one `error` event saying why.
 struct LiveStream {
     events: mpsc::Receiver<Arc<SseEvent>>,
-    cut: Arc<OnceLock<Cut>>,
+    cut: Arc<CutSignal>,
     buffer: usize,
     done: bool,
     _place: Place,
+    /// Dropped with the stream: its watchdog stops.
+    _ended: oneshot::Sender<()>,
 }
 
 impl futures_core::Stream for LiveStream {
@@ -303,7 +334,7 @@ impl futures_core::Stream for LiveStream {
             Poll::Ready(Some(event)) => Poll::Ready(Some(Ok((*event).clone()))),
             Poll::Ready(None) => {
                 self.done = true;
-                Poll::Ready(self.cut.get().map(|cut| {
+                Poll::Ready(self.cut.reason().map(|cut| {
                     let data = json!({"code": cut.code(), "message": cut.message(self.buffer)});
                     Ok(SseEvent::default().event("error").data(data.to_string()))
                 }))
@@ -316,6 +347,7 @@ impl futures_core::Stream for LiveStream {
 /// `GET /api/v1/events/stream`.
 pub(in crate::web) async fn stream(
     State(state): State<AppState>,
+    closer: Option<Extension<CloseConnection>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -349,7 +381,17 @@ pub(in crate::web) async fn stream(
     }
     let place = Place(live.clone());
     let (sender, events) = mpsc::channel(live.options.buffer);
-    let cut = Arc::new(OnceLock::new());
+    let cut = Arc::new(CutSignal::default());
+    let (ended, stream_ended) = oneshot::channel();
+    // Without the server's accept loop (a router tested alone) there is no connection to close.
+    if let Some(Extension(closer)) = closer {
+        tokio::spawn(watchdog(
+            cut.clone(),
+            stream_ended,
+            closer,
+            live.options.cut_grace,
+        ));
+    }
     tokio::spawn(send_history(state, params, sender, cut.clone()));
     let body = LiveStream {
         events,
@@ -357,6 +399,7 @@ pub(in crate::web) async fn stream(
         buffer: live.options.buffer,
         done: false,
         _place: place,
+        _ended: ended,
     };
     let keep_alive = KeepAlive::new()
         .interval(live.options.heartbeat)
@@ -367,6 +410,31 @@ pub(in crate::web) async fn stream(
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
+}
+
+/// Once the stream is cut, gives its client `grace` to take what is left; then, if the stream
+/// is still there (its client reads nothing, so the answer cannot be written and hyper does not
+/// ask the stream for more), closes the connection, which drops the stream and its place.
+async fn watchdog(
+    cut: Arc<CutSignal>,
+    mut ended: oneshot::Receiver<()>,
+    closer: CloseConnection,
+    grace: Duration,
+) {
+    tokio::select! {
+        () = cut.set.notified() => {}
+        _ = &mut ended => return,
+    }
+    tokio::select! {
+        () = tokio::time::sleep(grace) => {
+            tracing::info!(
+                grace_seconds = grace.as_secs_f64(),
+                "live feed: a cut stream's client took nothing; connection closed"
+            );
+            closer.close();
+        }
+        _ = ended => {}
+    }
 }
 
 fn unavailable(code: &'static str, message: String) -> ApiError {
@@ -383,7 +451,7 @@ async fn send_history(
     state: AppState,
     params: FeedParams,
     events: mpsc::Sender<Arc<SseEvent>>,
-    cut: Arc<OnceLock<Cut>>,
+    cut: Arc<CutSignal>,
 ) {
     let live = state.live.clone();
     let mut from = params.after;
@@ -391,7 +459,7 @@ async fn send_history(
         let head = state.read.read().position;
         while from < head {
             if live.hub().closed {
-                let _ = cut.set(Cut::ShuttingDown);
+                cut.cut(Cut::ShuttingDown);
                 return;
             }
             let (envelopes, reached) = match history_page(&state, &params, from, head).await {
@@ -417,7 +485,7 @@ async fn send_history(
                     Ok(Ok(())) => {}
                     Ok(Err(_)) => return,
                     Err(_) => {
-                        let _ = cut.set(Cut::SlowConsumer);
+                        cut.cut(Cut::SlowConsumer);
                         return;
                     }
                 }
@@ -426,7 +494,7 @@ async fn send_history(
         }
         let mut hub = live.hub();
         if hub.closed {
-            let _ = cut.set(Cut::ShuttingDown);
+            cut.cut(Cut::ShuttingDown);
             return;
         }
         if hub.position <= from {

@@ -66,7 +66,7 @@ impl From<WebhookError> for ApiError {
                 code: "too_many_webhooks",
                 message: e.to_string(),
             },
-            e @ (WebhookError::Store(_) | WebhookError::Task(_)) => {
+            e @ (WebhookError::Store(_) | WebhookError::Task(_) | WebhookError::Client(_)) => {
                 Self::internal("webhook operation", &e)
             }
         }
