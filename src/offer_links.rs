@@ -195,7 +195,10 @@ pub fn public_base(url: &str) -> Result<String, PublicUrlError> {
     if port.is_some_and(|p| p.parse::<u16>().is_err()) {
         return refuse("its port is not a number from 0 to 65535");
     }
-    Ok(format!("{scheme}://{authority}{}", path.trim_end_matches('/')))
+    Ok(format!(
+        "{scheme}://{authority}{}",
+        path.trim_end_matches('/')
+    ))
 }
 
 /// The two links of one offer, as the offer e-mail carries them.
@@ -213,7 +216,9 @@ pub struct OfferLinks {
     key: Arc<[u8; 32]>,
     /// `--public-url` without a trailing `/`; links need it.
     base: Option<Arc<str>>,
-    store: Arc<dyn OfferLinkStore>,
+    /// Where used links are recorded (`None`: a maker of links only, see
+    /// [`OfferLinks::from_key`]).
+    store: Option<Arc<dyn OfferLinkStore>>,
 }
 
 impl fmt::Debug for OfferLinks {
@@ -245,16 +250,29 @@ impl OfferLinks {
         store: Arc<dyn OfferLinkStore>,
         public_url: Option<&str>,
     ) -> Result<Self, OfferLinksError> {
+        // The address is checked before anything is stored.
+        Self::from_key([0; 32], public_url)?;
+        let key = store.offer_link_key(crate::auth::secret::random_bytes())?;
+        Ok(Self {
+            store: Some(store),
+            ..Self::from_key(key, public_url)?
+        })
+    }
+
+    /// Links made and checked with `key` (as [`OfferLinkStore::offer_link_key`] gave it), based
+    /// at `public_url`, without a store: nothing is recorded of their use. For tools and tests
+    /// that read the key from a database no server holds open, and make the links a running
+    /// server will take.
+    pub fn from_key(key: [u8; 32], public_url: Option<&str>) -> Result<Self, PublicUrlError> {
         let base = public_url
             .filter(|u| !u.trim().is_empty())
             .map(public_base)
             .transpose()?
             .map(Arc::from);
-        let key = store.offer_link_key(crate::auth::secret::random_bytes())?;
         Ok(Self {
             key: Arc::new(key),
             base,
-            store,
+            store: None,
         })
     }
 
@@ -323,13 +341,19 @@ impl OfferLinks {
 
     /// Whether the offer at `offer_position` was answered through a link (blocking).
     pub fn used(&self, offer_position: u64) -> Result<Option<UsedOfferLink>, StoreError> {
-        self.store.offer_link_used(offer_position)
+        match &self.store {
+            Some(store) => store.offer_link_used(offer_position),
+            None => Ok(None),
+        }
     }
 
     /// Records that the offer at `offer_position` was answered through a link (blocking,
     /// durable; the first record stays).
     pub fn mark_used(&self, offer_position: u64, used: UsedOfferLink) -> Result<bool, StoreError> {
-        self.store.mark_offer_link_used(offer_position, used)
+        match &self.store {
+            Some(store) => store.mark_offer_link_used(offer_position, used),
+            None => Ok(false),
+        }
     }
 
     /// What became of `link`'s offer, read from the ledger at `now`.
@@ -675,7 +699,10 @@ mod tests {
 
     #[test]
     fn urls_need_a_public_url_and_sit_under_it() {
-        assert_eq!(links(None).urls(link().cohort, link().learner, 5, link().expires_at), None);
+        assert_eq!(
+            links(None).urls(link().cohort, link().learner, 5, link().expires_at),
+            None
+        );
         let links = links(Some("https://rollbook.example.org/app/"));
         let urls = links
             .urls(link().cohort, link().learner, 5, link().expires_at)

@@ -68,8 +68,8 @@ use crate::domain::{Cohort, CohortId, Event, LearnerId};
 pub use tables::idempotency_key;
 use tables::{
     ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, META_FORMAT_VERSION,
-    OFFER_LINK_KEY, OFFER_LINKS_USED, SESSIONS, SNAPSHOTS, STREAM_INDEX, TOKENS,
-    WEBHOOK_POSITIONS, WEBHOOKS,
+    OFFER_LINK_KEY, OFFER_LINKS_USED, SESSIONS, SNAPSHOTS, STREAM_INDEX, TOKENS, WEBHOOK_POSITIONS,
+    WEBHOOKS,
 };
 
 /// The store format this build writes and the newest it reads. Older formats are upgraded in

@@ -59,12 +59,11 @@ impl OfferLinkStore for Store {
             let mut table = txn.open_table(OFFER_LINK_KEY)?;
             // Looked up again inside the write: two callers racing store one key.
             let stored = table.get(KEY_V1)?.map(|k| k.value());
-            match stored {
-                Some(key) => key,
-                None => {
-                    table.insert(KEY_V1, fresh)?;
-                    fresh
-                }
+            if let Some(key) = stored {
+                key
+            } else {
+                table.insert(KEY_V1, fresh)?;
+                fresh
             }
         };
         txn.commit()?;
