@@ -6,7 +6,7 @@
 //! unknown link gets a page saying so (400, 404 or 410) and changes nothing.
 //!
 //! The signed token is the capability; a post from another site is refused all the same
-//! (`Origin` / `Sec-Fetch-Site`, as for the login form). What the link may still do is read
+//! (`Origin` / `Sec-Fetch-Site`, as for the login form; see [`from_own_page`]). What the link may still do is read
 //! from the ledger ([`OfferLinks::state`]), never trusted from the token. The pages name the
 //! cohort only: no learner's name or key. Responses are `Cache-Control: no-store` with
 //! `Referrer-Policy: no-referrer`, since the token is in the address.
@@ -22,7 +22,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::AppState;
-use super::access::same_origin;
+use super::access::{CookiePolicy, same_origin};
 use super::nav::Nav;
 use super::zone::When;
 use crate::learner_key::LearnerKey;
@@ -128,6 +128,22 @@ fn invalid_link() -> Outcome {
         "error",
     )
     .nothing_changed()
+}
+
+/// Whether a confirmation comes from rollbook's own page: as for every form
+/// ([`same_origin`]), except that `Origin: null` is taken when the browser says
+/// `Sec-Fetch-Site: same-origin`. Under the page's `Referrer-Policy: no-referrer` browsers send
+/// `Origin: null` on its own form posts; a page of another site cannot make its post
+/// `same-origin` (scripts cannot set `Sec-Fetch-*`), and a sandboxed or cross-site `null` is
+/// sent with `cross-site`, or by browsers without `Sec-Fetch-Site`, and stays refused.
+fn from_own_page(headers: &HeaderMap, policy: &CookiePolicy) -> bool {
+    let same_origin_fetch = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"same-origin");
+    let null_origin = headers
+        .get(header::ORIGIN)
+        .is_some_and(|v| v.as_bytes() == b"null");
+    (same_origin_fetch && null_origin) || same_origin(headers, policy)
 }
 
 /// The token of the path, verified.
@@ -379,7 +395,7 @@ pub async fn answer(
     path: Result<Path<String>, PathRejection>,
     form: Result<Form<AnswerForm>, FormRejection>,
 ) -> Response {
-    if !same_origin(&headers, &state.cookies) {
+    if !from_own_page(&headers, &state.cookies) {
         return Outcome::new(
             StatusCode::FORBIDDEN,
             "Refused",

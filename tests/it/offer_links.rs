@@ -24,6 +24,7 @@ use rollbook::store::{Batch, LearnerRecord, OfferLinkStore as _, Store, StoreOpt
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::browser::{Driver, click_to_next_page, screenshot_dir};
 use crate::helpers::*;
 
 /// The `--public-url` of these tests; links are followed against the test server's address.
@@ -34,12 +35,23 @@ const LEARNERS: [&str; 4] = ["ana@x.org", "bo@x.org", "cy@x.org", "dee@x.org"];
 struct Linked {
     app: TestApp,
     links: OfferLinks,
+    /// The base the links are made under.
+    base: String,
     ids: HashMap<&'static str, LearnerId>,
 }
 
 /// Seeds a database with accounts, the learners of [`LEARNERS`] (under ids the test knows) and
 /// the offer link key, then starts the server on it with `public_url`.
 async fn spawn(public_url: Option<&str>) -> Linked {
+    spawn_at(PUBLIC, public_url, None).await
+}
+
+/// [`spawn`] with links made under `base`, listening on `listen` (default: a free port).
+async fn spawn_at(
+    base: &str,
+    public_url: Option<&str>,
+    listen: Option<std::net::SocketAddr>,
+) -> Linked {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rollbook.redb");
     let clock = Arc::new(FixedClock::new(ts(NOW)));
@@ -71,12 +83,22 @@ async fn spawn(public_url: Option<&str>) -> Linked {
             .unwrap();
         store.offer_link_key([7; 32]).unwrap()
     };
-    let links = OfferLinks::from_key(key, Some(PUBLIC)).unwrap();
+    let links = OfferLinks::from_key(key, Some(base)).unwrap();
     let public_url = public_url.map(str::to_owned);
-    let mut app =
-        TestApp::spawn_on_with(db, clock, credentials, |c| c.public_url = public_url).await;
+    let mut app = TestApp::spawn_on_with(db, clock, credentials, |c| {
+        c.public_url = public_url;
+        if let Some(listen) = listen {
+            c.listen = listen;
+        }
+    })
+    .await;
     app.keep(dir);
-    Linked { app, links, ids }
+    Linked {
+        app,
+        links,
+        base: base.to_owned(),
+        ids,
+    }
 }
 
 /// A cohort of one seat under the offer policy held for 2 h: ana enrolled, bo and cy waiting.
@@ -128,7 +150,7 @@ impl Linked {
 
     /// A link's address on the test server.
     fn local(&self, url: &str) -> String {
-        let path = url.strip_prefix(PUBLIC).expect("under the public URL");
+        let path = url.strip_prefix(&self.base).expect("under the public URL");
         self.app.url(path)
     }
 
@@ -581,21 +603,26 @@ async fn the_links_are_public_cross_site_posts_are_refused_and_staff_pages_stay_
     let urls = linked.links_of(&id, "bo@x.org").await;
     let before = head(app).await;
 
-    // A post from another site, even with the right token and action.
-    for (name, value) in [
-        ("origin", "https://evil.example"),
-        ("sec-fetch-site", "cross-site"),
-        ("origin", "null"),
+    // A post from another site, even with the right token and action; an opaque (`null`)
+    // origin unless the browser vouches that the post is same-origin.
+    for headers in [
+        &[("origin", "https://evil.example")][..],
+        &[("sec-fetch-site", "cross-site")],
+        &[("origin", "null")],
+        &[("origin", "null"), ("sec-fetch-site", "cross-site")],
+        &[("origin", "null"), ("sec-fetch-site", "same-site")],
+        &[
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "same-origin"),
+        ],
     ] {
-        let response = app
-            .anonymous()
-            .post(linked.local(&urls.accept))
-            .header(name, value)
-            .form(&[("action", "accept")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+        let mut request = app.anonymous().post(linked.local(&urls.accept));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.form(&[("action", "accept")]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(response.text().await.unwrap().contains("own page"));
     }
     assert_eq!(head(app).await, before, "nothing changed");
 
@@ -624,10 +651,28 @@ async fn the_links_are_public_cross_site_posts_are_refused_and_staff_pages_stay_
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(head(app).await, before, "nothing changed");
 
-    // From rollbook's own page (same origin), with no session: the answer is taken.
+    // From rollbook's own page, with no session: the answer is taken. Under the page's
+    // no-referrer policy a browser sends `Origin: null` with `Sec-Fetch-Site: same-origin`
+    // (the browser test sees it); with the origin named, it must be rollbook's.
     let response = app
         .anonymous()
-        .post(linked.local(&urls.accept))
+        .post(linked.local(&urls.decline))
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("action", "decline")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        head(app).await,
+        before + 2,
+        "declined, and the seat offered on"
+    );
+    let cy = linked.links_of(&id, "cy@x.org").await;
+    let response = app
+        .anonymous()
+        .post(linked.local(&cy.accept))
         .header("origin", PUBLIC)
         .header("sec-fetch-site", "same-origin")
         .form(&[("action", "accept")])
@@ -635,7 +680,7 @@ async fn the_links_are_public_cross_site_posts_are_refused_and_staff_pages_stay_
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(head(app).await, before + 1);
+    assert_eq!(head(app).await, before + 3);
 }
 
 #[tokio::test]
@@ -669,4 +714,122 @@ async fn without_a_public_url_there_are_no_links_and_a_bad_one_stops_the_start()
             "{error:#}"
         );
     }
+}
+
+/// The in-page audits of `browser_pages.rs`: contrast of every text, and of controls.
+const AUDIT: &str = concat!(
+    include_str!("browser_colour.js"),
+    include_str!("browser_audit.js")
+);
+
+/// A learner in a real browser (headless Chromium): the offer page at desktop and phone width
+/// (labels, overflow, contrast, as every page kind is checked), then the Accept button, which
+/// the browser posts with its own `Origin` and `Sec-Fetch-Site`, then the result page.
+#[tokio::test]
+async fn a_learner_accepts_in_a_real_browser() {
+    // The public URL must be the address the browser uses, so that its posts are same-origin.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let linked = spawn_at(&base, Some(&base), Some(([127, 0, 0, 1], port).into())).await;
+    let id = bo_offered(&linked).await;
+    let urls = linked.links_of(&id, "bo@x.org").await;
+    let driver = Driver::start();
+    let browser = driver.session().await;
+
+    browser.goto(&urls.accept).await.unwrap();
+    let mut problems = audit(&browser, "offer-link").await;
+    let before = head(&linked.app).await;
+    let accept = browser
+        .find(fantoccini::Locator::Css("#offer-accept button"))
+        .await
+        .unwrap();
+    click_to_next_page(&browser, accept).await;
+    let url = browser.current_url().await.unwrap();
+    let text = browser
+        .find(fantoccini::Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(url.as_str().ends_with("?done"), "{url}: {text}");
+    let text = browser
+        .find(fantoccini::Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("You have the seat"), "{text}");
+    problems.extend(audit(&browser, "offer-link-accepted").await);
+    assert_eq!(head(&linked.app).await, before + 1);
+    let last = events(&linked.app, &id).await.pop().unwrap();
+    assert_eq!(last["type"], "offer.accepted");
+    assert_eq!(last["actor"], "learner (offer link)");
+
+    // The decline link, followed afterwards, says the offer was answered.
+    browser.goto(&urls.decline).await.unwrap();
+    let text = browser
+        .find(fantoccini::Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("already answered"), "{text}");
+    problems.extend(audit(&browser, "offer-link-answered").await);
+    browser.close().await.unwrap();
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// The checks every page kind gets in `browser_pages.rs`, on the page shown: labelled
+/// controls, no overflow at phone width, contrast at 1280 and 390 px; with a screenshot of each
+/// width under `target/browser-screenshots/pages/`. The problems found.
+async fn audit(browser: &fantoccini::Client, name: &str) -> Vec<String> {
+    let shots = screenshot_dir().join("pages");
+    std::fs::create_dir_all(&shots).unwrap();
+    let script = |source: &'static str| async move {
+        browser
+            .execute(source, Vec::new())
+            .await
+            .expect("script runs")
+    };
+    let mut problems = Vec::new();
+    let unlabelled = script(
+        "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]\
+         .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))\
+         .map(e => e.outerHTML);",
+    )
+    .await;
+    if unlabelled != json!([]) {
+        problems.push(format!("{name}: controls without a label: {unlabelled}"));
+    }
+    for width in [1280, 390] {
+        browser
+            .set_window_size(width, if width == 390 { 844 } else { 1000 })
+            .await
+            .unwrap();
+        let shot = browser.screenshot().await.unwrap();
+        std::fs::write(shots.join(format!("{name}-{width}.png")), shot).unwrap();
+        if width == 390 {
+            let overflow =
+                script("return document.documentElement.scrollWidth - window.innerWidth;").await;
+            if overflow.as_i64().is_none_or(|px| px > 0) {
+                problems.push(format!("{name}@390: wider than a phone by {overflow} px"));
+            }
+        }
+        let found = script(AUDIT).await;
+        if found["texts"].as_u64().unwrap_or(0) < 3 {
+            problems.push(format!(
+                "{name}@{width}: hardly any text was checked: {found}"
+            ));
+        }
+        for problem in found["problems"].as_array().unwrap() {
+            problems.push(format!("{name}@{width}: {problem}"));
+        }
+    }
+    problems
 }
