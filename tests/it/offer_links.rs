@@ -833,3 +833,66 @@ async fn audit(browser: &fantoccini::Client, name: &str) -> Vec<String> {
     }
     problems
 }
+
+/// The key is made once and kept in the database: links mailed before a restart work after it,
+/// and a used link stays used.
+#[tokio::test]
+async fn links_outlive_a_restart() {
+    let linked = spawn(Some(PUBLIC)).await;
+    let id = bo_offered(&linked).await;
+    let urls = linked.links_of(&id, "bo@x.org").await;
+    let Linked {
+        app, links, ids, ..
+    } = linked;
+    let (dir, db, clock, credentials) = app.stop().await;
+    let mut app = TestApp::spawn_on_with(db.clone(), clock.clone(), credentials.clone(), |c| {
+        c.public_url = Some(PUBLIC.to_owned());
+    })
+    .await;
+    app.keep(dir.unwrap());
+    let linked = Linked {
+        app,
+        links,
+        base: PUBLIC.to_owned(),
+        ids,
+    };
+    let (status, html) = linked.get(&urls.decline).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let response = linked.post(&urls.decline, "decline").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    let Linked {
+        app, links, ids, ..
+    } = linked;
+    let (dir, db, clock, credentials) = app.stop().await;
+    let mut app = TestApp::spawn_on_with(db, clock, credentials, |c| {
+        c.public_url = Some(PUBLIC.to_owned());
+    })
+    .await;
+    app.keep(dir.unwrap());
+    let linked = Linked {
+        app,
+        links,
+        base: PUBLIC.to_owned(),
+        ids,
+    };
+    let before = head(&linked.app).await;
+    let again = linked.post(&urls.decline, "decline").await;
+    assert_eq!(again.status(), StatusCode::GONE);
+    let done = linked
+        .app
+        .anonymous()
+        .get(format!("{}?done", linked.local(&urls.decline)))
+        .send()
+        .await
+        .unwrap();
+    // The record of the link's own answer came through the restart too.
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(
+        done.text()
+            .await
+            .unwrap()
+            .contains("You turned the offer down")
+    );
+    assert_eq!(head(&linked.app).await, before);
+}
