@@ -896,3 +896,37 @@ async fn links_outlive_a_restart() {
     );
     assert_eq!(head(&linked.app).await, before);
 }
+
+/// An offer the learner left another way: withdrawn by staff (which declines it), or moved to
+/// another cohort. The links say so and change nothing.
+#[tokio::test]
+async fn a_learner_withdrawn_or_moved_by_staff_has_no_offer_left_to_answer() {
+    let linked = spawn(Some(PUBLIC)).await;
+    let app = &linked.app;
+    let id = bo_offered(&linked).await;
+    let bo = linked.links_of(&id, "bo@x.org").await;
+    withdraw(app, &id, "bo@x.org", "changed plans").await;
+    let cy = linked.links_of(&id, "cy@x.org").await;
+    let elsewhere = app.create_cohort("Elsewhere", 5).await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/transfers",
+            &json!({"learner": "cy@x.org", "from": id, "to": elsewhere}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let before = head(app).await;
+    let response = linked.post(&bo.accept, "accept").await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    assert!(response.text().await.unwrap().contains("was declined on"));
+    let response = linked.post(&cy.accept, "accept").await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("This offer is no longer open")
+    );
+    assert_eq!(head(app).await, before, "nothing changed");
+}
