@@ -59,7 +59,8 @@ pub struct AppConfig {
     /// Sessions idle this long are logged out.
     pub session_idle: SignedDuration,
     /// The address people use to reach rollbook, e.g. `https://rollbook.example.org`: with
-    /// https, cookies are `Secure`; form posts must come from its origin.
+    /// https, cookies are `Secure`; form posts must come from its origin; offer links are made
+    /// under it (none without it).
     pub public_url: Option<String>,
     /// Scheduled backups, if configured.
     pub backup: Option<crate::backup::Schedule>,
@@ -113,6 +114,10 @@ pub struct Core {
 impl Core {
     /// Opens the store and replays every event into the projections (blocking work, run off the
     /// async threads), then starts the writer.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the startup steps in order, each a blocking task or a helper's call"
+    )]
     pub async fn open(config: &AppConfig) -> anyhow::Result<Self> {
         let db = config.db.clone();
         let options = config.store.clone();
@@ -195,6 +200,7 @@ impl Core {
         .context("startup task failed")?
         .context("cannot load the webhook subscriptions")?;
         let state = AppState {
+            offer_links: load_offer_links(store.clone(), config.public_url.clone()).await?,
             webhooks: Arc::new(webhooks),
             history: History::new(store),
             read: read_model,
@@ -218,6 +224,19 @@ impl Core {
     }
 }
 
+/// The offer links' key, made on a first start and kept in the database (blocking: run on the
+/// blocking pool).
+async fn load_offer_links(
+    store: Arc<Store>,
+    public_url: Option<String>,
+) -> anyhow::Result<crate::offer_links::OfferLinks> {
+    Ok(tokio::task::spawn_blocking(move || {
+        crate::offer_links::OfferLinks::load(store, public_url.as_deref())
+    })
+    .await
+    .context("startup task failed")??)
+}
+
 /// A bound, ready-to-serve rollbook.
 pub struct Application {
     listener: TcpListener,
@@ -232,6 +251,9 @@ impl Application {
     /// Opens and replays the database, starts the writer and binds the listener. The server
     /// accepts requests only once this returns, so it never answers from a partial replay.
     pub async fn build(config: &AppConfig) -> anyhow::Result<Self> {
+        // Offer links are made under the public URL: an unusable one stops the start before
+        // anything is opened (and before a first start shows the admin's password).
+        crate::offer_links::OfferLinks::from_key([0; 32], config.public_url.as_deref())?;
         let core = Core::open(config).await?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -415,7 +437,8 @@ async fn run_backups(
 /// answer came too late, which the message says.
 async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // An offer link's token is a capability: never logged.
+    let path = crate::offer_links::redacted_path(request.uri().path()).into_owned();
     let Ok(response) = tokio::time::timeout(limit, next.run(request)).await else {
         tracing::warn!(%method, %path, "request timed out");
         let message = format!(

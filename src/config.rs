@@ -230,7 +230,8 @@ pub struct ServeArgs {
     #[arg(long, env = "ROLLBOOK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// The address people use to reach rollbook (e.g. `https://rollbook.example.org`). With
-    /// https, session cookies are marked Secure; form posts must come from this origin.
+    /// https, session cookies are marked Secure; form posts must come from this origin; offer
+    /// links (accept / decline without an account) are made under it, and only with it.
     #[arg(long, env = "ROLLBOOK_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Log out sessions idle for this many hours.
@@ -337,6 +338,9 @@ pub enum ConfigError {
     /// `--webhook-ca-file` cannot be read or holds no certificate.
     #[error(transparent)]
     WebhookCaFile(#[from] crate::webhooks::client::ClientError),
+    /// `--public-url` is not an absolute http(s) address links can be made from.
+    #[error(transparent)]
+    PublicUrl(#[from] crate::offer_links::PublicUrlError),
 }
 
 impl TryFrom<&ServeArgs> for AppConfig {
@@ -353,7 +357,12 @@ impl TryFrom<&ServeArgs> for AppConfig {
         }
         config.writer.journal_retention =
             SignedDuration::from_hours(24 * i64::from(args.journal_retention_days.max(1)));
-        config.public_url.clone_from(&args.public_url);
+        config.public_url = args
+            .public_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+            .map(crate::offer_links::public_base)
+            .transpose()?;
         config.metrics_allow = AllowList::new(args.metrics_allow.clone());
         config.max_connections_per_address = args.max_connections_per_address as usize;
         config.live_feed.max_streams = args.max_streams as usize;
@@ -484,6 +493,34 @@ mod tests {
             config.public_url.as_deref(),
             Some("https://rollbook.example.org")
         );
+    }
+
+    #[test]
+    fn the_public_url_is_checked_at_startup() {
+        let trimmed = AppConfig::try_from(&serve_args(&[
+            "--public-url",
+            "https://rollbook.example.org/",
+        ]))
+        .unwrap();
+        assert_eq!(
+            trimmed.public_url.as_deref(),
+            Some("https://rollbook.example.org")
+        );
+        for bad in [
+            "rollbook.example.org",
+            "https://x.org/?a=1",
+            "https://u@x.org",
+        ] {
+            let error = AppConfig::try_from(&serve_args(&["--public-url", bad]))
+                .err()
+                .unwrap();
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("--public-url {bad:?}: ")),
+                "{error}"
+            );
+        }
     }
 
     #[test]

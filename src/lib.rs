@@ -21,6 +21,7 @@ pub mod learner_key;
 pub mod logs;
 pub mod metrics;
 pub mod offer_expiry;
+pub mod offer_links;
 pub mod private_file;
 pub mod projections;
 pub mod serve;

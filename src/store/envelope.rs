@@ -36,6 +36,21 @@ impl Actor {
             name: "system".to_owned(),
         }
     }
+
+    /// The name of [`Actor::learner`]: no account may take it (account names have no spaces
+    /// or brackets).
+    pub const LEARNER_NAME: &str = "learner (offer link)";
+
+    /// A learner answering their own offer through an offer link: the learner's opaque id as
+    /// the actor id, and a fixed name that holds no personal data (so an erasure leaves
+    /// nothing about them in the history).
+    #[must_use]
+    pub fn learner(learner: crate::domain::LearnerId) -> Self {
+        Self {
+            id: learner.0,
+            name: Self::LEARNER_NAME.to_owned(),
+        }
+    }
 }
 
 /// Metadata shared by every event one command produced.

@@ -21,6 +21,7 @@ mod envelope;
 mod erasure;
 mod error;
 mod history;
+mod offer_links;
 mod offline;
 mod read_only;
 mod scan;
@@ -55,6 +56,7 @@ pub use envelope::{Actor, CommandMeta, Envelope};
 pub use erasure::{Erasure, ErasureError};
 pub use error::StoreError;
 pub use history::{History, ReadableStore};
+pub use offer_links::{OfferLinkStore, UsedOfferLink};
 pub use offline::OfflineStore;
 pub use read_only::ReadOnlyStore;
 pub use scan::{ScanSummary, scan};
@@ -65,8 +67,9 @@ pub use webhooks::{StoredWebhook, WebhookStore};
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 pub use tables::idempotency_key;
 use tables::{
-    ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, META_FORMAT_VERSION, SESSIONS,
-    SNAPSHOTS, STREAM_INDEX, TOKENS, WEBHOOK_POSITIONS, WEBHOOKS,
+    ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, META_FORMAT_VERSION,
+    OFFER_LINK_KEY, OFFER_LINKS_USED, SESSIONS, SNAPSHOTS, STREAM_INDEX, TOKENS, WEBHOOK_POSITIONS,
+    WEBHOOKS,
 };
 
 /// The store format this build writes and the newest it reads. Older formats are upgraded in
@@ -737,6 +740,8 @@ fn table_names() -> Vec<String> {
         SESSIONS.name(),
         WEBHOOKS.name(),
         WEBHOOK_POSITIONS.name(),
+        OFFER_LINK_KEY.name(),
+        OFFER_LINKS_USED.name(),
         JOURNAL.name(),
         META.name(),
     ]
@@ -757,6 +762,8 @@ fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(SESSIONS)?;
     txn.open_table(WEBHOOKS)?;
     txn.open_table(WEBHOOK_POSITIONS)?;
+    txn.open_table(OFFER_LINK_KEY)?;
+    txn.open_table(OFFER_LINKS_USED)?;
     txn.open_table(JOURNAL)?;
     let mut meta = txn.open_table(META)?;
     if meta.get(META_FORMAT_VERSION)?.is_none() {

@@ -46,6 +46,14 @@ pub const WEBHOOKS: TableDefinition<Uuid, &[u8]> = TableDefinition::new("webhook
 /// 2xx). Apart from [`WEBHOOKS`] so that advancing it is a small write.
 pub const WEBHOOK_POSITIONS: TableDefinition<Uuid, u64> = TableDefinition::new("webhook_positions");
 
+/// Name → the key offer links are signed with (32 random bytes, made once). Not history; a
+/// backup carries it, so links mailed before a restore still work after it.
+pub const OFFER_LINK_KEY: TableDefinition<&str, [u8; 32]> = TableDefinition::new("offer_link_key");
+/// Position of a `waitlist.offered` → (1 accepted or 2 declined, when, in microseconds): the
+/// offers answered through an offer link. No personal data.
+pub const OFFER_LINKS_USED: TableDefinition<u64, (u8, i64)> =
+    TableDefinition::new("offer_links_used");
+
 /// Journal id (ascending) → encoded rejected command: who tried what, and the rule that refused
 /// it. Not history: pruned after a retention period.
 pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");

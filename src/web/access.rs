@@ -636,7 +636,9 @@ mod tests {
             crate::web::feed_event_json,
         )
         .unwrap();
+        let offer_links = crate::offer_links::OfferLinks::load(store.clone(), None).unwrap();
         let state = AppState {
+            offer_links,
             webhooks: Arc::new(webhooks),
             history: crate::store::History::new(store),
             read,

@@ -24,12 +24,18 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
 ];
 
 /// Adds the security headers to a response, replacing any value a handler set, so no route
-/// can weaken them. Use it as the outermost layer, so errors and fallbacks get them too:
-/// `router.layer(axum::middleware::map_response(security_headers))`.
+/// can weaken them; only a stricter `Referrer-Policy: no-referrer` is kept (the offer link
+/// pages, whose address holds a token). Use it as the outermost layer, so errors and
+/// fallbacks get them too: `router.layer(axum::middleware::map_response(security_headers))`.
 pub async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
+    let no_referrer = headers
+        .get(REFERRER_POLICY)
+        .is_some_and(|v| v.as_bytes() == b"no-referrer");
     for (name, value) in SECURITY_HEADERS {
-        headers.insert(name, value);
+        if !(no_referrer && name == REFERRER_POLICY) {
+            headers.insert(name, value);
+        }
     }
     response
 }
@@ -64,6 +70,28 @@ mod tests {
             for (name, value) in SECURITY_HEADERS {
                 assert_eq!(headers.get(&name), Some(&value), "{name} on {path}");
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_stricter_referrer_policy_is_kept() {
+        async fn strict() -> ([(HeaderName, &'static str); 1], &'static str) {
+            ([(REFERRER_POLICY, "no-referrer")], "token page")
+        }
+        async fn loose() -> ([(HeaderName, &'static str); 1], &'static str) {
+            ([(REFERRER_POLICY, "unsafe-url")], "leaky")
+        }
+        let app = Router::new()
+            .route("/strict", get(strict))
+            .route("/loose", get(loose))
+            .layer(map_response(security_headers));
+        for (path, expected) in [("/strict", "no-referrer"), ("/loose", "same-origin")] {
+            let response = app
+                .clone()
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.headers()[REFERRER_POLICY], expected, "{path}");
         }
     }
 }

@@ -30,6 +30,7 @@ mod metrics;
 mod moves;
 mod name_match;
 mod nav;
+mod offer_links;
 mod offer_views;
 mod offers;
 mod openapi;
@@ -123,6 +124,8 @@ pub struct AppState {
     pub live: Arc<LiveFeed>,
     /// Webhook subscriptions and their deliveries.
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// Offer links: their key, and the record of the ones used.
+    pub offer_links: crate::offer_links::OfferLinks,
 }
 
 impl AppState {

@@ -83,6 +83,10 @@ pub static ROUTES: &[Route] = &[
     route!(POST "/cohorts/{id}/offers/accept", R(Staff), offers::accept),
     route!(POST "/cohorts/{id}/offers/decline", R(Staff), offers::decline),
     route!(GET "/learners/{learner}", R(Viewer), learners::learner),
+    // ---- offer links (issue 17): for the learner, no account; the signed token is the
+    // capability, GET changes nothing, the POST is refused from another site ----
+    route!(GET "/offers/{token}", Public, super::offer_links::page),
+    route!(POST "/offers/{token}", Public, super::offer_links::answer),
     // ---- what if (a dry run at a time; writes nothing) ----
     route!(GET "/cohorts/{id}/what-if", R(Viewer), what_if::what_if),
     // ---- bulk enrollment ----

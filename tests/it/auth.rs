@@ -278,6 +278,9 @@ const POLICY: &[(&str, &str, Who)] = &[
         Who::Staff,
     ),
     ("POST", "/api/v1/cohorts/{id}/enrollments/bulk", Who::Staff),
+    // Offer links (issue 17): the learner, without an account; the signed token is the key.
+    ("GET", "/offers/{token}", Who::Anyone),
+    ("POST", "/offers/{token}", Who::Anyone),
     // Accounts, tokens, erasure, projections, backups: admins only.
     ("GET", "/admin", Who::Admin),
     ("POST", "/admin/accounts", Who::Admin),

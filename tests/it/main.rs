@@ -30,6 +30,7 @@ mod login_attacks;
 mod logs;
 mod maintenance;
 mod metrics;
+mod offer_links;
 mod offers;
 mod old_release;
 mod openapi;

@@ -60,7 +60,9 @@ pub fn wire(store: &Arc<Store>, clock: &Arc<FixedClock>, label: &str) -> Wired {
         web::feed_event_json,
     )
     .expect("webhooks");
+    let offer_links = rollbook::offer_links::OfferLinks::load(store.clone(), None).expect("key");
     let state = AppState {
+        offer_links,
         webhooks: Arc::new(webhooks),
         history: rollbook::store::History::new(store.clone()),
         read: read.clone(),
