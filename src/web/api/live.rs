@@ -10,7 +10,7 @@
 //! events on with `try_send` under a lock held for no await.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -106,6 +106,9 @@ pub struct LiveFeed {
     options: LiveFeedOptions,
     open: AtomicUsize,
     hub: Mutex<Hub>,
+    /// Streams cut as slow consumers, and events handed to connections (for `/metrics`).
+    cut_slow: AtomicU64,
+    frames_sent: AtomicU64,
 }
 
 impl std::fmt::Debug for LiveFeed {
@@ -144,6 +147,8 @@ impl LiveFeed {
             },
             open: AtomicUsize::new(0),
             hub: Mutex::default(),
+            cut_slow: AtomicU64::new(0),
+            frames_sent: AtomicU64::new(0),
         }
     }
 
@@ -155,6 +160,16 @@ impl LiveFeed {
     #[must_use]
     pub fn open_streams(&self) -> usize {
         self.open.load(Ordering::Relaxed)
+    }
+
+    /// Its counts since the start, for `/metrics`.
+    #[must_use]
+    pub fn counts(&self) -> crate::metrics::LiveFeedCounts {
+        crate::metrics::LiveFeedCounts {
+            open: self.open_streams() as u64,
+            cut_slow: self.cut_slow.load(Ordering::Relaxed),
+            frames_sent: self.frames_sent.load(Ordering::Relaxed),
+        }
     }
 
     /// Ends every stream (each gets a final `shutting_down` event) and refuses new ones: at
@@ -251,6 +266,7 @@ impl LiveFeed {
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         tracing::info!(buffer, "live feed: a client fell behind; stream cut");
                         let _ = s.cut.set(Cut::SlowConsumer);
+                        self.cut_slow.fetch_add(1, Ordering::Relaxed);
                         return false;
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => return false,
@@ -289,7 +305,7 @@ struct LiveStream {
     cut: Arc<OnceLock<Cut>>,
     buffer: usize,
     done: bool,
-    _place: Place,
+    place: Place,
 }
 
 impl futures_core::Stream for LiveStream {
@@ -300,7 +316,10 @@ impl futures_core::Stream for LiveStream {
             return Poll::Ready(None);
         }
         match self.events.poll_recv(cx) {
-            Poll::Ready(Some(event)) => Poll::Ready(Some(Ok((*event).clone()))),
+            Poll::Ready(Some(event)) => {
+                self.place.0.frames_sent.fetch_add(1, Ordering::Relaxed);
+                Poll::Ready(Some(Ok((*event).clone())))
+            }
             Poll::Ready(None) => {
                 self.done = true;
                 Poll::Ready(self.cut.get().map(|cut| {
@@ -356,7 +375,7 @@ pub(in crate::web) async fn stream(
         cut,
         buffer: live.options.buffer,
         done: false,
-        _place: place,
+        place,
     };
     let keep_alive = KeepAlive::new()
         .interval(live.options.heartbeat)
@@ -418,6 +437,7 @@ async fn send_history(
                     Ok(Err(_)) => return,
                     Err(_) => {
                         let _ = cut.set(Cut::SlowConsumer);
+                        live.cut_slow.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
                 }
