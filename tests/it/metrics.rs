@@ -423,7 +423,10 @@ async fn the_stream_gauge_follows_open_and_closed_streams_and_frames_are_counted
 
     let mut first = open(&app).await.unwrap();
     let second = open(&app).await.unwrap();
-    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
     // The first stream's client reads its history (every event so far).
     let mut got = String::new();
     while !got.contains(&format!("id: {head}\n")) {
