@@ -166,6 +166,13 @@ fn status(met: Option<bool>) -> &'static str {
 fn goals(f: &Fig, largest: u64) -> Vec<Goal> {
     let mut goals = command_goals(f);
     goals.extend(other_goals(f, largest));
+    goals.push(Goal::ratio(
+        f,
+        "durable commands/s at 64 clients with 100 live-feed streams open ≥ 0.9× without",
+        ("delivery.streams.all.rps", "commands/s with 100 streams"),
+        ("delivery.streams.none.rps", "without"),
+        0.9,
+    ));
     goals
 }
 
@@ -327,6 +334,7 @@ pub fn write(path: &Path, h: &Header, r: &Results) -> anyhow::Result<()> {
     peer(&mut md, &f, &sizes);
     memory(&mut md, &f, &sizes);
     charts(&mut md, h, path);
+    delivery(&mut md, &f, &sizes);
     appendix(&mut md, r);
     std::fs::write(path, md)?;
     Ok(())
@@ -701,6 +709,61 @@ fn charts(md: &mut String, h: &Header, path: &Path) {
     for (file, caption) in &h.charts {
         let _ = writeln!(md, "**{caption}**\n\n![{caption}]({rel}/{file})\n");
     }
+}
+
+fn delivery(md: &mut String, f: &Fig, sizes: &Sizes) {
+    use crate::workloads::delivery::{CLIENTS, STREAMS};
+    let _ = writeln!(md, "## 7. Delivery: webhooks and the live feed\n");
+    let _ = writeln!(
+        md,
+        "**Webhook deliveries.** A generated history of {} events, a server with \
+         `--webhook-allow-private`, and a receiver on loopback in the driver (answers `200` at once). \
+         Each round creates a subscription from position 0 and times it from creation until \
+         `GET /api/v1/admin/webhooks` reports lag 0 (polled every 5 ms); the receiver must have got \
+         every event. One request in flight per subscription, and each delivered event's position \
+         is stored durably before the next is sent (one fsync per event), so the fsync rate is the \
+         ceiling.\n",
+        f.0.get_fact("delivery.webhook.events").unwrap_or("?"),
+    );
+    let _ = writeln!(
+        md,
+        "| webhook deliveries/s (one subscription) | fsync rate | deliveries ÷ fsync |\n|--:|--:|--:|\n| {} | {} | {} |\n",
+        f.rate_spread("delivery.webhook.per_second"),
+        f.rate("fsync.per_second"),
+        f.ratio_text("delivery.webhook.per_second", "fsync.per_second"),
+    );
+    let _ = writeln!(
+        md,
+        "**Commands with live-feed streams open.** The enrollments of section 1 at {CLIENTS} clients, \
+         {} s per wrk run, on one server: with no stream open, with {STREAMS} streams following the \
+         whole feed (`GET /api/v1/events/stream?after=HEAD`: every committed event is sent to each), \
+         and with {STREAMS} streams whose filter matches none of them (`type=enrollment.closed`). \
+         The stream clients run in the driver on the load core beside wrk and only count the bytes \
+         they read. The three runs take turns in a different order each round.\n",
+        sizes.wrk_seconds,
+    );
+    let _ = writeln!(
+        md,
+        "| streams open | commands/s | p50 ms | p99 ms | ÷ none | bytes read per stream |\n|---|--:|--:|--:|--:|--:|"
+    );
+    for (label, text) in [
+        ("none", "none".to_owned()),
+        ("all", format!("{STREAMS}, whole feed")),
+        ("filtered", format!("{STREAMS}, filter matching nothing")),
+    ] {
+        let key = format!("delivery.streams.{label}");
+        let _ = writeln!(
+            md,
+            "| {text} | {} | {} | {} | {} | {} |",
+            f.rate_spread(&format!("{key}.rps")),
+            f.ms(&format!("{key}.p50_ms")),
+            f.ms(&format!("{key}.p99_ms")),
+            f.ratio_text(&format!("{key}.rps"), "delivery.streams.none.rps"),
+            f.m(&format!("{key}.bytes_per_stream"))
+                .map_or("—".into(), |v| format!("{:.1} MB", v / 1e6)),
+        );
+    }
+    let _ = writeln!(md);
 }
 
 fn appendix(md: &mut String, r: &Results) {

@@ -179,7 +179,10 @@ fn run(interpreter: &str, script: &Path, secret: &str, delivery: &Capture, body:
             assert_eq!(stdout.trim(), "refused", "{interpreter}: {stderr}");
             false
         }
-        other => panic!("{interpreter} {script:?} ended with {other:?}: {stdout}{stderr}"),
+        other => panic!(
+            "{interpreter} {} ended with {other:?}: {stdout}{stderr}",
+            script.display()
+        ),
     }
 }
 

@@ -361,7 +361,7 @@ async fn webhook_deliveries_failures_lag_and_pause_are_measured_per_subscription
         receiver.next().await;
     }
     let healthy = scrape_until(&app, |t| {
-        sample(t, &series("position")) == Some(head as f64)
+        sample(t, &series("position")) == Some(f64::from(u32::try_from(head).unwrap()))
     })
     .await;
     assert_eq!(value(&healthy, &outcome("succeeded")), 3);
