@@ -28,6 +28,8 @@ use crate::wrk;
 pub const STREAMS: usize = 100;
 /// Clients of the command runs.
 pub const CLIENTS: u32 = 64;
+/// Runs so far (learner names are unique per run).
+static RUNS: AtomicU64 = AtomicU64::new(0);
 /// A type filter no event of the enrollment runs has.
 const NOTHING: &str = "enrollment.closed";
 
@@ -98,7 +100,15 @@ fn serve(stream: TcpStream, counter: &AtomicU64) -> std::io::Result<()> {
 fn admin_token(ctx: &Ctx, db: &std::path::Path) -> anyhow::Result<String> {
     run_ok(
         ctx.rollbook()
-            .args(["user", "add", "bench-admin", "--role", "admin", "--password-stdin", "--db"])
+            .args([
+                "user",
+                "add",
+                "bench-admin",
+                "--role",
+                "admin",
+                "--password-stdin",
+                "--db",
+            ])
             .arg(db),
         Some("bench-admin-password-0123\n"),
     )?;
@@ -140,8 +150,6 @@ fn webhooks(ctx: &mut Ctx) -> anyhow::Result<()> {
         &log,
     )?;
     server.wait_ready(Duration::from_mins(1))?;
-    let head = position(server.port)?;
-    ctx.results.fact("delivery.webhook.events", head.to_string());
     let receiver = Receiver::start()?;
     ctx.fsync_probe("delivery.before")?;
     ctx.rounds("delivery.webhooks", |ctx, round| {
@@ -150,6 +158,8 @@ fn webhooks(ctx: &mut Ctx) -> anyhow::Result<()> {
             deliver_all(server.port, &token, receiver.port, round)
         })?;
         let got = receiver.received.load(Ordering::Relaxed) - before;
+        let head = position(server.port)?;
+        ctx.results.fact("delivery.webhook.events", head.to_string());
         if got < head {
             bail!("the receiver got {got} deliveries of {head} events");
         }
@@ -178,7 +188,12 @@ fn webhooks(ctx: &mut Ctx) -> anyhow::Result<()> {
 
 /// Subscribes the receiver from position 0 and waits until the admin API reports lag 0:
 /// the seconds that took, and the subscription's id.
-fn deliver_all(port: u16, token: &str, receiver: u16, round: usize) -> anyhow::Result<(f64, String)> {
+fn deliver_all(
+    port: u16,
+    token: &str,
+    receiver: u16,
+    round: usize,
+) -> anyhow::Result<(f64, String)> {
     let body = json!({
         "name": format!("bench {round}"),
         "url": format!("http://127.0.0.1:{receiver}/hook"),
@@ -193,10 +208,7 @@ fn deliver_all(port: u16, token: &str, receiver: u16, round: usize) -> anyhow::R
             String::from_utf8_lossy(&created.body)
         );
     }
-    let id = created.json()?["id"]
-        .as_str()
-        .context("no id")?
-        .to_owned();
+    let id = created.json()?["id"].as_str().context("no id")?.to_owned();
     let auth = format!("Bearer {token}");
     loop {
         let listed = http::request(
@@ -222,6 +234,16 @@ fn deliver_all(port: u16, token: &str, receiver: u16, round: usize) -> anyhow::R
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// CPU time (user + system) the process `pid` has used, in seconds (100 ticks a second).
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (in parentheses): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').context("no command name")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    Ok(ticks / 100.0)
 }
 
 fn position(port: u16) -> anyhow::Result<u64> {
@@ -258,10 +280,7 @@ impl Streams {
             let mut head = [0u8; 12];
             stream.read_exact(&mut head)?;
             if &head != b"HTTP/1.1 200" {
-                bail!(
-                    "a stream was answered {:?}",
-                    String::from_utf8_lossy(&head)
-                );
+                bail!("a stream was answered {:?}", String::from_utf8_lossy(&head));
             }
             sockets.push(stream.try_clone()?);
             let stop = stop.clone();
@@ -310,7 +329,8 @@ fn streams(ctx: &mut Ctx) -> anyhow::Result<()> {
     let cohorts_file = ctx.work("cohorts-delivery.txt");
     std::fs::write(&cohorts_file, ids.join("\n") + "\n")?;
     let seconds = ctx.sizes.wrk_seconds;
-    let run = |ctx: &mut Ctx, tag: &str| -> anyhow::Result<wrk::Outcome> {
+    // One wrk run; records the server's CPU time per command under `label` (unless `None`).
+    let run = |ctx: &mut Ctx, label: Option<&str>, tag: &str| -> anyhow::Result<wrk::Outcome> {
         let before = position(server.port)?;
         let spec = wrk::Spec {
             connections: CLIENTS,
@@ -322,14 +342,25 @@ fn streams(ctx: &mut Ctx) -> anyhow::Result<()> {
                 vec![cohorts_file.display().to_string(), tag.to_owned()],
             )),
         };
+        let cpu = cpu_seconds(server.pid())?;
         let outcome = ctx.on_server_core(server.pid(), |ctx| wrk::run(ctx.pin.load, &spec))?;
+        let cpu = cpu_seconds(server.pid())? - cpu;
+        if let Some(label) = label {
+            ctx.results.push(
+                format!("delivery.streams.{label}.server_cpu_us_per_command"),
+                cpu * 1e6 / outcome.requests as f64,
+            );
+        }
         let appended = position(server.port)? - before;
         if appended < outcome.requests {
-            bail!("wrk counted {} enrollments, the store grew by {appended}", outcome.requests);
+            bail!(
+                "wrk counted {} enrollments, the store grew by {appended}",
+                outcome.requests
+            );
         }
         Ok(outcome)
     };
-    run(ctx, "warm")?;
+    run(ctx, None, "warm")?;
     ctx.rounds("delivery.streams", |ctx, round| {
         // Each round in another order, so a drift in the machine's speed hits every variant.
         let mut variants = [("none", ""), ("all", ""), ("filtered", "&type=")];
@@ -346,7 +377,9 @@ fn streams(ctx: &mut Ctx) -> anyhow::Result<()> {
             } else {
                 Some(Streams::open(server.port, &token, STREAMS, &query)?)
             };
-            let o = run(ctx, &format!("s{label}-r{round}"))?;
+            // Learners are unique per run, also when a round is run again.
+            let tag = format!("s{label}-r{round}-{}", RUNS.fetch_add(1, Ordering::Relaxed));
+            let o = run(ctx, Some(label), &tag)?;
             if let Some(streams) = streams {
                 let bytes = streams.close();
                 let least = bytes.iter().copied().min().unwrap_or(0);
@@ -362,10 +395,7 @@ fn streams(ctx: &mut Ctx) -> anyhow::Result<()> {
             ctx.results.push(format!("{key}.rps"), o.rps);
             ctx.results.push(format!("{key}.p50_ms"), o.p50_ms);
             ctx.results.push(format!("{key}.p99_ms"), o.p99_ms);
-            line.push_str(&format!(
-                " {label} {:.0}/s p99 {:.2} ms;",
-                o.rps, o.p99_ms
-            ));
+            line.push_str(&format!(" {label} {:.0}/s p99 {:.2} ms;", o.rps, o.p99_ms));
         }
         ctx.say(&line);
         Ok(())
