@@ -654,6 +654,42 @@ mod tests {
     }
 
     #[test]
+    fn webhook_and_live_feed_series_carry_their_subscription() {
+        let text = Metrics::new(KINDS).render(&Snapshot {
+            webhooks: vec![WebhookDelivery {
+                id: "0193-a".into(),
+                name: "crm \"eu\"".into(),
+                succeeded: 7,
+                failed: 2,
+                position: 40,
+                lag_events: 3,
+                lag_seconds: 12.5,
+                paused: true,
+            }],
+            live_feed: LiveFeedCounts {
+                open: 4,
+                cut_slow: 1,
+                frames_sent: 99,
+            },
+            ..Snapshot::default()
+        });
+        let labels = r#"subscription="0193-a",name="crm \"eu\"""#;
+        for line in [
+            format!(r#"rollbook_webhook_deliveries_total{{{labels},outcome="succeeded"}} 7"#),
+            format!(r#"rollbook_webhook_deliveries_total{{{labels},outcome="failed"}} 2"#),
+            format!("rollbook_webhook_position{{{labels}}} 40"),
+            format!("rollbook_webhook_lag_events{{{labels}}} 3"),
+            format!("rollbook_webhook_lag_seconds{{{labels}}} 12.5"),
+            format!("rollbook_webhook_paused{{{labels}}} 1"),
+            "rollbook_live_streams_open 4".to_owned(),
+            "rollbook_live_streams_cut_slow_total 1".to_owned(),
+            "rollbook_live_frames_sent_total 99".to_owned(),
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+        }
+    }
+
+    #[test]
     fn every_family_has_help_and_type_before_its_samples() {
         let metrics = Metrics::new(KINDS);
         metrics.command(
