@@ -797,7 +797,7 @@ fn appendix(md: &mut String, r: &Results) {
 
 /// Why the goals not met are not, from profiles: mechanisms rather than this run's figures, so
 /// it stays true from run to run (revise it when the design changes).
-const WHY: &str = r#"### Why, where a goal is not met (and what would close it)
+const WHY: &str = r"### Why, where a goal is not met (and what would close it)
 
 Measured with `perf` (DWARF call graphs) and `strace -c` on this kind of machine; the mechanisms, not this run's figures.
 
@@ -807,4 +807,4 @@ Measured with `perf` (DWARF call graphs) and `strace -c` on this kind of machine
 - **Pages (dashboard and event browser p99 ≈ 2.5–3.3 ms, ≈ 0.2× plain).** Both render about 25–50 rows with several formatted fields each (times, names, links), and the dashboard also its signal lists; the CPU per page is 80–120 µs against 19 µs for the plain GET. What would close it: rendering rows that borrow from the projections instead of cloning strings per row, or caching the rendered default page between commits. No page walks all events: each is bounded by what it shows.
 - **SQLite appends (0.5–0.7×).** SQLite's WAL appends a few pages per transaction (the row's leaf and the index leaf) to a sequential log; redb rewrites each touched B-tree path copy-on-write, plus its allocator state, and rollbook also computes and stores a SHA-256 chain link per event and keeps a stream index. Scans are level or ahead (raw 1.0×, with decoding 1.1×). What would close appends is the same as for commands: fewer pages per commit.
 - **Commands with 100 live-feed streams following the whole feed (≈ 0.35–0.45×; with a filter that matches nothing ≈ 0.93–0.96×).** The server core is saturated in both runs (≈ 97 % busy, measured from `/proc/PID/stat`), so the ratio is the server's CPU per command: ≈ 80 µs without streams, ≈ 210–250 µs with 100 whole-feed streams, i.e. ≈ 1.3–1.7 µs for each frame sent to each stream. The hub does not serialise the work and nothing is rendered per client: each commit's events are read and rendered to SSE frames once and shared by `Arc`; handing on is one `try_send` per stream. `perf` on the server: ≈ 41 % of the core in the kernel sending on loopback TCP (`writev` about 13 frames at a time, and the receiving side's softirq, which loopback runs on the sender's core), ≈ 10 % in `malloc`/`memcpy`/`free` (each stream copies the shared frame into axum's SSE event and hyper's chunk), the rest hyper's per-connection write path; the JSON rendering does not show. At ≈ 5k commands/s, 100 streams are ≈ 500k frames/s (≈ 270 MB/s) from one core. What would close part of it: frames kept as shared `Bytes` written without a per-stream copy (≈ 10 %); one chunk per stream per commit instead of one per event. What closes it: more than one core (stream writes run on the async workers, beside the writer), or a fan-out proxy in front for many whole-feed followers. Streams that filter (the usual integration) cost ≤ 7 %.
-"#;
+";

@@ -9,6 +9,7 @@
 //! at most 10 % below without. The stream clients run in this process, on the load core with
 //! wrk, and only count the bytes they read.
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -395,7 +396,7 @@ fn streams(ctx: &mut Ctx) -> anyhow::Result<()> {
             ctx.results.push(format!("{key}.rps"), o.rps);
             ctx.results.push(format!("{key}.p50_ms"), o.p50_ms);
             ctx.results.push(format!("{key}.p99_ms"), o.p99_ms);
-            line.push_str(&format!(" {label} {:.0}/s p99 {:.2} ms;", o.rps, o.p99_ms));
+            let _ = write!(line, " {label} {:.0}/s p99 {:.2} ms;", o.rps, o.p99_ms);
         }
         ctx.say(&line);
         Ok(())
