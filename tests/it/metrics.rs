@@ -456,3 +456,59 @@ async fn the_stream_gauge_follows_open_and_closed_streams_and_frames_are_counted
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_stream_cut_as_a_slow_consumer_is_counted() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let app = TestApp::spawn_with(|config| {
+        config.live_feed.buffer = 1;
+        config.live_feed.heartbeat = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let cohort = app.create_cohort("Big", 10_000).await;
+    // About 5 MB of history: more than the sockets' buffers hold.
+    let staff = app.api_client(Role::Staff);
+    for round in 0..2 {
+        let csv: String = std::iter::once("learner,name\n".to_owned())
+            .chain((0..5000).map(|i| format!("l{round}-{i}@x.org,\n")))
+            .collect();
+        let response = staff
+            .post(app.url(&format!("/api/v1/cohorts/{cohort}/enrollments/bulk")))
+            .header("content-type", "text/csv")
+            .header("if-match", format!("\"{}\"", 1 + round * 5000))
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+    // A client that reads nothing, with a small receive buffer.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut slow = socket.connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET /api/v1/events/stream HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+         Connection: close\r\n\r\n",
+        app.addr,
+        app.credentials.token(Role::Viewer)
+    );
+    slow.write_all(request.as_bytes()).await.unwrap();
+    scrape_until(&app, |t| {
+        sample(t, "rollbook_live_streams_cut_slow_total") == Some(1.0)
+    })
+    .await;
+    let mut received = Vec::new();
+    tokio::time::timeout(
+        crate::integrations_doc::PATIENCE,
+        slow.read_to_end(&mut received),
+    )
+    .await
+    .expect("the cut stream ends")
+    .unwrap();
+    assert!(String::from_utf8_lossy(&received).contains("slow_consumer"));
+    scrape_until(&app, |t| {
+        sample(t, "rollbook_live_streams_open") == Some(0.0)
+    })
+    .await;
+}
