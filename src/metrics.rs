@@ -129,6 +129,19 @@ struct ProjectionLabels {
     projection: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SubscriptionLabels {
+    subscription: String,
+    name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    subscription: String,
+    name: String,
+    outcome: &'static str,
+}
+
 /// A family declared (`# HELP`, `# TYPE`) even before its first series, as a scraper has
 /// always seen it: the encoder leaves out a family that reports itself empty.
 #[derive(Debug)]
@@ -186,6 +199,44 @@ pub struct Snapshot {
     pub storage_failed: bool,
     /// The password-hash limiter's counts.
     pub password_hashes: PasswordHashes,
+    /// Each webhook subscription's deliveries (at most `webhooks::MAX_SUBSCRIPTIONS`, so
+    /// the label sets stay few; a deleted subscription's series go with it).
+    pub webhooks: Vec<WebhookDelivery>,
+    /// The live feed's streams and frames.
+    pub live_feed: LiveFeedCounts,
+}
+
+/// One webhook subscription's delivery, read at scrape time.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookDelivery {
+    /// Its id (a label).
+    pub id: String,
+    /// Its name (a label: admins read the series by it).
+    pub name: String,
+    /// Deliveries its receiver answered with a 2xx since the start.
+    pub succeeded: u64,
+    /// Attempts that failed (an answer other than 2xx, no answer, a refused address) since
+    /// the start; each retry counts.
+    pub failed: u64,
+    /// The last event delivered (or skipped by its filters).
+    pub position: u64,
+    /// Events applied after its position.
+    pub lag_events: u64,
+    /// Age of its oldest undelivered event, in seconds (0 when it does not lag).
+    pub lag_seconds: f64,
+    /// Whether it is paused.
+    pub paused: bool,
+}
+
+/// The live feed's counts, read at scrape time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LiveFeedCounts {
+    /// Streams open now.
+    pub open: u64,
+    /// Streams cut since the start because their client fell too far behind.
+    pub cut_slow: u64,
+    /// Events handed to clients' connections since the start.
+    pub frames_sent: u64,
 }
 
 /// What the password-hash limiter has seen (login, account creation, password changes).
@@ -315,6 +366,8 @@ impl Metrics {
         self.register_positions(&mut registry, snapshot);
         self.register_http(&mut registry);
         register_password_hashes(&mut registry, &snapshot.password_hashes);
+        register_webhooks(&mut registry, &snapshot.webhooks);
+        register_live_feed(&mut registry, snapshot.live_feed);
         let mut out = String::with_capacity(16 * 1024);
         prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)
             .expect("writing into a String cannot fail");
@@ -435,6 +488,76 @@ fn register_password_hashes(registry: &mut Registry, hashes: &PasswordHashes) {
     );
 }
 
+fn register_webhooks(registry: &mut Registry, webhooks: &[WebhookDelivery]) {
+    let deliveries = Family::<DeliveryLabels, Counter>::default();
+    let position = Family::<SubscriptionLabels, WholeGauge>::default();
+    let lag_events = Family::<SubscriptionLabels, WholeGauge>::default();
+    let lag_seconds = Family::<SubscriptionLabels, SecondsGauge>::default();
+    let paused = Family::<SubscriptionLabels, WholeGauge>::default();
+    for hook in webhooks {
+        let labels = SubscriptionLabels {
+            subscription: hook.id.clone(),
+            name: hook.name.clone(),
+        };
+        for (outcome, n) in [("succeeded", hook.succeeded), ("failed", hook.failed)] {
+            deliveries
+                .get_or_create(&DeliveryLabels {
+                    subscription: hook.id.clone(),
+                    name: hook.name.clone(),
+                    outcome,
+                })
+                .inc_by(n);
+        }
+        position.get_or_create(&labels).set(hook.position);
+        lag_events.get_or_create(&labels).set(hook.lag_events);
+        lag_seconds.get_or_create(&labels).set(hook.lag_seconds);
+        paused.get_or_create(&labels).set(u64::from(hook.paused));
+    }
+    registry.register(
+        "rollbook_webhook_deliveries",
+        "Webhook delivery attempts since the start, by subscription and outcome (succeeded: a 2xx answer; failed: anything else, each retry counted)",
+        Declared(deliveries),
+    );
+    registry.register(
+        "rollbook_webhook_position",
+        "Global position of the last event each webhook subscription delivered or skipped",
+        Declared(position),
+    );
+    registry.register(
+        "rollbook_webhook_lag_events",
+        "Events applied after each webhook subscription's position",
+        Declared(lag_events),
+    );
+    registry.register(
+        "rollbook_webhook_lag_seconds",
+        "Age of each webhook subscription's oldest undelivered event (0 when it does not lag)",
+        Declared(lag_seconds),
+    );
+    registry.register(
+        "rollbook_webhook_paused",
+        "1 while a webhook subscription is paused",
+        Declared(paused),
+    );
+}
+
+fn register_live_feed(registry: &mut Registry, live: LiveFeedCounts) {
+    registry.register(
+        "rollbook_live_streams_open",
+        "Live feed streams (GET /api/v1/events/stream) open now",
+        ConstGauge::new(live.open),
+    );
+    registry.register(
+        "rollbook_live_streams_cut_slow",
+        "Live feed streams cut because their client fell too far behind (slow_consumer)",
+        ConstCounter::new(live.cut_slow),
+    );
+    registry.register(
+        "rollbook_live_frames_sent",
+        "Events the live feed handed to its clients' connections (one per event per stream)",
+        ConstCounter::new(live.frames_sent),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,6 +650,42 @@ mod tests {
                 text.lines().any(|l| l == line),
                 "missing {line:?} in\n{text}"
             );
+        }
+    }
+
+    #[test]
+    fn webhook_and_live_feed_series_carry_their_subscription() {
+        let text = Metrics::new(KINDS).render(&Snapshot {
+            webhooks: vec![WebhookDelivery {
+                id: "0193-a".into(),
+                name: "crm \"eu\"".into(),
+                succeeded: 7,
+                failed: 2,
+                position: 40,
+                lag_events: 3,
+                lag_seconds: 12.5,
+                paused: true,
+            }],
+            live_feed: LiveFeedCounts {
+                open: 4,
+                cut_slow: 1,
+                frames_sent: 99,
+            },
+            ..Snapshot::default()
+        });
+        let labels = r#"subscription="0193-a",name="crm \"eu\"""#;
+        for line in [
+            format!(r#"rollbook_webhook_deliveries_total{{{labels},outcome="succeeded"}} 7"#),
+            format!(r#"rollbook_webhook_deliveries_total{{{labels},outcome="failed"}} 2"#),
+            format!("rollbook_webhook_position{{{labels}}} 40"),
+            format!("rollbook_webhook_lag_events{{{labels}}} 3"),
+            format!("rollbook_webhook_lag_seconds{{{labels}}} 12.5"),
+            format!("rollbook_webhook_paused{{{labels}}} 1"),
+            "rollbook_live_streams_open 4".to_owned(),
+            "rollbook_live_streams_cut_slow_total 1".to_owned(),
+            "rollbook_live_frames_sent_total 99".to_owned(),
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
         }
     }
 

@@ -15,15 +15,18 @@ pub enum Section {
     Peer,
     /// Durable commands over HTTP (workload 1).
     Commands,
+    /// Webhook deliveries and commands with live-feed streams open (workload 7).
+    Delivery,
 }
 
 impl Section {
     /// Every section, in the order they run.
-    pub const ALL: [Section; 4] = [
+    pub const ALL: [Section; 5] = [
         Section::Replay,
         Section::Pages,
         Section::Peer,
         Section::Commands,
+        Section::Delivery,
     ];
 
     fn parse(name: &str) -> anyhow::Result<Self> {
@@ -32,7 +35,8 @@ impl Section {
             "pages" => Self::Pages,
             "peer" => Self::Peer,
             "commands" => Self::Commands,
-            other => bail!("unknown section {other:?} (replay, pages, peer, commands)"),
+            "delivery" => Self::Delivery,
+            other => bail!("unknown section {other:?} (replay, pages, peer, commands, delivery)"),
         })
     }
 }
@@ -70,7 +74,7 @@ pub struct Options {
 
 const USAGE: &str = "\
 usage: rollbook-bench [--quick] [--rounds N] [--work-dir DIR] [--out FILE] [--charts DIR]
-                      [--only replay,pages,peer,commands] [--wait-quiet SECONDS]
+                      [--only replay,pages,peer,commands,delivery] [--wait-quiet SECONDS]
                       [--history-end RFC3339] [--repo DIR] [--rollbook BIN]
 
   --quick      one round at small sizes, to try the suite out (report goes to the work dir)
@@ -200,6 +204,7 @@ impl Options {
                 batched_appends: 20_000,
                 batch: 100,
                 fsync_seconds: 1.0,
+                webhook_events: 2_000,
             }
         } else {
             Sizes {
@@ -212,6 +217,7 @@ impl Options {
                 batched_appends: 100_000,
                 batch: 100,
                 fsync_seconds: 3.0,
+                webhook_events: 20_000,
             }
         }
     }
@@ -239,6 +245,8 @@ pub struct Sizes {
     pub batch: u64,
     /// Length of one fsync probe.
     pub fsync_seconds: f64,
+    /// Events of the history a webhook subscription delivers from position 0 each round.
+    pub webhook_events: u64,
 }
 
 impl Sizes {

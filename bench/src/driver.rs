@@ -11,7 +11,7 @@ use crate::context::Ctx;
 use crate::datasets::{self, Dataset};
 use crate::process::Pinning;
 use crate::results::Results;
-use crate::workloads::{commands, pages, peer, replay};
+use crate::workloads::{commands, delivery, pages, peer, replay};
 use crate::{charts, machine, report};
 
 /// Runs the whole suite with these command-line arguments.
@@ -76,6 +76,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
             Section::Pages => pages::run(&mut ctx, largest.as_ref().context("no dataset")?)?,
             Section::Peer => peer::run(&mut ctx, largest.as_ref().context("no dataset")?)?,
             Section::Commands => commands::run(&mut ctx)?,
+            Section::Delivery => delivery::run(&mut ctx)?,
         }
         ctx.say(&format!(
             "{section:?} took {:.0} s",

@@ -205,6 +205,11 @@ fn log(entry: &Entry, at: Timestamp, position: u64, outcome: &Result<u16, String
         },
     };
     let mut state = entry.state();
+    if line.ok {
+        state.succeeded += 1;
+    } else {
+        state.failed += 1;
+    }
     if state.log.len() >= LOG_LINES {
         state.log.pop_front();
     }

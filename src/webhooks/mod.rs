@@ -192,6 +192,10 @@ pub struct WebhookView {
     pub last_success: Option<Timestamp>,
     /// Recent attempts, newest first.
     pub log: Vec<DeliveryLine>,
+    /// Attempts answered 2xx since this server started.
+    pub succeeded: u64,
+    /// Attempts that failed since this server started.
+    pub failed: u64,
 }
 
 struct EntryState {
@@ -203,6 +207,9 @@ struct EntryState {
     /// When the event after the position was recorded (for the lag in time).
     lag_since: Option<Timestamp>,
     log: VecDeque<DeliveryLine>,
+    /// Attempts answered 2xx, and failed ones, since the start (for `/metrics`).
+    succeeded: u64,
+    failed: u64,
 }
 
 struct Entry {
@@ -412,6 +419,8 @@ impl Webhooks {
                     lag_since: if lag > 0 { state.lag_since } else { None },
                     last_success: state.last_success,
                     log: state.log.iter().rev().cloned().collect(),
+                    succeeded: state.succeeded,
+                    failed: state.failed,
                 }
             })
             .collect();
@@ -515,6 +524,8 @@ fn new_entry(stored: StoredWebhook) -> Entry {
             last_success: None,
             lag_since: None,
             log: VecDeque::with_capacity(LOG_LINES),
+            succeeded: 0,
+            failed: 0,
         }),
         write: tokio::sync::Mutex::new(()),
         wake: Notify::new(),

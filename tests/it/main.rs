@@ -25,6 +25,7 @@ mod generate;
 mod hardening;
 mod helpers;
 mod idempotency;
+mod integrations_doc;
 mod live_feed;
 mod login_attacks;
 mod logs;

@@ -308,3 +308,207 @@ fn the_flags_show_in_help() {
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("--log-format"));
 }
+
+/// `/metrics` as an admin's token reads it.
+async fn text(app: &TestApp) -> String {
+    let response = reqwest::Client::new()
+        .get(app.url("/metrics"))
+        .bearer_auth(app.credentials.token(Role::Admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+/// Scrapes until `done` holds for the text (the server's to reach; bounded by the patience).
+async fn scrape_until(app: &TestApp, done: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + crate::integrations_doc::PATIENCE;
+    loop {
+        let text = text(app).await;
+        if done(&text) {
+            return text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/metrics never got there:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn webhook_deliveries_failures_lag_and_pause_are_measured_per_subscription() {
+    use crate::integrations_doc::{Loopback, subscribe};
+
+    let app = TestApp::spawn().await;
+    let cohort = app.create_cohort("Metrics", 10).await;
+    let receiver = Loopback::start().await;
+    let (id, _) = subscribe(&app, "crm \"main\"", &receiver.url(), json!({})).await;
+    let labels = format!(r#"subscription="{id}",name="crm \"main\"""#);
+    let series = |name: &str| format!("rollbook_webhook_{name}{{{labels}}}");
+    let outcome =
+        |o: &str| format!(r#"rollbook_webhook_deliveries_total{{{labels},outcome="{o}"}}"#);
+
+    let before = text(&app).await;
+    assert_eq!(value(&before, &outcome("succeeded")), 0);
+    assert_eq!(value(&before, &series("lag_events")), 0);
+    for learner in ["ana@example.org", "bo@example.org", "cy@example.org"] {
+        app.enroll(&cohort, learner).await;
+    }
+    let head = crate::helpers::head(&app).await;
+    for _ in 0..3 {
+        receiver.next().await;
+    }
+    let healthy = scrape_until(&app, |t| {
+        sample(t, &series("position")) == Some(f64::from(u32::try_from(head).unwrap()))
+    })
+    .await;
+    assert_eq!(value(&healthy, &outcome("succeeded")), 3);
+    assert_eq!(value(&healthy, &outcome("failed")), 0);
+    assert_eq!(value(&healthy, &series("lag_events")), 0);
+    assert_eq!(sample(&healthy, &series("lag_seconds")), Some(0.0));
+    assert_eq!(value(&healthy, &series("paused")), 0);
+
+    // The receiver fails; the event waits, and the clock moves 90 s on.
+    receiver.answer(500);
+    app.enroll(&cohort, "di@example.org").await;
+    app.clock
+        .set(crate::helpers::ts(crate::helpers::NOW) + jiff::SignedDuration::from_secs(90));
+    let failing = scrape_until(&app, |t| sample(t, &outcome("failed")) >= Some(3.0)).await;
+    assert_eq!(value(&failing, &outcome("succeeded")), 3);
+    assert_eq!(value(&failing, &series("position")), head);
+    assert_eq!(value(&failing, &series("lag_events")), 1);
+    assert_eq!(sample(&failing, &series("lag_seconds")), Some(90.0));
+
+    let paused = app
+        .api_client(Role::Admin)
+        .post(app.url(&format!("/api/v1/admin/webhooks/{id}/pause")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paused.status(), 200);
+    let paused = text(&app).await;
+    assert_eq!(value(&paused, &series("paused")), 1);
+
+    // A deleted subscription's series go with it.
+    let deleted = app
+        .api_client(Role::Admin)
+        .delete(app.url(&format!("/api/v1/admin/webhooks/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    let gone = text(&app).await;
+    assert!(!gone.contains(&id), "{gone}");
+    assert!(gone.contains("# TYPE rollbook_webhook_deliveries_total counter"));
+}
+
+#[tokio::test]
+async fn the_stream_gauge_follows_open_and_closed_streams_and_frames_are_counted() {
+    let app = TestApp::spawn().await;
+    let cohort = app.create_cohort("Metrics", 10).await;
+    app.enroll(&cohort, "ana@example.org").await;
+    let head = crate::helpers::head(&app).await;
+    let open = |app: &TestApp| {
+        app.api_client(Role::Viewer)
+            .get(app.url("/api/v1/events/stream"))
+            .send()
+    };
+    let idle = text(&app).await;
+    assert_eq!(value(&idle, "rollbook_live_streams_open"), 0);
+    assert_eq!(value(&idle, "rollbook_live_frames_sent_total"), 0);
+    assert_eq!(value(&idle, "rollbook_live_streams_cut_slow_total"), 0);
+
+    let mut first = open(&app).await.unwrap();
+    let second = open(&app).await.unwrap();
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    // The first stream's client reads its history (every event so far).
+    let mut got = String::new();
+    while !got.contains(&format!("id: {head}\n")) {
+        let chunk = tokio::time::timeout(crate::integrations_doc::PATIENCE, first.chunk())
+            .await
+            .expect("history in time")
+            .unwrap()
+            .expect("stream open");
+        got.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let both = text(&app).await;
+    assert_eq!(value(&both, "rollbook_live_streams_open"), 2);
+    assert!(
+        value(&both, "rollbook_live_frames_sent_total") >= head,
+        "{both}"
+    );
+
+    drop(second);
+    let one = scrape_until(&app, |t| {
+        sample(t, "rollbook_live_streams_open") == Some(1.0)
+    })
+    .await;
+    assert_eq!(value(&one, "rollbook_live_streams_cut_slow_total"), 0);
+    drop(first);
+    scrape_until(&app, |t| {
+        sample(t, "rollbook_live_streams_open") == Some(0.0)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stream_cut_as_a_slow_consumer_is_counted() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let app = TestApp::spawn_with(|config| {
+        config.live_feed.buffer = 1;
+        config.live_feed.heartbeat = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let cohort = app.create_cohort("Big", 10_000).await;
+    // About 5 MB of history: more than the sockets' buffers hold.
+    let staff = app.api_client(Role::Staff);
+    for round in 0..2 {
+        let csv: String = std::iter::once("learner,name\n".to_owned())
+            .chain((0..5000).map(|i| format!("l{round}-{i}@x.org,\n")))
+            .collect();
+        let response = staff
+            .post(app.url(&format!("/api/v1/cohorts/{cohort}/enrollments/bulk")))
+            .header("content-type", "text/csv")
+            .header("if-match", format!("\"{}\"", 1 + round * 5000))
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+    // A client that reads nothing, with a small receive buffer.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut slow = socket.connect(app.addr).await.unwrap();
+    let request = format!(
+        "GET /api/v1/events/stream HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+         Connection: close\r\n\r\n",
+        app.addr,
+        app.credentials.token(Role::Viewer)
+    );
+    slow.write_all(request.as_bytes()).await.unwrap();
+    scrape_until(&app, |t| {
+        sample(t, "rollbook_live_streams_cut_slow_total") == Some(1.0)
+    })
+    .await;
+    let mut received = Vec::new();
+    tokio::time::timeout(
+        crate::integrations_doc::PATIENCE,
+        slow.read_to_end(&mut received),
+    )
+    .await
+    .expect("the cut stream ends")
+    .unwrap();
+    assert!(String::from_utf8_lossy(&received).contains("slow_consumer"));
+    scrape_until(&app, |t| {
+        sample(t, "rollbook_live_streams_open") == Some(0.0)
+    })
+    .await;
+}

@@ -121,7 +121,7 @@ fn start_variant(ctx: &mut Ctx, label: &'static str, flags: &[&str]) -> anyhow::
 }
 
 /// Creates `n` open cohorts (100,000 seats, deadlines in 2099) with 8 clients; returns their ids.
-fn create_cohorts(port: u16, token: &str, n: usize) -> anyhow::Result<Vec<String>> {
+pub fn create_cohorts(port: u16, token: &str, n: usize) -> anyhow::Result<Vec<String>> {
     let clients = 8;
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..clients)

@@ -3,6 +3,7 @@
 //! hits both.
 
 pub mod commands;
+pub mod delivery;
 pub mod pages;
 pub mod peer;
 pub mod replay;

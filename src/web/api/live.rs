@@ -13,7 +13,7 @@
 //! events on with `try_send` under a lock held for no await.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -135,6 +135,9 @@ pub struct LiveFeed {
     options: LiveFeedOptions,
     open: AtomicUsize,
     hub: Mutex<Hub>,
+    /// Streams cut as slow consumers, and events handed to connections (for `/metrics`).
+    cut_slow: AtomicU64,
+    frames_sent: AtomicU64,
 }
 
 impl std::fmt::Debug for LiveFeed {
@@ -173,6 +176,8 @@ impl LiveFeed {
             },
             open: AtomicUsize::new(0),
             hub: Mutex::default(),
+            cut_slow: AtomicU64::new(0),
+            frames_sent: AtomicU64::new(0),
         }
     }
 
@@ -184,6 +189,16 @@ impl LiveFeed {
     #[must_use]
     pub fn open_streams(&self) -> usize {
         self.open.load(Ordering::Relaxed)
+    }
+
+    /// Its counts since the start, for `/metrics`.
+    #[must_use]
+    pub fn counts(&self) -> crate::metrics::LiveFeedCounts {
+        crate::metrics::LiveFeedCounts {
+            open: self.open_streams() as u64,
+            cut_slow: self.cut_slow.load(Ordering::Relaxed),
+            frames_sent: self.frames_sent.load(Ordering::Relaxed),
+        }
     }
 
     /// Ends every stream (each gets a final `shutting_down` event) and refuses new ones: at
@@ -280,6 +295,7 @@ impl LiveFeed {
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         tracing::info!(buffer, "live feed: a client fell behind; stream cut");
                         s.cut.cut(Cut::SlowConsumer);
+                        self.cut_slow.fetch_add(1, Ordering::Relaxed);
                         return false;
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => return false,
@@ -318,7 +334,7 @@ struct LiveStream {
     cut: Arc<CutSignal>,
     buffer: usize,
     done: bool,
-    _place: Place,
+    place: Place,
     /// Dropped with the stream: its watchdog stops.
     _ended: oneshot::Sender<()>,
 }
@@ -331,7 +347,10 @@ impl futures_core::Stream for LiveStream {
             return Poll::Ready(None);
         }
         match self.events.poll_recv(cx) {
-            Poll::Ready(Some(event)) => Poll::Ready(Some(Ok((*event).clone()))),
+            Poll::Ready(Some(event)) => {
+                self.place.0.frames_sent.fetch_add(1, Ordering::Relaxed);
+                Poll::Ready(Some(Ok((*event).clone())))
+            }
             Poll::Ready(None) => {
                 self.done = true;
                 Poll::Ready(self.cut.reason().map(|cut| {
@@ -398,7 +417,7 @@ pub(in crate::web) async fn stream(
         cut,
         buffer: live.options.buffer,
         done: false,
-        _place: place,
+        place,
         _ended: ended,
     };
     let keep_alive = KeepAlive::new()
@@ -486,6 +505,7 @@ async fn send_history(
                     Ok(Err(_)) => return,
                     Err(_) => {
                         cut.cut(Cut::SlowConsumer);
+                        live.cut_slow.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
                 }
