@@ -71,6 +71,10 @@ pub struct AppConfig {
     pub live_feed: web::LiveFeedOptions,
     /// How webhooks are delivered.
     pub webhooks: crate::webhooks::WebhookOptions,
+    /// Learner e-mail (`--smtp-url`…; `None`: off).
+    pub mail: Option<crate::mail::MailConfig>,
+    /// Makes an offer e-mail's accept and decline links (`None`: the e-mail has none).
+    pub offer_links: Option<crate::mail::OfferLinkSource>,
 }
 
 impl AppConfig {
@@ -96,6 +100,8 @@ impl AppConfig {
             zone: web::Zone::default(),
             live_feed: web::LiveFeedOptions::default(),
             webhooks: crate::webhooks::WebhookOptions::default(),
+            mail: None,
+            offer_links: None,
         }
     }
 }
@@ -194,7 +200,30 @@ impl Core {
         .await
         .context("startup task failed")?
         .context("cannot load the webhook subscriptions")?;
+        let (mail_store, mail_history, mail_read, mail_clock, mail_zone) = (
+            store.clone(),
+            History::new(store.clone()),
+            read_model.clone(),
+            config.clock.clone(),
+            config.zone.clone(),
+        );
+        let (mail_config, offer_links) = (config.mail.clone(), config.offer_links.clone());
+        let mail = tokio::task::spawn_blocking(move || {
+            crate::mail::Mail::load(
+                mail_config,
+                mail_store,
+                mail_history,
+                mail_read,
+                mail_clock,
+                mail_zone,
+                offer_links,
+            )
+        })
+        .await
+        .context("startup task failed")?
+        .context("cannot start learner e-mail")?;
         let state = AppState {
+            mail: Some(Arc::new(mail)),
             webhooks: Arc::new(webhooks),
             history: History::new(store),
             read: read_model,
@@ -307,6 +336,11 @@ impl Application {
         // Webhook deliveries: after the replay, stopped with the server.
         state.webhooks.start();
         let webhooks = state.webhooks.clone();
+        // Learner e-mail: after the replay, stopped with the server.
+        let mail = state.mail.clone();
+        if let Some(mail) = &mail {
+            mail.start();
+        }
         let (stop_offers, offers_stopped) = tokio::sync::watch::channel(false);
         let offers = tokio::spawn(
             OfferExpiry::new(
@@ -359,6 +393,9 @@ impl Application {
         // The delivery tasks hold handles to the store: let them go before the writer stops.
         webhooks.stop().await;
         drop(webhooks);
+        if let Some(mail) = mail {
+            mail.stop().await;
+        }
         if let Err(e) = offers.await {
             tracing::error!("offer scheduler failed: {e}");
         }

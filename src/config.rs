@@ -296,6 +296,18 @@ pub struct ServeArgs {
     /// Pause a webhook subscription that has failed for this long, e.g. `24h`, `30m`.
     #[arg(long, env = "ROLLBOOK_WEBHOOK_PAUSE_AFTER", default_value = "24h")]
     pub webhook_pause_after: String,
+    /// Send learners e-mail through this SMTP server (off without it), e.g.
+    /// `smtp://127.0.0.1:2525`, `smtp://mail.example.org?tls=required` (STARTTLS) or
+    /// `smtps://user:password@mail.example.org` (TLS). Credentials in it are never shown.
+    #[arg(long, env = "ROLLBOOK_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of learner e-mail, e.g. `"Rollbook <noreply@example.org>"` (needed with
+    /// `--smtp-url`).
+    #[arg(long, env = "ROLLBOOK_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Where learners' answers to e-mail go, when not to the sender.
+    #[arg(long, env = "ROLLBOOK_MAIL_REPLY_TO")]
+    pub mail_reply_to: Option<String>,
     /// For benchmarks only: commit each command on its own instead of grouping concurrent
     /// commands into one commit (the baseline group commit is measured against).
     #[arg(long, hide = true)]
@@ -330,6 +342,9 @@ pub enum ConfigError {
     /// `--timezone` names no known zone.
     #[error(transparent)]
     TimeZone(#[from] crate::web::UnknownZone),
+    /// A mail flag cannot be used.
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailConfigError),
 }
 
 impl TryFrom<&ServeArgs> for AppConfig {
@@ -378,6 +393,11 @@ impl TryFrom<&ServeArgs> for AppConfig {
         }
         config.session_idle = SignedDuration::from_hours(i64::from(args.session_idle_hours.max(1)));
         config.zone = crate::web::Zone::parse(&args.timezone)?;
+        config.mail = crate::mail::MailConfig::from_flags(
+            args.smtp_url.as_deref(),
+            args.mail_from.as_deref(),
+            args.mail_reply_to.as_deref(),
+        )?;
         Ok(config)
     }
 }

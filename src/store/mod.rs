@@ -21,6 +21,7 @@ mod envelope;
 mod erasure;
 mod error;
 mod history;
+mod mail;
 mod offline;
 mod read_only;
 mod scan;
@@ -47,14 +48,15 @@ pub use accounts::{AccountStore, AccountsSnapshot};
 pub use codec::decode_envelope;
 pub use codec::{
     AccountRecord, CODEC_BINCODE2, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION,
-    ErasureRecord, JournalEntry, LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION,
-    SessionRecord, TokenRecord, WebhookRecord, event_schema_version,
+    ErasureRecord, JournalEntry, LearnerRecord, MAX_VALUE_BYTES, MailLogRecord, MailOutcome,
+    SNAPSHOT_SCHEMA_VERSION, SessionRecord, TokenRecord, WebhookRecord, event_schema_version,
 };
 pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use erasure::{Erasure, ErasureError};
 pub use error::StoreError;
 pub use history::{History, ReadableStore};
+pub use mail::{MailMark, MailStore};
 pub use offline::OfflineStore;
 pub use read_only::ReadOnlyStore;
 pub use scan::{ScanSummary, scan};
@@ -65,8 +67,9 @@ pub use webhooks::{StoredWebhook, WebhookStore};
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 pub use tables::idempotency_key;
 use tables::{
-    ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, META_FORMAT_VERSION, SESSIONS,
-    SNAPSHOTS, STREAM_INDEX, TOKENS, WEBHOOK_POSITIONS, WEBHOOKS,
+    ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, MAIL_DONE, MAIL_FAILURES, MAIL_LOG,
+    MAIL_REMINDERS, MAIL_STATE, META, META_FORMAT_VERSION, SESSIONS, SNAPSHOTS, STREAM_INDEX,
+    TOKENS, WEBHOOK_POSITIONS, WEBHOOKS,
 };
 
 /// The store format this build writes and the newest it reads. Older formats are upgraded in
@@ -737,6 +740,11 @@ fn table_names() -> Vec<String> {
         SESSIONS.name(),
         WEBHOOKS.name(),
         WEBHOOK_POSITIONS.name(),
+        MAIL_STATE.name(),
+        MAIL_LOG.name(),
+        MAIL_FAILURES.name(),
+        MAIL_DONE.name(),
+        MAIL_REMINDERS.name(),
         JOURNAL.name(),
         META.name(),
     ]
@@ -757,6 +765,11 @@ fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(SESSIONS)?;
     txn.open_table(WEBHOOKS)?;
     txn.open_table(WEBHOOK_POSITIONS)?;
+    txn.open_table(MAIL_STATE)?;
+    txn.open_table(MAIL_LOG)?;
+    txn.open_table(MAIL_FAILURES)?;
+    txn.open_table(MAIL_DONE)?;
+    txn.open_table(MAIL_REMINDERS)?;
     txn.open_table(JOURNAL)?;
     let mut meta = txn.open_table(META)?;
     if meta.get(META_FORMAT_VERSION)?.is_none() {

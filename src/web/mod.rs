@@ -123,6 +123,8 @@ pub struct AppState {
     pub live: Arc<LiveFeed>,
     /// Webhook subscriptions and their deliveries.
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// Learner e-mail (its log and status; `None` where no mailer was built).
+    pub mail: Option<Arc<crate::mail::Mail>>,
 }
 
 impl AppState {

@@ -28,6 +28,7 @@ mod idempotency;
 mod live_feed;
 mod login_attacks;
 mod logs;
+mod mail;
 mod maintenance;
 mod metrics;
 mod offers;
