@@ -410,8 +410,8 @@ impl Mail {
         tasks.push(tokio::spawn(reminder::run(self.clone())));
     }
 
-    /// Stops the tasks (a message under way is dropped: it is sent again after a restart,
-    /// with the same `Message-ID`).
+    /// Stops the tasks: a message under way is finished and recorded first (bounded by the
+    /// SMTP timeout), so a graceful stop never sends one twice.
     pub async fn stop(&self) {
         self.stop.send_replace(true);
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
@@ -449,6 +449,16 @@ impl Mail {
             retried: self.retried.load(Ordering::Relaxed),
             failures: state.failures.iter().cloned().collect(),
         }
+    }
+
+    /// The learner's mail log, newest first (at most `limit` lines; read on the blocking pool).
+    pub async fn log_of(
+        &self,
+        learner: LearnerId,
+        limit: usize,
+    ) -> Result<Vec<MailLogRecord>, String> {
+        let store = self.store.clone();
+        blocking(move || store.mail_log(learner.0, limit)).await
     }
 
     /// The `Message-ID` of the e-mail of the event at `position` to `learner`: the same on

@@ -28,12 +28,10 @@ pub(super) async fn run(mail: Arc<Mail>) {
         if *stop.borrow() {
             return;
         }
-        // A stop drops a message under way: it stays after the stored position and is sent
-        // again (same Message-ID) after a restart.
-        let next = tokio::select! {
-            next = step(&mail, &mut failures) => next,
-            _ = stop.changed() => Next::Stop,
-        };
+        // A stop does not cut a message under way (the SMTP server may have accepted it
+        // already): the step checks for it between messages, so at most one exchange (bounded
+        // by the SMTP timeout) delays the shutdown.
+        let next = step(&mail, &mut failures).await;
         match next {
             Next::Again => {}
             Next::Stop => return,
@@ -91,6 +89,9 @@ async fn step(mail: &Arc<Mail>, failures: &mut u32) -> Next {
             message::plan(envelope, &read, &mail.zone, mail.links.as_ref())
         };
         for p in &planned {
+            if *mail.stop.borrow() {
+                return Next::Stop;
+            }
             let mark = MailMark::Event {
                 position: envelope.position,
                 learner: p.learner.0,

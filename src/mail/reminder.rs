@@ -91,11 +91,11 @@ pub(super) async fn run(mail: Arc<Mail>) {
                 learner.0.simple(),
                 expires_at.as_microsecond()
             ));
-            let sent = tokio::select! {
-                sent = mail.deliver(&planned, mark, offered, id) => sent,
-                _ = stop.changed() => return,
-            };
-            match sent {
+            // Not cut by a stop (see the outbox); checked between reminders.
+            if *stop.borrow() {
+                return;
+            }
+            match mail.deliver(&planned, mark, offered, id).await {
                 Ok(()) => {
                     mail.state().reminded.insert(offer);
                 }

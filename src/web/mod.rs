@@ -6,6 +6,7 @@
 
 mod access;
 mod admin;
+mod admin_mail;
 mod admin_webhooks;
 mod allow_list;
 mod api;
@@ -25,6 +26,7 @@ mod extract;
 mod flash;
 mod headers;
 mod input;
+mod learner_mail;
 mod learners;
 mod metrics;
 mod moves;

@@ -220,3 +220,291 @@ async fn enrolled_waitlisted_and_promoted_learners_get_one_message_each_with_bot
     );
     app.stop().await;
 }
+
+/// The page at `path` as `role` (session only).
+async fn page_as(app: &TestApp, role: Role, path: &str) -> (u16, String) {
+    let (client, _) = app.page_client(role).await;
+    let response = client.get(app.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// The learner page's "E-mails" section.
+async fn mail_section(app: &TestApp, key: &str) -> String {
+    let (status, html) = page_as(app, Role::Viewer, &format!("/learners/{key}")).await;
+    assert_eq!(status, 200, "{html}");
+    let start = html.find("id=\"mail-h\"").expect("an E-mails section");
+    let end = html[start..].find("</section>").unwrap() + start;
+    text_of(&html[start..end])
+}
+
+/// The Admin page's "Learner e-mail" section.
+async fn admin_mail_section(app: &TestApp) -> String {
+    let (status, html) = page_as(app, Role::Admin, "/admin").await;
+    assert_eq!(status, 200);
+    let start = html.find("id=\"mail-h\"").expect("a mail section");
+    let end = html[start..].find("</section>").unwrap() + start;
+    text_of(&html[start..end])
+}
+
+/// Tags dropped, white space folded.
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&#39;", "'")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn a_learner_known_by_student_number_gets_nothing_and_the_log_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smtp = Smtp::start(free_port(), dir.path()).await;
+    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let cohort = app.create_cohort("Numbers", 5).await;
+    app.enroll(&cohort, "s1234567").await;
+    app.enroll(&cohort, "ana@example.org").await;
+    // The outbox goes in order: when ana's message arrives, the student number's was handled.
+    let first = smtp.next().await;
+    assert_eq!(first["rcpt"], json!(["ana@example.org"]));
+    assert_eq!(smtp.all().len(), 1);
+
+    let section = mail_section(&app, "s1234567").await;
+    assert!(
+        section.contains("No e-mail address on file: s1234567 is not an e-mail address"),
+        "{section}"
+    );
+    assert!(
+        section.contains("You are enrolled in Numbers Not sent: no e-mail address on file"),
+        "{section}"
+    );
+    let section = mail_section(&app, "ana@example.org").await;
+    assert!(
+        section.contains("You are enrolled in Numbers Sent"),
+        "{section}"
+    );
+    let admin = admin_mail_section(&app).await;
+    assert!(
+        admin.contains("1 sent, 0 refused, 1 not sent (no address)"),
+        "{admin}"
+    );
+    assert!(admin.contains("nothing waiting"), "{admin}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_refusal_is_logged_once_without_the_address_and_the_next_learner_still_gets_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smtp = Smtp::start(free_port(), dir.path()).await;
+    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let cohort = app.create_cohort("Refusals", 5).await;
+    app.enroll(&cohort, "refuse-me@example.org").await;
+    app.enroll(&cohort, "ana@example.org").await;
+    let first = smtp.next().await;
+    assert_eq!(
+        first["rcpt"],
+        json!(["ana@example.org"]),
+        "the refused one is not retried first"
+    );
+
+    let section = mail_section(&app, "refuse-me@example.org").await;
+    assert!(
+        section.contains("Not sent: the mail server refused it"),
+        "{section}"
+    );
+    assert!(section.contains("550"), "{section}");
+    // The server named the address in its answer: it is not kept.
+    assert!(
+        !section.contains("refuse-me@example.org: Recipient"),
+        "{section}"
+    );
+    assert!(section.contains("(the learner's address)"), "{section}");
+    let admin = admin_mail_section(&app).await;
+    assert!(admin.contains("Recent refusals"), "{admin}");
+    assert!(admin.contains("1 sent, 1 refused"), "{admin}");
+    assert!(admin.contains("(the learner's address)"), "{admin}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn restarts_of_rollbook_and_of_the_smtp_server_send_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut smtp = Smtp::start(port, dir.path()).await;
+    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let cohort = app.create_cohort("Restarts", 1).await;
+    app.enroll(&cohort, "ana@example.org").await;
+    app.enroll(&cohort, "ben@example.org").await;
+    assert_eq!(smtp.next().await["rcpt"], json!(["ana@example.org"]));
+    assert_eq!(smtp.next().await["rcpt"], json!(["ben@example.org"]));
+
+    // rollbook restarts on the same database.
+    let (kept, db, clock, credentials) = app.stop().await;
+    let mut app = TestApp::spawn_on_with(db, clock, credentials, with_mail(smtp.url())).await;
+    app.keep(kept.unwrap());
+    app.enroll(&cohort, "cy@example.org").await;
+    assert_eq!(smtp.next().await["rcpt"], json!(["cy@example.org"]));
+
+    // The SMTP server restarts, once rollbook has recorded what it accepted (killed between
+    // writing the message and answering 250, the server would see it again: the at-least-once
+    // window, where the copy carries the same Message-ID).
+    let started = std::time::Instant::now();
+    while !mail_section(&app, "cy@example.org").await.contains("Sent") {
+        assert!(started.elapsed() < PATIENCE, "cy's message is not recorded");
+        tokio::task::yield_now().await;
+    }
+    let (port, folder) = smtp.kill().await;
+    let mut smtp = Smtp::start(port, &folder).await;
+    app.enroll(&cohort, "dan@example.org").await;
+    assert_eq!(smtp.next().await["rcpt"], json!(["dan@example.org"]));
+    let all: Vec<Value> = smtp.all().iter().map(|m| m["rcpt"][0].clone()).collect();
+    assert_eq!(
+        all,
+        vec![
+            json!("ana@example.org"),
+            json!("ben@example.org"),
+            json!("cy@example.org"),
+            json!("dan@example.org")
+        ]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn while_the_smtp_server_is_down_mail_waits_and_then_arrives_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(free_port(), dir.path()).await;
+    let url = smtp.url();
+    let (port, folder) = smtp.kill().await;
+    let app = TestApp::spawn_with(with_mail(url)).await;
+    let cohort = app.create_cohort("Outage", 2).await;
+    for key in ["ana@example.org", "ben@example.org", "cy@example.org"] {
+        app.enroll(&cohort, key).await;
+    }
+    // The admin page says what is wrong while it waits.
+    let mut admin = admin_mail_section(&app).await;
+    let started = std::time::Instant::now();
+    while !admin.contains("Last error 2026") {
+        assert!(started.elapsed() < PATIENCE, "no error shown: {admin}");
+        tokio::task::yield_now().await;
+        admin = admin_mail_section(&app).await;
+    }
+    assert!(admin.contains("waiting"), "{admin}");
+    assert!(
+        mail_section(&app, "ana@example.org")
+            .await
+            .contains("No e-mails yet")
+    );
+
+    let mut smtp = Smtp::start(port, &folder).await;
+    let order: Vec<Value> = [smtp.next().await, smtp.next().await, smtp.next().await]
+        .iter()
+        .map(|m| m["rcpt"][0].clone())
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            json!("ana@example.org"),
+            json!("ben@example.org"),
+            json!("cy@example.org")
+        ]
+    );
+    // Nothing more: the next message is the next event's.
+    app.enroll(&cohort, "dan@example.org").await;
+    assert_eq!(smtp.next().await["rcpt"], json!(["dan@example.org"]));
+    assert_eq!(smtp.all().len(), 4);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn mail_configured_on_an_existing_ledger_starts_at_the_head() {
+    let app = TestApp::spawn().await;
+    let cohort = app.create_cohort("Before mail", 5).await;
+    app.enroll(&cohort, "ana@example.org").await;
+    let (kept, db, clock, credentials) = app.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut smtp = Smtp::start(free_port(), dir.path()).await;
+    let mut app = TestApp::spawn_on_with(db, clock, credentials, with_mail(smtp.url())).await;
+    app.keep(kept.unwrap());
+    app.enroll(&cohort, "ben@example.org").await;
+    assert_eq!(smtp.next().await["rcpt"], json!(["ben@example.org"]));
+    assert_eq!(smtp.all().len(), 1, "the history is not mailed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn erasing_a_mailed_learner_leaves_no_trace_of_their_address_or_name_in_the_file() {
+    const KEY: &str = "refuse-lena@example.org";
+    const NAME: &str = "Lena Mailwright";
+    let dir = tempfile::tempdir().unwrap();
+    let mut smtp = Smtp::start(free_port(), dir.path()).await;
+    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let cohort = app.create_cohort("Erasable mail", 5).await;
+    // Refused by the server (whose answer names the address), then mailed about the other.
+    enroll_named(&app, &cohort, KEY, NAME).await;
+    enroll_named(&app, &cohort, "lena@example.org", "Lena Mailwright").await;
+    assert_eq!(smtp.next().await["rcpt"], json!(["lena@example.org"]));
+    assert!(mail_section(&app, KEY).await.contains("refused"));
+
+    let (admin, csrf) = app.signed_in(Role::Admin).await;
+    for key in [KEY, "lena@example.org"] {
+        let done = admin
+            .post(app.url("/admin/erase"))
+            .form(&[("csrf", csrf.as_str()), ("key", key), ("confirm", key)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), 303, "{key}");
+    }
+    let admin_section = admin_mail_section(&app).await;
+    assert!(
+        !admin_section.contains("Recent refusals"),
+        "{admin_section}"
+    );
+    let (_kept, db, _, _) = app.stop().await;
+    let bytes = std::fs::read(&db).unwrap();
+    for needle in [KEY, "lena@example.org", "refuse-lena", NAME, "Mailwright"] {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} is still in the file"
+        );
+    }
+    // And the log lines themselves are gone, not only their words.
+    let store =
+        rollbook::store::Store::open(&db, &rollbook::store::StoreOptions::default()).unwrap();
+    use rollbook::store::MailStore as _;
+    assert!(store.mail_failures(10).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_mail_section_of_the_admin_page_is_for_admins_only_and_never_shows_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(free_port(), dir.path()).await;
+    let url = format!("smtp://mailer:s3cret-pass@127.0.0.1:{}", smtp.port);
+    let app = TestApp::spawn_with(with_mail(url)).await;
+    for role in [Role::Viewer, Role::Staff] {
+        let (status, html) = page_as(&app, role, "/admin").await;
+        assert_eq!(status, 403, "{role}");
+        assert!(!html.contains("Learner e-mail"), "{role}");
+    }
+    let (status, html) = page_as(&app, Role::Admin, "/admin").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Learner e-mail"));
+    assert!(html.contains("smtp://***@127.0.0.1"), "{html}");
+    assert!(!html.contains("s3cret-pass") && !html.contains("mailer:"));
+    drop(smtp);
+    app.stop().await;
+}
