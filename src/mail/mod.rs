@@ -259,6 +259,8 @@ pub struct Mail {
     skipped: AtomicU64,
     retried: AtomicU64,
     stop: watch::Sender<bool>,
+    /// The outbox position, each time it is stored.
+    outbox_moved: watch::Sender<u64>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -386,6 +388,7 @@ impl Mail {
             skipped: AtomicU64::new(0),
             retried: AtomicU64::new(0),
             stop: watch::Sender::new(false),
+            outbox_moved: watch::Sender::new(position),
             tasks: Mutex::default(),
         })
     }

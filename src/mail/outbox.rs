@@ -58,6 +58,7 @@ async fn advance(mail: &Mail, position: u64) -> Result<(), Retry> {
         .await
         .map_err(Retry)?;
     mail.state().position = position;
+    mail.outbox_moved.send_replace(position);
     Ok(())
 }
 

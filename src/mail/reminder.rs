@@ -61,6 +61,8 @@ fn due(mail: &Mail, now: Timestamp) -> (Vec<Due>, Option<Timestamp>) {
 
 pub(super) async fn run(mail: Arc<Mail>) {
     let mut heads = mail.read.applied_positions();
+    // A reminder waits for the offer's own message: the outbox's progress wakes it too.
+    let mut outbox = mail.outbox_moved.subscribe();
     let mut clock_moved = mail.clock.changes();
     let mut stop = mail.stop.subscribe();
     let mut failures: u32 = 0;
@@ -69,6 +71,7 @@ pub(super) async fn run(mail: Arc<Mail>) {
             return;
         }
         heads.borrow_and_update();
+        outbox.borrow_and_update();
         if let Some(moved) = clock_moved.as_mut() {
             moved.borrow_and_update();
         }
@@ -134,6 +137,7 @@ pub(super) async fn run(mail: Arc<Mail>) {
         tokio::select! {
             _ = stop.changed() => {}
             _ = heads.changed() => {}
+            _ = outbox.changed() => {}
             () = clock_change => {}
             () = timer => {}
         }

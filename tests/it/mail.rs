@@ -508,3 +508,166 @@ async fn the_mail_section_of_the_admin_page_is_for_admins_only_and_never_shows_c
     drop(smtp);
     app.stop().await;
 }
+
+fn with_mail_and_links(url: String) -> impl FnOnce(&mut AppConfig) {
+    move |config: &mut AppConfig| {
+        with_mail(url)(config);
+        let links: rollbook::mail::OfferLinkSource =
+            std::sync::Arc::new(|_cohort, _learner, position, _expires| {
+                Some(rollbook::mail::OfferLinkPair {
+                    accept: format!("https://rollbook.example.org/offers/{position}/accept?sig=x"),
+                    decline: format!(
+                        "https://rollbook.example.org/offers/{position}/decline?sig=x"
+                    ),
+                })
+            });
+        config.offer_links = Some(links);
+    }
+}
+
+#[tokio::test]
+async fn an_offer_is_mailed_with_its_deadline_and_links_reminded_once_and_its_expiry_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smtp = Smtp::start(free_port(), dir.path()).await;
+    let app = TestApp::spawn_with(with_mail_and_links(smtp.url())).await;
+    let mut body = cohort_body("Offers", 1);
+    body["promotion"] = json!("offer");
+    body["offer_hold"] = json!("48h");
+    let (status, created) = app.post_json("/api/v1/cohorts", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let cohort = created["id"].as_str().unwrap().to_owned();
+    for key in ["ana@example.org", "bo@example.org", "cy@example.org"] {
+        app.enroll(&cohort, key).await;
+    }
+    for _ in 0..3 {
+        smtp.next().await;
+    }
+    withdraw(&app, &cohort, "ana@example.org", "moved").await;
+    assert_eq!(smtp.next().await["rcpt"], json!(["ana@example.org"]));
+    let offered = smtp.next().await;
+    let offered_at = head(&app).await;
+    assert_eq!(offered["rcpt"], json!(["bo@example.org"]));
+    // 48 hours after 2026-03-01 09:00 UTC, in Lisbon (WET, UTC+0 in March).
+    assert_eq!(
+        s(&offered, "subject"),
+        "A seat in Offers is held for you until 2026-03-03 09:00 WET"
+    );
+    let accept = format!("https://rollbook.example.org/offers/{offered_at}/accept?sig=x");
+    let decline = format!("https://rollbook.example.org/offers/{offered_at}/decline?sig=x");
+    let (text, html) = (s(&offered, "text"), s(&offered, "html"));
+    assert!(text.contains("until 2026-03-03 09:00 WET"), "{text}");
+    assert!(text.contains(&accept) && text.contains(&decline), "{text}");
+    assert!(
+        html.contains(&accept.replace('&', "&amp;")) || html.contains(&accept),
+        "{html}"
+    );
+    assert!(html.contains("Decline it"), "{html}");
+
+    // 12 hours before the end of the hold (a quarter of 48 h is more): the reminder.
+    let start = ts(NOW);
+    app.clock
+        .set(start + SignedDuration::from_hours(36) + SignedDuration::from_secs(1));
+    let reminder = smtp.next().await;
+    assert_eq!(reminder["rcpt"], json!(["bo@example.org"]));
+    assert_eq!(
+        s(&reminder, "subject"),
+        "Reminder: your seat in Offers is held only until 2026-03-03 09:00 WET"
+    );
+    assert!(s(&reminder, "text").contains(&accept));
+
+    // A restart does not remind again: the next message is the next event's.
+    let (kept, db, clock, credentials) = app.stop().await;
+    let mut app =
+        TestApp::spawn_on_with(db, clock, credentials, with_mail_and_links(smtp.url())).await;
+    app.keep(kept.unwrap());
+    app.clock.set(start + SignedDuration::from_hours(40));
+    app.enroll(&cohort, "dan@example.org").await;
+    assert_eq!(smtp.next().await["rcpt"], json!(["dan@example.org"]));
+
+    // The hold runs out: bo hears it, and cy is offered the seat.
+    app.clock
+        .set(start + SignedDuration::from_hours(48) + SignedDuration::from_secs(1));
+    let expired = smtp.next().await;
+    assert_eq!(expired["rcpt"], json!(["bo@example.org"]));
+    assert_eq!(
+        s(&expired, "subject"),
+        "The seat held for you in Offers was released"
+    );
+    let next = smtp.next().await;
+    assert_eq!(next["rcpt"], json!(["cy@example.org"]));
+    assert!(s(&next, "subject").starts_with("A seat in Offers is held for you until 2026-03-05"));
+    let reminders = smtp
+        .all()
+        .iter()
+        .filter(|m| s(m, "subject").starts_with("Reminder"))
+        .count();
+    assert_eq!(reminders, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reschedule_mails_everyone_the_cohort_holds_and_a_move_and_a_cancellation_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smtp = Smtp::start(free_port(), dir.path()).await;
+    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let cohort = app.create_cohort("Term", 1).await;
+    let other = app.create_cohort("Other term", 3).await;
+    app.enroll(&cohort, "ana@example.org").await;
+    app.enroll(&cohort, "ben@example.org").await;
+    smtp.next().await;
+    smtp.next().await;
+
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{cohort}/schedule"),
+            &json!({"starts_at": "2026-03-16T09:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut told: Vec<Value> = vec![smtp.next().await, smtp.next().await];
+    told.sort_by_key(|m| s(m, "to"));
+    assert_eq!(told[0]["rcpt"], json!(["ana@example.org"]));
+    assert_eq!(told[1]["rcpt"], json!(["ben@example.org"]));
+    for m in &told {
+        assert_eq!(s(m, "subject"), "New dates for Term");
+        assert!(
+            s(m, "text").contains("First session: 2026-03-16 09:00 WET"),
+            "{m}"
+        );
+    }
+
+    let (status, body) = app
+        .post_json(
+            "/api/v1/transfers",
+            &json!({"learner": "ana@example.org", "from": cohort, "to": other}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // ana leaves Term (ben is promoted into her seat there), then joins Other term.
+    let promoted = smtp.next().await;
+    assert_eq!(promoted["rcpt"], json!(["ben@example.org"]));
+    assert_eq!(
+        s(&promoted, "subject"),
+        "A seat freed up: you are now enrolled in Term"
+    );
+    let moved = smtp.next().await;
+    assert_eq!(moved["rcpt"], json!(["ana@example.org"]));
+    assert_eq!(s(&moved, "subject"), "You moved to Other term");
+    assert!(
+        s(&moved, "text").contains("You moved from Term to Other term"),
+        "{moved}"
+    );
+
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{cohort}/cancel"),
+            &json!({"reason": "too few"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let released = smtp.next().await;
+    assert_eq!(released["rcpt"], json!(["ben@example.org"]));
+    assert_eq!(s(&released, "subject"), "Term is cancelled");
+    assert!(!s(&released, "text").contains("too few"));
+    app.stop().await;
+}
