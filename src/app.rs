@@ -119,6 +119,10 @@ pub struct Core {
 impl Core {
     /// Opens the store and replays every event into the projections (blocking work, run off the
     /// async threads), then starts the writer.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the startup steps in their order, each a few lines"
+    )]
     pub async fn open(config: &AppConfig) -> anyhow::Result<Self> {
         let db = config.db.clone();
         let options = config.store.clone();
@@ -200,30 +204,8 @@ impl Core {
         .await
         .context("startup task failed")?
         .context("cannot load the webhook subscriptions")?;
-        let (mail_store, mail_history, mail_read, mail_clock, mail_zone) = (
-            store.clone(),
-            History::new(store.clone()),
-            read_model.clone(),
-            config.clock.clone(),
-            config.zone.clone(),
-        );
-        let (mail_config, offer_links) = (config.mail.clone(), config.offer_links.clone());
-        let mail = tokio::task::spawn_blocking(move || {
-            crate::mail::Mail::load(
-                mail_config,
-                mail_store,
-                mail_history,
-                mail_read,
-                mail_clock,
-                mail_zone,
-                offer_links,
-            )
-        })
-        .await
-        .context("startup task failed")?
-        .context("cannot start learner e-mail")?;
         let state = AppState {
-            mail: Some(Arc::new(mail)),
+            mail: Some(Arc::new(load_mail(config, &store, &read_model).await?)),
             webhooks: Arc::new(webhooks),
             history: History::new(store),
             read: read_model,
@@ -245,6 +227,36 @@ impl Core {
             initial_admin_password,
         })
     }
+}
+
+/// Learner e-mail as configured (off without `--smtp-url`), loaded off the async threads.
+async fn load_mail(
+    config: &AppConfig,
+    store: &Arc<Store>,
+    read_model: &Arc<ReadModel>,
+) -> anyhow::Result<crate::mail::Mail> {
+    let (mail_store, mail_history, mail_read, mail_clock, mail_zone) = (
+        store.clone(),
+        History::new(store.clone()),
+        read_model.clone(),
+        config.clock.clone(),
+        config.zone.clone(),
+    );
+    let (mail_config, offer_links) = (config.mail.clone(), config.offer_links.clone());
+    tokio::task::spawn_blocking(move || {
+        crate::mail::Mail::load(
+            mail_config,
+            mail_store,
+            mail_history,
+            mail_read,
+            mail_clock,
+            mail_zone,
+            offer_links,
+        )
+    })
+    .await
+    .context("startup task failed")?
+    .context("cannot start learner e-mail")
 }
 
 /// A bound, ready-to-serve rollbook.

@@ -34,6 +34,10 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at startup; boxing `serve`'s flags would buy nothing"
+)]
 pub enum Command {
     /// Open (or create) the database, replay it, and serve the web UI and JSON API.
     Serve(ServeArgs),

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use rollbook::app::AppConfig;
 use rollbook::auth::Role;
 use rollbook::mail::MailConfig;
+use rollbook::store::MailStore as _;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
@@ -84,7 +85,12 @@ impl Smtp {
     fn all(&self) -> Vec<Value> {
         names_in(&self.dir)
             .into_iter()
-            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .filter(|n| {
+                std::path::Path::new(n)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+                    && !n.starts_with('.')
+            })
             .map(|n| {
                 serde_json::from_str(&std::fs::read_to_string(self.dir.join(n)).unwrap()).unwrap()
             })
@@ -485,7 +491,6 @@ async fn erasing_a_mailed_learner_leaves_no_trace_of_their_address_or_name_in_th
     // And the log lines themselves are gone, not only their words.
     let store =
         rollbook::store::Store::open(&db, &rollbook::store::StoreOptions::default()).unwrap();
-    use rollbook::store::MailStore as _;
     assert!(store.mail_failures(10).unwrap().is_empty());
 }
 
