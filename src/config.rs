@@ -538,4 +538,36 @@ mod tests {
             "unknown time zone \"Mars/Olympus_Mons\": use an IANA name such as Europe/Lisbon, or UTC"
         );
     }
+
+    #[test]
+    fn mail_flags_turn_mail_on_and_a_bad_one_is_a_startup_error_without_the_password() {
+        let off = AppConfig::try_from(&serve_args(&[])).unwrap();
+        assert!(off.mail.is_none());
+        let on = AppConfig::try_from(&serve_args(&[
+            "--smtp-url",
+            "smtps://mailer:s3cret@mail.example.org",
+            "--mail-from",
+            "Rollbook <noreply@example.org>",
+            "--mail-reply-to",
+            "help@example.org",
+        ]))
+        .unwrap();
+        let mail = on.mail.expect("mail on");
+        assert_eq!(mail.smtp_url.shown(), "smtps://***@mail.example.org");
+        assert_eq!(mail.from.email.to_string(), "noreply@example.org");
+        let Err(e) = AppConfig::try_from(&serve_args(&[
+            "--smtp-url",
+            "imap://mailer:s3cret@mail.example.org",
+            "--mail-from",
+            "noreply@example.org",
+        ])) else {
+            panic!("an IMAP URL is refused");
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with("--smtp-url imap://***@mail.example.org"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
+    }
 }

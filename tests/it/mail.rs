@@ -307,6 +307,20 @@ async fn a_learner_known_by_student_number_gets_nothing_and_the_log_says_why() {
         "{admin}"
     );
     assert!(admin.contains("nothing waiting"), "{admin}");
+    let (status, metrics) = page_as(&app, Role::Admin, "/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        "rollbook_mail_messages_total{outcome=\"sent\"} 1",
+        "rollbook_mail_messages_total{outcome=\"skipped\"} 1",
+        "rollbook_mail_messages_total{outcome=\"refused\"} 0",
+        "rollbook_mail_outbox_lag 0",
+        "rollbook_mail_outbox_position 3",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
+    // One document: no end marker in the middle.
+    assert!(!metrics.trim_end().contains("# EOF") || metrics.trim_end().ends_with("# EOF"));
+    assert!(metrics.matches("# EOF").count() <= 1);
     app.stop().await;
 }
 
