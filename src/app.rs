@@ -235,12 +235,13 @@ async fn load_mail(
     store: &Arc<Store>,
     read_model: &Arc<ReadModel>,
 ) -> anyhow::Result<crate::mail::Mail> {
-    let (mail_store, mail_history, mail_read, mail_clock, mail_zone) = (
+    let zone = config.zone.clone();
+    let show_time: crate::mail::ShowTime = Arc::new(move |t| zone.show(t));
+    let (mail_store, mail_history, mail_read, mail_clock) = (
         store.clone(),
         History::new(store.clone()),
         read_model.clone(),
         config.clock.clone(),
-        config.zone.clone(),
     );
     let (mail_config, offer_links) = (config.mail.clone(), config.offer_links.clone());
     tokio::task::spawn_blocking(move || {
@@ -250,7 +251,7 @@ async fn load_mail(
             mail_history,
             mail_read,
             mail_clock,
-            mail_zone,
+            show_time,
             offer_links,
         )
     })

@@ -10,7 +10,6 @@ use lettre::Address;
 use crate::domain::{CohortId, Event, LearnerId};
 use crate::projections::Projections;
 use crate::store::Envelope;
-use crate::web::Zone;
 
 use super::{OfferLinkPair, OfferLinkSource};
 
@@ -115,7 +114,7 @@ pub fn address_of(key: &str) -> Option<Address> {
 fn cohort_context(
     read: &Projections,
     cohort: CohortId,
-    zone: &Zone,
+    show: &dyn Fn(Timestamp) -> String,
     kind: &'static str,
 ) -> MailContext {
     let mut context = MailContext {
@@ -126,10 +125,10 @@ fn cohort_context(
         let state = &view.state;
         context.cohort.clone_from(&state.name);
         context.course.clone_from(&state.course);
-        context.starts_at = zone.show(state.starts_at);
-        context.ends_at = state.ends_at.map(|t| zone.show(t)).unwrap_or_default();
-        context.enrollment_deadline = zone.show(state.enrollment_deadline);
-        context.withdrawal_deadline = zone.show(state.withdrawal_deadline);
+        context.starts_at = show(state.starts_at);
+        context.ends_at = state.ends_at.map(show).unwrap_or_default();
+        context.enrollment_deadline = show(state.enrollment_deadline);
+        context.withdrawal_deadline = show(state.withdrawal_deadline);
     }
     context
 }
@@ -165,12 +164,12 @@ fn to_learner(
 pub fn plan(
     envelope: &Envelope,
     read: &Projections,
-    zone: &Zone,
+    show: &dyn Fn(Timestamp) -> String,
     links: Option<&OfferLinkSource>,
 ) -> Vec<Planned> {
     let cohort = envelope.cohort;
     let one = |learner: LearnerId, kind: &'static str, f: &dyn Fn(&mut MailContext)| {
-        let mut context = cohort_context(read, cohort, zone, kind);
+        let mut context = cohort_context(read, cohort, show, kind);
         f(&mut context);
         vec![to_learner(read, learner, cohort, context)]
     };
@@ -185,7 +184,7 @@ pub fn plan(
             expires_at,
             ..
         } => one(*learner, "offered", &|c| {
-            c.deadline = zone.show(*expires_at);
+            c.deadline = show(*expires_at);
             c.links = links.and_then(|f| f(cohort, *learner, envelope.position, *expires_at));
         }),
         Event::OfferAccepted { learner } => one(*learner, "offer_accepted", &|_| {}),
@@ -228,7 +227,7 @@ pub fn plan(
                         read,
                         learner,
                         cohort,
-                        cohort_context(read, cohort, zone, "rescheduled"),
+                        cohort_context(read, cohort, show, "rescheduled"),
                     )
                 })
                 .collect()
@@ -250,13 +249,13 @@ pub fn plan(
 #[must_use]
 pub fn reminder(
     read: &Projections,
-    zone: &Zone,
+    show: &dyn Fn(Timestamp) -> String,
     links: Option<&OfferLinkSource>,
     (cohort, learner, expires_at): (CohortId, LearnerId, Timestamp),
     offer_position: u64,
 ) -> Planned {
-    let mut context = cohort_context(read, cohort, zone, "offer_reminder");
-    context.deadline = zone.show(expires_at);
+    let mut context = cohort_context(read, cohort, show, "offer_reminder");
+    context.deadline = show(expires_at);
     context.links = links.and_then(|f| f(cohort, learner, offer_position, expires_at));
     to_learner(read, learner, cohort, context)
 }

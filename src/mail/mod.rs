@@ -38,7 +38,6 @@ use crate::clock::Clock;
 use crate::domain::{CohortId, LearnerId};
 use crate::projections::ReadModel;
 use crate::store::{History, MailLogRecord, MailMark, MailOutcome, MailStore, StoreError};
-use crate::web::Zone;
 
 pub use message::{MailContext, Planned, Rendered, address_of, plan};
 
@@ -55,6 +54,10 @@ pub struct OfferLinkPair {
 /// expiry) → the pair, or `None` (no `--public-url`). Handed to the mailer at construction.
 pub type OfferLinkSource =
     Arc<dyn Fn(CohortId, LearnerId, u64, Timestamp) -> Option<OfferLinkPair> + Send + Sync>;
+
+/// Writes a time as people read it (in the deployment's zone, naming it), handed in by the
+/// application so this module does not depend on the web layer.
+pub type ShowTime = Arc<dyn Fn(Timestamp) -> String + Send + Sync>;
 
 /// Most recent refusals kept for the Admin page.
 pub const RECENT_FAILURES: usize = 20;
@@ -251,7 +254,7 @@ pub struct Mail {
     history: History,
     read: Arc<ReadModel>,
     clock: Arc<dyn Clock>,
-    zone: Zone,
+    show_time: ShowTime,
     links: Option<OfferLinkSource>,
     state: Mutex<MailState>,
     sent: AtomicU64,
@@ -339,7 +342,7 @@ impl Mail {
         history: History,
         read: Arc<ReadModel>,
         clock: Arc<dyn Clock>,
-        zone: Zone,
+        show_time: ShowTime,
         links: Option<OfferLinkSource>,
     ) -> Result<Self, StoreError> {
         let (position, failures, transport) = match &config {
@@ -374,7 +377,7 @@ impl Mail {
             history,
             read,
             clock,
-            zone,
+            show_time,
             links,
             state: Mutex::new(MailState {
                 position,

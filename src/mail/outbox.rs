@@ -87,7 +87,7 @@ async fn step(mail: &Arc<Mail>, failures: &mut u32) -> Next {
     for envelope in &batch {
         let planned = {
             let read = mail.read.read();
-            message::plan(envelope, &read, &mail.zone, mail.links.as_ref())
+            message::plan(envelope, &read, &*mail.show_time, mail.links.as_ref())
         };
         for p in &planned {
             if *mail.stop.borrow() {

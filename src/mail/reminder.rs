@@ -82,7 +82,7 @@ pub(super) async fn run(mail: Arc<Mail>) {
             let (cohort, learner, expires_at) = offer;
             let planned = {
                 let read = mail.read.read();
-                message::reminder(&read, &mail.zone, mail.links.as_ref(), offer, offered)
+                message::reminder(&read, &*mail.show_time, mail.links.as_ref(), offer, offered)
             };
             let mark = MailMark::Reminder {
                 cohort: cohort.0,
