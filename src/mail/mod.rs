@@ -244,6 +244,8 @@ struct MailState {
     failures: VecDeque<MailLogRecord>,
     /// Reminders known to be handled (saves a store read each round).
     reminded: HashSet<(CohortId, LearnerId, Timestamp)>,
+    /// The message the server has answered 4xx for, and since when.
+    answered_later: Option<(MailMark, Timestamp)>,
 }
 
 /// Learner e-mail: the outbox and reminder tasks, and what the pages show of them.
@@ -277,6 +279,18 @@ impl std::fmt::Debug for Mail {
 
 /// Why a message was not handled: to be tried again.
 struct Retry(String);
+
+/// Why one SMTP exchange did not settle a message.
+enum Refusal {
+    /// No answer about it (cannot connect, timed out, TLS): try again, without limit.
+    Retry(String),
+    /// The server answered 4xx ("try again later"): try again, for [`GIVE_UP_AFTER`].
+    Later(String),
+}
+
+/// How long a message the SMTP server keeps answering 4xx for is retried before it is logged
+/// as failed and skipped.
+pub const GIVE_UP_AFTER: SignedDuration = SignedDuration::from_hours(24);
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
@@ -385,6 +399,7 @@ impl Mail {
                 last_sent: None,
                 failures: failures.into(),
                 reminded: HashSet::new(),
+                answered_later: None,
             }),
             sent: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -506,15 +521,22 @@ impl Mail {
                     rendered.subject,
                 ),
                 Some(address) => {
-                    let (outcome, detail) = self
-                        .send(planned, address, &rendered, message_id)
-                        .await
-                        .map_err(|Retry(e)| {
-                            let e = scrub(&e, address.as_ref());
-                            self.retried.fetch_add(1, Ordering::Relaxed);
-                            self.state().last_error = Some((self.clock.now(), e.clone()));
-                            Retry(e)
-                        })?;
+                    let (outcome, detail) =
+                        match self.send(planned, address, &rendered, message_id).await {
+                            Ok(done) => done,
+                            Err(Refusal::Retry(e)) => {
+                                return Err(self.retry(scrub(&e, address.as_ref()), None));
+                            }
+                            Err(Refusal::Later(e)) => {
+                                let e = scrub(&e, address.as_ref());
+                                match self.give_up(mark) {
+                                    Some(after) => {
+                                        (MailOutcome::Failed, format!("gave up after {after}: {e}"))
+                                    }
+                                    None => return Err(self.retry(e, Some(mark))),
+                                }
+                            }
+                        };
                     (outcome, scrub(&detail, address.as_ref()), rendered.subject)
                 }
             },
@@ -561,6 +583,31 @@ impl Mail {
         Ok(())
     }
 
+    /// Notes a failure to retry (`mark`: the message the server answered 4xx for).
+    fn retry(&self, error: String, mark: Option<MailMark>) -> Retry {
+        let now = self.clock.now();
+        self.retried.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.state();
+        state.last_error = Some((now, error.clone()));
+        if let Some(mark) = mark
+            && state.answered_later.is_none_or(|(m, _)| m != mark)
+        {
+            state.answered_later = Some((mark, now));
+        }
+        Retry(error)
+    }
+
+    /// Whether to stop retrying the message `mark`, answered 4xx again: after
+    /// [`GIVE_UP_AFTER`] of such answers, so one mailbox that stays busy does not hold up
+    /// everyone's mail. The wait, in words.
+    fn give_up(&self, mark: MailMark) -> Option<String> {
+        let now = self.clock.now();
+        let state = self.state();
+        let (m, since) = state.answered_later?;
+        (m == mark && now.duration_since(since) >= GIVE_UP_AFTER)
+            .then(|| format!("{} h of \"try again later\"", GIVE_UP_AFTER.as_hours()))
+    }
+
     /// One SMTP exchange: `Ok` with the outcome to record (sent, or refused for good), or a
     /// failure to retry.
     async fn send(
@@ -569,9 +616,9 @@ impl Mail {
         address: &lettre::Address,
         rendered: &Rendered,
         message_id: String,
-    ) -> Result<(MailOutcome, String), Retry> {
+    ) -> Result<(MailOutcome, String), Refusal> {
         let (Some(config), Some(transport)) = (&self.config, &self.transport) else {
-            return Err(Retry("mail is not configured".to_owned()));
+            return Err(Refusal::Retry("mail is not configured".to_owned()));
         };
         let name = (!planned.context.name.is_empty()).then(|| planned.context.name.clone());
         let mut builder = Message::builder()
@@ -608,7 +655,8 @@ impl Mail {
                 ),
             )),
             Err(e) if e.is_permanent() => Ok((MailOutcome::Failed, describe(&e))),
-            Err(e) => Err(Retry(describe(&e))),
+            Err(e) if e.is_transient() => Err(Refusal::Later(describe(&e))),
+            Err(e) => Err(Refusal::Retry(describe(&e))),
         }
     }
 

@@ -690,3 +690,66 @@ async fn a_reschedule_mails_everyone_the_cohort_holds_and_a_move_and_a_cancellat
     assert!(!s(&released, "text").contains("too few"));
     app.stop().await;
 }
+
+/// Waits until the Admin page's mail section names `text` in its last error.
+async fn until_last_error(app: &TestApp, text: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let admin = admin_mail_section(app).await;
+        if admin.contains(text) {
+            return;
+        }
+        assert!(started.elapsed() < PATIENCE, "no {text:?} in {admin}");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_mailbox_that_stays_busy_is_given_up_after_a_day_without_mailing_anyone_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smtp = Smtp::start(free_port(), dir.path()).await;
+    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let cohort = app.create_cohort("Busy", 3).await;
+    for key in ["ana@example.org", "busy-bo@example.org", "cy@example.org"] {
+        app.enroll(&cohort, key).await;
+    }
+    assert_eq!(smtp.next().await["rcpt"], json!(["ana@example.org"]));
+    // bo's server keeps saying "try again later": everyone after waits, for a day at most.
+    until_last_error(&app, "451").await;
+    let start = ts(NOW);
+    app.clock.set(start + SignedDuration::from_hours(25));
+    assert_eq!(smtp.next().await["rcpt"], json!(["cy@example.org"]));
+    let section = mail_section(&app, "busy-bo@example.org").await;
+    assert!(section.contains("gave up after 24 h"), "{section}");
+
+    // One event for three learners: ana is mailed, bo holds the rest up, and the retries that
+    // follow never mail ana again.
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cohorts/{cohort}/schedule"),
+            &json!({"starts_at": "2026-03-16T09:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(smtp.next().await["rcpt"], json!(["ana@example.org"]));
+    let retried_before = admin_mail_section(&app).await;
+    let started = std::time::Instant::now();
+    // Several retries of bo's message pass (the count of retried attempts grows).
+    loop {
+        let admin = admin_mail_section(&app).await;
+        if admin != retried_before && admin.contains("451") {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE);
+        tokio::task::yield_now().await;
+    }
+    app.clock.set(start + SignedDuration::from_hours(50));
+    assert_eq!(smtp.next().await["rcpt"], json!(["cy@example.org"]));
+    let to_ana = smtp
+        .all()
+        .iter()
+        .filter(|m| m["rcpt"] == json!(["ana@example.org"]))
+        .count();
+    assert_eq!(to_ana, 2, "enrolled, then the new dates once");
+    app.stop().await;
+}
