@@ -72,6 +72,8 @@ pub struct AppConfig {
     pub live_feed: web::LiveFeedOptions,
     /// How webhooks are delivered.
     pub webhooks: crate::webhooks::WebhookOptions,
+    /// Learner e-mail (`--smtp-url`…; `None`: off).
+    pub mail: Option<crate::mail::MailConfig>,
 }
 
 impl AppConfig {
@@ -97,6 +99,7 @@ impl AppConfig {
             zone: web::Zone::default(),
             live_feed: web::LiveFeedOptions::default(),
             webhooks: crate::webhooks::WebhookOptions::default(),
+            mail: None,
         }
     }
 }
@@ -199,8 +202,11 @@ impl Core {
         .await
         .context("startup task failed")?
         .context("cannot load the webhook subscriptions")?;
+        let offer_links = load_offer_links(store.clone(), config.public_url.clone()).await?;
+        let mail = load_mail(config, &store, &read_model, &offer_links).await?;
         let state = AppState {
-            offer_links: load_offer_links(store.clone(), config.public_url.clone()).await?,
+            offer_links,
+            mail: Some(Arc::new(mail)),
             webhooks: Arc::new(webhooks),
             history: History::new(store),
             read: read_model,
@@ -235,6 +241,49 @@ async fn load_offer_links(
     })
     .await
     .context("startup task failed")??)
+}
+
+/// Learner e-mail as configured (off without `--smtp-url`), loaded off the async threads.
+async fn load_mail(
+    config: &AppConfig,
+    store: &Arc<Store>,
+    read_model: &Arc<ReadModel>,
+    offer_links: &crate::offer_links::OfferLinks,
+) -> anyhow::Result<crate::mail::Mail> {
+    let zone = config.zone.clone();
+    let show_time: crate::mail::ShowTime = Arc::new(move |t| zone.show(t));
+    let (mail_store, mail_history, mail_read, mail_clock) = (
+        store.clone(),
+        History::new(store.clone()),
+        read_model.clone(),
+        config.clock.clone(),
+    );
+    // An offer's e-mail carries its accept and decline links (none without `--public-url`).
+    let links = offer_links.clone();
+    let offer_links: crate::mail::OfferLinkSource =
+        Arc::new(move |cohort, learner, at, expires| {
+            links
+                .urls(cohort, learner, at, expires)
+                .map(|urls| crate::mail::OfferLinkPair {
+                    accept: urls.accept,
+                    decline: urls.decline,
+                })
+        });
+    let mail_config = config.mail.clone();
+    tokio::task::spawn_blocking(move || {
+        crate::mail::Mail::load(
+            mail_config,
+            mail_store,
+            mail_history,
+            mail_read,
+            mail_clock,
+            show_time,
+            Some(offer_links),
+        )
+    })
+    .await
+    .context("startup task failed")?
+    .context("cannot start learner e-mail")
 }
 
 /// A bound, ready-to-serve rollbook.
@@ -329,6 +378,11 @@ impl Application {
         // Webhook deliveries: after the replay, stopped with the server.
         state.webhooks.start();
         let webhooks = state.webhooks.clone();
+        // Learner e-mail: after the replay, stopped with the server.
+        let mail = state.mail.clone();
+        if let Some(mail) = &mail {
+            mail.start();
+        }
         let (stop_offers, offers_stopped) = tokio::sync::watch::channel(false);
         let offers = tokio::spawn(
             OfferExpiry::new(
@@ -381,6 +435,9 @@ impl Application {
         // The delivery tasks hold handles to the store: let them go before the writer stops.
         webhooks.stop().await;
         drop(webhooks);
+        if let Some(mail) = mail {
+            mail.stop().await;
+        }
         if let Err(e) = offers.await {
             tracing::error!("offer scheduler failed: {e}");
         }

@@ -34,6 +34,10 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at startup; boxing `serve`'s flags would buy nothing"
+)]
 pub enum Command {
     /// Open (or create) the database, replay it, and serve the web UI and JSON API.
     Serve(ServeArgs),
@@ -301,6 +305,18 @@ pub struct ServeArgs {
     /// system's (for receivers behind a private CA).
     #[arg(long, env = "ROLLBOOK_WEBHOOK_CA_FILE")]
     pub webhook_ca_file: Option<PathBuf>,
+    /// Send learners e-mail through this SMTP server (off without it), e.g.
+    /// `smtp://127.0.0.1:2525`, `smtp://mail.example.org?tls=required` (STARTTLS) or
+    /// `smtps://user:password@mail.example.org` (TLS). Credentials in it are never shown.
+    #[arg(long, env = "ROLLBOOK_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of learner e-mail, e.g. `"Rollbook <noreply@example.org>"` (needed with
+    /// `--smtp-url`).
+    #[arg(long, env = "ROLLBOOK_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Where learners' answers to e-mail go, when not to the sender.
+    #[arg(long, env = "ROLLBOOK_MAIL_REPLY_TO")]
+    pub mail_reply_to: Option<String>,
     /// For benchmarks only: commit each command on its own instead of grouping concurrent
     /// commands into one commit (the baseline group commit is measured against).
     #[arg(long, hide = true)]
@@ -341,6 +357,9 @@ pub enum ConfigError {
     /// `--public-url` is not an absolute http(s) address links can be made from.
     #[error(transparent)]
     PublicUrl(#[from] crate::offer_links::PublicUrlError),
+    /// A mail flag cannot be used.
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailConfigError),
 }
 
 impl TryFrom<&ServeArgs> for AppConfig {
@@ -399,6 +418,11 @@ impl TryFrom<&ServeArgs> for AppConfig {
         }
         config.session_idle = SignedDuration::from_hours(i64::from(args.session_idle_hours.max(1)));
         config.zone = crate::web::Zone::parse(&args.timezone)?;
+        config.mail = crate::mail::MailConfig::from_flags(
+            args.smtp_url.as_deref(),
+            args.mail_from.as_deref(),
+            args.mail_reply_to.as_deref(),
+        )?;
         Ok(config)
     }
 }
@@ -594,5 +618,37 @@ mod tests {
         );
         let defaults = AppConfig::try_from(&serve_args(&[])).unwrap();
         assert_eq!(defaults.webhooks.ca_file, None);
+    }
+
+    #[test]
+    fn mail_flags_turn_mail_on_and_a_bad_one_is_a_startup_error_without_the_password() {
+        let off = AppConfig::try_from(&serve_args(&[])).unwrap();
+        assert!(off.mail.is_none());
+        let on = AppConfig::try_from(&serve_args(&[
+            "--smtp-url",
+            "smtps://mailer:s3cret@mail.example.org",
+            "--mail-from",
+            "Rollbook <noreply@example.org>",
+            "--mail-reply-to",
+            "help@example.org",
+        ]))
+        .unwrap();
+        let mail = on.mail.expect("mail on");
+        assert_eq!(mail.smtp_url.shown(), "smtps://***@mail.example.org");
+        assert_eq!(mail.from.email.to_string(), "noreply@example.org");
+        let Err(e) = AppConfig::try_from(&serve_args(&[
+            "--smtp-url",
+            "imap://mailer:s3cret@mail.example.org",
+            "--mail-from",
+            "noreply@example.org",
+        ])) else {
+            panic!("an IMAP URL is refused");
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with("--smtp-url imap://***@mail.example.org"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
     }
 }

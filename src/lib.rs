@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backoff;
 pub mod backup;
 pub mod cli;
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod domain;
 pub mod generate;
 pub mod learner_key;
 pub mod logs;
+pub mod mail;
 pub mod metrics;
 pub mod offer_expiry;
 pub mod offer_links;

@@ -725,3 +725,69 @@ mod tests {
         assert!(text.ends_with('\n'));
     }
 }
+
+// ---- Learner e-mail (issue 17): a self-contained block ----------------------------------------
+
+/// Learner e-mail's figures at scrape time ([`crate::mail::MailStatus`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MailMetrics {
+    /// Messages the SMTP server accepted since start.
+    pub sent: u64,
+    /// Messages refused for good (5xx) since start.
+    pub failed: u64,
+    /// Messages not sent (no e-mail address on file) since start.
+    pub skipped: u64,
+    /// Attempts to retry (connection failures, 4xx) since start.
+    pub retried: u64,
+    /// The outbox position.
+    pub position: u64,
+    /// Events committed after it.
+    pub lag: u64,
+}
+
+/// `rendered` (the output of [`Metrics::render`]) with the mail families added before its end
+/// marker.
+#[must_use]
+pub fn with_mail(rendered: &str, mail: &MailMetrics) -> String {
+    const END: &str = "# EOF\n";
+    let mut registry = Registry::default();
+    let outcomes = Family::<MailOutcomeLabels, Counter>::default();
+    for (outcome, value) in [
+        ("sent", mail.sent),
+        ("refused", mail.failed),
+        ("skipped", mail.skipped),
+        ("retried", mail.retried),
+    ] {
+        outcomes
+            .get_or_create(&MailOutcomeLabels { outcome })
+            .inc_by(value);
+    }
+    registry.register(
+        "rollbook_mail_messages",
+        "Learner e-mails since start: sent (accepted by the SMTP server), refused (5xx, not retried), skipped (no address on file), retried (attempts that failed and will be tried again)",
+        outcomes,
+    );
+    registry.register(
+        "rollbook_mail_outbox_position",
+        "The last event whose learner e-mails were all handled",
+        ConstGauge::new(mail.position),
+    );
+    registry.register(
+        "rollbook_mail_outbox_lag",
+        "Events committed after the mail outbox position",
+        ConstGauge::new(mail.lag),
+    );
+    let mut block = String::with_capacity(1024);
+    prometheus_client::encoding::prometheus_text::encode(&mut block, &registry)
+        .expect("writing into a String cannot fail");
+    let block = block.strip_suffix(END).unwrap_or(&block);
+    match rendered.strip_suffix(END) {
+        Some(head) => format!("{head}{block}{END}"),
+        None => format!("{rendered}{block}"),
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct MailOutcomeLabels {
+    outcome: &'static str,
+}

@@ -1915,6 +1915,100 @@ pub fn decode_webhook(bytes: &[u8]) -> Result<WebhookRecord, CodecError> {
     })
 }
 
+// ---- learner e-mail log ---------------------------------------------------------------------
+
+/// What became of one learner e-mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailOutcome {
+    /// The SMTP server accepted it.
+    Sent,
+    /// The SMTP server refused it for good (a 5xx answer): not tried again.
+    Failed,
+    /// Not attempted (no e-mail address on file).
+    Skipped,
+}
+
+/// One line of a learner's e-mail log: never the address, never the learner's name (an SMTP
+/// answer that names the address has it replaced before it is stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailLogRecord {
+    /// When it was sent, refused or skipped.
+    pub at: Timestamp,
+    /// The learner (opaque id).
+    pub learner: Uuid,
+    /// The cohort it is about.
+    pub cohort: Uuid,
+    /// The event it is about (for a reminder: the offer's event).
+    pub position: u64,
+    /// Which message (`enrolled`, `waitlisted`, `offer_reminder`…).
+    pub kind: String,
+    /// Its subject.
+    pub subject: String,
+    /// Sent, failed or skipped.
+    pub outcome: MailOutcome,
+    /// The SMTP answer or why it was skipped.
+    pub detail: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MailLogV1 {
+    at: i64,
+    learner: [u8; 16],
+    cohort: [u8; 16],
+    position: u64,
+    kind: String,
+    subject: String,
+    /// 0 sent, 1 failed, 2 skipped.
+    outcome: u8,
+    detail: String,
+}
+
+/// Encodes a mail log line.
+pub fn encode_mail_log(m: &MailLogRecord) -> Result<Vec<u8>, CodecError> {
+    encode_framed(
+        "mail log",
+        &MailLogV1 {
+            at: micros(m.at),
+            learner: *m.learner.as_bytes(),
+            cohort: *m.cohort.as_bytes(),
+            position: m.position,
+            kind: m.kind.clone(),
+            subject: m.subject.clone(),
+            outcome: match m.outcome {
+                MailOutcome::Sent => 0,
+                MailOutcome::Failed => 1,
+                MailOutcome::Skipped => 2,
+            },
+            detail: m.detail.clone(),
+        },
+    )
+}
+
+/// Decodes a mail log line.
+pub fn decode_mail_log(bytes: &[u8]) -> Result<MailLogRecord, CodecError> {
+    let m: MailLogV1 = decode("mail log", unframe(bytes)?)?;
+    Ok(MailLogRecord {
+        at: from_micros("mail log", m.at)?,
+        learner: Uuid::from_bytes(m.learner),
+        cohort: Uuid::from_bytes(m.cohort),
+        position: m.position,
+        kind: m.kind,
+        subject: m.subject,
+        outcome: match m.outcome {
+            0 => MailOutcome::Sent,
+            1 => MailOutcome::Failed,
+            2 => MailOutcome::Skipped,
+            other => {
+                return Err(CodecError::Malformed {
+                    what: "mail log",
+                    detail: format!("unknown outcome {other}"),
+                });
+            }
+        },
+        detail: m.detail,
+    })
+}
+
 #[cfg(test)]
 #[path = "codec_golden.rs"]
 mod golden;

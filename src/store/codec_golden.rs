@@ -615,6 +615,22 @@ fn the_webhook_subscription_matches_its_fixture_and_decodes() {
 }
 
 #[test]
+fn the_mail_log_line_matches_its_fixture_and_decodes() {
+    let line = MailLogRecord {
+        at: at("2026-03-05T10:14:00.125Z"),
+        learner: ana().0,
+        cohort: cohort_id().0,
+        position: 42,
+        kind: "waitlisted".to_owned(),
+        subject: "You are on the waitlist for Rust 101, place 3".to_owned(),
+        outcome: MailOutcome::Failed,
+        detail: "550 5.1.1 the learner's address: no such mailbox".to_owned(),
+    };
+    let bytes = golden("mail-log-v1", &encode_mail_log(&line).unwrap());
+    assert_eq!(decode_mail_log(&bytes).unwrap(), line);
+}
+
+#[test]
 fn unknown_codecs_types_and_versions_are_errors_not_panics() {
     assert!(matches!(decode_envelope(&[]), Err(CodecError::Empty)));
     assert!(matches!(

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableTable, TableDefinition};
 
 use super::tables::{
-    ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, OFFER_LINK_KEY,
-    OFFER_LINKS_USED, SESSIONS, SNAPSHOTS, STREAM_INDEX, TOKENS, WEBHOOK_POSITIONS, WEBHOOKS,
+    ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, MAIL_DONE, MAIL_FAILURES, MAIL_LOG,
+    MAIL_REMINDERS, MAIL_STATE, META, OFFER_LINK_KEY, OFFER_LINKS_USED, SESSIONS, SNAPSHOTS,
+    STREAM_INDEX, TOKENS, WEBHOOK_POSITIONS, WEBHOOKS,
 };
 use super::{Reader, Store, StoreError, chain};
 
@@ -78,7 +79,8 @@ pub(super) fn write_copy(reader: &Reader, path: &Path) -> Result<(), StoreError>
     let txn = copy.begin_write()?;
     copy_tables!(reader.txn, txn;
         META, EVENTS, STREAM_INDEX, SNAPSHOTS, COMMANDS, DIRECTORY, ERASURES, JOURNAL, ACCOUNTS,
-        TOKENS, SESSIONS, WEBHOOKS, WEBHOOK_POSITIONS, OFFER_LINK_KEY, OFFER_LINKS_USED);
+        TOKENS, SESSIONS, WEBHOOKS, WEBHOOK_POSITIONS, OFFER_LINK_KEY, OFFER_LINKS_USED, MAIL_STATE,
+        MAIL_LOG, MAIL_FAILURES, MAIL_DONE, MAIL_REMINDERS);
     txn.commit()?;
     drop(copy);
     File::open(path)

@@ -1,8 +1,8 @@
 //! Erasing a learner's personal data (the right to erasure) without breaking the history: the
 //! directory entry (key and name) goes, every free-text note the learner's events carry
 //! (withdrawal and waitlist-departure reasons) becomes [`crate::domain::Note::Erased`] with the
-//! text's SHA-256, which is what the chain hashed all along, and an erasure record without
-//! personal data is kept. Events keep the opaque id. (Idempotency records hold no personal data:
+//! text's SHA-256, which is what the chain hashed all along, the learner's e-mail log goes, and
+//! an erasure record without personal data is kept. Events keep the opaque id. (Idempotency records hold no personal data:
 //! keys and fingerprints are stored hashed.)
 //! Then [`Store::rewrite_file`] copies the live data into a fresh file and swaps it in, so the
 //! pages that held the old bytes are no longer part of the file.
@@ -102,6 +102,8 @@ impl Store {
                     .map_err(StoreError::Encode)?
                     .as_slice(),
             )?;
+            // The learner's e-mail log (what was sent, and SMTP answers) goes with them.
+            super::mail::erase_mail_log(&txn, id)?;
             let mut events = txn.open_table(EVENTS)?;
             let mut rewrites = Vec::new();
             for row in events.iter()? {

@@ -21,6 +21,7 @@ mod envelope;
 mod erasure;
 mod error;
 mod history;
+mod mail;
 mod offer_links;
 mod offline;
 mod read_only;
@@ -48,14 +49,15 @@ pub use accounts::{AccountStore, AccountsSnapshot};
 pub use codec::decode_envelope;
 pub use codec::{
     AccountRecord, CODEC_BINCODE2, CodecError, CommandOutcome, CommandRecord, EVENT_SCHEMA_VERSION,
-    ErasureRecord, JournalEntry, LearnerRecord, MAX_VALUE_BYTES, SNAPSHOT_SCHEMA_VERSION,
-    SessionRecord, TokenRecord, WebhookRecord, event_schema_version,
+    ErasureRecord, JournalEntry, LearnerRecord, MAX_VALUE_BYTES, MailLogRecord, MailOutcome,
+    SNAPSHOT_SCHEMA_VERSION, SessionRecord, TokenRecord, WebhookRecord, event_schema_version,
 };
 pub use copy::{CopyInfo, show_head};
 pub use envelope::{Actor, CommandMeta, Envelope};
 pub use erasure::{Erasure, ErasureError};
 pub use error::StoreError;
 pub use history::{History, ReadableStore};
+pub use mail::{MailMark, MailStore};
 pub use offer_links::{OfferLinkStore, UsedOfferLink};
 pub use offline::OfflineStore;
 pub use read_only::ReadOnlyStore;
@@ -67,9 +69,9 @@ pub use webhooks::{StoredWebhook, WebhookStore};
 use crate::domain::{Cohort, CohortId, Event, LearnerId};
 pub use tables::idempotency_key;
 use tables::{
-    ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, META, META_FORMAT_VERSION,
-    OFFER_LINK_KEY, OFFER_LINKS_USED, SESSIONS, SNAPSHOTS, STREAM_INDEX, TOKENS, WEBHOOK_POSITIONS,
-    WEBHOOKS,
+    ACCOUNTS, COMMANDS, DIRECTORY, ERASURES, EVENTS, JOURNAL, MAIL_DONE, MAIL_FAILURES, MAIL_LOG,
+    MAIL_REMINDERS, MAIL_STATE, META, META_FORMAT_VERSION, OFFER_LINK_KEY, OFFER_LINKS_USED,
+    SESSIONS, SNAPSHOTS, STREAM_INDEX, TOKENS, WEBHOOK_POSITIONS, WEBHOOKS,
 };
 
 /// The store format this build writes and the newest it reads. Older formats are upgraded in
@@ -742,6 +744,11 @@ fn table_names() -> Vec<String> {
         WEBHOOK_POSITIONS.name(),
         OFFER_LINK_KEY.name(),
         OFFER_LINKS_USED.name(),
+        MAIL_STATE.name(),
+        MAIL_LOG.name(),
+        MAIL_FAILURES.name(),
+        MAIL_DONE.name(),
+        MAIL_REMINDERS.name(),
         JOURNAL.name(),
         META.name(),
     ]
@@ -764,6 +771,11 @@ fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(WEBHOOK_POSITIONS)?;
     txn.open_table(OFFER_LINK_KEY)?;
     txn.open_table(OFFER_LINKS_USED)?;
+    txn.open_table(MAIL_STATE)?;
+    txn.open_table(MAIL_LOG)?;
+    txn.open_table(MAIL_FAILURES)?;
+    txn.open_table(MAIL_DONE)?;
+    txn.open_table(MAIL_REMINDERS)?;
     txn.open_table(JOURNAL)?;
     let mut meta = txn.open_table(META)?;
     if meta.get(META_FORMAT_VERSION)?.is_none() {

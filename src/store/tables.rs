@@ -53,6 +53,22 @@ pub const OFFER_LINK_KEY: TableDefinition<&str, [u8; 32]> = TableDefinition::new
 /// offers answered through an offer link. No personal data.
 pub const OFFER_LINKS_USED: TableDefinition<u64, (u8, i64)> =
     TableDefinition::new("offer_links_used");
+/// Learner e-mail state: the outbox position (`position`: the last event whose e-mails were all
+/// handled) and the last mail log number (`log_seq`).
+pub const MAIL_STATE: TableDefinition<&str, u64> = TableDefinition::new("mail_state");
+/// (learner id, log number) → encoded mail log line (no address, no name). Erased with the
+/// learner.
+pub const MAIL_LOG: TableDefinition<(Uuid, u64), &[u8]> = TableDefinition::new("mail_log");
+/// Log number → learner id, for the lines that record a refusal (the Admin page's recent
+/// failures).
+pub const MAIL_FAILURES: TableDefinition<u64, Uuid> = TableDefinition::new("mail_failures");
+/// (event position, learner id) → log number: the e-mails of events past the outbox position
+/// already handled (an event can mail several learners); dropped when the position passes.
+pub const MAIL_DONE: TableDefinition<(u64, Uuid), u64> = TableDefinition::new("mail_done");
+/// (cohort id, learner id, the offer's expiry in microseconds) → log number: the offer
+/// reminders handled, so a restart does not send one twice.
+pub const MAIL_REMINDERS: TableDefinition<(Uuid, Uuid, i64), u64> =
+    TableDefinition::new("mail_reminders");
 
 /// Journal id (ascending) → encoded rejected command: who tried what, and the rule that refused
 /// it. Not history: pruned after a retention period.

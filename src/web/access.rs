@@ -653,6 +653,7 @@ mod tests {
             metrics_allow: crate::web::AllowList::default(),
             zone: crate::web::Zone::default(),
             live: Arc::default(),
+            mail: None,
         };
         let app: Router = Router::new()
             .route("/api/v1/undeclared", get(|| async { "secret" }))

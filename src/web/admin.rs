@@ -192,6 +192,8 @@ pub struct AdminPage {
     webhooks: Vec<WebhookRow>,
     /// A subscription just created: its id and secret, shown once.
     pub(super) new_webhook: Option<(String, String)>,
+    /// Learner e-mail.
+    mail: super::admin_mail::MailAdmin,
 }
 
 pub(super) fn page(
@@ -248,6 +250,7 @@ pub(super) fn page(
             Err(e) => (false, e.clone()),
         });
     AdminPage {
+        mail: super::admin_mail::section(state),
         webhooks: webhook_rows(state),
         new_webhook: None,
         erasures,

@@ -39,6 +39,10 @@ pub async fn learner(
     PageQuery(q): PageQuery<LearnerQuery>,
 ) -> Result<Response, PageError> {
     let mut page = render(&state, &principal, &raw)?;
+    let learner = super::find_learner(&state.read.read().directory, &raw);
+    if let Some(learner) = learner {
+        page.mail = super::learner_mail::section(&state, learner, &page.key).await;
+    }
     if let (Some(from), Some(to)) = (input::cohort_id(&q.move_from), input::cohort_id(&q.move_to)) {
         if let Ok(key) = LearnerKey::parse(&page.key) {
             page.preview = Some(moves::preview(
@@ -136,6 +140,7 @@ fn render(state: &AppState, principal: &Principal, raw: &str) -> Result<LearnerP
         preview: None,
         moved: None,
         move_error: None,
+        mail: super::learner_mail::MailSection::default(),
     })
 }
 

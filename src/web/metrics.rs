@@ -57,7 +57,19 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             live_feed: state.live.counts(),
         }
     };
-    let body = state.metrics.render(&snapshot);
+    let mut body = state.metrics.render(&snapshot);
+    if let Some(mail) = state.mail.as_ref().filter(|m| m.is_configured()) {
+        let s = mail.status();
+        let figures = crate::metrics::MailMetrics {
+            sent: s.sent,
+            failed: s.failed,
+            skipped: s.skipped,
+            retried: s.retried,
+            position: s.position,
+            lag: s.lag,
+        };
+        body = crate::metrics::with_mail(&body, &figures);
+    }
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
 }
 

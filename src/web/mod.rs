@@ -6,6 +6,7 @@
 
 mod access;
 mod admin;
+mod admin_mail;
 mod admin_webhooks;
 mod allow_list;
 mod api;
@@ -25,6 +26,7 @@ mod extract;
 mod flash;
 mod headers;
 mod input;
+mod learner_mail;
 mod learners;
 mod metrics;
 mod moves;
@@ -126,6 +128,8 @@ pub struct AppState {
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// Offer links: their key, and the record of the ones used.
     pub offer_links: crate::offer_links::OfferLinks,
+    /// Learner e-mail (its log and status; `None` where no mailer was built).
+    pub mail: Option<Arc<crate::mail::Mail>>,
 }
 
 impl AppState {

@@ -645,6 +645,8 @@ pub struct LearnerPage {
     pub moved: Option<String>,
     /// A move refused, in plain words (shown at the top).
     pub move_error: Option<String>,
+    /// The e-mails sent to the learner.
+    pub mail: super::learner_mail::MailSection,
 }
 
 /// A reason as pages show it: the text as typed (whatever it looks like), or "(erased)" for a

@@ -304,21 +304,11 @@ async fn fail(
     }
 }
 
-/// The wait after `failures` failures in a row: doubling from the minimum, capped, with
-/// jitter (between half and all of it).
+/// The wait after `failures` failures in a row (see [`crate::backoff`]).
 fn backoff(hooks: &Webhooks, failures: u32) -> Duration {
-    let options = &hooks.options;
-    let doubled = options
-        .backoff_min
-        .saturating_mul(1u32 << failures.saturating_sub(1).min(20));
-    let capped = doubled.min(options.backoff_max);
-    let mut random = [0u8; 8];
-    let fraction = if getrandom::fill(&mut random).is_ok() {
-        #[allow(clippy::cast_precision_loss)]
-        let unit = u64::from_le_bytes(random) as f64 / u64::MAX as f64;
-        0.5 + unit / 2.0
-    } else {
-        1.0
-    };
-    capped.mul_f64(fraction)
+    crate::backoff::backoff(
+        hooks.options.backoff_min,
+        hooks.options.backoff_max,
+        failures,
+    )
 }

@@ -29,6 +29,7 @@ mod integrations_doc;
 mod live_feed;
 mod login_attacks;
 mod logs;
+mod mail;
 mod maintenance;
 mod metrics;
 mod offer_links;

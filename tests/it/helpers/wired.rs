@@ -75,6 +75,7 @@ pub fn wire(store: &Arc<Store>, clock: &Arc<FixedClock>, label: &str) -> Wired {
         metrics_allow: web::AllowList::default(),
         zone: web::Zone::default(),
         live: Arc::default(),
+        mail: None,
     };
     Wired {
         router: web::router(state),
