@@ -551,17 +551,22 @@ fn offer_links_in(text: &str) -> (String, String) {
     (accept.clone(), decline.clone())
 }
 
-#[tokio::test]
-async fn an_offer_is_mailed_with_its_deadline_and_links_reminded_once_and_its_expiry_said() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut smtp = Smtp::start(free_port(), dir.path()).await;
-    let app = TestApp::spawn_with(with_mail_and_links(smtp.url())).await;
+/// A cohort of one seat whose freed seats are offered, held for 48 hours.
+async fn offer_cohort(app: &TestApp) -> String {
     let mut body = cohort_body("Offers", 1);
     body["promotion"] = json!("offer");
     body["offer_hold"] = json!("48h");
     let (status, created) = app.post_json("/api/v1/cohorts", &body).await;
     assert_eq!(status, 201, "{created}");
-    let cohort = created["id"].as_str().unwrap().to_owned();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_offer_is_mailed_with_its_deadline_and_links_reminded_once_and_its_expiry_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smtp = Smtp::start(free_port(), dir.path()).await;
+    let app = TestApp::spawn_with(with_mail_and_links(smtp.url())).await;
+    let cohort = offer_cohort(&app).await;
     for key in ["ana@example.org", "bo@example.org", "cy@example.org"] {
         app.enroll(&cohort, key).await;
     }
@@ -767,12 +772,7 @@ async fn an_offer_mailed_with_links_is_accepted_by_following_its_link() {
     let dir = tempfile::tempdir().unwrap();
     let mut smtp = Smtp::start(free_port(), dir.path()).await;
     let app = TestApp::spawn_with(with_mail_and_links(smtp.url())).await;
-    let mut body = cohort_body("Offers", 1);
-    body["promotion"] = json!("offer");
-    body["offer_hold"] = json!("48h");
-    let (status, created) = app.post_json("/api/v1/cohorts", &body).await;
-    assert_eq!(status, 201, "{created}");
-    let cohort = created["id"].as_str().unwrap().to_owned();
+    let cohort = offer_cohort(&app).await;
     app.enroll(&cohort, "ana@example.org").await;
     app.enroll(&cohort, "bo@example.org").await;
     smtp.next().await;
