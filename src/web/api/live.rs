@@ -681,3 +681,172 @@ async fn history_page(
         Ok((envelopes, reached))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+    use axum::response::sse::{Event as SseEvent, Sse};
+    use jiff::Timestamp;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::{Capacity, CohortCreated, CohortId, Event};
+    use crate::store::{Actor, CommandMeta};
+
+    fn envelope(position: u64, cohort: u128) -> Envelope {
+        let at: Timestamp = "2026-03-01T09:00:00Z".parse().unwrap();
+        Envelope {
+            position,
+            cohort: CohortId(Uuid::from_u128(cohort)),
+            version: 1,
+            schema_version: 1,
+            event: Event::CohortCreated(CohortCreated {
+                name: "P".to_owned(),
+                course: "C".to_owned(),
+                instructor: "I".to_owned(),
+                capacity: Capacity::new(1).unwrap(),
+                starts_at: at,
+                enrollment_deadline: at,
+                withdrawal_deadline: at,
+                ends_at: None,
+            }),
+            occurred_at: at,
+            recorded_at: at,
+            meta: CommandMeta {
+                actor: Actor::local(),
+                command_id: Uuid::from_u128(position.into()),
+                correlation_id: Uuid::from_u128(position.into()),
+                causation_id: Uuid::from_u128(position.into()),
+            },
+        }
+    }
+
+    type Item = Result<SseEvent, std::convert::Infallible>;
+
+    /// A stream of the events given.
+    struct Events(std::vec::IntoIter<Item>);
+
+    impl futures_core::Stream for Events {
+        type Item = Item;
+
+        fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Item>> {
+            Poll::Ready(self.0.next())
+        }
+    }
+
+    /// The text the feed writes is what axum's `Sse` wrote for the same events and heartbeat.
+    #[tokio::test]
+    async fn events_and_heartbeats_are_written_byte_for_byte_as_axum_wrote_them() {
+        let data = r#"{"position":42,"type":"cohort.created","data":{"name":"a \"b\"\nc"}}"#;
+        let error = r#"{"code":"slow_consumer","message":"m"}"#;
+        let events: Vec<Item> = vec![
+            Ok(SseEvent::default()
+                .id("42")
+                .event("cohort.created")
+                .data(data)),
+            Ok(SseEvent::default().comment("keep-alive")),
+            Ok(SseEvent::default().event("error").data(error)),
+        ];
+        let axum = Sse::new(Events(events.into_iter())).into_response();
+        let axum = axum::body::to_bytes(axum.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let ours = [
+            event_text(Some(42), "cohort.created", data),
+            Bytes::from_static(KEEP_ALIVE),
+            event_text(None, "error", error),
+        ]
+        .concat();
+        assert_eq!(
+            std::str::from_utf8(&ours).unwrap(),
+            std::str::from_utf8(&axum).unwrap()
+        );
+    }
+
+    fn subscriber(feed: &LiveFeed, params: FeedParams) -> mpsc::UnboundedReceiver<Chunk> {
+        let (chunks, receiver) = mpsc::unbounded_channel();
+        feed.hub().subscribers.push(Subscriber {
+            from: 0,
+            params,
+            outbox: Outbox {
+                chunks,
+                room: Arc::new(Semaphore::new(feed.options.buffer)),
+            },
+            cut: Arc::new(CutSignal::default()),
+        });
+        receiver
+    }
+
+    /// A page of commits reaches each stream as one chunk: the whole page, shared by the
+    /// streams that want all of it, or the frames a filtered stream wants, in order.
+    #[test]
+    fn a_page_reaches_each_stream_as_one_chunk_of_its_frames() {
+        let feed = LiveFeed::new(LiveFeedOptions::default());
+        let mut whole = subscriber(&feed, FeedParams::default());
+        let mut also_whole = subscriber(&feed, FeedParams::default());
+        let mut cohort_2 = subscriber(
+            &feed,
+            FeedParams {
+                cohorts: vec![CohortId(Uuid::from_u128(2))],
+                ..FeedParams::default()
+            },
+        );
+        let envelopes = [
+            envelope(1, 1),
+            envelope(2, 2),
+            envelope(3, 1),
+            envelope(4, 2),
+        ];
+        let frames: Vec<Bytes> = envelopes
+            .iter()
+            .map(|e| event_text(Some(e.position), "cohort.created", "{}"))
+            .collect();
+        feed.hand_on(&envelopes, &frames, 4);
+
+        let chunk = whole.try_recv().unwrap();
+        assert_eq!(chunk.events, 4);
+        assert_eq!(chunk.bytes, frames.concat());
+        assert!(whole.try_recv().is_err(), "one chunk for the page");
+        let other = also_whole.try_recv().unwrap();
+        assert_eq!(
+            other.bytes.as_ptr(),
+            chunk.bytes.as_ptr(),
+            "shared, not copied"
+        );
+
+        let chunk = cohort_2.try_recv().unwrap();
+        assert_eq!(chunk.events, 2);
+        assert_eq!(chunk.bytes, [frames[1].clone(), frames[3].clone()].concat());
+        assert!(cohort_2.try_recv().is_err(), "one chunk for the page");
+    }
+
+    /// The buffer is counted in events, not chunks: a page that does not fit is sent as far as
+    /// it fits, then the stream is cut.
+    #[test]
+    fn a_stream_with_less_room_than_the_page_gets_what_fits_and_is_cut() {
+        let feed = LiveFeed::new(LiveFeedOptions {
+            buffer: 3,
+            ..LiveFeedOptions::default()
+        });
+        let mut stream = subscriber(&feed, FeedParams::default());
+        let envelopes = [envelope(1, 1), envelope(2, 1)];
+        let frames: Vec<Bytes> = envelopes
+            .iter()
+            .map(|e| event_text(Some(e.position), "cohort.created", "{}"))
+            .collect();
+        feed.hand_on(&envelopes, &frames, 2);
+        assert_eq!(stream.try_recv().unwrap().events, 2);
+        // The client took nothing: one event of room is left for a page of two.
+        let envelopes = [envelope(3, 1), envelope(4, 1)];
+        feed.hand_on(&envelopes, &frames, 4);
+        let chunk = stream.try_recv().unwrap();
+        assert_eq!(chunk.events, 1);
+        assert_eq!(chunk.bytes, frames[0]);
+        assert!(matches!(
+            stream.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+        assert_eq!(feed.counts().cut_slow, 1);
+        assert!(feed.hub().subscribers.is_empty());
+    }
+}
