@@ -145,7 +145,18 @@ pub fn webhook_rows(state: &AppState) -> Vec<WebhookRow> {
                 filters.push(v.record.event_types.join(", "));
             }
             if !v.record.cohorts.is_empty() {
-                filters.push(format!("{} cohort(s)", v.record.cohorts.len()));
+                let read = state.read.read();
+                let names: Vec<String> = v
+                    .record
+                    .cohorts
+                    .iter()
+                    .map(|id| {
+                        read.catalog
+                            .get(crate::domain::CohortId(*id))
+                            .map_or_else(|| id.to_string(), |c| c.state.name.clone())
+                    })
+                    .collect();
+                filters.push(names.join(", "));
             }
             WebhookRow {
                 id: v.id.to_string(),

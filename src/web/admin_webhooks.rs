@@ -45,7 +45,46 @@ pub struct NewWebhookForm {
     name: String,
     url: String,
     event_types: String,
+    cohorts: String,
     from_position: String,
+}
+
+/// The cohorts a form names, one per line: each an id or a name (ignoring case and spacing)
+/// that names exactly one cohort.
+fn named_cohorts(state: &AppState, text: &str) -> Result<Vec<Uuid>, WebhookError> {
+    let read = state.read.read();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.len() > crate::webhooks::MAX_FILTERS {
+        return Err(WebhookError::Invalid(format!(
+            "cohorts: at most {} lines",
+            crate::webhooks::MAX_FILTERS
+        )));
+    }
+    lines
+        .into_iter()
+        .map(|line| {
+            if let Ok(id) = Uuid::parse_str(line)
+                && read.catalog.get(crate::domain::CohortId(id)).is_some()
+            {
+                return Ok(id);
+            }
+            let named: Vec<_> = read.catalog.named(line).collect();
+            match named.as_slice() {
+                [only] => Ok(only.state.id.0),
+                [] => Err(WebhookError::Invalid(format!(
+                    "cohorts: no cohort is named {line:?} (give its name or its id, one per line)"
+                ))),
+                several => Err(WebhookError::Invalid(format!(
+                    "cohorts: {} cohorts are named {line:?}; give the id of the one you mean",
+                    several.len()
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// `POST /admin/webhooks`: creates a subscription and shows its secret once.
@@ -68,6 +107,10 @@ pub async fn create(
             }
         },
     };
+    let cohorts = match named_cohorts(&state, &f.cohorts) {
+        Ok(cohorts) => cohorts,
+        Err(e) => return refused(&state, &principal, e),
+    };
     let new = NewWebhook {
         name: f.name,
         url: f.url,
@@ -78,7 +121,7 @@ pub async fn create(
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .collect(),
-        cohorts: Vec::new(),
+        cohorts,
         from_position,
     };
     match state.webhooks.create(new).await {

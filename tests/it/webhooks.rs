@@ -678,3 +678,73 @@ async fn the_admin_page_creates_shows_and_changes_subscriptions() {
         .unwrap();
     assert_eq!(gone["webhooks"], json!([]));
 }
+
+/// The Admin form's cohort filter takes names (ignoring case) or ids, one per line; a name
+/// that names no cohort, or several, is refused with a message and nothing is created.
+#[tokio::test]
+async fn the_admin_form_filters_by_cohorts_named_or_given_by_id() {
+    let app = TestApp::spawn_with(|c| c.webhooks.allow_private = true).await;
+    let rust = app.create_cohort("Rust 101", 10).await;
+    let go = app.create_cohort("Go Basics", 10).await;
+    app.create_cohort("Twin", 10).await;
+    app.create_cohort("Twin", 10).await;
+    let (admin, csrf) = app.page_client(Role::Admin).await;
+    let create = |cohorts: String| {
+        let (admin, csrf) = (admin.clone(), csrf.clone());
+        let url = app.url("/admin/webhooks");
+        async move {
+            let response = admin
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("name", "lms"),
+                    ("url", "http://127.0.0.1:9/hook"),
+                    ("event_types", ""),
+                    ("cohorts", cohorts.as_str()),
+                    ("from_position", ""),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let subscriptions = || async {
+        app.api_client(Role::Admin)
+            .get(app.url("/api/v1/admin/webhooks"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["webhooks"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+
+    let (status, html) = create("Pascal Nights".to_owned()).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("no cohort is named"), "{html}");
+    let (status, html) = create("twin".to_owned()).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("2 cohorts are named"), "{html}");
+    assert!(subscriptions().await.is_empty(), "nothing created");
+
+    let (status, html) = create(format!("  rust 101 \n{go}\n")).await;
+    assert_eq!(status, 200, "{html}");
+    let listed = subscriptions().await;
+    let mut cohorts: Vec<&str> = listed[0]["cohorts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    cohorts.sort_unstable();
+    let mut expected = vec![rust.as_str(), go.as_str()];
+    expected.sort_unstable();
+    assert_eq!(cohorts, expected);
+    let page = admin.get(app.url("/admin")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Rust 101, Go Basics") || page.contains("Go Basics, Rust 101"));
+}
