@@ -24,7 +24,7 @@ mod message;
 mod outbox;
 mod reminder;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -244,8 +244,12 @@ struct MailState {
     failures: VecDeque<MailLogRecord>,
     /// Reminders known to be handled (saves a store read each round).
     reminded: HashSet<(CohortId, LearnerId, Timestamp)>,
-    /// The message the server has answered 4xx for, and since when.
-    answered_later: Option<(MailMark, Timestamp)>,
+    /// The messages the server has answered 4xx for, and since when (until each is recorded;
+    /// the outbox and the reminder task each wait on at most one at a time).
+    answered_later: HashMap<MailMark, Timestamp>,
+    /// Messages the SMTP server accepted whose line could not be recorded yet: on a retry only
+    /// the record is tried again, so a failing store never sends one twice.
+    sent_unrecorded: HashMap<MailMark, MailLogRecord>,
 }
 
 /// Learner e-mail: the outbox and reminder tasks, and what the pages show of them.
@@ -399,7 +403,8 @@ impl Mail {
                 last_sent: None,
                 failures: failures.into(),
                 reminded: HashSet::new(),
-                answered_later: None,
+                answered_later: HashMap::new(),
+                sent_unrecorded: HashMap::new(),
             }),
             sent: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -508,6 +513,64 @@ impl Mail {
         {
             return Ok(());
         }
+        let pending = self.state().sent_unrecorded.get(&mark).cloned();
+        let line = match pending {
+            Some(line) => line,
+            None => {
+                let line = self.attempt(planned, mark, position, message_id).await?;
+                if line.outcome == MailOutcome::Sent {
+                    self.state().sent_unrecorded.insert(mark, line.clone());
+                }
+                line
+            }
+        };
+        let store = self.store.clone();
+        let to_store = line.clone();
+        blocking(move || store.record_mail(&to_store, mark))
+            .await
+            .map_err(Retry)?;
+        {
+            let mut state = self.state();
+            state.sent_unrecorded.remove(&mark);
+            state.answered_later.remove(&mark);
+        }
+        let counter = match line.outcome {
+            MailOutcome::Sent => &self.sent,
+            MailOutcome::Failed => &self.failed,
+            MailOutcome::Skipped => &self.skipped,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.state();
+        match line.outcome {
+            MailOutcome::Sent => state.last_sent = Some(line.at),
+            MailOutcome::Failed => {
+                tracing::warn!(
+                    learner = %line.learner,
+                    kind = %line.kind,
+                    detail = %line.detail,
+                    "e-mail refused by the SMTP server; not tried again"
+                );
+                state.last_error = Some((line.at, line.detail.clone()));
+                if state.failures.len() >= RECENT_FAILURES {
+                    state.failures.pop_back();
+                }
+                state.failures.push_front(line);
+            }
+            MailOutcome::Skipped => {}
+        }
+        Ok(())
+    }
+
+    /// Sends (or skips) one planned message: the line to record, or a failure to retry. A
+    /// learner erased since the message was planned is not mailed.
+    async fn attempt(
+        &self,
+        planned: &Planned,
+        mark: MailMark,
+        position: u64,
+        message_id: String,
+    ) -> Result<MailLogRecord, Retry> {
+        let erased = self.read.read().directory.is_erased(planned.learner);
         let (outcome, detail, subject) = match planned.context.render() {
             Err(e) => (
                 MailOutcome::Failed,
@@ -515,6 +578,11 @@ impl Mail {
                 String::new(),
             ),
             Ok(rendered) => match &planned.address {
+                _ if erased => (
+                    MailOutcome::Skipped,
+                    "the learner was erased".to_owned(),
+                    String::new(),
+                ),
                 None => (
                     MailOutcome::Skipped,
                     "no e-mail address on file".to_owned(),
@@ -551,49 +619,21 @@ impl Mail {
             outcome,
             detail,
         };
-        let store = self.store.clone();
-        let to_store = line.clone();
-        blocking(move || store.record_mail(&to_store, mark))
-            .await
-            .map_err(Retry)?;
-        let counter = match outcome {
-            MailOutcome::Sent => &self.sent,
-            MailOutcome::Failed => &self.failed,
-            MailOutcome::Skipped => &self.skipped,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        let mut state = self.state();
-        match outcome {
-            MailOutcome::Sent => state.last_sent = Some(line.at),
-            MailOutcome::Failed => {
-                tracing::warn!(
-                    learner = %line.learner,
-                    kind = %line.kind,
-                    detail = %line.detail,
-                    "e-mail refused by the SMTP server; not tried again"
-                );
-                state.last_error = Some((line.at, line.detail.clone()));
-                if state.failures.len() >= RECENT_FAILURES {
-                    state.failures.pop_back();
-                }
-                state.failures.push_front(line);
-            }
-            MailOutcome::Skipped => {}
-        }
-        Ok(())
+        Ok(line)
     }
 
     /// Notes a failure to retry (`mark`: the message the server answered 4xx for).
     fn retry(&self, error: String, mark: Option<MailMark>) -> Retry {
         let now = self.clock.now();
-        self.retried.fetch_add(1, Ordering::Relaxed);
-        let mut state = self.state();
-        state.last_error = Some((now, error.clone()));
-        if let Some(mark) = mark
-            && state.answered_later.is_none_or(|(m, _)| m != mark)
         {
-            state.answered_later = Some((mark, now));
+            let mut state = self.state();
+            state.last_error = Some((now, error.clone()));
+            if let Some(mark) = mark {
+                state.answered_later.entry(mark).or_insert(now);
+            }
         }
+        // Counted once noted, so a count read says the wait has started.
+        self.retried.fetch_add(1, Ordering::Relaxed);
         Retry(error)
     }
 
@@ -603,8 +643,8 @@ impl Mail {
     fn give_up(&self, mark: MailMark) -> Option<String> {
         let now = self.clock.now();
         let state = self.state();
-        let (m, since) = state.answered_later?;
-        (m == mark && now.duration_since(since) >= GIVE_UP_AFTER)
+        let since = *state.answered_later.get(&mark)?;
+        (now.duration_since(since) >= GIVE_UP_AFTER)
             .then(|| format!("{} h of \"try again later\"", GIVE_UP_AFTER.as_hours()))
     }
 

@@ -9,7 +9,7 @@ use redb::{Durability, ReadableTable as _};
 use uuid::Uuid;
 
 use super::codec::{self, MailLogRecord, MailOutcome};
-use super::tables::{MAIL_DONE, MAIL_FAILURES, MAIL_LOG, MAIL_REMINDERS, MAIL_STATE};
+use super::tables::{ERASURES, MAIL_DONE, MAIL_FAILURES, MAIL_LOG, MAIL_REMINDERS, MAIL_STATE};
 use super::{Store, StoreError};
 
 /// Key in [`MAIL_STATE`] of the outbox position.
@@ -18,7 +18,7 @@ const POSITION: &str = "position";
 const LOG_SEQ: &str = "log_seq";
 
 /// What a mail log line marks as handled, in the same transaction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MailMark {
     /// The e-mail of the event at this position to this learner.
     Event {
@@ -51,7 +51,8 @@ pub trait MailStore: Send + Sync {
     /// Whether `mark` was already handled (its line is in the log).
     fn mail_marked(&self, mark: MailMark) -> Result<bool, StoreError>;
 
-    /// Appends a line to the learner's log and records `mark`, durably, in one transaction.
+    /// Appends a line to the learner's log and records `mark`, durably, in one transaction
+    /// (only the mark for a learner erased by then: their log is gone and stays gone).
     fn record_mail(&self, line: &MailLogRecord, mark: MailMark) -> Result<(), StoreError>;
 
     /// The learner's log, newest first, at most `limit` lines.
@@ -126,15 +127,23 @@ impl MailStore for Store {
     fn record_mail(&self, line: &MailLogRecord, mark: MailMark) -> Result<(), StoreError> {
         let bytes = codec::encode_mail_log(line).map_err(StoreError::Encode)?;
         self.write_mail(|txn| {
-            let mut state = txn.open_table(MAIL_STATE)?;
-            let last = state.get(LOG_SEQ)?.map_or(0, |v| v.value());
-            let seq = last + 1;
-            state.insert(LOG_SEQ, seq)?;
-            txn.open_table(MAIL_LOG)?
-                .insert((line.learner, seq), bytes.as_slice())?;
-            if line.outcome == MailOutcome::Failed {
-                txn.open_table(MAIL_FAILURES)?.insert(seq, line.learner)?;
-            }
+            // A learner erased meanwhile (after the message was planned) keeps no log line:
+            // only the mark, of opaque ids, so the message is not tried again. Checked in the
+            // write transaction, which the erasure's own cannot interleave with.
+            let erased = txn.open_table(ERASURES)?.get(line.learner)?.is_some();
+            let seq = if erased {
+                0
+            } else {
+                let mut state = txn.open_table(MAIL_STATE)?;
+                let seq = state.get(LOG_SEQ)?.map_or(0, |v| v.value()) + 1;
+                state.insert(LOG_SEQ, seq)?;
+                txn.open_table(MAIL_LOG)?
+                    .insert((line.learner, seq), bytes.as_slice())?;
+                if line.outcome == MailOutcome::Failed {
+                    txn.open_table(MAIL_FAILURES)?.insert(seq, line.learner)?;
+                }
+                seq
+            };
             match mark {
                 MailMark::Event { position, learner } => {
                     txn.open_table(MAIL_DONE)?
