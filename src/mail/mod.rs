@@ -514,15 +514,14 @@ impl Mail {
             return Ok(());
         }
         let pending = self.state().sent_unrecorded.get(&mark).cloned();
-        let line = match pending {
-            Some(line) => line,
-            None => {
-                let line = self.attempt(planned, mark, position, message_id).await?;
-                if line.outcome == MailOutcome::Sent {
-                    self.state().sent_unrecorded.insert(mark, line.clone());
-                }
-                line
+        let line = if let Some(line) = pending {
+            line
+        } else {
+            let line = self.attempt(planned, mark, position, message_id).await?;
+            if line.outcome == MailOutcome::Sent {
+                self.state().sent_unrecorded.insert(mark, line.clone());
             }
+            line
         };
         let store = self.store.clone();
         let to_store = line.clone();
