@@ -407,7 +407,7 @@ pub async fn answer(
         .nothing_changed()
         .render(&state);
     }
-    let (token, link) = match verified(&state, path) {
+    let (_, link) = match verified(&state, path) {
         Ok(found) => found,
         Err(outcome) => return outcome.render(&state),
     };
@@ -479,7 +479,8 @@ pub async fn answer(
                     action = link.action.as_str(),
                     "offer answered through its link"
                 );
-                return private(Redirect::to(&format!("/offers/{token}?done")).into_response());
+                // Relative: the page's own address, under whatever path `--public-url` has.
+                return private(Redirect::to("?done").into_response());
             }
             // The cohort moved on, or the rules refused: decide again from what the ledger
             // now says (answered, expired, cancelled…).
