@@ -327,8 +327,15 @@ impl LiveFeed {
                 } else {
                     concat(wanted[..fits].iter().map(|&i| &frames[i]))
                 };
-                if let Ok(permits) = s.outbox.room.try_acquire_many(permit_count(fits)) {
-                    permits.forget();
+                // Cannot fail (only the hub takes permits now); were it to, the stream is cut
+                // rather than given events its room does not count.
+                match s.outbox.room.try_acquire_many(permit_count(fits)) {
+                    Ok(permits) => permits.forget(),
+                    Err(_) => {
+                        s.cut.cut(Cut::SlowConsumer);
+                        self.cut_slow.fetch_add(1, Ordering::Relaxed);
+                        return false;
+                    }
                 }
                 let chunk = Chunk {
                     bytes,
