@@ -329,14 +329,12 @@ impl LiveFeed {
                 };
                 // Cannot fail (only the hub takes permits now); were it to, the stream is cut
                 // rather than given events its room does not count.
-                match s.outbox.room.try_acquire_many(permit_count(fits)) {
-                    Ok(permits) => permits.forget(),
-                    Err(_) => {
-                        s.cut.cut(Cut::SlowConsumer);
-                        self.cut_slow.fetch_add(1, Ordering::Relaxed);
-                        return false;
-                    }
-                }
+                let Ok(permits) = s.outbox.room.try_acquire_many(permit_count(fits)) else {
+                    s.cut.cut(Cut::SlowConsumer);
+                    self.cut_slow.fetch_add(1, Ordering::Relaxed);
+                    return false;
+                };
+                permits.forget();
                 let chunk = Chunk {
                     bytes,
                     events: fits,
