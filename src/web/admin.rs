@@ -357,7 +357,8 @@ async fn change(
     }
 }
 
-fn read_form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
+/// A form's fields, or a 400 saying what is wrong with them.
+pub(super) fn read_form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
     form.map(|Form(f)| f)
         .map_err(|e| PageError::BadRequest(e.body_text()))
 }

@@ -11,16 +11,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::AppState;
-use super::admin::page;
+use super::admin::{page, read_form};
 use super::error::PageError;
 use super::extract::{Acting, PagePath};
 use crate::auth::Principal;
 use crate::webhooks::{NewWebhook, WebhookError};
-
-fn read_form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
-    form.map(|Form(f)| f)
-        .map_err(|e| PageError::BadRequest(e.body_text()))
-}
 
 /// The page again with a refusal, or a 500 for a storage failure.
 fn refused(

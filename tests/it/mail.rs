@@ -146,9 +146,7 @@ fn s(v: &Value, field: &str) -> String {
 
 #[tokio::test]
 async fn enrolled_waitlisted_and_promoted_learners_get_one_message_each_with_both_bodies() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut smtp = Smtp::start(free_port(), dir.path()).await;
-    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let (_dir, mut smtp, app) = mailing().await;
     let cohort = app.create_cohort("Rust 101 — March", 1).await;
 
     assert_eq!(
@@ -264,6 +262,14 @@ async fn retried(app: &TestApp) -> u64 {
         .expect("a retried count")
 }
 
+/// A server mailing through a fresh SMTP server (its folder kept by the first value).
+async fn mailing() -> (tempfile::TempDir, Smtp, TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(free_port(), dir.path()).await;
+    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    (dir, smtp, app)
+}
+
 /// Tags dropped, white space folded.
 fn text_of(html: &str) -> String {
     let mut out = String::new();
@@ -287,9 +293,7 @@ fn text_of(html: &str) -> String {
 
 #[tokio::test]
 async fn a_learner_known_by_student_number_gets_nothing_and_the_log_says_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut smtp = Smtp::start(free_port(), dir.path()).await;
-    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let (_dir, mut smtp, app) = mailing().await;
     let cohort = app.create_cohort("Numbers", 5).await;
     app.enroll(&cohort, "s1234567").await;
     app.enroll(&cohort, "ana@example.org").await;
@@ -337,9 +341,7 @@ async fn a_learner_known_by_student_number_gets_nothing_and_the_log_says_why() {
 
 #[tokio::test]
 async fn a_refusal_is_logged_once_without_the_address_and_the_next_learner_still_gets_mail() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut smtp = Smtp::start(free_port(), dir.path()).await;
-    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let (_dir, mut smtp, app) = mailing().await;
     let cohort = app.create_cohort("Refusals", 5).await;
     app.enroll(&cohort, "refuse-me@example.org").await;
     app.enroll(&cohort, "ana@example.org").await;
@@ -480,9 +482,7 @@ async fn mail_configured_on_an_existing_ledger_starts_at_the_head() {
 async fn erasing_a_mailed_learner_leaves_no_trace_of_their_address_or_name_in_the_file() {
     const KEY: &str = "refuse-lena@example.org";
     const NAME: &str = "Lena Mailwright";
-    let dir = tempfile::tempdir().unwrap();
-    let mut smtp = Smtp::start(free_port(), dir.path()).await;
-    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let (_dir, mut smtp, app) = mailing().await;
     let cohort = app.create_cohort("Erasable mail", 5).await;
     // Refused by the server (whose answer names the address), then mailed about the other.
     enroll_named(&app, &cohort, KEY, NAME).await;
@@ -685,9 +685,7 @@ async fn an_offer_is_mailed_with_its_deadline_and_links_reminded_once_and_its_ex
 
 #[tokio::test]
 async fn a_reschedule_mails_everyone_the_cohort_holds_and_a_move_and_a_cancellation_are_said() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut smtp = Smtp::start(free_port(), dir.path()).await;
-    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let (_dir, mut smtp, app) = mailing().await;
     let cohort = app.create_cohort("Term", 1).await;
     let other = app.create_cohort("Other term", 3).await;
     app.enroll(&cohort, "ana@example.org").await;
@@ -765,9 +763,7 @@ async fn until_last_error(app: &TestApp, text: &str) {
 
 #[tokio::test]
 async fn a_mailbox_that_stays_busy_is_given_up_after_a_day_without_mailing_anyone_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut smtp = Smtp::start(free_port(), dir.path()).await;
-    let app = TestApp::spawn_with(with_mail(smtp.url())).await;
+    let (_dir, mut smtp, app) = mailing().await;
     let cohort = app.create_cohort("Busy", 3).await;
     for key in ["ana@example.org", "busy-bo@example.org", "cy@example.org"] {
         app.enroll(&cohort, key).await;
